@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc/bugs.c - the registry of injectable bugs.
+ *
+ * Each bug is a defect drawn from a seed thread (or a plausible model
+ * defect), compiled in and off by default.  A machine turns bugs on with
+ * its config mask; the code under test asks mmt_bug_on(m, MMT_BUG_X), one
+ * predictable branch.  The registry says which check is expected to catch
+ * each bug: tests assert it is caught when on and silent when off, and the
+ * bug benchmark measures how long an engine takes to expose it.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "internal.h"
+
+static const struct mmt_bug_info bugs[] = {
+	{ MMT_BUG_FAST_TRY_BULK_REFILL, "fast-try-bulk-refill", "002", "page",
+	  "__GFP_FAST_TRY falls through to rmqueue_bulk() and takes the zone lock when its per-cpu list is empty",
+	  "fast-try-zone-lock" },
+	{ MMT_BUG_PFMEMALLOC_UNMARKED, "pfmemalloc-unmarked", "004", "page",
+	  "a page served from the reserves (no watermarks) below the min watermark is not marked pfmemalloc",
+	  "pfmemalloc-marking" },
+	{ MMT_BUG_PCP_COUNT_DRIFT, "pcp-count-drift", "-", "page",
+	  "free_pcppages_bulk() subtracts one page per block from pcp->count, so the count drifts for order > 0",
+	  "pcp-count" },
+};
+
+_Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS, "every enum mmt_bug has a registry row");
+_Static_assert(MMT_NR_BUGS <= 64, "bug masks are 64 bits");
+
+const struct mmt_bug_info *mmt_bugs(size_t *nr)
+{
+	*nr = MMT_ARRAY_SIZE(bugs);
+	return bugs;
+}
+
+const struct mmt_bug_info *mmt_bug_find(const char *id)
+{
+	size_t i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(bugs); i++)
+		if (!strcmp(bugs[i].id, id))
+			return &bugs[i];
+	return NULL;
+}
+
+bool mmt_bugs_parse(const char *list, uint64_t *mask, char *err, size_t errlen)
+{
+	const char *p = list;
+	uint64_t out = 0;
+
+	while (*p) {
+		char id[64];
+		size_t n = 0;
+		const struct mmt_bug_info *b;
+
+		while (*p == ',' || isspace((unsigned char)*p))
+			p++;
+		if (!*p)
+			break;
+		while (*p && *p != ',' && !isspace((unsigned char)*p)) {
+			if (n + 1 < sizeof(id))
+				id[n] = *p;
+			n++;
+			p++;
+		}
+		if (n >= sizeof(id)) {
+			snprintf(err, errlen, "bug id too long at offset %zu",
+				 (size_t)(p - list) - n);
+			return false;
+		}
+		id[n] = '\0';
+		if (!strcmp(id, "all")) {
+			out |= (MMT_NR_BUGS == 64) ? ~0ull : ((1ull << MMT_NR_BUGS) - 1);
+			continue;
+		}
+		if (!strcmp(id, "none"))
+			continue;
+		b = mmt_bug_find(id);
+		if (!b) {
+			snprintf(err, errlen, "unknown bug '%s' (see 'mmtorture list bugs')", id);
+			return false;
+		}
+		out |= 1ull << b->bug;
+	}
+	*mask = out;
+	return true;
+}
+
+size_t mmt_bugs_format(uint64_t mask, char *buf, size_t len)
+{
+	size_t i, used = 0;
+
+	if (len)
+		buf[0] = '\0';
+	if (!mask)
+		return (size_t)snprintf(buf, len, "none");
+	for (i = 0; i < MMT_ARRAY_SIZE(bugs); i++) {
+		if (!(mask & (1ull << bugs[i].bug)))
+			continue;
+		used += (size_t)snprintf(used < len ? buf + used : NULL,
+					 used < len ? len - used : 0, "%s%s",
+					 used ? "," : "", bugs[i].id);
+	}
+	return used;
+}
+
+bool mmt_bug_enabled(const struct mmt_machine *m, enum mmt_bug bug)
+{
+	return mmt_bug_on(m, bug);
+}

@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmt/check.h - violations, the catalogue of checks, and the registry of
+ * injectable bugs.
+ *
+ * A violation is the model noticing that an invariant broke or that its API
+ * was misused.  It is never a bare abort: it is recorded in the machine with
+ * a stable signature (check name + site + layer), the operation that caused
+ * it, a message and a state dump, and handed to the machine's violation
+ * handler (a fuzz harness turns it into a crash; a test asserts on it).
+ *
+ * Injectable bugs are defects drawn from the seeds, compiled in, default off,
+ * and turned on per machine at run time (--bug ID, MMT_BUGS=ID,ID).  Testing
+ * one costs one predictable branch: mmt_bug(m, MMT_BUG_X).
+ */
+#ifndef MMT_CHECK_H
+#define MMT_CHECK_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmt/config.h"
+
+struct mmt_machine;
+
+/* ---- the catalogue of checks ---- */
+
+enum mmt_check_tier {
+	MMT_TIER_API,		/* argument and state checks at the API; always on */
+	MMT_TIER_CHEAP,		/* O(1) checks on the paths they guard */
+	MMT_TIER_EXPENSIVE,	/* whole-structure validators */
+};
+
+struct mmt_check_info {
+	const char *name;	/* stable; part of the signature */
+	const char *layer;	/* machine, lock, page, ... */
+	enum mmt_check_tier tier;
+	const char *seed;	/* seed thread it protects, or "-" */
+	const char *what;	/* one line */
+};
+
+const struct mmt_check_info *mmt_checks(size_t *nr);
+const struct mmt_check_info *mmt_check_find(const char *name);
+
+/* ---- violations ---- */
+
+struct mmt_violation {
+	const char *check;	/* catalogue name */
+	const char *layer;
+	const char *site;	/* source site or function that detected it */
+	char op[128];		/* the operation being executed, if known */
+	char msg[512];
+	char *dump;		/* readable state dump (may be NULL) */
+	int cpu;		/* simulated CPU, -1 if none */
+	uint64_t op_index;	/* set by the interpreter (mmt_machine_set_op) */
+};
+
+typedef void (*mmt_violation_fn)(struct mmt_machine *m,
+				 const struct mmt_violation *v, void *arg);
+
+/*
+ * Report a violation of @check (must be in the catalogue) detected at
+ * @site.  Thread-safe.  Returns false so that callers can write
+ * `return mmt_violation(...)` in bool validators.
+ */
+bool _mmt_violation(struct mmt_machine *m, const char *check,
+		    const char *site, const char *fmt, ...) MMT_PRINTF(4, 5);
+#define mmt_violation(m, check, ...)                                           \
+	_mmt_violation((m), (check), MMT_SITE, __VA_ARGS__)
+
+/* Number of violations reported (including ones not kept in the log). */
+unsigned long mmt_violation_count(const struct mmt_machine *m);
+/* The i-th kept violation (0 = first), or NULL. */
+const struct mmt_violation *mmt_violation_get(const struct mmt_machine *m,
+					      unsigned long i);
+/* Was @check reported at least once? */
+bool mmt_violated(const struct mmt_machine *m, const char *check);
+void mmt_violations_clear(struct mmt_machine *m);
+void mmt_machine_set_violation_handler(struct mmt_machine *m,
+				       mmt_violation_fn fn, void *arg);
+/* Print a violation as a readable report. */
+void mmt_violation_print(const struct mmt_violation *v, FILE *out);
+/* Name the operation being executed (for reports); @index from a trace. */
+void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt, ...)
+	MMT_PRINTF(3, 4);
+
+/* Run every expensive validator of the machine now; true if all hold. */
+bool mmt_machine_is_valid(struct mmt_machine *m);
+/* Readable dump of the whole machine state. */
+void mmt_machine_dump(struct mmt_machine *m, FILE *out);
+
+/* ---- injectable bugs ---- */
+
+enum mmt_bug {
+	MMT_BUG_FAST_TRY_BULK_REFILL,	/* seed 002 */
+	MMT_BUG_PFMEMALLOC_UNMARKED,	/* seed 004 */
+	MMT_BUG_PCP_COUNT_DRIFT,	/* model */
+	MMT_NR_BUGS
+};
+
+struct mmt_bug_info {
+	enum mmt_bug bug;
+	const char *id;		/* stable text id for --bug and traces */
+	const char *seed;
+	const char *layer;
+	const char *desc;
+	const char *caught_by;	/* the check that reports it */
+};
+
+const struct mmt_bug_info *mmt_bugs(size_t *nr);
+const struct mmt_bug_info *mmt_bug_find(const char *id);
+/*
+ * Parse "id,id" (also accepts spaces) into a mask; "all" turns every bug on.
+ * Returns false with a message naming the unknown id.
+ */
+bool mmt_bugs_parse(const char *list, uint64_t *mask, char *err, size_t errlen);
+/* Format a mask as "id,id" ("none" when empty). */
+size_t mmt_bugs_format(uint64_t mask, char *buf, size_t len);
+bool mmt_bug_enabled(const struct mmt_machine *m, enum mmt_bug bug);
+
+#endif /* MMT_CHECK_H */

@@ -1,0 +1,187 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmt/machine.h - the simulated machine: nodes, zones, CPUs, page frames,
+ * tasks and the execution context of each simulated CPU.
+ *
+ * A machine is an independent instance (no global state but the lock-class
+ * registry), so a fuzz target can build one per execution and a test can run
+ * several.  A real thread (or, later, a cooperative fiber) "is on" exactly
+ * one simulated CPU at a time: mmt_cpu_attach() puts the calling thread on a
+ * CPU with a task; every model API then uses that CPU's context, the way
+ * kernel code uses current and smp_processor_id().  Migration is explicit.
+ *
+ * Context per CPU (what the kernel keeps in preempt_count and the task):
+ * preempt count with softirq and hardirq parts, irqs-disabled depth, the
+ * current task and its flags (PF_MEMALLOC, PF_MEMALLOC_NOIO/NOFS scopes,
+ * PF_LESS_THROTTLE, PF_KSWAPD).
+ */
+#ifndef MMT_MACHINE_H
+#define MMT_MACHINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmt/config.h"
+#include "mmt/gfp.h"
+
+#define MMT_PAGE_SHIFT 12
+#define MMT_PAGE_SIZE (1ul << MMT_PAGE_SHIFT)
+#define MMT_MAX_NODES 8
+#define MMT_MAX_CPUS 256
+
+enum mmt_zone_type {
+	MMT_ZONE_DMA32,
+	MMT_ZONE_NORMAL,
+	MMT_NR_ZONE_TYPES
+};
+
+struct mmt_machine;
+struct mmt_task;
+struct mmt_page;
+
+/* Hooks that the reclaim layer (Model 3) or a test plugs in. */
+struct mmt_page_hooks {
+	/* Direct reclaim on behalf of an allocation; returns pages freed. */
+	unsigned long (*direct_reclaim)(struct mmt_machine *m, mmt_gfp_t gfp,
+					unsigned int order, void *arg);
+	/* kswapd of @nid woken (it runs later, in its own context). */
+	void (*wake_kswapd)(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+			    unsigned int order, void *arg);
+	/*
+	 * Out of memory: return true if the hook made progress (e.g. freed
+	 * memory or chose a victim).  NULL: the model's default OOM killer
+	 * picks the allocating task as victim once (it gets ALLOC_OOM).
+	 */
+	bool (*out_of_memory)(struct mmt_machine *m, mmt_gfp_t gfp,
+			      unsigned int order, void *arg);
+	void *arg;
+};
+
+/* What a scheduling point is (mmt_sched_point()). */
+enum mmt_sched_kind {
+	MMT_SP_LOCK_ACQUIRE,
+	MMT_SP_LOCK_CONTENDED,
+	MMT_SP_LOCK_RELEASE,
+	MMT_SP_CMPXCHG,
+	MMT_SP_PREEMPT,
+	MMT_SP_EXPLICIT,
+};
+typedef void (*mmt_sched_hook_fn)(struct mmt_machine *m, int cpu,
+				  enum mmt_sched_kind kind, const void *obj,
+				  void *arg);
+
+struct mmt_config {
+	int nr_nodes;			/* 1..MMT_MAX_NODES */
+	int nr_cpus;			/* 1..MMT_MAX_CPUS, spread over nodes */
+	unsigned long dma32_pages;	/* per node; 0 = no DMA32 zone */
+	unsigned long normal_pages;	/* per node, > 0 */
+	unsigned long min_free_kbytes;	/* 0 = derived as the kernel does */
+	unsigned int watermark_scale_factor; /* in 1/10000 of the zone, >= 1 */
+	unsigned int lowmem_reserve_ratio;   /* DMA32 protection ratio, >= 1 */
+	int pcp_batch;			/* 0 = derived from zone size */
+	int pcp_high;			/* 0 = 6 * batch */
+	bool rt_rules;			/* PREEMPT_RT: spinlocks sleep */
+	bool prove_raw_lock_nesting;	/* check raw->spin nesting without RT */
+	bool page_poison;		/* poison free pages, check on alloc */
+	bool lockdep;			/* lock order / context checks */
+	uint64_t bugs;			/* injected bugs, bit per enum mmt_bug */
+	unsigned int max_violations;	/* kept in the log; later ones counted */
+};
+
+/* Fill @cfg with the defaults (a small 1-node, 2-CPU machine). */
+void mmt_config_default(struct mmt_config *cfg);
+/* Check @cfg; on error write the reason (naming the field) to @err. */
+bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen);
+
+/* Create a machine; NULL with @err filled on a bad config or no memory. */
+struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg,
+				       char *err, size_t errlen);
+void mmt_machine_destroy(struct mmt_machine *m);
+const struct mmt_config *mmt_machine_config(const struct mmt_machine *m);
+void mmt_machine_set_hooks(struct mmt_machine *m, const struct mmt_page_hooks *h);
+void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn, void *arg);
+int mmt_nr_cpus(const struct mmt_machine *m);
+int mmt_nr_nodes(const struct mmt_machine *m);
+int mmt_cpu_to_node(const struct mmt_machine *m, int cpu);
+
+/* Tasks. */
+enum {
+	MMT_PF_MEMALLOC = 1u << 0,
+	MMT_PF_MEMALLOC_NOIO = 1u << 1,
+	MMT_PF_MEMALLOC_NOFS = 1u << 2,
+	MMT_PF_LESS_THROTTLE = 1u << 3,
+	MMT_PF_KSWAPD = 1u << 4,
+	MMT_PF_VALID_MASK = (1u << 5) - 1,
+};
+struct mmt_task *mmt_task_create(struct mmt_machine *m, const char *name,
+				 unsigned int flags);
+void mmt_task_destroy(struct mmt_task *t);
+const char *mmt_task_name(const struct mmt_task *t);
+
+/*
+ * Put the calling thread on simulated CPU @cpu running @task.  Fails (false,
+ * a violation "cpu-busy"/"cpu-offline") if another thread is on that CPU or
+ * the CPU is offline.  mmt_cpu_detach() takes the thread off; doing so with
+ * locks held or in atomic context is a violation.
+ */
+bool mmt_cpu_attach(struct mmt_machine *m, int cpu, struct mmt_task *task);
+void mmt_cpu_detach(void);
+/* Move the current task to @cpu (process context, preemptible). */
+bool mmt_migrate(int cpu);
+int mmt_smp_processor_id(void);	/* -1 if the thread is on no CPU */
+struct mmt_machine *mmt_current_machine(void);
+struct mmt_task *mmt_current_task(void);
+int mmt_numa_node_id(void);
+
+/* Context of the current CPU. */
+void mmt_preempt_disable(void);
+void mmt_preempt_enable(void);
+void mmt_local_irq_disable(void);
+void mmt_local_irq_enable(void);
+unsigned long mmt_local_irq_save(void);
+void mmt_local_irq_restore(unsigned long flags);
+void mmt_irq_enter(void);	/* hard irq */
+void mmt_irq_exit(void);
+void mmt_local_bh_disable(void);	/* softirq disabled, not serving */
+void mmt_local_bh_enable(void);
+void mmt_softirq_enter(void);	/* serving a softirq */
+void mmt_softirq_exit(void);
+bool mmt_in_interrupt(void);	/* hardirq, serving softirq, or bh disabled */
+bool mmt_in_hardirq(void);
+bool mmt_in_serving_softirq(void);
+bool mmt_in_task(void);
+bool mmt_in_atomic(void);	/* preempt count != 0 */
+bool mmt_irqs_disabled(void);
+/* "Could the current context sleep?" (might_sleep() without the report). */
+bool mmt_preemptible(void);
+/* might_sleep(): reports "sleep-in-atomic" at @site when it could not. */
+void _mmt_might_sleep(const char *site);
+#define mmt_might_sleep() _mmt_might_sleep(MMT_SITE)
+
+/* Task flags of current; scopes save and restore like the kernel's. */
+unsigned int mmt_current_flags(void);
+void mmt_current_set_flags(unsigned int flags);
+void mmt_current_clear_flags(unsigned int flags);
+unsigned int mmt_memalloc_noio_save(void);
+void mmt_memalloc_noio_restore(unsigned int saved);
+unsigned int mmt_memalloc_nofs_save(void);
+void mmt_memalloc_nofs_restore(unsigned int saved);
+unsigned int mmt_memalloc_noreclaim_save(void);	/* sets PF_MEMALLOC */
+void mmt_memalloc_noreclaim_restore(unsigned int saved);
+/* current_gfp_context(): @gfp with IO/FS removed by the task's scopes. */
+mmt_gfp_t mmt_current_gfp_context(mmt_gfp_t gfp);
+void mmt_current_set_oom_victim(bool victim);
+bool mmt_current_is_oom_victim(void);
+
+/* Explicit scheduling point (cond_resched()). */
+void _mmt_sched_point(enum mmt_sched_kind kind, const void *obj);
+#define mmt_cond_resched() _mmt_sched_point(MMT_SP_EXPLICIT, NULL)
+
+/* CPU hotplug: offline drains the CPU's per-cpu pages. */
+bool mmt_cpu_offline(struct mmt_machine *m, int cpu);
+bool mmt_cpu_online(struct mmt_machine *m, int cpu);
+bool mmt_cpu_is_online(const struct mmt_machine *m, int cpu);
+
+#endif /* MMT_MACHINE_H */

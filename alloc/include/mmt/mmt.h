@@ -1,0 +1,13 @@
+/* SPDX-License-Identifier: MIT */
+/* mmt/mmt.h - the whole public API of the allocator model. */
+#ifndef MMT_MMT_H
+#define MMT_MMT_H
+
+#include "mmt/config.h"
+#include "mmt/gfp.h"
+#include "mmt/lock.h"
+#include "mmt/machine.h"
+#include "mmt/check.h"
+#include "mmt/page_alloc.h"
+
+#endif /* MMT_MMT_H */

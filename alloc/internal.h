@@ -1,0 +1,325 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc/internal.h - private structures of the model, shared by the files of
+ * alloc/ and by white-box tests.  Nothing here is API.
+ *
+ * Lock order of the page allocator (outermost first):
+ *   pcp->lock (per cpu, per zone)  ->  zone->lock
+ * The machine's violation log has its own pthread mutex outside the model's
+ * lock model (reporting must work from any state).
+ */
+#ifndef MMT_INTERNAL_H
+#define MMT_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmt/mmt.h"
+
+/* ---- debug tiers ---- */
+
+void _mmt_assert_fail(const char *expr, const char *site) __attribute__((noreturn, cold));
+#if MMT_DEBUG >= 1
+#define MMT_ASSERT(e) ((void)(MMT_LIKELY(e) ? 0 : (_mmt_assert_fail(#e, MMT_SITE), 0)))
+#else
+#define MMT_ASSERT(e) ((void)0)
+#endif
+#if MMT_DEBUG >= 2
+#define MMT_IASSERT(e) MMT_ASSERT(e)
+#else
+#define MMT_IASSERT(e) ((void)0)
+#endif
+/* Expensive validators: bool x_is_valid(...) which report violations. */
+#if MMT_DEBUG >= 3
+#define MMT_VALIDATE(e) ((void)(e))
+#else
+#define MMT_VALIDATE(e) ((void)0)
+#endif
+
+/* Poison patterns: distinct so a dump tells what the bytes were. */
+#define MMT_POISON_PAGE_FREE 0xaa	/* page in the buddy or pcp lists */
+#define MMT_POISON_RESERVED 0x5a	/* memory held in reserve (mempool) */
+#define MMT_POISON_OBJ_FREE 0x6b	/* slab object free (Model 2) */
+#define MMT_POISON_REDZONE 0xbb
+
+/* ---- lists of page frames, linked by pfn ---- */
+
+#define MMT_PFN_NONE UINT32_MAX
+
+struct mmt_plist {
+	uint32_t first;	/* circular: first->prev is the last */
+	uint32_t nr;	/* entries (blocks, not pages) */
+};
+
+/* ---- page descriptor (64 bytes) ---- */
+
+struct mmt_page {
+	uint32_t flags;		/* MMT_PG_* */
+	uint8_t order;		/* buddy order, or allocation order on a head */
+	uint8_t migratetype;	/* list it is on while free */
+	uint16_t zone;		/* index into machine->zones */
+	uint32_t next, prev;	/* plist links */
+	uint32_t head;		/* head pfn of a compound page / allocation */
+	int16_t pcp_cpu;	/* per-cpu list owner while MMT_PG_PCP */
+	uint16_t alloc_cpu;
+	uint64_t alloc_seq;	/* allocation sequence number (reports) */
+	uint64_t private[4];	/* for upper layers (slab, reserves) */
+};
+
+/* ---- zones ---- */
+
+enum { MMT_WMARK_MIN, MMT_WMARK_LOW, MMT_WMARK_HIGH, MMT_NR_WMARK };
+
+struct mmt_free_area {
+	struct mmt_plist list[MMT_MIGRATE_TYPES];
+	unsigned long nr_free;	/* blocks of this order */
+};
+
+struct mmt_zone {
+	struct mmt_machine *m;
+	int id;			/* index in machine->zones */
+	int nid;
+	enum mmt_zone_type type;
+	const char *name;
+	unsigned long start_pfn;
+	unsigned long spanned;	/* == managed: the model has no holes */
+	unsigned long managed;
+
+	mmt_spinlock_t lock;	/* protects free_area, pageblock types */
+	struct mmt_free_area free_area[MMT_MAX_ORDER];
+	uint8_t *pageblock_mt;	/* migratetype per pageblock */
+	unsigned long nr_reserved_highatomic;
+
+	/*
+	 * Updated under zone->lock, read locklessly by the watermark check
+	 * (like NR_FREE_PAGES): relaxed atomics, the check is a heuristic.
+	 */
+	_Atomic long nr_free_pages;
+	_Atomic long nr_allocated;
+
+	unsigned long watermark[MMT_NR_WMARK];
+	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];
+	int pcp_batch, pcp_high;
+};
+
+/* ---- per-cpu pages ---- */
+
+/* One list per pcp migratetype per order 0..COSTLY_ORDER. */
+#define MMT_NR_PCP_LISTS (MMT_MIGRATE_PCPTYPES * (MMT_PAGE_ALLOC_COSTLY_ORDER + 1))
+
+struct mmt_pcp {
+	/*
+	 * pcp->lock, as in v6.x kernels: the owning CPU takes it (trylock on
+	 * the allocation side) and a remote drain takes it too, so no CPU
+	 * ever touches another CPU's lists unlocked.
+	 */
+	mmt_spinlock_t lock;
+	_Atomic int count;	/* pages on all lists; written under lock */
+	int high, batch;
+	/*
+	 * Pages this CPU handed out minus pages it freed, for this zone (may
+	 * go negative when another CPU frees).  Single writer: relaxed.
+	 */
+	_Atomic long allocated;
+	struct mmt_plist lists[MMT_NR_PCP_LISTS];
+};
+
+/* ---- tasks and CPUs ---- */
+
+#define MMT_MAX_HELD_LOCKS 48
+
+struct mmt_held_lock {
+	struct mmt_lock *lock;
+	const char *site;
+	int class_id;
+	bool irqsave;		/* taken with an _irqsave variant */
+	bool counted_preempt;	/* it raised the preempt count */
+};
+
+struct mmt_task {
+	struct mmt_machine *m;
+	char name[32];
+	unsigned int flags;	/* MMT_PF_* */
+	bool oom_victim;
+	int cpu;		/* CPU it is on, -1 */
+	int nr_held;
+	struct mmt_held_lock held[MMT_MAX_HELD_LOCKS];
+	struct mmt_task *next_all;
+};
+
+/* preempt_count layout (as the kernel's) */
+#define MMT_PREEMPT_OFFSET 0x1
+#define MMT_PREEMPT_MASK 0xff
+#define MMT_SOFTIRQ_OFFSET 0x100
+#define MMT_SOFTIRQ_DISABLE_OFFSET (2 * MMT_SOFTIRQ_OFFSET)
+#define MMT_SOFTIRQ_MASK 0xff00
+#define MMT_HARDIRQ_OFFSET 0x10000
+#define MMT_HARDIRQ_MASK 0xf0000
+
+struct mmt_cpu {
+	struct mmt_machine *m;
+	int id;
+	int nid;
+	_Atomic bool online;
+	_Atomic(void *) owner;	/* token of the thread on this CPU */
+	struct mmt_task *curr;
+	int preempt_count;
+	int irq_disable_depth;
+	struct mmt_pcp *pcp;	/* [machine->nr_zones] */
+	/* vm events: single writer (the thread on this CPU); relaxed */
+	_Atomic unsigned long events[MMT_NR_VM_ITEMS];
+	int nolock_depth;	/* inside a __GFP_FAST_TRY allocation */
+};
+
+/* ---- lockdep state (per machine) ---- */
+
+struct mmt_lock_edge {
+	int from, to;		/* class ids */
+	const char *from_site;	/* where from was acquired */
+	const char *to_site;	/* where to was acquired while from was held */
+};
+
+#define MMT_MAX_LOCK_EDGES 1024
+
+struct mmt_lockdep {
+	pthread_mutex_t mu;	/* outside the model's lock model */
+	/* adjacency: bit (to) of row (from), class ids 1..MAX */
+	uint64_t adj[MMT_MAX_LOCK_CLASSES + 1][(MMT_MAX_LOCK_CLASSES + 64) / 64];
+	struct mmt_lock_edge edges[MMT_MAX_LOCK_EDGES];
+	int nr_edges;
+	/* irq-state usage per class */
+	uint8_t used_in_hardirq[MMT_MAX_LOCK_CLASSES + 1];
+	uint8_t used_irqs_on[MMT_MAX_LOCK_CLASSES + 1];
+	const char *hardirq_site[MMT_MAX_LOCK_CLASSES + 1];
+	const char *irqs_on_site[MMT_MAX_LOCK_CLASSES + 1];
+};
+
+/* ---- the machine ---- */
+
+struct mmt_node {
+	int nid;
+	int zone_ids[MMT_NR_ZONE_TYPES];	/* -1 if the zone is absent */
+};
+
+struct mmt_machine {
+	struct mmt_config cfg;
+	uint64_t bugs;
+
+	void *arena;
+	size_t arena_size;
+	struct mmt_page *pages;
+	unsigned long nr_pages;
+
+	int nr_nodes;
+	struct mmt_node nodes[MMT_MAX_NODES];
+	int nr_zones;
+	struct mmt_zone *zones;
+	int nr_cpus;
+	struct mmt_cpu *cpus;
+
+	struct mmt_page_hooks hooks;
+	mmt_sched_hook_fn sched_hook;
+	void *sched_arg;
+
+	_Atomic uint64_t alloc_seq;
+
+	/* tasks */
+	pthread_mutex_t tasks_mu;
+	struct mmt_task *tasks;
+
+	/* violations */
+	pthread_mutex_t viol_mu;
+	_Atomic unsigned long nr_violations;
+	unsigned long nr_kept;
+	struct mmt_violation *viol;	/* [cfg.max_violations] */
+	mmt_violation_fn viol_fn;
+	void *viol_arg;
+	uint64_t op_index;
+	char op[128];
+
+	struct mmt_lockdep lockdep;
+};
+
+/* ---- current CPU ---- */
+
+extern _Thread_local struct mmt_cpu *_mmt_this_cpu;
+
+static inline struct mmt_cpu *_mmt_cpu(void)
+{
+	return _mmt_this_cpu;
+}
+
+/* Scheduling point: one predictable branch when nothing is attached. */
+static inline void mmt_sched_point(struct mmt_cpu *cpu, enum mmt_sched_kind kind,
+				   const void *obj)
+{
+	struct mmt_machine *m = cpu->m;
+
+	if (MMT_UNLIKELY(m->sched_hook != NULL))
+		m->sched_hook(m, cpu->id, kind, obj, m->sched_arg);
+}
+
+static inline void mmt_count_event(struct mmt_cpu *cpu, enum mmt_vm_item item,
+				   unsigned long n)
+{
+#if MMT_STATS
+	/* Single writer: plain load + store, no locked add. */
+	atomic_store_explicit(&cpu->events[item],
+			      atomic_load_explicit(&cpu->events[item], memory_order_relaxed) + n,
+			      memory_order_relaxed);
+#else
+	(void)cpu, (void)item, (void)n;
+#endif
+}
+
+static inline bool mmt_bug_on(const struct mmt_machine *m, enum mmt_bug bug)
+{
+	return MMT_UNLIKELY(m->bugs & (1ull << bug));
+}
+
+/* ---- cross-file internals ---- */
+
+/* machine.c */
+struct mmt_cpu *_mmt_cpu_or_report(const char *site);
+void _mmt_machine_dump_to(struct mmt_machine *m, FILE *out);
+/* lock.c / lockdep.c */
+void _mmt_lockdep_init(struct mmt_lockdep *ld);
+void _mmt_lockdep_destroy(struct mmt_lockdep *ld);
+void _mmt_task_report_held_locks(const struct mmt_task *t, FILE *out);
+/* -- begin: lock.c / lockdep.c internals (owned by the lock files) -- */
+/*
+ * Can the context of @cpu sleep (might_sleep())?  When not, *why names the
+ * reason ("raw spinlock zone->lock held (taken at ...)", "in hard irq", ...)
+ * in a thread-local buffer valid until the next call.  machine.c may use it.
+ */
+bool _mmt_lockdep_can_sleep(struct mmt_cpu *cpu, const char **why);
+/* Class id of @cls, registering it on first use; 0 if the registry is full. */
+int _mmt_lock_class_id(struct mmt_lock_class *cls, struct mmt_machine *m);
+const char *_mmt_lock_class_name(int id);
+/* Checks before acquiring @lock (lock.c calls them; lockdep.c does them). */
+void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
+				 enum mmt_lock_kind kind, bool trylock, const char *site);
+/* Irq-usage tracking after @lock was acquired (and irqs saved). */
+void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
+				enum mmt_lock_kind kind, const char *site);
+/* Last two path components of a site ("tests/test_lock.c:57"). */
+const char *_mmt_short_site(const char *site);
+/* -- end: lock.c / lockdep.c internals -- */
+/* page_alloc.c */
+int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_page_alloc_destroy(struct mmt_machine *m);
+void _mmt_drain_cpu_pages(struct mmt_machine *m, int cpu);
+bool _mmt_zone_is_valid(struct mmt_zone *z);
+void _mmt_zone_dump(struct mmt_zone *z, FILE *out);
+/* check.c */
+char *_mmt_dump_string(struct mmt_machine *m);
+
+static inline unsigned long _mmt_pfn(const struct mmt_machine *m, const struct mmt_page *p)
+{
+	return (unsigned long)(p - m->pages);
+}
+
+#endif /* MMT_INTERNAL_H */

@@ -1,0 +1,781 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc/machine.c - the simulated machine: memory layout, CPUs, tasks and
+ * the execution context of each CPU.
+ *
+ * What it models: a NUMA machine of 1..8 nodes, each with a small DMA32-like
+ * zone and a NORMAL zone, 1..256 CPUs spread in blocks over the nodes, page
+ * frames of 4 KiB backed by one mmap()ed arena, and a descriptor per frame.
+ *
+ * Layout: zones are laid out node by node, each starting at a pfn aligned to
+ * the largest buddy block (2^(MMT_MAX_ORDER-1) pages) so that buddy
+ * arithmetic (pfn ^ (1 << order)) never crosses into another zone; the gap
+ * up to the next aligned start is a hole of reserved frames that belong to
+ * no zone.  The arena is MAP_NORESERVE: frames never touched cost nothing.
+ *
+ * Context: the thread on a CPU is recorded in cpu->owner (an atomic token,
+ * acquired with compare-exchange so two threads can never be on one CPU);
+ * the per-thread pointer _mmt_this_cpu is the model's smp_processor_id().
+ * preempt_count follows the kernel's layout (preempt, softirq, hardirq
+ * fields).  Only the thread on a CPU touches its context, so context fields
+ * are plain; the owner token's acquire/release orders them across a
+ * migration or a detach/attach pair.
+ *
+ * Invariants: a CPU has at most one thread; a task is on at most one CPU; a
+ * thread leaves a CPU only in preemptible process context with no lock held.
+ *
+ * Locks: none of the model's; tasks_mu (pthread) guards the task list.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+
+#include "internal.h"
+
+_Thread_local struct mmt_cpu *_mmt_this_cpu;
+
+/* A token per thread: the address of a thread-local. */
+static _Thread_local char thread_token;
+
+void _mmt_assert_fail(const char *expr, const char *site)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+
+	fprintf(stderr, "mmtorture: internal assertion failed: %s at %s\n", expr, site);
+	if (cpu)
+		_mmt_machine_dump_to(cpu->m, stderr);
+	abort();
+}
+
+void mmt_config_default(struct mmt_config *cfg)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->nr_nodes = 1;
+	cfg->nr_cpus = 2;
+	cfg->dma32_pages = 1024;
+	cfg->normal_pages = 65536;
+	cfg->min_free_kbytes = 0;
+	cfg->watermark_scale_factor = 10;
+	cfg->lowmem_reserve_ratio = 256;
+	cfg->rt_rules = false;
+	cfg->prove_raw_lock_nesting = false;
+	cfg->page_poison = MMT_DEBUG >= 2;
+	cfg->lockdep = true;
+	cfg->bugs = 0;
+	cfg->max_violations = 64;
+}
+
+#define MMT_MAX_TOTAL_PAGES (4ul << 20) /* 16 GiB simulated */
+#define MMT_MIN_ZONE_PAGES 16ul
+
+bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
+{
+	unsigned long total;
+
+	if (cfg->nr_nodes < 1 || cfg->nr_nodes > MMT_MAX_NODES) {
+		snprintf(err, errlen, "nr_nodes: %d is out of range 1..%d",
+			 cfg->nr_nodes, MMT_MAX_NODES);
+		return false;
+	}
+	if (cfg->nr_cpus < 1 || cfg->nr_cpus > MMT_MAX_CPUS) {
+		snprintf(err, errlen, "nr_cpus: %d is out of range 1..%d",
+			 cfg->nr_cpus, MMT_MAX_CPUS);
+		return false;
+	}
+	if (cfg->normal_pages < MMT_MIN_ZONE_PAGES) {
+		snprintf(err, errlen, "normal_pages: %lu is below the minimum %lu",
+			 cfg->normal_pages, MMT_MIN_ZONE_PAGES);
+		return false;
+	}
+	if (cfg->dma32_pages && cfg->dma32_pages < MMT_MIN_ZONE_PAGES) {
+		snprintf(err, errlen, "dma32_pages: %lu is below the minimum %lu (or 0 for no DMA32 zone)",
+			 cfg->dma32_pages, MMT_MIN_ZONE_PAGES);
+		return false;
+	}
+	total = (cfg->normal_pages + cfg->dma32_pages) * (unsigned long)cfg->nr_nodes;
+	if (cfg->normal_pages > MMT_MAX_TOTAL_PAGES || cfg->dma32_pages > MMT_MAX_TOTAL_PAGES ||
+	    total > MMT_MAX_TOTAL_PAGES) {
+		snprintf(err, errlen, "memory: %lu pages in all exceeds the maximum %lu",
+			 total, MMT_MAX_TOTAL_PAGES);
+		return false;
+	}
+	if (cfg->watermark_scale_factor < 1 || cfg->watermark_scale_factor > 3000) {
+		snprintf(err, errlen, "watermark_scale_factor: %u is out of range 1..3000",
+			 cfg->watermark_scale_factor);
+		return false;
+	}
+	if (cfg->lowmem_reserve_ratio < 1) {
+		snprintf(err, errlen, "lowmem_reserve_ratio: must be >= 1");
+		return false;
+	}
+	if (cfg->pcp_batch < 0 || cfg->pcp_batch > 4096 || cfg->pcp_high < 0 ||
+	    cfg->pcp_high > 65536) {
+		snprintf(err, errlen, "pcp_batch/pcp_high: %d/%d out of range 0..4096/0..65536",
+			 cfg->pcp_batch, cfg->pcp_high);
+		return false;
+	}
+	if (cfg->pcp_high && cfg->pcp_batch && cfg->pcp_high < cfg->pcp_batch) {
+		snprintf(err, errlen, "pcp_high: %d is below pcp_batch %d", cfg->pcp_high,
+			 cfg->pcp_batch);
+		return false;
+	}
+	if (cfg->bugs >> MMT_NR_BUGS) {
+		snprintf(err, errlen, "bugs: mask 0x%llx names bugs this build does not know",
+			 (unsigned long long)cfg->bugs);
+		return false;
+	}
+	if (cfg->max_violations < 1 || cfg->max_violations > 100000) {
+		snprintf(err, errlen, "max_violations: %u out of range 1..100000",
+			 cfg->max_violations);
+		return false;
+	}
+	return true;
+}
+
+static unsigned long align_up(unsigned long x, unsigned long a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static bool layout(struct mmt_machine *m)
+{
+	const unsigned long block = 1ul << (MMT_MAX_ORDER - 1);
+	unsigned long pfn = 0;
+	int nid, t, z = 0;
+
+	m->nr_zones = 0;
+	for (nid = 0; nid < m->nr_nodes; nid++)
+		m->nr_zones += (m->cfg.dma32_pages ? 1 : 0) + 1;
+	m->zones = calloc((size_t)m->nr_zones, sizeof(*m->zones));
+	if (!m->zones)
+		return false;
+	for (nid = 0; nid < m->nr_nodes; nid++) {
+		m->nodes[nid].nid = nid;
+		for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
+			unsigned long n = t == MMT_ZONE_DMA32 ? m->cfg.dma32_pages
+							     : m->cfg.normal_pages;
+			struct mmt_zone *zone;
+
+			m->nodes[nid].zone_ids[t] = -1;
+			if (!n)
+				continue;
+			zone = &m->zones[z];
+			zone->m = m;
+			zone->id = z;
+			zone->nid = nid;
+			zone->type = (enum mmt_zone_type)t;
+			zone->name = t == MMT_ZONE_DMA32 ? "DMA32" : "Normal";
+			zone->start_pfn = pfn;
+			zone->spanned = n;
+			zone->managed = n;
+			m->nodes[nid].zone_ids[t] = z;
+			pfn = align_up(pfn + n, block);
+			z++;
+		}
+	}
+	m->nr_pages = pfn;
+	return true;
+}
+
+struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
+				       size_t errlen)
+{
+	struct mmt_machine *m;
+	int i;
+
+	if (!mmt_config_validate(cfg, err, errlen))
+		return NULL;
+	m = calloc(1, sizeof(*m));
+	if (!m)
+		goto nomem;
+	m->cfg = *cfg;
+	m->bugs = cfg->bugs;
+	m->nr_nodes = cfg->nr_nodes;
+	m->nr_cpus = cfg->nr_cpus;
+	pthread_mutex_init(&m->tasks_mu, NULL);
+	pthread_mutex_init(&m->viol_mu, NULL);
+	_mmt_lockdep_init(&m->lockdep);
+	m->viol = calloc(cfg->max_violations, sizeof(*m->viol));
+	if (!m->viol || !layout(m))
+		goto nomem;
+
+	m->arena_size = m->nr_pages << MMT_PAGE_SHIFT;
+	m->arena = mmap(NULL, m->arena_size, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->arena == MAP_FAILED) {
+		m->arena = NULL;
+		goto nomem;
+	}
+	/* Descriptors from mmap too: zero-filled lazily, untouched ones free. */
+	m->pages = mmap(NULL, m->nr_pages * sizeof(struct mmt_page),
+			PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m->pages == MAP_FAILED) {
+		m->pages = NULL;
+		goto nomem;
+	}
+
+	m->cpus = calloc((size_t)m->nr_cpus, sizeof(*m->cpus));
+	if (!m->cpus)
+		goto nomem;
+	for (i = 0; i < m->nr_cpus; i++) {
+		struct mmt_cpu *cpu = &m->cpus[i];
+
+		cpu->m = m;
+		cpu->id = i;
+		/* Blocks of CPUs per node, like a BIOS enumerating sockets. */
+		cpu->nid = (int)((long)i * m->nr_nodes / m->nr_cpus);
+		atomic_init(&cpu->online, true);
+		atomic_init(&cpu->owner, NULL);
+	}
+	if (_mmt_page_alloc_init(m, err, errlen)) {
+		mmt_machine_destroy(m);
+		return NULL;
+	}
+	return m;
+nomem:
+	snprintf(err, errlen, "out of host memory creating the machine");
+	mmt_machine_destroy(m);
+	return NULL;
+}
+
+void mmt_machine_destroy(struct mmt_machine *m)
+{
+	struct mmt_task *t, *next;
+	unsigned long i;
+
+	if (!m)
+		return;
+	if (_mmt_this_cpu && _mmt_this_cpu->m == m)
+		_mmt_this_cpu = NULL;
+	_mmt_page_alloc_destroy(m);
+	for (t = m->tasks; t; t = next) {
+		next = t->next_all;
+		free(t);
+	}
+	if (m->pages)
+		munmap(m->pages, m->nr_pages * sizeof(struct mmt_page));
+	if (m->arena)
+		munmap(m->arena, m->arena_size);
+	for (i = 0; m->viol && i < m->nr_kept; i++)
+		free(m->viol[i].dump);
+	free(m->viol);
+	free(m->cpus);
+	free(m->zones);
+	_mmt_lockdep_destroy(&m->lockdep);
+	pthread_mutex_destroy(&m->tasks_mu);
+	pthread_mutex_destroy(&m->viol_mu);
+	free(m);
+}
+
+const struct mmt_config *mmt_machine_config(const struct mmt_machine *m)
+{
+	return &m->cfg;
+}
+
+void mmt_machine_set_hooks(struct mmt_machine *m, const struct mmt_page_hooks *h)
+{
+	if (h)
+		m->hooks = *h;
+	else
+		memset(&m->hooks, 0, sizeof(m->hooks));
+}
+
+void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn, void *arg)
+{
+	m->sched_arg = arg;
+	m->sched_hook = fn;
+}
+
+int mmt_nr_cpus(const struct mmt_machine *m)
+{
+	return m->nr_cpus;
+}
+
+int mmt_nr_nodes(const struct mmt_machine *m)
+{
+	return m->nr_nodes;
+}
+
+int mmt_cpu_to_node(const struct mmt_machine *m, int cpu)
+{
+	if (cpu < 0 || cpu >= m->nr_cpus)
+		return -1;
+	return m->cpus[cpu].nid;
+}
+
+/* ---- tasks ---- */
+
+struct mmt_task *mmt_task_create(struct mmt_machine *m, const char *name,
+				 unsigned int flags)
+{
+	struct mmt_task *t;
+
+	if (flags & ~(unsigned int)MMT_PF_VALID_MASK) {
+		mmt_violation(m, "bad-task-flags", "task_create(%s): unknown flags 0x%x",
+			      name, flags & ~(unsigned int)MMT_PF_VALID_MASK);
+		flags &= MMT_PF_VALID_MASK;
+	}
+	t = calloc(1, sizeof(*t));
+	if (!t)
+		return NULL;
+	t->m = m;
+	snprintf(t->name, sizeof(t->name), "%s", name ? name : "task");
+	t->flags = flags;
+	t->cpu = -1;
+	pthread_mutex_lock(&m->tasks_mu);
+	t->next_all = m->tasks;
+	m->tasks = t;
+	pthread_mutex_unlock(&m->tasks_mu);
+	return t;
+}
+
+void mmt_task_destroy(struct mmt_task *t)
+{
+	struct mmt_machine *m;
+	struct mmt_task **pp;
+
+	if (!t)
+		return;
+	m = t->m;
+	if (t->cpu >= 0) {
+		mmt_violation(m, "task-on-cpu", "task_destroy(%s): the task is still on cpu %d",
+			      t->name, t->cpu);
+		return;
+	}
+	pthread_mutex_lock(&m->tasks_mu);
+	for (pp = &m->tasks; *pp; pp = &(*pp)->next_all) {
+		if (*pp == t) {
+			*pp = t->next_all;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&m->tasks_mu);
+	free(t);
+}
+
+const char *mmt_task_name(const struct mmt_task *t)
+{
+	return t->name;
+}
+
+/* ---- CPUs ---- */
+
+struct mmt_cpu *_mmt_cpu_or_report(const char *site)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+
+	if (MMT_UNLIKELY(!cpu)) {
+		/*
+		 * There is no machine to record this in: the caller (a harness,
+		 * never a fuzzed program) forgot mmt_cpu_attach().
+		 */
+		fprintf(stderr, "mmtorture: model API called at %s by a thread that is on no "
+				"simulated CPU (call mmt_cpu_attach() first)\n", site);
+		abort();
+	}
+	return cpu;
+}
+
+bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
+{
+	struct mmt_cpu *cpu;
+	void *expected = NULL;
+
+	if (cpuid < 0 || cpuid >= m->nr_cpus)
+		return mmt_violation(m, "bad-cpu", "cpu_attach(%d): no such cpu (0..%d)",
+				     cpuid, m->nr_cpus - 1);
+	if (!task || task->m != m)
+		return mmt_violation(m, "bad-task", "cpu_attach(%d): task of another machine",
+				     cpuid);
+	if (_mmt_this_cpu)
+		return mmt_violation(m, "cpu-busy", "cpu_attach(%d): this thread is already on cpu %d",
+				     cpuid, _mmt_this_cpu->id);
+	if (task->cpu >= 0)
+		return mmt_violation(m, "cpu-busy", "cpu_attach(%d): task %s is already on cpu %d",
+				     cpuid, task->name, task->cpu);
+	cpu = &m->cpus[cpuid];
+	if (!atomic_load_explicit(&cpu->online, memory_order_acquire))
+		return mmt_violation(m, "cpu-offline", "cpu_attach(%d): the cpu is offline", cpuid);
+	/*
+	 * Acquire pairs with the release in mmt_cpu_detach(): the previous
+	 * thread's writes to this CPU's context and per-cpu data are visible.
+	 */
+	if (!atomic_compare_exchange_strong_explicit(&cpu->owner, &expected, &thread_token,
+						     memory_order_acquire, memory_order_relaxed))
+		return mmt_violation(m, "cpu-busy", "cpu_attach(%d): another thread is on this cpu",
+				     cpuid);
+	cpu->curr = task;
+	cpu->preempt_count = 0;
+	cpu->irq_disable_depth = 0;
+	task->cpu = cpuid;
+	_mmt_this_cpu = cpu;
+	return true;
+}
+
+static bool can_leave_cpu(struct mmt_cpu *cpu, const char *what)
+{
+	if (cpu->preempt_count || cpu->irq_disable_depth || cpu->curr->nr_held)
+		return mmt_violation(cpu->m, "leave-cpu-in-atomic",
+				     "%s on cpu %d with preempt_count 0x%x, irqs disabled %d, %d lock(s) held",
+				     what, cpu->id, cpu->preempt_count, cpu->irq_disable_depth,
+				     cpu->curr->nr_held);
+	return true;
+}
+
+void mmt_cpu_detach(void)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+
+	can_leave_cpu(cpu, "cpu_detach");
+	cpu->curr->cpu = -1;
+	cpu->curr = NULL;
+	cpu->preempt_count = 0;
+	cpu->irq_disable_depth = 0;
+	_mmt_this_cpu = NULL;
+	/* Release pairs with the acquire in mmt_cpu_attach(). */
+	atomic_store_explicit(&cpu->owner, NULL, memory_order_release);
+}
+
+bool mmt_migrate(int cpuid)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+	struct mmt_machine *m = cpu->m;
+	struct mmt_task *task = cpu->curr;
+
+	if (cpuid == cpu->id)
+		return true;
+	if (cpuid < 0 || cpuid >= m->nr_cpus)
+		return mmt_violation(m, "bad-cpu", "migrate(%d): no such cpu (0..%d)", cpuid,
+				     m->nr_cpus - 1);
+	if (!can_leave_cpu(cpu, "migrate"))
+		return false;
+	mmt_cpu_detach();
+	if (mmt_cpu_attach(m, cpuid, task))
+		return true;
+	/* Could not move: go back where we were (it is free: we just left). */
+	mmt_cpu_attach(m, cpu->id, task);
+	return false;
+}
+
+int mmt_smp_processor_id(void)
+{
+	return _mmt_this_cpu ? _mmt_this_cpu->id : -1;
+}
+
+struct mmt_machine *mmt_current_machine(void)
+{
+	return _mmt_this_cpu ? _mmt_this_cpu->m : NULL;
+}
+
+struct mmt_task *mmt_current_task(void)
+{
+	return _mmt_this_cpu ? _mmt_this_cpu->curr : NULL;
+}
+
+int mmt_numa_node_id(void)
+{
+	return _mmt_this_cpu ? _mmt_this_cpu->nid : -1;
+}
+
+/* ---- context ---- */
+
+#define CPU() _mmt_cpu_or_report(MMT_SITE)
+
+void mmt_preempt_disable(void)
+{
+	CPU()->preempt_count += MMT_PREEMPT_OFFSET;
+}
+
+void mmt_preempt_enable(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_PREEMPT_MASK))) {
+		mmt_violation(cpu->m, "context-imbalance",
+			      "preempt_enable on cpu %d with preempt count 0", cpu->id);
+		return;
+	}
+	cpu->preempt_count -= MMT_PREEMPT_OFFSET;
+	if (!cpu->preempt_count)
+		mmt_sched_point(cpu, MMT_SP_PREEMPT, NULL);
+}
+
+void mmt_local_irq_disable(void)
+{
+	CPU()->irq_disable_depth = 1;
+}
+
+void mmt_local_irq_enable(void)
+{
+	CPU()->irq_disable_depth = 0;
+}
+
+unsigned long mmt_local_irq_save(void)
+{
+	struct mmt_cpu *cpu = CPU();
+	unsigned long flags = (unsigned long)cpu->irq_disable_depth;
+
+	cpu->irq_disable_depth = 1;
+	return flags;
+}
+
+void mmt_local_irq_restore(unsigned long flags)
+{
+	CPU()->irq_disable_depth = (int)flags;
+}
+
+void mmt_irq_enter(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(cpu->irq_disable_depth)) {
+		/* An interrupt cannot arrive while they are disabled. */
+		mmt_violation(cpu->m, "context-imbalance",
+			      "irq_enter on cpu %d with interrupts disabled", cpu->id);
+		return;
+	}
+	cpu->preempt_count += MMT_HARDIRQ_OFFSET;
+	cpu->irq_disable_depth = 1; /* handlers run with irqs off */
+}
+
+void mmt_irq_exit(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_HARDIRQ_MASK))) {
+		mmt_violation(cpu->m, "context-imbalance", "irq_exit on cpu %d outside hard irq",
+			      cpu->id);
+		return;
+	}
+	cpu->preempt_count -= MMT_HARDIRQ_OFFSET;
+	cpu->irq_disable_depth = 0;
+}
+
+void mmt_local_bh_disable(void)
+{
+	CPU()->preempt_count += MMT_SOFTIRQ_DISABLE_OFFSET;
+}
+
+void mmt_local_bh_enable(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY((cpu->preempt_count & MMT_SOFTIRQ_MASK) < MMT_SOFTIRQ_DISABLE_OFFSET)) {
+		mmt_violation(cpu->m, "context-imbalance",
+			      "local_bh_enable on cpu %d without local_bh_disable", cpu->id);
+		return;
+	}
+	cpu->preempt_count -= MMT_SOFTIRQ_DISABLE_OFFSET;
+}
+
+void mmt_softirq_enter(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(cpu->preempt_count & (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_OFFSET))) {
+		mmt_violation(cpu->m, "context-imbalance",
+			      "softirq_enter on cpu %d inside hard irq or softirq", cpu->id);
+		return;
+	}
+	cpu->preempt_count += MMT_SOFTIRQ_OFFSET;
+}
+
+void mmt_softirq_exit(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_SOFTIRQ_OFFSET))) {
+		mmt_violation(cpu->m, "context-imbalance",
+			      "softirq_exit on cpu %d outside a softirq", cpu->id);
+		return;
+	}
+	cpu->preempt_count -= MMT_SOFTIRQ_OFFSET;
+}
+
+bool mmt_in_hardirq(void)
+{
+	return CPU()->preempt_count & MMT_HARDIRQ_MASK;
+}
+
+bool mmt_in_serving_softirq(void)
+{
+	return CPU()->preempt_count & MMT_SOFTIRQ_OFFSET;
+}
+
+bool mmt_in_interrupt(void)
+{
+	return CPU()->preempt_count & (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_MASK);
+}
+
+bool mmt_in_task(void)
+{
+	return !(CPU()->preempt_count & (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_OFFSET));
+}
+
+bool mmt_in_atomic(void)
+{
+	return CPU()->preempt_count != 0;
+}
+
+bool mmt_irqs_disabled(void)
+{
+	return CPU()->irq_disable_depth != 0;
+}
+
+bool mmt_preemptible(void)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	return !cpu->preempt_count && !cpu->irq_disable_depth;
+}
+
+void _mmt_might_sleep(const char *site)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth))
+		_mmt_violation(cpu->m, "sleep-in-atomic", site,
+			       "sleeping function called from invalid context on cpu %d: "
+			       "in_atomic() %d, irqs_disabled() %d, task %s",
+			       cpu->id, cpu->preempt_count != 0, cpu->irq_disable_depth != 0,
+			       cpu->curr->name);
+}
+
+/* ---- task flags and scopes ---- */
+
+unsigned int mmt_current_flags(void)
+{
+	return CPU()->curr->flags;
+}
+
+void mmt_current_set_flags(unsigned int flags)
+{
+	struct mmt_cpu *cpu = CPU();
+
+	if (MMT_UNLIKELY(flags & ~(unsigned int)MMT_PF_VALID_MASK))
+		mmt_violation(cpu->m, "bad-task-flags", "set_flags: unknown flags 0x%x",
+			      flags & ~(unsigned int)MMT_PF_VALID_MASK);
+	cpu->curr->flags |= flags & MMT_PF_VALID_MASK;
+}
+
+void mmt_current_clear_flags(unsigned int flags)
+{
+	CPU()->curr->flags &= ~flags;
+}
+
+/* The scope API returns the old state of its one flag, like the kernel's. */
+static unsigned int scope_save(unsigned int flag)
+{
+	struct mmt_task *t = CPU()->curr;
+	unsigned int old = t->flags & flag;
+
+	t->flags |= flag;
+	return old;
+}
+
+static void scope_restore(unsigned int flag, unsigned int saved)
+{
+	struct mmt_task *t = CPU()->curr;
+
+	t->flags = (t->flags & ~flag) | (saved & flag);
+}
+
+unsigned int mmt_memalloc_noio_save(void)
+{
+	return scope_save(MMT_PF_MEMALLOC_NOIO);
+}
+
+void mmt_memalloc_noio_restore(unsigned int saved)
+{
+	scope_restore(MMT_PF_MEMALLOC_NOIO, saved);
+}
+
+unsigned int mmt_memalloc_nofs_save(void)
+{
+	return scope_save(MMT_PF_MEMALLOC_NOFS);
+}
+
+void mmt_memalloc_nofs_restore(unsigned int saved)
+{
+	scope_restore(MMT_PF_MEMALLOC_NOFS, saved);
+}
+
+unsigned int mmt_memalloc_noreclaim_save(void)
+{
+	return scope_save(MMT_PF_MEMALLOC);
+}
+
+void mmt_memalloc_noreclaim_restore(unsigned int saved)
+{
+	scope_restore(MMT_PF_MEMALLOC, saved);
+}
+
+mmt_gfp_t mmt_current_gfp_context(mmt_gfp_t gfp)
+{
+	unsigned int pflags = CPU()->curr->flags;
+
+	/* NOIO implies NOFS: without IO there is no filesystem writeback. */
+	if (pflags & MMT_PF_MEMALLOC_NOIO)
+		gfp &= ~(__GFP_IO | __GFP_FS);
+	else if (pflags & MMT_PF_MEMALLOC_NOFS)
+		gfp &= ~__GFP_FS;
+	return gfp;
+}
+
+void mmt_current_set_oom_victim(bool victim)
+{
+	CPU()->curr->oom_victim = victim;
+}
+
+bool mmt_current_is_oom_victim(void)
+{
+	return CPU()->curr->oom_victim;
+}
+
+void _mmt_sched_point(enum mmt_sched_kind kind, const void *obj)
+{
+	mmt_sched_point(CPU(), kind, obj);
+}
+
+/* ---- hotplug ---- */
+
+bool mmt_cpu_offline(struct mmt_machine *m, int cpuid)
+{
+	struct mmt_cpu *self = CPU();
+	struct mmt_cpu *cpu;
+
+	if (cpuid < 0 || cpuid >= m->nr_cpus)
+		return mmt_violation(m, "bad-cpu", "cpu_offline(%d): no such cpu", cpuid);
+	cpu = &m->cpus[cpuid];
+	if (cpu == self || atomic_load_explicit(&cpu->owner, memory_order_acquire))
+		return mmt_violation(m, "cpu-busy",
+				     "cpu_offline(%d): a thread is on that cpu (migrate it first)",
+				     cpuid);
+	if (!atomic_load_explicit(&cpu->online, memory_order_relaxed))
+		return true;
+	atomic_store_explicit(&cpu->online, false, memory_order_release);
+	/*
+	 * page_alloc_cpu_dead(): a surviving CPU drains the dead CPU's lists
+	 * under that CPU's pcp->lock.
+	 */
+	_mmt_drain_cpu_pages(m, cpuid);
+	return true;
+}
+
+bool mmt_cpu_online(struct mmt_machine *m, int cpuid)
+{
+	if (cpuid < 0 || cpuid >= m->nr_cpus)
+		return mmt_violation(m, "bad-cpu", "cpu_online(%d): no such cpu", cpuid);
+	atomic_store_explicit(&m->cpus[cpuid].online, true, memory_order_release);
+	return true;
+}
+
+bool mmt_cpu_is_online(const struct mmt_machine *m, int cpuid)
+{
+	if (cpuid < 0 || cpuid >= m->nr_cpus)
+		return false;
+	return atomic_load_explicit(&m->cpus[cpuid].online, memory_order_acquire);
+}

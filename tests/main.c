@@ -1,0 +1,145 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/main.c - runner of the tests declared with MMT_TEST (mmt_test.h).
+ * Usage: mmt-tests NAME | mmt-tests --list | mmt-tests --all
+ * The test table is the "mmt_tests" linker section (GNU ld/lld provide the
+ * __start_/__stop_ symbols for it).
+ */
+#include <stdarg.h>
+
+#include "mmt_test.h"
+
+extern const struct mmt_test *const __start_mmt_tests[];
+extern const struct mmt_test *const __stop_mmt_tests[];
+
+static uint64_t seed, rng_state;
+static const char *current_test = "?";
+static struct mmt_machine *test_machine;
+static struct mmt_task *test_task;
+
+uint64_t t_seed(void)
+{
+	return seed;
+}
+
+uint64_t t_rand(void)
+{
+	uint64_t z = (rng_state += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+uint64_t t_rand_below(uint64_t n)
+{
+	return n ? t_rand() % n : 0;
+}
+
+static void print_violations(void)
+{
+	unsigned long i, n;
+
+	if (!test_machine)
+		return;
+	n = mmt_violation_count(test_machine);
+	if (!n)
+		return;
+	fprintf(stderr, "%lu violation(s) reported by the test machine:\n", n);
+	for (i = 0; i < n; i++) {
+		const struct mmt_violation *v = mmt_violation_get(test_machine, i);
+
+		if (!v)
+			break;
+		mmt_violation_print(v, stderr);
+	}
+}
+
+void t_fail(const char *file, int line, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "FAIL %s\n%s:%d: ", current_test, file, line);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nreproduce with: MMT_SEED=%" PRIu64 " mmt-tests %s\n",
+		seed, current_test);
+	print_violations();
+	exit(1);
+}
+
+struct mmt_machine *t_machine(const struct mmt_config *cfg)
+{
+	struct mmt_config def;
+	char err[256];
+
+	if (!cfg) {
+		mmt_config_default(&def);
+		cfg = &def;
+	}
+	t_machine_done();
+	test_machine = mmt_machine_create(cfg, err, sizeof(err));
+	if (!test_machine)
+		t_fail(__FILE__, __LINE__, "mmt_machine_create: %s", err);
+	test_task = mmt_task_create(test_machine, "test", 0);
+	if (!test_task || !mmt_cpu_attach(test_machine, 0, test_task))
+		t_fail(__FILE__, __LINE__, "cannot put the test thread on cpu 0");
+	return test_machine;
+}
+
+void t_machine_done(void)
+{
+	if (!test_machine)
+		return;
+	if (mmt_smp_processor_id() >= 0)
+		mmt_cpu_detach();
+	mmt_task_destroy(test_task);
+	mmt_machine_destroy(test_machine);
+	test_machine = NULL;
+	test_task = NULL;
+}
+
+static uint64_t name_hash(const char *s)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+
+	while (*s)
+		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
+	return h;
+}
+
+static int run(const struct mmt_test *t)
+{
+	const char *env = getenv("MMT_SEED");
+
+	current_test = t->name;
+	seed = env ? strtoull(env, NULL, 0) : name_hash(t->name);
+	rng_state = seed;
+	t->fn();
+	t_machine_done();
+	printf("PASS %s (seed %" PRIu64 ")\n", t->name, seed);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct mmt_test *const *it;
+
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s NAME | --list | --all\n", argv[0]);
+		return 2;
+	}
+	for (it = __start_mmt_tests; it < __stop_mmt_tests; it++) {
+		if (!strcmp(argv[1], "--list"))
+			printf("%s\n", (*it)->name);
+		else if (!strcmp(argv[1], "--all"))
+			run(*it);
+		else if (!strcmp(argv[1], (*it)->name))
+			return run(*it);
+	}
+	if (!strcmp(argv[1], "--list") || !strcmp(argv[1], "--all"))
+		return 0;
+	fprintf(stderr, "%s: no test named '%s' (see --list)\n", argv[0], argv[1]);
+	return 2;
+}
