@@ -91,7 +91,7 @@ struct mmt_zone {
 	mmt_spinlock_t lock;	/* protects free_area, pageblock types */
 	struct mmt_free_area free_area[MMT_MAX_ORDER];
 	uint8_t *pageblock_mt;	/* migratetype per pageblock */
-	unsigned long nr_reserved_highatomic;
+	_Atomic unsigned long nr_reserved_highatomic;
 
 	/*
 	 * Updated under zone->lock, read locklessly by the watermark check
@@ -304,7 +304,7 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 				 enum mmt_lock_kind kind, bool trylock, const char *site);
 /* Irq-usage tracking after @lock was acquired (and irqs saved). */
 void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
-				enum mmt_lock_kind kind, const char *site);
+				enum mmt_lock_kind kind, bool trylock, const char *site);
 /* Last two path components of a site ("tests/test_lock.c:57"). */
 const char *_mmt_short_site(const char *site);
 /* -- end: lock.c / lockdep.c internals -- */

@@ -243,6 +243,8 @@ static void plist_del(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn)
 {
 	struct mmt_page *p = pfn_to_page(m, pfn);
 
+	MMT_ASSERT(l->nr > 0 && p->next != MMT_PFN_NONE);
+
 	if (p->next == pfn) {
 		l->first = MMT_PFN_NONE;
 	} else {
@@ -294,8 +296,16 @@ static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned l
 	_mmt_spin_lock_irqsave(&z->lock, flags, MMT_SITE);
 }
 
+static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages);
+
 static inline void zone_unlock(struct mmt_zone *z, unsigned long flags)
 {
+#if MMT_DEBUG >= 3
+	unsigned long free_pages;
+
+	/* The buddy lists are only consistent under the lock: check here. */
+	MMT_VALIDATE(buddy_is_valid(z, &free_pages));
+#endif
 	_mmt_spin_unlock_irqrestore(&z->lock, flags, MMT_SITE);
 }
 
@@ -307,6 +317,8 @@ static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order, 
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	struct mmt_free_area *area = &z->free_area[order];
 
+	MMT_IASSERT(!(pfn & ((1u << order) - 1)) && pfn_in_zone(z, pfn + (1u << order) - 1));
+	MMT_IASSERT(!(p->flags & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_ALLOCATED)));
 	p->flags = MMT_PG_BUDDY | KEEP(p);
 	p->order = (uint8_t)order;
 	p->migratetype = (uint8_t)mt;
@@ -482,6 +494,23 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z, uint32
 
 /* ---- watermarks ---- */
 
+/* Written under zone->lock, read locklessly by the watermark check. */
+static inline unsigned long highatomic(const struct mmt_zone *z)
+{
+	return atomic_load_explicit(&z->nr_reserved_highatomic, memory_order_relaxed);
+}
+
+static inline void set_highatomic(struct mmt_zone *z, unsigned long v)
+{
+	atomic_store_explicit(&z->nr_reserved_highatomic, v, memory_order_relaxed);
+}
+
+static inline long zone_free(const struct mmt_zone *z)
+{
+	return atomic_load_explicit(&z->nr_free_pages, memory_order_relaxed);
+}
+
+
 static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order, unsigned long mark,
 			      int highest_zoneidx, unsigned int alloc_flags, long free_pages)
 {
@@ -493,7 +522,7 @@ static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order, unsi
 		min -= min / 2;
 	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_OOM))) {
 		/* Highatomic reserves are not for ordinary callers. */
-		free_pages -= (long)z->nr_reserved_highatomic;
+		free_pages -= (long)highatomic(z);
 	} else if (alloc_flags & ALLOC_OOM) {
 		min -= min / 2;
 	} else {
@@ -515,10 +544,6 @@ static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order, unsi
 	return false;
 }
 
-static inline long zone_free(const struct mmt_zone *z)
-{
-	return atomic_load_explicit(&z->nr_free_pages, memory_order_relaxed);
-}
 
 /* ---- per-cpu lists ---- */
 
@@ -839,12 +864,12 @@ static void reserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone *z
 	unsigned long max = z->managed / 100 + PAGEBLOCK_PAGES, flags;
 	int mt;
 
-	if (z->nr_reserved_highatomic >= max)
+	if (highatomic(z) >= max)
 		return;
 	zone_lock(cpu, z, &flags);
 	mt = pageblock_mt(z, pfn);
-	if (z->nr_reserved_highatomic < max && mt != MMT_MIGRATE_HIGHATOMIC) {
-		z->nr_reserved_highatomic += pageblock_pages_in_zone(z, pfn);
+	if (highatomic(z) < max && mt != MMT_MIGRATE_HIGHATOMIC) {
+		set_highatomic(z, highatomic(z) + pageblock_pages_in_zone(z, pfn));
 		set_pageblock_mt(z, pfn, MMT_MIGRATE_HIGHATOMIC);
 		move_freepages_block(z, pfn, MMT_MIGRATE_HIGHATOMIC);
 	}
@@ -862,7 +887,7 @@ static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone 
 		unsigned int o;
 		bool done = false;
 
-		if (!z->nr_reserved_highatomic)
+		if (!highatomic(z))
 			continue;
 		zone_lock(cpu, z, &flags);
 		for (o = 0; o < MMT_MAX_ORDER && !done; o++) {
@@ -872,8 +897,7 @@ static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone 
 			if (pfn == MMT_PFN_NONE)
 				continue;
 			pages = pageblock_pages_in_zone(z, pfn);
-			z->nr_reserved_highatomic -= pages < z->nr_reserved_highatomic
-							     ? pages : z->nr_reserved_highatomic;
+			set_highatomic(z, highatomic(z) - (pages < highatomic(z) ? pages : highatomic(z)));
 			set_pageblock_mt(z, pfn, mt);
 			move_freepages_block(z, pfn, mt);
 			done = true;
@@ -1035,7 +1059,7 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 		cpu = _mmt_this_cpu;
 		reserve_flags = gfp_pfmemalloc_flags(cpu, gfp);
 		if (reserve_flags) {
-			page = get_page_from_freelist(cpu, gfp, order, reserve_flags | (alloc_flags & ~ALLOC_WMARK_MASK & ~ALLOC_NO_WATERMARKS), ac);
+			page = get_page_from_freelist(cpu, gfp, order, reserve_flags, ac);
 			if (page)
 				return page;
 		}
@@ -1049,7 +1073,7 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 		page = get_page_from_freelist(cpu, gfp, order, alloc_flags, ac);
 		if (page)
 			return page;
-		if (!page && !drained) {
+		if (!drained) {
 			struct mmt_zone *zl[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
 			int nz = zonelist(cpu->m, ac, zl);
 
@@ -1775,7 +1799,7 @@ bool mmt_zone_info(struct mmt_machine *m, int zid, struct mmt_zone_info *out)
 	out->wmark_high = z->watermark[MMT_WMARK_HIGH];
 	for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
 		out->lowmem_reserve[t] = z->lowmem_reserve[t];
-	out->nr_reserved_highatomic = z->nr_reserved_highatomic;
+	out->nr_reserved_highatomic = highatomic(z);
 	for (o = 0; o < MMT_MAX_ORDER; o++)
 		out->nr_free[o] = z->free_area[o].nr_free;
 	out->pcp_batch = z->pcp_batch;
