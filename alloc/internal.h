@@ -57,8 +57,14 @@ struct mmt_plist {
 /* ---- page descriptor (64 bytes) ---- */
 
 struct mmt_page {
-	uint32_t flags;		/* MMT_PG_* */
-	uint8_t order;		/* buddy order, or allocation order on a head */
+	/*
+	 * flags and order are read by a CPU merging a freed block with its
+	 * buddy (under zone->lock) while the buddy's new owner may be writing
+	 * them (no lock): the kernel's intentionally racy PageBuddy() check.
+	 * Relaxed atomics through pg_flags()/pg_order() keep that defined.
+	 */
+	_Atomic uint32_t flags;	/* MMT_PG_* */
+	_Atomic uint8_t order;	/* buddy order, or allocation order on a head */
 	uint8_t migratetype;	/* list it is on while free */
 	uint16_t zone;		/* index into machine->zones */
 	uint32_t next, prev;	/* plist links */
@@ -68,6 +74,26 @@ struct mmt_page {
 	uint64_t alloc_seq;	/* allocation sequence number (reports) */
 	uint64_t private[4];	/* for upper layers (slab, reserves) */
 };
+
+static inline uint32_t pg_flags(const struct mmt_page *p)
+{
+	return atomic_load_explicit(&p->flags, memory_order_relaxed);
+}
+
+static inline void pg_set_flags(struct mmt_page *p, uint32_t f)
+{
+	atomic_store_explicit(&p->flags, f, memory_order_relaxed);
+}
+
+static inline unsigned int pg_order(const struct mmt_page *p)
+{
+	return atomic_load_explicit(&p->order, memory_order_relaxed);
+}
+
+static inline void pg_set_order(struct mmt_page *p, unsigned int order)
+{
+	atomic_store_explicit(&p->order, (uint8_t)order, memory_order_relaxed);
+}
 
 /* ---- zones ---- */
 

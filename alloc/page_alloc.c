@@ -136,7 +136,7 @@ static unsigned char poison_page[MMT_PAGE_SIZE];
  * operations that rewrite a free block's head flags.
  */
 #define MMT_PG_POISONED (1u << 15)
-#define KEEP(p) ((p)->flags & MMT_PG_POISONED)
+#define KEEP(p) (pg_flags(p) & MMT_PG_POISONED)
 
 /* ---- page frames ---- */
 
@@ -193,12 +193,12 @@ struct mmt_page *mmt_virt_to_page(struct mmt_machine *m, const void *addr)
 
 unsigned int mmt_page_flags(const struct mmt_page *page)
 {
-	return page->flags;
+	return pg_flags(page);
 }
 
 bool mmt_page_is_pfmemalloc(const struct mmt_page *page)
 {
-	return page->flags & MMT_PG_PFMEMALLOC;
+	return pg_flags(page) & MMT_PG_PFMEMALLOC;
 }
 
 int mmt_page_zone_type(const struct mmt_page *page)
@@ -213,7 +213,7 @@ int mmt_page_to_nid(const struct mmt_page *page)
 
 int mmt_page_alloc_order(const struct mmt_page *page)
 {
-	return (page->flags & MMT_PG_ALLOCATED) ? page->order : -1;
+	return (pg_flags(page) & MMT_PG_ALLOCATED) ? (int)pg_order(page) : -1;
 }
 
 /* ---- lists linked by pfn ---- */
@@ -318,9 +318,9 @@ static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order, 
 	struct mmt_free_area *area = &z->free_area[order];
 
 	MMT_IASSERT(!(pfn & ((1u << order) - 1)) && pfn_in_zone(z, pfn + (1u << order) - 1));
-	MMT_IASSERT(!(p->flags & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_ALLOCATED)));
-	p->flags = MMT_PG_BUDDY | KEEP(p);
-	p->order = (uint8_t)order;
+	MMT_IASSERT(!(pg_flags(p) & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_ALLOCATED)));
+	pg_set_flags(p, MMT_PG_BUDDY | KEEP(p));
+	pg_set_order(p, (uint8_t)order);
 	p->migratetype = (uint8_t)mt;
 	plist_add(m, &area->list[mt], pfn, tail);
 	area->nr_free++;
@@ -335,7 +335,7 @@ static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 {
 	struct mmt_machine *m = z->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
-	unsigned int order = p->order;
+	unsigned int order = pg_order(p);
 	int mt = p->migratetype;
 	struct mmt_free_area *area = &z->free_area[order];
 
@@ -346,13 +346,13 @@ static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 				      atomic_load_explicit(&zextra(z)->nonempty[order],
 							   memory_order_relaxed) & (uint8_t)~(1u << mt),
 				      memory_order_relaxed);
-	p->flags &= ~MMT_PG_BUDDY;
+	pg_set_flags(p, pg_flags(p) & ~MMT_PG_BUDDY);
 	atomic_fetch_sub_explicit(&z->nr_free_pages, 1l << order, memory_order_relaxed);
 }
 
 static void free_list_move(struct mmt_zone *z, uint32_t pfn, int mt)
 {
-	unsigned int order = pfn_to_page(z->m, pfn)->order;
+	unsigned int order = pg_order(pfn_to_page(z->m, pfn));
 
 	free_list_del(z, pfn);
 	free_list_add(z, pfn, order, mt, false);
@@ -398,14 +398,14 @@ static unsigned long move_freepages_block(struct mmt_zone *z, unsigned long pfn,
 	for (pfn = start; pfn < end;) {
 		struct mmt_page *p = pfn_to_page(z->m, pfn);
 
-		if (!(p->flags & MMT_PG_BUDDY)) {
+		if (!(pg_flags(p) & MMT_PG_BUDDY)) {
 			pfn++;
 			continue;
 		}
 		if (p->migratetype != mt)
 			free_list_move(z, (uint32_t)pfn, mt);
-		moved += 1ul << p->order;
-		pfn += 1ul << p->order;
+		moved += 1ul << pg_order(p);
+		pfn += 1ul << pg_order(p);
 	}
 	return moved;
 }
@@ -482,7 +482,7 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z, uint32
 		if (!pfn_in_zone(z, buddy) || !pfn_in_zone(z, buddy + (1u << order) - 1))
 			break;
 		bp = pfn_to_page(m, buddy);
-		if (!(bp->flags & MMT_PG_BUDDY) || bp->order != order)
+		if (!(pg_flags(bp) & MMT_PG_BUDDY) || pg_order(bp) != order)
 			break;
 		free_list_del(z, buddy);
 		pfn &= buddy;
@@ -585,8 +585,8 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct mmt_pcp 
 		if (pfn == MMT_PFN_NONE)
 			break;
 		p = pfn_to_page(z->m, pfn);
-		p->flags = MMT_PG_PCP | KEEP(p);
-		p->order = (uint8_t)order;
+		pg_set_flags(p, MMT_PG_PCP | KEEP(p));
+		pg_set_order(p, (uint8_t)order);
 		p->migratetype = (uint8_t)mt;
 		p->pcp_cpu = (int16_t)owner;
 		plist_add(z->m, list, pfn, true);
@@ -620,10 +620,10 @@ static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct m
 		empty_rounds = 0;
 		{
 			struct mmt_page *p = pfn_to_page(z->m, pfn);
-			unsigned int order = p->order;
+			unsigned int order = pg_order(p);
 
 			plist_del(z->m, list, pfn);
-			p->flags &= ~MMT_PG_PCP;
+			pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
 			p->pcp_cpu = -1;
 			free_one_page_locked(cpu, z, pfn, order);
 			/* The injected drift counts blocks, not pages. */
@@ -753,17 +753,17 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	unsigned long i, n = 1ul << order;
 
-	if (MMT_UNLIKELY(p->flags & ~MMT_PG_POISONED))
+	if (MMT_UNLIKELY(pg_flags(p) & ~MMT_PG_POISONED))
 		mmt_violation(m, "page-state", "page pfn %lu handed out with flags 0x%x",
-			      (unsigned long)pfn, p->flags);
+			      (unsigned long)pfn, pg_flags(p));
 	if (poison_enabled(m)) {
 		for (i = 0; i < n; i++)
-			if ((p[i].flags & MMT_PG_POISONED) &&
+			if ((pg_flags((&p[i])) & MMT_PG_POISONED) &&
 			    memcmp(pfn_address(m, pfn + i), poison_page, MMT_PAGE_SIZE))
 				report_poison(m, pfn + i);
 	}
-	p->flags = MMT_PG_ALLOCATED;
-	p->order = (uint8_t)order;
+	pg_set_flags(p, MMT_PG_ALLOCATED);
+	pg_set_order(p, (uint8_t)order);
 	p->head = pfn;
 	p->alloc_cpu = (uint16_t)cpu->id;
 	p->alloc_seq = atomic_fetch_add_explicit(&m->alloc_seq, 1, memory_order_relaxed);
@@ -771,20 +771,20 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 		bool comp = gfp & __GFP_COMP;
 
 		if (comp)
-			p->flags |= MMT_PG_HEAD;
+			pg_set_flags(p, pg_flags(p) | MMT_PG_HEAD);
 		for (i = 1; i < n; i++) {
 			struct mmt_page *t = p + i;
 
-			t->flags = comp ? MMT_PG_TAIL : 0;
+			pg_set_flags(t, comp ? MMT_PG_TAIL : 0);
 			t->head = pfn;
 		}
 	}
 	if ((alloc_flags & ALLOC_NO_WATERMARKS) && !mmt_bug_on(m, MMT_BUG_PFMEMALLOC_UNMARKED)) {
-		p->flags |= MMT_PG_PFMEMALLOC;
+		pg_set_flags(p, pg_flags(p) | MMT_PG_PFMEMALLOC);
 		mmt_count_event(cpu, MMT_VM_PGALLOC_PFMEMALLOC, 1);
 	}
 	/* Seed 004: reserve pages must be recognisable by the slab layer. */
-	if (MMT_UNLIKELY(below_min && !(p->flags & MMT_PG_PFMEMALLOC)))
+	if (MMT_UNLIKELY(below_min && !(pg_flags(p) & MMT_PG_PFMEMALLOC)))
 		mmt_violation(m, "pfmemalloc-marking",
 			      "pfn %lu order %u served from the reserves of zone %s (free %ld <= min %lu) but not marked pfmemalloc",
 			      (unsigned long)pfn, order, z->name, zone_free(z), z->watermark[MMT_WMARK_MIN]);
@@ -818,7 +818,7 @@ static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z, unsigne
 		struct mmt_page *p = pfn_to_page(cpu->m, pfn);
 
 		plist_del(cpu->m, list, pfn);
-		p->flags &= ~MMT_PG_PCP;
+		pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
 		p->pcp_cpu = -1;
 		pcp_count_add(pcp, -(1 << order));
 		mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
@@ -1278,7 +1278,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_pag
 			if (pfn == MMT_PFN_NONE)
 				break;
 			plist_del(m, list, pfn);
-			pfn_to_page(m, pfn)->flags &= ~MMT_PG_PCP;
+			pg_set_flags(pfn_to_page(m, pfn), pg_flags(pfn_to_page(m, pfn)) & ~MMT_PG_PCP);
 			pfn_to_page(m, pfn)->pcp_cpu = -1;
 			pcp_count_add(pcp, -1);
 			mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
@@ -1290,7 +1290,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_pag
 		for (i = 0; i < nr; i++) {
 			struct mmt_page *p = array[i];
 
-			if (p && !(p->flags & MMT_PG_ALLOCATED))
+			if (p && !(pg_flags(p) & MMT_PG_ALLOCATED))
 				prep_new_page(cpu, zone, (uint32_t)_mmt_pfn(m, p), 0, gfp,
 					      ALLOC_WMARK_LOW, false);
 		}
@@ -1326,14 +1326,14 @@ static MMT_COLD bool report_bad_free(struct mmt_machine *m, struct mmt_page *pag
 	if (order >= MMT_MAX_ORDER)
 		return mmt_violation(m, "bad-order", "%s(pfn %lu, order %u): order must be below %d",
 				     op, pfn, order, MMT_MAX_ORDER);
-	if (page->flags & (MMT_PG_BUDDY | MMT_PG_PCP))
+	if (pg_flags(page) & (MMT_PG_BUDDY | MMT_PG_PCP))
 		return mmt_violation(m, "double-free",
 				     "%s(pfn %lu, order %u): the page is already free (on the %s lists)",
-				     op, pfn, order, (page->flags & MMT_PG_BUDDY) ? "buddy" : "per-cpu");
-	if (page->flags & MMT_PG_RESERVED)
+				     op, pfn, order, (pg_flags(page) & MMT_PG_BUDDY) ? "buddy" : "per-cpu");
+	if (pg_flags(page) & MMT_PG_RESERVED)
 		return mmt_violation(m, "bad-page", "%s(pfn %lu): reserved frame (a hole between zones)",
 				     op, pfn);
-	if (!(page->flags & MMT_PG_ALLOCATED)) {
+	if (!(pg_flags(page) & MMT_PG_ALLOCATED)) {
 		if (page->head != pfn)
 			return mmt_violation(m, "bad-page",
 					     "%s(pfn %lu, order %u): page inside the allocation headed by pfn %u, not its first page",
@@ -1345,7 +1345,7 @@ static MMT_COLD bool report_bad_free(struct mmt_machine *m, struct mmt_page *pag
 	/* Allocated, but with another order: report, then free what it is. */
 	return mmt_violation(m, "free-wrong-order",
 			     "%s(pfn %lu, order %u): the page was allocated with order %u", op, pfn,
-			     order, page->order);
+			     order, pg_order(page));
 }
 
 static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsigned int order)
@@ -1357,7 +1357,7 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t
 	bool poison = poison_enabled(m);
 
 	for (i = 0; i < n; i++) {
-		p[i].flags = poison ? MMT_PG_POISONED : 0;
+		pg_set_flags((&p[i]), poison ? MMT_PG_POISONED : 0);
 		p[i].head = pfn + (uint32_t)i;
 	}
 	if (poison)
@@ -1390,8 +1390,8 @@ static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pf
 		free_one_page(cpu, z, pfn, order);
 		return;
 	}
-	p->flags = MMT_PG_PCP | KEEP(p);
-	p->order = (uint8_t)order;
+	pg_set_flags(p, MMT_PG_PCP | KEEP(p));
+	pg_set_order(p, (uint8_t)order);
 	p->migratetype = (uint8_t)mt;
 	p->pcp_cpu = (int16_t)cpu->id;
 	plist_add(cpu->m, &pcp->lists[pindex(mt, order)], pfn, false);
@@ -1409,15 +1409,15 @@ static void free_pages_op(struct mmt_page *page, unsigned int order, const char 
 	uint32_t pfn;
 
 	if (MMT_UNLIKELY(!page_in_machine(m, page) || order >= MMT_MAX_ORDER ||
-			 (page->flags & (MMT_PG_ALLOCATED | MMT_PG_BUDDY | MMT_PG_PCP |
+			 (pg_flags(page) & (MMT_PG_ALLOCATED | MMT_PG_BUDDY | MMT_PG_PCP |
 					 MMT_PG_RESERVED)) != MMT_PG_ALLOCATED ||
-			 page->order != order)) {
+			 pg_order(page) != order)) {
 		report_bad_free(m, page, order, op);
 		/* Loses nothing: a wrong order still frees the real block. */
-		if (!page_in_machine(m, page) || !(page->flags & MMT_PG_ALLOCATED) ||
-		    (page->flags & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_RESERVED)))
+		if (!page_in_machine(m, page) || !(pg_flags(page) & MMT_PG_ALLOCATED) ||
+		    (pg_flags(page) & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_RESERVED)))
 			return;
-		order = page->order;
+		order = pg_order(page);
 	}
 	pfn = (uint32_t)_mmt_pfn(m, page);
 	z = &m->zones[page->zone];
@@ -1543,7 +1543,7 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 
 	memset(poison_page, MMT_POISON_PAGE_FREE, sizeof(poison_page));
 	for (pfn = 0; pfn < m->nr_pages; pfn++) {
-		m->pages[pfn].flags = MMT_PG_RESERVED;
+		pg_set_flags((&m->pages[pfn]), MMT_PG_RESERVED);
 		m->pages[pfn].head = (uint32_t)pfn;
 		m->pages[pfn].next = m->pages[pfn].prev = MMT_PFN_NONE;
 		m->pages[pfn].pcp_cpu = -1;
@@ -1568,7 +1568,7 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 				z->free_area[o].list[mt].first = MMT_PFN_NONE;
 		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned; pfn++) {
 			m->pages[pfn].zone = (uint16_t)i;
-			m->pages[pfn].flags = 0;
+			pg_set_flags((&m->pages[pfn]), 0);
 		}
 		/* Free the zone as maximal aligned blocks. */
 		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned;) {
@@ -1642,16 +1642,16 @@ static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
 				const struct mmt_page *p = pfn_to_page(m, pfn);
 				uint32_t buddy = pfn ^ (1u << o);
 
-				if (!(p->flags & MMT_PG_BUDDY) || p->order != o || p->migratetype != mt ||
+				if (!(pg_flags(p) & MMT_PG_BUDDY) || pg_order(p) != o || p->migratetype != mt ||
 				    (pfn & ((1u << o) - 1)) || !pfn_in_zone(z, pfn) ||
 				    !pfn_in_zone(z, pfn + (1u << o) - 1))
 					return mmt_violation(m, "buddy-consistency",
 							     "zone %s order %u %s: block pfn %u has flags 0x%x order %u type %u (misplaced, misaligned or outside the zone)",
-							     z->name, o, mt_names[mt], pfn, p->flags, p->order,
+							     z->name, o, mt_names[mt], pfn, pg_flags(p), pg_order(p),
 							     p->migratetype);
 				if (o < MMT_MAX_ORDER - 1 && pfn_in_zone(z, buddy) &&
-				    (pfn_to_page(m, buddy)->flags & MMT_PG_BUDDY) &&
-				    pfn_to_page(m, buddy)->order == o)
+				    (pg_flags(pfn_to_page(m, buddy)) & MMT_PG_BUDDY) &&
+				    pg_order(pfn_to_page(m, buddy)) == o)
 					return mmt_violation(m, "buddy-consistency",
 							     "zone %s: free buddies pfn %u and %u of order %u were not merged",
 							     z->name, pfn, buddy, o);
@@ -1694,13 +1694,13 @@ static bool pcp_is_valid(struct mmt_zone *z, int cpuid, unsigned long *pages_out
 		while (pfn != MMT_PFN_NONE && n <= list->nr) {
 			const struct mmt_page *p = pfn_to_page(m, pfn);
 
-			if (!(p->flags & MMT_PG_PCP) || p->pcp_cpu != cpuid ||
-			    pindex(p->migratetype, p->order) != l || !pfn_in_zone(z, pfn))
+			if (!(pg_flags(p) & MMT_PG_PCP) || p->pcp_cpu != cpuid ||
+			    pindex(p->migratetype, pg_order(p)) != l || !pfn_in_zone(z, pfn))
 				return mmt_violation(m, "pcp-count",
 						     "cpu %d zone %s list %d: page pfn %u has flags 0x%x owner %d order %u type %u",
-						     cpuid, z->name, l, pfn, p->flags, p->pcp_cpu, p->order,
+						     cpuid, z->name, l, pfn, pg_flags(p), p->pcp_cpu, pg_order(p),
 						     p->migratetype);
-			pages += 1ul << p->order;
+			pages += 1ul << pg_order(p);
 			n++;
 			pfn = p->next;
 			if (pfn == list->first)

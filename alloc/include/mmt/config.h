@@ -23,6 +23,19 @@
 #ifndef MMT_STATS
 #define MMT_STATS 1
 #endif
+/* Set by the build flavour (MMT_SANITIZE / MMT_FUZZ options). */
+#ifndef MMT_SANITIZE_ASAN
+#define MMT_SANITIZE_ASAN 0
+#endif
+#ifndef MMT_SANITIZE_TSAN
+#define MMT_SANITIZE_TSAN 0
+#endif
+#ifndef MMT_FUZZ_LIBFUZZER
+#define MMT_FUZZ_LIBFUZZER 0
+#endif
+#ifndef MMT_FUZZ_AFL
+#define MMT_FUZZ_AFL 0
+#endif
 
 #define MMT_LIKELY(x) __builtin_expect(!!(x), 1)
 #define MMT_UNLIKELY(x) __builtin_expect(!!(x), 0)
