@@ -163,7 +163,9 @@ struct mmt_held_lock {
 	int class_id;
 	bool irqsave;		/* taken with an _irqsave variant */
 	bool counted_preempt;	/* it raised the preempt count */
+	uint8_t irq_context;	/* 0 task, 1 serving softirq, 2 hard irq */
 };
+
 
 struct mmt_task {
 	struct mmt_machine *m;
@@ -184,6 +186,18 @@ struct mmt_task {
 #define MMT_SOFTIRQ_MASK 0xff00
 #define MMT_HARDIRQ_OFFSET 0x10000
 #define MMT_HARDIRQ_MASK 0xf0000
+
+/*
+ * The context a lock is taken in.  Lockdep draws no order edge between a
+ * lock of the interrupted task and one taken by the interrupt handler: the
+ * handler does not wait for the task to release anything.
+ */
+static inline uint8_t _mmt_irq_context(int preempt_count)
+{
+	if (preempt_count & MMT_HARDIRQ_MASK)
+		return 2;
+	return (preempt_count & MMT_SOFTIRQ_OFFSET) ? 1 : 0;
+}
 
 struct mmt_cpu {
 	struct mmt_machine *m;

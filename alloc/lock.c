@@ -215,6 +215,7 @@ static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
 	h->class_id = cpu->m->cfg.lockdep ? _mmt_lock_class_id(l->cls, cpu->m) : 0;
 	h->irqsave = irqsave;
 	h->counted_preempt = counted;
+	h->irq_context = _mmt_irq_context(cpu->preempt_count);
 }
 
 /* ---- acquire / release ---- */

@@ -404,6 +404,8 @@ static MMT_COLD void check_order(struct mmt_cpu *cpu, int id,
 		const struct mmt_held_lock *h = &t->held[i];
 		int hid = h->class_id;
 
+		if (h->irq_context != _mmt_irq_context(cpu->preempt_count))
+			continue;
 		if (hid <= 0 || hid == id || adj_test(ld, hid, id))
 			continue;
 		n = find_path(ld, id, hid, path);
@@ -442,6 +444,7 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 	const struct mmt_task *t = cpu->curr;
 	const char *why;
 	int id, i;
+	uint8_t ctx;
 
 	if (kind == MMT_LOCK_MUTEX) {
 		/* might_sleep(): a kernel check of its own, lockdep or not. */
@@ -493,9 +496,12 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 	id = _mmt_lock_class_id(lock->cls, m);
 	if (!id || trylock || !t->nr_held)
 		return;
+	ctx = _mmt_irq_context(cpu->preempt_count);
 	for (i = 0; i < t->nr_held; i++) {
 		const struct mmt_held_lock *h = &t->held[i];
 
+		if (h->irq_context != ctx)
+			continue;
 		if (h->class_id == id && h->lock != lock) {
 			char msg[512];
 
@@ -513,6 +519,8 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 	for (i = 0; i < t->nr_held; i++) {
 		int hid = t->held[i].class_id;
 
+		if (t->held[i].irq_context != ctx)
+			continue;
 		if (hid > 0 && hid != id && !adj_test(&m->lockdep, hid, id)) {
 			check_order(cpu, id, site);
 			break;

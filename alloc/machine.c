@@ -635,13 +635,15 @@ bool mmt_preemptible(void)
 void _mmt_might_sleep(const char *site)
 {
 	struct mmt_cpu *cpu = CPU();
+	const char *why;
 
-	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth))
+	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth) &&
+	    !_mmt_lockdep_can_sleep(cpu, &why))
 		_mmt_violation(cpu->m, "sleep-in-atomic", site,
 			       "sleeping function called from invalid context on cpu %d: "
-			       "in_atomic() %d, irqs_disabled() %d, task %s",
+			       "in_atomic() %d, irqs_disabled() %d, task %s: %s",
 			       cpu->id, cpu->preempt_count != 0, cpu->irq_disable_depth != 0,
-			       cpu->curr->name);
+			       cpu->curr->name, why);
 }
 
 /* ---- task flags and scopes ---- */

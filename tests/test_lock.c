@@ -966,3 +966,34 @@ MMT_TEST(locks_exclude_across_real_threads)
 	MMT_CHECK(!mmt_lock_is_held(&lock.l));
 	MMT_CHECK_CLEAN(m);
 }
+
+MMT_TEST(lockdep_draws_no_order_edge_across_an_interrupt)
+{
+	static MMT_LOCK_CLASS(task_class, "test-task-lock", MMT_LOCK_SPIN);
+	static MMT_LOCK_CLASS(irq_class, "test-irq-lock", MMT_LOCK_SPIN);
+	struct mmt_machine *m = t_machine(NULL);
+	mmt_spinlock_t a, b;
+	unsigned long flags;
+
+	mmt_spin_lock_init(&a, &task_class);
+	mmt_spin_lock_init(&b, &irq_class);
+	/* The task holds A; an interrupt on its CPU takes B. */
+	mmt_spin_lock(&a);
+	mmt_irq_enter();
+	mmt_spin_lock(&b);
+	mmt_spin_unlock(&b);
+	mmt_irq_exit();
+	mmt_spin_unlock(&a);
+	/* B then A in the task is no inversion: the irq never waited on A. */
+	mmt_spin_lock_irqsave(&b, flags);
+	mmt_spin_lock(&a);
+	mmt_spin_unlock(&a);
+	mmt_spin_unlock_irqrestore(&b, flags);
+	MMT_CHECK_CLEAN(m);
+	/* The same orders within one context are an inversion. */
+	mmt_spin_lock(&a);
+	mmt_spin_lock_irqsave(&b, flags);
+	mmt_spin_unlock_irqrestore(&b, flags);
+	mmt_spin_unlock(&a);
+	MMT_CHECK_VIOLATED(m, "lock-inversion");
+}
