@@ -26,7 +26,8 @@ static const struct mmt_bug_info bugs[] = {
 	  "pcp-count" },
 };
 
-_Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS, "every enum mmt_bug has a registry row");
+_Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,
+	       "every enum mmt_bug has a registry row");
 _Static_assert(MMT_NR_BUGS <= 64, "bug masks are 64 bits");
 
 const struct mmt_bug_info *mmt_bugs(size_t *nr)
@@ -72,14 +73,18 @@ bool mmt_bugs_parse(const char *list, uint64_t *mask, char *err, size_t errlen)
 		}
 		id[n] = '\0';
 		if (!strcmp(id, "all")) {
-			out |= (MMT_NR_BUGS == 64) ? ~0ull : ((1ull << MMT_NR_BUGS) - 1);
+			out |= (MMT_NR_BUGS == 64) ?
+				       ~0ull :
+				       ((1ull << MMT_NR_BUGS) - 1);
 			continue;
 		}
 		if (!strcmp(id, "none"))
 			continue;
 		b = mmt_bug_find(id);
 		if (!b) {
-			snprintf(err, errlen, "unknown bug '%s' (see 'mmtorture list bugs')", id);
+			snprintf(err, errlen,
+				 "unknown bug '%s' (see 'mmtorture list bugs')",
+				 id);
 			return false;
 		}
 		out |= 1ull << b->bug;

@@ -26,28 +26,37 @@
 
 static const struct mmt_check_info checks[] = {
 	/* machine */
-	{ "bad-cpu", "machine", MMT_TIER_API, "-", "a CPU number outside the machine" },
-	{ "bad-task", "machine", MMT_TIER_API, "-", "a task of another machine, or none" },
+	{ "bad-cpu", "machine", MMT_TIER_API, "-",
+	  "a CPU number outside the machine" },
+	{ "bad-task", "machine", MMT_TIER_API, "-",
+	  "a task of another machine, or none" },
 	{ "cpu-busy", "machine", MMT_TIER_API, "-",
 	  "a thread attaches to a CPU that has one, or a CPU with a thread goes offline" },
-	{ "cpu-offline", "machine", MMT_TIER_API, "-", "a thread attaches to an offline CPU" },
+	{ "cpu-offline", "machine", MMT_TIER_API, "-",
+	  "a thread attaches to an offline CPU" },
 	{ "leave-cpu-in-atomic", "machine", MMT_TIER_CHEAP, "003",
 	  "a task migrates or leaves its CPU with preemption/irqs disabled or locks held" },
 	{ "context-imbalance", "machine", MMT_TIER_API, "-",
 	  "preempt/irq/softirq exit without the matching enter" },
-	{ "bad-task-flags", "machine", MMT_TIER_API, "-", "unknown PF_* task flags" },
-	{ "task-on-cpu", "machine", MMT_TIER_API, "-", "a task destroyed while on a CPU" },
+	{ "bad-task-flags", "machine", MMT_TIER_API, "-",
+	  "unknown PF_* task flags" },
+	{ "task-on-cpu", "machine", MMT_TIER_API, "-",
+	  "a task destroyed while on a CPU" },
 	{ "sleep-in-atomic", "machine", MMT_TIER_CHEAP, "002",
 	  "something that may sleep (mutex, direct reclaim, blocking GFP) in atomic context" },
 	/* page allocator */
-	{ "gfp-unknown-bit", "page", MMT_TIER_API, "-", "a GFP mask with bits the model does not know" },
+	{ "gfp-unknown-bit", "page", MMT_TIER_API, "-",
+	  "a GFP mask with bits the model does not know" },
 	{ "gfp-misuse", "page", MMT_TIER_API, "-",
 	  "a GFP combination the kernel warns about (NOFAIL without reclaim, NOFAIL with a costly order, ...)" },
-	{ "bad-order", "page", MMT_TIER_API, "-", "an order outside 0..MAX_ORDER-1" },
-	{ "bad-node", "page", MMT_TIER_API, "-", "alloc_pages_node with a node the machine lacks" },
+	{ "bad-order", "page", MMT_TIER_API, "-",
+	  "an order outside 0..MAX_ORDER-1" },
+	{ "bad-node", "page", MMT_TIER_API, "-",
+	  "alloc_pages_node with a node the machine lacks" },
 	{ "bad-page", "page", MMT_TIER_API, "-",
 	  "a pointer that is no page frame of the machine, or a tail page freed" },
-	{ "double-free", "page", MMT_TIER_API, "-", "freeing pages that are already free" },
+	{ "double-free", "page", MMT_TIER_API, "-",
+	  "freeing pages that are already free" },
 	{ "free-wrong-order", "page", MMT_TIER_API, "-",
 	  "freeing pages with another order than they were allocated with" },
 	{ "page-state", "page", MMT_TIER_CHEAP, "-",
@@ -64,8 +73,10 @@ static const struct mmt_check_info checks[] = {
 	  "a __GFP_FAST_TRY allocation took the zone lock (rmqueue_bulk)" },
 	{ "pfmemalloc-marking", "page", MMT_TIER_CHEAP, "004",
 	  "a page handed out from the reserves below the min watermark is marked pfmemalloc" },
-	{ "nofail-failed", "page", MMT_TIER_CHEAP, "-", "a __GFP_NOFAIL allocation returned NULL" },
-	{ "unknown-check", "machine", MMT_TIER_API, "-", "the model reported a check missing from this catalogue" },
+	{ "nofail-failed", "page", MMT_TIER_CHEAP, "-",
+	  "a __GFP_NOFAIL allocation returned NULL" },
+	{ "unknown-check", "machine", MMT_TIER_API, "-",
+	  "the model reported a check missing from this catalogue" },
 #if __has_include("lock_checks.inc")
 #include "lock_checks.inc"
 #endif
@@ -116,14 +127,16 @@ bool _mmt_violation(struct mmt_machine *m, const char *check, const char *site,
 	if (info) {
 		vsnprintf(v.msg, sizeof(v.msg), fmt, ap);
 	} else {
-		int n = snprintf(v.msg, sizeof(v.msg), "[reported as '%s'] ", check);
+		int n = snprintf(v.msg, sizeof(v.msg), "[reported as '%s'] ",
+				 check);
 
 		vsnprintf(v.msg + n, sizeof(v.msg) - (size_t)n, fmt, ap);
 	}
 	va_end(ap);
 
 	if (!m) {
-		fprintf(stderr, "mmtorture: violation %s at %s: %s\n", v.check, site, v.msg);
+		fprintf(stderr, "mmtorture: violation %s at %s: %s\n", v.check,
+			site, v.msg);
 		return false;
 	}
 	pthread_mutex_lock(&m->viol_mu);
@@ -146,7 +159,8 @@ unsigned long mmt_violation_count(const struct mmt_machine *m)
 	return atomic_load_explicit(&m->nr_violations, memory_order_relaxed);
 }
 
-const struct mmt_violation *mmt_violation_get(const struct mmt_machine *m, unsigned long i)
+const struct mmt_violation *mmt_violation_get(const struct mmt_machine *m,
+					      unsigned long i)
 {
 	/* Entries are written once under viol_mu and never moved. */
 	struct mmt_machine *mm = (struct mmt_machine *)m;
@@ -184,7 +198,8 @@ void mmt_violations_clear(struct mmt_machine *m)
 	pthread_mutex_unlock(&m->viol_mu);
 }
 
-void mmt_machine_set_violation_handler(struct mmt_machine *m, mmt_violation_fn fn, void *arg)
+void mmt_machine_set_violation_handler(struct mmt_machine *m,
+				       mmt_violation_fn fn, void *arg)
 {
 	m->viol_arg = arg;
 	m->viol_fn = fn;
@@ -192,9 +207,11 @@ void mmt_machine_set_violation_handler(struct mmt_machine *m, mmt_violation_fn f
 
 void mmt_violation_print(const struct mmt_violation *v, FILE *out)
 {
-	fprintf(out, "violation: %s [layer %s] at %s\n", v->check, v->layer, v->site);
+	fprintf(out, "violation: %s [layer %s] at %s\n", v->check, v->layer,
+		v->site);
 	if (v->op[0])
-		fprintf(out, "  operation #%llu: %s\n", (unsigned long long)v->op_index, v->op);
+		fprintf(out, "  operation #%llu: %s\n",
+			(unsigned long long)v->op_index, v->op);
 	if (v->cpu >= 0)
 		fprintf(out, "  cpu: %d\n", v->cpu);
 	fprintf(out, "  %s\n", v->msg);
@@ -202,7 +219,8 @@ void mmt_violation_print(const struct mmt_violation *v, FILE *out)
 		fprintf(out, "  state:\n%s", v->dump);
 }
 
-void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt, ...)
+void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
+			...)
 {
 	va_list ap;
 
@@ -229,11 +247,13 @@ void _mmt_machine_dump_to(struct mmt_machine *m, FILE *out)
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 	int z;
 
-	fprintf(out, "    machine: %d node(s), %d cpu(s), %d zone(s), rt_rules %d, bugs 0x%llx\n",
+	fprintf(out,
+		"    machine: %d node(s), %d cpu(s), %d zone(s), rt_rules %d, bugs 0x%llx\n",
 		m->nr_nodes, m->nr_cpus, m->nr_zones, m->cfg.rt_rules,
 		(unsigned long long)m->bugs);
 	if (cpu && cpu->m == m) {
-		fprintf(out, "    cpu %d: task %s flags 0x%x preempt_count 0x%x irqs_disabled %d\n",
+		fprintf(out,
+			"    cpu %d: task %s flags 0x%x preempt_count 0x%x irqs_disabled %d\n",
 			cpu->id, cpu->curr ? cpu->curr->name : "-",
 			cpu->curr ? cpu->curr->flags : 0, cpu->preempt_count,
 			cpu->irq_disable_depth);

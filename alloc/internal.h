@@ -21,9 +21,11 @@
 
 /* ---- debug tiers ---- */
 
-void _mmt_assert_fail(const char *expr, const char *site) __attribute__((noreturn, cold));
+void _mmt_assert_fail(const char *expr, const char *site)
+	__attribute__((noreturn, cold));
 #if MMT_DEBUG >= 1
-#define MMT_ASSERT(e) ((void)(MMT_LIKELY(e) ? 0 : (_mmt_assert_fail(#e, MMT_SITE), 0)))
+#define MMT_ASSERT(e) \
+	((void)(MMT_LIKELY(e) ? 0 : (_mmt_assert_fail(#e, MMT_SITE), 0)))
 #else
 #define MMT_ASSERT(e) ((void)0)
 #endif
@@ -40,9 +42,9 @@ void _mmt_assert_fail(const char *expr, const char *site) __attribute__((noretur
 #endif
 
 /* Poison patterns: distinct so a dump tells what the bytes were. */
-#define MMT_POISON_PAGE_FREE 0xaa	/* page in the buddy or pcp lists */
-#define MMT_POISON_RESERVED 0x5a	/* memory held in reserve (mempool) */
-#define MMT_POISON_OBJ_FREE 0x6b	/* slab object free (Model 2) */
+#define MMT_POISON_PAGE_FREE 0xaa /* page in the buddy or pcp lists */
+#define MMT_POISON_RESERVED 0x5a /* memory held in reserve (mempool) */
+#define MMT_POISON_OBJ_FREE 0x6b /* slab object free (Model 2) */
 #define MMT_POISON_REDZONE 0xbb
 
 /* ---- lists of page frames, linked by pfn ---- */
@@ -50,8 +52,8 @@ void _mmt_assert_fail(const char *expr, const char *site) __attribute__((noretur
 #define MMT_PFN_NONE UINT32_MAX
 
 struct mmt_plist {
-	uint32_t first;	/* circular: first->prev is the last */
-	uint32_t nr;	/* entries (blocks, not pages) */
+	uint32_t first; /* circular: first->prev is the last */
+	uint32_t nr; /* entries (blocks, not pages) */
 };
 
 /* ---- page descriptor (64 bytes) ---- */
@@ -63,16 +65,16 @@ struct mmt_page {
 	 * them (no lock): the kernel's intentionally racy PageBuddy() check.
 	 * Relaxed atomics through pg_flags()/pg_order() keep that defined.
 	 */
-	_Atomic uint32_t flags;	/* MMT_PG_* */
-	_Atomic uint8_t order;	/* buddy order, or allocation order on a head */
-	uint8_t migratetype;	/* list it is on while free */
-	uint16_t zone;		/* index into machine->zones */
-	uint32_t next, prev;	/* plist links */
-	uint32_t head;		/* head pfn of a compound page / allocation */
-	int16_t pcp_cpu;	/* per-cpu list owner while MMT_PG_PCP */
+	_Atomic uint32_t flags; /* MMT_PG_* */
+	_Atomic uint8_t order; /* buddy order, or allocation order on a head */
+	uint8_t migratetype; /* list it is on while free */
+	uint16_t zone; /* index into machine->zones */
+	uint32_t next, prev; /* plist links */
+	uint32_t head; /* head pfn of a compound page / allocation */
+	int16_t pcp_cpu; /* per-cpu list owner while MMT_PG_PCP */
 	uint16_t alloc_cpu;
-	uint64_t alloc_seq;	/* allocation sequence number (reports) */
-	uint64_t private[4];	/* for upper layers (slab, reserves) */
+	uint64_t alloc_seq; /* allocation sequence number (reports) */
+	uint64_t private[4]; /* for upper layers (slab, reserves) */
 };
 
 static inline uint32_t pg_flags(const struct mmt_page *p)
@@ -97,26 +99,31 @@ static inline void pg_set_order(struct mmt_page *p, unsigned int order)
 
 /* ---- zones ---- */
 
-enum { MMT_WMARK_MIN, MMT_WMARK_LOW, MMT_WMARK_HIGH, MMT_NR_WMARK };
+enum {
+	MMT_WMARK_MIN,
+	MMT_WMARK_LOW,
+	MMT_WMARK_HIGH,
+	MMT_NR_WMARK
+};
 
 struct mmt_free_area {
 	struct mmt_plist list[MMT_MIGRATE_TYPES];
-	unsigned long nr_free;	/* blocks of this order */
+	unsigned long nr_free; /* blocks of this order */
 };
 
 struct mmt_zone {
 	struct mmt_machine *m;
-	int id;			/* index in machine->zones */
+	int id; /* index in machine->zones */
 	int nid;
 	enum mmt_zone_type type;
 	const char *name;
 	unsigned long start_pfn;
-	unsigned long spanned;	/* == managed: the model has no holes */
+	unsigned long spanned; /* == managed: the model has no holes */
 	unsigned long managed;
 
-	mmt_spinlock_t lock;	/* protects free_area, pageblock types */
+	mmt_spinlock_t lock; /* protects free_area, pageblock types */
 	struct mmt_free_area free_area[MMT_MAX_ORDER];
-	uint8_t *pageblock_mt;	/* migratetype per pageblock */
+	uint8_t *pageblock_mt; /* migratetype per pageblock */
 	_Atomic unsigned long nr_reserved_highatomic;
 
 	/*
@@ -134,7 +141,8 @@ struct mmt_zone {
 /* ---- per-cpu pages ---- */
 
 /* One list per pcp migratetype per order 0..COSTLY_ORDER. */
-#define MMT_NR_PCP_LISTS (MMT_MIGRATE_PCPTYPES * (MMT_PAGE_ALLOC_COSTLY_ORDER + 1))
+#define MMT_NR_PCP_LISTS \
+	(MMT_MIGRATE_PCPTYPES * (MMT_PAGE_ALLOC_COSTLY_ORDER + 1))
 
 struct mmt_pcp {
 	/*
@@ -143,7 +151,7 @@ struct mmt_pcp {
 	 * ever touches another CPU's lists unlocked.
 	 */
 	mmt_spinlock_t lock;
-	_Atomic int count;	/* pages on all lists; written under lock */
+	_Atomic int count; /* pages on all lists; written under lock */
 	int high, batch;
 	/*
 	 * Pages this CPU handed out minus pages it freed, for this zone (may
@@ -161,18 +169,17 @@ struct mmt_held_lock {
 	struct mmt_lock *lock;
 	const char *site;
 	int class_id;
-	bool irqsave;		/* taken with an _irqsave variant */
-	bool counted_preempt;	/* it raised the preempt count */
-	uint8_t irq_context;	/* 0 task, 1 serving softirq, 2 hard irq */
+	bool irqsave; /* taken with an _irqsave variant */
+	bool counted_preempt; /* it raised the preempt count */
+	uint8_t irq_context; /* 0 task, 1 serving softirq, 2 hard irq */
 };
-
 
 struct mmt_task {
 	struct mmt_machine *m;
 	char name[32];
-	unsigned int flags;	/* MMT_PF_* */
+	unsigned int flags; /* MMT_PF_* */
 	bool oom_victim;
-	int cpu;		/* CPU it is on, -1 */
+	int cpu; /* CPU it is on, -1 */
 	int nr_held;
 	struct mmt_held_lock held[MMT_MAX_HELD_LOCKS];
 	struct mmt_task *next_all;
@@ -204,28 +211,28 @@ struct mmt_cpu {
 	int id;
 	int nid;
 	_Atomic bool online;
-	_Atomic(void *) owner;	/* token of the thread on this CPU */
+	_Atomic(void *) owner; /* token of the thread on this CPU */
 	struct mmt_task *curr;
 	int preempt_count;
 	int irq_disable_depth;
-	struct mmt_pcp *pcp;	/* [machine->nr_zones] */
+	struct mmt_pcp *pcp; /* [machine->nr_zones] */
 	/* vm events: single writer (the thread on this CPU); relaxed */
 	_Atomic unsigned long events[MMT_NR_VM_ITEMS];
-	int nolock_depth;	/* inside a __GFP_FAST_TRY allocation */
+	int nolock_depth; /* inside a __GFP_FAST_TRY allocation */
 };
 
 /* ---- lockdep state (per machine) ---- */
 
 struct mmt_lock_edge {
-	int from, to;		/* class ids */
-	const char *from_site;	/* where from was acquired */
-	const char *to_site;	/* where to was acquired while from was held */
+	int from, to; /* class ids */
+	const char *from_site; /* where from was acquired */
+	const char *to_site; /* where to was acquired while from was held */
 };
 
 #define MMT_MAX_LOCK_EDGES 1024
 
 struct mmt_lockdep {
-	pthread_mutex_t mu;	/* outside the model's lock model */
+	pthread_mutex_t mu; /* outside the model's lock model */
 	/* adjacency: bit (to) of row (from), class ids 1..MAX */
 	uint64_t adj[MMT_MAX_LOCK_CLASSES + 1][(MMT_MAX_LOCK_CLASSES + 64) / 64];
 	struct mmt_lock_edge edges[MMT_MAX_LOCK_EDGES];
@@ -241,7 +248,7 @@ struct mmt_lockdep {
 
 struct mmt_node {
 	int nid;
-	int zone_ids[MMT_NR_ZONE_TYPES];	/* -1 if the zone is absent */
+	int zone_ids[MMT_NR_ZONE_TYPES]; /* -1 if the zone is absent */
 };
 
 struct mmt_machine {
@@ -274,7 +281,7 @@ struct mmt_machine {
 	pthread_mutex_t viol_mu;
 	_Atomic unsigned long nr_violations;
 	unsigned long nr_kept;
-	struct mmt_violation *viol;	/* [cfg.max_violations] */
+	struct mmt_violation *viol; /* [cfg.max_violations] */
 	mmt_violation_fn viol_fn;
 	void *viol_arg;
 	uint64_t op_index;
@@ -293,8 +300,8 @@ static inline struct mmt_cpu *_mmt_cpu(void)
 }
 
 /* Scheduling point: one predictable branch when nothing is attached. */
-static inline void mmt_sched_point(struct mmt_cpu *cpu, enum mmt_sched_kind kind,
-				   const void *obj)
+static inline void mmt_sched_point(struct mmt_cpu *cpu,
+				   enum mmt_sched_kind kind, const void *obj)
 {
 	struct mmt_machine *m = cpu->m;
 
@@ -308,7 +315,9 @@ static inline void mmt_count_event(struct mmt_cpu *cpu, enum mmt_vm_item item,
 #if MMT_STATS
 	/* Single writer: plain load + store, no locked add. */
 	atomic_store_explicit(&cpu->events[item],
-			      atomic_load_explicit(&cpu->events[item], memory_order_relaxed) + n,
+			      atomic_load_explicit(&cpu->events[item],
+						   memory_order_relaxed) +
+				      n,
 			      memory_order_relaxed);
 #else
 	(void)cpu, (void)item, (void)n;
@@ -341,10 +350,12 @@ int _mmt_lock_class_id(struct mmt_lock_class *cls, struct mmt_machine *m);
 const char *_mmt_lock_class_name(int id);
 /* Checks before acquiring @lock (lock.c calls them; lockdep.c does them). */
 void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
-				 enum mmt_lock_kind kind, bool trylock, const char *site);
+				 enum mmt_lock_kind kind, bool trylock,
+				 const char *site);
 /* Irq-usage tracking after @lock was acquired (and irqs saved). */
 void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
-				enum mmt_lock_kind kind, bool trylock, const char *site);
+				enum mmt_lock_kind kind, bool trylock,
+				const char *site);
 /* Last two path components of a site ("tests/test_lock.c:57"). */
 const char *_mmt_short_site(const char *site);
 /* -- end: lock.c / lockdep.c internals -- */
@@ -357,7 +368,8 @@ void _mmt_zone_dump(struct mmt_zone *z, FILE *out);
 /* check.c */
 char *_mmt_dump_string(struct mmt_machine *m);
 
-static inline unsigned long _mmt_pfn(const struct mmt_machine *m, const struct mmt_page *p)
+static inline unsigned long _mmt_pfn(const struct mmt_machine *m,
+				     const struct mmt_page *p)
 {
 	return (unsigned long)(p - m->pages);
 }

@@ -63,7 +63,8 @@ static void lock_init(struct mmt_lock *l, struct mmt_lock_class *cls)
 	atomic_init(&l->owner_cpu, -1);
 }
 
-void mmt_raw_spin_lock_init(mmt_raw_spinlock_t *lock, struct mmt_lock_class *cls)
+void mmt_raw_spin_lock_init(mmt_raw_spinlock_t *lock,
+			    struct mmt_lock_class *cls)
 {
 	lock_init(&lock->l, cls ? cls : &default_raw_class);
 }
@@ -82,38 +83,43 @@ void mmt_mutex_init(mmt_mutex_t *lock, struct mmt_lock_class *cls)
 
 static const char *kind_word(enum mmt_lock_kind kind)
 {
-	return kind == MMT_LOCK_RAW_SPIN ? "raw_spinlock" : kind == MMT_LOCK_SPIN ? "spinlock"
-										  : "mutex";
+	return kind == MMT_LOCK_RAW_SPIN ? "raw_spinlock" :
+	       kind == MMT_LOCK_SPIN	 ? "spinlock" :
+					   "mutex";
 }
 
 /* Is @l usable as a lock of @kind?  Reports "lock-misuse" when not. */
-static bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l, enum mmt_lock_kind kind,
-		    const char *op, const char *site)
+static bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
+		    enum mmt_lock_kind kind, const char *op, const char *site)
 {
 	if (MMT_LIKELY(l->cls && l->cls->kind == kind))
 		return true;
 	if (!l->cls)
-		_mmt_violation(cpu->m, "lock-misuse", site,
-			       "%s of a %s that was never initialized (%p) at %s", op,
-			       kind_word(kind), (void *)l, _mmt_short_site(site));
+		_mmt_violation(
+			cpu->m, "lock-misuse", site,
+			"%s of a %s that was never initialized (%p) at %s", op,
+			kind_word(kind), (void *)l, _mmt_short_site(site));
 	else
 		_mmt_violation(cpu->m, "lock-misuse", site,
-			       "%s of a %s whose class %s is a %s class, at %s", op, kind_word(kind),
-			       l->cls->name ? l->cls->name : "?", kind_word(l->cls->kind),
-			       _mmt_short_site(site));
+			       "%s of a %s whose class %s is a %s class, at %s",
+			       op, kind_word(kind),
+			       l->cls->name ? l->cls->name : "?",
+			       kind_word(l->cls->kind), _mmt_short_site(site));
 	return false;
 }
 
 /* Does this acquisition raise the preempt count? */
 static bool raises_preempt(const struct mmt_machine *m, enum mmt_lock_kind kind)
 {
-	return kind == MMT_LOCK_RAW_SPIN || (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
+	return kind == MMT_LOCK_RAW_SPIN ||
+	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
 }
 
 /* Does _irqsave of this kind really disable interrupts? */
 static bool disables_irqs(const struct mmt_machine *m, enum mmt_lock_kind kind)
 {
-	return kind == MMT_LOCK_RAW_SPIN || (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
+	return kind == MMT_LOCK_RAW_SPIN ||
+	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
 }
 
 static int find_held(const struct mmt_task *t, const struct mmt_lock *l)
@@ -135,7 +141,8 @@ static bool try_word(struct mmt_lock *l)
 	 * the previous holder's critical section happens before ours.
 	 */
 	return atomic_compare_exchange_strong_explicit(&l->locked, &expected, 1,
-						       memory_order_acquire, memory_order_relaxed);
+						       memory_order_acquire,
+						       memory_order_relaxed);
 }
 
 static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
@@ -146,7 +153,8 @@ static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
 		mmt_sched_point(cpu, MMT_SP_LOCK_CONTENDED, l);
 		for (i = 0; i < SPIN_POLLS; i++) {
 			/* Relaxed: only a hint; the compare-exchange orders. */
-			if (!atomic_load_explicit(&l->locked, memory_order_relaxed))
+			if (!atomic_load_explicit(&l->locked,
+						  memory_order_relaxed))
 				break;
 #if defined(__x86_64__) || defined(__i386__)
 			__builtin_ia32_pause();
@@ -166,8 +174,8 @@ static void release_word(struct mmt_lock *l)
 }
 
 /* Raise preempt count / disable irqs as this kind does; returns the hold. */
-static void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind, unsigned long *flags,
-			  bool *counted)
+static void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
+			  unsigned long *flags, bool *counted)
 {
 	struct mmt_machine *m = cpu->m;
 
@@ -184,25 +192,27 @@ static void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind, unsigned
 		cpu->preempt_count += MMT_PREEMPT_OFFSET;
 }
 
-static void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind, bool counted,
-			  const unsigned long *flags, const char *site)
+static void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
+			  bool counted, const unsigned long *flags,
+			  const char *site)
 {
 	if (flags && disables_irqs(cpu->m, kind))
 		cpu->irq_disable_depth = (int)*flags;
 	if (counted) {
 		if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_PREEMPT_MASK))) {
-			_mmt_violation(cpu->m, "context-imbalance", site,
-				       "unlock on cpu %d finds preempt count 0: a preempt_enable() "
-				       "too many inside the critical section",
-				       cpu->id);
+			_mmt_violation(
+				cpu->m, "context-imbalance", site,
+				"unlock on cpu %d finds preempt count 0: a preempt_enable() "
+				"too many inside the critical section",
+				cpu->id);
 			return;
 		}
 		cpu->preempt_count -= MMT_PREEMPT_OFFSET;
 	}
 }
 
-static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site, bool irqsave,
-		      bool counted)
+static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
+		      bool irqsave, bool counted)
 {
 	struct mmt_task *t = cpu->curr;
 	struct mmt_held_lock *h;
@@ -212,7 +222,8 @@ static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
 	h = &t->held[t->nr_held++];
 	h->lock = l;
 	h->site = site;
-	h->class_id = cpu->m->cfg.lockdep ? _mmt_lock_class_id(l->cls, cpu->m) : 0;
+	h->class_id = cpu->m->cfg.lockdep ? _mmt_lock_class_id(l->cls, cpu->m) :
+					    0;
 	h->irqsave = irqsave;
 	h->counted_preempt = counted;
 	h->irq_context = _mmt_irq_context(cpu->preempt_count);
@@ -220,35 +231,39 @@ static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
 
 /* ---- acquire / release ---- */
 
-static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind, unsigned long *flags,
-		    bool trylock, const char *site)
+static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
+		    unsigned long *flags, bool trylock, const char *site)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
 	struct mmt_machine *m = cpu->m;
 	struct mmt_task *t = cpu->curr;
 	bool counted;
 
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, trylock ? "trylock" : "lock", site))) {
+	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, trylock ? "trylock" : "lock",
+				  site))) {
 		if (flags) /* so that the matching irqrestore changes nothing */
 			*flags = (unsigned long)cpu->irq_disable_depth;
 		return false;
 	}
 	if (MMT_UNLIKELY(t->nr_held >= MMT_MAX_HELD_LOCKS))
-		_mmt_violation(m, "held-lock-overflow", site,
-			       "task %s takes %s at %s while holding %d locks (the model tracks "
-			       "%d); this lock is not tracked",
-			       t->name, l->cls->name ? l->cls->name : "?", _mmt_short_site(site),
-			       t->nr_held, MMT_MAX_HELD_LOCKS);
+		_mmt_violation(
+			m, "held-lock-overflow", site,
+			"task %s takes %s at %s while holding %d locks (the model tracks "
+			"%d); this lock is not tracked",
+			t->name, l->cls->name ? l->cls->name : "?",
+			_mmt_short_site(site), t->nr_held, MMT_MAX_HELD_LOCKS);
 
 	if (!trylock && MMT_UNLIKELY(find_held(t, l) >= 0)) {
 		const struct mmt_held_lock *h = &t->held[find_held(t, l)];
 
 		/* Self-deadlock: report, then model it as a nested hold. */
-		_mmt_violation(m, "lock-recursion", site,
-			       "self-deadlock: task %s takes %s %s at %s which it already holds "
-			       "(taken at %s)",
-			       t->name, kind_word(kind), l->cls->name ? l->cls->name : "?",
-			       _mmt_short_site(site), _mmt_short_site(h->site));
+		_mmt_violation(
+			m, "lock-recursion", site,
+			"self-deadlock: task %s takes %s %s at %s which it already holds "
+			"(taken at %s)",
+			t->name, kind_word(kind),
+			l->cls->name ? l->cls->name : "?",
+			_mmt_short_site(site), _mmt_short_site(h->site));
 		mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
 		enter_context(cpu, kind, flags, &counted);
 		push_held(cpu, l, site, flags != NULL, counted);
@@ -273,8 +288,8 @@ static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind, unsigned long *
 	return true;
 }
 
-static void release(struct mmt_lock *l, enum mmt_lock_kind kind, const unsigned long *flags,
-		    const char *site)
+static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
+		    const unsigned long *flags, const char *site)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
 	struct mmt_task *t = cpu->curr;
@@ -285,28 +300,34 @@ static void release(struct mmt_lock *l, enum mmt_lock_kind kind, const unsigned 
 		return;
 	i = find_held(t, l);
 	if (MMT_UNLIKELY(i < 0)) {
-		int owner = atomic_load_explicit(&l->owner_cpu, memory_order_relaxed);
+		int owner = atomic_load_explicit(&l->owner_cpu,
+						 memory_order_relaxed);
 
 		if (t->nr_held >= MMT_MAX_HELD_LOCKS && owner == cpu->id &&
 		    atomic_load_explicit(&l->locked, memory_order_relaxed)) {
 			/* An untracked hold (held-lock-overflow, reported). */
 			release_word(l);
-			leave_context(cpu, kind, raises_preempt(cpu->m, kind), flags, site);
+			leave_context(cpu, kind, raises_preempt(cpu->m, kind),
+				      flags, site);
 			mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
 			return;
 		}
-		_mmt_violation(cpu->m, "unlock-not-held", site,
-			       "task %s unlocks %s %s at %s which it does not hold (%s)", t->name,
-			       kind_word(kind), l->cls->name ? l->cls->name : "?",
-			       _mmt_short_site(site),
-			       !atomic_load_explicit(&l->locked, memory_order_relaxed)
-				       ? "the lock is free"
-				       : owner == cpu->id ? "held by another task of this cpu"
-							  : "held by another cpu");
+		_mmt_violation(
+			cpu->m, "unlock-not-held", site,
+			"task %s unlocks %s %s at %s which it does not hold (%s)",
+			t->name, kind_word(kind),
+			l->cls->name ? l->cls->name : "?",
+			_mmt_short_site(site),
+			!atomic_load_explicit(&l->locked,
+					      memory_order_relaxed) ?
+				"the lock is free" :
+			owner == cpu->id ? "held by another task of this cpu" :
+					   "held by another cpu");
 		return;
 	}
 	counted = t->held[i].counted_preempt;
-	memmove(&t->held[i], &t->held[i + 1], (size_t)(t->nr_held - i - 1) * sizeof(t->held[0]));
+	memmove(&t->held[i], &t->held[i + 1],
+		(size_t)(t->nr_held - i - 1) * sizeof(t->held[0]));
 	t->nr_held--;
 	nested = find_held(t, l) >= 0; /* a self-deadlock's inner hold */
 	if (!nested)
@@ -332,13 +353,14 @@ void _mmt_raw_spin_unlock(mmt_raw_spinlock_t *lock, const char *site)
 	release(&lock->l, MMT_LOCK_RAW_SPIN, NULL, site);
 }
 
-void _mmt_raw_spin_lock_irqsave(mmt_raw_spinlock_t *lock, unsigned long *flags, const char *site)
+void _mmt_raw_spin_lock_irqsave(mmt_raw_spinlock_t *lock, unsigned long *flags,
+				const char *site)
 {
 	acquire(&lock->l, MMT_LOCK_RAW_SPIN, flags, false, site);
 }
 
-void _mmt_raw_spin_unlock_irqrestore(mmt_raw_spinlock_t *lock, unsigned long flags,
-				     const char *site)
+void _mmt_raw_spin_unlock_irqrestore(mmt_raw_spinlock_t *lock,
+				     unsigned long flags, const char *site)
 {
 	release(&lock->l, MMT_LOCK_RAW_SPIN, &flags, site);
 }
@@ -358,17 +380,20 @@ void _mmt_spin_unlock(mmt_spinlock_t *lock, const char *site)
 	release(&lock->l, MMT_LOCK_SPIN, NULL, site);
 }
 
-void _mmt_spin_lock_irqsave(mmt_spinlock_t *lock, unsigned long *flags, const char *site)
+void _mmt_spin_lock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
+			    const char *site)
 {
 	acquire(&lock->l, MMT_LOCK_SPIN, flags, false, site);
 }
 
-bool _mmt_spin_trylock_irqsave(mmt_spinlock_t *lock, unsigned long *flags, const char *site)
+bool _mmt_spin_trylock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
+			       const char *site)
 {
 	return acquire(&lock->l, MMT_LOCK_SPIN, flags, true, site);
 }
 
-void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags, const char *site)
+void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags,
+				 const char *site)
 {
 	release(&lock->l, MMT_LOCK_SPIN, &flags, site);
 }

@@ -79,7 +79,8 @@ const char *_mmt_short_site(const char *site)
 }
 
 /* Append to a fixed buffer, truncating silently. */
-static void bufcat(char *buf, size_t len, const char *fmt, ...) MMT_PRINTF(3, 4);
+static void bufcat(char *buf, size_t len, const char *fmt, ...)
+	MMT_PRINTF(3, 4);
 static void bufcat(char *buf, size_t len, const char *fmt, ...)
 {
 	size_t n = strlen(buf);
@@ -94,27 +95,34 @@ static void bufcat(char *buf, size_t len, const char *fmt, ...)
 
 /* ---- the class registry (process-wide) ---- */
 
-#define CLASS_CLAIMED (-1)	/* being registered by another thread */
-#define CLASS_FULL (-2)		/* the registry was full: untracked */
+#define CLASS_CLAIMED (-1) /* being registered by another thread */
+#define CLASS_FULL (-2) /* the registry was full: untracked */
 
 static struct mmt_lock_class *_Atomic registry[MMT_MAX_LOCK_CLASSES + 1];
 static _Atomic int nr_classes;
 
-static MMT_COLD int register_class(struct mmt_lock_class *cls, struct mmt_machine *m)
+static MMT_COLD int register_class(struct mmt_lock_class *cls,
+				   struct mmt_machine *m)
 {
 	int expected = 0, id;
 
 	/* Acquire on success pairs with nothing (we write next); on failure it
 	 * is re-read below with acquire. */
-	if (atomic_compare_exchange_strong_explicit(&cls->id, &expected, CLASS_CLAIMED,
-						    memory_order_acquire, memory_order_acquire)) {
-		id = atomic_fetch_add_explicit(&nr_classes, 1, memory_order_relaxed) + 1;
+	if (atomic_compare_exchange_strong_explicit(
+		    &cls->id, &expected, CLASS_CLAIMED, memory_order_acquire,
+		    memory_order_acquire)) {
+		id = atomic_fetch_add_explicit(&nr_classes, 1,
+					       memory_order_relaxed) +
+		     1;
 		if (id > MMT_MAX_LOCK_CLASSES) {
-			atomic_store_explicit(&cls->id, CLASS_FULL, memory_order_release);
-			mmt_violation(m, "lock-class-overflow",
-				      "lock class %s: more than %d lock classes in the process; "
-				      "it is not tracked by lockdep",
-				      cls->name ? cls->name : "?", MMT_MAX_LOCK_CLASSES);
+			atomic_store_explicit(&cls->id, CLASS_FULL,
+					      memory_order_release);
+			mmt_violation(
+				m, "lock-class-overflow",
+				"lock class %s: more than %d lock classes in the process; "
+				"it is not tracked by lockdep",
+				cls->name ? cls->name : "?",
+				MMT_MAX_LOCK_CLASSES);
 			return 0;
 		}
 		/* Release pairs with the acquire in _mmt_lock_class_name(). */
@@ -125,7 +133,8 @@ static MMT_COLD int register_class(struct mmt_lock_class *cls, struct mmt_machin
 		return id;
 	}
 	/* Another thread is registering it: wait (a few instructions). */
-	while ((id = atomic_load_explicit(&cls->id, memory_order_acquire)) == CLASS_CLAIMED)
+	while ((id = atomic_load_explicit(&cls->id, memory_order_acquire)) ==
+	       CLASS_CLAIMED)
 		sched_yield();
 	return id > 0 ? id : 0;
 }
@@ -186,17 +195,19 @@ void _mmt_lockdep_destroy(struct mmt_lockdep *ld)
 
 /* used_in_hardirq[] / used_irqs_on[] values */
 #define USAGE_SEEN 1u
-#define USAGE_REPORTED 2u	/* in used_in_hardirq[]: irq-inversion reported */
+#define USAGE_REPORTED 2u /* in used_in_hardirq[]: irq-inversion reported */
 
 static bool adj_test(struct mmt_lockdep *ld, int from, int to)
 {
 	/* Acquire pairs with the release fetch-or in add_edge(). */
-	return (__atomic_load_n(&ld->adj[from][to / 64], __ATOMIC_ACQUIRE) >> (to % 64)) & 1;
+	return (__atomic_load_n(&ld->adj[from][to / 64], __ATOMIC_ACQUIRE) >>
+		(to % 64)) &
+	       1;
 }
 
 /* Under ld->mu. */
-static void add_edge(struct mmt_lockdep *ld, int from, int to, const char *from_site,
-		     const char *to_site)
+static void add_edge(struct mmt_lockdep *ld, int from, int to,
+		     const char *from_site, const char *to_site)
 {
 	if (ld->nr_edges < MMT_MAX_LOCK_EDGES) {
 		struct mmt_lock_edge *e = &ld->edges[ld->nr_edges++];
@@ -208,11 +219,13 @@ static void add_edge(struct mmt_lockdep *ld, int from, int to, const char *from_
 	}
 	/* Release: the edge's sites are written before a lock-free reader can
 	 * see the bit (pairs with the acquire in adj_test()). */
-	__atomic_fetch_or(&ld->adj[from][to / 64], 1ull << (to % 64), __ATOMIC_RELEASE);
+	__atomic_fetch_or(&ld->adj[from][to / 64], 1ull << (to % 64),
+			  __ATOMIC_RELEASE);
 }
 
 /* Under ld->mu. */
-static const struct mmt_lock_edge *find_edge(struct mmt_lockdep *ld, int from, int to)
+static const struct mmt_lock_edge *find_edge(struct mmt_lockdep *ld, int from,
+					     int to)
 {
 	int i;
 
@@ -300,7 +313,8 @@ static void append_held(char *buf, size_t len, const struct mmt_task *t)
 	}
 	bufcat(buf, len, "; held:");
 	for (i = 0; i < t->nr_held; i++)
-		bufcat(buf, len, "%s %s (%s)", i ? "," : "", lock_name(t->held[i].lock),
+		bufcat(buf, len, "%s %s (%s)", i ? "," : "",
+		       lock_name(t->held[i].lock),
 		       _mmt_short_site(t->held[i].site));
 }
 
@@ -319,16 +333,21 @@ bool _mmt_lockdep_can_sleep(struct mmt_cpu *cpu, const char **why)
 		w = "in hard irq context";
 	} else if (pc & MMT_SOFTIRQ_OFFSET) {
 		w = "in softirq context";
-	} else if (t && (h = held_of_kind(t, MMT_LOCK_RAW_SPIN)) && h->counted_preempt) {
-		snprintf(why_buf, sizeof(why_buf), "raw spinlock %s held (taken at %s)",
+	} else if (t && (h = held_of_kind(t, MMT_LOCK_RAW_SPIN)) &&
+		   h->counted_preempt) {
+		snprintf(why_buf, sizeof(why_buf),
+			 "raw spinlock %s held (taken at %s)",
 			 lock_name(h->lock), _mmt_short_site(h->site));
 		w = why_buf;
-	} else if (t && (h = held_of_kind(t, MMT_LOCK_SPIN)) && h->counted_preempt) {
-		snprintf(why_buf, sizeof(why_buf), "spinlock %s held (taken at %s)",
-			 lock_name(h->lock), _mmt_short_site(h->site));
+	} else if (t && (h = held_of_kind(t, MMT_LOCK_SPIN)) &&
+		   h->counted_preempt) {
+		snprintf(why_buf, sizeof(why_buf),
+			 "spinlock %s held (taken at %s)", lock_name(h->lock),
+			 _mmt_short_site(h->site));
 		w = why_buf;
 	} else if (pc & MMT_PREEMPT_MASK) {
-		snprintf(why_buf, sizeof(why_buf), "preemption disabled (preempt_count 0x%x)", pc);
+		snprintf(why_buf, sizeof(why_buf),
+			 "preemption disabled (preempt_count 0x%x)", pc);
 		w = why_buf;
 	} else if (pc & MMT_SOFTIRQ_MASK) {
 		w = "bottom halves disabled";
@@ -354,7 +373,8 @@ static const char *spin_wait_context(struct mmt_cpu *cpu, bool rt, bool trylock)
 	if (trylock) /* never waits; still no spinlock_t in hard irq */
 		return (pc & MMT_HARDIRQ_MASK) ? "in hard irq context" : NULL;
 	if (raw) {
-		snprintf(why_buf, sizeof(why_buf), "raw spinlock %s is held (taken at %s)",
+		snprintf(why_buf, sizeof(why_buf),
+			 "raw spinlock %s is held (taken at %s)",
 			 lock_name(raw->lock), _mmt_short_site(raw->site));
 		return why_buf;
 	}
@@ -363,8 +383,8 @@ static const char *spin_wait_context(struct mmt_cpu *cpu, bool rt, bool trylock)
 	if (!rt)
 		return NULL;
 	if (explicit_preempt > 0) {
-		snprintf(why_buf, sizeof(why_buf), "preemption is disabled (preempt_count 0x%x)",
-			 pc);
+		snprintf(why_buf, sizeof(why_buf),
+			 "preemption is disabled (preempt_count 0x%x)", pc);
 		return why_buf;
 	}
 	if (cpu->irq_disable_depth)
@@ -374,23 +394,27 @@ static const char *spin_wait_context(struct mmt_cpu *cpu, bool rt, bool trylock)
 
 /* ---- checks before an acquisition ---- */
 
-static MMT_COLD void report_wait_context(struct mmt_cpu *cpu, struct mmt_lock *lock,
-					 enum mmt_lock_kind kind, const char *why,
-					 const char *site)
+static MMT_COLD void report_wait_context(struct mmt_cpu *cpu,
+					 struct mmt_lock *lock,
+					 enum mmt_lock_kind kind,
+					 const char *why, const char *site)
 {
 	char msg[512];
 
-	snprintf(msg, sizeof(msg),
-		 "BUG: Invalid wait context: task %s takes %s %s at %s (a sleeping lock under %s) "
-		 "while %s",
-		 cpu->curr->name, kind_name(kind), lock_name(lock), _mmt_short_site(site),
-		 cpu->m->cfg.rt_rules ? "PREEMPT_RT rules" : "PROVE_RAW_LOCK_NESTING", why);
+	snprintf(
+		msg, sizeof(msg),
+		"BUG: Invalid wait context: task %s takes %s %s at %s (a sleeping lock under %s) "
+		"while %s",
+		cpu->curr->name, kind_name(kind), lock_name(lock),
+		_mmt_short_site(site),
+		cpu->m->cfg.rt_rules ? "PREEMPT_RT rules" :
+				       "PROVE_RAW_LOCK_NESTING",
+		why);
 	append_held(msg, sizeof(msg), cpu->curr);
 	_mmt_violation(cpu->m, "invalid-wait-context", site, "%s", msg);
 }
 
-static MMT_COLD void check_order(struct mmt_cpu *cpu, int id,
-				 const char *site)
+static MMT_COLD void check_order(struct mmt_cpu *cpu, int id, const char *site)
 {
 	struct mmt_lockdep *ld = &cpu->m->lockdep;
 	const struct mmt_task *t = cpu->curr;
@@ -414,17 +438,20 @@ static MMT_COLD void check_order(struct mmt_cpu *cpu, int id,
 			continue;
 		}
 		found = true;
-		snprintf(msg, sizeof(msg),
-			 "possible circular locking dependency: task %s takes %s at %s while holding "
-			 "%s (taken at %s); new dependency %s -> %s; existing chain:",
-			 t->name, _mmt_lock_class_name(id), _mmt_short_site(site),
-			 _mmt_lock_class_name(hid), _mmt_short_site(h->site),
-			 _mmt_lock_class_name(hid), _mmt_lock_class_name(id));
+		snprintf(
+			msg, sizeof(msg),
+			"possible circular locking dependency: task %s takes %s at %s while holding "
+			"%s (taken at %s); new dependency %s -> %s; existing chain:",
+			t->name, _mmt_lock_class_name(id),
+			_mmt_short_site(site), _mmt_lock_class_name(hid),
+			_mmt_short_site(h->site), _mmt_lock_class_name(hid),
+			_mmt_lock_class_name(id));
 		for (j = 0; j + 1 < n; j++) {
-			const struct mmt_lock_edge *e = find_edge(ld, path[j], path[j + 1]);
+			const struct mmt_lock_edge *e =
+				find_edge(ld, path[j], path[j + 1]);
 
-			bufcat(msg, sizeof(msg), "%s %s at %s then %s at %s", j ? ";" : "",
-			       _mmt_lock_class_name(path[j]),
+			bufcat(msg, sizeof(msg), "%s %s at %s then %s at %s",
+			       j ? ";" : "", _mmt_lock_class_name(path[j]),
 			       e ? _mmt_short_site(e->from_site) : "?",
 			       _mmt_lock_class_name(path[j + 1]),
 			       e ? _mmt_short_site(e->to_site) : "?");
@@ -438,7 +465,8 @@ static MMT_COLD void check_order(struct mmt_cpu *cpu, int id,
 }
 
 void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
-				 enum mmt_lock_kind kind, bool trylock, const char *site)
+				 enum mmt_lock_kind kind, bool trylock,
+				 const char *site)
 {
 	struct mmt_machine *m = cpu->m;
 	const struct mmt_task *t = cpu->curr;
@@ -448,38 +476,48 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 
 	if (kind == MMT_LOCK_MUTEX) {
 		/* might_sleep(): a kernel check of its own, lockdep or not. */
-		if (!trylock && MMT_UNLIKELY(!_mmt_lockdep_can_sleep(cpu, &why))) {
+		if (!trylock &&
+		    MMT_UNLIKELY(!_mmt_lockdep_can_sleep(cpu, &why))) {
 			char msg[512];
 
-			snprintf(msg, sizeof(msg),
-				 "sleeping function called from invalid context: task %s takes "
-				 "mutex %s at %s while %s (preempt_count 0x%x, irqs disabled %d)",
-				 t->name, lock_name(lock), _mmt_short_site(site), why,
-				 cpu->preempt_count, cpu->irq_disable_depth != 0);
+			snprintf(
+				msg, sizeof(msg),
+				"sleeping function called from invalid context: task %s takes "
+				"mutex %s at %s while %s (preempt_count 0x%x, irqs disabled %d)",
+				t->name, lock_name(lock), _mmt_short_site(site),
+				why, cpu->preempt_count,
+				cpu->irq_disable_depth != 0);
 			append_held(msg, sizeof(msg), t);
 			_mmt_violation(m, "sleep-in-atomic", site, "%s", msg);
 		} else if (!trylock && m->cfg.lockdep && m->cfg.rt_rules) {
-			const struct mmt_held_lock *h = held_of_kind(t, MMT_LOCK_SPIN);
+			const struct mmt_held_lock *h =
+				held_of_kind(t, MMT_LOCK_SPIN);
 
 			if (MMT_UNLIKELY(h != NULL)) {
 				snprintf(why_buf, sizeof(why_buf),
-					 "spinlock %s is held (taken at %s)", lock_name(h->lock),
+					 "spinlock %s is held (taken at %s)",
+					 lock_name(h->lock),
 					 _mmt_short_site(h->site));
-				report_wait_context(cpu, lock, kind, why_buf, site);
+				report_wait_context(cpu, lock, kind, why_buf,
+						    site);
 			}
 		}
-	} else if (kind == MMT_LOCK_SPIN && m->cfg.rt_rules && !m->cfg.lockdep && !trylock) {
+	} else if (kind == MMT_LOCK_SPIN && m->cfg.rt_rules &&
+		   !m->cfg.lockdep && !trylock) {
 		/* An RT spinlock is a sleeping lock: rt_spin_lock() might_sleep()s. */
-		int pc = cpu->preempt_count & ~MMT_SOFTIRQ_MASK; /* softirqs are threads on RT */
+		int pc = cpu->preempt_count &
+			 ~MMT_SOFTIRQ_MASK; /* softirqs are threads on RT */
 
 		if (MMT_UNLIKELY((pc || cpu->irq_disable_depth) &&
 				 !_mmt_lockdep_can_sleep(cpu, &why))) {
 			char msg[512];
 
-			snprintf(msg, sizeof(msg),
-				 "sleeping function called from invalid context: task %s takes "
-				 "spinlock %s (sleeping under PREEMPT_RT rules) at %s while %s",
-				 t->name, lock_name(lock), _mmt_short_site(site), why);
+			snprintf(
+				msg, sizeof(msg),
+				"sleeping function called from invalid context: task %s takes "
+				"spinlock %s (sleeping under PREEMPT_RT rules) at %s while %s",
+				t->name, lock_name(lock), _mmt_short_site(site),
+				why);
 			append_held(msg, sizeof(msg), t);
 			_mmt_violation(m, "sleep-in-atomic", site, "%s", msg);
 		}
@@ -487,7 +525,8 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 	if (!m->cfg.lockdep)
 		return;
 
-	if (kind == MMT_LOCK_SPIN && (m->cfg.rt_rules || m->cfg.prove_raw_lock_nesting)) {
+	if (kind == MMT_LOCK_SPIN &&
+	    (m->cfg.rt_rules || m->cfg.prove_raw_lock_nesting)) {
 		why = spin_wait_context(cpu, m->cfg.rt_rules, trylock);
 		if (MMT_UNLIKELY(why != NULL))
 			report_wait_context(cpu, lock, kind, why, site);
@@ -505,11 +544,12 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 		if (h->class_id == id && h->lock != lock) {
 			char msg[512];
 
-			snprintf(msg, sizeof(msg),
-				 "possible recursive locking: task %s takes %s at %s while holding "
-				 "another lock of the same class (taken at %s)",
-				 t->name, lock_name(lock), _mmt_short_site(site),
-				 _mmt_short_site(h->site));
+			snprintf(
+				msg, sizeof(msg),
+				"possible recursive locking: task %s takes %s at %s while holding "
+				"another lock of the same class (taken at %s)",
+				t->name, lock_name(lock), _mmt_short_site(site),
+				_mmt_short_site(h->site));
 			append_held(msg, sizeof(msg), t);
 			_mmt_violation(m, "lock-recursion", site, "%s", msg);
 			break;
@@ -531,7 +571,8 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 /* ---- irq usage after an acquisition ---- */
 
 void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
-				enum mmt_lock_kind kind, bool trylock, const char *site)
+				enum mmt_lock_kind kind, bool trylock,
+				const char *site)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_lockdep *ld = &m->lockdep;
@@ -543,7 +584,8 @@ void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 	bool report = false;
 	int id;
 
-	if (!m->cfg.lockdep || kind == MMT_LOCK_MUTEX || (kind == MMT_LOCK_SPIN && m->cfg.rt_rules))
+	if (!m->cfg.lockdep || kind == MMT_LOCK_MUTEX ||
+	    (kind == MMT_LOCK_SPIN && m->cfg.rt_rules))
 		return;
 	if (!hardirq && !irqs_on)
 		return; /* irqs disabled in process context: always safe */
@@ -562,20 +604,25 @@ void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 	if (!(*mine & USAGE_SEEN)) {
 		*mine_site = site;
 		/* Release: the site is written before the flag (see above). */
-		__atomic_store_n(mine, (uint8_t)(*mine | USAGE_SEEN), __ATOMIC_RELEASE);
+		__atomic_store_n(mine, (uint8_t)(*mine | USAGE_SEEN),
+				 __ATOMIC_RELEASE);
 	}
-	if ((ld->used_in_hardirq[id] & USAGE_SEEN) && (ld->used_irqs_on[id] & USAGE_SEEN) &&
+	if ((ld->used_in_hardirq[id] & USAGE_SEEN) &&
+	    (ld->used_irqs_on[id] & USAGE_SEEN) &&
 	    !(ld->used_in_hardirq[id] & USAGE_REPORTED)) {
 		__atomic_store_n(&ld->used_in_hardirq[id],
-				 (uint8_t)(ld->used_in_hardirq[id] | USAGE_REPORTED), __ATOMIC_RELEASE);
+				 (uint8_t)(ld->used_in_hardirq[id] |
+					   USAGE_REPORTED),
+				 __ATOMIC_RELEASE);
 		report = true;
-		snprintf(msg, sizeof(msg),
-			 "inconsistent lock state {IN-HARDIRQ} -> {HARDIRQ-ON}: %s %s is taken in "
-			 "hard irq context at %s and with interrupts enabled at %s (task %s), so an "
-			 "interrupt can deadlock on it",
-			 kind_name(kind), _mmt_lock_class_name(id),
-			 _mmt_short_site(ld->hardirq_site[id]), _mmt_short_site(ld->irqs_on_site[id]),
-			 cpu->curr->name);
+		snprintf(
+			msg, sizeof(msg),
+			"inconsistent lock state {IN-HARDIRQ} -> {HARDIRQ-ON}: %s %s is taken in "
+			"hard irq context at %s and with interrupts enabled at %s (task %s), so an "
+			"interrupt can deadlock on it",
+			kind_name(kind), _mmt_lock_class_name(id),
+			_mmt_short_site(ld->hardirq_site[id]),
+			_mmt_short_site(ld->irqs_on_site[id]), cpu->curr->name);
 	}
 	pthread_mutex_unlock(&ld->mu);
 	if (report) {
@@ -599,7 +646,9 @@ void _mmt_task_report_held_locks(const struct mmt_task *t, FILE *out)
 		const struct mmt_held_lock *h = &t->held[i];
 
 		fprintf(out, "      #%d: %s %s (%p) taken at %s%s\n", i,
-			h->lock->cls ? kind_name(h->lock->cls->kind) : "lock", lock_name(h->lock),
-			(void *)h->lock, h->site ? h->site : "?", h->irqsave ? " with irqsave" : "");
+			h->lock->cls ? kind_name(h->lock->cls->kind) : "lock",
+			lock_name(h->lock), (void *)h->lock,
+			h->site ? h->site : "?",
+			h->irqsave ? " with irqsave" : "");
 	}
 }

@@ -43,7 +43,8 @@ void _mmt_assert_fail(const char *expr, const char *site)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 
-	fprintf(stderr, "mmtorture: internal assertion failed: %s at %s\n", expr, site);
+	fprintf(stderr, "mmtorture: internal assertion failed: %s at %s\n",
+		expr, site);
 	if (cpu)
 		_mmt_machine_dump_to(cpu->m, stderr);
 	abort();
@@ -85,24 +86,32 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 		return false;
 	}
 	if (cfg->normal_pages < MMT_MIN_ZONE_PAGES) {
-		snprintf(err, errlen, "normal_pages: %lu is below the minimum %lu",
+		snprintf(err, errlen,
+			 "normal_pages: %lu is below the minimum %lu",
 			 cfg->normal_pages, MMT_MIN_ZONE_PAGES);
 		return false;
 	}
 	if (cfg->dma32_pages && cfg->dma32_pages < MMT_MIN_ZONE_PAGES) {
-		snprintf(err, errlen, "dma32_pages: %lu is below the minimum %lu (or 0 for no DMA32 zone)",
-			 cfg->dma32_pages, MMT_MIN_ZONE_PAGES);
+		snprintf(
+			err, errlen,
+			"dma32_pages: %lu is below the minimum %lu (or 0 for no DMA32 zone)",
+			cfg->dma32_pages, MMT_MIN_ZONE_PAGES);
 		return false;
 	}
-	total = (cfg->normal_pages + cfg->dma32_pages) * (unsigned long)cfg->nr_nodes;
-	if (cfg->normal_pages > MMT_MAX_TOTAL_PAGES || cfg->dma32_pages > MMT_MAX_TOTAL_PAGES ||
+	total = (cfg->normal_pages + cfg->dma32_pages) *
+		(unsigned long)cfg->nr_nodes;
+	if (cfg->normal_pages > MMT_MAX_TOTAL_PAGES ||
+	    cfg->dma32_pages > MMT_MAX_TOTAL_PAGES ||
 	    total > MMT_MAX_TOTAL_PAGES) {
-		snprintf(err, errlen, "memory: %lu pages in all exceeds the maximum %lu",
+		snprintf(err, errlen,
+			 "memory: %lu pages in all exceeds the maximum %lu",
 			 total, MMT_MAX_TOTAL_PAGES);
 		return false;
 	}
-	if (cfg->watermark_scale_factor < 1 || cfg->watermark_scale_factor > 3000) {
-		snprintf(err, errlen, "watermark_scale_factor: %u is out of range 1..3000",
+	if (cfg->watermark_scale_factor < 1 ||
+	    cfg->watermark_scale_factor > 3000) {
+		snprintf(err, errlen,
+			 "watermark_scale_factor: %u is out of range 1..3000",
 			 cfg->watermark_scale_factor);
 		return false;
 	}
@@ -112,22 +121,27 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 	}
 	if (cfg->pcp_batch < 0 || cfg->pcp_batch > 4096 || cfg->pcp_high < 0 ||
 	    cfg->pcp_high > 65536) {
-		snprintf(err, errlen, "pcp_batch/pcp_high: %d/%d out of range 0..4096/0..65536",
-			 cfg->pcp_batch, cfg->pcp_high);
+		snprintf(
+			err, errlen,
+			"pcp_batch/pcp_high: %d/%d out of range 0..4096/0..65536",
+			cfg->pcp_batch, cfg->pcp_high);
 		return false;
 	}
 	if (cfg->pcp_high && cfg->pcp_batch && cfg->pcp_high < cfg->pcp_batch) {
-		snprintf(err, errlen, "pcp_high: %d is below pcp_batch %d", cfg->pcp_high,
-			 cfg->pcp_batch);
+		snprintf(err, errlen, "pcp_high: %d is below pcp_batch %d",
+			 cfg->pcp_high, cfg->pcp_batch);
 		return false;
 	}
 	if (cfg->bugs >> MMT_NR_BUGS) {
-		snprintf(err, errlen, "bugs: mask 0x%llx names bugs this build does not know",
-			 (unsigned long long)cfg->bugs);
+		snprintf(
+			err, errlen,
+			"bugs: mask 0x%llx names bugs this build does not know",
+			(unsigned long long)cfg->bugs);
 		return false;
 	}
 	if (cfg->max_violations < 1 || cfg->max_violations > 100000) {
-		snprintf(err, errlen, "max_violations: %u out of range 1..100000",
+		snprintf(err, errlen,
+			 "max_violations: %u out of range 1..100000",
 			 cfg->max_violations);
 		return false;
 	}
@@ -154,8 +168,9 @@ static bool layout(struct mmt_machine *m)
 	for (nid = 0; nid < m->nr_nodes; nid++) {
 		m->nodes[nid].nid = nid;
 		for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
-			unsigned long n = t == MMT_ZONE_DMA32 ? m->cfg.dma32_pages
-							     : m->cfg.normal_pages;
+			unsigned long n = t == MMT_ZONE_DMA32 ?
+						  m->cfg.dma32_pages :
+						  m->cfg.normal_pages;
 			struct mmt_zone *zone;
 
 			m->nodes[nid].zone_ids[t] = -1;
@@ -275,7 +290,8 @@ const struct mmt_config *mmt_machine_config(const struct mmt_machine *m)
 	return &m->cfg;
 }
 
-void mmt_machine_set_hooks(struct mmt_machine *m, const struct mmt_page_hooks *h)
+void mmt_machine_set_hooks(struct mmt_machine *m,
+			   const struct mmt_page_hooks *h)
 {
 	if (h)
 		m->hooks = *h;
@@ -283,7 +299,8 @@ void mmt_machine_set_hooks(struct mmt_machine *m, const struct mmt_page_hooks *h
 		memset(&m->hooks, 0, sizeof(m->hooks));
 }
 
-void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn, void *arg)
+void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn,
+				void *arg)
 {
 	m->sched_arg = arg;
 	m->sched_hook = fn;
@@ -314,8 +331,9 @@ struct mmt_task *mmt_task_create(struct mmt_machine *m, const char *name,
 	struct mmt_task *t;
 
 	if (flags & ~(unsigned int)MMT_PF_VALID_MASK) {
-		mmt_violation(m, "bad-task-flags", "task_create(%s): unknown flags 0x%x",
-			      name, flags & ~(unsigned int)MMT_PF_VALID_MASK);
+		mmt_violation(m, "bad-task-flags",
+			      "task_create(%s): unknown flags 0x%x", name,
+			      flags & ~(unsigned int)MMT_PF_VALID_MASK);
 		flags &= MMT_PF_VALID_MASK;
 	}
 	t = calloc(1, sizeof(*t));
@@ -341,7 +359,8 @@ void mmt_task_destroy(struct mmt_task *t)
 		return;
 	m = t->m;
 	if (t->cpu >= 0) {
-		mmt_violation(m, "task-on-cpu", "task_destroy(%s): the task is still on cpu %d",
+		mmt_violation(m, "task-on-cpu",
+			      "task_destroy(%s): the task is still on cpu %d",
 			      t->name, t->cpu);
 		return;
 	}
@@ -372,8 +391,10 @@ struct mmt_cpu *_mmt_cpu_or_report(const char *site)
 		 * There is no machine to record this in: the caller (a harness,
 		 * never a fuzzed program) forgot mmt_cpu_attach().
 		 */
-		fprintf(stderr, "mmtorture: model API called at %s by a thread that is on no "
-				"simulated CPU (call mmt_cpu_attach() first)\n", site);
+		fprintf(stderr,
+			"mmtorture: model API called at %s by a thread that is on no "
+			"simulated CPU (call mmt_cpu_attach() first)\n",
+			site);
 		abort();
 	}
 	return cpu;
@@ -385,28 +406,38 @@ bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
 	void *expected = NULL;
 
 	if (cpuid < 0 || cpuid >= m->nr_cpus)
-		return mmt_violation(m, "bad-cpu", "cpu_attach(%d): no such cpu (0..%d)",
+		return mmt_violation(m, "bad-cpu",
+				     "cpu_attach(%d): no such cpu (0..%d)",
 				     cpuid, m->nr_cpus - 1);
 	if (!task || task->m != m)
-		return mmt_violation(m, "bad-task", "cpu_attach(%d): task of another machine",
+		return mmt_violation(m, "bad-task",
+				     "cpu_attach(%d): task of another machine",
 				     cpuid);
 	if (_mmt_this_cpu)
-		return mmt_violation(m, "cpu-busy", "cpu_attach(%d): this thread is already on cpu %d",
-				     cpuid, _mmt_this_cpu->id);
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_attach(%d): this thread is already on cpu %d",
+			cpuid, _mmt_this_cpu->id);
 	if (task->cpu >= 0)
-		return mmt_violation(m, "cpu-busy", "cpu_attach(%d): task %s is already on cpu %d",
-				     cpuid, task->name, task->cpu);
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_attach(%d): task %s is already on cpu %d", cpuid,
+			task->name, task->cpu);
 	cpu = &m->cpus[cpuid];
 	if (!atomic_load_explicit(&cpu->online, memory_order_acquire))
-		return mmt_violation(m, "cpu-offline", "cpu_attach(%d): the cpu is offline", cpuid);
+		return mmt_violation(m, "cpu-offline",
+				     "cpu_attach(%d): the cpu is offline",
+				     cpuid);
 	/*
 	 * Acquire pairs with the release in mmt_cpu_detach(): the previous
 	 * thread's writes to this CPU's context and per-cpu data are visible.
 	 */
-	if (!atomic_compare_exchange_strong_explicit(&cpu->owner, &expected, &thread_token,
-						     memory_order_acquire, memory_order_relaxed))
-		return mmt_violation(m, "cpu-busy", "cpu_attach(%d): another thread is on this cpu",
-				     cpuid);
+	if (!atomic_compare_exchange_strong_explicit(
+		    &cpu->owner, &expected, &thread_token, memory_order_acquire,
+		    memory_order_relaxed))
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_attach(%d): another thread is on this cpu", cpuid);
 	cpu->curr = task;
 	cpu->preempt_count = 0;
 	cpu->irq_disable_depth = 0;
@@ -418,10 +449,11 @@ bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
 static bool can_leave_cpu(struct mmt_cpu *cpu, const char *what)
 {
 	if (cpu->preempt_count || cpu->irq_disable_depth || cpu->curr->nr_held)
-		return mmt_violation(cpu->m, "leave-cpu-in-atomic",
-				     "%s on cpu %d with preempt_count 0x%x, irqs disabled %d, %d lock(s) held",
-				     what, cpu->id, cpu->preempt_count, cpu->irq_disable_depth,
-				     cpu->curr->nr_held);
+		return mmt_violation(
+			cpu->m, "leave-cpu-in-atomic",
+			"%s on cpu %d with preempt_count 0x%x, irqs disabled %d, %d lock(s) held",
+			what, cpu->id, cpu->preempt_count,
+			cpu->irq_disable_depth, cpu->curr->nr_held);
 	return true;
 }
 
@@ -448,7 +480,8 @@ bool mmt_migrate(int cpuid)
 	if (cpuid == cpu->id)
 		return true;
 	if (cpuid < 0 || cpuid >= m->nr_cpus)
-		return mmt_violation(m, "bad-cpu", "migrate(%d): no such cpu (0..%d)", cpuid,
+		return mmt_violation(m, "bad-cpu",
+				     "migrate(%d): no such cpu (0..%d)", cpuid,
 				     m->nr_cpus - 1);
 	if (!can_leave_cpu(cpu, "migrate"))
 		return false;
@@ -495,7 +528,8 @@ void mmt_preempt_enable(void)
 
 	if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_PREEMPT_MASK))) {
 		mmt_violation(cpu->m, "context-imbalance",
-			      "preempt_enable on cpu %d with preempt count 0", cpu->id);
+			      "preempt_enable on cpu %d with preempt count 0",
+			      cpu->id);
 		return;
 	}
 	cpu->preempt_count -= MMT_PREEMPT_OFFSET;
@@ -534,7 +568,8 @@ void mmt_irq_enter(void)
 	if (MMT_UNLIKELY(cpu->irq_disable_depth)) {
 		/* An interrupt cannot arrive while they are disabled. */
 		mmt_violation(cpu->m, "context-imbalance",
-			      "irq_enter on cpu %d with interrupts disabled", cpu->id);
+			      "irq_enter on cpu %d with interrupts disabled",
+			      cpu->id);
 		return;
 	}
 	cpu->preempt_count += MMT_HARDIRQ_OFFSET;
@@ -546,8 +581,8 @@ void mmt_irq_exit(void)
 	struct mmt_cpu *cpu = CPU();
 
 	if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_HARDIRQ_MASK))) {
-		mmt_violation(cpu->m, "context-imbalance", "irq_exit on cpu %d outside hard irq",
-			      cpu->id);
+		mmt_violation(cpu->m, "context-imbalance",
+			      "irq_exit on cpu %d outside hard irq", cpu->id);
 		return;
 	}
 	cpu->preempt_count -= MMT_HARDIRQ_OFFSET;
@@ -563,9 +598,12 @@ void mmt_local_bh_enable(void)
 {
 	struct mmt_cpu *cpu = CPU();
 
-	if (MMT_UNLIKELY((cpu->preempt_count & MMT_SOFTIRQ_MASK) < MMT_SOFTIRQ_DISABLE_OFFSET)) {
-		mmt_violation(cpu->m, "context-imbalance",
-			      "local_bh_enable on cpu %d without local_bh_disable", cpu->id);
+	if (MMT_UNLIKELY((cpu->preempt_count & MMT_SOFTIRQ_MASK) <
+			 MMT_SOFTIRQ_DISABLE_OFFSET)) {
+		mmt_violation(
+			cpu->m, "context-imbalance",
+			"local_bh_enable on cpu %d without local_bh_disable",
+			cpu->id);
 		return;
 	}
 	cpu->preempt_count -= MMT_SOFTIRQ_DISABLE_OFFSET;
@@ -575,9 +613,12 @@ void mmt_softirq_enter(void)
 {
 	struct mmt_cpu *cpu = CPU();
 
-	if (MMT_UNLIKELY(cpu->preempt_count & (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_OFFSET))) {
-		mmt_violation(cpu->m, "context-imbalance",
-			      "softirq_enter on cpu %d inside hard irq or softirq", cpu->id);
+	if (MMT_UNLIKELY(cpu->preempt_count &
+			 (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_OFFSET))) {
+		mmt_violation(
+			cpu->m, "context-imbalance",
+			"softirq_enter on cpu %d inside hard irq or softirq",
+			cpu->id);
 		return;
 	}
 	cpu->preempt_count += MMT_SOFTIRQ_OFFSET;
@@ -589,7 +630,8 @@ void mmt_softirq_exit(void)
 
 	if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_SOFTIRQ_OFFSET))) {
 		mmt_violation(cpu->m, "context-imbalance",
-			      "softirq_exit on cpu %d outside a softirq", cpu->id);
+			      "softirq_exit on cpu %d outside a softirq",
+			      cpu->id);
 		return;
 	}
 	cpu->preempt_count -= MMT_SOFTIRQ_OFFSET;
@@ -612,7 +654,8 @@ bool mmt_in_interrupt(void)
 
 bool mmt_in_task(void)
 {
-	return !(CPU()->preempt_count & (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_OFFSET));
+	return !(CPU()->preempt_count &
+		 (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_OFFSET));
 }
 
 bool mmt_in_atomic(void)
@@ -639,11 +682,12 @@ void _mmt_might_sleep(const char *site)
 
 	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth) &&
 	    !_mmt_lockdep_can_sleep(cpu, &why))
-		_mmt_violation(cpu->m, "sleep-in-atomic", site,
-			       "sleeping function called from invalid context on cpu %d: "
-			       "in_atomic() %d, irqs_disabled() %d, task %s: %s",
-			       cpu->id, cpu->preempt_count != 0, cpu->irq_disable_depth != 0,
-			       cpu->curr->name, why);
+		_mmt_violation(
+			cpu->m, "sleep-in-atomic", site,
+			"sleeping function called from invalid context on cpu %d: "
+			"in_atomic() %d, irqs_disabled() %d, task %s: %s",
+			cpu->id, cpu->preempt_count != 0,
+			cpu->irq_disable_depth != 0, cpu->curr->name, why);
 }
 
 /* ---- task flags and scopes ---- */
@@ -658,7 +702,8 @@ void mmt_current_set_flags(unsigned int flags)
 	struct mmt_cpu *cpu = CPU();
 
 	if (MMT_UNLIKELY(flags & ~(unsigned int)MMT_PF_VALID_MASK))
-		mmt_violation(cpu->m, "bad-task-flags", "set_flags: unknown flags 0x%x",
+		mmt_violation(cpu->m, "bad-task-flags",
+			      "set_flags: unknown flags 0x%x",
 			      flags & ~(unsigned int)MMT_PF_VALID_MASK);
 	cpu->curr->flags |= flags & MMT_PF_VALID_MASK;
 }
@@ -750,12 +795,15 @@ bool mmt_cpu_offline(struct mmt_machine *m, int cpuid)
 	struct mmt_cpu *cpu;
 
 	if (cpuid < 0 || cpuid >= m->nr_cpus)
-		return mmt_violation(m, "bad-cpu", "cpu_offline(%d): no such cpu", cpuid);
+		return mmt_violation(m, "bad-cpu",
+				     "cpu_offline(%d): no such cpu", cpuid);
 	cpu = &m->cpus[cpuid];
-	if (cpu == self || atomic_load_explicit(&cpu->owner, memory_order_acquire))
-		return mmt_violation(m, "cpu-busy",
-				     "cpu_offline(%d): a thread is on that cpu (migrate it first)",
-				     cpuid);
+	if (cpu == self ||
+	    atomic_load_explicit(&cpu->owner, memory_order_acquire))
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_offline(%d): a thread is on that cpu (migrate it first)",
+			cpuid);
 	if (!atomic_load_explicit(&cpu->online, memory_order_relaxed))
 		return true;
 	atomic_store_explicit(&cpu->online, false, memory_order_release);
@@ -770,8 +818,10 @@ bool mmt_cpu_offline(struct mmt_machine *m, int cpuid)
 bool mmt_cpu_online(struct mmt_machine *m, int cpuid)
 {
 	if (cpuid < 0 || cpuid >= m->nr_cpus)
-		return mmt_violation(m, "bad-cpu", "cpu_online(%d): no such cpu", cpuid);
-	atomic_store_explicit(&m->cpus[cpuid].online, true, memory_order_release);
+		return mmt_violation(m, "bad-cpu",
+				     "cpu_online(%d): no such cpu", cpuid);
+	atomic_store_explicit(&m->cpus[cpuid].online, true,
+			      memory_order_release);
 	return true;
 }
 
@@ -779,5 +829,6 @@ bool mmt_cpu_is_online(const struct mmt_machine *m, int cpuid)
 {
 	if (cpuid < 0 || cpuid >= m->nr_cpus)
 		return false;
-	return atomic_load_explicit(&m->cpus[cpuid].online, memory_order_acquire);
+	return atomic_load_explicit(&m->cpus[cpuid].online,
+				    memory_order_acquire);
 }

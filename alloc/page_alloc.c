@@ -73,14 +73,14 @@
 #define ALLOC_WMARK_MASK 0x03u
 #define ALLOC_NO_WATERMARKS 0x04u
 #define ALLOC_OOM 0x08u
-#define ALLOC_HARDER 0x10u	/* non-blocking (atomic) caller */
-#define ALLOC_HIGH 0x20u	/* __GFP_HIGH */
+#define ALLOC_HARDER 0x10u /* non-blocking (atomic) caller */
+#define ALLOC_HIGH 0x20u /* __GFP_HIGH */
 #define ALLOC_KSWAPD 0x40u
 #define ALLOC_HIGHATOMIC 0x80u
-#define ALLOC_FAST_TRY 0x100u	/* never the zone lock, trylock only */
+#define ALLOC_FAST_TRY 0x100u /* never the zone lock, trylock only */
 
 #define MMT_MAX_RECLAIM_RETRIES 16
-#define MMT_MAX_SLOWPATH_LOOPS 64	/* the model never loops forever */
+#define MMT_MAX_SLOWPATH_LOOPS 64 /* the model never loops forever */
 
 static MMT_LOCK_CLASS(zone_lock_class, "zone->lock", MMT_LOCK_SPIN);
 static MMT_LOCK_CLASS(pcp_lock_class, "pcp->lock", MMT_LOCK_SPIN);
@@ -105,15 +105,18 @@ static const char *const vm_item_names[MMT_NR_VM_ITEMS] = {
 	[MMT_VM_WMARK_FAIL] = "wmark_fail",
 };
 
-static const char *const mt_names[MMT_MIGRATE_TYPES] = {
-	"Unmovable", "Movable", "Reclaimable", "HighAtomic"
-};
+static const char *const mt_names[MMT_MIGRATE_TYPES] = { "Unmovable", "Movable",
+							 "Reclaimable",
+							 "HighAtomic" };
 
 /* Steal order when a migratetype runs dry (fallbacks[] of the kernel). */
 static const int fallbacks[MMT_MIGRATE_PCPTYPES][2] = {
-	[MMT_MIGRATE_UNMOVABLE] = { MMT_MIGRATE_RECLAIMABLE, MMT_MIGRATE_MOVABLE },
-	[MMT_MIGRATE_MOVABLE] = { MMT_MIGRATE_RECLAIMABLE, MMT_MIGRATE_UNMOVABLE },
-	[MMT_MIGRATE_RECLAIMABLE] = { MMT_MIGRATE_UNMOVABLE, MMT_MIGRATE_MOVABLE },
+	[MMT_MIGRATE_UNMOVABLE] = { MMT_MIGRATE_RECLAIMABLE,
+				    MMT_MIGRATE_MOVABLE },
+	[MMT_MIGRATE_MOVABLE] = { MMT_MIGRATE_RECLAIMABLE,
+				  MMT_MIGRATE_UNMOVABLE },
+	[MMT_MIGRATE_RECLAIMABLE] = { MMT_MIGRATE_UNMOVABLE,
+				      MMT_MIGRATE_MOVABLE },
 };
 
 /* Per-zone data that only this file uses, kept beside struct mmt_zone. */
@@ -140,7 +143,8 @@ static unsigned char poison_page[MMT_PAGE_SIZE];
 
 /* ---- page frames ---- */
 
-static inline struct mmt_page *pfn_to_page(struct mmt_machine *m, unsigned long pfn)
+static inline struct mmt_page *pfn_to_page(struct mmt_machine *m,
+					   unsigned long pfn)
 {
 	return &m->pages[pfn];
 }
@@ -218,7 +222,8 @@ int mmt_page_alloc_order(const struct mmt_page *page)
 
 /* ---- lists linked by pfn ---- */
 
-static void plist_add(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn, bool tail)
+static void plist_add(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn,
+		      bool tail)
 {
 	struct mmt_page *p = pfn_to_page(m, pfn);
 
@@ -257,9 +262,11 @@ static void plist_del(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn)
 	l->nr--;
 }
 
-static inline uint32_t plist_last(struct mmt_machine *m, const struct mmt_plist *l)
+static inline uint32_t plist_last(struct mmt_machine *m,
+				  const struct mmt_plist *l)
 {
-	return l->first == MMT_PFN_NONE ? MMT_PFN_NONE : pfn_to_page(m, l->first)->prev;
+	return l->first == MMT_PFN_NONE ? MMT_PFN_NONE :
+					  pfn_to_page(m, l->first)->prev;
 }
 
 /* ---- pageblocks ---- */
@@ -271,9 +278,11 @@ static inline int pageblock_mt(const struct mmt_zone *z, unsigned long pfn)
 	return z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER];
 }
 
-static inline void set_pageblock_mt(struct mmt_zone *z, unsigned long pfn, int mt)
+static inline void set_pageblock_mt(struct mmt_zone *z, unsigned long pfn,
+				    int mt)
 {
-	z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER] = (uint8_t)mt;
+	z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER] =
+		(uint8_t)mt;
 }
 
 static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
@@ -283,16 +292,18 @@ static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
 
 /* ---- locks of the allocator ---- */
 
-static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned long *flags)
+static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
+			     unsigned long *flags)
 {
 	/*
 	 * The oracle of seed 002: whatever path got here, a FAST_TRY
 	 * allocation must never reach the zone lock.
 	 */
 	if (MMT_UNLIKELY(cpu->nolock_depth))
-		mmt_violation(cpu->m, "fast-try-zone-lock",
-			      "__GFP_FAST_TRY allocation on cpu %d takes zone->lock of node %d zone %s",
-			      cpu->id, z->nid, z->name);
+		mmt_violation(
+			cpu->m, "fast-try-zone-lock",
+			"__GFP_FAST_TRY allocation on cpu %d takes zone->lock of node %d zone %s",
+			cpu->id, z->nid, z->name);
 	_mmt_spin_lock_irqsave(&z->lock, flags, MMT_SITE);
 }
 
@@ -311,24 +322,29 @@ static inline void zone_unlock(struct mmt_zone *z, unsigned long flags)
 
 /* ---- buddy lists (zone->lock held) ---- */
 
-static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order, int mt, bool tail)
+static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order,
+			  int mt, bool tail)
 {
 	struct mmt_machine *m = z->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	struct mmt_free_area *area = &z->free_area[order];
 
-	MMT_IASSERT(!(pfn & ((1u << order) - 1)) && pfn_in_zone(z, pfn + (1u << order) - 1));
-	MMT_IASSERT(!(pg_flags(p) & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_ALLOCATED)));
+	MMT_IASSERT(!(pfn & ((1u << order) - 1)) &&
+		    pfn_in_zone(z, pfn + (1u << order) - 1));
+	MMT_IASSERT(!(pg_flags(p) &
+		      (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_ALLOCATED)));
 	pg_set_flags(p, MMT_PG_BUDDY | KEEP(p));
 	pg_set_order(p, (uint8_t)order);
 	p->migratetype = (uint8_t)mt;
 	plist_add(m, &area->list[mt], pfn, tail);
 	area->nr_free++;
 	atomic_store_explicit(&zextra(z)->nonempty[order],
-			      atomic_load_explicit(&zextra(z)->nonempty[order], memory_order_relaxed) |
+			      atomic_load_explicit(&zextra(z)->nonempty[order],
+						   memory_order_relaxed) |
 				      (uint8_t)(1u << mt),
 			      memory_order_relaxed);
-	atomic_fetch_add_explicit(&z->nr_free_pages, 1l << order, memory_order_relaxed);
+	atomic_fetch_add_explicit(&z->nr_free_pages, 1l << order,
+				  memory_order_relaxed);
 }
 
 static void free_list_del(struct mmt_zone *z, uint32_t pfn)
@@ -342,12 +358,15 @@ static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 	plist_del(m, &area->list[mt], pfn);
 	area->nr_free--;
 	if (area->list[mt].first == MMT_PFN_NONE)
-		atomic_store_explicit(&zextra(z)->nonempty[order],
-				      atomic_load_explicit(&zextra(z)->nonempty[order],
-							   memory_order_relaxed) & (uint8_t)~(1u << mt),
-				      memory_order_relaxed);
+		atomic_store_explicit(
+			&zextra(z)->nonempty[order],
+			atomic_load_explicit(&zextra(z)->nonempty[order],
+					     memory_order_relaxed) &
+				(uint8_t) ~(1u << mt),
+			memory_order_relaxed);
 	pg_set_flags(p, pg_flags(p) & ~MMT_PG_BUDDY);
-	atomic_fetch_sub_explicit(&z->nr_free_pages, 1l << order, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&z->nr_free_pages, 1l << order,
+				  memory_order_relaxed);
 }
 
 static void free_list_move(struct mmt_zone *z, uint32_t pfn, int mt)
@@ -359,8 +378,8 @@ static void free_list_move(struct mmt_zone *z, uint32_t pfn, int mt)
 }
 
 /* Split a block of order @high down to @low, freeing the upper halves. */
-static void expand(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsigned int low,
-		   unsigned int high, int mt)
+static void expand(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
+		   unsigned int low, unsigned int high, int mt)
 {
 	while (high > low) {
 		high--;
@@ -369,7 +388,8 @@ static void expand(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsign
 	}
 }
 
-static uint32_t rmqueue_smallest(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int order, int mt)
+static uint32_t rmqueue_smallest(struct mmt_cpu *cpu, struct mmt_zone *z,
+				 unsigned int order, int mt)
 {
 	unsigned int o;
 
@@ -386,9 +406,11 @@ static uint32_t rmqueue_smallest(struct mmt_cpu *cpu, struct mmt_zone *z, unsign
 }
 
 /* Move the free blocks of the pageblock holding @pfn to @mt; pages moved. */
-static unsigned long move_freepages_block(struct mmt_zone *z, unsigned long pfn, int mt)
+static unsigned long move_freepages_block(struct mmt_zone *z, unsigned long pfn,
+					  int mt)
 {
-	unsigned long start = pfn & ~(PAGEBLOCK_PAGES - 1), end = start + PAGEBLOCK_PAGES;
+	unsigned long start = pfn & ~(PAGEBLOCK_PAGES - 1),
+		      end = start + PAGEBLOCK_PAGES;
 	unsigned long moved = 0;
 
 	if (start < z->start_pfn)
@@ -410,9 +432,11 @@ static unsigned long move_freepages_block(struct mmt_zone *z, unsigned long pfn,
 	return moved;
 }
 
-static unsigned long pageblock_pages_in_zone(const struct mmt_zone *z, unsigned long pfn)
+static unsigned long pageblock_pages_in_zone(const struct mmt_zone *z,
+					     unsigned long pfn)
 {
-	unsigned long start = pfn & ~(PAGEBLOCK_PAGES - 1), end = start + PAGEBLOCK_PAGES;
+	unsigned long start = pfn & ~(PAGEBLOCK_PAGES - 1),
+		      end = start + PAGEBLOCK_PAGES;
 
 	if (start < z->start_pfn)
 		start = z->start_pfn;
@@ -427,7 +451,8 @@ static unsigned long pageblock_pages_in_zone(const struct mmt_zone *z, unsigned 
  * reclaimable (they fragment worst, so they get whole blocks); otherwise
  * move only the block found.
  */
-static bool rmqueue_fallback(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int order, int start_mt)
+static bool rmqueue_fallback(struct mmt_cpu *cpu, struct mmt_zone *z,
+			     unsigned int order, int start_mt)
 {
 	int o, i;
 
@@ -439,16 +464,23 @@ static bool rmqueue_fallback(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned i
 
 			if (pfn == MMT_PFN_NONE)
 				continue;
-			claim = o >= MMT_PAGEBLOCK_ORDER / 2 || start_mt != MMT_MIGRATE_MOVABLE;
+			claim = o >= MMT_PAGEBLOCK_ORDER / 2 ||
+				start_mt != MMT_MIGRATE_MOVABLE;
 			if (claim) {
-				unsigned long pages = pageblock_pages_in_zone(z, pfn);
-				unsigned long moved = move_freepages_block(z, pfn, start_mt);
+				unsigned long pages =
+					pageblock_pages_in_zone(z, pfn);
+				unsigned long moved =
+					move_freepages_block(z, pfn, start_mt);
 
-				if (o >= MMT_PAGEBLOCK_ORDER || moved * 2 >= pages) {
+				if (o >= MMT_PAGEBLOCK_ORDER ||
+				    moved * 2 >= pages) {
 					unsigned long b;
 
-					for (b = pfn; b < pfn + (1ul << o) || b == pfn; b += PAGEBLOCK_PAGES)
-						set_pageblock_mt(z, b, start_mt);
+					for (b = pfn;
+					     b < pfn + (1ul << o) || b == pfn;
+					     b += PAGEBLOCK_PAGES)
+						set_pageblock_mt(z, b,
+								 start_mt);
 				}
 			}
 			if (pfn_to_page(z->m, pfn)->migratetype != start_mt)
@@ -460,7 +492,8 @@ static bool rmqueue_fallback(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned i
 	return false;
 }
 
-static uint32_t rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int order, int mt)
+static uint32_t rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z,
+			unsigned int order, int mt)
 {
 	uint32_t pfn = rmqueue_smallest(cpu, z, order, mt);
 
@@ -470,8 +503,8 @@ static uint32_t rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int or
 }
 
 /* Free a block into the buddy lists, merging with free buddies. */
-static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
-				 unsigned int order)
+static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z,
+				 uint32_t pfn, unsigned int order)
 {
 	struct mmt_machine *m = z->m;
 
@@ -479,7 +512,8 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z, uint32
 		uint32_t buddy = pfn ^ (1u << order);
 		struct mmt_page *bp;
 
-		if (!pfn_in_zone(z, buddy) || !pfn_in_zone(z, buddy + (1u << order) - 1))
+		if (!pfn_in_zone(z, buddy) ||
+		    !pfn_in_zone(z, buddy + (1u << order) - 1))
 			break;
 		bp = pfn_to_page(m, buddy);
 		if (!(pg_flags(bp) & MMT_PG_BUDDY) || pg_order(bp) != order)
@@ -497,12 +531,14 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z, uint32
 /* Written under zone->lock, read locklessly by the watermark check. */
 static inline unsigned long highatomic(const struct mmt_zone *z)
 {
-	return atomic_load_explicit(&z->nr_reserved_highatomic, memory_order_relaxed);
+	return atomic_load_explicit(&z->nr_reserved_highatomic,
+				    memory_order_relaxed);
 }
 
 static inline void set_highatomic(struct mmt_zone *z, unsigned long v)
 {
-	atomic_store_explicit(&z->nr_reserved_highatomic, v, memory_order_relaxed);
+	atomic_store_explicit(&z->nr_reserved_highatomic, v,
+			      memory_order_relaxed);
 }
 
 static inline long zone_free(const struct mmt_zone *z)
@@ -510,9 +546,9 @@ static inline long zone_free(const struct mmt_zone *z)
 	return atomic_load_explicit(&z->nr_free_pages, memory_order_relaxed);
 }
 
-
-static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order, unsigned long mark,
-			      int highest_zoneidx, unsigned int alloc_flags, long free_pages)
+static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order,
+			      unsigned long mark, int highest_zoneidx,
+			      unsigned int alloc_flags, long free_pages)
 {
 	long min = (long)mark;
 	unsigned int o;
@@ -534,16 +570,17 @@ static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order, unsi
 		return true;
 	/* For high orders, a block of a usable type must exist. */
 	for (o = order; o < MMT_MAX_ORDER; o++) {
-		uint8_t ne = atomic_load_explicit(&zextra(z)->nonempty[o], memory_order_relaxed);
+		uint8_t ne = atomic_load_explicit(&zextra(z)->nonempty[o],
+						  memory_order_relaxed);
 
 		if (ne & ((1u << MMT_MIGRATE_PCPTYPES) - 1))
 			return true;
-		if ((alloc_flags & (ALLOC_HARDER | ALLOC_OOM)) && (ne & (1u << MMT_MIGRATE_HIGHATOMIC)))
+		if ((alloc_flags & (ALLOC_HARDER | ALLOC_OOM)) &&
+		    (ne & (1u << MMT_MIGRATE_HIGHATOMIC)))
 			return true;
 	}
 	return false;
 }
-
 
 /* ---- per-cpu lists ---- */
 
@@ -552,7 +589,8 @@ static inline int pindex(int mt, unsigned int order)
 	return (int)order * MMT_MIGRATE_PCPTYPES + mt;
 }
 
-static inline struct mmt_pcp *cpu_pcp(struct mmt_cpu *cpu, const struct mmt_zone *z)
+static inline struct mmt_pcp *cpu_pcp(struct mmt_cpu *cpu,
+				      const struct mmt_zone *z)
 {
 	return &cpu->pcp[z->id];
 }
@@ -560,8 +598,10 @@ static inline struct mmt_pcp *cpu_pcp(struct mmt_cpu *cpu, const struct mmt_zone
 static inline void pcp_count_add(struct mmt_pcp *pcp, int n)
 {
 	/* Written under pcp->lock; read locklessly by statistics. */
-	atomic_store_explicit(&pcp->count, atomic_load_explicit(&pcp->count, memory_order_relaxed) + n,
-			      memory_order_relaxed);
+	atomic_store_explicit(
+		&pcp->count,
+		atomic_load_explicit(&pcp->count, memory_order_relaxed) + n,
+		memory_order_relaxed);
 }
 
 static inline int pcp_count(struct mmt_pcp *pcp)
@@ -570,8 +610,9 @@ static inline int pcp_count(struct mmt_pcp *pcp)
 }
 
 /* rmqueue_bulk: move @count blocks of @order to a pcp list (pcp->lock held). */
-static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct mmt_pcp *pcp,
-			int owner, unsigned int order, int count, int mt)
+static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
+			struct mmt_pcp *pcp, int owner, unsigned int order,
+			int count, int mt)
 {
 	struct mmt_plist *list = &pcp->lists[pindex(mt, order)];
 	unsigned long flags;
@@ -598,8 +639,8 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct mmt_pcp 
 }
 
 /* free_pcppages_bulk: return at least @pages pages to the buddy lists. */
-static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct mmt_pcp *pcp,
-			       int pages)
+static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
+			       struct mmt_pcp *pcp, int pages)
 {
 	unsigned long flags;
 	int li = 0, empty_rounds = 0;
@@ -627,8 +668,10 @@ static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct m
 			p->pcp_cpu = -1;
 			free_one_page_locked(cpu, z, pfn, order);
 			/* The injected drift counts blocks, not pages. */
-			pcp_count_add(pcp, mmt_bug_on(z->m, MMT_BUG_PCP_COUNT_DRIFT) ? -1
-										     : -(1 << order));
+			pcp_count_add(pcp, mmt_bug_on(z->m,
+						      MMT_BUG_PCP_COUNT_DRIFT) ?
+						   -1 :
+						   -(1 << order));
 			pages -= 1 << order;
 		}
 	}
@@ -636,7 +679,8 @@ static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z, struct m
 	mmt_count_event(cpu, MMT_VM_PCP_DRAIN, 1);
 }
 
-static void drain_pages_zone(struct mmt_cpu *self, int cpuid, struct mmt_zone *z)
+static void drain_pages_zone(struct mmt_cpu *self, int cpuid,
+			     struct mmt_zone *z)
 {
 	struct mmt_pcp *pcp = &z->m->cpus[cpuid].pcp[z->id];
 
@@ -674,7 +718,8 @@ void mmt_drain_all_pages(struct mmt_machine *m)
 	 * each pcp->lock, instead of queueing work on the owners.
 	 */
 	for (c = 0; c < m->nr_cpus; c++)
-		if (atomic_load_explicit(&m->cpus[c].online, memory_order_acquire))
+		if (atomic_load_explicit(&m->cpus[c].online,
+					 memory_order_acquire))
 			_mmt_drain_cpu_pages(m, c);
 }
 
@@ -685,7 +730,7 @@ struct alloc_context {
 	int highest_zoneidx;
 	int migratetype;
 	bool thisnode;
-	bool spread;		/* may fall back to other nodes */
+	bool spread; /* may fall back to other nodes */
 };
 
 static inline int gfp_migratetype(mmt_gfp_t gfp)
@@ -702,7 +747,8 @@ static inline int gfp_migratetype(mmt_gfp_t gfp)
  * the highest allowed down, then the other nodes in order of distance (the
  * model's distance is |a - b|, ties to the lower node).
  */
-static int zonelist(struct mmt_machine *m, const struct alloc_context *ac, struct mmt_zone **out)
+static int zonelist(struct mmt_machine *m, const struct alloc_context *ac,
+		    struct mmt_zone **out)
 {
 	int n = 0, d, t;
 
@@ -738,35 +784,41 @@ static MMT_COLD void report_poison(struct mmt_machine *m, unsigned long pfn)
 	const unsigned char *p = pfn_address(m, pfn);
 	size_t off;
 
-	for (off = 0; off < MMT_PAGE_SIZE && p[off] == MMT_POISON_PAGE_FREE; off++)
+	for (off = 0; off < MMT_PAGE_SIZE && p[off] == MMT_POISON_PAGE_FREE;
+	     off++)
 		;
-	mmt_violation(m, "page-poison",
-		      "free page pfn %lu was written while free: byte %zu is 0x%02x, poison is 0x%02x",
-		      pfn, off, p[off], MMT_POISON_PAGE_FREE);
+	mmt_violation(
+		m, "page-poison",
+		"free page pfn %lu was written while free: byte %zu is 0x%02x, poison is 0x%02x",
+		pfn, off, p[off], MMT_POISON_PAGE_FREE);
 }
 
 /* Page state and pfmemalloc marking for a block leaving the free lists. */
-static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsigned int order,
-			  mmt_gfp_t gfp, unsigned int alloc_flags, bool below_min)
+static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
+			  unsigned int order, mmt_gfp_t gfp,
+			  unsigned int alloc_flags, bool below_min)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	unsigned long i, n = 1ul << order;
 
 	if (MMT_UNLIKELY(pg_flags(p) & ~MMT_PG_POISONED))
-		mmt_violation(m, "page-state", "page pfn %lu handed out with flags 0x%x",
+		mmt_violation(m, "page-state",
+			      "page pfn %lu handed out with flags 0x%x",
 			      (unsigned long)pfn, pg_flags(p));
 	if (poison_enabled(m)) {
 		for (i = 0; i < n; i++)
 			if ((pg_flags((&p[i])) & MMT_PG_POISONED) &&
-			    memcmp(pfn_address(m, pfn + i), poison_page, MMT_PAGE_SIZE))
+			    memcmp(pfn_address(m, pfn + i), poison_page,
+				   MMT_PAGE_SIZE))
 				report_poison(m, pfn + i);
 	}
 	pg_set_flags(p, MMT_PG_ALLOCATED);
 	pg_set_order(p, (uint8_t)order);
 	p->head = pfn;
 	p->alloc_cpu = (uint16_t)cpu->id;
-	p->alloc_seq = atomic_fetch_add_explicit(&m->alloc_seq, 1, memory_order_relaxed);
+	p->alloc_seq = atomic_fetch_add_explicit(&m->alloc_seq, 1,
+						 memory_order_relaxed);
 	if (order) {
 		bool comp = gfp & __GFP_COMP;
 
@@ -779,26 +831,32 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 			t->head = pfn;
 		}
 	}
-	if ((alloc_flags & ALLOC_NO_WATERMARKS) && !mmt_bug_on(m, MMT_BUG_PFMEMALLOC_UNMARKED)) {
+	if ((alloc_flags & ALLOC_NO_WATERMARKS) &&
+	    !mmt_bug_on(m, MMT_BUG_PFMEMALLOC_UNMARKED)) {
 		pg_set_flags(p, pg_flags(p) | MMT_PG_PFMEMALLOC);
 		mmt_count_event(cpu, MMT_VM_PGALLOC_PFMEMALLOC, 1);
 	}
 	/* Seed 004: reserve pages must be recognisable by the slab layer. */
 	if (MMT_UNLIKELY(below_min && !(pg_flags(p) & MMT_PG_PFMEMALLOC)))
-		mmt_violation(m, "pfmemalloc-marking",
-			      "pfn %lu order %u served from the reserves of zone %s (free %ld <= min %lu) but not marked pfmemalloc",
-			      (unsigned long)pfn, order, z->name, zone_free(z), z->watermark[MMT_WMARK_MIN]);
+		mmt_violation(
+			m, "pfmemalloc-marking",
+			"pfn %lu order %u served from the reserves of zone %s (free %ld <= min %lu) but not marked pfmemalloc",
+			(unsigned long)pfn, order, z->name, zone_free(z),
+			z->watermark[MMT_WMARK_MIN]);
 	if (gfp & __GFP_ZERO)
 		memset(pfn_address(m, pfn), 0, n << MMT_PAGE_SHIFT);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
-			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated, memory_order_relaxed) + (long)n,
+			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
+						   memory_order_relaxed) +
+				      (long)n,
 			      memory_order_relaxed);
 	mmt_count_event(cpu, MMT_VM_PGALLOC, n);
 }
 
 /* Pop a block from this CPU's pcp list, refilling unless FAST_TRY. */
-static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int order,
-				int mt, unsigned int alloc_flags)
+static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z,
+				unsigned int order, int mt,
+				unsigned int alloc_flags)
 {
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	struct mmt_plist *list = &pcp->lists[pindex(mt, order)];
@@ -808,10 +866,12 @@ static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z, unsigne
 	if (!_mmt_spin_trylock(&pcp->lock, MMT_SITE))
 		return MMT_PFN_NONE;
 	if (list->first == MMT_PFN_NONE &&
-	    (!(alloc_flags & ALLOC_FAST_TRY) || mmt_bug_on(cpu->m, MMT_BUG_FAST_TRY_BULK_REFILL))) {
+	    (!(alloc_flags & ALLOC_FAST_TRY) ||
+	     mmt_bug_on(cpu->m, MMT_BUG_FAST_TRY_BULK_REFILL))) {
 		int batch = pcp->batch >> order;
 
-		rmqueue_bulk(cpu, z, pcp, cpu->id, order, batch ? batch : 1, mt);
+		rmqueue_bulk(cpu, z, pcp, cpu->id, order, batch ? batch : 1,
+			     mt);
 	}
 	pfn = list->first;
 	if (pfn != MMT_PFN_NONE) {
@@ -827,8 +887,9 @@ static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z, unsigne
 	return pfn;
 }
 
-static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int order,
-			      int mt, unsigned int alloc_flags)
+static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z,
+			      unsigned int order, int mt,
+			      unsigned int alloc_flags)
 {
 	unsigned long flags;
 	uint32_t pfn = MMT_PFN_NONE;
@@ -844,7 +905,8 @@ static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned 
 	return pfn;
 }
 
-static uint32_t zone_rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned int order, int mt,
+static uint32_t zone_rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z,
+			     unsigned int order, int mt,
 			     unsigned int alloc_flags)
 {
 	if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER)) {
@@ -859,7 +921,8 @@ static uint32_t zone_rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z, unsigned i
 }
 
 /* Reserve the pageblock of @pfn for high-order atomic allocations. */
-static void reserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn)
+static void reserve_highatomic_pageblock(struct mmt_cpu *cpu,
+					 struct mmt_zone *z, uint32_t pfn)
 {
 	unsigned long max = z->managed / 100 + PAGEBLOCK_PAGES, flags;
 	int mt;
@@ -869,7 +932,8 @@ static void reserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone *z
 	zone_lock(cpu, z, &flags);
 	mt = pageblock_mt(z, pfn);
 	if (highatomic(z) < max && mt != MMT_MIGRATE_HIGHATOMIC) {
-		set_highatomic(z, highatomic(z) + pageblock_pages_in_zone(z, pfn));
+		set_highatomic(z,
+			       highatomic(z) + pageblock_pages_in_zone(z, pfn));
 		set_pageblock_mt(z, pfn, MMT_MIGRATE_HIGHATOMIC);
 		move_freepages_block(z, pfn, MMT_MIGRATE_HIGHATOMIC);
 	}
@@ -877,7 +941,8 @@ static void reserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone *z
 }
 
 /* Give highatomic pageblocks back when reclaim could not help. */
-static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone **zl, int nz, int mt)
+static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu,
+					   struct mmt_zone **zl, int nz, int mt)
 {
 	int i;
 
@@ -891,13 +956,18 @@ static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone 
 			continue;
 		zone_lock(cpu, z, &flags);
 		for (o = 0; o < MMT_MAX_ORDER && !done; o++) {
-			uint32_t pfn = z->free_area[o].list[MMT_MIGRATE_HIGHATOMIC].first;
+			uint32_t pfn = z->free_area[o]
+					       .list[MMT_MIGRATE_HIGHATOMIC]
+					       .first;
 			unsigned long pages;
 
 			if (pfn == MMT_PFN_NONE)
 				continue;
 			pages = pageblock_pages_in_zone(z, pfn);
-			set_highatomic(z, highatomic(z) - (pages < highatomic(z) ? pages : highatomic(z)));
+			set_highatomic(z,
+				       highatomic(z) - (pages < highatomic(z) ?
+								pages :
+								highatomic(z)));
 			set_pageblock_mt(z, pfn, mt);
 			move_freepages_block(z, pfn, mt);
 			done = true;
@@ -909,8 +979,9 @@ static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu, struct mmt_zone 
 	return false;
 }
 
-static struct mmt_page *get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
-					       unsigned int alloc_flags, const struct alloc_context *ac)
+static struct mmt_page *
+get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
+		       unsigned int alloc_flags, const struct alloc_context *ac)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_zone *zl[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
@@ -922,17 +993,20 @@ static struct mmt_page *get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gf
 		uint32_t pfn;
 
 		if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
-			unsigned long mark = z->watermark[alloc_flags & ALLOC_WMARK_MASK];
+			unsigned long mark =
+				z->watermark[alloc_flags & ALLOC_WMARK_MASK];
 
-			if (!zone_watermark_ok(z, order, mark, ac->highest_zoneidx, alloc_flags,
+			if (!zone_watermark_ok(z, order, mark,
+					       ac->highest_zoneidx, alloc_flags,
 					       zone_free(z))) {
 				mmt_count_event(cpu, MMT_VM_WMARK_FAIL, 1);
 				continue;
 			}
 		} else {
 			/* The oracle's own view: is this a reserve page? */
-			below_min = !zone_watermark_ok(z, order, z->watermark[MMT_WMARK_MIN],
-						       ac->highest_zoneidx, 0, zone_free(z));
+			below_min = !zone_watermark_ok(
+				z, order, z->watermark[MMT_WMARK_MIN],
+				ac->highest_zoneidx, 0, zone_free(z));
 		}
 		pfn = zone_rmqueue(cpu, z, order, ac->migratetype, alloc_flags);
 		if (pfn == MMT_PFN_NONE)
@@ -972,7 +1046,8 @@ static unsigned int gfp_pfmemalloc_flags(struct mmt_cpu *cpu, mmt_gfp_t gfp)
 		return 0;
 	if (gfp & __GFP_MEMALLOC)
 		return ALLOC_NO_WATERMARKS;
-	if ((pc & MMT_SOFTIRQ_OFFSET) && !(pc & MMT_HARDIRQ_MASK) && (pflags & MMT_PF_MEMALLOC))
+	if ((pc & MMT_SOFTIRQ_OFFSET) && !(pc & MMT_HARDIRQ_MASK) &&
+	    (pflags & MMT_PF_MEMALLOC))
 		return ALLOC_NO_WATERMARKS;
 	if (!(pc & (MMT_HARDIRQ_MASK | MMT_SOFTIRQ_MASK))) {
 		if (pflags & MMT_PF_MEMALLOC)
@@ -983,8 +1058,8 @@ static unsigned int gfp_pfmemalloc_flags(struct mmt_cpu *cpu, mmt_gfp_t gfp)
 	return 0;
 }
 
-static void wake_all_kswapds(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
-			     const struct alloc_context *ac)
+static void wake_all_kswapds(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+			     unsigned int order, const struct alloc_context *ac)
 {
 	struct mmt_machine *m = cpu->m;
 	int nid;
@@ -997,7 +1072,8 @@ static void wake_all_kswapds(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int or
 			m->hooks.wake_kswapd(m, nid, gfp, order, m->hooks.arg);
 }
 
-static MMT_NOINLINE unsigned long direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
+static MMT_NOINLINE unsigned long
+direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
 {
 	struct mmt_machine *m = cpu->m;
 	unsigned long progress = 0;
@@ -1016,13 +1092,15 @@ static MMT_NOINLINE unsigned long direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t 
 	return progress;
 }
 
-static MMT_NOINLINE bool may_oom(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
+static MMT_NOINLINE bool may_oom(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+				 unsigned int order)
 {
 	struct mmt_machine *m = cpu->m;
 
 	/* The OOM killer does not kill for costly, NOFS or MAYFAIL requests. */
-	if (order > MMT_PAGE_ALLOC_COSTLY_ORDER || (gfp & __GFP_RETRY_MAYFAIL) ||
-	    !(gfp & __GFP_FS) || (gfp & __GFP_THISNODE))
+	if (order > MMT_PAGE_ALLOC_COSTLY_ORDER ||
+	    (gfp & __GFP_RETRY_MAYFAIL) || !(gfp & __GFP_FS) ||
+	    (gfp & __GFP_THISNODE))
 		return false;
 	mmt_count_event(cpu, MMT_VM_OOM, 1);
 	if (m->hooks.out_of_memory)
@@ -1034,8 +1112,8 @@ static MMT_NOINLINE bool may_oom(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned in
 	return true;
 }
 
-static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int order,
-						    struct alloc_context *ac)
+static MMT_NOINLINE struct mmt_page *
+alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 	bool can_reclaim = gfp & __GFP_DIRECT_RECLAIM;
@@ -1059,7 +1137,8 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 		cpu = _mmt_this_cpu;
 		reserve_flags = gfp_pfmemalloc_flags(cpu, gfp);
 		if (reserve_flags) {
-			page = get_page_from_freelist(cpu, gfp, order, reserve_flags, ac);
+			page = get_page_from_freelist(cpu, gfp, order,
+						      reserve_flags, ac);
 			if (page)
 				return page;
 		}
@@ -1077,7 +1156,8 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 			struct mmt_zone *zl[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
 			int nz = zonelist(cpu->m, ac, zl);
 
-			unreserve_highatomic_pageblock(cpu, zl, nz, ac->migratetype);
+			unreserve_highatomic_pageblock(cpu, zl, nz,
+						       ac->migratetype);
 			mmt_drain_all_pages(cpu->m);
 			drained = true;
 			continue;
@@ -1092,10 +1172,12 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 		if (progress && no_progress <= MMT_MAX_RECLAIM_RETRIES)
 			continue;
 		/* Someone may have freed memory meanwhile: try the high mark. */
-		page = get_page_from_freelist(cpu, gfp, order, ALLOC_WMARK_HIGH, ac);
+		page = get_page_from_freelist(cpu, gfp, order, ALLOC_WMARK_HIGH,
+					      ac);
 		if (page)
 			return page;
-		if (cpu->curr->oom_victim && ((alloc_flags & ALLOC_OOM) || (gfp & __GFP_NOMEMALLOC)))
+		if (cpu->curr->oom_victim &&
+		    ((alloc_flags & ALLOC_OOM) || (gfp & __GFP_NOMEMALLOC)))
 			break;
 		if (may_oom(cpu, gfp, order))
 			continue;
@@ -1113,11 +1195,14 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 		for (i = 0; i < MMT_MAX_SLOWPATH_LOOPS; i++) {
 			cpu = _mmt_this_cpu;
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
-			page = get_page_from_freelist(cpu, gfp, order,
-						      ALLOC_WMARK_MIN | ALLOC_HARDER | ALLOC_HIGH, ac);
+			page = get_page_from_freelist(
+				cpu, gfp, order,
+				ALLOC_WMARK_MIN | ALLOC_HARDER | ALLOC_HIGH,
+				ac);
 			if (page)
 				return page;
-			if (!direct_reclaim(cpu, gfp, order) && !may_oom(_mmt_this_cpu, gfp, order))
+			if (!direct_reclaim(cpu, gfp, order) &&
+			    !may_oom(_mmt_this_cpu, gfp, order))
 				break;
 		}
 	}
@@ -1125,30 +1210,35 @@ static MMT_NOINLINE struct mmt_page *alloc_slowpath(mmt_gfp_t gfp, unsigned int 
 }
 
 /* GFP checks at the API (always on, like the kernel's WARNs). */
-static MMT_COLD mmt_gfp_t report_gfp(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
-				     const char *op)
+static MMT_COLD mmt_gfp_t report_gfp(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+				     unsigned int order, const char *op)
 {
 	if (gfp & ~MMT_GFP_VALID_MASK) {
-		mmt_violation(cpu->m, "gfp-unknown-bit", "%s(gfp 0x%x, order %u): unknown GFP bits 0x%x",
+		mmt_violation(cpu->m, "gfp-unknown-bit",
+			      "%s(gfp 0x%x, order %u): unknown GFP bits 0x%x",
 			      op, gfp, order, gfp & ~MMT_GFP_VALID_MASK);
 		gfp &= MMT_GFP_VALID_MASK;
 	}
 	if ((gfp & __GFP_NOFAIL) && !(gfp & __GFP_DIRECT_RECLAIM))
-		mmt_violation(cpu->m, "gfp-misuse",
-			      "%s(order %u): __GFP_NOFAIL without __GFP_DIRECT_RECLAIM cannot keep its promise",
-			      op, order);
+		mmt_violation(
+			cpu->m, "gfp-misuse",
+			"%s(order %u): __GFP_NOFAIL without __GFP_DIRECT_RECLAIM cannot keep its promise",
+			op, order);
 	if ((gfp & __GFP_NOFAIL) && order > MMT_PAGE_ALLOC_COSTLY_ORDER)
-		mmt_violation(cpu->m, "gfp-misuse", "%s(order %u): __GFP_NOFAIL with a costly order", op,
-			      order);
+		mmt_violation(cpu->m, "gfp-misuse",
+			      "%s(order %u): __GFP_NOFAIL with a costly order",
+			      op, order);
 	if ((gfp & __GFP_FAST_TRY) && (gfp & __GFP_NOFAIL))
-		mmt_violation(cpu->m, "gfp-misuse", "%s(order %u): __GFP_FAST_TRY with __GFP_NOFAIL", op,
-			      order);
+		mmt_violation(cpu->m, "gfp-misuse",
+			      "%s(order %u): __GFP_FAST_TRY with __GFP_NOFAIL",
+			      op, order);
 	return gfp;
 }
 
 #define GFP_SUSPECT (~MMT_GFP_VALID_MASK | __GFP_NOFAIL)
 
-static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int order, const char *op)
+static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp,
+					unsigned int order, const char *op)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct alloc_context ac;
@@ -1158,16 +1248,18 @@ static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int ord
 	if (MMT_UNLIKELY(gfp & GFP_SUSPECT))
 		gfp = report_gfp(cpu, gfp, order, op);
 	if (MMT_UNLIKELY(order >= MMT_MAX_ORDER)) {
-		mmt_violation(cpu->m, "bad-order", "%s(order %u): order must be below %d", op, order,
+		mmt_violation(cpu->m, "bad-order",
+			      "%s(order %u): order must be below %d", op, order,
 			      MMT_MAX_ORDER);
 		return NULL;
 	}
 	gfp = mmt_current_gfp_context(gfp);
 	if (gfp & __GFP_DIRECT_RECLAIM)
-		_mmt_might_sleep(MMT_SITE);	/* might_alloc() */
+		_mmt_might_sleep(MMT_SITE); /* might_alloc() */
 
 	ac.preferred_nid = nid;
-	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 : MMT_ZONE_NORMAL;
+	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :
+						   MMT_ZONE_NORMAL;
 	ac.migratetype = gfp_migratetype(gfp);
 	ac.thisnode = gfp & __GFP_THISNODE;
 	ac.spread = !ac.thisnode;
@@ -1175,12 +1267,14 @@ static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int ord
 	if (MMT_UNLIKELY(gfp & __GFP_FAST_TRY)) {
 		/* Seed 002: per-cpu lists only, min watermark, fail fast. */
 		cpu->nolock_depth++;
-		page = get_page_from_freelist(cpu, gfp, order, ALLOC_WMARK_MIN | ALLOC_FAST_TRY, &ac);
+		page = get_page_from_freelist(
+			cpu, gfp, order, ALLOC_WMARK_MIN | ALLOC_FAST_TRY, &ac);
 		cpu->nolock_depth--;
 		if (!page)
 			mmt_count_event(cpu, MMT_VM_FAST_TRY_FAIL, 1);
 	} else {
-		page = get_page_from_freelist(cpu, gfp, order, alloc_flags, &ac);
+		page = get_page_from_freelist(cpu, gfp, order, alloc_flags,
+					      &ac);
 		if (MMT_UNLIKELY(!page))
 			page = alloc_slowpath(gfp, order, &ac);
 	}
@@ -1188,27 +1282,32 @@ static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int ord
 		cpu = _mmt_this_cpu;
 		mmt_count_event(cpu, MMT_VM_ALLOC_FAIL, 1);
 		if (gfp & __GFP_NOFAIL)
-			mmt_violation(cpu->m, "nofail-failed",
-				      "%s(order %u) with __GFP_NOFAIL returned NULL after the retries", op,
-				      order);
+			mmt_violation(
+				cpu->m, "nofail-failed",
+				"%s(order %u) with __GFP_NOFAIL returned NULL after the retries",
+				op, order);
 	}
 	return page;
 }
 
 struct mmt_page *mmt_alloc_pages(mmt_gfp_t gfp, unsigned int order)
 {
-	return alloc_pages_nid(_mmt_cpu_or_report(MMT_SITE)->nid, gfp, order, "alloc_pages");
+	return alloc_pages_nid(_mmt_cpu_or_report(MMT_SITE)->nid, gfp, order,
+			       "alloc_pages");
 }
 
-struct mmt_page *mmt_alloc_pages_node(int nid, mmt_gfp_t gfp, unsigned int order)
+struct mmt_page *mmt_alloc_pages_node(int nid, mmt_gfp_t gfp,
+				      unsigned int order)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 
 	if (nid < 0)
-		nid = cpu->nid;	/* NUMA_NO_NODE */
+		nid = cpu->nid; /* NUMA_NO_NODE */
 	if (MMT_UNLIKELY(nid >= cpu->m->nr_nodes)) {
-		mmt_violation(cpu->m, "bad-node", "alloc_pages_node(%d): the machine has %d node(s)",
-			      nid, cpu->m->nr_nodes);
+		mmt_violation(
+			cpu->m, "bad-node",
+			"alloc_pages_node(%d): the machine has %d node(s)", nid,
+			cpu->m->nr_nodes);
 		return NULL;
 	}
 	return alloc_pages_nid(nid, gfp, order, "alloc_pages_node");
@@ -1221,7 +1320,8 @@ void *mmt_get_free_pages(mmt_gfp_t gfp, unsigned int order)
 	return page ? mmt_page_address(page) : NULL;
 }
 
-unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_page **array)
+unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
+				  struct mmt_page **array)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_machine *m = cpu->m;
@@ -1243,7 +1343,8 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_pag
 		goto single;
 
 	ac.preferred_nid = cpu->nid;
-	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 : MMT_ZONE_NORMAL;
+	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :
+						   MMT_ZONE_NORMAL;
 	ac.migratetype = gfp_migratetype(gfp);
 	ac.thisnode = gfp & __GFP_THISNODE;
 	ac.spread = !ac.thisnode;
@@ -1252,8 +1353,11 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_pag
 	for (zi = 0; zi < nz; zi++) {
 		struct mmt_zone *z = zl[zi];
 
-		if (zone_watermark_ok(z, 0, z->watermark[MMT_WMARK_LOW] + (nr - populated),
-				      ac.highest_zoneidx, ALLOC_WMARK_LOW, zone_free(z))) {
+		if (zone_watermark_ok(z, 0,
+				      z->watermark[MMT_WMARK_LOW] +
+					      (nr - populated),
+				      ac.highest_zoneidx, ALLOC_WMARK_LOW,
+				      zone_free(z))) {
 			zone = z;
 			break;
 		}
@@ -1272,13 +1376,17 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_pag
 			if (array[i])
 				continue;
 			if (list->first == MMT_PFN_NONE &&
-			    (!(gfp & __GFP_FAST_TRY) || mmt_bug_on(m, MMT_BUG_FAST_TRY_BULK_REFILL)))
-				rmqueue_bulk(cpu, zone, pcp, cpu->id, 0, pcp->batch, ac.migratetype);
+			    (!(gfp & __GFP_FAST_TRY) ||
+			     mmt_bug_on(m, MMT_BUG_FAST_TRY_BULK_REFILL)))
+				rmqueue_bulk(cpu, zone, pcp, cpu->id, 0,
+					     pcp->batch, ac.migratetype);
 			pfn = list->first;
 			if (pfn == MMT_PFN_NONE)
 				break;
 			plist_del(m, list, pfn);
-			pg_set_flags(pfn_to_page(m, pfn), pg_flags(pfn_to_page(m, pfn)) & ~MMT_PG_PCP);
+			pg_set_flags(pfn_to_page(m, pfn),
+				     pg_flags(pfn_to_page(m, pfn)) &
+					     ~MMT_PG_PCP);
 			pfn_to_page(m, pfn)->pcp_cpu = -1;
 			pcp_count_add(pcp, -1);
 			mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
@@ -1291,7 +1399,8 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr, struct mmt_pag
 			struct mmt_page *p = array[i];
 
 			if (p && !(pg_flags(p) & MMT_PG_ALLOCATED))
-				prep_new_page(cpu, zone, (uint32_t)_mmt_pfn(m, p), 0, gfp,
+				prep_new_page(cpu, zone,
+					      (uint32_t)_mmt_pfn(m, p), 0, gfp,
 					      ALLOC_WMARK_LOW, false);
 		}
 	}
@@ -1314,41 +1423,54 @@ single:
 /* ---- free ---- */
 
 /* API checks of a free; returns false (after reporting) if it must not go on. */
-static MMT_COLD bool report_bad_free(struct mmt_machine *m, struct mmt_page *page, unsigned int order,
+static MMT_COLD bool report_bad_free(struct mmt_machine *m,
+				     struct mmt_page *page, unsigned int order,
 				     const char *op)
 {
 	unsigned long pfn;
 
 	if (!page_in_machine(m, page))
-		return mmt_violation(m, "bad-page", "%s(%p, order %u): not a page frame of this machine",
-				     op, (void *)page, order);
+		return mmt_violation(
+			m, "bad-page",
+			"%s(%p, order %u): not a page frame of this machine",
+			op, (void *)page, order);
 	pfn = _mmt_pfn(m, page);
 	if (order >= MMT_MAX_ORDER)
-		return mmt_violation(m, "bad-order", "%s(pfn %lu, order %u): order must be below %d",
-				     op, pfn, order, MMT_MAX_ORDER);
+		return mmt_violation(
+			m, "bad-order",
+			"%s(pfn %lu, order %u): order must be below %d", op,
+			pfn, order, MMT_MAX_ORDER);
 	if (pg_flags(page) & (MMT_PG_BUDDY | MMT_PG_PCP))
-		return mmt_violation(m, "double-free",
-				     "%s(pfn %lu, order %u): the page is already free (on the %s lists)",
-				     op, pfn, order, (pg_flags(page) & MMT_PG_BUDDY) ? "buddy" : "per-cpu");
+		return mmt_violation(
+			m, "double-free",
+			"%s(pfn %lu, order %u): the page is already free (on the %s lists)",
+			op, pfn, order,
+			(pg_flags(page) & MMT_PG_BUDDY) ? "buddy" : "per-cpu");
 	if (pg_flags(page) & MMT_PG_RESERVED)
-		return mmt_violation(m, "bad-page", "%s(pfn %lu): reserved frame (a hole between zones)",
-				     op, pfn);
+		return mmt_violation(
+			m, "bad-page",
+			"%s(pfn %lu): reserved frame (a hole between zones)",
+			op, pfn);
 	if (!(pg_flags(page) & MMT_PG_ALLOCATED)) {
 		if (page->head != pfn)
-			return mmt_violation(m, "bad-page",
-					     "%s(pfn %lu, order %u): page inside the allocation headed by pfn %u, not its first page",
-					     op, pfn, order, page->head);
-		return mmt_violation(m, "double-free",
-				     "%s(pfn %lu, order %u): the page is not allocated (freed before, or merged into a free block)",
-				     op, pfn, order);
+			return mmt_violation(
+				m, "bad-page",
+				"%s(pfn %lu, order %u): page inside the allocation headed by pfn %u, not its first page",
+				op, pfn, order, page->head);
+		return mmt_violation(
+			m, "double-free",
+			"%s(pfn %lu, order %u): the page is not allocated (freed before, or merged into a free block)",
+			op, pfn, order);
 	}
 	/* Allocated, but with another order: report, then free what it is. */
-	return mmt_violation(m, "free-wrong-order",
-			     "%s(pfn %lu, order %u): the page was allocated with order %u", op, pfn,
-			     order, pg_order(page));
+	return mmt_violation(
+		m, "free-wrong-order",
+		"%s(pfn %lu, order %u): the page was allocated with order %u",
+		op, pfn, order, pg_order(page));
 }
 
-static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsigned int order)
+static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
+			       uint32_t pfn, unsigned int order)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
@@ -1361,14 +1483,18 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t
 		p[i].head = pfn + (uint32_t)i;
 	}
 	if (poison)
-		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE, n << MMT_PAGE_SHIFT);
+		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE,
+		       n << MMT_PAGE_SHIFT);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
-			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated, memory_order_relaxed) - (long)n,
+			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
+						   memory_order_relaxed) -
+				      (long)n,
 			      memory_order_relaxed);
 	mmt_count_event(cpu, MMT_VM_PGFREE, n);
 }
 
-static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsigned int order)
+static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
+			  unsigned int order)
 {
 	unsigned long flags;
 
@@ -1377,7 +1503,8 @@ static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	zone_unlock(z, flags);
 }
 
-static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn, unsigned int order)
+static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z,
+			    uint32_t pfn, unsigned int order)
 {
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	struct mmt_page *p = pfn_to_page(cpu->m, pfn);
@@ -1401,7 +1528,8 @@ static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pf
 	_mmt_spin_unlock(&pcp->lock, MMT_SITE);
 }
 
-static void free_pages_op(struct mmt_page *page, unsigned int order, const char *op)
+static void free_pages_op(struct mmt_page *page, unsigned int order,
+			  const char *op)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_machine *m = cpu->m;
@@ -1409,13 +1537,16 @@ static void free_pages_op(struct mmt_page *page, unsigned int order, const char 
 	uint32_t pfn;
 
 	if (MMT_UNLIKELY(!page_in_machine(m, page) || order >= MMT_MAX_ORDER ||
-			 (pg_flags(page) & (MMT_PG_ALLOCATED | MMT_PG_BUDDY | MMT_PG_PCP |
-					 MMT_PG_RESERVED)) != MMT_PG_ALLOCATED ||
+			 (pg_flags(page) & (MMT_PG_ALLOCATED | MMT_PG_BUDDY |
+					    MMT_PG_PCP | MMT_PG_RESERVED)) !=
+				 MMT_PG_ALLOCATED ||
 			 pg_order(page) != order)) {
 		report_bad_free(m, page, order, op);
 		/* Loses nothing: a wrong order still frees the real block. */
-		if (!page_in_machine(m, page) || !(pg_flags(page) & MMT_PG_ALLOCATED) ||
-		    (pg_flags(page) & (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_RESERVED)))
+		if (!page_in_machine(m, page) ||
+		    !(pg_flags(page) & MMT_PG_ALLOCATED) ||
+		    (pg_flags(page) &
+		     (MMT_PG_BUDDY | MMT_PG_PCP | MMT_PG_RESERVED)))
 			return;
 		order = pg_order(page);
 	}
@@ -1444,8 +1575,10 @@ void mmt_free_pages_addr(void *addr, unsigned int order)
 	m = cur_m();
 	page = mmt_virt_to_page(m, addr);
 	if (!page || ((uintptr_t)addr & (MMT_PAGE_SIZE - 1))) {
-		mmt_violation(m, "bad-page", "free_pages(%p, order %u): not the address of a page frame",
-			      addr, order);
+		mmt_violation(
+			m, "bad-page",
+			"free_pages(%p, order %u): not the address of a page frame",
+			addr, order);
 		return;
 	}
 	free_pages_op(page, order, "free_pages");
@@ -1492,7 +1625,8 @@ static void setup_watermarks(struct mmt_machine *m)
 		struct mmt_zone *z = &m->zones[i];
 		unsigned long min = pages_min * z->managed / total;
 		unsigned long gap = min / 4;
-		unsigned long scaled = z->managed * m->cfg.watermark_scale_factor / 10000;
+		unsigned long scaled =
+			z->managed * m->cfg.watermark_scale_factor / 10000;
 
 		if (scaled > gap)
 			gap = scaled;
@@ -1506,12 +1640,13 @@ static void setup_watermarks(struct mmt_machine *m)
 
 		if (lo >= 0 && hi >= 0)
 			m->zones[lo].lowmem_reserve[MMT_ZONE_NORMAL] =
-				m->zones[hi].managed / m->cfg.lowmem_reserve_ratio;
+				m->zones[hi].managed /
+				m->cfg.lowmem_reserve_ratio;
 	}
 }
 
-void mmt_zone_set_watermarks(struct mmt_machine *m, int zone, unsigned long min, unsigned long low,
-			     unsigned long high)
+void mmt_zone_set_watermarks(struct mmt_machine *m, int zone, unsigned long min,
+			     unsigned long low, unsigned long high)
 {
 	if (zone < 0 || zone >= m->nr_zones)
 		return;
@@ -1550,14 +1685,16 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 	}
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone *z = &m->zones[i];
-		unsigned long nblocks = (z->spanned + PAGEBLOCK_PAGES - 1) / PAGEBLOCK_PAGES;
+		unsigned long nblocks =
+			(z->spanned + PAGEBLOCK_PAGES - 1) / PAGEBLOCK_PAGES;
 		struct zone_extra *x;
 		unsigned int o;
 		int mt;
 
 		x = calloc(1, sizeof(*x) + nblocks);
 		if (!x) {
-			snprintf(err, errlen, "out of host memory for zone %d", i);
+			snprintf(err, errlen, "out of host memory for zone %d",
+				 i);
 			return -1;
 		}
 		z->pageblock_mt = (uint8_t *)(x + 1);
@@ -1566,7 +1703,8 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 		for (o = 0; o < MMT_MAX_ORDER; o++)
 			for (mt = 0; mt < MMT_MIGRATE_TYPES; mt++)
 				z->free_area[o].list[mt].first = MMT_PFN_NONE;
-		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned; pfn++) {
+		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned;
+		     pfn++) {
 			m->pages[pfn].zone = (uint16_t)i;
 			pg_set_flags((&m->pages[pfn]), 0);
 		}
@@ -1574,13 +1712,17 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned;) {
 			unsigned int order = MMT_MAX_ORDER - 1;
 
-			while ((pfn & ((1ul << order) - 1)) || pfn + (1ul << order) > z->start_pfn + z->spanned)
+			while ((pfn & ((1ul << order) - 1)) ||
+			       pfn + (1ul << order) > z->start_pfn + z->spanned)
 				order--;
-			free_list_add(z, (uint32_t)pfn, order, MMT_MIGRATE_MOVABLE, true);
+			free_list_add(z, (uint32_t)pfn, order,
+				      MMT_MIGRATE_MOVABLE, true);
 			pfn += 1ul << order;
 		}
-		z->pcp_batch = m->cfg.pcp_batch ? m->cfg.pcp_batch : zone_batchsize(z);
-		z->pcp_high = m->cfg.pcp_high ? m->cfg.pcp_high : 6 * z->pcp_batch;
+		z->pcp_batch = m->cfg.pcp_batch ? m->cfg.pcp_batch :
+						  zone_batchsize(z);
+		z->pcp_high = m->cfg.pcp_high ? m->cfg.pcp_high :
+						6 * z->pcp_batch;
 	}
 	setup_watermarks(m);
 	for (c = 0; c < m->nr_cpus; c++) {
@@ -1588,7 +1730,8 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 
 		cpu->pcp = calloc((size_t)m->nr_zones, sizeof(*cpu->pcp));
 		if (!cpu->pcp) {
-			snprintf(err, errlen, "out of host memory for the per-cpu lists");
+			snprintf(err, errlen,
+				 "out of host memory for the per-cpu lists");
 			return -1;
 		}
 		for (i = 0; i < m->nr_zones; i++) {
@@ -1635,52 +1778,64 @@ static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
 			uint32_t pfn = l->first, n = 0;
 
 			if (pfn == MMT_PFN_NONE && l->nr)
-				return mmt_violation(m, "buddy-consistency",
-						     "zone %s order %u %s: empty list with nr %u", z->name,
-						     o, mt_names[mt], l->nr);
+				return mmt_violation(
+					m, "buddy-consistency",
+					"zone %s order %u %s: empty list with nr %u",
+					z->name, o, mt_names[mt], l->nr);
 			while (pfn != MMT_PFN_NONE && n <= l->nr) {
 				const struct mmt_page *p = pfn_to_page(m, pfn);
 				uint32_t buddy = pfn ^ (1u << o);
 
-				if (!(pg_flags(p) & MMT_PG_BUDDY) || pg_order(p) != o || p->migratetype != mt ||
-				    (pfn & ((1u << o) - 1)) || !pfn_in_zone(z, pfn) ||
+				if (!(pg_flags(p) & MMT_PG_BUDDY) ||
+				    pg_order(p) != o || p->migratetype != mt ||
+				    (pfn & ((1u << o) - 1)) ||
+				    !pfn_in_zone(z, pfn) ||
 				    !pfn_in_zone(z, pfn + (1u << o) - 1))
-					return mmt_violation(m, "buddy-consistency",
-							     "zone %s order %u %s: block pfn %u has flags 0x%x order %u type %u (misplaced, misaligned or outside the zone)",
-							     z->name, o, mt_names[mt], pfn, pg_flags(p), pg_order(p),
-							     p->migratetype);
-				if (o < MMT_MAX_ORDER - 1 && pfn_in_zone(z, buddy) &&
-				    (pg_flags(pfn_to_page(m, buddy)) & MMT_PG_BUDDY) &&
+					return mmt_violation(
+						m, "buddy-consistency",
+						"zone %s order %u %s: block pfn %u has flags 0x%x order %u type %u (misplaced, misaligned or outside the zone)",
+						z->name, o, mt_names[mt], pfn,
+						pg_flags(p), pg_order(p),
+						p->migratetype);
+				if (o < MMT_MAX_ORDER - 1 &&
+				    pfn_in_zone(z, buddy) &&
+				    (pg_flags(pfn_to_page(m, buddy)) &
+				     MMT_PG_BUDDY) &&
 				    pg_order(pfn_to_page(m, buddy)) == o)
-					return mmt_violation(m, "buddy-consistency",
-							     "zone %s: free buddies pfn %u and %u of order %u were not merged",
-							     z->name, pfn, buddy, o);
+					return mmt_violation(
+						m, "buddy-consistency",
+						"zone %s: free buddies pfn %u and %u of order %u were not merged",
+						z->name, pfn, buddy, o);
 				n++;
 				pfn = p->next;
 				if (pfn == l->first)
 					break;
 			}
 			if (n != l->nr)
-				return mmt_violation(m, "buddy-consistency",
-						     "zone %s order %u %s: list holds %u blocks, nr says %u",
-						     z->name, o, mt_names[mt], n, l->nr);
+				return mmt_violation(
+					m, "buddy-consistency",
+					"zone %s order %u %s: list holds %u blocks, nr says %u",
+					z->name, o, mt_names[mt], n, l->nr);
 			blocks += n;
 		}
 		if (blocks != z->free_area[o].nr_free)
-			return mmt_violation(m, "buddy-consistency",
-					     "zone %s order %u: %lu blocks on the lists, nr_free says %lu",
-					     z->name, o, blocks, z->free_area[o].nr_free);
+			return mmt_violation(
+				m, "buddy-consistency",
+				"zone %s order %u: %lu blocks on the lists, nr_free says %lu",
+				z->name, o, blocks, z->free_area[o].nr_free);
 		pages += blocks << o;
 	}
 	if ((long)pages != zone_free(z))
-		return mmt_violation(m, "buddy-consistency",
-				     "zone %s: %lu free pages on the lists, NR_FREE_PAGES says %ld", z->name,
-				     pages, zone_free(z));
+		return mmt_violation(
+			m, "buddy-consistency",
+			"zone %s: %lu free pages on the lists, NR_FREE_PAGES says %ld",
+			z->name, pages, zone_free(z));
 	*free_pages = pages;
 	return true;
 }
 
-static bool pcp_is_valid(struct mmt_zone *z, int cpuid, unsigned long *pages_out)
+static bool pcp_is_valid(struct mmt_zone *z, int cpuid,
+			 unsigned long *pages_out)
 {
 	struct mmt_machine *m = z->m;
 	struct mmt_pcp *pcp = &m->cpus[cpuid].pcp[z->id];
@@ -1694,12 +1849,16 @@ static bool pcp_is_valid(struct mmt_zone *z, int cpuid, unsigned long *pages_out
 		while (pfn != MMT_PFN_NONE && n <= list->nr) {
 			const struct mmt_page *p = pfn_to_page(m, pfn);
 
-			if (!(pg_flags(p) & MMT_PG_PCP) || p->pcp_cpu != cpuid ||
-			    pindex(p->migratetype, pg_order(p)) != l || !pfn_in_zone(z, pfn))
-				return mmt_violation(m, "pcp-count",
-						     "cpu %d zone %s list %d: page pfn %u has flags 0x%x owner %d order %u type %u",
-						     cpuid, z->name, l, pfn, pg_flags(p), p->pcp_cpu, pg_order(p),
-						     p->migratetype);
+			if (!(pg_flags(p) & MMT_PG_PCP) ||
+			    p->pcp_cpu != cpuid ||
+			    pindex(p->migratetype, pg_order(p)) != l ||
+			    !pfn_in_zone(z, pfn))
+				return mmt_violation(
+					m, "pcp-count",
+					"cpu %d zone %s list %d: page pfn %u has flags 0x%x owner %d order %u type %u",
+					cpuid, z->name, l, pfn, pg_flags(p),
+					p->pcp_cpu, pg_order(p),
+					p->migratetype);
 			pages += 1ul << pg_order(p);
 			n++;
 			pfn = p->next;
@@ -1707,13 +1866,16 @@ static bool pcp_is_valid(struct mmt_zone *z, int cpuid, unsigned long *pages_out
 				break;
 		}
 		if (n != list->nr)
-			return mmt_violation(m, "pcp-count", "cpu %d zone %s list %d: %u entries, nr says %u",
-					     cpuid, z->name, l, n, list->nr);
+			return mmt_violation(
+				m, "pcp-count",
+				"cpu %d zone %s list %d: %u entries, nr says %u",
+				cpuid, z->name, l, n, list->nr);
 	}
 	if ((long)pages != pcp_count(pcp))
-		return mmt_violation(m, "pcp-count",
-				     "cpu %d zone %s: %lu pages on the per-cpu lists, pcp->count says %d",
-				     cpuid, z->name, pages, pcp_count(pcp));
+		return mmt_violation(
+			m, "pcp-count",
+			"cpu %d zone %s: %lu pages on the per-cpu lists, pcp->count says %d",
+			cpuid, z->name, pages, pcp_count(pcp));
 	*pages_out = pages;
 	return true;
 }
@@ -1733,13 +1895,16 @@ bool _mmt_zone_is_valid(struct mmt_zone *z)
 		if (!pcp_is_valid(z, c, &p))
 			return false;
 		pcp_pages += p;
-		allocated += atomic_load_explicit(&m->cpus[c].pcp[z->id].allocated, memory_order_relaxed);
+		allocated += atomic_load_explicit(
+			&m->cpus[c].pcp[z->id].allocated, memory_order_relaxed);
 	}
 	if (free_pages + pcp_pages + (unsigned long)allocated != z->managed)
-		return mmt_violation(m, "zone-conservation",
-				     "node %d zone %s: free %lu + per-cpu %lu + allocated %ld = %lu, managed %lu",
-				     z->nid, z->name, free_pages, pcp_pages, allocated,
-				     free_pages + pcp_pages + (unsigned long)allocated, z->managed);
+		return mmt_violation(
+			m, "zone-conservation",
+			"node %d zone %s: free %lu + per-cpu %lu + allocated %ld = %lu, managed %lu",
+			z->nid, z->name, free_pages, pcp_pages, allocated,
+			free_pages + pcp_pages + (unsigned long)allocated,
+			z->managed);
 	return true;
 }
 
@@ -1756,7 +1921,8 @@ unsigned long mmt_vm_event(struct mmt_machine *m, enum mmt_vm_item item)
 	int c;
 
 	for (c = 0; c < m->nr_cpus; c++)
-		sum += atomic_load_explicit(&m->cpus[c].events[item], memory_order_relaxed);
+		sum += atomic_load_explicit(&m->cpus[c].events[item],
+					    memory_order_relaxed);
 	return sum;
 }
 
@@ -1791,7 +1957,8 @@ bool mmt_zone_info(struct mmt_machine *m, int zid, struct mmt_zone_info *out)
 	out->free = (unsigned long)zone_free(z);
 	for (c = 0; c < m->nr_cpus; c++) {
 		out->pcp += (unsigned long)pcp_count(&m->cpus[c].pcp[zid]);
-		allocated += atomic_load_explicit(&m->cpus[c].pcp[zid].allocated, memory_order_relaxed);
+		allocated += atomic_load_explicit(
+			&m->cpus[c].pcp[zid].allocated, memory_order_relaxed);
 	}
 	out->allocated = (unsigned long)allocated;
 	out->wmark_min = z->watermark[MMT_WMARK_MIN];
@@ -1813,11 +1980,12 @@ void _mmt_zone_dump(struct mmt_zone *z, FILE *out)
 	unsigned int o;
 
 	mmt_zone_info(z->m, z->id, &zi);
-	fprintf(out, "    node %d zone %-6s pfn %lu+%lu free %lu pcp %lu allocated %lu "
-		     "wmark min %lu low %lu high %lu reserve %lu highatomic %lu\n      free blocks:",
-		zi.nid, zi.name, zi.start_pfn, zi.managed, zi.free, zi.pcp, zi.allocated, zi.wmark_min,
-		zi.wmark_low, zi.wmark_high, zi.lowmem_reserve[MMT_ZONE_NORMAL],
-		zi.nr_reserved_highatomic);
+	fprintf(out,
+		"    node %d zone %-6s pfn %lu+%lu free %lu pcp %lu allocated %lu "
+		"wmark min %lu low %lu high %lu reserve %lu highatomic %lu\n      free blocks:",
+		zi.nid, zi.name, zi.start_pfn, zi.managed, zi.free, zi.pcp,
+		zi.allocated, zi.wmark_min, zi.wmark_low, zi.wmark_high,
+		zi.lowmem_reserve[MMT_ZONE_NORMAL], zi.nr_reserved_highatomic);
 	for (o = 0; o < MMT_MAX_ORDER; o++)
 		fprintf(out, " %lu", zi.nr_free[o]);
 	fputc('\n', out);
@@ -1829,28 +1997,35 @@ void mmt_vmstat_print(struct mmt_machine *m, FILE *out)
 
 	fprintf(out, "%-20s %12s\n", "event", "count");
 	for (i = 0; i < MMT_NR_VM_ITEMS; i++)
-		fprintf(out, "%-20s %12lu\n", vm_item_names[i], mmt_vm_event(m, (enum mmt_vm_item)i));
-	fprintf(out, "\n%-4s %-7s %9s %9s %9s %9s %7s %7s %7s %7s %5s %5s\n", "node", "zone",
-		"managed", "free", "pcp", "alloc", "min", "low", "high", "lowres", "batch", "high");
+		fprintf(out, "%-20s %12lu\n", vm_item_names[i],
+			mmt_vm_event(m, (enum mmt_vm_item)i));
+	fprintf(out, "\n%-4s %-7s %9s %9s %9s %9s %7s %7s %7s %7s %5s %5s\n",
+		"node", "zone", "managed", "free", "pcp", "alloc", "min", "low",
+		"high", "lowres", "batch", "high");
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone_info zi;
 
 		mmt_zone_info(m, i, &zi);
-		fprintf(out, "%-4d %-7s %9lu %9lu %9lu %9lu %7lu %7lu %7lu %7lu %5d %5d\n", zi.nid,
-			zi.name, zi.managed, zi.free, zi.pcp, zi.allocated, zi.wmark_min, zi.wmark_low,
-			zi.wmark_high, zi.lowmem_reserve[MMT_ZONE_NORMAL], zi.pcp_batch, zi.pcp_high);
+		fprintf(out,
+			"%-4d %-7s %9lu %9lu %9lu %9lu %7lu %7lu %7lu %7lu %5d %5d\n",
+			zi.nid, zi.name, zi.managed, zi.free, zi.pcp,
+			zi.allocated, zi.wmark_min, zi.wmark_low, zi.wmark_high,
+			zi.lowmem_reserve[MMT_ZONE_NORMAL], zi.pcp_batch,
+			zi.pcp_high);
 	}
 }
 
 void mmt_vmstat_json(struct mmt_machine *m, FILE *out)
 {
-	json_t *root = json_object(), *events = json_object(), *zones = json_array();
+	json_t *root = json_object(), *events = json_object(),
+	       *zones = json_array();
 	int i;
 	unsigned int o;
 
 	for (i = 0; i < MMT_NR_VM_ITEMS; i++)
 		json_object_set_new(events, vm_item_names[i],
-				    json_integer((json_int_t)mmt_vm_event(m, (enum mmt_vm_item)i)));
+				    json_integer((json_int_t)mmt_vm_event(
+					    m, (enum mmt_vm_item)i)));
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone_info zi;
 		json_t *z = json_object(), *nf = json_array();
@@ -1858,22 +2033,33 @@ void mmt_vmstat_json(struct mmt_machine *m, FILE *out)
 		mmt_zone_info(m, i, &zi);
 		json_object_set_new(z, "node", json_integer(zi.nid));
 		json_object_set_new(z, "zone", json_string(zi.name));
-		json_object_set_new(z, "start_pfn", json_integer((json_int_t)zi.start_pfn));
-		json_object_set_new(z, "managed", json_integer((json_int_t)zi.managed));
-		json_object_set_new(z, "free", json_integer((json_int_t)zi.free));
+		json_object_set_new(z, "start_pfn",
+				    json_integer((json_int_t)zi.start_pfn));
+		json_object_set_new(z, "managed",
+				    json_integer((json_int_t)zi.managed));
+		json_object_set_new(z, "free",
+				    json_integer((json_int_t)zi.free));
 		json_object_set_new(z, "pcp", json_integer((json_int_t)zi.pcp));
-		json_object_set_new(z, "allocated", json_integer((json_int_t)zi.allocated));
-		json_object_set_new(z, "wmark_min", json_integer((json_int_t)zi.wmark_min));
-		json_object_set_new(z, "wmark_low", json_integer((json_int_t)zi.wmark_low));
-		json_object_set_new(z, "wmark_high", json_integer((json_int_t)zi.wmark_high));
-		json_object_set_new(z, "lowmem_reserve_normal",
-				    json_integer((json_int_t)zi.lowmem_reserve[MMT_ZONE_NORMAL]));
-		json_object_set_new(z, "nr_reserved_highatomic",
-				    json_integer((json_int_t)zi.nr_reserved_highatomic));
+		json_object_set_new(z, "allocated",
+				    json_integer((json_int_t)zi.allocated));
+		json_object_set_new(z, "wmark_min",
+				    json_integer((json_int_t)zi.wmark_min));
+		json_object_set_new(z, "wmark_low",
+				    json_integer((json_int_t)zi.wmark_low));
+		json_object_set_new(z, "wmark_high",
+				    json_integer((json_int_t)zi.wmark_high));
+		json_object_set_new(
+			z, "lowmem_reserve_normal",
+			json_integer(
+				(json_int_t)zi.lowmem_reserve[MMT_ZONE_NORMAL]));
+		json_object_set_new(
+			z, "nr_reserved_highatomic",
+			json_integer((json_int_t)zi.nr_reserved_highatomic));
 		json_object_set_new(z, "pcp_batch", json_integer(zi.pcp_batch));
 		json_object_set_new(z, "pcp_high", json_integer(zi.pcp_high));
 		for (o = 0; o < MMT_MAX_ORDER; o++)
-			json_array_append_new(nf, json_integer((json_int_t)zi.nr_free[o]));
+			json_array_append_new(
+				nf, json_integer((json_int_t)zi.nr_free[o]));
 		json_object_set_new(z, "nr_free", nf);
 		json_array_append_new(zones, z);
 	}

@@ -47,7 +47,8 @@ static void print_violations(void)
 		return;
 	fprintf(stderr, "%lu violation(s) reported by the test machine:\n", n);
 	for (i = 0; i < n; i++) {
-		const struct mmt_violation *v = mmt_violation_get(test_machine, i);
+		const struct mmt_violation *v =
+			mmt_violation_get(test_machine, i);
 
 		if (!v)
 			break;
@@ -84,7 +85,8 @@ struct mmt_machine *t_machine(const struct mmt_config *cfg)
 		t_fail(__FILE__, __LINE__, "mmt_machine_create: %s", err);
 	test_task = mmt_task_create(test_machine, "test", 0);
 	if (!test_task || !mmt_cpu_attach(test_machine, 0, test_task))
-		t_fail(__FILE__, __LINE__, "cannot put the test thread on cpu 0");
+		t_fail(__FILE__, __LINE__,
+		       "cannot put the test thread on cpu 0");
 	return test_machine;
 }
 
@@ -102,7 +104,7 @@ void t_machine_done(void)
 
 static uint64_t name_hash(const char *s)
 {
-	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+	uint64_t h = 1469598103934665603ull; /* FNV-1a */
 
 	while (*s)
 		h = (h ^ (unsigned char)*s++) * 1099511628211ull;
@@ -140,6 +142,7 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(argv[1], "--list") || !strcmp(argv[1], "--all"))
 		return 0;
-	fprintf(stderr, "%s: no test named '%s' (see --list)\n", argv[0], argv[1]);
+	fprintf(stderr, "%s: no test named '%s' (see --list)\n", argv[0],
+		argv[1]);
 	return 2;
 }

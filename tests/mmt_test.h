@@ -32,54 +32,57 @@ struct mmt_test {
 	const char *file;
 };
 
-#define MMT_TEST(tname)                                                        \
-	static void tname(void);                                               \
-	static const struct mmt_test tname##_desc = { #tname, tname, __FILE__ };\
-	__attribute__((used, section("mmt_tests"))) static const struct mmt_test \
-		*const tname##_ptr = &tname##_desc;                            \
+#define MMT_TEST(tname)                                                    \
+	static void tname(void);                                           \
+	static const struct mmt_test tname##_desc = { #tname, tname,       \
+						      __FILE__ };          \
+	__attribute__((used,                                               \
+		       section("mmt_tests"))) static const struct mmt_test \
+		*const tname##_ptr = &tname##_desc;                        \
 	static void tname(void)
 
 /* ---- failure reporting ---- */
-void t_fail(const char *file, int line, const char *fmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+void t_fail(const char *file, int line, const char *fmt, ...)
+	__attribute__((noreturn, format(printf, 3, 4)));
 
-#define MMT_CHECK(e)                                                           \
-	do {                                                                   \
-		if (!(e))                                                      \
-			t_fail(__FILE__, __LINE__, "check failed: %s", #e);    \
+#define MMT_CHECK(e)                                                        \
+	do {                                                                \
+		if (!(e))                                                   \
+			t_fail(__FILE__, __LINE__, "check failed: %s", #e); \
 	} while (0)
-#define MMT_CHECK_MSG(e, ...)                                                  \
-	do {                                                                   \
-		if (!(e))                                                      \
-			t_fail(__FILE__, __LINE__, __VA_ARGS__);               \
+#define MMT_CHECK_MSG(e, ...)                                    \
+	do {                                                     \
+		if (!(e))                                        \
+			t_fail(__FILE__, __LINE__, __VA_ARGS__); \
 	} while (0)
-#define MMT_CHECK_EQ(a, b)                                                     \
-	do {                                                                   \
-		long long _a = (long long)(a), _b = (long long)(b);            \
-		if (_a != _b)                                                  \
-			t_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld",   \
-			       #a, #b, _a, _b);                                \
+#define MMT_CHECK_EQ(a, b)                                                   \
+	do {                                                                 \
+		long long _a = (long long)(a), _b = (long long)(b);          \
+		if (_a != _b)                                                \
+			t_fail(__FILE__, __LINE__, "%s == %s: %lld != %lld", \
+			       #a, #b, _a, _b);                              \
 	} while (0)
-#define MMT_CHECK_STR(a, b)                                                    \
-	do {                                                                   \
-		const char *_a = (a), *_b = (b);                               \
-		if (strcmp(_a, _b) != 0)                                       \
-			t_fail(__FILE__, __LINE__, "%s == %s: \"%s\" != \"%s\"", \
-			       #a, #b, _a, _b);                                \
+#define MMT_CHECK_STR(a, b)                                                   \
+	do {                                                                  \
+		const char *_a = (a), *_b = (b);                              \
+		if (strcmp(_a, _b) != 0)                                      \
+			t_fail(__FILE__, __LINE__,                            \
+			       "%s == %s: \"%s\" != \"%s\"", #a, #b, _a, _b); \
 	} while (0)
 /* The machine reported @check at least once. */
-#define MMT_CHECK_VIOLATED(m, check)                                           \
-	MMT_CHECK_MSG(mmt_violated((m), (check)),                              \
+#define MMT_CHECK_VIOLATED(m, check)              \
+	MMT_CHECK_MSG(mmt_violated((m), (check)), \
 		      "expected a violation of '%s', none reported", (check))
 /* The machine reported nothing. */
-#define MMT_CHECK_CLEAN(m)                                                     \
-	MMT_CHECK_MSG(mmt_violation_count(m) == 0,                             \
-		      "expected no violation, %lu reported",                   \
+#define MMT_CHECK_CLEAN(m)                                   \
+	MMT_CHECK_MSG(mmt_violation_count(m) == 0,           \
+		      "expected no violation, %lu reported", \
 		      mmt_violation_count(m))
 
 /* ---- deterministic randomness ---- */
 uint64_t t_seed(void);
-uint64_t t_rand(void);			/* splitmix64 */
-uint64_t t_rand_below(uint64_t n);	/* uniform in [0, n) */
+uint64_t t_rand(void); /* splitmix64 */
+uint64_t t_rand_below(uint64_t n); /* uniform in [0, n) */
 
 /* ---- machines ---- */
 /*

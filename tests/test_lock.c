@@ -30,7 +30,8 @@ static struct mmt_config cfg_with(bool lockdep, bool rt, bool prove)
 }
 
 /* The first kept violation of @check, or NULL. */
-static const struct mmt_violation *find_violation(struct mmt_machine *m, const char *check)
+static const struct mmt_violation *find_violation(struct mmt_machine *m,
+						  const char *check)
 {
 	unsigned long i;
 	const struct mmt_violation *v;
@@ -49,8 +50,8 @@ static const char *base(const char *site)
 	return s ? s + 1 : site;
 }
 
-#define CHECK_MSG_HAS(v, needle)                                               \
-	MMT_CHECK_MSG(strstr((v)->msg, (needle)) != NULL,                      \
+#define CHECK_MSG_HAS(v, needle)                          \
+	MMT_CHECK_MSG(strstr((v)->msg, (needle)) != NULL, \
 		      "message \"%s\" lacks \"%s\"", (v)->msg, (needle))
 
 /* ---- lock order ---- */
@@ -65,14 +66,18 @@ MMT_TEST(lockdep_reports_abba_inversion_with_both_chains)
 
 	mmt_spin_lock_init(&a, &cls_a);
 	mmt_spin_lock_init(&b, &cls_b);
-	s1 = MMT_SITE; mmt_spin_lock(&a);
-	s2 = MMT_SITE; mmt_spin_lock(&b);
+	s1 = MMT_SITE;
+	mmt_spin_lock(&a);
+	s2 = MMT_SITE;
+	mmt_spin_lock(&b);
 	mmt_spin_unlock(&b);
 	mmt_spin_unlock(&a);
 	MMT_CHECK_CLEAN(m);
 
-	s3 = MMT_SITE; mmt_spin_lock(&b);
-	s4 = MMT_SITE; mmt_spin_lock(&a);
+	s3 = MMT_SITE;
+	mmt_spin_lock(&b);
+	s4 = MMT_SITE;
+	mmt_spin_lock(&a);
 	mmt_spin_unlock(&a);
 	mmt_spin_unlock(&b);
 
@@ -106,13 +111,15 @@ MMT_TEST(lockdep_reports_three_lock_cycle_with_full_chain)
 	mmt_spin_unlock(&b);
 	mmt_spin_unlock(&a);
 	mmt_spin_lock(&b);
-	sc = MMT_SITE; mmt_spin_lock(&c);
+	sc = MMT_SITE;
+	mmt_spin_lock(&c);
 	mmt_spin_unlock(&c);
 	mmt_spin_unlock(&b);
 	MMT_CHECK_CLEAN(m);
 
 	mmt_spin_lock(&c);
-	sb = MMT_SITE; mmt_spin_lock(&a); /* A -> B -> C exists; C -> A closes it */
+	sb = MMT_SITE;
+	mmt_spin_lock(&a); /* A -> B -> C exists; C -> A closes it */
 	mmt_spin_unlock(&a);
 	mmt_spin_unlock(&c);
 	v = find_violation(m, "lock-inversion");
@@ -141,7 +148,8 @@ MMT_TEST(lockdep_silent_on_consistent_order)
 		mmt_spin_unlock(&a);
 		mmt_raw_spin_unlock(&r);
 		mmt_spin_unlock(&b);
-		mmt_spin_lock(&b); /* B alone, then A alone: no nesting, no order */
+		mmt_spin_lock(
+			&b); /* B alone, then A alone: no nesting, no order */
 		mmt_spin_unlock(&b);
 		mmt_spin_lock(&a);
 		mmt_spin_unlock(&a);
@@ -275,15 +283,18 @@ MMT_TEST(lockdep_reports_spinlock_under_raw_spinlock_with_rt_rules)
 
 	mmt_raw_spin_lock_init(&r, &cls_raw);
 	mmt_spin_lock_init(&zone, &cls_a);
-	sr = MMT_SITE; mmt_raw_spin_lock(&r);
+	sr = MMT_SITE;
+	mmt_raw_spin_lock(&r);
 	mmt_spin_lock(&zone);
 	mmt_spin_unlock(&zone);
 	mmt_raw_spin_unlock(&r);
 	v = find_violation(m, "invalid-wait-context");
-	MMT_CHECK_MSG(v != NULL, "spinlock under raw spinlock not reported under RT rules");
+	MMT_CHECK_MSG(
+		v != NULL,
+		"spinlock under raw spinlock not reported under RT rules");
 	CHECK_MSG_HAS(v, "Invalid wait context");
 	CHECK_MSG_HAS(v, "test-raw"); /* names the raw lock held ... */
-	CHECK_MSG_HAS(v, base(sr));   /* ... and where it was taken */
+	CHECK_MSG_HAS(v, base(sr)); /* ... and where it was taken */
 	CHECK_MSG_HAS(v, "test-A");
 	MMT_CHECK_STR(v->layer, "lock");
 }
@@ -383,7 +394,8 @@ MMT_TEST(rt_rules_report_spinlock_with_preemption_or_irqs_disabled)
 	mmt_spin_unlock(&a);
 	mmt_preempt_enable();
 	MMT_CHECK_VIOLATED(m, "invalid-wait-context");
-	MMT_CHECK(strstr(find_violation(m, "invalid-wait-context")->msg, "preemption") != NULL);
+	MMT_CHECK(strstr(find_violation(m, "invalid-wait-context")->msg,
+			 "preemption") != NULL);
 	mmt_violations_clear(m);
 
 	flags = mmt_local_irq_save();
@@ -391,7 +403,8 @@ MMT_TEST(rt_rules_report_spinlock_with_preemption_or_irqs_disabled)
 	mmt_spin_unlock(&a);
 	mmt_local_irq_restore(flags);
 	MMT_CHECK_VIOLATED(m, "invalid-wait-context");
-	MMT_CHECK(strstr(find_violation(m, "invalid-wait-context")->msg, "interrupts") != NULL);
+	MMT_CHECK(strstr(find_violation(m, "invalid-wait-context")->msg,
+			 "interrupts") != NULL);
 	mmt_violations_clear(m);
 
 	mmt_irq_enter();
@@ -430,7 +443,8 @@ MMT_TEST(rt_rules_without_lockdep_report_spinlock_in_atomic_as_sleep)
 	mmt_raw_spin_unlock(&r);
 	MMT_CHECK_VIOLATED(m, "sleep-in-atomic");
 	MMT_CHECK(!find_violation(m, "invalid-wait-context"));
-	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg, "test-raw") != NULL);
+	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg,
+			 "test-raw") != NULL);
 }
 
 MMT_TEST(lockdep_reports_mutex_in_atomic_context)
@@ -460,7 +474,8 @@ MMT_TEST(lockdep_reports_mutex_in_atomic_context)
 	mmt_mutex_unlock(&mu);
 	mmt_local_irq_restore(flags);
 	MMT_CHECK_VIOLATED(m, "sleep-in-atomic");
-	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg, "interrupts") != NULL);
+	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg,
+			 "interrupts") != NULL);
 	mmt_violations_clear(m);
 
 	mmt_irq_enter();
@@ -468,7 +483,8 @@ MMT_TEST(lockdep_reports_mutex_in_atomic_context)
 	mmt_mutex_unlock(&mu);
 	mmt_irq_exit();
 	MMT_CHECK_VIOLATED(m, "sleep-in-atomic");
-	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg, "hard irq") != NULL);
+	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg,
+			 "hard irq") != NULL);
 	mmt_violations_clear(m);
 
 	mmt_spin_lock(&a); /* a non-RT spinlock disables preemption */
@@ -476,7 +492,8 @@ MMT_TEST(lockdep_reports_mutex_in_atomic_context)
 	mmt_mutex_unlock(&mu);
 	mmt_spin_unlock(&a);
 	MMT_CHECK_VIOLATED(m, "sleep-in-atomic");
-	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg, "test-A") != NULL);
+	MMT_CHECK(strstr(find_violation(m, "sleep-in-atomic")->msg, "test-A") !=
+		  NULL);
 	mmt_violations_clear(m);
 
 	MMT_CHECK(mmt_mutex_trylock(&mu)); /* trylock never sleeps */
@@ -639,10 +656,12 @@ MMT_TEST(lockdep_reports_irq_inversion)
 
 	/* inconsistent: taken in irq, and with irqs on */
 	mmt_irq_enter();
-	s_irq = MMT_SITE; mmt_raw_spin_lock(&r);
+	s_irq = MMT_SITE;
+	mmt_raw_spin_lock(&r);
 	mmt_raw_spin_unlock(&r);
 	mmt_irq_exit();
-	s_on = MMT_SITE; mmt_raw_spin_lock(&r);
+	s_on = MMT_SITE;
+	mmt_raw_spin_lock(&r);
 	mmt_raw_spin_unlock(&r);
 	v = find_violation(m, "irq-inversion");
 	MMT_CHECK_MSG(v != NULL, "irq-unsafe use of an irq lock not reported");
@@ -773,7 +792,8 @@ MMT_TEST(uninitialized_lock_is_reported_not_taken)
 	MMT_CHECK(!find_violation(m, "unlock-not-held"));
 	mmt_violations_clear(m);
 
-	mmt_raw_spin_lock_init(&wrong, &cls_a); /* a spinlock class on a raw lock */
+	mmt_raw_spin_lock_init(&wrong,
+			       &cls_a); /* a spinlock class on a raw lock */
 	mmt_raw_spin_lock(&wrong);
 	MMT_CHECK_VIOLATED(m, "lock-misuse");
 	MMT_CHECK(mmt_preemptible());
@@ -807,8 +827,8 @@ struct sp_count {
 	int last_cpu;
 };
 
-static void count_sp(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind, const void *obj,
-		     void *arg)
+static void count_sp(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
+		     const void *obj, void *arg)
 {
 	struct sp_count *c = arg;
 
@@ -912,8 +932,10 @@ static void *excl_thread(void *arg)
 		return NULL;
 	for (i = 0; i < EXCL_ITERS; i++) {
 		mmt_spin_lock(e->lock);
-		if (atomic_fetch_add_explicit(e->inside, 1, memory_order_relaxed) != 0)
-			atomic_fetch_add_explicit(e->overlaps, 1, memory_order_relaxed);
+		if (atomic_fetch_add_explicit(e->inside, 1,
+					      memory_order_relaxed) != 0)
+			atomic_fetch_add_explicit(e->overlaps, 1,
+						  memory_order_relaxed);
 		(*e->counter)++; /* plain: protected by the lock alone */
 		/*
 		 * Now and then give the host CPU away inside the critical
@@ -947,13 +969,19 @@ MMT_TEST(locks_exclude_across_real_threads)
 	mmt_spin_lock_init(&lock, &cls_a);
 	MMT_CHECK(pthread_barrier_init(&start, NULL, 2) == 0);
 	for (i = 0; i < 2; i++) {
-		e[i] = (struct excl){ .m = m, .cpu = i, .lock = &lock, .counter = &counter,
-				      .inside = &inside, .overlaps = &overlaps, .start = &start };
+		e[i] = (struct excl){ .m = m,
+				      .cpu = i,
+				      .lock = &lock,
+				      .counter = &counter,
+				      .inside = &inside,
+				      .overlaps = &overlaps,
+				      .start = &start };
 		e[i].task = mmt_task_create(m, i ? "worker1" : "worker0", 0);
 		MMT_CHECK(e[i].task != NULL);
 	}
 	for (i = 0; i < 2; i++)
-		MMT_CHECK(pthread_create(&th[i], NULL, excl_thread, &e[i]) == 0);
+		MMT_CHECK(pthread_create(&th[i], NULL, excl_thread, &e[i]) ==
+			  0);
 	for (i = 0; i < 2; i++)
 		MMT_CHECK(pthread_join(th[i], NULL) == 0);
 	pthread_barrier_destroy(&start);

@@ -21,7 +21,7 @@ static struct mmt_machine *small_machine(unsigned long pages, uint64_t bugs)
 	cfg.nr_cpus = 2;
 	cfg.dma32_pages = 0;
 	cfg.normal_pages = pages;
-	cfg.pcp_batch = 1;	/* per-cpu lists hold at most one page */
+	cfg.pcp_batch = 1; /* per-cpu lists hold at most one page */
 	cfg.pcp_high = 1;
 	cfg.bugs = bugs;
 	return t_machine(&cfg);
@@ -36,8 +36,8 @@ static long zone_free_pages(struct mmt_machine *m, int zone)
 }
 
 /* Take pages with no watermarks until the zone has exactly @target free. */
-static unsigned int fill_to(struct mmt_machine *m, long target, struct mmt_page **held,
-			    unsigned int max)
+static unsigned int fill_to(struct mmt_machine *m, long target,
+			    struct mmt_page **held, unsigned int max)
 {
 	unsigned int n = 0;
 
@@ -145,8 +145,8 @@ struct lock_log {
 	int zone_acquires, pcp_acquires;
 };
 
-static void log_locks(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind, const void *obj,
-		      void *arg)
+static void log_locks(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
+		      const void *obj, void *arg)
 {
 	struct lock_log *log = arg;
 
@@ -260,7 +260,7 @@ MMT_TEST(fast_try_under_raw_spinlock_is_valid_with_rt_rules_while_nowait_is_not)
 	m = t_machine(&cfg);
 	mmt_raw_spin_lock_init(&krcp, &krcp_class);
 	/* Seed 002: kvfree_rcu() needs a page while holding krcp->lock. */
-	p = mmt_alloc_pages(GFP_KERNEL, 0);	/* leaves pages on the pcp list */
+	p = mmt_alloc_pages(GFP_KERNEL, 0); /* leaves pages on the pcp list */
 	mmt_raw_spin_lock(&krcp);
 	q = mmt_alloc_pages(__GFP_FAST_TRY | __GFP_NOWARN, 0);
 	mmt_raw_spin_unlock(&krcp);
@@ -291,7 +291,7 @@ MMT_TEST(drain_all_pages_empties_every_cpus_lists)
 	a = mmt_alloc_pages(GFP_KERNEL, 0);
 	MMT_CHECK(mmt_migrate(1));
 	b = mmt_alloc_pages(GFP_KERNEL, 0);
-	mmt_free_pages(a, 0);	/* a remote free lands on cpu 1's list */
+	mmt_free_pages(a, 0); /* a remote free lands on cpu 1's list */
 	MMT_CHECK(mmt_pcp_count(m, 0, 1) > 0);
 	MMT_CHECK(mmt_pcp_count(m, 1, 1) > 0);
 	mmt_drain_all_pages(m);
@@ -354,16 +354,27 @@ MMT_TEST(alloc_pages_bulk_fills_the_empty_slots)
 
 /* ---- GFP semantics ---- */
 
-enum ctx { PROC, PROC_MEMALLOC, SOFTIRQ_MEMALLOC, HARDIRQ_MEMALLOC, HARDIRQ, PROC_OOM_VICTIM };
-static const char *const ctx_names[] = { "process", "process+PF_MEMALLOC", "softirq+PF_MEMALLOC",
-					 "hardirq+PF_MEMALLOC", "hardirq", "process+oom-victim" };
+enum ctx {
+	PROC,
+	PROC_MEMALLOC,
+	SOFTIRQ_MEMALLOC,
+	HARDIRQ_MEMALLOC,
+	HARDIRQ,
+	PROC_OOM_VICTIM
+};
+static const char *const ctx_names[] = { "process",
+					 "process+PF_MEMALLOC",
+					 "softirq+PF_MEMALLOC",
+					 "hardirq+PF_MEMALLOC",
+					 "hardirq",
+					 "process+oom-victim" };
 
 struct gfp_case {
 	enum ctx ctx;
 	const char *gfp;
-	long free;		/* free pages before the allocation */
-	bool ok;		/* expected to succeed */
-	bool pfmemalloc;	/* expected mark */
+	long free; /* free pages before the allocation */
+	bool ok; /* expected to succeed */
+	bool pfmemalloc; /* expected mark */
 };
 
 /* Watermarks of the table: min 64, low 80, high 96 (1024-page zone). */
@@ -382,14 +393,16 @@ static const struct gfp_case gfp_cases[] = {
 	{ PROC, "GFP_KERNEL", 30, false, false },
 	{ PROC, "GFP_KERNEL|__GFP_NORETRY", 60, false, false },
 	{ PROC, "GFP_NOFS", 60, false, false },
-	{ PROC, "GFP_NOWAIT", 60, true, false },	/* harder: min - min/4 = 48 */
+	{ PROC, "GFP_NOWAIT", 60, true, false }, /* harder: min - min/4 = 48 */
 	{ PROC, "GFP_NOWAIT", 45, false, false },
-	{ PROC, "GFP_ATOMIC", 30, true, false },	/* high + harder: 24 */
+	{ PROC, "GFP_ATOMIC", 30, true, false }, /* high + harder: 24 */
 	{ HARDIRQ, "GFP_ATOMIC", 30, true, false },
 	{ HARDIRQ, "GFP_ATOMIC", 20, false, false },
-	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 34, true, false }, /* high only: 32 */
+	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 34, true,
+	  false }, /* high only: 32 */
 	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 28, false, false },
-	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 40, true, false }, /* high: 32 */
+	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 40, true,
+	  false }, /* high: 32 */
 	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 30, false, false },
 	/* reserves: PF_MEMALLOC outside interrupts, __GFP_MEMALLOC anywhere */
 	{ PROC_MEMALLOC, "GFP_KERNEL", 70, true, false },
@@ -401,7 +414,8 @@ static const struct gfp_case gfp_cases[] = {
 	{ HARDIRQ, "GFP_ATOMIC|__GFP_MEMALLOC", 10, true, true },
 	{ PROC, "GFP_NOWAIT|__GFP_MEMALLOC", 5, true, true },
 	{ PROC, "GFP_NOWAIT|__GFP_MEMALLOC|__GFP_NOMEMALLOC", 5, false, false },
-	{ PROC, "GFP_KERNEL|__GFP_MEMALLOC", 0, false, false },	/* nothing left */
+	{ PROC, "GFP_KERNEL|__GFP_MEMALLOC", 0, false,
+	  false }, /* nothing left */
 	/* OOM victims: ALLOC_OOM halves min (32) but no pfmemalloc mark */
 	{ PROC_OOM_VICTIM, "GFP_KERNEL", 40, true, false },
 	{ PROC_OOM_VICTIM, "GFP_KERNEL", 20, false, false },
@@ -445,7 +459,8 @@ static void exit_ctx(enum ctx c)
 	mmt_current_set_oom_victim(false);
 }
 
-MMT_TEST(gfp_semantics_table_context_mask_and_watermark_decide_outcome_and_pfmemalloc)
+MMT_TEST(
+	gfp_semantics_table_context_mask_and_watermark_decide_outcome_and_pfmemalloc)
 {
 	size_t i;
 
@@ -457,7 +472,8 @@ MMT_TEST(gfp_semantics_table_context_mask_and_watermark_decide_outcome_and_pfmem
 		char err[128];
 		unsigned int n;
 
-		MMT_CHECK_MSG(mmt_gfp_parse(c->gfp, &gfp, err, sizeof(err)), "%s", err);
+		MMT_CHECK_MSG(mmt_gfp_parse(c->gfp, &gfp, err, sizeof(err)),
+			      "%s", err);
 		m = small_machine(1024, 0);
 		mmt_zone_set_watermarks(m, 0, 64, 80, 96);
 		if (gfp & __GFP_FAST_TRY) {
@@ -467,27 +483,29 @@ MMT_TEST(gfp_semantics_table_context_mask_and_watermark_decide_outcome_and_pfmem
 		}
 		n = fill_to(m, c->free, held, 1024);
 		if (fast) {
-			mmt_free_pages(fast, 0);	/* onto the pcp list */
+			mmt_free_pages(fast, 0); /* onto the pcp list */
 			MMT_CHECK_EQ(zone_free_pages(m, 0), c->free);
 		}
 		enter_ctx(c->ctx);
 		p = mmt_alloc_pages(gfp | __GFP_NOWARN, 0);
 		exit_ctx(c->ctx);
-		MMT_CHECK_MSG((p != NULL) == c->ok,
-			      "case %zu: %s in %s with %ld free: expected %s, got %s", i, c->gfp,
-			      ctx_names[c->ctx], c->free, c->ok ? "a page" : "NULL",
-			      p ? "a page" : "NULL");
+		MMT_CHECK_MSG(
+			(p != NULL) == c->ok,
+			"case %zu: %s in %s with %ld free: expected %s, got %s",
+			i, c->gfp, ctx_names[c->ctx], c->free,
+			c->ok ? "a page" : "NULL", p ? "a page" : "NULL");
 		if (p) {
-			MMT_CHECK_MSG(mmt_page_is_pfmemalloc(p) == c->pfmemalloc,
-				      "case %zu: %s in %s with %ld free: pfmemalloc %d, expected %d", i,
-				      c->gfp, ctx_names[c->ctx], c->free, mmt_page_is_pfmemalloc(p),
-				      c->pfmemalloc);
+			MMT_CHECK_MSG(
+				mmt_page_is_pfmemalloc(p) == c->pfmemalloc,
+				"case %zu: %s in %s with %ld free: pfmemalloc %d, expected %d",
+				i, c->gfp, ctx_names[c->ctx], c->free,
+				mmt_page_is_pfmemalloc(p), c->pfmemalloc);
 			mmt_free_pages(p, 0);
 		}
 		free_all(held, n);
 		MMT_CHECK_MSG(mmt_machine_is_valid(m), "case %zu", i);
-		MMT_CHECK_MSG(mmt_violation_count(m) == 0, "case %zu: %s: unexpected violation", i,
-			      c->gfp);
+		MMT_CHECK_MSG(mmt_violation_count(m) == 0,
+			      "case %zu: %s: unexpected violation", i, c->gfp);
 		t_machine_done();
 	}
 }
@@ -518,7 +536,8 @@ MMT_TEST(gfp_comp_marks_head_and_tails_and_a_tail_cannot_be_freed)
 
 	MMT_CHECK(mmt_page_flags(p) & MMT_PG_HEAD);
 	for (i = 1; i < 8; i++)
-		MMT_CHECK(mmt_page_flags(mmt_pfn_to_page(m, pfn + i)) & MMT_PG_TAIL);
+		MMT_CHECK(mmt_page_flags(mmt_pfn_to_page(m, pfn + i)) &
+			  MMT_PG_TAIL);
 	mmt_free_pages(mmt_pfn_to_page(m, pfn + 3), 0);
 	MMT_CHECK_VIOLATED(m, "bad-page");
 	mmt_violations_clear(m);
@@ -553,7 +572,8 @@ static unsigned int reclaim_pflags;
 static struct mmt_page **reclaim_pool;
 static unsigned int reclaim_pool_n;
 
-static unsigned long test_reclaim(struct mmt_machine *m, mmt_gfp_t gfp, unsigned int order, void *arg)
+static unsigned long test_reclaim(struct mmt_machine *m, mmt_gfp_t gfp,
+				  unsigned int order, void *arg)
 {
 	unsigned long freed = 0;
 
@@ -587,7 +607,7 @@ MMT_TEST(direct_reclaim_runs_with_pf_memalloc_in_the_callers_scope)
 	MMT_CHECK(!mmt_page_is_pfmemalloc(p));
 	MMT_CHECK(reclaim_calls >= 1);
 	MMT_CHECK(reclaim_pflags & MMT_PF_MEMALLOC);
-	MMT_CHECK(!(reclaim_gfp & (__GFP_IO | __GFP_FS)));	/* NOIO scope */
+	MMT_CHECK(!(reclaim_gfp & (__GFP_IO | __GFP_FS))); /* NOIO scope */
 	MMT_CHECK(!(mmt_current_flags() & MMT_PF_MEMALLOC));
 	MMT_CHECK(mmt_vm_event(m, MMT_VM_ALLOCSTALL) >= 1);
 	mmt_free_pages(p, 0);
@@ -597,7 +617,8 @@ MMT_TEST(direct_reclaim_runs_with_pf_memalloc_in_the_callers_scope)
 
 static int kswapd_wakes;
 
-static void count_kswapd(struct mmt_machine *m, int nid, mmt_gfp_t gfp, unsigned int order, void *arg)
+static void count_kswapd(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+			 unsigned int order, void *arg)
 {
 	(void)m, (void)nid, (void)gfp, (void)order, (void)arg;
 	kswapd_wakes++;
@@ -619,7 +640,8 @@ MMT_TEST(kswapd_is_woken_below_low_unless_the_mask_forbids_it)
 	p = mmt_alloc_pages(GFP_NOWAIT, 0);
 	MMT_CHECK_EQ(kswapd_wakes, 1);
 	mmt_free_pages(p, 0);
-	p = mmt_alloc_pages(__GFP_DIRECT_RECLAIM | __GFP_IO | __GFP_FS, 0);	/* no kswapd bit */
+	p = mmt_alloc_pages(__GFP_DIRECT_RECLAIM | __GFP_IO | __GFP_FS,
+			    0); /* no kswapd bit */
 	MMT_CHECK_EQ(kswapd_wakes, 1);
 	mmt_free_pages(p, 0);
 	free_all(held, n);
@@ -658,14 +680,17 @@ MMT_TEST(zonelist_falls_back_to_dma32_then_other_nodes_and_thisnode_does_not)
 	m = t_machine(&cfg);
 	MMT_CHECK_EQ(mmt_numa_node_id(), 0);
 	/* Exhaust node 0 Normal with big blocks. */
-	while ((p = mmt_alloc_pages(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY, 4)) &&
-	       mmt_page_zone_type(p) == MMT_ZONE_NORMAL && mmt_page_to_nid(p) == 0)
+	while ((p = mmt_alloc_pages(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY,
+				    4)) &&
+	       mmt_page_zone_type(p) == MMT_ZONE_NORMAL &&
+	       mmt_page_to_nid(p) == 0)
 		held[n++] = p;
 	MMT_CHECK(p == NULL || mmt_page_to_nid(p) == 0);
 	if (p)
 		held[n++] = p;
 	/* Now an ordinary allocation comes from DMA32 of node 0 or node 1. */
-	while ((p = mmt_alloc_pages(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY, 4)))
+	while ((p = mmt_alloc_pages(GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY,
+				    4)))
 		held[n++] = p;
 	MMT_CHECK(n >= 16);
 	p = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 4);
@@ -694,14 +719,15 @@ MMT_TEST(lowmem_reserve_keeps_normal_requests_out_of_dma32)
 	mmt_config_default(&cfg);
 	cfg.dma32_pages = 512;
 	cfg.normal_pages = 2048;
-	cfg.lowmem_reserve_ratio = 8;	/* 2048 / 8 = 256 pages protected */
+	cfg.lowmem_reserve_ratio = 8; /* 2048 / 8 = 256 pages protected */
 	m = t_machine(&cfg);
 	mmt_zone_info(m, 0, &dma);
 	MMT_CHECK_EQ(dma.lowmem_reserve[MMT_ZONE_NORMAL], 256);
 	held = calloc(4096, sizeof(*held));
 	/* Ordinary requests until nothing is left for them. */
 	for (;;) {
-		struct mmt_page *p = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
+		struct mmt_page *p =
+			mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
 
 		if (!p)
 			break;
@@ -709,11 +735,12 @@ MMT_TEST(lowmem_reserve_keeps_normal_requests_out_of_dma32)
 		from_dma += mmt_page_zone_type(p) == MMT_ZONE_DMA32;
 		held[n++] = p;
 	}
-	MMT_CHECK(from_dma > 0);	/* they did fall back to DMA32 ... */
+	MMT_CHECK(from_dma > 0); /* they did fall back to DMA32 ... */
 	mmt_zone_info(m, 0, &dma);
-	MMT_CHECK_MSG(dma.free > dma.wmark_min + 256 - 8,	/* ... but not into its reserve */
-		      "DMA32 free %lu should stay above min %lu + reserve 256", dma.free,
-		      dma.wmark_min);
+	MMT_CHECK_MSG(dma.free > dma.wmark_min + 256 -
+					 8, /* ... but not into its reserve */
+		      "DMA32 free %lu should stay above min %lu + reserve 256",
+		      dma.free, dma.wmark_min);
 	/* A DMA32 request may still use it. */
 	held[n] = mmt_alloc_pages(GFP_KERNEL | __GFP_DMA32, 0);
 	MMT_CHECK(held[n] != NULL);
@@ -734,13 +761,15 @@ MMT_TEST(unmovable_request_steals_a_movable_pageblock)
 	struct mmt_page *p;
 	unsigned long pfn;
 
-	p = mmt_alloc_pages(GFP_KERNEL, 0);	/* unmovable; zone starts all movable */
+	p = mmt_alloc_pages(GFP_KERNEL,
+			    0); /* unmovable; zone starts all movable */
 	pfn = mmt_page_to_pfn(p);
 	MMT_CHECK_EQ(mmt_vm_event(m, MMT_VM_STEAL), 1);
-	MMT_CHECK_EQ(z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
-		     MMT_MIGRATE_UNMOVABLE);
+	MMT_CHECK_EQ(
+		z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
+		MMT_MIGRATE_UNMOVABLE);
 	mmt_free_pages(p, 0);
-	p = mmt_alloc_pages(GFP_KERNEL, 0);	/* served from the claimed block */
+	p = mmt_alloc_pages(GFP_KERNEL, 0); /* served from the claimed block */
 	MMT_CHECK_EQ(mmt_vm_event(m, MMT_VM_STEAL), 1);
 	mmt_free_pages(p, 0);
 	p = mmt_alloc_pages(GFP_HIGHUSER_MOVABLE, 0);
@@ -767,10 +796,12 @@ MMT_TEST(high_order_atomic_allocation_reserves_a_highatomic_pageblock)
 	pfn = mmt_page_to_pfn(p);
 	mmt_zone_info(m, 0, &zi);
 	MMT_CHECK(zi.nr_reserved_highatomic > 0);
-	MMT_CHECK_EQ(z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
-		     MMT_MIGRATE_HIGHATOMIC);
+	MMT_CHECK_EQ(
+		z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
+		MMT_MIGRATE_HIGHATOMIC);
 	/* Ordinary callers do not count the reserved block as free ... */
-	MMT_CHECK(mmt_alloc_pages(GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN, 0) == NULL);
+	MMT_CHECK(mmt_alloc_pages(GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN,
+				  0) == NULL);
 	/* ... until reclaim fails and the reserve is given back. */
 	held[n] = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
 	MMT_CHECK(held[n] != NULL);
@@ -791,12 +822,12 @@ MMT_TEST(freeing_a_free_page_is_reported_as_double_free_and_changes_nothing)
 	struct mmt_page *p = mmt_alloc_pages(GFP_KERNEL, 0), *q;
 
 	mmt_free_pages(p, 0);
-	mmt_free_pages(p, 0);	/* on the pcp list */
+	mmt_free_pages(p, 0); /* on the pcp list */
 	MMT_CHECK_VIOLATED(m, "double-free");
 	mmt_violations_clear(m);
 	q = mmt_alloc_pages(GFP_KERNEL, 5);
 	mmt_free_pages(q, 5);
-	mmt_free_pages(q, 5);	/* in the buddy lists */
+	mmt_free_pages(q, 5); /* in the buddy lists */
 	MMT_CHECK_VIOLATED(m, "double-free");
 	mmt_violations_clear(m);
 	MMT_CHECK(mmt_machine_is_valid(m));
@@ -812,7 +843,7 @@ MMT_TEST(freeing_with_the_wrong_order_is_reported_and_frees_the_real_block)
 	MMT_CHECK_VIOLATED(m, "free-wrong-order");
 	MMT_CHECK_EQ(mmt_violation_count(m), 1);
 	mmt_violations_clear(m);
-	MMT_CHECK(mmt_machine_is_valid(m));	/* conservation still holds */
+	MMT_CHECK(mmt_machine_is_valid(m)); /* conservation still holds */
 	MMT_CHECK_CLEAN(m);
 }
 
@@ -826,7 +857,7 @@ MMT_TEST(bad_order_unknown_gfp_bits_and_foreign_pointers_are_reported)
 	MMT_CHECK(mmt_alloc_pages(GFP_KERNEL, 11) == NULL);
 	MMT_CHECK_VIOLATED(m, "bad-order");
 	p = mmt_alloc_pages(GFP_KERNEL | (1u << 30), 0);
-	MMT_CHECK(p != NULL);	/* the known bits are honoured */
+	MMT_CHECK(p != NULL); /* the known bits are honoured */
 	MMT_CHECK_VIOLATED(m, "gfp-unknown-bit");
 	mmt_free_pages(p, 0);
 	memset(&fake, 0, sizeof(fake));
@@ -855,11 +886,11 @@ MMT_TEST(page_poison_catches_a_write_to_a_free_page)
 	MMT_CHECK(p != NULL);
 	a = mmt_page_address(p);
 	mmt_free_pages(p, 5);
-	p = mmt_alloc_pages(GFP_KERNEL, 5);	/* same block, poison intact */
+	p = mmt_alloc_pages(GFP_KERNEL, 5); /* same block, poison intact */
 	MMT_CHECK(mmt_page_address(p) == a);
 	MMT_CHECK_CLEAN(m);
 	mmt_free_pages(p, 5);
-	a[3 * MMT_PAGE_SIZE + 100] = 1;	/* use after free */
+	a[3 * MMT_PAGE_SIZE + 100] = 1; /* use after free */
 	p = mmt_alloc_pages(GFP_KERNEL, 5);
 	MMT_CHECK_VIOLATED(m, "page-poison");
 	mmt_violations_clear(m);
@@ -947,11 +978,14 @@ MMT_TEST(bug_registry_parses_ids_and_names_unknown_ones)
 	size_t n, i;
 	const struct mmt_bug_info *b = mmt_bugs(&n);
 
-	MMT_CHECK(mmt_bugs_parse("fast-try-bulk-refill, pcp-count-drift", &mask, err, sizeof(err)));
-	MMT_CHECK_EQ(mask, (1ull << MMT_BUG_FAST_TRY_BULK_REFILL) | (1ull << MMT_BUG_PCP_COUNT_DRIFT));
+	MMT_CHECK(mmt_bugs_parse("fast-try-bulk-refill, pcp-count-drift", &mask,
+				 err, sizeof(err)));
+	MMT_CHECK_EQ(mask, (1ull << MMT_BUG_FAST_TRY_BULK_REFILL) |
+				   (1ull << MMT_BUG_PCP_COUNT_DRIFT));
 	mmt_bugs_format(mask, buf, sizeof(buf));
 	MMT_CHECK_STR(buf, "fast-try-bulk-refill,pcp-count-drift");
-	MMT_CHECK(!mmt_bugs_parse("pcp-count-drift,no-such-bug", &mask, err, sizeof(err)));
+	MMT_CHECK(!mmt_bugs_parse("pcp-count-drift,no-such-bug", &mask, err,
+				  sizeof(err)));
 	MMT_CHECK(strstr(err, "no-such-bug") != NULL);
 	for (i = 0; i < n; i++) {
 		MMT_CHECK(mmt_check_find(b[i].caught_by) != NULL);
@@ -983,10 +1017,13 @@ static void *churn(void *arg)
 		s += 0x9e3779b97f4a7c15ull;
 		slot = (unsigned int)((s >> 20) % 64);
 		if (held[slot]) {
-			mmt_free_pages(held[slot], mmt_page_alloc_order(held[slot]));
+			mmt_free_pages(held[slot],
+				       mmt_page_alloc_order(held[slot]));
 			held[slot] = NULL;
 		} else {
-			held[slot] = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, (unsigned int)((s >> 40) % 4));
+			held[slot] =
+				mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY,
+						(unsigned int)((s >> 40) % 4));
 		}
 	}
 	for (i = 0; i < 64; i++)
@@ -1049,8 +1086,11 @@ MMT_TEST(vmstat_json_is_valid_json_with_events_and_zones)
 	fclose(f);
 	root = json_loads(buf, 0, &jerr);
 	MMT_CHECK_MSG(root != NULL, "%s at line %d", jerr.text, jerr.line);
-	MMT_CHECK_EQ(json_integer_value(json_object_get(json_object_get(root, "events"), "pgalloc")), 1);
-	MMT_CHECK_EQ(json_array_size(json_object_get(root, "zones")), mmt_nr_zones(m));
+	MMT_CHECK_EQ(json_integer_value(json_object_get(
+			     json_object_get(root, "events"), "pgalloc")),
+		     1);
+	MMT_CHECK_EQ(json_array_size(json_object_get(root, "zones")),
+		     mmt_nr_zones(m));
 	json_decref(root);
 	free(buf);
 	mmt_free_pages(p, 0);

@@ -28,17 +28,17 @@ struct mmt_machine;
 /* ---- the catalogue of checks ---- */
 
 enum mmt_check_tier {
-	MMT_TIER_API,		/* argument and state checks at the API; always on */
-	MMT_TIER_CHEAP,		/* O(1) checks on the paths they guard */
-	MMT_TIER_EXPENSIVE,	/* whole-structure validators */
+	MMT_TIER_API, /* argument and state checks at the API; always on */
+	MMT_TIER_CHEAP, /* O(1) checks on the paths they guard */
+	MMT_TIER_EXPENSIVE, /* whole-structure validators */
 };
 
 struct mmt_check_info {
-	const char *name;	/* stable; part of the signature */
-	const char *layer;	/* machine, lock, page, ... */
+	const char *name; /* stable; part of the signature */
+	const char *layer; /* machine, lock, page, ... */
 	enum mmt_check_tier tier;
-	const char *seed;	/* seed thread it protects, or "-" */
-	const char *what;	/* one line */
+	const char *seed; /* seed thread it protects, or "-" */
+	const char *what; /* one line */
 };
 
 const struct mmt_check_info *mmt_checks(size_t *nr);
@@ -47,14 +47,14 @@ const struct mmt_check_info *mmt_check_find(const char *name);
 /* ---- violations ---- */
 
 struct mmt_violation {
-	const char *check;	/* catalogue name */
+	const char *check; /* catalogue name */
 	const char *layer;
-	const char *site;	/* source site or function that detected it */
-	char op[128];		/* the operation being executed, if known */
+	const char *site; /* source site or function that detected it */
+	char op[128]; /* the operation being executed, if known */
 	char msg[512];
-	char *dump;		/* readable state dump (may be NULL) */
-	int cpu;		/* simulated CPU, -1 if none */
-	uint64_t op_index;	/* set by the interpreter (mmt_machine_set_op) */
+	char *dump; /* readable state dump (may be NULL) */
+	int cpu; /* simulated CPU, -1 if none */
+	uint64_t op_index; /* set by the interpreter (mmt_machine_set_op) */
 };
 
 typedef void (*mmt_violation_fn)(struct mmt_machine *m,
@@ -65,9 +65,9 @@ typedef void (*mmt_violation_fn)(struct mmt_machine *m,
  * @site.  Thread-safe.  Returns false so that callers can write
  * `return mmt_violation(...)` in bool validators.
  */
-bool _mmt_violation(struct mmt_machine *m, const char *check,
-		    const char *site, const char *fmt, ...) MMT_PRINTF(4, 5);
-#define mmt_violation(m, check, ...)                                           \
+bool _mmt_violation(struct mmt_machine *m, const char *check, const char *site,
+		    const char *fmt, ...) MMT_PRINTF(4, 5);
+#define mmt_violation(m, check, ...) \
 	_mmt_violation((m), (check), MMT_SITE, __VA_ARGS__)
 
 /* Number of violations reported (including ones not kept in the log). */
@@ -83,8 +83,8 @@ void mmt_machine_set_violation_handler(struct mmt_machine *m,
 /* Print a violation as a readable report. */
 void mmt_violation_print(const struct mmt_violation *v, FILE *out);
 /* Name the operation being executed (for reports); @index from a trace. */
-void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt, ...)
-	MMT_PRINTF(3, 4);
+void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
+			...) MMT_PRINTF(3, 4);
 
 /* Run every expensive validator of the machine now; true if all hold. */
 bool mmt_machine_is_valid(struct mmt_machine *m);
@@ -94,19 +94,19 @@ void mmt_machine_dump(struct mmt_machine *m, FILE *out);
 /* ---- injectable bugs ---- */
 
 enum mmt_bug {
-	MMT_BUG_FAST_TRY_BULK_REFILL,	/* seed 002 */
-	MMT_BUG_PFMEMALLOC_UNMARKED,	/* seed 004 */
-	MMT_BUG_PCP_COUNT_DRIFT,	/* model */
+	MMT_BUG_FAST_TRY_BULK_REFILL, /* seed 002 */
+	MMT_BUG_PFMEMALLOC_UNMARKED, /* seed 004 */
+	MMT_BUG_PCP_COUNT_DRIFT, /* model */
 	MMT_NR_BUGS
 };
 
 struct mmt_bug_info {
 	enum mmt_bug bug;
-	const char *id;		/* stable text id for --bug and traces */
+	const char *id; /* stable text id for --bug and traces */
 	const char *seed;
 	const char *layer;
 	const char *desc;
-	const char *caught_by;	/* the check that reports it */
+	const char *caught_by; /* the check that reports it */
 };
 
 const struct mmt_bug_info *mmt_bugs(size_t *nr);

@@ -57,8 +57,10 @@ struct mmt_lock_class {
 
 #define MMT_MAX_LOCK_CLASSES 128
 
-#define MMT_LOCK_CLASS(var, lname, lkind)                                      \
-	struct mmt_lock_class var = { .name = (lname), .kind = (lkind), .id = 0 }
+#define MMT_LOCK_CLASS(var, lname, lkind)              \
+	struct mmt_lock_class var = { .name = (lname), \
+				      .kind = (lkind), \
+				      .id = 0 }
 
 struct mmt_lock {
 	_Atomic uint32_t locked; /* 0 free, 1 held */
@@ -77,7 +79,8 @@ typedef struct {
 	struct mmt_lock l;
 } mmt_mutex_t;
 
-void mmt_raw_spin_lock_init(mmt_raw_spinlock_t *lock, struct mmt_lock_class *cls);
+void mmt_raw_spin_lock_init(mmt_raw_spinlock_t *lock,
+			    struct mmt_lock_class *cls);
 void mmt_spin_lock_init(mmt_spinlock_t *lock, struct mmt_lock_class *cls);
 void mmt_mutex_init(mmt_mutex_t *lock, struct mmt_lock_class *cls);
 
@@ -85,14 +88,19 @@ void mmt_mutex_init(mmt_mutex_t *lock, struct mmt_lock_class *cls);
 void _mmt_raw_spin_lock(mmt_raw_spinlock_t *lock, const char *site);
 bool _mmt_raw_spin_trylock(mmt_raw_spinlock_t *lock, const char *site);
 void _mmt_raw_spin_unlock(mmt_raw_spinlock_t *lock, const char *site);
-void _mmt_raw_spin_lock_irqsave(mmt_raw_spinlock_t *lock, unsigned long *flags, const char *site);
-void _mmt_raw_spin_unlock_irqrestore(mmt_raw_spinlock_t *lock, unsigned long flags, const char *site);
+void _mmt_raw_spin_lock_irqsave(mmt_raw_spinlock_t *lock, unsigned long *flags,
+				const char *site);
+void _mmt_raw_spin_unlock_irqrestore(mmt_raw_spinlock_t *lock,
+				     unsigned long flags, const char *site);
 void _mmt_spin_lock(mmt_spinlock_t *lock, const char *site);
 bool _mmt_spin_trylock(mmt_spinlock_t *lock, const char *site);
 void _mmt_spin_unlock(mmt_spinlock_t *lock, const char *site);
-void _mmt_spin_lock_irqsave(mmt_spinlock_t *lock, unsigned long *flags, const char *site);
-bool _mmt_spin_trylock_irqsave(mmt_spinlock_t *lock, unsigned long *flags, const char *site);
-void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags, const char *site);
+void _mmt_spin_lock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
+			    const char *site);
+bool _mmt_spin_trylock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
+			       const char *site);
+void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags,
+				 const char *site);
 void _mmt_mutex_lock(mmt_mutex_t *lock, const char *site);
 bool _mmt_mutex_trylock(mmt_mutex_t *lock, const char *site);
 void _mmt_mutex_unlock(mmt_mutex_t *lock, const char *site);
@@ -100,14 +108,18 @@ void _mmt_mutex_unlock(mmt_mutex_t *lock, const char *site);
 #define mmt_raw_spin_lock(l) _mmt_raw_spin_lock((l), MMT_SITE)
 #define mmt_raw_spin_trylock(l) _mmt_raw_spin_trylock((l), MMT_SITE)
 #define mmt_raw_spin_unlock(l) _mmt_raw_spin_unlock((l), MMT_SITE)
-#define mmt_raw_spin_lock_irqsave(l, f) _mmt_raw_spin_lock_irqsave((l), &(f), MMT_SITE)
-#define mmt_raw_spin_unlock_irqrestore(l, f) _mmt_raw_spin_unlock_irqrestore((l), (f), MMT_SITE)
+#define mmt_raw_spin_lock_irqsave(l, f) \
+	_mmt_raw_spin_lock_irqsave((l), &(f), MMT_SITE)
+#define mmt_raw_spin_unlock_irqrestore(l, f) \
+	_mmt_raw_spin_unlock_irqrestore((l), (f), MMT_SITE)
 #define mmt_spin_lock(l) _mmt_spin_lock((l), MMT_SITE)
 #define mmt_spin_trylock(l) _mmt_spin_trylock((l), MMT_SITE)
 #define mmt_spin_unlock(l) _mmt_spin_unlock((l), MMT_SITE)
 #define mmt_spin_lock_irqsave(l, f) _mmt_spin_lock_irqsave((l), &(f), MMT_SITE)
-#define mmt_spin_trylock_irqsave(l, f) _mmt_spin_trylock_irqsave((l), &(f), MMT_SITE)
-#define mmt_spin_unlock_irqrestore(l, f) _mmt_spin_unlock_irqrestore((l), (f), MMT_SITE)
+#define mmt_spin_trylock_irqsave(l, f) \
+	_mmt_spin_trylock_irqsave((l), &(f), MMT_SITE)
+#define mmt_spin_unlock_irqrestore(l, f) \
+	_mmt_spin_unlock_irqrestore((l), (f), MMT_SITE)
 #define mmt_mutex_lock(l) _mmt_mutex_lock((l), MMT_SITE)
 #define mmt_mutex_trylock(l) _mmt_mutex_trylock((l), MMT_SITE)
 #define mmt_mutex_unlock(l) _mmt_mutex_unlock((l), MMT_SITE)

@@ -73,35 +73,38 @@ typedef void (*mmt_sched_hook_fn)(struct mmt_machine *m, int cpu,
 				  void *arg);
 
 struct mmt_config {
-	int nr_nodes;			/* 1..MMT_MAX_NODES */
-	int nr_cpus;			/* 1..MMT_MAX_CPUS, spread over nodes */
-	unsigned long dma32_pages;	/* per node; 0 = no DMA32 zone */
-	unsigned long normal_pages;	/* per node, > 0 */
-	unsigned long min_free_kbytes;	/* 0 = derived as the kernel does */
+	int nr_nodes; /* 1..MMT_MAX_NODES */
+	int nr_cpus; /* 1..MMT_MAX_CPUS, spread over nodes */
+	unsigned long dma32_pages; /* per node; 0 = no DMA32 zone */
+	unsigned long normal_pages; /* per node, > 0 */
+	unsigned long min_free_kbytes; /* 0 = derived as the kernel does */
 	unsigned int watermark_scale_factor; /* in 1/10000 of the zone, >= 1 */
-	unsigned int lowmem_reserve_ratio;   /* DMA32 protection ratio, >= 1 */
-	int pcp_batch;			/* 0 = derived from zone size */
-	int pcp_high;			/* 0 = 6 * batch */
-	bool rt_rules;			/* PREEMPT_RT: spinlocks sleep */
-	bool prove_raw_lock_nesting;	/* check raw->spin nesting without RT */
-	bool page_poison;		/* poison free pages, check on alloc */
-	bool lockdep;			/* lock order / context checks */
-	uint64_t bugs;			/* injected bugs, bit per enum mmt_bug */
-	unsigned int max_violations;	/* kept in the log; later ones counted */
+	unsigned int lowmem_reserve_ratio; /* DMA32 protection ratio, >= 1 */
+	int pcp_batch; /* 0 = derived from zone size */
+	int pcp_high; /* 0 = 6 * batch */
+	bool rt_rules; /* PREEMPT_RT: spinlocks sleep */
+	bool prove_raw_lock_nesting; /* check raw->spin nesting without RT */
+	bool page_poison; /* poison free pages, check on alloc */
+	bool lockdep; /* lock order / context checks */
+	uint64_t bugs; /* injected bugs, bit per enum mmt_bug */
+	unsigned int max_violations; /* kept in the log; later ones counted */
 };
 
 /* Fill @cfg with the defaults (a small 1-node, 2-CPU machine). */
 void mmt_config_default(struct mmt_config *cfg);
 /* Check @cfg; on error write the reason (naming the field) to @err. */
-bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen);
+bool mmt_config_validate(const struct mmt_config *cfg, char *err,
+			 size_t errlen);
 
 /* Create a machine; NULL with @err filled on a bad config or no memory. */
-struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg,
-				       char *err, size_t errlen);
+struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
+				       size_t errlen);
 void mmt_machine_destroy(struct mmt_machine *m);
 const struct mmt_config *mmt_machine_config(const struct mmt_machine *m);
-void mmt_machine_set_hooks(struct mmt_machine *m, const struct mmt_page_hooks *h);
-void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn, void *arg);
+void mmt_machine_set_hooks(struct mmt_machine *m,
+			   const struct mmt_page_hooks *h);
+void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn,
+				void *arg);
 int mmt_nr_cpus(const struct mmt_machine *m);
 int mmt_nr_nodes(const struct mmt_machine *m);
 int mmt_cpu_to_node(const struct mmt_machine *m, int cpu);
@@ -130,7 +133,7 @@ bool mmt_cpu_attach(struct mmt_machine *m, int cpu, struct mmt_task *task);
 void mmt_cpu_detach(void);
 /* Move the current task to @cpu (process context, preemptible). */
 bool mmt_migrate(int cpu);
-int mmt_smp_processor_id(void);	/* -1 if the thread is on no CPU */
+int mmt_smp_processor_id(void); /* -1 if the thread is on no CPU */
 struct mmt_machine *mmt_current_machine(void);
 struct mmt_task *mmt_current_task(void);
 int mmt_numa_node_id(void);
@@ -142,17 +145,17 @@ void mmt_local_irq_disable(void);
 void mmt_local_irq_enable(void);
 unsigned long mmt_local_irq_save(void);
 void mmt_local_irq_restore(unsigned long flags);
-void mmt_irq_enter(void);	/* hard irq */
+void mmt_irq_enter(void); /* hard irq */
 void mmt_irq_exit(void);
-void mmt_local_bh_disable(void);	/* softirq disabled, not serving */
+void mmt_local_bh_disable(void); /* softirq disabled, not serving */
 void mmt_local_bh_enable(void);
-void mmt_softirq_enter(void);	/* serving a softirq */
+void mmt_softirq_enter(void); /* serving a softirq */
 void mmt_softirq_exit(void);
-bool mmt_in_interrupt(void);	/* hardirq, serving softirq, or bh disabled */
+bool mmt_in_interrupt(void); /* hardirq, serving softirq, or bh disabled */
 bool mmt_in_hardirq(void);
 bool mmt_in_serving_softirq(void);
 bool mmt_in_task(void);
-bool mmt_in_atomic(void);	/* preempt count != 0 */
+bool mmt_in_atomic(void); /* preempt count != 0 */
 bool mmt_irqs_disabled(void);
 /* "Could the current context sleep?" (might_sleep() without the report). */
 bool mmt_preemptible(void);
@@ -168,7 +171,7 @@ unsigned int mmt_memalloc_noio_save(void);
 void mmt_memalloc_noio_restore(unsigned int saved);
 unsigned int mmt_memalloc_nofs_save(void);
 void mmt_memalloc_nofs_restore(unsigned int saved);
-unsigned int mmt_memalloc_noreclaim_save(void);	/* sets PF_MEMALLOC */
+unsigned int mmt_memalloc_noreclaim_save(void); /* sets PF_MEMALLOC */
 void mmt_memalloc_noreclaim_restore(unsigned int saved);
 /* current_gfp_context(): @gfp with IO/FS removed by the task's scopes. */
 mmt_gfp_t mmt_current_gfp_context(mmt_gfp_t gfp);

@@ -19,7 +19,7 @@
 #include "mmt/gfp.h"
 #include "mmt/machine.h"
 
-#define MMT_MAX_ORDER 11		/* orders 0..10 */
+#define MMT_MAX_ORDER 11 /* orders 0..10 */
 #define MMT_PAGE_ALLOC_COSTLY_ORDER 3
 #define MMT_PAGEBLOCK_ORDER 9
 
@@ -27,26 +27,27 @@ enum mmt_migratetype {
 	MMT_MIGRATE_UNMOVABLE,
 	MMT_MIGRATE_MOVABLE,
 	MMT_MIGRATE_RECLAIMABLE,
-	MMT_MIGRATE_PCPTYPES,	/* types with per-cpu lists */
+	MMT_MIGRATE_PCPTYPES, /* types with per-cpu lists */
 	MMT_MIGRATE_HIGHATOMIC = MMT_MIGRATE_PCPTYPES,
 	MMT_MIGRATE_TYPES
 };
 
 /* Page descriptor flags. */
 enum {
-	MMT_PG_BUDDY = 1u << 0,		/* free, on a buddy list */
-	MMT_PG_PCP = 1u << 1,		/* free, on a per-cpu list */
+	MMT_PG_BUDDY = 1u << 0, /* free, on a buddy list */
+	MMT_PG_PCP = 1u << 1, /* free, on a per-cpu list */
 	MMT_PG_SLAB = 1u << 2,
-	MMT_PG_PFMEMALLOC = 1u << 3,	/* handed out from the reserves */
+	MMT_PG_PFMEMALLOC = 1u << 3, /* handed out from the reserves */
 	MMT_PG_RESERVED = 1u << 4,
-	MMT_PG_HEAD = 1u << 5,		/* compound head */
-	MMT_PG_TAIL = 1u << 6,		/* compound tail */
-	MMT_PG_ALLOCATED = 1u << 7,	/* first page of an allocation */
+	MMT_PG_HEAD = 1u << 5, /* compound head */
+	MMT_PG_TAIL = 1u << 6, /* compound tail */
+	MMT_PG_ALLOCATED = 1u << 7, /* first page of an allocation */
 };
 
 /* Allocation. NULL on failure. */
 struct mmt_page *mmt_alloc_pages(mmt_gfp_t gfp, unsigned int order);
-struct mmt_page *mmt_alloc_pages_node(int nid, mmt_gfp_t gfp, unsigned int order);
+struct mmt_page *mmt_alloc_pages_node(int nid, mmt_gfp_t gfp,
+				      unsigned int order);
 void mmt_free_pages(struct mmt_page *page, unsigned int order);
 void *mmt_get_free_pages(mmt_gfp_t gfp, unsigned int order);
 void mmt_free_pages_addr(void *addr, unsigned int order);
@@ -76,23 +77,23 @@ int mmt_page_alloc_order(const struct mmt_page *page);
 /* ---- vmstat-like counters ---- */
 
 enum mmt_vm_item {
-	MMT_VM_PGALLOC,		/* pages handed out */
-	MMT_VM_PGFREE,		/* pages freed */
-	MMT_VM_ALLOC_FAIL,	/* allocations that returned NULL */
-	MMT_VM_PCP_HIT,		/* served from a per-cpu list */
-	MMT_VM_PCP_REFILL,	/* rmqueue_bulk calls */
-	MMT_VM_PCP_DRAIN,	/* free_pcppages_bulk calls */
-	MMT_VM_FAST_TRY_FAIL,	/* __GFP_FAST_TRY failures */
+	MMT_VM_PGALLOC, /* pages handed out */
+	MMT_VM_PGFREE, /* pages freed */
+	MMT_VM_ALLOC_FAIL, /* allocations that returned NULL */
+	MMT_VM_PCP_HIT, /* served from a per-cpu list */
+	MMT_VM_PCP_REFILL, /* rmqueue_bulk calls */
+	MMT_VM_PCP_DRAIN, /* free_pcppages_bulk calls */
+	MMT_VM_FAST_TRY_FAIL, /* __GFP_FAST_TRY failures */
 	MMT_VM_PGALLOC_PFMEMALLOC, /* pages marked pfmemalloc */
-	MMT_VM_SLOWPATH,	/* entries into the slow path */
+	MMT_VM_SLOWPATH, /* entries into the slow path */
 	MMT_VM_KSWAPD_WAKE,
-	MMT_VM_ALLOCSTALL,	/* direct reclaim entries */
-	MMT_VM_OOM,		/* OOM outcomes */
+	MMT_VM_ALLOCSTALL, /* direct reclaim entries */
+	MMT_VM_OOM, /* OOM outcomes */
 	MMT_VM_NOFAIL_RETRY,
-	MMT_VM_STEAL,		/* migratetype fallback steals */
+	MMT_VM_STEAL, /* migratetype fallback steals */
 	MMT_VM_BUDDY_SPLIT,
 	MMT_VM_BUDDY_MERGE,
-	MMT_VM_WMARK_FAIL,	/* watermark checks that failed */
+	MMT_VM_WMARK_FAIL, /* watermark checks that failed */
 	MMT_NR_VM_ITEMS
 };
 
@@ -103,16 +104,16 @@ unsigned long mmt_vm_event(struct mmt_machine *m, enum mmt_vm_item item);
 /* Per-zone snapshot, for tables, JSON and tests. */
 struct mmt_zone_info {
 	int nid;
-	int type;		/* enum mmt_zone_type */
-	const char *name;	/* "DMA32", "Normal" */
+	int type; /* enum mmt_zone_type */
+	const char *name; /* "DMA32", "Normal" */
 	unsigned long start_pfn, managed;
-	unsigned long free;	/* in the buddy lists */
-	unsigned long pcp;	/* on every per-cpu list */
+	unsigned long free; /* in the buddy lists */
+	unsigned long pcp; /* on every per-cpu list */
 	unsigned long allocated;
 	unsigned long wmark_min, wmark_low, wmark_high;
 	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];
 	unsigned long nr_reserved_highatomic;
-	unsigned long nr_free[MMT_MAX_ORDER];	/* free blocks per order */
+	unsigned long nr_free[MMT_MAX_ORDER]; /* free blocks per order */
 	int pcp_batch, pcp_high;
 };
 int mmt_nr_zones(const struct mmt_machine *m);
@@ -125,8 +126,7 @@ void mmt_vmstat_print(struct mmt_machine *m, FILE *out);
 void mmt_vmstat_json(struct mmt_machine *m, FILE *out);
 
 /* Override the watermarks of a zone (tests); recomputes nothing else. */
-void mmt_zone_set_watermarks(struct mmt_machine *m, int zone,
-			     unsigned long min, unsigned long low,
-			     unsigned long high);
+void mmt_zone_set_watermarks(struct mmt_machine *m, int zone, unsigned long min,
+			     unsigned long low, unsigned long high);
 
 #endif /* MMT_PAGE_ALLOC_H */
