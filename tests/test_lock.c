@@ -66,18 +66,14 @@ MMT_TEST(lockdep_reports_abba_inversion_with_both_chains)
 
 	mmt_spin_lock_init(&a, &cls_a);
 	mmt_spin_lock_init(&b, &cls_b);
-	s1 = MMT_SITE;
-	mmt_spin_lock(&a);
-	s2 = MMT_SITE;
-	mmt_spin_lock(&b);
+	s1 = MMT_SITE, mmt_spin_lock(&a);
+	s2 = MMT_SITE, mmt_spin_lock(&b);
 	mmt_spin_unlock(&b);
 	mmt_spin_unlock(&a);
 	MMT_CHECK_CLEAN(m);
 
-	s3 = MMT_SITE;
-	mmt_spin_lock(&b);
-	s4 = MMT_SITE;
-	mmt_spin_lock(&a);
+	s3 = MMT_SITE, mmt_spin_lock(&b);
+	s4 = MMT_SITE, mmt_spin_lock(&a);
 	mmt_spin_unlock(&a);
 	mmt_spin_unlock(&b);
 
@@ -111,15 +107,14 @@ MMT_TEST(lockdep_reports_three_lock_cycle_with_full_chain)
 	mmt_spin_unlock(&b);
 	mmt_spin_unlock(&a);
 	mmt_spin_lock(&b);
-	sc = MMT_SITE;
-	mmt_spin_lock(&c);
+	sc = MMT_SITE, mmt_spin_lock(&c);
 	mmt_spin_unlock(&c);
 	mmt_spin_unlock(&b);
 	MMT_CHECK_CLEAN(m);
 
 	mmt_spin_lock(&c);
-	sb = MMT_SITE;
-	mmt_spin_lock(&a); /* A -> B -> C exists; C -> A closes it */
+	/* A -> B -> C exists; C -> A closes it */
+	sb = MMT_SITE, mmt_spin_lock(&a);
 	mmt_spin_unlock(&a);
 	mmt_spin_unlock(&c);
 	v = find_violation(m, "lock-inversion");
@@ -283,8 +278,7 @@ MMT_TEST(lockdep_reports_spinlock_under_raw_spinlock_with_rt_rules)
 
 	mmt_raw_spin_lock_init(&r, &cls_raw);
 	mmt_spin_lock_init(&zone, &cls_a);
-	sr = MMT_SITE;
-	mmt_raw_spin_lock(&r);
+	sr = MMT_SITE, mmt_raw_spin_lock(&r);
 	mmt_spin_lock(&zone);
 	mmt_spin_unlock(&zone);
 	mmt_raw_spin_unlock(&r);
@@ -656,12 +650,10 @@ MMT_TEST(lockdep_reports_irq_inversion)
 
 	/* inconsistent: taken in irq, and with irqs on */
 	mmt_irq_enter();
-	s_irq = MMT_SITE;
-	mmt_raw_spin_lock(&r);
+	s_irq = MMT_SITE, mmt_raw_spin_lock(&r);
 	mmt_raw_spin_unlock(&r);
 	mmt_irq_exit();
-	s_on = MMT_SITE;
-	mmt_raw_spin_lock(&r);
+	s_on = MMT_SITE, mmt_raw_spin_lock(&r);
 	mmt_raw_spin_unlock(&r);
 	v = find_violation(m, "irq-inversion");
 	MMT_CHECK_MSG(v != NULL, "irq-unsafe use of an irq lock not reported");
