@@ -284,7 +284,7 @@ bool mmt_gfp_parse(const char *text, mmt_gfp_t *out, char *err, size_t errlen)
 		return parse_error(err, errlen, "no GFP mask text");
 	for (;;) {
 		const char *tok;
-		mmt_gfp_t mask;
+		mmt_gfp_t mask = 0;
 		size_t n;
 
 		while (is_space(*p))

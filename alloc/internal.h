@@ -108,7 +108,8 @@ enum {
 
 struct mmt_free_area {
 	struct mmt_plist list[MMT_MIGRATE_TYPES];
-	unsigned long nr_free; /* blocks of this order */
+	/* blocks of this order: written under zone->lock, read by dumps */
+	_Atomic unsigned long nr_free;
 };
 
 struct mmt_zone {
@@ -123,7 +124,7 @@ struct mmt_zone {
 
 	mmt_spinlock_t lock; /* protects free_area, pageblock types */
 	struct mmt_free_area free_area[MMT_MAX_ORDER];
-	uint8_t *pageblock_mt; /* migratetype per pageblock */
+	_Atomic uint8_t *pageblock_mt; /* migratetype per pageblock */
 	_Atomic unsigned long nr_reserved_highatomic;
 
 	/*

@@ -127,7 +127,7 @@ struct zone_extra {
 
 static struct zone_extra *zextra(const struct mmt_zone *z)
 {
-	return (struct zone_extra *)z->pageblock_mt - 1;
+	return (struct zone_extra *)(void *)z->pageblock_mt - 1;
 }
 
 static unsigned char poison_page[MMT_PAGE_SIZE];
@@ -275,14 +275,18 @@ static inline uint32_t plist_last(struct mmt_machine *m,
 
 static inline int pageblock_mt(const struct mmt_zone *z, unsigned long pfn)
 {
-	return z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER];
+	/* Written under zone->lock, read locklessly by the free path. */
+	return atomic_load_explicit(
+		&z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
+		memory_order_relaxed);
 }
 
 static inline void set_pageblock_mt(struct mmt_zone *z, unsigned long pfn,
 				    int mt)
 {
-	z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER] =
-		(uint8_t)mt;
+	atomic_store_explicit(
+		&z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
+		(uint8_t)mt, memory_order_relaxed);
 }
 
 static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
@@ -337,7 +341,10 @@ static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order,
 	pg_set_order(p, (uint8_t)order);
 	p->migratetype = (uint8_t)mt;
 	plist_add(m, &area->list[mt], pfn, tail);
-	area->nr_free++;
+	atomic_store_explicit(
+		&area->nr_free,
+		atomic_load_explicit(&area->nr_free, memory_order_relaxed) + 1,
+		memory_order_relaxed);
 	atomic_store_explicit(&zextra(z)->nonempty[order],
 			      atomic_load_explicit(&zextra(z)->nonempty[order],
 						   memory_order_relaxed) |
@@ -356,7 +363,10 @@ static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 	struct mmt_free_area *area = &z->free_area[order];
 
 	plist_del(m, &area->list[mt], pfn);
-	area->nr_free--;
+	atomic_store_explicit(
+		&area->nr_free,
+		atomic_load_explicit(&area->nr_free, memory_order_relaxed) - 1,
+		memory_order_relaxed);
 	if (area->list[mt].first == MMT_PFN_NONE)
 		atomic_store_explicit(
 			&zextra(z)->nonempty[order],
@@ -1697,8 +1707,8 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 				 i);
 			return -1;
 		}
-		z->pageblock_mt = (uint8_t *)(x + 1);
-		memset(z->pageblock_mt, MMT_MIGRATE_MOVABLE, nblocks);
+		z->pageblock_mt = (_Atomic uint8_t *)(void *)(x + 1);
+		memset((void *)z->pageblock_mt, MMT_MIGRATE_MOVABLE, nblocks);
 		mmt_spin_lock_init(&z->lock, &zone_lock_class);
 		for (o = 0; o < MMT_MAX_ORDER; o++)
 			for (mt = 0; mt < MMT_MIGRATE_TYPES; mt++)

@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/layers.c - the table of layer implementations this build knows.
+ *
+ * One row per implementation of a layer of the model.  A new layer (slab,
+ * mempool, reserves, ...) or an alternative implementation of one (e.g. a
+ * pool-first mempool) adds a row here; `mmtorture list layers` prints the
+ * table and later subcommands select implementations by these names
+ * (--<layer>=<impl>).
+ */
+#include "cli.h"
+
+static const struct cli_layer layers[] = {
+	{ "page", "buddy-pcp", true,
+	  "buddy allocator with per-cpu page lists, watermarks, pfmemalloc reserves and __GFP_FAST_TRY (mm/page_alloc.c v6.x)" },
+};
+
+const struct cli_layer *cli_layers(size_t *nr)
+{
+	*nr = MMT_ARRAY_SIZE(layers);
+	return layers;
+}
