@@ -2038,40 +2038,32 @@ void mmt_vmstat_json(struct mmt_machine *m, FILE *out)
 					    m, (enum mmt_vm_item)i)));
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone_info zi;
-		json_t *z = json_object(), *nf = json_array();
+		json_t *nf = json_array();
 
 		mmt_zone_info(m, i, &zi);
-		json_object_set_new(z, "node", json_integer(zi.nid));
-		json_object_set_new(z, "zone", json_string(zi.name));
-		json_object_set_new(z, "start_pfn",
-				    json_integer((json_int_t)zi.start_pfn));
-		json_object_set_new(z, "managed",
-				    json_integer((json_int_t)zi.managed));
-		json_object_set_new(z, "free",
-				    json_integer((json_int_t)zi.free));
-		json_object_set_new(z, "pcp", json_integer((json_int_t)zi.pcp));
-		json_object_set_new(z, "allocated",
-				    json_integer((json_int_t)zi.allocated));
-		json_object_set_new(z, "wmark_min",
-				    json_integer((json_int_t)zi.wmark_min));
-		json_object_set_new(z, "wmark_low",
-				    json_integer((json_int_t)zi.wmark_low));
-		json_object_set_new(z, "wmark_high",
-				    json_integer((json_int_t)zi.wmark_high));
-		json_object_set_new(
-			z, "lowmem_reserve_normal",
-			json_integer(
-				(json_int_t)zi.lowmem_reserve[MMT_ZONE_NORMAL]));
-		json_object_set_new(
-			z, "nr_reserved_highatomic",
-			json_integer((json_int_t)zi.nr_reserved_highatomic));
-		json_object_set_new(z, "pcp_batch", json_integer(zi.pcp_batch));
-		json_object_set_new(z, "pcp_high", json_integer(zi.pcp_high));
 		for (o = 0; o < MMT_MAX_ORDER; o++)
 			json_array_append_new(
 				nf, json_integer((json_int_t)zi.nr_free[o]));
-		json_object_set_new(z, "nr_free", nf);
-		json_array_append_new(zones, z);
+		/* "I" is json_int_t: every count fits. */
+		json_array_append_new(
+			zones,
+			json_pack(
+				"{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
+				"s:I, s:I, s:I, s:i, s:i, s:o}",
+				"node", zi.nid, "zone", zi.name, "start_pfn",
+				(json_int_t)zi.start_pfn, "managed",
+				(json_int_t)zi.managed, "free",
+				(json_int_t)zi.free, "pcp", (json_int_t)zi.pcp,
+				"allocated", (json_int_t)zi.allocated,
+				"wmark_min", (json_int_t)zi.wmark_min,
+				"wmark_low", (json_int_t)zi.wmark_low,
+				"wmark_high", (json_int_t)zi.wmark_high,
+				"lowmem_reserve_normal",
+				(json_int_t)zi.lowmem_reserve[MMT_ZONE_NORMAL],
+				"nr_reserved_highatomic",
+				(json_int_t)zi.nr_reserved_highatomic,
+				"pcp_batch", zi.pcp_batch, "pcp_high",
+				zi.pcp_high, "nr_free", nf));
 	}
 	json_object_set_new(root, "events", events);
 	json_object_set_new(root, "zones", zones);

@@ -1081,6 +1081,7 @@ MMT_TEST(vmstat_json_is_valid_json_with_events_and_zones)
 	FILE *f = open_memstream(&buf, &len);
 	json_error_t jerr;
 	json_t *root;
+	int z;
 
 	mmt_vmstat_json(m, f);
 	fclose(f);
@@ -1091,6 +1092,17 @@ MMT_TEST(vmstat_json_is_valid_json_with_events_and_zones)
 		     1);
 	MMT_CHECK_EQ(json_array_size(json_object_get(root, "zones")),
 		     mmt_nr_zones(m));
+	for (z = 0; z < mmt_nr_zones(m); z++) {
+		json_t *jz = json_array_get(json_object_get(root, "zones"),
+					    (size_t)z);
+		struct mmt_zone_info zi;
+
+		mmt_zone_info(m, z, &zi);
+		MMT_CHECK_EQ(json_integer_value(json_object_get(jz, "managed")),
+			     zi.managed);
+		MMT_CHECK_EQ(json_array_size(json_object_get(jz, "nr_free")),
+			     MMT_MAX_ORDER);
+	}
 	json_decref(root);
 	free(buf);
 	mmt_free_pages(p, 0);
