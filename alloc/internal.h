@@ -220,6 +220,7 @@ struct mmt_cpu {
 	/* vm events: single writer (the thread on this CPU); relaxed */
 	_Atomic unsigned long events[MMT_NR_VM_ITEMS];
 	int nolock_depth; /* inside a __GFP_FAST_TRY allocation */
+	uint64_t alloc_seq; /* allocations made on this CPU */
 };
 
 /* ---- lockdep state (per machine) ---- */
@@ -247,6 +248,11 @@ struct mmt_lockdep {
 
 /* ---- the machine ---- */
 
+struct mmt_zonelist {
+	int nr;
+	struct mmt_zone *zones[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
+};
+
 struct mmt_node {
 	int nid;
 	int zone_ids[MMT_NR_ZONE_TYPES]; /* -1 if the zone is absent */
@@ -272,7 +278,8 @@ struct mmt_machine {
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;
 
-	_Atomic uint64_t alloc_seq;
+	/* [node][highest zone][__GFP_THISNODE] */
+	struct mmt_zonelist zonelists[MMT_MAX_NODES][MMT_NR_ZONE_TYPES][2];
 
 	/* tasks */
 	pthread_mutex_t tasks_mu;

@@ -755,33 +755,41 @@ static inline int gfp_migratetype(mmt_gfp_t gfp)
 /*
  * Zonelist order for (node, highest zone): the preferred node's zones from
  * the highest allowed down, then the other nodes in order of distance (the
- * model's distance is |a - b|, ties to the lower node).
+ * model's distance is |a - b|, ties to the lower node).  Built once per
+ * machine, like the kernel's node_zonelists.
  */
-static int zonelist(struct mmt_machine *m, const struct alloc_context *ac,
-		    struct mmt_zone **out)
+static void build_zonelist(struct mmt_machine *m, int nid, int highest,
+			   bool thisnode, struct mmt_zonelist *zl)
 {
-	int n = 0, d, t;
+	int d, t;
 
+	zl->nr = 0;
 	for (d = 0; d < m->nr_nodes; d++) {
-		int cand[2] = { ac->preferred_nid - d, ac->preferred_nid + d };
+		int cand[2] = { nid - d, nid + d };
 		int k;
 
 		for (k = 0; k < (d ? 2 : 1); k++) {
-			int nid = cand[k];
+			int n = cand[k];
 
-			if (nid < 0 || nid >= m->nr_nodes)
+			if (n < 0 || n >= m->nr_nodes)
 				continue;
-			for (t = ac->highest_zoneidx; t >= 0; t--) {
-				int zid = m->nodes[nid].zone_ids[t];
+			for (t = highest; t >= 0; t--) {
+				int zid = m->nodes[n].zone_ids[t];
 
 				if (zid >= 0)
-					out[n++] = &m->zones[zid];
+					zl->zones[zl->nr++] = &m->zones[zid];
 			}
 		}
-		if (ac->thisnode)
+		if (thisnode)
 			break;
 	}
-	return n;
+}
+
+static inline const struct mmt_zonelist *
+zonelist(const struct mmt_machine *m, const struct alloc_context *ac)
+{
+	return &m->zonelists[ac->preferred_nid][ac->highest_zoneidx]
+			    [ac->thisnode];
 }
 
 static inline bool poison_enabled(const struct mmt_machine *m)
@@ -827,8 +835,8 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	pg_set_order(p, (uint8_t)order);
 	p->head = pfn;
 	p->alloc_cpu = (uint16_t)cpu->id;
-	p->alloc_seq = atomic_fetch_add_explicit(&m->alloc_seq, 1,
-						 memory_order_relaxed);
+	/* Per-cpu sequence, CPU in the low byte: no shared cache line. */
+	p->alloc_seq = (cpu->alloc_seq++ << 8) | (uint8_t)cpu->id;
 	if (order) {
 		bool comp = gfp & __GFP_COMP;
 
@@ -952,12 +960,13 @@ static void reserve_highatomic_pageblock(struct mmt_cpu *cpu,
 
 /* Give highatomic pageblocks back when reclaim could not help. */
 static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu,
-					   struct mmt_zone **zl, int nz, int mt)
+					   const struct mmt_zonelist *zl,
+					   int mt)
 {
 	int i;
 
-	for (i = 0; i < nz; i++) {
-		struct mmt_zone *z = zl[i];
+	for (i = 0; i < zl->nr; i++) {
+		struct mmt_zone *z = zl->zones[i];
 		unsigned long flags;
 		unsigned int o;
 		bool done = false;
@@ -994,11 +1003,11 @@ get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 		       unsigned int alloc_flags, const struct alloc_context *ac)
 {
 	struct mmt_machine *m = cpu->m;
-	struct mmt_zone *zl[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
-	int nz = zonelist(m, ac, zl), i;
+	const struct mmt_zonelist *zl = zonelist(m, ac);
+	int i;
 
-	for (i = 0; i < nz; i++) {
-		struct mmt_zone *z = zl[i];
+	for (i = 0; i < zl->nr; i++) {
+		struct mmt_zone *z = zl->zones[i];
 		bool below_min = false;
 		uint32_t pfn;
 
@@ -1163,11 +1172,8 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 		if (page)
 			return page;
 		if (!drained) {
-			struct mmt_zone *zl[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
-			int nz = zonelist(cpu->m, ac, zl);
-
-			unreserve_highatomic_pageblock(cpu, zl, nz,
-						       ac->migratetype);
+			unreserve_highatomic_pageblock(
+				cpu, zonelist(cpu->m, ac), ac->migratetype);
 			mmt_drain_all_pages(cpu->m);
 			drained = true;
 			continue;
@@ -1335,12 +1341,12 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_machine *m = cpu->m;
-	struct mmt_zone *zl[MMT_MAX_NODES * MMT_NR_ZONE_TYPES];
+	const struct mmt_zonelist *zl;
 	struct alloc_context ac;
 	unsigned int populated = 0, i, got = 0;
 	struct mmt_zone *zone = NULL;
 	struct mmt_pcp *pcp;
-	int nz, zi;
+	int zi;
 
 	for (i = 0; i < nr; i++)
 		populated += array[i] != NULL;
@@ -1358,10 +1364,10 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 	ac.migratetype = gfp_migratetype(gfp);
 	ac.thisnode = gfp & __GFP_THISNODE;
 	ac.spread = !ac.thisnode;
-	nz = zonelist(m, &ac, zl);
+	zl = zonelist(m, &ac);
 	/* The first zone that can take the whole batch above its low mark. */
-	for (zi = 0; zi < nz; zi++) {
-		struct mmt_zone *z = zl[zi];
+	for (zi = 0; zi < zl->nr; zi++) {
+		struct mmt_zone *z = zl->zones[zi];
 
 		if (zone_watermark_ok(z, 0,
 				      z->watermark[MMT_WMARK_LOW] +
@@ -1735,6 +1741,14 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 						6 * z->pcp_batch;
 	}
 	setup_watermarks(m);
+	for (i = 0; i < m->nr_nodes; i++) {
+		int t;
+
+		for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
+			build_zonelist(m, i, t, false, &m->zonelists[i][t][0]);
+			build_zonelist(m, i, t, true, &m->zonelists[i][t][1]);
+		}
+	}
 	for (c = 0; c < m->nr_cpus; c++) {
 		struct mmt_cpu *cpu = &m->cpus[c];
 

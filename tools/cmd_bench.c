@@ -67,6 +67,8 @@ static void usage(FILE *out)
 		"Options:\n"
 		"  --iters N        iterations per repetition, 1..%llu (default %llu)\n"
 		"  --json-out FILE  write the JSON to FILE and a table to stdout\n"
+		"  --lockdep        keep lockdep on (off by default: a release\n"
+		"                   benchmark measures the model without its checks)\n"
 		"                   (default: JSON on stdout)\n"
 		"  --help           this text\n",
 		CLI_PROG, BENCH_REPS, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
@@ -200,7 +202,7 @@ static bool pin_to_current_cpu(void)
 	return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
-static int bench_pages(uint64_t iters, const char *json_out)
+static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 {
 	struct mmt_config cfg;
 	struct bench_state bs = { 0 };
@@ -215,6 +217,7 @@ static int bench_pages(uint64_t iters, const char *json_out)
 	cfg.nr_nodes = 1;
 	cfg.nr_cpus = 1;
 	cfg.page_poison = false;
+	cfg.lockdep = lockdep;
 	bs.m = mmt_machine_create(&cfg, err, sizeof(err));
 	if (!bs.m) {
 		fprintf(stderr, "%s bench: cannot build the machine: %s\n", CLI_PROG, err);
@@ -334,6 +337,7 @@ static const char *const bench_names[] = { "pages" };
 enum {
 	OPT_ITERS = 256,
 	OPT_JSON_OUT,
+	OPT_LOCKDEP,
 	OPT_HELP,
 };
 
@@ -342,11 +346,13 @@ int cmd_bench(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "iters", required_argument, NULL, OPT_ITERS },
 		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
+		{ "lockdep", no_argument, NULL, OPT_LOCKDEP },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	uint64_t iters = BENCH_DEFAULT_ITERS;
 	const char *json_out = NULL, *name;
+	bool lockdep = false;
 	int c;
 
 	cli_getopt_reset();
@@ -360,6 +366,9 @@ int cmd_bench(int argc, char **argv)
 			if (!*optarg)
 				return cli_usage_error("bench", "--json-out: empty file name");
 			json_out = optarg;
+			break;
+		case OPT_LOCKDEP:
+			lockdep = true;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -375,7 +384,7 @@ int cmd_bench(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
 	if (!strcmp(name, "pages"))
-		return bench_pages(iters, json_out);
+		return bench_pages(iters, json_out, lockdep);
 	return cli_usage_error("bench", "unknown benchmark '%s' (known: %s)", name,
 			       bench_names[0]);
 }
