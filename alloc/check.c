@@ -77,9 +77,8 @@ static const struct mmt_check_info checks[] = {
 	  "a __GFP_NOFAIL allocation returned NULL" },
 	{ "unknown-check", "machine", MMT_TIER_API, "-",
 	  "the model reported a check missing from this catalogue" },
-#if __has_include("lock_checks.inc")
 #include "lock_checks.inc"
-#endif
+#include "slab_checks.inc"
 };
 
 const struct mmt_check_info *mmt_checks(size_t *nr)

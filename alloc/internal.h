@@ -56,7 +56,7 @@ struct mmt_plist {
 	uint32_t nr; /* entries (blocks, not pages) */
 };
 
-/* ---- page descriptor (64 bytes) ---- */
+/* ---- page descriptor (80 bytes) ---- */
 
 struct mmt_page {
 	/*
@@ -74,7 +74,7 @@ struct mmt_page {
 	int16_t pcp_cpu; /* per-cpu list owner while MMT_PG_PCP */
 	uint16_t alloc_cpu;
 	uint64_t alloc_seq; /* allocation sequence number (reports) */
-	uint64_t private[4]; /* for upper layers (slab, reserves) */
+	uint64_t private[6]; /* for upper layers (slab, reserves) */
 };
 
 static inline uint32_t pg_flags(const struct mmt_page *p)
@@ -183,6 +183,7 @@ struct mmt_task {
 	int cpu; /* CPU it is on, -1 */
 	int nr_held;
 	struct mmt_held_lock held[MMT_MAX_HELD_LOCKS];
+	struct mmt_memcg *memcg; /* NULL: the root cgroup (no accounting) */
 	struct mmt_task *next_all;
 };
 
@@ -296,6 +297,11 @@ struct mmt_machine {
 	char op[128];
 
 	struct mmt_lockdep lockdep;
+
+	/* upper layers, each owned by its file */
+	struct mmt_slab_state *slab; /* slab_common.c */
+	struct mmt_rcu_state *rcu; /* rcu.c, kvfree_rcu.c */
+	struct mmt_memcg_state *memcg; /* memcg.c */
 };
 
 /* ---- current CPU ---- */
@@ -367,6 +373,16 @@ void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 /* Last two path components of a site ("tests/test_lock.c:57"). */
 const char *_mmt_short_site(const char *site);
 /* -- end: lock.c / lockdep.c internals -- */
+/* rcu.c, kvfree_rcu.c, slab_common.c, memcg.c: machine set-up, in this
+ * order, and teardown in the reverse one */
+int _mmt_rcu_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_rcu_destroy(struct mmt_machine *m);
+int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_slab_destroy(struct mmt_machine *m);
+int _mmt_memcg_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_memcg_destroy(struct mmt_machine *m);
+/* page_alloc.c: may the current context use the reserves for @gfp? */
+bool _mmt_gfp_pfmemalloc_allowed(struct mmt_cpu *cpu, mmt_gfp_t gfp);
 /* page_alloc.c */
 int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_page_alloc_destroy(struct mmt_machine *m);

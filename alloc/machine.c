@@ -66,6 +66,9 @@ void mmt_config_default(struct mmt_config *cfg)
 	cfg->lockdep = true;
 	cfg->bugs = 0;
 	cfg->max_violations = 64;
+	cfg->slab = MMT_SLAB_SLUB;
+	cfg->slab_debug = false;
+	cfg->kvfree_rcu_fast_try = false;
 }
 
 #define MMT_MAX_TOTAL_PAGES (4ul << 20) /* 16 GiB simulated */
@@ -137,6 +140,12 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 			err, errlen,
 			"bugs: mask 0x%llx names bugs this build does not know",
 			(unsigned long long)cfg->bugs);
+		return false;
+	}
+	if ((unsigned int)cfg->slab >= MMT_NR_SLAB_IMPLS) {
+		snprintf(err, errlen,
+			 "slab: %d is not an implementation (0 slub, 1 slab)",
+			 (int)cfg->slab);
 		return false;
 	}
 	if (cfg->max_violations < 1 || cfg->max_violations > 100000) {
@@ -245,7 +254,9 @@ struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 		atomic_init(&cpu->online, true);
 		atomic_init(&cpu->owner, NULL);
 	}
-	if (_mmt_page_alloc_init(m, err, errlen)) {
+	if (_mmt_page_alloc_init(m, err, errlen) ||
+	    _mmt_rcu_init(m, err, errlen) || _mmt_slab_init(m, err, errlen) ||
+	    _mmt_memcg_init(m, err, errlen)) {
 		mmt_machine_destroy(m);
 		return NULL;
 	}
@@ -265,6 +276,9 @@ void mmt_machine_destroy(struct mmt_machine *m)
 		return;
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m)
 		_mmt_this_cpu = NULL;
+	_mmt_memcg_destroy(m);
+	_mmt_slab_destroy(m);
+	_mmt_rcu_destroy(m);
 	_mmt_page_alloc_destroy(m);
 	for (t = m->tasks; t; t = next) {
 		next = t->next_all;
@@ -807,6 +821,8 @@ bool mmt_cpu_offline(struct mmt_machine *m, int cpuid)
 	if (!atomic_load_explicit(&cpu->online, memory_order_relaxed))
 		return true;
 	atomic_store_explicit(&cpu->online, false, memory_order_release);
+	/* slub_cpu_dead(): the dead CPU's slabs and objects go back first. */
+	mmt_slab_flush_cpu(m, cpuid);
 	/*
 	 * page_alloc_cpu_dead(): a surviving CPU drains the dead CPU's lists
 	 * under that CPU's pcp->lock.

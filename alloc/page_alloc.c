@@ -1077,6 +1077,11 @@ static unsigned int gfp_pfmemalloc_flags(struct mmt_cpu *cpu, mmt_gfp_t gfp)
 	return 0;
 }
 
+bool _mmt_gfp_pfmemalloc_allowed(struct mmt_cpu *cpu, mmt_gfp_t gfp)
+{
+	return gfp_pfmemalloc_flags(cpu, gfp) & ALLOC_NO_WATERMARKS;
+}
+
 static void wake_all_kswapds(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 			     unsigned int order, const struct alloc_context *ac)
 {

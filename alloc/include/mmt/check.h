@@ -97,6 +97,14 @@ enum mmt_bug {
 	MMT_BUG_FAST_TRY_BULK_REFILL, /* seed 002 */
 	MMT_BUG_PFMEMALLOC_UNMARKED, /* seed 004 */
 	MMT_BUG_PCP_COUNT_DRIFT, /* model */
+	/* slab layer (Model 2) */
+	MMT_BUG_SLAB_PFMEMALLOC_FREE_LEAK, /* seed 000, review */
+	MMT_BUG_SLAB_RACY_FREE_OBJECTS, /* seed 000, review */
+	MMT_BUG_SLAB_PFMEMALLOC_ACTIVE_CLEARED, /* seed 000, problem 1 */
+	MMT_BUG_SLAB_PFMEMALLOC_LINGERS, /* seed 000, problem 3 */
+	MMT_BUG_SLUB_FROZEN_DEAD_CACHE, /* seed 003 */
+	MMT_BUG_KVFREE_RCU_NOWAIT_UNDER_RAW, /* seed 002 */
+	MMT_BUG_KVFREE_RCU_EARLY_FREE, /* seed 002 */
 	MMT_NR_BUGS
 };
 

@@ -72,6 +72,13 @@ typedef void (*mmt_sched_hook_fn)(struct mmt_machine *m, int cpu,
 				  enum mmt_sched_kind kind, const void *obj,
 				  void *arg);
 
+/* The object allocator implementation of a machine (--slab=). */
+enum mmt_slab_impl {
+	MMT_SLAB_SLUB, /* per-cpu freelist + cpu partial slabs (default) */
+	MMT_SLAB_SLAB, /* per-cpu array caches + node lists (seed 000) */
+	MMT_NR_SLAB_IMPLS
+};
+
 struct mmt_config {
 	int nr_nodes; /* 1..MMT_MAX_NODES */
 	int nr_cpus; /* 1..MMT_MAX_CPUS, spread over nodes */
@@ -87,6 +94,9 @@ struct mmt_config {
 	bool page_poison; /* poison free pages, check on alloc */
 	bool lockdep; /* lock order / context checks */
 	uint64_t bugs; /* injected bugs, bit per enum mmt_bug */
+	enum mmt_slab_impl slab; /* object allocator implementation */
+	bool slab_debug; /* red zones, poison, tracking on every cache */
+	bool kvfree_rcu_fast_try; /* kvfree_rcu blocks: FAST_TRY, not NOWAIT */
 	unsigned int max_violations; /* kept in the log; later ones counted */
 };
 

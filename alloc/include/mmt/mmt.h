@@ -9,5 +9,8 @@
 #include "mmt/machine.h"
 #include "mmt/check.h"
 #include "mmt/page_alloc.h"
+#include "mmt/slab.h"
+#include "mmt/rcu.h"
+#include "mmt/memcg.h"
 
 #endif /* MMT_MMT_H */

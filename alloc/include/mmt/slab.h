@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmt/slab.h - the object allocator: kmem_cache, kmalloc and friends.
+ *
+ * One API, two implementations chosen per machine (mmt_config.slab):
+ * SLUB (per-cpu freelist with a transaction id, cpu partial slabs, node
+ * partial lists with min_partial, frozen slabs) and SLAB (per-cpu array
+ * caches, a shared array per node, full/partial/free slab lists), both with
+ * pfmemalloc slabs that serve only callers entitled to the reserves.
+ * All calls run on the current simulated CPU; a cache belongs to the
+ * machine of the CPU that created it.
+ */
+#ifndef MMT_SLAB_H
+#define MMT_SLAB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmt/gfp.h"
+#include "mmt/machine.h"
+
+/* kmem_cache_create() flags */
+enum {
+	MMT_SLAB_HWCACHE_ALIGN = 1u << 0, /* align objects to a cache line */
+	MMT_SLAB_POISON = 1u << 1, /* poison free objects, check on alloc */
+	MMT_SLAB_RED_ZONE = 1u << 2, /* guard bytes around each object */
+	MMT_SLAB_STORE_USER = 1u << 3, /* record the last alloc and free */
+	MMT_SLAB_TYPESAFE_BY_RCU = 1u
+				   << 4, /* slabs freed after a grace period */
+	MMT_SLAB_ACCOUNT = 1u << 5, /* charge objects to the task's memcg */
+	MMT_SLAB_VALID_FLAGS = (1u << 6) - 1,
+};
+
+#define MMT_CACHE_LINE 64
+#define MMT_KMALLOC_MIN 8
+#define MMT_KMALLOC_MAX_CACHE 8192 /* larger kmalloc goes to the pages */
+
+struct mmt_kmem_cache;
+typedef void (*mmt_ctor_fn)(void *obj);
+
+/*
+ * NULL (with a violation naming the reason) for a bad name, size (0 or
+ * above 32 KiB), alignment (not a power of two) or flag.
+ */
+struct mmt_kmem_cache *mmt_kmem_cache_create(const char *name, size_t size,
+					     size_t align, unsigned int flags,
+					     mmt_ctor_fn ctor);
+/* Destroy; objects still allocated are reported ("slab-leak"). */
+void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s);
+void *mmt_kmem_cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp);
+void *mmt_kmem_cache_alloc_node(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				int node);
+void mmt_kmem_cache_free(struct mmt_kmem_cache *s, void *obj);
+/* All or nothing: returns @nr with @p filled, or 0 with nothing taken. */
+size_t mmt_kmem_cache_alloc_bulk(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				 size_t nr, void **p);
+void mmt_kmem_cache_free_bulk(struct mmt_kmem_cache *s, size_t nr, void **p);
+/* Give back empty slabs (flushes per-cpu state); returns 0. */
+int mmt_kmem_cache_shrink(struct mmt_kmem_cache *s);
+/* Shrink every cache of the machine (kmalloc caches too), as the kernel's
+ * kmem_cache_shrink_all() / drop_caches do. */
+void mmt_kmem_cache_shrink_all(struct mmt_machine *m);
+const char *mmt_kmem_cache_name(const struct mmt_kmem_cache *s);
+size_t mmt_kmem_cache_size(const struct mmt_kmem_cache *s);
+
+void *mmt_kmalloc(size_t size, mmt_gfp_t gfp);
+void *mmt_kmalloc_node(size_t size, mmt_gfp_t gfp, int node);
+void *mmt_kzalloc(size_t size, mmt_gfp_t gfp);
+void mmt_kfree(const void *p);
+size_t mmt_ksize(const void *p);
+void *mmt_krealloc(const void *p, size_t new_size, mmt_gfp_t gfp);
+void mmt_kfree_bulk(size_t nr, void **p);
+
+/*
+ * The memalloc-socket switch that seed 000's slab behaviour hangs on
+ * (sk_memalloc_socks()).  Model 3 owns the counter; it (or a test, or a
+ * trace) tells the slab layer when the count goes from 0 to 1 and back.
+ * On the way to 0 every cache drops pfmemalloc objects from its per-cpu
+ * structures, so that no ordinary caller can be handed one.
+ */
+void mmt_slab_memalloc_socks_changed(struct mmt_machine *m, bool active);
+bool mmt_slab_memalloc_socks_active(const struct mmt_machine *m);
+
+/* Flush every cache's per-cpu state of @cpu (called on CPU offline). */
+void mmt_slab_flush_cpu(struct mmt_machine *m, int cpu);
+
+/* Validators over every cache (machine quiescent); true if all hold. */
+bool mmt_slab_is_valid(struct mmt_machine *m);
+/* Teardown: report objects still allocated and dead caches left behind. */
+bool mmt_slab_teardown_check(struct mmt_machine *m);
+
+/* Per-cache snapshot. */
+struct mmt_slab_info {
+	const char *name;
+	size_t object_size, size;
+	unsigned int order, objects_per_slab;
+	long live; /* objects handed out and not freed */
+	long slabs; /* slabs owned by the cache */
+	long free_objects; /* free objects in those slabs */
+	bool dead; /* memcg cache whose group went offline */
+};
+bool mmt_slab_info(const struct mmt_kmem_cache *s, struct mmt_slab_info *out);
+
+#endif /* MMT_SLAB_H */

@@ -1,0 +1,511 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc/rcu.c - grace periods: read-side critical sections, call_rcu(),
+ * synchronize_rcu(), rcu_barrier() (mmt/rcu.h).
+ *
+ * What it models: the guarantee of the kernel's RCU, not Tree RCU's
+ * machinery.  A grace period that starts at time T ends only after every
+ * CPU that was inside a read-side critical section at T has left it; memory
+ * handed to call_rcu()/kvfree_rcu() at time Q waits for a grace period that
+ * starts after Q.  Written from the documented semantics, not from the
+ * kernel source.
+ *
+ * Flavour: non-preemptible RCU (CONFIG_PREEMPT_RCU=n).  rcu_read_lock()
+ * raises the preempt count, as the kernel's non-preemptible rcu_read_lock()
+ * does, so the existing machinery reports what is illegal in a reader:
+ * sleeping (might_sleep: "sleep-in-atomic"), leaving or migrating the CPU
+ * ("leave-cpu-in-atomic"), and, under rt_rules, a spinlock_t in a reader
+ * ("invalid-wait-context").  The last one is stricter than a real
+ * PREEMPT_RT kernel, whose RCU is preemptible; documented, not modelled.
+ * Only explicit rcu_read_lock() sections are readers: the consolidated
+ * flavours' preempt/irq-disabled regions do not hold grace periods back.
+ *
+ * Algorithm.  Grace periods advance only in mmt_rcu_gp_step(), so a test
+ * or a fuzzer decides when one may end.  A step
+ *  - with no grace period in progress and something waiting (callbacks,
+ *    kvfree_rcu pointers, a synchronize_rcu()), starts one: gp_started++,
+ *    then records every CPU inside a read-side section with its quiescent
+ *    count (the number of read_unlock()s that reached nesting 0);
+ *  - with one in progress, ends it once each recorded CPU's quiescent count
+ *    has moved (it left the section it was in) or no thread is on it any
+ *    more (an idle CPU is quiescent): gp_completed = gp_started, then the
+ *    callbacks whose grace period is complete are detached under the mutex
+ *    and invoked on the stepping CPU after it is dropped, in the caller's
+ *    context (the kernel uses softirq or rcuc kthreads; the model keeps
+ *    the caller's);
+ *  - then lets kvfree_rcu.c free the blocks that became ready.
+ * synchronize_rcu() requests the grace period after the current one and
+ * steps until it completes, yielding while other CPUs' readers hold it
+ * back; a grace period stalled for stall_ms is reported as "rcu-deadlock"
+ * naming the CPUs still reading, and the wait is abandoned (never a hang).
+ *
+ * Invariants: gp_completed <= gp_started <= gp_completed + 1; a callback
+ * queued for grace period N runs only once gp_completed >= N; a CPU's
+ * nesting never exceeds the preempt bits of its preempt count (each level
+ * raised it by one): more means the thread left the CPU inside a section
+ * and mmt_cpu_attach() reset the count ("rcu-imbalance", repaired).
+ *
+ * Memory ordering (the classic store-buffer pattern of RCU): a reader
+ * stores its nesting and then loads protected pointers; an updater removes
+ * a pointer and then (gp start) loads the nesting.  A seq_cst fence on each
+ * side - in rcu_read_lock() after the store and in gp start after
+ * gp_started++ - pairs the two, so either the reader is seen reading or it
+ * cannot see the removed pointer.  The read_unlock() that reaches nesting 0
+ * stores with release; gp end loads with acquire: the reader's accesses
+ * happen before the callbacks that free what it read.
+ *
+ * Locks: rcu->mu, a pthread mutex outside the model's lock model (RCU is
+ * infrastructure here, like the violation log); it guards gp state and the
+ * callback list and is never held across a callback, a violation report
+ * that could re-enter, or kvfree_rcu's freeing.  The per-cpu state words
+ * are single-writer atomics.
+ */
+#define _GNU_SOURCE
+#include <sched.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "rcu_internal.h"
+
+#define RCU_STALL_MS_DEFAULT 5000
+
+enum gp_progress {
+	GP_IDLE, /* nothing waits, no grace period */
+	GP_WAITING, /* a grace period is held back by readers */
+	GP_STARTED,
+	GP_ENDED,
+};
+
+/* ---- helpers ---- */
+
+static inline struct mmt_cpu *cur_cpu(void)
+{
+	return _mmt_cpu_or_report(MMT_SITE);
+}
+
+static inline struct mmt_rcu_cpu *rcu_cpu(struct mmt_cpu *cpu)
+{
+	return &cpu->m->rcu->cpus[cpu->id];
+}
+
+static inline unsigned int state_nesting(uint64_t s)
+{
+	return (unsigned int)(s & RCU_NEST_MASK);
+}
+
+static inline uint64_t state_qs(uint64_t s)
+{
+	return s >> RCU_NEST_BITS;
+}
+
+static uint64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/*
+ * The thread that was on this CPU left it inside a read-side section
+ * (mmt_cpu_detach() reported leave-cpu-in-atomic and reset the preempt
+ * count).  Close the abandoned section so grace periods can end.
+ */
+static MMT_COLD uint64_t repair_stale_reader(struct mmt_cpu *cpu,
+					     struct mmt_rcu_cpu *rc, uint64_t s)
+{
+	uint64_t fixed = (state_qs(s) + 1) << RCU_NEST_BITS;
+
+	mmt_violation(
+		cpu->m, "rcu-imbalance",
+		"cpu %d was left inside an RCU read-side critical section (nesting %u); "
+		"task %s now runs there with preempt_count 0x%x",
+		cpu->id, state_nesting(s), cpu->curr->name, cpu->preempt_count);
+	/* Release: as a read_unlock() to zero (pairs with gp end's acquire). */
+	atomic_store_explicit(&rc->state, fixed, memory_order_release);
+	return fixed;
+}
+
+static inline uint64_t own_state(struct mmt_cpu *cpu, struct mmt_rcu_cpu *rc)
+{
+	/* Only this thread writes it: relaxed is exact. */
+	uint64_t s = atomic_load_explicit(&rc->state, memory_order_relaxed);
+
+	if (MMT_UNLIKELY(state_nesting(s) >
+			 (unsigned int)(cpu->preempt_count & MMT_PREEMPT_MASK)))
+		s = repair_stale_reader(cpu, rc, s);
+	return s;
+}
+
+/* ---- read side ---- */
+
+void mmt_rcu_read_lock(void)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_rcu_cpu *rc = rcu_cpu(cpu);
+	uint64_t s = own_state(cpu, rc);
+
+	mmt_preempt_disable(); /* non-preemptible RCU */
+	atomic_store_explicit(&rc->state, s + 1, memory_order_relaxed);
+	/*
+	 * Order the nesting store before the section's loads: pairs with the
+	 * fence in start_gp_locked() after gp_started++.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+}
+
+void mmt_rcu_read_unlock(void)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_rcu_cpu *rc = rcu_cpu(cpu);
+	uint64_t s = atomic_load_explicit(&rc->state, memory_order_relaxed);
+
+	if (MMT_UNLIKELY(state_nesting(s) > (unsigned int)(cpu->preempt_count &
+							   MMT_PREEMPT_MASK))) {
+		repair_stale_reader(cpu, rc, s);
+		return; /* this thread never took the lock it releases */
+	}
+	if (MMT_UNLIKELY(!state_nesting(s))) {
+		mmt_violation(
+			cpu->m, "rcu-imbalance",
+			"rcu_read_unlock() on cpu %d (task %s) outside any read-side critical section",
+			cpu->id, cpu->curr->name);
+		return;
+	}
+	if (state_nesting(s) == 1)
+		/*
+		 * Leaving the outermost section: nesting 0 and one more
+		 * quiescent state in one store.  Release: the section's
+		 * accesses happen before a grace period's end that sees it
+		 * (acquire load in gp_quiescent_locked()).
+		 */
+		atomic_store_explicit(&rc->state,
+				      (state_qs(s) + 1) << RCU_NEST_BITS,
+				      memory_order_release);
+	else
+		atomic_store_explicit(&rc->state, s - 1, memory_order_relaxed);
+	mmt_preempt_enable();
+}
+
+bool mmt_rcu_read_lock_held(void)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+
+	return state_nesting(own_state(cpu, rcu_cpu(cpu))) != 0;
+}
+
+/* ---- grace periods (rcu->mu held) ---- */
+
+static bool need_gp_locked(struct mmt_rcu_state *rs)
+{
+	uint64_t started =
+		atomic_load_explicit(&rs->gp_started, memory_order_relaxed);
+
+	return rs->cb_head || rs->gp_requested > started ||
+	       mmt_kvfree_rcu_pending(rs->m);
+}
+
+static bool cpu_has_thread(struct mmt_machine *m, int c)
+{
+	return atomic_load_explicit(&m->cpus[c].owner, memory_order_acquire) !=
+	       NULL;
+}
+
+static void start_gp_locked(struct mmt_rcu_state *rs)
+{
+	struct mmt_machine *m = rs->m;
+	int c;
+
+	atomic_store_explicit(
+		&rs->gp_started,
+		atomic_load_explicit(&rs->gp_started, memory_order_relaxed) + 1,
+		memory_order_seq_cst);
+	rs->gp_active = true;
+	/*
+	 * Pairs with the fence in mmt_rcu_read_lock(): a reader not seen
+	 * reading below started after this grace period did, and cannot see
+	 * what was removed before it.
+	 */
+	atomic_thread_fence(memory_order_seq_cst);
+	for (c = 0; c < m->nr_cpus; c++) {
+		struct mmt_rcu_cpu *rc = &rs->cpus[c];
+		/* Acquire: a section that already ended happens before. */
+		uint64_t s =
+			atomic_load_explicit(&rc->state, memory_order_acquire);
+
+		rc->need_qs = state_nesting(s) && cpu_has_thread(m, c);
+		rc->qs_snap = state_qs(s);
+	}
+}
+
+/* Has recorded CPU @c passed a quiescent state since the gp started? */
+static bool cpu_quiescent_locked(struct mmt_rcu_state *rs, int c)
+{
+	struct mmt_rcu_cpu *rc = &rs->cpus[c];
+	uint64_t s;
+
+	if (!rc->need_qs)
+		return true;
+	/* Acquire: pairs with the release in mmt_rcu_read_unlock(). */
+	s = atomic_load_explicit(&rc->state, memory_order_acquire);
+	if (state_qs(s) != rc->qs_snap || !cpu_has_thread(rs->m, c)) {
+		rc->need_qs = false;
+		return true;
+	}
+	return false;
+}
+
+static bool gp_quiescent_locked(struct mmt_rcu_state *rs)
+{
+	bool all = true;
+	int c;
+
+	for (c = 0; c < rs->m->nr_cpus; c++)
+		all &= cpu_quiescent_locked(rs, c);
+	return all;
+}
+
+/* Detach the callbacks whose grace period is complete (a FIFO prefix). */
+static struct mmt_rcu_head *ready_cbs_locked(struct mmt_rcu_state *rs,
+					     uint64_t completed)
+{
+	struct mmt_rcu_head *first = rs->cb_head, **pp = &rs->cb_head;
+	unsigned long n = 0;
+
+	while (*pp && (*pp)->gp_seq <= completed) {
+		pp = &(*pp)->next;
+		n++;
+	}
+	if (!n)
+		return NULL;
+	rs->cb_head = *pp;
+	if (!rs->cb_head)
+		rs->cb_tail = &rs->cb_head;
+	*pp = NULL;
+	atomic_fetch_sub_explicit(&rs->nr_cbs, n, memory_order_relaxed);
+	return first;
+}
+
+static enum gp_progress gp_step(struct mmt_machine *m)
+{
+	struct mmt_rcu_state *rs = m->rcu;
+	struct mmt_rcu_head *cbs = NULL, *next;
+	enum gp_progress ret;
+	uint64_t completed;
+
+	pthread_mutex_lock(&rs->mu);
+	if (!rs->gp_active) {
+		if (need_gp_locked(rs)) {
+			start_gp_locked(rs);
+			ret = GP_STARTED;
+		} else {
+			ret = GP_IDLE;
+		}
+	} else if (gp_quiescent_locked(rs)) {
+		completed = atomic_load_explicit(&rs->gp_started,
+						 memory_order_relaxed);
+		/* Release: pairs with _mmt_rcu_completed()'s acquire. */
+		atomic_store_explicit(&rs->gp_completed, completed,
+				      memory_order_release);
+		rs->gp_active = false;
+		cbs = ready_cbs_locked(rs, completed);
+		ret = GP_ENDED;
+	} else {
+		ret = GP_WAITING;
+	}
+	pthread_mutex_unlock(&rs->mu);
+
+	for (; cbs; cbs = next) {
+		next = cbs->next; /* the callback may free the head */
+		cbs->next = NULL;
+		cbs->func(cbs);
+	}
+	_mmt_kvfree_rcu_step(m, ret == GP_ENDED);
+	return ret;
+}
+
+bool mmt_rcu_gp_step(struct mmt_machine *m)
+{
+	MMT_ASSERT(cur_cpu()->m == m); /* callbacks run on this CPU */
+	return gp_step(m) == GP_ENDED;
+}
+
+uint64_t mmt_rcu_gp_completed(const struct mmt_machine *m)
+{
+	return _mmt_rcu_completed(m->rcu);
+}
+
+/* ---- call_rcu ---- */
+
+void mmt_call_rcu(struct mmt_rcu_head *head,
+		  void (*func)(struct mmt_rcu_head *))
+{
+	struct mmt_rcu_state *rs = cur_cpu()->m->rcu;
+
+	MMT_ASSERT(head && func);
+	head->func = func;
+	head->next = NULL;
+	pthread_mutex_lock(&rs->mu);
+	/* Under mu the snapshot cannot race with a gp start. */
+	head->gp_seq = _mmt_rcu_snap(rs);
+	*rs->cb_tail = head;
+	rs->cb_tail = &head->next;
+	atomic_fetch_add_explicit(&rs->nr_cbs, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&rs->mu);
+}
+
+/* ---- waiting: synchronize_rcu, rcu_barrier ---- */
+
+static MMT_COLD void report_stall(struct mmt_cpu *cpu, const char *op,
+				  unsigned int ms)
+{
+	struct mmt_rcu_state *rs = cpu->m->rcu;
+	char cpus[256];
+	size_t len = 0;
+	uint64_t gp;
+	int c;
+
+	cpus[0] = '\0';
+	pthread_mutex_lock(&rs->mu);
+	gp = atomic_load_explicit(&rs->gp_started, memory_order_relaxed);
+	for (c = 0; c < cpu->m->nr_cpus && len + 8 < sizeof(cpus); c++)
+		if (rs->gp_active && !cpu_quiescent_locked(rs, c))
+			len += (size_t)snprintf(cpus + len, sizeof(cpus) - len,
+						"%s%d", len ? "," : "", c);
+	pthread_mutex_unlock(&rs->mu);
+	mmt_violation(
+		cpu->m, "rcu-deadlock",
+		"%s on cpu %d: grace period %llu made no progress for %u ms; "
+		"cpu(s) %s still inside read-side critical sections",
+		op, cpu->id, (unsigned long long)gp, ms, len ? cpus : "none");
+}
+
+/*
+ * Step grace periods until @done, yielding while readers hold one back.
+ * False (after an "rcu-deadlock" report) if nothing moved for stall_ms.
+ */
+static bool wait_for(struct mmt_cpu *cpu,
+		     bool (*done)(struct mmt_machine *m, uint64_t arg),
+		     uint64_t arg, const char *op, unsigned int *gps)
+{
+	struct mmt_machine *m = cpu->m;
+	struct mmt_rcu_state *rs = m->rcu;
+	uint64_t last = now_ms();
+
+	while (!done(m, arg)) {
+		enum gp_progress p = gp_step(m);
+
+		cpu = _mmt_this_cpu; /* a callback may have migrated us */
+		if (p == GP_ENDED && gps)
+			(*gps)++;
+		if (p == GP_STARTED || p == GP_ENDED) {
+			last = now_ms();
+			continue;
+		}
+		if (now_ms() - last > rs->stall_ms) {
+			report_stall(cpu, op, rs->stall_ms);
+			return false;
+		}
+		mmt_sched_point(cpu, MMT_SP_EXPLICIT, rs);
+		sched_yield();
+	}
+	return true;
+}
+
+static bool gp_reached(struct mmt_machine *m, uint64_t target)
+{
+	return _mmt_rcu_completed(m->rcu) >= target;
+}
+
+static bool in_own_reader(struct mmt_cpu *cpu, const char *op)
+{
+	uint64_t s = own_state(cpu, rcu_cpu(cpu));
+
+	if (MMT_LIKELY(!state_nesting(s)))
+		return false;
+	mmt_violation(
+		cpu->m, "rcu-deadlock",
+		"%s on cpu %d (task %s) inside an RCU read-side critical section (nesting %u): "
+		"the grace period would wait for this very reader",
+		op, cpu->id, cpu->curr->name, state_nesting(s));
+	return true;
+}
+
+void mmt_synchronize_rcu(void)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_rcu_state *rs = cpu->m->rcu;
+	uint64_t target;
+
+	if (in_own_reader(cpu, "synchronize_rcu()"))
+		return;
+	_mmt_might_sleep(MMT_SITE);
+	pthread_mutex_lock(&rs->mu);
+	/* A grace period that starts after this call: the next to start. */
+	target = _mmt_rcu_snap(rs);
+	if (rs->gp_requested < target)
+		rs->gp_requested = target;
+	pthread_mutex_unlock(&rs->mu);
+	wait_for(cpu, gp_reached, target, "synchronize_rcu()", NULL);
+}
+
+static bool nothing_waits(struct mmt_machine *m, uint64_t unused)
+{
+	(void)unused;
+	return !atomic_load_explicit(&m->rcu->nr_cbs, memory_order_relaxed) &&
+	       !mmt_kvfree_rcu_pending(m);
+}
+
+unsigned int mmt_rcu_barrier(struct mmt_machine *m)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	unsigned int gps = 0;
+
+	MMT_ASSERT(cpu->m == m);
+	(void)m; /* the CPU's machine; m only documents which one */
+	if (in_own_reader(cpu, "rcu_barrier()"))
+		return 0;
+	_mmt_might_sleep(MMT_SITE);
+	wait_for(cpu, nothing_waits, 0, "rcu_barrier()", &gps);
+	return gps;
+}
+
+/* ---- set-up and teardown ---- */
+
+int _mmt_rcu_init(struct mmt_machine *m, char *err, size_t errlen)
+{
+	struct mmt_rcu_state *rs = calloc(1, sizeof(*rs));
+
+	if (rs)
+		rs->cpus = calloc((size_t)m->nr_cpus, sizeof(*rs->cpus));
+	if (!rs || !rs->cpus) {
+		free(rs);
+		snprintf(err, errlen, "out of host memory for the RCU layer");
+		return -1;
+	}
+	rs->m = m;
+	pthread_mutex_init(&rs->mu, NULL);
+	rs->cb_tail = &rs->cb_head;
+	rs->stall_ms = RCU_STALL_MS_DEFAULT;
+	m->rcu = rs;
+	return _mmt_kvfree_rcu_init(m, err, errlen);
+}
+
+void _mmt_rcu_destroy(struct mmt_machine *m)
+{
+	struct mmt_rcu_state *rs = m->rcu;
+
+	if (!rs)
+		return;
+	/*
+	 * Host memory only.  Queued rcu_heads belong to their owners (who
+	 * free them, e.g. slab_common.c's pending list) and block pages to
+	 * the arena, which goes away with the machine: touch neither.
+	 */
+	_mmt_kvfree_rcu_destroy(m);
+	pthread_mutex_destroy(&rs->mu);
+	free(rs->cpus);
+	free(rs);
+	m->rcu = NULL;
+}

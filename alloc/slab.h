@@ -1,0 +1,264 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc/slab.h - private interface between the slab layer's common part
+ * (slab_common.c: caches, kmalloc, debugging, accounting, checks) and its
+ * implementations (slub.c, slab_array.c), and the memcg and RCU files.
+ *
+ * Division of labour.  The common part owns the API: it validates
+ * arguments, picks the memcg child cache, runs the debug checks (red zones,
+ * poison, free-pointer validity, double free, wrong cache, interior
+ * pointers), records who allocated and freed each object, keeps the
+ * per-cache live count, and checks pfmemalloc isolation on every object it
+ * hands out.  An implementation only moves slots between slabs and its
+ * per-cpu/per-node structures, through struct mmt_slab_ops.
+ *
+ * Object layout inside a slot of s->size bytes (offsets from the slot):
+ *
+ *   [red_left_pad: red zone][object_size: object][right red zone ...]
+ *   [free pointer, if outside the object][track: alloc, free]
+ *
+ * The pointer the API returns is slot + red_left_pad.  The free pointer
+ * lives inside the object (at s->offset, mid-object) unless the object
+ * must keep its contents while free (poison, ctor, TYPESAFE_BY_RCU), and
+ * is stored obfuscated (value ^ s->random ^ address, as with
+ * CONFIG_SLAB_FREELIST_HARDENED).
+ *
+ * A slab is a (compound, order s->order) page allocation whose head page
+ * carries MMT_PG_SLAB and the struct mmt_slab_meta overlay below in its
+ * private words.  MMT_PG_PFMEMALLOC on the head means the pages came from
+ * the reserves: the slab may serve only entitled callers.
+ *
+ * Lock order: slab_mutex (cache list) -> implementation locks
+ * (kmem_cache_node list_lock) -> pcp->lock -> zone->lock.
+ */
+#ifndef MMT_SLAB_INTERNAL_H
+#define MMT_SLAB_INTERNAL_H
+
+#include "internal.h"
+
+/* ---- per-slab metadata, an overlay of the head page's private[] ---- */
+
+struct mmt_slab_meta {
+	struct mmt_kmem_cache *cache; /* [0] owning cache */
+	/*
+	 * [1] implementation state.  SLUB packs freelist index, inuse,
+	 * objects and frozen into this one word so that __slab_free's
+	 * cmpxchg_double becomes a 64-bit compare-exchange; SLAB keeps its
+	 * active count here.
+	 */
+	_Atomic uint64_t state;
+	uint32_t next, prev; /* [2] node list links by pfn (list_lock) */
+	uint8_t *allocmap; /* [3] one bit per object: handed out (debug) */
+	void *impl; /* [4] implementation private */
+	uint32_t node; /* [5] node of the pages */
+	uint32_t spare;
+};
+
+_Static_assert(sizeof(struct mmt_slab_meta) <=
+		       sizeof(((struct mmt_page *)0)->private),
+	       "slab metadata fits the page's private words");
+
+static inline struct mmt_slab_meta *slab_meta(struct mmt_page *head)
+{
+	return (struct mmt_slab_meta *)(void *)head->private;
+}
+
+/* ---- caches ---- */
+
+struct mmt_slab_ops;
+struct mmt_memcg;
+struct mmt_memcg_children; /* memcg.c */
+
+struct mmt_kmem_cache {
+	char name[48];
+	struct mmt_machine *m;
+	const struct mmt_slab_ops *ops;
+	void *impl; /* per-cpu / per-node structures of the implementation */
+
+	unsigned int flags; /* MMT_SLAB_* (plus the machine's slab_debug) */
+	unsigned int object_size; /* what the user asked for */
+	unsigned int size; /* slot stride */
+	unsigned int align;
+	unsigned int red_left_pad;
+	unsigned int offset; /* free pointer offset in the slot */
+	unsigned int track_offset; /* STORE_USER records, 0 if none */
+	unsigned int order, min_order;
+	unsigned int objects, min_objects; /* per slab at order / min_order */
+	mmt_ctor_fn ctor;
+	uint64_t random; /* free pointer obfuscation */
+	bool poison; /* objects poisoned while free */
+	bool kmalloc; /* one of the kmalloc caches */
+
+	/* memcg: a root cache has children, a child has a root and a group */
+	struct mmt_kmem_cache *root;
+	struct mmt_memcg *memcg;
+	_Atomic bool dead; /* group offline: keep no free slabs */
+	/* memcg.c (additive): a root's children by cgroup id, set once */
+	_Atomic(struct mmt_memcg_children *) memcg_children;
+
+	long *live_pcpu; /* per-cpu allocs - frees (single writer) */
+	_Atomic long nr_slabs;
+	_Atomic long nr_slab_pages;
+	int refcount; /* under slab_mutex */
+	struct mmt_kmem_cache *next; /* machine's cache list, slab_mutex */
+};
+
+/* ---- the implementation interface ---- */
+
+struct mmt_slab_ops {
+	const char *name; /* "slub", "slab" */
+	const char *desc;
+	/* Per-cpu / per-node state of a new cache: 0, or -1 (no memory). */
+	int (*cache_init)(struct mmt_kmem_cache *s);
+	/*
+	 * Give every slab back (_mmt_slab_discard) and free the state; the
+	 * caller has flushed per-cpu state on every CPU.  Objects still
+	 * allocated were reported as leaked by the caller.
+	 */
+	void (*cache_release)(struct mmt_kmem_cache *s);
+	/* Host memory only (machine teardown): no page goes back. */
+	void (*cache_free_state)(struct mmt_kmem_cache *s);
+	/* A free slot, or NULL.  Entitlement: _mmt_slab_pfmemalloc_ok(). */
+	void *(*alloc)(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node);
+	/* Take back @slot of the slab headed by @slab. */
+	void (*free)(struct mmt_kmem_cache *s, struct mmt_page *slab,
+		     void *slot);
+	/* Flush per-cpu state of every CPU, discard empty slabs above
+	 * min_partial (none for a dead cache). */
+	void (*shrink)(struct mmt_kmem_cache *s);
+	/* Flush the per-cpu state of @cpu (offline; shrink). */
+	void (*flush_cpu)(struct mmt_kmem_cache *s, int cpu);
+	/* Memalloc sockets went to 0: drop pfmemalloc objects/slabs from
+	 * every per-cpu structure. */
+	void (*memalloc_socks_off)(struct mmt_kmem_cache *s);
+	/* memcg offline: min_partial 0, no cpu partial, no array caches. */
+	void (*mark_dead)(struct mmt_kmem_cache *s);
+	/* Does a per-cpu structure of @cpu hold a pfmemalloc object that an
+	 * ordinary caller could be handed? (the lingering check) */
+	bool (*pfmemalloc_in_percpu)(struct mmt_kmem_cache *s, int cpu);
+	/* Expensive validators (machine quiescent); report and return false. */
+	bool (*is_valid)(struct mmt_kmem_cache *s);
+	/* Free objects held in the cache's slabs and per-cpu structures. */
+	long (*free_objects)(struct mmt_kmem_cache *s);
+	void (*dump)(struct mmt_kmem_cache *s, FILE *out);
+};
+
+extern const struct mmt_slab_ops _mmt_slub_ops; /* slub.c */
+extern const struct mmt_slab_ops _mmt_slab_ops; /* slab_array.c */
+
+/* ---- services of the common part to the implementations ---- */
+
+/*
+ * A new slab for @s from the page allocator: order s->order with
+ * __GFP_NOWARN|__GFP_NORETRY (no reclaim for the opportunistic order),
+ * falling back to s->min_order with @gfp; on @node if >= 0.  The slots are
+ * chained in address order through their free pointers (the first slot is
+ * returned in *freelist), constructed, poisoned; metadata set (cache,
+ * node, allocmap); charged to the memcg of a child cache.  NULL if no
+ * pages.  The pages are pfmemalloc if mmt_page_is_pfmemalloc(head).
+ */
+struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			       int node, void **freelist);
+/* Return a slab with no object in use to the page allocator (after an
+ * RCU grace period for TYPESAFE_BY_RCU); uncharges; may end a dead cache. */
+void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab);
+static inline unsigned int slab_objects(const struct mmt_kmem_cache *s,
+					const struct mmt_page *slab)
+{
+	return (unsigned int)((MMT_PAGE_SIZE << pg_order(slab)) / s->size);
+}
+void *_mmt_slab_base(const struct mmt_page *slab);
+/* Slot @idx of @slab, and back. */
+static inline void *slot_at(const struct mmt_kmem_cache *s, void *base,
+			    unsigned int idx)
+{
+	return (char *)base + (size_t)idx * s->size;
+}
+static inline unsigned int slot_index(const struct mmt_kmem_cache *s,
+				      const void *base, const void *slot)
+{
+	return (unsigned int)(((const char *)slot - (const char *)base) /
+			      s->size);
+}
+
+/* Free pointer of a free slot (decoded), and setting it. */
+void *_mmt_get_freepointer(const struct mmt_kmem_cache *s, const void *slot);
+void _mmt_set_freepointer(const struct mmt_kmem_cache *s, void *slot,
+			  void *next);
+/*
+ * Is @ptr NULL or a slot of @slab?  Reports "slab-freeptr" at @site when
+ * it is not (a corrupted free pointer), so callers stop walking.
+ */
+bool _mmt_freeptr_ok(struct mmt_kmem_cache *s, struct mmt_page *slab,
+		     const void *ptr, const char *site);
+
+/* May this allocation take objects from a pfmemalloc slab? */
+static inline bool _mmt_slab_pfmemalloc_ok(mmt_gfp_t gfp)
+{
+	return _mmt_gfp_pfmemalloc_allowed(_mmt_this_cpu, gfp);
+}
+static inline bool slab_is_pfmemalloc(const struct mmt_page *slab)
+{
+	return pg_flags(slab) & MMT_PG_PFMEMALLOC;
+}
+/* The head page of the slab holding @addr, or NULL if it is not slab memory. */
+struct mmt_page *_mmt_virt_to_slab(struct mmt_machine *m, const void *addr);
+/* Are memalloc sockets on (sk_memalloc_socks())? */
+bool _mmt_memalloc_socks(const struct mmt_machine *m);
+
+/* Cheap per-cache counters for info and leak checks. */
+long _mmt_cache_live(const struct mmt_kmem_cache *s);
+
+/* ---- memcg.c services to the common part ---- */
+
+/* The cache an allocation goes to (the memcg child, created on use). */
+struct mmt_kmem_cache *_mmt_memcg_cache_for(struct mmt_kmem_cache *s,
+					    mmt_gfp_t gfp);
+void _mmt_memcg_charge(struct mmt_memcg *cg, long pages);
+/* A dead child cache lost its last slab: destroy it (reparent). */
+void _mmt_memcg_cache_empty(struct mmt_kmem_cache *s);
+/* memcg validator: charges equal the pages of the groups' slabs. */
+bool _mmt_memcg_is_valid(struct mmt_machine *m);
+/* Teardown: dead caches still around. */
+bool _mmt_memcg_teardown_check(struct mmt_machine *m);
+/*
+ * -- begin: memcg.c additions (additive contract change) --
+ * A child cache returned by _mmt_memcg_cache_for() is pinned so that it
+ * cannot be released under the allocation: cache_alloc() calls
+ * _mmt_memcg_alloc_done(s) once it is finished with a child (s->memcg set).
+ * A free of an object of a child, from the implementation's free call to
+ * its return (and an RCU-deferred slab free), is bracketed by
+ * _mmt_memcg_free_begin/_end: the tail of a free path that discarded the
+ * last slab may still touch the cache.  A dead cache is released only
+ * when none of these is in flight.
+ */
+void _mmt_memcg_alloc_done(struct mmt_kmem_cache *s);
+void _mmt_memcg_free_begin(struct mmt_kmem_cache *s);
+void _mmt_memcg_free_end(struct mmt_kmem_cache *s);
+/*
+ * Destroying root @root: release its children (all empty).  false, with a
+ * "slab-leak" violation naming the child, if a child still has objects (the
+ * caller then keeps the root, as for its own objects).  Call it without
+ * slab_mutex held (lock order memcg_mutex -> slab_mutex), before the
+ * root's own release; it frees the root's child table.
+ */
+bool _mmt_memcg_destroy_children(struct mmt_kmem_cache *root);
+/* -- end: memcg.c additions -- */
+
+/* ---- slab_common.c services to memcg.c ---- */
+
+/* Create a child of @root for @cg (same geometry), linked in the list. */
+struct mmt_kmem_cache *_mmt_kmem_cache_create_child(struct mmt_kmem_cache *root,
+						    struct mmt_memcg *cg);
+/* memcg.c addition (additive): the same, taking slab_mutex itself. */
+struct mmt_kmem_cache *
+_mmt_kmem_cache_create_child_locked(struct mmt_kmem_cache *root,
+				    struct mmt_memcg *cg);
+/* Destroy a cache whose slabs are all gone (no leak report). */
+void _mmt_kmem_cache_release(struct mmt_kmem_cache *s);
+/* Walk the machine's caches under slab_mutex. */
+void _mmt_for_each_cache(struct mmt_machine *m,
+			 void (*fn)(struct mmt_kmem_cache *s, void *arg),
+			 void *arg);
+
+#endif /* MMT_SLAB_INTERNAL_H */

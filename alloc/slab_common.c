@@ -1,0 +1,1291 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * alloc/slab_common.c - the object allocator's common part: kmem_cache
+ * creation and geometry, kmalloc size classes and large kmalloc, the debug
+ * features in the spirit of SLUB debugging, per-object tracking, the live
+ * counts, and the checks made on every object handed out or freed.  The
+ * implementations (slub.c, slab_array.c) move slots; see alloc/slab.h.
+ *
+ * Algorithm.  A cache's geometry is fixed at creation (calculate_sizes):
+ * alignment (HWCACHE_ALIGN halves the cache line while the object fits in
+ * half), red zones, where the free pointer lives, tracking records, the
+ * slot stride, and the slab order: the smallest order up to
+ * PAGE_ALLOC_COSTLY_ORDER that holds enough objects with at most 1/8
+ * waste, and the minimum order that holds one object as the fallback.
+ * kmalloc rounds up to the classes 8..8192 (with 96 and 192); larger
+ * requests are compound page allocations marked as large kmalloc.
+ *
+ * Checks on every object (MMT_DEBUG >= 1 keeps a bit per object saying it
+ * is handed out): an object handed out twice (slab-double-alloc), freed
+ * twice (slab-double-free), freed to the wrong cache, freed by an interior
+ * or foreign address (slab-bad-pointer); with POISON, an object written
+ * while free (slab-poison); with RED_ZONE, its guards (slab-redzone); and
+ * always pfmemalloc isolation: an object of a pfmemalloc slab handed to a
+ * caller without the right to the reserves.
+ *
+ * Invariants: a cache's live count (allocs - frees at the API) equals the
+ * objects in use in its slabs (each implementation's validator compares);
+ * at teardown every live count is 0.
+ *
+ * Locks: slab_mutex (a model mutex: cache create/destroy may sleep)
+ * protects the cache list; the bits of the allocation map are atomic (a
+ * remote free and a local allocation touch one slab at once).
+ */
+#define _GNU_SOURCE
+#include <stdlib.h>
+#include <string.h>
+
+#include "slab.h"
+
+#define MMT_PG_LARGE_KMALLOC (1u << 10) /* head of a large kmalloc */
+#define MMT_SLAB_MAX_SIZE (MMT_PAGE_SIZE << MMT_PAGE_ALLOC_COSTLY_ORDER)
+#define ZERO_SIZE_PTR ((void *)16)
+
+static const unsigned int kmalloc_sizes[] = { 8,    16,	  32,  64,  96,
+					      128,  192,  256, 512, 1024,
+					      2048, 4096, 8192 };
+#define NR_KMALLOC MMT_ARRAY_SIZE(kmalloc_sizes)
+
+struct mmt_slab_state {
+	mmt_mutex_t slab_mutex;
+	struct mmt_kmem_cache *caches;
+	struct mmt_kmem_cache *kmalloc[NR_KMALLOC];
+	_Atomic bool memalloc_socks;
+	const struct mmt_slab_ops *ops;
+	pthread_mutex_t rcu_mu; /* pending rcu_slabs (host memory only) */
+	struct rcu_slab *rcu_pending;
+};
+
+/* What a STORE_USER cache records per object, twice (alloc, free). */
+struct track {
+	const void *caller; /* return address of the API call */
+	uint64_t op_index; /* the interpreter's operation, if any */
+	int cpu;
+	int valid;
+};
+
+static MMT_LOCK_CLASS(slab_mutex_class, "slab_mutex", MMT_LOCK_MUTEX);
+
+static const struct mmt_slab_ops *const impls[MMT_NR_SLAB_IMPLS] = {
+	[MMT_SLAB_SLUB] = &_mmt_slub_ops,
+	[MMT_SLAB_SLAB] = &_mmt_slab_ops,
+};
+
+/* ---- helpers ---- */
+
+static inline struct mmt_cpu *cur_cpu(void)
+{
+	return _mmt_cpu_or_report(MMT_SITE);
+}
+
+static unsigned int align_up(unsigned int x, unsigned int a)
+{
+	return (x + a - 1) & ~(a - 1);
+}
+
+static uint64_t splitmix(uint64_t *s)
+{
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
+}
+
+bool _mmt_memalloc_socks(const struct mmt_machine *m)
+{
+	return atomic_load_explicit(&m->slab->memalloc_socks,
+				    memory_order_relaxed);
+}
+
+void *_mmt_slab_base(const struct mmt_page *slab)
+{
+	return mmt_page_address(slab);
+}
+
+long _mmt_cache_live(const struct mmt_kmem_cache *s)
+{
+	long sum = 0;
+	int c;
+
+	for (c = 0; c < s->m->nr_cpus; c++)
+		sum += atomic_load_explicit((_Atomic long *)&s->live_pcpu[c],
+					    memory_order_relaxed);
+	return sum;
+}
+
+static inline void live_add(struct mmt_kmem_cache *s, struct mmt_cpu *cpu,
+			    long n)
+{
+	_Atomic long *l = (_Atomic long *)&s->live_pcpu[cpu->id];
+
+	/* Single writer per CPU: load + store, no locked add. */
+	atomic_store_explicit(l,
+			      atomic_load_explicit(l, memory_order_relaxed) + n,
+			      memory_order_relaxed);
+}
+
+/* ---- free pointers ---- */
+
+void *_mmt_get_freepointer(const struct mmt_kmem_cache *s, const void *slot)
+{
+	const char *at = (const char *)slot + s->offset;
+	uintptr_t v;
+
+	memcpy(&v, at, sizeof(v));
+	return (void *)(v ^ (uintptr_t)s->random ^ (uintptr_t)at);
+}
+
+void _mmt_set_freepointer(const struct mmt_kmem_cache *s, void *slot,
+			  void *next)
+{
+	char *at = (char *)slot + s->offset;
+	uintptr_t v = (uintptr_t)next ^ (uintptr_t)s->random ^ (uintptr_t)at;
+
+	memcpy(at, &v, sizeof(v));
+}
+
+bool _mmt_freeptr_ok(struct mmt_kmem_cache *s, struct mmt_page *slab,
+		     const void *ptr, const char *site)
+{
+	const char *base = _mmt_slab_base(slab), *p = ptr;
+	size_t span = MMT_PAGE_SIZE << pg_order(slab);
+
+	if (!ptr)
+		return true;
+	if (MMT_LIKELY(p >= base &&
+		       p < base + slab_objects(s, slab) * (size_t)s->size &&
+		       (size_t)(p - base) % s->size == 0))
+		return true;
+	return _mmt_violation(
+		s->m, "slab-freeptr", site,
+		"cache %s: free pointer in slab at %p (pfn %lu, %zu bytes) decodes to %p, "
+		"which is no slot of the slab: a free object was overwritten",
+		s->name, (const void *)base, mmt_page_to_pfn(slab), span, ptr);
+}
+
+/* ---- geometry ---- */
+
+static unsigned int calculate_alignment(unsigned int flags, unsigned int align,
+					unsigned int size)
+{
+	if (flags & MMT_SLAB_HWCACHE_ALIGN) {
+		unsigned int ralign = MMT_CACHE_LINE;
+
+		while (size <= ralign / 2)
+			ralign /= 2;
+		if (ralign > align)
+			align = ralign;
+	}
+	return align < sizeof(void *) ? sizeof(void *) : align;
+}
+
+static bool calculate_sizes(struct mmt_kmem_cache *s)
+{
+	unsigned int off, o, min_objects;
+
+	s->red_left_pad = (s->flags & MMT_SLAB_RED_ZONE) ?
+				  align_up(sizeof(void *), s->align) :
+				  0;
+	off = s->red_left_pad + s->object_size;
+	if (s->flags & MMT_SLAB_RED_ZONE) {
+		unsigned int right = align_up(s->object_size, sizeof(void *)) -
+				     s->object_size;
+
+		off += right ? right : sizeof(void *);
+	}
+	/* Objects that must keep their bytes while free get an outside pointer. */
+	if (s->poison || s->ctor || (s->flags & MMT_SLAB_TYPESAFE_BY_RCU) ||
+	    s->object_size < sizeof(void *)) {
+		s->offset = align_up(off, sizeof(void *));
+		off = s->offset + sizeof(void *);
+	} else {
+		s->offset =
+			s->red_left_pad + ((s->object_size / 2) &
+					   ~(unsigned int)(sizeof(void *) - 1));
+	}
+	if (s->flags & MMT_SLAB_STORE_USER) {
+		s->track_offset = align_up(off, sizeof(void *));
+		off = s->track_offset + 2 * sizeof(struct track);
+	}
+	s->size = align_up(off, s->align);
+	if (s->size > MMT_SLAB_MAX_SIZE)
+		return false;
+
+	/* Enough objects per slab that a CPU does not refill constantly. */
+	min_objects =
+		4u *
+		(unsigned int)(32 - __builtin_clz((unsigned int)s->m->nr_cpus) +
+			       1);
+	if (min_objects > 32)
+		min_objects = 32;
+	s->min_order = 0;
+	while ((MMT_PAGE_SIZE << s->min_order) < s->size)
+		s->min_order++;
+	s->order = s->min_order;
+	for (o = s->min_order; o <= MMT_PAGE_ALLOC_COSTLY_ORDER; o++) {
+		size_t slab = MMT_PAGE_SIZE << o;
+		size_t n = slab / s->size, waste = slab - n * s->size;
+
+		s->order = o;
+		if (n >= min_objects && waste * 8 <= slab)
+			break;
+	}
+	s->objects = (unsigned int)((MMT_PAGE_SIZE << s->order) / s->size);
+	s->min_objects =
+		(unsigned int)((MMT_PAGE_SIZE << s->min_order) / s->size);
+	return s->objects < 0xffff;
+}
+
+/* ---- slabs ---- */
+
+static void init_slot(struct mmt_kmem_cache *s, char *slot)
+{
+	if (s->flags & MMT_SLAB_RED_ZONE) {
+		memset(slot, MMT_POISON_REDZONE, s->red_left_pad);
+		memset(slot + s->red_left_pad + s->object_size,
+		       MMT_POISON_REDZONE,
+		       (s->offset > s->red_left_pad + s->object_size ?
+				s->offset :
+				s->size) -
+			       (s->red_left_pad + s->object_size));
+	}
+	if (s->poison)
+		memset(slot + s->red_left_pad, MMT_POISON_OBJ_FREE,
+		       s->object_size);
+	if (s->ctor)
+		s->ctor(slot + s->red_left_pad);
+	if (s->track_offset)
+		memset(slot + s->track_offset, 0, 2 * sizeof(struct track));
+}
+
+struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			       int node, void **freelist)
+{
+	mmt_gfp_t base_gfp = (gfp & ~(__GFP_ZERO | __GFP_ACCOUNT)) | __GFP_COMP;
+	struct mmt_page *page = NULL;
+	struct mmt_slab_meta *meta;
+	unsigned int order = s->order, i, n;
+	char *base;
+
+	if (s->order > s->min_order) {
+		mmt_gfp_t opportunistic =
+			(base_gfp | __GFP_NOWARN | __GFP_NORETRY) &
+			~__GFP_NOFAIL;
+
+		page = node >= 0 ? mmt_alloc_pages_node(node, opportunistic,
+							order) :
+				   mmt_alloc_pages(opportunistic, order);
+	}
+	if (!page) {
+		order = s->min_order;
+		page = node >= 0 ? mmt_alloc_pages_node(node, base_gfp, order) :
+				   mmt_alloc_pages(base_gfp, order);
+	}
+	if (!page)
+		return NULL;
+	pg_set_flags(page, pg_flags(page) | MMT_PG_SLAB);
+	meta = slab_meta(page);
+	memset(meta, 0, sizeof(*meta));
+	meta->cache = s;
+	meta->next = meta->prev = MMT_PFN_NONE;
+	meta->node = (uint32_t)mmt_page_to_nid(page);
+	n = slab_objects(s, page);
+#if MMT_DEBUG >= 1
+	meta->allocmap = calloc((n + 7) / 8, 1);
+#endif
+	base = _mmt_slab_base(page);
+	for (i = 0; i < n; i++) {
+		char *slot = slot_at(s, base, i);
+
+		init_slot(s, slot);
+		_mmt_set_freepointer(
+			s, slot, i + 1 < n ? slot_at(s, base, i + 1) : NULL);
+	}
+	*freelist = base;
+	atomic_fetch_add_explicit(&s->nr_slabs, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&s->nr_slab_pages, 1l << order,
+				  memory_order_relaxed);
+	if (s->memcg)
+		_mmt_memcg_charge(s->memcg, 1l << order);
+	return page;
+}
+
+/*
+ * A TYPESAFE_BY_RCU slab waiting for its grace period.  The pending ones
+ * are listed so that a machine torn down mid-grace-period frees them (the
+ * RCU layer never touches a queued head at teardown).
+ */
+struct rcu_slab {
+	struct mmt_rcu_head head; /* first: the callback casts back */
+	struct mmt_kmem_cache *s;
+	struct mmt_page *page;
+	struct rcu_slab *prev, *next;
+};
+
+static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page)
+{
+	unsigned int order = pg_order(page);
+	bool last;
+
+	free(slab_meta(page)->allocmap);
+	free(slab_meta(page)->impl);
+	memset(slab_meta(page), 0, sizeof(struct mmt_slab_meta));
+	pg_set_flags(page, pg_flags(page) & ~MMT_PG_SLAB);
+	mmt_free_pages(page, order);
+	atomic_fetch_sub_explicit(&s->nr_slab_pages, 1l << order,
+				  memory_order_relaxed);
+	if (s->memcg)
+		_mmt_memcg_charge(s->memcg, -(1l << order));
+	last = atomic_fetch_sub_explicit(&s->nr_slabs, 1,
+					 memory_order_acq_rel) == 1;
+	if (last && atomic_load_explicit(&s->dead, memory_order_acquire))
+		_mmt_memcg_cache_empty(s);
+}
+
+static void rcu_pending_link(struct mmt_slab_state *st, struct rcu_slab *r,
+			     bool add)
+{
+	pthread_mutex_lock(&st->rcu_mu);
+	if (add) {
+		r->prev = NULL;
+		r->next = st->rcu_pending;
+		if (r->next)
+			r->next->prev = r;
+		st->rcu_pending = r;
+	} else {
+		if (r->prev)
+			r->prev->next = r->next;
+		else
+			st->rcu_pending = r->next;
+		if (r->next)
+			r->next->prev = r->prev;
+	}
+	pthread_mutex_unlock(&st->rcu_mu);
+}
+
+static void rcu_free_slab(struct mmt_rcu_head *head)
+{
+	struct rcu_slab *r = (struct rcu_slab *)head;
+	struct mmt_kmem_cache *s = r->s;
+	bool child = s->memcg != NULL; /* memcg.c addition */
+
+	if (child)
+		_mmt_memcg_free_begin(s); /* memcg.c addition */
+	rcu_pending_link(s->m->slab, r, false);
+	free_slab_pages(s, r->page);
+	free(r);
+	if (child)
+		_mmt_memcg_free_end(s); /* memcg.c addition */
+}
+
+void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab)
+{
+	if (s->flags & MMT_SLAB_TYPESAFE_BY_RCU) {
+		struct rcu_slab *r = malloc(sizeof(*r));
+
+		if (r) {
+			/* Readers may still look at objects: pages go later. */
+			r->s = s;
+			r->page = slab;
+			rcu_pending_link(s->m->slab, r, true);
+			mmt_call_rcu(&r->head, rcu_free_slab);
+			return;
+		}
+		mmt_synchronize_rcu();
+	}
+	free_slab_pages(s, slab);
+}
+
+struct mmt_page *_mmt_virt_to_slab(struct mmt_machine *m, const void *addr)
+{
+	struct mmt_page *page = mmt_virt_to_page(m, addr);
+
+	if (!page)
+		return NULL;
+	if (pg_flags(page) & MMT_PG_TAIL)
+		page = mmt_pfn_to_page(m, page->head);
+	return (pg_flags(page) & MMT_PG_SLAB) ? page : NULL;
+}
+
+/* ---- caches ---- */
+
+static struct mmt_kmem_cache *
+cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
+		   unsigned int align, unsigned int flags, mmt_ctor_fn ctor)
+{
+	struct mmt_kmem_cache *s = calloc(1, sizeof(*s));
+	static _Atomic uint64_t seed = 0x5eed;
+	uint64_t st;
+
+	if (!s)
+		return NULL;
+	s->live_pcpu = calloc((size_t)m->nr_cpus, sizeof(long));
+	if (!s->live_pcpu) {
+		free(s);
+		return NULL;
+	}
+	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->m = m;
+	s->ops = m->slab->ops;
+	if (m->cfg.slab_debug)
+		flags |= MMT_SLAB_POISON | MMT_SLAB_RED_ZONE |
+			 MMT_SLAB_STORE_USER;
+	s->flags = flags;
+	s->object_size = size;
+	s->ctor = ctor;
+	s->align = calculate_alignment(flags, align, size);
+	s->poison = (flags & MMT_SLAB_POISON) && !ctor &&
+		    !(flags & MMT_SLAB_TYPESAFE_BY_RCU);
+	st = atomic_fetch_add_explicit(&seed, 1, memory_order_relaxed);
+	s->random = splitmix(&st) | 1;
+	if (!calculate_sizes(s) || s->ops->cache_init(s)) {
+		free(s->live_pcpu);
+		free(s);
+		return NULL;
+	}
+	return s;
+}
+
+static void cache_free_struct(struct mmt_kmem_cache *s)
+{
+	free(s->live_pcpu);
+	free(s);
+}
+
+static void link_cache(struct mmt_slab_state *st, struct mmt_kmem_cache *s)
+{
+	s->next = st->caches;
+	st->caches = s;
+}
+
+static void unlink_cache(struct mmt_slab_state *st, struct mmt_kmem_cache *s)
+{
+	struct mmt_kmem_cache **pp;
+
+	for (pp = &st->caches; *pp; pp = &(*pp)->next)
+		if (*pp == s) {
+			*pp = s->next;
+			return;
+		}
+}
+
+struct mmt_kmem_cache *mmt_kmem_cache_create(const char *name, size_t size,
+					     size_t align, unsigned int flags,
+					     mmt_ctor_fn ctor)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_machine *m = cpu->m;
+	struct mmt_kmem_cache *s;
+
+	_mmt_might_sleep(MMT_SITE);
+	if (!name || !*name || size == 0 || size > MMT_SLAB_MAX_SIZE / 2 ||
+	    (align & (align - 1)) || align > MMT_PAGE_SIZE ||
+	    (flags & ~(unsigned int)MMT_SLAB_VALID_FLAGS)) {
+		mmt_violation(
+			m, "slab-bad-argument",
+			"kmem_cache_create(\"%s\", size %zu, align %zu, flags 0x%x): %s",
+			name ? name : "(null)", size, align, flags,
+			!name || !*name ?
+				"no name" :
+			size == 0 || size > MMT_SLAB_MAX_SIZE / 2 ?
+				"size out of range 1..16384" :
+			(align & (align - 1)) || align > MMT_PAGE_SIZE ?
+				"alignment is not a power of two up to a page" :
+				"unknown flags");
+		return NULL;
+	}
+	s = cache_alloc_struct(m, name, (unsigned int)size, (unsigned int)align,
+			       flags, ctor);
+	if (!s)
+		return NULL;
+	s->refcount = 1;
+	mmt_mutex_lock(&m->slab->slab_mutex);
+	link_cache(m->slab, s);
+	mmt_mutex_unlock(&m->slab->slab_mutex);
+	return s;
+}
+
+struct mmt_kmem_cache *_mmt_kmem_cache_create_child(struct mmt_kmem_cache *root,
+						    struct mmt_memcg *cg)
+{
+	struct mmt_machine *m = root->m;
+	struct mmt_kmem_cache *s;
+	char name[sizeof(root->name)];
+
+	/* Truncated to the cache name's size, like the kernel's. */
+	snprintf(name, sizeof(name), "%.24s(%.20s)", root->name,
+		 mmt_memcg_name(cg));
+	s = cache_alloc_struct(m, name, root->object_size, root->align,
+			       root->flags & ~MMT_SLAB_ACCOUNT, root->ctor);
+	if (!s)
+		return NULL;
+	s->root = root;
+	s->memcg = cg;
+	s->kmalloc = root->kmalloc;
+	s->refcount = 1;
+	link_cache(m->slab, s); /* the caller holds slab_mutex */
+	return s;
+}
+
+/* -- memcg.c addition (additive): create_child with slab_mutex taken -- */
+struct mmt_kmem_cache *
+_mmt_kmem_cache_create_child_locked(struct mmt_kmem_cache *root,
+				    struct mmt_memcg *cg)
+{
+	struct mmt_kmem_cache *s;
+
+	mmt_mutex_lock(&root->m->slab->slab_mutex);
+	s = _mmt_kmem_cache_create_child(root, cg);
+	mmt_mutex_unlock(&root->m->slab->slab_mutex);
+	return s;
+}
+
+static void flush_all_cpus(struct mmt_kmem_cache *s)
+{
+	int c;
+
+	for (c = 0; c < s->m->nr_cpus; c++)
+		s->ops->flush_cpu(s, c);
+}
+
+void _mmt_kmem_cache_release(struct mmt_kmem_cache *s)
+{
+	flush_all_cpus(s);
+	s->ops->cache_release(s);
+	unlink_cache(s->m->slab, s);
+	cache_free_struct(s);
+}
+
+void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s)
+{
+	struct mmt_machine *m;
+	long live;
+
+	if (!s)
+		return;
+	m = s->m;
+	_mmt_might_sleep(MMT_SITE);
+	if (s->kmalloc || s->root) {
+		mmt_violation(
+			m, "slab-bad-argument",
+			"kmem_cache_destroy(%s): not a cache the caller created",
+			s->name);
+		return;
+	}
+	/*
+	 * memcg children first (lock order memcg_mutex -> slab_mutex): if one
+	 * still has objects it reports the leak and the root stays.
+	 */
+	if (s->refcount == 1 && !_mmt_memcg_destroy_children(s))
+		return;
+	mmt_mutex_lock(&m->slab->slab_mutex);
+	if (--s->refcount > 0) {
+		mmt_mutex_unlock(&m->slab->slab_mutex);
+		return;
+	}
+	flush_all_cpus(s);
+	live = _mmt_cache_live(s);
+	if (live) {
+		/* The kernel keeps such a cache around; so does the model. */
+		mmt_violation(
+			m, "slab-leak",
+			"kmem_cache_destroy(%s): %ld object(s) still allocated; the cache is kept",
+			s->name, live);
+		s->refcount = 1;
+		mmt_mutex_unlock(&m->slab->slab_mutex);
+		return;
+	}
+	/* TYPESAFE_BY_RCU: readers may still hold objects (rcu_barrier()). */
+	s->ops->cache_release(s);
+	unlink_cache(m->slab, s);
+	mmt_mutex_unlock(&m->slab->slab_mutex);
+	if (s->flags & MMT_SLAB_TYPESAFE_BY_RCU)
+		mmt_rcu_barrier(m);
+	cache_free_struct(s);
+}
+
+int mmt_kmem_cache_shrink(struct mmt_kmem_cache *s)
+{
+	if (s)
+		s->ops->shrink(s);
+	return 0;
+}
+
+const char *mmt_kmem_cache_name(const struct mmt_kmem_cache *s)
+{
+	return s->name;
+}
+
+size_t mmt_kmem_cache_size(const struct mmt_kmem_cache *s)
+{
+	return s->object_size;
+}
+
+/* ---- tracking and debug checks ---- */
+
+static inline bool map_test_and_set(struct mmt_page *slab, unsigned int idx,
+				    bool set)
+{
+	_Atomic uint8_t *map = (_Atomic uint8_t *)slab_meta(slab)->allocmap;
+	uint8_t bit = (uint8_t)(1u << (idx & 7)), old;
+
+	if (!map)
+		return !set; /* no map (MMT_DEBUG 0): assume the expected state */
+	if (set)
+		old = atomic_fetch_or_explicit(&map[idx / 8], bit,
+					       memory_order_relaxed);
+	else
+		old = atomic_fetch_and_explicit(&map[idx / 8], (uint8_t)~bit,
+						memory_order_relaxed);
+	return old & bit;
+}
+
+static void set_track(struct mmt_kmem_cache *s, char *slot, int which,
+		      const void *caller, struct mmt_cpu *cpu)
+{
+	struct track t = { caller, s->m->op_index, cpu->id, 1 };
+
+	memcpy(slot + s->track_offset + (size_t)which * sizeof(t), &t,
+	       sizeof(t));
+}
+
+static void describe_track(struct mmt_kmem_cache *s, const char *slot,
+			   char *buf, size_t len)
+{
+	struct track a, f;
+
+	if (!s->track_offset) {
+		snprintf(buf, len, "(no STORE_USER record)");
+		return;
+	}
+	memcpy(&a, slot + s->track_offset, sizeof(a));
+	memcpy(&f, slot + s->track_offset + sizeof(a), sizeof(f));
+	snprintf(
+		buf, len,
+		"last allocated by %p on cpu %d at operation #%llu%s; last freed by %p on cpu %d at operation #%llu%s",
+		a.caller, a.cpu, (unsigned long long)a.op_index,
+		a.valid ? "" : " (never)", f.caller, f.cpu,
+		(unsigned long long)f.op_index, f.valid ? "" : " (never)");
+}
+
+static MMT_COLD bool check_bytes(struct mmt_kmem_cache *s, const char *slot,
+				 unsigned int from, unsigned int to,
+				 uint8_t want, const char *check,
+				 const char *what)
+{
+	unsigned int i;
+	char who[256];
+
+	for (i = from; i < to; i++)
+		if ((uint8_t)slot[i] != want)
+			break;
+	if (i == to)
+		return true;
+	describe_track(s, slot, who, sizeof(who));
+	return mmt_violation(
+		s->m, check,
+		"cache %s object %p: %s byte %u is 0x%02x, expected 0x%02x; %s",
+		s->name, (const void *)(slot + s->red_left_pad), what,
+		i - s->red_left_pad, (uint8_t)slot[i], want, who);
+}
+
+static inline void check_redzones(struct mmt_kmem_cache *s, const char *slot)
+{
+	unsigned int end = s->red_left_pad + s->object_size;
+	unsigned int right =
+		s->offset > end ? s->offset :
+				  (s->track_offset ? s->track_offset : s->size);
+
+	if (!(s->flags & MMT_SLAB_RED_ZONE))
+		return;
+	check_bytes(s, slot, 0, s->red_left_pad, MMT_POISON_REDZONE,
+		    "slab-redzone", "left red zone");
+	check_bytes(s, slot, end, right, MMT_POISON_REDZONE, "slab-redzone",
+		    "right red zone");
+}
+
+/* ---- allocation ---- */
+
+static MMT_COLD void report_pfmemalloc(struct mmt_kmem_cache *s,
+				       struct mmt_cpu *cpu, void *obj,
+				       mmt_gfp_t gfp)
+{
+	char g[160];
+
+	mmt_gfp_format(gfp, g, sizeof(g));
+	mmt_violation(
+		s->m, "pfmemalloc-isolation",
+		"cache %s handed object %p of a pfmemalloc slab to task %s (flags 0x%x) on cpu %d "
+		"with %s, which has no right to the reserves",
+		s->name, obj, cpu->curr->name, cpu->curr->flags, cpu->id, g);
+}
+
+static void *slab_post_alloc(struct mmt_kmem_cache *s, struct mmt_cpu *cpu,
+			     char *slot, mmt_gfp_t gfp, const void *caller)
+{
+	struct mmt_page *slab = _mmt_virt_to_slab(s->m, slot);
+	char *obj = slot + s->red_left_pad;
+
+	if (MMT_UNLIKELY(!slab || slab_meta(slab)->cache != s)) {
+		mmt_violation(
+			s->m, "slab-inuse",
+			"cache %s: its allocator returned %p, not a slot of its slabs",
+			s->name, (void *)slot);
+		return NULL;
+	}
+	if (MMT_UNLIKELY(map_test_and_set(
+		    slab, slot_index(s, _mmt_slab_base(slab), slot), true))) {
+		char who[256];
+
+		describe_track(s, slot, who, sizeof(who));
+		mmt_violation(
+			s->m, "slab-double-alloc",
+			"cache %s handed out object %p which is already allocated; %s",
+			s->name, (void *)obj, who);
+	}
+	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab)) &&
+	    !_mmt_slab_pfmemalloc_ok(gfp))
+		report_pfmemalloc(s, cpu, obj, gfp);
+	if (s->poison)
+		check_bytes(s, slot, s->red_left_pad,
+			    s->red_left_pad + s->object_size,
+			    MMT_POISON_OBJ_FREE, "slab-poison",
+			    "poisoned (free) object");
+	check_redzones(s, slot);
+	if (s->track_offset)
+		set_track(s, slot, 0, caller, cpu);
+	if (gfp & __GFP_ZERO)
+		memset(obj, 0, s->object_size);
+	live_add(s, cpu, 1);
+	return obj;
+}
+
+static void *cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
+			 const void *caller)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	void *slot, *obj;
+
+	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK)) {
+		mmt_violation(
+			s->m, "gfp-unknown-bit",
+			"kmem_cache_alloc(%s, gfp 0x%x): unknown GFP bits",
+			s->name, gfp);
+		gfp &= MMT_GFP_VALID_MASK;
+	}
+	gfp = mmt_current_gfp_context(gfp);
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		_mmt_might_sleep(MMT_SITE); /* might_alloc() */
+	if (MMT_UNLIKELY((gfp & __GFP_ACCOUNT) ||
+			 (s->flags & MMT_SLAB_ACCOUNT)))
+		s = _mmt_memcg_cache_for(s, gfp);
+	slot = s->ops->alloc(s, gfp, node);
+	cpu = _mmt_this_cpu; /* reclaim may have moved us */
+	if (MMT_UNLIKELY(!slot)) {
+		if (gfp & __GFP_NOFAIL)
+			mmt_violation(
+				s->m, "nofail-failed",
+				"kmem_cache_alloc(%s) with __GFP_NOFAIL returned NULL",
+				s->name);
+		if (MMT_UNLIKELY(s->memcg))
+			_mmt_memcg_alloc_done(s); /* memcg.c addition */
+		return NULL;
+	}
+	obj = slab_post_alloc(s, cpu, slot, gfp, caller);
+	if (MMT_UNLIKELY(s->memcg))
+		_mmt_memcg_alloc_done(s); /* memcg.c addition */
+	return obj;
+}
+
+void *mmt_kmem_cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp)
+{
+	return cache_alloc(s, gfp, -1, __builtin_return_address(0));
+}
+
+void *mmt_kmem_cache_alloc_node(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				int node)
+{
+	if (node >= s->m->nr_nodes) {
+		mmt_violation(
+			s->m, "bad-node",
+			"kmem_cache_alloc_node(%s, node %d): the machine has %d node(s)",
+			s->name, node, s->m->nr_nodes);
+		return NULL;
+	}
+	return cache_alloc(s, gfp, node, __builtin_return_address(0));
+}
+
+size_t mmt_kmem_cache_alloc_bulk(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				 size_t nr, void **p)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++) {
+		p[i] = cache_alloc(s, gfp, -1, __builtin_return_address(0));
+		if (!p[i]) {
+			mmt_kmem_cache_free_bulk(s, i, p);
+			return 0;
+		}
+	}
+	return nr;
+}
+
+/* ---- free ---- */
+
+static MMT_COLD void report_bad_free(struct mmt_machine *m, const char *check,
+				     const char *op, const void *p,
+				     const char *why)
+{
+	mmt_violation(m, check, "%s(%p): %s", op, p, why);
+}
+
+/*
+ * Checks of a free; returns the slot to give back, or NULL after a report
+ * (the object is then left alone: losing nothing beats corrupting).
+ */
+static char *slab_pre_free(struct mmt_kmem_cache *want, struct mmt_page *slab,
+			   const void *p, const char *op, const void *caller,
+			   struct mmt_kmem_cache **out)
+{
+	struct mmt_kmem_cache *s = slab_meta(slab)->cache;
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	char *base = _mmt_slab_base(slab), *slot = (char *)p - s->red_left_pad;
+	unsigned int idx;
+
+	if (want && s != want && s->root != want) {
+		char why[160];
+
+		snprintf(why, sizeof(why),
+			 "the object belongs to cache %s, not %s", s->name,
+			 want->name);
+		report_bad_free(s->m, "slab-wrong-cache", op, p, why);
+		return NULL;
+	}
+	if (slot < base || (size_t)(slot - base) % s->size ||
+	    (idx = slot_index(s, base, slot)) >= slab_objects(s, slab)) {
+		char why[160];
+
+		snprintf(
+			why, sizeof(why),
+			"address inside an object of cache %s (slot size %u), not its start",
+			s->name, s->size);
+		report_bad_free(s->m, "slab-bad-pointer", op, p, why);
+		return NULL;
+	}
+	if (MMT_UNLIKELY(!map_test_and_set(slab, idx, false))) {
+		char who[300], why[400];
+
+		describe_track(s, slot, who, sizeof(who));
+		snprintf(
+			why, sizeof(why),
+			"object of cache %s is not allocated (double free); %s",
+			s->name, who);
+		report_bad_free(s->m, "slab-double-free", op, p, why);
+		return NULL;
+	}
+	check_redzones(s, slot);
+	if (s->track_offset)
+		set_track(s, slot, 1, caller, cpu);
+	if (s->poison)
+		memset(slot + s->red_left_pad, MMT_POISON_OBJ_FREE,
+		       s->object_size);
+	live_add(s, cpu, -1);
+	*out = s;
+	return slot;
+}
+
+static void cache_free(struct mmt_kmem_cache *want, const void *p,
+		       const char *op, const void *caller)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_page *slab;
+	struct mmt_kmem_cache *s;
+	char *slot;
+
+	slab = _mmt_virt_to_slab(cpu->m, p);
+	if (MMT_UNLIKELY(!slab)) {
+		report_bad_free(cpu->m, "slab-bad-pointer", op, p,
+				"not an object of any slab");
+		return;
+	}
+	slot = slab_pre_free(want, slab, p, op, caller, &s);
+	if (!slot)
+		return;
+	if (MMT_UNLIKELY(s->memcg)) { /* memcg.c addition */
+		_mmt_memcg_free_begin(s);
+		s->ops->free(s, slab, slot);
+		_mmt_memcg_free_end(s);
+		return;
+	}
+	s->ops->free(s, slab, slot);
+}
+
+void mmt_kmem_cache_free(struct mmt_kmem_cache *s, void *obj)
+{
+	if (obj)
+		cache_free(s, obj, "kmem_cache_free",
+			   __builtin_return_address(0));
+}
+
+void mmt_kmem_cache_free_bulk(struct mmt_kmem_cache *s, size_t nr, void **p)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		if (p[i])
+			cache_free(s, p[i], "kmem_cache_free_bulk",
+				   __builtin_return_address(0));
+}
+
+/* ---- kmalloc ---- */
+
+static int kmalloc_index(size_t size)
+{
+	unsigned int i;
+
+	for (i = 0; i < NR_KMALLOC; i++)
+		if (size <= kmalloc_sizes[i])
+			return (int)i;
+	return -1;
+}
+
+static unsigned int size_order(size_t size)
+{
+	unsigned int order = 0;
+
+	while ((MMT_PAGE_SIZE << order) < size)
+		order++;
+	return order;
+}
+
+static void *kmalloc_large(size_t size, mmt_gfp_t gfp, int node)
+{
+	unsigned int order = size_order(size);
+	struct mmt_page *page;
+
+	if (order >= MMT_MAX_ORDER) {
+		mmt_violation(cur_cpu()->m, "slab-bad-argument",
+			      "kmalloc(%zu): larger than the largest block",
+			      size);
+		return NULL;
+	}
+	page = node >= 0 ? mmt_alloc_pages_node(node, gfp | __GFP_COMP, order) :
+			   mmt_alloc_pages(gfp | __GFP_COMP, order);
+	if (!page)
+		return NULL;
+	pg_set_flags(page, pg_flags(page) | MMT_PG_LARGE_KMALLOC);
+	return mmt_page_address(page);
+}
+
+static void *do_kmalloc(size_t size, mmt_gfp_t gfp, int node,
+			const void *caller)
+{
+	struct mmt_machine *m = cur_cpu()->m;
+	int i;
+
+	if (!size)
+		return ZERO_SIZE_PTR;
+	i = kmalloc_index(size);
+	if (i < 0)
+		return kmalloc_large(size, gfp, node);
+	return cache_alloc(m->slab->kmalloc[i], gfp, node, caller);
+}
+
+void *mmt_kmalloc(size_t size, mmt_gfp_t gfp)
+{
+	return do_kmalloc(size, gfp, -1, __builtin_return_address(0));
+}
+
+void *mmt_kmalloc_node(size_t size, mmt_gfp_t gfp, int node)
+{
+	struct mmt_machine *m = cur_cpu()->m;
+
+	if (node >= m->nr_nodes) {
+		mmt_violation(
+			m, "bad-node",
+			"kmalloc_node(%zu, node %d): the machine has %d node(s)",
+			size, node, m->nr_nodes);
+		return NULL;
+	}
+	return do_kmalloc(size, gfp, node, __builtin_return_address(0));
+}
+
+void *mmt_kzalloc(size_t size, mmt_gfp_t gfp)
+{
+	return do_kmalloc(size, gfp | __GFP_ZERO, -1,
+			  __builtin_return_address(0));
+}
+
+void mmt_kfree(const void *p)
+{
+	struct mmt_cpu *cpu;
+	struct mmt_page *page;
+
+	if (!p || p == ZERO_SIZE_PTR)
+		return;
+	cpu = cur_cpu();
+	page = mmt_virt_to_page(cpu->m, p);
+	if (page && (pg_flags(page) & MMT_PG_LARGE_KMALLOC) &&
+	    p == mmt_page_address(page)) {
+		pg_set_flags(page, pg_flags(page) & ~MMT_PG_LARGE_KMALLOC);
+		mmt_free_pages(page, pg_order(page));
+		return;
+	}
+	cache_free(NULL, p, "kfree", __builtin_return_address(0));
+}
+
+size_t mmt_ksize(const void *p)
+{
+	struct mmt_machine *m;
+	struct mmt_page *page;
+
+	if (!p || p == ZERO_SIZE_PTR)
+		return 0;
+	m = cur_cpu()->m;
+	page = mmt_virt_to_page(m, p);
+	if (page && (pg_flags(page) & MMT_PG_LARGE_KMALLOC))
+		return MMT_PAGE_SIZE << pg_order(page);
+	page = _mmt_virt_to_slab(m, p);
+	if (!page) {
+		mmt_violation(m, "slab-bad-pointer",
+			      "ksize(%p): not an object of any slab", p);
+		return 0;
+	}
+	/* Debug caches guard the bytes past object_size: report only those. */
+	return slab_meta(page)->cache->object_size;
+}
+
+void *mmt_krealloc(const void *p, size_t new_size, mmt_gfp_t gfp)
+{
+	size_t old;
+	void *n;
+
+	if (!p || p == ZERO_SIZE_PTR)
+		return do_kmalloc(new_size, gfp, -1,
+				  __builtin_return_address(0));
+	if (!new_size) {
+		mmt_kfree(p);
+		return ZERO_SIZE_PTR;
+	}
+	old = mmt_ksize(p);
+	if (!old)
+		return NULL; /* reported by ksize */
+	if (new_size <= old) {
+		if (gfp & __GFP_ZERO)
+			memset((char *)p + new_size, 0, old - new_size);
+		return (void *)p;
+	}
+	n = do_kmalloc(new_size, gfp, -1, __builtin_return_address(0));
+	if (!n)
+		return NULL;
+	memcpy(n, p, old);
+	mmt_kfree(p);
+	return n;
+}
+
+void mmt_kfree_bulk(size_t nr, void **p)
+{
+	size_t i;
+
+	for (i = 0; i < nr; i++)
+		mmt_kfree(p[i]);
+}
+
+/* ---- machine-wide ---- */
+
+void _mmt_for_each_cache(struct mmt_machine *m,
+			 void (*fn)(struct mmt_kmem_cache *s, void *arg),
+			 void *arg)
+{
+	struct mmt_kmem_cache *s, *next;
+
+	mmt_mutex_lock(&m->slab->slab_mutex);
+	for (s = m->slab->caches; s; s = next) {
+		next = s->next; /* fn may release s */
+		fn(s, arg);
+	}
+	mmt_mutex_unlock(&m->slab->slab_mutex);
+}
+
+static void socks_off(struct mmt_kmem_cache *s, void *arg)
+{
+	(void)arg;
+	s->ops->memalloc_socks_off(s);
+}
+
+static void check_lingering(struct mmt_kmem_cache *s, void *arg)
+{
+	bool *ok = arg;
+	int c;
+
+	for (c = 0; c < s->m->nr_cpus; c++)
+		if (s->ops->pfmemalloc_in_percpu(s, c)) {
+			*ok = mmt_violation(
+				s->m, "pfmemalloc-lingering",
+				"cache %s: cpu %d keeps pfmemalloc objects where an ordinary "
+				"caller can be handed them, though no memalloc socket is left",
+				s->name, c);
+			return;
+		}
+}
+
+void mmt_slab_memalloc_socks_changed(struct mmt_machine *m, bool active)
+{
+	bool ok = true;
+
+	atomic_store_explicit(&m->slab->memalloc_socks, active,
+			      memory_order_relaxed);
+	if (active)
+		return;
+	if (!mmt_bug_on(m, MMT_BUG_SLAB_PFMEMALLOC_LINGERS))
+		_mmt_for_each_cache(m, socks_off, NULL);
+	_mmt_for_each_cache(m, check_lingering, &ok);
+}
+
+bool mmt_slab_memalloc_socks_active(const struct mmt_machine *m)
+{
+	return _mmt_memalloc_socks(m);
+}
+
+static void shrink_one(struct mmt_kmem_cache *s, void *arg)
+{
+	(void)arg;
+	s->ops->shrink(s);
+}
+
+void mmt_kmem_cache_shrink_all(struct mmt_machine *m)
+{
+	_mmt_for_each_cache(m, shrink_one, NULL);
+}
+
+static void flush_one(struct mmt_kmem_cache *s, void *arg)
+{
+	s->ops->flush_cpu(s, *(int *)arg);
+}
+
+void mmt_slab_flush_cpu(struct mmt_machine *m, int cpu)
+{
+	_mmt_for_each_cache(m, flush_one, &cpu);
+}
+
+static void validate_one(struct mmt_kmem_cache *s, void *arg)
+{
+	bool *ok = arg;
+
+	*ok &= s->ops->is_valid(s);
+}
+
+bool mmt_slab_is_valid(struct mmt_machine *m)
+{
+	bool ok = true;
+
+	_mmt_for_each_cache(m, validate_one, &ok);
+	if (!_mmt_memalloc_socks(m))
+		_mmt_for_each_cache(m, check_lingering, &ok);
+	ok &= _mmt_memcg_is_valid(m);
+	return ok;
+}
+
+static void leak_one(struct mmt_kmem_cache *s, void *arg)
+{
+	bool *ok = arg;
+	long live = _mmt_cache_live(s);
+
+	if (live)
+		*ok = mmt_violation(
+			s->m, "slab-leak",
+			"teardown: cache %s still has %ld object(s) allocated",
+			s->name, live);
+}
+
+bool mmt_slab_teardown_check(struct mmt_machine *m)
+{
+	bool ok = true;
+
+	_mmt_for_each_cache(m, leak_one, &ok);
+	ok &= _mmt_memcg_teardown_check(m);
+	return ok;
+}
+
+bool mmt_slab_info(const struct mmt_kmem_cache *s, struct mmt_slab_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->name = s->name;
+	out->object_size = s->object_size;
+	out->size = s->size;
+	out->order = s->order;
+	out->objects_per_slab = s->objects;
+	out->live = _mmt_cache_live(s);
+	out->slabs = atomic_load_explicit(&s->nr_slabs, memory_order_relaxed);
+	out->free_objects = s->ops->free_objects((struct mmt_kmem_cache *)s);
+	out->dead = atomic_load_explicit(&s->dead, memory_order_relaxed);
+	return true;
+}
+
+int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen)
+{
+	struct mmt_slab_state *st = calloc(1, sizeof(*st));
+	unsigned int i;
+
+	if (!st) {
+		snprintf(err, errlen, "out of host memory for the slab layer");
+		return -1;
+	}
+	m->slab = st;
+	st->ops = impls[m->cfg.slab];
+	pthread_mutex_init(&st->rcu_mu, NULL);
+	mmt_mutex_init(&st->slab_mutex, &slab_mutex_class);
+	for (i = 0; i < NR_KMALLOC; i++) {
+		char name[32];
+		struct mmt_kmem_cache *s;
+
+		snprintf(name, sizeof(name), "kmalloc-%u", kmalloc_sizes[i]);
+		s = cache_alloc_struct(m, name, kmalloc_sizes[i], 0, 0, NULL);
+		if (!s) {
+			snprintf(err, errlen, "cannot create %s", name);
+			return -1;
+		}
+		s->kmalloc = true;
+		s->refcount = 1;
+		st->kmalloc[i] = s;
+		link_cache(st, s);
+	}
+	return 0;
+}
+
+void _mmt_slab_destroy(struct mmt_machine *m)
+{
+	struct mmt_kmem_cache *s, *next;
+	unsigned long pfn;
+
+	if (!m->slab)
+		return;
+	/*
+	 * Host memory only: the arena goes away with the machine.  Every
+	 * slab's host-side metadata is found by its page flag, whatever
+	 * list (or none: SLUB's full slabs) the implementation kept it on.
+	 */
+	for (pfn = 0; pfn < m->nr_pages; pfn++) {
+		struct mmt_page *page = &m->pages[pfn];
+
+		if (pg_flags(page) & MMT_PG_SLAB) {
+			free(slab_meta(page)->allocmap);
+			free(slab_meta(page)->impl);
+		}
+	}
+	while (m->slab->rcu_pending) {
+		struct rcu_slab *r = m->slab->rcu_pending;
+
+		m->slab->rcu_pending = r->next;
+		free(r);
+	}
+	pthread_mutex_destroy(&m->slab->rcu_mu);
+	for (s = m->slab->caches; s; s = next) {
+		next = s->next;
+		s->ops->cache_free_state(s);
+		cache_free_struct(s);
+	}
+	free(m->slab);
+	m->slab = NULL;
+}
