@@ -13,6 +13,12 @@ extern const struct mmt_test *const __start_mmt_tests[];
 extern const struct mmt_test *const __stop_mmt_tests[];
 
 static uint64_t seed, rng_state;
+static int slab_impl = -1;
+
+int t_slab_impl(void)
+{
+	return slab_impl;
+}
 static const char *current_test = "?";
 static struct mmt_machine *test_machine;
 static struct mmt_task *test_task;
@@ -64,8 +70,12 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "\nreproduce with: MMT_SEED=%" PRIu64 " mmt-tests %s\n",
-		seed, current_test);
+	fprintf(stderr,
+		"\nreproduce with: MMT_SEED=%" PRIu64 " mmt-tests %s%s\n", seed,
+		current_test,
+		slab_impl < 0		   ? "" :
+		slab_impl == MMT_SLAB_SLUB ? " --slab=slub" :
+					     " --slab=slab");
 	print_violations();
 	exit(1);
 }
@@ -75,10 +85,13 @@ struct mmt_machine *t_machine(const struct mmt_config *cfg)
 	struct mmt_config def;
 	char err[256];
 
-	if (!cfg) {
+	if (!cfg)
 		mmt_config_default(&def);
-		cfg = &def;
-	}
+	else
+		def = *cfg;
+	if (slab_impl >= 0)
+		def.slab = (enum mmt_slab_impl)slab_impl;
+	cfg = &def;
 	t_machine_done();
 	test_machine = mmt_machine_create(cfg, err, sizeof(err));
 	if (!test_machine)
@@ -128,8 +141,14 @@ int main(int argc, char **argv)
 {
 	const struct mmt_test *const *it;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: %s NAME | --list | --all\n", argv[0]);
+	if (argc == 3 && !strcmp(argv[2], "--slab=slub"))
+		slab_impl = MMT_SLAB_SLUB;
+	else if (argc == 3 && !strcmp(argv[2], "--slab=slab"))
+		slab_impl = MMT_SLAB_SLAB;
+	else if (argc != 2) {
+		fprintf(stderr,
+			"usage: %s NAME [--slab=slub|slab] | --list | --all\n",
+			argv[0]);
 		return 2;
 	}
 	for (it = __start_mmt_tests; it < __stop_mmt_tests; it++) {

@@ -41,6 +41,16 @@ struct mmt_test {
 		*const tname##_ptr = &tname##_desc;                        \
 	static void tname(void)
 
+/*
+ * A test of the slab API that must hold for both implementations: CMake
+ * registers it twice, as test-NAME-on-slub and test-NAME-on-slab, running
+ * `mmt-tests NAME --slab=slub|slab`; t_machine() then builds machines with
+ * that implementation whatever config the test passes.
+ */
+#define MMT_SLAB_TEST(tname) MMT_TEST(tname)
+/* The implementation given with --slab=, or -1 when none was. */
+int t_slab_impl(void);
+
 /* ---- failure reporting ---- */
 void t_fail(const char *file, int line, const char *fmt, ...)
 	__attribute__((noreturn, format(printf, 3, 4)));

@@ -1,0 +1,620 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_slub.c - SLUB as the kernel behaves: the lockless per-cpu
+ * fast path, frozen slabs and cpu partial lists, node partial lists with
+ * min_partial, flushes, pfmemalloc slabs and the seed 003 dead-cache race.
+ * White-box where the behaviour is only visible in a slab's state word
+ * (slab_meta()->state: freelist index 0..15, inuse 16..31, objects
+ * 32..47, frozen bit 48).
+ */
+#define _GNU_SOURCE
+#include <pthread.h>
+#include <semaphore.h>
+#include <stdatomic.h>
+
+#include "slab.h"
+#include "mmt_test.h"
+
+static struct mmt_machine *slub_machine(uint64_t bugs)
+{
+	struct mmt_config cfg;
+
+	mmt_config_default(&cfg);
+	cfg.slab = MMT_SLAB_SLUB;
+	cfg.bugs = bugs;
+	return t_machine(&cfg);
+}
+
+static unsigned int per_slab(struct mmt_kmem_cache *s)
+{
+	struct mmt_slab_info info;
+
+	mmt_slab_info(s, &info);
+	return info.objects_per_slab;
+}
+
+static long nr_slabs(struct mmt_kmem_cache *s)
+{
+	struct mmt_slab_info info;
+
+	mmt_slab_info(s, &info);
+	return info.slabs;
+}
+
+static struct mmt_page *slab_of(struct mmt_machine *m, void *obj)
+{
+	struct mmt_page *slab = _mmt_virt_to_slab(m, obj);
+
+	MMT_CHECK(slab != NULL);
+	return slab;
+}
+
+static uint64_t state_of(struct mmt_machine *m, void *obj)
+{
+	return atomic_load(&slab_meta(slab_of(m, obj))->state);
+}
+
+#define ST_FREE(v) ((unsigned int)((v)&0xffff))
+#define ST_INUSE(v) ((unsigned int)(((v) >> 16) & 0xffff))
+#define ST_FROZEN(v) (((v) >> 48) & 1)
+
+static unsigned int index_of(struct mmt_kmem_cache *s, struct mmt_machine *m,
+			     void *obj)
+{
+	struct mmt_page *slab = slab_of(m, obj);
+
+	return slot_index(s, _mmt_slab_base(slab),
+			  (char *)obj - s->red_left_pad);
+}
+
+/* ---- the fast path ---- */
+
+struct lock_watch {
+	int list_locks, cpu_locks, cmpxchg;
+	const void *last_cmpxchg;
+};
+
+static void watch_hook(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
+		       const void *obj, void *arg)
+{
+	struct lock_watch *w = arg;
+
+	(void)m, (void)cpu;
+	if (kind == MMT_SP_LOCK_ACQUIRE) {
+		const struct mmt_lock *l = obj;
+
+		if (!strcmp(l->cls->name, "kmem_cache_node->list_lock"))
+			w->list_locks++;
+		if (!strcmp(l->cls->name, "kmem_cache_cpu->lock"))
+			w->cpu_locks++;
+	} else if (kind == MMT_SP_CMPXCHG) {
+		w->cmpxchg++;
+		w->last_cmpxchg = obj;
+	}
+}
+
+MMT_TEST(slub_fast_path_uses_the_cpu_freelist_without_any_lock)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-fast", 64, 0, 0, NULL);
+	struct lock_watch w = { 0 };
+	void *p[8];
+	int i;
+
+	/* The first allocation installs a cpu slab (slow path, locks). */
+	mmt_kmem_cache_free(s, mmt_kmem_cache_alloc(s, GFP_KERNEL));
+	mmt_machine_set_sched_hook(m, watch_hook, &w);
+	for (i = 0; i < 8; i++)
+		p[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	for (i = 0; i < 8; i++)
+		mmt_kmem_cache_free(s, p[i]);
+	mmt_machine_set_sched_hook(m, NULL, NULL);
+	MMT_CHECK_EQ(w.list_locks, 0);
+	MMT_CHECK_EQ(w.cpu_locks, 0);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(slub_every_fast_path_compare_exchange_is_a_scheduling_point)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-sp", 64, 0, 0, NULL);
+	struct lock_watch w = { 0 };
+	char *a, *b;
+
+	mmt_kmem_cache_free(s, mmt_kmem_cache_alloc(s, GFP_KERNEL));
+	mmt_machine_set_sched_hook(m, watch_hook, &w);
+	a = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK_EQ(w.cmpxchg, 1);
+	MMT_CHECK(w.last_cmpxchg == a - s->red_left_pad);
+	b = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK_EQ(w.cmpxchg, 2);
+	mmt_kmem_cache_free(s, a);
+	MMT_CHECK_EQ(w.cmpxchg, 3);
+	MMT_CHECK(w.last_cmpxchg == a - s->red_left_pad);
+	mmt_kmem_cache_free(s, b);
+	MMT_CHECK_EQ(w.cmpxchg, 4);
+	mmt_machine_set_sched_hook(m, NULL, NULL);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+/* ---- frees ---- */
+
+MMT_TEST(slub_remote_free_lands_on_the_slab_not_on_the_owners_cpu_freelist)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-remote", 64, 0, 0, NULL);
+	unsigned int objs = per_slab(s);
+	void *a, *b, *c;
+	uint64_t st;
+
+	a = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	b = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK(slab_of(m, a) == slab_of(m, b));
+	/* The cpu slab lent all its objects to cpu 0's freelist. */
+	st = state_of(m, a);
+	MMT_CHECK_EQ(ST_INUSE(st), objs);
+	MMT_CHECK_EQ(ST_FREE(st), 0xffff);
+	MMT_CHECK(mmt_migrate(1));
+	mmt_kmem_cache_free(s, a);
+	MMT_CHECK(mmt_migrate(0));
+	st = state_of(m, a);
+	MMT_CHECK_EQ(ST_FREE(st), index_of(s, m, a));
+	MMT_CHECK_EQ(ST_INUSE(st), objs - 1);
+	MMT_CHECK(ST_FROZEN(st));
+	/* cpu 0's freelist did not get it: its next object is another one. */
+	c = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK(c != a);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_free(s, b);
+	mmt_kmem_cache_free(s, c);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+/* Fill @nfull slabs completely (they leave cpu 0 full, on no list). */
+static void **fill_slabs(struct mmt_kmem_cache *s, unsigned int nfull,
+			 unsigned int *n)
+{
+	unsigned int objs = per_slab(s), i;
+	void **p;
+
+	*n = nfull * objs + 1; /* + 1: the last slab is the cpu slab */
+	p = calloc(*n, sizeof(*p));
+	MMT_CHECK(p != NULL);
+	for (i = 0; i < *n; i++) {
+		p[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+		MMT_CHECK(p[i] != NULL);
+	}
+	return p;
+}
+
+static void free_all(struct mmt_kmem_cache *s, void **p, unsigned int n)
+{
+	unsigned int i;
+
+	for (i = 0; i < n; i++)
+		mmt_kmem_cache_free(s, p[i]);
+	free(p);
+}
+
+MMT_TEST(
+	slub_a_free_into_a_full_slab_freezes_it_onto_the_freeing_cpus_partial_list)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-freeze", 128, 0, 0, NULL);
+	unsigned int n;
+	void **p = fill_slabs(s, 1, &n), *again;
+	uint64_t st = state_of(m, p[0]);
+
+	MMT_CHECK(!ST_FROZEN(st));
+	MMT_CHECK_EQ(ST_FREE(st), 0xffff); /* full: SLUB lists it nowhere */
+	MMT_CHECK(mmt_migrate(1));
+	mmt_kmem_cache_free(s, p[3]);
+	st = state_of(m, p[0]);
+	MMT_CHECK(ST_FROZEN(st));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	/* cpu 1 has no cpu slab: its slow path takes the cpu partial slab. */
+	again = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK(again == p[3]);
+	MMT_CHECK(mmt_migrate(0));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	free_all(s, p, n);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(slub_cpu_partial_list_over_its_limit_is_unfrozen_to_the_node)
+{
+	struct mmt_machine *m = slub_machine(0);
+	/* 1024-byte objects: 6 objects of cpu partial = one slab of 16. */
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-drain", 1024, 0, 0, NULL);
+	unsigned int n, objs = per_slab(s);
+	void **p = fill_slabs(s, 3, &n);
+
+	MMT_CHECK(objs >= 12);
+	MMT_CHECK(mmt_migrate(1));
+	mmt_kmem_cache_free(s, p[0]); /* slab A: frozen, cpu 1 partial */
+	MMT_CHECK(ST_FROZEN(state_of(m, p[0])));
+	mmt_kmem_cache_free(s, p[objs]); /* slab B: the list is at its limit */
+	MMT_CHECK(ST_FROZEN(state_of(m, p[objs])));
+	MMT_CHECK(!ST_FROZEN(state_of(m, p[0]))); /* A went to the node */
+	mmt_kmem_cache_free(s, p[2 * objs]); /* slab C: B goes too */
+	MMT_CHECK(!ST_FROZEN(state_of(m, p[objs])));
+	MMT_CHECK(ST_FROZEN(state_of(m, p[2 * objs])));
+	MMT_CHECK(mmt_migrate(0));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	p[0] = p[objs] = p[2 * objs] = NULL;
+	free_all(s, p, n);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(
+	slub_empty_slabs_beyond_min_partial_are_discarded_and_shrink_takes_the_rest)
+{
+	struct mmt_machine *m = slub_machine(0);
+	/* A debug cache has no cpu partial: frees go to the node lists. */
+	struct mmt_kmem_cache *s = mmt_kmem_cache_create(
+		"test-minpartial", 1024, 0, MMT_SLAB_RED_ZONE, NULL);
+	unsigned int n, objs = per_slab(s), i;
+	void **p = fill_slabs(s, 8, &n);
+
+	MMT_CHECK_EQ(nr_slabs(s), 9);
+	/* min_partial = clamp(ilog2(size) / 2, 5, 10) = 5 for ~1 KiB. */
+	for (i = 0; i < 8 * objs; i++) {
+		mmt_kmem_cache_free(s, p[i]);
+		p[i] = NULL;
+	}
+	/*
+	 * A slab emptied while the node's partial list (itself included)
+	 * holds min_partial slabs goes: 4 empty ones stay, + the cpu slab.
+	 */
+	MMT_CHECK_EQ(nr_slabs(s), 4 + 1);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_shrink(s);
+	MMT_CHECK_EQ(nr_slabs(s), 1); /* the slab of the live object */
+	MMT_CHECK(mmt_slab_is_valid(m));
+	free_all(s, p, n);
+	mmt_kmem_cache_shrink(s);
+	MMT_CHECK_EQ(nr_slabs(s), 0);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(slub_cpu_offline_returns_the_cpu_slab_and_cpu_partial_slabs)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-offline", 128, 0, 0, NULL);
+	unsigned int n, i;
+	void **p;
+
+	MMT_CHECK(mmt_migrate(1));
+	p = fill_slabs(s, 3, &n);
+	for (i = 1; i < n; i++) { /* cpu slab and frozen partials on cpu 1 */
+		mmt_kmem_cache_free(s, p[i]);
+		p[i] = NULL;
+	}
+	MMT_CHECK(mmt_migrate(0));
+	MMT_CHECK(mmt_cpu_offline(m, 1));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_shrink(s);
+	MMT_CHECK_EQ(nr_slabs(s), 1); /* only p[0]'s slab is left */
+	MMT_CHECK(mmt_cpu_online(m, 1));
+	free_all(s, p, n);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+/* ---- pfmemalloc ---- */
+
+static unsigned int exhaust_to(struct mmt_machine *m, long target,
+			       struct mmt_page **held, unsigned int max)
+{
+	struct mmt_zone_info zi;
+	unsigned int n = 0;
+
+	for (;;) {
+		mmt_zone_info(m, 0, &zi);
+		if ((long)zi.free <= target)
+			break;
+		MMT_CHECK(n < max);
+		held[n] = mmt_alloc_pages(__GFP_MEMALLOC | __GFP_NOWARN, 0);
+		MMT_CHECK(held[n] != NULL);
+		n++;
+	}
+	return n;
+}
+
+static struct mmt_machine *tight_slub_machine(void)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+
+	mmt_config_default(&cfg);
+	cfg.slab = MMT_SLAB_SLUB;
+	cfg.dma32_pages = 0;
+	cfg.normal_pages = 1024;
+	cfg.pcp_batch = 1;
+	cfg.pcp_high = 1;
+	m = t_machine(&cfg);
+	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
+	return m;
+}
+
+MMT_TEST(
+	slub_a_reserve_cpu_slab_serves_entitled_callers_and_an_ordinary_one_deactivates_it)
+{
+	struct mmt_machine *m = tight_slub_machine();
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-pfm", 256, 0, 0, NULL);
+	struct mmt_page *held[1024];
+	void *r[4], *plain;
+	unsigned int n, i;
+
+	mmt_slab_memalloc_socks_changed(m, true);
+	n = exhaust_to(m, 8, held, 1024);
+	mmt_current_set_flags(MMT_PF_MEMALLOC);
+	for (i = 0; i < 4; i++) {
+		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+		MMT_CHECK(r[i] != NULL);
+		MMT_CHECK(mmt_page_is_pfmemalloc(slab_of(m, r[i])));
+	}
+	mmt_current_clear_flags(MMT_PF_MEMALLOC);
+	/* Installed for the entitled (the reserves are tapped already)... */
+	MMT_CHECK(s->ops->pfmemalloc_in_percpu(s, 0));
+	/* ...but the fast path keeps an ordinary caller off it. */
+	plain = mmt_kmem_cache_alloc(s, GFP_NOWAIT | __GFP_NOWARN);
+	MMT_CHECK(plain == NULL);
+	MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, 0));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	for (i = 0; i < 4; i++)
+		mmt_kmem_cache_free(s, r[i]);
+	while (n)
+		mmt_free_pages(held[--n], 0);
+	/* Memory is back: an ordinary caller gets a normal slab. */
+	plain = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK(plain != NULL);
+	MMT_CHECK(!mmt_page_is_pfmemalloc(slab_of(m, plain)));
+	mmt_kmem_cache_free(s, plain);
+	mmt_slab_memalloc_socks_changed(m, false);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(slub_memalloc_socks_off_leaves_no_reserve_slab_on_any_cpu)
+{
+	struct mmt_machine *m = tight_slub_machine();
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-socks", 256, 0, 0, NULL);
+	struct mmt_page *held[1024];
+	void *r[40];
+	unsigned int n, i, c;
+
+	mmt_slab_memalloc_socks_changed(m, true);
+	n = exhaust_to(m, 8, held, 1024);
+	mmt_current_set_flags(MMT_PF_MEMALLOC);
+	for (i = 0; i < 40; i++)
+		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	mmt_current_clear_flags(MMT_PF_MEMALLOC);
+	/* Free from cpu 1: full reserve slabs freeze onto its partial list. */
+	MMT_CHECK(mmt_migrate(1));
+	for (i = 0; i < 40; i += 2)
+		mmt_kmem_cache_free(s, r[i]);
+	MMT_CHECK(mmt_migrate(0));
+	MMT_CHECK(s->ops->pfmemalloc_in_percpu(s, 0));
+	MMT_CHECK(s->ops->pfmemalloc_in_percpu(s, 1));
+	mmt_slab_memalloc_socks_changed(m, false);
+	for (c = 0; c < 2; c++)
+		MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, c));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	/* With no socket, a reserve slab gaining a free stays off the cpus. */
+	MMT_CHECK(mmt_migrate(1));
+	for (i = 1; i < 40; i += 2)
+		mmt_kmem_cache_free(s, r[i]);
+	MMT_CHECK(mmt_migrate(0));
+	for (c = 0; c < 2; c++)
+		MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, c));
+	while (n)
+		mmt_free_pages(held[--n], 0);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
+/* ---- seed 003: the frozen slab of a dead cache ---- */
+
+struct dead_race {
+	struct mmt_machine *m;
+	struct mmt_kmem_cache *s;
+	void *obj;
+	sem_t reached, go;
+	_Atomic int armed;
+};
+
+static void dead_race_hook(struct mmt_machine *m, int cpu,
+			   enum mmt_sched_kind kind, const void *obj, void *arg)
+{
+	struct dead_race *r = arg;
+	int one = 1;
+
+	(void)m;
+	/* Thread A is preempted between "freeze it" and its cmpxchg. */
+	if (kind == MMT_SP_PREEMPT && obj == r->s && cpu == 1 &&
+	    atomic_compare_exchange_strong(&r->armed, &one, 0)) {
+		sem_post(&r->reached);
+		sem_wait(&r->go);
+	}
+}
+
+static void *dead_race_freer(void *arg)
+{
+	struct dead_race *r = arg;
+	struct mmt_task *t = mmt_task_create(r->m, "freer", 0);
+
+	if (!mmt_cpu_attach(r->m, 1, t))
+		return (void *)1;
+	mmt_kmem_cache_free(r->s, r->obj);
+	mmt_cpu_detach();
+	mmt_task_destroy(t);
+	return NULL;
+}
+
+/* Returns the violations; *leak: "dead-cache-leak" among them. */
+static unsigned long run_dead_race(uint64_t bugs, bool *leak)
+{
+	struct mmt_machine *m = slub_machine(bugs);
+	struct dead_race r = { .m = m };
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-dead", 128, 0, 0, NULL);
+	unsigned int n, objs = per_slab(s), i;
+	void **p = fill_slabs(s, 2, &n), *ret;
+	unsigned long v;
+	pthread_t th;
+
+	r.s = s;
+	r.obj = p[0]; /* slab A: full, unfrozen, on no list */
+	atomic_init(&r.armed, 1);
+	sem_init(&r.reached, 0, 0);
+	sem_init(&r.go, 0, 0);
+	mmt_machine_set_sched_hook(m, dead_race_hook, &r);
+	MMT_CHECK(pthread_create(&th, NULL, dead_race_freer, &r) == 0);
+	sem_wait(&r.reached);
+	/* memcg offline, as the seed tells it: mark dead, shrink. */
+	s->ops->mark_dead(s);
+	atomic_store(&s->dead, true);
+	mmt_kmem_cache_shrink(s);
+	sem_post(&r.go);
+	pthread_join(th, &ret);
+	MMT_CHECK(ret == NULL);
+	mmt_machine_set_sched_hook(m, NULL, NULL);
+	/* The rest of slab A is freed: it is empty now, wherever it is. */
+	for (i = 1; i < objs; i++) {
+		mmt_kmem_cache_free(s, p[i]);
+		p[i] = NULL;
+	}
+	p[0] = NULL;
+	s->ops->is_valid(s);
+	*leak = mmt_violated(m, "dead-cache-leak");
+	v = mmt_violation_count(m);
+	/* Revive it so the teardown below is the root cache's own. */
+	atomic_store(&s->dead, false);
+	free_all(s, p, n);
+	mmt_violations_clear(m);
+	mmt_kmem_cache_destroy(s);
+	sem_destroy(&r.reached);
+	sem_destroy(&r.go);
+	t_machine_done();
+	return v;
+}
+
+MMT_TEST(slub_bug_frozen_dead_cache_is_caught_when_on_and_silent_when_off)
+{
+	bool leak;
+
+	MMT_CHECK_EQ(run_dead_race(0, &leak), 0);
+	MMT_CHECK(!leak);
+	run_dead_race(1ull << MMT_BUG_SLUB_FROZEN_DEAD_CACHE, &leak);
+	MMT_CHECK(leak);
+}
+
+/* ---- threads ---- */
+
+struct xchg {
+	pthread_mutex_t mu;
+	void *slot[128];
+};
+
+struct churner {
+	struct mmt_machine *m;
+	struct mmt_kmem_cache *s;
+	struct xchg *x;
+	int cpu;
+	uint64_t seed;
+};
+
+static void *churn(void *arg)
+{
+	struct churner *w = arg;
+	struct mmt_task *t = mmt_task_create(w->m, "churn", 0);
+	uint64_t st = w->seed;
+	void *mine[16] = { 0 };
+	int i;
+
+	if (!mmt_cpu_attach(w->m, w->cpu, t))
+		return (void *)1;
+	for (i = 0; i < 30000; i++) {
+		unsigned int k, op;
+		void *obj, *old;
+
+		st = st * 6364136223846793005ull + 1442695040888963407ull;
+		k = (unsigned int)(st >> 33);
+		op = (unsigned int)(st >> 50) % 16;
+		if (op < 6) { /* local: alloc and keep, free the one kept */
+			old = mine[k % 16];
+			mine[k % 16] = mmt_kmem_cache_alloc(w->s, GFP_KERNEL);
+			mmt_kmem_cache_free(w->s, old);
+		} else if (op < 14) { /* remote: swap through the exchange */
+			obj = mmt_kmem_cache_alloc(w->s, GFP_KERNEL);
+			pthread_mutex_lock(&w->x->mu);
+			old = w->x->slot[k % 128];
+			w->x->slot[k % 128] = obj;
+			pthread_mutex_unlock(&w->x->mu);
+			mmt_kmem_cache_free(w->s, old);
+		} else if (op == 14 && k % 64 == 0) {
+			mmt_kmem_cache_shrink(w->s);
+		}
+	}
+	for (i = 0; i < 16; i++)
+		mmt_kmem_cache_free(w->s, mine[i]);
+	mmt_cpu_detach();
+	mmt_task_destroy(t);
+	return NULL;
+}
+
+MMT_TEST(slub_threads_allocate_free_locally_and_remotely_and_shrink_at_once)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-churn", 200, 0, 0, NULL);
+	struct xchg x = { .mu = PTHREAD_MUTEX_INITIALIZER };
+	struct mmt_task *self = mmt_current_task();
+	struct churner w[2];
+	struct mmt_slab_info info;
+	pthread_t th[2];
+	int i;
+
+	mmt_cpu_detach();
+	for (i = 0; i < 2; i++) {
+		w[i] = (struct churner){ m, s, &x, i, t_rand() };
+		MMT_CHECK(pthread_create(&th[i], NULL, churn, &w[i]) == 0);
+	}
+	for (i = 0; i < 2; i++) {
+		void *ret;
+
+		pthread_join(th[i], &ret);
+		MMT_CHECK(ret == NULL);
+	}
+	MMT_CHECK(mmt_cpu_attach(m, 0, self));
+	MMT_CHECK(mmt_slab_is_valid(m));
+	for (i = 0; i < 128; i++)
+		mmt_kmem_cache_free(s, x.slot[i]);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_slab_info(s, &info);
+	MMT_CHECK_EQ(info.live, 0);
+	mmt_kmem_cache_shrink(s);
+	MMT_CHECK_EQ(nr_slabs(s), 0);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK(mmt_slab_teardown_check(m));
+	MMT_CHECK_CLEAN(m);
+}
