@@ -16,6 +16,10 @@
  *                                   volatile sink
  *   malloc_touch_free_4k            the same, writing and reading the first
  *                                   byte, so no compiler can elide the pair
+ * bench slab: for each slab implementation (SLUB, then SLAB) on its own
+ * 1-CPU machine, kmem_cache_alloc + kmem_cache_free of a 64-byte cache and
+ * kmalloc(64) + kfree, freed at once so the fast path serves them; then
+ * glibc malloc(64) + free in the same process.
  * Each is warmed up, then timed (CLOCK_MONOTONIC) over 5 repetitions of N
  * iterations; the best repetition is the result.  JSON on stdout, or with
  * --json-out FILE in FILE and a table on stdout.
@@ -41,6 +45,7 @@
 struct bench_state {
 	struct mmt_machine *m;
 	uint64_t fast_try_failures;	/* NULL returns of __GFP_FAST_TRY */
+	struct mmt_kmem_cache *cache;	/* bench slab: a 64-byte cache */
 };
 
 struct bench {
@@ -63,13 +68,16 @@ static void usage(FILE *out)
 		"           __GFP_FAST_TRY, 64-page batches) against glibc malloc(4096)+free,\n"
 		"           on one thread, simulated CPU 0; ns per operation, best of %d\n"
 		"           repetitions after a warm-up\n"
+		"  slab     kmem_cache_alloc+free of a 64-byte cache and kmalloc(64)+kfree\n"
+		"           on the fast path, for SLUB and for SLAB, against glibc\n"
+		"           malloc(64)+free, on one thread\n"
 		"\n"
 		"Options:\n"
 		"  --iters N        iterations per repetition, 1..%llu (default %llu)\n"
 		"  --json-out FILE  write the JSON to FILE and a table to stdout\n"
+		"                   (default: JSON on stdout)\n"
 		"  --lockdep        keep lockdep on (off by default: a release\n"
 		"                   benchmark measures the model without its checks)\n"
-		"                   (default: JSON on stdout)\n"
 		"  --help           this text\n",
 		CLI_PROG, BENCH_REPS, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
 }
@@ -159,6 +167,53 @@ static const struct bench pages_benches[] = {
 	  bench_malloc_touch_free },
 };
 
+static void bench_cache_alloc_free(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		void *p = mmt_kmem_cache_alloc(bs->cache, GFP_KERNEL);
+
+		ptr_sink = p;
+		mmt_kmem_cache_free(bs->cache, p);
+	}
+}
+
+static void bench_kmalloc64(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	(void)bs;
+	for (i = 0; i < iters; i++) {
+		void *p = mmt_kmalloc(64, GFP_KERNEL);
+
+		ptr_sink = p;
+		mmt_kfree(p);
+	}
+}
+
+static void bench_malloc64(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	(void)bs;
+	for (i = 0; i < iters; i++) {
+		void *p = malloc(64);
+
+		ptr_sink = p;
+		free(p);
+	}
+}
+
+/* Per slab implementation (name prefixed with it), then glibc once. */
+static const struct bench slab_benches[] = {
+	{ "kmem_cache_alloc_free", "kmem_cache_alloc + kmem_cache_free, 64-byte cache (fast path)",
+	  bench_cache_alloc_free },
+	{ "kmalloc64_kfree", "kmalloc(64) + kfree (fast path)", bench_kmalloc64 },
+};
+static const struct bench malloc64_bench = { "malloc_free_64", "glibc malloc(64) + free",
+					     bench_malloc64 };
+
 /* ---- timing ---- */
 
 static double now_ns(void)
@@ -202,38 +257,52 @@ static bool pin_to_current_cpu(void)
 	return sched_setaffinity(0, sizeof(set), &set) == 0;
 }
 
-static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
+/* A 1-CPU machine with the thread on CPU 0; NULL after a message. */
+static struct mmt_machine *bench_machine_up(const struct mmt_config *cfg, struct mmt_task **task)
 {
-	struct mmt_config cfg;
-	struct bench_state bs = { 0 };
-	struct mmt_task *task;
-	json_t *root, *results;
+	struct mmt_machine *m;
 	char err[256];
-	bool pinned;
-	size_t i;
+
+	m = mmt_machine_create(cfg, err, sizeof(err));
+	if (!m) {
+		fprintf(stderr, "%s bench: cannot build the machine: %s\n", CLI_PROG, err);
+		return NULL;
+	}
+	*task = mmt_task_create(m, "bench", 0);
+	if (!*task || !mmt_cpu_attach(m, 0, *task)) {
+		fprintf(stderr, "%s bench: cannot attach to cpu 0\n", CLI_PROG);
+		mmt_machine_destroy(m);
+		return NULL;
+	}
+	return m;
+}
+
+/* Tear down; a violation during a benchmark makes the run fail. */
+static int bench_machine_down(struct mmt_machine *m, struct mmt_task *task, json_t *root)
+{
 	int ret = CLI_EXIT_OK;
 
-	mmt_config_default(&cfg);
-	cfg.nr_nodes = 1;
-	cfg.nr_cpus = 1;
-	cfg.page_poison = false;
-	cfg.lockdep = lockdep;
-	bs.m = mmt_machine_create(&cfg, err, sizeof(err));
-	if (!bs.m) {
-		fprintf(stderr, "%s bench: cannot build the machine: %s\n", CLI_PROG, err);
-		return CLI_EXIT_FAIL;
-	}
-	task = mmt_task_create(bs.m, "bench", 0);
-	if (!task || !mmt_cpu_attach(bs.m, 0, task)) {
-		fprintf(stderr, "%s bench: cannot attach to cpu 0\n", CLI_PROG);
-		mmt_machine_destroy(bs.m);
-		return CLI_EXIT_FAIL;
-	}
-	pinned = pin_to_current_cpu();
+	if (mmt_violation_count(m)) {
+		unsigned long v;
 
-	root = json_object();
-	results = json_array();
-	json_object_set_new(root, "benchmark", json_string("pages"));
+		json_object_set_new(root, "violations",
+				    json_integer((json_int_t)mmt_violation_count(m)));
+		for (v = 0; mmt_violation_get(m, v); v++)
+			mmt_violation_print(mmt_violation_get(m, v), stderr);
+		ret = CLI_EXIT_FAIL;
+	}
+	mmt_cpu_detach();
+	mmt_task_destroy(task);
+	mmt_machine_destroy(m);
+	return ret;
+}
+
+static json_t *bench_root(const char *name, const struct mmt_config *cfg, bool pinned,
+			  uint64_t iters)
+{
+	json_t *root = json_object();
+
+	json_object_set_new(root, "benchmark", json_string(name));
 	json_object_set_new(root, "build",
 			    json_pack("{s:i, s:i, s:s, s:s, s:s, s:b}", "debug", MMT_DEBUG,
 				      "stats", MMT_STATS, "compiler", __VERSION__, "compiler_id",
@@ -245,21 +314,95 @@ static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 #endif
 				      ));
 	json_object_set_new(root, "machine",
-			    json_pack("{s:i, s:i, s:I, s:I, s:b, s:b, s:b}", "nodes", cfg.nr_nodes,
-				      "cpus", cfg.nr_cpus, "normal_pages",
-				      (json_int_t)cfg.normal_pages, "dma32_pages",
-				      (json_int_t)cfg.dma32_pages, "page_poison",
-				      (int)cfg.page_poison, "lockdep", (int)cfg.lockdep,
+			    json_pack("{s:i, s:i, s:I, s:I, s:b, s:b, s:b}", "nodes", cfg->nr_nodes,
+				      "cpus", cfg->nr_cpus, "normal_pages",
+				      (json_int_t)cfg->normal_pages, "dma32_pages",
+				      (json_int_t)cfg->dma32_pages, "page_poison",
+				      (int)cfg->page_poison, "lockdep", (int)cfg->lockdep,
 				      "pinned", (int)pinned));
 	json_object_set_new(root, "iters", json_integer((json_int_t)iters));
 	json_object_set_new(root, "reps", json_integer(BENCH_REPS));
+	return root;
+}
+
+/* Measure @b; the result's name is @prefix_name when @prefix is set. */
+static json_t *bench_result(const struct bench *b, struct bench_state *bs, uint64_t iters,
+			    const char *prefix)
+{
+	double reps[BENCH_REPS], best = measure(b, bs, iters, reps);
+	char name[96];
+	json_t *res, *ra;
+	int r;
+
+	snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "", prefix ? "_" : "", b->name);
+	res = json_pack("{s:s, s:s, s:f}", "name", name, "what", b->what, "ns_per_op", best);
+	ra = json_array();
+	for (r = 0; r < BENCH_REPS; r++)
+		json_array_append_new(ra, json_real(reps[r]));
+	json_object_set_new(res, "reps_ns_per_op", ra);
+	return res;
+}
+
+/* JSON on stdout, or into @json_out with a table on stdout. */
+static int bench_emit(json_t *root, const char *json_out, uint64_t iters, int ret)
+{
+	json_t *results = json_object_get(root, "results");
+	size_t i;
+
+	if (json_out && strcmp(json_out, "-")) {
+		if (json_dump_file(root, json_out, CLI_JSON_FLAGS)) {
+			fprintf(stderr, "%s bench: cannot write %s\n", CLI_PROG, json_out);
+			ret = CLI_EXIT_FAIL;
+		}
+		printf("%-36s %10s   (best of %d x %" PRIu64 " iterations)\n", "benchmark",
+		       "ns/op", BENCH_REPS, iters);
+		for (i = 0; i < json_array_size(results); i++) {
+			json_t *res = json_array_get(results, i);
+
+			printf("%-36s %10.2f\n", json_string_value(json_object_get(res, "name")),
+			       json_real_value(json_object_get(res, "ns_per_op")));
+		}
+		if (!ret)
+			printf("JSON written to %s\n", json_out);
+	} else {
+		json_dumpf(root, stdout, CLI_JSON_FLAGS);
+		fputc('\n', stdout);
+	}
+	json_decref(root);
+	return ret;
+}
+
+static void bench_config(struct mmt_config *cfg, bool lockdep)
+{
+	mmt_config_default(cfg);
+	cfg->nr_nodes = 1;
+	cfg->nr_cpus = 1;
+	cfg->page_poison = false;
+	cfg->lockdep = lockdep;
+}
+
+static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
+{
+	struct mmt_config cfg;
+	struct bench_state bs = { 0 };
+	struct mmt_task *task;
+	json_t *root, *results;
+	bool pinned;
+	size_t i;
+
+	bench_config(&cfg, lockdep);
+	bs.m = bench_machine_up(&cfg, &task);
+	if (!bs.m)
+		return CLI_EXIT_FAIL;
+	pinned = pin_to_current_cpu();
+	root = bench_root("pages", &cfg, pinned, iters);
+	results = json_array();
+	json_object_set_new(root, "results", results);
 
 	for (i = 0; i < MMT_ARRAY_SIZE(pages_benches); i++) {
 		const struct bench *b = &pages_benches[i];
-		double reps[BENCH_REPS], best;
 		unsigned long fail_ev = 0;
-		json_t *res, *ra;
-		int r;
+		json_t *res;
 
 		if (b->fn == bench_pcp_fast_try) {
 			/* Pre-fill this CPU's list: one refill brings a batch. */
@@ -267,14 +410,7 @@ static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 			fail_ev = mmt_vm_event(bs.m, MMT_VM_FAST_TRY_FAIL);
 			bs.fast_try_failures = 0;
 		}
-		best = measure(b, &bs, iters, reps);
-
-		res = json_pack("{s:s, s:s, s:f}", "name", b->name, "what", b->what,
-				"ns_per_op", best);
-		ra = json_array();
-		for (r = 0; r < BENCH_REPS; r++)
-			json_array_append_new(ra, json_real(reps[r]));
-		json_object_set_new(res, "reps_ns_per_op", ra);
+		res = bench_result(b, &bs, iters, NULL);
 		if (b->fn == bench_pcp_fast_try) {
 			unsigned long ev = mmt_vm_event(bs.m, MMT_VM_FAST_TRY_FAIL) - fail_ev;
 
@@ -292,47 +428,47 @@ static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 		}
 		json_array_append_new(results, res);
 	}
+	return bench_emit(root, json_out, iters, bench_machine_down(bs.m, task, root));
+}
+
+static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
+{
+	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub", "slab" };
+	struct mmt_config cfg;
+	struct bench_state bs = { 0 };
+	json_t *root, *results;
+	int ret = CLI_EXIT_OK, impl;
+	bool pinned = pin_to_current_cpu();
+	size_t i;
+
+	bench_config(&cfg, lockdep);
+	root = bench_root("slab", &cfg, pinned, iters);
+	results = json_array();
 	json_object_set_new(root, "results", results);
+	for (impl = 0; impl < MMT_NR_SLAB_IMPLS; impl++) {
+		struct mmt_task *task;
 
-	if (mmt_violation_count(bs.m)) {
-		unsigned long v;
-
-		json_object_set_new(root, "violations",
-				    json_integer((json_int_t)mmt_violation_count(bs.m)));
-		for (v = 0; mmt_violation_get(bs.m, v); v++)
-			mmt_violation_print(mmt_violation_get(bs.m, v), stderr);
-		ret = CLI_EXIT_FAIL;
-	}
-	mmt_cpu_detach();
-	mmt_task_destroy(task);
-	mmt_machine_destroy(bs.m);
-
-	if (json_out && strcmp(json_out, "-")) {
-		if (json_dump_file(root, json_out, CLI_JSON_FLAGS)) {
-			fprintf(stderr, "%s bench: cannot write %s\n", CLI_PROG, json_out);
+		cfg.slab = (enum mmt_slab_impl)impl;
+		bs.m = bench_machine_up(&cfg, &task);
+		if (!bs.m) {
+			json_decref(root);
+			return CLI_EXIT_FAIL;
+		}
+		bs.cache = mmt_kmem_cache_create("bench-64", 64, 0, 0, NULL);
+		for (i = 0; i < MMT_ARRAY_SIZE(slab_benches); i++)
+			json_array_append_new(results, bench_result(&slab_benches[i], &bs, iters,
+								    impl_names[impl]));
+		mmt_kmem_cache_destroy(bs.cache);
+		if (bench_machine_down(bs.m, task, root))
 			ret = CLI_EXIT_FAIL;
-		}
-		printf("%-32s %10s   (best of %d x %" PRIu64 " iterations)\n", "benchmark",
-		       "ns/op", BENCH_REPS, iters);
-		for (i = 0; i < json_array_size(results); i++) {
-			json_t *res = json_array_get(results, i);
-
-			printf("%-32s %10.2f\n", json_string_value(json_object_get(res, "name")),
-			       json_real_value(json_object_get(res, "ns_per_op")));
-		}
-		if (!ret)
-			printf("JSON written to %s\n", json_out);
-	} else {
-		json_dumpf(root, stdout, CLI_JSON_FLAGS);
-		fputc('\n', stdout);
 	}
-	json_decref(root);
-	return ret;
+	json_array_append_new(results, bench_result(&malloc64_bench, &bs, iters, NULL));
+	return bench_emit(root, json_out, iters, ret);
 }
 
 /* ---- the command ---- */
 
-static const char *const bench_names[] = { "pages" };
+static const char *const bench_names[] = { "pages", "slab" };
 
 enum {
 	OPT_ITERS = 256,
@@ -379,12 +515,15 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("bench", "which benchmark? (known: %s)", bench_names[0]);
+		return cli_usage_error("bench", "which benchmark? (known: %s, %s)", bench_names[0],
+				       bench_names[1]);
 	name = argv[optind];
 	if (optind + 1 < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
 	if (!strcmp(name, "pages"))
 		return bench_pages(iters, json_out, lockdep);
-	return cli_usage_error("bench", "unknown benchmark '%s' (known: %s)", name,
-			       bench_names[0]);
+	if (!strcmp(name, "slab"))
+		return bench_slab(iters, json_out, lockdep);
+	return cli_usage_error("bench", "unknown benchmark '%s' (known: %s, %s)", name,
+			       bench_names[0], bench_names[1]);
 }

@@ -57,6 +57,7 @@ struct run_opts {
 	unsigned long pages, dma32;
 	uint64_t ops, seed, bugs;
 	bool rt, json;
+	enum mmt_slab_impl slab;
 };
 
 struct run_stats {
@@ -65,6 +66,8 @@ struct run_stats {
 	uint64_t softirqs, hardirqs, atomic_sections;
 	uint64_t drains, migrations, sleeps;
 	uint64_t not_zeroed;		/* __GFP_ZERO pages with a non-zero byte */
+	uint64_t obj_allocs, obj_fails, obj_frees, remote_frees;
+	uint64_t kvfree_rcu, gp_steps, shrinks;
 };
 
 #define RUN_MAX_SIGS 64
@@ -75,9 +78,19 @@ struct run_sig {
 	unsigned long count;
 };
 
+/*
+ * Objects cross threads through this table: a thread swaps an object it
+ * allocated for whatever another left there and frees that, so frees are
+ * often remote (another CPU's slab, per-cpu list or array cache).
+ */
+#define RUN_EXCHANGE 256
+
 struct run_ctx {
 	struct mmt_machine *m;
 	const struct run_opts *o;
+	struct mmt_kmem_cache *cache;	/* a shared 72-byte cache */
+	pthread_mutex_t xmu;
+	void *exchange[RUN_EXCHANGE];
 	_Atomic int *claimed;		/* per simulated CPU: a thread is on it */
 	pthread_mutex_t sig_mu;
 	struct run_sig sigs[RUN_MAX_SIGS];
@@ -90,6 +103,11 @@ struct held {
 	unsigned int order;
 };
 
+struct held_obj {
+	void *p;
+	bool kmalloc;			/* else from ctx->cache */
+};
+
 struct worker {
 	struct run_ctx *ctx;
 	pthread_t thread;
@@ -98,6 +116,8 @@ struct worker {
 	struct mmt_task *task;
 	struct held held[RUN_HELD_MAX];
 	unsigned int nheld;
+	struct held_obj objs[RUN_HELD_MAX];
+	unsigned int nobjs;
 	struct run_stats st;
 };
 
@@ -148,9 +168,11 @@ static void usage(FILE *out)
 		"\n"
 		"Run a short multi-threaded workload over the model: one thread per\n"
 		"simulated CPU doing a seeded random mix of page allocations (orders 0..%d,\n"
-		"varied GFP masks, alloc_pages_bulk), frees in random order, softirq and\n"
-		"hardirq episodes, drains and migrations; then free everything, drain,\n"
-		"validate, and print the counters and every violation.\n"
+		"varied GFP masks, alloc_pages_bulk), kmalloc and kmem_cache objects freed\n"
+		"locally and remotely, kvfree_rcu and grace-period steps, cache shrinks,\n"
+		"softirq and hardirq episodes, drains and migrations; then free\n"
+		"everything, run the grace periods, drain, validate, and print the\n"
+		"counters and every violation.\n"
 		"\n"
 		"Options:\n"
 		"  --nodes N    NUMA nodes, 1..%d (default 1)\n"
@@ -161,6 +183,7 @@ static void usage(FILE *out)
 		"  --seed S     workload seed (default: random, printed)\n"
 		"  --bug ID     turn on an injectable bug; repeatable, or ID,ID\n"
 		"               ('%s list bugs'; MMT_BUGS=ID,ID in the environment adds more)\n"
+		"  --slab IMPL  object allocator: slub (default) or slab\n"
 		"  --rt         PREEMPT_RT rules: spinlocks sleep (no page allocator calls\n"
 		"               with irqs or preemption disabled)\n"
 		"  --json       one JSON object on stdout (summary line on stderr)\n"
@@ -427,18 +450,120 @@ static void sleep_and_wake(struct worker *w)
 	w->st.sleeps++;
 }
 
+/* An object from kmalloc (varied sizes, some large) or the shared cache. */
+static void obj_alloc(struct worker *w)
+{
+	mmt_gfp_t gfp = cli_rand_below(&w->rng, 8) ? GFP_KERNEL : GFP_KERNEL | __GFP_ZERO;
+	unsigned int r = (unsigned int)cli_rand_below(&w->rng, 100);
+	void *p;
+
+	if (w->nobjs == RUN_HELD_MAX)
+		return;
+	if (r < 45)
+		p = mmt_kmem_cache_alloc(w->ctx->cache, gfp);
+	else if (r < 98)
+		p = mmt_kmalloc((size_t)cli_rand_below(&w->rng, 2048) + 1, gfp);
+	else
+		p = mmt_kmalloc((size_t)cli_rand_below(&w->rng, 40000) + 8193, gfp);
+	w->st.obj_allocs++;
+	if (!p) {
+		w->st.obj_fails++;
+		return;
+	}
+	if (gfp & __GFP_ZERO) {
+		if (((unsigned char *)p)[0])
+			w->st.not_zeroed++;
+	}
+	((unsigned char *)p)[0] = (unsigned char)w->id;
+	w->objs[w->nobjs].p = p;
+	w->objs[w->nobjs].kmalloc = r >= 45;
+	w->nobjs++;
+}
+
+static void obj_free_ptr(void *p)
+{
+	/* kfree() takes objects of any cache, the shared cache's too. */
+	mmt_kfree(p);
+}
+
+/* Free one held object, here or by way of the exchange (remote). */
+static void obj_free(struct worker *w)
+{
+	struct run_ctx *ctx = w->ctx;
+	unsigned int i;
+	void *p, *old;
+
+	if (!w->nobjs)
+		return;
+	i = (unsigned int)cli_rand_below(&w->rng, w->nobjs);
+	p = w->objs[i].p;
+	w->objs[i] = w->objs[--w->nobjs];
+	w->st.obj_frees++;
+	if (cli_rand_below(&w->rng, 2)) {
+		obj_free_ptr(p);
+		return;
+	}
+	i = (unsigned int)cli_rand_below(&w->rng, RUN_EXCHANGE);
+	pthread_mutex_lock(&ctx->xmu);
+	old = ctx->exchange[i];
+	ctx->exchange[i] = p;
+	pthread_mutex_unlock(&ctx->xmu);
+	if (old) {
+		obj_free_ptr(old);
+		w->st.remote_frees++;
+	}
+}
+
+/* kvfree_rcu of a held kmalloc object, and grace-period steps. */
+static void rcu_ops(struct worker *w)
+{
+	unsigned int i;
+
+	if (cli_rand_below(&w->rng, 3)) {
+		mmt_rcu_gp_step(w->ctx->m);
+		w->st.gp_steps++;
+		return;
+	}
+	for (i = 0; i < w->nobjs; i++) {
+		void *p = w->objs[i].p;
+
+		/* Only kmalloc memory may go through kvfree_rcu. */
+		if (w->objs[i].kmalloc) {
+			w->objs[i] = w->objs[--w->nobjs];
+			/* One-argument form: may sleep (its fallback waits). */
+			mmt_kvfree_rcu(p);
+			w->st.kvfree_rcu++;
+			return;
+		}
+	}
+}
+
+static void shrink(struct worker *w)
+{
+	mmt_kmem_cache_shrink(w->ctx->cache);
+	w->st.shrinks++;
+}
+
 static void run_op(struct worker *w)
 {
 	unsigned int r = (unsigned int)cli_rand_below(&w->rng, 1000);
 
-	if (w->nheld == RUN_HELD_MAX && r < 440)
-		r = 440;	/* full: free instead of allocating */
-	if (r < 430)
+	if (w->nheld == RUN_HELD_MAX && r < 300)
+		r = 300;	/* full: free instead of allocating */
+	if (r < 290)
 		alloc_process(w);
-	else if (r < 440)
+	else if (r < 300)
 		alloc_bulk(w);
-	else if (r < 860)
+	else if (r < 570)
 		free_one(w);
+	else if (r < 720)
+		obj_alloc(w);
+	else if (r < 860)
+		obj_free(w);
+	else if (r < 875)
+		rcu_ops(w);
+	else if (r < 880)
+		shrink(w);
 	else if (r < 930)
 		irq_episode(w);
 	else if (r < 960)
@@ -471,6 +596,8 @@ static void *worker_main(void *arg)
 		run_op(w);
 	while (w->nheld)
 		free_one(w);
+	while (w->nobjs)
+		obj_free_ptr(w->objs[--w->nobjs].p);
 	mmt_cpu_detach();
 	unclaim_cpu(ctx, w->cpu);
 	mmt_task_destroy(w->task);
@@ -554,6 +681,13 @@ static void stats_add(struct run_stats *a, const struct run_stats *b)
 	a->migrations += b->migrations;
 	a->sleeps += b->sleeps;
 	a->not_zeroed += b->not_zeroed;
+	a->obj_allocs += b->obj_allocs;
+	a->obj_fails += b->obj_fails;
+	a->obj_frees += b->obj_frees;
+	a->remote_frees += b->remote_frees;
+	a->kvfree_rcu += b->kvfree_rcu;
+	a->gp_steps += b->gp_steps;
+	a->shrinks += b->shrinks;
 }
 
 /* Pages left allocated (or on per-cpu lists) after the final drain. */
@@ -614,6 +748,15 @@ static json_t *stats_to_json(const struct run_stats *s)
 			 (json_int_t)s->sleeps, "not_zeroed", (json_int_t)s->not_zeroed);
 }
 
+static json_t *obj_stats_to_json(const struct run_stats *s)
+{
+	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "obj_allocs",
+			 (json_int_t)s->obj_allocs, "obj_fails", (json_int_t)s->obj_fails,
+			 "obj_frees", (json_int_t)s->obj_frees, "remote_frees",
+			 (json_int_t)s->remote_frees, "kvfree_rcu", (json_int_t)s->kvfree_rcu,
+			 "gp_steps", (json_int_t)s->gp_steps, "shrinks", (json_int_t)s->shrinks);
+}
+
 static uint64_t random_seed(void)
 {
 	struct timespec ts;
@@ -637,6 +780,7 @@ enum {
 	OPT_BUG,
 	OPT_RT,
 	OPT_JSON,
+	OPT_SLAB,
 	OPT_HELP,
 };
 
@@ -652,6 +796,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "rt", no_argument, NULL, OPT_RT },
+		{ "slab", required_argument, NULL, OPT_SLAB },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -703,6 +848,14 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 			break;
 		case OPT_RT:
 			o->rt = true;
+			break;
+		case OPT_SLAB:
+			if (!strcmp(optarg, "slub"))
+				o->slab = MMT_SLAB_SLUB;
+			else if (!strcmp(optarg, "slab"))
+				o->slab = MMT_SLAB_SLAB;
+			else
+				return cli_usage_error("run", "--slab: '%s' is not slub or slab", optarg);
 			break;
 		case OPT_JSON:
 			o->json = true;
@@ -759,6 +912,7 @@ int cmd_run(int argc, char **argv)
 	cfg.dma32_pages = o.dma32;
 	cfg.rt_rules = o.rt;
 	cfg.bugs = o.bugs;
+	cfg.slab = o.slab;
 	cfg.max_violations = 64;
 	m = mmt_machine_create(&cfg, err, sizeof(err));
 	if (!m)
@@ -776,6 +930,7 @@ int cmd_run(int argc, char **argv)
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.m = m;
 	ctx.o = &o;
+	pthread_mutex_init(&ctx.xmu, NULL);
 	pthread_mutex_init(&ctx.sig_mu, NULL);
 	mmt_machine_set_violation_handler(m, tally_violation, &ctx);
 	ctx.claimed = calloc((size_t)o.cpus, sizeof(*ctx.claimed));
@@ -786,6 +941,13 @@ int cmd_run(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	mmt_machine_set_op(m, 0, "run: workload, %d thread(s), seed %" PRIu64, o.cpus, o.seed);
+	main_task = mmt_task_create(m, "run/main", 0);
+	if (!main_task || !mmt_cpu_attach(m, 0, main_task)) {
+		fprintf(stderr, "%s run: cannot attach the main thread to cpu 0\n", CLI_PROG);
+		abort();
+	}
+	ctx.cache = mmt_kmem_cache_create("run-obj", 72, 0, MMT_SLAB_HWCACHE_ALIGN, NULL);
+	mmt_cpu_detach();
 
 	t0 = now_s();
 	for (n = 0; n < o.cpus; n++) {
@@ -811,13 +973,22 @@ int cmd_run(int argc, char **argv)
 
 	/* Teardown on CPU 0: drain every per-cpu list, then validate. */
 	mmt_machine_set_op(m, o.ops, "run: teardown (drain_all_pages, validate)");
-	main_task = mmt_task_create(m, "run/main", 0);
-	if (!main_task || !mmt_cpu_attach(m, 0, main_task)) {
+	if (!mmt_cpu_attach(m, 0, main_task)) {
 		fprintf(stderr, "%s run: cannot attach the main thread to cpu 0\n", CLI_PROG);
 		abort();
 	}
+	for (i = 0; i < RUN_EXCHANGE; i++)
+		if (ctx.exchange[i])
+			obj_free_ptr(ctx.exchange[i]);
+	/* Every grace period, then the objects and slabs all go back. */
+	mmt_rcu_barrier(m);
+	valid = mmt_slab_is_valid(m);
+	mmt_kmem_cache_destroy(ctx.cache);
+	valid &= mmt_slab_teardown_check(m);
+	/* Caches keep empty slabs (min_partial, free_limit): give them back. */
+	mmt_kmem_cache_shrink_all(m);
 	mmt_drain_all_pages(m);
-	valid = mmt_machine_is_valid(m);
+	valid &= mmt_machine_is_valid(m);
 	mmt_cpu_detach();
 	mmt_task_destroy(main_task);
 	left = leftover_pages(m, !o.json);
@@ -842,6 +1013,7 @@ int cmd_run(int argc, char **argv)
 					      strlen(seedbuf), "bugs", bugs, "rt", (int)o.rt));
 		json_object_set_new(root, "elapsed_s", json_real(elapsed));
 		json_object_set_new(root, "workload", stats_to_json(&total));
+		json_object_set_new(root, "objects", obj_stats_to_json(&total));
 		json_object_set_new(root, "vmstat", vmstat_to_json(m));
 		json_object_set_new(root, "valid", json_boolean(valid));
 		json_object_set_new(root, "leftover_pages", json_integer((json_int_t)left));
@@ -856,10 +1028,16 @@ int cmd_run(int argc, char **argv)
 		printf("workload: %" PRIu64 " allocs (%" PRIu64 " failed), %" PRIu64 " frees, %" PRIu64
 		       " bulk (%" PRIu64 " pages), %" PRIu64 " softirq, %" PRIu64 " hardirq, %" PRIu64
 		       " atomic sections, %" PRIu64 " drains, %" PRIu64 " migrations, %" PRIu64
-		       " sleeps in %.2f s\n\n",
+		       " sleeps in %.2f s\n",
 		       total.allocs, total.alloc_fails, total.frees, total.bulk_calls,
 		       total.bulk_pages, total.softirqs, total.hardirqs, total.atomic_sections,
 		       total.drains, total.migrations, total.sleeps, elapsed);
+		printf("objects: %" PRIu64 " allocs (%" PRIu64 " failed), %" PRIu64 " frees (%" PRIu64
+		       " remote), %" PRIu64 " kvfree_rcu, %" PRIu64 " grace-period steps, %" PRIu64
+		       " shrinks (slab: %s)\n\n",
+		       total.obj_allocs, total.obj_fails, total.obj_frees, total.remote_frees,
+		       total.kvfree_rcu, total.gp_steps, total.shrinks,
+		       o.slab == MMT_SLAB_SLAB ? "slab" : "slub");
 		mmt_vmstat_print(m, stdout);
 		if (kept)
 			putchar('\n');
@@ -891,6 +1069,7 @@ int cmd_run(int argc, char **argv)
 
 	mmt_machine_destroy(m);
 	pthread_mutex_destroy(&ctx.sig_mu);
+	pthread_mutex_destroy(&ctx.xmu);
 	free(workers);
 	free((void *)ctx.claimed);
 	return failed ? CLI_EXIT_FAIL : CLI_EXIT_OK;

@@ -13,6 +13,10 @@
 static const struct cli_layer layers[] = {
 	{ "page", "buddy-pcp", true,
 	  "buddy allocator with per-cpu page lists, watermarks, pfmemalloc reserves and __GFP_FAST_TRY (mm/page_alloc.c v6.x)" },
+	{ "slab", "slub", true,
+	  "SLUB: per-cpu freelist + tid compare-exchange, cpu partial slabs, node partial lists with min_partial, frozen slabs, pfmemalloc slabs (mm/slub.c)" },
+	{ "slab", "slab", false,
+	  "SLAB: per-cpu array caches, shared arrays, full/partial/free node lists with free_limit, pfmemalloc re-implementation of seed 000 (mm/slab.c)" },
 };
 
 const struct cli_layer *cli_layers(size_t *nr)
