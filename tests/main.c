@@ -115,6 +115,131 @@ void t_machine_done(void)
 	test_task = NULL;
 }
 
+struct mmt_machine *t_tight_machine(const struct t_tight *opts)
+{
+	static const struct t_tight defaults;
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+
+	if (!opts)
+		opts = &defaults;
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	cfg.dma32_pages = 0;
+	cfg.normal_pages = opts->pages ? opts->pages : T_TIGHT_PAGES;
+	cfg.pcp_batch = 1; /* per-cpu lists hold at most one page */
+	cfg.pcp_high = 1;
+	cfg.bugs = opts->bugs;
+	cfg.slab = opts->slab;
+	m = t_machine(&cfg);
+	if (!opts->computed_watermarks)
+		mmt_zone_set_watermarks(m, 0, T_TIGHT_MIN, T_TIGHT_LOW,
+					T_TIGHT_HIGH);
+	return m;
+}
+
+long t_zone_free(struct mmt_machine *m, int zone)
+{
+	struct mmt_zone_info zi;
+
+	mmt_zone_info(m, zone, &zi);
+	return (long)zi.free;
+}
+
+unsigned int t_take_pages_until(struct mmt_machine *m, int zone,
+				long free_target, struct mmt_page **held,
+				unsigned int max)
+{
+	unsigned int n = 0;
+
+	while (t_zone_free(m, zone) > free_target) {
+		MMT_CHECK(n < max);
+		held[n] = mmt_alloc_pages(__GFP_MEMALLOC | __GFP_NOWARN, 0);
+		MMT_CHECK(held[n] != NULL);
+		n++;
+	}
+	return n;
+}
+
+void t_give_pages_back(struct mmt_page **held, unsigned int n)
+{
+	while (n)
+		mmt_free_pages(held[--n], 0);
+}
+
+static void *thread_main(void *arg)
+{
+	struct t_thread *t = arg;
+	struct mmt_task *task = mmt_task_create(t->m, "worker", 0);
+
+	MMT_CHECK_MSG(task && mmt_cpu_attach(t->m, t->cpu, task),
+		      "a worker thread cannot attach to cpu %d", t->cpu);
+	t->ts->body(t->cpu, t->ts->arg);
+	mmt_cpu_detach();
+	mmt_task_destroy(task);
+	return NULL;
+}
+
+void t_threads_start(struct t_threads *ts, int nthreads, int first_cpu,
+		     void (*body)(int cpu, void *arg), void *arg)
+{
+	int i;
+
+	MMT_CHECK(test_machine != NULL);
+	MMT_CHECK(nthreads >= 1 && nthreads <= MMT_MAX_CPUS);
+	ts->body = body;
+	ts->arg = arg;
+	ts->n = nthreads;
+	for (i = 0; i < nthreads; i++) {
+		ts->t[i] = (struct t_thread){ .ts = ts,
+					      .m = test_machine,
+					      .cpu = first_cpu + i };
+		MMT_CHECK(pthread_create(&ts->t[i].th, NULL, thread_main,
+					 &ts->t[i]) == 0);
+	}
+}
+
+void t_threads_join(struct t_threads *ts)
+{
+	int i;
+
+	for (i = 0; i < ts->n; i++)
+		MMT_CHECK(pthread_join(ts->t[i].th, NULL) == 0);
+	ts->n = 0;
+}
+
+void t_run_on_cpus(int nthreads, void (*body)(int cpu, void *arg), void *arg)
+{
+	struct mmt_task *self = mmt_current_task();
+	int cpu = mmt_smp_processor_id();
+	struct t_threads ts;
+
+	MMT_CHECK(self != NULL && cpu >= 0);
+	mmt_cpu_detach();
+	t_threads_start(&ts, nthreads, 0, body, arg);
+	t_threads_join(&ts);
+	MMT_CHECK(mmt_cpu_attach(test_machine, cpu, self));
+}
+
+void t_exchange_init(struct t_exchange *x, unsigned int nslots)
+{
+	MMT_CHECK(nslots >= 1 && nslots <= T_EXCHANGE_MAX);
+	memset(x, 0, sizeof(*x));
+	pthread_mutex_init(&x->mu, NULL);
+	x->nslots = nslots;
+}
+
+void *t_exchange_swap(struct t_exchange *x, unsigned int k, void *obj)
+{
+	void *old;
+
+	pthread_mutex_lock(&x->mu);
+	old = x->slot[k % x->nslots];
+	x->slot[k % x->nslots] = obj;
+	pthread_mutex_unlock(&x->mu);
+	return old;
+}
+
 static uint64_t name_hash(const char *s)
 {
 	uint64_t h = 1469598103934665603ull; /* FNV-1a */

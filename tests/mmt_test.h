@@ -18,6 +18,7 @@
 #define MMT_TEST_H
 
 #include <inttypes.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -103,5 +104,99 @@ uint64_t t_rand_below(uint64_t n); /* uniform in [0, n) */
 struct mmt_machine *t_machine(const struct mmt_config *cfg);
 /* Detach and destroy the machine made by t_machine() (idempotent). */
 void t_machine_done(void);
+
+/*
+ * A "tight" machine: one zone (Normal, no DMA32) on two CPUs whose per-cpu
+ * lists hold at most one page, so the zone's free count moves by exactly
+ * one page per order-0 allocation or free and a test can put it where it
+ * wants, e.g. just above or below a watermark.  Unless told otherwise the
+ * watermarks are set to min/low/high = T_TIGHT_MIN/LOW/HIGH, fixed numbers
+ * the tests reason about instead of what the zone size would give.
+ */
+#define T_TIGHT_PAGES 1024
+#define T_TIGHT_MIN 64
+#define T_TIGHT_LOW 80
+#define T_TIGHT_HIGH 96
+
+struct t_tight {
+	unsigned long pages; /* size of the zone; 0: T_TIGHT_PAGES */
+	uint64_t bugs; /* mmt_config.bugs */
+	enum mmt_slab_impl slab; /* default SLUB; --slab= overrides it */
+	bool computed_watermarks; /* keep the ones derived from the size */
+};
+
+/* t_machine() of a tight machine; @opts NULL: all defaults. */
+struct mmt_machine *t_tight_machine(const struct t_tight *opts);
+
+/* ---- pages ---- */
+
+/* Free pages of zone @zone now (buddy lists only, not per-cpu lists). */
+long t_zone_free(struct mmt_machine *m, int zone);
+/*
+ * Allocate order-0 pages with __GFP_MEMALLOC|__GFP_NOWARN (no watermark
+ * applies) until zone @zone has @free_target free pages or fewer, storing
+ * them in @held (room for @max).  Returns how many were taken.  Every
+ * allocation must succeed and fit: the test fails otherwise, since the
+ * zone's state would not be the one the test sets up.  Allocations go to
+ * whichever zone the allocator picks, so this is for one-zone machines.
+ */
+unsigned int t_take_pages_until(struct mmt_machine *m, int zone,
+				long free_target, struct mmt_page **held,
+				unsigned int max);
+/* Free the order-0 pages held[0..n), last taken first. */
+void t_give_pages_back(struct mmt_page **held, unsigned int n);
+
+/* ---- real threads ---- */
+
+/*
+ * Threads running @body(cpu, arg) at once, one per simulated CPU
+ * first_cpu .. first_cpu + nthreads - 1.  Each thread creates its own task
+ * ("worker"), attaches it to its CPU (the test fails if it cannot: a body
+ * must find itself on its CPU), runs the body, detaches and destroys the
+ * task.  A body may use MMT_CHECK: t_fail() exits the whole process.
+ * Seeds for t_rand()-driven bodies must be drawn before the start (t_rand
+ * is not thread-safe and the order of draws keeps a run reproducible).
+ */
+struct t_threads {
+	void (*body)(int cpu, void *arg);
+	void *arg;
+	int n;
+	struct t_thread {
+		struct t_threads *ts;
+		struct mmt_machine *m;
+		int cpu;
+		pthread_t th;
+	} t[MMT_MAX_CPUS];
+};
+
+/* Start the threads; the calling thread may stay on a CPU of its own. */
+void t_threads_start(struct t_threads *ts, int nthreads, int first_cpu,
+		     void (*body)(int cpu, void *arg), void *arg);
+/* Wait for every thread of @ts to finish. */
+void t_threads_join(struct t_threads *ts);
+/*
+ * The common case: the test thread leaves its CPU so the bodies get CPUs
+ * 0 .. nthreads - 1 all to themselves, runs them to completion and goes
+ * back to the CPU it had, with its own task.
+ */
+void t_run_on_cpus(int nthreads, void (*body)(int cpu, void *arg), void *arg);
+
+/*
+ * A table of object slots that threads swap through under a mutex: what
+ * one thread allocated, another frees, which makes remote frees.  What is
+ * left in the slots after the threads is the test's to free.
+ */
+#define T_EXCHANGE_MAX 256
+
+struct t_exchange {
+	pthread_mutex_t mu;
+	unsigned int nslots;
+	void *slot[T_EXCHANGE_MAX];
+};
+
+/* An empty table of @nslots (at most T_EXCHANGE_MAX) slots. */
+void t_exchange_init(struct t_exchange *x, unsigned int nslots);
+/* Put @obj (may be NULL) in slot @k % nslots; return what was there. */
+void *t_exchange_swap(struct t_exchange *x, unsigned int k, void *obj);
 
 #endif /* MMT_TEST_H */

@@ -902,33 +902,27 @@ MMT_TEST(sched_hook_sees_every_acquire_and_release)
 #define EXCL_ITERS 100000
 
 struct excl {
-	struct mmt_machine *m;
-	struct mmt_task *task;
-	int cpu;
-	mmt_spinlock_t *lock;
-	long *counter;
-	atomic_int *inside;
-	atomic_int *overlaps;
-	pthread_barrier_t *start;
-	bool attached;
+	mmt_spinlock_t lock;
+	long counter;
+	atomic_int inside;
+	atomic_int overlaps;
+	pthread_barrier_t start;
 };
 
-static void *excl_thread(void *arg)
+static void excl_thread(int cpu, void *arg)
 {
 	struct excl *e = arg;
 	int i;
 
-	e->attached = mmt_cpu_attach(e->m, e->cpu, e->task);
-	pthread_barrier_wait(e->start); /* both run the loop at once */
-	if (!e->attached)
-		return NULL;
+	(void)cpu;
+	pthread_barrier_wait(&e->start); /* both run the loop at once */
 	for (i = 0; i < EXCL_ITERS; i++) {
-		mmt_spin_lock(e->lock);
-		if (atomic_fetch_add_explicit(e->inside, 1,
+		mmt_spin_lock(&e->lock);
+		if (atomic_fetch_add_explicit(&e->inside, 1,
 					      memory_order_relaxed) != 0)
-			atomic_fetch_add_explicit(e->overlaps, 1,
+			atomic_fetch_add_explicit(&e->overlaps, 1,
 						  memory_order_relaxed);
-		(*e->counter)++; /* plain: protected by the lock alone */
+		e->counter++; /* plain: protected by the lock alone */
 		/*
 		 * Now and then give the host CPU away inside the critical
 		 * section, so that even on one host CPU the other thread runs
@@ -936,54 +930,29 @@ static void *excl_thread(void *arg)
 		 */
 		if (i % 1024 == 0)
 			sched_yield();
-		atomic_fetch_sub_explicit(e->inside, 1, memory_order_relaxed);
-		mmt_spin_unlock(e->lock);
+		atomic_fetch_sub_explicit(&e->inside, 1, memory_order_relaxed);
+		mmt_spin_unlock(&e->lock);
 	}
-	mmt_cpu_detach();
-	return NULL;
 }
 
 MMT_TEST(locks_exclude_across_real_threads)
 {
 	struct mmt_config cfg = cfg_with(true, false, false);
 	struct mmt_machine *m;
-	mmt_spinlock_t lock;
-	long counter = 0;
-	atomic_int inside = 0, overlaps = 0;
-	struct excl e[2];
-	pthread_t th[2];
-	pthread_barrier_t start;
-	int i;
+	struct excl e = { .counter = 0 };
 
 	cfg.nr_cpus = 2;
 	m = t_machine(&cfg);
-	mmt_cpu_detach(); /* the test thread leaves cpu 0 to a worker */
-	mmt_spin_lock_init(&lock, &cls_a);
-	MMT_CHECK(pthread_barrier_init(&start, NULL, 2) == 0);
-	for (i = 0; i < 2; i++) {
-		e[i] = (struct excl){ .m = m,
-				      .cpu = i,
-				      .lock = &lock,
-				      .counter = &counter,
-				      .inside = &inside,
-				      .overlaps = &overlaps,
-				      .start = &start };
-		e[i].task = mmt_task_create(m, i ? "worker1" : "worker0", 0);
-		MMT_CHECK(e[i].task != NULL);
-	}
-	for (i = 0; i < 2; i++)
-		MMT_CHECK(pthread_create(&th[i], NULL, excl_thread, &e[i]) ==
-			  0);
-	for (i = 0; i < 2; i++)
-		MMT_CHECK(pthread_join(th[i], NULL) == 0);
-	pthread_barrier_destroy(&start);
-	for (i = 0; i < 2; i++) {
-		MMT_CHECK(e[i].attached);
-		mmt_task_destroy(e[i].task);
-	}
-	MMT_CHECK_EQ(overlaps, 0);
-	MMT_CHECK_EQ(counter, 2L * EXCL_ITERS);
-	MMT_CHECK(!mmt_lock_is_held(&lock.l));
+	atomic_init(&e.inside, 0);
+	atomic_init(&e.overlaps, 0);
+	mmt_spin_lock_init(&e.lock, &cls_a);
+	MMT_CHECK(pthread_barrier_init(&e.start, NULL, 2) == 0);
+	/* The test thread leaves cpu 0 to a worker meanwhile. */
+	t_run_on_cpus(2, excl_thread, &e);
+	pthread_barrier_destroy(&e.start);
+	MMT_CHECK_EQ(atomic_load(&e.overlaps), 0);
+	MMT_CHECK_EQ(e.counter, 2L * EXCL_ITERS);
+	MMT_CHECK(!mmt_lock_is_held(&e.lock.l));
 	MMT_CHECK_CLEAN(m);
 }
 

@@ -482,14 +482,13 @@ struct mailbox {
 	int n;
 };
 
-struct worker {
-	struct mmt_machine *m;
+/* Two workers, on cpus 1 and 2; each one's mailbox is box[cpu - 1]. */
+struct traffic {
 	struct mmt_kmem_cache *s;
 	struct mmt_memcg *cg;
-	int cpu;
-	struct mailbox *mine, *peer;
-	_Atomic int *progress;
-	_Atomic int *done;
+	struct mailbox *box; /* [2] */
+	_Atomic int progress;
+	_Atomic int done;
 };
 
 static void *mailbox_pop(struct mailbox *b)
@@ -515,16 +514,14 @@ static bool mailbox_push(struct mailbox *b, void *p)
 	return ok;
 }
 
-static void *worker_run(void *arg)
+static void worker_run(int cpu, void *arg)
 {
-	struct worker *w = arg;
-	struct mmt_task *t = mmt_task_create(w->m, "worker", 0);
+	struct traffic *w = arg;
+	struct mailbox *mine = &w->box[cpu - 1], *peer = &w->box[2 - cpu];
 	void *p;
 	int i, j;
 
-	mmt_task_set_memcg(t, w->cg);
-	if (!mmt_cpu_attach(w->m, w->cpu, t))
-		return NULL;
+	mmt_task_set_memcg(mmt_current_task(), w->cg);
 	for (i = 0; i < 400; i++) {
 		/* Allocate a batch for the peer to free remotely... */
 		for (j = 0; j < 16; j++) {
@@ -532,58 +529,54 @@ static void *worker_run(void *arg)
 			if (!p)
 				continue;
 			memset(p, 0x5c, 80);
-			if (!mailbox_push(w->peer, p))
+			if (!mailbox_push(peer, p))
 				mmt_kmem_cache_free(w->s, p);
 		}
 		/* ...and free what the peer allocated. */
-		for (j = 0; j < 16 && (p = mailbox_pop(w->mine)); j++)
+		for (j = 0; j < 16 && (p = mailbox_pop(mine)); j++)
 			mmt_kmem_cache_free(w->s, p);
-		atomic_fetch_add(w->progress, 1);
+		atomic_fetch_add(&w->progress, 1);
 	}
-	atomic_fetch_add(w->done, 1);
+	atomic_fetch_add(&w->done, 1);
 	/* Wait for the peer, then free what is left for us. */
-	while (atomic_load(w->done) < 2)
+	while (atomic_load(&w->done) < 2)
 		sched_yield();
-	while ((p = mailbox_pop(w->mine)))
+	while ((p = mailbox_pop(mine)))
 		mmt_kmem_cache_free(w->s, p);
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
 }
 
 MMT_SLAB_TEST(offline_while_two_cpus_allocate_and_free_remotely_leaves_nothing)
 {
 	struct mmt_machine *m = memcg_machine(3);
-	struct mmt_kmem_cache *s =
-		mmt_kmem_cache_create("conc", 80, 0, MMT_SLAB_ACCOUNT, NULL);
-	struct mmt_memcg *cg = mmt_memcg_create(m, "grp");
 	static struct mailbox box[2];
-	struct worker w[2];
-	pthread_t th[2];
-	_Atomic int progress = 0, done = 0;
+	struct traffic w = {
+		.s = mmt_kmem_cache_create("conc", 80, 0, MMT_SLAB_ACCOUNT,
+					   NULL),
+		.cg = mmt_memcg_create(m, "grp"),
+		.box = box,
+	};
+	struct mmt_memcg *cg = w.cg;
+	struct t_threads ts;
 	int i;
 
+	atomic_init(&w.progress, 0);
+	atomic_init(&w.done, 0);
 	for (i = 0; i < 2; i++) {
 		pthread_mutex_init(&box[i].mu, NULL);
 		box[i].n = 0;
 	}
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct worker){
-			m, s, cg, 1 + i, &box[i], &box[1 - i], &progress, &done
-		};
-		MMT_CHECK(pthread_create(&th[i], NULL, worker_run, &w[i]) == 0);
-	}
+	/* The test thread stays on cpu 0. */
+	t_threads_start(&ts, 2, 1, worker_run, &w);
 	/* Offline in the middle of the traffic. */
-	while (atomic_load(&progress) < 200)
+	while (atomic_load(&w.progress) < 200)
 		sched_yield();
 	mmt_memcg_offline(cg);
-	for (i = 0; i < 2; i++)
-		pthread_join(th[i], NULL);
+	t_threads_join(&ts);
 	for (i = 0; i < 2; i++) {
 		MMT_CHECK_EQ(box[i].n, 0);
 		pthread_mutex_destroy(&box[i].mu);
 	}
-	MMT_CHECK_EQ(atomic_load(&progress), 800);
+	MMT_CHECK_EQ(atomic_load(&w.progress), 800);
 	mmt_memcg_reap(m);
 	MMT_CHECK_EQ(mmt_memcg_charged_pages(cg), 0);
 	MMT_CHECK_EQ(mmt_memcg_nr_caches(cg), 0);

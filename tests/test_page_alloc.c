@@ -5,56 +5,29 @@
  * White-box where a test must see a lock or a list (internal.h).
  */
 #define _GNU_SOURCE
-#include <pthread.h>
-
 #include <jansson.h>
 
 #include "internal.h"
 #include "mmt_test.h"
 
-/* A one-zone machine whose free count the test controls exactly. */
+/*
+ * A tight machine of @pages with the watermarks the zone size gives; tests
+ * about watermarks use t_tight_machine() with its fixed ones instead.
+ */
 static struct mmt_machine *small_machine(unsigned long pages, uint64_t bugs)
 {
-	struct mmt_config cfg;
-
-	mmt_config_default(&cfg);
-	cfg.nr_cpus = 2;
-	cfg.dma32_pages = 0;
-	cfg.normal_pages = pages;
-	cfg.pcp_batch = 1; /* per-cpu lists hold at most one page */
-	cfg.pcp_high = 1;
-	cfg.bugs = bugs;
-	return t_machine(&cfg);
-}
-
-static long zone_free_pages(struct mmt_machine *m, int zone)
-{
-	struct mmt_zone_info zi;
-
-	mmt_zone_info(m, zone, &zi);
-	return (long)zi.free;
+	return t_tight_machine(&(struct t_tight){
+		.pages = pages, .bugs = bugs, .computed_watermarks = true });
 }
 
 /* Take pages with no watermarks until the zone has exactly @target free. */
 static unsigned int fill_to(struct mmt_machine *m, long target,
 			    struct mmt_page **held, unsigned int max)
 {
-	unsigned int n = 0;
+	unsigned int n = t_take_pages_until(m, 0, target, held, max);
 
-	while (zone_free_pages(m, 0) > target) {
-		MMT_CHECK(n < max);
-		held[n] = mmt_alloc_pages(__GFP_MEMALLOC | __GFP_NOWARN, 0);
-		MMT_CHECK(held[n] != NULL);
-		n++;
-	}
-	MMT_CHECK_EQ(zone_free_pages(m, 0), target);
+	MMT_CHECK_EQ(t_zone_free(m, 0), target);
 	return n;
-}
-
-static void free_all(struct mmt_page **held, unsigned int n)
-{
-	while (n)
-		mmt_free_pages(held[--n], 0);
 }
 
 /* ---- buddy ---- */
@@ -474,8 +447,7 @@ MMT_TEST(
 
 		MMT_CHECK_MSG(mmt_gfp_parse(c->gfp, &gfp, err, sizeof(err)),
 			      "%s", err);
-		m = small_machine(1024, 0);
-		mmt_zone_set_watermarks(m, 0, 64, 80, 96);
+		m = t_tight_machine(NULL);
 		if (gfp & __GFP_FAST_TRY) {
 			/* FAST_TRY needs a page on the per-cpu list to succeed. */
 			fast = mmt_alloc_pages(GFP_KERNEL, 0);
@@ -484,7 +456,7 @@ MMT_TEST(
 		n = fill_to(m, c->free, held, 1024);
 		if (fast) {
 			mmt_free_pages(fast, 0); /* onto the pcp list */
-			MMT_CHECK_EQ(zone_free_pages(m, 0), c->free);
+			MMT_CHECK_EQ(t_zone_free(m, 0), c->free);
 		}
 		enter_ctx(c->ctx);
 		p = mmt_alloc_pages(gfp | __GFP_NOWARN, 0);
@@ -502,7 +474,7 @@ MMT_TEST(
 				mmt_page_is_pfmemalloc(p), c->pfmemalloc);
 			mmt_free_pages(p, 0);
 		}
-		free_all(held, n);
+		t_give_pages_back(held, n);
 		MMT_CHECK_MSG(mmt_machine_is_valid(m), "case %zu", i);
 		MMT_CHECK_MSG(mmt_violation_count(m) == 0,
 			      "case %zu: %s: unexpected violation", i, c->gfp);
@@ -557,7 +529,7 @@ MMT_TEST(nofail_that_cannot_be_served_is_reported_not_hung)
 	MMT_CHECK(p == NULL);
 	MMT_CHECK_VIOLATED(m, "nofail-failed");
 	MMT_CHECK(mmt_vm_event(m, MMT_VM_NOFAIL_RETRY) > 0);
-	free_all(held, n);
+	t_give_pages_back(held, n);
 	mmt_violations_clear(m);
 	/* With memory back, NOFAIL succeeds and nothing is reported. */
 	p = mmt_alloc_pages(GFP_KERNEL | __GFP_NOFAIL, 0);
@@ -590,12 +562,11 @@ static unsigned long test_reclaim(struct mmt_machine *m, mmt_gfp_t gfp,
 
 MMT_TEST(direct_reclaim_runs_with_pf_memalloc_in_the_callers_scope)
 {
-	struct mmt_machine *m = small_machine(1024, 0);
+	struct mmt_machine *m = t_tight_machine(NULL);
 	struct mmt_page_hooks hooks = { .direct_reclaim = test_reclaim };
 	struct mmt_page *held[1024], *p;
 	unsigned int n, saved;
 
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
 	mmt_machine_set_hooks(m, &hooks);
 	n = fill_to(m, 40, held, 1024);
 	reclaim_pool = held;
@@ -611,7 +582,7 @@ MMT_TEST(direct_reclaim_runs_with_pf_memalloc_in_the_callers_scope)
 	MMT_CHECK(!(mmt_current_flags() & MMT_PF_MEMALLOC));
 	MMT_CHECK(mmt_vm_event(m, MMT_VM_ALLOCSTALL) >= 1);
 	mmt_free_pages(p, 0);
-	free_all(held, reclaim_pool_n);
+	t_give_pages_back(held, reclaim_pool_n);
 	MMT_CHECK_CLEAN(m);
 }
 
@@ -626,12 +597,11 @@ static void count_kswapd(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
 
 MMT_TEST(kswapd_is_woken_below_low_unless_the_mask_forbids_it)
 {
-	struct mmt_machine *m = small_machine(1024, 0);
+	struct mmt_machine *m = t_tight_machine(NULL);
 	struct mmt_page_hooks hooks = { .wake_kswapd = count_kswapd };
 	struct mmt_page *held[1024], *p;
 	unsigned int n;
 
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
 	mmt_machine_set_hooks(m, &hooks);
 	p = mmt_alloc_pages(GFP_KERNEL, 0);
 	MMT_CHECK_EQ(kswapd_wakes, 0);
@@ -644,7 +614,7 @@ MMT_TEST(kswapd_is_woken_below_low_unless_the_mask_forbids_it)
 			    0); /* no kswapd bit */
 	MMT_CHECK_EQ(kswapd_wakes, 1);
 	mmt_free_pages(p, 0);
-	free_all(held, n);
+	t_give_pages_back(held, n);
 	MMT_CHECK_CLEAN(m);
 }
 
@@ -781,14 +751,14 @@ MMT_TEST(unmovable_request_steals_a_movable_pageblock)
 
 MMT_TEST(high_order_atomic_allocation_reserves_a_highatomic_pageblock)
 {
-	struct mmt_machine *m = small_machine(2048, 0);
+	struct mmt_machine *m =
+		t_tight_machine(&(struct t_tight){ .pages = 2048 });
 	struct mmt_zone *z = &m->zones[0];
 	struct mmt_page *held[2048], *p;
 	struct mmt_zone_info zi;
 	unsigned long pfn;
 	unsigned int n;
 
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
 	/* Below low, an atomic high-order request takes the harder path. */
 	n = fill_to(m, 75, held, 2048);
 	p = mmt_alloc_pages(GFP_ATOMIC, 2);
@@ -809,7 +779,7 @@ MMT_TEST(high_order_atomic_allocation_reserves_a_highatomic_pageblock)
 	mmt_zone_info(m, 0, &zi);
 	MMT_CHECK_EQ(zi.nr_reserved_highatomic, 0);
 	mmt_free_pages(p, 2);
-	free_all(held, n);
+	t_give_pages_back(held, n);
 	MMT_CHECK(mmt_machine_is_valid(m));
 	MMT_CHECK_CLEAN(m);
 }
@@ -918,12 +888,12 @@ MMT_TEST(bug_fast_try_bulk_refill_is_caught_when_on_and_silent_when_off)
 
 static bool run_pfmemalloc_scenario(uint64_t bugs)
 {
-	struct mmt_machine *m = small_machine(1024, bugs);
+	struct mmt_machine *m =
+		t_tight_machine(&(struct t_tight){ .bugs = bugs });
 	struct mmt_page *held[1024], *p;
 	unsigned int n;
 	bool v;
 
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
 	n = fill_to(m, 10, held, 1024);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	p = mmt_alloc_pages(GFP_KERNEL, 0);
@@ -931,7 +901,7 @@ static bool run_pfmemalloc_scenario(uint64_t bugs)
 	MMT_CHECK(p != NULL);
 	v = mmt_violated(m, "pfmemalloc-marking");
 	mmt_free_pages(p, 0);
-	free_all(held, n);
+	t_give_pages_back(held, n);
 	t_machine_done();
 	return v;
 }
@@ -995,22 +965,14 @@ MMT_TEST(bug_registry_parses_ids_and_names_unknown_ones)
 
 /* ---- threads ---- */
 
-struct worker {
-	struct mmt_machine *m;
-	int cpu;
-	uint64_t seed;
-};
-
-static void *churn(void *arg)
+/* One seed per cpu, drawn by the test thread: a run stays reproducible. */
+static void churn(int cpu, void *arg)
 {
-	struct worker *w = arg;
-	struct mmt_task *t = mmt_task_create(w->m, "churn", 0);
+	const uint64_t *seed = arg;
 	struct mmt_page *held[64] = { 0 };
-	uint64_t s = w->seed;
+	uint64_t s = seed[cpu];
 	int i;
 
-	if (!mmt_cpu_attach(w->m, w->cpu, t))
-		return (void *)1;
 	for (i = 0; i < 20000; i++) {
 		unsigned int slot;
 
@@ -1029,36 +991,21 @@ static void *churn(void *arg)
 	for (i = 0; i < 64; i++)
 		if (held[i])
 			mmt_free_pages(held[i], mmt_page_alloc_order(held[i]));
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
 }
 
 MMT_TEST(threads_on_two_cpus_allocate_and_free_concurrently_and_conserve_pages)
 {
 	struct mmt_config cfg;
 	struct mmt_machine *m;
-	struct mmt_task *self;
-	pthread_t th[2];
-	struct worker w[2];
+	uint64_t seed[2];
 	int i;
 
 	mmt_config_default(&cfg);
 	cfg.page_poison = false;
 	m = t_machine(&cfg);
-	self = mmt_current_task();
-	mmt_cpu_detach();
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct worker){ m, i, t_rand() };
-		MMT_CHECK(pthread_create(&th[i], NULL, churn, &w[i]) == 0);
-	}
-	for (i = 0; i < 2; i++) {
-		void *ret;
-
-		pthread_join(th[i], &ret);
-		MMT_CHECK(ret == NULL);
-	}
-	MMT_CHECK(mmt_cpu_attach(m, 0, self));
+	for (i = 0; i < 2; i++)
+		seed[i] = t_rand();
+	t_run_on_cpus(2, churn, seed);
 	mmt_drain_all_pages(m);
 	MMT_CHECK(mmt_machine_is_valid(m));
 	for (i = 0; i < mmt_nr_zones(m); i++) {

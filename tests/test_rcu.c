@@ -676,20 +676,10 @@ struct stress {
 	pthread_barrier_t go;
 };
 
-struct stress_arg {
-	struct stress *st;
-	int cpu;
-};
-
-static void *stress_reader(void *arg)
+static void stress_reader(struct stress *st)
 {
-	struct stress_arg *a = arg;
-	struct stress *st = a->st;
-	struct mmt_task *t = mmt_task_create(st->m, "reader", 0);
 	long bad = 0, reads = 0;
 
-	if (!t || !mmt_cpu_attach(st->m, a->cpu, t))
-		abort();
 	pthread_barrier_wait(&st->go);
 	while (!atomic_load_explicit(&st->stop, memory_order_relaxed)) {
 		unsigned char *p;
@@ -704,20 +694,12 @@ static void *stress_reader(void *arg)
 	}
 	atomic_fetch_add(&st->bad_reads, bad);
 	atomic_fetch_add(&st->reads, reads);
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
 }
 
-static void *stress_updater(void *arg)
+static void stress_updater(struct stress *st)
 {
-	struct stress_arg *a = arg;
-	struct stress *st = a->st;
-	struct mmt_task *t = mmt_task_create(st->m, "updater", 0);
 	int i;
 
-	if (!t || !mmt_cpu_attach(st->m, a->cpu, t))
-		abort();
 	pthread_barrier_wait(&st->go);
 	/* Enough updates, spread over enough grace periods (bounded). */
 	for (i = 0;
@@ -738,39 +720,35 @@ static void *stress_updater(void *arg)
 				old, (struct mmt_rcu_head *)(old + STRESS_LEN));
 	}
 	atomic_store(&st->stop, true);
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
+}
+
+/* Cpus 1 and 2 read, cpu 3 updates; the test thread steps on cpu 0. */
+static void stress_thread(int cpu, void *arg)
+{
+	if (cpu == 3)
+		stress_updater(arg);
+	else
+		stress_reader(arg);
 }
 
 MMT_SLAB_TEST(concurrent_readers_and_kvfree_rcu_never_see_freed_memory)
 {
 	struct mmt_machine *m = kv_machine(4, 0, true);
 	struct stress st = { .m = m };
-	struct stress_arg args[3];
-	pthread_t th[3];
+	struct t_threads ts;
 	unsigned char *first = mmt_kmalloc(STRESS_LEN + 32, GFP_KERNEL);
-	int i;
 
 	MMT_CHECK(first);
 	memset(first, 0x7, STRESS_LEN);
 	atomic_store(&st.cur, first);
 	pthread_barrier_init(&st.go, NULL, 4);
-	for (i = 0; i < 3; i++) {
-		args[i].st = &st;
-		args[i].cpu = i + 1;
-		MMT_CHECK(
-			pthread_create(&th[i], NULL,
-				       i == 2 ? stress_updater : stress_reader,
-				       &args[i]) == 0);
-	}
+	t_threads_start(&ts, 3, 1, stress_thread, &st);
 	pthread_barrier_wait(&st.go);
 	while (!atomic_load(&st.stop)) {
 		mmt_rcu_gp_step(m);
 		sched_yield();
 	}
-	for (i = 0; i < 3; i++)
-		MMT_CHECK(pthread_join(th[i], NULL) == 0);
+	t_threads_join(&ts);
 	pthread_barrier_destroy(&st.go);
 	MMT_CHECK_EQ(atomic_load(&st.bad_reads), 0);
 	MMT_CHECK(mmt_rcu_gp_completed(m) >= 20);

@@ -4,8 +4,6 @@
  * implementations: every MMT_SLAB_TEST runs once on SLUB and once on SLAB.
  */
 #define _GNU_SOURCE
-#include <pthread.h>
-
 #include "slab.h"
 #include "mmt_test.h"
 
@@ -348,43 +346,9 @@ MMT_SLAB_TEST(slab_debug_turns_every_check_on_for_every_cache)
 
 /* ---- pfmemalloc ---- */
 
-/* Take pages with no watermarks until the Normal zone has @target free. */
-static unsigned int exhaust_to(struct mmt_machine *m, long target,
-			       struct mmt_page **held, unsigned int max)
-{
-	unsigned int n = 0;
-	struct mmt_zone_info zi;
-
-	for (;;) {
-		mmt_zone_info(m, 0, &zi);
-		if ((long)zi.free <= target)
-			break;
-		MMT_CHECK(n < max);
-		held[n] = mmt_alloc_pages(__GFP_MEMALLOC | __GFP_NOWARN, 0);
-		MMT_CHECK(held[n] != NULL);
-		n++;
-	}
-	return n;
-}
-
-static struct mmt_machine *tight_machine(void)
-{
-	struct mmt_config cfg;
-	struct mmt_machine *m;
-
-	mmt_config_default(&cfg);
-	cfg.dma32_pages = 0;
-	cfg.normal_pages = 1024;
-	cfg.pcp_batch = 1;
-	cfg.pcp_high = 1;
-	m = t_machine(&cfg);
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
-	return m;
-}
-
 MMT_SLAB_TEST(objects_of_a_pfmemalloc_slab_never_reach_an_ordinary_caller)
 {
-	struct mmt_machine *m = tight_machine();
+	struct mmt_machine *m = t_tight_machine(NULL);
 	struct mmt_kmem_cache *s =
 		mmt_kmem_cache_create("test-pfm", 512, 0, 0, NULL);
 	struct mmt_page *held[1024];
@@ -392,7 +356,7 @@ MMT_SLAB_TEST(objects_of_a_pfmemalloc_slab_never_reach_an_ordinary_caller)
 	unsigned int n, i;
 
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 1024);
+	n = t_take_pages_until(m, 0, 8, held, 1024);
 	/* Below min: only PF_MEMALLOC gets a (pfmemalloc) slab. */
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 4; i++) {
@@ -406,8 +370,7 @@ MMT_SLAB_TEST(objects_of_a_pfmemalloc_slab_never_reach_an_ordinary_caller)
 	MMT_CHECK_CLEAN(m);
 	for (i = 0; i < 4; i++)
 		mmt_kmem_cache_free(s, reserve[i]);
-	while (n)
-		mmt_free_pages(held[--n], 0);
+	t_give_pages_back(held, n);
 	mmt_slab_memalloc_socks_changed(m, false);
 	check_quiescent(m);
 	mmt_kmem_cache_destroy(s);
@@ -416,33 +379,24 @@ MMT_SLAB_TEST(objects_of_a_pfmemalloc_slab_never_reach_an_ordinary_caller)
 
 static bool run_lingering(uint64_t bugs)
 {
-	struct mmt_config cfg;
-	struct mmt_machine *m;
+	struct mmt_machine *m =
+		t_tight_machine(&(struct t_tight){ .bugs = bugs });
 	struct mmt_kmem_cache *s;
 	struct mmt_page *held[1024];
 	void *r[8];
 	unsigned int n, i;
 	bool v;
 
-	mmt_config_default(&cfg);
-	cfg.dma32_pages = 0;
-	cfg.normal_pages = 1024;
-	cfg.pcp_batch = 1;
-	cfg.pcp_high = 1;
-	cfg.bugs = bugs;
-	m = t_machine(&cfg);
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
 	s = mmt_kmem_cache_create("test-linger", 256, 0, 0, NULL);
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 1024);
+	n = t_take_pages_until(m, 0, 8, held, 1024);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 8; i++)
 		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
 	mmt_current_clear_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 8; i++)
 		mmt_kmem_cache_free(s, r[i]);
-	while (n)
-		mmt_free_pages(held[--n], 0);
+	t_give_pages_back(held, n);
 	mmt_slab_memalloc_socks_changed(m, false); /* the last socket goes */
 	v = mmt_violated(m, "pfmemalloc-lingering") || !mmt_slab_is_valid(m);
 	t_machine_done();
@@ -485,28 +439,18 @@ MMT_SLAB_TEST(cpu_offline_flushes_its_objects_back_to_the_slabs)
 	MMT_CHECK_CLEAN(m);
 }
 
-struct exchange {
-	pthread_mutex_t mu;
-	void *slot[256];
-};
-
-struct worker {
-	struct mmt_machine *m;
+struct churn_arg {
 	struct mmt_kmem_cache *s;
-	struct exchange *x;
-	int cpu;
-	uint64_t seed;
+	struct t_exchange x;
+	uint64_t seed[2]; /* one per cpu, drawn by the test thread */
 };
 
-static void *churn(void *arg)
+static void churn(int cpu, void *arg)
 {
-	struct worker *w = arg;
-	struct mmt_task *t = mmt_task_create(w->m, "churn", 0);
-	uint64_t st = w->seed;
+	struct churn_arg *a = arg;
+	uint64_t st = a->seed[cpu];
 	int i;
 
-	if (!mmt_cpu_attach(w->m, w->cpu, t))
-		return (void *)1;
 	for (i = 0; i < 20000; i++) {
 		unsigned int k;
 		void *old, *obj = NULL;
@@ -515,56 +459,37 @@ static void *churn(void *arg)
 		k = (unsigned int)(st >> 40) % 256;
 		if ((st >> 20) % 3)
 			obj = (st >> 30) % 2 ?
-				      mmt_kmem_cache_alloc(w->s, GFP_KERNEL) :
+				      mmt_kmem_cache_alloc(a->s, GFP_KERNEL) :
 				      mmt_kmalloc((size_t)((st >> 8) % 512 + 1),
 						  GFP_KERNEL);
 		/* Swap with a slot the other thread may fill: remote frees. */
-		pthread_mutex_lock(&w->x->mu);
-		old = w->x->slot[k];
-		w->x->slot[k] = obj;
-		pthread_mutex_unlock(&w->x->mu);
+		old = t_exchange_swap(&a->x, k, obj);
 		if (old)
 			mmt_kfree(old);
 		if ((st >> 50) % 997 == 0)
-			mmt_kmem_cache_shrink(w->s);
+			mmt_kmem_cache_shrink(a->s);
 	}
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
 }
 
 MMT_SLAB_TEST(threads_allocate_free_remotely_and_shrink_at_once)
 {
 	struct mmt_config cfg;
 	struct mmt_machine *m;
-	struct mmt_kmem_cache *s;
-	struct mmt_task *self;
-	struct exchange x = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct worker w[2];
-	pthread_t th[2];
+	struct churn_arg a;
 	int i;
 
 	mmt_config_default(&cfg);
 	cfg.page_poison = false;
 	m = t_machine(&cfg);
-	s = mmt_kmem_cache_create("test-threads", 72, 0, 0, NULL);
-	self = mmt_current_task();
-	mmt_cpu_detach();
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct worker){ m, s, &x, i, t_rand() };
-		MMT_CHECK(pthread_create(&th[i], NULL, churn, &w[i]) == 0);
-	}
-	for (i = 0; i < 2; i++) {
-		void *ret;
-
-		pthread_join(th[i], &ret);
-		MMT_CHECK(ret == NULL);
-	}
-	MMT_CHECK(mmt_cpu_attach(m, 0, self));
+	a.s = mmt_kmem_cache_create("test-threads", 72, 0, 0, NULL);
+	t_exchange_init(&a.x, 256);
+	for (i = 0; i < 2; i++)
+		a.seed[i] = t_rand();
+	t_run_on_cpus(2, churn, &a);
 	for (i = 0; i < 256; i++)
-		mmt_kfree(x.slot[i]);
+		mmt_kfree(a.x.slot[i]);
 	check_quiescent(m);
 	MMT_CHECK(mmt_slab_teardown_check(m));
-	mmt_kmem_cache_destroy(s);
+	mmt_kmem_cache_destroy(a.s);
 	MMT_CHECK_CLEAN(m);
 }

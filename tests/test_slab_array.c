@@ -32,46 +32,11 @@ static struct mmt_machine *slab_machine(int cpus, uint64_t bugs)
 	return t_machine(&cfg);
 }
 
-/* 1024 pages, watermarks 64/80/96: the test decides who is below min. */
+/* A tight machine on SLAB: the test decides who is below min. */
 static struct mmt_machine *tight_machine(uint64_t bugs)
 {
-	struct mmt_config cfg;
-	struct mmt_machine *m;
-
-	mmt_config_default(&cfg);
-	cfg.slab = MMT_SLAB_SLAB;
-	cfg.nr_cpus = 2;
-	cfg.dma32_pages = 0;
-	cfg.normal_pages = 1024;
-	cfg.pcp_batch = 1;
-	cfg.pcp_high = 1;
-	cfg.bugs = bugs;
-	m = t_machine(&cfg);
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
-	return m;
-}
-
-static long zone_free(struct mmt_machine *m)
-{
-	struct mmt_zone_info zi;
-
-	mmt_zone_info(m, 0, &zi);
-	return (long)zi.free;
-}
-
-/* Take pages with no watermarks until the zone has @target free or less. */
-static unsigned int exhaust_to(struct mmt_machine *m, long target,
-			       struct mmt_page **held, unsigned int n,
-			       unsigned int max)
-{
-	while (zone_free(m) > target) {
-		MMT_CHECK(n < max);
-		held[n] = mmt_alloc_pages(__GFP_MEMALLOC | __GFP_NOWARN, 0);
-		if (!held[n])
-			break;
-		n++;
-	}
-	return n;
+	return t_tight_machine(
+		&(struct t_tight){ .slab = MMT_SLAB_SLAB, .bugs = bugs });
 }
 
 /* Take every page there is, reserves and per-cpu lists included. */
@@ -86,12 +51,6 @@ static unsigned int exhaust_all(struct mmt_machine *m, struct mmt_page **held,
 			return n;
 		n++;
 	}
-}
-
-static void release_pages(struct mmt_page **held, unsigned int n)
-{
-	while (n)
-		mmt_free_pages(held[--n], 0);
 }
 
 static bool is_pfmemalloc_obj(struct mmt_machine *m, void *obj)
@@ -334,7 +293,7 @@ MMT_TEST(
 	mmt_slab_memalloc_socks_changed(m, true);
 	first = mmt_kmem_cache_alloc(s, GFP_KERNEL); /* an ordinary slab */
 	MMT_CHECK(first && !is_pfmemalloc_obj(m, first));
-	n = exhaust_to(m, 8, held, 0, 1100);
+	n = t_take_pages_until(m, 0, 8, held, 1100);
 	/* Below min.  The entitled caller gets the ordinary objects first. */
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	while (stat_of(s, 0, "avail") || stat_of(s, 0, "free_objects")) {
@@ -368,7 +327,7 @@ MMT_TEST(
 	mmt_kmem_cache_free(s, first);
 	for (i = 0; i < k; i++)
 		mmt_kmem_cache_free(s, normal[i]);
-	release_pages(held, n);
+	t_give_pages_back(held, n);
 	mmt_slab_memalloc_socks_changed(m, false);
 	/* Memory is back: an ordinary caller gets an ordinary slab. */
 	plain = mmt_kmem_cache_alloc(s, GFP_NOWAIT | __GFP_NOWARN);
@@ -481,7 +440,7 @@ static bool run_racy(uint64_t bugs)
 	bool caught;
 
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 0, 1100);
+	n = t_take_pages_until(m, 0, 8, held, 1100);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	/* One reserve slab, every object of it handed out. */
 	do {
@@ -517,7 +476,7 @@ static bool run_racy(uint64_t bugs)
 		mmt_kmem_cache_free(s, got);
 	for (i = 0; i < k; i++)
 		mmt_kmem_cache_free(s, objs[i]);
-	release_pages(held, n);
+	t_give_pages_back(held, n);
 	mmt_slab_memalloc_socks_changed(m, false);
 	if (!caught) {
 		MMT_CHECK(mmt_slab_is_valid(m));
@@ -552,7 +511,7 @@ static bool run_active_cleared(uint64_t bugs)
 	bool caught;
 
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 0, 1100);
+	n = t_take_pages_until(m, 0, 8, held, 1100);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	ra = mmt_kmem_cache_alloc(a, GFP_KERNEL);
 	rb = mmt_kmem_cache_alloc(b, GFP_KERNEL);
@@ -561,7 +520,7 @@ static bool run_active_cleared(uint64_t bugs)
 	MMT_CHECK(rb && is_pfmemalloc_obj(m, rb));
 	mmt_kmem_cache_free(a, ra);
 	mmt_kmem_cache_free(b, rb);
-	release_pages(held, n);
+	t_give_pages_back(held, n);
 	mmt_kmem_cache_shrink(b); /* B's reserve slab goes away */
 	plain = mmt_kmem_cache_alloc(a, GFP_KERNEL);
 	MMT_CHECK(plain != NULL);
@@ -604,14 +563,14 @@ static bool run_lingers(uint64_t bugs)
 	bool caught;
 
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 0, 1100);
+	n = t_take_pages_until(m, 0, 8, held, 1100);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 8; i++)
 		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
 	mmt_current_clear_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 8; i++)
 		mmt_kmem_cache_free(s, r[i]);
-	release_pages(held, n);
+	t_give_pages_back(held, n);
 	mmt_slab_memalloc_socks_changed(m, false);
 	caught = mmt_violated(m, "pfmemalloc-lingering");
 	if (!caught) {
@@ -636,28 +595,19 @@ MMT_TEST(slab_bug_pfmemalloc_lingers_needs_the_old_design_and_socks_off_drops_it
 
 /* ---- threads ---- */
 
-struct shared_slots {
-	pthread_mutex_t mu;
-	void *slot[128];
-};
-
-struct worker {
+struct worker_arg {
 	struct mmt_machine *m;
 	struct mmt_kmem_cache *s;
-	struct shared_slots *x;
-	int cpu;
-	uint64_t seed;
+	struct t_exchange x;
+	uint64_t seed[2]; /* one per cpu, drawn by the test thread */
 };
 
-static void *worker_run(void *arg)
+static void worker_run(int cpu, void *arg)
 {
-	struct worker *w = arg;
-	struct mmt_task *t = mmt_task_create(w->m, "worker", 0);
-	uint64_t st = w->seed;
+	struct worker_arg *w = arg;
+	uint64_t st = w->seed[cpu];
 	int i;
 
-	if (!mmt_cpu_attach(w->m, w->cpu, t))
-		return (void *)1;
 	for (i = 0; i < 20000; i++) {
 		unsigned int k;
 		void *old, *obj = NULL;
@@ -666,52 +616,37 @@ static void *worker_run(void *arg)
 		k = (unsigned int)(st >> 40) % 128;
 		if ((st >> 20) % 3)
 			obj = mmt_kmem_cache_alloc(w->s, GFP_KERNEL);
-		pthread_mutex_lock(&w->x->mu);
-		old = w->x->slot[k];
-		w->x->slot[k] = obj;
-		pthread_mutex_unlock(&w->x->mu);
+		old = t_exchange_swap(&w->x, k, obj);
 		if (old)
 			mmt_kmem_cache_free(w->s, old); /* often remote */
 		if ((st >> 50) % 499 == 0)
 			mmt_kmem_cache_shrink(w->s);
-		if (w->cpu == 0 && (st >> 52) % 1999 == 0) {
+		if (cpu == 0 && (st >> 52) % 1999 == 0) {
 			mmt_slab_memalloc_socks_changed(w->m, true);
 			mmt_slab_memalloc_socks_changed(w->m, false);
 		}
 	}
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
 }
 
 MMT_TEST(slab_threads_allocate_free_remotely_shrink_and_flush_at_once)
 {
 	struct mmt_machine *m = slab_machine(2, 0);
-	struct mmt_kmem_cache *s =
-		mmt_kmem_cache_create("t-threads", 72, 0, 0, NULL);
-	struct shared_slots x = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct mmt_task *self = mmt_current_task();
+	struct worker_arg w = {
+		.m = m,
+		.s = mmt_kmem_cache_create("t-threads", 72, 0, 0, NULL),
+	};
+	struct mmt_kmem_cache *s = w.s;
 	struct mmt_slab_info info;
-	struct worker w[2];
-	pthread_t th[2];
 	int i;
 
-	mmt_cpu_detach();
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct worker){ m, s, &x, i, t_rand() };
-		MMT_CHECK(pthread_create(&th[i], NULL, worker_run, &w[i]) == 0);
-	}
-	for (i = 0; i < 2; i++) {
-		void *ret;
-
-		pthread_join(th[i], &ret);
-		MMT_CHECK(ret == NULL);
-	}
-	MMT_CHECK(mmt_cpu_attach(m, 0, self));
+	t_exchange_init(&w.x, 128);
+	for (i = 0; i < 2; i++)
+		w.seed[i] = t_rand();
+	t_run_on_cpus(2, worker_run, &w);
 	MMT_CHECK(mmt_slab_is_valid(m));
 	for (i = 0; i < 128; i++)
-		if (x.slot[i])
-			mmt_kmem_cache_free(s, x.slot[i]);
+		if (w.x.slot[i])
+			mmt_kmem_cache_free(s, w.x.slot[i]);
 	MMT_CHECK(mmt_slab_is_valid(m));
 	mmt_slab_info(s, &info);
 	MMT_CHECK_EQ(info.live, 0);

@@ -317,38 +317,10 @@ MMT_TEST(slub_cpu_offline_returns_the_cpu_slab_and_cpu_partial_slabs)
 
 /* ---- pfmemalloc ---- */
 
-static unsigned int exhaust_to(struct mmt_machine *m, long target,
-			       struct mmt_page **held, unsigned int max)
-{
-	struct mmt_zone_info zi;
-	unsigned int n = 0;
-
-	for (;;) {
-		mmt_zone_info(m, 0, &zi);
-		if ((long)zi.free <= target)
-			break;
-		MMT_CHECK(n < max);
-		held[n] = mmt_alloc_pages(__GFP_MEMALLOC | __GFP_NOWARN, 0);
-		MMT_CHECK(held[n] != NULL);
-		n++;
-	}
-	return n;
-}
-
+/* A tight machine on SLUB: the test decides who is below min. */
 static struct mmt_machine *tight_slub_machine(void)
 {
-	struct mmt_config cfg;
-	struct mmt_machine *m;
-
-	mmt_config_default(&cfg);
-	cfg.slab = MMT_SLAB_SLUB;
-	cfg.dma32_pages = 0;
-	cfg.normal_pages = 1024;
-	cfg.pcp_batch = 1;
-	cfg.pcp_high = 1;
-	m = t_machine(&cfg);
-	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
-	return m;
+	return t_tight_machine(&(struct t_tight){ .slab = MMT_SLAB_SLUB });
 }
 
 MMT_TEST(
@@ -362,7 +334,7 @@ MMT_TEST(
 	unsigned int n, i;
 
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 1024);
+	n = t_take_pages_until(m, 0, 8, held, 1024);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 4; i++) {
 		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
@@ -379,8 +351,7 @@ MMT_TEST(
 	MMT_CHECK(mmt_slab_is_valid(m));
 	for (i = 0; i < 4; i++)
 		mmt_kmem_cache_free(s, r[i]);
-	while (n)
-		mmt_free_pages(held[--n], 0);
+	t_give_pages_back(held, n);
 	/* Memory is back: an ordinary caller gets a normal slab. */
 	plain = mmt_kmem_cache_alloc(s, GFP_KERNEL);
 	MMT_CHECK(plain != NULL);
@@ -402,7 +373,7 @@ MMT_TEST(slub_memalloc_socks_off_leaves_no_reserve_slab_on_any_cpu)
 	unsigned int n, i, c;
 
 	mmt_slab_memalloc_socks_changed(m, true);
-	n = exhaust_to(m, 8, held, 1024);
+	n = t_take_pages_until(m, 0, 8, held, 1024);
 	mmt_current_set_flags(MMT_PF_MEMALLOC);
 	for (i = 0; i < 40; i++)
 		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
@@ -425,8 +396,7 @@ MMT_TEST(slub_memalloc_socks_off_leaves_no_reserve_slab_on_any_cpu)
 	MMT_CHECK(mmt_migrate(0));
 	for (c = 0; c < 2; c++)
 		MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, c));
-	while (n)
-		mmt_free_pages(held[--n], 0);
+	t_give_pages_back(held, n);
 	MMT_CHECK(mmt_slab_is_valid(m));
 	mmt_kmem_cache_destroy(s);
 	MMT_CHECK_CLEAN(m);
@@ -530,29 +500,19 @@ MMT_TEST(slub_bug_frozen_dead_cache_is_caught_when_on_and_silent_when_off)
 
 /* ---- threads ---- */
 
-struct xchg {
-	pthread_mutex_t mu;
-	void *slot[128];
-};
-
-struct churner {
-	struct mmt_machine *m;
+struct churn_arg {
 	struct mmt_kmem_cache *s;
-	struct xchg *x;
-	int cpu;
-	uint64_t seed;
+	struct t_exchange x;
+	uint64_t seed[2]; /* one per cpu, drawn by the test thread */
 };
 
-static void *churn(void *arg)
+static void churn(int cpu, void *arg)
 {
-	struct churner *w = arg;
-	struct mmt_task *t = mmt_task_create(w->m, "churn", 0);
-	uint64_t st = w->seed;
+	struct churn_arg *a = arg;
+	uint64_t st = a->seed[cpu];
 	void *mine[16] = { 0 };
 	int i;
 
-	if (!mmt_cpu_attach(w->m, w->cpu, t))
-		return (void *)1;
 	for (i = 0; i < 30000; i++) {
 		unsigned int k, op;
 		void *obj, *old;
@@ -562,53 +522,36 @@ static void *churn(void *arg)
 		op = (unsigned int)(st >> 50) % 16;
 		if (op < 6) { /* local: alloc and keep, free the one kept */
 			old = mine[k % 16];
-			mine[k % 16] = mmt_kmem_cache_alloc(w->s, GFP_KERNEL);
-			mmt_kmem_cache_free(w->s, old);
+			mine[k % 16] = mmt_kmem_cache_alloc(a->s, GFP_KERNEL);
+			mmt_kmem_cache_free(a->s, old);
 		} else if (op < 14) { /* remote: swap through the exchange */
-			obj = mmt_kmem_cache_alloc(w->s, GFP_KERNEL);
-			pthread_mutex_lock(&w->x->mu);
-			old = w->x->slot[k % 128];
-			w->x->slot[k % 128] = obj;
-			pthread_mutex_unlock(&w->x->mu);
-			mmt_kmem_cache_free(w->s, old);
+			obj = mmt_kmem_cache_alloc(a->s, GFP_KERNEL);
+			old = t_exchange_swap(&a->x, k, obj);
+			mmt_kmem_cache_free(a->s, old);
 		} else if (op == 14 && k % 64 == 0) {
-			mmt_kmem_cache_shrink(w->s);
+			mmt_kmem_cache_shrink(a->s);
 		}
 	}
 	for (i = 0; i < 16; i++)
-		mmt_kmem_cache_free(w->s, mine[i]);
-	mmt_cpu_detach();
-	mmt_task_destroy(t);
-	return NULL;
+		mmt_kmem_cache_free(a->s, mine[i]);
 }
 
 MMT_TEST(slub_threads_allocate_free_locally_and_remotely_and_shrink_at_once)
 {
 	struct mmt_machine *m = slub_machine(0);
-	struct mmt_kmem_cache *s =
-		mmt_kmem_cache_create("test-churn", 200, 0, 0, NULL);
-	struct xchg x = { .mu = PTHREAD_MUTEX_INITIALIZER };
-	struct mmt_task *self = mmt_current_task();
-	struct churner w[2];
+	struct churn_arg a = { .s = mmt_kmem_cache_create("test-churn", 200, 0,
+							  0, NULL) };
+	struct mmt_kmem_cache *s = a.s;
 	struct mmt_slab_info info;
-	pthread_t th[2];
 	int i;
 
-	mmt_cpu_detach();
-	for (i = 0; i < 2; i++) {
-		w[i] = (struct churner){ m, s, &x, i, t_rand() };
-		MMT_CHECK(pthread_create(&th[i], NULL, churn, &w[i]) == 0);
-	}
-	for (i = 0; i < 2; i++) {
-		void *ret;
-
-		pthread_join(th[i], &ret);
-		MMT_CHECK(ret == NULL);
-	}
-	MMT_CHECK(mmt_cpu_attach(m, 0, self));
+	t_exchange_init(&a.x, 128);
+	for (i = 0; i < 2; i++)
+		a.seed[i] = t_rand();
+	t_run_on_cpus(2, churn, &a);
 	MMT_CHECK(mmt_slab_is_valid(m));
 	for (i = 0; i < 128; i++)
-		mmt_kmem_cache_free(s, x.slot[i]);
+		mmt_kmem_cache_free(s, a.x.slot[i]);
 	MMT_CHECK(mmt_slab_is_valid(m));
 	mmt_slab_info(s, &info);
 	MMT_CHECK_EQ(info.live, 0);
