@@ -238,6 +238,11 @@ bool mmt_machine_is_valid(struct mmt_machine *m)
 
 	for (z = 0; z < m->nr_zones; z++)
 		ok &= _mmt_zone_is_valid(&m->zones[z]);
+	/* The upper layers' validators need a CPU (they take model locks). */
+	if (_mmt_this_cpu && _mmt_this_cpu->m == m) {
+		ok &= mmt_slab_is_valid(m);
+		ok &= mmt_reserve_is_valid(m);
+	}
 	return ok;
 }
 

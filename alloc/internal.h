@@ -134,7 +134,14 @@ struct mmt_zone {
 	_Atomic long nr_free_pages;
 	_Atomic long nr_allocated;
 
-	unsigned long watermark[MMT_NR_WMARK];
+	/*
+	 * Read locklessly by every allocation, rewritten when the emergency
+	 * reserve changes (swapon/swapoff): atomics, relaxed by the reader's
+	 * choice of plain access on x86 costing nothing.
+	 */
+	_Atomic unsigned long watermark[MMT_NR_WMARK];
+	unsigned long wmark_base[MMT_NR_WMARK]; /* without the emergency part */
+	unsigned long emergency; /* pages of the emergency reserve here */
 	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];
 	int pcp_batch, pcp_high;
 };
@@ -276,6 +283,7 @@ struct mmt_machine {
 	struct mmt_cpu *cpus;
 
 	struct mmt_page_hooks hooks;
+	long emergency_pages; /* connected emergency reserve (reserve.c) */
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;
 
@@ -302,6 +310,10 @@ struct mmt_machine {
 	struct mmt_slab_state *slab; /* slab_common.c */
 	struct mmt_rcu_state *rcu; /* rcu.c, kvfree_rcu.c */
 	struct mmt_memcg_state *memcg; /* memcg.c */
+	struct mmt_sched_state *sched; /* sched.c */
+	struct mmt_mempool_state *mempool; /* mempool.c */
+	struct mmt_reserve_state *reserve; /* reserve.c */
+	struct mmt_reclaim_state *reclaim; /* reclaim.c */
 };
 
 /* ---- current CPU ---- */
@@ -381,6 +393,43 @@ int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_slab_destroy(struct mmt_machine *m);
 int _mmt_memcg_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_memcg_destroy(struct mmt_machine *m);
+/* Model 3, set up after the slab layer in this order, torn down reversed:
+ * sched.c (before rcu: synchronize_rcu waits), mempool.c, reserve.c,
+ * reclaim.c */
+int _mmt_sched_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_sched_destroy(struct mmt_machine *m);
+int _mmt_mempool_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_mempool_destroy(struct mmt_machine *m);
+int _mmt_reserve_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_reserve_destroy(struct mmt_machine *m);
+int _mmt_reclaim_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_reclaim_destroy(struct mmt_machine *m);
+/* sched.c: a thread took or left a CPU (machine.c calls these). */
+void _mmt_sched_cpu_attached(struct mmt_machine *m);
+void _mmt_sched_cpu_released(struct mmt_machine *m);
+/* A thread leaves its CPU but will come back (migration): not idle. */
+void _mmt_sched_away(struct mmt_machine *m, int delta);
+/* machine.c: attach without reporting a busy CPU; false if busy/offline. */
+bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpu, struct mmt_task *task);
+/*
+ * page_alloc.c: the emergency reserve raises every zone's min watermark
+ * (spread by zone size; low and high move with it); returns the pages
+ * added per zone in @per_zone (may be NULL).  Base watermarks are kept.
+ */
+void _mmt_page_alloc_set_emergency(struct mmt_machine *m, long pages);
+long _mmt_page_alloc_emergency(const struct mmt_machine *m);
+/* page_alloc.c: the min watermark of @zone without the emergency part. */
+unsigned long _mmt_zone_base_min(const struct mmt_machine *m, int zone);
+/* -- begin: added by alloc/mempool.c (Model 3) -- */
+/*
+ * Is the calling thread inside a pool's alloc function called by
+ * mempool_alloc() under the no-reclaim policy?  Per thread, not per CPU: an
+ * allocation may sleep and come back on another CPU.  reclaim.c reports
+ * "mempool-no-reclaim" when direct reclaim or writeback throttling is
+ * entered while it is true.
+ */
+bool _mmt_mempool_in_noreclaim_alloc(void);
+/* -- end: added by alloc/mempool.c -- */
 /* page_alloc.c: may the current context use the reserves for @gfp? */
 bool _mmt_gfp_pfmemalloc_allowed(struct mmt_cpu *cpu, mmt_gfp_t gfp);
 /* page_alloc.c */
@@ -391,6 +440,28 @@ bool _mmt_zone_is_valid(struct mmt_zone *z);
 void _mmt_zone_dump(struct mmt_zone *z, FILE *out);
 /* check.c */
 char *_mmt_dump_string(struct mmt_machine *m);
+/* -- begin: reclaim.c / writeback.c internals (owned by reclaim.c) -- */
+/* A write ended: @ok false when it was cancelled (device destroyed). */
+typedef void (*mmt_wb_end_fn)(struct mmt_page *page, void *ctx, bool ok);
+/* writeback.c: queue a write of @page to @dev; @end runs once, on the
+ * worker that completes it (or on the destroyer's CPU). */
+void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page, mmt_wb_end_fn end,
+		    void *ctx);
+/* writeback.c: per-machine device registry, set up/torn down by reclaim.c. */
+int _mmt_writeback_init(struct mmt_machine *m, char *err, size_t errlen);
+void _mmt_writeback_destroy(struct mmt_machine *m); /* on a CPU */
+bool _mmt_writeback_has_devices(struct mmt_machine *m);
+unsigned long _mmt_writeback_dropped(const struct mmt_machine *m);
+void *_mmt_writeback_json(struct mmt_machine *m); /* a json_t array */
+void _mmt_writeback_print(struct mmt_machine *m, FILE *out);
+/* reclaim.c: the slot writeback.c keeps its state in. */
+struct mmt_writeback_state **_mmt_writeback_slot(struct mmt_machine *m);
+/* reclaim.c: a user page of @type filled with @data (may be NULL) on the
+ * LRU of @nid (-1: this CPU's node); NULL if the allocation failed. */
+struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m, enum mmt_lru_type type,
+				   struct mmt_wb_device *dev, mmt_gfp_t gfp, int nid,
+				   const void *data);
+/* -- end: reclaim.c / writeback.c internals -- */
 
 static inline unsigned long _mmt_pfn(const struct mmt_machine *m,
 				     const struct mmt_page *p)

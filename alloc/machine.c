@@ -69,6 +69,9 @@ void mmt_config_default(struct mmt_config *cfg)
 	cfg->slab = MMT_SLAB_SLUB;
 	cfg->slab_debug = false;
 	cfg->kvfree_rcu_fast_try = false;
+	cfg->mempool_policy = MMT_MEMPOOL_NO_RECLAIM;
+	cfg->stall_jiffies = 60 * 100; /* a minute of model time */
+	cfg->wait_real_ms = 20000;
 }
 
 #define MMT_MAX_TOTAL_PAGES (4ul << 20) /* 16 GiB simulated */
@@ -146,6 +149,14 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "slab: %d is not an implementation (0 slub, 1 slab)",
 			 (int)cfg->slab);
+		return false;
+	}
+	if ((unsigned int)cfg->mempool_policy >= MMT_NR_MEMPOOL_POLICIES) {
+		snprintf(err, errlen, "mempool_policy: %d is not a policy", (int)cfg->mempool_policy);
+		return false;
+	}
+	if (cfg->stall_jiffies < 1 || cfg->wait_real_ms < 1) {
+		snprintf(err, errlen, "stall_jiffies/wait_real_ms: must be >= 1");
 		return false;
 	}
 	if (cfg->max_violations < 1 || cfg->max_violations > 100000) {
@@ -254,9 +265,10 @@ struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 		atomic_init(&cpu->online, true);
 		atomic_init(&cpu->owner, NULL);
 	}
-	if (_mmt_page_alloc_init(m, err, errlen) ||
+	if (_mmt_page_alloc_init(m, err, errlen) || _mmt_sched_init(m, err, errlen) ||
 	    _mmt_rcu_init(m, err, errlen) || _mmt_slab_init(m, err, errlen) ||
-	    _mmt_memcg_init(m, err, errlen)) {
+	    _mmt_memcg_init(m, err, errlen) || _mmt_mempool_init(m, err, errlen) ||
+	    _mmt_reserve_init(m, err, errlen) || _mmt_reclaim_init(m, err, errlen)) {
 		mmt_machine_destroy(m);
 		return NULL;
 	}
@@ -276,9 +288,13 @@ void mmt_machine_destroy(struct mmt_machine *m)
 		return;
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m)
 		_mmt_this_cpu = NULL;
+	_mmt_reclaim_destroy(m);
+	_mmt_reserve_destroy(m);
+	_mmt_mempool_destroy(m);
 	_mmt_memcg_destroy(m);
 	_mmt_slab_destroy(m);
 	_mmt_rcu_destroy(m);
+	_mmt_sched_destroy(m);
 	_mmt_page_alloc_destroy(m);
 	for (t = m->tasks; t; t = next) {
 		next = t->next_all;
@@ -417,7 +433,6 @@ struct mmt_cpu *_mmt_cpu_or_report(const char *site)
 bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
 {
 	struct mmt_cpu *cpu;
-	void *expected = NULL;
 
 	if (cpuid < 0 || cpuid >= m->nr_cpus)
 		return mmt_violation(m, "bad-cpu",
@@ -442,6 +457,20 @@ bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
 		return mmt_violation(m, "cpu-offline",
 				     "cpu_attach(%d): the cpu is offline",
 				     cpuid);
+	if (!_mmt_cpu_try_attach(m, cpuid, task))
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_attach(%d): another thread is on this cpu", cpuid);
+	return true;
+}
+
+bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
+{
+	struct mmt_cpu *cpu = &m->cpus[cpuid];
+	void *expected = NULL;
+
+	if (!atomic_load_explicit(&cpu->online, memory_order_acquire))
+		return false;
 	/*
 	 * Acquire pairs with the release in mmt_cpu_detach(): the previous
 	 * thread's writes to this CPU's context and per-cpu data are visible.
@@ -449,14 +478,13 @@ bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
 	if (!atomic_compare_exchange_strong_explicit(
 		    &cpu->owner, &expected, &thread_token, memory_order_acquire,
 		    memory_order_relaxed))
-		return mmt_violation(
-			m, "cpu-busy",
-			"cpu_attach(%d): another thread is on this cpu", cpuid);
+		return false;
 	cpu->curr = task;
 	cpu->preempt_count = 0;
 	cpu->irq_disable_depth = 0;
 	task->cpu = cpuid;
 	_mmt_this_cpu = cpu;
+	_mmt_sched_cpu_attached(m);
 	return true;
 }
 
@@ -483,6 +511,7 @@ void mmt_cpu_detach(void)
 	_mmt_this_cpu = NULL;
 	/* Release pairs with the acquire in mmt_cpu_attach(). */
 	atomic_store_explicit(&cpu->owner, NULL, memory_order_release);
+	_mmt_sched_cpu_released(cpu->m);
 }
 
 bool mmt_migrate(int cpuid)
@@ -499,11 +528,16 @@ bool mmt_migrate(int cpuid)
 				     m->nr_cpus - 1);
 	if (!can_leave_cpu(cpu, "migrate"))
 		return false;
+	/* In transit the thread is not idle: no deadlock is declared. */
+	_mmt_sched_away(m, 1);
 	mmt_cpu_detach();
-	if (mmt_cpu_attach(m, cpuid, task))
+	if (mmt_cpu_attach(m, cpuid, task)) {
+		_mmt_sched_away(m, -1);
 		return true;
+	}
 	/* Could not move: go back where we were (it is free: we just left). */
 	mmt_cpu_attach(m, cpu->id, task);
+	_mmt_sched_away(m, -1);
 	return false;
 }
 

@@ -1625,6 +1625,15 @@ static unsigned long int_sqrt(unsigned long x)
 	return r;
 }
 
+/* Watermarks = base + this zone's share of the emergency reserve. */
+static void apply_emergency(struct mmt_zone *z)
+{
+	int i;
+
+	for (i = 0; i < MMT_NR_WMARK; i++)
+		z->watermark[i] = z->wmark_base[i] + z->emergency;
+}
+
 /* setup_per_zone_wmarks() and setup_per_zone_lowmem_reserve(). */
 static void setup_watermarks(struct mmt_machine *m)
 {
@@ -1651,9 +1660,10 @@ static void setup_watermarks(struct mmt_machine *m)
 
 		if (scaled > gap)
 			gap = scaled;
-		z->watermark[MMT_WMARK_MIN] = min;
-		z->watermark[MMT_WMARK_LOW] = min + gap;
-		z->watermark[MMT_WMARK_HIGH] = min + 2 * gap;
+		z->wmark_base[MMT_WMARK_MIN] = min;
+		z->wmark_base[MMT_WMARK_LOW] = min + gap;
+		z->wmark_base[MMT_WMARK_HIGH] = min + 2 * gap;
+		apply_emergency(z);
 	}
 	for (nid = 0; nid < m->nr_nodes; nid++) {
 		int lo = m->nodes[nid].zone_ids[MMT_ZONE_DMA32];
@@ -1669,11 +1679,49 @@ static void setup_watermarks(struct mmt_machine *m)
 void mmt_zone_set_watermarks(struct mmt_machine *m, int zone, unsigned long min,
 			     unsigned long low, unsigned long high)
 {
+	struct mmt_zone *z;
+
 	if (zone < 0 || zone >= m->nr_zones)
 		return;
-	m->zones[zone].watermark[MMT_WMARK_MIN] = min;
-	m->zones[zone].watermark[MMT_WMARK_LOW] = low;
-	m->zones[zone].watermark[MMT_WMARK_HIGH] = high;
+	z = &m->zones[zone];
+	z->wmark_base[MMT_WMARK_MIN] = min;
+	z->wmark_base[MMT_WMARK_LOW] = low;
+	z->wmark_base[MMT_WMARK_HIGH] = high;
+	apply_emergency(z);
+}
+
+/*
+ * adjust_memalloc_reserve() of seed 004: the reserve raises every zone's
+ * marks by its share (by managed pages, rounded up so the total is never
+ * short).  Written by the reserve layer under its own lock; the allocator
+ * reads the marks locklessly, as it does the kernel's.
+ */
+void _mmt_page_alloc_set_emergency(struct mmt_machine *m, long pages)
+{
+	unsigned long total = 0;
+	int i;
+
+	if (pages < 0)
+		pages = 0;
+	for (i = 0; i < m->nr_zones; i++)
+		total += m->zones[i].managed;
+	for (i = 0; i < m->nr_zones; i++) {
+		struct mmt_zone *z = &m->zones[i];
+
+		z->emergency = ((unsigned long)pages * z->managed + total - 1) / total;
+		apply_emergency(z);
+	}
+	m->emergency_pages = pages;
+}
+
+long _mmt_page_alloc_emergency(const struct mmt_machine *m)
+{
+	return m->emergency_pages;
+}
+
+unsigned long _mmt_zone_base_min(const struct mmt_machine *m, int zone)
+{
+	return m->zones[zone].wmark_base[MMT_WMARK_MIN];
 }
 
 /* zone_batchsize(): about a quarter of 1/1024 of the zone, 2^n - 1. */

@@ -86,7 +86,9 @@ void mmt_violation_print(const struct mmt_violation *v, FILE *out);
 void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
 			...) MMT_PRINTF(3, 4);
 
-/* Run every expensive validator of the machine now; true if all hold. */
+/* Run every expensive validator of the machine now (pages; with the
+ * caller on a CPU, also slabs, memcg charges and reserves); true if all
+ * hold.  The machine must be quiescent. */
 bool mmt_machine_is_valid(struct mmt_machine *m);
 /* Readable dump of the whole machine state. */
 void mmt_machine_dump(struct mmt_machine *m, FILE *out);
@@ -105,6 +107,12 @@ enum mmt_bug {
 	MMT_BUG_SLUB_FROZEN_DEAD_CACHE, /* seed 003 */
 	MMT_BUG_KVFREE_RCU_NOWAIT_UNDER_RAW, /* seed 002 */
 	MMT_BUG_KVFREE_RCU_EARLY_FREE, /* seed 002 */
+	/* mempool, reserves, reclaim (Model 3) */
+	MMT_BUG_MEMPOOL_RETRY_RECLAIM, /* seed 001 */
+	MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES, /* seed 001 */
+	MMT_BUG_SWAP_SINGLE_BIT_MEMALLOC, /* seed 004 */
+	MMT_BUG_RESERVE_CHARGE_LEAK, /* seed 004 */
+	MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED, /* seed 004 */
 	MMT_NR_BUGS
 };
 

@@ -79,6 +79,14 @@ enum mmt_slab_impl {
 	MMT_NR_SLAB_IMPLS
 };
 
+/* mempool_alloc() order of preference (seed 001), --mempool=. */
+enum mmt_mempool_policy {
+	MMT_MEMPOOL_KERNEL_2016, /* allocator w/o reclaim, pool, full-mask retry */
+	MMT_MEMPOOL_NO_RECLAIM,	 /* allocator w/o reclaim, pool, wait (default) */
+	MMT_MEMPOOL_POOL_FIRST,	 /* pool, allocator w/o reclaim, wait */
+	MMT_NR_MEMPOOL_POLICIES
+};
+
 struct mmt_config {
 	int nr_nodes; /* 1..MMT_MAX_NODES */
 	int nr_cpus; /* 1..MMT_MAX_CPUS, spread over nodes */
@@ -97,6 +105,9 @@ struct mmt_config {
 	enum mmt_slab_impl slab; /* object allocator implementation */
 	bool slab_debug; /* red zones, poison, tracking on every cache */
 	bool kvfree_rcu_fast_try; /* kvfree_rcu blocks: FAST_TRY, not NOWAIT */
+	enum mmt_mempool_policy mempool_policy;
+	unsigned long stall_jiffies; /* model time without progress = stall */
+	unsigned int wait_real_ms; /* real-time safety net of one wait */
 	unsigned int max_violations; /* kept in the log; later ones counted */
 };
 

@@ -12,5 +12,10 @@
 #include "mmt/slab.h"
 #include "mmt/rcu.h"
 #include "mmt/memcg.h"
+#include "mmt/sched.h"
+#include "mmt/mempool.h"
+#include "mmt/reserve.h"
+#include "mmt/reclaim.h"
+#include "mmt/scenario.h"
 
 #endif /* MMT_MMT_H */
