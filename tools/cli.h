@@ -40,6 +40,7 @@ struct cli_cmd {
 int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
+int cmd_scenario(int argc, char **argv);
 int cmd_version(int argc, char **argv);
 
 /*

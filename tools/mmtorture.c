@@ -24,6 +24,7 @@ static const struct cli_cmd cmds[] = {
 	{ "list", "list the layers, checks and injectable bugs of this build", cmd_list },
 	{ "run", "run a short multi-threaded workload over the model and check it", cmd_run },
 	{ "bench", "measure the cost of model operations (bench pages)", cmd_bench },
+	{ "scenario", "run the encrypted-swap or network-swap world to completion", cmd_scenario },
 	{ "version", "print the version and build configuration", cmd_version },
 	/* Coming in later milestones: listed, never pretended. */
 	{ "fuzz", "fuzz a target with libFuzzer or AFL++", NULL },
