@@ -115,6 +115,7 @@ struct mmt_mem_reserve {
 	_Atomic long pages; /* own + connected children's */
 	_Atomic long limit; /* == pages */
 	_Atomic long usage; /* charges, any context */
+	_Atomic long usage_peak; /* the most usage has been (for reports) */
 	_Atomic long live; /* pages of charges that have an owner */
 	_Atomic long emergency; /* pages of emergency objects not freed */
 	/* Structure: mem_reserve_mutex. */
@@ -596,6 +597,17 @@ int mmt_mem_reserve_kmem_cache_set(struct mmt_mem_reserve *res,
 /* ---- charges ---- */
 
 /* usage += pages unless that passes the limit; never visible past it. */
+/* A statistic only: relaxed, monotonic maximum. */
+static void raise_peak(struct mmt_mem_reserve *res, long usage)
+{
+	long peak = ld(&res->usage_peak);
+
+	while (usage > peak &&
+	       !atomic_compare_exchange_weak_explicit(&res->usage_peak, &peak, usage,
+						      memory_order_relaxed, memory_order_relaxed))
+		;
+}
+
 static bool usage_charge(struct mmt_mem_reserve *res, long pages)
 {
 	long cur = ld(&res->usage);
@@ -606,6 +618,7 @@ static bool usage_charge(struct mmt_mem_reserve *res, long pages)
 	} while (!atomic_compare_exchange_weak_explicit(
 		&res->usage, &cur, cur + pages, memory_order_relaxed,
 		memory_order_relaxed));
+	raise_peak(res, cur + pages);
 	return true;
 }
 
@@ -653,6 +666,11 @@ long mmt_mem_reserve_pages(const struct mmt_mem_reserve *res)
 long mmt_mem_reserve_usage(const struct mmt_mem_reserve *res)
 {
 	return ld(&res->usage);
+}
+
+long mmt_mem_reserve_usage_peak(const struct mmt_mem_reserve *res)
+{
+	return ld(&res->usage_peak);
 }
 
 long mmt_mem_reserve_emergency(const struct mmt_mem_reserve *res)

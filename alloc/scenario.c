@@ -15,8 +15,9 @@
  *  network-swap (seed 004): anonymous memory swaps to a swap file on a
  *    network mount that holds two swap files; the traffic's socket buffers
  *    come from the emergency reserve because the mount's socket is
- *    SOCK_MEMALLOC while a swap file is on.  Halfway, the second swap file
- *    is turned off: the socket must stay memalloc for the first.
+ *    SOCK_MEMALLOC while a swap file is on.  Halfway through the swapping
+ *    the second swap file is turned off: the socket must stay memalloc for
+ *    the first.
  *
  * Algorithm.  A machine of memory_pages, kswapd, the devices, and writer
  * kthreads that each map their share of a working set larger than memory
@@ -53,7 +54,6 @@ struct world {
 	struct mmt_wb_device *disk, *crypt, *netswap;
 	struct mmt_swap_mount *mnt;
 	struct mmt_swapfile *sf[2];
-	long reserve_peak;
 };
 
 void mmt_scenario_defaults(struct mmt_scenario_opts *o, enum mmt_scenario_kind kind)
@@ -106,14 +106,6 @@ static void writer(void *arg)
 			atomic_fetch_add_explicit(&w->mapped, 1, memory_order_relaxed);
 		else
 			atomic_fetch_add_explicit(&w->failures, 1, memory_order_relaxed);
-		if (w->mnt) {
-			long use = mmt_mem_reserve_usage(mmt_net_reserve(w->m, false)) +
-				   mmt_mem_reserve_usage(mmt_net_reserve(w->m, true));
-
-			/* A racy maximum is enough for a report. */
-			if (use > w->reserve_peak)
-				w->reserve_peak = use;
-		}
 		mmt_wake_up(&w->wq); /* the scenario may wait for half */
 	}
 	/*
@@ -138,9 +130,14 @@ static bool half_done(void *arg)
 {
 	struct world *w = arg;
 
+	/*
+	 * Halfway through the swapping, not the mapping: the first pages fit
+	 * in memory, so the middle of the swap traffic is halfway between the
+	 * memory size and the working set.
+	 */
 	return all_done(arg) || atomic_load_explicit(&w->mapped, memory_order_relaxed) +
 					  atomic_load_explicit(&w->failures, memory_order_relaxed) >=
-				  w->o->working_set / 2;
+				  (w->o->memory_pages + w->o->working_set) / 2;
 }
 
 /* ---- set-up and teardown ---- */
@@ -227,7 +224,12 @@ static void fill_result(struct world *w, struct mmt_scenario_result *res)
 	res->jiffies = mmt_jiffies(w->m);
 	if (w->mnt) {
 		res->reserve_pages = mmt_mem_reserve_pages(mmt_net_reserve_total(w->m));
-		res->reserve_peak_use = w->reserve_peak;
+		struct mmt_reserve_stats st;
+
+		mmt_reserve_stats(w->m, &st);
+		res->reserve_peak_use = mmt_mem_reserve_usage_peak(mmt_net_reserve(w->m, false)) +
+					mmt_mem_reserve_usage_peak(mmt_net_reserve(w->m, true));
+		res->emergency_allocs = st.emergency_allocs;
 	}
 }
 
@@ -244,8 +246,10 @@ static void print_result(const struct mmt_scenario_opts *o, const struct mmt_sce
 	fprintf(rep, "  mempool: %lu element(s) from the pools, %lu wait(s)\n", r->mempool_from_pool,
 		r->mempool_waits);
 	if (o->kind == MMT_SCENARIO_NETWORK_SWAP)
-		fprintf(rep, "  network reserve: %ld pages, peak use %ld pages, %lu packet(s) dropped\n",
-			r->reserve_pages, r->reserve_peak_use, r->packets_dropped);
+		fprintf(rep,
+			"  network reserve: %ld pages, peak use %ld pages (TX + RX), %ld emergency "
+			"buffer(s), %lu packet(s) dropped\n",
+			r->reserve_pages, r->reserve_peak_use, r->emergency_allocs, r->packets_dropped);
 	fprintf(rep, "  model time %.2f s (%llu jiffies) in %.2f s of real time\n",
 		(double)r->jiffies / MMT_HZ, (unsigned long long)r->jiffies, r->real_seconds);
 }

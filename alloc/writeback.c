@@ -29,8 +29,10 @@
  *   netswap  each request is sent as ceil(4096 / packet_size) packets:
  *            socket buffers allocated with mmt_sk_alloc_emergency() on the
  *            TX reserve, GFP_NOWAIT (the kernel's swap socket allocates with
- *            __GFP_MEMALLOC, which never reaches direct reclaim), "sent"
- *            (freed) at once; the reply is due latency jiffies later and is
+ *            __GFP_MEMALLOC, which never reaches direct reclaim), and kept
+ *            until the reply acknowledges them (TCP's retransmit queue), so
+ *            a deep writeback queue holds socket memory the way the real
+ *            one does; the reply is due latency jiffies later and is
  *            received in softirq context: a GFP_ATOMIC buffer on the RX
  *            reserve, with the reserve rights the driver has while any
  *            memalloc socket exists (PF_MEMALLOC in the softirq, as
@@ -65,6 +67,8 @@
 #define RETRY_WAIT (MMT_HZ / 10)
 #define RETRANSMIT_WAIT (MMT_HZ / 5)
 #define NET_HEADER 128 /* bytes of protocol header per packet */
+#define NET_MIN_PACKET 256
+#define NET_MAX_PACKETS (MMT_PAGE_SIZE / NET_MIN_PACKET)
 
 static MMT_LOCK_CLASS(queue_lock_class, "wbdev->queue_lock", MMT_LOCK_SPIN);
 
@@ -76,6 +80,8 @@ struct wb_req {
 	struct mmt_wb_device *owner; /* the upper device that sent it, or NULL */
 	uint64_t due; /* disk: completion; netswap: reply or retransmit */
 	bool sent; /* netswap: waiting for the reply */
+	int nr_skb; /* netswap: sent buffers kept until the reply */
+	void *skb[NET_MAX_PACKETS];
 };
 
 /* A crypt write in flight at the lower device. */
@@ -196,6 +202,8 @@ void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page, mmt_wb_end
 }
 
 /* bio_endio(): run the end function without any lock of ours. */
+static void net_release(struct mmt_wb_device *dev, struct wb_req *r);
+
 static void end_req(struct mmt_wb_device *dev, struct wb_req *r, bool ok)
 {
 	mmt_wb_end_fn end = r->end;
@@ -207,6 +215,8 @@ static void end_req(struct mmt_wb_device *dev, struct wb_req *r, bool ok)
 	 * raised until this call no longer touches @dev (dev_quiesce()).
 	 */
 	atomic_fetch_add(&dev->active, 1);
+	if (r->nr_skb)
+		net_release(dev, r);
 	free(r);
 	cnt(ok ? &dev->completed : &dev->failed, 1);
 	end(page, ctx, ok);
@@ -397,24 +407,42 @@ static int packets_per_page(const struct mmt_wb_device *dev)
 	return (int)((MMT_PAGE_SIZE + dev->packet_size - 1) / dev->packet_size);
 }
 
-/* Send @r: false if a socket buffer could not be had (retry later). */
+static size_t skb_size(const struct mmt_wb_device *dev)
+{
+	return NET_HEADER + dev->packet_size;
+}
+
+/* The reply acknowledged @r's packets (or they are given up): free them. */
+static void net_release(struct mmt_wb_device *dev, struct wb_req *r)
+{
+	struct mmt_mem_reserve *tx = mmt_net_reserve(dev->m, false);
+
+	while (r->nr_skb > 0)
+		mmt_sk_free_emergency(dev->sk, tx, r->skb[--r->nr_skb], skb_size(dev));
+}
+
+/*
+ * Send @r: false if a socket buffer could not be had (what was had is
+ * freed; retry later).  The buffers stay with @r until the reply.
+ */
 static bool net_send(struct mmt_wb_device *dev, struct wb_req *r)
 {
 	struct mmt_mem_reserve *tx = mmt_net_reserve(dev->m, false);
 	int i, n = packets_per_page(dev);
 
 	for (i = 0; i < n; i++) {
-		size_t size = NET_HEADER + dev->packet_size;
-		void *skb = mmt_sk_alloc_emergency(dev->sk, tx, size, GFP_NOWAIT | __GFP_NOWARN);
+		void *skb = mmt_sk_alloc_emergency(dev->sk, tx, skb_size(dev),
+						   GFP_NOWAIT | __GFP_NOWARN);
 
-		if (!skb)
+		if (!skb) {
+			net_release(dev, r);
 			return false;
+		}
 		memcpy((char *)skb + NET_HEADER,
 		       (const char *)mmt_page_address(r->page) + (size_t)i * dev->packet_size,
 		       (size_t)i == (size_t)n - 1 ? MMT_PAGE_SIZE - (size_t)i * dev->packet_size :
 						    dev->packet_size);
-		/* On the wire: the NIC is done with the buffer. */
-		mmt_sk_free_emergency(dev->sk, tx, skb, size);
+		r->skb[r->nr_skb++] = skb;
 		cnt(&dev->sent, 1);
 	}
 	r->sent = true;
@@ -510,6 +538,7 @@ static void netswap_worker(void *arg)
 				cnt(&dev->dropped, 1);
 			else
 				cnt(&dev->alloc_failures, 1);
+			net_release(dev, r); /* sent again, with new buffers */
 			r->sent = false;
 			r->due = now + RETRANSMIT_WAIT;
 			mmt_spin_lock(&dev->lock);
@@ -683,6 +712,8 @@ struct mmt_wb_device *mmt_netswap_create(struct mmt_machine *m, const char *name
 	dev->packet_size = packet_size ? packet_size : 1500;
 	if (dev->packet_size > MMT_PAGE_SIZE)
 		dev->packet_size = MMT_PAGE_SIZE;
+	if (dev->packet_size < NET_MIN_PACKET)
+		dev->packet_size = NET_MIN_PACKET;
 	if (!dev_start(dev, "rpciod", 0, netswap_worker)) {
 		dev_free(dev);
 		return NULL;

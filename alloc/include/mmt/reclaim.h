@@ -261,7 +261,7 @@ struct mmt_wb_device *mmt_loop_create(struct mmt_machine *m, const char *name,
 /*
  * Network swap over swap file @sf (mmt_swapon) of mount @mnt: requests go
  * out on the mount's socket; replies arrive @latency jiffies later;
- * @packet_size bytes per packet (0: 1500).
+ * @packet_size bytes per packet (0: 1500; at least 256).
  */
 struct mmt_wb_device *mmt_netswap_create(struct mmt_machine *m, const char *name,
 					 struct mmt_swap_mount *mnt, struct mmt_swapfile *sf,

@@ -56,6 +56,8 @@ bool mmt_mem_reserve_charge(struct mmt_mem_reserve *res, long pages);
 void mmt_mem_reserve_uncharge(struct mmt_mem_reserve *res, long pages);
 long mmt_mem_reserve_pages(const struct mmt_mem_reserve *res);
 long mmt_mem_reserve_usage(const struct mmt_mem_reserve *res);
+/* The highest usage since the reserve was made. */
+long mmt_mem_reserve_usage_peak(const struct mmt_mem_reserve *res);
 /* The tree as JSON (machine-readable reserve_info) and as text. */
 void mmt_mem_reserve_dump_json(struct mmt_machine *m, FILE *out);
 void mmt_mem_reserve_dump(struct mmt_machine *m, FILE *out);

@@ -46,6 +46,7 @@ struct mmt_scenario_result {
 	unsigned long kswapd_wakeups, packets_dropped;
 	unsigned long mempool_waits, mempool_from_pool;
 	long reserve_pages, reserve_peak_use; /* network swap */
+	long emergency_allocs; /* network swap: buffers charged to the reserve */
 };
 
 void mmt_scenario_defaults(struct mmt_scenario_opts *o, enum mmt_scenario_kind kind);
