@@ -445,8 +445,8 @@ char *_mmt_dump_string(struct mmt_machine *m);
 typedef void (*mmt_wb_end_fn)(struct mmt_page *page, void *ctx, bool ok);
 /* writeback.c: queue a write of @page to @dev; @end runs once, on the
  * worker that completes it (or on the destroyer's CPU). */
-void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page, mmt_wb_end_fn end,
-		    void *ctx);
+void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page,
+		    mmt_wb_end_fn end, void *ctx);
 /* writeback.c: per-machine device registry, set up/torn down by reclaim.c. */
 int _mmt_writeback_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_writeback_destroy(struct mmt_machine *m); /* on a CPU */
@@ -458,9 +458,10 @@ void _mmt_writeback_print(struct mmt_machine *m, FILE *out);
 struct mmt_writeback_state **_mmt_writeback_slot(struct mmt_machine *m);
 /* reclaim.c: a user page of @type filled with @data (may be NULL) on the
  * LRU of @nid (-1: this CPU's node); NULL if the allocation failed. */
-struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m, enum mmt_lru_type type,
-				   struct mmt_wb_device *dev, mmt_gfp_t gfp, int nid,
-				   const void *data);
+struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m,
+				   enum mmt_lru_type type,
+				   struct mmt_wb_device *dev, mmt_gfp_t gfp,
+				   int nid, const void *data);
 /* -- end: reclaim.c / writeback.c internals -- */
 
 static inline unsigned long _mmt_pfn(const struct mmt_machine *m,

@@ -152,11 +152,13 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 		return false;
 	}
 	if ((unsigned int)cfg->mempool_policy >= MMT_NR_MEMPOOL_POLICIES) {
-		snprintf(err, errlen, "mempool_policy: %d is not a policy", (int)cfg->mempool_policy);
+		snprintf(err, errlen, "mempool_policy: %d is not a policy",
+			 (int)cfg->mempool_policy);
 		return false;
 	}
 	if (cfg->stall_jiffies < 1 || cfg->wait_real_ms < 1) {
-		snprintf(err, errlen, "stall_jiffies/wait_real_ms: must be >= 1");
+		snprintf(err, errlen,
+			 "stall_jiffies/wait_real_ms: must be >= 1");
 		return false;
 	}
 	if (cfg->max_violations < 1 || cfg->max_violations > 100000) {
@@ -265,10 +267,12 @@ struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 		atomic_init(&cpu->online, true);
 		atomic_init(&cpu->owner, NULL);
 	}
-	if (_mmt_page_alloc_init(m, err, errlen) || _mmt_sched_init(m, err, errlen) ||
-	    _mmt_rcu_init(m, err, errlen) || _mmt_slab_init(m, err, errlen) ||
-	    _mmt_memcg_init(m, err, errlen) || _mmt_mempool_init(m, err, errlen) ||
-	    _mmt_reserve_init(m, err, errlen) || _mmt_reclaim_init(m, err, errlen)) {
+	if (_mmt_page_alloc_init(m, err, errlen) ||
+	    _mmt_sched_init(m, err, errlen) || _mmt_rcu_init(m, err, errlen) ||
+	    _mmt_slab_init(m, err, errlen) || _mmt_memcg_init(m, err, errlen) ||
+	    _mmt_mempool_init(m, err, errlen) ||
+	    _mmt_reserve_init(m, err, errlen) ||
+	    _mmt_reclaim_init(m, err, errlen)) {
 		mmt_machine_destroy(m);
 		return NULL;
 	}
@@ -464,7 +468,8 @@ bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
 	return true;
 }
 
-bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
+bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpuid,
+			 struct mmt_task *task)
 {
 	struct mmt_cpu *cpu = &m->cpus[cpuid];
 	void *expected = NULL;

@@ -1708,7 +1708,8 @@ void _mmt_page_alloc_set_emergency(struct mmt_machine *m, long pages)
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone *z = &m->zones[i];
 
-		z->emergency = ((unsigned long)pages * z->managed + total - 1) / total;
+		z->emergency =
+			((unsigned long)pages * z->managed + total - 1) / total;
 		apply_emergency(z);
 	}
 	m->emergency_pages = pages;

@@ -69,10 +69,12 @@ struct lru_entry {
 
 struct lru_node {
 	mmt_spinlock_t lock; /* lru_lock */
-	struct lru_entry head; /* head.next is the youngest, head.prev the oldest */
+	struct lru_entry
+		head; /* head.next is the youngest, head.prev the oldest */
 	_Atomic unsigned long nr[MMT_NR_LRU_TYPES];
 	_Atomic long writeback; /* pages submitted, not yet ended */
-	_Atomic bool over_hard; /* writeback-limit reported, until back under the limit */
+	_Atomic bool
+		over_hard; /* writeback-limit reported, until back under the limit */
 	struct mmt_waitqueue congestion;
 	/* kswapd */
 	struct mmt_kthread *kswapd;
@@ -97,7 +99,8 @@ struct mmt_reclaim_state {
 	struct mmt_machine *m;
 	struct lru_node node[MMT_MAX_NODES];
 	_Atomic(struct mmt_wb_device *) swap_dev, file_dev;
-	_Atomic unsigned int writeback_ratio, less_throttle_pct, kswapd_max_failures;
+	_Atomic unsigned int writeback_ratio, less_throttle_pct,
+		kswapd_max_failures;
 	_Atomic long passes_in_flight;
 
 	pthread_rwlock_t shrinker_lock;
@@ -110,8 +113,10 @@ struct mmt_reclaim_state {
 	struct mmt_writeback_state *wb; /* writeback.c */
 
 	/* counters: many writers, relaxed atomics */
-	_Atomic unsigned long scanned, reclaimed, submitted, written, writeback_max;
-	_Atomic unsigned long throttled, direct_reclaims, kswapd_wakeups, kswapd_passes;
+	_Atomic unsigned long scanned, reclaimed, submitted, written,
+		writeback_max;
+	_Atomic unsigned long throttled, direct_reclaims, kswapd_wakeups,
+		kswapd_passes;
 	_Atomic unsigned long shrinker_calls, shrinker_freed;
 };
 
@@ -151,18 +156,21 @@ static unsigned long node_managed(const struct mmt_machine *m, int nid)
 	return managed;
 }
 
-unsigned long mmt_writeback_limit(const struct mmt_machine *m, int nid, bool less_throttle)
+unsigned long mmt_writeback_limit(const struct mmt_machine *m, int nid,
+				  bool less_throttle)
 {
 	const struct mmt_reclaim_state *rs = RS(m);
 	unsigned long limit = node_managed(m, nid) *
-			      atomic_load_explicit(&rs->writeback_ratio, memory_order_relaxed) /
+			      atomic_load_explicit(&rs->writeback_ratio,
+						   memory_order_relaxed) /
 			      100;
 
 	if (limit < 1)
 		limit = 1;
 	if (less_throttle)
 		limit += limit *
-			 atomic_load_explicit(&rs->less_throttle_pct, memory_order_relaxed) /
+			 atomic_load_explicit(&rs->less_throttle_pct,
+					      memory_order_relaxed) /
 			 100;
 	return limit;
 }
@@ -181,7 +189,8 @@ unsigned long mmt_writeback_throttle_limit(const struct mmt_machine *m, int nid,
 					   bool less_throttle)
 {
 	const struct mmt_reclaim_state *rs = RS(m);
-	unsigned long ceiling = mmt_writeback_limit(m, nid, less_throttle), limit;
+	unsigned long ceiling = mmt_writeback_limit(m, nid, less_throttle),
+		      limit;
 	long dirtyable = 0;
 	int t;
 
@@ -201,29 +210,36 @@ unsigned long mmt_writeback_throttle_limit(const struct mmt_machine *m, int nid,
 		if (z < 0)
 			continue;
 		zone = &m->zones[z];
-		dirtyable += atomic_load_explicit(&zone->nr_free_pages, memory_order_relaxed) -
+		dirtyable += atomic_load_explicit(&zone->nr_free_pages,
+						  memory_order_relaxed) -
 			     (long)zone->watermark[MMT_WMARK_HIGH];
 	}
 	if (dirtyable < 0)
 		dirtyable = 0;
-	dirtyable += (long)atomic_load_explicit(&rs->node[nid].nr[MMT_LRU_FILE_CLEAN],
-						memory_order_relaxed) +
-		     (long)atomic_load_explicit(&rs->node[nid].nr[MMT_LRU_FILE_DIRTY],
-						memory_order_relaxed);
+	dirtyable += (long)atomic_load_explicit(
+			     &rs->node[nid].nr[MMT_LRU_FILE_CLEAN],
+			     memory_order_relaxed) +
+		     (long)atomic_load_explicit(
+			     &rs->node[nid].nr[MMT_LRU_FILE_DIRTY],
+			     memory_order_relaxed);
 	limit = (unsigned long)dirtyable *
-		atomic_load_explicit(&rs->writeback_ratio, memory_order_relaxed) / 100;
+		atomic_load_explicit(&rs->writeback_ratio,
+				     memory_order_relaxed) /
+		100;
 	return limit < ceiling ? limit : ceiling;
 }
 
 unsigned long mmt_writeback_hard_limit(const struct mmt_machine *m, int nid)
 {
-	long passes = atomic_load_explicit(&RS(m)->passes_in_flight, memory_order_relaxed);
+	long passes = atomic_load_explicit(&RS(m)->passes_in_flight,
+					   memory_order_relaxed);
 
 	return mmt_writeback_limit(m, nid, true) +
 	       MMT_SWAP_CLUSTER_MAX * (unsigned long)(passes > 0 ? passes : 0);
 }
 
-void mmt_reclaim_get_params(const struct mmt_machine *m, struct mmt_reclaim_params *out)
+void mmt_reclaim_get_params(const struct mmt_machine *m,
+			    struct mmt_reclaim_params *out)
 {
 	const struct mmt_reclaim_state *rs = RS(m);
 
@@ -232,11 +248,13 @@ void mmt_reclaim_get_params(const struct mmt_machine *m, struct mmt_reclaim_para
 	out->kswapd_max_failures = atomic_load(&rs->kswapd_max_failures);
 }
 
-bool mmt_reclaim_set_params(struct mmt_machine *m, const struct mmt_reclaim_params *p)
+bool mmt_reclaim_set_params(struct mmt_machine *m,
+			    const struct mmt_reclaim_params *p)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 
-	if (!p->writeback_ratio || p->writeback_ratio > 100 || !p->kswapd_max_failures)
+	if (!p->writeback_ratio || p->writeback_ratio > 100 ||
+	    !p->kswapd_max_failures)
 		return false;
 	atomic_store(&rs->writeback_ratio, p->writeback_ratio);
 	atomic_store(&rs->less_throttle_pct, p->less_throttle_pct);
@@ -269,19 +287,22 @@ static void lru_unlink(struct lru_entry *e)
 	e->next = e->prev = NULL;
 }
 
-void mmt_reclaim_set_swap_device(struct mmt_machine *m, struct mmt_wb_device *dev)
+void mmt_reclaim_set_swap_device(struct mmt_machine *m,
+				 struct mmt_wb_device *dev)
 {
 	atomic_store_explicit(&RS(m)->swap_dev, dev, memory_order_release);
 }
 
-void mmt_reclaim_set_file_device(struct mmt_machine *m, struct mmt_wb_device *dev)
+void mmt_reclaim_set_file_device(struct mmt_machine *m,
+				 struct mmt_wb_device *dev)
 {
 	atomic_store_explicit(&RS(m)->file_dev, dev, memory_order_release);
 }
 
-struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m, enum mmt_lru_type type,
-				   struct mmt_wb_device *dev, mmt_gfp_t gfp, int nid,
-				   const void *data)
+struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m,
+				   enum mmt_lru_type type,
+				   struct mmt_wb_device *dev, mmt_gfp_t gfp,
+				   int nid, const void *data)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	struct lru_entry *e;
@@ -289,7 +310,8 @@ struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m, enum mmt_lru_type type
 	struct lru_node *ln;
 
 	if ((unsigned int)type >= MMT_NR_LRU_TYPES) {
-		mmt_violation(m, "bad-argument", "lru_add: %d is not an LRU type", (int)type);
+		mmt_violation(m, "bad-argument",
+			      "lru_add: %d is not an LRU type", (int)type);
 		return NULL;
 	}
 	if (nid < 0 || nid >= m->nr_nodes)
@@ -306,7 +328,8 @@ struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m, enum mmt_lru_type type
 	if (data)
 		memcpy(mmt_page_address(page), data, MMT_PAGE_SIZE);
 	else
-		memset(mmt_page_address(page), (int)type + 1, 64); /* "user data" */
+		memset(mmt_page_address(page), (int)type + 1,
+		       64); /* "user data" */
 	e->page = page;
 	e->dev = type == MMT_LRU_ANON ? NULL : dev;
 	e->rs = rs;
@@ -320,8 +343,8 @@ struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m, enum mmt_lru_type type
 	return page;
 }
 
-bool mmt_lru_add(struct mmt_machine *m, enum mmt_lru_type type, struct mmt_wb_device *dev,
-		 mmt_gfp_t gfp, int nid)
+bool mmt_lru_add(struct mmt_machine *m, enum mmt_lru_type type,
+		 struct mmt_wb_device *dev, mmt_gfp_t gfp, int nid)
 {
 	return _mmt_lru_add_page(m, type, dev, gfp, nid, NULL) != NULL;
 }
@@ -331,13 +354,15 @@ bool mmt_lru_add_anon(struct mmt_machine *m)
 	return mmt_lru_add(m, MMT_LRU_ANON, NULL, GFP_HIGHUSER_MOVABLE, -1);
 }
 
-bool mmt_lru_add_file(struct mmt_machine *m, bool dirty, struct mmt_wb_device *dev)
+bool mmt_lru_add_file(struct mmt_machine *m, bool dirty,
+		      struct mmt_wb_device *dev)
 {
-	return mmt_lru_add(m, dirty ? MMT_LRU_FILE_DIRTY : MMT_LRU_FILE_CLEAN, dev,
-			   GFP_HIGHUSER_MOVABLE, -1);
+	return mmt_lru_add(m, dirty ? MMT_LRU_FILE_DIRTY : MMT_LRU_FILE_CLEAN,
+			   dev, GFP_HIGHUSER_MOVABLE, -1);
 }
 
-unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type, unsigned long nr)
+unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type,
+			    unsigned long nr)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	unsigned long done = 0;
@@ -349,18 +374,21 @@ unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type, unsig
 		struct lru_node *ln = &rs->node[nid];
 
 		while (done < nr) {
-			struct lru_entry *batch[MMT_SWAP_CLUSTER_MAX], *e, *next;
+			struct lru_entry *batch[MMT_SWAP_CLUSTER_MAX], *e,
+				*next;
 			int n = 0, i;
 
 			mmt_spin_lock(&ln->lock);
-			for (e = ln->head.next; e != &ln->head && n < MMT_SWAP_CLUSTER_MAX &&
-						done + (unsigned long)n < nr;
+			for (e = ln->head.next;
+			     e != &ln->head && n < MMT_SWAP_CLUSTER_MAX &&
+			     done + (unsigned long)n < nr;
 			     e = next) {
 				next = e->next;
 				if (e->type != type)
 					continue;
 				lru_unlink(e);
-				atomic_fetch_sub_explicit(&ln->nr[type], 1, memory_order_relaxed);
+				atomic_fetch_sub_explicit(&ln->nr[type], 1,
+							  memory_order_relaxed);
 				batch[n++] = e;
 			}
 			mmt_spin_unlock(&ln->lock);
@@ -376,7 +404,8 @@ unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type, unsig
 	return done;
 }
 
-unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid, enum mmt_lru_type type)
+unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid,
+			    enum mmt_lru_type type)
 {
 	unsigned long n = 0;
 	int i;
@@ -385,7 +414,8 @@ unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid, enum mmt_lru_t
 		return 0;
 	for (i = 0; i < m->nr_nodes; i++)
 		if (nid < 0 || nid == i)
-			n += atomic_load_explicit(&RS(m)->node[i].nr[type], memory_order_relaxed);
+			n += atomic_load_explicit(&RS(m)->node[i].nr[type],
+						  memory_order_relaxed);
 	return n;
 }
 
@@ -396,7 +426,8 @@ unsigned long mmt_writeback_pages(const struct mmt_machine *m, int nid)
 
 	for (i = 0; i < m->nr_nodes; i++)
 		if (nid < 0 || nid == i)
-			n += atomic_load_explicit(&RS(m)->node[i].writeback, memory_order_relaxed);
+			n += atomic_load_explicit(&RS(m)->node[i].writeback,
+						  memory_order_relaxed);
 	return n > 0 ? (unsigned long)n : 0;
 }
 
@@ -424,9 +455,12 @@ static void lru_end_writeback(struct mmt_page *page, void *ctx, bool ok)
 	MMT_IASSERT(page == e->page);
 	mmt_free_pages(page, 0);
 	free(e);
-	wb = atomic_fetch_sub_explicit(&ln->writeback, 1, memory_order_relaxed) - 1;
+	wb = atomic_fetch_sub_explicit(&ln->writeback, 1,
+				       memory_order_relaxed) -
+	     1;
 	if (wb <= (long)mmt_writeback_limit(m, ln->nid, true))
-		atomic_store_explicit(&ln->over_hard, false, memory_order_relaxed);
+		atomic_store_explicit(&ln->over_hard, false,
+				      memory_order_relaxed);
 	if (ok)
 		stat_add(&rs->written, 1);
 	/* The congestion waiters re-check their limit (congestion_wait). */
@@ -449,11 +483,14 @@ static void submit_page(struct mmt_reclaim_state *rs, struct lru_entry *e,
 
 	e->dev = dev;
 	atomic_fetch_sub_explicit(&ln->nr[e->type], 1, memory_order_relaxed);
-	wb = atomic_fetch_add_explicit(&ln->writeback, 1, memory_order_relaxed) + 1;
+	wb = atomic_fetch_add_explicit(&ln->writeback, 1,
+				       memory_order_relaxed) +
+	     1;
 	max = rd(&rs->writeback_max);
 	while ((unsigned long)wb > max &&
-	       !atomic_compare_exchange_weak_explicit(&rs->writeback_max, &max, (unsigned long)wb,
-						      memory_order_relaxed, memory_order_relaxed))
+	       !atomic_compare_exchange_weak_explicit(
+		       &rs->writeback_max, &max, (unsigned long)wb,
+		       memory_order_relaxed, memory_order_relaxed))
 		;
 	stat_add(&rs->submitted, 1);
 	hard = mmt_writeback_hard_limit(m, e->nid);
@@ -463,15 +500,18 @@ static void submit_page(struct mmt_reclaim_state *rs, struct lru_entry *e,
 	 * finding is already made.
 	 */
 	if (MMT_UNLIKELY((unsigned long)wb > hard) && !mmt_sched_failed(m) &&
-	    !atomic_exchange_explicit(&ln->over_hard, true, memory_order_relaxed)) {
+	    !atomic_exchange_explicit(&ln->over_hard, true,
+				      memory_order_relaxed)) {
 		struct mmt_task *t = mmt_current_task();
 
-		mmt_violation(m, "writeback-limit",
-			      "node %d: %ld pages under writeback, above the hard limit %lu (less-throttle limit %lu + %d x %ld passes in flight); submitted by %s (flags 0x%x)",
-			      e->nid, wb, hard, mmt_writeback_limit(m, e->nid, true),
-			      MMT_SWAP_CLUSTER_MAX,
-			      atomic_load_explicit(&rs->passes_in_flight, memory_order_relaxed),
-			      t ? mmt_task_name(t) : "?", t ? t->flags : 0);
+		mmt_violation(
+			m, "writeback-limit",
+			"node %d: %ld pages under writeback, above the hard limit %lu (less-throttle limit %lu + %d x %ld passes in flight); submitted by %s (flags 0x%x)",
+			e->nid, wb, hard, mmt_writeback_limit(m, e->nid, true),
+			MMT_SWAP_CLUSTER_MAX,
+			atomic_load_explicit(&rs->passes_in_flight,
+					     memory_order_relaxed),
+			t ? mmt_task_name(t) : "?", t ? t->flags : 0);
 	}
 	_mmt_wb_submit(dev, e->page, lru_end_writeback, e);
 }
@@ -507,8 +547,8 @@ static unsigned long node_allocated(struct mmt_machine *m, int nid)
  * that went back to the node meanwhile count as reclaimed (reclaimed_slab);
  * another CPU allocating at the same time can hide some, never add any.
  */
-static unsigned long shrink_slab(struct mmt_reclaim_state *rs, int nid, mmt_gfp_t gfp,
-				 int priority)
+static unsigned long shrink_slab(struct mmt_reclaim_state *rs, int nid,
+				 mmt_gfp_t gfp, int priority)
 {
 	struct mmt_machine *m = rs->m;
 	unsigned long before, after;
@@ -529,8 +569,10 @@ static unsigned long shrink_slab(struct mmt_reclaim_state *rs, int nid, mmt_gfp_
 		if (todo < SHRINK_BATCH)
 			todo = count < SHRINK_BATCH ? count : SHRINK_BATCH;
 		while (todo) {
-			unsigned long batch = todo < SHRINK_BATCH ? todo : SHRINK_BATCH;
-			unsigned long freed = s->scan(m, nid, gfp, batch, s->arg);
+			unsigned long batch =
+				todo < SHRINK_BATCH ? todo : SHRINK_BATCH;
+			unsigned long freed =
+				s->scan(m, nid, gfp, batch, s->arg);
 
 			stat_add(&s->calls, 1);
 			stat_add(&rs->shrinker_calls, 1);
@@ -550,15 +592,20 @@ static void shrink_node_sc(struct mmt_reclaim_state *rs, int nid, int priority,
 			   struct scan_control *sc)
 {
 	struct lru_node *ln = &rs->node[nid];
-	struct mmt_wb_device *swap = atomic_load_explicit(&rs->swap_dev, memory_order_acquire);
-	struct mmt_wb_device *file = atomic_load_explicit(&rs->file_dev, memory_order_acquire);
+	struct mmt_wb_device *swap =
+		atomic_load_explicit(&rs->swap_dev, memory_order_acquire);
+	struct mmt_wb_device *file =
+		atomic_load_explicit(&rs->file_dev, memory_order_acquire);
 	bool may_io = sc->gfp & __GFP_IO, may_fs = sc->gfp & __GFP_FS;
-	unsigned long size = lru_size(ln), nr_to_scan, scanned = 0, freed_before = sc->freed;
+	unsigned long size = lru_size(ln), nr_to_scan, scanned = 0,
+		      freed_before = sc->freed;
 
 	nr_to_scan = size >> priority;
 	if (nr_to_scan < MMT_SWAP_CLUSTER_MAX)
-		nr_to_scan = size < MMT_SWAP_CLUSTER_MAX ? size : MMT_SWAP_CLUSTER_MAX;
-	while (scanned < nr_to_scan && sc->freed + sc->submitted < sc->nr_to_reclaim) {
+		nr_to_scan = size < MMT_SWAP_CLUSTER_MAX ? size :
+							   MMT_SWAP_CLUSTER_MAX;
+	while (scanned < nr_to_scan &&
+	       sc->freed + sc->submitted < sc->nr_to_reclaim) {
 		struct lru_entry *batch[MMT_SWAP_CLUSTER_MAX];
 		struct lru_entry *rotate[MMT_SWAP_CLUSTER_MAX];
 		struct lru_entry *keep[MMT_SWAP_CLUSTER_MAX];
@@ -617,7 +664,8 @@ static void shrink_node_sc(struct mmt_reclaim_state *rs, int nid, int priority,
 				sc->submitted_nodes |= 1u << nid;
 				continue;
 			}
-			rotate[nrot++] = e; /* may not write it now: keep it young */
+			rotate[nrot++] =
+				e; /* may not write it now: keep it young */
 		}
 		if (nrot || nkeep) {
 			mmt_spin_lock(&ln->lock);
@@ -634,11 +682,13 @@ static void shrink_node_sc(struct mmt_reclaim_state *rs, int nid, int priority,
 	sc->freed += shrink_slab(rs, nid, sc->gfp, priority);
 	/* Pages came back here: kswapd may try this node again. */
 	if (sc->freed > freed_before)
-		atomic_store_explicit(&ln->kswapd_failures, 0, memory_order_relaxed);
+		atomic_store_explicit(&ln->kswapd_failures, 0,
+				      memory_order_relaxed);
 }
 
-void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp, int priority,
-		     unsigned long nr_to_reclaim, unsigned long *freed, unsigned long *submitted)
+void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+		     int priority, unsigned long nr_to_reclaim,
+		     unsigned long *freed, unsigned long *submitted)
 {
 	struct scan_control sc = { .gfp = mmt_current_gfp_context(gfp),
 				   .nr_to_reclaim = nr_to_reclaim,
@@ -650,9 +700,11 @@ void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp, int priority
 		if (priority > MMT_DEF_PRIORITY)
 			priority = MMT_DEF_PRIORITY;
 		/* A pass of its own: it counts for the writeback-limit bound. */
-		atomic_fetch_add_explicit(&RS(m)->passes_in_flight, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&RS(m)->passes_in_flight, 1,
+					  memory_order_relaxed);
 		shrink_node_sc(RS(m), nid, priority, &sc);
-		atomic_fetch_sub_explicit(&RS(m)->passes_in_flight, 1, memory_order_relaxed);
+		atomic_fetch_sub_explicit(&RS(m)->passes_in_flight, 1,
+					  memory_order_relaxed);
 	}
 	if (freed)
 		*freed = sc.freed;
@@ -672,8 +724,10 @@ static bool under_limit(void *arg)
 {
 	struct throttle_arg *ta = arg;
 
-	ta->limit = (long)mmt_writeback_throttle_limit(ta->ln->rs->m, ta->ln->nid, ta->less);
-	return atomic_load_explicit(&ta->ln->writeback, memory_order_relaxed) <= ta->limit;
+	ta->limit = (long)mmt_writeback_throttle_limit(ta->ln->rs->m,
+						       ta->ln->nid, ta->less);
+	return atomic_load_explicit(&ta->ln->writeback, memory_order_relaxed) <=
+	       ta->limit;
 }
 
 /*
@@ -697,15 +751,18 @@ static void throttle(struct mmt_reclaim_state *rs, int nid, bool reported)
 		enum mmt_wait_result r;
 
 		if (!reported && _mmt_mempool_in_noreclaim_alloc()) {
-			mmt_violation(m, "mempool-no-reclaim",
-				      "task %s is throttled in throttle_vm_writeout (node %d: %ld pages under writeback, limit %ld) inside mempool_alloc under the no-reclaim policy",
-				      mmt_task_name(mmt_current_task()), nid,
-				      atomic_load_explicit(&ln->writeback, memory_order_relaxed),
-				      ta.limit);
+			mmt_violation(
+				m, "mempool-no-reclaim",
+				"task %s is throttled in throttle_vm_writeout (node %d: %ld pages under writeback, limit %ld) inside mempool_alloc under the no-reclaim policy",
+				mmt_task_name(mmt_current_task()), nid,
+				atomic_load_explicit(&ln->writeback,
+						     memory_order_relaxed),
+				ta.limit);
 			reported = true;
 		}
 		stat_add(&rs->throttled, 1);
-		r = mmt_wait_event_timeout(&ln->congestion, under_limit, &ta, THROTTLE_WAIT, NULL);
+		r = mmt_wait_event_timeout(&ln->congestion, under_limit, &ta,
+					   THROTTLE_WAIT, NULL);
 		if (r == MMT_WAIT_DEADLOCK || r == MMT_WAIT_STOPPED)
 			return;
 		/* A timeout without model time passing: this context cannot
@@ -720,9 +777,11 @@ void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp)
 	(void)gfp; /* the model's throttle loops for every caller (see reclaim.h) */
 	if (nid < 0 || nid >= m->nr_nodes)
 		nid = mmt_numa_node_id();
-	atomic_fetch_add_explicit(&RS(m)->passes_in_flight, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&RS(m)->passes_in_flight, 1,
+				  memory_order_relaxed);
 	throttle(RS(m), nid, false);
-	atomic_fetch_sub_explicit(&RS(m)->passes_in_flight, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&RS(m)->passes_in_flight, 1,
+				  memory_order_relaxed);
 }
 
 /* ---- try_to_free_pages ---- */
@@ -732,8 +791,9 @@ void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp)
  * @only_first is false), then the throttle on @first and on every node the
  * pass submitted to.  Returns freed + submitted.
  */
-static unsigned long reclaim_pass(struct mmt_reclaim_state *rs, int first, bool only_first,
-				  mmt_gfp_t gfp, unsigned long nr, bool reported)
+static unsigned long reclaim_pass(struct mmt_reclaim_state *rs, int first,
+				  bool only_first, mmt_gfp_t gfp,
+				  unsigned long nr, bool reported)
 {
 	struct mmt_machine *m = rs->m;
 	struct scan_control sc = { .gfp = gfp,
@@ -741,7 +801,8 @@ static unsigned long reclaim_pass(struct mmt_reclaim_state *rs, int first, bool 
 				   .submit_budget = MMT_SWAP_CLUSTER_MAX };
 	int prio, i;
 
-	atomic_fetch_add_explicit(&rs->passes_in_flight, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rs->passes_in_flight, 1,
+				  memory_order_relaxed);
 	for (prio = MMT_DEF_PRIORITY; prio >= 0; prio--) {
 		for (i = 0; i < (only_first ? 1 : m->nr_nodes); i++) {
 			int nid = (first + i) % m->nr_nodes;
@@ -756,11 +817,13 @@ done:
 	for (i = 0; i < m->nr_nodes; i++)
 		if (sc.submitted_nodes & (1u << i))
 			throttle(rs, i, reported);
-	atomic_fetch_sub_explicit(&rs->passes_in_flight, 1, memory_order_relaxed);
+	atomic_fetch_sub_explicit(&rs->passes_in_flight, 1,
+				  memory_order_relaxed);
 	return sc.freed + sc.submitted;
 }
 
-unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp, unsigned long nr)
+unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp,
+				    unsigned long nr)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	bool reported = false;
@@ -772,19 +835,22 @@ unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp, unsign
 		nr = MMT_SWAP_CLUSTER_MAX;
 	stat_add(&rs->direct_reclaims, 1);
 	if (_mmt_mempool_in_noreclaim_alloc()) {
-		mmt_violation(m, "mempool-no-reclaim",
-			      "task %s entered direct reclaim inside mempool_alloc under the no-reclaim policy",
-			      mmt_task_name(mmt_current_task()));
+		mmt_violation(
+			m, "mempool-no-reclaim",
+			"task %s entered direct reclaim inside mempool_alloc under the no-reclaim policy",
+			mmt_task_name(mmt_current_task()));
 		reported = true;
 	}
-	return reclaim_pass(rs, nid, false, mmt_current_gfp_context(gfp), nr, reported);
+	return reclaim_pass(rs, nid, false, mmt_current_gfp_context(gfp), nr,
+			    reported);
 }
 
 static unsigned long direct_reclaim_hook(struct mmt_machine *m, mmt_gfp_t gfp,
 					 unsigned int order, void *arg)
 {
 	(void)arg;
-	return mmt_try_to_free_pages(m, gfp, order < 5 ? MMT_SWAP_CLUSTER_MAX : 1ul << order);
+	return mmt_try_to_free_pages(
+		m, gfp, order < 5 ? MMT_SWAP_CLUSTER_MAX : 1ul << order);
 }
 
 /* ---- kswapd ---- */
@@ -801,7 +867,8 @@ static bool node_balanced(struct mmt_machine *m, int nid, int mark)
 			continue;
 		zone = &m->zones[z];
 		if (zone->managed &&
-		    atomic_load_explicit(&zone->nr_free_pages, memory_order_relaxed) <
+		    atomic_load_explicit(&zone->nr_free_pages,
+					 memory_order_relaxed) <
 			    (long)zone->watermark[mark])
 			return false;
 	}
@@ -817,8 +884,10 @@ static bool kswapd_wanted(void *arg)
 
 static bool node_hopeless(struct lru_node *ln)
 {
-	return atomic_load_explicit(&ln->kswapd_failures, memory_order_relaxed) >=
-	       atomic_load_explicit(&ln->rs->kswapd_max_failures, memory_order_relaxed);
+	return atomic_load_explicit(&ln->kswapd_failures,
+				    memory_order_relaxed) >=
+	       atomic_load_explicit(&ln->rs->kswapd_max_failures,
+				    memory_order_relaxed);
 }
 
 /* balance_pgdat(): reclaim until the node is above its high marks. */
@@ -828,15 +897,19 @@ static void kswapd_balance(struct lru_node *ln)
 	struct mmt_machine *m = rs->m;
 
 	while (!mmt_kthread_should_stop() && !mmt_sched_failed(m) &&
-	       !node_balanced(m, ln->nid, MMT_WMARK_HIGH) && !node_hopeless(ln)) {
+	       !node_balanced(m, ln->nid, MMT_WMARK_HIGH) &&
+	       !node_hopeless(ln)) {
 		unsigned long progress =
-			reclaim_pass(rs, ln->nid, true, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX, true);
+			reclaim_pass(rs, ln->nid, true, GFP_KERNEL,
+				     MMT_SWAP_CLUSTER_MAX, true);
 
 		stat_add(&rs->kswapd_passes, 1);
 		if (progress) {
-			atomic_store_explicit(&ln->kswapd_failures, 0, memory_order_relaxed);
+			atomic_store_explicit(&ln->kswapd_failures, 0,
+					      memory_order_relaxed);
 		} else {
-			atomic_fetch_add_explicit(&ln->kswapd_failures, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&ln->kswapd_failures, 1,
+						  memory_order_relaxed);
 			return; /* nap before trying again */
 		}
 	}
@@ -853,15 +926,18 @@ static void kswapd_fn(void *arg)
 		 * may not wake us again); otherwise sleep until woken: no timer,
 		 * so a machine where nothing else can happen is seen as such.
 		 */
-		long timeout = !node_balanced(m, ln->nid, MMT_WMARK_LOW) && !node_hopeless(ln) ?
+		long timeout = !node_balanced(m, ln->nid, MMT_WMARK_LOW) &&
+					       !node_hopeless(ln) ?
 				       KSWAPD_NAP :
 				       MMT_WAIT_FOREVER;
-		enum mmt_wait_result r =
-			mmt_wait_event_timeout(&ln->kswapd_wait, kswapd_wanted, ln, timeout, NULL);
+		enum mmt_wait_result r = mmt_wait_event_timeout(
+			&ln->kswapd_wait, kswapd_wanted, ln, timeout, NULL);
 
-		if (r == MMT_WAIT_STOPPED || r == MMT_WAIT_DEADLOCK || mmt_kthread_should_stop())
+		if (r == MMT_WAIT_STOPPED || r == MMT_WAIT_DEADLOCK ||
+		    mmt_kthread_should_stop())
 			return;
-		atomic_store_explicit(&ln->kswapd_pending, false, memory_order_relaxed);
+		atomic_store_explicit(&ln->kswapd_pending, false,
+				      memory_order_relaxed);
 		kswapd_balance(ln);
 	}
 }
@@ -878,12 +954,13 @@ void mmt_wakeup_kswapd(struct mmt_machine *m, int nid)
 	if (node_hopeless(ln) || node_balanced(m, nid, MMT_WMARK_HIGH))
 		return;
 	/* Release pairs with the acquire in kswapd_wanted(). */
-	if (!atomic_exchange_explicit(&ln->kswapd_pending, true, memory_order_release))
+	if (!atomic_exchange_explicit(&ln->kswapd_pending, true,
+				      memory_order_release))
 		mmt_wake_up(&ln->kswapd_wait);
 }
 
-static void wake_kswapd_hook(struct mmt_machine *m, int nid, mmt_gfp_t gfp, unsigned int order,
-			     void *arg)
+static void wake_kswapd_hook(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+			     unsigned int order, void *arg)
 {
 	(void)gfp, (void)order, (void)arg;
 	mmt_wakeup_kswapd(m, nid);
@@ -912,7 +989,8 @@ void mmt_reclaim_remove_hooks(struct mmt_machine *m)
 	struct mmt_page_hooks h;
 
 	pthread_mutex_lock(&rs->setup_mu);
-	if (rs->hooks_installed && m->hooks.direct_reclaim == direct_reclaim_hook) {
+	if (rs->hooks_installed &&
+	    m->hooks.direct_reclaim == direct_reclaim_hook) {
 		h = m->hooks;
 		h.direct_reclaim = rs->saved_hooks.direct_reclaim;
 		h.wake_kswapd = rs->saved_hooks.wake_kswapd;
@@ -937,8 +1015,9 @@ bool mmt_kswapd_start(struct mmt_machine *m)
 		if (ln->kswapd)
 			continue;
 		snprintf(name, sizeof(name), "kswapd%d", nid);
-		ln->kswapd = mmt_kthread_run(m, name, MMT_PF_KSWAPD | MMT_PF_MEMALLOC, kswapd_fn,
-					     ln);
+		ln->kswapd = mmt_kthread_run(m, name,
+					     MMT_PF_KSWAPD | MMT_PF_MEMALLOC,
+					     kswapd_fn, ln);
 		if (!ln->kswapd)
 			ok = false;
 	}
@@ -966,16 +1045,19 @@ void mmt_kswapd_stop(struct mmt_machine *m)
 
 /* ---- shrinkers ---- */
 
-struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m, const char *name,
-					   mmt_shrinker_count_fn count, mmt_shrinker_scan_fn scan,
-					   void *arg)
+struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m,
+					   const char *name,
+					   mmt_shrinker_count_fn count,
+					   mmt_shrinker_scan_fn scan, void *arg)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	struct mmt_shrinker *s;
 
 	if (!count || !scan) {
-		mmt_violation(m, "bad-argument", "register_shrinker(%s): count and scan are required",
-			      name ? name : "?");
+		mmt_violation(
+			m, "bad-argument",
+			"register_shrinker(%s): count and scan are required",
+			name ? name : "?");
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -1023,7 +1105,8 @@ unsigned long mmt_shrinker_freed(const struct mmt_shrinker *s)
 
 /* ---- counters ---- */
 
-void mmt_reclaim_stats(const struct mmt_machine *m, struct mmt_reclaim_stats *out)
+void mmt_reclaim_stats(const struct mmt_machine *m,
+		       struct mmt_reclaim_stats *out)
 {
 	const struct mmt_reclaim_state *rs = RS(m);
 	int t;
@@ -1046,19 +1129,19 @@ void mmt_reclaim_stats(const struct mmt_machine *m, struct mmt_reclaim_stats *ou
 		out->lru[t] = mmt_lru_pages(m, -1, (enum mmt_lru_type)t);
 }
 
-#define STAT_FIELDS(X)                       \
-	X(scanned)                           \
-	X(reclaimed)                         \
-	X(submitted)                         \
-	X(written)                           \
-	X(writeback)                         \
-	X(writeback_max)                     \
-	X(throttled)                         \
-	X(direct_reclaims)                   \
-	X(kswapd_wakeups)                    \
-	X(kswapd_passes)                     \
-	X(shrinker_calls)                    \
-	X(shrinker_freed)                    \
+#define STAT_FIELDS(X)     \
+	X(scanned)         \
+	X(reclaimed)       \
+	X(submitted)       \
+	X(written)         \
+	X(writeback)       \
+	X(writeback_max)   \
+	X(throttled)       \
+	X(direct_reclaims) \
+	X(kswapd_wakeups)  \
+	X(kswapd_passes)   \
+	X(shrinker_calls)  \
+	X(shrinker_freed)  \
 	X(packets_dropped)
 
 void mmt_reclaim_stats_print(struct mmt_machine *m, FILE *out)
@@ -1070,10 +1153,12 @@ void mmt_reclaim_stats_print(struct mmt_machine *m, FILE *out)
 #define X(f) fprintf(out, "  %-16s %lu\n", #f, st.f);
 	STAT_FIELDS(X)
 #undef X
-	fprintf(out, "  %-16s anon %lu, file clean %lu, file dirty %lu\n", "lru",
-		st.lru[MMT_LRU_ANON], st.lru[MMT_LRU_FILE_CLEAN], st.lru[MMT_LRU_FILE_DIRTY]);
-	fprintf(out, "  %-16s %lu (less-throttle %lu) on node 0\n", "writeback limit",
-		mmt_writeback_limit(m, 0, false), mmt_writeback_limit(m, 0, true));
+	fprintf(out, "  %-16s anon %lu, file clean %lu, file dirty %lu\n",
+		"lru", st.lru[MMT_LRU_ANON], st.lru[MMT_LRU_FILE_CLEAN],
+		st.lru[MMT_LRU_FILE_DIRTY]);
+	fprintf(out, "  %-16s %lu (less-throttle %lu) on node 0\n",
+		"writeback limit", mmt_writeback_limit(m, 0, false),
+		mmt_writeback_limit(m, 0, true));
 	_mmt_writeback_print(m, out);
 }
 
@@ -1087,14 +1172,18 @@ void mmt_reclaim_stats_json(struct mmt_machine *m, FILE *out)
 #define X(f) json_object_set_new(o, #f, json_integer((json_int_t)st.f));
 	STAT_FIELDS(X)
 #undef X
-	json_object_set_new(o, "lru",
-			    json_pack("{s:I,s:I,s:I}", "anon", (json_int_t)st.lru[MMT_LRU_ANON],
-				      "file_clean", (json_int_t)st.lru[MMT_LRU_FILE_CLEAN],
-				      "file_dirty", (json_int_t)st.lru[MMT_LRU_FILE_DIRTY]));
-	json_object_set_new(o, "writeback_limit",
-			    json_integer((json_int_t)mmt_writeback_limit(m, 0, false)));
-	json_object_set_new(o, "writeback_limit_less_throttle",
-			    json_integer((json_int_t)mmt_writeback_limit(m, 0, true)));
+	json_object_set_new(
+		o, "lru",
+		json_pack("{s:I,s:I,s:I}", "anon",
+			  (json_int_t)st.lru[MMT_LRU_ANON], "file_clean",
+			  (json_int_t)st.lru[MMT_LRU_FILE_CLEAN], "file_dirty",
+			  (json_int_t)st.lru[MMT_LRU_FILE_DIRTY]));
+	json_object_set_new(
+		o, "writeback_limit",
+		json_integer((json_int_t)mmt_writeback_limit(m, 0, false)));
+	json_object_set_new(
+		o, "writeback_limit_less_throttle",
+		json_integer((json_int_t)mmt_writeback_limit(m, 0, true)));
 	json_object_set_new(o, "devices", (json_t *)_mmt_writeback_json(m));
 	s = json_dumps(o, JSON_COMPACT);
 	if (s) {
@@ -1154,7 +1243,8 @@ void _mmt_reclaim_destroy(struct mmt_machine *m)
 	if (!rs)
 		return;
 	mmt_kswapd_stop(m);
-	if (rs->wb && _mmt_writeback_has_devices(m) && mmt_smp_processor_id() < 0) {
+	if (rs->wb && _mmt_writeback_has_devices(m) &&
+	    mmt_smp_processor_id() < 0) {
 		struct mmt_task *t = mmt_task_create(m, "teardown", 0);
 		int c;
 

@@ -603,8 +603,9 @@ static void raise_peak(struct mmt_mem_reserve *res, long usage)
 	long peak = ld(&res->usage_peak);
 
 	while (usage > peak &&
-	       !atomic_compare_exchange_weak_explicit(&res->usage_peak, &peak, usage,
-						      memory_order_relaxed, memory_order_relaxed))
+	       !atomic_compare_exchange_weak_explicit(
+		       &res->usage_peak, &peak, usage, memory_order_relaxed,
+		       memory_order_relaxed))
 		;
 }
 

@@ -56,7 +56,8 @@ struct world {
 	struct mmt_swapfile *sf[2];
 };
 
-void mmt_scenario_defaults(struct mmt_scenario_opts *o, enum mmt_scenario_kind kind)
+void mmt_scenario_defaults(struct mmt_scenario_opts *o,
+			   enum mmt_scenario_kind kind)
 {
 	memset(o, 0, sizeof(*o));
 	o->kind = kind;
@@ -100,12 +101,15 @@ static void writer(void *arg)
 	struct world *w = arg;
 	unsigned long i;
 
-	for (i = 0; i < w->per_writer && !mmt_kthread_should_stop() && !mmt_sched_failed(w->m);
+	for (i = 0; i < w->per_writer && !mmt_kthread_should_stop() &&
+		    !mmt_sched_failed(w->m);
 	     i++) {
 		if (mmt_lru_add_anon(w->m))
-			atomic_fetch_add_explicit(&w->mapped, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->mapped, 1,
+						  memory_order_relaxed);
 		else
-			atomic_fetch_add_explicit(&w->failures, 1, memory_order_relaxed);
+			atomic_fetch_add_explicit(&w->failures, 1,
+						  memory_order_relaxed);
 		mmt_wake_up(&w->wq); /* the scenario may wait for half */
 	}
 	/*
@@ -113,7 +117,8 @@ static void writer(void *arg)
 	 * "done" (the scenario stops waiting) but did not complete its share.
 	 */
 	if (i == w->per_writer)
-		atomic_fetch_add_explicit(&w->writers_complete, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&w->writers_complete, 1,
+					  memory_order_relaxed);
 	/* Release: publishes writers_complete; pairs with the acquire in all_done(). */
 	atomic_fetch_add_explicit(&w->writers_done, 1, memory_order_release);
 	mmt_wake_up(&w->wq);
@@ -123,7 +128,8 @@ static bool all_done(void *arg)
 {
 	struct world *w = arg;
 
-	return atomic_load_explicit(&w->writers_done, memory_order_acquire) >= w->o->writers;
+	return atomic_load_explicit(&w->writers_done, memory_order_acquire) >=
+	       w->o->writers;
 }
 
 static bool half_done(void *arg)
@@ -135,9 +141,11 @@ static bool half_done(void *arg)
 	 * in memory, so the middle of the swap traffic is halfway between the
 	 * memory size and the working set.
 	 */
-	return all_done(arg) || atomic_load_explicit(&w->mapped, memory_order_relaxed) +
-					  atomic_load_explicit(&w->failures, memory_order_relaxed) >=
-				  (w->o->memory_pages + w->o->working_set) / 2;
+	return all_done(arg) ||
+	       atomic_load_explicit(&w->mapped, memory_order_relaxed) +
+			       atomic_load_explicit(&w->failures,
+						    memory_order_relaxed) >=
+		       (w->o->memory_pages + w->o->working_set) / 2;
 }
 
 /* ---- set-up and teardown ---- */
@@ -150,14 +158,16 @@ static bool build_devices(struct world *w, FILE *rep)
 	if (!w->disk)
 		return false;
 	if (w->o->kind == MMT_SCENARIO_ENCRYPTED_SWAP) {
-		struct mmt_crypt_config cc = { .worker_flags = w->o->worker_flags };
+		struct mmt_crypt_config cc = { .worker_flags =
+						       w->o->worker_flags };
 
 		w->crypt = mmt_crypt_create(m, "dm-crypt", w->disk, &cc);
 		if (!w->crypt)
 			return false;
 		mmt_reclaim_set_swap_device(m, w->crypt);
 		if (rep)
-			fprintf(rep, "devices: dm-crypt over sda (disk latency 2 jiffies); swap on dm-crypt\n");
+			fprintf(rep,
+				"devices: dm-crypt over sda (disk latency 2 jiffies); swap on dm-crypt\n");
 		return true;
 	}
 	w->mnt = mmt_swap_mount_create(m, "nfs-server:/swap");
@@ -172,7 +182,8 @@ static bool build_devices(struct world *w, FILE *rep)
 		return false;
 	mmt_reclaim_set_swap_device(m, w->netswap);
 	if (rep)
-		fprintf(rep, "devices: two swap files on nfs-server:/swap (one socket); swap on swapfile-a\n");
+		fprintf(rep,
+			"devices: two swap files on nfs-server:/swap (one socket); swap on swapfile-a\n");
 	return true;
 }
 
@@ -195,13 +206,15 @@ static void teardown_devices(struct world *w)
 		mmt_wb_device_destroy(w->disk);
 }
 
-static void count_violation(struct mmt_machine *m, const struct mmt_violation *v, void *arg)
+static void count_violation(struct mmt_machine *m,
+			    const struct mmt_violation *v, void *arg)
 {
 	struct mmt_scenario_result *res = arg;
 
 	(void)m;
 	if (!res->first_check[0])
-		snprintf(res->first_check, sizeof(res->first_check), "%s", v->check);
+		snprintf(res->first_check, sizeof(res->first_check), "%s",
+			 v->check);
 }
 
 static void fill_result(struct world *w, struct mmt_scenario_result *res)
@@ -223,39 +236,48 @@ static void fill_result(struct world *w, struct mmt_scenario_result *res)
 	res->mempool_from_pool = ms.from_pool;
 	res->jiffies = mmt_jiffies(w->m);
 	if (w->mnt) {
-		res->reserve_pages = mmt_mem_reserve_pages(mmt_net_reserve_total(w->m));
+		res->reserve_pages =
+			mmt_mem_reserve_pages(mmt_net_reserve_total(w->m));
 		struct mmt_reserve_stats st;
 
 		mmt_reserve_stats(w->m, &st);
-		res->reserve_peak_use = mmt_mem_reserve_usage_peak(mmt_net_reserve(w->m, false)) +
-					mmt_mem_reserve_usage_peak(mmt_net_reserve(w->m, true));
+		res->reserve_peak_use =
+			mmt_mem_reserve_usage_peak(
+				mmt_net_reserve(w->m, false)) +
+			mmt_mem_reserve_usage_peak(mmt_net_reserve(w->m, true));
 		res->emergency_allocs = st.emergency_allocs;
 	}
 }
 
-static void print_result(const struct mmt_scenario_opts *o, const struct mmt_scenario_result *r,
-			 FILE *rep)
+static void print_result(const struct mmt_scenario_opts *o,
+			 const struct mmt_scenario_result *r, FILE *rep)
 {
 	fprintf(rep, "\nwhat happened:\n");
 	fprintf(rep, "  writers %s: %lu pages mapped, %lu mappings failed\n",
-		r->completed ? "finished" : "did NOT finish", r->mapped, r->map_failures);
-	fprintf(rep, "  pages written to swap %lu, most under writeback at once %lu\n", r->written,
-		r->writeback_max);
-	fprintf(rep, "  direct reclaims %lu, throttled waits %lu, kswapd wakeups %lu\n",
+		r->completed ? "finished" : "did NOT finish", r->mapped,
+		r->map_failures);
+	fprintf(rep,
+		"  pages written to swap %lu, most under writeback at once %lu\n",
+		r->written, r->writeback_max);
+	fprintf(rep,
+		"  direct reclaims %lu, throttled waits %lu, kswapd wakeups %lu\n",
 		r->direct_reclaims, r->throttled, r->kswapd_wakeups);
-	fprintf(rep, "  mempool: %lu element(s) from the pools, %lu wait(s)\n", r->mempool_from_pool,
-		r->mempool_waits);
+	fprintf(rep, "  mempool: %lu element(s) from the pools, %lu wait(s)\n",
+		r->mempool_from_pool, r->mempool_waits);
 	if (o->kind == MMT_SCENARIO_NETWORK_SWAP)
 		fprintf(rep,
 			"  network reserve: %ld pages, peak use %ld pages (TX + RX), %ld emergency "
 			"buffer(s), %lu packet(s) dropped\n",
-			r->reserve_pages, r->reserve_peak_use, r->emergency_allocs, r->packets_dropped);
-	fprintf(rep, "  model time %.2f s (%llu jiffies) in %.2f s of real time\n",
-		(double)r->jiffies / MMT_HZ, (unsigned long long)r->jiffies, r->real_seconds);
+			r->reserve_pages, r->reserve_peak_use,
+			r->emergency_allocs, r->packets_dropped);
+	fprintf(rep,
+		"  model time %.2f s (%llu jiffies) in %.2f s of real time\n",
+		(double)r->jiffies / MMT_HZ, (unsigned long long)r->jiffies,
+		r->real_seconds);
 }
 
-bool mmt_scenario_run(const struct mmt_scenario_opts *o, struct mmt_scenario_result *res,
-		      FILE *rep)
+bool mmt_scenario_run(const struct mmt_scenario_opts *o,
+		      struct mmt_scenario_result *res, FILE *rep)
 {
 	struct mmt_kthread **writers;
 	struct mmt_config cfg;
@@ -282,8 +304,10 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o, struct mmt_scenario_res
 	w.m = mmt_machine_create(&cfg, err, sizeof(err));
 	if (!w.m) {
 		if (rep)
-			fprintf(rep, "scenario: cannot build the machine: %s\n", err);
-		snprintf(res->first_check, sizeof(res->first_check), "bad-config");
+			fprintf(rep, "scenario: cannot build the machine: %s\n",
+				err);
+		snprintf(res->first_check, sizeof(res->first_check),
+			 "bad-config");
 		res->violations = 1;
 		return false;
 	}
@@ -293,29 +317,36 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o, struct mmt_scenario_res
 	mmt_waitqueue_init(&w.wq, "scenario");
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
 	if (rep)
-		fprintf(rep, "scenario %s: %lu pages of memory, working set %lu pages, %d writer(s), "
-			     "mempool policy %s, slab %s, bugs %s\n",
-			names[o->kind], o->memory_pages, o->working_set, o->writers,
-			mmt_mempool_policy_name(o->mempool_policy),
+		fprintf(rep,
+			"scenario %s: %lu pages of memory, working set %lu pages, %d writer(s), "
+			"mempool policy %s, slab %s, bugs %s\n",
+			names[o->kind], o->memory_pages, o->working_set,
+			o->writers, mmt_mempool_policy_name(o->mempool_policy),
 			o->slab == MMT_SLAB_SLAB ? "slab" : "slub", bugs);
 
 	writers = calloc((size_t)o->writers, sizeof(*writers));
 	if (writers && build_devices(&w, rep) && mmt_kswapd_start(w.m)) {
 		w.per_writer = o->working_set / (unsigned long)o->writers;
 		for (i = 0; i < o->writers; i++)
-			writers[i] = mmt_kthread_run(w.m, "writer", 0, writer, &w);
+			writers[i] =
+				mmt_kthread_run(w.m, "writer", 0, writer, &w);
 		if (w.mnt) {
 			/* Halfway, the second swap file of the mount goes. */
-			if (mmt_wait_event_timeout(&w.wq, half_done, &w, MMT_WAIT_FOREVER, NULL) ==
-			    MMT_WAIT_DONE) {
+			if (mmt_wait_event_timeout(&w.wq, half_done, &w,
+						   MMT_WAIT_FOREVER,
+						   NULL) == MMT_WAIT_DONE) {
 				if (rep)
-					fprintf(rep, "jiffy %llu: swapoff swapfile-b (swapfile-a stays on)\n",
-						(unsigned long long)mmt_jiffies(w.m));
+					fprintf(rep,
+						"jiffy %llu: swapoff swapfile-b (swapfile-a stays on)\n",
+						(unsigned long long)mmt_jiffies(
+							w.m));
 				mmt_swapoff(w.sf[1]);
 			}
 		}
-		res->completed = mmt_wait_event_timeout(&w.wq, all_done, &w, MMT_WAIT_FOREVER,
-							 NULL) == MMT_WAIT_DONE &&
+		res->completed = mmt_wait_event_timeout(&w.wq, all_done, &w,
+							MMT_WAIT_FOREVER,
+							NULL) ==
+					 MMT_WAIT_DONE &&
 				 atomic_load(&w.writers_complete) == o->writers;
 		for (i = 0; i < o->writers; i++)
 			if (writers[i])
@@ -324,12 +355,14 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o, struct mmt_scenario_res
 			if (w.crypt)
 				mmt_wb_device_wait_idle(w.crypt, 600 * MMT_HZ);
 			if (w.netswap)
-				mmt_wb_device_wait_idle(w.netswap, 600 * MMT_HZ);
+				mmt_wb_device_wait_idle(w.netswap,
+							600 * MMT_HZ);
 		}
 		fill_result(&w, res);
 		mmt_kswapd_stop(w.m);
 	} else if (rep) {
-		fprintf(rep, "scenario: set-up failed (no memory for the devices?)\n");
+		fprintf(rep,
+			"scenario: set-up failed (no memory for the devices?)\n");
 	}
 	teardown_devices(&w);
 	/* Give back everything the users still map, then validate it all. */

@@ -187,11 +187,13 @@ static void describe_blocked(struct mmt_sched_state *s, char *buf, size_t len)
 			w->wq->describe(w->wq, what, sizeof(what));
 		if (what[0])
 			snprintf(paren, sizeof(paren), " (%s)", what);
-		used += (size_t)snprintf(buf + used, len - used,
-					 "%s task %s waits on %s%s since jiffy %llu%s", used ? ";" : "",
-					 w->task->name, w->wq ? w->wq->name : "?", paren,
-					 (unsigned long long)w->since,
-					 w->deadline == NO_DEADLINE ? ", no timeout" : "");
+		used += (size_t)snprintf(
+			buf + used, len - used,
+			"%s task %s waits on %s%s since jiffy %llu%s",
+			used ? ";" : "", w->task->name,
+			w->wq ? w->wq->name : "?", paren,
+			(unsigned long long)w->since,
+			w->deadline == NO_DEADLINE ? ", no timeout" : "");
 	}
 }
 
@@ -237,7 +239,8 @@ static bool under_pressure(const struct mmt_machine *m)
 	for (z = 0; z < m->nr_zones; z++) {
 		const struct mmt_zone *zone = &m->zones[z];
 
-		if (atomic_load_explicit(&zone->nr_free_pages, memory_order_relaxed) <
+		if (atomic_load_explicit(&zone->nr_free_pages,
+					 memory_order_relaxed) <
 		    (long)zone->watermark[MMT_WMARK_LOW])
 			return true;
 	}

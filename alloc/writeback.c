@@ -174,8 +174,9 @@ static struct wb_req *queue_pop(struct mmt_wb_device *dev)
 	return r;
 }
 
-static void submit_owner(struct mmt_wb_device *dev, struct mmt_page *page, mmt_wb_end_fn end,
-			 void *ctx, struct mmt_wb_device *owner)
+static void submit_owner(struct mmt_wb_device *dev, struct mmt_page *page,
+			 mmt_wb_end_fn end, void *ctx,
+			 struct mmt_wb_device *owner)
 {
 	struct wb_req *r = calloc(1, sizeof(*r));
 
@@ -186,7 +187,9 @@ static void submit_owner(struct mmt_wb_device *dev, struct mmt_page *page, mmt_w
 	r->owner = owner;
 	/* disk: when it completes; netswap: when to send (now) */
 	r->due = mmt_jiffies(dev->m) +
-		 (uint64_t)(dev->kind != MMT_WB_NETSWAP && dev->latency > 0 ? dev->latency : 0);
+		 (uint64_t)(dev->kind != MMT_WB_NETSWAP && dev->latency > 0 ?
+				    dev->latency :
+				    0);
 	cnt(&dev->submitted, 1);
 	cnt(&dev->inflight, 1);
 	mmt_spin_lock(&dev->lock);
@@ -195,8 +198,8 @@ static void submit_owner(struct mmt_wb_device *dev, struct mmt_page *page, mmt_w
 	mmt_wake_up(&dev->wq);
 }
 
-void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page, mmt_wb_end_fn end,
-		    void *ctx)
+void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page,
+		    mmt_wb_end_fn end, void *ctx)
 {
 	submit_owner(dev, page, end, ctx, NULL);
 }
@@ -245,7 +248,8 @@ static bool wait_for_work(struct mmt_wb_device *dev)
 
 	if (mmt_sched_failed(dev->m) || mmt_kthread_should_stop())
 		return false;
-	r = mmt_wait_event_timeout(&dev->wq, has_work, dev, MMT_WAIT_FOREVER, NULL);
+	r = mmt_wait_event_timeout(&dev->wq, has_work, dev, MMT_WAIT_FOREVER,
+				   NULL);
 	return r == MMT_WAIT_DONE;
 }
 
@@ -385,8 +389,8 @@ static void loop_worker(void *arg)
 		if (!r)
 			continue;
 		/* Write into the backing file's page cache: a new dirty page. */
-		pc = _mmt_lru_add_page(dev->m, MMT_LRU_FILE_DIRTY, dev->lower, dev->gfp, -1,
-				       mmt_page_address(r->page));
+		pc = _mmt_lru_add_page(dev->m, MMT_LRU_FILE_DIRTY, dev->lower,
+				       dev->gfp, -1, mmt_page_address(r->page));
 		if (!pc) {
 			cnt(&dev->alloc_failures, 1);
 			mmt_spin_lock(&dev->lock);
@@ -418,7 +422,8 @@ static void net_release(struct mmt_wb_device *dev, struct wb_req *r)
 	struct mmt_mem_reserve *tx = mmt_net_reserve(dev->m, false);
 
 	while (r->nr_skb > 0)
-		mmt_sk_free_emergency(dev->sk, tx, r->skb[--r->nr_skb], skb_size(dev));
+		mmt_sk_free_emergency(dev->sk, tx, r->skb[--r->nr_skb],
+				      skb_size(dev));
 }
 
 /*
@@ -439,14 +444,17 @@ static bool net_send(struct mmt_wb_device *dev, struct wb_req *r)
 			return false;
 		}
 		memcpy((char *)skb + NET_HEADER,
-		       (const char *)mmt_page_address(r->page) + (size_t)i * dev->packet_size,
-		       (size_t)i == (size_t)n - 1 ? MMT_PAGE_SIZE - (size_t)i * dev->packet_size :
-						    dev->packet_size);
+		       (const char *)mmt_page_address(r->page) +
+			       (size_t)i * dev->packet_size,
+		       (size_t)i == (size_t)n - 1 ?
+			       MMT_PAGE_SIZE - (size_t)i * dev->packet_size :
+			       dev->packet_size);
 		r->skb[r->nr_skb++] = skb;
 		cnt(&dev->sent, 1);
 	}
 	r->sent = true;
-	r->due = mmt_jiffies(dev->m) + (uint64_t)(dev->latency > 0 ? dev->latency : 0);
+	r->due = mmt_jiffies(dev->m) +
+		 (uint64_t)(dev->latency > 0 ? dev->latency : 0);
 	return true;
 }
 
@@ -467,7 +475,8 @@ static bool net_receive(struct mmt_wb_device *dev, bool *dropped)
 	mmt_softirq_enter();
 	if (emergency)
 		saved = mmt_memalloc_noreclaim_save();
-	skb = mmt_sk_alloc_emergency(dev->sk, rx, NET_HEADER, GFP_ATOMIC | __GFP_NOWARN);
+	skb = mmt_sk_alloc_emergency(dev->sk, rx, NET_HEADER,
+				     GFP_ATOMIC | __GFP_NOWARN);
 	if (emergency)
 		mmt_memalloc_noreclaim_restore(saved);
 	if (skb)
@@ -509,7 +518,9 @@ static void netswap_worker(void *arg)
 		}
 		mmt_spin_unlock(&dev->lock);
 		if (!todo) {
-			if (!nap(dev, next_due == UINT64_MAX ? RETRY_WAIT : (long)(next_due - now)))
+			if (!nap(dev, next_due == UINT64_MAX ?
+					      RETRY_WAIT :
+					      (long)(next_due - now)))
 				return;
 			continue;
 		}
@@ -521,7 +532,9 @@ static void netswap_worker(void *arg)
 			if (!r->sent) {
 				if (!net_send(dev, r)) {
 					cnt(&dev->alloc_failures, 1);
-					r->due = now + RETRY_WAIT; /* try the send again then */
+					r->due =
+						now +
+						RETRY_WAIT; /* try the send again then */
 				}
 				mmt_spin_lock(&dev->lock);
 				queue_tail(dev, r);
@@ -593,8 +606,8 @@ static void dev_unregister(struct mmt_wb_device *dev)
 	pthread_mutex_unlock(&ws->mu);
 }
 
-static bool dev_start(struct mmt_wb_device *dev, const char *task, unsigned int flags,
-		      void (*fn)(void *))
+static bool dev_start(struct mmt_wb_device *dev, const char *task,
+		      unsigned int flags, void (*fn)(void *))
 {
 	dev->worker = mmt_kthread_run(dev->m, task, flags, fn, dev);
 	if (!dev->worker)
@@ -610,7 +623,8 @@ static void dev_free(struct mmt_wb_device *dev)
 	free(dev);
 }
 
-struct mmt_wb_device *mmt_disk_create(struct mmt_machine *m, const char *name, long latency)
+struct mmt_wb_device *mmt_disk_create(struct mmt_machine *m, const char *name,
+				      long latency)
 {
 	struct mmt_wb_device *dev = dev_new(m, name, MMT_WB_DISK, latency);
 	char task[48];
@@ -629,11 +643,14 @@ struct mmt_wb_device *mmt_crypt_create(struct mmt_machine *m, const char *name,
 				       struct mmt_wb_device *lower,
 				       const struct mmt_crypt_config *cfg)
 {
-	struct mmt_crypt_config c = { .worker_flags = 0, .bio_pool_min = 2, .page_pool_min = 4 };
+	struct mmt_crypt_config c = { .worker_flags = 0,
+				      .bio_pool_min = 2,
+				      .page_pool_min = 4 };
 	struct mmt_wb_device *dev;
 
 	if (!lower) {
-		mmt_violation(m, "bad-argument", "crypt_create(%s): no lower device",
+		mmt_violation(m, "bad-argument",
+			      "crypt_create(%s): no lower device",
 			      name ? name : "?");
 		return NULL;
 	}
@@ -650,12 +667,13 @@ struct mmt_wb_device *mmt_crypt_create(struct mmt_machine *m, const char *name,
 	dev->lower = lower;
 	dev->bio_cache = mmt_kmem_cache_create("bio", 192, 0, 0, NULL);
 	if (dev->bio_cache)
-		dev->bio_pool =
-			mmt_mempool_create_slab_pool("bio_pool", c.bio_pool_min, dev->bio_cache);
+		dev->bio_pool = mmt_mempool_create_slab_pool(
+			"bio_pool", c.bio_pool_min, dev->bio_cache);
 	if (dev->bio_pool)
-		dev->page_pool = mmt_mempool_create_page_pool("crypt_page_pool",
-							      c.page_pool_min, 0);
-	if (!dev->page_pool || !dev_start(dev, "kcryptd", c.worker_flags, crypt_worker)) {
+		dev->page_pool = mmt_mempool_create_page_pool(
+			"crypt_page_pool", c.page_pool_min, 0);
+	if (!dev->page_pool ||
+	    !dev_start(dev, "kcryptd", c.worker_flags, crypt_worker)) {
 		if (dev->page_pool)
 			mmt_mempool_destroy(dev->page_pool);
 		if (dev->bio_pool)
@@ -669,13 +687,14 @@ struct mmt_wb_device *mmt_crypt_create(struct mmt_machine *m, const char *name,
 }
 
 struct mmt_wb_device *mmt_loop_create(struct mmt_machine *m, const char *name,
-				      struct mmt_wb_device *lower, unsigned int worker_flags,
-				      mmt_gfp_t gfp)
+				      struct mmt_wb_device *lower,
+				      unsigned int worker_flags, mmt_gfp_t gfp)
 {
 	struct mmt_wb_device *dev;
 
 	if (!lower) {
-		mmt_violation(m, "bad-argument", "loop_create(%s): no lower device",
+		mmt_violation(m, "bad-argument",
+			      "loop_create(%s): no lower device",
 			      name ? name : "?");
 		return NULL;
 	}
@@ -692,14 +711,17 @@ struct mmt_wb_device *mmt_loop_create(struct mmt_machine *m, const char *name,
 	return dev;
 }
 
-struct mmt_wb_device *mmt_netswap_create(struct mmt_machine *m, const char *name,
-					 struct mmt_swap_mount *mnt, struct mmt_swapfile *sf,
-					 long latency, size_t packet_size)
+struct mmt_wb_device *mmt_netswap_create(struct mmt_machine *m,
+					 const char *name,
+					 struct mmt_swap_mount *mnt,
+					 struct mmt_swapfile *sf, long latency,
+					 size_t packet_size)
 {
 	struct mmt_wb_device *dev;
 
 	if (!mnt || !mmt_swap_mount_sock(mnt)) {
-		mmt_violation(m, "bad-argument", "netswap_create(%s): no mount or socket",
+		mmt_violation(m, "bad-argument",
+			      "netswap_create(%s): no mount or socket",
 			      name ? name : "?");
 		return NULL;
 	}
@@ -757,13 +779,15 @@ static void dev_quiesce(struct mmt_wb_device *dev)
 	long spins;
 
 	for (spins = 0; spins < 20000000l; spins++) {
-		if (atomic_load(&dev->inflight) == 0 && atomic_load(&dev->active) == 0)
+		if (atomic_load(&dev->inflight) == 0 &&
+		    atomic_load(&dev->active) == 0)
 			return;
 		sched_yield();
 	}
-	mmt_violation(dev->m, "stall",
-		      "device %s: %lu writes still held by another device at destroy", dev->name,
-		      rd(&dev->inflight));
+	mmt_violation(
+		dev->m, "stall",
+		"device %s: %lu writes still held by another device at destroy",
+		dev->name, rd(&dev->inflight));
 }
 
 /* Full destroy, on a CPU. */
@@ -819,7 +843,8 @@ struct mmt_task *mmt_wb_device_task(const struct mmt_wb_device *dev)
 	return dev->worker ? mmt_kthread_task(dev->worker) : NULL;
 }
 
-void mmt_wb_device_stats(const struct mmt_wb_device *dev, struct mmt_wb_device_stats *out)
+void mmt_wb_device_stats(const struct mmt_wb_device *dev,
+			 struct mmt_wb_device_stats *out)
 {
 	memset(out, 0, sizeof(*out));
 	out->submitted = rd(&dev->submitted);
@@ -841,8 +866,8 @@ static bool dev_idle(void *arg)
 
 bool mmt_wb_device_wait_idle(struct mmt_wb_device *dev, long timeout)
 {
-	return mmt_wait_event_timeout(&dev->idle_wq, dev_idle, dev, timeout, NULL) ==
-	       MMT_WAIT_DONE;
+	return mmt_wait_event_timeout(&dev->idle_wq, dev_idle, dev, timeout,
+				      NULL) == MMT_WAIT_DONE;
 }
 
 /* ---- registry ---- */
@@ -852,7 +877,8 @@ int _mmt_writeback_init(struct mmt_machine *m, char *err, size_t errlen)
 	struct mmt_writeback_state *ws = calloc(1, sizeof(*ws));
 
 	if (!ws) {
-		snprintf(err, errlen, "out of host memory for writeback devices");
+		snprintf(err, errlen,
+			 "out of host memory for writeback devices");
 		return -1;
 	}
 	pthread_mutex_init(&ws->mu, NULL);
@@ -942,15 +968,20 @@ void *_mmt_writeback_json(struct mmt_machine *m)
 
 		mmt_wb_device_stats(dev, &st);
 		json_array_append_new(
-			a, json_pack("{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}", "name", dev->name,
-				     "kind", kind_name(dev->kind), "submitted",
-				     (json_int_t)st.submitted, "completed",
-				     (json_int_t)st.completed, "failed", (json_int_t)st.failed,
-				     "inflight", (json_int_t)st.inflight, "packets_sent",
-				     (json_int_t)st.packets_sent, "packets_received",
-				     (json_int_t)st.packets_received, "packets_dropped",
-				     (json_int_t)st.packets_dropped, "alloc_failures",
-				     (json_int_t)st.alloc_failures));
+			a,
+			json_pack(
+				"{s:s,s:s,s:I,s:I,s:I,s:I,s:I,s:I,s:I,s:I}",
+				"name", dev->name, "kind", kind_name(dev->kind),
+				"submitted", (json_int_t)st.submitted,
+				"completed", (json_int_t)st.completed, "failed",
+				(json_int_t)st.failed, "inflight",
+				(json_int_t)st.inflight, "packets_sent",
+				(json_int_t)st.packets_sent, "packets_received",
+				(json_int_t)st.packets_received,
+				"packets_dropped",
+				(json_int_t)st.packets_dropped,
+				"alloc_failures",
+				(json_int_t)st.alloc_failures));
 	}
 	pthread_mutex_unlock(&ws->mu);
 	return a;
@@ -970,11 +1001,13 @@ void _mmt_writeback_print(struct mmt_machine *m, FILE *out)
 		mmt_wb_device_stats(dev, &st);
 		fprintf(out,
 			"  device %-10s %-7s submitted %lu completed %lu failed %lu inflight %lu",
-			dev->name, kind_name(dev->kind), st.submitted, st.completed, st.failed,
-			st.inflight);
+			dev->name, kind_name(dev->kind), st.submitted,
+			st.completed, st.failed, st.inflight);
 		if (dev->kind == MMT_WB_NETSWAP)
-			fprintf(out, " packets sent %lu received %lu dropped %lu",
-				st.packets_sent, st.packets_received, st.packets_dropped);
+			fprintf(out,
+				" packets sent %lu received %lu dropped %lu",
+				st.packets_sent, st.packets_received,
+				st.packets_dropped);
 		if (st.alloc_failures)
 			fprintf(out, " alloc failures %lu", st.alloc_failures);
 		fputc('\n', out);

@@ -14,7 +14,8 @@
 #define WLOW 80
 #define WHIGH 96
 
-static struct mmt_machine *small_machine(uint64_t bugs, enum mmt_mempool_policy policy)
+static struct mmt_machine *small_machine(uint64_t bugs,
+					 enum mmt_mempool_policy policy)
 {
 	struct mmt_config cfg;
 	struct mmt_machine *m;
@@ -50,7 +51,9 @@ static unsigned long fill_lru(struct mmt_machine *m, enum mmt_lru_type type,
 	unsigned long n = 0;
 
 	while (zone_free(m) > target) {
-		MMT_CHECK(mmt_lru_add(m, type, dev, GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC, -1));
+		MMT_CHECK(mmt_lru_add(m, type, dev,
+				      GFP_HIGHUSER_MOVABLE | __GFP_MEMALLOC,
+				      -1));
 		n++;
 	}
 	return n;
@@ -133,14 +136,17 @@ MMT_TEST(noio_scope_prevents_anon_swap_out_and_nofs_dirty_file_writeback)
 	mmt_reclaim_set_file_device(m, disk);
 	/* Interleaved, so that any scan sees both kinds. */
 	while (zone_free(m) > PAGES / 2) {
-		MMT_CHECK(mmt_lru_add(m, MMT_LRU_ANON, NULL, GFP_HIGHUSER_MOVABLE, -1));
-		MMT_CHECK(mmt_lru_add(m, MMT_LRU_FILE_DIRTY, NULL, GFP_HIGHUSER_MOVABLE, -1));
+		MMT_CHECK(mmt_lru_add(m, MMT_LRU_ANON, NULL,
+				      GFP_HIGHUSER_MOVABLE, -1));
+		MMT_CHECK(mmt_lru_add(m, MMT_LRU_FILE_DIRTY, NULL,
+				      GFP_HIGHUSER_MOVABLE, -1));
 	}
 	anon0 = mmt_lru_pages(m, 0, MMT_LRU_ANON);
 	dirty0 = mmt_lru_pages(m, 0, MMT_LRU_FILE_DIRTY);
 
 	saved = mmt_memalloc_noio_save();
-	MMT_CHECK_EQ(mmt_try_to_free_pages(m, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX), 0);
+	MMT_CHECK_EQ(mmt_try_to_free_pages(m, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX),
+		     0);
 	mmt_memalloc_noio_restore(saved);
 	MMT_CHECK_EQ(mmt_lru_pages(m, 0, MMT_LRU_ANON), anon0);
 	MMT_CHECK_EQ(mmt_lru_pages(m, 0, MMT_LRU_FILE_DIRTY), dirty0);
@@ -149,7 +155,8 @@ MMT_TEST(noio_scope_prevents_anon_swap_out_and_nofs_dirty_file_writeback)
 	MMT_CHECK_EQ(mmt_try_to_free_pages(m, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX),
 		     MMT_SWAP_CLUSTER_MAX);
 	mmt_memalloc_nofs_restore(saved);
-	MMT_CHECK_EQ(mmt_lru_pages(m, 0, MMT_LRU_ANON), anon0 - MMT_SWAP_CLUSTER_MAX);
+	MMT_CHECK_EQ(mmt_lru_pages(m, 0, MMT_LRU_ANON),
+		     anon0 - MMT_SWAP_CLUSTER_MAX);
 	MMT_CHECK_EQ(mmt_lru_pages(m, 0, MMT_LRU_FILE_DIRTY), dirty0);
 
 	/* GFP_NOFS without a scope: the same. */
@@ -157,7 +164,8 @@ MMT_TEST(noio_scope_prevents_anon_swap_out_and_nofs_dirty_file_writeback)
 		     MMT_SWAP_CLUSTER_MAX);
 	MMT_CHECK_EQ(mmt_lru_pages(m, 0, MMT_LRU_FILE_DIRTY), dirty0);
 	/* With both, dirty file pages are written too. */
-	MMT_CHECK(mmt_try_to_free_pages(m, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX) > 0);
+	MMT_CHECK(mmt_try_to_free_pages(m, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX) >
+		  0);
 	MMT_CHECK(mmt_lru_pages(m, 0, MMT_LRU_FILE_DIRTY) < dirty0);
 	MMT_CHECK(mmt_wb_device_wait_idle(disk, 10 * MMT_HZ));
 	mmt_wb_device_destroy(disk);
@@ -173,13 +181,15 @@ MMT_TEST(kswapd_wakes_at_the_low_watermark_and_reclaims_to_high)
 	/* Map clean page cache until the zone is below its low mark. */
 	while (zone_free(m) >= WLOW)
 		MMT_CHECK(mmt_lru_add_file(m, false, NULL));
-	MMT_CHECK(mmt_lru_add_file(m, false, NULL)); /* the slow path wakes kswapd */
+	MMT_CHECK(mmt_lru_add_file(m, false,
+				   NULL)); /* the slow path wakes kswapd */
 	mmt_reclaim_stats(m, &st);
 	MMT_CHECK(st.kswapd_wakeups > 0);
 	/* Let it run: the test task sleeps, kswapd reclaims, then sleeps. */
 	MMT_CHECK_EQ(mmt_schedule_timeout(MMT_HZ), MMT_WAIT_TIMEOUT);
-	MMT_CHECK_MSG(zone_free(m) >= WHIGH, "free %ld after kswapd ran, high is %d",
-		      zone_free(m), WHIGH);
+	MMT_CHECK_MSG(zone_free(m) >= WHIGH,
+		      "free %ld after kswapd ran, high is %d", zone_free(m),
+		      WHIGH);
 	mmt_reclaim_stats(m, &st);
 	MMT_CHECK(st.kswapd_passes > 0);
 	MMT_CHECK(st.reclaimed > 0);
@@ -188,7 +198,8 @@ MMT_TEST(kswapd_wakes_at_the_low_watermark_and_reclaims_to_high)
 	MMT_CHECK_CLEAN(m);
 }
 
-MMT_TEST(throttling_waits_while_writeback_is_over_the_limit_and_resumes_on_completions)
+MMT_TEST(
+	throttling_waits_while_writeback_is_over_the_limit_and_resumes_on_completions)
 {
 	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
 	struct mmt_wb_device *disk = mmt_disk_create(m, "sda", 20);
@@ -203,8 +214,10 @@ MMT_TEST(throttling_waits_while_writeback_is_over_the_limit_and_resumes_on_compl
 	 * to: the dirtyable memory is about half the node, the limit about
 	 * 10% of that, and every pass swaps out 32 anonymous pages. */
 	while (zone_free(m) > PAGES / 4) {
-		MMT_CHECK(mmt_lru_add(m, MMT_LRU_ANON, NULL, GFP_HIGHUSER_MOVABLE, -1));
-		MMT_CHECK(mmt_lru_add(m, MMT_LRU_FILE_DIRTY, NULL, GFP_HIGHUSER_MOVABLE, -1));
+		MMT_CHECK(mmt_lru_add(m, MMT_LRU_ANON, NULL,
+				      GFP_HIGHUSER_MOVABLE, -1));
+		MMT_CHECK(mmt_lru_add(m, MMT_LRU_FILE_DIRTY, NULL,
+				      GFP_HIGHUSER_MOVABLE, -1));
 	}
 	limit = mmt_writeback_throttle_limit(m, 0, false);
 	MMT_CHECK(limit > 2 * MMT_SWAP_CLUSTER_MAX && limit <= PAGES / 10);
@@ -225,7 +238,8 @@ MMT_TEST(throttling_waits_while_writeback_is_over_the_limit_and_resumes_on_compl
 	MMT_CHECK(st.throttled > 0);
 	MMT_CHECK(mmt_jiffies(m) >= 20);
 	MMT_CHECK(st.written > 0);
-	MMT_CHECK(mmt_writeback_pages(m, 0) <= mmt_writeback_throttle_limit(m, 0, false));
+	MMT_CHECK(mmt_writeback_pages(m, 0) <=
+		  mmt_writeback_throttle_limit(m, 0, false));
 	MMT_CHECK(st.writeback_max > limit);
 	MMT_CHECK(mmt_wb_device_wait_idle(disk, 10 * MMT_HZ));
 	mmt_wb_device_destroy(disk);
@@ -238,14 +252,15 @@ struct cache_shrinker {
 	unsigned long nr;
 };
 
-static unsigned long cs_count(struct mmt_machine *m, int nid, mmt_gfp_t gfp, void *arg)
+static unsigned long cs_count(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+			      void *arg)
 {
 	(void)m, (void)nid, (void)gfp;
 	return ((struct cache_shrinker *)arg)->nr;
 }
 
-static unsigned long cs_scan(struct mmt_machine *m, int nid, mmt_gfp_t gfp, unsigned long nr,
-			     void *arg)
+static unsigned long cs_scan(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+			     unsigned long nr, void *arg)
 {
 	struct cache_shrinker *cs = arg;
 	unsigned long done = 0;
@@ -271,7 +286,8 @@ MMT_TEST(shrinkers_are_called_by_reclaim_and_their_pages_count)
 	cs.cache = mmt_kmem_cache_create("dentry", 256, 0, 0, NULL);
 	MMT_CHECK(cs.cache != NULL);
 	while (cs.nr < 4096 / 2)
-		MMT_CHECK((cs.obj[cs.nr++] = mmt_kmem_cache_alloc(cs.cache, GFP_KERNEL)) != NULL);
+		MMT_CHECK((cs.obj[cs.nr++] = mmt_kmem_cache_alloc(
+				   cs.cache, GFP_KERNEL)) != NULL);
 	s = mmt_register_shrinker(m, "dcache", cs_count, cs_scan, &cs);
 	MMT_CHECK(s != NULL);
 	/* Nothing on the LRU: only the shrinker can make progress. */
@@ -293,12 +309,15 @@ MMT_TEST(shrinkers_are_called_by_reclaim_and_their_pages_count)
  * disk, kswapd, and the test task mapping more anonymous memory than the
  * machine has.
  */
-static unsigned long run_crypt_world(struct mmt_machine *m, unsigned int kcryptd_flags,
-				     unsigned long to_map, struct mmt_wb_device_stats *out)
+static unsigned long run_crypt_world(struct mmt_machine *m,
+				     unsigned int kcryptd_flags,
+				     unsigned long to_map,
+				     struct mmt_wb_device_stats *out)
 {
 	struct mmt_wb_device *disk = mmt_disk_create(m, "sda", 2);
 	struct mmt_crypt_config cc = { .worker_flags = kcryptd_flags };
-	struct mmt_wb_device *crypt = mmt_crypt_create(m, "dm-crypt", disk, &cc);
+	struct mmt_wb_device *crypt =
+		mmt_crypt_create(m, "dm-crypt", disk, &cc);
 	unsigned long mapped = 0, i;
 
 	MMT_CHECK(disk && crypt);
@@ -317,7 +336,8 @@ static unsigned long run_crypt_world(struct mmt_machine *m, unsigned int kcryptd
 	return mapped;
 }
 
-MMT_TEST(crypt_device_completes_writes_under_pressure_with_the_no_reclaim_mempool)
+MMT_TEST(
+	crypt_device_completes_writes_under_pressure_with_the_no_reclaim_mempool)
 {
 	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
 	struct mmt_wb_device_stats ds;
@@ -330,7 +350,8 @@ MMT_TEST(crypt_device_completes_writes_under_pressure_with_the_no_reclaim_mempoo
 	MMT_CHECK_CLEAN(m);
 }
 
-MMT_TEST(crypt_worker_throttled_behind_its_own_writeback_is_reported_under_kernel_2016)
+MMT_TEST(
+	crypt_worker_throttled_behind_its_own_writeback_is_reported_under_kernel_2016)
 {
 	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_KERNEL_2016);
 	struct mmt_wb_device_stats ds;
@@ -351,7 +372,8 @@ MMT_TEST(crypt_worker_throttled_behind_its_own_writeback_is_reported_under_kerne
 static void run_loop_world(struct mmt_machine *m)
 {
 	struct mmt_wb_device *disk = mmt_disk_create(m, "sdb", 50);
-	struct mmt_wb_device *loop = mmt_loop_create(m, "loop0", disk, MMT_PF_LESS_THROTTLE, 0);
+	struct mmt_wb_device *loop =
+		mmt_loop_create(m, "loop0", disk, MMT_PF_LESS_THROTTLE, 0);
 	unsigned long i;
 
 	MMT_CHECK(disk && loop);
@@ -374,7 +396,8 @@ static void run_loop_world(struct mmt_machine *m)
 MMT_TEST(less_throttle_never_throttles_bug_is_caught_by_writeback_limit)
 {
 	struct mmt_machine *m =
-		small_machine(1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES, MMT_MEMPOOL_NO_RECLAIM);
+		small_machine(1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES,
+			      MMT_MEMPOOL_NO_RECLAIM);
 	struct mmt_reclaim_stats st;
 
 	const struct mmt_violation *v;

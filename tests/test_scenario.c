@@ -16,8 +16,8 @@ static void opts_for(struct mmt_scenario_opts *o, enum mmt_scenario_kind kind)
 static void check_completed(const struct mmt_scenario_result *r)
 {
 	MMT_CHECK_MSG(r->completed && r->violations == 0,
-		      "completed %d, %lu violation(s), first %s", r->completed, r->violations,
-		      r->first_check);
+		      "completed %d, %lu violation(s), first %s", r->completed,
+		      r->violations, r->first_check);
 	MMT_CHECK(r->mapped > 0 && r->written > 0); /* it really swapped */
 }
 
@@ -45,7 +45,8 @@ MMT_TEST(encrypted_swap_with_the_2016_mempool_is_reported_as_a_stall_not_a_hang)
 	o.mempool_policy = MMT_MEMPOOL_KERNEL_2016;
 	MMT_CHECK(!mmt_scenario_run(&o, &r, NULL));
 	MMT_CHECK(!r.completed);
-	MMT_CHECK_MSG(!strcmp(r.first_check, "stall") || !strcmp(r.first_check, "deadlock"),
+	MMT_CHECK_MSG(!strcmp(r.first_check, "stall") ||
+			      !strcmp(r.first_check, "deadlock"),
 		      "first finding %s", r.first_check);
 	MMT_CHECK(r.real_seconds < 60);
 }
@@ -59,7 +60,8 @@ MMT_TEST(bug_mempool_retry_reclaim_is_caught_in_the_encrypted_swap_world)
 	o.bugs = 1ull << MMT_BUG_MEMPOOL_RETRY_RECLAIM;
 	MMT_CHECK(!mmt_scenario_run(&o, &r, NULL));
 	MMT_CHECK_MSG(!strcmp(r.first_check, "mempool-no-reclaim") ||
-			      !strcmp(r.first_check, "stall") || !strcmp(r.first_check, "deadlock"),
+			      !strcmp(r.first_check, "stall") ||
+			      !strcmp(r.first_check, "deadlock"),
 		      "first finding %s", r.first_check);
 }
 
@@ -74,8 +76,8 @@ MMT_SLAB_TEST(network_swap_runs_to_completion_with_two_swap_files_on_one_mount)
 	MMT_CHECK(r.reserve_pages > 0);
 	/* The send queue held socket memory: the reserve carried some of it. */
 	MMT_CHECK_MSG(r.reserve_peak_use > 0 && r.emergency_allocs > 0,
-		      "reserve peak %ld, emergency buffers %ld", r.reserve_peak_use,
-		      r.emergency_allocs);
+		      "reserve peak %ld, emergency buffers %ld",
+		      r.reserve_peak_use, r.emergency_allocs);
 }
 
 MMT_TEST(bug_swap_single_bit_memalloc_is_caught_in_the_network_swap_world)

@@ -40,7 +40,8 @@ MMT_TEST(wait_returns_at_once_when_the_condition_holds)
 	struct mmt_waitqueue wq;
 
 	mmt_waitqueue_init(&wq, "test-wq");
-	MMT_CHECK_EQ(mmt_wait_event_timeout(&wq, always, NULL, MMT_WAIT_FOREVER, NULL),
+	MMT_CHECK_EQ(mmt_wait_event_timeout(&wq, always, NULL, MMT_WAIT_FOREVER,
+					    NULL),
 		     MMT_WAIT_DONE);
 	MMT_CHECK_EQ(mmt_jiffies(m), 0);
 	mmt_waitqueue_destroy(&wq);
@@ -65,7 +66,8 @@ MMT_TEST(timed_waits_jump_model_time_instead_of_sleeping)
 {
 	struct mmt_machine *m = t_machine(NULL);
 	struct sleeper sl = { .ticks = 5 * MMT_HZ };
-	struct mmt_kthread *k = mmt_kthread_run(m, "sleeper", 0, sleeper_fn, &sl);
+	struct mmt_kthread *k =
+		mmt_kthread_run(m, "sleeper", 0, sleeper_fn, &sl);
 	double t0 = real_s();
 
 	MMT_CHECK(k != NULL);
@@ -75,7 +77,8 @@ MMT_TEST(timed_waits_jump_model_time_instead_of_sleeping)
 	mmt_kthread_stop(k);
 	MMT_CHECK_EQ(atomic_load(&sl.result), MMT_WAIT_TIMEOUT);
 	MMT_CHECK_EQ(atomic_load(&sl.woke_at), 5 * MMT_HZ);
-	MMT_CHECK_MSG(real_s() - t0 < 5.0, "15 s of model time took %.1f s of real time",
+	MMT_CHECK_MSG(real_s() - t0 < 5.0,
+		      "15 s of model time took %.1f s of real time",
 		      real_s() - t0);
 	MMT_CHECK_CLEAN(m);
 }
@@ -90,8 +93,9 @@ static void waiter_fn(void *arg)
 {
 	struct waker_ctx *w = arg;
 
-	atomic_store(&w->result, (int)mmt_wait_event_timeout(&w->wq, flag_set, &w->flag,
-							      MMT_WAIT_FOREVER, NULL));
+	atomic_store(&w->result,
+		     (int)mmt_wait_event_timeout(&w->wq, flag_set, &w->flag,
+						 MMT_WAIT_FOREVER, NULL));
 }
 
 MMT_TEST(wake_up_after_the_condition_changes_ends_the_wait)
@@ -130,7 +134,8 @@ MMT_TEST(kthread_stop_wakes_a_thread_blocked_forever)
 	MMT_CHECK_CLEAN(m);
 }
 
-static void describe_test_queue(const struct mmt_waitqueue *wq, char *buf, size_t len)
+static void describe_test_queue(const struct mmt_waitqueue *wq, char *buf,
+				size_t len)
 {
 	(void)wq;
 	snprintf(buf, len, "the element held by test");
@@ -150,7 +155,8 @@ MMT_TEST(everyone_blocked_without_a_timer_is_reported_as_deadlock_with_the_chain
 	mmt_waitqueue_init(&mine, "test-own-wait");
 	k = mmt_kthread_run(m, "worker", 0, waiter_fn, &w);
 	/* The test task blocks too: nobody can wake anybody. */
-	MMT_CHECK_EQ(mmt_wait_event_timeout(&mine, never, NULL, MMT_WAIT_FOREVER, NULL),
+	MMT_CHECK_EQ(mmt_wait_event_timeout(&mine, never, NULL,
+					    MMT_WAIT_FOREVER, NULL),
 		     MMT_WAIT_DEADLOCK);
 	mmt_kthread_stop(k);
 	MMT_CHECK_EQ(atomic_load(&w.result), MMT_WAIT_DEADLOCK);
@@ -210,14 +216,16 @@ static bool run_spinner(int progress_every, bool pressure)
 	for (mmt_zone_info(m, 0, &zi); pressure && zi.free >= zi.wmark_low;
 	     mmt_zone_info(m, 0, &zi)) {
 		MMT_CHECK(n < 1100);
-		held[n] = mmt_alloc_pages(__GFP_DMA32 | __GFP_MEMALLOC | __GFP_NOWARN, 0);
+		held[n] = mmt_alloc_pages(
+			__GFP_DMA32 | __GFP_MEMALLOC | __GFP_NOWARN, 0);
 		MMT_CHECK(held[n] != NULL);
 		n++;
 	}
 	mmt_waitqueue_init(&sp.done_wq, "test-main");
 	k = mmt_kthread_run(m, "throttled", 0, spinner_fn, &sp);
 	/* Wait for the spinner to finish or the machine to fail. */
-	mmt_wait_event_timeout(&sp.done_wq, flag_set, &sp.done, MMT_WAIT_FOREVER, NULL);
+	mmt_wait_event_timeout(&sp.done_wq, flag_set, &sp.done,
+			       MMT_WAIT_FOREVER, NULL);
 	mmt_kthread_stop(k);
 	stalled = mmt_violated(m, "stall");
 	/* Without a stall the loop ran to its end: 20 s of model time. */
@@ -231,7 +239,7 @@ static bool run_spinner(int progress_every, bool pressure)
 
 MMT_TEST(timed_waits_without_progress_under_pressure_are_a_stall)
 {
-	MMT_CHECK(run_spinner(0, true));  /* livelock of timed waits */
+	MMT_CHECK(run_spinner(0, true)); /* livelock of timed waits */
 	MMT_CHECK(!run_spinner(5, true)); /* progress: not a stall */
 	MMT_CHECK(!run_spinner(0, false)); /* no pressure: the machine rests */
 }
@@ -258,8 +266,8 @@ static void crowd_fn(void *arg)
 {
 	struct crowd *c = arg;
 
-	if (mmt_wait_event_timeout(&c->wq, flag_set, &c->go, MMT_WAIT_FOREVER, NULL) ==
-	    MMT_WAIT_DONE)
+	if (mmt_wait_event_timeout(&c->wq, flag_set, &c->go, MMT_WAIT_FOREVER,
+				   NULL) == MMT_WAIT_DONE)
 		atomic_fetch_add(&c->done, 1);
 }
 

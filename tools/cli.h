@@ -22,9 +22,9 @@
 
 /* Exit codes of every subcommand. */
 enum {
-	CLI_EXIT_OK = 0,	/* ran, nothing found */
-	CLI_EXIT_FAIL = 1,	/* ran, found violations (or the run failed) */
-	CLI_EXIT_USAGE = 2,	/* wrong usage: bad option, value or argument */
+	CLI_EXIT_OK = 0, /* ran, nothing found */
+	CLI_EXIT_FAIL = 1, /* ran, found violations (or the run failed) */
+	CLI_EXIT_USAGE = 2, /* wrong usage: bad option, value or argument */
 };
 
 /*
@@ -63,29 +63,30 @@ void cli_getopt_reset(void);
  * [@lo, @hi] (decimal, or hex with 0x); on error print a usage error naming
  * @opt and the value, and return false.
  */
-bool cli_parse_u64(const char *cmd, const char *opt, const char *arg, uint64_t lo,
-		   uint64_t hi, uint64_t *out);
+bool cli_parse_u64(const char *cmd, const char *opt, const char *arg,
+		   uint64_t lo, uint64_t hi, uint64_t *out);
 
 /* ---- layer implementations known to this build ---- */
 
 struct cli_layer {
-	const char *layer;	/* "page", later "slab", "mempool", ... */
-	const char *impl;	/* implementation name, as --<layer>=<impl> */
+	const char *layer; /* "page", later "slab", "mempool", ... */
+	const char *impl; /* implementation name, as --<layer>=<impl> */
 	bool is_default;
-	const char *desc;	/* one line */
+	const char *desc; /* one line */
 };
 
 const struct cli_layer *cli_layers(size_t *nr);
 
 /* ---- build description ---- */
 
-const char *cli_compiler(void);		/* "gcc 12.2.0", "clang 14.0.6 ..." */
-const char *cli_compiler_id(void);	/* "gcc", "clang" */
-const char *cli_sanitizer(void);	/* "none", "asan", "tsan" */
-const char *cli_fuzz_engine(void);	/* "none", "libfuzzer", "afl" */
+const char *cli_compiler(void); /* "gcc 12.2.0", "clang 14.0.6 ..." */
+const char *cli_compiler_id(void); /* "gcc", "clang" */
+const char *cli_sanitizer(void); /* "none", "asan", "tsan" */
+const char *cli_fuzz_engine(void); /* "none", "libfuzzer", "afl" */
 
 /* Flags for every JSON dump: reals with 6 significant digits. */
-#define CLI_JSON_FLAGS (JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
+#define CLI_JSON_FLAGS \
+	(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
 
 /* ---- seeded randomness ---- */
 

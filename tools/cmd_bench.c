@@ -44,8 +44,8 @@
 
 struct bench_state {
 	struct mmt_machine *m;
-	uint64_t fast_try_failures;	/* NULL returns of __GFP_FAST_TRY */
-	struct mmt_kmem_cache *cache;	/* bench slab: a 64-byte cache */
+	uint64_t fast_try_failures; /* NULL returns of __GFP_FAST_TRY */
+	struct mmt_kmem_cache *cache; /* bench slab: a 64-byte cache */
 };
 
 struct bench {
@@ -119,7 +119,8 @@ static void bench_pcp_batch(struct bench_state *bs, uint64_t iters)
 
 	(void)bs;
 	while (done < iters) {
-		n = iters - done < BENCH_BATCH ? (unsigned int)(iters - done) : BENCH_BATCH;
+		n = iters - done < BENCH_BATCH ? (unsigned int)(iters - done) :
+						 BENCH_BATCH;
 		for (i = 0; i < n; i++)
 			pages[i] = mmt_alloc_pages(GFP_KERNEL, 0);
 		for (i = 0; i < n; i++)
@@ -158,12 +159,14 @@ static void bench_malloc_touch_free(struct bench_state *bs, uint64_t iters)
 static const struct bench pages_benches[] = {
 	{ "pcp_order0_alloc_free", "GFP_KERNEL order-0 alloc + free (pcp)",
 	  bench_pcp_alloc_free },
-	{ "pcp_order0_fast_try_alloc_free", "__GFP_FAST_TRY order-0 alloc + free (pcp)",
-	  bench_pcp_fast_try },
-	{ "pcp_order0_batch64", "64 x GFP_KERNEL order-0 alloc, then 64 frees (per page)",
+	{ "pcp_order0_fast_try_alloc_free",
+	  "__GFP_FAST_TRY order-0 alloc + free (pcp)", bench_pcp_fast_try },
+	{ "pcp_order0_batch64",
+	  "64 x GFP_KERNEL order-0 alloc, then 64 frees (per page)",
 	  bench_pcp_batch },
 	{ "malloc_free_4k", "glibc malloc(4096) + free", bench_malloc_free },
-	{ "malloc_touch_free_4k", "glibc malloc(4096) + write/read byte 0 + free",
+	{ "malloc_touch_free_4k",
+	  "glibc malloc(4096) + write/read byte 0 + free",
 	  bench_malloc_touch_free },
 };
 
@@ -207,11 +210,14 @@ static void bench_malloc64(struct bench_state *bs, uint64_t iters)
 
 /* Per slab implementation (name prefixed with it), then glibc once. */
 static const struct bench slab_benches[] = {
-	{ "kmem_cache_alloc_free", "kmem_cache_alloc + kmem_cache_free, 64-byte cache (fast path)",
+	{ "kmem_cache_alloc_free",
+	  "kmem_cache_alloc + kmem_cache_free, 64-byte cache (fast path)",
 	  bench_cache_alloc_free },
-	{ "kmalloc64_kfree", "kmalloc(64) + kfree (fast path)", bench_kmalloc64 },
+	{ "kmalloc64_kfree", "kmalloc(64) + kfree (fast path)",
+	  bench_kmalloc64 },
 };
-static const struct bench malloc64_bench = { "malloc_free_64", "glibc malloc(64) + free",
+static const struct bench malloc64_bench = { "malloc_free_64",
+					     "glibc malloc(64) + free",
 					     bench_malloc64 };
 
 /* ---- timing ---- */
@@ -225,8 +231,8 @@ static double now_ns(void)
 }
 
 /* Warm up, then time BENCH_REPS repetitions; returns the best ns/op. */
-static double measure(const struct bench *b, struct bench_state *bs, uint64_t iters,
-		      double reps[BENCH_REPS])
+static double measure(const struct bench *b, struct bench_state *bs,
+		      uint64_t iters, double reps[BENCH_REPS])
 {
 	uint64_t warm = iters / 10 > 100000 ? 100000 : iters / 10 + 1;
 	double best = 0;
@@ -258,14 +264,16 @@ static bool pin_to_current_cpu(void)
 }
 
 /* A 1-CPU machine with the thread on CPU 0; NULL after a message. */
-static struct mmt_machine *bench_machine_up(const struct mmt_config *cfg, struct mmt_task **task)
+static struct mmt_machine *bench_machine_up(const struct mmt_config *cfg,
+					    struct mmt_task **task)
 {
 	struct mmt_machine *m;
 	char err[256];
 
 	m = mmt_machine_create(cfg, err, sizeof(err));
 	if (!m) {
-		fprintf(stderr, "%s bench: cannot build the machine: %s\n", CLI_PROG, err);
+		fprintf(stderr, "%s bench: cannot build the machine: %s\n",
+			CLI_PROG, err);
 		return NULL;
 	}
 	*task = mmt_task_create(m, "bench", 0);
@@ -278,15 +286,17 @@ static struct mmt_machine *bench_machine_up(const struct mmt_config *cfg, struct
 }
 
 /* Tear down; a violation during a benchmark makes the run fail. */
-static int bench_machine_down(struct mmt_machine *m, struct mmt_task *task, json_t *root)
+static int bench_machine_down(struct mmt_machine *m, struct mmt_task *task,
+			      json_t *root)
 {
 	int ret = CLI_EXIT_OK;
 
 	if (mmt_violation_count(m)) {
 		unsigned long v;
 
-		json_object_set_new(root, "violations",
-				    json_integer((json_int_t)mmt_violation_count(m)));
+		json_object_set_new(
+			root, "violations",
+			json_integer((json_int_t)mmt_violation_count(m)));
 		for (v = 0; mmt_violation_get(m, v); v++)
 			mmt_violation_print(mmt_violation_get(m, v), stderr);
 		ret = CLI_EXIT_FAIL;
@@ -297,45 +307,50 @@ static int bench_machine_down(struct mmt_machine *m, struct mmt_task *task, json
 	return ret;
 }
 
-static json_t *bench_root(const char *name, const struct mmt_config *cfg, bool pinned,
-			  uint64_t iters)
+static json_t *bench_root(const char *name, const struct mmt_config *cfg,
+			  bool pinned, uint64_t iters)
 {
 	json_t *root = json_object();
 
 	json_object_set_new(root, "benchmark", json_string(name));
 	json_object_set_new(root, "build",
-			    json_pack("{s:i, s:i, s:s, s:s, s:s, s:b}", "debug", MMT_DEBUG,
-				      "stats", MMT_STATS, "compiler", __VERSION__, "compiler_id",
-				      cli_compiler_id(), "sanitizer", cli_sanitizer(), "ndebug",
+			    json_pack("{s:i, s:i, s:s, s:s, s:s, s:b}", "debug",
+				      MMT_DEBUG, "stats", MMT_STATS, "compiler",
+				      __VERSION__, "compiler_id",
+				      cli_compiler_id(), "sanitizer",
+				      cli_sanitizer(), "ndebug",
 #ifdef NDEBUG
 				      1
 #else
 				      0
 #endif
 				      ));
-	json_object_set_new(root, "machine",
-			    json_pack("{s:i, s:i, s:I, s:I, s:b, s:b, s:b}", "nodes", cfg->nr_nodes,
-				      "cpus", cfg->nr_cpus, "normal_pages",
-				      (json_int_t)cfg->normal_pages, "dma32_pages",
-				      (json_int_t)cfg->dma32_pages, "page_poison",
-				      (int)cfg->page_poison, "lockdep", (int)cfg->lockdep,
-				      "pinned", (int)pinned));
+	json_object_set_new(
+		root, "machine",
+		json_pack("{s:i, s:i, s:I, s:I, s:b, s:b, s:b}", "nodes",
+			  cfg->nr_nodes, "cpus", cfg->nr_cpus, "normal_pages",
+			  (json_int_t)cfg->normal_pages, "dma32_pages",
+			  (json_int_t)cfg->dma32_pages, "page_poison",
+			  (int)cfg->page_poison, "lockdep", (int)cfg->lockdep,
+			  "pinned", (int)pinned));
 	json_object_set_new(root, "iters", json_integer((json_int_t)iters));
 	json_object_set_new(root, "reps", json_integer(BENCH_REPS));
 	return root;
 }
 
 /* Measure @b; the result's name is @prefix_name when @prefix is set. */
-static json_t *bench_result(const struct bench *b, struct bench_state *bs, uint64_t iters,
-			    const char *prefix)
+static json_t *bench_result(const struct bench *b, struct bench_state *bs,
+			    uint64_t iters, const char *prefix)
 {
 	double reps[BENCH_REPS], best = measure(b, bs, iters, reps);
 	char name[96];
 	json_t *res, *ra;
 	int r;
 
-	snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "", prefix ? "_" : "", b->name);
-	res = json_pack("{s:s, s:s, s:f}", "name", name, "what", b->what, "ns_per_op", best);
+	snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "",
+		 prefix ? "_" : "", b->name);
+	res = json_pack("{s:s, s:s, s:f}", "name", name, "what", b->what,
+			"ns_per_op", best);
 	ra = json_array();
 	for (r = 0; r < BENCH_REPS; r++)
 		json_array_append_new(ra, json_real(reps[r]));
@@ -344,23 +359,27 @@ static json_t *bench_result(const struct bench *b, struct bench_state *bs, uint6
 }
 
 /* JSON on stdout, or into @json_out with a table on stdout. */
-static int bench_emit(json_t *root, const char *json_out, uint64_t iters, int ret)
+static int bench_emit(json_t *root, const char *json_out, uint64_t iters,
+		      int ret)
 {
 	json_t *results = json_object_get(root, "results");
 	size_t i;
 
 	if (json_out && strcmp(json_out, "-")) {
 		if (json_dump_file(root, json_out, CLI_JSON_FLAGS)) {
-			fprintf(stderr, "%s bench: cannot write %s\n", CLI_PROG, json_out);
+			fprintf(stderr, "%s bench: cannot write %s\n", CLI_PROG,
+				json_out);
 			ret = CLI_EXIT_FAIL;
 		}
-		printf("%-36s %10s   (best of %d x %" PRIu64 " iterations)\n", "benchmark",
-		       "ns/op", BENCH_REPS, iters);
+		printf("%-36s %10s   (best of %d x %" PRIu64 " iterations)\n",
+		       "benchmark", "ns/op", BENCH_REPS, iters);
 		for (i = 0; i < json_array_size(results); i++) {
 			json_t *res = json_array_get(results, i);
 
-			printf("%-36s %10.2f\n", json_string_value(json_object_get(res, "name")),
-			       json_real_value(json_object_get(res, "ns_per_op")));
+			printf("%-36s %10.2f\n",
+			       json_string_value(json_object_get(res, "name")),
+			       json_real_value(
+				       json_object_get(res, "ns_per_op")));
 		}
 		if (!ret)
 			printf("JSON written to %s\n", json_out);
@@ -412,28 +431,36 @@ static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 		}
 		res = bench_result(b, &bs, iters, NULL);
 		if (b->fn == bench_pcp_fast_try) {
-			unsigned long ev = mmt_vm_event(bs.m, MMT_VM_FAST_TRY_FAIL) - fail_ev;
+			unsigned long ev =
+				mmt_vm_event(bs.m, MMT_VM_FAST_TRY_FAIL) -
+				fail_ev;
 
-			json_object_set_new(res, "fast_try_failures",
-					    json_integer((json_int_t)bs.fast_try_failures));
+			json_object_set_new(
+				res, "fast_try_failures",
+				json_integer((json_int_t)bs.fast_try_failures));
 			json_object_set_new(res, "fast_try_fail_events",
 					    json_integer((json_int_t)ev));
 			if (bs.fast_try_failures || ev) {
-				json_object_set_new(res, "note",
-						    json_string("__GFP_FAST_TRY failed: the timing includes failed attempts"));
-				fprintf(stderr, "%s bench: warning: %" PRIu64
+				json_object_set_new(
+					res, "note",
+					json_string(
+						"__GFP_FAST_TRY failed: the timing includes failed attempts"));
+				fprintf(stderr,
+					"%s bench: warning: %" PRIu64
 					" __GFP_FAST_TRY allocation(s) failed\n",
 					CLI_PROG, bs.fast_try_failures);
 			}
 		}
 		json_array_append_new(results, res);
 	}
-	return bench_emit(root, json_out, iters, bench_machine_down(bs.m, task, root));
+	return bench_emit(root, json_out, iters,
+			  bench_machine_down(bs.m, task, root));
 }
 
 static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
 {
-	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub", "slab" };
+	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub",
+								   "slab" };
 	struct mmt_config cfg;
 	struct bench_state bs = { 0 };
 	json_t *root, *results;
@@ -456,13 +483,15 @@ static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
 		}
 		bs.cache = mmt_kmem_cache_create("bench-64", 64, 0, 0, NULL);
 		for (i = 0; i < MMT_ARRAY_SIZE(slab_benches); i++)
-			json_array_append_new(results, bench_result(&slab_benches[i], &bs, iters,
-								    impl_names[impl]));
+			json_array_append_new(
+				results, bench_result(&slab_benches[i], &bs,
+						      iters, impl_names[impl]));
 		mmt_kmem_cache_destroy(bs.cache);
 		if (bench_machine_down(bs.m, task, root))
 			ret = CLI_EXIT_FAIL;
 	}
-	json_array_append_new(results, bench_result(&malloc64_bench, &bs, iters, NULL));
+	json_array_append_new(results,
+			      bench_result(&malloc64_bench, &bs, iters, NULL));
 	return bench_emit(root, json_out, iters, ret);
 }
 
@@ -495,12 +524,14 @@ int cmd_bench(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_ITERS:
-			if (!cli_parse_u64("bench", "--iters", optarg, 1, BENCH_MAX_ITERS, &iters))
+			if (!cli_parse_u64("bench", "--iters", optarg, 1,
+					   BENCH_MAX_ITERS, &iters))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_JSON_OUT:
 			if (!*optarg)
-				return cli_usage_error("bench", "--json-out: empty file name");
+				return cli_usage_error(
+					"bench", "--json-out: empty file name");
 			json_out = optarg;
 			break;
 		case OPT_LOCKDEP:
@@ -515,15 +546,18 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("bench", "which benchmark? (known: %s, %s)", bench_names[0],
-				       bench_names[1]);
+		return cli_usage_error("bench",
+				       "which benchmark? (known: %s, %s)",
+				       bench_names[0], bench_names[1]);
 	name = argv[optind];
 	if (optind + 1 < argc)
-		return cli_usage_error("bench", "unexpected argument '%s'", argv[optind + 1]);
+		return cli_usage_error("bench", "unexpected argument '%s'",
+				       argv[optind + 1]);
 	if (!strcmp(name, "pages"))
 		return bench_pages(iters, json_out, lockdep);
 	if (!strcmp(name, "slab"))
 		return bench_slab(iters, json_out, lockdep);
-	return cli_usage_error("bench", "unknown benchmark '%s' (known: %s, %s)", name,
+	return cli_usage_error("bench",
+			       "unknown benchmark '%s' (known: %s, %s)", name,
 			       bench_names[0], bench_names[1]);
 }

@@ -72,7 +72,8 @@ static void print_layers(void)
 		wl = width(wl, l[i].layer);
 		wi = width(wi, l[i].impl);
 	}
-	printf("%-*s  %-*s  %-7s  %s\n", wl, "LAYER", wi, "IMPL", "DEFAULT", "DESCRIPTION");
+	printf("%-*s  %-*s  %-7s  %s\n", wl, "LAYER", wi, "IMPL", "DEFAULT",
+	       "DESCRIPTION");
 	for (i = 0; i < nr; i++)
 		printf("%-*s  %-*s  %-7s  %s\n", wl, l[i].layer, wi, l[i].impl,
 		       l[i].is_default ? "yes" : "no", l[i].desc);
@@ -91,11 +92,12 @@ static void print_checks(void)
 		wt = width(wt, tier_name(c[i].tier));
 		ws = width(ws, c[i].seed);
 	}
-	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, "CHECK", wl, "LAYER", wt, "TIER", ws, "SEED",
-	       "WHAT");
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, "CHECK", wl, "LAYER", wt,
+	       "TIER", ws, "SEED", "WHAT");
 	for (i = 0; i < nr; i++)
-		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, c[i].name, wl, c[i].layer, wt,
-		       tier_name(c[i].tier), ws, c[i].seed, c[i].what);
+		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, c[i].name, wl,
+		       c[i].layer, wt, tier_name(c[i].tier), ws, c[i].seed,
+		       c[i].what);
 }
 
 static void print_bugs(void)
@@ -111,11 +113,12 @@ static void print_bugs(void)
 		wl = width(wl, b[i].layer);
 		wc = width(wc, b[i].caught_by);
 	}
-	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wi, "ID", ws, "SEED", wl, "LAYER", wc, "CAUGHT_BY",
-	       "DESCRIPTION");
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wi, "ID", ws, "SEED", wl,
+	       "LAYER", wc, "CAUGHT_BY", "DESCRIPTION");
 	for (i = 0; i < nr; i++)
-		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wi, b[i].id, ws, b[i].seed, wl, b[i].layer,
-		       wc, b[i].caught_by, b[i].desc);
+		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wi, b[i].id, ws,
+		       b[i].seed, wl, b[i].layer, wc, b[i].caught_by,
+		       b[i].desc);
 }
 
 /* ---- JSON ---- */
@@ -128,9 +131,10 @@ static json_t *json_layers(void)
 
 	l = cli_layers(&nr);
 	for (i = 0; i < nr; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:s}", "layer", l[i].layer,
-						   "impl", l[i].impl, "default",
-						   (int)l[i].is_default, "desc", l[i].desc));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:b, s:s}", "layer",
+				     l[i].layer, "impl", l[i].impl, "default",
+				     (int)l[i].is_default, "desc", l[i].desc));
 	return a;
 }
 
@@ -142,10 +146,11 @@ static json_t *json_checks(void)
 
 	c = mmt_checks(&nr);
 	for (i = 0; i < nr; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name", c[i].name,
-						   "layer", c[i].layer, "tier",
-						   tier_name(c[i].tier), "seed", c[i].seed,
-						   "what", c[i].what));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "name",
+				     c[i].name, "layer", c[i].layer, "tier",
+				     tier_name(c[i].tier), "seed", c[i].seed,
+				     "what", c[i].what));
 	return a;
 }
 
@@ -157,10 +162,11 @@ static json_t *json_bugs(void)
 
 	b = mmt_bugs(&nr);
 	for (i = 0; i < nr; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", b[i].id,
-						   "seed", b[i].seed, "layer", b[i].layer,
-						   "caught_by", b[i].caught_by, "desc",
-						   b[i].desc));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s, s:s, s:s}", "id", b[i].id,
+				     "seed", b[i].seed, "layer", b[i].layer,
+				     "caught_by", b[i].caught_by, "desc",
+				     b[i].desc));
 	return a;
 }
 
@@ -200,9 +206,10 @@ int cmd_list(int argc, char **argv)
 		else if (!strcmp(a, "all"))
 			what |= LIST_ALL;
 		else
-			return cli_usage_error("list",
-					       "unknown list '%s' (known: layers, checks, bugs, all)",
-					       a);
+			return cli_usage_error(
+				"list",
+				"unknown list '%s' (known: layers, checks, bugs, all)",
+				a);
 	}
 	if (!what)
 		what = LIST_ALL;

@@ -47,8 +47,8 @@
 
 #define RUN_DEFAULT_OPS 5000000ull
 #define RUN_MAX_OPS 1000000000000ull
-#define RUN_MAX_PAGES (4ull << 20)	/* the model's limit on simulated memory */
-#define RUN_HELD_MAX 512		/* allocations a thread holds at most */
+#define RUN_MAX_PAGES (4ull << 20) /* the model's limit on simulated memory */
+#define RUN_HELD_MAX 512 /* allocations a thread holds at most */
 #define RUN_BULK_MAX 32
 #define RUN_MAX_ORDER 3
 
@@ -65,7 +65,7 @@ struct run_stats {
 	uint64_t bulk_calls, bulk_pages;
 	uint64_t softirqs, hardirqs, atomic_sections;
 	uint64_t drains, migrations, sleeps;
-	uint64_t not_zeroed;		/* __GFP_ZERO pages with a non-zero byte */
+	uint64_t not_zeroed; /* __GFP_ZERO pages with a non-zero byte */
 	uint64_t obj_allocs, obj_fails, obj_frees, remote_frees;
 	uint64_t kvfree_rcu, gp_steps, shrinks;
 };
@@ -88,14 +88,14 @@ struct run_sig {
 struct run_ctx {
 	struct mmt_machine *m;
 	const struct run_opts *o;
-	struct mmt_kmem_cache *cache;	/* a shared 72-byte cache */
+	struct mmt_kmem_cache *cache; /* a shared 72-byte cache */
 	pthread_mutex_t xmu;
 	void *exchange[RUN_EXCHANGE];
-	_Atomic int *claimed;		/* per simulated CPU: a thread is on it */
+	_Atomic int *claimed; /* per simulated CPU: a thread is on it */
 	pthread_mutex_t sig_mu;
 	struct run_sig sigs[RUN_MAX_SIGS];
 	unsigned int nr_sigs;
-	unsigned long sig_overflow;	/* violations of signatures not tallied */
+	unsigned long sig_overflow; /* violations of signatures not tallied */
 };
 
 struct held {
@@ -105,7 +105,7 @@ struct held {
 
 struct held_obj {
 	void *p;
-	bool kmalloc;			/* else from ctx->cache */
+	bool kmalloc; /* else from ctx->cache */
 };
 
 struct worker {
@@ -123,7 +123,7 @@ struct worker {
 
 struct gfp_choice {
 	mmt_gfp_t gfp;
-	bool dma32;			/* needs a DMA32 zone */
+	bool dma32; /* needs a DMA32 zone */
 };
 
 /* Masks for process context (may sleep). */
@@ -157,7 +157,10 @@ static const struct gfp_choice atomic_gfps[] = {
 
 /* Masks for alloc_pages_bulk in process context. */
 static const mmt_gfp_t bulk_gfps[] = {
-	GFP_KERNEL, GFP_HIGHUSER_MOVABLE, GFP_ATOMIC, GFP_NOWAIT | __GFP_NOWARN,
+	GFP_KERNEL,
+	GFP_HIGHUSER_MOVABLE,
+	GFP_ATOMIC,
+	GFP_NOWAIT | __GFP_NOWARN,
 	__GFP_FAST_TRY | __GFP_NOWARN,
 };
 
@@ -190,8 +193,8 @@ static void usage(FILE *out)
 		"  --help       this text\n"
 		"\n"
 		"Exit status: 0 no violation, 1 violation(s) or a failed run, 2 wrong usage.\n",
-		CLI_PROG, RUN_MAX_ORDER, MMT_MAX_NODES, MMT_MAX_CPUS, RUN_MAX_PAGES, RUN_MAX_PAGES,
-		RUN_DEFAULT_OPS, CLI_PROG);
+		CLI_PROG, RUN_MAX_ORDER, MMT_MAX_NODES, MMT_MAX_CPUS,
+		RUN_MAX_PAGES, RUN_MAX_PAGES, RUN_DEFAULT_OPS, CLI_PROG);
 }
 
 /* ---- simulated CPUs: claimed before attaching ---- */
@@ -242,7 +245,8 @@ static unsigned int rand_order(struct worker *w)
 	return 3;
 }
 
-static mmt_gfp_t rand_gfp(struct worker *w, const struct gfp_choice *tab, size_t n)
+static mmt_gfp_t rand_gfp(struct worker *w, const struct gfp_choice *tab,
+			  size_t n)
 {
 	const struct gfp_choice *c;
 
@@ -253,8 +257,8 @@ static mmt_gfp_t rand_gfp(struct worker *w, const struct gfp_choice *tab, size_t
 }
 
 /* Write to the new pages (so __GFP_ZERO means something), check zeroing. */
-static void touch_pages(struct worker *w, struct mmt_page *page, unsigned int order,
-			mmt_gfp_t gfp)
+static void touch_pages(struct worker *w, struct mmt_page *page,
+			unsigned int order, mmt_gfp_t gfp)
 {
 	unsigned char *p = mmt_page_address(page);
 	size_t len = MMT_PAGE_SIZE << order, i;
@@ -329,7 +333,8 @@ static void alloc_bulk(struct worker *w)
 {
 	struct mmt_page *array[RUN_BULK_MAX];
 	unsigned int room = RUN_HELD_MAX - w->nheld, nr, got, i;
-	mmt_gfp_t gfp = bulk_gfps[cli_rand_below(&w->rng, MMT_ARRAY_SIZE(bulk_gfps))];
+	mmt_gfp_t gfp =
+		bulk_gfps[cli_rand_below(&w->rng, MMT_ARRAY_SIZE(bulk_gfps))];
 
 	if (room == 0)
 		return;
@@ -356,7 +361,9 @@ static void atomic_ops(struct worker *w, bool may_alloc)
 
 	while (k--) {
 		if (may_alloc && cli_rand_below(&w->rng, 2))
-			alloc_one(w, rand_gfp(w, atomic_gfps, MMT_ARRAY_SIZE(atomic_gfps)),
+			alloc_one(w,
+				  rand_gfp(w, atomic_gfps,
+					   MMT_ARRAY_SIZE(atomic_gfps)),
 				  rand_order(w) & 1);
 		else
 			free_one(w);
@@ -393,7 +400,7 @@ static void atomic_section(struct worker *w)
 	unsigned long flags;
 
 	if (w->ctx->o->rt)
-		return;	/* spinlocks sleep: no allocator calls in there */
+		return; /* spinlocks sleep: no allocator calls in there */
 	if (cli_rand_below(&w->rng, 2)) {
 		mmt_preempt_disable();
 		atomic_ops(w, true);
@@ -423,7 +430,8 @@ static void migrate(struct worker *w)
 
 	if (ctx->o->cpus < 2)
 		return;
-	target = (old + 1 + (int)cli_rand_below(&w->rng, (uint64_t)ctx->o->cpus - 1)) %
+	target = (old + 1 +
+		  (int)cli_rand_below(&w->rng, (uint64_t)ctx->o->cpus - 1)) %
 		 ctx->o->cpus;
 	if (!claim_cpu(ctx, target))
 		return;
@@ -432,7 +440,7 @@ static void migrate(struct worker *w)
 		unclaim_cpu(ctx, old);
 		w->st.migrations++;
 	} else {
-		unclaim_cpu(ctx, target);	/* the model reported why */
+		unclaim_cpu(ctx, target); /* the model reported why */
 	}
 }
 
@@ -444,16 +452,18 @@ static void sleep_and_wake(struct worker *w)
 	mmt_cpu_detach();
 	unclaim_cpu(ctx, w->cpu);
 	sched_yield();
-	w->cpu = claim_any_cpu(ctx, (int)cli_rand_below(&w->rng, (uint64_t)ctx->o->cpus));
+	w->cpu = claim_any_cpu(
+		ctx, (int)cli_rand_below(&w->rng, (uint64_t)ctx->o->cpus));
 	if (!mmt_cpu_attach(ctx->m, w->cpu, w->task))
-		abort();	/* claimed, so free: a model bug; the violation says more */
+		abort(); /* claimed, so free: a model bug; the violation says more */
 	w->st.sleeps++;
 }
 
 /* An object from kmalloc (varied sizes, some large) or the shared cache. */
 static void obj_alloc(struct worker *w)
 {
-	mmt_gfp_t gfp = cli_rand_below(&w->rng, 8) ? GFP_KERNEL : GFP_KERNEL | __GFP_ZERO;
+	mmt_gfp_t gfp = cli_rand_below(&w->rng, 8) ? GFP_KERNEL :
+						     GFP_KERNEL | __GFP_ZERO;
 	unsigned int r = (unsigned int)cli_rand_below(&w->rng, 100);
 	void *p;
 
@@ -464,7 +474,8 @@ static void obj_alloc(struct worker *w)
 	else if (r < 98)
 		p = mmt_kmalloc((size_t)cli_rand_below(&w->rng, 2048) + 1, gfp);
 	else
-		p = mmt_kmalloc((size_t)cli_rand_below(&w->rng, 40000) + 8193, gfp);
+		p = mmt_kmalloc((size_t)cli_rand_below(&w->rng, 40000) + 8193,
+				gfp);
 	w->st.obj_allocs++;
 	if (!p) {
 		w->st.obj_fails++;
@@ -549,7 +560,7 @@ static void run_op(struct worker *w)
 	unsigned int r = (unsigned int)cli_rand_below(&w->rng, 1000);
 
 	if (w->nheld == RUN_HELD_MAX && r < 300)
-		r = 300;	/* full: free instead of allocating */
+		r = 300; /* full: free instead of allocating */
 	if (r < 290)
 		alloc_process(w);
 	else if (r < 300)
@@ -586,7 +597,8 @@ static void *worker_main(void *arg)
 	snprintf(name, sizeof(name), "run/%d", w->id);
 	w->task = mmt_task_create(ctx->m, name, 0);
 	if (!w->task) {
-		fprintf(stderr, "%s run: out of memory creating task %s\n", CLI_PROG, name);
+		fprintf(stderr, "%s run: out of memory creating task %s\n",
+			CLI_PROG, name);
 		abort();
 	}
 	w->cpu = claim_any_cpu(ctx, w->id);
@@ -606,7 +618,8 @@ static void *worker_main(void *arg)
 
 /* ---- violations by signature ---- */
 
-static void tally_violation(struct mmt_machine *m, const struct mmt_violation *v, void *arg)
+static void tally_violation(struct mmt_machine *m,
+			    const struct mmt_violation *v, void *arg)
 {
 	struct run_ctx *ctx = arg;
 	unsigned int i;
@@ -614,7 +627,8 @@ static void tally_violation(struct mmt_machine *m, const struct mmt_violation *v
 	(void)m;
 	pthread_mutex_lock(&ctx->sig_mu);
 	for (i = 0; i < ctx->nr_sigs; i++) {
-		if (!strcmp(ctx->sigs[i].check, v->check) && !strcmp(ctx->sigs[i].site, v->site))
+		if (!strcmp(ctx->sigs[i].check, v->check) &&
+		    !strcmp(ctx->sigs[i].site, v->site))
 			break;
 	}
 	if (i < ctx->nr_sigs) {
@@ -638,8 +652,9 @@ static void print_signatures(const struct run_ctx *ctx)
 
 	printf("violations by signature:\n");
 	for (i = 0; i < ctx->nr_sigs; i++)
-		printf("  %8lu  %s [layer %s] at %s\n", ctx->sigs[i].count, ctx->sigs[i].check,
-		       ctx->sigs[i].layer, ctx->sigs[i].site);
+		printf("  %8lu  %s [layer %s] at %s\n", ctx->sigs[i].count,
+		       ctx->sigs[i].check, ctx->sigs[i].layer,
+		       ctx->sigs[i].site);
 	if (ctx->sig_overflow)
 		printf("  %8lu  (other signatures)\n", ctx->sig_overflow);
 }
@@ -650,10 +665,12 @@ static json_t *signatures_to_json(const struct run_ctx *ctx)
 	unsigned int i;
 
 	for (i = 0; i < ctx->nr_sigs; i++)
-		json_array_append_new(a, json_pack("{s:s, s:s, s:s, s:I}", "check",
-						   ctx->sigs[i].check, "layer", ctx->sigs[i].layer,
-						   "site", ctx->sigs[i].site, "count",
-						   (json_int_t)ctx->sigs[i].count));
+		json_array_append_new(
+			a,
+			json_pack("{s:s, s:s, s:s, s:I}", "check",
+				  ctx->sigs[i].check, "layer",
+				  ctx->sigs[i].layer, "site", ctx->sigs[i].site,
+				  "count", (json_int_t)ctx->sigs[i].count));
 	return a;
 }
 
@@ -727,9 +744,10 @@ static json_t *vmstat_to_json(struct mmt_machine *m)
 
 static json_t *violation_to_json(const struct mmt_violation *v)
 {
-	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:s}", "check", v->check, "layer",
-			      v->layer, "site", v->site, "op", v->op, "op_index",
-			      (json_int_t)v->op_index, "cpu", v->cpu, "msg", v->msg);
+	json_t *j = json_pack("{s:s, s:s, s:s, s:s, s:I, s:i, s:s}", "check",
+			      v->check, "layer", v->layer, "site", v->site,
+			      "op", v->op, "op_index", (json_int_t)v->op_index,
+			      "cpu", v->cpu, "msg", v->msg);
 
 	if (j && v->dump)
 		json_object_set_new(j, "dump", json_string(v->dump));
@@ -738,23 +756,28 @@ static json_t *violation_to_json(const struct mmt_violation *v)
 
 static json_t *stats_to_json(const struct run_stats *s)
 {
-	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
-			 "allocs", (json_int_t)s->allocs, "alloc_fails", (json_int_t)s->alloc_fails,
-			 "frees", (json_int_t)s->frees, "bulk_calls", (json_int_t)s->bulk_calls,
-			 "bulk_pages", (json_int_t)s->bulk_pages, "softirqs",
-			 (json_int_t)s->softirqs, "hardirqs", (json_int_t)s->hardirqs,
-			 "atomic_sections", (json_int_t)s->atomic_sections, "drains",
-			 (json_int_t)s->drains, "migrations", (json_int_t)s->migrations, "sleeps",
-			 (json_int_t)s->sleeps, "not_zeroed", (json_int_t)s->not_zeroed);
+	return json_pack(
+		"{s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I, s:I}",
+		"allocs", (json_int_t)s->allocs, "alloc_fails",
+		(json_int_t)s->alloc_fails, "frees", (json_int_t)s->frees,
+		"bulk_calls", (json_int_t)s->bulk_calls, "bulk_pages",
+		(json_int_t)s->bulk_pages, "softirqs", (json_int_t)s->softirqs,
+		"hardirqs", (json_int_t)s->hardirqs, "atomic_sections",
+		(json_int_t)s->atomic_sections, "drains", (json_int_t)s->drains,
+		"migrations", (json_int_t)s->migrations, "sleeps",
+		(json_int_t)s->sleeps, "not_zeroed", (json_int_t)s->not_zeroed);
 }
 
 static json_t *obj_stats_to_json(const struct run_stats *s)
 {
 	return json_pack("{s:I, s:I, s:I, s:I, s:I, s:I, s:I}", "obj_allocs",
-			 (json_int_t)s->obj_allocs, "obj_fails", (json_int_t)s->obj_fails,
-			 "obj_frees", (json_int_t)s->obj_frees, "remote_frees",
-			 (json_int_t)s->remote_frees, "kvfree_rcu", (json_int_t)s->kvfree_rcu,
-			 "gp_steps", (json_int_t)s->gp_steps, "shrinks", (json_int_t)s->shrinks);
+			 (json_int_t)s->obj_allocs, "obj_fails",
+			 (json_int_t)s->obj_fails, "obj_frees",
+			 (json_int_t)s->obj_frees, "remote_frees",
+			 (json_int_t)s->remote_frees, "kvfree_rcu",
+			 (json_int_t)s->kvfree_rcu, "gp_steps",
+			 (json_int_t)s->gp_steps, "shrinks",
+			 (json_int_t)s->shrinks);
 }
 
 static uint64_t random_seed(void)
@@ -810,34 +833,42 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
 		case OPT_NODES:
-			if (!cli_parse_u64("run", "--nodes", optarg, 1, MMT_MAX_NODES, &v))
+			if (!cli_parse_u64("run", "--nodes", optarg, 1,
+					   MMT_MAX_NODES, &v))
 				return CLI_EXIT_USAGE;
 			o->nodes = (int)v;
 			break;
 		case OPT_CPUS:
-			if (!cli_parse_u64("run", "--cpus", optarg, 1, MMT_MAX_CPUS, &v))
+			if (!cli_parse_u64("run", "--cpus", optarg, 1,
+					   MMT_MAX_CPUS, &v))
 				return CLI_EXIT_USAGE;
 			o->cpus = (int)v;
 			break;
 		case OPT_PAGES:
-			if (!cli_parse_u64("run", "--pages", optarg, 16, RUN_MAX_PAGES, &v))
+			if (!cli_parse_u64("run", "--pages", optarg, 16,
+					   RUN_MAX_PAGES, &v))
 				return CLI_EXIT_USAGE;
 			o->pages = (unsigned long)v;
 			break;
 		case OPT_DMA32:
-			if (!cli_parse_u64("run", "--dma32", optarg, 0, RUN_MAX_PAGES, &v))
+			if (!cli_parse_u64("run", "--dma32", optarg, 0,
+					   RUN_MAX_PAGES, &v))
 				return CLI_EXIT_USAGE;
 			if (v && v < 16)
-				return cli_usage_error("run", "--dma32: %s is out of range 0 or 16..%llu",
-						       optarg, RUN_MAX_PAGES);
+				return cli_usage_error(
+					"run",
+					"--dma32: %s is out of range 0 or 16..%llu",
+					optarg, RUN_MAX_PAGES);
 			o->dma32 = (unsigned long)v;
 			break;
 		case OPT_OPS:
-			if (!cli_parse_u64("run", "--ops", optarg, 1, RUN_MAX_OPS, &o->ops))
+			if (!cli_parse_u64("run", "--ops", optarg, 1,
+					   RUN_MAX_OPS, &o->ops))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_SEED:
-			if (!cli_parse_u64("run", "--seed", optarg, 0, UINT64_MAX, &o->seed))
+			if (!cli_parse_u64("run", "--seed", optarg, 0,
+					   UINT64_MAX, &o->seed))
 				return CLI_EXIT_USAGE;
 			*seeded = true;
 			break;
@@ -855,7 +886,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 			else if (!strcmp(optarg, "slab"))
 				o->slab = MMT_SLAB_SLAB;
 			else
-				return cli_usage_error("run", "--slab: '%s' is not slub or slab", optarg);
+				return cli_usage_error(
+					"run",
+					"--slab: '%s' is not slub or slab",
+					optarg);
 			break;
 		case OPT_JSON:
 			o->json = true;
@@ -869,11 +903,13 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 		}
 	}
 	if (optind < argc)
-		return cli_usage_error("run", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("run", "unexpected argument '%s'",
+				       argv[optind]);
 	env = getenv("MMT_BUGS");
 	if (env && *env) {
 		if (!mmt_bugs_parse(env, &mask, err, sizeof(err)))
-			return cli_usage_error("run", "MMT_BUGS=%s: %s", env, err);
+			return cli_usage_error("run", "MMT_BUGS=%s: %s", env,
+					       err);
 		o->bugs |= mask;
 	}
 	return 0;
@@ -884,7 +920,10 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {
-		.nodes = 1, .cpus = 2, .pages = 65536, .dma32 = 1024,
+		.nodes = 1,
+		.cpus = 2,
+		.pages = 65536,
+		.dma32 = 1024,
 		.ops = RUN_DEFAULT_OPS,
 	};
 	struct mmt_config cfg;
@@ -916,15 +955,16 @@ int cmd_run(int argc, char **argv)
 	cfg.max_violations = 64;
 	m = mmt_machine_create(&cfg, err, sizeof(err));
 	if (!m)
-		return cli_usage_error("run", "cannot build the machine: %s", err);
+		return cli_usage_error("run", "cannot build the machine: %s",
+				       err);
 	mmt_bugs_format(o.bugs, bugs, sizeof(bugs));
 	snprintf(seedbuf, sizeof(seedbuf), "%" PRIu64, o.seed);
 
 	if (!o.json)
 		printf("run: %d node(s), %d cpu(s), %lu+%lu pages per node, bugs %s%s, seed %" PRIu64
 		       "\n",
-		       o.nodes, o.cpus, o.dma32, o.pages, bugs, o.rt ? ", PREEMPT_RT rules" : "",
-		       o.seed);
+		       o.nodes, o.cpus, o.dma32, o.pages, bugs,
+		       o.rt ? ", PREEMPT_RT rules" : "", o.seed);
 	fflush(stdout);
 
 	memset(&ctx, 0, sizeof(ctx));
@@ -940,28 +980,34 @@ int cmd_run(int argc, char **argv)
 		mmt_machine_destroy(m);
 		return CLI_EXIT_FAIL;
 	}
-	mmt_machine_set_op(m, 0, "run: workload, %d thread(s), seed %" PRIu64, o.cpus, o.seed);
+	mmt_machine_set_op(m, 0, "run: workload, %d thread(s), seed %" PRIu64,
+			   o.cpus, o.seed);
 	main_task = mmt_task_create(m, "run/main", 0);
 	if (!main_task || !mmt_cpu_attach(m, 0, main_task)) {
-		fprintf(stderr, "%s run: cannot attach the main thread to cpu 0\n", CLI_PROG);
+		fprintf(stderr,
+			"%s run: cannot attach the main thread to cpu 0\n",
+			CLI_PROG);
 		abort();
 	}
-	ctx.cache = mmt_kmem_cache_create("run-obj", 72, 0, MMT_SLAB_HWCACHE_ALIGN, NULL);
+	ctx.cache = mmt_kmem_cache_create("run-obj", 72, 0,
+					  MMT_SLAB_HWCACHE_ALIGN, NULL);
 	mmt_cpu_detach();
 
 	t0 = now_s();
 	for (n = 0; n < o.cpus; n++) {
 		struct worker *w = &workers[n];
-		uint64_t s = o.seed ^ (0x9e3779b97f4a7c15ull * (uint64_t)(n + 1));
+		uint64_t s = o.seed ^
+			     (0x9e3779b97f4a7c15ull * (uint64_t)(n + 1));
 
 		w->ctx = &ctx;
 		w->id = n;
-		w->ops = o.ops / (uint64_t)o.cpus + ((uint64_t)n < o.ops % (uint64_t)o.cpus);
+		w->ops = o.ops / (uint64_t)o.cpus +
+			 ((uint64_t)n < o.ops % (uint64_t)o.cpus);
 		w->rng = cli_splitmix64(&s);
 		ret = pthread_create(&w->thread, NULL, worker_main, w);
 		if (ret) {
-			fprintf(stderr, "%s run: cannot create thread %d: %s\n", CLI_PROG, n,
-				strerror(ret));
+			fprintf(stderr, "%s run: cannot create thread %d: %s\n",
+				CLI_PROG, n, strerror(ret));
 			abort();
 		}
 	}
@@ -972,9 +1018,12 @@ int cmd_run(int argc, char **argv)
 	elapsed = now_s() - t0;
 
 	/* Teardown on CPU 0: drain every per-cpu list, then validate. */
-	mmt_machine_set_op(m, o.ops, "run: teardown (drain_all_pages, validate)");
+	mmt_machine_set_op(m, o.ops,
+			   "run: teardown (drain_all_pages, validate)");
 	if (!mmt_cpu_attach(m, 0, main_task)) {
-		fprintf(stderr, "%s run: cannot attach the main thread to cpu 0\n", CLI_PROG);
+		fprintf(stderr,
+			"%s run: cannot attach the main thread to cpu 0\n",
+			CLI_PROG);
 		abort();
 	}
 	for (i = 0; i < RUN_EXCHANGE; i++)
@@ -1002,41 +1051,54 @@ int cmd_run(int argc, char **argv)
 		json_t *root = json_object(), *va = json_array();
 
 		for (i = 0; i < kept; i++)
-			json_array_append_new(va, violation_to_json(mmt_violation_get(m, i)));
+			json_array_append_new(
+				va, violation_to_json(mmt_violation_get(m, i)));
 		json_object_set_new(root, "command", json_string("run"));
 		/* The seed as text: a uint64 does not fit a JSON integer here. */
-		json_object_set_new(root, "config",
-				    json_pack("{s:i, s:i, s:I, s:I, s:I, s:s%, s:s, s:b}", "nodes",
-					      o.nodes, "cpus", o.cpus, "pages",
-					      (json_int_t)o.pages, "dma32", (json_int_t)o.dma32,
-					      "ops", (json_int_t)o.ops, "seed", seedbuf,
-					      strlen(seedbuf), "bugs", bugs, "rt", (int)o.rt));
+		json_object_set_new(
+			root, "config",
+			json_pack("{s:i, s:i, s:I, s:I, s:I, s:s%, s:s, s:b}",
+				  "nodes", o.nodes, "cpus", o.cpus, "pages",
+				  (json_int_t)o.pages, "dma32",
+				  (json_int_t)o.dma32, "ops", (json_int_t)o.ops,
+				  "seed", seedbuf, strlen(seedbuf), "bugs",
+				  bugs, "rt", (int)o.rt));
 		json_object_set_new(root, "elapsed_s", json_real(elapsed));
 		json_object_set_new(root, "workload", stats_to_json(&total));
 		json_object_set_new(root, "objects", obj_stats_to_json(&total));
 		json_object_set_new(root, "vmstat", vmstat_to_json(m));
 		json_object_set_new(root, "valid", json_boolean(valid));
-		json_object_set_new(root, "leftover_pages", json_integer((json_int_t)left));
-		json_object_set_new(root, "violation_count", json_integer((json_int_t)nviol));
-		json_object_set_new(root, "signatures", signatures_to_json(&ctx));
+		json_object_set_new(root, "leftover_pages",
+				    json_integer((json_int_t)left));
+		json_object_set_new(root, "violation_count",
+				    json_integer((json_int_t)nviol));
+		json_object_set_new(root, "signatures",
+				    signatures_to_json(&ctx));
 		json_object_set_new(root, "violations", va);
-		json_object_set_new(root, "result", json_string(failed ? "fail" : "ok"));
+		json_object_set_new(root, "result",
+				    json_string(failed ? "fail" : "ok"));
 		json_dumpf(root, stdout, CLI_JSON_FLAGS);
 		fputc('\n', stdout);
 		json_decref(root);
 	} else {
-		printf("workload: %" PRIu64 " allocs (%" PRIu64 " failed), %" PRIu64 " frees, %" PRIu64
-		       " bulk (%" PRIu64 " pages), %" PRIu64 " softirq, %" PRIu64 " hardirq, %" PRIu64
-		       " atomic sections, %" PRIu64 " drains, %" PRIu64 " migrations, %" PRIu64
+		printf("workload: %" PRIu64 " allocs (%" PRIu64
+		       " failed), %" PRIu64 " frees, %" PRIu64 " bulk (%" PRIu64
+		       " pages), %" PRIu64 " softirq, %" PRIu64
+		       " hardirq, %" PRIu64 " atomic sections, %" PRIu64
+		       " drains, %" PRIu64 " migrations, %" PRIu64
 		       " sleeps in %.2f s\n",
-		       total.allocs, total.alloc_fails, total.frees, total.bulk_calls,
-		       total.bulk_pages, total.softirqs, total.hardirqs, total.atomic_sections,
-		       total.drains, total.migrations, total.sleeps, elapsed);
-		printf("objects: %" PRIu64 " allocs (%" PRIu64 " failed), %" PRIu64 " frees (%" PRIu64
-		       " remote), %" PRIu64 " kvfree_rcu, %" PRIu64 " grace-period steps, %" PRIu64
+		       total.allocs, total.alloc_fails, total.frees,
+		       total.bulk_calls, total.bulk_pages, total.softirqs,
+		       total.hardirqs, total.atomic_sections, total.drains,
+		       total.migrations, total.sleeps, elapsed);
+		printf("objects: %" PRIu64 " allocs (%" PRIu64
+		       " failed), %" PRIu64 " frees (%" PRIu64
+		       " remote), %" PRIu64 " kvfree_rcu, %" PRIu64
+		       " grace-period steps, %" PRIu64
 		       " shrinks (slab: %s)\n\n",
-		       total.obj_allocs, total.obj_fails, total.obj_frees, total.remote_frees,
-		       total.kvfree_rcu, total.gp_steps, total.shrinks,
+		       total.obj_allocs, total.obj_fails, total.obj_frees,
+		       total.remote_frees, total.kvfree_rcu, total.gp_steps,
+		       total.shrinks,
 		       o.slab == MMT_SLAB_SLAB ? "slab" : "slub");
 		mmt_vmstat_print(m, stdout);
 		if (kept)
@@ -1044,11 +1106,13 @@ int cmd_run(int argc, char **argv)
 		for (i = 0; i < kept; i++)
 			mmt_violation_print(mmt_violation_get(m, i), stdout);
 		if (nviol > kept)
-			printf("(%lu more violation(s) not kept)\n", nviol - kept);
+			printf("(%lu more violation(s) not kept)\n",
+			       nviol - kept);
 		if (nviol)
 			print_signatures(&ctx);
 		if (total.not_zeroed)
-			printf("workload: %" PRIu64 " __GFP_ZERO allocation(s) not zeroed\n",
+			printf("workload: %" PRIu64
+			       " __GFP_ZERO allocation(s) not zeroed\n",
 			       total.not_zeroed);
 		if (!valid)
 			printf("teardown: mmt_machine_is_valid() failed\n");
@@ -1056,14 +1120,16 @@ int cmd_run(int argc, char **argv)
 	}
 
 	/* The one-line summary: stdout, or stderr when stdout carries JSON. */
-	fprintf(o.json ? stderr : stdout, "run: %" PRIu64 " ops on %d cpus, seed %" PRIu64 ": ",
-		o.ops, o.cpus, o.seed);
+	fprintf(o.json ? stderr : stdout,
+		"run: %" PRIu64 " ops on %d cpus, seed %" PRIu64 ": ", o.ops,
+		o.cpus, o.seed);
 	if (nviol)
 		fprintf(o.json ? stderr : stdout, "%lu violation(s)\n", nviol);
 	else if (failed)
 		fprintf(o.json ? stderr : stdout, "FAILED (%s)\n",
-			!valid ? "invalid state" : left ? "pages left allocated" :
-							  "__GFP_ZERO not zeroed");
+			!valid ? "invalid state" :
+			left   ? "pages left allocated" :
+				 "__GFP_ZERO not zeroed");
 	else
 		fprintf(o.json ? stderr : stdout, "ok\n");
 

@@ -71,7 +71,8 @@ int cmd_scenario(int argc, char **argv)
 	struct mmt_scenario_opts o;
 	struct mmt_scenario_result res;
 	enum mmt_scenario_kind kind;
-	uint64_t mask, bugs = 0, writers = 2, memory = 2048, working = 0, stall = 0;
+	uint64_t mask, bugs = 0, writers = 2, memory = 2048, working = 0,
+		       stall = 0;
 	enum mmt_mempool_policy policy = MMT_MEMPOOL_NO_RECLAIM;
 	enum mmt_slab_impl slab = MMT_SLAB_SLUB;
 	bool less = false;
@@ -84,14 +85,16 @@ int cmd_scenario(int argc, char **argv)
 		switch (c) {
 		case OPT_BUG:
 			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
-				return cli_usage_error("scenario", "--bug: %s", err);
+				return cli_usage_error("scenario", "--bug: %s",
+						       err);
 			bugs |= mask;
 			break;
 		case OPT_MEMPOOL:
 			if (!mmt_mempool_policy_parse(optarg, &policy))
-				return cli_usage_error("scenario",
-						       "--mempool: '%s' is not kernel-2016, no-reclaim or pool-first",
-						       optarg);
+				return cli_usage_error(
+					"scenario",
+					"--mempool: '%s' is not kernel-2016, no-reclaim or pool-first",
+					optarg);
 			break;
 		case OPT_SLAB:
 			if (!strcmp(optarg, "slub"))
@@ -99,26 +102,32 @@ int cmd_scenario(int argc, char **argv)
 			else if (!strcmp(optarg, "slab"))
 				slab = MMT_SLAB_SLAB;
 			else
-				return cli_usage_error("scenario", "--slab: '%s' is not slub or slab",
-						       optarg);
+				return cli_usage_error(
+					"scenario",
+					"--slab: '%s' is not slub or slab",
+					optarg);
 			break;
 		case OPT_WRITERS:
-			if (!cli_parse_u64("scenario", "--writers", optarg, 1, 16, &writers))
+			if (!cli_parse_u64("scenario", "--writers", optarg, 1,
+					   16, &writers))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_MEMORY:
-			if (!cli_parse_u64("scenario", "--memory", optarg, 512, 65536, &memory))
+			if (!cli_parse_u64("scenario", "--memory", optarg, 512,
+					   65536, &memory))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_WORKING_SET:
-			if (!cli_parse_u64("scenario", "--working-set", optarg, 1, 1u << 20, &working))
+			if (!cli_parse_u64("scenario", "--working-set", optarg,
+					   1, 1u << 20, &working))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_LESS_THROTTLE:
 			less = true;
 			break;
 		case OPT_STALL:
-			if (!cli_parse_u64("scenario", "--stall", optarg, 1, 1u << 30, &stall))
+			if (!cli_parse_u64("scenario", "--stall", optarg, 1,
+					   1u << 30, &stall))
 				return CLI_EXIT_USAGE;
 			break;
 		case 'h':
@@ -130,16 +139,22 @@ int cmd_scenario(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("scenario", "which scenario? (encrypted-swap, network-swap)");
+		return cli_usage_error(
+			"scenario",
+			"which scenario? (encrypted-swap, network-swap)");
 	if (!mmt_scenario_parse(argv[optind], &kind))
-		return cli_usage_error("scenario", "unknown scenario '%s' (encrypted-swap, network-swap)",
-				       argv[optind]);
+		return cli_usage_error(
+			"scenario",
+			"unknown scenario '%s' (encrypted-swap, network-swap)",
+			argv[optind]);
 	if (optind + 1 < argc)
-		return cli_usage_error("scenario", "unexpected argument '%s'", argv[optind + 1]);
+		return cli_usage_error("scenario", "unexpected argument '%s'",
+				       argv[optind + 1]);
 	env = getenv("MMT_BUGS");
 	if (env && *env) {
 		if (!mmt_bugs_parse(env, &mask, err, sizeof(err)))
-			return cli_usage_error("scenario", "MMT_BUGS=%s: %s", env, err);
+			return cli_usage_error("scenario", "MMT_BUGS=%s: %s",
+					       env, err);
 		bugs |= mask;
 	}
 

@@ -21,10 +21,16 @@
 #include "mmt/mmt.h"
 
 static const struct cli_cmd cmds[] = {
-	{ "list", "list the layers, checks and injectable bugs of this build", cmd_list },
-	{ "run", "run a short multi-threaded workload over the model and check it", cmd_run },
-	{ "bench", "measure the cost of model operations (bench pages)", cmd_bench },
-	{ "scenario", "run the encrypted-swap or network-swap world to completion", cmd_scenario },
+	{ "list", "list the layers, checks and injectable bugs of this build",
+	  cmd_list },
+	{ "run",
+	  "run a short multi-threaded workload over the model and check it",
+	  cmd_run },
+	{ "bench", "measure the cost of model operations (bench pages)",
+	  cmd_bench },
+	{ "scenario",
+	  "run the encrypted-swap or network-swap world to completion",
+	  cmd_scenario },
 	{ "version", "print the version and build configuration", cmd_version },
 	/* Coming in later milestones: listed, never pretended. */
 	{ "fuzz", "fuzz a target with libFuzzer or AFL++", NULL },
@@ -50,11 +56,13 @@ static void usage(FILE *out)
 		CLI_PROG, CLI_PROG);
 	for (i = 0; i < MMT_ARRAY_SIZE(cmds); i++)
 		if (cmds[i].fn)
-			fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+			fprintf(out, "  %-10s %s\n", cmds[i].name,
+				cmds[i].summary);
 	fprintf(out, "\nComing (not in this build yet):\n");
 	for (i = 0; i < MMT_ARRAY_SIZE(cmds); i++)
 		if (!cmds[i].fn)
-			fprintf(out, "  %-10s %s\n", cmds[i].name, cmds[i].summary);
+			fprintf(out, "  %-10s %s\n", cmds[i].name,
+				cmds[i].summary);
 	fprintf(out,
 		"\n"
 		"'%s <command> --help' describes a command.\n"
@@ -92,13 +100,15 @@ int cli_getopt_error(const char *cmd, int c, char **argv)
 
 	if (c == ':') {
 		if (is_long)
-			return cli_usage_error(cmd, "%.*s needs a value", len, word);
+			return cli_usage_error(cmd, "%.*s needs a value", len,
+					       word);
 		return cli_usage_error(cmd, "-%c needs a value", optopt);
 	}
 	if (is_long) {
 		/* A known long option given "=value" sets optopt to its val. */
 		if (optopt && word[len] == '=')
-			return cli_usage_error(cmd, "%.*s takes no value", len, word);
+			return cli_usage_error(cmd, "%.*s takes no value", len,
+					       word);
 		return cli_usage_error(cmd, "unknown option '%.*s'", len, word);
 	}
 	if (optopt > 0 && optopt < 128)
@@ -113,8 +123,8 @@ void cli_getopt_reset(void)
 	optopt = 0;
 }
 
-bool cli_parse_u64(const char *cmd, const char *opt, const char *arg, uint64_t lo,
-		   uint64_t hi, uint64_t *out)
+bool cli_parse_u64(const char *cmd, const char *opt, const char *arg,
+		   uint64_t lo, uint64_t hi, uint64_t *out)
 {
 	unsigned long long v;
 	const char *p = arg;
@@ -124,8 +134,9 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *arg, uint64_t l
 		p++;
 	if (*p == '-') {
 		/* strtoull would wrap "-1" around to a huge value. */
-		cli_usage_error(cmd, "%s: %s is out of range %" PRIu64 "..%" PRIu64, opt, arg,
-				lo, hi);
+		cli_usage_error(cmd,
+				"%s: %s is out of range %" PRIu64 "..%" PRIu64,
+				opt, arg, lo, hi);
 		return false;
 	}
 	errno = 0;
@@ -135,8 +146,9 @@ bool cli_parse_u64(const char *cmd, const char *opt, const char *arg, uint64_t l
 		return false;
 	}
 	if (errno == ERANGE || v < lo || v > hi) {
-		cli_usage_error(cmd, "%s: %s is out of range %" PRIu64 "..%" PRIu64, opt, arg, lo,
-				hi);
+		cli_usage_error(cmd,
+				"%s: %s is out of range %" PRIu64 "..%" PRIu64,
+				opt, arg, lo, hi);
 		return false;
 	}
 	*out = v;
@@ -211,14 +223,15 @@ int cmd_version(int argc, char **argv)
 		}
 	}
 	if (optind < argc)
-		return cli_usage_error("version", "unexpected argument '%s'", argv[optind]);
+		return cli_usage_error("version", "unexpected argument '%s'",
+				       argv[optind]);
 
 	layers = cli_layers(&nr_layers);
 	mmt_checks(&nr_checks);
 	mmt_bugs(&nr_bugs);
 	printf("%s %s\n", CLI_PROG, MMT_VERSION);
-	printf("build: MMT_DEBUG=%d MMT_STATS=%d sanitizer=%s fuzz=%s%s\n", MMT_DEBUG, MMT_STATS,
-	       cli_sanitizer(), cli_fuzz_engine(),
+	printf("build: MMT_DEBUG=%d MMT_STATS=%d sanitizer=%s fuzz=%s%s\n",
+	       MMT_DEBUG, MMT_STATS, cli_sanitizer(), cli_fuzz_engine(),
 #ifdef NDEBUG
 	       " NDEBUG"
 #else
@@ -265,19 +278,24 @@ int main(int argc, char **argv)
 			hargv[0] = argv[2];
 			return cmds[i].fn(2, hargv);
 		}
-		return cli_usage_error(NULL, "no help for '%s': not a command of this build",
-				       argv[2]);
+		return cli_usage_error(
+			NULL, "no help for '%s': not a command of this build",
+			argv[2]);
 	}
 	if (name[0] == '-')
-		return cli_usage_error(NULL, "unknown option '%s' (options go after the command)",
-				       name);
+		return cli_usage_error(
+			NULL,
+			"unknown option '%s' (options go after the command)",
+			name);
 
 	for (i = 0; i < MMT_ARRAY_SIZE(cmds); i++) {
 		if (strcmp(name, cmds[i].name))
 			continue;
 		if (!cmds[i].fn)
-			return cli_usage_error(NULL, "'%s' is not implemented in this build yet",
-					       name);
+			return cli_usage_error(
+				NULL,
+				"'%s' is not implemented in this build yet",
+				name);
 		return cmds[i].fn(argc - 1, argv + 1);
 	}
 	return cli_usage_error(NULL, "unknown command '%s'", name);

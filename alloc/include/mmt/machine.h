@@ -82,8 +82,8 @@ enum mmt_slab_impl {
 /* mempool_alloc() order of preference (seed 001), --mempool=. */
 enum mmt_mempool_policy {
 	MMT_MEMPOOL_KERNEL_2016, /* allocator w/o reclaim, pool, full-mask retry */
-	MMT_MEMPOOL_NO_RECLAIM,	 /* allocator w/o reclaim, pool, wait (default) */
-	MMT_MEMPOOL_POOL_FIRST,	 /* pool, allocator w/o reclaim, wait */
+	MMT_MEMPOOL_NO_RECLAIM, /* allocator w/o reclaim, pool, wait (default) */
+	MMT_MEMPOOL_POOL_FIRST, /* pool, allocator w/o reclaim, wait */
 	MMT_NR_MEMPOOL_POLICIES
 };
 

@@ -34,18 +34,22 @@ typedef void *(*mmt_mempool_alloc_fn)(mmt_gfp_t gfp, void *pool_data);
 typedef void (*mmt_mempool_free_fn)(void *element, void *pool_data);
 
 /* Pools of elements of @elem_size bytes (for poisoning; 0: do not poison). */
-struct mmt_mempool *mmt_mempool_create(const char *name, int min_nr, mmt_mempool_alloc_fn alloc_fn,
-				       mmt_mempool_free_fn free_fn, void *pool_data,
-				       size_t elem_size);
+struct mmt_mempool *mmt_mempool_create(const char *name, int min_nr,
+				       mmt_mempool_alloc_fn alloc_fn,
+				       mmt_mempool_free_fn free_fn,
+				       void *pool_data, size_t elem_size);
 struct mmt_mempool *mmt_mempool_create_node(const char *name, int min_nr,
 					    mmt_mempool_alloc_fn alloc_fn,
-					    mmt_mempool_free_fn free_fn, void *pool_data,
-					    size_t elem_size, mmt_gfp_t gfp, int node);
+					    mmt_mempool_free_fn free_fn,
+					    void *pool_data, size_t elem_size,
+					    mmt_gfp_t gfp, int node);
 /* Helpers: objects of a slab cache, kmalloc(@size), pages of @order. */
 struct mmt_mempool *mmt_mempool_create_slab_pool(const char *name, int min_nr,
 						 struct mmt_kmem_cache *cache);
-struct mmt_mempool *mmt_mempool_create_kmalloc_pool(const char *name, int min_nr, size_t size);
-struct mmt_mempool *mmt_mempool_create_page_pool(const char *name, int min_nr, unsigned int order);
+struct mmt_mempool *mmt_mempool_create_kmalloc_pool(const char *name,
+						    int min_nr, size_t size);
+struct mmt_mempool *mmt_mempool_create_page_pool(const char *name, int min_nr,
+						 unsigned int order);
 
 /* NULL only without __GFP_DIRECT_RECLAIM (or after a reported deadlock). */
 void *mmt_mempool_alloc(struct mmt_mempool *pool, mmt_gfp_t gfp);
@@ -74,7 +78,8 @@ struct mmt_mempool_stats {
 const char *mmt_mempool_name(const struct mmt_mempool *pool);
 void mmt_mempool_stats(struct mmt_mempool *pool, struct mmt_mempool_stats *out);
 /* Totals over every pool machine @m has had, live or destroyed. */
-void mmt_mempool_machine_stats(struct mmt_machine *m, struct mmt_mempool_stats *out);
+void mmt_mempool_machine_stats(struct mmt_machine *m,
+			       struct mmt_mempool_stats *out);
 /* -- end: added by alloc/mempool.c -- */
 
 #endif /* MMT_MEMPOOL_H */

@@ -113,11 +113,14 @@ struct mmt_reclaim_params {
 	 * on the node until woken again (16, MAX_RECLAIM_RETRIES) */
 	unsigned int kswapd_max_failures;
 };
-void mmt_reclaim_get_params(const struct mmt_machine *m, struct mmt_reclaim_params *out);
+void mmt_reclaim_get_params(const struct mmt_machine *m,
+			    struct mmt_reclaim_params *out);
 /* false (and nothing changed) on a zero ratio. */
-bool mmt_reclaim_set_params(struct mmt_machine *m, const struct mmt_reclaim_params *p);
+bool mmt_reclaim_set_params(struct mmt_machine *m,
+			    const struct mmt_reclaim_params *p);
 /* The ceilings (limit, less limit) of node @nid in pages (file comment). */
-unsigned long mmt_writeback_limit(const struct mmt_machine *m, int nid, bool less_throttle);
+unsigned long mmt_writeback_limit(const struct mmt_machine *m, int nid,
+				  bool less_throttle);
 /* The limit the throttle applies now (<= the ceiling). */
 unsigned long mmt_writeback_throttle_limit(const struct mmt_machine *m, int nid,
 					   bool less_throttle);
@@ -137,8 +140,10 @@ enum mmt_lru_type {
  * go to @dev (NULL: no swap; anonymous pages are then not reclaimable);
  * dirty file pages added without a device go to the default file device.
  */
-void mmt_reclaim_set_swap_device(struct mmt_machine *m, struct mmt_wb_device *dev);
-void mmt_reclaim_set_file_device(struct mmt_machine *m, struct mmt_wb_device *dev);
+void mmt_reclaim_set_swap_device(struct mmt_machine *m,
+				 struct mmt_wb_device *dev);
+void mmt_reclaim_set_file_device(struct mmt_machine *m,
+				 struct mmt_wb_device *dev);
 
 /*
  * Map one page for a user on the current CPU's node (the allocation may
@@ -147,18 +152,21 @@ void mmt_reclaim_set_file_device(struct mmt_machine *m, struct mmt_wb_device *de
  * added but cannot be written (not reclaimable).
  */
 bool mmt_lru_add_anon(struct mmt_machine *m);
-bool mmt_lru_add_file(struct mmt_machine *m, bool dirty, struct mmt_wb_device *dev);
+bool mmt_lru_add_file(struct mmt_machine *m, bool dirty,
+		      struct mmt_wb_device *dev);
 /* Same, with the allocation mask and node given (loop device, tests). */
-bool mmt_lru_add(struct mmt_machine *m, enum mmt_lru_type type, struct mmt_wb_device *dev,
-		 mmt_gfp_t gfp, int nid);
+bool mmt_lru_add(struct mmt_machine *m, enum mmt_lru_type type,
+		 struct mmt_wb_device *dev, mmt_gfp_t gfp, int nid);
 /*
  * munmap / truncate: free up to @nr of the users' pages of @type on any
  * node (those on the LRU, newest first; pages under writeback stay until
  * their write completes).  Returns the pages freed.
  */
-unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type, unsigned long nr);
+unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type,
+			    unsigned long nr);
 /* Pages of @type on node @nid's LRU (-1: every node). */
-unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid, enum mmt_lru_type type);
+unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid,
+			    enum mmt_lru_type type);
 /* Pages under writeback on @nid (-1: every node). */
 unsigned long mmt_writeback_pages(const struct mmt_machine *m, int nid);
 
@@ -181,14 +189,16 @@ void mmt_reclaim_remove_hooks(struct mmt_machine *m);
  * PF_MEMALLOC set by the allocator; here the caller decides).  Returns the
  * progress: pages freed now plus pages submitted for writeback.
  */
-unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp, unsigned long nr);
+unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp,
+				    unsigned long nr);
 /*
  * One shrink_node pass over node @nid at @priority (0..MMT_DEF_PRIORITY)
  * without throttling.  @freed / @submitted (may be NULL) receive the
  * pages freed now and the pages submitted for writeback.
  */
-void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp, int priority,
-		     unsigned long nr_to_reclaim, unsigned long *freed, unsigned long *submitted);
+void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
+		     int priority, unsigned long nr_to_reclaim,
+		     unsigned long *freed, unsigned long *submitted);
 /* throttle_vm_writeout() for node @nid on behalf of the current task. */
 void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp);
 
@@ -201,19 +211,23 @@ void mmt_wakeup_kswapd(struct mmt_machine *m, int nid);
 /* ---- shrinkers ---- */
 
 /* Freeable objects now (0: nothing to do). */
-typedef unsigned long (*mmt_shrinker_count_fn)(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
-					       void *arg);
+typedef unsigned long (*mmt_shrinker_count_fn)(struct mmt_machine *m, int nid,
+					       mmt_gfp_t gfp, void *arg);
 /* Free up to @nr_to_scan objects; return the number freed. */
-typedef unsigned long (*mmt_shrinker_scan_fn)(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
-					      unsigned long nr_to_scan, void *arg);
+typedef unsigned long (*mmt_shrinker_scan_fn)(struct mmt_machine *m, int nid,
+					      mmt_gfp_t gfp,
+					      unsigned long nr_to_scan,
+					      void *arg);
 /*
  * Register a shrinker (reclaim calls count, then scan with a share of the
  * count that grows as the priority drops, in batches of 128).  The
  * callbacks must not sleep; they may free objects and shrink caches
  * (mmt_kmem_cache_shrink).  Pages they free count as reclaimed.
  */
-struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m, const char *name,
-					   mmt_shrinker_count_fn count, mmt_shrinker_scan_fn scan,
+struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m,
+					   const char *name,
+					   mmt_shrinker_count_fn count,
+					   mmt_shrinker_scan_fn scan,
 					   void *arg);
 void mmt_unregister_shrinker(struct mmt_shrinker *s);
 /* How many times reclaim called @s's scan, and the objects it freed. */
@@ -230,10 +244,12 @@ enum mmt_wb_kind {
 };
 
 /* A disk: each write completes @latency jiffies (>= 0) after submission. */
-struct mmt_wb_device *mmt_disk_create(struct mmt_machine *m, const char *name, long latency);
+struct mmt_wb_device *mmt_disk_create(struct mmt_machine *m, const char *name,
+				      long latency);
 
 struct mmt_crypt_config {
-	unsigned int worker_flags; /* PF_* of kcryptd (0; Michal's patch: PF_LESS_THROTTLE) */
+	unsigned int
+		worker_flags; /* PF_* of kcryptd (0; Michal's patch: PF_LESS_THROTTLE) */
 	int bio_pool_min; /* min_nr of the bio mempool (default 2) */
 	int page_pool_min; /* min_nr of the ciphertext page mempool (default 4) */
 };
@@ -256,16 +272,18 @@ struct mmt_wb_device *mmt_crypt_create(struct mmt_machine *m, const char *name,
  * own reclaim: the bug lets it skip the wait but cannot push writeback up.)
  */
 struct mmt_wb_device *mmt_loop_create(struct mmt_machine *m, const char *name,
-				      struct mmt_wb_device *lower, unsigned int worker_flags,
-				      mmt_gfp_t gfp);
+				      struct mmt_wb_device *lower,
+				      unsigned int worker_flags, mmt_gfp_t gfp);
 /*
  * Network swap over swap file @sf (mmt_swapon) of mount @mnt: requests go
  * out on the mount's socket; replies arrive @latency jiffies later;
  * @packet_size bytes per packet (0: 1500; at least 256).
  */
-struct mmt_wb_device *mmt_netswap_create(struct mmt_machine *m, const char *name,
-					 struct mmt_swap_mount *mnt, struct mmt_swapfile *sf,
-					 long latency, size_t packet_size);
+struct mmt_wb_device *mmt_netswap_create(struct mmt_machine *m,
+					 const char *name,
+					 struct mmt_swap_mount *mnt,
+					 struct mmt_swapfile *sf, long latency,
+					 size_t packet_size);
 /*
  * Destroy (on a CPU): stops the worker; writes still queued or in flight
  * are ended as failed (their pages freed, their mempool elements
@@ -283,10 +301,13 @@ struct mmt_wb_device_stats {
 	unsigned long completed; /* writes ended successfully */
 	unsigned long failed; /* ended at destroy */
 	unsigned long inflight; /* queued or in flight now */
-	unsigned long packets_sent, packets_received, packets_dropped; /* netswap */
-	unsigned long alloc_failures; /* worker allocations that failed (retried) */
+	unsigned long packets_sent, packets_received,
+		packets_dropped; /* netswap */
+	unsigned long
+		alloc_failures; /* worker allocations that failed (retried) */
 };
-void mmt_wb_device_stats(const struct mmt_wb_device *dev, struct mmt_wb_device_stats *out);
+void mmt_wb_device_stats(const struct mmt_wb_device *dev,
+			 struct mmt_wb_device_stats *out);
 /* Wait (model time) until @dev has nothing in flight; false on timeout,
  * deadlock or stall. */
 bool mmt_wb_device_wait_idle(struct mmt_wb_device *dev, long timeout);
@@ -308,7 +329,8 @@ struct mmt_reclaim_stats {
 	unsigned long packets_dropped; /* over every netswap device */
 	unsigned long lru[MMT_NR_LRU_TYPES]; /* pages on the LRUs now */
 };
-void mmt_reclaim_stats(const struct mmt_machine *m, struct mmt_reclaim_stats *out);
+void mmt_reclaim_stats(const struct mmt_machine *m,
+		       struct mmt_reclaim_stats *out);
 /* As a text table / one JSON object (with a "devices" array). */
 void mmt_reclaim_stats_print(struct mmt_machine *m, FILE *out);
 void mmt_reclaim_stats_json(struct mmt_machine *m, FILE *out);

@@ -39,15 +39,20 @@ struct mmt_mem_reserve;
 
 struct mmt_mem_reserve *mmt_mem_reserve_root(struct mmt_machine *m);
 /* A new node under @parent (connected) or detached if @parent is NULL. */
-struct mmt_mem_reserve *mmt_mem_reserve_create(struct mmt_machine *m, const char *name,
+struct mmt_mem_reserve *mmt_mem_reserve_create(struct mmt_machine *m,
+					       const char *name,
 					       struct mmt_mem_reserve *parent);
-void mmt_mem_reserve_destroy(struct mmt_mem_reserve *res); /* disconnected, unused */
-int mmt_mem_reserve_connect(struct mmt_mem_reserve *res, struct mmt_mem_reserve *parent);
+void mmt_mem_reserve_destroy(
+	struct mmt_mem_reserve *res); /* disconnected, unused */
+int mmt_mem_reserve_connect(struct mmt_mem_reserve *res,
+			    struct mmt_mem_reserve *parent);
 void mmt_mem_reserve_disconnect(struct mmt_mem_reserve *res);
 /* Set the node's own reservation; 0, or -1 if the memory is not there. */
 int mmt_mem_reserve_pages_set(struct mmt_mem_reserve *res, long pages);
-int mmt_mem_reserve_kmalloc_set(struct mmt_mem_reserve *res, size_t bytes, int nr);
-int mmt_mem_reserve_kmem_cache_set(struct mmt_mem_reserve *res, struct mmt_kmem_cache *s, int nr);
+int mmt_mem_reserve_kmalloc_set(struct mmt_mem_reserve *res, size_t bytes,
+				int nr);
+int mmt_mem_reserve_kmem_cache_set(struct mmt_mem_reserve *res,
+				   struct mmt_kmem_cache *s, int nr);
 /* Pages an estimate gives for @nr objects of @size (kmalloc) or of @s. */
 long mmt_kmalloc_estimate_pages(size_t size, int nr);
 long mmt_kmem_cache_estimate_pages(struct mmt_kmem_cache *s, int nr);
@@ -75,11 +80,13 @@ int mmt_sk_memalloc_socks(const struct mmt_machine *m);
 struct mmt_swap_mount;
 struct mmt_swapfile;
 /* A network mount whose one socket carries its swap files' traffic. */
-struct mmt_swap_mount *mmt_swap_mount_create(struct mmt_machine *m, const char *name);
+struct mmt_swap_mount *mmt_swap_mount_create(struct mmt_machine *m,
+					     const char *name);
 void mmt_swap_mount_destroy(struct mmt_swap_mount *mnt);
 struct mmt_sock *mmt_swap_mount_sock(const struct mmt_swap_mount *mnt);
 /* swapon connects the network reserve and marks the socket memalloc. */
-struct mmt_swapfile *mmt_swapon(struct mmt_swap_mount *mnt, const char *file, long pages);
+struct mmt_swapfile *mmt_swapon(struct mmt_swap_mount *mnt, const char *file,
+				long pages);
 void mmt_swapoff(struct mmt_swapfile *sf);
 bool mmt_swapfile_active(const struct mmt_swapfile *sf);
 
@@ -103,11 +110,11 @@ struct mmt_mem_reserve *mmt_net_reserve_total(struct mmt_machine *m);
  * softirq) is dropped, as the kernel drops an emergency skb at a
  * non-memalloc socket: freed, counted, NULL.  Any context (softirq too).
  */
-void *mmt_sk_alloc_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res, size_t size,
-			     mmt_gfp_t gfp);
+void *mmt_sk_alloc_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res,
+			     size_t size, mmt_gfp_t gfp);
 /* Free what mmt_sk_alloc_emergency() returned; returns its charge, if any. */
-void mmt_sk_free_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res, void *p,
-			   size_t size);
+void mmt_sk_free_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res,
+			   void *p, size_t size);
 /* Pages of emergency objects outstanding against @res (charged, not freed). */
 long mmt_mem_reserve_emergency(const struct mmt_mem_reserve *res);
 const char *mmt_mem_reserve_name(const struct mmt_mem_reserve *res);

@@ -19,7 +19,7 @@
 
 enum mmt_scenario_kind {
 	MMT_SCENARIO_ENCRYPTED_SWAP, /* seed 001: swap on dm-crypt */
-	MMT_SCENARIO_NETWORK_SWAP,   /* seed 004: swap over NFS */
+	MMT_SCENARIO_NETWORK_SWAP, /* seed 004: swap over NFS */
 	MMT_NR_SCENARIOS
 };
 
@@ -28,18 +28,19 @@ struct mmt_scenario_opts {
 	uint64_t bugs;
 	enum mmt_mempool_policy mempool_policy;
 	enum mmt_slab_impl slab;
-	int writers;		      /* writer tasks (2) */
-	unsigned long memory_pages;   /* Normal-zone pages of the machine (2048) */
-	unsigned long working_set;    /* pages the writers map in all (memory * 3/2) */
-	unsigned int worker_flags;    /* PF_* of the device worker (0) */
-	unsigned long stall_jiffies;  /* 0: 30 s of model time */
+	int writers; /* writer tasks (2) */
+	unsigned long memory_pages; /* Normal-zone pages of the machine (2048) */
+	unsigned long
+		working_set; /* pages the writers map in all (memory * 3/2) */
+	unsigned int worker_flags; /* PF_* of the device worker (0) */
+	unsigned long stall_jiffies; /* 0: 30 s of model time */
 };
 
 struct mmt_scenario_result {
-	bool completed;		  /* the writers finished */
+	bool completed; /* the writers finished */
 	unsigned long violations; /* every violation reported */
-	char first_check[48];	  /* the first violation's check, "" if none */
-	uint64_t jiffies;	  /* model time at the end */
+	char first_check[48]; /* the first violation's check, "" if none */
+	uint64_t jiffies; /* model time at the end */
 	double real_seconds;
 	unsigned long mapped, map_failures; /* pages the writers mapped */
 	unsigned long written, writeback_max, throttled, direct_reclaims;
@@ -49,7 +50,8 @@ struct mmt_scenario_result {
 	long emergency_allocs; /* network swap: buffers charged to the reserve */
 };
 
-void mmt_scenario_defaults(struct mmt_scenario_opts *o, enum mmt_scenario_kind kind);
+void mmt_scenario_defaults(struct mmt_scenario_opts *o,
+			   enum mmt_scenario_kind kind);
 const char *mmt_scenario_name(enum mmt_scenario_kind kind);
 bool mmt_scenario_parse(const char *name, enum mmt_scenario_kind *out);
 /*
@@ -57,7 +59,7 @@ bool mmt_scenario_parse(const char *name, enum mmt_scenario_kind *out);
  * happened (pages written, reserve use, waits), every violation, and the
  * state at the end.  Returns true when nothing was reported.
  */
-bool mmt_scenario_run(const struct mmt_scenario_opts *o, struct mmt_scenario_result *res,
-		      FILE *report);
+bool mmt_scenario_run(const struct mmt_scenario_opts *o,
+		      struct mmt_scenario_result *res, FILE *report);
 
 #endif /* MMT_SCENARIO_H */

@@ -55,9 +55,9 @@ void mmt_waitqueue_init(struct mmt_waitqueue *wq, const char *name);
 void mmt_waitqueue_destroy(struct mmt_waitqueue *wq);
 
 enum mmt_wait_result {
-	MMT_WAIT_DONE,	   /* the condition holds */
-	MMT_WAIT_TIMEOUT,  /* the timeout passed first */
-	MMT_WAIT_STOPPED,  /* mmt_kthread_stop() asked this thread to stop */
+	MMT_WAIT_DONE, /* the condition holds */
+	MMT_WAIT_TIMEOUT, /* the timeout passed first */
+	MMT_WAIT_STOPPED, /* mmt_kthread_stop() asked this thread to stop */
 	MMT_WAIT_DEADLOCK, /* deadlock or stall reported: unwind */
 };
 
@@ -67,8 +67,9 @@ enum mmt_wait_result {
  * asked to stop, or the machine is found deadlocked or stalled.
  * @remaining (may be NULL) receives the jiffies left.
  */
-enum mmt_wait_result mmt_wait_event_timeout(struct mmt_waitqueue *wq, bool (*cond)(void *arg),
-					    void *arg, long timeout, long *remaining);
+enum mmt_wait_result mmt_wait_event_timeout(struct mmt_waitqueue *wq,
+					    bool (*cond)(void *arg), void *arg,
+					    long timeout, long *remaining);
 /* Wake every waiter of @wq (they re-check their conditions). */
 void mmt_wake_up(struct mmt_waitqueue *wq);
 /* Sleep @timeout jiffies (schedule_timeout_uninterruptible). */
@@ -91,8 +92,9 @@ struct mmt_kthread;
  * Start a real thread running @fn(@arg) as task @name (with PF_* @flags)
  * on whichever CPU is free (it waits for one).  NULL if no thread.
  */
-struct mmt_kthread *mmt_kthread_run(struct mmt_machine *m, const char *name, unsigned int flags,
-				    void (*fn)(void *arg), void *arg);
+struct mmt_kthread *mmt_kthread_run(struct mmt_machine *m, const char *name,
+				    unsigned int flags, void (*fn)(void *arg),
+				    void *arg);
 /* In a kthread: has mmt_kthread_stop() been called for it? */
 bool mmt_kthread_should_stop(void);
 /*
