@@ -54,7 +54,7 @@ static const struct mmt_bug_info bugs[] = {
 	{ MMT_BUG_MEMPOOL_RETRY_RECLAIM, "mempool-retry-reclaim", "001",
 	  "mempool",
 	  "mempool_alloc's retry after an empty pool keeps the caller's __GFP_DIRECT_RECLAIM whatever the policy: the writeback worker enters direct reclaim and is throttled behind its own writeback",
-	  "stall" },
+	  "mempool-no-reclaim" },
 	{ MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES,
 	  "less-throttle-never-throttles", "001", "reclaim",
 	  "throttle_vm_writeout() never throttles PF_LESS_THROTTLE tasks (\"LESS\" read as \"NO\"): they push pages under writeback past every limit",

@@ -53,6 +53,8 @@ static const struct mmt_check_info checks[] = {
 	  "an order outside 0..MAX_ORDER-1" },
 	{ "bad-node", "page", MMT_TIER_API, "-",
 	  "alloc_pages_node with a node the machine lacks" },
+	{ "bad-argument", "reclaim", MMT_TIER_API, "-",
+	  "a reclaim, device or swap call with a missing or invalid argument (no mount, no device, a bad count)" },
 	{ "bad-page", "page", MMT_TIER_API, "-",
 	  "a pointer that is no page frame of the machine, or a tail page freed" },
 	{ "double-free", "page", MMT_TIER_API, "-",

@@ -43,9 +43,10 @@
  * blocked list; woken waiters are counted in nr_cpu_waiters until they hold
  * a CPU again; once failed, no wait sleeps.
  *
- * Locks: sched->mu is a host mutex, a leaf outside the model's lock model
- * (waits require that the caller holds no model lock); wait queue lists are
- * protected by it too.  Condition callbacks run on a CPU without it.
+ * Locks: sched->mu is a host mutex outside the model's lock model (waits
+ * require that the caller holds no model lock); wait queue lists are
+ * protected by it too.  Under it only host leaves are taken: the violation
+ * log's mutex and, through a queue's describe(), a mempool's track_mu.  Condition callbacks run on a CPU without it.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -189,8 +190,8 @@ static void describe_blocked(struct mmt_sched_state *s, char *buf, size_t len)
 			snprintf(paren, sizeof(paren), " (%s)", what);
 		used += (size_t)snprintf(
 			buf + used, len - used,
-			"%s task %s waits on %s%s since jiffy %llu%s",
-			used ? ";" : "", w->task->name,
+			"%stask %s waits on %s%s since jiffy %llu%s",
+			used ? "; " : "", w->task->name,
 			w->wq ? w->wq->name : "?", paren,
 			(unsigned long long)w->since,
 			w->deadline == NO_DEADLINE ? ", no timeout" : "");

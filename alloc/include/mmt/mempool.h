@@ -51,7 +51,10 @@ struct mmt_mempool *mmt_mempool_create_kmalloc_pool(const char *name,
 struct mmt_mempool *mmt_mempool_create_page_pool(const char *name, int min_nr,
 						 unsigned int order);
 
-/* NULL only without __GFP_DIRECT_RECLAIM (or after a reported deadlock). */
+/*
+ * NULL only without __GFP_DIRECT_RECLAIM, in a context that cannot sleep,
+ * for a stopped kthread, or after a reported deadlock or stall.
+ */
 void *mmt_mempool_alloc(struct mmt_mempool *pool, mmt_gfp_t gfp);
 void mmt_mempool_free(void *element, struct mmt_mempool *pool);
 /* Change min_nr (may sleep); 0 or -1 (no memory). */

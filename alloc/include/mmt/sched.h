@@ -20,10 +20,10 @@
  * a deadline, nothing can ever wake anyone: a "deadlock" violation is
  * reported with the wait-for chain (each task, the queue it waits on and
  * what that queue says it waits for), and every wait returns
- * MMT_WAIT_DEADLOCK so the code can unwind.  Stall: when model time moves
- * by cfg.stall_jiffies without forward progress (mmt_sched_progress) while
- * memory is under pressure (a zone below its low watermark), a "stall" is
- * reported and waits return MMT_WAIT_DEADLOCK likewise.  A wait
+ * MMT_WAIT_DEADLOCK so the code can unwind.  Stall: when nothing can run
+ * and the next timer would take model time past cfg.stall_jiffies since the
+ * last forward progress (mmt_sched_progress) while memory is under pressure
+ * (a zone below its low watermark), a "stall" is reported and waits return MMT_WAIT_DEADLOCK likewise.  A wait
  * also gives up after cfg.wait_real_ms of real time (a safety net against
  * a thread outside the model), reported as a stall.
  */
@@ -44,7 +44,8 @@ struct mmt_waiter;
 
 struct mmt_waitqueue {
 	const char *name;
-	pthread_mutex_t mu; /* host mutex: waiters list (a leaf) */
+	pthread_mutex_t
+		mu; /* unused by the waits: the lists are under sched->mu */
 	struct mmt_waiter *waiters;
 	/* Optional: what the waiters wait for, for the deadlock report. */
 	void (*describe)(const struct mmt_waitqueue *wq, char *buf, size_t len);
