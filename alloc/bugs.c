@@ -70,6 +70,25 @@ static const struct mmt_bug_info bugs[] = {
 	  "004", "reserve",
 	  "disconnecting a reserve subtree does not lower the min watermarks it raised",
 	  "reserve-watermark" },
+	/*
+	 * Defects the model's inline checks cannot see by construction; the
+	 * interpreter's caller-side oracles (trace/exec_oracles.c) catch them.
+	 */
+	{ MMT_BUG_PCP_ORDER_INDEX, "pcp-order-index", "-", "page",
+	  "the per-cpu lists are indexed by migratetype only: a request of order 1..3 is served from the order-0 list, a block that overlaps pages handed out to others",
+	  "double-alloc" },
+	{ MMT_BUG_PCP_ZERO_SKIPPED, "pcp-zero-skipped", "-", "page",
+	  "__GFP_ZERO is not honoured for a block served from a per-cpu list (only the buddy path clears)",
+	  "gfp-zero" },
+	{ MMT_BUG_NOWAIT_DIRECT_RECLAIM, "nowait-direct-reclaim", "-", "page",
+	  "the slow path enters direct reclaim for either __GFP_RECLAIM bit (kswapd's too), so GFP_NOWAIT and GFP_ATOMIC callers reclaim, which may sleep",
+	  "gfp-nowait-slept" },
+	{ MMT_BUG_WMARK_ORDER_IGNORED, "wmark-order-ignored", "-", "page",
+	  "the watermark check ignores the order: a high-order request passes when one page would, and takes the zone below its min watermark, into the reserves",
+	  "watermark" },
+	{ MMT_BUG_KVFREE_RCU_BLOCK_LEAK, "kvfree-rcu-block-leak", "-", "rcu",
+	  "after a grace period kvfree_rcu frees the pointers of a block but keeps the block's page",
+	  "teardown-leak" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

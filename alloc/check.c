@@ -79,6 +79,23 @@ static const struct mmt_check_info checks[] = {
 	  "a __GFP_NOFAIL allocation returned NULL" },
 	{ "unknown-check", "machine", MMT_TIER_API, "-",
 	  "the model reported a check missing from this catalogue" },
+	/*
+	 * The interpreter (trace/): a program it cannot run, and the oracles
+	 * only a caller can state (trace/exec_oracles.c), reported under these
+	 * names like any check.
+	 */
+	{ "bad-trace", "trace", MMT_TIER_API, "-",
+	  "a program the interpreter cannot run as written: a handle that was never created, is ended or of another kind; an exit with nothing entered; a CPU, enumeration value or opcode out of range" },
+	{ "gfp-zero", "caller", MMT_TIER_CHEAP, "-",
+	  "memory handed out for __GFP_ZERO is not all zero (pages, kmalloc and kmem_cache objects, the grown part of a krealloc)" },
+	{ "double-alloc", "caller", MMT_TIER_CHEAP, "-",
+	  "a block of pages overlaps memory the program holds, or an object starts where a live object does or lies in pages the program holds" },
+	{ "gfp-nowait-slept", "caller", MMT_TIER_CHEAP, "-",
+	  "an allocation without __GFP_DIRECT_RECLAIM reached a point that may sleep (might_sleep, a mutex, a wait)" },
+	{ "watermark", "caller", MMT_TIER_CHEAP, "004",
+	  "a caller without reserve rights got a block of order > 3 that left its zone below the lowest min watermark its mask may use (the reserves)" },
+	{ "teardown-leak", "caller", MMT_TIER_CHEAP, "-",
+	  "after every handle was released, grace periods run out, caches shrunk and per-cpu lists drained, a zone still has allocated pages" },
 #include "lock_checks.inc"
 #include "slab_checks.inc"
 };

@@ -58,6 +58,16 @@ struct mmt_plist {
 
 /* ---- page descriptor (80 bytes) ---- */
 
+/*
+ * A descriptor is valid all-zero: the arena of descriptors is a zero-filled
+ * mapping that a new machine does not write, so creating and destroying a
+ * machine costs what it touched, not its size.  Zero means: no flags, order
+ * 0, not on a list (links are meaningful only while a list holds the
+ * frame), its own head (head_x is stored relative to the pfn), a frame of
+ * the zone its pfn lies in (computed, not stored; a pfn in no zone is a
+ * hole).  Free blocks of the largest order that no allocation reached yet
+ * are counted by their zone but not linked (struct mmt_zone, lazy_next).
+ */
 struct mmt_page {
 	/*
 	 * flags and order are read by a CPU merging a freed block with its
@@ -68,9 +78,10 @@ struct mmt_page {
 	_Atomic uint32_t flags; /* MMT_PG_* */
 	_Atomic uint8_t order; /* buddy order, or allocation order on a head */
 	uint8_t migratetype; /* list it is on while free */
-	uint16_t zone; /* index into machine->zones */
-	uint32_t next, prev; /* plist links */
-	uint32_t head; /* head pfn of a compound page / allocation */
+	/* 1 once handed out: its memory may be dirty (machine.c reuse) */
+	uint16_t touched;
+	uint32_t next, prev; /* plist links, while on a list */
+	uint32_t head_x; /* pfn ^ head pfn of its allocation: pg_head() */
 	int16_t pcp_cpu; /* per-cpu list owner while MMT_PG_PCP */
 	uint16_t alloc_cpu;
 	uint64_t alloc_seq; /* allocation sequence number (reports) */
@@ -120,6 +131,14 @@ struct mmt_zone {
 	const char *name;
 	unsigned long start_pfn;
 	unsigned long spanned; /* == managed: the model has no holes */
+	/*
+	 * Free blocks of the largest order never linked yet: [lazy_next,
+	 * lazy_end) in whole blocks, counted in nr_free and free_area's
+	 * nr_free, taken in pfn order when the movable list of that order
+	 * runs empty (page_alloc.c, area_first()).  Their descriptors were
+	 * never written.  Under zone->lock.
+	 */
+	unsigned long lazy_next, lazy_end;
 	unsigned long managed;
 
 	mmt_spinlock_t lock; /* protects free_area, pageblock types */
@@ -191,6 +210,8 @@ struct mmt_task {
 	int nr_held;
 	struct mmt_held_lock held[MMT_MAX_HELD_LOCKS];
 	struct mmt_memcg *memcg; /* NULL: the root cgroup (no accounting) */
+	/* might_sleep()s, mutexes and waits (only the task writes it) */
+	unsigned long sleep_points;
 	struct mmt_task *next_all;
 };
 
@@ -271,8 +292,10 @@ struct mmt_machine {
 	uint64_t bugs;
 
 	void *arena;
-	size_t arena_size;
+	size_t arena_size; /* the machine's frames */
+	size_t arena_map_size; /* bytes of the mapping (may be more) */
 	struct mmt_page *pages;
+	size_t pages_size; /* bytes of the mapping (may hold more frames) */
 	unsigned long nr_pages;
 
 	int nr_nodes;
@@ -469,5 +492,26 @@ static inline unsigned long _mmt_pfn(const struct mmt_machine *m,
 {
 	return (unsigned long)(p - m->pages);
 }
+
+/* Head pfn of the allocation @p belongs to (itself when it heads none). */
+static inline uint32_t pg_head(const struct mmt_machine *m,
+			       const struct mmt_page *p)
+{
+	return (uint32_t)_mmt_pfn(m, p) ^ p->head_x;
+}
+
+static inline void pg_set_head(const struct mmt_machine *m, struct mmt_page *p,
+			       uint32_t head)
+{
+	p->head_x = (uint32_t)_mmt_pfn(m, p) ^ head;
+}
+
+/*
+ * page_alloc.c: the frames whose descriptors may have been written: the
+ * first range [*start, *end) of them at or after @pfn (false: none).
+ * Walks of every frame (slab teardown, validators) go over these only.
+ */
+bool _mmt_pfn_used_range(const struct mmt_machine *m, unsigned long pfn,
+			 unsigned long *start, unsigned long *end);
 
 #endif /* MMT_INTERNAL_H */

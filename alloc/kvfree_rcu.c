@@ -40,6 +40,9 @@
  *    _mmt_kvfree_rcu_step(): per CPU, the blocks whose gp_seq is complete
  *    are detached under krcp->lock; outside it their pointers go to
  *    kfree_bulk() and the block page back to the page allocator.
+ *    Bug MMT_BUG_KVFREE_RCU_BLOCK_LEAK keeps the page of a block whose
+ *    pointers it freed (a leak no inline check sees: the interpreter's
+ *    teardown-leak oracle counts the zone's pages after everything went).
  *    Bug MMT_BUG_KVFREE_RCU_EARLY_FREE frees every block at the first step
  *    after it was queued, complete or not.
  *
@@ -255,7 +258,7 @@ static void *object_of(struct mmt_machine *m, const void *addr)
 	}
 	page = mmt_virt_to_page(m, addr);
 	if (pg_flags(page) & MMT_PG_TAIL)
-		page = mmt_pfn_to_page(m, page->head);
+		page = mmt_pfn_to_page(m, pg_head(m, page));
 	return mmt_page_address(page);
 }
 
@@ -331,7 +334,9 @@ static void free_block(struct mmt_machine *m, struct krc *krcp,
 	for (i = 0; i < nr; i++)
 		oracle_check_free(m, b->ptrs[i], "kvfree_rcu block");
 	mmt_kfree_bulk(nr, b->ptrs);
-	mmt_free_pages(mmt_virt_to_page(m, b), 0);
+	/* The injected leak keeps the page: only a teardown count sees it. */
+	if (!mmt_bug_on(m, MMT_BUG_KVFREE_RCU_BLOCK_LEAK))
+		mmt_free_pages(mmt_virt_to_page(m, b), 0);
 	/* After the frees: rcu_barrier() waits until they are done. */
 	atomic_fetch_sub_explicit(&krcp->nr_ptrs, (long)nr,
 				  memory_order_relaxed);

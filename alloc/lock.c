@@ -400,6 +400,11 @@ void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags,
 
 void _mmt_mutex_lock(mmt_mutex_t *lock, const char *site)
 {
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+
+	/* mutex_lock() may sleep: a sleep point of the task, taken or not. */
+	if (cpu && cpu->curr)
+		cpu->curr->sleep_points++;
 	acquire(&lock->l, MMT_LOCK_MUTEX, NULL, false, site);
 }
 

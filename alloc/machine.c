@@ -12,6 +12,11 @@
  * arithmetic (pfn ^ (1 << order)) never crosses into another zone; the gap
  * up to the next aligned start is a hole of reserved frames that belong to
  * no zone.  The arena is MAP_NORESERVE: frames never touched cost nothing.
+ * Neither the arena nor the descriptors are written at creation (an
+ * all-zero descriptor is a free frame of its zone: internal.h), and a
+ * machine torn down clean zeroes what it touched and leaves both mappings
+ * to the next machine (map_get/map_put): creating and destroying a
+ * machine costs what it touched, never its size.
  *
  * Context: the thread on a CPU is recorded in cpu->owner (an atomic token,
  * acquired with compare-exchange so two threads can never be on one CPU);
@@ -170,6 +175,98 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 	return true;
 }
 
+/*
+ * Mappings kept for the next machine: the descriptor array and the arena.
+ * A new machine needs both all zero; a fresh anonymous mapping gives that,
+ * but every page of it a machine writes then costs a fault to map and a
+ * zap to unmap, which dominates creating and destroying a machine (tens of
+ * microseconds a page under some hypervisors).  A machine torn down
+ * without a violation (nothing wrote where its allocations did not reach)
+ * zeroes instead what it touched - the descriptors of the frames its
+ * allocations reached (_mmt_pfn_used_range) and the memory of the frames
+ * it handed out (struct mmt_page.touched) - and leaves both mappings here;
+ * the next machine that fits takes them.  So the cost of a machine follows
+ * what it touched, never its size.  A few of each, under a host mutex:
+ * machines come and go on any thread.
+ */
+#define MAP_CACHE 8
+
+struct map_cache {
+	void *p[MAP_CACHE];
+	size_t size[MAP_CACHE];
+};
+
+static pthread_mutex_t maps_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct map_cache descs_cache, arena_cache;
+
+/* A zero-filled mapping of at least @need bytes; its size in @size. */
+static void *map_get(struct map_cache *c, size_t need, size_t *size)
+{
+	void *p = NULL;
+	int i, best = -1;
+
+	pthread_mutex_lock(&maps_mu);
+	for (i = 0; i < MAP_CACHE; i++)
+		if (c->p[i] && c->size[i] >= need &&
+		    (best < 0 || c->size[i] < c->size[best]))
+			best = i;
+	if (best >= 0) {
+		p = c->p[best];
+		*size = c->size[best];
+		c->p[best] = NULL;
+	}
+	pthread_mutex_unlock(&maps_mu);
+	if (p)
+		return p;
+	*size = need;
+	p = mmap(NULL, need, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	return p == MAP_FAILED ? NULL : p;
+}
+
+/* Keep the all-zero mapping @p for a later machine, or unmap it. */
+static void map_put(struct map_cache *c, void *p, size_t size, bool keep)
+{
+	int i;
+
+	if (!p)
+		return;
+	if (keep) {
+		pthread_mutex_lock(&maps_mu);
+		for (i = 0; i < MAP_CACHE && p; i++)
+			if (!c->p[i]) {
+				c->p[i] = p;
+				c->size[i] = size;
+				p = NULL;
+			}
+		pthread_mutex_unlock(&maps_mu);
+	}
+	if (p)
+		munmap(p, size);
+}
+
+/* Zero what the machine touched and give its mappings back. */
+static void maps_put(struct mmt_machine *m)
+{
+	unsigned long pfn, start, end;
+	bool keep = m->zones && m->pages && m->arena && !mmt_violation_count(m);
+
+	for (pfn = 0; keep && _mmt_pfn_used_range(m, pfn, &start, &end);
+	     pfn = end) {
+		for (pfn = start; pfn < end; pfn++)
+			if (m->pages[pfn].touched)
+				memset((char *)m->arena +
+					       (pfn << MMT_PAGE_SHIFT),
+				       0, MMT_PAGE_SIZE);
+		memset(&m->pages[start], 0,
+		       (end - start) * sizeof(struct mmt_page));
+	}
+	map_put(&descs_cache, m->pages, m->pages_size, keep);
+	map_put(&arena_cache, m->arena, m->arena_map_size, keep);
+	m->pages = NULL;
+	m->arena = NULL;
+}
+
 static unsigned long align_up(unsigned long x, unsigned long a)
 {
 	return (x + a - 1) & ~(a - 1);
@@ -238,21 +335,13 @@ struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 	if (!m->viol || !layout(m))
 		goto nomem;
 
+	/* Both start all zero: descriptors mean "free" that way. */
 	m->arena_size = m->nr_pages << MMT_PAGE_SHIFT;
-	m->arena = mmap(NULL, m->arena_size, PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->arena == MAP_FAILED) {
-		m->arena = NULL;
+	m->arena = map_get(&arena_cache, m->arena_size, &m->arena_map_size);
+	m->pages = map_get(&descs_cache, m->nr_pages * sizeof(struct mmt_page),
+			   &m->pages_size);
+	if (!m->arena || !m->pages)
 		goto nomem;
-	}
-	/* Descriptors from mmap too: zero-filled lazily, untouched ones free. */
-	m->pages = mmap(NULL, m->nr_pages * sizeof(struct mmt_page),
-			PROT_READ | PROT_WRITE,
-			MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (m->pages == MAP_FAILED) {
-		m->pages = NULL;
-		goto nomem;
-	}
 
 	m->cpus = calloc((size_t)m->nr_cpus, sizeof(*m->cpus));
 	if (!m->cpus)
@@ -304,10 +393,7 @@ void mmt_machine_destroy(struct mmt_machine *m)
 		next = t->next_all;
 		free(t);
 	}
-	if (m->pages)
-		munmap(m->pages, m->nr_pages * sizeof(struct mmt_page));
-	if (m->arena)
-		munmap(m->arena, m->arena_size);
+	maps_put(m);
 	for (i = 0; m->viol && i < m->nr_kept; i++)
 		free(m->viol[i].dump);
 	free(m->viol);
@@ -733,6 +819,7 @@ void _mmt_might_sleep(const char *site)
 	struct mmt_cpu *cpu = CPU();
 	const char *why;
 
+	cpu->curr->sleep_points++;
 	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth) &&
 	    !_mmt_lockdep_can_sleep(cpu, &why))
 		_mmt_violation(
@@ -833,6 +920,11 @@ void mmt_current_set_oom_victim(bool victim)
 bool mmt_current_is_oom_victim(void)
 {
 	return CPU()->curr->oom_victim;
+}
+
+unsigned long mmt_task_sleep_points(const struct mmt_task *t)
+{
+	return t->sleep_points;
 }
 
 void _mmt_sched_point(enum mmt_sched_kind kind, const void *obj)

@@ -668,6 +668,14 @@ bool _mmt_memcg_destroy_children(struct mmt_kmem_cache *root)
 		mmt_mutex_unlock(&st->mutex);
 		return false;
 	}
+	/*
+	 * The shrink queued the slabs of TYPESAFE_BY_RCU children for a grace
+	 * period; their callbacks use the child: let them run before it goes
+	 * (they only free pages and record an empty dead cache, never taking
+	 * memcg_mutex).
+	 */
+	if (root->flags & MMT_SLAB_TYPESAFE_BY_RCU)
+		mmt_rcu_barrier(m);
 	for (id = 0; id < MEMCG_MAX; id++) {
 		struct mmt_kmem_cache *s = atomic_load_explicit(
 			&rec->slot[id].cache, memory_order_acquire);

@@ -16,6 +16,14 @@
  *    whole pageblock.  High-order atomic allocations reserve a pageblock as
  *    MIGRATE_HIGHATOMIC (at most ~1% of the zone), released again when
  *    direct reclaim fails.
+ *  - Lazy set-up: a zone starts as its largest blocks, but only the first
+ *    is linked; the others are counted (nr_free, NR_FREE_PAGES, the
+ *    non-empty mask) and linked one at a time, in pfn order, when the
+ *    movable list of the largest order runs empty (area_first()) - where
+ *    they would have been on an eagerly built list.  No descriptor is
+ *    written for a block not linked yet, so a machine costs what its
+ *    allocations reach, not its size (_mmt_pfn_used_range() tells walks
+ *    of every frame where to look).
  *  - Per-cpu pages: each CPU has, per zone, lists per migratetype and order
  *    0..PAGE_ALLOC_COSTLY_ORDER.  Allocation pops from the list, refilling
  *    `batch` pages in bulk under the zone lock (rmqueue_bulk) when it is
@@ -163,6 +171,23 @@ static inline struct mmt_machine *cur_m(void)
 	return _mmt_cpu_or_report(MMT_SITE)->m;
 }
 
+/*
+ * The zone a frame belongs to, from its pfn (descriptors do not store it:
+ * see struct mmt_page); NULL for a frame in a hole between zones.
+ */
+static struct mmt_zone *pfn_zone(struct mmt_machine *m, unsigned long pfn)
+{
+	int i;
+
+	for (i = 0; i < m->nr_zones; i++) {
+		struct mmt_zone *z = &m->zones[i];
+
+		if (pfn >= z->start_pfn && pfn < z->start_pfn + z->spanned)
+			return z;
+	}
+	return NULL;
+}
+
 static bool page_in_machine(struct mmt_machine *m, const struct mmt_page *p)
 {
 	return p >= m->pages && p < m->pages + m->nr_pages &&
@@ -207,12 +232,18 @@ bool mmt_page_is_pfmemalloc(const struct mmt_page *page)
 
 int mmt_page_zone_type(const struct mmt_page *page)
 {
-	return cur_m()->zones[page->zone].type;
+	struct mmt_machine *m = cur_m();
+	struct mmt_zone *z = pfn_zone(m, _mmt_pfn(m, page));
+
+	return z ? (int)z->type : -1;
 }
 
 int mmt_page_to_nid(const struct mmt_page *page)
 {
-	return cur_m()->zones[page->zone].nid;
+	struct mmt_machine *m = cur_m();
+	struct mmt_zone *z = pfn_zone(m, _mmt_pfn(m, page));
+
+	return z ? z->nid : -1;
 }
 
 int mmt_page_alloc_order(const struct mmt_page *page)
@@ -354,6 +385,39 @@ static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order,
 				  memory_order_relaxed);
 }
 
+/* Unlinked free blocks of @order and @mt (see struct mmt_zone). */
+static inline unsigned long lazy_blocks(const struct mmt_zone *z,
+					unsigned int order, int mt)
+{
+	if (order != MMT_MAX_ORDER - 1 || mt != MMT_MIGRATE_MOVABLE)
+		return 0;
+	return (z->lazy_end - z->lazy_next) >> (MMT_MAX_ORDER - 1);
+}
+
+/*
+ * The first free block of @order and @mt: the list's, or, when the list is
+ * empty, the next block never linked yet, linked now (it was counted all
+ * along; only its descriptor is written).  In pfn order, as the zone's
+ * initial blocks would have been on the list.
+ */
+static uint32_t area_first(struct mmt_zone *z, unsigned int order, int mt)
+{
+	struct mmt_plist *l = &z->free_area[order].list[mt];
+	struct mmt_page *p;
+	uint32_t pfn = l->first;
+
+	if (MMT_LIKELY(pfn != MMT_PFN_NONE) || !lazy_blocks(z, order, mt))
+		return pfn;
+	pfn = (uint32_t)z->lazy_next;
+	z->lazy_next += 1ul << order;
+	p = pfn_to_page(z->m, pfn);
+	pg_set_flags(p, MMT_PG_BUDDY);
+	pg_set_order(p, (uint8_t)order);
+	p->migratetype = (uint8_t)mt;
+	plist_add(z->m, l, pfn, true);
+	return pfn;
+}
+
 static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 {
 	struct mmt_machine *m = z->m;
@@ -367,7 +431,7 @@ static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 		&area->nr_free,
 		atomic_load_explicit(&area->nr_free, memory_order_relaxed) - 1,
 		memory_order_relaxed);
-	if (area->list[mt].first == MMT_PFN_NONE)
+	if (area->list[mt].first == MMT_PFN_NONE && !lazy_blocks(z, order, mt))
 		atomic_store_explicit(
 			&zextra(z)->nonempty[order],
 			atomic_load_explicit(&zextra(z)->nonempty[order],
@@ -404,7 +468,7 @@ static uint32_t rmqueue_smallest(struct mmt_cpu *cpu, struct mmt_zone *z,
 	unsigned int o;
 
 	for (o = order; o < MMT_MAX_ORDER; o++) {
-		uint32_t pfn = z->free_area[o].list[mt].first;
+		uint32_t pfn = area_first(z, o, mt);
 
 		if (pfn == MMT_PFN_NONE)
 			continue;
@@ -469,7 +533,7 @@ static bool rmqueue_fallback(struct mmt_cpu *cpu, struct mmt_zone *z,
 	for (o = MMT_MAX_ORDER - 1; o >= (int)order; o--) {
 		for (i = 0; i < 2; i++) {
 			int fmt = fallbacks[start_mt][i];
-			uint32_t pfn = z->free_area[o].list[fmt].first;
+			uint32_t pfn = area_first(z, (unsigned int)o, fmt);
 			bool claim;
 
 			if (pfn == MMT_PFN_NONE)
@@ -833,7 +897,10 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	}
 	pg_set_flags(p, MMT_PG_ALLOCATED);
 	pg_set_order(p, (uint8_t)order);
-	p->head = pfn;
+	pg_set_head(m, p, pfn);
+	/* Its memory is the caller's now: whatever it writes, it is dirty. */
+	for (i = 0; i < n; i++)
+		p[i].touched = 1;
 	p->alloc_cpu = (uint16_t)cpu->id;
 	/* Per-cpu sequence, CPU in the low byte: no shared cache line. */
 	p->alloc_seq = (cpu->alloc_seq++ << 8) | (uint8_t)cpu->id;
@@ -846,7 +913,7 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 			struct mmt_page *t = p + i;
 
 			pg_set_flags(t, comp ? MMT_PG_TAIL : 0);
-			t->head = pfn;
+			pg_set_head(m, t, pfn);
 		}
 	}
 	if ((alloc_flags & ALLOC_NO_WATERMARKS) &&
@@ -877,7 +944,9 @@ static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z,
 				unsigned int alloc_flags)
 {
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
-	struct mmt_plist *list = &pcp->lists[pindex(mt, order)];
+	/* The injected defect forgets the order in the list index. */
+	struct mmt_plist *list = &pcp->lists[pindex(
+		mt, mmt_bug_on(cpu->m, MMT_BUG_PCP_ORDER_INDEX) ? 0 : order)];
 	uint32_t pfn;
 
 	/* trylock: an interrupt may have arrived while this CPU held it */
@@ -925,11 +994,12 @@ static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z,
 
 static uint32_t zone_rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z,
 			     unsigned int order, int mt,
-			     unsigned int alloc_flags)
+			     unsigned int alloc_flags, bool *from_pcp)
 {
 	if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER)) {
 		uint32_t pfn = rmqueue_pcplist(cpu, z, order, mt, alloc_flags);
 
+		*from_pcp = pfn != MMT_PFN_NONE;
 		if (MMT_LIKELY(pfn != MMT_PFN_NONE))
 			return pfn;
 	}
@@ -1008,16 +1078,21 @@ get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 
 	for (i = 0; i < zl->nr; i++) {
 		struct mmt_zone *z = zl->zones[i];
-		bool below_min = false;
+		bool below_min = false, from_pcp = false;
 		uint32_t pfn;
 
 		if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
 			unsigned long mark =
 				z->watermark[alloc_flags & ALLOC_WMARK_MASK];
 
-			if (!zone_watermark_ok(z, order, mark,
-					       ac->highest_zoneidx, alloc_flags,
-					       zone_free(z))) {
+			/* The injected defect checks as if for one page. */
+			if (!zone_watermark_ok(
+				    z,
+				    mmt_bug_on(m, MMT_BUG_WMARK_ORDER_IGNORED) ?
+					    0 :
+					    order,
+				    mark, ac->highest_zoneidx, alloc_flags,
+				    zone_free(z))) {
 				mmt_count_event(cpu, MMT_VM_WMARK_FAIL, 1);
 				continue;
 			}
@@ -1027,9 +1102,14 @@ get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 				z, order, z->watermark[MMT_WMARK_MIN],
 				ac->highest_zoneidx, 0, zone_free(z));
 		}
-		pfn = zone_rmqueue(cpu, z, order, ac->migratetype, alloc_flags);
+		pfn = zone_rmqueue(cpu, z, order, ac->migratetype, alloc_flags,
+				   &from_pcp);
 		if (pfn == MMT_PFN_NONE)
 			continue;
+		/* The injected defect: the per-cpu fast path forgets to clear. */
+		if (MMT_UNLIKELY(from_pcp &&
+				 mmt_bug_on(m, MMT_BUG_PCP_ZERO_SKIPPED)))
+			gfp &= ~__GFP_ZERO;
 		prep_new_page(cpu, z, pfn, order, gfp, alloc_flags, below_min);
 		if (MMT_UNLIKELY(order && (alloc_flags & ALLOC_HARDER)))
 			reserve_highatomic_pageblock(cpu, z, pfn);
@@ -1140,7 +1220,11 @@ static MMT_NOINLINE struct mmt_page *
 alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
-	bool can_reclaim = gfp & __GFP_DIRECT_RECLAIM;
+	/* The injected defect tests either reclaim bit, kswapd's too. */
+	bool can_reclaim = gfp &
+			   (mmt_bug_on(cpu->m, MMT_BUG_NOWAIT_DIRECT_RECLAIM) ?
+				    __GFP_RECLAIM :
+				    __GFP_DIRECT_RECLAIM);
 	bool costly = order > MMT_PAGE_ALLOC_COSTLY_ORDER;
 	unsigned int alloc_flags, reserve_flags;
 	int loops = 0, no_progress = 0;
@@ -1286,11 +1370,22 @@ static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp,
 	ac.spread = !ac.thisnode;
 
 	if (MMT_UNLIKELY(gfp & __GFP_FAST_TRY)) {
-		/* Seed 002: per-cpu lists only, min watermark, fail fast. */
-		cpu->nolock_depth++;
-		page = get_page_from_freelist(
-			cpu, gfp, order, ALLOC_WMARK_MIN | ALLOC_FAST_TRY, &ac);
-		cpu->nolock_depth--;
+		/*
+		 * Seed 002: per-cpu lists only, min watermark, fail fast.
+		 * Under PREEMPT_RT the per-cpu lock is a sleeping spinlock_t
+		 * that not even a trylock may touch in hard irq: fail at once,
+		 * as alloc_pages_nolock() does there.
+		 */
+		if (cpu->m->cfg.rt_rules &&
+		    (cpu->preempt_count & MMT_HARDIRQ_MASK)) {
+			page = NULL;
+		} else {
+			cpu->nolock_depth++;
+			page = get_page_from_freelist(
+				cpu, gfp, order,
+				ALLOC_WMARK_MIN | ALLOC_FAST_TRY, &ac);
+			cpu->nolock_depth--;
+		}
 		if (!page)
 			mmt_count_event(cpu, MMT_VM_FAST_TRY_FAIL, 1);
 	} else {
@@ -1467,17 +1562,17 @@ static MMT_COLD bool report_bad_free(struct mmt_machine *m,
 			"%s(pfn %lu, order %u): the page is already free (on the %s lists)",
 			op, pfn, order,
 			(pg_flags(page) & MMT_PG_BUDDY) ? "buddy" : "per-cpu");
-	if (pg_flags(page) & MMT_PG_RESERVED)
+	if (!pfn_zone(m, pfn))
 		return mmt_violation(
 			m, "bad-page",
 			"%s(pfn %lu): reserved frame (a hole between zones)",
 			op, pfn);
 	if (!(pg_flags(page) & MMT_PG_ALLOCATED)) {
-		if (page->head != pfn)
+		if (pg_head(m, page) != pfn)
 			return mmt_violation(
 				m, "bad-page",
 				"%s(pfn %lu, order %u): page inside the allocation headed by pfn %u, not its first page",
-				op, pfn, order, page->head);
+				op, pfn, order, pg_head(m, page));
 		return mmt_violation(
 			m, "double-free",
 			"%s(pfn %lu, order %u): the page is not allocated (freed before, or merged into a free block)",
@@ -1501,7 +1596,7 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
 
 	for (i = 0; i < n; i++) {
 		pg_set_flags((&p[i]), poison ? MMT_PG_POISONED : 0);
-		p[i].head = pfn + (uint32_t)i;
+		p[i].head_x = 0; /* its own head again */
 	}
 	if (poison)
 		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE,
@@ -1572,7 +1667,7 @@ static void free_pages_op(struct mmt_page *page, unsigned int order,
 		order = pg_order(page);
 	}
 	pfn = (uint32_t)_mmt_pfn(m, page);
-	z = &m->zones[page->zone];
+	z = pfn_zone(m, pfn);
 	free_pages_prepare(cpu, z, pfn, order);
 	if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER))
 		free_unref_page(cpu, z, pfn, order);
@@ -1743,16 +1838,15 @@ static int zone_batchsize(const struct mmt_zone *z)
 
 int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 {
-	unsigned long pfn;
+	unsigned long pfn, nmax;
 	int i, c;
 
 	memset(poison_page, MMT_POISON_PAGE_FREE, sizeof(poison_page));
-	for (pfn = 0; pfn < m->nr_pages; pfn++) {
-		pg_set_flags((&m->pages[pfn]), MMT_PG_RESERVED);
-		m->pages[pfn].head = (uint32_t)pfn;
-		m->pages[pfn].next = m->pages[pfn].prev = MMT_PFN_NONE;
-		m->pages[pfn].pcp_cpu = -1;
-	}
+	/*
+	 * No descriptor is written here: all-zero is a free frame of its
+	 * zone (struct mmt_page), so what a machine costs follows what its
+	 * allocations touch, never its size.
+	 */
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone *z = &m->zones[i];
 		unsigned long nblocks =
@@ -1767,19 +1861,39 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 				 i);
 			return -1;
 		}
+		/* A byte per pageblock: 1/2 MiB of what it describes. */
 		z->pageblock_mt = (_Atomic uint8_t *)(void *)(x + 1);
 		memset((void *)z->pageblock_mt, MMT_MIGRATE_MOVABLE, nblocks);
 		mmt_spin_lock_init(&z->lock, &zone_lock_class);
 		for (o = 0; o < MMT_MAX_ORDER; o++)
 			for (mt = 0; mt < MMT_MIGRATE_TYPES; mt++)
 				z->free_area[o].list[mt].first = MMT_PFN_NONE;
-		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned;
-		     pfn++) {
-			m->pages[pfn].zone = (uint16_t)i;
-			pg_set_flags((&m->pages[pfn]), 0);
+		/*
+		 * Free the zone as maximal aligned blocks: the largest ones
+		 * only counted, linked when first needed (area_first(); the
+		 * zone starts aligned to them), the tail linked now.
+		 */
+		nmax = z->spanned >> (MMT_MAX_ORDER - 1);
+		z->lazy_next = z->start_pfn;
+		z->lazy_end = z->start_pfn + (nmax << (MMT_MAX_ORDER - 1));
+		if (nmax) {
+			struct mmt_free_area *top =
+				&z->free_area[MMT_MAX_ORDER - 1];
+
+			atomic_store_explicit(&top->nr_free, nmax,
+					      memory_order_relaxed);
+			atomic_store_explicit(&x->nonempty[MMT_MAX_ORDER - 1],
+					      (uint8_t)(1u
+							<< MMT_MIGRATE_MOVABLE),
+					      memory_order_relaxed);
+			atomic_store_explicit(&z->nr_free_pages,
+					      (long)(nmax
+						     << (MMT_MAX_ORDER - 1)),
+					      memory_order_relaxed);
+			/* The first is linked: the list looks as it always did. */
+			area_first(z, MMT_MAX_ORDER - 1, MMT_MIGRATE_MOVABLE);
 		}
-		/* Free the zone as maximal aligned blocks. */
-		for (pfn = z->start_pfn; pfn < z->start_pfn + z->spanned;) {
+		for (pfn = z->lazy_end; pfn < z->start_pfn + z->spanned;) {
 			unsigned int order = MMT_MAX_ORDER - 1;
 
 			while ((pfn & ((1ul << order) - 1)) ||
@@ -1839,6 +1953,36 @@ void _mmt_page_alloc_destroy(struct mmt_machine *m)
 			free(m->cpus[i].pcp);
 }
 
+bool _mmt_pfn_used_range(const struct mmt_machine *m, unsigned long pfn,
+			 unsigned long *start, unsigned long *end)
+{
+	int i;
+
+	/* Zones are laid out in pfn order; each has at most two ranges. */
+	for (i = 0; i < m->nr_zones; i++) {
+		const struct mmt_zone *z = &m->zones[i];
+		unsigned long zend = z->start_pfn + z->spanned;
+
+		if (pfn >= zend)
+			continue;
+		if (pfn < z->start_pfn)
+			pfn = z->start_pfn;
+		if (pfn < z->lazy_next) {
+			*start = pfn;
+			*end = z->lazy_next;
+			return true;
+		}
+		if (pfn < z->lazy_end)
+			pfn = z->lazy_end;
+		if (pfn < zend) {
+			*start = pfn;
+			*end = zend;
+			return true;
+		}
+	}
+	return false;
+}
+
 /* ---- validators (expensive tier; call with the machine quiescent) ---- */
 
 static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
@@ -1894,7 +2038,8 @@ static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
 					m, "buddy-consistency",
 					"zone %s order %u %s: list holds %u blocks, nr says %u",
 					z->name, o, mt_names[mt], n, l->nr);
-			blocks += n;
+			/* With the blocks not linked yet (never touched). */
+			blocks += n + lazy_blocks(z, o, mt);
 		}
 		if (blocks != z->free_area[o].nr_free)
 			return mmt_violation(

@@ -890,11 +890,15 @@ static bool node_hopeless(struct lru_node *ln)
 				    memory_order_relaxed);
 }
 
-/* balance_pgdat(): reclaim until the node is above its high marks. */
-static void kswapd_balance(struct lru_node *ln)
+/*
+ * balance_pgdat(): reclaim until the node is above its high marks.
+ * Returns the passes it ran.
+ */
+static unsigned long kswapd_balance(struct lru_node *ln)
 {
 	struct mmt_reclaim_state *rs = ln->rs;
 	struct mmt_machine *m = rs->m;
+	unsigned long passes = 0;
 
 	while (!mmt_kthread_should_stop() && !mmt_sched_failed(m) &&
 	       !node_balanced(m, ln->nid, MMT_WMARK_HIGH) &&
@@ -904,15 +908,17 @@ static void kswapd_balance(struct lru_node *ln)
 				     MMT_SWAP_CLUSTER_MAX, true);
 
 		stat_add(&rs->kswapd_passes, 1);
+		passes++;
 		if (progress) {
 			atomic_store_explicit(&ln->kswapd_failures, 0,
 					      memory_order_relaxed);
 		} else {
 			atomic_fetch_add_explicit(&ln->kswapd_failures, 1,
 						  memory_order_relaxed);
-			return; /* nap before trying again */
+			return passes; /* nap before trying again */
 		}
 	}
+	return passes;
 }
 
 static void kswapd_fn(void *arg)
@@ -957,6 +963,31 @@ void mmt_wakeup_kswapd(struct mmt_machine *m, int nid)
 	if (!atomic_exchange_explicit(&ln->kswapd_pending, true,
 				      memory_order_release))
 		mmt_wake_up(&ln->kswapd_wait);
+}
+
+unsigned long mmt_kswapd_balance(struct mmt_machine *m, int nid)
+{
+	const unsigned int kflags = MMT_PF_KSWAPD | MMT_PF_MEMALLOC;
+	struct lru_node *ln;
+	unsigned long passes;
+	unsigned int had;
+
+	if (nid < 0 || nid >= m->nr_nodes) {
+		mmt_violation(m, "bad-argument",
+			      "kswapd_balance(%d): the machine has %d node(s)",
+			      nid, m->nr_nodes);
+		return 0;
+	}
+	ln = &RS(m)->node[nid];
+	/* kswapd is a kthread: its passes run in process context. */
+	mmt_might_sleep();
+	had = mmt_current_flags() & kflags;
+	mmt_current_set_flags(kflags);
+	/* This pass is the wakeup's answer, as in kswapd_fn(). */
+	atomic_store_explicit(&ln->kswapd_pending, false, memory_order_relaxed);
+	passes = kswapd_balance(ln);
+	mmt_current_clear_flags(kflags & ~had);
+	return passes;
 }
 
 static void wake_kswapd_hook(struct mmt_machine *m, int nid, mmt_gfp_t gfp,

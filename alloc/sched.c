@@ -22,7 +22,9 @@
  * describe() callback: a mempool names who holds its elements).  If the
  * clock jumps past cfg.stall_jiffies since the last forward progress
  * (mmt_sched_progress) while memory is under pressure (a zone below its
- * low watermark), it is a livelock of timed waits: "stall".  Either
+ * low watermark, or always with cfg.stall_without_pressure: a machine
+ * without kthreads, whose one thread can only time out), it is a livelock
+ * of timed waits: "stall".  Either
  * way the machine is marked failed and every wait, now or later, returns
  * MMT_WAIT_DEADLOCK so the code unwinds.  A thread blocked longer than
  * cfg.wait_real_ms of real time (something outside the model holds it) is
@@ -279,7 +281,8 @@ static void resolve_locked(struct mmt_machine *m)
 	}
 	quiet = now -
 		atomic_load_explicit(&s->last_progress, memory_order_relaxed);
-	if (quiet >= m->cfg.stall_jiffies && under_pressure(m)) {
+	if (quiet >= m->cfg.stall_jiffies &&
+	    (m->cfg.stall_without_pressure || under_pressure(m))) {
 		snprintf(what, sizeof(what),
 			 "no forward progress for %llu jiffies (limit %lu)",
 			 (unsigned long long)quiet, m->cfg.stall_jiffies);
@@ -451,6 +454,8 @@ static enum mmt_wait_result do_wait(struct mmt_waitqueue *wq,
 	enum mmt_wait_result res;
 	uint64_t start = mmt_jiffies(m);
 
+	/* Every wait may sleep, whether this one will or not. */
+	t->sleep_points++;
 	memset(&w, 0, sizeof(w));
 	w.task = t;
 	w.io = io;

@@ -404,7 +404,7 @@ struct mmt_page *_mmt_virt_to_slab(struct mmt_machine *m, const void *addr)
 	if (!page)
 		return NULL;
 	if (pg_flags(page) & MMT_PG_TAIL)
-		page = mmt_pfn_to_page(m, page->head);
+		page = mmt_pfn_to_page(m, pg_head(m, page));
 	return (pg_flags(page) & MMT_PG_SLAB) ? page : NULL;
 }
 
@@ -1257,21 +1257,31 @@ int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen)
 void _mmt_slab_destroy(struct mmt_machine *m)
 {
 	struct mmt_kmem_cache *s, *next;
-	unsigned long pfn;
+	unsigned long pfn, start, end;
+	long slabs = 0;
 
 	if (!m->slab)
 		return;
 	/*
 	 * Host memory only: the arena goes away with the machine.  Every
 	 * slab's host-side metadata is found by its page flag, whatever
-	 * list (or none: SLUB's full slabs) the implementation kept it on.
+	 * list (or none: SLUB's full slabs) the implementation kept it on,
+	 * among the frames an allocation ever reached - unless no cache
+	 * has a slab left (a cache is released only without one), which
+	 * spares the walk to a machine torn down clean.
 	 */
-	for (pfn = 0; pfn < m->nr_pages; pfn++) {
-		struct mmt_page *page = &m->pages[pfn];
+	for (s = m->slab->caches; s; s = s->next)
+		slabs += atomic_load_explicit(&s->nr_slabs,
+					      memory_order_relaxed);
+	for (pfn = 0; slabs && _mmt_pfn_used_range(m, pfn, &start, &end);
+	     pfn = end) {
+		for (pfn = start; pfn < end; pfn++) {
+			struct mmt_page *page = &m->pages[pfn];
 
-		if (pg_flags(page) & MMT_PG_SLAB) {
-			free(slab_meta(page)->allocmap);
-			free(slab_meta(page)->impl);
+			if (pg_flags(page) & MMT_PG_SLAB) {
+				free(slab_meta(page)->allocmap);
+				free(slab_meta(page)->impl);
+			}
 		}
 	}
 	while (m->slab->rcu_pending) {

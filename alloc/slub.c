@@ -1261,15 +1261,20 @@ static void slub_cache_release(struct mmt_kmem_cache *s)
 	}
 	/* Full slabs of leaked objects (reported by the caller) are on no list. */
 	if (atomic_load_explicit(&s->nr_slabs, memory_order_relaxed) > 0) {
-		for (pfn = 0; pfn < m->nr_pages; pfn++) {
-			struct mmt_page *p = &m->pages[pfn];
+		unsigned long start, end;
 
-			if ((pg_flags(p) & MMT_PG_SLAB) &&
-			    slab_meta(p)->cache == s &&
-			    atomic_load_explicit(slab_state(p),
-						 memory_order_relaxed) !=
-				    ST_DISCARDED)
-				discard_push(s, &d, p);
+		for (pfn = 0; _mmt_pfn_used_range(m, pfn, &start, &end);
+		     pfn = end) {
+			for (pfn = start; pfn < end; pfn++) {
+				struct mmt_page *p = &m->pages[pfn];
+
+				if ((pg_flags(p) & MMT_PG_SLAB) &&
+				    slab_meta(p)->cache == s &&
+				    atomic_load_explicit(slab_state(p),
+							 memory_order_relaxed) !=
+					    ST_DISCARDED)
+					discard_push(s, &d, p);
+			}
 		}
 	}
 	slub_cache_free_state(s);
@@ -1287,7 +1292,7 @@ enum {
 
 struct vctx {
 	struct mmt_kmem_cache *s;
-	int32_t *where; /* [nr_pages] */
+	int32_t *where; /* by pfn, up to the last frame ever used */
 	uint8_t *bits; /* one slab's objects */
 	bool ok;
 };
@@ -1522,10 +1527,17 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 {
 	struct mmt_machine *m = s->m;
 	struct vctx v = { s, NULL, NULL, true };
-	unsigned long pfn;
+	unsigned long pfn, start, end;
 	long used = 0, live;
 
-	v.where = calloc(m->nr_pages, sizeof(*v.where));
+	/*
+	 * where[] by pfn, up to the last frame an allocation reached: every
+	 * slab lies below it (listed_slab_ok() looks at where[] only for a
+	 * frame that is a slab), and the cost follows what the machine used.
+	 */
+	for (pfn = 0; _mmt_pfn_used_range(m, pfn, &start, &end); pfn = end)
+		;
+	v.where = calloc(pfn ? pfn : 1, sizeof(*v.where));
 	v.bits = calloc(0x10000 / 8, 1);
 	if (!v.where || !v.bits) {
 		free(v.where);
@@ -1533,14 +1545,19 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 		return true; /* no host memory to check with */
 	}
 	validate_lists(&v);
-	for (pfn = 0; pfn < m->nr_pages; pfn++) {
-		struct mmt_page *p = &m->pages[pfn];
+	/* Slabs lie only in frames an allocation ever reached. */
+	for (pfn = 0; _mmt_pfn_used_range(m, pfn, &start, &end); pfn = end) {
+		for (pfn = start; pfn < end; pfn++) {
+			struct mmt_page *p = &m->pages[pfn];
 
-		if (!(pg_flags(p) & MMT_PG_SLAB) || slab_meta(p)->cache != s ||
-		    atomic_load_explicit(slab_state(p), memory_order_relaxed) ==
-			    ST_DISCARDED)
-			continue;
-		used += validate_slab(&v, p);
+			if (!(pg_flags(p) & MMT_PG_SLAB) ||
+			    slab_meta(p)->cache != s ||
+			    atomic_load_explicit(slab_state(p),
+						 memory_order_relaxed) ==
+				    ST_DISCARDED)
+				continue;
+			used += validate_slab(&v, p);
+		}
 	}
 	live = _mmt_cache_live(s);
 	if (used != live)

@@ -113,6 +113,12 @@ enum mmt_bug {
 	MMT_BUG_SWAP_SINGLE_BIT_MEMALLOC, /* seed 004 */
 	MMT_BUG_RESERVE_CHARGE_LEAK, /* seed 004 */
 	MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED, /* seed 004 */
+	/* caught by the interpreter's caller-side oracles (mmt/exec.h) */
+	MMT_BUG_PCP_ORDER_INDEX, /* model */
+	MMT_BUG_PCP_ZERO_SKIPPED, /* model */
+	MMT_BUG_NOWAIT_DIRECT_RECLAIM, /* model */
+	MMT_BUG_WMARK_ORDER_IGNORED, /* model */
+	MMT_BUG_KVFREE_RCU_BLOCK_LEAK, /* model */
 	MMT_NR_BUGS
 };
 

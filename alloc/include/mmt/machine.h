@@ -107,6 +107,12 @@ struct mmt_config {
 	bool kvfree_rcu_fast_try; /* kvfree_rcu blocks: FAST_TRY, not NOWAIT */
 	enum mmt_mempool_policy mempool_policy;
 	unsigned long stall_jiffies; /* model time without progress = stall */
+	/*
+	 * A quiet spell is a stall even without memory pressure: for machines
+	 * whose threads can only wait for each other (the interpreter runs no
+	 * kthread, so a timed wait of its one thread can only time out).
+	 */
+	bool stall_without_pressure;
 	unsigned int wait_real_ms; /* real-time safety net of one wait */
 	unsigned int max_violations; /* kept in the log; later ones counted */
 };
@@ -198,6 +204,13 @@ void mmt_memalloc_noreclaim_restore(unsigned int saved);
 mmt_gfp_t mmt_current_gfp_context(mmt_gfp_t gfp);
 void mmt_current_set_oom_victim(bool victim);
 bool mmt_current_is_oom_victim(void);
+/*
+ * Points at which @t could have slept so far: might_sleep() checks, mutex
+ * acquisitions and waits, whether or not they slept.  A caller compares
+ * the count around a call that promised not to sleep (an allocation
+ * without __GFP_DIRECT_RECLAIM).
+ */
+unsigned long mmt_task_sleep_points(const struct mmt_task *t);
 
 /* Explicit scheduling point (cond_resched()). */
 void _mmt_sched_point(enum mmt_sched_kind kind, const void *obj);

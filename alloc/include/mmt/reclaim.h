@@ -207,6 +207,15 @@ bool mmt_kswapd_start(struct mmt_machine *m);
 void mmt_kswapd_stop(struct mmt_machine *m);
 /* wakeup_kswapd() (what the hook calls); harmless if kswapd is not running. */
 void mmt_wakeup_kswapd(struct mmt_machine *m, int nid);
+/*
+ * What a woken kswapd does, run synchronously by the caller on its CPU
+ * (the interpreter has no kthreads): balance_pgdat() for node @nid with
+ * PF_KSWAPD | PF_MEMALLOC set on the current task for its duration -
+ * GFP_KERNEL passes until every zone of the node is above its high
+ * watermark, one failed pass, or the node is given up.  Process context.
+ * Returns the passes run.
+ */
+unsigned long mmt_kswapd_balance(struct mmt_machine *m, int nid);
 
 /* ---- shrinkers ---- */
 

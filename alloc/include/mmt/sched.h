@@ -23,7 +23,9 @@
  * MMT_WAIT_DEADLOCK so the code can unwind.  Stall: when nothing can run
  * and the next timer would take model time past cfg.stall_jiffies since the
  * last forward progress (mmt_sched_progress) while memory is under pressure
- * (a zone below its low watermark), a "stall" is reported and waits return MMT_WAIT_DEADLOCK likewise.  A wait
+ * (a zone below its low watermark; with cfg.stall_without_pressure, whatever
+ * the pressure), a "stall" is reported and waits return MMT_WAIT_DEADLOCK
+ * likewise.  A wait
  * also gives up after cfg.wait_real_ms of real time (a safety net against
  * a thread outside the model), reported as a stall.
  */
