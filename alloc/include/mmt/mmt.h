@@ -17,5 +17,7 @@
 #include "mmt/reserve.h"
 #include "mmt/reclaim.h"
 #include "mmt/scenario.h"
+#include "mmt/trace.h"
+#include "mmt/exec.h"
 
 #endif /* MMT_MMT_H */

@@ -1,0 +1,85 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmt/exec.h - the interpreter: runs a program (mmt/trace.h) against a
+ * fresh model instance and says whether an oracle fired.
+ *
+ * One host thread plays every simulated CPU in turn (`cpu N` moves it);
+ * no kernel thread runs, so an execution is deterministic: the same
+ * program gives the same result, the same finding at the same operation.
+ * The cheap oracles are the model's own inline checks (they fire inside
+ * the operation); the expensive validators run per oracle level (see
+ * struct mmt_trace_header); the interpreter adds the oracles that only a
+ * caller can state (what __GFP_ZERO promised, no page handed out twice,
+ * a non-blocking mask that slept, nothing left at teardown).
+ *
+ * At the end every live handle is released in an order the API allows,
+ * the context stacks are unwound, grace periods are run out, caches are
+ * shrunk and per-cpu lists drained; then the teardown oracles run (leaks,
+ * dead caches, conservation, charges, reserves).
+ */
+#ifndef MMT_EXEC_H
+#define MMT_EXEC_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmt/trace.h"
+
+enum mmt_exec_result {
+	MMT_EXEC_OK, /* ran to the end, teardown clean */
+	MMT_EXEC_FINDING, /* an oracle fired: see the finding */
+	/*
+	 * The program waits for itself: a blocking mempool_alloc on a pool
+	 * only the program could refill, or a __GFP_NOFAIL allocation with
+	 * memory used up.  Ended there, not a finding: the finding holds
+	 * only op_index, op_text and a message saying what it waits for.
+	 */
+	MMT_EXEC_BLOCKED,
+	MMT_EXEC_SETUP_FAILED, /* the header's machine could not be built */
+};
+
+struct mmt_finding {
+	char oracle[48]; /* the check's name: "pfmemalloc-isolation" */
+	char layer[16]; /* "page", "slab", ... */
+	char site[128]; /* file:line of the check, without the directory */
+	char signature[224]; /* "oracle|layer|site": stable, for dedup */
+	size_t op_index; /* the operation during or after which it fired;
+			  * nr_ops for teardown */
+	char op_text[160]; /* that operation as text, or "teardown" */
+	char message[512];
+	char *dump; /* malloc'd state dump, or NULL; mmt_finding_free() */
+	unsigned long nr_violations; /* all violations of the execution */
+};
+
+struct mmt_exec_opts {
+	/* Bugs: the program's header bugs are replaced by these when set. */
+	bool override_bugs;
+	uint64_t bugs;
+	/* -1: the header's oracle level; else 0..2. */
+	int oracle_level;
+	/* Optional: each operation and its outcome as it runs (replay -v). */
+	FILE *log;
+};
+
+void mmt_exec_opts_default(struct mmt_exec_opts *o);
+
+/*
+ * Run @p on a fresh machine (@o NULL: the defaults); @f (may be NULL) is
+ * filled for a finding, a blocked execution or a failed set-up.  A
+ * program the interpreter cannot run as written (a handle never created
+ * or already ended, an exit with nothing entered, ...) is a finding of
+ * "bad-trace", never a crash.  Thread-safe: each call has its machine.
+ * A caller on a simulated CPU of another machine leaves it for the
+ * execution and is put back on it afterwards.
+ */
+enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
+				       const struct mmt_exec_opts *o,
+				       struct mmt_finding *f);
+
+void mmt_finding_free(struct mmt_finding *f);
+/* "oracle [layer] at site, op N: op_text\n  message\n  dump..." */
+void mmt_finding_print(const struct mmt_finding *f, FILE *out);
+
+#endif /* MMT_EXEC_H */

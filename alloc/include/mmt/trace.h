@@ -1,0 +1,316 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * mmt/trace.h - the operation language: one program, two spellings.
+ *
+ * A program is a machine header (nodes, CPUs, memory, layer implementations
+ * and policies, RT rules, injected bugs, oracle level) and a sequence of
+ * operations.  Operations that create something (pages, objects, caches,
+ * pools, cgroups, swap files, sockets, reserves, charges) produce a named
+ * handle; later operations refer to it, so free orderings are first class.
+ *
+ * Handles are numbered per kind in creation order: the third page handle of
+ * a program is p2 whatever the text called it.  In memory an operation's
+ * handle argument holds that serial number.  A handle is live from the
+ * operation that creates it to the one that ends it (free, destroy,
+ * offline, swapoff, ...); liveness is static, a property of the text: an
+ * allocation that fails at run time leaves a NULL handle, and ending a NULL
+ * handle does nothing (kfree(NULL)).
+ *
+ * Binary form (fuzzers): total.  Every byte string decodes to a valid
+ * program: a short header is padded with zero bytes, an opcode is taken
+ * modulo the number of opcodes, a handle byte modulo the live handles of
+ * the kind wanted (an operation that needs a handle when none is live is
+ * skipped), a number modulo its range, a GFP mask canonicalised (unknown
+ * bits dropped, combinations the kernel warns about repaired, no blocking
+ * mask in atomic context), and an operation that the state at that point
+ * forbids (leaving a CPU inside an irq, synchronize_rcu in a read-side
+ * section, ...) is skipped.  Decoding is therefore also a canonicaliser:
+ * the decoded program uses the model's API correctly, so what it finds is
+ * the model's fault, not the program's.
+ *
+ * Text form (people): strict.  One operation a line, `#` comments; an
+ * error names file:line:column, the token and what was expected.  Text
+ * may express misuse on purpose (GFP_KERNEL in an irq, a double free is
+ * NOT expressible: a dead handle is a parse error) so that hand-written
+ * traces can show each API check firing.
+ *
+ * Round trips: text -> binary -> text is identical for canonical text (as
+ * mmt_trace_print() writes it); binary -> text -> binary executes
+ * identically.  docs/trace-language.md is the reference.
+ */
+#ifndef MMT_TRACE_H
+#define MMT_TRACE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "mmt/machine.h"
+
+#define MMT_TRACE_VERSION 1
+#define MMT_TRACE_MAX_ARGS 4
+#define MMT_TRACE_MAX_OPS \
+	4096 /* longer programs are cut (binary) or refused (text) */
+/*
+ * Contexts one CPU may have entered at once (enter ... exit); a deeper
+ * `enter` is skipped (binary) or refused (text).  It keeps the interpreter
+ * within the model's held-lock and preempt-count room.
+ */
+#define MMT_TRACE_MAX_DEPTH 16
+
+/* ---- handle kinds ---- */
+
+enum mmt_handle_kind {
+	MMT_H_NONE,
+	MMT_H_PAGE, /* p: alloc_pages; remembers its order */
+	MMT_H_PAGE_BULK, /* pb: alloc_pages_bulk, a set of order-0 pages */
+	MMT_H_KMALLOC, /* o: kmalloc/krealloc object */
+	MMT_H_CACHE, /* c: kmem_cache */
+	MMT_H_CACHE_OBJ, /* co: kmem_cache_alloc object; remembers its cache */
+	MMT_H_CACHE_BULK, /* cb: kmem_cache_alloc_bulk objects */
+	MMT_H_MEMPOOL, /* m */
+	MMT_H_ELEMENT, /* e: mempool element; remembers its pool */
+	MMT_H_CGROUP, /* g */
+	MMT_H_SWAPFILE, /* s: a swap file on the machine's network mount */
+	MMT_H_SOCKET, /* sk: a SOCK_MEMALLOC socket */
+	MMT_H_RESERVE, /* r: a mem_reserve node under the root */
+	MMT_H_CHARGE, /* ch: pages charged to a reserve */
+	MMT_NR_HANDLE_KINDS
+};
+
+/* "p", "pb", "o", ... */
+const char *mmt_handle_prefix(enum mmt_handle_kind kind);
+
+/* ---- argument types ---- */
+
+enum mmt_arg_type {
+	MMT_ARG_HANDLE, /* 1 byte: index into the live handles of .kind */
+	MMT_ARG_CPU, /* 1 byte: modulo nr_cpus */
+	MMT_ARG_NODE, /* 1 byte: modulo nr_nodes */
+	MMT_ARG_ORDER, /* 1 byte: modulo MMT_MAX_ORDER */
+	MMT_ARG_GFP, /* 4 bytes LE: canonicalised; text: GFP_KERNEL|__GFP_ZERO */
+	MMT_ARG_SIZE, /* 2 bytes LE: 1 + v % MMT_TRACE_MAX_SIZE */
+	MMT_ARG_COUNT, /* 1 byte: 1 + v % 64 */
+	MMT_ARG_SLAB_FLAGS, /* 1 byte: subset of the cache flags; text: HWCACHE_ALIGN|POISON */
+	MMT_ARG_ENUM, /* 1 byte: modulo the enum's size; text: its name */
+	MMT_NR_ARG_TYPES
+};
+
+#define MMT_TRACE_MAX_SIZE 16384 /* kmalloc sizes: classes to 8192 and beyond */
+
+/* Enumerations that MMT_ARG_ENUM arguments name. */
+enum mmt_trace_enum {
+	MMT_ENUM_CONTEXT, /* irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc */
+	MMT_ENUM_POOL_KIND, /* kmalloc slab page */
+	MMT_ENUM_LRU, /* anon file dirty */
+	MMT_ENUM_ONOFF, /* off on */
+	MMT_NR_TRACE_ENUMS
+};
+
+/* What MMT_ENUM_CONTEXT's values are (the per-CPU context stack). */
+enum mmt_trace_context {
+	MMT_CTX_IRQ, /* mmt_irq_enter: hard irq */
+	MMT_CTX_SOFTIRQ, /* serving a softirq */
+	MMT_CTX_BH_OFF, /* local_bh_disable */
+	MMT_CTX_PREEMPT, /* preempt_disable */
+	MMT_CTX_IRQS_OFF, /* local_irq_disable */
+	MMT_CTX_RAW_LOCK, /* a raw_spinlock_t of the program's, held */
+	MMT_CTX_SPIN_LOCK, /* a spinlock_t of the program's, held */
+	MMT_CTX_RCU_READ, /* rcu_read_lock */
+	MMT_CTX_NOIO, /* memalloc_noio_save scope (task context only) */
+	MMT_CTX_NOFS, /* memalloc_nofs_save scope (task context only) */
+	MMT_CTX_MEMALLOC, /* memalloc_noreclaim_save: PF_MEMALLOC (task context only) */
+	MMT_NR_TRACE_CONTEXTS
+};
+
+const char *mmt_trace_enum_name(enum mmt_trace_enum e, unsigned int value);
+unsigned int mmt_trace_enum_size(enum mmt_trace_enum e);
+
+struct mmt_arg_info {
+	uint8_t type; /* enum mmt_arg_type */
+	uint8_t kind; /* MMT_ARG_HANDLE: enum mmt_handle_kind; MMT_ARG_ENUM: enum mmt_trace_enum */
+	const char *name; /* "gfp", "order", "size", ...: the text's key= */
+};
+
+/* ---- operations ---- */
+
+/*
+ * The opcode table (trace_ops.c) is the single source of truth: the
+ * decoders, encoders, printers, parser, interpreter and mutator are all
+ * driven by it.  New operations go at the end (opcodes are stable: corpora
+ * depend on them).
+ */
+enum mmt_opcode {
+	/* where and in what context the next operations run */
+	MMT_OP_CPU, /* cpu N: the next operations run on CPU N */
+	MMT_OP_ENTER, /* enter CONTEXT: push irq/softirq/.../noio/nofs/memalloc */
+	MMT_OP_EXIT, /* exit: pop the innermost context of this CPU */
+	MMT_OP_SCHEDULE, /* schedule: an explicit preemption point */
+	MMT_OP_CPU_OFFLINE, /* cpu_offline N */
+	MMT_OP_CPU_ONLINE, /* cpu_online N */
+	/* page allocator */
+	MMT_OP_ALLOC_PAGES, /* p = alloc_pages gfp order */
+	MMT_OP_ALLOC_PAGES_NODE, /* p = alloc_pages_node node gfp order */
+	MMT_OP_FREE_PAGES, /* free_pages p */
+	MMT_OP_ALLOC_PAGES_BULK, /* pb = alloc_pages_bulk gfp count */
+	MMT_OP_FREE_PAGES_BULK, /* free_pages_bulk pb */
+	MMT_OP_DRAIN_LOCAL, /* drain_local_pages */
+	MMT_OP_DRAIN_ALL, /* drain_all_pages */
+	/* slab */
+	MMT_OP_KMALLOC, /* o = kmalloc size gfp */
+	MMT_OP_KMALLOC_NODE, /* o = kmalloc_node size gfp node */
+	MMT_OP_KFREE, /* kfree o */
+	MMT_OP_KREALLOC, /* krealloc o size gfp (the handle follows the object) */
+	MMT_OP_CACHE_CREATE, /* c = kmem_cache_create size flags */
+	MMT_OP_CACHE_DESTROY, /* kmem_cache_destroy c (no live objects of c) */
+	MMT_OP_CACHE_ALLOC, /* co = kmem_cache_alloc c gfp */
+	MMT_OP_CACHE_ALLOC_NODE, /* co = kmem_cache_alloc_node c gfp node */
+	MMT_OP_CACHE_FREE, /* kmem_cache_free co */
+	MMT_OP_CACHE_ALLOC_BULK, /* cb = kmem_cache_alloc_bulk c gfp count */
+	MMT_OP_CACHE_FREE_BULK, /* kmem_cache_free_bulk cb */
+	MMT_OP_KFREE_BULK, /* kfree_bulk cb */
+	MMT_OP_CACHE_SHRINK, /* kmem_cache_shrink c */
+	/* RCU */
+	MMT_OP_KVFREE_RCU, /* kvfree_rcu o (single argument) */
+	MMT_OP_KVFREE_RCU_HEAD, /* kvfree_rcu_head o (two arguments, head inside) */
+	MMT_OP_GP_STEP, /* gp_step: advance the grace-period machine one step */
+	MMT_OP_SYNCHRONIZE_RCU, /* synchronize_rcu */
+	MMT_OP_RCU_BARRIER, /* rcu_barrier */
+	/* cgroups */
+	MMT_OP_CGROUP_CREATE, /* g = cgroup_create */
+	MMT_OP_CGROUP_ENTER, /* cgroup_enter g: this CPU's task moves into g */
+	MMT_OP_CGROUP_OFFLINE, /* cgroup_offline g (its tasks go back to the root) */
+	/* mempool */
+	MMT_OP_MEMPOOL_CREATE, /* m = mempool_create kind count size */
+	MMT_OP_MEMPOOL_ALLOC, /* e = mempool_alloc m gfp */
+	MMT_OP_MEMPOOL_FREE, /* mempool_free e */
+	MMT_OP_MEMPOOL_RESIZE, /* mempool_resize m count */
+	MMT_OP_MEMPOOL_DESTROY, /* mempool_destroy m (no live elements of m) */
+	/* reserves, sockets, swap */
+	MMT_OP_SWAPON, /* s = swapon (a swap file on the network mount) */
+	MMT_OP_SWAPOFF, /* swapoff s */
+	MMT_OP_SOCK_MEMALLOC, /* sk = sock_memalloc (a socket with SOCK_MEMALLOC) */
+	MMT_OP_SOCK_CLOSE, /* sock_close sk */
+	MMT_OP_NET_RX, /* net_rx sk size: a packet arrives (softirq, emergency) */
+	MMT_OP_RESERVE_CREATE, /* r = reserve_create count (pages) */
+	MMT_OP_RESERVE_KMALLOC, /* reserve_kmalloc r size count */
+	MMT_OP_RESERVE_CONNECT, /* reserve_connect r */
+	MMT_OP_RESERVE_DISCONNECT, /* reserve_disconnect r */
+	MMT_OP_RESERVE_DESTROY, /* reserve_destroy r (no live charges of r) */
+	MMT_OP_RESERVE_CHARGE, /* ch = reserve_charge r count */
+	MMT_OP_RESERVE_UNCHARGE, /* reserve_uncharge ch */
+	/* memory pressure and reclaim */
+	MMT_OP_LRU_ADD, /* lru_add lru count: map reclaimable pages */
+	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
+	MMT_OP_KSWAPD, /* kswapd node: one balancing pass, run here */
+	MMT_OP_SHRINK_ALL, /* shrink_all: every cache's kmem_cache_shrink */
+	MMT_NR_OPCODES
+};
+
+struct mmt_op_info {
+	const char *name; /* the text's keyword */
+	uint8_t result; /* enum mmt_handle_kind it creates, or MMT_H_NONE */
+	uint8_t ends; /* index+1 of the handle argument it ends, or 0 */
+	uint8_t nargs;
+	struct mmt_arg_info args[MMT_TRACE_MAX_ARGS];
+	const char *help; /* one line, for docs and `mmtorture trace ops` */
+};
+
+const struct mmt_op_info *mmt_op_info(enum mmt_opcode op);
+
+struct mmt_op {
+	uint16_t code; /* enum mmt_opcode */
+	uint32_t arg[MMT_TRACE_MAX_ARGS]; /* handles as serials; GFP as mask */
+	uint32_t line; /* text: source line (0 for binary) */
+};
+
+/* ---- the machine header ---- */
+
+struct mmt_trace_header {
+	int nr_nodes; /* 1..2 in binary; 1..MMT_MAX_NODES in text */
+	int nr_cpus; /* 1..4 in binary; 1..MMT_MAX_CPUS in text */
+	unsigned long normal_pages; /* per node */
+	unsigned long dma32_pages; /* per node, like mmt_config's (0: none) */
+	enum mmt_slab_impl slab;
+	enum mmt_mempool_policy mempool;
+	bool rt_rules;
+	bool kvfree_rcu_fast_try;
+	int oracle_level; /* 0 cheap, 1 + expensive validators at the end, 2 + after every op */
+	uint64_t bugs; /* text only; the binary form carries none (targets take MMT_BUGS) */
+};
+
+void mmt_trace_header_default(struct mmt_trace_header *h);
+/* The header as an mmt_config (a fresh machine's). */
+void mmt_trace_header_config(const struct mmt_trace_header *h,
+			     struct mmt_config *cfg);
+
+/* ---- programs ---- */
+
+struct mmt_program {
+	struct mmt_trace_header hdr;
+	size_t nr_ops, cap;
+	struct mmt_op *ops;
+	uint32_t nr_handles[MMT_NR_HANDLE_KINDS]; /* created, per kind */
+};
+
+void mmt_program_init(struct mmt_program *p);
+/* Frees the operations and leaves @p as mmt_program_init() made it. */
+void mmt_program_free(struct mmt_program *p);
+/*
+ * Append (grows); false on no memory or MMT_TRACE_MAX_OPS.  Counts the
+ * handle the operation creates in nr_handles[].
+ */
+bool mmt_program_append(struct mmt_program *p, const struct mmt_op *op);
+/* Same header and operations (code and arguments; source lines ignored). */
+bool mmt_program_equal(const struct mmt_program *a,
+		       const struct mmt_program *b);
+
+/*
+ * Binary form.  Decoding is total: it never fails and never reads past
+ * @len.  Encoding writes what decodes back to the same program; returns the
+ * bytes needed (call with @out NULL to size it).  Decoding and parsing
+ * fill @out from scratch (as mmt_program_init() does; free what it held
+ * before); release it with mmt_program_free().
+ */
+void mmt_trace_decode(const uint8_t *data, size_t len, struct mmt_program *out);
+size_t mmt_trace_encode(const struct mmt_program *p, uint8_t *out, size_t cap);
+/*
+ * The same over a subset of the operations (a layer's fuzz target): an
+ * opcode byte selects among the operations whose bit is set in @opset
+ * (1ull << opcode; 0 means all), in opcode order.  mmt_trace_decode() is
+ * mmt_trace_decode_set(.., 0, ..).  Encoding an operation outside @opset
+ * drops it.
+ */
+void mmt_trace_decode_set(const uint8_t *data, size_t len, uint64_t opset,
+			  struct mmt_program *out);
+size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
+			    uint8_t *out, size_t cap);
+
+/*
+ * Text form.  Parsing is strict: false with @err = "FILE:LINE:COL: message"
+ * naming the token and what was expected.  @name is the file name used in
+ * messages.
+ */
+bool mmt_trace_parse(const char *text, size_t len, const char *name,
+		     struct mmt_program *out, char *err, size_t errlen);
+/* Canonical text of @p (header, then one operation a line). */
+void mmt_trace_print(const struct mmt_program *p, FILE *out);
+/* One operation as text ("p3 = alloc_pages GFP_KERNEL order=2"). */
+size_t mmt_trace_format_op(const struct mmt_program *p, const struct mmt_op *op,
+			   char *buf, size_t len);
+
+/*
+ * The fuzz targets ("pages", "slab", "rcu", "mempool", "reserves",
+ * "stack") and the operations each decodes over (1ull << opcode).
+ */
+bool mmt_trace_target_ops(const char *name, uint64_t *ops);
+/* The i-th target's name (and what it covers), NULL past the last. */
+const char *mmt_trace_target_name(size_t i, const char **what);
+
+/* A file in either spelling: text if it starts with the text magic line. */
+bool mmt_trace_load(const char *path, struct mmt_program *out, char *err,
+		    size_t errlen);
+#define MMT_TRACE_TEXT_MAGIC "mmtorture-trace"
+
+#endif /* MMT_TRACE_H */

@@ -1,0 +1,229 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tests/test_mutator.c - the structure-aware mutator (targets/mutator.c):
+ * deterministic per seed, never larger than the engine allows, always a
+ * program the strict text parser accepts back, and operation-level: its
+ * mutations insert, delete and reorder operations, change GFP masks and
+ * reorder frees, which a byte mutator would rarely do intact.
+ */
+#include "mmt_test.h"
+#include "mutator.h"
+
+#define MAX_IN 4096
+
+/* Random bytes that decode to a program of a few dozen operations. */
+static size_t random_input(uint64_t set, uint8_t *buf, size_t cap)
+{
+	size_t len = 4 + t_rand_below(200), i;
+
+	if (len > cap)
+		len = cap;
+	for (i = 0; i < len; i++)
+		buf[i] = (uint8_t)t_rand();
+	(void)set;
+	return len;
+}
+
+static void decode(uint64_t set, const uint8_t *buf, size_t len,
+		   struct mmt_program *p)
+{
+	mmt_program_init(p);
+	mmt_trace_decode_set(buf, len, set, p);
+}
+
+/* print(decode(bytes)) parses back to the same operations. */
+static void check_canonical(uint64_t set, const uint8_t *buf, size_t len)
+{
+	struct mmt_program p, q;
+	char *text = NULL, err[256];
+	size_t tlen = 0, i;
+	FILE *f;
+
+	decode(set, buf, len, &p);
+	f = open_memstream(&text, &tlen);
+	mmt_trace_print(&p, f);
+	fclose(f);
+	mmt_program_init(&q);
+	MMT_CHECK_MSG(mmt_trace_parse(text, tlen, "mutated", &q, err,
+				      sizeof(err)),
+		      "%s\n%s", err, text);
+	MMT_CHECK_EQ(q.nr_ops, p.nr_ops);
+	for (i = 0; i < p.nr_ops && i < q.nr_ops; i++)
+		MMT_CHECK(p.ops[i].code == q.ops[i].code &&
+			  !memcmp(p.ops[i].arg, q.ops[i].arg,
+				  sizeof(p.ops[i].arg)));
+	free(text);
+	mmt_program_free(&p);
+	mmt_program_free(&q);
+}
+
+MMT_TEST(mutator_is_deterministic_for_a_seed)
+{
+	uint64_t set = 0;
+	uint8_t in[MAX_IN], a[MAX_IN], b[MAX_IN];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		size_t len = random_input(set, in, sizeof(in)), la, lb;
+		unsigned int seed = (unsigned int)t_rand();
+
+		memcpy(a, in, len);
+		memcpy(b, in, len);
+		la = mmt_mutate(set, a, len, sizeof(a), seed);
+		lb = mmt_mutate(set, b, len, sizeof(b), seed);
+		MMT_CHECK_EQ(la, lb);
+		MMT_CHECK(!memcmp(a, b, la));
+	}
+}
+
+MMT_TEST(mutator_output_fits_and_always_parses_back)
+{
+	uint64_t set;
+	uint8_t buf[MAX_IN];
+	const char *name;
+	size_t t, i;
+
+	for (t = 0; (name = mmt_trace_target_name(t, NULL)); t++) {
+		MMT_CHECK(mmt_trace_target_ops(name, &set));
+		for (i = 0; i < 300; i++) {
+			size_t len = random_input(set, buf, sizeof(buf));
+			size_t max = 8 + t_rand_below(sizeof(buf) - 8);
+			int k;
+
+			if (len > max)
+				len = max;
+			/* a chain of mutations, as the engine applies them */
+			for (k = 0; k < 8; k++) {
+				len = mmt_mutate(set, buf, len, max,
+						 (unsigned int)t_rand());
+				MMT_CHECK(len >= 1 && len <= max);
+			}
+			check_canonical(set, buf, len);
+		}
+	}
+}
+
+/* The operations of a decoded input, as opcodes. */
+static size_t opcodes(uint64_t set, const uint8_t *buf, size_t len,
+		      uint16_t *out, size_t cap)
+{
+	struct mmt_program p;
+	size_t i, n;
+
+	decode(set, buf, len, &p);
+	n = p.nr_ops < cap ? p.nr_ops : cap;
+	for (i = 0; i < n; i++)
+		out[i] = p.ops[i].code;
+	mmt_program_free(&p);
+	return n;
+}
+
+MMT_TEST(
+	mutations_are_operation_level_inserts_deletes_gfp_changes_and_free_reorders)
+{
+	uint64_t set = 0;
+	int grew = 0, shrank = 0, gfp_changed = 0, frees_reordered = 0, i;
+
+	for (i = 0; i < 2000; i++) {
+		uint8_t buf[MAX_IN];
+		uint16_t before[512], after[512];
+		struct mmt_program p, q;
+		size_t len = random_input(set, buf, sizeof(buf)), nb, na, k;
+
+		/* start from the canonical encoding, so only the mutation differs */
+		decode(set, buf, len, &p);
+		len = mmt_trace_encode_set(&p, set, buf, sizeof(buf));
+		nb = opcodes(set, buf, len, before, 512);
+		len = mmt_mutate(set, buf, len, sizeof(buf),
+				 (unsigned int)t_rand());
+		na = opcodes(set, buf, len, after, 512);
+		grew += na > nb;
+		shrank += na < nb;
+		decode(set, buf, len, &q);
+		if (na == nb &&
+		    !memcmp(before, after, nb * sizeof(before[0]))) {
+			for (k = 0; k < p.nr_ops; k++) {
+				const struct mmt_op_info *info =
+					mmt_op_info(p.ops[k].code);
+				int a;
+
+				for (a = 0; a < info->nargs; a++)
+					if (info->args[a].type == MMT_ARG_GFP &&
+					    p.ops[k].arg[a] != q.ops[k].arg[a])
+						gfp_changed++;
+			}
+		} else if (na == nb) {
+			/* same multiset of opcodes, another order: ends reordered? */
+			for (k = 0; k < nb; k++)
+				if (before[k] != after[k] &&
+				    mmt_op_info(before[k])->ends &&
+				    mmt_op_info(after[k])->ends)
+					frees_reordered++;
+		}
+		mmt_program_free(&p);
+		mmt_program_free(&q);
+	}
+	MMT_CHECK_MSG(grew > 100 && shrank > 100, "grew %d shrank %d", grew,
+		      shrank);
+	MMT_CHECK_MSG(gfp_changed > 20, "gfp changed %d", gfp_changed);
+	MMT_CHECK_MSG(frees_reordered > 5, "frees reordered %d",
+		      frees_reordered);
+}
+
+MMT_TEST(crossover_takes_operations_from_both_parents)
+{
+	uint64_t set = 0;
+	int both = 0, i;
+
+	for (i = 0; i < 300; i++) {
+		uint8_t a[MAX_IN], b[MAX_IN], out[MAX_IN];
+		uint16_t oa[512], ob[512], oo[512];
+		size_t la = random_input(set, a, sizeof(a));
+		size_t lb = random_input(set, b, sizeof(b)), lo, na, nb, no, k;
+		bool from_a = false, from_b = false;
+
+		lo = mmt_crossover(set, a, la, b, lb, out, sizeof(out),
+				   (unsigned int)t_rand());
+		MMT_CHECK(lo >= 1 && lo <= sizeof(out));
+		check_canonical(set, out, lo);
+		na = opcodes(set, a, la, oa, 512);
+		nb = opcodes(set, b, lb, ob, 512);
+		no = opcodes(set, out, lo, oo, 512);
+		/* a's first operation leads, or b's run does */
+		for (k = 0; k < no; k++) {
+			from_a |= na && oo[k] == oa[0];
+			from_b |= nb && oo[k] == ob[nb > 1 ? 1 : 0];
+		}
+		both += from_a && from_b;
+	}
+	MMT_CHECK_MSG(both > 30, "%d of 300 crossovers mixed both parents",
+		      both);
+}
+
+MMT_TEST(trimming_drops_exactly_one_operation_at_a_time)
+{
+	uint64_t set = 0;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		uint8_t in[MAX_IN], out[MAX_IN];
+		struct mmt_program p;
+		size_t len = random_input(set, in, sizeof(in)), nr, olen, idx;
+
+		decode(set, in, len, &p);
+		len = mmt_trace_encode_set(&p, set, in, sizeof(in));
+		mmt_program_free(&p);
+		nr = mmt_mutator_nr_ops(set, in, len);
+		if (!nr)
+			continue;
+		idx = t_rand_below(nr);
+		olen = mmt_mutator_drop_op(set, in, len, idx, out, sizeof(out),
+					   &nr);
+		MMT_CHECK(olen >= 1);
+		/* one fewer, or more when the repair skips a now-dangling use */
+		MMT_CHECK(mmt_mutator_nr_ops(set, out, olen) <= nr - 1);
+		MMT_CHECK_EQ(mmt_mutator_drop_op(set, in, len, nr, out,
+						 sizeof(out), &nr),
+			     0);
+	}
+}

@@ -1,0 +1,930 @@
+// SPDX-License-Identifier: MIT
+/*
+ * tests/test_trace_lang.c - the operation language's codec (trace/): the
+ * opcode table, the strict text parser with located errors, the canonical
+ * printer, total binary decoding and the encoder, and the round trips that
+ * tie them together:
+ *   canonical text -> parse -> print            identical
+ *   text -> parse -> encode -> decode -> print  identical (binary-valid text)
+ *   bytes -> decode -> encode -> decode         the same program
+ *   bytes -> decode -> print -> parse           the same program, and every
+ *                                               operation passes the binary
+ *                                               (strict) rules
+ * Random inputs come from t_rand() (splitmix64); a failure prints the seed.
+ * No machine is needed: the interpreter is tested elsewhere.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <unistd.h>
+
+#include "mmt_test.h"
+#include "mmt/trace.h"
+#include "trace_internal.h"
+
+/* ---- helpers ---- */
+
+/* Canonical text of @p, malloc'd. */
+static char *print_str(const struct mmt_program *p)
+{
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&buf, &len);
+
+	MMT_CHECK(f != NULL);
+	mmt_trace_print(p, f);
+	MMT_CHECK(fclose(f) == 0);
+	return buf;
+}
+
+static void parse_ok(const char *text, struct mmt_program *p)
+{
+	char err[512] = "";
+
+	MMT_CHECK_MSG(mmt_trace_parse(text, strlen(text), "t.trace", p, err,
+				      sizeof(err)),
+		      "does not parse: %s\n--- text ---\n%s", err, text);
+}
+
+/* Parsing @text fails with exactly @want. */
+static void parse_err(const char *text, const char *want)
+{
+	struct mmt_program p;
+	char err[512] = "";
+
+	MMT_CHECK_MSG(!mmt_trace_parse(text, strlen(text), "t.trace", &p, err,
+				       sizeof(err)),
+		      "parsed, expected the error \"%s\"", want);
+	MMT_CHECK_STR(err, want);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	mmt_program_free(&p);
+}
+
+/* Encode @p into an exact-size buffer and decode it back into @back. */
+static void encode_decode(const struct mmt_program *p, struct mmt_program *back)
+{
+	size_t n = mmt_trace_encode(p, NULL, 0), m;
+	uint8_t *b = malloc(n);
+
+	MMT_CHECK(b != NULL);
+	m = mmt_trace_encode(p, b, n);
+	MMT_CHECK_EQ(m, n);
+	mmt_trace_decode(b, n, back);
+	free(b);
+}
+
+/* Every operation of @p passes the binary rules at its place. */
+static void check_binary_valid(const struct mmt_program *p)
+{
+	struct _mmt_trace_state st;
+	size_t i;
+
+	MMT_CHECK(_mmt_trace_state_init(&st, &p->hdr, false));
+	for (i = 0; i < p->nr_ops; i++) {
+		struct _mmt_trace_why why = { -1, "" };
+		char text[256];
+
+		mmt_trace_format_op(p, &p->ops[i], text, sizeof(text));
+		MMT_CHECK_MSG(_mmt_trace_state_check(&st, &p->ops[i], &why),
+			      "operation %zu '%s' breaks the binary rules: %s",
+			      i, text, why.msg);
+		MMT_CHECK(_mmt_trace_state_apply(&st, &p->ops[i]));
+	}
+	_mmt_trace_state_free(&st);
+}
+
+#define HDR_BIN                                                                                                         \
+	"mmtorture-trace 1\n"                                                                                           \
+	"machine nodes=2 cpus=4 normal=1024 dma32=64 slab=slub mempool=no-reclaim rt=off kvfree_rcu=nowait oracles=1\n" \
+	"bugs none\n"
+
+/*
+ * Canonical text that uses every operation (and every context), valid
+ * under the binary rules too, with a header the binary form can say.
+ */
+static const char every_op[] = HDR_BIN
+	"p0 = alloc_pages GFP_KERNEL order=0\n"
+	"p1 = alloc_pages_node node=1 GFP_KERNEL|__GFP_RETRY_MAYFAIL order=3\n"
+	"pb0 = alloc_pages_bulk GFP_KERNEL count=16\n"
+	"o0 = kmalloc size=64 GFP_KERNEL\n"
+	"o1 = kmalloc_node size=9000 GFP_KERNEL|__GFP_ZERO node=1\n"
+	"krealloc o0 size=128 GFP_KERNEL\n"
+	"c0 = kmem_cache_create size=96 HWCACHE_ALIGN|POISON\n"
+	"co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+	"co1 = kmem_cache_alloc_node c0 GFP_NOWAIT node=1\n"
+	"cb0 = kmem_cache_alloc_bulk c0 GFP_KERNEL count=8\n"
+	"cb1 = kmem_cache_alloc_bulk c0 GFP_KERNEL count=3\n"
+	"enter irq\n"
+	"  p2 = alloc_pages GFP_ATOMIC|__GFP_ZERO order=2\n"
+	"  o2 = kmalloc size=32 GFP_ATOMIC\n"
+	"  kvfree_rcu_head o2\n"
+	"  free_pages p2\n"
+	"exit\n"
+	"enter softirq\n"
+	"  drain_local_pages\n"
+	"exit\n"
+	"enter bh_off\n"
+	"  enter preempt\n"
+	"    enter irqs_off\n"
+	"      enter spin_lock\n"
+	"        enter raw_lock\n"
+	"          enter rcu_read\n"
+	"            gp_step\n"
+	"          exit\n"
+	"        exit\n"
+	"      exit\n"
+	"    exit\n"
+	"  exit\n"
+	"exit\n"
+	"enter noio\n"
+	"  enter nofs\n"
+	"    enter memalloc\n"
+	"      p3 = alloc_pages GFP_KERNEL order=0\n"
+	"    exit\n"
+	"  exit\n"
+	"exit\n"
+	"schedule\n"
+	"kmem_cache_free co0\n"
+	"kmem_cache_free_bulk cb0\n"
+	"kfree_bulk cb1\n"
+	"kmem_cache_free co1\n"
+	"kmem_cache_shrink c0\n"
+	"kmem_cache_destroy c0\n"
+	"kvfree_rcu o0\n"
+	"synchronize_rcu\n"
+	"kfree o1\n"
+	"free_pages p0\n"
+	"free_pages p1\n"
+	"free_pages p3\n"
+	"free_pages_bulk pb0\n"
+	"cpu 2\n"
+	"drain_all_pages\n"
+	"cpu_offline 3\n"
+	"cpu_online 3\n"
+	"g0 = cgroup_create\n"
+	"cgroup_enter g0\n"
+	"c1 = kmem_cache_create size=200 ACCOUNT\n"
+	"co2 = kmem_cache_alloc c1 GFP_KERNEL\n"
+	"cgroup_offline g0\n"
+	"kmem_cache_free co2\n"
+	"kmem_cache_destroy c1\n"
+	"m0 = mempool_create kmalloc min=4 size=256\n"
+	"m1 = mempool_create slab min=2 size=512\n"
+	"m2 = mempool_create page min=1 size=4096\n"
+	"e0 = mempool_alloc m0 GFP_NOIO\n"
+	"e1 = mempool_alloc m1 GFP_NOWAIT\n"
+	"mempool_resize m0 min=8\n"
+	"mempool_free e0\n"
+	"mempool_free e1\n"
+	"mempool_destroy m0\n"
+	"mempool_destroy m1\n"
+	"mempool_destroy m2\n"
+	"r0 = reserve_create pages=32\n"
+	"reserve_kmalloc r0 size=256 count=16\n"
+	"reserve_disconnect r0\n"
+	"reserve_connect r0\n"
+	"ch0 = reserve_charge r0 pages=4\n"
+	"reserve_uncharge ch0\n"
+	"reserve_destroy r0\n"
+	"sk0 = sock_memalloc\n"
+	"s0 = swapon\n"
+	"s1 = swapon\n"
+	"net_rx sk0 size=1500\n"
+	"swapoff s1\n"
+	"swapoff s0\n"
+	"sock_close sk0\n"
+	"lru_add anon count=64\n"
+	"lru_add file count=32\n"
+	"lru_add dirty count=8\n"
+	"lru_unmap file count=16\n"
+	"kswapd node=1\n"
+	"shrink_all\n"
+	"rcu_barrier\n"
+	"cpu 0\n";
+
+/*
+ * Canonical text the binary rules would repair or refuse but the text
+ * rules allow on purpose: misuse that a hand-written trace demonstrates.
+ */
+static const char lax_misuse[] =
+	"mmtorture-trace 1\n"
+	"machine nodes=1 cpus=8 normal=4096 dma32=0 slab=slab mempool=kernel-2016 rt=on kvfree_rcu=fast-try oracles=2\n"
+	"bugs fast-try-bulk-refill,pfmemalloc-unmarked\n"
+	"enter irq\n"
+	"  p0 = alloc_pages GFP_KERNEL|__GFP_NOFAIL order=5\n"
+	"  synchronize_rcu\n"
+	"exit\n"
+	"enter rcu_read\n"
+	"  synchronize_rcu\n"
+	"  o0 = kmalloc size=16 GFP_KERNEL|__GFP_DMA32\n"
+	"  kvfree_rcu o0\n"
+	"exit\n"
+	"enter raw_lock\n"
+	"  g0 = cgroup_create\n"
+	"  m0 = mempool_create page min=3 size=1\n"
+	"  e0 = mempool_alloc m0 GFP_KERNEL|__GFP_ZERO\n"
+	"exit\n"
+	"cpu 7\n"
+	"free_pages p0\n";
+
+/* ---- the table ---- */
+
+MMT_TEST(trace_table_has_a_sane_row_for_every_opcode)
+{
+	unsigned int op, k, e;
+	int i, j;
+
+	for (op = 0; op < MMT_NR_OPCODES; op++) {
+		const struct mmt_op_info *info = mmt_op_info(op);
+
+		MMT_CHECK_MSG(info && info->name && *info->name,
+			      "opcode %u has no row", op);
+		MMT_CHECK_MSG(info->help && *info->help, "%s: no help",
+			      info->name);
+		MMT_CHECK_EQ(_mmt_trace_op_lookup(info->name,
+						  strlen(info->name)),
+			     op);
+		MMT_CHECK(info->nargs <= MMT_TRACE_MAX_ARGS);
+		MMT_CHECK(info->result < MMT_NR_HANDLE_KINDS);
+		MMT_CHECK(info->ends <= info->nargs);
+		MMT_CHECK_MSG(!info->ends || info->args[info->ends - 1].type ==
+						     MMT_ARG_HANDLE,
+			      "%s ends an argument that is no handle",
+			      info->name);
+		MMT_CHECK_MSG(!(info->result && info->ends),
+			      "%s both creates and ends", info->name);
+		for (i = 0; i < info->nargs; i++) {
+			const struct mmt_arg_info *a = &info->args[i];
+
+			MMT_CHECK(a->type < MMT_NR_ARG_TYPES);
+			MMT_CHECK_MSG(a->name && *a->name, "%s arg %d: no name",
+				      info->name, i);
+			if (a->type == MMT_ARG_HANDLE)
+				MMT_CHECK(a->kind > MMT_H_NONE &&
+					  a->kind < MMT_NR_HANDLE_KINDS);
+			else if (a->type == MMT_ARG_ENUM)
+				MMT_CHECK(a->kind < MMT_NR_TRACE_ENUMS);
+			else
+				MMT_CHECK_EQ(a->kind, 0);
+			/* keys are unique within a row */
+			for (j = 0; j < i; j++)
+				MMT_CHECK_MSG(strcmp(a->name,
+						     info->args[j].name),
+					      "%s: two arguments named %s",
+					      info->name, a->name);
+		}
+		for (j = 0; j < (int)op; j++)
+			MMT_CHECK(strcmp(info->name, mmt_op_info(j)->name));
+	}
+	MMT_CHECK(mmt_op_info(MMT_NR_OPCODES) == NULL);
+	/* the documented argument orders the interpreter relies on */
+	MMT_CHECK_EQ(mmt_op_info(MMT_OP_ALLOC_PAGES)->args[0].type,
+		     MMT_ARG_GFP);
+	MMT_CHECK_EQ(mmt_op_info(MMT_OP_ALLOC_PAGES)->args[1].type,
+		     MMT_ARG_ORDER);
+	MMT_CHECK_EQ(mmt_op_info(MMT_OP_KMALLOC_NODE)->args[2].type,
+		     MMT_ARG_NODE);
+	MMT_CHECK_STR(mmt_op_info(MMT_OP_MEMPOOL_CREATE)->args[1].name, "min");
+	MMT_CHECK_EQ(mmt_op_info(MMT_OP_RESERVE_KMALLOC)->args[2].type,
+		     MMT_ARG_COUNT);
+	/* prefixes are distinct and map back to their kind */
+	for (k = 1; k < MMT_NR_HANDLE_KINDS; k++) {
+		const char *pre = mmt_handle_prefix(k);
+
+		MMT_CHECK_EQ(_mmt_handle_kind_lookup(pre, strlen(pre)), k);
+	}
+	for (e = 0; e < MMT_NR_TRACE_ENUMS; e++) {
+		MMT_CHECK(mmt_trace_enum_size(e) > 0);
+		for (k = 0; k < mmt_trace_enum_size(e); k++)
+			MMT_CHECK_EQ(_mmt_trace_enum_lookup(
+					     e, mmt_trace_enum_name(e, k),
+					     strlen(mmt_trace_enum_name(e, k))),
+				     k);
+	}
+	MMT_CHECK_EQ(mmt_trace_enum_size(MMT_ENUM_CONTEXT),
+		     MMT_NR_TRACE_CONTEXTS);
+}
+
+/* ---- text ---- */
+
+MMT_TEST(trace_canonical_text_parses_and_prints_identically)
+{
+	const char *texts[] = { every_op, lax_misuse };
+	bool used[MMT_NR_OPCODES] = { false };
+	struct mmt_program p;
+	size_t t, i;
+
+	for (t = 0; t < MMT_ARRAY_SIZE(texts); t++) {
+		char *out;
+
+		parse_ok(texts[t], &p);
+		out = print_str(&p);
+		MMT_CHECK_STR(out, texts[t]);
+		free(out);
+		if (t == 0)
+			for (i = 0; i < p.nr_ops; i++)
+				used[p.ops[i].code] = true;
+		mmt_program_free(&p);
+	}
+	for (i = 0; i < MMT_NR_OPCODES; i++)
+		MMT_CHECK_MSG(used[i], "the canonical trace misses %s",
+			      mmt_op_info(i)->name);
+}
+
+MMT_TEST(trace_text_encode_decode_print_is_identical)
+{
+	struct mmt_program p, back;
+	char *out;
+
+	parse_ok(every_op, &p);
+	check_binary_valid(&p);
+	encode_decode(&p, &back);
+	MMT_CHECK(mmt_program_equal(&p, &back));
+	out = print_str(&back);
+	MMT_CHECK_STR(out, every_op);
+	free(out);
+	mmt_program_free(&back);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_parser_renames_handles_canonically_and_reuses_dead_names)
+{
+	struct mmt_program p;
+	char *out;
+
+	parse_ok("mmtorture-trace 1   # any comment\n"
+		 "\n"
+		 "  # header fields are optional\n"
+		 "machine cpus=3\n"
+		 "p7 = alloc_pages GFP_KERNEL order=1  # trailing comment\n"
+		 "p3 = alloc_pages GFP_KERNEL order=0\n"
+		 "free_pages p7\n"
+		 "p7 = alloc_pages 0 order=2\n"
+		 "free_pages p3\n"
+		 "free_pages p7\n"
+		 "c9 = kmem_cache_create size=24 SLAB_POISON|0\n",
+		 &p);
+	out = print_str(&p);
+	MMT_CHECK_STR(
+		out,
+		"mmtorture-trace 1\n"
+		"machine nodes=1 cpus=3 normal=1024 dma32=64 slab=slub mempool=no-reclaim rt=off kvfree_rcu=nowait oracles=1\n"
+		"bugs none\n"
+		"p0 = alloc_pages GFP_KERNEL order=1\n"
+		"p1 = alloc_pages GFP_KERNEL order=0\n"
+		"free_pages p0\n"
+		"p2 = alloc_pages 0 order=2\n"
+		"free_pages p1\n"
+		"free_pages p2\n"
+		"c0 = kmem_cache_create size=24 POISON\n");
+	free(out);
+	MMT_CHECK_EQ(p.nr_handles[MMT_H_PAGE], 3);
+	MMT_CHECK_EQ(p.nr_handles[MMT_H_CACHE], 1);
+	MMT_CHECK_EQ(p.ops[2].line, 7);
+	mmt_program_free(&p);
+}
+
+#define HDR "mmtorture-trace 1\n"
+
+MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
+{
+	/* unknown operation */
+	parse_err(
+		HDR "schedule\n  alloc_page GFP_KERNEL order=0\n",
+		"t.trace:3:3: unknown operation 'alloc_page' (see 'mmtorture trace ops')");
+	/* unknown GFP token: the column of the flag itself */
+	parse_err(
+		HDR "p0 = alloc_pages GFP_KERNEL|__GFP_BOGUS order=0\n",
+		"t.trace:2:29: unknown GFP flag '__GFP_BOGUS' (see 'mmtorture list' and mmt/gfp.h)");
+	/* dead handle */
+	parse_err(
+		HDR "p0 = alloc_pages GFP_KERNEL order=0\n"
+		    "free_pages p0\n"
+		    "free_pages p0\n",
+		"t.trace:4:12: handle 'p0' is dead (created at line 2, ended at line 3)");
+	/* unknown handle */
+	parse_err(HDR "kfree o4\n",
+		  "t.trace:2:7: unknown handle 'o4' (never created)");
+	/* handle of the wrong kind */
+	parse_err(
+		HDR "o0 = kmalloc size=8 GFP_KERNEL\n"
+		    "free_pages o0\n",
+		"t.trace:3:12: handle 'o0' is a kmalloc object, expected a page (p...)");
+	/* a new handle named with another kind's prefix */
+	parse_err(
+		HDR "o0 = alloc_pages GFP_KERNEL order=0\n",
+		"t.trace:2:1: 'o0' cannot name a page: its name starts with 'p'");
+	/* a live name given again */
+	parse_err(
+		HDR "p1 = alloc_pages GFP_KERNEL order=0\n"
+		    "p1 = alloc_pages GFP_KERNEL order=0\n",
+		"t.trace:3:1: handle 'p1' is already live (created at line 2)");
+	/* exit with nothing entered */
+	parse_err(HDR "enter irq\nexit\nexit\n",
+		  "t.trace:4:1: exit with no context entered on cpu 0");
+	/* cpu switch inside irq */
+	parse_err(
+		HDR "enter irq\ncpu 1\n",
+		"t.trace:3:1: cpu 1: cpu 0 is inside irq; exit its contexts before leaving it");
+	/* unknown header field */
+	parse_err(
+		HDR "machine cpus=2 flux=9\n",
+		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles)");
+	/* bad numbers */
+	parse_err(HDR "p0 = alloc_pages GFP_KERNEL order=11\n",
+		  "t.trace:2:35: bad number '11' for order= (expected 0..10)");
+	parse_err(
+		HDR "o0 = kmalloc size=0x10 GFP_KERNEL\n",
+		"t.trace:2:19: bad number '0x10' for size= (expected 1..16384)");
+	parse_err(HDR "cpu 2\n",
+		  "t.trace:2:5: bad number '2' for cpu (expected 0..1)");
+	parse_err(HDR "machine cpus=0\n",
+		  "t.trace:2:14: bad number '0' for cpus= (expected 1..256)");
+	/* key=value of the wrong key */
+	parse_err(HDR "p0 = alloc_pages GFP_KERNEL size=2\n",
+		  "t.trace:2:29: alloc_pages: expected order=N, got 'size=2'");
+	/* missing and extra arguments */
+	parse_err(HDR "p0 = alloc_pages GFP_KERNEL\n",
+		  "t.trace:2:28: alloc_pages: missing argument 2, order=N");
+	parse_err(
+		HDR "schedule now\n",
+		"t.trace:2:10: unexpected 'now' after schedule's keyword (it takes none)");
+	/* a result name where none is made, none where one is */
+	parse_err(HDR "x0 = schedule\n",
+		  "t.trace:2:1: schedule creates no handle: drop 'x0 ='");
+	parse_err(
+		HDR "kmalloc size=8 GFP_KERNEL\n",
+		"t.trace:2:1: kmalloc creates a kmalloc object: write 'o<N> = kmalloc ...'");
+	/* the structural rules */
+	parse_err(
+		HDR "c0 = kmem_cache_create size=64 0\n"
+		    "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		    "kmem_cache_destroy c0\n",
+		"t.trace:4:20: kmem_cache_destroy c0: 1 live object handle(s) of the cache");
+	parse_err(
+		HDR "enter irqs_off\nenter irq\n",
+		"t.trace:3:7: enter irq inside irqs_off on cpu 0: a hard irq cannot arrive while interrupts are off");
+	parse_err(
+		HDR "enter softirq\nenter noio\n",
+		"t.trace:3:7: enter noio inside softirq on cpu 0: memalloc scopes are task context only");
+	parse_err(
+		HDR "machine rt=on\nenter raw_lock\nenter spin_lock\n",
+		"t.trace:4:7: enter spin_lock inside raw_lock on cpu 0: under rt rules a spin_lock sleeps: not where preemption or interrupts are off");
+	parse_err(
+		HDR "enter raw_lock\nenter spin_lock\n",
+		"t.trace:3:7: enter spin_lock inside raw_lock on cpu 0: a spinlock_t nests outside a raw_spinlock_t, never inside (lockdep's wait types)");
+	parse_err(
+		HDR "enter raw_lock\nenter preempt\nenter raw_lock\n",
+		"t.trace:4:7: enter raw_lock on cpu 0: its raw_lock of task context is held already (one a level: a second would deadlock on itself)");
+	parse_err(
+		HDR
+		"enter raw_lock\nenter irq\nenter raw_lock\nexit\nexit\nenter spin_lock\n",
+		"t.trace:7:7: enter spin_lock inside raw_lock on cpu 0: a spinlock_t nests outside a raw_spinlock_t, never inside (lockdep's wait types)");
+	parse_err(
+		HDR "o0 = kmalloc size=16 GFP_KERNEL\nkvfree_rcu_head o0\n",
+		"t.trace:3:17: kvfree_rcu_head o0: a 16-byte object cannot hold the 24-byte rcu_head");
+	parse_err(
+		HDR "cpu_offline 0\n",
+		"t.trace:2:13: cpu_offline 0: the operations run there; switch cpu first");
+	parse_err(
+		HDR "enter bogus\n",
+		"t.trace:2:7: unknown context 'bogus' (expected irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc)");
+	/* the header */
+	parse_err(
+		"mmtorture-trace 2\n",
+		"t.trace:1:17: unsupported trace version '2' (this build reads 1)");
+	parse_err(
+		"# comment first\n",
+		"t.trace:1:1: expected 'mmtorture-trace 1' as the first line");
+	parse_err(
+		HDR "schedule\nmachine cpus=2\n",
+		"t.trace:3:1: 'machine' belongs to the header, before the first operation");
+	parse_err(
+		HDR "bugs no-such-bug\n",
+		"t.trace:2:6: bugs: unknown bug 'no-such-bug' (see 'mmtorture list bugs')");
+	parse_err(
+		HDR "machine normal=8\n",
+		"t.trace:2:1: machine: normal_pages: 8 is below the minimum 16");
+	parse_err(
+		HDR "enter irq\n  o0 = kmalloc size=8 GFP_KERNEL|\x01\n",
+		"t.trace:3:34: unknown GFP flag '\\x01' (see 'mmtorture list' and mmt/gfp.h)");
+}
+
+MMT_TEST(trace_text_refuses_more_than_max_ops)
+{
+	size_t hdr = strlen(HDR), line = strlen("schedule\n");
+	size_t len = hdr + (MMT_TRACE_MAX_OPS + 1) * line;
+	char *text = malloc(len + 1), err[256];
+	struct mmt_program p;
+	char want[128];
+	size_t i;
+
+	MMT_CHECK(text != NULL);
+	memcpy(text, HDR, hdr);
+	for (i = 0; i <= MMT_TRACE_MAX_OPS; i++)
+		memcpy(text + hdr + i * line, "schedule\n", line);
+	text[len] = '\0';
+	/* exactly the maximum parses */
+	MMT_CHECK(mmt_trace_parse(text, len - line, "t.trace", &p, err,
+				  sizeof(err)));
+	MMT_CHECK_EQ(p.nr_ops, MMT_TRACE_MAX_OPS);
+	mmt_program_free(&p);
+	/* one more is refused, naming its line */
+	MMT_CHECK(!mmt_trace_parse(text, len, "t.trace", &p, err, sizeof(err)));
+	snprintf(
+		want, sizeof(want),
+		"t.trace:%d:1: more than %d operations (the most a program may have)",
+		MMT_TRACE_MAX_OPS + 2, MMT_TRACE_MAX_OPS);
+	MMT_CHECK_STR(err, want);
+	free(text);
+}
+
+/* ---- binary ---- */
+
+/* Random bytes of length 0..600 in an exact-size buffer (ASan sees overruns). */
+static uint8_t *random_input(size_t *len)
+{
+	size_t n = t_rand_below(601), i;
+	uint8_t *b = malloc(n ? n : 1);
+	/* Some inputs favour few opcodes, so handles live long enough to matter. */
+	unsigned int span = (t_rand() & 1) ? 256 : 1 + t_rand_below(12);
+
+	MMT_CHECK(b != NULL);
+	for (i = 0; i < n; i++) {
+		b[i] = (uint8_t)t_rand();
+		if (i >= 4 && span < 256 && !t_rand_below(4))
+			b[i] = (uint8_t)(MMT_OP_ALLOC_PAGES +
+					 t_rand_below(span) * 3);
+	}
+	*len = n;
+	return b;
+}
+
+MMT_TEST(trace_binary_decode_encode_decode_is_the_same_program)
+{
+	int k;
+
+	for (k = 0; k < 2500; k++) {
+		struct mmt_program p, back;
+		size_t len;
+		uint8_t *in = random_input(&len);
+
+		mmt_trace_decode(in, len, &p);
+		encode_decode(&p, &back);
+		MMT_CHECK_MSG(
+			mmt_program_equal(&p, &back),
+			"input %d (%zu bytes): %zu ops decode, %zu after the round trip",
+			k, len, p.nr_ops, back.nr_ops);
+		mmt_program_free(&back);
+		mmt_program_free(&p);
+		free(in);
+	}
+}
+
+MMT_TEST(trace_decoding_is_total_and_its_text_parses_back)
+{
+	size_t total_ops = 0;
+	int k;
+
+	for (k = 0; k < 2500; k++) {
+		struct mmt_program p, back;
+		char err[512] = "", *text;
+		size_t len;
+		uint8_t *in = random_input(&len);
+
+		mmt_trace_decode(in, len, &p);
+		MMT_CHECK(p.nr_ops <= MMT_TRACE_MAX_OPS);
+		check_binary_valid(&p);
+		text = print_str(&p);
+		MMT_CHECK_MSG(
+			mmt_trace_parse(text, strlen(text), "decoded", &back,
+					err, sizeof(err)),
+			"input %d: the decoded program's text does not parse: %s\n%s",
+			k, err, text);
+		MMT_CHECK_MSG(mmt_program_equal(&p, &back),
+			      "input %d: print -> parse changes the program",
+			      k);
+		total_ops += p.nr_ops;
+		free(text);
+		mmt_program_free(&back);
+		mmt_program_free(&p);
+		free(in);
+	}
+	/* The property means little if decoding kept nothing. */
+	MMT_CHECK_MSG(total_ops > 20000, "only %zu operations decoded",
+		      total_ops);
+}
+
+MMT_TEST(trace_decoding_cut_input_reads_missing_bytes_as_zero)
+{
+	/* header, then alloc_pages whose GFP and order are cut off */
+	const uint8_t in[] = { 1, 0x05, 2, 1, MMT_OP_ALLOC_PAGES, 0xd0 };
+	uint8_t *b = malloc(sizeof(in));
+	struct mmt_program p;
+
+	memcpy(b, in, sizeof(in));
+	mmt_trace_decode(b, sizeof(in), &p);
+	MMT_CHECK_EQ(p.hdr.nr_cpus, 2);
+	MMT_CHECK_EQ(p.hdr.nr_nodes, 2);
+	MMT_CHECK(p.hdr.rt_rules);
+	MMT_CHECK_EQ(p.hdr.slab, MMT_SLAB_SLUB);
+	MMT_CHECK_EQ(p.hdr.normal_pages, 1024);
+	MMT_CHECK_EQ(p.hdr.dma32_pages, 64);
+	MMT_CHECK_EQ(p.hdr.oracle_level, 1);
+	MMT_CHECK_EQ(p.hdr.bugs, 0);
+	MMT_CHECK_EQ(p.nr_ops, 1);
+	MMT_CHECK_EQ(p.ops[0].code, MMT_OP_ALLOC_PAGES);
+	MMT_CHECK_EQ(p.ops[0].arg[0], 0xd0 & MMT_GFP_VALID_MASK);
+	MMT_CHECK_EQ(p.ops[0].arg[1], 0);
+	mmt_program_free(&p);
+	/* an empty input is the empty program on the smallest machine */
+	mmt_trace_decode(b, 0, &p);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	MMT_CHECK_EQ(p.hdr.nr_cpus, 1);
+	mmt_program_free(&p);
+	free(b);
+}
+
+MMT_TEST(trace_decoding_skips_what_the_state_forbids)
+{
+	/* free_pages with no page; exit with nothing entered; enter irq,
+	 * then cpu 1 (forbidden in irq), GFP_KERNEL|NOFAIL in irq */
+	const uint8_t in[] = {
+		0,
+		0,
+		0,
+		0,
+		MMT_OP_FREE_PAGES,
+		7,
+		MMT_OP_EXIT,
+		MMT_OP_ENTER,
+		MMT_CTX_IRQ,
+		MMT_OP_CPU,
+		1,
+		MMT_OP_ALLOC_PAGES,
+		(uint8_t)(GFP_KERNEL | __GFP_NOFAIL),
+		(uint8_t)((GFP_KERNEL | __GFP_NOFAIL) >> 8),
+		(uint8_t)((GFP_KERNEL | __GFP_NOFAIL) >> 16),
+		0xff,
+		13,
+		MMT_OP_SYNCHRONIZE_RCU,
+		MMT_OP_EXIT,
+		MMT_OP_FREE_PAGES,
+		200,
+	};
+	struct mmt_program p;
+	char *text;
+
+	mmt_trace_decode(in, sizeof(in), &p);
+	text = print_str(&p);
+	MMT_CHECK_STR(
+		text,
+		"mmtorture-trace 1\n"
+		"machine nodes=1 cpus=1 normal=256 dma32=64 slab=slub mempool=kernel-2016 rt=off kvfree_rcu=nowait oracles=0\n"
+		"bugs none\n"
+		"enter irq\n"
+		"  p0 = alloc_pages GFP_NOWAIT|__GFP_IO|__GFP_FS order=2\n"
+		"exit\n"
+		"free_pages p0\n");
+	free(text);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_encoding_is_total_and_never_overruns)
+{
+	struct mmt_program p, back;
+	struct mmt_op op = { .code = MMT_OP_FREE_PAGES, .arg = { 99 } };
+	uint8_t *b;
+	size_t n, cap;
+
+	/* A hand-built program with a dead reference and a bad opcode. */
+	mmt_program_init(&p);
+	MMT_CHECK(mmt_program_append(&p, &op));
+	op = (struct mmt_op){ .code = 9999 };
+	MMT_CHECK(mmt_program_append(&p, &op));
+	op = (struct mmt_op){ .code = MMT_OP_KMALLOC,
+			      .arg = { 64, GFP_KERNEL } };
+	MMT_CHECK(mmt_program_append(&p, &op));
+	n = mmt_trace_encode(&p, NULL, 0);
+	MMT_CHECK(n > 4);
+	/* every short buffer is filled exactly, never past its end */
+	for (cap = 0; cap <= n; cap++) {
+		b = malloc(cap ? cap : 1);
+		MMT_CHECK_EQ(mmt_trace_encode(&p, cap ? b : NULL, cap), n);
+		free(b);
+	}
+	b = malloc(n);
+	mmt_trace_encode(&p, b, n);
+	mmt_trace_decode(b, n, &back);
+	/* the kmalloc survives; what no state allows is gone */
+	MMT_CHECK_EQ(back.nr_ops, 1);
+	MMT_CHECK_EQ(back.ops[0].code, MMT_OP_KMALLOC);
+	free(b);
+	mmt_program_free(&back);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_binary_header_round_trips_every_value)
+{
+	unsigned int b0, b1, b2, b3;
+
+	for (b0 = 0; b0 < 4; b0++)
+		for (b1 = 0; b1 < 48; b1++)
+			for (b2 = 0; b2 < 4; b2++)
+				for (b3 = 0; b3 < 3; b3++) {
+					uint8_t in[4] = { (uint8_t)b0,
+							  (uint8_t)b1,
+							  (uint8_t)b2,
+							  (uint8_t)b3 };
+					uint8_t out[4];
+					struct mmt_trace_header h, h2;
+					struct mmt_config cfg;
+					char why[256];
+
+					_mmt_trace_header_decode(in, 4, &h);
+					_mmt_trace_header_encode(&h, out);
+					_mmt_trace_header_decode(out, 4, &h2);
+					MMT_CHECK(!memcmp(&h, &h2, sizeof(h)));
+					mmt_trace_header_config(&h, &cfg);
+					MMT_CHECK_MSG(mmt_config_validate(
+							      &cfg, why,
+							      sizeof(why)),
+						      "header %u/%u/%u/%u: %s",
+						      b0, b1, b2, b3, why);
+				}
+}
+
+/* ---- canonicalisation ---- */
+
+MMT_TEST(trace_gfp_canon_leaves_no_combination_the_model_calls_misuse)
+{
+	int k;
+
+	for (k = 0; k < 100000; k++) {
+		mmt_gfp_t g = (mmt_gfp_t)t_rand(), c, c2;
+		unsigned int order = (unsigned int)t_rand_below(MMT_MAX_ORDER);
+		bool atomic = t_rand() & 1;
+
+		if (k & 1)
+			g |= __GFP_NOFAIL;
+		c = _mmt_trace_gfp_canon(g, order, atomic);
+		MMT_CHECK(!(c & ~MMT_GFP_VALID_MASK));
+		if (atomic)
+			MMT_CHECK(!(c & __GFP_DIRECT_RECLAIM));
+		/* NOFAIL never survives decoding (see _mmt_trace_gfp_canon) */
+		MMT_CHECK(!(c & __GFP_NOFAIL));
+		/* only NOFAIL and (in atomic context) DIRECT_RECLAIM go */
+		MMT_CHECK(!((g & MMT_GFP_VALID_MASK & ~c) &
+			    ~(__GFP_NOFAIL | __GFP_DIRECT_RECLAIM)));
+		c2 = _mmt_trace_gfp_canon(c, order, atomic);
+		MMT_CHECK_EQ(c2, c);
+	}
+}
+
+MMT_TEST(trace_decoding_under_rt_rules_keeps_raw_lock_sections_lock_free)
+{
+	/* rt_rules on; raw_lock; alloc_pages GFP_ATOMIC; kmalloc; kvfree_rcu_head */
+	const uint8_t in[] = {
+		0,
+		0x04,
+		0,
+		0,
+		MMT_OP_KMALLOC,
+		63,
+		0,
+		(uint8_t)GFP_KERNEL,
+		(uint8_t)(GFP_KERNEL >> 8),
+		0,
+		0,
+		MMT_OP_ENTER,
+		MMT_CTX_RAW_LOCK,
+		MMT_OP_ALLOC_PAGES,
+		(uint8_t)GFP_ATOMIC,
+		(uint8_t)(GFP_ATOMIC >> 8),
+		0,
+		0,
+		0,
+		MMT_OP_KMALLOC,
+		7,
+		0,
+		(uint8_t)GFP_ATOMIC,
+		0,
+		0,
+		0,
+		MMT_OP_ENTER,
+		MMT_CTX_SPIN_LOCK,
+		MMT_OP_KVFREE_RCU_HEAD,
+		0,
+		MMT_OP_EXIT,
+	};
+	struct mmt_program p;
+	char *text;
+
+	mmt_trace_decode(in, sizeof(in), &p);
+	text = print_str(&p);
+	MMT_CHECK_STR(
+		text,
+		"mmtorture-trace 1\n"
+		"machine nodes=1 cpus=1 normal=256 dma32=64 slab=slub mempool=kernel-2016 rt=on kvfree_rcu=fast-try oracles=0\n"
+		"bugs none\n"
+		"o0 = kmalloc size=64 GFP_KERNEL\n"
+		"enter raw_lock\n"
+		"  p0 = alloc_pages GFP_ATOMIC|__GFP_FAST_TRY order=0\n"
+		"  kvfree_rcu_head o0\n"
+		"exit\n");
+	free(text);
+	mmt_program_free(&p);
+}
+
+/* ---- files ---- */
+
+MMT_TEST(trace_load_reads_both_spellings)
+{
+	char path[] = "/tmp/mmt-trace-XXXXXX";
+	struct mmt_program p, q;
+	char err[512];
+	uint8_t *b;
+	size_t n;
+	FILE *f;
+	int fd;
+
+	parse_ok(every_op, &p);
+	fd = mkstemp(path);
+	MMT_CHECK(fd >= 0);
+	f = fdopen(fd, "w");
+	MMT_CHECK(f != NULL);
+	fputs(every_op, f);
+	MMT_CHECK(fclose(f) == 0);
+	MMT_CHECK_MSG(mmt_trace_load(path, &q, err, sizeof(err)), "%s", err);
+	MMT_CHECK(mmt_program_equal(&p, &q));
+	mmt_program_free(&q);
+
+	n = mmt_trace_encode(&p, NULL, 0);
+	b = malloc(n);
+	mmt_trace_encode(&p, b, n);
+	f = fopen(path, "wb");
+	MMT_CHECK(f != NULL && fwrite(b, 1, n, f) == n);
+	MMT_CHECK(fclose(f) == 0);
+	MMT_CHECK_MSG(mmt_trace_load(path, &q, err, sizeof(err)), "%s", err);
+	MMT_CHECK(mmt_program_equal(&p, &q));
+	mmt_program_free(&q);
+
+	/* a text file with an error names the path */
+	f = fopen(path, "w");
+	fputs("mmtorture-trace 1\nexit\n", f);
+	MMT_CHECK(fclose(f) == 0);
+	MMT_CHECK(!mmt_trace_load(path, &q, err, sizeof(err)));
+	MMT_CHECK(!strncmp(err, path, strlen(path)));
+	MMT_CHECK(strstr(err, ":2:1: exit with no context entered") != NULL);
+	unlink(path);
+	MMT_CHECK(!mmt_trace_load(path, &q, err, sizeof(err)));
+	free(b);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_example_corpus_parses_prints_and_compiles_losslessly)
+{
+#ifdef MMT_SOURCE_DIR
+	const char *dir = MMT_SOURCE_DIR "/corpora/trace-examples";
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int nr = 0;
+
+	MMT_CHECK_MSG(d != NULL, "no directory %s", dir);
+	while ((de = readdir(d))) {
+		struct mmt_program p, back;
+		char path[1024], err[512];
+		size_t len = strlen(de->d_name);
+		char *text;
+
+		if (len < 7 || strcmp(de->d_name + len - 6, ".trace"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		MMT_CHECK_MSG(mmt_trace_load(path, &p, err, sizeof(err)), "%s",
+			      err);
+		MMT_CHECK(p.nr_ops > 0);
+		text = print_str(&p);
+		parse_ok(text, &back);
+		MMT_CHECK(mmt_program_equal(&p, &back));
+		free(text);
+		mmt_program_free(&back);
+		/*
+		 * The examples are binary-valid: compiling them loses nothing,
+		 * but for the header of seed 002's (rt=on with nowait blocks,
+		 * which the binary form turns into fast-try on purpose).
+		 */
+		check_binary_valid(&p);
+		encode_decode(&p, &back);
+		if (p.hdr.rt_rules && !p.hdr.kvfree_rcu_fast_try) {
+			MMT_CHECK(back.hdr.kvfree_rcu_fast_try);
+			back.hdr.kvfree_rcu_fast_try = false;
+		}
+		MMT_CHECK_MSG(mmt_program_equal(&p, &back),
+			      "%s changes through the binary form", path);
+		mmt_program_free(&back);
+		mmt_program_free(&p);
+		nr++;
+	}
+	closedir(d);
+	MMT_CHECK_MSG(nr >= 5, "only %d example traces in %s", nr, dir);
+#endif
+}

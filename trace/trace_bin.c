@@ -1,0 +1,324 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace/trace_bin.c - the binary form of the operation language, for
+ * fuzzers: total decoding (every byte string is a valid program) and the
+ * encoding that decodes back to the same program.
+ *
+ * Layout: a 4-byte machine header, then operations back to back, each an
+ * opcode byte (taken modulo MMT_NR_OPCODES) followed by its arguments in
+ * the table's order, sized by type (mmt/trace.h, enum mmt_arg_type):
+ *
+ * Over a target's operation set (mmt_trace_decode_set()), the opcode byte
+ * indexes the set's operations in opcode order instead.
+ *
+ *   header b0: nr_cpus = 1 + b0 % 4
+ *          b1: bit 0 two nodes, bit 1 SLAB (else SLUB), bit 2 rt_rules,
+ *              bit 3 kvfree_rcu_fast_try (always on with rt_rules),
+ *              bits 4-5 mempool policy % 3
+ *          b2: normal_pages = 256 << (b2 % 4) per node (dma32 is 64)
+ *          b3: oracle_level = b3 % 3          (no bugs: targets take MMT_BUGS)
+ *   handle 1 byte, an index into the live handles of its kind in serial
+ *          order, modulo their number;  cpu, node, order, flags, enum 1 byte,
+ *          modulo their range;  count 1 byte, 1 + b % 64;  size 2 bytes LE,
+ *          1 + v % MMT_TRACE_MAX_SIZE;  gfp 4 bytes LE, canonicalised.
+ *
+ * Decoding (the algorithm): bytes past the end read as zero, so a cut
+ * operation still decodes; an operation's size depends on its opcode alone,
+ * so whatever is decided about it, its bytes are consumed and the next
+ * operation starts at the same place.  An operation that needs a handle of
+ * a kind with none live, or that the static state forbids at this point
+ * (trace_state.c, binary rules), is skipped.  At most MMT_TRACE_MAX_OPS
+ * operations are kept.  Decoding is therefore a canonicaliser: the
+ * program it yields is one the strict rules accept, and decode(encode(P))
+ * == P for every decoded P.
+ *
+ * Encoding keeps the decoder's state as it goes and runs the decoder's own
+ * step on every operation it writes, so both see the same live handles: a
+ * handle is written as its index among the live ones (0 if it is not
+ * live; indices above 255 cannot be written, which no decoded program
+ * needs), numbers as the bytes that decode to them.  A program the binary
+ * rules refuse (text may be laxer) encodes to its canonical neighbour.
+ *
+ * Cost: O(1) per operation but for ending a handle (trace_state.c); memory
+ * grows by doubling (the program's operations, each kind's handles).
+ */
+#include <string.h>
+
+#include "trace_internal.h"
+
+static inline uint8_t byte_at(const uint8_t *d, size_t len, size_t pos)
+{
+	return pos < len ? d[pos] : 0;
+}
+
+/*
+ * A target's operations: the opcode byte indexes them in opcode order, so
+ * a layer's target spends no byte value on operations it cannot use.
+ */
+struct opset {
+	uint8_t code[MMT_NR_OPCODES]; /* index -> opcode */
+	int8_t index[MMT_NR_OPCODES]; /* opcode -> index, -1 outside */
+	unsigned int nr;
+};
+
+static void opset_init(struct opset *s, uint64_t bits)
+{
+	unsigned int c;
+
+	if (!(bits & ((1ull << MMT_NR_OPCODES) - 1)))
+		bits = ~0ull; /* 0 (or no known opcode): all */
+	s->nr = 0;
+	for (c = 0; c < MMT_NR_OPCODES; c++) {
+		s->index[c] = -1;
+		if ((bits >> c) & 1) {
+			s->index[c] = (int8_t)s->nr;
+			s->code[s->nr++] = (uint8_t)c;
+		}
+	}
+}
+
+/* ---- header ---- */
+
+void _mmt_trace_header_decode(const uint8_t *data, size_t len,
+			      struct mmt_trace_header *h)
+{
+	uint8_t b0 = byte_at(data, len, 0), b1 = byte_at(data, len, 1);
+	uint8_t b2 = byte_at(data, len, 2), b3 = byte_at(data, len, 3);
+
+	mmt_trace_header_default(h);
+	h->nr_cpus = 1 + b0 % 4;
+	h->nr_nodes = (b1 & 1) ? 2 : 1;
+	h->slab = (b1 & 2) ? MMT_SLAB_SLAB : MMT_SLAB_SLUB;
+	h->rt_rules = b1 & 4;
+	/*
+	 * Under RT rules kvfree_rcu's blocks come with __GFP_FAST_TRY: a
+	 * GFP_NOWAIT block under the raw krcp lock is seed 002's problem
+	 * itself (an invalid wait context by configuration, not a model
+	 * bug), so only text traces can ask for it.
+	 */
+	h->kvfree_rcu_fast_try = (b1 & 8) || (b1 & 4);
+	h->mempool = (enum mmt_mempool_policy)(((b1 >> 4) & 3) % 3);
+	h->normal_pages = 256ul << (b2 % 4);
+	h->dma32_pages = 64;
+	h->oracle_level = b3 % 3;
+	h->bugs = 0;
+}
+
+void _mmt_trace_header_encode(const struct mmt_trace_header *h,
+			      uint8_t out[_MMT_TRACE_BIN_HEADER])
+{
+	int cpus = h->nr_cpus < 1 ? 1 : h->nr_cpus > 4 ? 4 : h->nr_cpus;
+	unsigned int k = 0;
+
+	/* The largest size the binary form has that is not above normal. */
+	while (k < 3 && (256ul << (k + 1)) <= h->normal_pages)
+		k++;
+	out[0] = (uint8_t)(cpus - 1);
+	out[1] = (uint8_t)((h->nr_nodes >= 2 ? 1 : 0) |
+			   (h->slab == MMT_SLAB_SLAB ? 2 : 0) |
+			   (h->rt_rules ? 4 : 0) |
+			   (h->kvfree_rcu_fast_try ? 8 : 0) |
+			   (((unsigned int)h->mempool % 3) << 4));
+	out[2] = (uint8_t)k;
+	out[3] = (uint8_t)(h->oracle_level < 0 ? 0 :
+			   h->oracle_level > 2 ? 2 :
+						 h->oracle_level);
+}
+
+/* ---- one operation ---- */
+
+/*
+ * Read the operation at *pos (moving *pos past all of its bytes) into @op:
+ * handles resolved to serials, arguments canonicalised.  True if it is to
+ * be kept; false if it is skipped.
+ */
+static bool read_op(const struct _mmt_trace_state *st, const struct opset *set,
+		    const uint8_t *d, size_t len, size_t *pos,
+		    struct mmt_op *op)
+{
+	const struct mmt_op_info *info;
+	bool keep = true;
+	size_t p = *pos;
+	int i;
+
+	memset(op, 0, sizeof(*op));
+	op->code = set->code[byte_at(d, len, p++) % set->nr];
+	info = mmt_op_info(op->code);
+	for (i = 0; i < info->nargs; i++) {
+		const struct mmt_arg_info *a = &info->args[i];
+		const struct _mmt_trace_handles *h;
+		uint32_t v;
+
+		switch (a->type) {
+		case MMT_ARG_HANDLE:
+			h = &st->h[a->kind];
+			v = byte_at(d, len, p++);
+			if (h->nr_live)
+				op->arg[i] = h->live[v % h->nr_live];
+			else
+				keep = false; /* still consume the rest */
+			break;
+		case MMT_ARG_GFP:
+			v = (uint32_t)byte_at(d, len, p) |
+			    (uint32_t)byte_at(d, len, p + 1) << 8 |
+			    (uint32_t)byte_at(d, len, p + 2) << 16 |
+			    (uint32_t)byte_at(d, len, p + 3) << 24;
+			p += 4;
+			op->arg[i] = v;
+			break;
+		case MMT_ARG_SIZE:
+			v = (uint32_t)byte_at(d, len, p) |
+			    (uint32_t)byte_at(d, len, p + 1) << 8;
+			p += 2;
+			op->arg[i] = 1 + v % MMT_TRACE_MAX_SIZE;
+			break;
+		case MMT_ARG_COUNT:
+			op->arg[i] = 1 + byte_at(d, len, p++) % 64u;
+			break;
+		default:
+			/* cpu, node, order, flags, enum: canon takes modulo */
+			op->arg[i] = byte_at(d, len, p++);
+			break;
+		}
+	}
+	*pos = p;
+	if (!keep)
+		return false;
+	_mmt_trace_canon_op(st, op);
+	return _mmt_trace_state_check(st, op, NULL);
+}
+
+/* ---- decoding ---- */
+
+void mmt_trace_decode(const uint8_t *data, size_t len, struct mmt_program *out)
+{
+	mmt_trace_decode_set(data, len, 0, out);
+}
+
+void mmt_trace_decode_set(const uint8_t *data, size_t len, uint64_t opset,
+			  struct mmt_program *out)
+{
+	struct _mmt_trace_state st;
+	struct opset set;
+	struct mmt_op op;
+	size_t pos = _MMT_TRACE_BIN_HEADER;
+
+	opset_init(&set, opset);
+	mmt_program_init(out);
+	_mmt_trace_header_decode(data, len, &out->hdr);
+	if (!_mmt_trace_state_init(&st, &out->hdr, false))
+		return; /* no memory: the empty program, still valid */
+	while (pos < len && out->nr_ops < MMT_TRACE_MAX_OPS) {
+		if (!read_op(&st, &set, data, len, &pos, &op))
+			continue;
+		/* No memory: cut here, what is kept is a valid prefix. */
+		if (!_mmt_trace_state_apply(&st, &op))
+			break;
+		if (!mmt_program_append(out, &op))
+			break;
+	}
+	_mmt_trace_state_free(&st);
+}
+
+/* ---- encoding ---- */
+
+/* The bytes of @op in state @st (before it); returns their number. */
+static size_t write_op(const struct _mmt_trace_state *st,
+		       const struct opset *set, const struct mmt_op *op,
+		       uint8_t *b)
+{
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	uint32_t idx;
+	size_t n = 0;
+	int i;
+
+	if (!info || set->index[op->code] < 0)
+		return 0; /* nothing the decoder could read back: dropped */
+	b[n++] = (uint8_t)set->index[op->code];
+	for (i = 0; i < info->nargs; i++) {
+		const struct mmt_arg_info *a = &info->args[i];
+		uint32_t v = op->arg[i];
+
+		switch (a->type) {
+		case MMT_ARG_HANDLE:
+			if (!_mmt_trace_live_index(st, a->kind, v, &idx))
+				idx = 0;
+			b[n++] = (uint8_t)idx;
+			break;
+		case MMT_ARG_GFP:
+			b[n++] = (uint8_t)v;
+			b[n++] = (uint8_t)(v >> 8);
+			b[n++] = (uint8_t)(v >> 16);
+			b[n++] = (uint8_t)(v >> 24);
+			break;
+		case MMT_ARG_SIZE:
+			v = v - 1; /* 0 wraps to 0xffff: decodes in range */
+			b[n++] = (uint8_t)v;
+			b[n++] = (uint8_t)(v >> 8);
+			break;
+		case MMT_ARG_COUNT:
+			b[n++] = (uint8_t)(v - 1);
+			break;
+		default:
+			b[n++] = (uint8_t)v;
+			break;
+		}
+	}
+	return n;
+}
+
+size_t mmt_trace_encode(const struct mmt_program *p, uint8_t *out, size_t cap)
+{
+	return mmt_trace_encode_set(p, 0, out, cap);
+}
+
+size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
+			    uint8_t *out, size_t cap)
+{
+	/* The largest operation: opcode + 4 GFP masks. */
+	uint8_t b[1 + MMT_TRACE_MAX_ARGS * 4];
+	struct mmt_trace_header dh;
+	struct _mmt_trace_state st;
+	struct opset set;
+	bool have_state;
+	size_t i, n, k, need = 0;
+
+	opset_init(&set, opset);
+	_mmt_trace_header_encode(&p->hdr, b);
+	if (out)
+		memcpy(out, b,
+		       cap < _MMT_TRACE_BIN_HEADER ? cap :
+						     _MMT_TRACE_BIN_HEADER);
+	need = _MMT_TRACE_BIN_HEADER;
+	/* The state the decoder will have: from the header it will read. */
+	_mmt_trace_header_decode(b, _MMT_TRACE_BIN_HEADER, &dh);
+	have_state = _mmt_trace_state_init(&st, &dh, false);
+
+	for (i = 0; i < p->nr_ops; i++) {
+		struct mmt_op op;
+		size_t pos = 0;
+
+		if (have_state) {
+			n = write_op(&st, &set, &p->ops[i], b);
+		} else {
+			/* No memory for a state: handles as index 0. */
+			struct _mmt_trace_state empty;
+
+			memset(&empty, 0, sizeof(empty));
+			empty.hdr = dh;
+			n = write_op(&empty, &set, &p->ops[i], b);
+		}
+		for (k = 0; k < n; k++, need++)
+			if (out && need < cap)
+				out[need] = b[k];
+		/* Step the decoder's state over the very same bytes. */
+		if (have_state && n && read_op(&st, &set, b, n, &pos, &op) &&
+		    !_mmt_trace_state_apply(&st, &op)) {
+			_mmt_trace_state_free(&st);
+			have_state = false;
+		}
+	}
+	if (have_state)
+		_mmt_trace_state_free(&st);
+	return need;
+}

@@ -1,0 +1,1584 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace/trace_exec.c - the interpreter (mmt/exec.h): run a program of the
+ * operation language against a fresh model instance and say whether an
+ * oracle fired.
+ *
+ * The machine.  Built from the program's header (mmt_trace_header_config),
+ * with the caller's bugs if it overrides them.  One task per CPU, "cpu0"
+ * ... made on first use; the calling thread starts on CPU 0 with task 0
+ * and `cpu N` moves it to CPU N with task N.  Reclaim hooks are installed
+ * (direct reclaim works on the LRU), but no kernel thread runs: no kswapd
+ * (`kswapd N` runs one balancing pass here, mmt_kswapd_balance), no
+ * writeback device, so nothing is ever under writeback and an execution
+ * is one thread doing one thing at a time: deterministic.
+ *
+ * Contexts.  Each CPU has a stack of entered contexts; `enter` pushes
+ * (irq, softirq, bh_off, preempt, irqs_off, a lock, rcu_read, a memalloc
+ * scope with its saved state) and `exit` pops with the matching call.
+ * irqs_off is local_irq_save()/restore() so that it nests.  The locks are
+ * the program's own: per CPU one raw_spinlock_t and one spinlock_t for
+ * task and softirq context, and another pair taken in hard irq, each pair
+ * with its own lock class.  Two classes rather than one, because lockdep
+ * reports a class taken in hard irq and elsewhere with interrupts on
+ * (irq-inversion): with one class every program that takes "a raw lock"
+ * in an irq and "a raw lock" in a task would be reported, although a
+ * kernel would use two different locks for the two.
+ *
+ * Handles.  Operations refer to handles by serial (creation index per
+ * kind).  A handle is a slot holding what the operation made (NULL if the
+ * allocation failed) and the facts later operations need (a page's order,
+ * an object's size, an object's cache, an element's pool, a charge's
+ * reserve and pages).  Ending a NULL handle does nothing.  A serial that
+ * was never created, is already ended or is out of range, a CPU or an
+ * enumeration value out of range, an exit with nothing entered: the
+ * program cannot be run as written, and the interpreter reports
+ * "bad-trace" instead of guessing (a decoded program never does this; a
+ * hand-made one may).
+ *
+ * Oracles.  The model's inline checks report violations while an
+ * operation runs; the interpreter adds the caller-side ones
+ * (exec_oracles.c) right after each allocation: double-alloc, gfp-zero,
+ * watermark, gfp-nowait-slept.  Then it writes a pattern into the first
+ * bytes of what it got, as a user of the memory would: memory that comes
+ * back must be dirty, or a skipped __GFP_ZERO would go unseen on a
+ * machine without page poisoning.  Oracle level 1 runs the expensive
+ * validators (mmt_machine_is_valid) at teardown, level 2 also after every
+ * operation that leaves its CPU without an atomic context (the validators
+ * take the model's mutexes; with a lock of the program held they would be
+ * the ones misbehaving).  The first violation of an execution is the
+ * finding, and the execution stops there.
+ *
+ * Blocking.  With one thread, a wait can only end by its timeout or by the
+ * detector (alloc/sched.c).  The machine is configured so that the first
+ * time nothing can run is reported at once (stall_without_pressure,
+ * stall_jiffies 1): the clock jumps once and every wait returns.  Two
+ * waits are legitimate for a program, and both wait for what only the
+ * program itself could give back:
+ *  - mempool_alloc() with __GFP_DIRECT_RECLAIM on an empty pool whose
+ *    allocator fails waits for an element to come back: a "stall" or
+ *    "deadlock" first reported during it (the blocked task is necessarily
+ *    the interpreter's own: there is no other);
+ *  - a __GFP_NOFAIL allocation loops in the kernel until memory comes
+ *    back; the model reports "nofail-failed" instead, and when at that
+ *    moment every zone the request may use is down to the level NOFAIL may
+ *    dig to (on_violation()), nothing but the program could free memory.
+ * Either ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
+ * stall, deadlock or NOFAIL failure is a finding like any violation.  It
+ * costs one clock jump, no real time.
+ *
+ * Teardown.  Every CPU's stack is unwound, every live handle released in
+ * an order the API allows (charges, elements, objects, bulk sets, pages,
+ * pools, caches, swap files, sockets, the mount, reserves, cgroups), the
+ * LRU unmapped, then grace periods, cache shrinking, cgroup work and
+ * per-cpu drains are repeated until no page comes back; then the teardown
+ * oracles: objects and dead caches left (mmt_slab_teardown_check), at
+ * level >= 1 the validators, and pages left (teardown-leak).
+ *
+ * Invariants: the thread is on CPU `cpu` between operations (a wait may
+ * leave it elsewhere: it is moved back); a handle is live exactly from the
+ * operation that made it to the one that ends it; every live handle's
+ * memory is recorded in the caller-side memory map.
+ *
+ * Lock order: the program's locks are taken only by `enter`; whatever the
+ * program calls under them takes the model's locks inside, which is the
+ * point.  The interpreter itself holds no lock.
+ */
+#define _GNU_SOURCE
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "exec_internal.h"
+#include "mmt/exec.h"
+#include "mmt/mmt.h"
+#include "mmt/trace.h"
+
+/* A pattern the program writes into what it gets: memory in use is dirty. */
+#define USED_BYTE 0x3c
+#define USED_LEN 16
+/* The network mount SWAPON puts files on, made on first use. */
+#define MOUNT_NAME "nfs-server:/swap"
+#define SWAPFILE_PAGES 1024
+
+static MMT_LOCK_CLASS(prog_raw_class, "trace raw_lock", MMT_LOCK_RAW_SPIN);
+static MMT_LOCK_CLASS(prog_spin_class, "trace spin_lock", MMT_LOCK_SPIN);
+static MMT_LOCK_CLASS(prog_irq_raw_class, "trace raw_lock (hardirq)",
+		      MMT_LOCK_RAW_SPIN);
+static MMT_LOCK_CLASS(prog_irq_spin_class, "trace spin_lock (hardirq)",
+		      MMT_LOCK_SPIN);
+
+enum {
+	HS_NONE,
+	HS_LIVE,
+	HS_ENDED
+};
+
+/*
+ * One handle.  What a and b hold by kind: p: a the order; pb: a the count;
+ * o: a the size (krealloc's new one); c: a the object size; co: a the
+ * cache's serial; cb: a the cache's serial, b the count; m: a the kind
+ * (0 kmalloc, 1 slab, 2 page), b the element size; e: a the pool's
+ * serial; ch: a the reserve's serial, b the pages.
+ */
+struct xhandle {
+	void *ptr; /* the thing; pb, cb: the array; NULL: failed */
+	void *aux; /* m of kind slab: its cache */
+	uint32_t a, b;
+	uint8_t state;
+};
+
+struct xctx {
+	uint8_t ctx; /* enum mmt_trace_context */
+	bool irq_lock; /* a lock: the hard-irq instance */
+	unsigned long saved; /* irq flags or a scope's saved state */
+};
+
+struct xcpu {
+	struct mmt_task *task;
+	uint8_t depth;
+	struct xctx stack[MMT_TRACE_MAX_DEPTH];
+	bool locks_ready;
+	mmt_raw_spinlock_t raw[2]; /* [0] task/softirq, [1] hard irq */
+	mmt_spinlock_t spin[2];
+};
+
+struct exec {
+	const struct mmt_program *p;
+	const struct mmt_exec_opts *o;
+	struct mmt_finding *f;
+	struct mmt_machine *m;
+	int level;
+	int cpu; /* where the program runs */
+	struct xcpu *cpus;
+	struct xhandle *h[MMT_NR_HANDLE_KINDS];
+	uint32_t nr_h[MMT_NR_HANDLE_KINDS]; /* room: results in the program */
+	uint32_t made[MMT_NR_HANDLE_KINDS]; /* created so far */
+	struct mmt_swap_mount *mnt;
+	struct _mmt_xmem mem;
+	size_t op_index; /* the operation running, nr_ops in teardown */
+	mmt_gfp_t op_gfp; /* its GFP argument, if it has one */
+	int op_node; /* its node argument, or -1 */
+	/* at the first violation, if it was nofail-failed: memory used up */
+	bool nofail_exhausted;
+	enum mmt_exec_result result;
+	bool stop; /* a finding, or blocked */
+};
+
+/* ---- small helpers ---- */
+
+static const char *base_name(const char *site)
+{
+	const char *s = strrchr(site, '/');
+
+	return s ? s + 1 : site;
+}
+
+/* "p3" for kind @k serial @s, for messages. */
+static const char *hname(enum mmt_handle_kind k, uint32_t s, char *buf,
+			 size_t len)
+{
+	snprintf(buf, len, "%s%u", mmt_handle_prefix(k), s);
+	return buf;
+}
+
+static bool bad_trace(struct exec *x, const char *fmt, ...) MMT_PRINTF(2, 3);
+
+/* The program cannot be run as written: report it (the finding). */
+static bool bad_trace(struct exec *x, const char *fmt, ...)
+{
+	char msg[400];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	return mmt_violation(x->m, "bad-trace", "operation %zu: %s",
+			     x->op_index, msg);
+}
+
+static unsigned int size_order(size_t size)
+{
+	unsigned int order = 0;
+
+	while ((MMT_PAGE_SIZE << order) < size)
+		order++;
+	return order;
+}
+
+/* Write the "in use" pattern into what the program got. */
+static void use(void *p, size_t len)
+{
+	if (p)
+		memset(p, USED_BYTE, len < USED_LEN ? len : USED_LEN);
+}
+
+/* ---- the finding ---- */
+
+static void fill_finding(struct exec *x, const struct mmt_violation *v)
+{
+	struct mmt_finding *f = x->f;
+	const struct mmt_check_info *ci = mmt_check_find(v->check);
+	size_t idx = (size_t)v->op_index;
+
+	snprintf(f->oracle, sizeof(f->oracle), "%s", v->check);
+	snprintf(f->layer, sizeof(f->layer), "%s",
+		 ci ? ci->layer : (v->layer ? v->layer : "?"));
+	snprintf(f->site, sizeof(f->site), "%s", base_name(v->site));
+	snprintf(f->signature, sizeof(f->signature), "%s|%s|%s", f->oracle,
+		 f->layer, f->site);
+	f->op_index = idx;
+	if (idx < x->p->nr_ops)
+		mmt_trace_format_op(x->p, &x->p->ops[idx], f->op_text,
+				    sizeof(f->op_text));
+	else
+		snprintf(f->op_text, sizeof(f->op_text), "teardown");
+	snprintf(f->message, sizeof(f->message), "%s", v->msg);
+	free(f->dump);
+	f->dump = NULL;
+	if (v->dump) {
+		f->dump = strdup(v->dump);
+	} else {
+		size_t len = 0;
+		FILE *out = open_memstream(&f->dump, &len);
+
+		if (out) {
+			mmt_machine_dump(x->m, out);
+			fclose(out);
+		}
+	}
+}
+
+/* How an operation may legitimately wait for the program itself. */
+enum may_block {
+	BLOCK_NEVER,
+	BLOCK_MEMPOOL, /* mempool_alloc with __GFP_DIRECT_RECLAIM */
+	BLOCK_NOFAIL, /* an allocation with __GFP_NOFAIL */
+};
+
+/*
+ * Is violation @v the operation waiting for the program itself (see the
+ * file comment)?  A blocking mempool_alloc on a pool the program emptied
+ * waits until the detector ends it ("stall", "deadlock").  A __GFP_NOFAIL
+ * allocation loops in the kernel until memory comes back; the model
+ * reports "nofail-failed" instead, and when every zone is used up, only
+ * the program could give memory back.
+ */
+static bool blocked_by(struct exec *x, const struct mmt_violation *v,
+		       enum may_block how, mmt_gfp_t gfp)
+{
+	switch (how) {
+	case BLOCK_MEMPOOL:
+		return !strcmp(v->check, "stall") ||
+		       !strcmp(v->check, "deadlock");
+	case BLOCK_NOFAIL:
+		(void)gfp;
+		return !strcmp(v->check, "nofail-failed") &&
+		       x->nofail_exhausted;
+	case BLOCK_NEVER:
+		break;
+	}
+	return false;
+}
+
+/*
+ * The machine's violation handler: runs inside the model when a check
+ * fires.  Only the state at that moment tells whether a failed
+ * __GFP_NOFAIL allocation found memory used up (a failed bulk allocation
+ * gives back what it took before the operation returns).
+ */
+static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
+			 void *arg)
+{
+	struct exec *x = arg;
+
+	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "nofail-failed"))
+		x->nofail_exhausted =
+			_mmt_exec_nofail_exhausted(m, x->op_gfp, x->op_node);
+}
+
+/*
+ * After an operation (or a teardown step): did something fire?  The first
+ * violation is the finding, unless it is the operation's legitimate wait
+ * for the program itself, which makes the execution blocked.
+ */
+static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
+{
+	const struct mmt_violation *v;
+
+	if (x->stop)
+		return true;
+	if (!mmt_violation_count(x->m))
+		return false;
+	v = mmt_violation_get(x->m, 0);
+	if (!v)
+		return false;
+	x->stop = true;
+	if (blocked_by(x, v, how, gfp)) {
+		x->result = MMT_EXEC_BLOCKED;
+		x->f->op_index = x->op_index;
+		mmt_trace_format_op(x->p, &x->p->ops[x->op_index],
+				    x->f->op_text, sizeof(x->f->op_text));
+		snprintf(x->f->message, sizeof(x->f->message),
+			 "the program waits for itself: %.470s", v->msg);
+		return true;
+	}
+	x->result = MMT_EXEC_FINDING;
+	fill_finding(x, v);
+	return true;
+}
+
+static bool check_findings(struct exec *x)
+{
+	return check_blocked(x, BLOCK_NEVER, 0);
+}
+
+/* ---- CPUs and tasks ---- */
+
+static struct mmt_task *cpu_task(struct exec *x, int cpu)
+{
+	struct xcpu *c = &x->cpus[cpu];
+
+	if (!c->task) {
+		char name[16];
+
+		snprintf(name, sizeof(name), "cpu%d", cpu);
+		c->task = mmt_task_create(x->m, name, 0);
+	}
+	return c->task;
+}
+
+/* Put the thread on @cpu with its task (from any CPU or none). */
+static bool go_to(struct exec *x, int cpu)
+{
+	struct mmt_task *t = cpu_task(x, cpu);
+
+	if (!t)
+		return false;
+	if (mmt_smp_processor_id() == cpu && mmt_current_task() == t)
+		return true;
+	if (mmt_smp_processor_id() >= 0)
+		mmt_cpu_detach();
+	return mmt_cpu_attach(x->m, cpu, t);
+}
+
+/*
+ * A wait leaves its CPU and comes back on whichever is free: after an
+ * operation, the program's thread goes back where the program runs.
+ */
+static void rehome(struct exec *x)
+{
+	if (mmt_smp_processor_id() != x->cpu ||
+	    mmt_current_task() != x->cpus[x->cpu].task)
+		go_to(x, x->cpu);
+}
+
+/* ---- contexts ---- */
+
+static void locks_ready(struct xcpu *c)
+{
+	if (c->locks_ready)
+		return;
+	mmt_raw_spin_lock_init(&c->raw[0], &prog_raw_class);
+	mmt_raw_spin_lock_init(&c->raw[1], &prog_irq_raw_class);
+	mmt_spin_lock_init(&c->spin[0], &prog_spin_class);
+	mmt_spin_lock_init(&c->spin[1], &prog_irq_spin_class);
+	c->locks_ready = true;
+}
+
+static bool enter(struct exec *x, uint32_t ctx)
+{
+	struct xcpu *c = &x->cpus[x->cpu];
+	struct xctx *e;
+
+	if (ctx >= MMT_NR_TRACE_CONTEXTS)
+		return bad_trace(x, "enter: no context %u", ctx);
+	if (c->depth >= MMT_TRACE_MAX_DEPTH)
+		return bad_trace(x, "enter: cpu %d already has %d contexts",
+				 x->cpu, c->depth);
+	e = &c->stack[c->depth++];
+	e->ctx = (uint8_t)ctx;
+	e->saved = 0;
+	e->irq_lock = false;
+	switch (ctx) {
+	case MMT_CTX_IRQ:
+		mmt_irq_enter();
+		break;
+	case MMT_CTX_SOFTIRQ:
+		mmt_softirq_enter();
+		break;
+	case MMT_CTX_BH_OFF:
+		mmt_local_bh_disable();
+		break;
+	case MMT_CTX_PREEMPT:
+		mmt_preempt_disable();
+		break;
+	case MMT_CTX_IRQS_OFF:
+		e->saved = mmt_local_irq_save();
+		break;
+	case MMT_CTX_RAW_LOCK:
+		locks_ready(c);
+		e->irq_lock = mmt_in_hardirq();
+		_mmt_raw_spin_lock(&c->raw[e->irq_lock], MMT_SITE);
+		break;
+	case MMT_CTX_SPIN_LOCK:
+		locks_ready(c);
+		e->irq_lock = mmt_in_hardirq();
+		_mmt_spin_lock(&c->spin[e->irq_lock], MMT_SITE);
+		break;
+	case MMT_CTX_RCU_READ:
+		mmt_rcu_read_lock();
+		break;
+	case MMT_CTX_NOIO:
+		e->saved = mmt_memalloc_noio_save();
+		break;
+	case MMT_CTX_NOFS:
+		e->saved = mmt_memalloc_nofs_save();
+		break;
+	case MMT_CTX_MEMALLOC:
+		e->saved = mmt_memalloc_noreclaim_save();
+		break;
+	}
+	return true;
+}
+
+/* Pop the innermost context of @cpu (the thread is on it). */
+static bool leave(struct exec *x, struct xcpu *c)
+{
+	struct xctx *e;
+
+	if (!c->depth)
+		return bad_trace(x, "exit with no context entered on cpu %d",
+				 mmt_smp_processor_id());
+	e = &c->stack[--c->depth];
+	switch (e->ctx) {
+	case MMT_CTX_IRQ:
+		mmt_irq_exit();
+		break;
+	case MMT_CTX_SOFTIRQ:
+		mmt_softirq_exit();
+		break;
+	case MMT_CTX_BH_OFF:
+		mmt_local_bh_enable();
+		break;
+	case MMT_CTX_PREEMPT:
+		mmt_preempt_enable();
+		break;
+	case MMT_CTX_IRQS_OFF:
+		mmt_local_irq_restore(e->saved);
+		break;
+	case MMT_CTX_RAW_LOCK:
+		_mmt_raw_spin_unlock(&c->raw[e->irq_lock], MMT_SITE);
+		break;
+	case MMT_CTX_SPIN_LOCK:
+		_mmt_spin_unlock(&c->spin[e->irq_lock], MMT_SITE);
+		break;
+	case MMT_CTX_RCU_READ:
+		mmt_rcu_read_unlock();
+		break;
+	case MMT_CTX_NOIO:
+		mmt_memalloc_noio_restore((unsigned int)e->saved);
+		break;
+	case MMT_CTX_NOFS:
+		mmt_memalloc_nofs_restore((unsigned int)e->saved);
+		break;
+	case MMT_CTX_MEMALLOC:
+		mmt_memalloc_noreclaim_restore((unsigned int)e->saved);
+		break;
+	}
+	return true;
+}
+
+/* Does the current CPU's stack hold a context that cannot sleep? */
+static bool cpu_atomic(struct exec *x)
+{
+	const struct xcpu *c = &x->cpus[x->cpu];
+	int i;
+
+	for (i = 0; i < c->depth; i++)
+		if (c->stack[i].ctx < MMT_CTX_NOIO)
+			return true;
+	return false;
+}
+
+/* ---- handles ---- */
+
+static struct xhandle *arg_handle(struct exec *x, const struct mmt_op *op,
+				  int i)
+{
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	unsigned int kind = info->args[i].kind;
+	uint32_t s = op->arg[i];
+	struct xhandle *hd;
+	char n[24];
+
+	if (s >= x->made[kind]) {
+		bad_trace(x, "%s: %s was never created", info->name,
+			  hname(kind, s, n, sizeof(n)));
+		return NULL;
+	}
+	hd = &x->h[kind][s];
+	if (hd->state != HS_LIVE) {
+		bad_trace(x, "%s: %s was ended before", info->name,
+			  hname(kind, s, n, sizeof(n)));
+		return NULL;
+	}
+	return hd;
+}
+
+/* The handle an operation makes (the next serial of its kind). */
+static struct xhandle *new_handle(struct exec *x, unsigned int kind)
+{
+	struct xhandle *hd;
+
+	if (x->made[kind] >= x->nr_h[kind])
+		return NULL; /* counted at the start: cannot happen */
+	hd = &x->h[kind][x->made[kind]++];
+	memset(hd, 0, sizeof(*hd));
+	hd->state = HS_LIVE;
+	return hd;
+}
+
+/* A handle of @kind by serial, live, for a dependant's parent. */
+static struct xhandle *parent(struct exec *x, unsigned int kind, uint32_t s)
+{
+	if (s >= x->made[kind] || x->h[kind][s].state != HS_LIVE)
+		return NULL;
+	return &x->h[kind][s];
+}
+
+/* ---- allocations and their oracles ---- */
+
+/* The allocation oracles of pages the program got. */
+static void got_pages(struct exec *x, struct mmt_page *page, unsigned int order,
+		      mmt_gfp_t gfp, const struct _mmt_wmark_caller *wc,
+		      const char *what)
+{
+	void *addr;
+
+	if (!page)
+		return;
+	addr = mmt_page_address(page);
+	if (!_mmt_xmem_page_add(&x->mem, page, order, what))
+		return;
+	if ((gfp & __GFP_ZERO) &&
+	    !_mmt_exec_check_zero(x->m, addr, MMT_PAGE_SIZE << order, what))
+		return;
+	if (wc && !_mmt_exec_check_watermark(x->m, wc, page, order))
+		return;
+	use(addr, MMT_PAGE_SIZE << order);
+}
+
+/* ... and of an object of @len bytes. */
+static void got_object(struct exec *x, void *obj, size_t len, mmt_gfp_t gfp,
+		       bool zero_check, const char *what)
+{
+	if (!obj)
+		return;
+	if (!_mmt_xmem_obj_add(&x->mem, obj, len, what, true))
+		return;
+	if (zero_check && (gfp & __GFP_ZERO) &&
+	    !_mmt_exec_check_zero(x->m, obj, len, what))
+		return;
+	use(obj, len);
+}
+
+static void drop_pages(struct exec *x, struct mmt_page *page,
+		       unsigned int order)
+{
+	if (page)
+		_mmt_xmem_page_del(&x->mem, page, order);
+}
+
+static void drop_object(struct exec *x, void *obj, size_t len)
+{
+	if (obj)
+		_mmt_xmem_obj_del(&x->mem, obj, len);
+}
+
+/* The memory of mempool element @e of pool handle @m. */
+static void element_track(struct exec *x, const struct xhandle *mh, void *e,
+			  bool add, const char *what)
+{
+	if (!e)
+		return;
+	if (mh->a == 2) { /* page pool: struct mmt_page * of the order */
+		if (add)
+			_mmt_xmem_page_add(&x->mem, e, size_order(mh->b), what);
+		else
+			_mmt_xmem_page_del(&x->mem, e, size_order(mh->b));
+		return;
+	}
+	if (add)
+		_mmt_xmem_obj_add(&x->mem, e, mh->b, what, true);
+	else
+		_mmt_xmem_obj_del(&x->mem, e, mh->b);
+}
+
+/* ---- the operations ---- */
+
+static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
+			   unsigned int order, struct xhandle *hd,
+			   const char *what)
+{
+	struct _mmt_wmark_caller wc;
+	struct mmt_page *page;
+
+	_mmt_exec_wmark_caller(&wc, gfp);
+	page = node < 0 ? mmt_alloc_pages(gfp, order) :
+			  mmt_alloc_pages_node(node, gfp, order);
+	hd->ptr = page;
+	hd->a = order;
+	if (page && order < MMT_MAX_ORDER)
+		got_pages(x, page, order, gfp, &wc, what);
+}
+
+static void op_alloc_bulk(struct exec *x, mmt_gfp_t gfp, uint32_t count,
+			  struct xhandle *hd, const char *what)
+{
+	struct mmt_page **arr = calloc(count ? count : 1, sizeof(*arr));
+	uint32_t i;
+
+	hd->a = count;
+	hd->ptr = arr;
+	if (!arr)
+		return;
+	mmt_alloc_pages_bulk(gfp, count, arr);
+	for (i = 0; i < count && !mmt_violation_count(x->m); i++)
+		got_pages(x, arr[i], 0, gfp, NULL, what);
+}
+
+static void free_bulk_pages(struct exec *x, struct xhandle *hd)
+{
+	struct mmt_page **arr = hd->ptr;
+	uint32_t i;
+
+	for (i = 0; arr && i < hd->a; i++)
+		if (arr[i]) {
+			drop_pages(x, arr[i], 0);
+			mmt_free_pages(arr[i], 0);
+		}
+	free(arr);
+	hd->ptr = NULL;
+}
+
+static void op_kmalloc(struct exec *x, size_t size, mmt_gfp_t gfp, int node,
+		       struct xhandle *hd, const char *what)
+{
+	void *obj = node < 0 ? mmt_kmalloc(size, gfp) :
+			       mmt_kmalloc_node(size, gfp, node);
+
+	hd->ptr = obj;
+	hd->a = (uint32_t)size;
+	got_object(x, obj, size, gfp, true, what);
+}
+
+static void op_krealloc(struct exec *x, struct xhandle *hd, size_t size,
+			mmt_gfp_t gfp, const char *what)
+{
+	void *old = hd->ptr, *n;
+	size_t old_usable = old ? mmt_ksize(old) : 0;
+
+	n = mmt_krealloc(old, size, gfp);
+	if (!n)
+		return; /* the old object stays, as in the kernel */
+	if (n == old) {
+		/* Same object, new size: nothing new was handed out. */
+		drop_object(x, old, hd->a);
+		_mmt_xmem_obj_add(&x->mem, n, size, what, true);
+		hd->a = (uint32_t)size;
+		return;
+	}
+	/* Checked while the old one still counts: it was live until now. */
+	if (_mmt_xmem_obj_add(&x->mem, n, size, what, true) &&
+	    (gfp & __GFP_ZERO) && size > old_usable)
+		/* Only the grown part: the rest is the old contents. */
+		_mmt_exec_check_zero(x->m, (char *)n + old_usable,
+				     size - old_usable, what);
+	drop_object(x, old, hd->a);
+	hd->ptr = n;
+	hd->a = (uint32_t)size;
+}
+
+static void op_cache_create(struct exec *x, uint32_t size, uint32_t flags,
+			    struct xhandle *hd)
+{
+	char name[32];
+
+	snprintf(name, sizeof(name), "c%u", x->made[MMT_H_CACHE] - 1);
+	hd->ptr = mmt_kmem_cache_create(name, size, 0, flags, NULL);
+	hd->a = size;
+}
+
+static void op_cache_alloc(struct exec *x, const struct mmt_op *op,
+			   struct xhandle *ch, mmt_gfp_t gfp, int node,
+			   struct xhandle *hd, const char *what)
+{
+	void *obj = NULL;
+
+	hd->a = op->arg[0];
+	if (ch->ptr)
+		obj = node < 0 ? mmt_kmem_cache_alloc(ch->ptr, gfp) :
+				 mmt_kmem_cache_alloc_node(ch->ptr, gfp, node);
+	hd->ptr = obj;
+	got_object(x, obj, ch->a, gfp, true, what);
+}
+
+static void op_cache_alloc_bulk(struct exec *x, const struct mmt_op *op,
+				struct xhandle *ch, struct xhandle *hd,
+				const char *what)
+{
+	mmt_gfp_t gfp = op->arg[1];
+	uint32_t count = op->arg[2], i;
+	void **arr;
+
+	hd->a = op->arg[0];
+	hd->b = count;
+	if (!ch->ptr || !count)
+		return;
+	arr = calloc(count, sizeof(*arr));
+	if (!arr)
+		return;
+	if (!mmt_kmem_cache_alloc_bulk(ch->ptr, gfp, count, arr)) {
+		free(arr);
+		return;
+	}
+	hd->ptr = arr;
+	for (i = 0; i < count && !mmt_violation_count(x->m); i++)
+		got_object(x, arr[i], ch->a, gfp, true, what);
+}
+
+/* Free a cache bulk set, to its cache or with kfree_bulk(). */
+static void free_cache_bulk(struct exec *x, struct xhandle *hd, bool kfree)
+{
+	struct xhandle *ch = parent(x, MMT_H_CACHE, hd->a);
+	void **arr = hd->ptr;
+	uint32_t i;
+
+	if (!arr)
+		return;
+	for (i = 0; i < hd->b; i++)
+		drop_object(x, arr[i], ch ? ch->a : 1);
+	if (kfree)
+		mmt_kfree_bulk(hd->b, arr);
+	else if (ch && ch->ptr)
+		mmt_kmem_cache_free_bulk(ch->ptr, hd->b, arr);
+	free(arr);
+	hd->ptr = NULL;
+}
+
+static void op_mempool_create(struct exec *x, uint32_t kind, uint32_t min,
+			      uint32_t size, struct xhandle *hd)
+{
+	char name[32], cname[48];
+
+	snprintf(name, sizeof(name), "m%u", x->made[MMT_H_MEMPOOL] - 1);
+	hd->a = kind;
+	hd->b = size;
+	switch (kind) {
+	case 0:
+		hd->ptr = mmt_mempool_create_kmalloc_pool(name, (int)min, size);
+		break;
+	case 1:
+		snprintf(cname, sizeof(cname), "%s-elements", name);
+		hd->aux = mmt_kmem_cache_create(cname, size, 0, 0, NULL);
+		if (hd->aux)
+			hd->ptr = mmt_mempool_create_slab_pool(name, (int)min,
+							       hd->aux);
+		if (!hd->ptr && hd->aux) {
+			mmt_kmem_cache_destroy(hd->aux);
+			hd->aux = NULL;
+		}
+		break;
+	default:
+		hd->ptr = mmt_mempool_create_page_pool(name, (int)min,
+						       size_order(size));
+		break;
+	}
+}
+
+static void mempool_release(struct exec *x, struct xhandle *hd)
+{
+	(void)x;
+	mmt_mempool_destroy(hd->ptr);
+	if (hd->aux)
+		mmt_kmem_cache_destroy(hd->aux);
+	hd->ptr = hd->aux = NULL;
+}
+
+static void op_cgroup_offline(struct exec *x, struct xhandle *hd)
+{
+	struct mmt_memcg *cg = hd->ptr;
+	int c;
+
+	if (!cg)
+		return;
+	/* cgroup_rmdir needs it empty: its tasks go back to the root. */
+	for (c = 0; c < mmt_nr_cpus(x->m); c++)
+		if (x->cpus[c].task && mmt_task_memcg(x->cpus[c].task) == cg)
+			mmt_task_set_memcg(x->cpus[c].task, NULL);
+	mmt_memcg_offline(cg);
+	/* Gone at once if nothing holds it; else at teardown (reap). */
+	if (!mmt_memcg_nr_caches(cg) && !mmt_memcg_charged_pages(cg) &&
+	    mmt_memcg_destroy(cg))
+		hd->ptr = NULL;
+}
+
+/*
+ * net_rx: a packet arrives for @sk, as the network swap device's receive
+ * path does it (alloc/writeback.c net_receive()): in a softirq, from the
+ * RX reserve, with PF_MEMALLOC while any memalloc socket exists; checked
+ * against what the program holds, then freed.
+ */
+static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
+{
+	struct mmt_mem_reserve *rx = mmt_net_reserve(x->m, true);
+	bool emergency = mmt_sk_memalloc_socks(x->m) > 0;
+	struct mmt_task *t = mmt_current_task();
+	const mmt_gfp_t gfp = GFP_ATOMIC | __GFP_NOWARN;
+	unsigned long sp = mmt_task_sleep_points(t);
+	unsigned int saved = 0;
+	void *skb;
+
+	if (!sk)
+		return;
+	mmt_softirq_enter();
+	if (emergency)
+		saved = mmt_memalloc_noreclaim_save();
+	skb = mmt_sk_alloc_emergency(sk, rx, size, gfp);
+	if (emergency)
+		mmt_memalloc_noreclaim_restore(saved);
+	if (skb)
+		_mmt_xmem_obj_add(&x->mem, skb, size, "net_rx", false);
+	_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
+			       "net_rx");
+	if (skb)
+		mmt_sk_free_emergency(sk, rx, skb, size);
+	mmt_softirq_exit();
+}
+
+static void op_lru_add(struct exec *x, uint32_t lru, uint32_t count)
+{
+	uint32_t i;
+	bool ok = true;
+
+	for (i = 0; i < count && ok && !mmt_violation_count(x->m); i++) {
+		switch (lru) {
+		case 0: /* no swap device: unreclaimable, like mlocked */
+			ok = mmt_lru_add_anon(x->m);
+			break;
+		case 1: /* clean page cache: reclaim drops it */
+			ok = mmt_lru_add_file(x->m, false, NULL);
+			break;
+		default: /* dirty, no device to write it: unreclaimable */
+			ok = mmt_lru_add_file(x->m, true, NULL);
+			break;
+		}
+	}
+}
+
+static enum mmt_lru_type lru_type(uint32_t lru)
+{
+	return lru == 0 ? MMT_LRU_ANON :
+	       lru == 1 ? MMT_LRU_FILE_CLEAN :
+			  MMT_LRU_FILE_DIRTY;
+}
+
+/* The GFP argument of @op, if it has one, and its node (or -1). */
+static bool op_gfp(const struct mmt_op_info *info, const struct mmt_op *op,
+		   mmt_gfp_t *gfp, int *node)
+{
+	bool has = false;
+	int i;
+
+	*node = -1;
+	for (i = 0; i < info->nargs; i++) {
+		if (info->args[i].type == MMT_ARG_GFP) {
+			*gfp = op->arg[i];
+			has = true;
+		}
+		if (info->args[i].type == MMT_ARG_NODE)
+			*node = (int)op->arg[i];
+	}
+	return has;
+}
+
+/*
+ * Run one operation.  Handle arguments were checked live; the result
+ * handle (if any) is @res.  Returns false only for bad-trace (reported).
+ */
+static bool run_op(struct exec *x, const struct mmt_op *op,
+		   const struct mmt_op_info *info, struct xhandle **ah,
+		   struct xhandle *res)
+{
+	struct mmt_machine *m = x->m;
+	const uint32_t *a = op->arg;
+	char what[64];
+	struct xhandle *hd = ah[0];
+
+	snprintf(what, sizeof(what), "operation %zu (%s)", x->op_index,
+		 info->name);
+	switch ((enum mmt_opcode)op->code) {
+	case MMT_OP_CPU:
+		if (a[0] >= (uint32_t)mmt_nr_cpus(m))
+			return bad_trace(x, "cpu %u: the machine has %d cpu(s)",
+					 a[0], mmt_nr_cpus(m));
+		if ((int)a[0] != x->cpu) {
+			int from = x->cpu;
+
+			if (!go_to(x, (int)a[0])) {
+				go_to(x, from); /* reported; stay usable */
+				break;
+			}
+			x->cpu = (int)a[0];
+		}
+		break;
+	case MMT_OP_ENTER:
+		return enter(x, a[0]);
+	case MMT_OP_EXIT:
+		return leave(x, &x->cpus[x->cpu]);
+	case MMT_OP_SCHEDULE:
+		/* cond_resched(): a preemption point that may sleep. */
+		mmt_might_sleep();
+		mmt_cond_resched();
+		break;
+	case MMT_OP_CPU_OFFLINE:
+		mmt_cpu_offline(m, (int)a[0]);
+		break;
+	case MMT_OP_CPU_ONLINE:
+		mmt_cpu_online(m, (int)a[0]);
+		break;
+	case MMT_OP_ALLOC_PAGES:
+		op_alloc_pages(x, -1, a[0], a[1], res, what);
+		break;
+	case MMT_OP_ALLOC_PAGES_NODE:
+		op_alloc_pages(x, (int)a[0], a[1], a[2], res, what);
+		break;
+	case MMT_OP_FREE_PAGES:
+		if (hd->ptr) {
+			drop_pages(x, hd->ptr, hd->a);
+			mmt_free_pages(hd->ptr, hd->a);
+		}
+		break;
+	case MMT_OP_ALLOC_PAGES_BULK:
+		op_alloc_bulk(x, a[0], a[1], res, what);
+		break;
+	case MMT_OP_FREE_PAGES_BULK:
+		free_bulk_pages(x, hd);
+		break;
+	case MMT_OP_DRAIN_LOCAL:
+		mmt_drain_local_pages();
+		break;
+	case MMT_OP_DRAIN_ALL:
+		mmt_drain_all_pages(m);
+		break;
+	case MMT_OP_KMALLOC:
+		op_kmalloc(x, a[0], a[1], -1, res, what);
+		break;
+	case MMT_OP_KMALLOC_NODE:
+		op_kmalloc(x, a[0], a[1], (int)a[2], res, what);
+		break;
+	case MMT_OP_KFREE:
+		drop_object(x, hd->ptr, hd->a);
+		mmt_kfree(hd->ptr);
+		break;
+	case MMT_OP_KREALLOC:
+		op_krealloc(x, hd, a[1], a[2], what);
+		break;
+	case MMT_OP_CACHE_CREATE:
+		op_cache_create(x, a[0], a[1], res);
+		break;
+	case MMT_OP_CACHE_DESTROY:
+		mmt_kmem_cache_destroy(hd->ptr);
+		break;
+	case MMT_OP_CACHE_ALLOC:
+		op_cache_alloc(x, op, hd, a[1], -1, res, what);
+		break;
+	case MMT_OP_CACHE_ALLOC_NODE:
+		op_cache_alloc(x, op, hd, a[1], (int)a[2], res, what);
+		break;
+	case MMT_OP_CACHE_FREE: {
+		struct xhandle *ch = parent(x, MMT_H_CACHE, hd->a);
+
+		if (!hd->ptr)
+			break;
+		if (!ch)
+			return bad_trace(x, "%s: its cache c%u is gone",
+					 info->name, hd->a);
+		drop_object(x, hd->ptr, ch->a);
+		mmt_kmem_cache_free(ch->ptr, hd->ptr);
+		break;
+	}
+	case MMT_OP_CACHE_ALLOC_BULK:
+		op_cache_alloc_bulk(x, op, hd, res, what);
+		break;
+	case MMT_OP_CACHE_FREE_BULK:
+		if (hd->ptr && !parent(x, MMT_H_CACHE, hd->a))
+			return bad_trace(x, "%s: its cache c%u is gone",
+					 info->name, hd->a);
+		free_cache_bulk(x, hd, false);
+		break;
+	case MMT_OP_KFREE_BULK:
+		free_cache_bulk(x, hd, true);
+		break;
+	case MMT_OP_CACHE_SHRINK:
+		mmt_kmem_cache_shrink(hd->ptr);
+		break;
+	case MMT_OP_KVFREE_RCU:
+		drop_object(x, hd->ptr, hd->a);
+		if (hd->ptr)
+			mmt_kvfree_rcu(hd->ptr);
+		break;
+	case MMT_OP_KVFREE_RCU_HEAD:
+		if (!hd->ptr)
+			break;
+		/* The rcu_head is the object's first member. */
+		if (hd->a < sizeof(struct mmt_rcu_head))
+			return bad_trace(
+				x,
+				"%s: a %u-byte object cannot hold the %zu-byte rcu_head",
+				info->name, hd->a, sizeof(struct mmt_rcu_head));
+		drop_object(x, hd->ptr, hd->a);
+		mmt_kvfree_rcu_head(hd->ptr, hd->ptr);
+		break;
+	case MMT_OP_GP_STEP:
+		mmt_rcu_gp_step(m);
+		break;
+	case MMT_OP_SYNCHRONIZE_RCU:
+		mmt_synchronize_rcu();
+		break;
+	case MMT_OP_RCU_BARRIER:
+		mmt_rcu_barrier(m);
+		break;
+	case MMT_OP_CGROUP_CREATE: {
+		char name[32];
+
+		snprintf(name, sizeof(name), "g%u", x->made[MMT_H_CGROUP] - 1);
+		res->ptr = mmt_memcg_create(m, name);
+		break;
+	}
+	case MMT_OP_CGROUP_ENTER:
+		if (hd->ptr)
+			mmt_task_set_memcg(mmt_current_task(), hd->ptr);
+		break;
+	case MMT_OP_CGROUP_OFFLINE:
+		op_cgroup_offline(x, hd);
+		break;
+	case MMT_OP_MEMPOOL_CREATE:
+		if (a[0] > 2)
+			return bad_trace(x, "%s: no pool kind %u", info->name,
+					 a[0]);
+		op_mempool_create(x, a[0], a[1], a[2], res);
+		break;
+	case MMT_OP_MEMPOOL_ALLOC:
+		res->a = a[0];
+		if (hd->ptr) {
+			res->ptr = mmt_mempool_alloc(hd->ptr, a[1]);
+			element_track(x, hd, res->ptr, true, what);
+			if (res->ptr && !mmt_violation_count(m))
+				use(hd->a == 2 ? mmt_page_address(res->ptr) :
+						 res->ptr,
+				    hd->b);
+		}
+		break;
+	case MMT_OP_MEMPOOL_FREE: {
+		struct xhandle *mh = parent(x, MMT_H_MEMPOOL, hd->a);
+
+		if (!hd->ptr)
+			break;
+		if (!mh || !mh->ptr)
+			return bad_trace(x, "%s: its pool m%u is gone",
+					 info->name, hd->a);
+		element_track(x, mh, hd->ptr, false, what);
+		mmt_mempool_free(hd->ptr, mh->ptr);
+		break;
+	}
+	case MMT_OP_MEMPOOL_RESIZE:
+		if (hd->ptr)
+			mmt_mempool_resize(hd->ptr, (int)a[1]);
+		break;
+	case MMT_OP_MEMPOOL_DESTROY:
+		mempool_release(x, hd);
+		break;
+	case MMT_OP_SWAPON: {
+		char name[32];
+
+		if (!x->mnt)
+			x->mnt = mmt_swap_mount_create(m, MOUNT_NAME);
+		snprintf(name, sizeof(name), "swapfile-s%u",
+			 x->made[MMT_H_SWAPFILE] - 1);
+		if (x->mnt)
+			res->ptr = mmt_swapon(x->mnt, name, SWAPFILE_PAGES);
+		break;
+	}
+	case MMT_OP_SWAPOFF:
+		if (hd->ptr)
+			mmt_swapoff(hd->ptr);
+		break;
+	case MMT_OP_SOCK_MEMALLOC: {
+		char name[32];
+
+		snprintf(name, sizeof(name), "sk%u", x->made[MMT_H_SOCKET] - 1);
+		res->ptr = mmt_sock_create(m, name);
+		if (res->ptr)
+			mmt_sk_set_memalloc(res->ptr);
+		break;
+	}
+	case MMT_OP_SOCK_CLOSE:
+		if (hd->ptr) {
+			mmt_sk_clear_memalloc(hd->ptr);
+			mmt_sock_destroy(hd->ptr);
+		}
+		break;
+	case MMT_OP_NET_RX:
+		op_net_rx(x, hd->ptr, a[1]);
+		break;
+	case MMT_OP_RESERVE_CREATE: {
+		char name[32];
+
+		/* A node under the root, reserving nothing until connected. */
+		snprintf(name, sizeof(name), "r%u", x->made[MMT_H_RESERVE] - 1);
+		res->ptr = mmt_mem_reserve_create(m, name, NULL);
+		if (res->ptr)
+			mmt_mem_reserve_pages_set(res->ptr, a[0]);
+		break;
+	}
+	case MMT_OP_RESERVE_KMALLOC:
+		if (hd->ptr)
+			mmt_mem_reserve_kmalloc_set(hd->ptr, a[1], (int)a[2]);
+		break;
+	case MMT_OP_RESERVE_CONNECT:
+		if (hd->ptr)
+			mmt_mem_reserve_connect(hd->ptr,
+						mmt_mem_reserve_root(m));
+		break;
+	case MMT_OP_RESERVE_DISCONNECT:
+		if (hd->ptr)
+			mmt_mem_reserve_disconnect(hd->ptr);
+		break;
+	case MMT_OP_RESERVE_DESTROY:
+		if (hd->ptr)
+			mmt_mem_reserve_destroy(hd->ptr);
+		break;
+	case MMT_OP_RESERVE_CHARGE:
+		res->a = a[0];
+		res->b = a[1];
+		if (hd->ptr && mmt_mem_reserve_charge(hd->ptr, a[1]))
+			res->ptr = hd->ptr;
+		break;
+	case MMT_OP_RESERVE_UNCHARGE:
+		if (hd->ptr)
+			mmt_mem_reserve_uncharge(hd->ptr, hd->b);
+		break;
+	case MMT_OP_LRU_ADD:
+		if (a[0] >= mmt_trace_enum_size(MMT_ENUM_LRU))
+			return bad_trace(x, "%s: no lru %u", info->name, a[0]);
+		op_lru_add(x, a[0], a[1]);
+		break;
+	case MMT_OP_LRU_UNMAP:
+		if (a[0] >= mmt_trace_enum_size(MMT_ENUM_LRU))
+			return bad_trace(x, "%s: no lru %u", info->name, a[0]);
+		mmt_lru_unmap(m, lru_type(a[0]), a[1]);
+		break;
+	case MMT_OP_KSWAPD:
+		mmt_kswapd_balance(m, (int)a[0]);
+		break;
+	case MMT_OP_SHRINK_ALL:
+		mmt_kmem_cache_shrink_all(m);
+		break;
+	case MMT_NR_OPCODES:
+		break;
+	}
+	return true;
+}
+
+/* ---- one step of the program ---- */
+
+static void exec_op(struct exec *x, size_t i)
+{
+	const struct mmt_op *op = &x->p->ops[i];
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	struct xhandle *ah[MMT_TRACE_MAX_ARGS] = { NULL };
+	struct xhandle *res = NULL;
+	struct mmt_task *t;
+	unsigned long sp = 0;
+	mmt_gfp_t gfp = 0;
+	enum may_block how;
+	bool has_gfp;
+	int k;
+
+	x->op_index = i;
+	if (!info) {
+		mmt_machine_set_op(x->m, i, "opcode %u", op->code);
+		bad_trace(x, "no operation %u", op->code);
+		check_findings(x);
+		return;
+	}
+	mmt_machine_set_op(x->m, i, "%s", info->name);
+	for (k = 0; k < info->nargs; k++)
+		if (info->args[k].type == MMT_ARG_HANDLE &&
+		    !(ah[k] = arg_handle(x, op, k))) {
+			check_findings(x);
+			return;
+		}
+	if (info->result && !(res = new_handle(x, info->result))) {
+		bad_trace(x, "%s: more handles than the program counts",
+			  info->name);
+		check_findings(x);
+		return;
+	}
+	has_gfp = op_gfp(info, op, &gfp, &x->op_node);
+	x->op_gfp = gfp;
+	t = mmt_current_task();
+	if (has_gfp)
+		sp = mmt_task_sleep_points(t);
+
+	run_op(x, op, info, ah, res);
+
+	if (info->ends && ah[info->ends - 1])
+		ah[info->ends - 1]->state = HS_ENDED;
+	/* What promised not to sleep must not have come near it. */
+	if (has_gfp && !mmt_violation_count(x->m))
+		_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
+				       info->name);
+	rehome(x);
+	if (x->o->log) {
+		char text[160];
+
+		mmt_trace_format_op(x->p, op, text, sizeof(text));
+		fprintf(x->o->log, "%5zu  cpu%d  %s%s\n", i, x->cpu, text,
+			res ? (res->ptr ? "  -> ok" : "  -> NULL") : "");
+	}
+	how = BLOCK_NEVER;
+	if (op->code == MMT_OP_MEMPOOL_ALLOC && (gfp & __GFP_DIRECT_RECLAIM))
+		how = BLOCK_MEMPOOL;
+	else if (has_gfp && (gfp & __GFP_NOFAIL))
+		how = BLOCK_NOFAIL;
+	if (check_blocked(x, how, gfp))
+		return;
+	/* Level 2: the validators, where they may take the model's locks. */
+	if (x->level >= 2 && !cpu_atomic(x)) {
+		mmt_machine_is_valid(x->m);
+		check_findings(x);
+	}
+}
+
+/* ---- teardown ---- */
+
+/* Allocated pages over every zone (managed - free - per-cpu). */
+static long allocated_pages(struct mmt_machine *m)
+{
+	long n = 0;
+	int z;
+
+	for (z = 0; z < mmt_nr_zones(m); z++) {
+		struct mmt_zone_info zi;
+
+		if (mmt_zone_info(m, z, &zi))
+			n += (long)zi.managed - (long)(zi.free + zi.pcp);
+	}
+	return n;
+}
+
+static void release_kind(struct exec *x, unsigned int kind)
+{
+	uint32_t s;
+
+	for (s = 0; s < x->made[kind] && !x->stop; s++) {
+		struct xhandle *hd = &x->h[kind][s], *ph;
+
+		if (hd->state != HS_LIVE)
+			continue;
+		hd->state = HS_ENDED;
+		if (!hd->ptr)
+			continue;
+		switch (kind) {
+		case MMT_H_PAGE:
+			drop_pages(x, hd->ptr, hd->a);
+			mmt_free_pages(hd->ptr, hd->a);
+			break;
+		case MMT_H_PAGE_BULK:
+			free_bulk_pages(x, hd);
+			break;
+		case MMT_H_KMALLOC:
+			drop_object(x, hd->ptr, hd->a);
+			mmt_kfree(hd->ptr);
+			break;
+		case MMT_H_CACHE:
+			mmt_kmem_cache_destroy(hd->ptr);
+			break;
+		case MMT_H_CACHE_OBJ:
+			ph = parent(x, MMT_H_CACHE, hd->a);
+			if (ph && ph->ptr) {
+				drop_object(x, hd->ptr, ph->a);
+				mmt_kmem_cache_free(ph->ptr, hd->ptr);
+			}
+			break;
+		case MMT_H_CACHE_BULK:
+			free_cache_bulk(x, hd, false);
+			break;
+		case MMT_H_MEMPOOL:
+			mempool_release(x, hd);
+			break;
+		case MMT_H_ELEMENT:
+			ph = parent(x, MMT_H_MEMPOOL, hd->a);
+			if (ph && ph->ptr) {
+				element_track(x, ph, hd->ptr, false,
+					      "teardown");
+				mmt_mempool_free(hd->ptr, ph->ptr);
+			}
+			break;
+		case MMT_H_CGROUP:
+			op_cgroup_offline(x, hd);
+			break;
+		case MMT_H_SWAPFILE:
+			mmt_swapoff(hd->ptr);
+			break;
+		case MMT_H_SOCKET:
+			mmt_sk_clear_memalloc(hd->ptr);
+			mmt_sock_destroy(hd->ptr);
+			break;
+		case MMT_H_RESERVE:
+			mmt_mem_reserve_disconnect(hd->ptr);
+			mmt_mem_reserve_destroy(hd->ptr);
+			break;
+		case MMT_H_CHARGE:
+			mmt_mem_reserve_uncharge(hd->ptr, hd->b);
+			break;
+		}
+		check_findings(x);
+	}
+}
+
+static void teardown(struct exec *x)
+{
+	/* Dependants before what they depend on. */
+	static const unsigned int order[] = {
+		MMT_H_CHARGE,	  MMT_H_ELEMENT, MMT_H_CACHE_OBJ,
+		MMT_H_CACHE_BULK, MMT_H_KMALLOC, MMT_H_PAGE,
+		MMT_H_PAGE_BULK,  MMT_H_MEMPOOL, MMT_H_CACHE,
+		MMT_H_SWAPFILE,	  MMT_H_SOCKET,	 MMT_H_RESERVE,
+		MMT_H_CGROUP,
+	};
+	struct mmt_machine *m = x->m;
+	long before, now;
+	size_t i;
+	int c, round;
+
+	x->op_index = x->p->nr_ops;
+	mmt_machine_set_op(m, x->op_index, "teardown");
+	/*
+	 * Unwind this CPU's stack, then any other CPU's (only memalloc
+	 * scopes can be left open where the program is not: leaving a CPU
+	 * in atomic context was reported when it happened).
+	 */
+	for (c = 0; c <= mmt_nr_cpus(m); c++) {
+		int cpu = c == 0 ? x->cpu : c - 1;
+
+		if (c && cpu == x->cpu)
+			continue;
+		if (!x->cpus[cpu].depth)
+			continue;
+		if (!go_to(x, cpu))
+			break;
+		while (x->cpus[cpu].depth)
+			if (!leave(x, &x->cpus[cpu]) || check_findings(x))
+				return;
+	}
+	if (check_findings(x) || !go_to(x, x->cpu))
+		return;
+	for (i = 0; i < MMT_ARRAY_SIZE(order) && !x->stop; i++)
+		release_kind(x, order[i]);
+	if (x->stop)
+		return;
+	if (x->mnt) {
+		mmt_swap_mount_destroy(x->mnt);
+		x->mnt = NULL;
+	}
+	for (i = 0; i < MMT_NR_LRU_TYPES; i++)
+		mmt_lru_unmap(m, (enum mmt_lru_type)i, ~0ul);
+	if (check_findings(x))
+		return;
+	/*
+	 * Freeing begets freeing: kvfree_rcu blocks empty slabs, shrinking a
+	 * TYPESAFE_BY_RCU cache queues its slabs for a grace period, a dead
+	 * memcg cache goes when its last slab does.  Repeat until stable.
+	 */
+	now = allocated_pages(m);
+	for (round = 0; round < 4; round++) {
+		before = now;
+		mmt_rcu_barrier(m);
+		mmt_kmem_cache_shrink_all(m);
+		mmt_rcu_barrier(m);
+		mmt_memcg_reap(m);
+		mmt_drain_all_pages(m);
+		now = allocated_pages(m);
+		if (check_findings(x))
+			return;
+		if (now == before)
+			break;
+	}
+	mmt_slab_teardown_check(m);
+	if (check_findings(x))
+		return;
+	if (x->level >= 1) {
+		mmt_machine_is_valid(m);
+		if (check_findings(x))
+			return;
+	}
+	_mmt_exec_check_teardown(m);
+	check_findings(x);
+}
+
+/* ---- set-up and the entry point ---- */
+
+void mmt_exec_opts_default(struct mmt_exec_opts *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->oracle_level = -1;
+}
+
+/* Room for every handle the program can make, counted from its text. */
+static bool alloc_handles(struct exec *x)
+{
+	size_t i;
+	unsigned int k;
+
+	for (i = 0; i < x->p->nr_ops; i++) {
+		const struct mmt_op_info *info = mmt_op_info(x->p->ops[i].code);
+
+		if (info && info->result)
+			x->nr_h[info->result]++;
+	}
+	for (k = 1; k < MMT_NR_HANDLE_KINDS; k++) {
+		if (!x->nr_h[k])
+			continue;
+		x->h[k] = calloc(x->nr_h[k], sizeof(struct xhandle));
+		if (!x->h[k])
+			return false;
+	}
+	return true;
+}
+
+static void free_exec(struct exec *x)
+{
+	unsigned int k;
+	uint32_t s;
+
+	/* Host arrays of bulk handles: the machine's memory went with it. */
+	for (s = 0; s < x->made[MMT_H_PAGE_BULK]; s++)
+		free(x->h[MMT_H_PAGE_BULK][s].ptr);
+	for (s = 0; s < x->made[MMT_H_CACHE_BULK]; s++)
+		free(x->h[MMT_H_CACHE_BULK][s].ptr);
+	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
+		free(x->h[k]);
+	_mmt_xmem_free(&x->mem);
+	free(x->cpus);
+}
+
+enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
+				       const struct mmt_exec_opts *o,
+				       struct mmt_finding *f)
+{
+	struct mmt_exec_opts defaults;
+	struct mmt_finding scratch;
+	struct mmt_machine *caller_m = mmt_current_machine();
+	struct mmt_task *caller_task = mmt_current_task();
+	int caller_cpu = mmt_smp_processor_id();
+	struct mmt_config cfg;
+	struct exec x;
+	char err[256];
+	size_t i;
+
+	if (!o) {
+		mmt_exec_opts_default(&defaults);
+		o = &defaults;
+	}
+	if (!f)
+		f = &scratch;
+	memset(f, 0, sizeof(*f));
+	memset(&x, 0, sizeof(x));
+	x.p = p;
+	x.o = o;
+	x.f = f;
+	x.result = MMT_EXEC_OK;
+	x.level = o->oracle_level >= 0 ? o->oracle_level : p->hdr.oracle_level;
+	if (x.level < 0)
+		x.level = 0;
+	if (x.level > 2)
+		x.level = 2;
+
+	mmt_trace_header_config(&p->hdr, &cfg);
+	if (o->override_bugs)
+		cfg.bugs = o->bugs;
+	/* One thread, no kthreads: the first time nothing runs is final. */
+	cfg.stall_jiffies = 1;
+	cfg.stall_without_pressure = true;
+	x.m = mmt_machine_create(&cfg, err, sizeof(err));
+	if (!x.m) {
+		snprintf(f->message, sizeof(f->message), "%s", err);
+		return MMT_EXEC_SETUP_FAILED;
+	}
+	/* A caller on a CPU of a machine of its own gets it back at the end. */
+	if (caller_m)
+		mmt_cpu_detach();
+	x.cpus = calloc((size_t)mmt_nr_cpus(x.m), sizeof(*x.cpus));
+	if (!x.cpus || !alloc_handles(&x) || !_mmt_xmem_init(&x.mem, x.m) ||
+	    !go_to(&x, 0)) {
+		snprintf(f->message, sizeof(f->message),
+			 "out of host memory for the interpreter");
+		mmt_machine_destroy(x.m);
+		free_exec(&x);
+		if (caller_m)
+			mmt_cpu_attach(caller_m, caller_cpu, caller_task);
+		return MMT_EXEC_SETUP_FAILED;
+	}
+	mmt_reclaim_install_hooks(x.m);
+	mmt_machine_set_violation_handler(x.m, on_violation, &x);
+
+	for (i = 0; i < p->nr_ops && !x.stop; i++)
+		exec_op(&x, i);
+	if (!x.stop)
+		teardown(&x);
+
+	f->nr_violations = mmt_violation_count(x.m);
+	if (x.result == MMT_EXEC_OK && f->nr_violations) {
+		/* Reported where no check looked (cannot happen): say so. */
+		const struct mmt_violation *v = mmt_violation_get(x.m, 0);
+
+		if (v) {
+			fill_finding(&x, v);
+			x.result = MMT_EXEC_FINDING;
+		}
+	}
+	/*
+	 * No detach: after a finding the CPU may be in any state, and leaving
+	 * it would only add reports; destroying the machine takes the thread
+	 * off it.
+	 */
+	mmt_machine_destroy(x.m);
+	free_exec(&x);
+	if (caller_m)
+		mmt_cpu_attach(caller_m, caller_cpu, caller_task);
+	return x.result;
+}
+
+void mmt_finding_free(struct mmt_finding *f)
+{
+	if (!f)
+		return;
+	free(f->dump);
+	f->dump = NULL;
+}
+
+void mmt_finding_print(const struct mmt_finding *f, FILE *out)
+{
+	fprintf(out, "%s [%s] at %s, op %zu: %s\n", f->oracle, f->layer,
+		f->site, f->op_index, f->op_text);
+	fprintf(out, "  %s\n", f->message);
+	if (f->nr_violations > 1)
+		fprintf(out, "  (%lu violations in all; the first is shown)\n",
+			f->nr_violations);
+	if (f->dump)
+		fprintf(out, "  state:\n%s", f->dump);
+}

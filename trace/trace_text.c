@@ -1,0 +1,1042 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * trace/trace_text.c - the text form of the operation language, for
+ * people: a strict parser with located errors, the canonical printer, and
+ * loading a file in either spelling.
+ *
+ * The format (docs/trace-language.md is the reference):
+ *
+ *   mmtorture-trace 1                        the first line, always
+ *   machine nodes=1 cpus=2 normal=1024 ...   optional, fields optional
+ *   bugs none                                optional ("id,id" or none)
+ *   # a comment: from '#' to the end of the line, anywhere
+ *   cpu 1
+ *   enter irq
+ *     p0 = alloc_pages GFP_ATOMIC|__GFP_ZERO order=2
+ *   exit
+ *   free_pages p0
+ *
+ * One operation a line: `[NAME =] KEYWORD ARG...`, the arguments in the
+ * table's order (trace_ops.c): handles, GFP masks, slab flags, enumeration
+ * values and a CPU number positional; every other number `key=value` with
+ * the argument's name.  A new handle's NAME is any prefix+number of the
+ * right kind that is not live; names map to serials (creation order per
+ * kind), and printing names every handle canonically, prefix + serial.
+ *
+ * Parsing is strict: the structural rules of trace_state.c apply (a dead
+ * or unknown handle, a handle of the wrong kind, `exit` with nothing
+ * entered, `cpu N` inside a context, destroying a cache with live objects
+ * ... are errors), the atomic rules and GFP canonicalisation do not: a
+ * trace may say GFP_KERNEL inside an irq to show the sleep-in-atomic check
+ * fire.  Every error is "FILE:LINE:COL: message" naming the token.
+ *
+ * Printing is canonical: the full header, then one operation a line,
+ * indented two spaces per context entered, so print(parse(print(P))) ==
+ * print(P) byte for byte.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmt/check.h"
+#include "mmt/mempool.h"
+#include "trace_internal.h"
+
+/* ---- a tiny string builder: snprintf semantics, total length kept ---- */
+
+struct sbuf {
+	char *buf;
+	size_t len, n; /* room, bytes the full text needs */
+};
+
+static MMT_PRINTF(2, 3) void sb_printf(struct sbuf *sb, const char *fmt, ...)
+{
+	va_list ap;
+	int w;
+
+	va_start(ap, fmt);
+	w = vsnprintf(sb->n < sb->len ? sb->buf + sb->n : NULL,
+		      sb->n < sb->len ? sb->len - sb->n : 0, fmt, ap);
+	va_end(ap);
+	if (w > 0)
+		sb->n += (size_t)w;
+}
+
+/* ---- printing ---- */
+
+static void format_arg(struct sbuf *sb, const struct mmt_arg_info *a,
+		       uint32_t v)
+{
+	char tmp[512];
+	const char *name;
+
+	switch (a->type) {
+	case MMT_ARG_HANDLE:
+		sb_printf(sb, "%s%u", mmt_handle_prefix(a->kind), v);
+		break;
+	case MMT_ARG_CPU:
+		sb_printf(sb, "%u", v);
+		break;
+	case MMT_ARG_GFP:
+		mmt_gfp_format(v, tmp, sizeof(tmp));
+		sb_printf(sb, "%s", tmp);
+		break;
+	case MMT_ARG_SLAB_FLAGS:
+		_mmt_trace_slab_flags_format(v, tmp, sizeof(tmp));
+		sb_printf(sb, "%s", tmp);
+		break;
+	case MMT_ARG_ENUM:
+		name = mmt_trace_enum_name(a->kind, v);
+		if (name)
+			sb_printf(sb, "%s", name);
+		else
+			sb_printf(sb, "%u",
+				  v); /* out of range: parse says so */
+		break;
+	default:
+		sb_printf(sb, "%s=%u", a->name, v);
+		break;
+	}
+}
+
+/* @op as text, its result (if any) named with serial @serial. */
+static size_t format_op(const struct mmt_op *op, uint32_t serial, char *buf,
+			size_t len)
+{
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	struct sbuf sb = { buf, len, 0 };
+	int i;
+
+	if (len)
+		buf[0] = '\0';
+	if (!info) {
+		sb_printf(&sb, "# opcode %u: not an operation", op->code);
+		return sb.n;
+	}
+	if (info->result)
+		sb_printf(&sb, "%s%u = ", mmt_handle_prefix(info->result),
+			  serial);
+	sb_printf(&sb, "%s", info->name);
+	for (i = 0; i < info->nargs; i++) {
+		sb_printf(&sb, " ");
+		format_arg(&sb, &info->args[i], op->arg[i]);
+	}
+	return sb.n;
+}
+
+size_t mmt_trace_format_op(const struct mmt_program *p, const struct mmt_op *op,
+			   char *buf, size_t len)
+{
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	uint32_t serial = 0;
+	size_t i;
+
+	if (info && info->result) {
+		/*
+		 * The serial is the number of earlier creators of its kind:
+		 * counted if @op is in @p, else @op is taken as the next one.
+		 */
+		if (p->nr_ops && op >= p->ops && op < p->ops + p->nr_ops) {
+			for (i = 0; &p->ops[i] != op; i++) {
+				const struct mmt_op_info *o =
+					mmt_op_info(p->ops[i].code);
+
+				serial += o && o->result == info->result;
+			}
+		} else {
+			serial = p->nr_handles[info->result];
+		}
+	}
+	return format_op(op, serial, buf, len);
+}
+
+static void print_header(const struct mmt_trace_header *h, FILE *out)
+{
+	char bugs[1024];
+
+	mmt_bugs_format(h->bugs, bugs, sizeof(bugs));
+	fprintf(out, "%s %d\n", MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
+	fprintf(out,
+		"machine nodes=%d cpus=%d normal=%lu dma32=%lu slab=%s mempool=%s rt=%s kvfree_rcu=%s oracles=%d\n",
+		h->nr_nodes, h->nr_cpus, h->normal_pages, h->dma32_pages,
+		_mmt_trace_slab_impl_name(h->slab),
+		mmt_mempool_policy_name(h->mempool), h->rt_rules ? "on" : "off",
+		h->kvfree_rcu_fast_try ? "fast-try" : "nowait",
+		h->oracle_level);
+	fprintf(out, "bugs %s\n", bugs);
+}
+
+void mmt_trace_print(const struct mmt_program *p, FILE *out)
+{
+	uint32_t serial[MMT_NR_HANDLE_KINDS] = { 0 };
+	char line[1024];
+	int depth = 0;
+	size_t i;
+
+	print_header(&p->hdr, out);
+	for (i = 0; i < p->nr_ops; i++) {
+		const struct mmt_op *op = &p->ops[i];
+		const struct mmt_op_info *info = mmt_op_info(op->code);
+		uint32_t s = 0;
+
+		/*
+		 * Indentation shows the context stack: only the current CPU
+		 * may have one (leaving a CPU needs it empty), so one depth
+		 * counter is the whole picture.
+		 */
+		if (op->code == MMT_OP_EXIT && depth > 0)
+			depth--;
+		if (info && info->result)
+			s = serial[info->result]++;
+		format_op(op, s, line, sizeof(line));
+		fprintf(out, "%*s%s\n", 2 * depth, "", line);
+		if (op->code == MMT_OP_ENTER && depth < MMT_TRACE_MAX_DEPTH)
+			depth++;
+	}
+}
+
+/* ---- parsing ---- */
+
+struct tok {
+	const char *s;
+	size_t n;
+	unsigned int col; /* 1-based */
+};
+
+/* Per kind, by serial: the name the text gave, where it began and ended. */
+struct names {
+	uint32_t *num;
+	uint32_t *def_line, *end_line;
+	uint32_t cap;
+};
+
+struct parser {
+	const char *name;
+	char *err;
+	size_t errlen;
+	struct mmt_program *out;
+	struct _mmt_trace_state st;
+	bool have_state;
+	struct names names[MMT_NR_HANDLE_KINDS];
+	unsigned int line;
+	const char *ls, *le; /* the current line, comment cut off */
+	const char *cur; /* the tokenizer's position in it */
+	bool seen_machine, seen_bugs;
+	/* machine fields given, so a repeated one is an error */
+	unsigned int fields;
+};
+
+static bool is_space(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\v' || c == '\f';
+}
+
+static bool next_tok(struct parser *ps, struct tok *t)
+{
+	const char *p = ps->cur;
+
+	while (p < ps->le && is_space(*p))
+		p++;
+	if (p == ps->le) {
+		ps->cur = p;
+		return false;
+	}
+	t->s = p;
+	while (p < ps->le && !is_space(*p))
+		p++;
+	t->n = (size_t)(p - t->s);
+	t->col = (unsigned int)(t->s - ps->ls) + 1;
+	ps->cur = p;
+	return true;
+}
+
+/* @t as a printable quoted word (non-printing bytes escaped, cut long). */
+static const char *q(const struct tok *t, char *buf, size_t len)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < t->n && n + 8 < len; i++) {
+		unsigned char c = (unsigned char)t->s[i];
+
+		if (i == 48) {
+			n += (size_t)snprintf(buf + n, len - n, "...");
+			break;
+		}
+		if (c >= 0x20 && c < 0x7f && c != '\'' && c != '\\')
+			buf[n++] = (char)c;
+		else
+			n += (size_t)snprintf(buf + n, len - n, "\\x%02x", c);
+	}
+	buf[n] = '\0';
+	return buf;
+}
+
+static MMT_PRINTF(3, 4) bool perr(struct parser *ps, unsigned int col,
+				  const char *fmt, ...)
+{
+	size_t n = 0;
+	va_list ap;
+	int w;
+
+	if (!ps->err || !ps->errlen)
+		return false;
+	w = snprintf(ps->err, ps->errlen, "%s:%u:%u: ", ps->name, ps->line,
+		     col);
+	if (w > 0)
+		n = (size_t)w;
+	if (n < ps->errlen) {
+		va_start(ap, fmt);
+		vsnprintf(ps->err + n, ps->errlen - n, fmt, ap);
+		va_end(ap);
+	}
+	return false;
+}
+
+static bool tok_is(const struct tok *t, const char *s)
+{
+	return strlen(s) == t->n && !memcmp(t->s, s, t->n);
+}
+
+/* A decimal number in [lo, hi]: digits only, no sign, no leading zeros. */
+static bool parse_num(const char *s, size_t n, uint64_t lo, uint64_t hi,
+		      uint64_t *out)
+{
+	uint64_t v = 0;
+	size_t i;
+
+	if (!n || n > 19 || (n > 1 && s[0] == '0'))
+		return false;
+	for (i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return false;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* ---- header ---- */
+
+enum {
+	F_NODES,
+	F_CPUS,
+	F_NORMAL,
+	F_DMA32,
+	F_SLAB,
+	F_MEMPOOL,
+	F_RT,
+	F_KVFREE_RCU,
+	F_ORACLES,
+	NR_FIELDS
+};
+
+static const char *const field_names[NR_FIELDS] = {
+	"nodes",   "cpus", "normal",	 "dma32",   "slab",
+	"mempool", "rt",   "kvfree_rcu", "oracles",
+};
+
+static bool parse_field(struct parser *ps, const struct tok *t)
+{
+	struct mmt_trace_header *h = &ps->out->hdr;
+	const char *eq = memchr(t->s, '=', t->n);
+	struct tok key, val;
+	char b1[160], b2[160];
+	uint64_t v;
+	int f;
+
+	if (!eq)
+		return perr(ps, t->col, "expected FIELD=VALUE, got '%s'",
+			    q(t, b1, sizeof(b1)));
+	key = (struct tok){ t->s, (size_t)(eq - t->s), t->col };
+	val = (struct tok){ eq + 1, t->n - key.n - 1,
+			    t->col + (unsigned int)key.n + 1 };
+	for (f = 0; f < NR_FIELDS; f++)
+		if (tok_is(&key, field_names[f]))
+			break;
+	if (f == NR_FIELDS)
+		return perr(
+			ps, t->col,
+			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles)",
+			q(&key, b1, sizeof(b1)));
+	if (ps->fields & (1u << f))
+		return perr(ps, t->col, "machine field '%s' given twice",
+			    field_names[f]);
+	ps->fields |= 1u << f;
+	q(&val, b2, sizeof(b2));
+
+	switch (f) {
+	case F_NODES:
+		if (!parse_num(val.s, val.n, 1, MMT_MAX_NODES, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for nodes= (expected 1..%d)",
+				b2, MMT_MAX_NODES);
+		h->nr_nodes = (int)v;
+		break;
+	case F_CPUS:
+		if (!parse_num(val.s, val.n, 1, MMT_MAX_CPUS, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for cpus= (expected 1..%d)",
+				b2, MMT_MAX_CPUS);
+		h->nr_cpus = (int)v;
+		break;
+	case F_NORMAL:
+	case F_DMA32:
+		if (!parse_num(val.s, val.n, 0, 1ull << 32, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for %s= (expected pages per node)",
+				b2, field_names[f]);
+		if (f == F_NORMAL)
+			h->normal_pages = (unsigned long)v;
+		else
+			h->dma32_pages = (unsigned long)v;
+		break;
+	case F_SLAB:
+		if (tok_is(&val, "slub"))
+			h->slab = MMT_SLAB_SLUB;
+		else if (tok_is(&val, "slab"))
+			h->slab = MMT_SLAB_SLAB;
+		else
+			return perr(ps, val.col,
+				    "slab='%s': expected slub or slab", b2);
+		break;
+	case F_MEMPOOL: {
+		char name[32];
+
+		if (val.n >= sizeof(name))
+			val.n = sizeof(name) - 1;
+		memcpy(name, val.s, val.n);
+		name[val.n] = '\0';
+		if (!mmt_mempool_policy_parse(name, &h->mempool))
+			return perr(
+				ps, val.col,
+				"mempool='%s': expected kernel-2016, no-reclaim or pool-first",
+				b2);
+		break;
+	}
+	case F_RT:
+		if (tok_is(&val, "on") || tok_is(&val, "off"))
+			h->rt_rules = tok_is(&val, "on");
+		else
+			return perr(ps, val.col, "rt='%s': expected on or off",
+				    b2);
+		break;
+	case F_KVFREE_RCU:
+		if (tok_is(&val, "nowait") || tok_is(&val, "fast-try"))
+			h->kvfree_rcu_fast_try = tok_is(&val, "fast-try");
+		else
+			return perr(
+				ps, val.col,
+				"kvfree_rcu='%s': expected nowait or fast-try",
+				b2);
+		break;
+	case F_ORACLES:
+		if (!parse_num(val.s, val.n, 0, 2, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for oracles= (expected 0..2)",
+				b2);
+		h->oracle_level = (int)v;
+		break;
+	}
+	return true;
+}
+
+static bool parse_machine(struct parser *ps, const struct tok *kw)
+{
+	struct mmt_config cfg;
+	char why[256];
+	struct tok t;
+
+	if (ps->seen_machine)
+		return perr(ps, kw->col, "a second 'machine' line");
+	ps->seen_machine = true;
+	while (next_tok(ps, &t))
+		if (!parse_field(ps, &t))
+			return false;
+	/* What the model would refuse (total memory, zone sizes) is an error here. */
+	mmt_trace_header_config(&ps->out->hdr, &cfg);
+	if (!mmt_config_validate(&cfg, why, sizeof(why)))
+		return perr(ps, kw->col, "machine: %s", why);
+	return true;
+}
+
+static bool parse_bugs(struct parser *ps, const struct tok *kw)
+{
+	char list[256], why[256], b[160];
+	struct tok t, extra;
+
+	if (ps->seen_bugs)
+		return perr(ps, kw->col, "a second 'bugs' line");
+	ps->seen_bugs = true;
+	if (!next_tok(ps, &t))
+		return perr(ps, kw->col,
+			    "bugs: expected 'none' or bug ids joined by ','");
+	if (next_tok(ps, &extra))
+		return perr(
+			ps, extra.col,
+			"unexpected '%s': bug ids are joined by ',' without spaces",
+			q(&extra, b, sizeof(b)));
+	if (t.n >= sizeof(list))
+		return perr(ps, t.col, "bugs: the list is too long");
+	memcpy(list, t.s, t.n);
+	list[t.n] = '\0';
+	if (!mmt_bugs_parse(list, &ps->out->hdr.bugs, why, sizeof(why)))
+		return perr(ps, t.col, "bugs: %s", why);
+	return true;
+}
+
+/* ---- handle names ---- */
+
+static bool names_grow(struct names *nm, uint32_t need)
+{
+	uint32_t cap = nm->cap ? nm->cap : 16;
+	uint32_t *a, *b, *c;
+
+	while (cap < need)
+		cap *= 2;
+	a = realloc(nm->num, cap * sizeof(*a));
+	if (!a)
+		return false;
+	nm->num = a;
+	b = realloc(nm->def_line, cap * sizeof(*b));
+	if (!b)
+		return false;
+	nm->def_line = b;
+	c = realloc(nm->end_line, cap * sizeof(*c));
+	if (!c)
+		return false;
+	nm->end_line = c;
+	nm->cap = cap;
+	return true;
+}
+
+/* Split "co12" into kind and number; false (with an error) if malformed. */
+static bool parse_name(struct parser *ps, const struct tok *t,
+		       enum mmt_handle_kind *kind, uint32_t *num)
+{
+	char b[160];
+	size_t i = 0;
+	uint64_t v;
+
+	while (i < t->n && t->s[i] >= 'a' && t->s[i] <= 'z')
+		i++;
+	if (!i || i == t->n ||
+	    !parse_num(t->s + i, t->n - i, 0, UINT32_MAX, &v))
+		return perr(
+			ps, t->col,
+			"bad handle name '%s' (expected a prefix such as p, o or co and a number, e.g. p0)",
+			q(t, b, sizeof(b)));
+	*kind = _mmt_handle_kind_lookup(t->s, i);
+	if (*kind == MMT_H_NONE)
+		return perr(ps, t->col, "unknown handle prefix '%.*s' in '%s'",
+			    (int)i, t->s, q(t, b, sizeof(b)));
+	*num = (uint32_t)v;
+	return true;
+}
+
+/* The live serial of @kind named @num, or -1 (then *dead: a dead one's). */
+static int64_t find_name(const struct parser *ps, enum mmt_handle_kind kind,
+			 uint32_t num, int64_t *dead)
+{
+	const struct _mmt_trace_handles *h = &ps->st.h[kind];
+	const struct names *nm = &ps->names[kind];
+	uint32_t i;
+
+	*dead = -1;
+	for (i = 0; i < h->nr_live; i++)
+		if (nm->num[h->live[i]] == num)
+			return h->live[i];
+	for (i = h->nr; i-- > 0;)
+		if (nm->num[i] == num) {
+			*dead = i;
+			break;
+		}
+	return -1;
+}
+
+static bool parse_handle(struct parser *ps, const struct tok *t,
+			 enum mmt_handle_kind want, uint32_t *serial)
+{
+	enum mmt_handle_kind kind;
+	int64_t s, dead;
+	uint32_t num;
+	char b[160];
+
+	if (!parse_name(ps, t, &kind, &num))
+		return false;
+	q(t, b, sizeof(b));
+	if (kind != want)
+		return perr(ps, t->col,
+			    "handle '%s' is a %s, expected a %s (%s...)", b,
+			    _mmt_handle_kind_desc(kind),
+			    _mmt_handle_kind_desc(want),
+			    mmt_handle_prefix(want));
+	s = find_name(ps, kind, num, &dead);
+	if (s >= 0) {
+		*serial = (uint32_t)s;
+		return true;
+	}
+	if (dead >= 0)
+		return perr(
+			ps, t->col,
+			"handle '%s' is dead (created at line %u, ended at line %u)",
+			b, ps->names[kind].def_line[dead],
+			ps->names[kind].end_line[dead]);
+	return perr(ps, t->col, "unknown handle '%s' (never created)", b);
+}
+
+/* ---- operations ---- */
+
+static const char *type_hint(const struct mmt_arg_info *a, char *buf,
+			     size_t len)
+{
+	switch (a->type) {
+	case MMT_ARG_HANDLE:
+		snprintf(buf, len, "a %s handle (%s<N>)",
+			 _mmt_handle_kind_desc(a->kind),
+			 mmt_handle_prefix(a->kind));
+		break;
+	case MMT_ARG_CPU:
+		snprintf(buf, len, "a cpu number");
+		break;
+	case MMT_ARG_GFP:
+		snprintf(buf, len, "a GFP mask (GFP_KERNEL|__GFP_ZERO, or 0)");
+		break;
+	case MMT_ARG_SLAB_FLAGS:
+		snprintf(buf, len, "slab flags (HWCACHE_ALIGN|POISON, or 0)");
+		break;
+	case MMT_ARG_ENUM:
+		snprintf(buf, len, "a %s", a->name);
+		break;
+	default:
+		snprintf(buf, len, "%s=N", a->name);
+		break;
+	}
+	return buf;
+}
+
+static bool parse_gfp(struct parser *ps, const struct tok *t, uint32_t *out)
+{
+	const char *p = t->s, *end = t->s + t->n;
+	char piece[80], why[256], b[160];
+	mmt_gfp_t gfp = 0, m;
+
+	/* Piece by piece, so that an error points at the very flag. */
+	for (;;) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		struct tok pt = { p, (size_t)((bar ? bar : end) - p),
+				  t->col + (unsigned int)(p - t->s) };
+
+		if (!pt.n)
+			return perr(ps, pt.col, "empty GFP flag in '%s'",
+				    q(t, b, sizeof(b)));
+		if (pt.n >= sizeof(piece) || memchr(pt.s, '\0', pt.n))
+			return perr(ps, pt.col, "unknown GFP flag '%s'",
+				    q(&pt, b, sizeof(b)));
+		memcpy(piece, pt.s, pt.n);
+		piece[pt.n] = '\0';
+		if (!mmt_gfp_parse(piece, &m, why, sizeof(why))) {
+			if (piece[0] >= '0' && piece[0] <= '9')
+				return perr(
+					ps, pt.col,
+					"bad GFP mask literal '%s' (expected 0 or 0x<hex> with known bits)",
+					q(&pt, b, sizeof(b)));
+			return perr(
+				ps, pt.col,
+				"unknown GFP flag '%s' (see 'mmtorture list' and mmt/gfp.h)",
+				q(&pt, b, sizeof(b)));
+		}
+		gfp |= m;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	*out = gfp;
+	return true;
+}
+
+static bool parse_slab_flags(struct parser *ps, const struct tok *t,
+			     uint32_t *out)
+{
+	const char *p = t->s, *end = t->s + t->n;
+	uint32_t flags = 0, f;
+	char b[160];
+
+	if (tok_is(t, "0")) {
+		*out = 0;
+		return true;
+	}
+	for (;;) {
+		const char *bar = memchr(p, '|', (size_t)(end - p));
+		struct tok pt = { p, (size_t)((bar ? bar : end) - p),
+				  t->col + (unsigned int)(p - t->s) };
+
+		/* "0" is the empty set, alone or in a list, as for GFP masks. */
+		f = tok_is(&pt, "0") ? 0 :
+				       _mmt_trace_slab_flag_lookup(pt.s, pt.n);
+		if (!f && !tok_is(&pt, "0"))
+			return perr(
+				ps, pt.col,
+				"unknown slab flag '%s' (expected HWCACHE_ALIGN POISON RED_ZONE STORE_USER TYPESAFE_BY_RCU ACCOUNT, or 0)",
+				q(&pt, b, sizeof(b)));
+		flags |= f;
+		if (!bar)
+			break;
+		p = bar + 1;
+	}
+	*out = flags;
+	return true;
+}
+
+/* Range of a number argument: [lo, hi]. */
+static void num_range(const struct parser *ps, const struct mmt_arg_info *a,
+		      uint64_t *lo, uint64_t *hi)
+{
+	*lo = 0;
+	switch (a->type) {
+	case MMT_ARG_CPU:
+		*hi = (uint64_t)ps->st.hdr.nr_cpus - 1;
+		break;
+	case MMT_ARG_NODE:
+		*hi = (uint64_t)ps->st.hdr.nr_nodes - 1;
+		break;
+	case MMT_ARG_ORDER:
+		*hi = MMT_MAX_ORDER - 1;
+		break;
+	case MMT_ARG_SIZE:
+		*lo = 1;
+		*hi = MMT_TRACE_MAX_SIZE;
+		break;
+	default: /* MMT_ARG_COUNT */
+		*lo = 1;
+		*hi = 64;
+		break;
+	}
+}
+
+static bool parse_arg(struct parser *ps, const struct mmt_op_info *info, int i,
+		      uint32_t *out)
+{
+	const struct mmt_arg_info *a = &info->args[i];
+	char b[160], hint[96];
+	uint64_t lo, hi, v;
+	struct tok t, val;
+	size_t kn;
+	int e;
+
+	if (!next_tok(ps, &t))
+		return perr(ps, (unsigned int)(ps->le - ps->ls) + 1,
+			    "%s: missing argument %d, %s", info->name, i + 1,
+			    type_hint(a, hint, sizeof(hint)));
+	switch (a->type) {
+	case MMT_ARG_HANDLE:
+		return parse_handle(ps, &t, a->kind, out);
+	case MMT_ARG_GFP:
+		return parse_gfp(ps, &t, out);
+	case MMT_ARG_SLAB_FLAGS:
+		return parse_slab_flags(ps, &t, out);
+	case MMT_ARG_ENUM:
+		e = _mmt_trace_enum_lookup(a->kind, t.s, t.n);
+		if (e < 0) {
+			struct sbuf sb = { hint, sizeof(hint), 0 };
+			unsigned int k;
+
+			for (k = 0; k < mmt_trace_enum_size(a->kind); k++)
+				sb_printf(&sb, "%s%s", k ? " " : "",
+					  mmt_trace_enum_name(a->kind, k));
+			return perr(ps, t.col, "unknown %s '%s' (expected %s)",
+				    a->name, q(&t, b, sizeof(b)), hint);
+		}
+		*out = (uint32_t)e;
+		return true;
+	default:
+		break;
+	}
+	/* Numbers: the CPU of cpu/cpu_offline/cpu_online bare, others key=. */
+	num_range(ps, a, &lo, &hi);
+	val = t;
+	if (a->type != MMT_ARG_CPU) {
+		kn = strlen(a->name);
+		if (t.n <= kn || memcmp(t.s, a->name, kn) || t.s[kn] != '=')
+			return perr(ps, t.col, "%s: expected %s=N, got '%s'",
+				    info->name, a->name, q(&t, b, sizeof(b)));
+		val.s += kn + 1;
+		val.n -= kn + 1;
+		val.col += (unsigned int)kn + 1;
+	}
+	if (!parse_num(val.s, val.n, lo, hi, &v))
+		return perr(ps, val.col,
+			    "bad number '%s' for %s%s (expected %llu..%llu)",
+			    q(&val, b, sizeof(b)), a->name,
+			    a->type == MMT_ARG_CPU ? "" : "=",
+			    (unsigned long long)lo, (unsigned long long)hi);
+	*out = (uint32_t)v;
+	return true;
+}
+
+static bool state_ready(struct parser *ps)
+{
+	if (ps->have_state)
+		return true;
+	if (!_mmt_trace_state_init(&ps->st, &ps->out->hdr, true))
+		return false;
+	ps->have_state = true;
+	return true;
+}
+
+static bool parse_op(struct parser *ps, struct tok *first)
+{
+	const struct mmt_op_info *info;
+	struct tok kw = *first, name = { 0 }, eq, extra;
+	struct _mmt_trace_why why;
+	enum mmt_handle_kind nkind = MMT_H_NONE;
+	unsigned int arg_col[MMT_TRACE_MAX_ARGS];
+	uint32_t nnum = 0;
+	struct mmt_op op;
+	char b[160];
+	int code, i;
+
+	if (!state_ready(ps))
+		return perr(ps, first->col, "out of memory");
+	memset(&op, 0, sizeof(op));
+	/* "NAME = keyword ..." */
+	{
+		const char *save = ps->cur;
+
+		if (next_tok(ps, &eq) && tok_is(&eq, "=")) {
+			name = kw;
+			if (!next_tok(ps, &kw))
+				return perr(ps, eq.col + 1,
+					    "expected an operation after '='");
+		} else {
+			ps->cur = save;
+		}
+	}
+	code = _mmt_trace_op_lookup(kw.s, kw.n);
+	if (code < 0)
+		return perr(
+			ps, kw.col,
+			"unknown operation '%s' (see 'mmtorture trace ops')",
+			q(&kw, b, sizeof(b)));
+	info = mmt_op_info((enum mmt_opcode)code);
+	op.code = (uint16_t)code;
+	op.line = ps->line;
+
+	if (name.s && !info->result)
+		return perr(ps, name.col, "%s creates no handle: drop '%.*s ='",
+			    info->name, (int)(name.n > 40 ? 40 : name.n),
+			    name.s);
+	if (!name.s && info->result)
+		return perr(ps, kw.col,
+			    "%s creates a %s: write '%s<N> = %s ...'",
+			    info->name, _mmt_handle_kind_desc(info->result),
+			    mmt_handle_prefix(info->result), info->name);
+	if (name.s) {
+		if (!parse_name(ps, &name, &nkind, &nnum))
+			return false;
+		if (nkind != info->result)
+			return perr(
+				ps, name.col,
+				"'%s' cannot name a %s: its name starts with '%s'",
+				q(&name, b, sizeof(b)),
+				_mmt_handle_kind_desc(info->result),
+				mmt_handle_prefix(info->result));
+	}
+
+	for (i = 0; i < info->nargs; i++) {
+		const char *save = ps->cur;
+		struct tok peek;
+
+		arg_col[i] = next_tok(ps, &peek) ? peek.col : 0;
+		ps->cur = save;
+		if (!parse_arg(ps, info, i, &op.arg[i]))
+			return false;
+	}
+	if (next_tok(ps, &extra))
+		return perr(ps, extra.col, "unexpected '%s' after %s's %s",
+			    q(&extra, b, sizeof(b)), info->name,
+			    info->nargs ? "arguments" :
+					  "keyword (it takes none)");
+
+	if (!_mmt_trace_state_check(&ps->st, &op, &why))
+		return perr(ps, why.arg >= 0 ? arg_col[why.arg] : kw.col, "%s",
+			    why.msg);
+	if (name.s) {
+		int64_t dead, s = find_name(ps, nkind, nnum, &dead);
+
+		if (s >= 0)
+			return perr(
+				ps, name.col,
+				"handle '%s' is already live (created at line %u)",
+				q(&name, b, sizeof(b)),
+				ps->names[nkind].def_line[s]);
+	}
+	if (ps->out->nr_ops >= MMT_TRACE_MAX_OPS)
+		return perr(
+			ps, kw.col,
+			"more than %d operations (the most a program may have)",
+			MMT_TRACE_MAX_OPS);
+
+	if (info->result) {
+		struct names *nm = &ps->names[info->result];
+		uint32_t serial = ps->st.h[info->result].nr;
+
+		if (serial >= nm->cap && !names_grow(nm, serial + 1))
+			return perr(ps, kw.col, "out of memory");
+		nm->num[serial] = nnum;
+		nm->def_line[serial] = ps->line;
+		nm->end_line[serial] = 0;
+	}
+	if (info->ends)
+		ps->names[info->args[info->ends - 1].kind]
+			.end_line[op.arg[info->ends - 1]] = ps->line;
+	if (!_mmt_trace_state_apply(&ps->st, &op) ||
+	    !mmt_program_append(ps->out, &op))
+		return perr(ps, kw.col, "out of memory");
+	return true;
+}
+
+static bool parse_magic(struct parser *ps)
+{
+	struct tok t, v, extra;
+	char b[160];
+
+	if (!next_tok(ps, &t) || !tok_is(&t, MMT_TRACE_TEXT_MAGIC) ||
+	    t.col != 1)
+		return perr(ps, 1, "expected '%s %d' as the first line",
+			    MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
+	if (!next_tok(ps, &v))
+		return perr(ps, t.col + (unsigned int)t.n,
+			    "expected the version after '%s'",
+			    MMT_TRACE_TEXT_MAGIC);
+	if (!tok_is(&v, "1"))
+		return perr(
+			ps, v.col,
+			"unsupported trace version '%s' (this build reads %d)",
+			q(&v, b, sizeof(b)), MMT_TRACE_VERSION);
+	if (next_tok(ps, &extra))
+		return perr(ps, extra.col, "unexpected '%s' after the version",
+			    q(&extra, b, sizeof(b)));
+	return true;
+}
+
+bool mmt_trace_parse(const char *text, size_t len, const char *name,
+		     struct mmt_program *out, char *err, size_t errlen)
+{
+	struct parser ps;
+	const char *p = text, *end = text + len;
+	bool ok = true;
+	unsigned int k;
+
+	memset(&ps, 0, sizeof(ps));
+	ps.name = name ? name : "<trace>";
+	ps.err = err;
+	ps.errlen = errlen;
+	ps.out = out;
+	mmt_program_init(out);
+	if (err && errlen)
+		err[0] = '\0';
+
+	while (ok && p <= end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end, *hash;
+		struct tok t;
+
+		ps.line++;
+		ps.ls = p;
+		hash = memchr(p, '#', (size_t)(le - p));
+		ps.le = hash ? hash : le;
+		ps.cur = p;
+		if (ps.line == 1) {
+			ok = parse_magic(&ps);
+		} else if (next_tok(&ps, &t)) {
+			bool header = tok_is(&t, "machine") ||
+				      tok_is(&t, "bugs");
+
+			if (header && (ps.have_state || ps.out->nr_ops))
+				ok = perr(
+					&ps, t.col,
+					"'%.*s' belongs to the header, before the first operation",
+					(int)t.n, t.s);
+			else if (tok_is(&t, "machine"))
+				ok = parse_machine(&ps, &t);
+			else if (tok_is(&t, "bugs"))
+				ok = parse_bugs(&ps, &t);
+			else
+				ok = parse_op(&ps, &t);
+		}
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+
+	if (ps.have_state)
+		_mmt_trace_state_free(&ps.st);
+	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++) {
+		free(ps.names[k].num);
+		free(ps.names[k].def_line);
+		free(ps.names[k].end_line);
+	}
+	if (!ok)
+		mmt_program_free(out);
+	return ok;
+}
+
+/* ---- files ---- */
+
+bool mmt_trace_load(const char *path, struct mmt_program *out, char *err,
+		    size_t errlen)
+{
+	size_t mlen = strlen(MMT_TRACE_TEXT_MAGIC), len = 0, cap = 0;
+	char *buf = NULL, *n;
+	FILE *f = fopen(path, "rb");
+	bool ok = true;
+
+	mmt_program_init(out);
+	if (!f) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return false;
+	}
+	for (;;) {
+		size_t r;
+
+		if (len == cap) {
+			cap = cap ? 2 * cap : 65536;
+			n = realloc(buf, cap);
+			if (!n) {
+				snprintf(err, errlen, "%s: out of memory",
+					 path);
+				ok = false;
+				break;
+			}
+			buf = n;
+		}
+		r = fread(buf + len, 1, cap - len, f);
+		len += r;
+		if (r == 0) {
+			if (ferror(f)) {
+				snprintf(err, errlen, "%s: %s", path,
+					 strerror(errno));
+				ok = false;
+			}
+			break;
+		}
+	}
+	fclose(f);
+	if (ok) {
+		if (len >= mlen && !memcmp(buf, MMT_TRACE_TEXT_MAGIC, mlen))
+			ok = mmt_trace_parse(buf, len, path, out, err, errlen);
+		else
+			mmt_trace_decode((const uint8_t *)buf, len, out);
+	}
+	free(buf);
+	return ok;
+}
