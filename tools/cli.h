@@ -41,6 +41,12 @@ int cmd_list(int argc, char **argv);
 int cmd_run(int argc, char **argv);
 int cmd_bench(int argc, char **argv);
 int cmd_scenario(int argc, char **argv);
+int cmd_trace(int argc, char **argv);
+int cmd_replay(int argc, char **argv);
+int cmd_fuzz(int argc, char **argv);
+int cmd_campaign(int argc, char **argv);
+int cmd_bench_bugs(int argc, char **argv); /* bench bugs */
+int cmd_bench_fuzz(int argc, char **argv); /* bench fuzz */
 int cmd_version(int argc, char **argv);
 
 /*

@@ -20,6 +20,13 @@
  * 1-CPU machine, kmem_cache_alloc + kmem_cache_free of a 64-byte cache and
  * kmalloc(64) + kfree, freed at once so the fast path serves them; then
  * glibc malloc(64) + free in the same process.
+ * bench trace: the interpreter (mmt/exec.h) as the fuzzers call it, on the
+ * default header's machine (1 node, 2 CPUs, 1024 + 64 pages): ns per
+ * mmt_trace_execute() of the empty program and of a 64-operation program
+ * (pages, kmalloc, a cache, krealloc, kvfree_rcu, bulk pages), each at
+ * oracle level 0 and 1, and ns per machine create + destroy with 256, 2048
+ * and 65536 Normal pages: what one execution costs besides its operations,
+ * which must follow what the execution touched, not the memory's size.
  * Each is warmed up, then timed (CLOCK_MONOTONIC) over 5 repetitions of N
  * iterations; the best repetition is the result.  JSON on stdout, or with
  * --json-out FILE in FILE and a table on stdout.
@@ -35,17 +42,24 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "mmt/exec.h"
 #include "mmt/mmt.h"
 
 #define BENCH_REPS 5
 #define BENCH_DEFAULT_ITERS 2000000ull
 #define BENCH_MAX_ITERS 10000000000ull
 #define BENCH_BATCH 64
+#define BENCH_TRACE_DEFAULT_ITERS 2000ull /* executions: tens of us each */
 
 struct bench_state {
 	struct mmt_machine *m;
 	uint64_t fast_try_failures; /* NULL returns of __GFP_FAST_TRY */
 	struct mmt_kmem_cache *cache; /* bench slab: a 64-byte cache */
+	/* bench trace */
+	const struct mmt_program *prog; /* what to execute */
+	struct mmt_exec_opts opts;
+	struct mmt_config cfg; /* machine to create and destroy */
+	uint64_t not_ok; /* executions that did not end MMT_EXEC_OK */
 };
 
 struct bench {
@@ -71,6 +85,10 @@ static void usage(FILE *out)
 		"  slab     kmem_cache_alloc+free of a 64-byte cache and kmalloc(64)+kfree\n"
 		"           on the fast path, for SLUB and for SLAB, against glibc\n"
 		"           malloc(64)+free, on one thread\n"
+		"  trace    the interpreter: ns per execution of the empty program and of\n"
+		"           a 64-operation program (oracle levels 0 and 1), and per machine\n"
+		"           create+destroy with 256, 2048 and 65536 pages (--iters counts\n"
+		"           executions; default %llu)\n"
 		"\n"
 		"Options:\n"
 		"  --iters N        iterations per repetition, 1..%llu (default %llu)\n"
@@ -79,7 +97,8 @@ static void usage(FILE *out)
 		"  --lockdep        keep lockdep on (off by default: a release\n"
 		"                   benchmark measures the model without its checks)\n"
 		"  --help           this text\n",
-		CLI_PROG, BENCH_REPS, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
+		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS,
+		BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
 }
 
 /* ---- the benchmarks ---- */
@@ -219,6 +238,44 @@ static const struct bench slab_benches[] = {
 static const struct bench malloc64_bench = { "malloc_free_64",
 					     "glibc malloc(64) + free",
 					     bench_malloc64 };
+
+static void bench_execute(struct bench_state *bs, uint64_t iters)
+{
+	struct mmt_finding f;
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		if (mmt_trace_execute(bs->prog, &bs->opts, &f) != MMT_EXEC_OK)
+			bs->not_ok++;
+		mmt_finding_free(&f);
+	}
+}
+
+static void bench_create_destroy(struct bench_state *bs, uint64_t iters)
+{
+	char err[256];
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		struct mmt_machine *m =
+			mmt_machine_create(&bs->cfg, err, sizeof(err));
+
+		if (!m)
+			bs->not_ok++;
+		mmt_machine_destroy(m);
+	}
+}
+
+static const struct bench trace_benches[] = {
+	{ "execute_empty", "mmt_trace_execute() of the empty program",
+	  bench_execute },
+	{ "execute_64_ops",
+	  "mmt_trace_execute() of a 64-operation program (pages, kmalloc, a cache, krealloc, kvfree_rcu, bulk pages)",
+	  bench_execute },
+	{ "machine_create_destroy",
+	  "mmt_machine_create() + mmt_machine_destroy() of the header's machine",
+	  bench_create_destroy },
+};
 
 /* ---- timing ---- */
 
@@ -495,9 +552,99 @@ static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
 	return bench_emit(root, json_out, iters, ret);
 }
 
+/* Append @code with the arguments in the table's order. */
+static void trace_op(struct mmt_program *p, enum mmt_opcode code, uint32_t a0,
+		     uint32_t a1, uint32_t a2)
+{
+	struct mmt_op o;
+
+	memset(&o, 0, sizeof(o));
+	o.code = (uint16_t)code;
+	o.arg[0] = a0;
+	o.arg[1] = a1;
+	o.arg[2] = a2;
+	mmt_program_append(p, &o);
+}
+
+/*
+ * The 64 operations: a cache, then seven rounds of what a fuzzed program
+ * does most (every handle of round i has serial i).  Teardown frees what
+ * the rounds leave.
+ */
+static void trace_program_64(struct mmt_program *p)
+{
+	uint32_t i;
+
+	mmt_program_init(p);
+	trace_op(p, MMT_OP_CACHE_CREATE, 128, 0, 0);
+	for (i = 0; i < 7; i++) {
+		trace_op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, i % 4, 0);
+		trace_op(p, MMT_OP_KMALLOC, 64u << (i % 5), GFP_KERNEL, 0);
+		trace_op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL, 0);
+		trace_op(p, MMT_OP_KREALLOC, i, 128u << (i % 5), GFP_KERNEL);
+		trace_op(p, MMT_OP_CACHE_FREE, i, 0, 0);
+		trace_op(p, MMT_OP_KVFREE_RCU, i, 0, 0);
+		trace_op(p, MMT_OP_FREE_PAGES, i, 0, 0);
+		trace_op(p, MMT_OP_ALLOC_PAGES_BULK, GFP_KERNEL, 4, 0);
+		trace_op(p, MMT_OP_FREE_PAGES_BULK, i, 0, 0);
+	}
+}
+
+static int bench_trace(uint64_t iters, const char *json_out)
+{
+	static const unsigned long sizes[] = { 256, 2048, 65536 };
+	struct mmt_program empty, ops64;
+	struct bench_state bs = { 0 };
+	json_t *root, *results, *res;
+	bool pinned = pin_to_current_cpu();
+	char prefix[32];
+	int level, ret = CLI_EXIT_OK;
+	size_t i;
+
+	mmt_program_init(&empty);
+	trace_program_64(&ops64);
+	mmt_trace_header_config(&empty.hdr, &bs.cfg);
+	root = bench_root("trace", &bs.cfg, pinned, iters);
+	results = json_array();
+	json_object_set_new(root, "results", results);
+	mmt_exec_opts_default(&bs.opts);
+	for (level = 0; level <= 1; level++) {
+		bs.opts.oracle_level = level;
+		snprintf(prefix, sizeof(prefix), "level%d", level);
+		bs.prog = &empty;
+		json_array_append_new(results,
+				      bench_result(&trace_benches[0], &bs,
+						   iters, prefix));
+		bs.prog = &ops64;
+		json_array_append_new(results,
+				      bench_result(&trace_benches[1], &bs,
+						   iters, prefix));
+	}
+	for (i = 0; i < MMT_ARRAY_SIZE(sizes); i++) {
+		bs.cfg.normal_pages = sizes[i];
+		snprintf(prefix, sizeof(prefix), "normal%lu", sizes[i]);
+		res = bench_result(&trace_benches[2], &bs, iters, prefix);
+		json_object_set_new(res, "normal_pages",
+				    json_integer((json_int_t)sizes[i]));
+		json_array_append_new(results, res);
+	}
+	if (bs.not_ok) {
+		fprintf(stderr,
+			"%s bench: %" PRIu64
+			" execution(s) or machine(s) did not end clean\n",
+			CLI_PROG, bs.not_ok);
+		json_object_set_new(root, "not_ok",
+				    json_integer((json_int_t)bs.not_ok));
+		ret = CLI_EXIT_FAIL;
+	}
+	mmt_program_free(&empty);
+	mmt_program_free(&ops64);
+	return bench_emit(root, json_out, iters, ret);
+}
+
 /* ---- the command ---- */
 
-static const char *const bench_names[] = { "pages", "slab" };
+static const char *const bench_names[] = { "pages", "slab", "trace" };
 
 enum {
 	OPT_ITERS = 256,
@@ -517,9 +664,14 @@ int cmd_bench(int argc, char **argv)
 	};
 	uint64_t iters = BENCH_DEFAULT_ITERS;
 	const char *json_out = NULL, *name;
-	bool lockdep = false;
+	bool lockdep = false, iters_given = false;
 	int c;
 
+	/* The fuzzing benchmarks have options of their own (tools/cmd_fuzz.c). */
+	if (argc > 1 && !strcmp(argv[1], "bugs"))
+		return cmd_bench_bugs(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "fuzz"))
+		return cmd_bench_fuzz(argc - 1, argv + 1);
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -527,6 +679,7 @@ int cmd_bench(int argc, char **argv)
 			if (!cli_parse_u64("bench", "--iters", optarg, 1,
 					   BENCH_MAX_ITERS, &iters))
 				return CLI_EXIT_USAGE;
+			iters_given = true;
 			break;
 		case OPT_JSON_OUT:
 			if (!*optarg)
@@ -547,8 +700,9 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("bench",
-				       "which benchmark? (known: %s, %s)",
-				       bench_names[0], bench_names[1]);
+				       "which benchmark? (known: %s, %s, %s)",
+				       bench_names[0], bench_names[1],
+				       bench_names[2]);
 	name = argv[optind];
 	if (optind + 1 < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'",
@@ -557,7 +711,13 @@ int cmd_bench(int argc, char **argv)
 		return bench_pages(iters, json_out, lockdep);
 	if (!strcmp(name, "slab"))
 		return bench_slab(iters, json_out, lockdep);
+	/* Executions, not operations: a smaller default. */
+	if (!strcmp(name, "trace"))
+		return bench_trace(iters_given ? iters :
+						 BENCH_TRACE_DEFAULT_ITERS,
+				   json_out);
 	return cli_usage_error("bench",
-			       "unknown benchmark '%s' (known: %s, %s)", name,
-			       bench_names[0], bench_names[1]);
+			       "unknown benchmark '%s' (known: %s, %s, %s)",
+			       name, bench_names[0], bench_names[1],
+			       bench_names[2]);
 }

@@ -1,9 +1,12 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/cmd_list.c - `mmtorture list [layers|checks|bugs|all] [--json]`:
+ * tools/cmd_list.c - `mmtorture list [layers|oracles|bugs|all] [--json]`:
  * what this build knows: the layer implementations (tools/layers.c), the
- * catalogue of checks (mmt_checks()) and the injectable bugs (mmt_bugs()),
- * as aligned tables or as one JSON object.
+ * catalogue of oracles (mmt_checks(): every check the model and the
+ * interpreter report, with its layer, tier, seed and what it checks) and
+ * the injectable bugs (mmt_bugs()), as aligned tables or as one JSON
+ * object.  `checks` is the older name of `oracles` and lists the same
+ * catalogue (its JSON key follows the name asked for).
  */
 #define _GNU_SOURCE
 #include <getopt.h>
@@ -16,9 +19,11 @@
 
 enum {
 	LIST_LAYERS = 1u << 0,
-	LIST_CHECKS = 1u << 1,
+	LIST_CHECKS = 1u << 1, /* the catalogue, asked for as "checks" */
 	LIST_BUGS = 1u << 2,
-	LIST_ALL = LIST_LAYERS | LIST_CHECKS | LIST_BUGS,
+	LIST_ORACLES = 1u << 3, /* the same catalogue, as "oracles" */
+	LIST_TARGETS = 1u << 4, /* the fuzz targets */
+	LIST_ALL = LIST_LAYERS | LIST_ORACLES | LIST_BUGS | LIST_TARGETS,
 };
 
 static const char *tier_name(enum mmt_check_tier tier)
@@ -37,17 +42,22 @@ static const char *tier_name(enum mmt_check_tier tier)
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"Usage: %s list [layers|checks|bugs|all] [--json]\n"
+		"Usage: %s list [layers|oracles|bugs|targets|all] [--json]\n"
 		"\n"
 		"List what this build knows (default: all):\n"
 		"  layers   layer implementations, selectable by name in later commands\n"
-		"  checks   the catalogue of checks: name, layer, tier, seed, what it checks\n"
+		"  oracles  the catalogue of oracles: every check the model and the\n"
+		"           interpreter report, with its name, layer, tier (api, cheap,\n"
+		"           expensive), the seed it protects and what it checks\n"
+		"  checks   the same catalogue (its older name)\n"
 		"  bugs     injectable bugs (run --bug ID, or MMT_BUGS=ID,ID) and the check\n"
 		"           expected to catch each\n"
+		"  targets  the fuzz targets (mmtorture fuzz --target T) and what each covers\n"
 		"\n"
 		"Options:\n"
-		"  --json   one JSON object {\"layers\": [...], \"checks\": [...], \"bugs\": [...]}\n"
-		"           with the requested keys\n"
+		"  --json   one JSON object {\"layers\": [...], \"oracles\": [...], \"bugs\": [...],\n"
+		"           \"targets\": [...]}"
+		"           with the requested keys (\"checks\" when asked by that name)\n"
 		"  --help   this text\n",
 		CLI_PROG);
 }
@@ -79,7 +89,8 @@ static void print_layers(void)
 		       l[i].is_default ? "yes" : "no", l[i].desc);
 }
 
-static void print_checks(void)
+/* The catalogue: its name in the header says which word was asked for. */
+static void print_checks(const char *title)
 {
 	const struct mmt_check_info *c;
 	size_t nr, i;
@@ -92,7 +103,7 @@ static void print_checks(void)
 		wt = width(wt, tier_name(c[i].tier));
 		ws = width(ws, c[i].seed);
 	}
-	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, "CHECK", wl, "LAYER", wt,
+	printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, title, wl, "LAYER", wt,
 	       "TIER", ws, "SEED", "WHAT");
 	for (i = 0; i < nr; i++)
 		printf("%-*s  %-*s  %-*s  %-*s  %s\n", wn, c[i].name, wl,
@@ -154,6 +165,44 @@ static json_t *json_checks(void)
 	return a;
 }
 
+static void print_targets(void)
+{
+	const char *name, *what;
+	size_t i;
+
+	printf("%-9s %-4s %s\n", "TARGET", "OPS", "WHAT IT FUZZES");
+	for (i = 0; (name = mmt_trace_target_name(i, &what)); i++) {
+		uint64_t ops = 0;
+
+		mmt_trace_target_ops(name, &ops);
+		printf("%-9s %-4d %s\n", name, __builtin_popcountll(ops), what);
+	}
+}
+
+static json_t *json_targets(void)
+{
+	const char *name, *what;
+	json_t *a = json_array();
+	size_t i;
+	int op;
+
+	for (i = 0; (name = mmt_trace_target_name(i, &what)); i++) {
+		json_t *ops = json_array();
+		uint64_t set = 0;
+
+		mmt_trace_target_ops(name, &set);
+		for (op = 0; op < MMT_NR_OPCODES; op++)
+			if ((set >> op) & 1)
+				json_array_append_new(
+					ops,
+					json_string(mmt_op_info(op)->name));
+		json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "name",
+						   name, "what", what,
+						   "operations", ops));
+	}
+	return a;
+}
+
 static json_t *json_bugs(void)
 {
 	const struct mmt_bug_info *b;
@@ -201,14 +250,18 @@ int cmd_list(int argc, char **argv)
 			what |= LIST_LAYERS;
 		else if (!strcmp(a, "checks"))
 			what |= LIST_CHECKS;
+		else if (!strcmp(a, "oracles"))
+			what |= LIST_ORACLES;
 		else if (!strcmp(a, "bugs"))
 			what |= LIST_BUGS;
+		else if (!strcmp(a, "targets"))
+			what |= LIST_TARGETS;
 		else if (!strcmp(a, "all"))
 			what |= LIST_ALL;
 		else
 			return cli_usage_error(
 				"list",
-				"unknown list '%s' (known: layers, checks, bugs, all)",
+				"unknown list '%s' (known: layers, oracles, checks, bugs, targets, all)",
 				a);
 	}
 	if (!what)
@@ -220,10 +273,14 @@ int cmd_list(int argc, char **argv)
 
 		if (what & LIST_LAYERS)
 			json_object_set_new(root, "layers", json_layers());
+		if (what & LIST_ORACLES)
+			json_object_set_new(root, "oracles", json_checks());
 		if (what & LIST_CHECKS)
 			json_object_set_new(root, "checks", json_checks());
 		if (what & LIST_BUGS)
 			json_object_set_new(root, "bugs", json_bugs());
+		if (what & LIST_TARGETS)
+			json_object_set_new(root, "targets", json_targets());
 		ret = json_dumpf(root, stdout, CLI_JSON_FLAGS);
 		json_decref(root);
 		fputc('\n', stdout);
@@ -232,15 +289,21 @@ int cmd_list(int argc, char **argv)
 
 	if (what & LIST_LAYERS) {
 		print_layers();
-		if (what & (LIST_CHECKS | LIST_BUGS))
+		if (what & (LIST_CHECKS | LIST_ORACLES | LIST_BUGS))
 			putchar('\n');
 	}
-	if (what & LIST_CHECKS) {
-		print_checks();
+	/* Asked for by both names, the catalogue is printed once. */
+	if (what & (LIST_CHECKS | LIST_ORACLES)) {
+		print_checks((what & LIST_ORACLES) ? "ORACLE" : "CHECK");
 		if (what & LIST_BUGS)
 			putchar('\n');
 	}
-	if (what & LIST_BUGS)
+	if (what & LIST_BUGS) {
 		print_bugs();
+		if (what & LIST_TARGETS)
+			putchar('\n');
+	}
+	if (what & LIST_TARGETS)
+		print_targets();
 	return CLI_EXIT_OK;
 }

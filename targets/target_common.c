@@ -1,0 +1,130 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * targets/target_common.c - the body of every operation-language fuzz
+ * target (see target.h): decode the input over the target's operation
+ * set, execute it on a fresh model instance, and turn a finding into a
+ * crash that carries a readable reproducer.
+ *
+ * Why abort() on a finding: libFuzzer and AFL++ both keep crashing inputs
+ * (crash-*, crashes/id:*), stop or continue per their flags, and the
+ * minimizers of both engines work on "still crashes".  The text printed
+ * before the abort is what a user pastes into a report; `mmtorture replay`
+ * prints the same from the saved input.
+ *
+ * Not thread-safe (the engines call one input at a time per process).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "mmt/exec.h"
+#include "mmt/mmt.h"
+#include "mutator.h"
+#include "target.h"
+
+/* libFuzzer's byte-level mutator, when linked in (not under AFL++ or replay). */
+size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size)
+	__attribute__((weak));
+
+static struct {
+	uint64_t set; /* the target's operations */
+	struct mmt_exec_opts opts;
+	char name[32];
+	bool ready;
+} tgt;
+
+int mmt_target_init(const char *name)
+{
+	const char *bugs = getenv("MMT_BUGS"), *oracles = getenv("MMT_ORACLES");
+	char err[256];
+
+	if (tgt.ready)
+		return 0;
+	snprintf(tgt.name, sizeof(tgt.name), "%s", name);
+	if (!mmt_trace_target_ops(name, &tgt.set)) {
+		fprintf(stderr, "%s: no operation set for this target\n", name);
+		exit(2);
+	}
+	mmt_exec_opts_default(&tgt.opts);
+	/* The binary form carries no bugs: the run decides, for every input. */
+	tgt.opts.override_bugs = true;
+	tgt.opts.bugs = 0;
+	if (bugs && *bugs &&
+	    !mmt_bugs_parse(bugs, &tgt.opts.bugs, err, sizeof(err))) {
+		fprintf(stderr, "%s: MMT_BUGS: %s\n", name, err);
+		exit(2);
+	}
+	if (oracles && *oracles) {
+		if (strlen(oracles) != 1 || oracles[0] < '0' ||
+		    oracles[0] > '2') {
+			fprintf(stderr,
+				"%s: MMT_ORACLES: '%s' is not 0, 1 or 2\n",
+				name, oracles);
+			exit(2);
+		}
+		tgt.opts.oracle_level = oracles[0] - '0';
+	}
+	tgt.ready = true;
+	return 0;
+}
+
+int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
+{
+	struct mmt_program p;
+	struct mmt_finding f;
+	enum mmt_exec_result r;
+
+	if (!tgt.ready)
+		mmt_target_init(name);
+	mmt_program_init(&p);
+	mmt_trace_decode_set(data, size, tgt.set, &p);
+	memset(&f, 0, sizeof(f));
+	r = mmt_trace_execute(&p, &tgt.opts, &f);
+	if (r == MMT_EXEC_FINDING) {
+		fprintf(stderr, "\n==== mmtorture finding in target %s ====\n",
+			name);
+		mmt_finding_print(&f, stderr);
+		fprintf(stderr, "---- reproducer (mmtorture trace) ----\n");
+		p.hdr.bugs = tgt.opts.bugs;
+		if (tgt.opts.oracle_level >= 0)
+			p.hdr.oracle_level = tgt.opts.oracle_level;
+		mmt_trace_print(&p, stderr);
+		fprintf(stderr, "---- end ----\n");
+		fflush(stderr);
+		abort();
+	}
+	if (r == MMT_EXEC_SETUP_FAILED) {
+		/* The decoder only makes machines that can be built. */
+		fprintf(stderr, "%s: the input's machine could not be built\n",
+			name);
+		abort();
+	}
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	return 0;
+}
+
+size_t mmt_target_mutate(const char *name, uint8_t *data, size_t size,
+			 size_t max_size, unsigned int seed)
+{
+	if (!tgt.ready)
+		mmt_target_init(name);
+	/*
+	 * One in eight: libFuzzer's own byte mutations (comparisons it has
+	 * seen, dictionary words, bit flips) - the decoder makes anything
+	 * valid, and it finds values no operation-level mutation would.
+	 */
+	if (LLVMFuzzerMutate && seed % 8 == 7 && size)
+		return LLVMFuzzerMutate(data, size, max_size);
+	return mmt_mutate(tgt.set, data, size, max_size, seed);
+}
+
+size_t mmt_target_crossover(const char *name, const uint8_t *a, size_t a_size,
+			    const uint8_t *b, size_t b_size, uint8_t *out,
+			    size_t max_size, unsigned int seed)
+{
+	if (!tgt.ready)
+		mmt_target_init(name);
+	return mmt_crossover(tgt.set, a, a_size, b, b_size, out, max_size,
+			     seed);
+}

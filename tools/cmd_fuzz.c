@@ -1,0 +1,1402 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/cmd_fuzz.c - `mmtorture fuzz` (one target, one engine) and
+ * `mmtorture campaign` (every target in turn, ending in a report).
+ *
+ * What it does.  Runs the engine binary that the fuzz or afl preset built
+ * (fuzz-T: libFuzzer; afl-T under afl-fuzz with the structure-aware custom
+ * mutator library) with the flags and directories a user would otherwise
+ * have to remember: the compiled seed corpus of the target, its regression
+ * corpus, a working corpus and a crash directory under one output
+ * directory, the injected bugs in MMT_BUGS, a time budget.  Then it
+ * replays every crash the engine saved, in this process, deduplicates them
+ * by signature (oracle|layer|site), keeps one text reproducer per
+ * signature and writes summary.json.
+ *
+ * Time to the first finding (what the bug benchmark measures) is taken
+ * from the first crash file's modification time relative to the engine's
+ * start, so the engine's own shutdown does not count.
+ *
+ * Engine output goes to OUT/engine.log, never to the terminal: a user
+ * reads the summary; the log is there for the curious.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "mmt/exec.h"
+#include "mmt/mmt.h"
+#include "replay.h"
+
+#ifndef MMT_SOURCE_DIR
+#define MMT_SOURCE_DIR "."
+#endif
+
+enum {
+	ENGINE_LIBFUZZER,
+	ENGINE_AFL
+};
+
+struct fuzz_opts {
+	const char *target;
+	int engine;
+	unsigned long seconds;
+	unsigned long jobs;
+	uint64_t bugs;
+	bool keep_going; /* don't stop at the first finding */
+	const char *out; /* NULL: a fresh directory under build/fuzz-out */
+	const char *build; /* NULL: found */
+	bool quiet;
+	unsigned long seed; /* engine seed; 0: the engine's own choice */
+	const char *corpus_in; /* instead of the seeds (bench fuzz) */
+	unsigned long max_len; /* libFuzzer -max_len, 0: default */
+	bool no_regress; /* leave the regression corpus out */
+};
+
+/* One deduplicated finding. */
+struct sig {
+	char signature[224];
+	char oracle[48];
+	char layer[16];
+	char input[PATH_MAX];
+	char reproducer[PATH_MAX];
+	size_t op_index;
+	unsigned long count;
+};
+
+struct fuzz_result {
+	double seconds; /* the engine's wall time */
+	double first_finding; /* seconds from start to the first crash, or -1 */
+	unsigned long long execs;
+	double execs_per_sec;
+	struct sig *sigs;
+	size_t nr_sigs;
+	unsigned long crashes; /* inputs the engine saved as crashing */
+	unsigned long unexplained; /* crashes that replay clean (flaky, engine) */
+	char out[PATH_MAX];
+	int engine_status;
+};
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool is_dir(const char *p)
+{
+	struct stat st;
+
+	return !stat(p, &st) && S_ISDIR(st.st_mode);
+}
+
+static bool is_exec(const char *p)
+{
+	return !access(p, X_OK);
+}
+
+static int mkdirs(const char *path)
+{
+	char tmp[PATH_MAX], *p;
+
+	snprintf(tmp, sizeof(tmp), "%s", path);
+	for (p = tmp + 1; *p; p++)
+		if (*p == '/') {
+			*p = '\0';
+			if (mkdir(tmp, 0755) && errno != EEXIST)
+				return -1;
+			*p = '/';
+		}
+	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
+}
+
+/* Seconds: "90", "90s", "5m", "2h". */
+static bool parse_duration(const char *cmd, const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s)
+		goto bad;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		*out = v;
+	else if (!strcmp(end, "m"))
+		*out = v * 60;
+	else if (!strcmp(end, "h"))
+		*out = v * 3600;
+	else
+		goto bad;
+	if (*out < 1 || *out > 7 * 24 * 3600)
+		goto bad;
+	return true;
+bad:
+	cli_usage_error(
+		cmd,
+		"--time: '%s' is not a duration (90, 90s, 5m, 2h; 1 s to 7 days)",
+		s);
+	return false;
+}
+
+/* The directory holding fuzz-T / afl-T. */
+static bool find_build(const struct fuzz_opts *o, char *dir, size_t len)
+{
+	const char *prefix = o->engine == ENGINE_AFL ? "afl" : "fuzz";
+	char self[PATH_MAX], bin[PATH_MAX + 64];
+	ssize_t n;
+
+	if (o->build) {
+		snprintf(dir, len, "%s", o->build);
+		return true;
+	}
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		self[n] = '\0';
+		*strrchr(self, '/') = '\0';
+		snprintf(bin, sizeof(bin), "%s/%s-%s", self, prefix, o->target);
+		if (is_exec(bin)) {
+			snprintf(dir, len, "%s", self);
+			return true;
+		}
+	}
+	snprintf(dir, len, "%s/build/%s", MMT_SOURCE_DIR, prefix);
+	snprintf(bin, sizeof(bin), "%s/%s-%s", dir, prefix, o->target);
+	return is_exec(bin);
+}
+
+/* The AFL++ custom mutator library (built by the default/release presets). */
+static bool find_afl_mutator(char *path, size_t len)
+{
+	static const char *const where[] = { "build/default", "build/release" };
+	const char *env = getenv("MMT_AFL_MUTATOR");
+	size_t i;
+
+	if (env && *env) {
+		snprintf(path, len, "%s", env);
+		return !access(path, R_OK);
+	}
+	for (i = 0; i < sizeof(where) / sizeof(where[0]); i++) {
+		snprintf(path, len, "%s/%s/libmmt-afl-mutator.so",
+			 MMT_SOURCE_DIR, where[i]);
+		if (!access(path, R_OK))
+			return true;
+	}
+	return false;
+}
+
+/* Run @argv with @env added, output to @log; returns the wait status. */
+static int run_engine(char *const argv[], char *const env[], const char *log,
+		      double *secs)
+{
+	double t0 = now();
+	int status = -1, fd, i;
+	pid_t pid;
+
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (fd < 0) {
+		fprintf(stderr, "%s: %s\n", log, strerror(errno));
+		return -1;
+	}
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		dup2(fd, 1);
+		dup2(fd, 2);
+		close(fd);
+		for (i = 0; env[i]; i++)
+			putenv(env[i]);
+		execvp(argv[0], argv);
+		fprintf(stderr, "cannot run %s: %s\n", argv[0],
+			strerror(errno));
+		_exit(127);
+	}
+	close(fd);
+	if (pid < 0) {
+		fprintf(stderr, "fork: %s\n", strerror(errno));
+		return -1;
+	}
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	*secs = now() - t0;
+	return status;
+}
+
+/* Parse "stat::number_of_executed_units: N" etc. from a libFuzzer log. */
+static void libfuzzer_stats(const char *log, struct fuzz_result *r)
+{
+	FILE *f = fopen(log, "r");
+	char line[512];
+	unsigned long long v;
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "stat::number_of_executed_units: %llu", &v) ==
+		    1)
+			r->execs += v; /* one line per job with -fork */
+		else if (sscanf(line, "stat::average_exec_per_sec: %llu", &v) ==
+			 1)
+			r->execs_per_sec += (double)v;
+	}
+	fclose(f);
+}
+
+static void afl_stats(const char *dir, struct fuzz_result *r)
+{
+	char path[PATH_MAX], line[256];
+	double d;
+	unsigned long long v;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/default/fuzzer_stats", dir);
+	f = fopen(path, "r");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "execs_done : %llu", &v) == 1)
+			r->execs = v;
+		else if (sscanf(line, "execs_per_sec : %lf", &d) == 1)
+			r->execs_per_sec = d;
+	}
+	fclose(f);
+}
+
+/* ---- findings ---- */
+
+struct collect {
+	struct fuzz_result *res;
+	const char *findings_dir;
+};
+
+static unsigned long sig_hash(const char *s)
+{
+	unsigned long h = 5381;
+
+	while (*s)
+		h = h * 33 + (unsigned char)*s++;
+	return h;
+}
+
+static void on_finding(struct cli_replay *r, const char *path,
+		       const struct mmt_program *p, const struct mmt_finding *f)
+{
+	struct collect *c = r->arg;
+	struct fuzz_result *res = c->res;
+	struct mmt_program copy;
+	struct sig *s;
+	size_t i;
+	FILE *out;
+
+	for (i = 0; i < res->nr_sigs; i++)
+		if (!strcmp(res->sigs[i].signature, f->signature)) {
+			res->sigs[i].count++;
+			return;
+		}
+	s = realloc(res->sigs, (res->nr_sigs + 1) * sizeof(*s));
+	if (!s)
+		return;
+	res->sigs = s;
+	s = &res->sigs[res->nr_sigs++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->signature, sizeof(s->signature), "%s", f->signature);
+	snprintf(s->oracle, sizeof(s->oracle), "%s", f->oracle);
+	snprintf(s->layer, sizeof(s->layer), "%s", f->layer);
+	snprintf(s->input, sizeof(s->input), "%s", path);
+	s->op_index = f->op_index;
+	s->count = 1;
+	/* The reproducer: the text trace, with the run's bugs in its header. */
+	snprintf(s->reproducer, sizeof(s->reproducer), "%s/%s-%08lx.trace",
+		 c->findings_dir, f->oracle,
+		 sig_hash(f->signature) & 0xffffffffu);
+	out = fopen(s->reproducer, "w");
+	if (out) {
+		copy = *p;
+		copy.hdr.bugs = r->opts.bugs;
+		fprintf(out, "# %s\n# found by the fuzzer in %s\n",
+			f->signature, path);
+		mmt_trace_print(&copy, out);
+		fclose(out);
+	}
+}
+
+static double first_mtime(const char *dir, unsigned long *count)
+{
+	struct dirent *de;
+	double first = -1;
+	DIR *d = opendir(dir);
+
+	*count = 0;
+	if (!d)
+		return -1;
+	while ((de = readdir(d))) {
+		char path[PATH_MAX];
+		struct stat st;
+
+		if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.txt"))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		if (stat(path, &st) || !S_ISREG(st.st_mode))
+			continue;
+		(*count)++;
+		{
+			double t = (double)st.st_mtim.tv_sec +
+				   (double)st.st_mtim.tv_nsec / 1e9;
+
+			if (first < 0 || t < first)
+				first = t;
+		}
+	}
+	closedir(d);
+	return first;
+}
+
+static void write_summary(const struct fuzz_opts *o,
+			  const struct fuzz_result *r)
+{
+	char path[PATH_MAX + 32], bugs[512];
+	json_t *root, *arr;
+	size_t i;
+
+	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
+	arr = json_array();
+	for (i = 0; i < r->nr_sigs; i++)
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "signature",
+				  r->sigs[i].signature, "oracle",
+				  r->sigs[i].oracle, "layer", r->sigs[i].layer,
+				  "inputs", (json_int_t)r->sigs[i].count,
+				  "input", r->sigs[i].input, "reproducer",
+				  r->sigs[i].reproducer));
+	root = json_pack(
+		"{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:o}",
+		"target", o->target, "engine",
+		o->engine == ENGINE_AFL ? "afl" : "libfuzzer", "bugs", bugs,
+		"budget_seconds", (json_int_t)o->seconds, "jobs",
+		(json_int_t)o->jobs, "seconds", r->seconds,
+		"first_finding_seconds", r->first_finding, "execs",
+		(json_int_t)r->execs, "execs_per_sec", r->execs_per_sec,
+		"crashes", (json_int_t)r->crashes, "unexplained_crashes",
+		(json_int_t)r->unexplained, "findings", arr);
+	snprintf(path, sizeof(path), "%s/summary.json", r->out);
+	if (root) {
+		json_dump_file(root, path, CLI_JSON_FLAGS);
+		json_decref(root);
+	}
+}
+
+/* Run one target; fills @r; returns CLI_EXIT_*. */
+static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
+{
+	char build[PATH_MAX], bin[PATH_MAX + 64], seeds[PATH_MAX + 64],
+		regress[PATH_MAX];
+	char corpus[PATH_MAX + 16], crashes[PATH_MAX + 32],
+		findings[PATH_MAX + 16];
+	char log[PATH_MAX + 16], afl_out[PATH_MAX + 16], mutator[PATH_MAX];
+	char a_time[64], a_art[PATH_MAX + 64], a_fork[32], a_seed[32],
+		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
+		bugs[512];
+	char *argv[32], *env[16];
+	int n = 0, ne = 0;
+	struct cli_replay rp;
+	struct collect col;
+	double start;
+
+	memset(r, 0, sizeof(*r));
+	r->first_finding = -1;
+	if (!find_build(o, build, sizeof(build))) {
+		fprintf(stderr,
+			"%s fuzz: no %s-%s binary in %s: build the %s preset first "
+			"(cmake --preset %s && cmake --build --preset %s)\n",
+			CLI_PROG, o->engine == ENGINE_AFL ? "afl" : "fuzz",
+			o->target, build,
+			o->engine == ENGINE_AFL ? "afl" : "fuzz",
+			o->engine == ENGINE_AFL ? "afl" : "fuzz",
+			o->engine == ENGINE_AFL ? "afl" : "fuzz");
+		return CLI_EXIT_FAIL;
+	}
+	snprintf(bin, sizeof(bin), "%s/%s-%s", build,
+		 o->engine == ENGINE_AFL ? "afl" : "fuzz", o->target);
+	snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build, o->target);
+	snprintf(regress, sizeof(regress), "%s/corpora/%s/regress",
+		 MMT_SOURCE_DIR, o->target);
+	if (o->out) {
+		snprintf(r->out, sizeof(r->out), "%s", o->out);
+	} else {
+		char stamp[32];
+		time_t t = time(NULL);
+
+		strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&t));
+		snprintf(r->out, sizeof(r->out), "%s/build/fuzz-out/%s-%s-%s",
+			 MMT_SOURCE_DIR, o->target,
+			 o->engine == ENGINE_AFL ? "afl" : "libfuzzer", stamp);
+	}
+	snprintf(corpus, sizeof(corpus), "%s/corpus", r->out);
+	snprintf(crashes, sizeof(crashes), "%s/crashes", r->out);
+	snprintf(findings, sizeof(findings), "%s/findings", r->out);
+	snprintf(log, sizeof(log), "%s/engine.log", r->out);
+	snprintf(afl_out, sizeof(afl_out), "%s/afl", r->out);
+	if (mkdirs(corpus) || mkdirs(crashes) || mkdirs(findings)) {
+		fprintf(stderr, "%s fuzz: cannot create %s: %s\n", CLI_PROG,
+			r->out, strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
+	snprintf(e_bugs, sizeof(e_bugs), "MMT_BUGS=%s", o->bugs ? bugs : "");
+	env[ne++] = e_bugs;
+	argv[n++] = bin;
+	if (o->engine == ENGINE_LIBFUZZER) {
+		snprintf(a_time, sizeof(a_time), "-max_total_time=%lu",
+			 o->seconds);
+		snprintf(a_art, sizeof(a_art), "-artifact_prefix=%s/", crashes);
+		argv[n++] = a_time;
+		argv[n++] = a_art;
+		argv[n++] = "-print_final_stats=1";
+		argv[n++] = "-timeout=10";
+		argv[n++] = "-rss_limit_mb=4096";
+		if (o->jobs > 1 || o->keep_going) {
+			snprintf(a_fork, sizeof(a_fork), "-fork=%lu", o->jobs);
+			argv[n++] = a_fork;
+			argv[n++] = "-ignore_crashes=1";
+		}
+		if (o->seed) {
+			snprintf(a_seed, sizeof(a_seed), "-seed=%lu", o->seed);
+			argv[n++] = a_seed;
+		}
+		if (o->max_len) {
+			snprintf(a_len, sizeof(a_len), "-max_len=%lu",
+				 o->max_len);
+			argv[n++] = a_len;
+			argv[n++] = "-len_control=0";
+		}
+		argv[n++] = corpus;
+		if (o->corpus_in)
+			argv[n++] = (char *)o->corpus_in;
+		else if (is_dir(seeds))
+			argv[n++] = seeds;
+		if (!o->no_regress && is_dir(regress))
+			argv[n++] = regress;
+	} else {
+		if (!find_afl_mutator(mutator, sizeof(mutator))) {
+			fprintf(stderr,
+				"%s fuzz: no libmmt-afl-mutator.so: build the default preset "
+				"(or set MMT_AFL_MUTATOR)\n",
+				CLI_PROG);
+			return CLI_EXIT_FAIL;
+		}
+		if (!o->corpus_in && !is_dir(seeds)) {
+			fprintf(stderr, "%s fuzz: no seeds in %s\n", CLI_PROG,
+				seeds);
+			return CLI_EXIT_FAIL;
+		}
+		snprintf(e_mut, sizeof(e_mut), "AFL_CUSTOM_MUTATOR_LIBRARY=%s",
+			 mutator);
+		snprintf(e_target, sizeof(e_target), "MMT_TARGET=%s",
+			 o->target);
+		env[ne++] = e_mut;
+		env[ne++] = e_target;
+		env[ne++] = "AFL_NO_UI=1";
+		env[ne++] = "AFL_SKIP_CPUFREQ=1";
+		env[ne++] = "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1";
+		env[ne++] = "AFL_NO_AFFINITY=1";
+		env[ne++] = "AFL_SKIP_CRASHES=1";
+		if (!o->keep_going)
+			env[ne++] = "AFL_BENCH_UNTIL_CRASH=1";
+		snprintf(a_time, sizeof(a_time), "%lu", o->seconds);
+		argv[0] = "afl-fuzz";
+		argv[n++] = "-V";
+		argv[n++] = a_time;
+		if (o->seed) {
+			snprintf(a_seed, sizeof(a_seed), "%lu", o->seed);
+			argv[n++] = "-s";
+			argv[n++] = a_seed;
+		}
+		argv[n++] = "-i";
+		argv[n++] = o->corpus_in ? (char *)o->corpus_in : seeds;
+		argv[n++] = "-o";
+		argv[n++] = afl_out;
+		argv[n++] = "-t";
+		argv[n++] = "5000";
+		argv[n++] = "--";
+		argv[n++] = bin;
+	}
+	argv[n] = NULL;
+	env[ne] = NULL;
+	if (!o->quiet)
+		printf("fuzz %s: %s for %lu s, bugs %s -> %s\n", o->target,
+		       o->engine == ENGINE_AFL ? "AFL++" : "libFuzzer",
+		       o->seconds, o->bugs ? bugs : "none", r->out);
+	fflush(stdout);
+	start = now();
+	r->engine_status = run_engine(argv, env, log, &r->seconds);
+	if (r->engine_status == -1)
+		return CLI_EXIT_FAIL;
+	if (o->engine == ENGINE_AFL) {
+		snprintf(crashes, sizeof(crashes), "%s/default/crashes",
+			 afl_out);
+		afl_stats(afl_out, r);
+	} else {
+		libfuzzer_stats(log, r);
+	}
+	{
+		double first = first_mtime(crashes, &r->crashes);
+
+		if (first >= 0)
+			r->first_finding = first - start > 0 ? first - start :
+							       0;
+	}
+	/* Explain and deduplicate what the engine saved. */
+	cli_replay_init(&rp);
+	rp.target = o->target;
+	rp.opts.override_bugs = true;
+	rp.opts.bugs = o->bugs;
+	rp.bugs_given = true;
+	rp.quiet = true;
+	rp.out = fopen("/dev/null", "w");
+	col.res = r;
+	col.findings_dir = findings;
+	rp.arg = &col;
+	rp.on_finding = on_finding;
+	if (r->crashes)
+		cli_replay_path(&rp, crashes);
+	if (rp.out)
+		fclose(rp.out);
+	r->unexplained = r->crashes > rp.findings ? r->crashes - rp.findings :
+						    0;
+	write_summary(o, r);
+	return r->nr_sigs ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+static void print_result(const struct fuzz_opts *o, const struct fuzz_result *r,
+			 FILE *out)
+{
+	size_t i;
+
+	fprintf(out, "%-9s %-9s %6.0f s  %10llu execs  %8.0f exec/s  ",
+		o->target, o->engine == ENGINE_AFL ? "afl" : "libfuzzer",
+		r->seconds, r->execs, r->execs_per_sec);
+	if (!r->nr_sigs) {
+		fprintf(out, "no finding%s\n",
+			r->unexplained ?
+				" (the engine saved crashes that replay clean)" :
+				"");
+		return;
+	}
+	fprintf(out, "%zu finding(s), first after %.1f s\n", r->nr_sigs,
+		r->first_finding);
+	for (i = 0; i < r->nr_sigs; i++)
+		fprintf(out, "    %s (%lu input(s))\n      reproducer: %s\n",
+			r->sigs[i].signature, r->sigs[i].count,
+			r->sigs[i].reproducer);
+}
+
+enum {
+	OPT_TARGET = 256,
+	OPT_ENGINE,
+	OPT_TIME,
+	OPT_JOBS,
+	OPT_BUG,
+	OPT_OUT,
+	OPT_BUILD,
+	OPT_KEEP_GOING,
+	OPT_TARGETS,
+	OPT_HELP,
+};
+
+static void fuzz_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s fuzz --target T [options]\n"
+		"\n"
+		"Fuzz target T (pages, slab, rcu, mempool, reserves, stack) with libFuzzer or\n"
+		"AFL++ from its seed and regression corpora; replay what the engine saved,\n"
+		"deduplicate by signature and keep one text reproducer per finding.\n"
+		"\n"
+		"Options:\n"
+		"  --target T        the target (`mmtorture list targets`)\n"
+		"  --engine E        libfuzzer (default; the fuzz preset) or afl (the afl preset,\n"
+		"                    with the custom mutator of the default preset)\n"
+		"  --time D          budget: 90, 90s, 5m, 2h (default 60 s)\n"
+		"  --jobs N          libFuzzer: N processes (-fork=N); default 1\n"
+		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
+		"  --keep-going      don't stop at the first finding\n"
+		"  --out DIR         output directory (default build/fuzz-out/T-ENGINE-STAMP)\n"
+		"  --build DIR       where the engine binaries are (default: found)\n"
+		"  --help            this text\n"
+		"\n"
+		"Writes DIR/summary.json, DIR/findings/*.trace, DIR/engine.log.\n"
+		"Exit status: 0 no finding, 1 a finding (or the engine could not run), 2 usage.\n",
+		CLI_PROG);
+}
+
+static void campaign_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s campaign [options]\n"
+		"\n"
+		"The nightly job: fuzz every target in turn with libFuzzer, keep going past\n"
+		"findings, then write reports/STAMP/summary.txt and summary.json with every\n"
+		"deduplicated finding and its text reproducer.\n"
+		"\n"
+		"Options:\n"
+		"  --time D          budget per target (default 30 s: about 3 minutes in all)\n"
+		"  --targets T,T     only these targets (default all)\n"
+		"  --engine E        libfuzzer (default) or afl\n"
+		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
+		"  --out DIR         report directory (default reports/STAMP)\n"
+		"  --help            this text\n"
+		"\n"
+		"Exit status: 0 no finding, 1 findings, 2 usage.\n",
+		CLI_PROG);
+}
+
+static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
+{
+	uint64_t v, mask;
+	char err[256];
+
+	switch (c) {
+	case OPT_ENGINE:
+		if (!strcmp(optarg, "libfuzzer"))
+			o->engine = ENGINE_LIBFUZZER;
+		else if (!strcmp(optarg, "afl"))
+			o->engine = ENGINE_AFL;
+		else
+			return cli_usage_error(
+				cmd, "--engine: '%s' is not libfuzzer or afl",
+				optarg);
+		return 0;
+	case OPT_TIME:
+		return parse_duration(cmd, optarg, &o->seconds) ?
+			       0 :
+			       CLI_EXIT_USAGE;
+	case OPT_JOBS:
+		if (!cli_parse_u64(cmd, "--jobs", optarg, 1, 64, &v))
+			return CLI_EXIT_USAGE;
+		o->jobs = v;
+		return 0;
+	case OPT_BUG:
+		if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
+			return cli_usage_error(cmd, "--bug: %s", err);
+		o->bugs |= mask;
+		return 0;
+	case OPT_OUT:
+		o->out = optarg;
+		return 0;
+	case OPT_BUILD:
+		o->build = optarg;
+		return 0;
+	case OPT_KEEP_GOING:
+		o->keep_going = true;
+		return 0;
+	default:
+		return -1;
+	}
+}
+
+static int env_bugs(const char *cmd, struct fuzz_opts *o)
+{
+	const char *env = getenv("MMT_BUGS");
+	uint64_t mask;
+	char err[256];
+
+	if (env && *env) {
+		if (!mmt_bugs_parse(env, &mask, err, sizeof(err)))
+			return cli_usage_error(cmd, "MMT_BUGS=%s: %s", env,
+					       err);
+		o->bugs |= mask;
+	}
+	return 0;
+}
+
+int cmd_fuzz(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "jobs", required_argument, NULL, OPT_JOBS },
+		{ "bug", required_argument, NULL, OPT_BUG },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "build", required_argument, NULL, OPT_BUILD },
+		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fuzz_opts o = { .seconds = 60, .jobs = 1 };
+	struct fuzz_result r;
+	uint64_t ops;
+	int c, rc;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TARGET) {
+			if (!mmt_trace_target_ops(optarg, &ops))
+				return cli_usage_error(
+					"fuzz",
+					"--target: '%s' is no target (pages, slab, rcu, "
+					"mempool, reserves, stack)",
+					optarg);
+			o.target = optarg;
+			continue;
+		}
+		if (c == 'h' || c == OPT_HELP) {
+			fuzz_usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		rc = parse_common("fuzz", c, &o);
+		if (rc > 0)
+			return rc;
+		if (rc < 0)
+			return cli_getopt_error("fuzz", c, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error("fuzz", "unexpected argument '%s'",
+				       argv[optind]);
+	if (!o.target)
+		return cli_usage_error("fuzz", "which target? (--target T)");
+	if (o.engine == ENGINE_AFL && o.jobs > 1)
+		return cli_usage_error("fuzz",
+				       "--jobs: AFL++ runs one instance here");
+	rc = env_bugs("fuzz", &o);
+	if (rc)
+		return rc;
+	rc = fuzz_one(&o, &r);
+	print_result(&o, &r, stdout);
+	printf("summary: %s/summary.json\n", r.out);
+	free(r.sigs);
+	return rc;
+}
+
+/* @name is one of the comma-separated @list. */
+static bool in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	while (*list) {
+		size_t n = strcspn(list, ",");
+
+		if (n == len && !strncmp(list, name, n))
+			return true;
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
+
+int cmd_campaign(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "targets", required_argument, NULL, OPT_TARGETS },
+		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "bug", required_argument, NULL, OPT_BUG },
+		{ "out", required_argument, NULL, OPT_OUT },
+		{ "build", required_argument, NULL, OPT_BUILD },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fuzz_opts o = {
+		.seconds = 30, .jobs = 1, .keep_going = true, .quiet = false
+	};
+	const char *only = NULL, *name, *report_dir;
+	char dir[PATH_MAX], sub[PATH_MAX + 64], path[PATH_MAX + 32], stamp[32];
+	unsigned long total_findings = 0;
+	json_t *runs = json_array(), *root;
+	FILE *txt;
+	size_t i;
+	time_t t = time(NULL);
+	int c, rc, failures = 0;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TARGETS) {
+			only = optarg;
+			continue;
+		}
+		if (c == 'h' || c == OPT_HELP) {
+			campaign_usage(stdout);
+			return CLI_EXIT_OK;
+		}
+		rc = parse_common("campaign", c, &o);
+		if (rc > 0)
+			return rc;
+		if (rc < 0)
+			return cli_getopt_error("campaign", c, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error("campaign", "unexpected argument '%s'",
+				       argv[optind]);
+	if (only) {
+		/* every name must be a target */
+		char *copy = strdup(only), *tok, *save = NULL;
+		uint64_t ops;
+
+		for (tok = strtok_r(copy, ",", &save); tok;
+		     tok = strtok_r(NULL, ",", &save))
+			if (!mmt_trace_target_ops(tok, &ops)) {
+				rc = cli_usage_error(
+					"campaign",
+					"--targets: '%s' is no target", tok);
+				free(copy);
+				return rc;
+			}
+		free(copy);
+	}
+	rc = env_bugs("campaign", &o);
+	if (rc)
+		return rc;
+	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H%M%S", localtime(&t));
+	report_dir = o.out;
+	if (!report_dir) {
+		snprintf(dir, sizeof(dir), "%s/reports/%s", MMT_SOURCE_DIR,
+			 stamp);
+		report_dir = dir;
+	}
+	if (mkdirs(report_dir)) {
+		fprintf(stderr, "%s campaign: cannot create %s: %s\n", CLI_PROG,
+			report_dir, strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	snprintf(path, sizeof(path), "%s/summary.txt", report_dir);
+	txt = fopen(path, "w");
+	printf("campaign: %s, %lu s per target, report in %s\n",
+	       o.engine == ENGINE_AFL ? "AFL++" : "libFuzzer", o.seconds,
+	       report_dir);
+	for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++) {
+		struct fuzz_result r;
+		struct fuzz_opts one = o;
+
+		if (only && !in_list(only, name))
+			continue;
+		one.target = name;
+		snprintf(sub, sizeof(sub), "%s/%s", report_dir, name);
+		one.out = sub;
+		one.quiet = true;
+		rc = fuzz_one(&one, &r);
+		print_result(&one, &r, stdout);
+		if (txt)
+			print_result(&one, &r, txt);
+		if (rc == CLI_EXIT_FAIL && !r.nr_sigs)
+			failures++;
+		total_findings += r.nr_sigs;
+		json_array_append_new(
+			runs,
+			json_pack("{s:s, s:f, s:I, s:f, s:I, s:s}", "target",
+				  name, "seconds", r.seconds, "execs",
+				  (json_int_t)r.execs, "execs_per_sec",
+				  r.execs_per_sec, "findings",
+				  (json_int_t)r.nr_sigs, "summary", sub));
+		free(r.sigs);
+	}
+	root = json_pack("{s:s, s:s, s:I, s:I, s:o}", "stamp", stamp, "engine",
+			 o.engine == ENGINE_AFL ? "afl" : "libfuzzer",
+			 "seconds_per_target", (json_int_t)o.seconds,
+			 "findings", (json_int_t)total_findings, "runs", runs);
+	snprintf(path, sizeof(path), "%s/summary.json", report_dir);
+	if (root) {
+		json_dump_file(root, path, CLI_JSON_FLAGS);
+		json_decref(root);
+	}
+	if (txt)
+		fclose(txt);
+	printf("campaign: %lu finding(s)%s; summary: %s/summary.txt, %s/summary.json\n",
+	       total_findings, failures ? ", some targets could not run" : "",
+	       report_dir, report_dir);
+	return total_findings || failures ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ---- benchmarks: time to each bug, and exec/s ---- */
+
+/*
+ * Which target exposes each injectable bug that a single simulated CPU
+ * can reach (the interpreter runs one host thread and no kernel threads).
+ * Bugs absent here need another CPU acting inside an operation
+ * (slab-racy-free-objects, slub-frozen-dead-cache: a preemption point
+ * that only the deterministic scheduler of a later issue can pick) or a
+ * writeback device's worker (less-throttle-never-throttles): the unit
+ * tests and `mmtorture scenario` reach those.
+ */
+static const struct {
+	const char *bug, *target;
+} bug_targets[] = {
+	{ "fast-try-bulk-refill", "pages" },
+	{ "pfmemalloc-unmarked", "pages" },
+	{ "pcp-count-drift", "pages" },
+	{ "pcp-order-index", "pages" },
+	{ "pcp-zero-skipped", "pages" },
+	{ "nowait-direct-reclaim", "pages" },
+	{ "wmark-order-ignored", "pages" },
+	{ "slab-pfmemalloc-free-leak", "slab" },
+	{ "slab-pfmemalloc-active-cleared", "slab" },
+	{ "slab-pfmemalloc-lingers", "slab" },
+	{ "kvfree-rcu-nowait-under-raw", "rcu" },
+	{ "kvfree-rcu-early-free", "rcu" },
+	{ "kvfree-rcu-block-leak", "rcu" },
+	{ "mempool-retry-reclaim", "mempool" },
+	{ "swap-single-bit-memalloc", "reserves" },
+	{ "reserve-charge-leak", "reserves" },
+	{ "emergency-wmark-not-lowered", "reserves" },
+};
+
+struct seed_filter {
+	json_t *excluded;
+	const char *keep_dir;
+	bool hit;
+};
+
+static void seed_hit(struct cli_replay *r, const char *path,
+		     const struct mmt_program *p, const struct mmt_finding *f)
+{
+	struct seed_filter *sf = r->arg;
+
+	(void)path;
+	(void)p;
+	(void)f;
+	sf->hit = true;
+}
+
+/*
+ * The seeds of @o->target that do not expose @o->bugs on their own, copied
+ * to @dir; those that do are listed in @excluded.  A benchmark of the
+ * fuzzer must start where the fuzzer has work to do: a seed that is
+ * itself a reproducer measures nothing but the engine's start-up.
+ */
+static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
+			 json_t *excluded)
+{
+	char build[PATH_MAX], seeds[PATH_MAX + 64];
+	struct seed_filter sf = { excluded, dir, false };
+	struct cli_replay rp;
+	struct dirent *de;
+	DIR *d;
+
+	if (!find_build(o, build, sizeof(build)) || mkdirs(dir))
+		return false;
+	snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build, o->target);
+	d = opendir(seeds);
+	if (!d)
+		return false;
+	cli_replay_init(&rp);
+	rp.target = o->target;
+	rp.opts.override_bugs = true;
+	rp.opts.bugs = o->bugs;
+	rp.bugs_given = true;
+	rp.quiet = true;
+	rp.out = fopen("/dev/null", "w");
+	rp.arg = &sf;
+	rp.on_finding = seed_hit;
+	while ((de = readdir(d))) {
+		char from[PATH_MAX * 2], to[PATH_MAX * 2], buf[65536];
+		FILE *in, *out;
+		size_t n;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", seeds, de->d_name);
+		sf.hit = false;
+		cli_replay_one(&rp, from);
+		if (sf.hit) {
+			json_array_append_new(excluded,
+					      json_string(de->d_name));
+			continue;
+		}
+		snprintf(to, sizeof(to), "%s/%s", dir, de->d_name);
+		in = fopen(from, "rb");
+		out = fopen(to, "wb");
+		while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+			fwrite(buf, 1, n, out);
+		if (in)
+			fclose(in);
+		if (out)
+			fclose(out);
+	}
+	closedir(d);
+	if (rp.out)
+		fclose(rp.out);
+	if (rp.ok + rp.blocked == 0) {
+		/* Every seed exposes it: start from the empty program. */
+		char path[PATH_MAX + 16];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/empty", dir);
+		f = fopen(path, "wb");
+		if (f) {
+			fwrite("\0\0\0\0", 1, 4, f);
+			fclose(f);
+		}
+	}
+	return true;
+}
+
+static int dbl_cmp(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void bench_usage(FILE *out, bool bugs)
+{
+	if (bugs)
+		fprintf(out,
+			"Usage: %s bench bugs [options]\n"
+			"\n"
+			"For each injectable bug a single CPU can reach: fuzz its target from the\n"
+			"seed corpus with the bug on, TRIALS times (engine seeds 1..TRIALS), and\n"
+			"report the time to the first finding of the bug's check: median, min, max.\n"
+			"\n"
+			"Options:\n"
+			"  --trials N      trials per bug (default 3)\n"
+			"  --time D        budget per trial (default 120 s)\n"
+			"  --engine E      libfuzzer (default) or afl\n"
+			"  --bugs ID,ID    only these bugs\n"
+			"  --json-out F    write the JSON there too (- for stdout only)\n",
+			CLI_PROG);
+	else
+		fprintf(out,
+			"Usage: %s bench fuzz [options]\n"
+			"\n"
+			"Executions per second of each target on 64-operation inputs, beside an\n"
+			"empty target in the same run.\n"
+			"\n"
+			"Options:\n"
+			"  --time D        per target (default 20 s)\n"
+			"  --engine E      libfuzzer (default) or afl\n"
+			"  --targets T,T   only these targets\n"
+			"  --json-out F    write the JSON there too\n",
+			CLI_PROG);
+}
+
+enum {
+	OPT_TRIALS = 300,
+	OPT_BUGS,
+	OPT_JSON_OUT
+};
+
+static int dump_json(json_t *root, const char *json_out)
+{
+	json_dumpf(root, stdout, CLI_JSON_FLAGS);
+	putchar('\n');
+	if (json_out && strcmp(json_out, "-") &&
+	    json_dump_file(root, json_out, CLI_JSON_FLAGS)) {
+		fprintf(stderr, "%s bench: cannot write %s\n", CLI_PROG,
+			json_out);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+int cmd_bench_bugs(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "trials", required_argument, NULL, OPT_TRIALS },
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "bugs", required_argument, NULL, OPT_BUGS },
+		{ "build", required_argument, NULL, OPT_BUILD },
+		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fuzz_opts base = { .seconds = 120, .jobs = 1, .quiet = true };
+	const char *only = NULL, *json_out = NULL;
+	uint64_t trials = 3, mask;
+	json_t *arr = json_array(), *root;
+	char err[256], stamp[32];
+	time_t now_t = time(NULL);
+	size_t b;
+	int c, rc;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TRIALS) {
+			if (!cli_parse_u64("bench bugs", "--trials", optarg, 1,
+					   100, &trials))
+				return CLI_EXIT_USAGE;
+			continue;
+		}
+		if (c == OPT_BUGS) {
+			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
+				return cli_usage_error("bench bugs",
+						       "--bugs: %s", err);
+			only = optarg;
+			continue;
+		}
+		if (c == OPT_JSON_OUT) {
+			json_out = optarg;
+			continue;
+		}
+		if (c == 'h' || c == OPT_HELP) {
+			bench_usage(stdout, true);
+			return CLI_EXIT_OK;
+		}
+		rc = parse_common("bench bugs", c, &base);
+		if (rc > 0)
+			return rc;
+		if (rc < 0)
+			return cli_getopt_error("bench bugs", c, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error("bench bugs", "unexpected argument '%s'",
+				       argv[optind]);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
+	for (b = 0; b < sizeof(bug_targets) / sizeof(bug_targets[0]); b++) {
+		const struct mmt_bug_info *info =
+			mmt_bug_find(bug_targets[b].bug);
+		double times[100];
+		json_t *tr, *excluded;
+		char seeds_dir[PATH_MAX];
+		struct fuzz_opts fo = base;
+		int found = 0;
+		uint64_t t;
+
+		if (!info || (only && !in_list(only, bug_targets[b].bug)))
+			continue;
+		tr = json_array();
+		excluded = json_array();
+		fo.target = bug_targets[b].target;
+		mmt_bugs_parse(bug_targets[b].bug, &fo.bugs, err, sizeof(err));
+		snprintf(seeds_dir, sizeof(seeds_dir),
+			 "%s/build/bench-bugs/%s/%s-seeds", MMT_SOURCE_DIR,
+			 stamp, bug_targets[b].bug);
+		if (!filter_seeds(&fo, seeds_dir, excluded)) {
+			fprintf(stderr,
+				"bench bugs: no seeds for target %s (build the %s preset)\n",
+				fo.target,
+				base.engine == ENGINE_AFL ? "afl" : "fuzz");
+			json_decref(tr);
+			json_decref(excluded);
+			return CLI_EXIT_FAIL;
+		}
+		for (t = 0; t < trials; t++) {
+			struct fuzz_opts o = base;
+			struct fuzz_result r;
+			char out[PATH_MAX];
+			const char *hit = NULL;
+			size_t i;
+
+			o.target = fo.target;
+			o.bugs = fo.bugs;
+			o.seed = t + 1;
+			o.corpus_in =
+				seeds_dir; /* the seeds that don't expose it */
+			o.no_regress = true;
+			snprintf(out, sizeof(out),
+				 "%s/build/bench-bugs/%s/%s-%s-%llu",
+				 MMT_SOURCE_DIR, stamp, bug_targets[b].bug,
+				 o.engine == ENGINE_AFL ? "afl" : "libfuzzer",
+				 (unsigned long long)t);
+			o.out = out;
+			fuzz_one(&o, &r);
+			for (i = 0; i < r.nr_sigs; i++)
+				if (!strcmp(r.sigs[i].oracle, info->caught_by))
+					hit = r.sigs[i].signature;
+			if (!hit && r.nr_sigs)
+				hit = r.sigs[0].signature; /* another check caught it first */
+			if (hit && r.first_finding >= 0)
+				times[found++] = r.first_finding;
+			fprintf(stderr, "bench bugs: %s trial %llu: %s%s\n",
+				bug_targets[b].bug, (unsigned long long)t + 1,
+				hit ? "found after " : "not found in ",
+				hit ? "" : "the budget");
+			if (hit)
+				fprintf(stderr, "  %.1f s, %s\n",
+					r.first_finding, hit);
+			json_array_append_new(
+				tr, json_pack("{s:I, s:o, s:s?, s:f, s:I}",
+					      "seed", (json_int_t)o.seed,
+					      "seconds_to_finding",
+					      hit ? json_real(r.first_finding) :
+						    json_null(),
+					      "signature", hit, "seconds",
+					      r.seconds, "execs",
+					      (json_int_t)r.execs));
+			free(r.sigs);
+		}
+		qsort(times, (size_t)found, sizeof(times[0]), dbl_cmp);
+		json_array_append_new(
+			arr,
+			json_pack(
+				"{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
+				"bug", bug_targets[b].bug, "seed", info->seed,
+				"target", bug_targets[b].target, "caught_by",
+				info->caught_by, "seeds_that_expose_it_alone",
+				excluded, "trials", (json_int_t)trials, "found",
+				(json_int_t)found, "median_seconds",
+				found == (int)trials ?
+					json_real(times[found / 2]) :
+					json_null(),
+				"min_seconds",
+				found ? json_real(times[0]) : json_null(),
+				"max_seconds",
+				found == (int)trials ?
+					json_real(times[found - 1]) :
+					json_null(),
+				"runs", tr));
+	}
+	root = json_pack("{s:s, s:s, s:I, s:I, s:o}", "benchmark", "bugs",
+			 "engine",
+			 base.engine == ENGINE_AFL ? "afl" : "libfuzzer",
+			 "budget_seconds", (json_int_t)base.seconds, "trials",
+			 (json_int_t)trials, "bugs", arr);
+	rc = dump_json(root, json_out);
+	json_decref(root);
+	return rc;
+}
+
+/* Write @n random @nr_ops-operation inputs for @target into @dir. */
+static bool make_inputs(const char *target, const char *dir, int n,
+			size_t nr_ops)
+{
+	uint64_t ops, rng = 0x6d6d74u;
+	int i;
+
+	if (!mmt_trace_target_ops(target, &ops) || mkdirs(dir))
+		return false;
+	for (i = 0; i < n; i++) {
+		struct mmt_program p;
+		uint8_t buf[8192], *out;
+		size_t len = 4, need;
+		char path[PATH_MAX + 32];
+		FILE *f;
+
+		/* Random bytes until they decode to enough operations. */
+		mmt_program_init(&p);
+		for (; len < sizeof(buf); len += 8) {
+			size_t k;
+
+			for (k = len - (len >= 8 ? 8 : len); k < len; k++)
+				buf[k] = (uint8_t)(cli_splitmix64(&rng) >> 32);
+			mmt_program_free(&p);
+			mmt_program_init(&p);
+			mmt_trace_decode_set(buf, len, ops, &p);
+			if (p.nr_ops >= nr_ops)
+				break;
+		}
+		if (p.nr_ops > nr_ops)
+			p.nr_ops = nr_ops;
+		need = mmt_trace_encode_set(&p, ops, NULL, 0);
+		out = malloc(need ? need : 1);
+		if (!out) {
+			mmt_program_free(&p);
+			return false;
+		}
+		mmt_trace_encode_set(&p, ops, out, need);
+		snprintf(path, sizeof(path), "%s/in-%03d", dir, i);
+		f = fopen(path, "wb");
+		if (f) {
+			fwrite(out, 1, need, f);
+			fclose(f);
+		}
+		free(out);
+		mmt_program_free(&p);
+	}
+	return true;
+}
+
+int cmd_bench_fuzz(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "time", required_argument, NULL, OPT_TIME },
+		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "targets", required_argument, NULL, OPT_TARGETS },
+		{ "build", required_argument, NULL, OPT_BUILD },
+		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct fuzz_opts base = {
+		.seconds = 20, .jobs = 1, .quiet = true, .keep_going = true
+	};
+	const char *only = NULL, *json_out = NULL, *name;
+	json_t *arr = json_array(), *root;
+	char stamp[32];
+	time_t now_t = time(NULL);
+	size_t i;
+	int c, rc;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TARGETS) {
+			only = optarg;
+			continue;
+		}
+		if (c == OPT_JSON_OUT) {
+			json_out = optarg;
+			continue;
+		}
+		if (c == 'h' || c == OPT_HELP) {
+			bench_usage(stdout, false);
+			return CLI_EXIT_OK;
+		}
+		rc = parse_common("bench fuzz", c, &base);
+		if (rc > 0)
+			return rc;
+		if (rc < 0)
+			return cli_getopt_error("bench fuzz", c, argv);
+	}
+	if (optind < argc)
+		return cli_usage_error("bench fuzz", "unexpected argument '%s'",
+				       argv[optind]);
+	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
+	/* The empty target first, then each real one, in one run. */
+	for (i = 0;; i++) {
+		struct fuzz_opts o = base;
+		struct fuzz_result r;
+		char out[PATH_MAX], in[PATH_MAX + 8];
+
+		name = i == 0 ? "empty" : mmt_trace_target_name(i - 1, NULL);
+		if (!name)
+			break;
+		if (i && only && !in_list(only, name))
+			continue;
+		snprintf(out, sizeof(out), "%s/build/bench-fuzz/%s/%s",
+			 MMT_SOURCE_DIR, stamp, name);
+		snprintf(in, sizeof(in), "%s/in", out);
+		if (!make_inputs(i ? name : "stack", in, 16, 64)) {
+			fprintf(stderr,
+				"bench fuzz: cannot write inputs in %s\n", in);
+			return CLI_EXIT_FAIL;
+		}
+		o.target = name;
+		o.out = out;
+		o.corpus_in = in;
+		o.no_regress = true;
+		o.seed = 1;
+		o.max_len = 4096;
+		fuzz_one(&o, &r);
+		fprintf(stderr, "bench fuzz: %-9s %10.0f exec/s\n", name,
+			r.execs_per_sec);
+		json_array_append_new(
+			arr,
+			json_pack("{s:s, s:f, s:I, s:f, s:I}", "target", name,
+				  "execs_per_sec", r.execs_per_sec, "execs",
+				  (json_int_t)r.execs, "seconds", r.seconds,
+				  "findings", (json_int_t)r.nr_sigs));
+		free(r.sigs);
+	}
+	root = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "benchmark", "fuzz",
+			 "engine",
+			 base.engine == ENGINE_AFL ? "afl" : "libfuzzer",
+			 "build", cli_sanitizer(), "seconds_per_target",
+			 (json_int_t)base.seconds, "ops_per_input",
+			 (json_int_t)64, "targets", arr);
+	rc = dump_json(root, json_out);
+	json_decref(root);
+	return rc;
+}

@@ -1,0 +1,356 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * tools/cmd_replay.c - `mmtorture replay FILE|DIR...`: run saved inputs
+ * (text traces or binary fuzz inputs) once, in this process, and print each
+ * finding with its reproducer as a text trace.
+ *
+ * A binary input is meaningful only with the operation set of the target
+ * that produced it, so the target comes from --target, else from the path
+ * (a component named after a target: corpora/slab/regress/x,
+ * build/fuzz-out/slab-libfuzzer/crashes/crash-..), else "stack".  A text
+ * trace names its operations and needs no target.  Bugs: the text header's,
+ * unless --bug or MMT_BUGS says otherwise (the binary form carries none).
+ *
+ * Bad input never stops the run: an unreadable file or a text trace that
+ * does not parse is reported with its file:line:column and counted, and
+ * the next input runs.  Exit status: 0 all ran clean (or blocked), 1 a
+ * finding or an input that could not be run, 2 wrong usage.
+ */
+#define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli.h"
+#include "mmt/exec.h"
+#include "mmt/mmt.h"
+#include "replay.h"
+
+enum {
+	OPT_TARGET = 256,
+	OPT_BUG,
+	OPT_ORACLES,
+	OPT_QUIET,
+	OPT_HELP
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s replay [options] FILE|DIR...\n"
+		"\n"
+		"Run each input once (directories recursively, in name order) and print\n"
+		"every finding with its reproducer as a text trace.\n"
+		"\n"
+		"Options:\n"
+		"  --target T     decode binary inputs over target T's operations\n"
+		"                 (default: a path component naming a target, else stack)\n"
+		"  --bug ID       turn on an injectable bug (repeatable, or ID,ID); replaces\n"
+		"                 the bugs of text headers (MMT_BUGS=ID,ID likewise)\n"
+		"  --oracles N    oracle level 0..2 instead of the input's\n"
+		"  -v             print every operation as it runs\n"
+		"  -q             print findings and the summary only\n"
+		"  --help         this text\n"
+		"\n"
+		"Exit status: 0 no finding, 1 a finding or an input that could not be run,\n"
+		"2 wrong usage.\n",
+		CLI_PROG);
+}
+
+void cli_replay_init(struct cli_replay *r)
+{
+	memset(r, 0, sizeof(*r));
+	mmt_exec_opts_default(&r->opts);
+	r->out = stdout;
+}
+
+/* The target a binary input at @path belongs to: a path component. */
+static const char *target_from_path(const char *path)
+{
+	const char *name, *best = NULL;
+	size_t i, len;
+
+	for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++) {
+		const char *p = path;
+
+		len = strlen(name);
+		while ((p = strstr(p, name))) {
+			bool start = p == path || p[-1] == '/';
+			/* "slab/" or "slab-libfuzzer/" */
+			bool end = p[len] == '/' || p[len] == '-';
+
+			if (start && end)
+				best = name;
+			p += len;
+		}
+	}
+	return best;
+}
+
+static bool read_file(const char *path, uint8_t **buf, size_t *len, char *err,
+		      size_t errlen)
+{
+	FILE *f = strcmp(path, "-") ? fopen(path, "rb") : stdin;
+	size_t cap = 4096, n;
+
+	*buf = NULL;
+	*len = 0;
+	if (!f) {
+		snprintf(err, errlen, "%s: cannot open: %s", path,
+			 strerror(errno));
+		return false;
+	}
+	*buf = malloc(cap);
+	while (*buf && (n = fread(*buf + *len, 1, cap - *len, f)) > 0) {
+		*len += n;
+		if (*len == cap) {
+			uint8_t *nb = realloc(*buf, cap * 2);
+
+			if (!nb) {
+				free(*buf);
+				*buf = NULL;
+				break;
+			}
+			*buf = nb;
+			cap *= 2;
+		}
+	}
+	if (!*buf || ferror(f)) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			 *buf ? strerror(errno) : "out of memory");
+		if (f != stdin)
+			fclose(f);
+		free(*buf);
+		*buf = NULL;
+		return false;
+	}
+	if (f != stdin)
+		fclose(f);
+	return true;
+}
+
+bool cli_replay_load(const struct cli_replay *r, const char *path,
+		     struct mmt_program *p, bool *is_text, char *err,
+		     size_t errlen)
+{
+	const size_t magic = strlen(MMT_TRACE_TEXT_MAGIC);
+	uint8_t *buf;
+	size_t len;
+	bool ok = true;
+
+	if (!read_file(path, &buf, &len, err, errlen))
+		return false;
+	*is_text = len >= magic && !memcmp(buf, MMT_TRACE_TEXT_MAGIC, magic);
+	if (*is_text) {
+		ok = mmt_trace_parse((const char *)buf, len, path, p, err,
+				     errlen);
+	} else {
+		const char *t = r->target ? r->target : target_from_path(path);
+		uint64_t set = 0;
+
+		if (!t || !mmt_trace_target_ops(t, &set))
+			set = 0; /* stack: everything */
+		mmt_trace_decode_set(buf, len, set, p);
+	}
+	free(buf);
+	return ok;
+}
+
+enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
+{
+	struct mmt_exec_opts opts = r->opts;
+	struct mmt_program p;
+	struct mmt_finding f;
+	enum mmt_exec_result res;
+	char err[512];
+	bool text;
+
+	mmt_program_init(&p);
+	if (!cli_replay_load(r, path, &p, &text, err, sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		r->errors++;
+		mmt_program_free(&p);
+		return MMT_EXEC_SETUP_FAILED;
+	}
+	/* Text traces keep their own bugs unless the run names some. */
+	if (text && !r->bugs_given)
+		opts.override_bugs = false;
+	memset(&f, 0, sizeof(f));
+	res = mmt_trace_execute(&p, &opts, &f);
+	r->runs++;
+	switch (res) {
+	case MMT_EXEC_OK:
+		r->ok++;
+		if (!r->quiet)
+			fprintf(r->out, "%s: ok (%zu operations)\n", path,
+				p.nr_ops);
+		break;
+	case MMT_EXEC_BLOCKED:
+		r->blocked++;
+		if (!r->quiet)
+			fprintf(r->out,
+				"%s: blocked at operation %zu: %s (not a finding)\n",
+				path, f.op_index,
+				f.message[0] ? f.message :
+					       "the program waits for itself");
+		break;
+	case MMT_EXEC_FINDING:
+		r->findings++;
+		fprintf(r->out, "%s: FINDING\n", path);
+		mmt_finding_print(&f, r->out);
+		fprintf(r->out, "---- reproducer (mmtorture trace) ----\n");
+		if (opts.override_bugs)
+			p.hdr.bugs = opts.bugs;
+		mmt_trace_print(&p, r->out);
+		fprintf(r->out, "---- end ----\n");
+		if (r->on_finding)
+			r->on_finding(r, path, &p, &f);
+		break;
+	default:
+		r->errors++;
+		fprintf(stderr,
+			"%s: the machine of its header could not be built\n",
+			path);
+		break;
+	}
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	return res;
+}
+
+static int name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int cli_replay_path(struct cli_replay *r, const char *path)
+{
+	struct dirent *de;
+	struct stat st;
+	char **names = NULL;
+	size_t n = 0, cap = 0, i;
+	DIR *d;
+
+	if (strcmp(path, "-") && stat(path, &st)) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		r->errors++;
+		return -1;
+	}
+	if (!strcmp(path, "-") || !S_ISDIR(st.st_mode)) {
+		cli_replay_one(r, path);
+		return 0;
+	}
+	d = opendir(path);
+	if (!d) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		r->errors++;
+		return -1;
+	}
+	while ((de = readdir(d))) {
+		char *full;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if (asprintf(&full, "%s/%s", path, de->d_name) < 0)
+			break;
+		if (n == cap) {
+			char **nn = realloc(names, (cap = cap ? cap * 2 : 32) *
+							   sizeof(*nn));
+
+			if (!nn) {
+				free(full);
+				break;
+			}
+			names = nn;
+		}
+		names[n++] = full;
+	}
+	closedir(d);
+	if (n)
+		qsort(names, n, sizeof(*names), name_cmp);
+	for (i = 0; i < n; i++) {
+		cli_replay_path(r, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+int cmd_replay(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, OPT_TARGET },
+		{ "bug", required_argument, NULL, OPT_BUG },
+		{ "oracles", required_argument, NULL, OPT_ORACLES },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct cli_replay r;
+	uint64_t mask, level, ops;
+	const char *env;
+	char err[256];
+	int c;
+
+	cli_replay_init(&r);
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":vqh", opts, NULL)) != -1) {
+		switch (c) {
+		case OPT_TARGET:
+			if (!mmt_trace_target_ops(optarg, &ops))
+				return cli_usage_error(
+					"replay",
+					"--target: '%s' is no target (see "
+					"`mmtorture list targets`)",
+					optarg);
+			r.target = optarg;
+			break;
+		case OPT_BUG:
+			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
+				return cli_usage_error("replay", "--bug: %s",
+						       err);
+			r.opts.bugs |= mask;
+			r.bugs_given = true;
+			break;
+		case OPT_ORACLES:
+			if (!cli_parse_u64("replay", "--oracles", optarg, 0, 2,
+					   &level))
+				return CLI_EXIT_USAGE;
+			r.opts.oracle_level = (int)level;
+			break;
+		case 'v':
+			r.opts.log = stdout;
+			break;
+		case 'q':
+			r.quiet = true;
+			break;
+		case 'h':
+		case OPT_HELP:
+			usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error("replay", c, argv);
+		}
+	}
+	env = getenv("MMT_BUGS");
+	if (env && *env) {
+		if (!mmt_bugs_parse(env, &mask, err, sizeof(err)))
+			return cli_usage_error("replay", "MMT_BUGS=%s: %s", env,
+					       err);
+		r.opts.bugs |= mask;
+		r.bugs_given = true;
+	}
+	r.opts.override_bugs =
+		true; /* binary inputs: the run's bugs, or none */
+	if (optind >= argc)
+		return cli_usage_error("replay",
+				       "which inputs? (files or directories)");
+	for (; optind < argc; optind++)
+		cli_replay_path(&r, argv[optind]);
+	fprintf(stdout,
+		"replay: %lu input(s): %lu ok, %lu blocked, %lu finding(s), %lu error(s)\n",
+		r.runs + r.errors, r.ok, r.blocked, r.findings, r.errors);
+	return r.findings || r.errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
