@@ -1523,6 +1523,30 @@ static long validate_slab(struct vctx *v, struct mmt_page *slab)
 	return used;
 }
 
+/*
+ * The validators' scratch, kept for the process (a global: LeakSanitizer
+ * sees it as reachable) under a host mutex - machines on several threads
+ * may validate at once.
+ */
+static pthread_mutex_t scratch_mu = PTHREAD_MUTEX_INITIALIZER;
+static void *where_buf, *bits_buf;
+static size_t where_cap, bits_cap;
+
+/* At least @need bytes of scratch @buf (kept; never freed). */
+static void *scratch(void **buf, size_t *cap, size_t need)
+{
+	void *nb;
+
+	if (need <= *cap)
+		return *buf;
+	nb = realloc(*buf, need);
+	if (!nb)
+		return NULL;
+	*buf = nb;
+	*cap = need;
+	return nb;
+}
+
 static bool slub_is_valid(struct mmt_kmem_cache *s)
 {
 	struct mmt_machine *m = s->m;
@@ -1537,16 +1561,30 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 	 */
 	for (pfn = 0; _mmt_pfn_used_range(m, pfn, &start, &end); pfn = end)
 		;
-	v.where = calloc(pfn ? pfn : 1, sizeof(*v.where));
-	v.bits = calloc(0x10000 / 8, 1);
+	/*
+	 * Scratch kept for the process: the interpreter validates every
+	 * cache after every operation at oracle level 2, and a fresh calloc()
+	 * per cache and operation was most of a fuzz execution's time.
+	 */
+	pthread_mutex_lock(&scratch_mu);
+	v.where = scratch(&where_buf, &where_cap,
+			  (pfn ? pfn : 1) * sizeof(*v.where));
+	v.bits = scratch(&bits_buf, &bits_cap, 0x10000 / 8);
 	if (!v.where || !v.bits) {
-		free(v.where);
-		free(v.bits);
+		pthread_mutex_unlock(&scratch_mu);
 		return true; /* no host memory to check with */
 	}
+	memset(v.where, 0, (pfn ? pfn : 1) * sizeof(*v.where));
 	validate_lists(&v);
-	/* Slabs lie only in frames an allocation ever reached. */
-	for (pfn = 0; _mmt_pfn_used_range(m, pfn, &start, &end); pfn = end) {
+	/*
+	 * Slabs lie only in frames an allocation ever reached; a cache that
+	 * has none (most kmalloc caches, most of the time) has no frame to
+	 * look for, and its live count must then be 0.
+	 */
+	for (pfn = 0;
+	     atomic_load_explicit(&s->nr_slabs, memory_order_relaxed) > 0 &&
+	     _mmt_pfn_used_range(m, pfn, &start, &end);
+	     pfn = end) {
 		for (pfn = start; pfn < end; pfn++) {
 			struct mmt_page *p = &m->pages[pfn];
 
@@ -1565,8 +1603,7 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 			m, "slab-leak",
 			"cache %s: %ld object(s) in use in its slabs, but %ld live (allocs - frees)",
 			s->name, used, live);
-	free(v.where);
-	free(v.bits);
+	pthread_mutex_unlock(&scratch_mu);
 	return v.ok;
 }
 
