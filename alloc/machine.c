@@ -12,8 +12,9 @@
  * arithmetic (pfn ^ (1 << order)) never crosses into another zone; the gap
  * up to the next aligned start is a hole of reserved frames that belong to
  * no zone.  The arena is MAP_NORESERVE: frames never touched cost nothing.
- * Neither the arena nor the descriptors are written at creation (an
- * all-zero descriptor is a free frame of its zone: internal.h), and a
+ * The arena is not written at creation and of the descriptors only a few
+ * block heads per zone are (an all-zero descriptor is a free frame of its
+ * zone: internal.h; page_alloc.c links the other blocks lazily), and a
  * machine torn down clean zeroes what it touched and leaves both mappings
  * to the next machine (map_get/map_put): creating and destroying a
  * machine costs what it touched, never its size.

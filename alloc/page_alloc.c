@@ -53,7 +53,8 @@
  *    two free buddies of the same order never coexist (they would merge);
  *  - pcp->count equals the pages on that pcp's lists, each MMT_PG_PCP;
  *  - a page is in exactly one state: buddy, pcp, allocated head, part of an
- *    allocation, or reserved (a hole between zones).
+ *    allocation, or in no zone (a hole between zones: an all-zero
+ *    descriptor that pfn_zone() places in none).
  *
  * Lock order: pcp->lock -> zone->lock.  The zone lock is taken with
  * interrupts disabled (spin_lock_irqsave), so an interrupt never finds it
@@ -1843,9 +1844,11 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 
 	memset(poison_page, MMT_POISON_PAGE_FREE, sizeof(poison_page));
 	/*
-	 * No descriptor is written here: all-zero is a free frame of its
-	 * zone (struct mmt_page), so what a machine costs follows what its
-	 * allocations touch, never its size.
+	 * Only the head descriptors of each zone's first max-order block and
+	 * of its unaligned tail are written here: all-zero is a free frame
+	 * of its zone (struct mmt_page) and area_first() links the other
+	 * blocks when they are first needed, so what a machine costs follows
+	 * what its allocations touch, never its size.
 	 */
 	for (i = 0; i < m->nr_zones; i++) {
 		struct mmt_zone *z = &m->zones[i];

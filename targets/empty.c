@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * targets/empty.c - a fuzz target that does nothing: the engines' own cost
- * per execution, measured beside the real targets (scripts/bench-fuzz).
+ * per execution, measured beside the real targets (`mmtorture bench fuzz`).
  */
 #include <stddef.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * targets/mutator.h - the structure-aware mutator over the binary trace
- * form (mmt/trace.h), shared by the libFuzzer hooks (targets/target.c)
+ * form (mmt/trace.h), shared by the libFuzzer hooks (targets/target_common.c)
  * and the AFL++ custom mutator library (targets/afl_mutator.c).
  */
 #ifndef MMT_TARGETS_MUTATOR_H

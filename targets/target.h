@@ -5,7 +5,7 @@
  * A target is one line, MMT_FUZZ_TARGET(name), in targets/<name>.c.  It
  * defines the libFuzzer entry points (test one input, the structure-aware
  * custom mutator and cross-over) over the target's operation set (see
- * mmt_target_op_set()).  The same object serves the three builds: the
+ * mmt_trace_target_ops() in trace/trace_targets.c).  The same object serves the three builds: the
  * libFuzzer binary fuzz-<name>, the AFL++ binary afl-<name> (libAFLDriver
  * calls LLVMFuzzerTestOneInput; AFL++ ignores the custom-mutator hook and
  * loads targets/afl_mutator.c instead) and the plain <name>-replay.

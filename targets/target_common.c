@@ -11,6 +11,9 @@
  * before the abort is what a user pastes into a report; `mmtorture replay`
  * prints the same from the saved input.
  *
+ * Input: the binary form over the target's operation set, or a text
+ * trace (which runs as written, bugs excepted: the run's MMT_BUGS apply).
+ *
  * Not thread-safe (the engines call one input at a time per process).
  */
 #include <stdio.h>
@@ -68,6 +71,27 @@ int mmt_target_init(const char *name)
 	return 0;
 }
 
+/*
+ * A text trace (a regression kept readable in corpora/T/regress/, or one
+ * fed by hand) runs as written; anything else - including text that does
+ * not parse, which mutation makes of most text - decodes as binary, so
+ * every byte string still is a program.
+ */
+static bool parse_text(const uint8_t *data, size_t size, struct mmt_program *p)
+{
+	const size_t magic = sizeof(MMT_TRACE_TEXT_MAGIC) - 1;
+	char err[256];
+
+	if (size < magic || memcmp(data, MMT_TRACE_TEXT_MAGIC, magic))
+		return false;
+	if (mmt_trace_parse((const char *)data, size, "input", p, err,
+			    sizeof(err)))
+		return true;
+	mmt_program_free(p);
+	mmt_program_init(p);
+	return false;
+}
+
 int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 {
 	struct mmt_program p;
@@ -77,7 +101,8 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 	if (!tgt.ready)
 		mmt_target_init(name);
 	mmt_program_init(&p);
-	mmt_trace_decode_set(data, size, tgt.set, &p);
+	if (!parse_text(data, size, &p))
+		mmt_trace_decode_set(data, size, tgt.set, &p);
 	memset(&f, 0, sizeof(f));
 	r = mmt_trace_execute(&p, &tgt.opts, &f);
 	if (r == MMT_EXEC_FINDING) {

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/cmd_bench.c - `mmtorture bench NAME`: micro-benchmarks of the model.
+ * tools/cmd_bench.c - `mmtorture bench NAME`: micro-benchmarks of the model
+ * (pages, slab, trace); `bench bugs` and `bench fuzz`, which drive the
+ * fuzzers, live in tools/cmd_fuzz.c.
  *
  * bench pages: in one process, one thread on simulated CPU 0 of a 1-CPU
  * machine (page poisoning off; vm event counters as the build has them),
@@ -89,15 +91,19 @@ static void usage(FILE *out)
 		"           a 64-operation program (oracle levels 0 and 1), and per machine\n"
 		"           create+destroy with 256, 2048 and 65536 pages (--iters counts\n"
 		"           executions; default %llu)\n"
+		"  bugs     the fuzzers: seconds to find each injectable bug a single CPU\n"
+		"           can reach, over trials (`%s bench bugs --help`)\n"
+		"  fuzz     the fuzzers: exec/s per target on 64-operation inputs beside an\n"
+		"           empty target (`%s bench fuzz --help`)\n"
 		"\n"
-		"Options:\n"
+		"Options (pages, slab, trace):\n"
 		"  --iters N        iterations per repetition, 1..%llu (default %llu)\n"
 		"  --json-out FILE  write the JSON to FILE and a table to stdout\n"
 		"                   (default: JSON on stdout)\n"
 		"  --lockdep        keep lockdep on (off by default: a release\n"
 		"                   benchmark measures the model without its checks)\n"
 		"  --help           this text\n",
-		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS,
+		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG, CLI_PROG,
 		BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
 }
 
@@ -700,7 +706,7 @@ int cmd_bench(int argc, char **argv)
 	}
 	if (optind >= argc)
 		return cli_usage_error("bench",
-				       "which benchmark? (known: %s, %s, %s)",
+				       "which benchmark? (known: %s, %s, %s, bugs, fuzz)",
 				       bench_names[0], bench_names[1],
 				       bench_names[2]);
 	name = argv[optind];
@@ -717,7 +723,7 @@ int cmd_bench(int argc, char **argv)
 						 BENCH_TRACE_DEFAULT_ITERS,
 				   json_out);
 	return cli_usage_error("bench",
-			       "unknown benchmark '%s' (known: %s, %s, %s)",
+			       "unknown benchmark '%s' (known: %s, %s, %s, bugs, fuzz)",
 			       name, bench_names[0], bench_names[1],
 			       bench_names[2]);
 }

@@ -124,6 +124,43 @@ static int mkdirs(const char *path)
 	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
+static bool copy_file(const char *from, const char *to)
+{
+	char buf[65536];
+	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
+	bool ok = in && out;
+	size_t n;
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ok = fwrite(buf, 1, n, out) == n;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ok = false;
+	return ok;
+}
+
+/* Copy the regular files of @src into @dst, prefixing their names. */
+static void copy_dir(const char *src, const char *dst, const char *prefix)
+{
+	struct dirent *de;
+	DIR *d = opendir(src);
+
+	while (d && (de = readdir(d))) {
+		char from[PATH_MAX * 2], to[PATH_MAX * 2];
+		struct stat st;
+
+		if (de->d_name[0] == '.')
+			continue;
+		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
+		snprintf(to, sizeof(to), "%s/%s%s", dst, prefix, de->d_name);
+		if (!stat(from, &st) && S_ISREG(st.st_mode))
+			copy_file(from, to);
+	}
+	if (d)
+		closedir(d);
+}
+
 /* Seconds: "90", "90s", "5m", "2h". */
 static bool parse_duration(const char *cmd, const char *s, unsigned long *out)
 {
@@ -239,21 +276,34 @@ static int run_engine(char *const argv[], char *const env[], const char *log,
 /* Parse "stat::number_of_executed_units: N" etc. from a libFuzzer log. */
 static void libfuzzer_stats(const char *log, struct fuzz_result *r)
 {
+	unsigned long long v, fork_execs = 0, fork_rate = 0;
 	FILE *f = fopen(log, "r");
+	const char *rate;
 	char line[512];
-	unsigned long long v;
 
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "stat::number_of_executed_units: %llu", &v) ==
 		    1)
-			r->execs += v; /* one line per job with -fork */
+			r->execs += v;
 		else if (sscanf(line, "stat::average_exec_per_sec: %llu", &v) ==
 			 1)
 			r->execs_per_sec += (double)v;
+		else if (sscanf(line, "#%llu: cov:", &v) == 1 &&
+			 v >= fork_execs) {
+			/* -fork's progress lines: "#N: cov: .. exec/s R .." */
+			fork_execs = v;
+			rate = strstr(line, "exec/s ");
+			if (rate)
+				fork_rate = strtoull(rate + 7, NULL, 10);
+		}
 	}
 	fclose(f);
+	if (!r->execs && fork_execs) {
+		r->execs = fork_execs;
+		r->execs_per_sec = (double)fork_rate;
+	}
 }
 
 static void afl_stats(const char *dir, struct fuzz_result *r)
@@ -407,7 +457,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		regress[PATH_MAX];
 	char corpus[PATH_MAX + 16], crashes[PATH_MAX + 32],
 		findings[PATH_MAX + 16];
-	char log[PATH_MAX + 16], afl_out[PATH_MAX + 16], mutator[PATH_MAX];
+	char log[PATH_MAX + 16], afl_out[PATH_MAX + 16], afl_in[PATH_MAX + 16],
+		mutator[PATH_MAX];
 	char a_time[64], a_art[PATH_MAX + 64], a_fork[32], a_seed[32],
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
@@ -526,8 +577,18 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			argv[n++] = "-s";
 			argv[n++] = a_seed;
 		}
+		/* afl-fuzz takes one input directory: the seeds and regress/. */
+		snprintf(afl_in, sizeof(afl_in), "%s/afl-in", r->out);
+		if (mkdirs(afl_in)) {
+			fprintf(stderr, "%s fuzz: cannot create %s: %s\n",
+				CLI_PROG, afl_in, strerror(errno));
+			return CLI_EXIT_FAIL;
+		}
+		copy_dir(o->corpus_in ? o->corpus_in : seeds, afl_in, "");
+		if (!o->no_regress)
+			copy_dir(regress, afl_in, "regress-");
 		argv[n++] = "-i";
-		argv[n++] = o->corpus_in ? (char *)o->corpus_in : seeds;
+		argv[n++] = afl_in;
 		argv[n++] = "-o";
 		argv[n++] = afl_out;
 		argv[n++] = "-t";
@@ -929,7 +990,8 @@ int cmd_campaign(int argc, char **argv)
  * (slab-racy-free-objects, slub-frozen-dead-cache: a preemption point
  * that only the deterministic scheduler of a later issue can pick) or a
  * writeback device's worker (less-throttle-never-throttles): the unit
- * tests and `mmtorture scenario` reach those.
+ * tests reach those (tests/test_slab_array.c, test_slub.c, test_memcg.c,
+ * test_reclaim.c).
  */
 static const struct {
 	const char *bug, *target;
@@ -1001,9 +1063,7 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 	rp.arg = &sf;
 	rp.on_finding = seed_hit;
 	while ((de = readdir(d))) {
-		char from[PATH_MAX * 2], to[PATH_MAX * 2], buf[65536];
-		FILE *in, *out;
-		size_t n;
+		char from[PATH_MAX * 2], to[PATH_MAX * 2];
 
 		if (de->d_name[0] == '.')
 			continue;
@@ -1016,14 +1076,7 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 			continue;
 		}
 		snprintf(to, sizeof(to), "%s/%s", dir, de->d_name);
-		in = fopen(from, "rb");
-		out = fopen(to, "wb");
-		while (in && out && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-			fwrite(buf, 1, n, out);
-		if (in)
-			fclose(in);
-		if (out)
-			fclose(out);
+		copy_file(from, to);
 	}
 	closedir(d);
 	if (rp.out)
@@ -1210,13 +1263,17 @@ int cmd_bench_bugs(int argc, char **argv)
 				hit = r.sigs[0].signature; /* another check caught it first */
 			if (hit && r.first_finding >= 0)
 				times[found++] = r.first_finding;
-			fprintf(stderr, "bench bugs: %s trial %llu: %s%s\n",
-				bug_targets[b].bug, (unsigned long long)t + 1,
-				hit ? "found after " : "not found in ",
-				hit ? "" : "the budget");
 			if (hit)
-				fprintf(stderr, "  %.1f s, %s\n",
+				fprintf(stderr,
+					"bench bugs: %s trial %llu: found after %.1f s: %s\n",
+					bug_targets[b].bug,
+					(unsigned long long)t + 1,
 					r.first_finding, hit);
+			else
+				fprintf(stderr,
+					"bench bugs: %s trial %llu: not found in %lu s\n",
+					bug_targets[b].bug,
+					(unsigned long long)t + 1, o.seconds);
 			json_array_append_new(
 				tr, json_pack("{s:I, s:o, s:s?, s:f, s:I}",
 					      "seed", (json_int_t)o.seed,

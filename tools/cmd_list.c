@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tools/cmd_list.c - `mmtorture list [layers|oracles|bugs|all] [--json]`:
+ * tools/cmd_list.c - `mmtorture list [layers|oracles|bugs|targets|all] [--json]`:
  * what this build knows: the layer implementations (tools/layers.c), the
  * catalogue of oracles (mmt_checks(): every check the model and the
  * interpreter report, with its layer, tier, seed and what it checks) and

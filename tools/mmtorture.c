@@ -26,7 +26,7 @@ static const struct cli_cmd cmds[] = {
 	{ "run",
 	  "run a short multi-threaded workload over the model and check it",
 	  cmd_run },
-	{ "bench", "measure the cost of model operations (bench pages)",
+	{ "bench", "benchmarks: pages, slab, trace (ns per operation), bugs, fuzz (fuzzers)",
 	  cmd_bench },
 	{ "scenario",
 	  "run the encrypted-swap or network-swap world to completion",
