@@ -543,7 +543,11 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		if (!o->no_regress && is_dir(regress))
 			argv[n++] = regress;
 	} else {
-		if (!find_afl_mutator(mutator, sizeof(mutator))) {
+		uint64_t ops;
+		/* Only operation-language targets have a structure to mutate. */
+		bool oplang = mmt_trace_target_ops(o->target, &ops);
+
+		if (oplang && !find_afl_mutator(mutator, sizeof(mutator))) {
 			fprintf(stderr,
 				"%s fuzz: no libmmt-afl-mutator.so: build the default preset "
 				"(or set MMT_AFL_MUTATOR)\n",
@@ -559,8 +563,10 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			 mutator);
 		snprintf(e_target, sizeof(e_target), "MMT_TARGET=%s",
 			 o->target);
-		env[ne++] = e_mut;
-		env[ne++] = e_target;
+		if (oplang) {
+			env[ne++] = e_mut;
+			env[ne++] = e_target;
+		}
 		env[ne++] = "AFL_NO_UI=1";
 		env[ne++] = "AFL_SKIP_CPUFREQ=1";
 		env[ne++] = "AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1";
