@@ -1160,6 +1160,51 @@ static int dump_json(json_t *root, const char *json_out)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * The options of `bench bugs` (@bugs) and `bench fuzz`: -1 to go on, else
+ * the exit code (usage error, or --help printed).
+ */
+static int bench_args(bool bugs, int argc, char **argv,
+		      const struct option *opts, struct fuzz_opts *base,
+		      const char **only, const char **json_out,
+		      uint64_t *trials)
+{
+	const char *cmd = bugs ? "bench bugs" : "bench fuzz";
+	uint64_t mask;
+	char err[256];
+	int c, rc;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TRIALS) {
+			if (!cli_parse_u64(cmd, "--trials", optarg, 1, 100,
+					   trials))
+				return CLI_EXIT_USAGE;
+		} else if (c == OPT_BUGS) {
+			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
+				return cli_usage_error(cmd, "--bugs: %s", err);
+			*only = optarg;
+		} else if (c == OPT_TARGETS) {
+			*only = optarg;
+		} else if (c == OPT_JSON_OUT) {
+			*json_out = optarg;
+		} else if (c == 'h' || c == OPT_HELP) {
+			bench_usage(stdout, bugs);
+			return CLI_EXIT_OK;
+		} else {
+			rc = parse_common(cmd, c, base);
+			if (rc > 0)
+				return rc;
+			if (rc < 0)
+				return cli_getopt_error(cmd, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	return -1;
+}
+
 int cmd_bench_bugs(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1174,45 +1219,17 @@ int cmd_bench_bugs(int argc, char **argv)
 	};
 	struct fuzz_opts base = { .seconds = 120, .jobs = 1, .quiet = true };
 	const char *only = NULL, *json_out = NULL;
-	uint64_t trials = 3, mask;
+	uint64_t trials = 3;
 	json_t *arr = json_array(), *root;
 	char err[256], stamp[32];
 	time_t now_t = time(NULL);
 	size_t b;
-	int c, rc;
+	int rc;
 
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == OPT_TRIALS) {
-			if (!cli_parse_u64("bench bugs", "--trials", optarg, 1,
-					   100, &trials))
-				return CLI_EXIT_USAGE;
-			continue;
-		}
-		if (c == OPT_BUGS) {
-			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
-				return cli_usage_error("bench bugs",
-						       "--bugs: %s", err);
-			only = optarg;
-			continue;
-		}
-		if (c == OPT_JSON_OUT) {
-			json_out = optarg;
-			continue;
-		}
-		if (c == 'h' || c == OPT_HELP) {
-			bench_usage(stdout, true);
-			return CLI_EXIT_OK;
-		}
-		rc = parse_common("bench bugs", c, &base);
-		if (rc > 0)
-			return rc;
-		if (rc < 0)
-			return cli_getopt_error("bench bugs", c, argv);
-	}
-	if (optind < argc)
-		return cli_usage_error("bench bugs", "unexpected argument '%s'",
-				       argv[optind]);
+	rc = bench_args(true, argc, argv, opts, &base, &only, &json_out,
+			&trials);
+	if (rc >= 0)
+		return rc;
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
 	for (b = 0; b < sizeof(bug_targets) / sizeof(bug_targets[0]); b++) {
 		const struct mmt_bug_info *info =
@@ -1391,31 +1408,11 @@ int cmd_bench_fuzz(int argc, char **argv)
 	char stamp[32];
 	time_t now_t = time(NULL);
 	size_t i;
-	int c, rc;
+	int rc;
 
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == OPT_TARGETS) {
-			only = optarg;
-			continue;
-		}
-		if (c == OPT_JSON_OUT) {
-			json_out = optarg;
-			continue;
-		}
-		if (c == 'h' || c == OPT_HELP) {
-			bench_usage(stdout, false);
-			return CLI_EXIT_OK;
-		}
-		rc = parse_common("bench fuzz", c, &base);
-		if (rc > 0)
-			return rc;
-		if (rc < 0)
-			return cli_getopt_error("bench fuzz", c, argv);
-	}
-	if (optind < argc)
-		return cli_usage_error("bench fuzz", "unexpected argument '%s'",
-				       argv[optind]);
+	rc = bench_args(false, argc, argv, opts, &base, &only, &json_out, NULL);
+	if (rc >= 0)
+		return rc;
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
 	/* The empty target first, then each real one, in one run. */
 	for (i = 0;; i++) {
