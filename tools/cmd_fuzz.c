@@ -455,6 +455,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 {
 	char build[PATH_MAX], bin[PATH_MAX + 64], seeds[PATH_MAX + 64],
 		regress[PATH_MAX];
+	char dict[PATH_MAX + 64], a_dict[PATH_MAX + 80];
 	char corpus[PATH_MAX + 16], crashes[PATH_MAX + 32],
 		findings[PATH_MAX + 16];
 	char log[PATH_MAX + 16], afl_out[PATH_MAX + 16], afl_in[PATH_MAX + 16],
@@ -484,6 +485,10 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	snprintf(bin, sizeof(bin), "%s/%s-%s", build,
 		 o->engine == ENGINE_AFL ? "afl" : "fuzz", o->target);
 	snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build, o->target);
+	/* The build writes the target's dictionary (trace dict). */
+	snprintf(dict, sizeof(dict), "%s/targets/%s.dict", build, o->target);
+	if (access(dict, R_OK))
+		dict[0] = '\0';
 	snprintf(regress, sizeof(regress), "%s/corpora/%s/regress",
 		 MMT_SOURCE_DIR, o->target);
 	if (o->out) {
@@ -518,6 +523,10 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		argv[n++] = a_time;
 		argv[n++] = a_art;
 		argv[n++] = "-print_final_stats=1";
+		if (dict[0]) {
+			snprintf(a_dict, sizeof(a_dict), "-dict=%s", dict);
+			argv[n++] = a_dict;
+		}
 		argv[n++] = "-timeout=10";
 		argv[n++] = "-rss_limit_mb=4096";
 		if (o->jobs > 1 || o->keep_going) {
@@ -595,6 +604,10 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			copy_dir(regress, afl_in, "regress-");
 		argv[n++] = "-i";
 		argv[n++] = afl_in;
+		if (dict[0]) {
+			argv[n++] = "-x";
+			argv[n++] = dict;
+		}
 		argv[n++] = "-o";
 		argv[n++] = afl_out;
 		argv[n++] = "-t";
@@ -1400,9 +1413,8 @@ int cmd_bench_fuzz(int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fuzz_opts base = {
-		.seconds = 20, .jobs = 1, .quiet = true, .keep_going = true
-	};
+	/* One process, no -fork: its restarts and merges would be measured. */
+	struct fuzz_opts base = { .seconds = 20, .jobs = 1, .quiet = true };
 	const char *only = NULL, *json_out = NULL, *name;
 	json_t *arr = json_array(), *root;
 	char stamp[32];

@@ -32,6 +32,7 @@ static void usage(FILE *out)
 		"Usage: %s trace print FILE...\n"
 		"       %s trace compile FILE -o OUT\n"
 		"       %s trace ops [--json]\n"
+		"       %s trace dict [--target T]\n"
 		"\n"
 		"The operation language: one program, a text spelling for people and a\n"
 		"binary spelling for fuzzers (docs/trace-language.md).\n"
@@ -40,10 +41,12 @@ static void usage(FILE *out)
 		"           otherwise) and print it as canonical text\n"
 		"  compile  load FILE and write its binary form to OUT\n"
 		"  ops      list the operations: keyword, arguments and what each does\n"
+		"  dict     print a fuzzing dictionary for a target's binary inputs\n"
 		"\n"
 		"'%s trace SUBCOMMAND --help' describes a subcommand.\n"
 		"Exit status: 0 ok, 1 a file failed to load or write, 2 wrong usage.\n",
-		CLI_PROG, CLI_PROG, CLI_PROG, MMT_TRACE_TEXT_MAGIC, CLI_PROG);
+		CLI_PROG, CLI_PROG, CLI_PROG, CLI_PROG, MMT_TRACE_TEXT_MAGIC,
+		CLI_PROG);
 }
 
 /* ---- print ---- */
@@ -416,6 +419,118 @@ static int cmd_ops(int argc, char **argv)
 
 /* ---- dispatch ---- */
 
+/* ---- dict ---- */
+
+static void dict_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s trace dict [--target T] [-o FILE]\n"
+		"\n"
+		"Print a fuzzing dictionary (libFuzzer -dict=, AFL++ -x) for the binary\n"
+		"form over target T's operations (default: stack): every named GFP mask\n"
+		"and bit as the 4 bytes an operation carries, the kmalloc size classes\n"
+		"as the 2 bytes a size argument carries, and each operation of the\n"
+		"target with a typical first argument.  The build writes one per\n"
+		"target (build/PRESET/targets/T.dict); `%s fuzz` passes it on.\n",
+		CLI_PROG, CLI_PROG);
+}
+
+static void dict_bytes(FILE *out, const char *name, const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	fprintf(out, "%s=\"", name);
+	for (i = 0; i < n; i++)
+		fprintf(out, "\\x%02x", b[i]);
+	fprintf(out, "\"\n");
+}
+
+static int cmd_dict(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "target", required_argument, NULL, 't' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	static const unsigned int sizes[] = { 8,    16,	  32,  64,  96,
+					      128,  192,  256, 512, 1024,
+					      2048, 4096, 8192 };
+	const char *target = "stack", *outpath = NULL;
+	const struct mmt_gfp_name *g;
+	FILE *out = stdout;
+	uint64_t set = 0;
+	unsigned int idx;
+	size_t nr, i;
+	int c, op;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
+		switch (c) {
+		case 't':
+			target = optarg;
+			break;
+		case 'o':
+			outpath = optarg;
+			break;
+		case 'h':
+			dict_usage(stdout);
+			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error("trace dict", c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("trace dict", "unexpected argument '%s'",
+				       argv[optind]);
+	if (!mmt_trace_target_ops(target, &set))
+		return cli_usage_error("trace dict",
+				       "--target: '%s' is no target", target);
+	if (outpath && !(out = fopen(outpath, "w"))) {
+		fprintf(stderr, "%s trace dict: %s: %s\n", CLI_PROG, outpath,
+			strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	fprintf(out,
+		"# mmtorture fuzzing dictionary for target %s (%s trace dict)\n",
+		target, CLI_PROG);
+	g = mmt_gfp_names(&nr);
+	for (i = 0; i < nr; i++) {
+		uint8_t b[4] = { (uint8_t)g[i].mask, (uint8_t)(g[i].mask >> 8),
+				 (uint8_t)(g[i].mask >> 16),
+				 (uint8_t)(g[i].mask >> 24) };
+
+		dict_bytes(out, g[i].name, b, 4);
+	}
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+		/* a size argument holds size - 1 (trace_bin.c) */
+		uint8_t b[2] = { (uint8_t)(sizes[i] - 1),
+				 (uint8_t)((sizes[i] - 1) >> 8) };
+
+		snprintf(name, sizeof(name), "size_%u", sizes[i]);
+		dict_bytes(out, name, b, 2);
+	}
+	/* Each operation's opcode byte (its index in the set) and a zero. */
+	for (op = 0, idx = 0; op < MMT_NR_OPCODES; op++) {
+		char name[64];
+		uint8_t b[2];
+
+		if (!((set >> op) & 1))
+			continue;
+		b[0] = (uint8_t)idx++;
+		b[1] = 0;
+		snprintf(name, sizeof(name), "op_%s", mmt_op_info(op)->name);
+		dict_bytes(out, name, b, 2);
+	}
+	if (out != stdout && fclose(out)) {
+		fprintf(stderr, "%s trace dict: %s: %s\n", CLI_PROG, outpath,
+			strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	const char *sub;
@@ -423,7 +538,7 @@ int cmd_trace(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error(
 			"trace",
-			"expected a subcommand: print, compile or ops");
+			"expected a subcommand: print, compile, ops or dict");
 	sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		usage(stdout);
@@ -435,12 +550,14 @@ int cmd_trace(int argc, char **argv)
 		return cmd_compile(argc - 1, argv + 1);
 	if (!strcmp(sub, "ops"))
 		return cmd_ops(argc - 1, argv + 1);
+	if (!strcmp(sub, "dict"))
+		return cmd_dict(argc - 1, argv + 1);
 	if (sub[0] == '-')
 		return cli_usage_error(
 			"trace",
 			"unknown option '%s' (options go after the subcommand)",
 			sub);
 	return cli_usage_error(
-		"trace", "unknown subcommand '%s' (print, compile or ops)",
-		sub);
+		"trace",
+		"unknown subcommand '%s' (print, compile, ops or dict)", sub);
 }
