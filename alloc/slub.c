@@ -662,7 +662,7 @@ static struct mmt_page *get_partial_node(struct mmt_kmem_cache *s,
 {
 	struct mmt_machine *m = s->m;
 	struct mmt_page *first = NULL;
-	unsigned int limit, taken = 0;
+	unsigned int limit, cur, room, taken = 0;
 	unsigned long flags;
 	uint32_t pfn;
 	long i, nr;
@@ -670,6 +670,17 @@ static struct mmt_page *get_partial_node(struct mmt_kmem_cache *s,
 	if (!nr_partial(n))
 		return NULL;
 	limit = atomic_load_explicit(&SL(s)->cpu_partial, memory_order_relaxed);
+	/*
+	 * The cpu partial list may not be empty here: slabs a caller may not
+	 * use (pfmemalloc ones, for a caller without the right to reserves)
+	 * stay on it.  Fill only up to the limit, which the validator and
+	 * put_cpu_partial(drain) rely on.  Only this CPU adds to its list;
+	 * a remote flush only empties it, so the count read here is an upper
+	 * bound.  Found by the slab fuzz target (slab-cpu-partial).
+	 */
+	cur = atomic_load_explicit(&cpu_of(s, _mmt_this_cpu->id)->nr_partial,
+				   memory_order_relaxed);
+	room = limit > cur ? limit - cur : 0;
 	mmt_spin_lock_irqsave(&n->list_lock, flags);
 	nr = nr_partial(n);
 	pfn = n->partial;
@@ -687,6 +698,8 @@ static struct mmt_page *get_partial_node(struct mmt_kmem_cache *s,
 				break;
 			continue;
 		}
+		if (taken >= room)
+			break;
 		acquire_slab(s, slab, false);
 		remove_partial(s, n, slab);
 		put_cpu_partial(s, slab, false, d);

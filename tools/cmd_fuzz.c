@@ -375,11 +375,25 @@ static void on_finding(struct cli_replay *r, const char *path,
 		 sig_hash(f->signature) & 0xffffffffu);
 	out = fopen(s->reproducer, "w");
 	if (out) {
+		char *text = NULL, *rest;
+		size_t len = 0;
+		FILE *mem = open_memstream(&text, &len);
+
 		copy = *p;
 		copy.hdr.bugs = r->opts.bugs;
-		fprintf(out, "# %s\n# found by the fuzzer in %s\n",
-			f->signature, path);
-		mmt_trace_print(&copy, out);
+		if (mem) {
+			mmt_trace_print(&copy, mem);
+			fclose(mem);
+		}
+		/* The magic line first (it makes the file text), then notes. */
+		rest = text ? strchr(text, '\n') : NULL;
+		if (rest) {
+			fwrite(text, 1, (size_t)(rest + 1 - text), out);
+			fprintf(out, "# %s\n# found by the fuzzer in %s\n",
+				f->signature, path);
+			fputs(rest + 1, out);
+		}
+		free(text);
 		fclose(out);
 	}
 }
