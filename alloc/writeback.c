@@ -262,6 +262,19 @@ static bool nap(struct mmt_wb_device *dev, long ticks)
 	return r == MMT_WAIT_TIMEOUT && !mmt_kthread_should_stop();
 }
 
+/*
+ * A worker allocation failed: put @r back at the head of the queue and
+ * retry after RETRY_WAIT; false when the worker must end instead.
+ */
+static bool requeue_and_nap(struct mmt_wb_device *dev, struct wb_req *r)
+{
+	cnt(&dev->alloc_failures, 1);
+	mmt_spin_lock(&dev->lock);
+	queue_head(dev, r);
+	mmt_spin_unlock(&dev->lock);
+	return !mmt_sched_failed(dev->m) && nap(dev, RETRY_WAIT);
+}
+
 /* ---- disk ---- */
 
 static void disk_worker(void *arg)
@@ -355,11 +368,7 @@ static void crypt_worker(void *arg)
 			if (io->bio)
 				mmt_mempool_free(io->bio, dev->bio_pool);
 			free(io);
-			cnt(&dev->alloc_failures, 1);
-			mmt_spin_lock(&dev->lock);
-			queue_head(dev, r);
-			mmt_spin_unlock(&dev->lock);
-			if (mmt_sched_failed(dev->m) || !nap(dev, RETRY_WAIT))
+			if (!requeue_and_nap(dev, r))
 				return;
 			continue;
 		}
@@ -392,11 +401,7 @@ static void loop_worker(void *arg)
 		pc = _mmt_lru_add_page(dev->m, MMT_LRU_FILE_DIRTY, dev->lower,
 				       dev->gfp, -1, mmt_page_address(r->page));
 		if (!pc) {
-			cnt(&dev->alloc_failures, 1);
-			mmt_spin_lock(&dev->lock);
-			queue_head(dev, r);
-			mmt_spin_unlock(&dev->lock);
-			if (mmt_sched_failed(dev->m) || !nap(dev, RETRY_WAIT))
+			if (!requeue_and_nap(dev, r))
 				return;
 			continue;
 		}

@@ -710,6 +710,9 @@ enum {
 	OPT_KEEP_GOING,
 	OPT_TARGETS,
 	OPT_HELP,
+	OPT_TRIALS,
+	OPT_BUGS,
+	OPT_JSON_OUT,
 };
 
 static void fuzz_usage(FILE *out)
@@ -818,6 +821,62 @@ static int env_bugs(const char *cmd, struct fuzz_opts *o)
 	return 0;
 }
 
+static void bench_bugs_usage(FILE *out);
+static void bench_fuzz_usage(FILE *out);
+
+/*
+ * The options of `fuzz`, `campaign`, `bench bugs` and `bench fuzz` (each
+ * passes the table of those it takes): -1 to go on, else the exit code
+ * (a usage error, or --help printed).  @only receives --targets or --bugs.
+ */
+static int parse_args(const char *cmd, void (*usage)(FILE *out), int argc,
+		      char **argv, const struct option *opts,
+		      struct fuzz_opts *o, const char **only,
+		      const char **json_out, uint64_t *trials)
+{
+	uint64_t mask, ops;
+	char err[256];
+	int c, rc;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TARGET) {
+			if (!mmt_trace_target_ops(optarg, &ops))
+				return cli_usage_error(
+					cmd,
+					"--target: '%s' is no target (pages, slab, "
+					"rcu, mempool, reserves, stack)",
+					optarg);
+			o->target = optarg;
+		} else if (c == OPT_TRIALS) {
+			if (!cli_parse_u64(cmd, "--trials", optarg, 1, 100,
+					   trials))
+				return CLI_EXIT_USAGE;
+		} else if (c == OPT_BUGS) {
+			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
+				return cli_usage_error(cmd, "--bugs: %s", err);
+			*only = optarg;
+		} else if (c == OPT_TARGETS) {
+			*only = optarg;
+		} else if (c == OPT_JSON_OUT) {
+			*json_out = optarg;
+		} else if (c == 'h' || c == OPT_HELP) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		} else {
+			rc = parse_common(cmd, c, o);
+			if (rc > 0)
+				return rc;
+			if (rc < 0)
+				return cli_getopt_error(cmd, c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error(cmd, "unexpected argument '%s'",
+				       argv[optind]);
+	return -1;
+}
+
 int cmd_fuzz(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -834,34 +893,12 @@ int cmd_fuzz(int argc, char **argv)
 	};
 	struct fuzz_opts o = { .seconds = 60, .jobs = 1 };
 	struct fuzz_result r;
-	uint64_t ops;
-	int c, rc;
+	int rc;
 
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == OPT_TARGET) {
-			if (!mmt_trace_target_ops(optarg, &ops))
-				return cli_usage_error(
-					"fuzz",
-					"--target: '%s' is no target (pages, slab, rcu, "
-					"mempool, reserves, stack)",
-					optarg);
-			o.target = optarg;
-			continue;
-		}
-		if (c == 'h' || c == OPT_HELP) {
-			fuzz_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		rc = parse_common("fuzz", c, &o);
-		if (rc > 0)
-			return rc;
-		if (rc < 0)
-			return cli_getopt_error("fuzz", c, argv);
-	}
-	if (optind < argc)
-		return cli_usage_error("fuzz", "unexpected argument '%s'",
-				       argv[optind]);
+	rc = parse_args("fuzz", fuzz_usage, argc, argv, opts, &o, NULL, NULL,
+			NULL);
+	if (rc >= 0)
+		return rc;
 	if (!o.target)
 		return cli_usage_error("fuzz", "which target? (--target T)");
 	if (o.engine == ENGINE_AFL && o.jobs > 1)
@@ -914,27 +951,12 @@ int cmd_campaign(int argc, char **argv)
 	FILE *txt;
 	size_t i;
 	time_t t = time(NULL);
-	int c, rc, failures = 0;
+	int rc, failures = 0;
 
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == OPT_TARGETS) {
-			only = optarg;
-			continue;
-		}
-		if (c == 'h' || c == OPT_HELP) {
-			campaign_usage(stdout);
-			return CLI_EXIT_OK;
-		}
-		rc = parse_common("campaign", c, &o);
-		if (rc > 0)
-			return rc;
-		if (rc < 0)
-			return cli_getopt_error("campaign", c, argv);
-	}
-	if (optind < argc)
-		return cli_usage_error("campaign", "unexpected argument '%s'",
-				       argv[optind]);
+	rc = parse_args("campaign", campaign_usage, argc, argv, opts, &o, &only,
+			NULL, NULL);
+	if (rc >= 0)
+		return rc;
 	if (only) {
 		/* every name must be a target */
 		char *copy = strdup(only), *tok, *save = NULL;
@@ -1168,11 +1190,15 @@ static void bench_usage(FILE *out, bool bugs)
 			CLI_PROG);
 }
 
-enum {
-	OPT_TRIALS = 300,
-	OPT_BUGS,
-	OPT_JSON_OUT
-};
+static void bench_bugs_usage(FILE *out)
+{
+	bench_usage(out, true);
+}
+
+static void bench_fuzz_usage(FILE *out)
+{
+	bench_usage(out, false);
+}
 
 static int dump_json(json_t *root, const char *json_out)
 {
@@ -1185,51 +1211,6 @@ static int dump_json(json_t *root, const char *json_out)
 		return CLI_EXIT_FAIL;
 	}
 	return CLI_EXIT_OK;
-}
-
-/*
- * The options of `bench bugs` (@bugs) and `bench fuzz`: -1 to go on, else
- * the exit code (usage error, or --help printed).
- */
-static int bench_args(bool bugs, int argc, char **argv,
-		      const struct option *opts, struct fuzz_opts *base,
-		      const char **only, const char **json_out,
-		      uint64_t *trials)
-{
-	const char *cmd = bugs ? "bench bugs" : "bench fuzz";
-	uint64_t mask;
-	char err[256];
-	int c, rc;
-
-	cli_getopt_reset();
-	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
-		if (c == OPT_TRIALS) {
-			if (!cli_parse_u64(cmd, "--trials", optarg, 1, 100,
-					   trials))
-				return CLI_EXIT_USAGE;
-		} else if (c == OPT_BUGS) {
-			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
-				return cli_usage_error(cmd, "--bugs: %s", err);
-			*only = optarg;
-		} else if (c == OPT_TARGETS) {
-			*only = optarg;
-		} else if (c == OPT_JSON_OUT) {
-			*json_out = optarg;
-		} else if (c == 'h' || c == OPT_HELP) {
-			bench_usage(stdout, bugs);
-			return CLI_EXIT_OK;
-		} else {
-			rc = parse_common(cmd, c, base);
-			if (rc > 0)
-				return rc;
-			if (rc < 0)
-				return cli_getopt_error(cmd, c, argv);
-		}
-	}
-	if (optind < argc)
-		return cli_usage_error(cmd, "unexpected argument '%s'",
-				       argv[optind]);
-	return -1;
 }
 
 int cmd_bench_bugs(int argc, char **argv)
@@ -1253,8 +1234,8 @@ int cmd_bench_bugs(int argc, char **argv)
 	size_t b;
 	int rc;
 
-	rc = bench_args(true, argc, argv, opts, &base, &only, &json_out,
-			&trials);
+	rc = parse_args("bench bugs", bench_bugs_usage, argc, argv, opts, &base,
+			&only, &json_out, &trials);
 	if (rc >= 0)
 		return rc;
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
@@ -1436,7 +1417,8 @@ int cmd_bench_fuzz(int argc, char **argv)
 	size_t i;
 	int rc;
 
-	rc = bench_args(false, argc, argv, opts, &base, &only, &json_out, NULL);
+	rc = parse_args("bench fuzz", bench_fuzz_usage, argc, argv, opts, &base,
+			&only, &json_out, NULL);
 	if (rc >= 0)
 		return rc;
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));

@@ -44,6 +44,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 
 #include "mmt/gfp.h"
 #include "mmt/page_alloc.h"
@@ -218,5 +219,21 @@ void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 /* Bytes that decode to @h, or to the closest header the binary form has. */
 void _mmt_trace_header_encode(const struct mmt_trace_header *h,
 			      uint8_t out[_MMT_TRACE_BIN_HEADER]);
+
+/*
+ * Grow one of several parallel arrays to @cap elements of @size bytes; the
+ * new block is kept as soon as realloc succeeds, so a later failure loses
+ * nothing (the arrays stay valid at their old capacity).
+ */
+static inline bool _mmt_trace_grow(void *arrayp, size_t cap, size_t size)
+{
+	void **array = arrayp;
+	void *p = realloc(*array, cap * size);
+
+	if (!p)
+		return false;
+	*array = p;
+	return true;
+}
 
 #endif /* MMT_TRACE_INTERNAL_H */

@@ -88,22 +88,11 @@ void _mmt_trace_state_free(struct _mmt_trace_state *st)
 static bool handles_grow(struct _mmt_trace_handles *h)
 {
 	uint32_t cap = h->cap ? 2 * h->cap : 16;
-	uint8_t *alive;
-	uint32_t *fact, *live;
 
-	/* Three reallocs, each kept as soon as it succeeds: never lost. */
-	alive = realloc(h->alive, cap * sizeof(*alive));
-	if (!alive)
+	if (!_mmt_trace_grow(&h->alive, cap, sizeof(*h->alive)) ||
+	    !_mmt_trace_grow(&h->fact, cap, sizeof(*h->fact)) ||
+	    !_mmt_trace_grow(&h->live, cap, sizeof(*h->live)))
 		return false;
-	h->alive = alive;
-	fact = realloc(h->fact, cap * sizeof(*fact));
-	if (!fact)
-		return false;
-	h->fact = fact;
-	live = realloc(h->live, cap * sizeof(*live));
-	if (!live)
-		return false;
-	h->live = live;
 	h->cap = cap;
 	return true;
 }

@@ -498,22 +498,13 @@ static bool parse_bugs(struct parser *ps, const struct tok *kw)
 static bool names_grow(struct names *nm, uint32_t need)
 {
 	uint32_t cap = nm->cap ? nm->cap : 16;
-	uint32_t *a, *b, *c;
 
 	while (cap < need)
 		cap *= 2;
-	a = realloc(nm->num, cap * sizeof(*a));
-	if (!a)
+	if (!_mmt_trace_grow(&nm->num, cap, sizeof(*nm->num)) ||
+	    !_mmt_trace_grow(&nm->def_line, cap, sizeof(*nm->def_line)) ||
+	    !_mmt_trace_grow(&nm->end_line, cap, sizeof(*nm->end_line)))
 		return false;
-	nm->num = a;
-	b = realloc(nm->def_line, cap * sizeof(*b));
-	if (!b)
-		return false;
-	nm->def_line = b;
-	c = realloc(nm->end_line, cap * sizeof(*c));
-	if (!c)
-		return false;
-	nm->end_line = c;
 	nm->cap = cap;
 	return true;
 }
