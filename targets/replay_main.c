@@ -9,12 +9,23 @@
  *
  * Arguments starting with '-' (other than "-") are libFuzzer flags and are
  * ignored, so a command line written for a libFuzzer binary still works.
- * Exit status: 0 if every input ran, 1 if one could not be read, 2 on usage
- * error; a finding aborts (the target's abort() or a sanitizer report).
+ *
+ * Files a person keeps are held to the rule of mmt/trace.h (an
+ * operation-language target provides mmt_target_check_file()): a
+ * NAME.trace file, or a file that looks like text, must parse - so a
+ * regression corpus with a typo fails its ctest replay; in a directory
+ * only inputs by name run (README.md is skipped).  Links to directories
+ * met in a walk are not followed (a loop would run forever); an empty
+ * file is run, with a warning.
+ *
+ * Exit status: 0 if every input ran, 1 if one could not be read or is
+ * meant as text and does not parse, 2 on usage error; a finding aborts
+ * (the target's abort() or a sanitizer report).
  */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -23,11 +34,13 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv) __attribute__((weak));
+int mmt_target_check_file(const char *path, const uint8_t *data, size_t size,
+			  bool in_dir) __attribute__((weak));
 
-static unsigned long nr_run;
+static unsigned long nr_run, nr_skipped;
 static int verbose;
 
-static int run_stream(FILE *f, const char *name)
+static int run_stream(FILE *f, const char *name, bool in_dir)
 {
 	size_t cap = 4096, len = 0, n;
 	uint8_t *buf = malloc(cap);
@@ -55,6 +68,25 @@ static int run_stream(FILE *f, const char *name)
 		free(buf);
 		return 1;
 	}
+	if (mmt_target_check_file) {
+		int check = mmt_target_check_file(name, buf, len, in_dir);
+
+		if (check) {
+			free(buf);
+			if (check < 0)
+				return 1;
+			nr_skipped++;
+			if (verbose)
+				fprintf(stderr,
+					"replay: %s: skipped (no input by its name)\n",
+					name);
+			return 0;
+		}
+	}
+	if (!len)
+		fprintf(stderr,
+			"replay: %s: warning: empty file (0 bytes): it runs as the empty input\n",
+			name);
 	if (verbose)
 		fprintf(stderr, "replay: %s (%zu bytes)\n", name, len);
 	/* An exact-size copy so ASan catches reads past the input's end. */
@@ -74,7 +106,7 @@ static int run_stream(FILE *f, const char *name)
 	return 0;
 }
 
-static int run_path(const char *path);
+static int run_path(const char *path, bool in_dir);
 
 static int run_dir(const char *path)
 {
@@ -95,7 +127,7 @@ static int run_dir(const char *path)
 			if (asprintf(&sub, "%s/%s", path, d) < 0) {
 				rc = 1;
 			} else {
-				rc |= run_path(sub);
+				rc |= run_path(sub, true);
 				free(sub);
 			}
 		}
@@ -105,14 +137,23 @@ static int run_dir(const char *path)
 	return rc;
 }
 
-static int run_path(const char *path)
+static int run_path(const char *path, bool in_dir)
 {
 	struct stat st;
 	FILE *f;
 	int rc;
 
 	if (!strcmp(path, "-"))
-		return run_stream(stdin, "<stdin>");
+		return run_stream(stdin, "<stdin>", false);
+	/* In a walk, a link to a directory is not followed (loops). */
+	if (in_dir && !lstat(path, &st) && S_ISLNK(st.st_mode) &&
+	    !stat(path, &st) && S_ISDIR(st.st_mode)) {
+		fprintf(stderr,
+			"replay: %s: skipped: a link to a directory (not followed)\n",
+			path);
+		nr_skipped++;
+		return 0;
+	}
 	if (stat(path, &st)) {
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
 		return 1;
@@ -124,7 +165,7 @@ static int run_path(const char *path)
 		fprintf(stderr, "replay: %s: %s\n", path, strerror(errno));
 		return 1;
 	}
-	rc = run_stream(f, path);
+	rc = run_stream(f, path, in_dir);
 	fclose(f);
 	return rc;
 }
@@ -140,13 +181,15 @@ int main(int argc, char **argv)
 		if (argv[i][0] == '-' && argv[i][1] != '\0')
 			continue; /* a libFuzzer flag */
 		nr_paths++;
-		rc |= run_path(argv[i]);
+		rc |= run_path(argv[i], false);
 	}
 	if (!nr_paths) {
 		fprintf(stderr, "usage: %s FILE|DIR|- ...\n", argv[0]);
 		return 2;
 	}
-	printf("replayed %lu input(s)%s\n", nr_run,
-	       rc ? ", some unreadable" : "");
+	printf("replayed %lu input(s)", nr_run);
+	if (nr_skipped)
+		printf(", skipped %lu file(s)", nr_skipped);
+	printf("%s\n", rc ? ", some unreadable or not parsing" : "");
 	return rc ? 1 : 0;
 }

@@ -18,6 +18,7 @@
 #ifndef MMT_TARGETS_TARGET_H
 #define MMT_TARGETS_TARGET_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -25,6 +26,13 @@ int mmt_target_init(const char *name);
 int mmt_target_one_input(const char *name, const uint8_t *data, size_t size);
 size_t mmt_target_mutate(const char *name, uint8_t *data, size_t size,
 			 size_t max_size, unsigned int seed);
+/*
+ * For <name>-replay (replay_main.c), before it runs a file: 0 run it, 1
+ * skip it (@in_dir: a file of a directory walk that is no input by its
+ * name), -1 it is meant as text and does not parse (FILE:LINE:COL printed).
+ */
+int mmt_target_check_file(const char *path, const uint8_t *data, size_t size,
+			  bool in_dir);
 size_t mmt_target_crossover(const char *name, const uint8_t *a, size_t a_size,
 			    const uint8_t *b, size_t b_size, uint8_t *out,
 			    size_t max_size, unsigned int seed);

@@ -12,7 +12,11 @@
  * prints the same from the saved input.
  *
  * Input: the binary form over the target's operation set, or a text
- * trace (which runs as written, bugs excepted: the run's MMT_BUGS apply).
+ * trace (which runs as written, bugs excepted: the run's MMT_BUGS apply):
+ * text when the magic line comes first (after a byte order mark, blank
+ * lines and comments) and the rest parses, else binary, so that every
+ * byte string a fuzzer makes is a program (mmt_trace_read() with no name).
+ * Files a person keeps are held to more (mmt_target_check_file()).
  *
  * Not thread-safe (the engines call one input at a time per process).
  */
@@ -72,24 +76,31 @@ int mmt_target_init(const char *name)
 }
 
 /*
- * A text trace (a regression kept readable in corpora/T/regress/, or one
- * fed by hand) runs as written; anything else - including text that does
- * not parse, which mutation makes of most text - decodes as binary, so
- * every byte string still is a program.
+ * The files a person keeps (replay_main.c asks before running one): a
+ * NAME.trace file, or bytes that look like text, must parse as text -
+ * a regression corpus with a typo must fail its replay, not run as the
+ * random program its bytes decode to.  The fuzzers' own files (NAME.bin,
+ * crash-*, id:*, ...) run as the engine ran them; in a directory, other
+ * files (README.md) are no inputs.  0 run, 1 skip, -1 bad (said why).
  */
-static bool parse_text(const uint8_t *data, size_t size, struct mmt_program *p)
+int mmt_target_check_file(const char *path, const uint8_t *data, size_t size,
+			  bool in_dir)
 {
-	const size_t magic = sizeof(MMT_TRACE_TEXT_MAGIC) - 1;
-	char err[256];
+	enum mmt_trace_name kind = mmt_trace_name_kind(path);
+	struct mmt_program p;
+	char err[512];
 
-	if (size < magic || memcmp(data, MMT_TRACE_TEXT_MAGIC, magic))
-		return false;
-	if (mmt_trace_parse((const char *)data, size, "input", p, err,
-			    sizeof(err)))
-		return true;
-	mmt_program_free(p);
-	mmt_program_init(p);
-	return false;
+	if (in_dir && kind == MMT_TRACE_NAME_OTHER)
+		return 1;
+	if (kind == MMT_TRACE_NAME_FUZZ)
+		return 0;
+	if (!mmt_trace_read(path, data, size, tgt.set, &p, NULL, err,
+			    sizeof(err))) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	mmt_program_free(&p);
+	return 0;
 }
 
 int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
@@ -100,9 +111,8 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 
 	if (!tgt.ready)
 		mmt_target_init(name);
-	mmt_program_init(&p);
-	if (!parse_text(data, size, &p))
-		mmt_trace_decode_set(data, size, tgt.set, &p);
+	/* A fuzzer's bytes: total (mmt_trace_read() with no name). */
+	mmt_trace_read(NULL, data, size, tgt.set, &p, NULL, NULL, 0);
 	memset(&f, 0, sizeof(f));
 	r = mmt_trace_execute(&p, &tgt.opts, &f);
 	if (r == MMT_EXEC_FINDING) {

@@ -494,7 +494,16 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 		"t.trace:1:17: unsupported trace version '2' (this build reads 1)");
 	parse_err(
 		"# comment first\n",
-		"t.trace:1:1: expected 'mmtorture-trace 1' as the first line");
+		"t.trace:1:1: no 'mmtorture-trace 1' line: the file holds only blank lines and comments");
+	parse_err(
+		"\n# notes\nkmalloc size=8 GFP_KERNEL\n",
+		"t.trace:3:1: expected 'mmtorture-trace 1' as the first line, found 'kmalloc': a text trace starts with it (after blank lines and comments)");
+	parse_err(
+		"# notes\n  mmtorture-trcae 1\n",
+		"t.trace:2:3: 'mmtorture-trcae' is not the magic word 'mmtorture-trace': a text trace starts with 'mmtorture-trace 1' (after blank lines and comments)");
+	parse_err(
+		"",
+		"t.trace:1:1: empty file: a text trace starts with 'mmtorture-trace 1'");
 	parse_err(
 		HDR "schedule\nmachine cpus=2\n",
 		"t.trace:3:1: 'machine' belongs to the header, before the first operation");
@@ -879,6 +888,166 @@ MMT_TEST(trace_load_reads_both_spellings)
 	MMT_CHECK(!mmt_trace_load(path, &q, err, sizeof(err)));
 	free(b);
 	mmt_program_free(&p);
+}
+
+/* ---- text or binary ---- */
+
+MMT_TEST(trace_parse_takes_a_bom_blank_lines_and_comments_before_the_magic_line)
+{
+	static const char body[] =
+		"mmtorture-trace 1\no0 = kmalloc size=64 GFP_KERNEL\nkfree o0\n";
+	static const char *const preambles[] = {
+		"\xef\xbb\xbf",
+		"\n\n",
+		"# kept by hand\n\n",
+		"\xef\xbb\xbf# notes\r\n  \r\n",
+	};
+	struct mmt_program want, got;
+	char text[256], err[512];
+	size_t i;
+
+	parse_ok(body, &want);
+	for (i = 0; i < MMT_ARRAY_SIZE(preambles); i++) {
+		snprintf(text, sizeof(text), "%s%s", preambles[i], body);
+		MMT_CHECK_EQ(mmt_trace_classify(text, strlen(text)),
+			     MMT_TRACE_FORM_TEXT);
+		MMT_CHECK_MSG(mmt_trace_read("x.trace", text, strlen(text), 0,
+					     &got, NULL, err, sizeof(err)),
+			      "preamble %zu: %s", i, err);
+		MMT_CHECK(mmt_program_equal(&want, &got));
+		mmt_program_free(&got);
+	}
+	/* the columns of line 1 start after the byte order mark */
+	snprintf(text, sizeof(text), "\xef\xbb\xbfmmtorture-trace 9\n");
+	MMT_CHECK(!mmt_trace_read("x.trace", text, strlen(text), 0, &got, NULL,
+				  err, sizeof(err)));
+	MMT_CHECK_STR(
+		err,
+		"x.trace:1:17: unsupported trace version '9' (this build reads 1)");
+	mmt_program_free(&want);
+}
+
+MMT_TEST(
+	trace_classify_takes_text_looking_bytes_for_text_and_a_compiled_program_for_binary)
+{
+	static const struct {
+		const char *bytes;
+		enum mmt_trace_form form;
+	} cases[] = {
+		{ "mmtorture-trace 1\n", MMT_TRACE_FORM_TEXT },
+		{ "\n# c\nmmtorture-trace 1", MMT_TRACE_FORM_TEXT },
+		{ "mmtorture-trcae 1", MMT_TRACE_FORM_TEXTLIKE },
+		{ "MMTORTURE-TRACE 1", MMT_TRACE_FORM_TEXTLIKE },
+		{ "mmtorture-trace-v1", MMT_TRACE_FORM_TEXTLIKE },
+		{ "\xef\xbb\xbf", MMT_TRACE_FORM_TEXTLIKE },
+		{ "# Corpora\n\nOne directory per target, caf\xc3\xa9.\n",
+		  MMT_TRACE_FORM_TEXTLIKE },
+		{ "no line break", MMT_TRACE_FORM_BINARY },
+		{ "bad utf-8 \xc3\x28\n", MMT_TRACE_FORM_BINARY },
+		{ "ctrl \x01\n", MMT_TRACE_FORM_BINARY },
+		{ "", MMT_TRACE_FORM_BINARY },
+	};
+	struct mmt_program p;
+	uint8_t *b;
+	size_t i, n;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(cases); i++)
+		MMT_CHECK_MSG(mmt_trace_classify(cases[i].bytes,
+						 strlen(cases[i].bytes)) ==
+				      cases[i].form,
+			      "case %zu: '%s'", i, cases[i].bytes);
+	parse_ok(every_op, &p);
+	n = mmt_trace_encode(&p, NULL, 0);
+	b = malloc(n);
+	mmt_trace_encode(&p, b, n);
+	MMT_CHECK_EQ(mmt_trace_classify(b, n), MMT_TRACE_FORM_BINARY);
+	free(b);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(
+	trace_read_never_fails_on_a_fuzzers_bytes_and_fails_on_a_persons_bad_text)
+{
+	static const char bad[] = "mmtorture-trace 1\nfrobnicate p0\n";
+	struct mmt_program p;
+	char err[512];
+	uint8_t buf[300];
+	enum mmt_trace_form form;
+	int round;
+	size_t i;
+
+	/* A fuzzer's input: every byte string, text-looking or not. */
+	for (round = 0; round < 2000; round++) {
+		size_t n = (size_t)t_rand_below(sizeof(buf));
+
+		for (i = 0; i < n; i++)
+			buf[i] = round & 1 ? (uint8_t)(' ' + t_rand_below(95)) :
+					     (uint8_t)t_rand();
+		if (n && round % 3 == 0)
+			buf[t_rand_below(n)] = '\n';
+		MMT_CHECK(mmt_trace_read(NULL, buf, n, 0, &p, &form, err,
+					 sizeof(err)));
+		mmt_program_free(&p);
+		MMT_CHECK(mmt_trace_read("crash-0123abc", buf, n, 0, &p, &form,
+					 err, sizeof(err)));
+		mmt_program_free(&p);
+	}
+	/* text that does not parse is binary to a fuzzer ... */
+	MMT_CHECK(mmt_trace_read("id:000001,src:000000", bad, strlen(bad), 0,
+				 &p, &form, err, sizeof(err)));
+	MMT_CHECK_EQ(form, MMT_TRACE_FORM_BINARY);
+	mmt_program_free(&p);
+	/* ... and an error to a person, by name or by looks */
+	MMT_CHECK(!mmt_trace_read("kept.trace", bad, strlen(bad), 0, &p, &form,
+				  err, sizeof(err)));
+	MMT_CHECK_STR(
+		err,
+		"kept.trace:2:1: unknown operation 'frobnicate' (see 'mmtorture trace ops')");
+	MMT_CHECK(!mmt_trace_read("notes", bad, strlen(bad), 0, &p, &form, err,
+				  sizeof(err)));
+	MMT_CHECK(!strncmp(err, "notes:2:1: ", 11));
+	/* a .trace file of binary bytes says so */
+	buf[0] = 0x01;
+	buf[1] = 0xff;
+	MMT_CHECK(!mmt_trace_read("kept.trace", buf, 2, 0, &p, &form, err,
+				  sizeof(err)));
+	MMT_CHECK(strstr(err, "kept.trace:1:1: not text") == err);
+	/* binary bytes under another name decode */
+	MMT_CHECK(mmt_trace_read("notes", buf, 2, 0, &p, &form, err,
+				 sizeof(err)));
+	MMT_CHECK_EQ(form, MMT_TRACE_FORM_BINARY);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_name_kind_tells_a_persons_files_from_the_fuzzers)
+{
+	static const struct {
+		const char *name;
+		enum mmt_trace_name kind;
+	} cases[] = {
+		{ "corpora/slab/regress/x.trace", MMT_TRACE_NAME_TEXT },
+		{ "build/default/corpora/slab/seeds/kmalloc-churn.bin",
+		  MMT_TRACE_NAME_FUZZ },
+		{ "out/crashes/crash-da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		  MMT_TRACE_NAME_FUZZ },
+		{ "corpus/da39a3ee5e6b4b0d3255bfef95601890afd80709",
+		  MMT_TRACE_NAME_FUZZ },
+		{ "default/crashes/id:000000,sig:06,src:000003,time:12",
+		  MMT_TRACE_NAME_FUZZ },
+		{ "leak-1234", MMT_TRACE_NAME_FUZZ },
+		{ "timeout-1234", MMT_TRACE_NAME_FUZZ },
+		{ "corpora/bug-programs/README.md", MMT_TRACE_NAME_OTHER },
+		{ "README.txt", MMT_TRACE_NAME_OTHER },
+		{ ".trace", MMT_TRACE_NAME_OTHER },
+		{ "da39a3ee5e6b4b0d3255bfef95601890afd8070",
+		  MMT_TRACE_NAME_OTHER },
+	};
+	size_t i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(cases); i++)
+		MMT_CHECK_MSG(mmt_trace_name_kind(cases[i].name) ==
+				      cases[i].kind,
+			      "%s", cases[i].name);
 }
 
 MMT_TEST(trace_example_corpus_parses_prints_and_compiles_losslessly)

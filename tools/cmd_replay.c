@@ -133,30 +133,37 @@ static bool read_file(const char *path, uint8_t **buf, size_t *len, char *err,
 }
 
 bool cli_replay_load(const struct cli_replay *r, const char *path,
-		     struct mmt_program *p, bool *is_text, char *err,
-		     size_t errlen)
+		     struct mmt_program *p, enum mmt_trace_form *form,
+		     size_t *size, char *err, size_t errlen)
 {
-	const size_t magic = strlen(MMT_TRACE_TEXT_MAGIC);
+	const char *t = r->target ? r->target : target_from_path(path);
+	uint64_t set = 0;
 	uint8_t *buf;
 	size_t len;
-	bool ok = true;
+	bool ok;
 
+	*form = MMT_TRACE_FORM_BINARY;
+	if (size)
+		*size = 0;
 	if (!read_file(path, &buf, &len, err, errlen))
 		return false;
-	*is_text = len >= magic && !memcmp(buf, MMT_TRACE_TEXT_MAGIC, magic);
-	if (*is_text) {
-		ok = mmt_trace_parse((const char *)buf, len, path, p, err,
-				     errlen);
-	} else {
-		const char *t = r->target ? r->target : target_from_path(path);
-		uint64_t set = 0;
-
-		if (!t || !mmt_trace_target_ops(t, &set))
-			set = 0; /* stack: everything */
-		mmt_trace_decode_set(buf, len, set, p);
-	}
+	if (size)
+		*size = len;
+	if (!t || !mmt_trace_target_ops(t, &set))
+		set = 0; /* stack: everything */
+	/* One rule for text and binary (mmt/trace.h, mmt_trace_read()). */
+	ok = mmt_trace_read(strcmp(path, "-") ? path : "<stdin>", buf, len, set,
+			    p, form, err, errlen);
 	free(buf);
 	return ok;
+}
+
+/* The target whose operations a binary input at @path decodes over. */
+const char *cli_replay_target(const struct cli_replay *r, const char *path)
+{
+	const char *t = r->target ? r->target : target_from_path(path);
+
+	return t ? t : "stack";
 }
 
 enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
@@ -165,16 +172,27 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	struct mmt_program p;
 	struct mmt_finding f;
 	enum mmt_exec_result res;
-	char err[512];
+	enum mmt_trace_form form;
+	char err[512], how[96] = "";
+	size_t len;
 	bool text;
 
 	mmt_program_init(&p);
-	if (!cli_replay_load(r, path, &p, &text, err, sizeof(err))) {
+	if (!cli_replay_load(r, path, &p, &form, &len, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		r->errors++;
 		mmt_program_free(&p);
 		return MMT_EXEC_SETUP_FAILED;
 	}
+	text = form == MMT_TRACE_FORM_TEXT;
+	if (!len)
+		fprintf(stderr,
+			"%s: warning: empty file (0 bytes): it runs as the empty program\n",
+			path);
+	if (!text)
+		snprintf(how, sizeof(how),
+			 ", decoded as binary over %s's operations",
+			 cli_replay_target(r, path));
 	/* Text traces keep their own bugs unless the run names some. */
 	if (text && !r->bugs_given)
 		opts.override_bugs = false;
@@ -185,8 +203,8 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	case MMT_EXEC_OK:
 		r->ok++;
 		if (!r->quiet)
-			fprintf(r->out, "%s: ok (%zu operations)\n", path,
-				p.nr_ops);
+			fprintf(r->out, "%s: ok (%zu operations%s)\n", path,
+				p.nr_ops, how);
 		break;
 	case MMT_EXEC_BLOCKED:
 		r->blocked++;
@@ -226,28 +244,18 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int cli_replay_path(struct cli_replay *r, const char *path)
+/* A directory, in name order; links to directories are not followed. */
+static void replay_dir(struct cli_replay *r, const char *path)
 {
 	struct dirent *de;
-	struct stat st;
 	char **names = NULL;
 	size_t n = 0, cap = 0, i;
-	DIR *d;
+	DIR *d = opendir(path);
 
-	if (strcmp(path, "-") && stat(path, &st)) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		r->errors++;
-		return -1;
-	}
-	if (!strcmp(path, "-") || !S_ISDIR(st.st_mode)) {
-		cli_replay_one(r, path);
-		return 0;
-	}
-	d = opendir(path);
 	if (!d) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		r->errors++;
-		return -1;
+		return;
 	}
 	while ((de = readdir(d))) {
 		char *full;
@@ -272,10 +280,47 @@ int cli_replay_path(struct cli_replay *r, const char *path)
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
-		cli_replay_path(r, names[i]);
+		struct stat lst, st;
+		const char *why = NULL;
+
+		if (lstat(names[i], &lst) || stat(names[i], &st)) {
+			fprintf(stderr, "%s: %s\n", names[i], strerror(errno));
+			r->errors++;
+		} else if (S_ISDIR(st.st_mode) && S_ISLNK(lst.st_mode)) {
+			why = "a link to a directory (not followed: name it to replay it)";
+		} else if (S_ISDIR(st.st_mode)) {
+			replay_dir(r, names[i]);
+		} else if (mmt_trace_name_kind(names[i]) ==
+			   MMT_TRACE_NAME_OTHER) {
+			why = "not an input by its name (in a directory: NAME.trace, NAME.bin and the fuzzers' names)";
+		} else {
+			cli_replay_one(r, names[i]);
+		}
+		if (why) {
+			r->skipped++;
+			if (!r->quiet)
+				fprintf(r->out, "%s: skipped: %s\n", names[i],
+					why);
+		}
 		free(names[i]);
 	}
 	free(names);
+}
+
+int cli_replay_path(struct cli_replay *r, const char *path)
+{
+	struct stat st;
+
+	if (strcmp(path, "-") && stat(path, &st)) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		r->errors++;
+		return -1;
+	}
+	/* Named on the command line: a file's bytes decide (or its name). */
+	if (!strcmp(path, "-") || !S_ISDIR(st.st_mode))
+		cli_replay_one(r, path);
+	else
+		replay_dir(r, path);
 	return 0;
 }
 
@@ -350,7 +395,10 @@ int cmd_replay(int argc, char **argv)
 	for (; optind < argc; optind++)
 		cli_replay_path(&r, argv[optind]);
 	fprintf(stdout,
-		"replay: %lu input(s): %lu ok, %lu blocked, %lu finding(s), %lu error(s)\n",
+		"replay: %lu input(s): %lu ok, %lu blocked, %lu finding(s), %lu error(s)",
 		r.runs + r.errors, r.ok, r.blocked, r.findings, r.errors);
+	if (r.skipped)
+		fprintf(stdout, "; %lu file(s) skipped", r.skipped);
+	fputc('\n', stdout);
 	return r.findings || r.errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -37,8 +37,9 @@ static void usage(FILE *out)
 		"The operation language: one program, a text spelling for people and a\n"
 		"binary spelling for fuzzers (docs/trace-language.md).\n"
 		"\n"
-		"  print    load each FILE (text if it starts with '%s', binary\n"
-		"           otherwise) and print it as canonical text\n"
+		"  print    load each FILE (text if it is meant as text: '%s' first\n"
+		"           or anything that looks like text; binary otherwise) and\n"
+		"           print it as canonical text\n"
 		"  compile  load FILE and write its binary form to OUT\n"
 		"  ops      list the operations: keyword, arguments and what each does\n"
 		"  dict     print a fuzzing dictionary for a target's binary inputs\n"
@@ -60,6 +61,9 @@ static void print_usage(FILE *out)
 		"over the operations of target T: --target, else a path component naming\n"
 		"a target, else all).\n"
 		"With several files each is preceded by a '# ==> FILE <==' comment line.\n"
+		"A file decoded as binary is named on stderr (any bytes decode to some\n"
+		"program); a file meant as text (NAME.trace, or text-looking bytes) must\n"
+		"parse, else FILE:LINE:COL says why.\n"
 		"\n"
 		"Options:\n"
 		"  --target T   decode binary files over target T's operations\n"
@@ -76,9 +80,10 @@ static int cmd_print(int argc, char **argv)
 	};
 	struct mmt_program p;
 	struct cli_replay r;
+	enum mmt_trace_form form;
 	uint64_t set;
 	char err[512];
-	bool text;
+	size_t len;
 	int c, i, rc = CLI_EXIT_OK;
 
 	cli_replay_init(&r);
@@ -103,13 +108,19 @@ static int cmd_print(int argc, char **argv)
 		return cli_usage_error("trace print", "no FILE given");
 	for (i = optind; i < argc; i++) {
 		mmt_program_init(&p);
-		if (!cli_replay_load(&r, argv[i], &p, &text, err,
+		if (!cli_replay_load(&r, argv[i], &p, &form, &len, err,
 				     sizeof(err))) {
 			fprintf(stderr, "%s\n", err);
 			mmt_program_free(&p);
 			rc = CLI_EXIT_FAIL;
 			continue;
 		}
+		/* Say so: binary decoding makes a program of any bytes. */
+		if (form != MMT_TRACE_FORM_TEXT)
+			fprintf(stderr,
+				"%s trace print: %s: decoded as binary (%zu bytes, over %s's operations): not a text trace\n",
+				CLI_PROG, argv[i], len,
+				cli_replay_target(&r, argv[i]));
 		if (argc - optind > 1)
 			printf("# ==> %s <==\n", argv[i]);
 		mmt_trace_print(&p, stdout);

@@ -19,6 +19,7 @@ struct cli_replay {
 	bool quiet;
 	FILE *out;
 	unsigned long runs, ok, blocked, findings, errors;
+	unsigned long skipped; /* files of a directory that are no input */
 	/* Called for each finding (the fuzz command deduplicates with it). */
 	void (*on_finding)(struct cli_replay *r, const char *path,
 			   const struct mmt_program *p,
@@ -27,12 +28,24 @@ struct cli_replay {
 };
 
 void cli_replay_init(struct cli_replay *r);
-/* Load @path in either spelling; false with @err on unreadable/bad text. */
+/*
+ * Load @path by mmt_trace_read()'s rule (binary inputs over --target or
+ * the path's target); false with @err on an unreadable file or a file that
+ * is meant as text and does not parse.  @form: the spelling used; @size
+ * (may be NULL): the file's length.
+ */
 bool cli_replay_load(const struct cli_replay *r, const char *path,
-		     struct mmt_program *p, bool *is_text, char *err,
-		     size_t errlen);
+		     struct mmt_program *p, enum mmt_trace_form *form,
+		     size_t *size, char *err, size_t errlen);
+/* The target whose operations a binary input at @path decodes over. */
+const char *cli_replay_target(const struct cli_replay *r, const char *path);
 enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path);
-/* A file, "-" (stdin) or a directory (recursively, in name order). */
+/*
+ * A file, "-" (stdin) or a directory (recursively, in name order).  In a
+ * directory only inputs by name are run (mmt_trace_name_kind(): NAME.trace,
+ * NAME.bin, the fuzzers' names); other files and links to directories are
+ * skipped and counted.
+ */
 int cli_replay_path(struct cli_replay *r, const char *path);
 
 #endif /* MMT_TOOLS_REPLAY_H */

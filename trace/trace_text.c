@@ -33,13 +33,25 @@
  * Printing is canonical: the full header, then one operation a line,
  * indented two spaces per context entered, so print(parse(print(P))) ==
  * print(P) byte for byte.
+ *
+ * Text or binary (mmt_trace_classify(), mmt_trace_read()): one rule for
+ * every reader.  Bytes a fuzzer wrote are decoded totally: text only if
+ * the magic line comes first (after a byte order mark, blank lines and
+ * comments) and the rest parses, else binary, so every byte string is a
+ * program.  A file a person keeps (a .trace name, or bytes that look like
+ * text: a byte order mark, a near miss of the magic word, printable UTF-8
+ * with a line break in the first MMT_TRACE_SNIFF bytes) must parse: it is
+ * never silently run as the random program its bytes would decode to.
+ * File names tell the two apart in a directory (mmt_trace_name_kind()).
  */
 #define _GNU_SOURCE
+#include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "mmt/check.h"
 #include "mmt/mempool.h"
@@ -895,15 +907,72 @@ static bool parse_op(struct parser *ps, struct tok *first)
 	return true;
 }
 
+/* Case-blind edit distance of two short words, capped at @cap + 1. */
+static unsigned int edit_distance(const char *a, size_t na, const char *b,
+				  size_t nb, unsigned int cap)
+{
+	unsigned int row[40], i, j;
+
+	if (na >= sizeof(row) / sizeof(row[0]) ||
+	    nb >= sizeof(row) / sizeof(row[0]))
+		return cap + 1;
+	for (j = 0; j <= nb; j++)
+		row[j] = j;
+	for (i = 1; i <= na; i++) {
+		unsigned int diag = row[0], best;
+
+		row[0] = i;
+		best = row[0];
+		for (j = 1; j <= nb; j++) {
+			unsigned int up = row[j];
+			unsigned int sub =
+				diag + (tolower((unsigned char)a[i - 1]) !=
+					tolower((unsigned char)b[j - 1]));
+			unsigned int v = sub;
+
+			if (up + 1 < v)
+				v = up + 1;
+			if (row[j - 1] + 1 < v)
+				v = row[j - 1] + 1;
+			row[j] = v;
+			diag = up;
+			if (v < best)
+				best = v;
+		}
+		if (best > cap)
+			return cap + 1;
+	}
+	return row[nb];
+}
+
+/* A word a person meant as the magic: a typo, another case, a suffix. */
+static bool near_magic(const char *w, size_t n)
+{
+	const size_t m = sizeof(MMT_TRACE_TEXT_MAGIC) - 1;
+
+	return (n >= 9 && !strncasecmp(w, "mmtorture", 9)) ||
+	       edit_distance(w, n, MMT_TRACE_TEXT_MAGIC, m, 3) <= 3;
+}
+
 static bool parse_magic(struct parser *ps)
 {
 	struct tok t, v, extra;
 	char b[160];
 
-	if (!next_tok(ps, &t) || !tok_is(&t, MMT_TRACE_TEXT_MAGIC) ||
-	    t.col != 1)
-		return perr(ps, 1, "expected '%s %d' as the first line",
-			    MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
+	next_tok(ps, &t); /* the caller saw one */
+	if (!tok_is(&t, MMT_TRACE_TEXT_MAGIC)) {
+		if (near_magic(t.s, t.n))
+			return perr(
+				ps, t.col,
+				"'%s' is not the magic word '%s': a text trace starts with '%s %d' (after blank lines and comments)",
+				q(&t, b, sizeof(b)), MMT_TRACE_TEXT_MAGIC,
+				MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
+		return perr(
+			ps, t.col,
+			"expected '%s %d' as the first line, found '%s': a text trace starts with it (after blank lines and comments)",
+			MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION,
+			q(&t, b, sizeof(b)));
+	}
 	if (!next_tok(ps, &v))
 		return perr(ps, t.col + (unsigned int)t.n,
 			    "expected the version after '%s'",
@@ -919,12 +988,20 @@ static bool parse_magic(struct parser *ps)
 	return true;
 }
 
+/* The UTF-8 byte order mark some editors put first: not part of line 1. */
+static size_t bom_len(const void *data, size_t len)
+{
+	const uint8_t *d = data;
+
+	return len >= 3 && d[0] == 0xef && d[1] == 0xbb && d[2] == 0xbf ? 3 : 0;
+}
+
 bool mmt_trace_parse(const char *text, size_t len, const char *name,
 		     struct mmt_program *out, char *err, size_t errlen)
 {
 	struct parser ps;
-	const char *p = text, *end = text + len;
-	bool ok = true;
+	const char *p = text + bom_len(text, len), *end = text + len;
+	bool ok = true, have_magic = false;
 	unsigned int k;
 
 	memset(&ps, 0, sizeof(ps));
@@ -946,8 +1023,13 @@ bool mmt_trace_parse(const char *text, size_t len, const char *name,
 		hash = memchr(p, '#', (size_t)(le - p));
 		ps.le = hash ? hash : le;
 		ps.cur = p;
-		if (ps.line == 1) {
-			ok = parse_magic(&ps);
+		if (!have_magic) {
+			/* Blank lines and comments may come first. */
+			if (next_tok(&ps, &t)) {
+				ps.cur = p;
+				ok = parse_magic(&ps);
+				have_magic = true;
+			}
 		} else if (next_tok(&ps, &t)) {
 			bool header = tok_is(&t, "machine") ||
 				      tok_is(&t, "bugs");
@@ -968,6 +1050,14 @@ bool mmt_trace_parse(const char *text, size_t len, const char *name,
 			break;
 		p = nl + 1;
 	}
+	if (ok && !have_magic) {
+		ps.line = 1;
+		ok = perr(
+			&ps, 1,
+			len ? "no '%s %d' line: the file holds only blank lines and comments" :
+			      "empty file: a text trace starts with '%s %d'",
+			MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
+	}
 
 	if (ps.have_state)
 		_mmt_trace_state_free(&ps.st);
@@ -981,12 +1071,193 @@ bool mmt_trace_parse(const char *text, size_t len, const char *name,
 	return ok;
 }
 
+/* ---- text or binary ---- */
+
+static bool is_blank(uint8_t c)
+{
+	return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\v' ||
+	       c == '\f';
+}
+
+/*
+ * The first word that is not white space or a comment (after a byte order
+ * mark); false if there is none.
+ */
+static bool first_word(const uint8_t *d, size_t len, const char **w, size_t *n)
+{
+	size_t i = bom_len(d, len), j;
+
+	for (;;) {
+		while (i < len && is_blank(d[i]))
+			i++;
+		if (i == len)
+			return false;
+		if (d[i] != '#')
+			break;
+		while (i < len && d[i] != '\n')
+			i++;
+	}
+	for (j = i; j < len && !is_blank(d[j]) && d[j] != '#'; j++)
+		;
+	*w = (const char *)d + i;
+	*n = j - i;
+	return true;
+}
+
+/*
+ * Printable UTF-8 (white space allowed, other control bytes not) with a
+ * line break: what editors write and fuzzers rarely do.  @whole: @d is
+ * the whole input (else a sequence cut at the end is fine).
+ */
+static bool looks_like_text(const uint8_t *d, size_t n, bool whole)
+{
+	bool nl = false;
+	size_t i = 0;
+
+	while (i < n) {
+		uint8_t c = d[i];
+		size_t more, k;
+
+		if (c < 0x80) {
+			if (c == '\n')
+				nl = true;
+			else if ((c < 0x20 && !is_blank(c)) || c == 0x7f)
+				return false;
+			i++;
+			continue;
+		}
+		if (c >= 0xc2 && c <= 0xdf)
+			more = 1;
+		else if (c >= 0xe0 && c <= 0xef)
+			more = 2;
+		else if (c >= 0xf0 && c <= 0xf4)
+			more = 3;
+		else
+			return false;
+		for (k = 1; k <= more; k++) {
+			if (i + k >= n)
+				return !whole && nl;
+			if ((d[i + k] & 0xc0) != 0x80)
+				return false;
+		}
+		i += more + 1;
+	}
+	return nl;
+}
+
+static bool has_magic(const void *data, size_t len)
+{
+	const size_t m = sizeof(MMT_TRACE_TEXT_MAGIC) - 1;
+	const char *w;
+	size_t n;
+
+	return first_word(data, len, &w, &n) && n == m &&
+	       !memcmp(w, MMT_TRACE_TEXT_MAGIC, m);
+}
+
+enum mmt_trace_form mmt_trace_classify(const void *data, size_t len)
+{
+	const char *w;
+	size_t n;
+
+	if (has_magic(data, len))
+		return MMT_TRACE_FORM_TEXT;
+	if (bom_len(data, len))
+		return MMT_TRACE_FORM_TEXTLIKE;
+	if (first_word(data, len, &w, &n) && near_magic(w, n))
+		return MMT_TRACE_FORM_TEXTLIKE;
+	if (looks_like_text(data, len < MMT_TRACE_SNIFF ? len : MMT_TRACE_SNIFF,
+			    len <= MMT_TRACE_SNIFF))
+		return MMT_TRACE_FORM_TEXTLIKE;
+	return MMT_TRACE_FORM_BINARY;
+}
+
+static bool all_hex(const char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') ||
+		      (s[i] >= 'a' && s[i] <= 'f')))
+			return false;
+	return true;
+}
+
+enum mmt_trace_name mmt_trace_name_kind(const char *path)
+{
+	static const char *const engine_prefixes[] = {
+		"crash-",     "leak-",		 "timeout-", "oom-",
+		"slow-unit-", "minimized-from-", "id:",	     "id_",
+	};
+	const char *base = strrchr(path, '/');
+	size_t n, i;
+
+	base = base ? base + 1 : path;
+	n = strlen(base);
+	if (n > 6 && !strcmp(base + n - 6, ".trace"))
+		return MMT_TRACE_NAME_TEXT;
+	if (n > 4 && !strcmp(base + n - 4, ".bin"))
+		return MMT_TRACE_NAME_FUZZ;
+	if (n == 40 && all_hex(base, n))
+		return MMT_TRACE_NAME_FUZZ;
+	for (i = 0; i < sizeof(engine_prefixes) / sizeof(engine_prefixes[0]);
+	     i++)
+		if (!strncmp(base, engine_prefixes[i],
+			     strlen(engine_prefixes[i])))
+			return MMT_TRACE_NAME_FUZZ;
+	return MMT_TRACE_NAME_OTHER;
+}
+
+bool mmt_trace_read(const char *name, const void *data, size_t len,
+		    uint64_t opset, struct mmt_program *out,
+		    enum mmt_trace_form *form, char *err, size_t errlen)
+{
+	enum mmt_trace_name kind = name ? mmt_trace_name_kind(name) :
+					  MMT_TRACE_NAME_FUZZ;
+	enum mmt_trace_form f = MMT_TRACE_FORM_BINARY;
+	bool ok = true;
+
+	if (err && errlen)
+		err[0] = '\0';
+	if (kind == MMT_TRACE_NAME_FUZZ) {
+		/*
+		 * Total: text that does not parse - what mutation makes of
+		 * most text - is decoded as binary, like any byte string.
+		 */
+		if (has_magic(data, len) &&
+		    mmt_trace_parse(data, len, name, out, NULL, 0))
+			f = MMT_TRACE_FORM_TEXT;
+		else
+			mmt_trace_decode_set(data, len, opset, out);
+	} else if (kind == MMT_TRACE_NAME_TEXT ||
+		   mmt_trace_classify(data, len) != MMT_TRACE_FORM_BINARY) {
+		f = MMT_TRACE_FORM_TEXT;
+		if (kind == MMT_TRACE_NAME_TEXT && len &&
+		    mmt_trace_classify(data, len) == MMT_TRACE_FORM_BINARY) {
+			/* Say why rather than quote binary bytes as a word. */
+			mmt_program_init(out);
+			snprintf(
+				err, errlen,
+				"%s:1:1: not text (binary bytes): a .trace file is a text trace starting with '%s %d'",
+				name, MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
+			ok = false;
+		} else {
+			ok = mmt_trace_parse(data, len, name, out, err, errlen);
+		}
+	} else {
+		mmt_trace_decode_set(data, len, opset, out);
+	}
+	if (form)
+		*form = f;
+	return ok;
+}
+
 /* ---- files ---- */
 
 bool mmt_trace_load(const char *path, struct mmt_program *out, char *err,
 		    size_t errlen)
 {
-	size_t mlen = strlen(MMT_TRACE_TEXT_MAGIC), len = 0, cap = 0;
+	size_t len = 0, cap = 0;
 	char *buf = NULL, *n;
 	FILE *f = fopen(path, "rb");
 	bool ok = true;
@@ -1022,12 +1293,8 @@ bool mmt_trace_load(const char *path, struct mmt_program *out, char *err,
 		}
 	}
 	fclose(f);
-	if (ok) {
-		if (len >= mlen && !memcmp(buf, MMT_TRACE_TEXT_MAGIC, mlen))
-			ok = mmt_trace_parse(buf, len, path, out, err, errlen);
-		else
-			mmt_trace_decode((const uint8_t *)buf, len, out);
-	}
+	if (ok)
+		ok = mmt_trace_read(path, buf, len, 0, out, NULL, err, errlen);
 	free(buf);
 	return ok;
 }

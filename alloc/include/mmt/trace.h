@@ -290,7 +290,8 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
 /*
  * Text form.  Parsing is strict: false with @err = "FILE:LINE:COL: message"
  * naming the token and what was expected.  @name is the file name used in
- * messages.
+ * messages.  A UTF-8 byte order mark, blank lines and comment lines may
+ * come before the magic line.
  */
 bool mmt_trace_parse(const char *text, size_t len, const char *name,
 		     struct mmt_program *out, char *err, size_t errlen);
@@ -308,7 +309,61 @@ bool mmt_trace_target_ops(const char *name, uint64_t *ops);
 /* The i-th target's name (and what it covers), NULL past the last. */
 const char *mmt_trace_target_name(size_t i, const char **what);
 
-/* A file in either spelling: text if it starts with the text magic line. */
+/*
+ * Which spelling a byte string is meant in.  Fuzzers write binary inputs
+ * (in their corpus and crash directories); a person keeps text.  Nothing
+ * that looks like text is ever taken for a binary program by a tool that
+ * reads a person's file: such a file parses as text or fails with
+ * FILE:LINE:COL and the reason (docs/trace-language.md, "Text or binary").
+ */
+enum mmt_trace_form {
+	MMT_TRACE_FORM_BINARY, /* the binary form (a fuzzer's bytes) */
+	/*
+	 * The magic line first: after an optional UTF-8 byte order mark,
+	 * white space, blank lines and '#' comment lines.
+	 */
+	MMT_TRACE_FORM_TEXT,
+	/*
+	 * Text without the magic line: a byte order mark, a near miss of
+	 * the magic word ("mmtorture-trcae", "MMTORTURE-TRACE"), or printable
+	 * UTF-8 with a line break in its first MMT_TRACE_SNIFF bytes.
+	 */
+	MMT_TRACE_FORM_TEXTLIKE,
+};
+#define MMT_TRACE_SNIFF 1024
+enum mmt_trace_form mmt_trace_classify(const void *data, size_t len);
+
+/* What a file's name says it is: the rule of a directory walk. */
+enum mmt_trace_name {
+	MMT_TRACE_NAME_TEXT, /* NAME.trace: text a person keeps */
+	/*
+	 * Written by a tool: NAME.bin (trace compile), libFuzzer's crash-*,
+	 * leak-*, timeout-*, oom-*, slow-unit-*, minimized-from-* and
+	 * 40-hex-digit corpus names, AFL++'s id:* (id_* on filesystems
+	 * without ':').
+	 */
+	MMT_TRACE_NAME_FUZZ,
+	MMT_TRACE_NAME_OTHER, /* anything else: README.md, notes, ... */
+};
+enum mmt_trace_name mmt_trace_name_kind(const char *path);
+
+/*
+ * Bytes to a program, by the one rule for inputs:
+ *   a fuzzer's input (@name NULL, or a MMT_TRACE_NAME_FUZZ name): text if
+ *     mmt_trace_classify() says MMT_TRACE_FORM_TEXT and it parses, else
+ *     the binary form over @opset - never fails (every byte string is a
+ *     program, which is what the fuzz targets need);
+ *   a file a person keeps (a .trace name, or any other name whose bytes
+ *     are not MMT_TRACE_FORM_BINARY): must parse as text; false with
+ *     @err = "NAME:LINE:COL: reason";
+ *   anything else: the binary form over @opset.
+ * @form (may be NULL) receives the spelling used.
+ */
+bool mmt_trace_read(const char *name, const void *data, size_t len,
+		    uint64_t opset, struct mmt_program *out,
+		    enum mmt_trace_form *form, char *err, size_t errlen);
+
+/* A file by mmt_trace_read()'s rule over every operation. */
 bool mmt_trace_load(const char *path, struct mmt_program *out, char *err,
 		    size_t errlen);
 #define MMT_TRACE_TEXT_MAGIC "mmtorture-trace"
