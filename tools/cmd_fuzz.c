@@ -63,6 +63,7 @@ struct fuzz_opts {
 	const char *corpus_in; /* instead of the seeds (bench fuzz) */
 	unsigned long max_len; /* libFuzzer -max_len, 0: default */
 	bool no_regress; /* leave the regression corpus out */
+	const char *regress; /* NULL: corpora/T/regress */
 };
 
 /* One deduplicated finding. */
@@ -503,8 +504,11 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	snprintf(dict, sizeof(dict), "%s/targets/%s.dict", build, o->target);
 	if (access(dict, R_OK))
 		dict[0] = '\0';
-	snprintf(regress, sizeof(regress), "%s/corpora/%s/regress",
-		 MMT_SOURCE_DIR, o->target);
+	if (o->regress)
+		snprintf(regress, sizeof(regress), "%s", o->regress);
+	else
+		snprintf(regress, sizeof(regress), "%s/corpora/%s/regress",
+			 MMT_SOURCE_DIR, o->target);
 	if (o->out) {
 		snprintf(r->out, sizeof(r->out), "%s", o->out);
 	} else {
@@ -713,6 +717,7 @@ enum {
 	OPT_TRIALS,
 	OPT_BUGS,
 	OPT_JSON_OUT,
+	OPT_REGRESS,
 };
 
 static void fuzz_usage(FILE *out)
@@ -734,10 +739,13 @@ static void fuzz_usage(FILE *out)
 		"  --keep-going      don't stop at the first finding\n"
 		"  --out DIR         output directory (default build/fuzz-out/T-ENGINE-STAMP)\n"
 		"  --build DIR       where the engine binaries are (default: found)\n"
+		"  --regress DIR     the regression corpus (default corpora/T/regress): text\n"
+		"                    traces, checked before the engine starts\n"
 		"  --help            this text\n"
 		"\n"
 		"Writes DIR/summary.json, DIR/findings/*.trace, DIR/engine.log.\n"
-		"Exit status: 0 no finding, 1 a finding (or the engine could not run), 2 usage.\n",
+		"Exit status: 0 no finding, 1 a finding (or the engine could not run, or the\n"
+		"regression corpus does not parse), 2 usage.\n",
 		CLI_PROG);
 }
 
@@ -756,9 +764,12 @@ static void campaign_usage(FILE *out)
 		"  --engine E        libfuzzer (default) or afl\n"
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
 		"  --out DIR         report directory (default reports/STAMP)\n"
+		"  --build DIR       where the engine binaries are (default: found)\n"
 		"  --help            this text\n"
 		"\n"
-		"Exit status: 0 no finding, 1 findings, 2 usage.\n",
+		"Every target's regression corpus is checked first (text traces that parse).\n"
+		"Exit status: 0 no finding, 1 findings (or a target could not run, or a\n"
+		"regression corpus does not parse), 2 usage.\n",
 		CLI_PROG);
 }
 
@@ -824,6 +835,66 @@ static int env_bugs(const char *cmd, struct fuzz_opts *o)
 static void bench_bugs_usage(FILE *out);
 static void bench_fuzz_usage(FILE *out);
 
+/* --targets T,T: -1 if each is a fuzz target, else a usage error. */
+static int check_targets(const char *cmd, const char *list)
+{
+	const char *p = list;
+	uint64_t ops;
+
+	if (!*list)
+		return cli_usage_error(
+			cmd,
+			"--targets: empty: name one or more targets (T,T)");
+	for (;;) {
+		size_t n = strcspn(p, ",");
+		char name[64];
+
+		if (!n)
+			return cli_usage_error(
+				cmd,
+				"--targets: '%s' has an empty name at position %zu (T,T: see `%s list targets`)",
+				list, (size_t)(p - list) + 1, CLI_PROG);
+		snprintf(name, sizeof(name), "%.*s", (int)n, p);
+		if (n >= sizeof(name) || !mmt_trace_target_ops(name, &ops))
+			return cli_usage_error(
+				cmd,
+				"--targets: '%.*s' is no target (see `%s list targets`)",
+				(int)n, p, CLI_PROG);
+		if (!p[n])
+			return -1;
+		p += n + 1;
+	}
+}
+
+/*
+ * The regression corpus of @o's target must be text traces that parse: a
+ * typo would otherwise reach the engine as the random program its bytes
+ * decode to.  0, or CLI_EXIT_FAIL with each problem printed.
+ */
+static int check_regress(const char *cmd, const struct fuzz_opts *o)
+{
+	char dir[PATH_MAX];
+	unsigned long bad;
+
+	if (o->no_regress)
+		return 0;
+	if (o->regress)
+		snprintf(dir, sizeof(dir), "%s", o->regress);
+	else
+		snprintf(dir, sizeof(dir), "%s/corpora/%s/regress",
+			 MMT_SOURCE_DIR, o->target);
+	if (!o->regress && !is_dir(dir))
+		return 0;
+	bad = cli_corpus_check(dir, NULL);
+	if (!bad)
+		return 0;
+	fprintf(stderr,
+		"%s %s: %s: %lu problem(s) in the regression corpus; nothing fuzzed "
+		"(`%s trace check %s` after fixing)\n",
+		CLI_PROG, cmd, dir, bad, CLI_PROG, dir);
+	return CLI_EXIT_FAIL;
+}
+
 /*
  * The options of `fuzz`, `campaign`, `bench bugs` and `bench fuzz` (each
  * passes the table of those it takes): -1 to go on, else the exit code
@@ -857,7 +928,12 @@ static int parse_args(const char *cmd, void (*usage)(FILE *out), int argc,
 				return cli_usage_error(cmd, "--bugs: %s", err);
 			*only = optarg;
 		} else if (c == OPT_TARGETS) {
+			rc = check_targets(cmd, optarg);
+			if (rc >= 0)
+				return rc;
 			*only = optarg;
+		} else if (c == OPT_REGRESS) {
+			o->regress = optarg;
 		} else if (c == OPT_JSON_OUT) {
 			*json_out = optarg;
 		} else if (c == 'h' || c == OPT_HELP) {
@@ -888,6 +964,7 @@ int cmd_fuzz(int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "build", required_argument, NULL, OPT_BUILD },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "regress", required_argument, NULL, OPT_REGRESS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -905,6 +982,9 @@ int cmd_fuzz(int argc, char **argv)
 		return cli_usage_error("fuzz",
 				       "--jobs: AFL++ runs one instance here");
 	rc = env_bugs("fuzz", &o);
+	if (rc)
+		return rc;
+	rc = check_regress("fuzz", &o);
 	if (rc)
 		return rc;
 	rc = fuzz_one(&o, &r);
@@ -947,7 +1027,7 @@ int cmd_campaign(int argc, char **argv)
 	const char *only = NULL, *name, *report_dir;
 	char dir[PATH_MAX], sub[PATH_MAX + 64], path[PATH_MAX + 32], stamp[32];
 	unsigned long total_findings = 0;
-	json_t *runs = json_array(), *root;
+	json_t *runs, *root;
 	FILE *txt;
 	size_t i;
 	time_t t = time(NULL);
@@ -957,25 +1037,17 @@ int cmd_campaign(int argc, char **argv)
 			NULL, NULL);
 	if (rc >= 0)
 		return rc;
-	if (only) {
-		/* every name must be a target */
-		char *copy = strdup(only), *tok, *save = NULL;
-		uint64_t ops;
-
-		for (tok = strtok_r(copy, ",", &save); tok;
-		     tok = strtok_r(NULL, ",", &save))
-			if (!mmt_trace_target_ops(tok, &ops)) {
-				rc = cli_usage_error(
-					"campaign",
-					"--targets: '%s' is no target", tok);
-				free(copy);
-				return rc;
-			}
-		free(copy);
-	}
 	rc = env_bugs("campaign", &o);
 	if (rc)
 		return rc;
+	for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++) {
+		struct fuzz_opts one = o;
+
+		one.target = name;
+		if ((!only || in_list(only, name)) &&
+		    (rc = check_regress("campaign", &one)))
+			return rc;
+	}
 	strftime(stamp, sizeof(stamp), "%Y-%m-%d-%H%M%S", localtime(&t));
 	report_dir = o.out;
 	if (!report_dir) {
@@ -990,6 +1062,7 @@ int cmd_campaign(int argc, char **argv)
 	}
 	snprintf(path, sizeof(path), "%s/summary.txt", report_dir);
 	txt = fopen(path, "w");
+	runs = json_array();
 	printf("campaign: %s, %lu s per target, report in %s\n",
 	       o.engine == ENGINE_AFL ? "AFL++" : "libFuzzer", o.seconds,
 	       report_dir);
@@ -1173,7 +1246,11 @@ static void bench_usage(FILE *out, bool bugs)
 			"  --time D        budget per trial (default 120 s)\n"
 			"  --engine E      libfuzzer (default) or afl\n"
 			"  --bugs ID,ID    only these bugs\n"
-			"  --json-out F    write the JSON there too (- for stdout only)\n",
+			"  --build DIR     where the engine binaries are (default: found)\n"
+			"  --json-out F    write the JSON there too (- for stdout only)\n"
+			"  --help          this text\n"
+			"\n"
+			"Exit status: 0 the benchmark ran, 1 it could not, 2 usage.\n",
 			CLI_PROG);
 	else
 		fprintf(out,
@@ -1185,9 +1262,13 @@ static void bench_usage(FILE *out, bool bugs)
 			"Options:\n"
 			"  --time D        per target (default 20 s)\n"
 			"  --engine E      libfuzzer (default) or afl\n"
-			"  --targets T,T   only these targets\n"
-			"  --json-out F    write the JSON there too\n",
-			CLI_PROG);
+			"  --targets T,T   only these targets (`%s list targets`)\n"
+			"  --build DIR     where the engine binaries are (default: found)\n"
+			"  --json-out F    write the JSON there too\n"
+			"  --help          this text\n"
+			"\n"
+			"Exit status: 0 the benchmark ran, 1 it could not, 2 usage.\n",
+			CLI_PROG, CLI_PROG);
 }
 
 static void bench_bugs_usage(FILE *out)
@@ -1228,7 +1309,7 @@ int cmd_bench_bugs(int argc, char **argv)
 	struct fuzz_opts base = { .seconds = 120, .jobs = 1, .quiet = true };
 	const char *only = NULL, *json_out = NULL;
 	uint64_t trials = 3;
-	json_t *arr = json_array(), *root;
+	json_t *arr, *root;
 	char err[256], stamp[32];
 	time_t now_t = time(NULL);
 	size_t b;
@@ -1238,6 +1319,8 @@ int cmd_bench_bugs(int argc, char **argv)
 			&only, &json_out, &trials);
 	if (rc >= 0)
 		return rc;
+	/* Allocated after the options: --help and usage errors leak nothing. */
+	arr = json_array();
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
 	for (b = 0; b < sizeof(bug_targets) / sizeof(bug_targets[0]); b++) {
 		const struct mmt_bug_info *info =
@@ -1411,7 +1494,7 @@ int cmd_bench_fuzz(int argc, char **argv)
 	/* One process, no -fork: its restarts and merges would be measured. */
 	struct fuzz_opts base = { .seconds = 20, .jobs = 1, .quiet = true };
 	const char *only = NULL, *json_out = NULL, *name;
-	json_t *arr = json_array(), *root;
+	json_t *arr, *root;
 	char stamp[32];
 	time_t now_t = time(NULL);
 	size_t i;
@@ -1421,6 +1504,8 @@ int cmd_bench_fuzz(int argc, char **argv)
 			&only, &json_out, NULL);
 	if (rc >= 0)
 		return rc;
+	/* Allocated after the options: --help and usage errors leak nothing. */
+	arr = json_array();
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
 	/* The empty target first, then each real one, in one run. */
 	for (i = 0;; i++) {

@@ -324,6 +324,61 @@ int cli_replay_path(struct cli_replay *r, const char *path)
 	return 0;
 }
 
+/* Documentation kept beside the inputs: README*, *.md. */
+static bool is_doc(const char *name)
+{
+	size_t n = strlen(name);
+
+	return !strncmp(name, "README", 6) ||
+	       (n > 3 && !strcmp(name + n - 3, ".md"));
+}
+
+unsigned long cli_corpus_check(const char *dir, unsigned long *nr_ok)
+{
+	struct dirent **ents;
+	unsigned long bad = 0;
+	int i, n = scandir(dir, &ents, NULL, alphasort);
+
+	if (n < 0) {
+		fprintf(stderr, "%s: %s\n", dir, strerror(errno));
+		return 1;
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = ents[i]->d_name;
+		char *path = NULL;
+
+		if (name[0] == '.' || is_doc(name)) {
+			free(ents[i]);
+			continue;
+		}
+		if (asprintf(&path, "%s/%s", dir, name) < 0) {
+			bad++;
+		} else if (mmt_trace_name_kind(path) != MMT_TRACE_NAME_TEXT) {
+			fprintf(stderr,
+				"%s: not a text trace: seeds/ and regress/ hold NAME.trace files "
+				"(a binary input becomes one with '%s trace print FILE > NAME.trace')\n",
+				path, CLI_PROG);
+			bad++;
+		} else {
+			struct mmt_program p;
+			char err[512];
+
+			if (mmt_trace_load(path, &p, err, sizeof(err))) {
+				if (nr_ok)
+					(*nr_ok)++;
+			} else {
+				fprintf(stderr, "%s\n", err);
+				bad++;
+			}
+			mmt_program_free(&p);
+		}
+		free(path);
+		free(ents[i]);
+	}
+	free(ents);
+	return bad;
+}
+
 int cmd_replay(int argc, char **argv)
 {
 	static const struct option opts[] = {

@@ -5,6 +5,7 @@
  *
  *   print FILE...            either spelling -> canonical text on stdout
  *   compile FILE -o OUT      text (or binary) -> the binary form
+ *   check FILE|DIR...        files people keep parse (corpora/T/seeds, regress)
  *   ops [--json]             the operation table: keyword, arguments, help
  *
  * A file that does not parse prints "FILE:LINE:COL: message" on stderr and
@@ -18,6 +19,7 @@
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <jansson.h>
 
@@ -31,6 +33,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"Usage: %s trace print FILE...\n"
 		"       %s trace compile FILE -o OUT\n"
+		"       %s trace check FILE|DIR...\n"
 		"       %s trace ops [--json]\n"
 		"       %s trace dict [--target T]\n"
 		"\n"
@@ -41,13 +44,14 @@ static void usage(FILE *out)
 		"           or anything that looks like text; binary otherwise) and\n"
 		"           print it as canonical text\n"
 		"  compile  load FILE and write its binary form to OUT\n"
+		"  check    check files and corpus directories people keep: they parse\n"
 		"  ops      list the operations: keyword, arguments and what each does\n"
 		"  dict     print a fuzzing dictionary for a target's binary inputs\n"
 		"\n"
 		"'%s trace SUBCOMMAND --help' describes a subcommand.\n"
 		"Exit status: 0 ok, 1 a file failed to load or write, 2 wrong usage.\n",
-		CLI_PROG, CLI_PROG, CLI_PROG, CLI_PROG, MMT_TRACE_TEXT_MAGIC,
-		CLI_PROG);
+		CLI_PROG, CLI_PROG, CLI_PROG, CLI_PROG, CLI_PROG,
+		MMT_TRACE_TEXT_MAGIC, CLI_PROG);
 }
 
 /* ---- print ---- */
@@ -542,6 +546,70 @@ static int cmd_dict(int argc, char **argv)
 	return CLI_EXIT_OK;
 }
 
+/* ---- check ---- */
+
+static void check_usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: %s trace check FILE|DIR...\n"
+		"\n"
+		"Check inputs people keep.  A FILE is loaded as replay would: a NAME.trace\n"
+		"file, or one that looks like text, must parse as text.  A DIR is a corpus\n"
+		"directory (corpora/T/seeds, corpora/T/regress): every file but README*\n"
+		"and *.md must be a NAME.trace that parses.  Each problem is printed as\n"
+		"FILE:LINE:COL: reason.  The build and ctest run this on every target's\n"
+		"seeds/ and regress/.\n"
+		"\n"
+		"Options:\n"
+		"  --help   this text\n"
+		"\n"
+		"Exit status: 0 all good, 1 a problem, 2 wrong usage.\n",
+		CLI_PROG);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long bad = 0, ok = 0;
+	int c, i;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c != 'h')
+			return cli_getopt_error("trace check", c, argv);
+		check_usage(stdout);
+		return CLI_EXIT_OK;
+	}
+	if (optind >= argc)
+		return cli_usage_error("trace check", "no FILE or DIR given");
+	for (i = optind; i < argc; i++) {
+		struct stat st;
+
+		if (stat(argv[i], &st)) {
+			fprintf(stderr, "%s: %s\n", argv[i], strerror(errno));
+			bad++;
+		} else if (S_ISDIR(st.st_mode)) {
+			bad += cli_corpus_check(argv[i], &ok);
+		} else {
+			struct mmt_program p;
+			char err[512];
+
+			if (mmt_trace_load(argv[i], &p, err, sizeof(err))) {
+				ok++;
+			} else {
+				fprintf(stderr, "%s\n", err);
+				bad++;
+			}
+			mmt_program_free(&p);
+		}
+	}
+	printf("trace check: %lu file(s) ok, %lu problem(s)\n", ok, bad);
+	return bad ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
 int cmd_trace(int argc, char **argv)
 {
 	const char *sub;
@@ -549,7 +617,7 @@ int cmd_trace(int argc, char **argv)
 	if (argc < 2)
 		return cli_usage_error(
 			"trace",
-			"expected a subcommand: print, compile, ops or dict");
+			"expected a subcommand: print, compile, check, ops or dict");
 	sub = argv[1];
 	if (!strcmp(sub, "--help") || !strcmp(sub, "-h")) {
 		usage(stdout);
@@ -559,6 +627,8 @@ int cmd_trace(int argc, char **argv)
 		return cmd_print(argc - 1, argv + 1);
 	if (!strcmp(sub, "compile"))
 		return cmd_compile(argc - 1, argv + 1);
+	if (!strcmp(sub, "check"))
+		return cmd_check(argc - 1, argv + 1);
 	if (!strcmp(sub, "ops"))
 		return cmd_ops(argc - 1, argv + 1);
 	if (!strcmp(sub, "dict"))
@@ -570,5 +640,6 @@ int cmd_trace(int argc, char **argv)
 			sub);
 	return cli_usage_error(
 		"trace",
-		"unknown subcommand '%s' (print, compile, ops or dict)", sub);
+		"unknown subcommand '%s' (print, compile, check, ops or dict)",
+		sub);
 }

@@ -48,4 +48,12 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path);
  */
 int cli_replay_path(struct cli_replay *r, const char *path);
 
+/*
+ * Check a directory of inputs people keep (corpora/T/seeds, regress): every
+ * file but README* and *.md is a NAME.trace that parses.  Prints each
+ * problem (FILE:LINE:COL for text) on stderr; returns how many there are.
+ * @nr_ok (may be NULL) counts the files that passed.
+ */
+unsigned long cli_corpus_check(const char *dir, unsigned long *nr_ok);
+
 #endif /* MMT_TOOLS_REPLAY_H */
