@@ -6,7 +6,9 @@
  * lockdep splats, might_sleep()) turned into data.  A violation names a
  * check from the catalogue, the site that detected it, the operation being
  * executed (mmt_machine_set_op) and carries a readable state dump.  The
- * signature used to deduplicate findings is check + site + layer.
+ * signature used to deduplicate findings is check + layer + the reporting
+ * function (__func__, captured by the reporting macros): the site's line
+ * number is for people only, since it moves whenever code does.
  *
  * Invariants: every reported check name is in the catalogue (an unknown name
  * is itself reported, as "unknown-check", so nothing is lost); the first
@@ -129,8 +131,8 @@ char *_mmt_dump_string(struct mmt_machine *m)
 	return buf;
 }
 
-bool _mmt_violation(struct mmt_machine *m, const char *check, const char *site,
-		    const char *fmt, ...)
+bool _mmt_violation_at(struct mmt_machine *m, const char *check,
+		       const char *site, const char *func, const char *fmt, ...)
 {
 	const struct mmt_check_info *info = mmt_check_find(check);
 	struct mmt_violation v;
@@ -140,6 +142,7 @@ bool _mmt_violation(struct mmt_machine *m, const char *check, const char *site,
 	v.check = info ? info->name : "unknown-check";
 	v.layer = info ? info->layer : "machine";
 	v.site = site;
+	v.func = func ? func : "?";
 	v.cpu = _mmt_this_cpu ? _mmt_this_cpu->id : -1;
 	va_start(ap, fmt);
 	if (info) {
@@ -225,8 +228,8 @@ void mmt_machine_set_violation_handler(struct mmt_machine *m,
 
 void mmt_violation_print(const struct mmt_violation *v, FILE *out)
 {
-	fprintf(out, "violation: %s [layer %s] at %s\n", v->check, v->layer,
-		v->site);
+	fprintf(out, "violation: %s [layer %s] at %s (reported by %s())\n",
+		v->check, v->layer, v->site, v->func ? v->func : "?");
 	if (v->op[0])
 		fprintf(out, "  operation #%llu: %s\n",
 			(unsigned long long)v->op_index, v->op);

@@ -542,8 +542,11 @@ MMT_TEST(a_finding_names_check_layer_site_operation_and_state)
 	MMT_CHECK_STR(f.oracle, "double-alloc");
 	MMT_CHECK_STR(f.layer, mmt_check_find("double-alloc")->layer);
 	MMT_CHECK(strchr(f.site, '/') == NULL && strchr(f.site, ':'));
-	snprintf(sig, sizeof(sig), "%s|%s|%s", f.oracle, f.layer, f.site);
+	/* the signature: check, layer and reporting function, no line */
+	MMT_CHECK(f.func[0] && strcmp(f.func, "?"));
+	snprintf(sig, sizeof(sig), "%s|%s|%s", f.oracle, f.layer, f.func);
 	MMT_CHECK_STR(f.signature, sig);
+	MMT_CHECK(!strpbrk(f.signature, ":0123456789"));
 	MMT_CHECK_EQ(f.op_index, 3);
 	MMT_CHECK_STR(f.op_text, "p2 = alloc_pages GFP_KERNEL order=1");
 	MMT_CHECK(f.dump != NULL && strstr(f.dump, "zone Normal"));

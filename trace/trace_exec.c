@@ -225,8 +225,10 @@ static void fill_finding(struct exec *x, const struct mmt_violation *v)
 	snprintf(f->layer, sizeof(f->layer), "%s",
 		 ci ? ci->layer : (v->layer ? v->layer : "?"));
 	snprintf(f->site, sizeof(f->site), "%s", base_name(v->site));
+	snprintf(f->func, sizeof(f->func), "%s", v->func ? v->func : "?");
+	/* No line number: the signature outlives moving code. */
 	snprintf(f->signature, sizeof(f->signature), "%s|%s|%s", f->oracle,
-		 f->layer, f->site);
+		 f->layer, f->func);
 	f->op_index = idx;
 	if (idx < x->p->nr_ops)
 		mmt_trace_format_op(x->p, &x->p->ops[idx], f->op_text,
@@ -1573,8 +1575,8 @@ void mmt_finding_free(struct mmt_finding *f)
 
 void mmt_finding_print(const struct mmt_finding *f, FILE *out)
 {
-	fprintf(out, "%s [%s] at %s, op %zu: %s\n", f->oracle, f->layer,
-		f->site, f->op_index, f->op_text);
+	fprintf(out, "%s [%s] at %s (reported by %s()), op %zu: %s\n",
+		f->oracle, f->layer, f->site, f->func, f->op_index, f->op_text);
 	fprintf(out, "  %s\n", f->message);
 	if (f->nr_violations > 1)
 		fprintf(out, "  (%lu violations in all; the first is shown)\n",

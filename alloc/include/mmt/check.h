@@ -5,7 +5,8 @@
  *
  * A violation is the model noticing that an invariant broke or that its API
  * was misused.  It is never a bare abort: it is recorded in the machine with
- * a stable signature (check name + site + layer), the operation that caused
+ * a stable signature (check name + layer + the function that reported it:
+ * no line number, so moving code leaves it alone), the operation that caused
  * it, a message and a state dump, and handed to the machine's violation
  * handler (a fuzz harness turns it into a crash; a test asserts on it).
  *
@@ -49,7 +50,14 @@ const struct mmt_check_info *mmt_check_find(const char *name);
 struct mmt_violation {
 	const char *check; /* catalogue name */
 	const char *layer;
-	const char *site; /* source site or function that detected it */
+	const char *site; /* file:line that detected it (for people) */
+	/*
+	 * The function that reported it (__func__ at the report): with the
+	 * check and the layer, the signature findings deduplicate by.  For a
+	 * check made on behalf of a call site (lockdep, might_sleep: @site is
+	 * the lock's or the sleeper's), the checking function.
+	 */
+	const char *func;
 	char op[128]; /* the operation being executed, if known */
 	char msg[512];
 	char *dump; /* readable state dump (may be NULL) */
@@ -62,13 +70,18 @@ typedef void (*mmt_violation_fn)(struct mmt_machine *m,
 
 /*
  * Report a violation of @check (must be in the catalogue) detected at
- * @site.  Thread-safe.  Returns false so that callers can write
- * `return mmt_violation(...)` in bool validators.
+ * @site by function @func.  Thread-safe.  Returns false so that callers
+ * can write `return mmt_violation(...)` in bool validators.  Use the
+ * macros: mmt_violation() (here) or _mmt_violation() (@site given, e.g.
+ * a caller's); both name the reporting function.
  */
-bool _mmt_violation(struct mmt_machine *m, const char *check, const char *site,
-		    const char *fmt, ...) MMT_PRINTF(4, 5);
+bool _mmt_violation_at(struct mmt_machine *m, const char *check,
+		       const char *site, const char *func, const char *fmt, ...)
+	MMT_PRINTF(5, 6);
+#define _mmt_violation(m, check, site, ...) \
+	_mmt_violation_at((m), (check), (site), __func__, __VA_ARGS__)
 #define mmt_violation(m, check, ...) \
-	_mmt_violation((m), (check), MMT_SITE, __VA_ARGS__)
+	_mmt_violation_at((m), (check), MMT_SITE, __func__, __VA_ARGS__)
 
 /* Number of violations reported (including ones not kept in the log). */
 unsigned long mmt_violation_count(const struct mmt_machine *m);

@@ -44,7 +44,12 @@ struct mmt_finding {
 	char oracle[48]; /* the check's name: "pfmemalloc-isolation" */
 	char layer[16]; /* "page", "slab", ... */
 	char site[128]; /* file:line of the check, without the directory */
-	char signature[224]; /* "oracle|layer|site": stable, for dedup */
+	char func[64]; /* the function that reported it */
+	/*
+	 * "oracle|layer|function": stable, for dedup.  No line number: a
+	 * signature must not change when code moves (site is for people).
+	 */
+	char signature[224];
 	size_t op_index; /* the operation during or after which it fired;
 			  * nr_ops for teardown */
 	char op_text[160]; /* that operation as text, or "teardown" */
@@ -79,7 +84,10 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 				       struct mmt_finding *f);
 
 void mmt_finding_free(struct mmt_finding *f);
-/* "oracle [layer] at site, op N: op_text\n  message\n  dump..." */
+/*
+ * "oracle [layer] at site (reported by func()), op N: op_text\n  message\n
+ * dump..."
+ */
 void mmt_finding_print(const struct mmt_finding *f, FILE *out);
 
 #endif /* MMT_EXEC_H */
