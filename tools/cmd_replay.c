@@ -11,6 +11,14 @@
  * trace names its operations and needs no target.  Bugs: the text header's,
  * unless --bug or MMT_BUGS says otherwise (the binary form carries none).
  *
+ * Text or binary by mmt_trace_read()'s rule: a file meant as text (a
+ * NAME.trace, or bytes that look like text) must parse; a fuzzer's file
+ * (NAME.bin, crash-*, id:*, ...) decodes as its target did; other bytes
+ * decode as binary, and the "ok" line says so.  In a directory only
+ * inputs by name run (README.md is skipped and counted), and links to
+ * directories are not followed (a link back up would loop forever); an
+ * empty file runs as the empty program with a warning.
+ *
  * Bad input never stops the run: an unreadable file or a text trace that
  * does not parse is reported with its file:line:column and counted, and
  * the next input runs.  Exit status: 0 all ran clean (or blocked), 1 a
@@ -43,7 +51,11 @@ static void usage(FILE *out)
 		"Usage: %s replay [options] FILE|DIR...\n"
 		"\n"
 		"Run each input once (directories recursively, in name order) and print\n"
-		"every finding with its reproducer as a text trace.\n"
+		"every finding with its reproducer as a text trace.  A file meant as text\n"
+		"(NAME.trace, or bytes that look like text) must parse, else FILE:LINE:COL\n"
+		"says why; other bytes decode as a binary fuzz input.  In a directory only\n"
+		"NAME.trace, NAME.bin and the fuzzers' files (crash-*, id:*, ...) run, and\n"
+		"links to directories are not followed.\n"
 		"\n"
 		"Options:\n"
 		"  --target T     decode binary inputs over target T's operations\n"
