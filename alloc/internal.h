@@ -163,6 +163,12 @@ struct mmt_zone {
 	unsigned long emergency; /* pages of the emergency reserve here */
 	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];
 	int pcp_batch, pcp_high;
+	/*
+	 * Written since the last validation (mmt_machine_validate_touched):
+	 * set where the zone lock is taken and where a block is allocated or
+	 * freed (the per-cpu lists and counters); cleared by the validators.
+	 */
+	_Atomic bool vdirty;
 };
 
 /* ---- per-cpu pages ---- */
@@ -326,6 +332,7 @@ struct mmt_machine {
 	void *viol_arg;
 	uint64_t op_index;
 	char op[128];
+	const char *op_text; /* when set, op's text, copied on a report */
 
 	struct mmt_lockdep lockdep;
 

@@ -506,6 +506,7 @@ void mmt_memcg_offline(struct mmt_memcg *cg)
 
 		if (!s)
 			continue;
+		_mmt_cache_touch(s);
 		atomic_store_explicit(&s->dead, true, memory_order_release);
 		s->ops->mark_dead(s);
 		s->ops->shrink(s);
@@ -655,6 +656,7 @@ bool _mmt_memcg_destroy_children(struct mmt_kmem_cache *root)
 
 		if (!s)
 			continue;
+		_mmt_cache_touch(s);
 		s->ops->shrink(s);
 		live = _mmt_cache_live(s);
 		if (live)

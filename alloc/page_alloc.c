@@ -328,6 +328,12 @@ static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
 
 /* ---- locks of the allocator ---- */
 
+/* The zone's lists or counters change: the validators must look again. */
+static inline void zone_touch(struct mmt_zone *z)
+{
+	atomic_store_explicit(&z->vdirty, true, memory_order_relaxed);
+}
+
 static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
 			     unsigned long *flags)
 {
@@ -341,6 +347,7 @@ static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
 			"__GFP_FAST_TRY allocation on cpu %d takes zone->lock of node %d zone %s",
 			cpu->id, z->nid, z->name);
 	_mmt_spin_lock_irqsave(&z->lock, flags, MMT_SITE);
+	zone_touch(z);
 }
 
 static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages);
@@ -931,6 +938,7 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 			z->watermark[MMT_WMARK_MIN]);
 	if (gfp & __GFP_ZERO)
 		memset(pfn_address(m, pfn), 0, n << MMT_PAGE_SHIFT);
+	zone_touch(z);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
 			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
 						   memory_order_relaxed) +
@@ -1602,6 +1610,7 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
 	if (poison)
 		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE,
 		       n << MMT_PAGE_SHIFT);
+	zone_touch(z);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
 			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
 						   memory_order_relaxed) -

@@ -46,7 +46,9 @@
  * validators (mmt_machine_is_valid) at teardown, level 2 also after every
  * operation that leaves its CPU without an atomic context (the validators
  * take the model's mutexes; with a lock of the program held they would be
- * the ones misbehaving).  The first violation of an execution is the
+ * the ones misbehaving), there over the zones and caches written since
+ * they last ran (mmt_machine_validate_touched: the rest is as valid as it
+ * was, so a finding still names the operation that broke the invariant).  The first violation of an execution is the
  * finding, and the execution stops there.
  *
  * Blocking.  With one thread, a wait can only end by its timeout or by the
@@ -1214,7 +1216,8 @@ static void exec_op(struct exec *x, size_t i)
 		check_findings(x);
 		return;
 	}
-	mmt_machine_set_op(x->m, i, "%s", info->name);
+	/* The name is static: nothing is formatted unless it is reported. */
+	mmt_machine_set_op_text(x->m, i, info->name);
 	for (k = 0; k < info->nargs; k++)
 		if (info->args[k].type == MMT_ARG_HANDLE &&
 		    !(ah[k] = arg_handle(x, op, k))) {
@@ -1256,9 +1259,13 @@ static void exec_op(struct exec *x, size_t i)
 		how = BLOCK_NOFAIL;
 	if (check_blocked(x, how, gfp))
 		return;
-	/* Level 2: the validators, where they may take the model's locks. */
+	/*
+	 * Level 2: the validators, where they may take the model's locks, over
+	 * what changed since they last ran (what did not change was valid
+	 * then): a broken invariant is still reported at this operation.
+	 */
 	if (x->level >= 2 && !cpu_atomic(x)) {
-		mmt_machine_is_valid(x->m);
+		mmt_machine_validate_touched(x->m);
 		check_findings(x);
 	}
 }
@@ -1366,7 +1373,7 @@ static void teardown(struct exec *x)
 	int c, round;
 
 	x->op_index = x->p->nr_ops;
-	mmt_machine_set_op(m, x->op_index, "teardown");
+	mmt_machine_set_op_text(m, x->op_index, "teardown");
 	/*
 	 * Unwind this CPU's stack, then any other CPU's (only memalloc
 	 * scopes can be left open where the program is not: leaving a CPU
