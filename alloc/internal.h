@@ -47,6 +47,34 @@ void _mmt_assert_fail(const char *expr, const char *site)
 #define MMT_POISON_OBJ_FREE 0x6b /* slab object free (Model 2) */
 #define MMT_POISON_REDZONE 0xbb
 
+/*
+ * The index of the first byte of @p[0..@n) that is not @c, or @n: the
+ * poison and red zone checks of every allocation, so 32 bytes a step
+ * (unaligned loads through memcpy, which compilers turn into moves).
+ */
+static inline size_t _mmt_mem_first_not(const void *p, uint8_t c, size_t n)
+{
+	const unsigned char *b = p;
+	const uint64_t pat = 0x0101010101010101ull * c;
+	uint64_t w[4];
+	size_t i = 0;
+
+	for (; i + sizeof(w) <= n; i += sizeof(w)) {
+		__builtin_memcpy(w, b + i, sizeof(w));
+		if ((w[0] ^ pat) | (w[1] ^ pat) | (w[2] ^ pat) | (w[3] ^ pat))
+			break;
+	}
+	for (; i + sizeof(w[0]) <= n; i += sizeof(w[0])) {
+		__builtin_memcpy(w, b + i, sizeof(w[0]));
+		if (w[0] != pat)
+			break;
+	}
+	for (; i < n; i++)
+		if (b[i] != c)
+			return i;
+	return n;
+}
+
 /* ---- lists of page frames, linked by pfn ---- */
 
 #define MMT_PFN_NONE UINT32_MAX

@@ -107,6 +107,13 @@ struct mmt_kmem_cache {
 	 * implementation and where a slab comes or goes; one relaxed store.
 	 */
 	_Atomic bool vdirty;
+	/*
+	 * Every slab the cache ever had lies in frames [slab_lo, slab_hi]
+	 * (slab_lo > slab_hi: none yet): only _mmt_slab_new() names a frame
+	 * a slab of the cache, so a validator looking for the cache's slabs
+	 * by frame need look nowhere else.  Widened, never narrowed.
+	 */
+	_Atomic uint32_t slab_lo, slab_hi;
 };
 
 /* ---- the implementation interface ---- */

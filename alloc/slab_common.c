@@ -259,6 +259,22 @@ static void init_slot(struct mmt_kmem_cache *s, char *slot)
 		memset(slot + s->track_offset, 0, 2 * sizeof(struct track));
 }
 
+/* A new slab at @pfn: [slab_lo, slab_hi] must hold it (slab.h). */
+static void widen_slab_range(struct mmt_kmem_cache *s, uint32_t pfn)
+{
+	uint32_t lo = atomic_load_explicit(&s->slab_lo, memory_order_relaxed);
+	uint32_t hi = atomic_load_explicit(&s->slab_hi, memory_order_relaxed);
+
+	while (pfn < lo && !atomic_compare_exchange_weak_explicit(
+				   &s->slab_lo, &lo, pfn, memory_order_relaxed,
+				   memory_order_relaxed))
+		;
+	while (pfn > hi && !atomic_compare_exchange_weak_explicit(
+				   &s->slab_hi, &hi, pfn, memory_order_relaxed,
+				   memory_order_relaxed))
+		;
+}
+
 struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			       int node, void **freelist)
 {
@@ -304,6 +320,7 @@ struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 	}
 	*freelist = base;
 	_mmt_cache_touch(s);
+	widen_slab_range(s, (uint32_t)_mmt_pfn(s->m, page));
 	atomic_fetch_add_explicit(&s->nr_slabs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->nr_slab_pages, 1l << order,
 				  memory_order_relaxed);
@@ -442,6 +459,7 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 	st = atomic_fetch_add_explicit(&seed, 1, memory_order_relaxed);
 	s->random = splitmix(&st) | 1;
 	_mmt_cache_touch(s);
+	atomic_init(&s->slab_lo, UINT32_MAX); /* no slab yet */
 	if (!calculate_sizes(s) || s->ops->cache_init(s)) {
 		free(s->live_pcpu);
 		free(s);
@@ -675,25 +693,34 @@ static void describe_track(struct mmt_kmem_cache *s, const char *slot,
 		(unsigned long long)f.op_index, f.valid ? "" : " (never)");
 }
 
-static MMT_COLD bool check_bytes(struct mmt_kmem_cache *s, const char *slot,
-				 unsigned int from, unsigned int to,
-				 uint8_t want, const char *check,
-				 const char *what)
+static MMT_COLD bool report_bytes(struct mmt_kmem_cache *s, const char *slot,
+				  unsigned int i, uint8_t want,
+				  const char *check, const char *what)
 {
-	unsigned int i;
 	char who[256];
 
-	for (i = from; i < to; i++)
-		if ((uint8_t)slot[i] != want)
-			break;
-	if (i == to)
-		return true;
 	describe_track(s, slot, who, sizeof(who));
 	return mmt_violation(
 		s->m, check,
 		"cache %s object %p: %s byte %u is 0x%02x, expected 0x%02x; %s",
 		s->name, (const void *)(slot + s->red_left_pad), what,
 		i - s->red_left_pad, (uint8_t)slot[i], want, who);
+}
+
+/* Every byte of slot[from..to) is @want (poison, red zone), or report. */
+static inline bool check_bytes(struct mmt_kmem_cache *s, const char *slot,
+			       unsigned int from, unsigned int to, uint8_t want,
+			       const char *check, const char *what)
+{
+	unsigned int i;
+
+	if (from >= to)
+		return true;
+	i = from +
+	    (unsigned int)_mmt_mem_first_not(slot + from, want, to - from);
+	if (MMT_LIKELY(i == to))
+		return true;
+	return report_bytes(s, slot, i, want, check, what);
 }
 
 static inline void check_redzones(struct mmt_kmem_cache *s, const char *slot)

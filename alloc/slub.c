@@ -1624,25 +1624,28 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 	v.epoch = next_where_epoch();
 	validate_lists(&v);
 	/*
-	 * Slabs lie only in frames an allocation ever reached; a cache that
-	 * has none (most kmalloc caches, most of the time) has no frame to
-	 * look for, and its live count must then be 0.
+	 * The cache's slabs lie in the frames its slabs ever took (slab.h:
+	 * slab_lo..slab_hi); a cache that has none (most kmalloc caches, most
+	 * of the time) has no frame to look at, and its live count must then
+	 * be 0.
 	 */
-	for (pfn = 0;
+	start = atomic_load_explicit(&s->slab_lo, memory_order_relaxed);
+	end = (unsigned long)atomic_load_explicit(&s->slab_hi,
+						  memory_order_relaxed) +
+	      1;
+	if (end > m->nr_pages)
+		end = m->nr_pages;
+	for (pfn = start;
 	     atomic_load_explicit(&s->nr_slabs, memory_order_relaxed) > 0 &&
-	     _mmt_pfn_used_range(m, pfn, &start, &end);
-	     pfn = end) {
-		for (pfn = start; pfn < end; pfn++) {
-			struct mmt_page *p = &m->pages[pfn];
+	     pfn < end;
+	     pfn++) {
+		struct mmt_page *p = &m->pages[pfn];
 
-			if (!(pg_flags(p) & MMT_PG_SLAB) ||
-			    slab_meta(p)->cache != s ||
-			    atomic_load_explicit(slab_state(p),
-						 memory_order_relaxed) ==
-				    ST_DISCARDED)
-				continue;
-			used += validate_slab(&v, p);
-		}
+		if (!(pg_flags(p) & MMT_PG_SLAB) || slab_meta(p)->cache != s ||
+		    atomic_load_explicit(slab_state(p), memory_order_relaxed) ==
+			    ST_DISCARDED)
+			continue;
+		used += validate_slab(&v, p);
 	}
 	live = _mmt_cache_live(s);
 	if (used != live)
