@@ -269,11 +269,8 @@ bool mmt_machine_is_valid(struct mmt_machine *m)
 	bool ok = true;
 	int z;
 
-	for (z = 0; z < m->nr_zones; z++) {
-		atomic_store_explicit(&m->zones[z].vdirty, false,
-				      memory_order_relaxed);
+	for (z = 0; z < m->nr_zones; z++)
 		ok &= _mmt_zone_is_valid(&m->zones[z]);
-	}
 	/* The upper layers' validators need a CPU (they take model locks). */
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m) {
 		ok &= mmt_slab_is_valid(m);
@@ -295,9 +292,7 @@ bool mmt_machine_validate_touched(struct mmt_machine *m)
 	int z;
 
 	for (z = 0; z < m->nr_zones; z++)
-		if (atomic_exchange_explicit(&m->zones[z].vdirty, false,
-					     memory_order_relaxed))
-			ok &= _mmt_zone_is_valid(&m->zones[z]);
+		ok &= _mmt_zone_validate_touched(&m->zones[z]);
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m) {
 		ok &= _mmt_slab_validate_touched(m);
 		ok &= mmt_reserve_is_valid(m);

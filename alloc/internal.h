@@ -193,10 +193,11 @@ struct mmt_zone {
 	int pcp_batch, pcp_high;
 	/*
 	 * Written since the last validation (mmt_machine_validate_touched):
-	 * set where the zone lock is taken and where a block is allocated or
-	 * freed (the per-cpu lists and counters); cleared by the validators.
+	 * the buddy lists and NR_FREE_PAGES (set where the zone lock is
+	 * taken), the per-cpu lists and allocation counts (set where a block
+	 * is allocated or freed); cleared by the validators.
 	 */
-	_Atomic bool vdirty;
+	_Atomic bool vdirty_buddy, vdirty_pcp;
 };
 
 /* ---- per-cpu pages ---- */
@@ -495,6 +496,8 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_page_alloc_destroy(struct mmt_machine *m);
 void _mmt_drain_cpu_pages(struct mmt_machine *m, int cpu);
 bool _mmt_zone_is_valid(struct mmt_zone *z);
+/* The same if the zone was written since it was last validated. */
+bool _mmt_zone_validate_touched(struct mmt_zone *z);
 void _mmt_zone_dump(struct mmt_zone *z, FILE *out);
 /* check.c */
 char *_mmt_dump_string(struct mmt_machine *m);

@@ -782,9 +782,18 @@ bool _mmt_memcg_is_valid(struct mmt_machine *m)
 	struct tally t;
 	bool ok;
 
+	st = lock_state(m);
+	/*
+	 * No cgroup: nothing is charged and no cache is a child (outside
+	 * teardown, tally_one() only counts children's pages for
+	 * check_groups()), so there is nothing to compare.
+	 */
+	if (!st->groups) {
+		mmt_mutex_unlock(&st->mutex);
+		return true;
+	}
 	memset(&t, 0, sizeof(t));
 	t.ok = true;
-	st = lock_state(m);
 	_mmt_for_each_cache(m, tally_one, &t);
 	ok = check_groups(m, st, &t, false) && t.ok;
 	mmt_mutex_unlock(&st->mutex);

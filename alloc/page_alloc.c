@@ -328,10 +328,19 @@ static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
 
 /* ---- locks of the allocator ---- */
 
-/* The zone's lists or counters change: the validators must look again. */
-static inline void zone_touch(struct mmt_zone *z)
+/*
+ * The zone's lists or counters change: the validators must look again
+ * (internal.h, struct mmt_zone: vdirty_buddy with the zone lock,
+ * vdirty_pcp where a block is allocated or freed).  One store each.
+ */
+static inline void zone_touch_buddy(struct mmt_zone *z)
 {
-	atomic_store_explicit(&z->vdirty, true, memory_order_relaxed);
+	atomic_store_explicit(&z->vdirty_buddy, true, memory_order_relaxed);
+}
+
+static inline void zone_touch_pcp(struct mmt_zone *z)
+{
+	atomic_store_explicit(&z->vdirty_pcp, true, memory_order_relaxed);
 }
 
 static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
@@ -347,7 +356,7 @@ static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
 			"__GFP_FAST_TRY allocation on cpu %d takes zone->lock of node %d zone %s",
 			cpu->id, z->nid, z->name);
 	_mmt_spin_lock_irqsave(&z->lock, flags, MMT_SITE);
-	zone_touch(z);
+	zone_touch_buddy(z);
 }
 
 static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages);
@@ -938,7 +947,7 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 			z->watermark[MMT_WMARK_MIN]);
 	if (gfp & __GFP_ZERO)
 		memset(pfn_address(m, pfn), 0, n << MMT_PAGE_SHIFT);
-	zone_touch(z);
+	zone_touch_pcp(z);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
 			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
 						   memory_order_relaxed) +
@@ -1610,7 +1619,7 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
 	if (poison)
 		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE,
 		       n << MMT_PAGE_SHIFT);
-	zone_touch(z);
+	zone_touch_pcp(z);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
 			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
 						   memory_order_relaxed) -
@@ -2115,14 +2124,22 @@ static bool pcp_is_valid(struct mmt_zone *z, int cpuid,
 	return true;
 }
 
-bool _mmt_zone_is_valid(struct mmt_zone *z)
+/*
+ * The zone's invariants; with @buddy false, the buddy lists are taken as
+ * they were last validated (nothing took the zone lock since, and only
+ * under it do they or NR_FREE_PAGES change): their pages are
+ * NR_FREE_PAGES.
+ */
+static bool zone_is_valid(struct mmt_zone *z, bool buddy)
 {
 	struct mmt_machine *m = z->m;
 	unsigned long free_pages = 0, pcp_pages = 0;
 	long allocated = 0;
 	int c;
 
-	if (!buddy_is_valid(z, &free_pages))
+	if (!buddy)
+		free_pages = (unsigned long)zone_free(z);
+	else if (!buddy_is_valid(z, &free_pages))
 		return false;
 	for (c = 0; c < m->nr_cpus; c++) {
 		unsigned long p = 0;
@@ -2141,6 +2158,26 @@ bool _mmt_zone_is_valid(struct mmt_zone *z)
 			free_pages + pcp_pages + (unsigned long)allocated,
 			z->managed);
 	return true;
+}
+
+bool _mmt_zone_is_valid(struct mmt_zone *z)
+{
+	atomic_store_explicit(&z->vdirty_buddy, false, memory_order_relaxed);
+	atomic_store_explicit(&z->vdirty_pcp, false, memory_order_relaxed);
+	return zone_is_valid(z, true);
+}
+
+bool _mmt_zone_validate_touched(struct mmt_zone *z)
+{
+	bool buddy =
+		atomic_load_explicit(&z->vdirty_buddy, memory_order_relaxed);
+
+	if (!buddy &&
+	    !atomic_load_explicit(&z->vdirty_pcp, memory_order_relaxed))
+		return true;
+	atomic_store_explicit(&z->vdirty_buddy, false, memory_order_relaxed);
+	atomic_store_explicit(&z->vdirty_pcp, false, memory_order_relaxed);
+	return zone_is_valid(z, buddy);
 }
 
 /* ---- counters, snapshots and dumps ---- */

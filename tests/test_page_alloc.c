@@ -100,16 +100,31 @@ MMT_TEST(buddy_free_merges_back_to_the_initial_blocks)
 
 /*
  * The per-operation validator looks at a zone only if it was written since
- * the last validation; the full one always looks.  The corruption here is
- * the test's, behind the allocator's back: only the full one sees it on an
- * untouched zone, and both see it once an allocation wrote the zone.
+ * the last validation, and at its buddy lists only if the zone lock was
+ * taken since; the full one always looks at everything.  The corruptions
+ * here are the test's, behind the allocator's back: a free block count
+ * the lists do not hold (buddy-consistency), an allocation count the
+ * pages do not add up to (zone-conservation).
  */
-MMT_TEST(validate_touched_checks_a_zone_written_since_and_only_that)
+MMT_TEST(validate_touched_checks_what_was_written_since_and_only_that)
 {
-	struct mmt_machine *m = small_machine(1024, 0);
-	/* A free count the lists do not hold: buddy-consistency. */
-	_Atomic unsigned long *nr_free = &m->zones[0].free_area[0].nr_free;
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	_Atomic unsigned long *nr_free;
+	_Atomic long *allocated;
 	struct mmt_page *p;
+	int z;
+
+	mmt_config_default(&cfg); /* per-cpu lists on */
+	m = t_machine(&cfg);
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p != NULL);
+	/* Zone 1, Normal (zone 0 is DMA32), as the zone walk orders them. */
+	MMT_CHECK_EQ(mmt_page_zone_type(p), MMT_ZONE_NORMAL);
+	z = 1;
+	mmt_free_pages(p, 0);
+	nr_free = &m->zones[z].free_area[MMT_MAX_ORDER - 1].nr_free;
+	allocated = &m->cpus[0].pcp[z].allocated;
 
 	MMT_CHECK(mmt_machine_is_valid(m));
 	MMT_CHECK(mmt_machine_validate_touched(m));
@@ -122,7 +137,7 @@ MMT_TEST(validate_touched_checks_a_zone_written_since_and_only_that)
 	mmt_violations_clear(m);
 	MMT_CHECK(mmt_machine_is_valid(m));
 
-	/* An order-0 page through the per-cpu list, no zone lock after warm-up. */
+	/* Warm the per-cpu list; then a page from it takes no zone lock. */
 	p = mmt_alloc_pages(GFP_KERNEL, 0);
 	MMT_CHECK(p != NULL);
 	mmt_free_pages(p, 0);
@@ -130,12 +145,20 @@ MMT_TEST(validate_touched_checks_a_zone_written_since_and_only_that)
 	p = mmt_alloc_pages(GFP_KERNEL, 0);
 	MMT_CHECK(p != NULL);
 	(*nr_free)++;
+	MMT_CHECK(mmt_machine_validate_touched(m));
+	MMT_CHECK_EQ(mmt_violation_count(m), 0);
+	mmt_free_pages(p, 0);
+	(*allocated)++;
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	MMT_CHECK_VIOLATED(m, "zone-conservation");
+	(*allocated)--;
+	mmt_violations_clear(m);
+	/* The zone lock (a drain): the buddy lists are looked at again. */
+	mmt_drain_all_pages(m);
 	MMT_CHECK(!mmt_machine_validate_touched(m));
 	MMT_CHECK_VIOLATED(m, "buddy-consistency");
 	(*nr_free)--;
 	mmt_violations_clear(m);
-	mmt_free_pages(p, 0);
-	mmt_drain_all_pages(m);
 	MMT_CHECK(mmt_machine_is_valid(m));
 	MMT_CHECK_CLEAN(m);
 }
