@@ -273,6 +273,8 @@ bool mmt_machine_is_valid(struct mmt_machine *m)
 		ok &= _mmt_zone_is_valid(&m->zones[z]);
 	/* The upper layers' validators need a CPU (they take model locks). */
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m) {
+		atomic_store_explicit(&m->frames_reused, false,
+				      memory_order_relaxed);
 		ok &= mmt_slab_is_valid(m);
 		ok &= mmt_reserve_is_valid(m);
 	}

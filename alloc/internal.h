@@ -193,11 +193,10 @@ struct mmt_zone {
 	int pcp_batch, pcp_high;
 	/*
 	 * Written since the last validation (mmt_machine_validate_touched):
-	 * the buddy lists and NR_FREE_PAGES (set where the zone lock is
-	 * taken), the per-cpu lists and allocation counts (set where a block
-	 * is allocated or freed); cleared by the validators.
+	 * set where the zone lock is taken and where a block is allocated or
+	 * freed (the per-cpu lists and counters); cleared by the validator.
 	 */
-	_Atomic bool vdirty_buddy, vdirty_pcp;
+	_Atomic bool vdirty;
 };
 
 /* ---- per-cpu pages ---- */
@@ -355,6 +354,12 @@ struct mmt_machine {
 	/* violations */
 	pthread_mutex_t viol_mu;
 	_Atomic unsigned long nr_violations;
+	/*
+	 * The page allocator handed out a frame an upper layer still held
+	 * (page_alloc.c, prep_new_page): every slab validator must look again
+	 * at the next mmt_machine_validate_touched().
+	 */
+	_Atomic bool frames_reused;
 	unsigned long nr_kept;
 	struct mmt_violation *viol; /* [cfg.max_violations] */
 	mmt_violation_fn viol_fn;

@@ -782,16 +782,16 @@ bool _mmt_memcg_is_valid(struct mmt_machine *m)
 	struct tally t;
 	bool ok;
 
-	st = lock_state(m);
 	/*
 	 * No cgroup: nothing is charged and no cache is a child (outside
 	 * teardown, tally_one() only counts children's pages for
-	 * check_groups()), so there is nothing to compare.
+	 * check_groups()), so there is nothing to compare.  Read without
+	 * memcg_mutex: validators run on a quiescent machine, and this one
+	 * runs after every operation of the interpreter at oracle level 2.
 	 */
-	if (!st->groups) {
-		mmt_mutex_unlock(&st->mutex);
+	if (!m->memcg->groups)
 		return true;
-	}
+	st = lock_state(m);
 	memset(&t, 0, sizeof(t));
 	t.ok = true;
 	_mmt_for_each_cache(m, tally_one, &t);

@@ -1244,8 +1244,13 @@ bool _mmt_slab_validate_touched(struct mmt_machine *m)
 {
 	struct mmt_kmem_cache *s, *touched[64];
 	size_t n = 0, i;
-	bool ok = true, socks = _mmt_memalloc_socks(m), all = false;
+	bool ok = true, socks = _mmt_memalloc_socks(m), all;
 
+	/* A live slab's frames handed out again: any cache may be broken. */
+	all = atomic_exchange_explicit(&m->frames_reused, false,
+				       memory_order_relaxed);
+	if (all)
+		return mmt_slab_is_valid(m);
 	mmt_mutex_lock(&m->slab->slab_mutex);
 	for (s = m->slab->caches; s; s = s->next) {
 		if (!atomic_load_explicit(&s->vdirty, memory_order_relaxed))

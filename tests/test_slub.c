@@ -136,6 +136,46 @@ MMT_TEST(validate_touched_checks_the_caches_written_since_and_only_those)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * A frame handed out while an upper layer still calls it its own (the
+ * slab metadata in its private words: a defect handing out a live slab)
+ * makes the per-operation validator look at every cache, touched or not.
+ */
+MMT_TEST(validate_touched_checks_every_cache_after_a_held_frame_is_handed_out)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *a =
+		mmt_kmem_cache_create("test-untouched", 64, 0, 0, NULL);
+	void *pa = mmt_kmem_cache_alloc(a, GFP_KERNEL);
+	struct mmt_page *p = mmt_alloc_pages(GFP_KERNEL, 0), *q;
+	const struct mmt_violation *v;
+
+	MMT_CHECK(p != NULL);
+	mmt_free_pages(p, 0); /* to the head of the per-cpu list */
+	MMT_CHECK(mmt_machine_is_valid(m));
+	a->live_pcpu[0]++;
+	q = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(q == p);
+	mmt_free_pages(q, 0);
+	MMT_CHECK(mmt_machine_validate_touched(m)); /* cache a untouched */
+	MMT_CHECK_EQ(mmt_violation_count(m), 0);
+	p->private[0] = 1; /* as if a slab still held the frame */
+	q = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(q == p);
+	p->private[0] = 0;
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	v = mmt_violation_get(m, 0);
+	MMT_CHECK(v && !strcmp(v->check, "slab-leak") &&
+		  strstr(v->msg, "test-untouched"));
+	a->live_pcpu[0]--;
+	mmt_violations_clear(m);
+	mmt_free_pages(q, 0);
+	mmt_kmem_cache_free(a, pa);
+	mmt_kmem_cache_destroy(a);
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(slub_fast_path_uses_the_cpu_freelist_without_any_lock)
 {
 	struct mmt_machine *m = slub_machine(0);
