@@ -103,7 +103,8 @@ bool mmt_machine_is_valid(struct mmt_machine *m);
  * zones whose lists or counters were written (buddy lists, per-cpu lists,
  * allocation counts), the slab caches an allocation, free, drain, shrink
  * or cgroup operation reached (every cache when machine-wide slab state
- * changed), and the cheap machine-wide ones (memcg charges, reserves)
+ * changed, or when the page allocator handed out a frame a slab still
+ * held), and the cheap machine-wide ones (memcg charges, reserves)
  * always.  What it skips holds exactly what it held when last validated,
  * so after every operation it reports a violation at the same operation
  * as mmt_machine_is_valid() would.  Same conditions; true if all hold.
