@@ -292,14 +292,21 @@ bool _mmt_exec_check_zero(struct mmt_machine *m, const void *p, size_t len,
 			  const struct _mmt_what *what)
 {
 	const unsigned char *b = p;
+	uint64_t w[4];
 	size_t i = 0;
 
-	/* Words first (the arena is page aligned, objects 8-byte aligned). */
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, b + i, sizeof(w));
-		if (w)
+	/*
+	 * 32 bytes a step, then words, then bytes (a page of __GFP_ZERO is
+	 * read whole after every such allocation): only the byte loop reports.
+	 */
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(w, b + i, sizeof(w));
+		if (w[0] | w[1] | w[2] | w[3])
+			break;
+	}
+	for (; i + sizeof(w[0]) <= len; i += sizeof(w[0])) {
+		memcpy(w, b + i, sizeof(w[0]));
+		if (w[0])
 			break;
 	}
 	for (; i < len; i++)
