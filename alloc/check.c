@@ -25,6 +25,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "slab.h"
 
 static const struct mmt_check_info checks[] = {
 	/* machine */
@@ -162,7 +163,10 @@ bool _mmt_violation_at(struct mmt_machine *m, const char *check,
 	}
 	pthread_mutex_lock(&m->viol_mu);
 	v.op_index = m->op_index;
-	memcpy(v.op, m->op, sizeof(v.op));
+	if (m->op_text)
+		snprintf(v.op, sizeof(v.op), "%s", m->op_text);
+	else
+		memcpy(v.op, m->op, sizeof(v.op));
 	atomic_fetch_add_explicit(&m->nr_violations, 1, memory_order_relaxed);
 	if (m->nr_kept < m->cfg.max_violations) {
 		if (m->nr_kept == 0)
@@ -247,9 +251,19 @@ void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
 
 	pthread_mutex_lock(&m->viol_mu);
 	m->op_index = index;
+	m->op_text = NULL;
 	va_start(ap, fmt);
 	vsnprintf(m->op, sizeof(m->op), fmt, ap);
 	va_end(ap);
+	pthread_mutex_unlock(&m->viol_mu);
+}
+
+void mmt_machine_set_op_text(struct mmt_machine *m, uint64_t index,
+			     const char *text)
+{
+	pthread_mutex_lock(&m->viol_mu);
+	m->op_index = index;
+	m->op_text = text;
 	pthread_mutex_unlock(&m->viol_mu);
 }
 
@@ -262,7 +276,30 @@ bool mmt_machine_is_valid(struct mmt_machine *m)
 		ok &= _mmt_zone_is_valid(&m->zones[z]);
 	/* The upper layers' validators need a CPU (they take model locks). */
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m) {
+		atomic_store_explicit(&m->frames_reused, false,
+				      memory_order_relaxed);
 		ok &= mmt_slab_is_valid(m);
+		ok &= mmt_reserve_is_valid(m);
+	}
+	return ok;
+}
+
+/*
+ * A zone or cache is marked where its state is written (page_alloc.c:
+ * zone lock, block allocated or freed; slab_common.c and memcg.c: every
+ * call into the slab implementation for a cache) and the mark is cleared
+ * here before its validator runs: an unmarked one was valid when last
+ * checked and nothing wrote it since.
+ */
+bool mmt_machine_validate_touched(struct mmt_machine *m)
+{
+	bool ok = true;
+	int z;
+
+	for (z = 0; z < m->nr_zones; z++)
+		ok &= _mmt_zone_validate_touched(&m->zones[z]);
+	if (_mmt_this_cpu && _mmt_this_cpu->m == m) {
+		ok &= _mmt_slab_validate_touched(m);
 		ok &= mmt_reserve_is_valid(m);
 	}
 	return ok;

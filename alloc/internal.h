@@ -47,6 +47,34 @@ void _mmt_assert_fail(const char *expr, const char *site)
 #define MMT_POISON_OBJ_FREE 0x6b /* slab object free (Model 2) */
 #define MMT_POISON_REDZONE 0xbb
 
+/*
+ * The index of the first byte of @p[0..@n) that is not @c, or @n: the
+ * poison and red zone checks of every allocation, so 32 bytes a step
+ * (unaligned loads through memcpy, which compilers turn into moves).
+ */
+static inline size_t _mmt_mem_first_not(const void *p, uint8_t c, size_t n)
+{
+	const unsigned char *b = p;
+	const uint64_t pat = 0x0101010101010101ull * c;
+	uint64_t w[4];
+	size_t i = 0;
+
+	for (; i + sizeof(w) <= n; i += sizeof(w)) {
+		__builtin_memcpy(w, b + i, sizeof(w));
+		if ((w[0] ^ pat) | (w[1] ^ pat) | (w[2] ^ pat) | (w[3] ^ pat))
+			break;
+	}
+	for (; i + sizeof(w[0]) <= n; i += sizeof(w[0])) {
+		__builtin_memcpy(w, b + i, sizeof(w[0]));
+		if (w[0] != pat)
+			break;
+	}
+	for (; i < n; i++)
+		if (b[i] != c)
+			return i;
+	return n;
+}
+
 /* ---- lists of page frames, linked by pfn ---- */
 
 #define MMT_PFN_NONE UINT32_MAX
@@ -163,6 +191,12 @@ struct mmt_zone {
 	unsigned long emergency; /* pages of the emergency reserve here */
 	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];
 	int pcp_batch, pcp_high;
+	/*
+	 * Written since the last validation (mmt_machine_validate_touched):
+	 * set where the zone lock is taken and where a block is allocated or
+	 * freed (the per-cpu lists and counters); cleared by the validator.
+	 */
+	_Atomic bool vdirty;
 };
 
 /* ---- per-cpu pages ---- */
@@ -320,12 +354,19 @@ struct mmt_machine {
 	/* violations */
 	pthread_mutex_t viol_mu;
 	_Atomic unsigned long nr_violations;
+	/*
+	 * The page allocator handed out a frame an upper layer still held
+	 * (page_alloc.c, prep_new_page): every slab validator must look again
+	 * at the next mmt_machine_validate_touched().
+	 */
+	_Atomic bool frames_reused;
 	unsigned long nr_kept;
 	struct mmt_violation *viol; /* [cfg.max_violations] */
 	mmt_violation_fn viol_fn;
 	void *viol_arg;
 	uint64_t op_index;
 	char op[128];
+	const char *op_text; /* when set, op's text, copied on a report */
 
 	struct mmt_lockdep lockdep;
 
@@ -460,6 +501,8 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_page_alloc_destroy(struct mmt_machine *m);
 void _mmt_drain_cpu_pages(struct mmt_machine *m, int cpu);
 bool _mmt_zone_is_valid(struct mmt_zone *z);
+/* The same if the zone was written since it was last validated. */
+bool _mmt_zone_validate_touched(struct mmt_zone *z);
 void _mmt_zone_dump(struct mmt_zone *z, FILE *out);
 /* check.c */
 char *_mmt_dump_string(struct mmt_machine *m);

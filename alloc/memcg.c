@@ -506,6 +506,7 @@ void mmt_memcg_offline(struct mmt_memcg *cg)
 
 		if (!s)
 			continue;
+		_mmt_cache_touch(s);
 		atomic_store_explicit(&s->dead, true, memory_order_release);
 		s->ops->mark_dead(s);
 		s->ops->shrink(s);
@@ -655,6 +656,7 @@ bool _mmt_memcg_destroy_children(struct mmt_kmem_cache *root)
 
 		if (!s)
 			continue;
+		_mmt_cache_touch(s);
 		s->ops->shrink(s);
 		live = _mmt_cache_live(s);
 		if (live)
@@ -780,9 +782,18 @@ bool _mmt_memcg_is_valid(struct mmt_machine *m)
 	struct tally t;
 	bool ok;
 
+	/*
+	 * No cgroup: nothing is charged and no cache is a child (outside
+	 * teardown, tally_one() only counts children's pages for
+	 * check_groups()), so there is nothing to compare.  Read without
+	 * memcg_mutex: validators run on a quiescent machine, and this one
+	 * runs after every operation of the interpreter at oracle level 2.
+	 */
+	if (!m->memcg->groups)
+		return true;
+	st = lock_state(m);
 	memset(&t, 0, sizeof(t));
 	t.ok = true;
-	st = lock_state(m);
 	_mmt_for_each_cache(m, tally_one, &t);
 	ok = check_groups(m, st, &t, false) && t.ok;
 	mmt_mutex_unlock(&st->mutex);

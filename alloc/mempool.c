@@ -318,23 +318,22 @@ static void poison_element(struct mmt_mempool *pool, void *elem)
 static void check_element(struct mmt_mempool *pool, void *elem)
 {
 	const unsigned char *p = poison_area(pool, elem);
-	size_t i, first = 0, bad = 0;
+	size_t i, first, bad = 0;
 
 	if (!p)
 		return;
-	for (i = 0; i < pool->poison_len; i++) {
-		if (MMT_LIKELY(p[i] == MMT_POISON_RESERVED))
-			continue;
-		if (!bad++)
-			first = i;
-	}
-	if (MMT_UNLIKELY(bad))
-		mmt_violation(
-			pool->m, "mempool-poison",
-			"mempool %s: element %p was written while in the pool: byte %zu "
-			"is 0x%02x, not 0x%02x (%zu of %zu bytes changed)",
-			pool->name, elem, first, p[first], MMT_POISON_RESERVED,
-			bad, pool->poison_len);
+	first = _mmt_mem_first_not(p, MMT_POISON_RESERVED, pool->poison_len);
+	if (MMT_LIKELY(first == pool->poison_len))
+		return;
+	/* Written: count what changed, for the report only. */
+	for (i = first; i < pool->poison_len; i++)
+		bad += p[i] != MMT_POISON_RESERVED;
+	mmt_violation(
+		pool->m, "mempool-poison",
+		"mempool %s: element %p was written while in the pool: byte %zu "
+		"is 0x%02x, not 0x%02x (%zu of %zu bytes changed)",
+		pool->name, elem, first, p[first], MMT_POISON_RESERVED, bad,
+		pool->poison_len);
 }
 
 /* ---- the reserve ---- */

@@ -328,6 +328,16 @@ static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
 
 /* ---- locks of the allocator ---- */
 
+/*
+ * The zone's lists or counters change: the validators must look again
+ * (mmt_machine_validate_touched).  Where the zone lock is taken and where
+ * a block is allocated or freed: one store each.
+ */
+static inline void zone_touch(struct mmt_zone *z)
+{
+	atomic_store_explicit(&z->vdirty, true, memory_order_relaxed);
+}
+
 static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
 			     unsigned long *flags)
 {
@@ -341,6 +351,7 @@ static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
 			"__GFP_FAST_TRY allocation on cpu %d takes zone->lock of node %d zone %s",
 			cpu->id, z->nid, z->name);
 	_mmt_spin_lock_irqsave(&z->lock, flags, MMT_SITE);
+	zone_touch(z);
 }
 
 static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages);
@@ -884,6 +895,7 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	struct mmt_machine *m = cpu->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	unsigned long i, n = 1ul << order;
+	uint64_t reused = 0;
 
 	if (MMT_UNLIKELY(pg_flags(p) & ~MMT_PG_POISONED))
 		mmt_violation(m, "page-state",
@@ -899,9 +911,19 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	pg_set_flags(p, MMT_PG_ALLOCATED);
 	pg_set_order(p, (uint8_t)order);
 	pg_set_head(m, p, pfn);
-	/* Its memory is the caller's now: whatever it writes, it is dirty. */
-	for (i = 0; i < n; i++)
+	/*
+	 * Its memory is the caller's now: whatever it writes, it is dirty.
+	 * A frame an upper layer still calls its own (private words not
+	 * cleared: a live slab) is handed out by a defect; the validators of
+	 * every cache must look again (mmt_machine_validate_touched).
+	 */
+	for (i = 0; i < n; i++) {
 		p[i].touched = 1;
+		reused |= p[i].private[0];
+	}
+	if (MMT_UNLIKELY(reused))
+		atomic_store_explicit(&m->frames_reused, true,
+				      memory_order_relaxed);
 	p->alloc_cpu = (uint16_t)cpu->id;
 	/* Per-cpu sequence, CPU in the low byte: no shared cache line. */
 	p->alloc_seq = (cpu->alloc_seq++ << 8) | (uint8_t)cpu->id;
@@ -931,6 +953,7 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 			z->watermark[MMT_WMARK_MIN]);
 	if (gfp & __GFP_ZERO)
 		memset(pfn_address(m, pfn), 0, n << MMT_PAGE_SHIFT);
+	zone_touch(z);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
 			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
 						   memory_order_relaxed) +
@@ -1602,6 +1625,7 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
 	if (poison)
 		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE,
 		       n << MMT_PAGE_SHIFT);
+	zone_touch(z);
 	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
 			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
 						   memory_order_relaxed) -
@@ -2113,6 +2137,7 @@ bool _mmt_zone_is_valid(struct mmt_zone *z)
 	long allocated = 0;
 	int c;
 
+	atomic_store_explicit(&z->vdirty, false, memory_order_relaxed);
 	if (!buddy_is_valid(z, &free_pages))
 		return false;
 	for (c = 0; c < m->nr_cpus; c++) {
@@ -2132,6 +2157,17 @@ bool _mmt_zone_is_valid(struct mmt_zone *z)
 			free_pages + pcp_pages + (unsigned long)allocated,
 			z->managed);
 	return true;
+}
+
+/*
+ * Any write may break any of the zone's invariants (an injected defect on
+ * the per-cpu path can hand out pages of a buddy block), so a touched
+ * zone gets the whole validator.
+ */
+bool _mmt_zone_validate_touched(struct mmt_zone *z)
+{
+	return !atomic_load_explicit(&z->vdirty, memory_order_relaxed) ||
+	       _mmt_zone_is_valid(z);
 }
 
 /* ---- counters, snapshots and dumps ---- */

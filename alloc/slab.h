@@ -101,6 +101,19 @@ struct mmt_kmem_cache {
 	_Atomic long nr_slab_pages;
 	int refcount; /* under slab_mutex */
 	struct mmt_kmem_cache *next; /* machine's cache list, slab_mutex */
+	/*
+	 * Written since its validator last ran (_mmt_slab_validate_touched):
+	 * set by slab_common.c and memcg.c around every call into the
+	 * implementation and where a slab comes or goes; one relaxed store.
+	 */
+	_Atomic bool vdirty;
+	/*
+	 * Every slab the cache ever had lies in frames [slab_lo, slab_hi]
+	 * (slab_lo > slab_hi: none yet): only _mmt_slab_new() names a frame
+	 * a slab of the cache, so a validator looking for the cache's slabs
+	 * by frame need look nowhere else.  Widened, never narrowed.
+	 */
+	_Atomic uint32_t slab_lo, slab_hi;
 };
 
 /* ---- the implementation interface ---- */
@@ -208,6 +221,17 @@ bool _mmt_memalloc_socks(const struct mmt_machine *m);
 
 /* Cheap per-cache counters for info and leak checks. */
 long _mmt_cache_live(const struct mmt_kmem_cache *s);
+
+/* @s is about to change: its validator must look again. */
+static inline void _mmt_cache_touch(struct mmt_kmem_cache *s)
+{
+	atomic_store_explicit(&s->vdirty, true, memory_order_relaxed);
+}
+/*
+ * The slab validators (mmt_slab_is_valid()) of the touched caches only,
+ * and the memcg validator: mmt_machine_validate_touched().
+ */
+bool _mmt_slab_validate_touched(struct mmt_machine *m);
 
 /* ---- memcg.c services to the common part ---- */
 

@@ -259,6 +259,22 @@ static void init_slot(struct mmt_kmem_cache *s, char *slot)
 		memset(slot + s->track_offset, 0, 2 * sizeof(struct track));
 }
 
+/* A new slab at @pfn: [slab_lo, slab_hi] must hold it (slab.h). */
+static void widen_slab_range(struct mmt_kmem_cache *s, uint32_t pfn)
+{
+	uint32_t lo = atomic_load_explicit(&s->slab_lo, memory_order_relaxed);
+	uint32_t hi = atomic_load_explicit(&s->slab_hi, memory_order_relaxed);
+
+	while (pfn < lo && !atomic_compare_exchange_weak_explicit(
+				   &s->slab_lo, &lo, pfn, memory_order_relaxed,
+				   memory_order_relaxed))
+		;
+	while (pfn > hi && !atomic_compare_exchange_weak_explicit(
+				   &s->slab_hi, &hi, pfn, memory_order_relaxed,
+				   memory_order_relaxed))
+		;
+}
+
 struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			       int node, void **freelist)
 {
@@ -303,6 +319,8 @@ struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			s, slot, i + 1 < n ? slot_at(s, base, i + 1) : NULL);
 	}
 	*freelist = base;
+	_mmt_cache_touch(s);
+	widen_slab_range(s, (uint32_t)_mmt_pfn(s->m, page));
 	atomic_fetch_add_explicit(&s->nr_slabs, 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->nr_slab_pages, 1l << order,
 				  memory_order_relaxed);
@@ -328,6 +346,7 @@ static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page)
 	unsigned int order = pg_order(page);
 	bool last;
 
+	_mmt_cache_touch(s);
 	free(slab_meta(page)->allocmap);
 	free(slab_meta(page)->impl);
 	memset(slab_meta(page), 0, sizeof(struct mmt_slab_meta));
@@ -439,6 +458,8 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 		    !(flags & MMT_SLAB_TYPESAFE_BY_RCU);
 	st = atomic_fetch_add_explicit(&seed, 1, memory_order_relaxed);
 	s->random = splitmix(&st) | 1;
+	_mmt_cache_touch(s);
+	atomic_init(&s->slab_lo, UINT32_MAX); /* no slab yet */
 	if (!calculate_sizes(s) || s->ops->cache_init(s)) {
 		free(s->live_pcpu);
 		free(s);
@@ -545,6 +566,7 @@ static void flush_all_cpus(struct mmt_kmem_cache *s)
 {
 	int c;
 
+	_mmt_cache_touch(s);
 	for (c = 0; c < s->m->nr_cpus; c++)
 		s->ops->flush_cpu(s, c);
 }
@@ -607,8 +629,10 @@ void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s)
 
 int mmt_kmem_cache_shrink(struct mmt_kmem_cache *s)
 {
-	if (s)
+	if (s) {
+		_mmt_cache_touch(s);
 		s->ops->shrink(s);
+	}
 	return 0;
 }
 
@@ -669,25 +693,34 @@ static void describe_track(struct mmt_kmem_cache *s, const char *slot,
 		(unsigned long long)f.op_index, f.valid ? "" : " (never)");
 }
 
-static MMT_COLD bool check_bytes(struct mmt_kmem_cache *s, const char *slot,
-				 unsigned int from, unsigned int to,
-				 uint8_t want, const char *check,
-				 const char *what)
+static MMT_COLD bool report_bytes(struct mmt_kmem_cache *s, const char *slot,
+				  unsigned int i, uint8_t want,
+				  const char *check, const char *what)
 {
-	unsigned int i;
 	char who[256];
 
-	for (i = from; i < to; i++)
-		if ((uint8_t)slot[i] != want)
-			break;
-	if (i == to)
-		return true;
 	describe_track(s, slot, who, sizeof(who));
 	return mmt_violation(
 		s->m, check,
 		"cache %s object %p: %s byte %u is 0x%02x, expected 0x%02x; %s",
 		s->name, (const void *)(slot + s->red_left_pad), what,
 		i - s->red_left_pad, (uint8_t)slot[i], want, who);
+}
+
+/* Every byte of slot[from..to) is @want (poison, red zone), or report. */
+static inline bool check_bytes(struct mmt_kmem_cache *s, const char *slot,
+			       unsigned int from, unsigned int to, uint8_t want,
+			       const char *check, const char *what)
+{
+	unsigned int i;
+
+	if (from >= to)
+		return true;
+	i = from +
+	    (unsigned int)_mmt_mem_first_not(slot + from, want, to - from);
+	if (MMT_LIKELY(i == to))
+		return true;
+	return report_bytes(s, slot, i, want, check, what);
 }
 
 static inline void check_redzones(struct mmt_kmem_cache *s, const char *slot)
@@ -780,6 +813,7 @@ static void *cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
 	if (MMT_UNLIKELY((gfp & __GFP_ACCOUNT) ||
 			 (s->flags & MMT_SLAB_ACCOUNT)))
 		s = _mmt_memcg_cache_for(s, gfp);
+	_mmt_cache_touch(s);
 	slot = s->ops->alloc(s, gfp, node);
 	cpu = _mmt_this_cpu; /* reclaim may have moved us */
 	if (MMT_UNLIKELY(!slot)) {
@@ -909,6 +943,7 @@ static void cache_free(struct mmt_kmem_cache *want, const void *p,
 				"not an object of any slab");
 		return;
 	}
+	_mmt_cache_touch(slab_meta(slab)->cache);
 	slot = slab_pre_free(want, slab, p, op, caller, &s);
 	if (!slot)
 		return;
@@ -1108,9 +1143,16 @@ void _mmt_for_each_cache(struct mmt_machine *m,
 	mmt_mutex_unlock(&m->slab->slab_mutex);
 }
 
+static void touch_one(struct mmt_kmem_cache *s, void *arg)
+{
+	(void)arg;
+	_mmt_cache_touch(s);
+}
+
 static void socks_off(struct mmt_kmem_cache *s, void *arg)
 {
 	(void)arg;
+	_mmt_cache_touch(s);
 	s->ops->memalloc_socks_off(s);
 }
 
@@ -1136,6 +1178,8 @@ void mmt_slab_memalloc_socks_changed(struct mmt_machine *m, bool active)
 
 	atomic_store_explicit(&m->slab->memalloc_socks, active,
 			      memory_order_relaxed);
+	/* Every cache's lingering check depends on it. */
+	_mmt_for_each_cache(m, touch_one, NULL);
 	if (active)
 		return;
 	if (!mmt_bug_on(m, MMT_BUG_SLAB_PFMEMALLOC_LINGERS))
@@ -1151,6 +1195,7 @@ bool mmt_slab_memalloc_socks_active(const struct mmt_machine *m)
 static void shrink_one(struct mmt_kmem_cache *s, void *arg)
 {
 	(void)arg;
+	_mmt_cache_touch(s);
 	s->ops->shrink(s);
 }
 
@@ -1161,6 +1206,7 @@ void mmt_kmem_cache_shrink_all(struct mmt_machine *m)
 
 static void flush_one(struct mmt_kmem_cache *s, void *arg)
 {
+	_mmt_cache_touch(s);
 	s->ops->flush_cpu(s, *(int *)arg);
 }
 
@@ -1173,6 +1219,7 @@ static void validate_one(struct mmt_kmem_cache *s, void *arg)
 {
 	bool *ok = arg;
 
+	atomic_store_explicit(&s->vdirty, false, memory_order_relaxed);
 	*ok &= s->ops->is_valid(s);
 }
 
@@ -1185,6 +1232,49 @@ bool mmt_slab_is_valid(struct mmt_machine *m)
 		_mmt_for_each_cache(m, check_lingering, &ok);
 	ok &= _mmt_memcg_is_valid(m);
 	return ok;
+}
+
+/*
+ * Touched caches only, in the order of mmt_slab_is_valid(): first every
+ * touched cache's own validator, then their lingering check; a cache not
+ * touched since it was validated holds what it held then (the memalloc
+ * socket switch, read by the lingering check, touches every cache).
+ */
+bool _mmt_slab_validate_touched(struct mmt_machine *m)
+{
+	struct mmt_kmem_cache *s, *touched[64];
+	size_t n = 0, i;
+	bool ok = true, socks = _mmt_memalloc_socks(m), all;
+
+	/* A live slab's frames handed out again: any cache may be broken. */
+	all = atomic_exchange_explicit(&m->frames_reused, false,
+				       memory_order_relaxed);
+	if (all)
+		return mmt_slab_is_valid(m);
+	mmt_mutex_lock(&m->slab->slab_mutex);
+	for (s = m->slab->caches; s; s = s->next) {
+		if (!atomic_load_explicit(&s->vdirty, memory_order_relaxed))
+			continue;
+		if (n == MMT_ARRAY_SIZE(touched)) {
+			all = true; /* too many to remember: the full pass */
+			break;
+		}
+		touched[n++] = s;
+	}
+	if (!all) {
+		for (i = 0; i < n; i++) {
+			atomic_store_explicit(&touched[i]->vdirty, false,
+					      memory_order_relaxed);
+			ok &= touched[i]->ops->is_valid(touched[i]);
+		}
+		if (!socks)
+			for (i = 0; i < n; i++)
+				check_lingering(touched[i], &ok);
+	}
+	mmt_mutex_unlock(&m->slab->slab_mutex);
+	if (all)
+		return mmt_slab_is_valid(m);
+	return ok & _mmt_memcg_is_valid(m);
 }
 
 static void leak_one(struct mmt_kmem_cache *s, void *arg)

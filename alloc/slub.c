@@ -1303,12 +1303,34 @@ enum {
 	W_CPU_SLAB /* + cpu id */
 };
 
+/*
+ * where[] by pfn: a slot counts only if stamped with this validation's
+ * epoch, so no validation has to clear the array (the clearing of every
+ * used frame for every cache was most of a validation's cost).
+ */
+struct vwhere {
+	uint32_t epoch;
+	int32_t w;
+};
+
 struct vctx {
 	struct mmt_kmem_cache *s;
-	int32_t *where; /* by pfn, up to the last frame ever used */
+	struct vwhere *where; /* by pfn, up to the last frame ever used */
+	uint32_t epoch;
 	uint8_t *bits; /* one slab's objects */
 	bool ok;
 };
+
+static inline int32_t where_get(const struct vctx *v, uint32_t pfn)
+{
+	return v->where[pfn].epoch == v->epoch ? v->where[pfn].w : W_NONE;
+}
+
+static inline void where_set(struct vctx *v, uint32_t pfn, int32_t w)
+{
+	v->where[pfn].epoch = v->epoch;
+	v->where[pfn].w = w;
+}
 
 static bool listed_slab_ok(struct vctx *v, struct mmt_page *slab,
 			   const char *check, const char *list)
@@ -1321,7 +1343,7 @@ static bool listed_slab_ok(struct vctx *v, struct mmt_page *slab,
 			       s->m, check,
 			       "cache %s: %s holds pfn %u, which is no slab of the cache",
 			       s->name, list, pfn);
-	if (v->where[pfn] != W_NONE)
+	if (where_get(v, pfn) != W_NONE)
 		return v->ok = mmt_violation(
 			       s->m, check,
 			       "cache %s: slab pfn %u is on %s and on another list or cpu",
@@ -1375,7 +1397,7 @@ static void validate_lists(struct vctx *v)
 						"pages of another node" :
 					st.frozen ? "the frozen bit set" :
 						    "no free object (full)");
-			v->where[pfn] = W_NODE;
+			where_set(v, pfn, W_NODE);
 			count++;
 			prev = pfn;
 			pfn = meta->next;
@@ -1397,7 +1419,7 @@ count:
 		uint32_t pfn;
 
 		if (slab && listed_slab_ok(v, slab, "slab-inuse", "a cpu slab"))
-			v->where[page_pfn(m, slab)] = W_CPU_SLAB + i;
+			where_set(v, page_pfn(m, slab), W_CPU_SLAB + i);
 		if (!slab && fw_ptr(atomic_load_explicit(&c->freelist_tid,
 							 memory_order_relaxed)))
 			v->ok = mmt_violation(
@@ -1427,7 +1449,7 @@ count:
 					"cache %s cpu %d: cpu partial slab pfn %u is %s",
 					s->name, i, pfn,
 					!st.frozen ? "not frozen" : "full");
-			v->where[pfn] = W_CPU_PARTIAL;
+			where_set(v, pfn, W_CPU_PARTIAL);
 			count++;
 		}
 		if (count != nr || nr > bound)
@@ -1481,7 +1503,7 @@ static long validate_slab(struct vctx *v, struct mmt_page *slab)
 	unsigned int objects = slab_objects(s, slab), nfree, ncpu = 0, i;
 	struct sstate st = st_unpack(
 		atomic_load_explicit(slab_state(slab), memory_order_relaxed));
-	int32_t where = v->where[pfn];
+	int32_t where = where_get(v, pfn);
 	const uint8_t *map = slab_meta(slab)->allocmap;
 	long used;
 
@@ -1544,8 +1566,9 @@ static long validate_slab(struct vctx *v, struct mmt_page *slab)
 static pthread_mutex_t scratch_mu = PTHREAD_MUTEX_INITIALIZER;
 static void *where_buf, *bits_buf;
 static size_t where_cap, bits_cap;
+static uint32_t where_epoch; /* of the last validation */
 
-/* At least @need bytes of scratch @buf (kept; never freed). */
+/* At least @need bytes of scratch @buf (kept; never freed), grown zeroed. */
 static void *scratch(void **buf, size_t *cap, size_t need)
 {
 	void *nb;
@@ -1555,15 +1578,26 @@ static void *scratch(void **buf, size_t *cap, size_t need)
 	nb = realloc(*buf, need);
 	if (!nb)
 		return NULL;
+	memset((char *)nb + *cap, 0, need - *cap);
 	*buf = nb;
 	*cap = need;
 	return nb;
 }
 
+/* A fresh epoch for where[] (epoch 0 is what a zeroed slot holds). */
+static uint32_t next_where_epoch(void)
+{
+	if (++where_epoch == 0) {
+		memset(where_buf, 0, where_cap);
+		where_epoch = 1;
+	}
+	return where_epoch;
+}
+
 static bool slub_is_valid(struct mmt_kmem_cache *s)
 {
 	struct mmt_machine *m = s->m;
-	struct vctx v = { s, NULL, NULL, true };
+	struct vctx v = { s, NULL, 0, NULL, true };
 	unsigned long pfn, start, end;
 	long used = 0, live;
 
@@ -1587,28 +1621,31 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 		pthread_mutex_unlock(&scratch_mu);
 		return true; /* no host memory to check with */
 	}
-	memset(v.where, 0, (pfn ? pfn : 1) * sizeof(*v.where));
+	v.epoch = next_where_epoch();
 	validate_lists(&v);
 	/*
-	 * Slabs lie only in frames an allocation ever reached; a cache that
-	 * has none (most kmalloc caches, most of the time) has no frame to
-	 * look for, and its live count must then be 0.
+	 * The cache's slabs lie in the frames its slabs ever took (slab.h:
+	 * slab_lo..slab_hi); a cache that has none (most kmalloc caches, most
+	 * of the time) has no frame to look at, and its live count must then
+	 * be 0.
 	 */
-	for (pfn = 0;
+	start = atomic_load_explicit(&s->slab_lo, memory_order_relaxed);
+	end = (unsigned long)atomic_load_explicit(&s->slab_hi,
+						  memory_order_relaxed) +
+	      1;
+	if (end > m->nr_pages)
+		end = m->nr_pages;
+	for (pfn = start;
 	     atomic_load_explicit(&s->nr_slabs, memory_order_relaxed) > 0 &&
-	     _mmt_pfn_used_range(m, pfn, &start, &end);
-	     pfn = end) {
-		for (pfn = start; pfn < end; pfn++) {
-			struct mmt_page *p = &m->pages[pfn];
+	     pfn < end;
+	     pfn++) {
+		struct mmt_page *p = &m->pages[pfn];
 
-			if (!(pg_flags(p) & MMT_PG_SLAB) ||
-			    slab_meta(p)->cache != s ||
-			    atomic_load_explicit(slab_state(p),
-						 memory_order_relaxed) ==
-				    ST_DISCARDED)
-				continue;
-			used += validate_slab(&v, p);
-		}
+		if (!(pg_flags(p) & MMT_PG_SLAB) || slab_meta(p)->cache != s ||
+		    atomic_load_explicit(slab_state(p), memory_order_relaxed) ==
+			    ST_DISCARDED)
+			continue;
+		used += validate_slab(&v, p);
 	}
 	live = _mmt_cache_live(s);
 	if (used != live)

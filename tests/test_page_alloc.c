@@ -98,6 +98,66 @@ MMT_TEST(buddy_free_merges_back_to_the_initial_blocks)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * The per-operation validator looks at a zone only if it was written since
+ * the last validation, and then at all of it (a page from a per-cpu list
+ * too: a defect there can break the buddy lists); the full one always
+ * looks.  The corruptions here are the test's, behind the allocator's
+ * back: a free block count the lists do not hold (buddy-consistency), an
+ * allocation count the pages do not add up to (zone-conservation).
+ */
+MMT_TEST(validate_touched_checks_a_zone_written_since_and_only_such)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	_Atomic unsigned long *nr_free;
+	_Atomic long *allocated;
+	struct mmt_page *p;
+	int z;
+
+	mmt_config_default(&cfg); /* per-cpu lists on */
+	m = t_machine(&cfg);
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p != NULL);
+	/* Zone 1, Normal (zone 0 is DMA32), as the zone walk orders them. */
+	MMT_CHECK_EQ(mmt_page_zone_type(p), MMT_ZONE_NORMAL);
+	z = 1;
+	mmt_free_pages(p, 0);
+	nr_free = &m->zones[z].free_area[MMT_MAX_ORDER - 1].nr_free;
+	allocated = &m->cpus[0].pcp[z].allocated;
+
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK(mmt_machine_validate_touched(m));
+	(*nr_free)++;
+	MMT_CHECK(mmt_machine_validate_touched(m));
+	MMT_CHECK_EQ(mmt_violation_count(m), 0);
+	MMT_CHECK(!mmt_machine_is_valid(m));
+	MMT_CHECK_VIOLATED(m, "buddy-consistency");
+	(*nr_free)--;
+	mmt_violations_clear(m);
+	MMT_CHECK(mmt_machine_is_valid(m));
+
+	/* A page from the warm per-cpu list (no zone lock): all is looked at. */
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p != NULL);
+	(*nr_free)++;
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	MMT_CHECK_VIOLATED(m, "buddy-consistency");
+	(*nr_free)--;
+	mmt_violations_clear(m);
+	MMT_CHECK(mmt_machine_validate_touched(m));
+	mmt_free_pages(p, 0);
+	(*allocated)++;
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	MMT_CHECK_VIOLATED(m, "zone-conservation");
+	(*allocated)--;
+	mmt_violations_clear(m);
+	mmt_drain_all_pages(m);
+	MMT_CHECK(mmt_machine_validate_touched(m));
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(buddy_validator_catches_a_corrupted_free_list)
 {
 	struct mmt_machine *m = small_machine(1024, 0);

@@ -291,6 +291,41 @@ MMT_SLAB_TEST(freeing_to_the_wrong_cache_or_an_interior_address_is_reported)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * The poison and red zone scan (32 bytes a step, then words, then bytes)
+ * finds the first foreign byte at every offset of every length, from
+ * every alignment, and nothing in a clean run.
+ */
+MMT_TEST(poison_scan_finds_the_first_foreign_byte_at_every_offset)
+{
+	unsigned char buf[160];
+	size_t start, n, bad;
+
+	for (start = 0; start < 8; start++)
+		for (n = 0; n + start <= 100; n++) {
+			memset(buf, MMT_POISON_OBJ_FREE, sizeof(buf));
+			MMT_CHECK_EQ(_mmt_mem_first_not(buf + start,
+							MMT_POISON_OBJ_FREE, n),
+				     n);
+			for (bad = 0; bad < n; bad++) {
+				memset(buf, MMT_POISON_OBJ_FREE, sizeof(buf));
+				buf[start + bad] ^= 0x01;
+				if (bad + 1 < n)
+					buf[start + n - 1] = 0;
+				MMT_CHECK_EQ(_mmt_mem_first_not(
+						     buf + start,
+						     MMT_POISON_OBJ_FREE, n),
+					     bad);
+			}
+			/* A byte just past the end is none of its business. */
+			memset(buf, MMT_POISON_OBJ_FREE, sizeof(buf));
+			buf[start + n] = 0;
+			MMT_CHECK_EQ(_mmt_mem_first_not(buf + start,
+							MMT_POISON_OBJ_FREE, n),
+				     n);
+		}
+}
+
 MMT_SLAB_TEST(red_zone_overwrite_is_reported_with_the_allocation_record)
 {
 	struct mmt_machine *m = slab_machine(false);

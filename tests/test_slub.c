@@ -11,6 +11,7 @@
 #include <pthread.h>
 #include <semaphore.h>
 #include <stdatomic.h>
+#include <string.h>
 
 #include "slab.h"
 #include "mmt_test.h"
@@ -91,6 +92,88 @@ static void watch_hook(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
 		w->cmpxchg++;
 		w->last_cmpxchg = obj;
 	}
+}
+
+/*
+ * The per-operation validator looks at the caches written since the last
+ * validation; the full one at all.  A live count the test shifts behind
+ * the cache's back (slab-leak: objects in use != allocs - frees) is seen
+ * by the per-operation one only in a cache an allocation wrote since.
+ */
+MMT_TEST(validate_touched_checks_the_caches_written_since_and_only_those)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *a =
+		mmt_kmem_cache_create("test-untouched", 64, 0, 0, NULL);
+	struct mmt_kmem_cache *b =
+		mmt_kmem_cache_create("test-touched", 64, 0, 0, NULL);
+	void *pa = mmt_kmem_cache_alloc(a, GFP_KERNEL);
+	void *pb = mmt_kmem_cache_alloc(b, GFP_KERNEL);
+	const struct mmt_violation *v;
+
+	MMT_CHECK(mmt_machine_is_valid(m));
+	a->live_pcpu[0]++;
+	MMT_CHECK(mmt_machine_validate_touched(m));
+	MMT_CHECK_EQ(mmt_violation_count(m), 0);
+	mmt_kmem_cache_free(b, mmt_kmem_cache_alloc(b, GFP_KERNEL));
+	b->live_pcpu[0]++;
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	MMT_CHECK_EQ(mmt_violation_count(m), 1);
+	v = mmt_violation_get(m, 0);
+	MMT_CHECK(v && !strcmp(v->check, "slab-leak") &&
+		  strstr(v->msg, "test-touched"));
+	mmt_violations_clear(m);
+	MMT_CHECK(!mmt_machine_is_valid(m));
+	MMT_CHECK_EQ(mmt_violation_count(m), 2);
+	a->live_pcpu[0]--;
+	b->live_pcpu[0]--;
+	mmt_violations_clear(m);
+	MMT_CHECK(mmt_machine_is_valid(m));
+	mmt_kmem_cache_free(a, pa);
+	mmt_kmem_cache_free(b, pb);
+	mmt_kmem_cache_destroy(a);
+	mmt_kmem_cache_destroy(b);
+	MMT_CHECK_CLEAN(m);
+}
+
+/*
+ * A frame handed out while an upper layer still calls it its own (the
+ * slab metadata in its private words: a defect handing out a live slab)
+ * makes the per-operation validator look at every cache, touched or not.
+ */
+MMT_TEST(validate_touched_checks_every_cache_after_a_held_frame_is_handed_out)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *a =
+		mmt_kmem_cache_create("test-untouched", 64, 0, 0, NULL);
+	void *pa = mmt_kmem_cache_alloc(a, GFP_KERNEL);
+	struct mmt_page *p = mmt_alloc_pages(GFP_KERNEL, 0), *q;
+	const struct mmt_violation *v;
+
+	MMT_CHECK(p != NULL);
+	mmt_free_pages(p, 0); /* to the head of the per-cpu list */
+	MMT_CHECK(mmt_machine_is_valid(m));
+	a->live_pcpu[0]++;
+	q = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(q == p);
+	mmt_free_pages(q, 0);
+	MMT_CHECK(mmt_machine_validate_touched(m)); /* cache a untouched */
+	MMT_CHECK_EQ(mmt_violation_count(m), 0);
+	p->private[0] = 1; /* as if a slab still held the frame */
+	q = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(q == p);
+	p->private[0] = 0;
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	v = mmt_violation_get(m, 0);
+	MMT_CHECK(v && !strcmp(v->check, "slab-leak") &&
+		  strstr(v->msg, "test-untouched"));
+	a->live_pcpu[0]--;
+	mmt_violations_clear(m);
+	mmt_free_pages(q, 0);
+	mmt_kmem_cache_free(a, pa);
+	mmt_kmem_cache_destroy(a);
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK_CLEAN(m);
 }
 
 MMT_TEST(slub_fast_path_uses_the_cpu_freelist_without_any_lock)

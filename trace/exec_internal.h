@@ -37,6 +37,19 @@
 
 /* ---- memory the program holds ---- */
 
+/*
+ * What an oracle's report names: "operation N (name)", or @name alone
+ * when @index is MMT_WHAT_TEXT ("teardown").  Formatted only for a report
+ * (MMT_WHAT): the interpreter runs many operations per finding.
+ */
+#define MMT_WHAT_TEXT ((size_t)-1)
+struct _mmt_what {
+	size_t index;
+	const char *name;
+};
+const char *_mmt_what_text(const struct _mmt_what *w, char *buf, size_t len);
+#define MMT_WHAT(w) _mmt_what_text((w), (char[96]){ 0 }, 96)
+
 struct _mmt_xmem {
 	struct mmt_machine *m;
 	unsigned long nr_pfns; /* frames below the last zone's end */
@@ -56,7 +69,7 @@ void _mmt_xmem_free(struct _mmt_xmem *x);
  * object.  @what names the operation's handle for the message.
  */
 bool _mmt_xmem_page_add(struct _mmt_xmem *x, struct mmt_page *page,
-			unsigned int order, const char *what);
+			unsigned int order, const struct _mmt_what *what);
 void _mmt_xmem_page_del(struct _mmt_xmem *x, struct mmt_page *page,
 			unsigned int order);
 /*
@@ -66,14 +79,14 @@ void _mmt_xmem_page_del(struct _mmt_xmem *x, struct mmt_page *page,
  * is gone again by the end of the operation, a received packet).
  */
 bool _mmt_xmem_obj_add(struct _mmt_xmem *x, const void *obj, size_t len,
-		       const char *what, bool insert);
+		       const struct _mmt_what *what, bool insert);
 void _mmt_xmem_obj_del(struct _mmt_xmem *x, const void *obj, size_t len);
 
 /* ---- per-operation oracles ---- */
 
 /* "gfp-zero": @len bytes at @p are all zero, else report (false). */
 bool _mmt_exec_check_zero(struct mmt_machine *m, const void *p, size_t len,
-			  const char *what);
+			  const struct _mmt_what *what);
 /*
  * The right to the reserves (ALLOC_NO_WATERMARKS) a caller on the current
  * CPU has for @gfp, as the page allocator decides it

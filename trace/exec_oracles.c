@@ -97,7 +97,7 @@ static unsigned long obj_pfn(struct mmt_machine *m, const void *obj)
 }
 
 bool _mmt_xmem_page_add(struct _mmt_xmem *x, struct mmt_page *page,
-			unsigned int order, const char *what)
+			unsigned int order, const struct _mmt_what *what)
 {
 	unsigned long pfn = mmt_page_to_pfn(page), n = 1ul << order, i;
 	bool ok = true;
@@ -109,7 +109,7 @@ bool _mmt_xmem_page_add(struct _mmt_xmem *x, struct mmt_page *page,
 			ok = mmt_violation(
 				x->m, "double-alloc",
 				"%s: pfn %lu order %u handed out, but pfn %lu is %s",
-				what, pfn, order, pfn + i,
+				MMT_WHAT(what), pfn, order, pfn + i,
 				(*w & HELD) ?
 					"held by another page handle of the program" :
 					"under a live object of the program");
@@ -219,7 +219,7 @@ static void addr_remove(struct _mmt_xmem *x, uintptr_t a)
 }
 
 bool _mmt_xmem_obj_add(struct _mmt_xmem *x, const void *obj, size_t len,
-		       const char *what, bool insert)
+		       const struct _mmt_what *what, bool insert)
 {
 	unsigned long pfn = obj_pfn(x->m, obj), last, i;
 	size_t at;
@@ -231,7 +231,7 @@ bool _mmt_xmem_obj_add(struct _mmt_xmem *x, const void *obj, size_t len,
 		ok = mmt_violation(
 			x->m, "double-alloc",
 			"%s: object %p (%zu bytes) handed out, but a live object of the program starts there",
-			what, obj, len);
+			MMT_WHAT(what), obj, len);
 	if (pfn == ~0ul)
 		return ok; /* not machine memory: slab-bad-pointer's business */
 	last = pfn + (((uintptr_t)obj & (MMT_PAGE_SIZE - 1)) + len - 1) /
@@ -243,7 +243,7 @@ bool _mmt_xmem_obj_add(struct _mmt_xmem *x, const void *obj, size_t len,
 			ok = mmt_violation(
 				x->m, "double-alloc",
 				"%s: object %p (%zu bytes) handed out in pfn %lu, which a page handle of the program holds",
-				what, obj, len, i);
+				MMT_WHAT(what), obj, len, i);
 	}
 	if (!insert)
 		return ok;
@@ -276,20 +276,37 @@ void _mmt_xmem_obj_del(struct _mmt_xmem *x, const void *obj, size_t len)
 	}
 }
 
+/* ---- reports ---- */
+
+const char *_mmt_what_text(const struct _mmt_what *w, char *buf, size_t len)
+{
+	if (w->index == MMT_WHAT_TEXT)
+		return w->name;
+	snprintf(buf, len, "operation %zu (%s)", w->index, w->name);
+	return buf;
+}
+
 /* ---- __GFP_ZERO ---- */
 
 bool _mmt_exec_check_zero(struct mmt_machine *m, const void *p, size_t len,
-			  const char *what)
+			  const struct _mmt_what *what)
 {
 	const unsigned char *b = p;
+	uint64_t w[4];
 	size_t i = 0;
 
-	/* Words first (the arena is page aligned, objects 8-byte aligned). */
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-
-		memcpy(&w, b + i, sizeof(w));
-		if (w)
+	/*
+	 * 32 bytes a step, then words, then bytes (a page of __GFP_ZERO is
+	 * read whole after every such allocation): only the byte loop reports.
+	 */
+	for (; i + sizeof(w) <= len; i += sizeof(w)) {
+		memcpy(w, b + i, sizeof(w));
+		if (w[0] | w[1] | w[2] | w[3])
+			break;
+	}
+	for (; i + sizeof(w[0]) <= len; i += sizeof(w[0])) {
+		memcpy(w, b + i, sizeof(w[0]));
+		if (w[0])
 			break;
 	}
 	for (; i < len; i++)
@@ -297,7 +314,7 @@ bool _mmt_exec_check_zero(struct mmt_machine *m, const void *p, size_t len,
 			return mmt_violation(
 				m, "gfp-zero",
 				"%s with __GFP_ZERO: byte %zu of %zu at %p is 0x%02x, not zero",
-				what, i, len, p, b[i]);
+				MMT_WHAT(what), i, len, p, b[i]);
 	return true;
 }
 

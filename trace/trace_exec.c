@@ -46,7 +46,9 @@
  * validators (mmt_machine_is_valid) at teardown, level 2 also after every
  * operation that leaves its CPU without an atomic context (the validators
  * take the model's mutexes; with a lock of the program held they would be
- * the ones misbehaving).  The first violation of an execution is the
+ * the ones misbehaving), there over the zones and caches written since
+ * they last ran (mmt_machine_validate_touched: the rest is as valid as it
+ * was, so a finding still names the operation that broke the invariant).  The first violation of an execution is the
  * finding, and the execution stops there.
  *
  * Blocking.  With one thread, a wait can only end by its timeout or by the
@@ -554,7 +556,7 @@ static struct xhandle *parent(struct exec *x, unsigned int kind, uint32_t s)
 /* The allocation oracles of pages the program got. */
 static void got_pages(struct exec *x, struct mmt_page *page, unsigned int order,
 		      mmt_gfp_t gfp, const struct _mmt_wmark_caller *wc,
-		      const char *what)
+		      const struct _mmt_what *what)
 {
 	void *addr;
 
@@ -573,7 +575,7 @@ static void got_pages(struct exec *x, struct mmt_page *page, unsigned int order,
 
 /* ... and of an object of @len bytes. */
 static void got_object(struct exec *x, void *obj, size_t len, mmt_gfp_t gfp,
-		       bool zero_check, const char *what)
+		       bool zero_check, const struct _mmt_what *what)
 {
 	if (!obj)
 		return;
@@ -600,7 +602,7 @@ static void drop_object(struct exec *x, void *obj, size_t len)
 
 /* The memory of mempool element @e of pool handle @m. */
 static void element_track(struct exec *x, const struct xhandle *mh, void *e,
-			  bool add, const char *what)
+			  bool add, const struct _mmt_what *what)
 {
 	if (!e)
 		return;
@@ -621,7 +623,7 @@ static void element_track(struct exec *x, const struct xhandle *mh, void *e,
 
 static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 			   unsigned int order, struct xhandle *hd,
-			   const char *what)
+			   const struct _mmt_what *what)
 {
 	struct _mmt_wmark_caller wc;
 	struct mmt_page *page;
@@ -636,7 +638,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 }
 
 static void op_alloc_bulk(struct exec *x, mmt_gfp_t gfp, uint32_t count,
-			  struct xhandle *hd, const char *what)
+			  struct xhandle *hd, const struct _mmt_what *what)
 {
 	struct mmt_page **arr = calloc(count ? count : 1, sizeof(*arr));
 	uint32_t i;
@@ -665,7 +667,7 @@ static void free_bulk_pages(struct exec *x, struct xhandle *hd)
 }
 
 static void op_kmalloc(struct exec *x, size_t size, mmt_gfp_t gfp, int node,
-		       struct xhandle *hd, const char *what)
+		       struct xhandle *hd, const struct _mmt_what *what)
 {
 	void *obj = node < 0 ? mmt_kmalloc(size, gfp) :
 			       mmt_kmalloc_node(size, gfp, node);
@@ -676,7 +678,7 @@ static void op_kmalloc(struct exec *x, size_t size, mmt_gfp_t gfp, int node,
 }
 
 static void op_krealloc(struct exec *x, struct xhandle *hd, size_t size,
-			mmt_gfp_t gfp, const char *what)
+			mmt_gfp_t gfp, const struct _mmt_what *what)
 {
 	void *old = hd->ptr, *n;
 	size_t old_usable = old ? mmt_ksize(old) : 0;
@@ -714,7 +716,7 @@ static void op_cache_create(struct exec *x, uint32_t size, uint32_t flags,
 
 static void op_cache_alloc(struct exec *x, const struct mmt_op *op,
 			   struct xhandle *ch, mmt_gfp_t gfp, int node,
-			   struct xhandle *hd, const char *what)
+			   struct xhandle *hd, const struct _mmt_what *what)
 {
 	void *obj = NULL;
 
@@ -728,7 +730,7 @@ static void op_cache_alloc(struct exec *x, const struct mmt_op *op,
 
 static void op_cache_alloc_bulk(struct exec *x, const struct mmt_op *op,
 				struct xhandle *ch, struct xhandle *hd,
-				const char *what)
+				const struct _mmt_what *what)
 {
 	mmt_gfp_t gfp = op->arg[1];
 	uint32_t count = op->arg[2], i;
@@ -851,7 +853,10 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 	if (emergency)
 		mmt_memalloc_noreclaim_restore(saved);
 	if (skb)
-		_mmt_xmem_obj_add(&x->mem, skb, size, "net_rx", false);
+		_mmt_xmem_obj_add(&x->mem, skb, size,
+				  &(const struct _mmt_what){ MMT_WHAT_TEXT,
+							     "net_rx" },
+				  false);
 	_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
 			       "net_rx");
 	if (skb)
@@ -915,11 +920,10 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 {
 	struct mmt_machine *m = x->m;
 	const uint32_t *a = op->arg;
-	char what[64];
+	/* Formatted only if an oracle reports (MMT_WHAT). */
+	const struct _mmt_what what_op = { x->op_index, info->name },
+			       *what = &what_op;
 	struct xhandle *hd = ah[0];
-
-	snprintf(what, sizeof(what), "operation %zu (%s)", x->op_index,
-		 info->name);
 	switch ((enum mmt_opcode)op->code) {
 	case MMT_OP_CPU:
 		if (a[0] >= (uint32_t)mmt_nr_cpus(m))
@@ -1216,7 +1220,8 @@ static void exec_op(struct exec *x, size_t i)
 		check_findings(x);
 		return;
 	}
-	mmt_machine_set_op(x->m, i, "%s", info->name);
+	/* The name is static: nothing is formatted unless it is reported. */
+	mmt_machine_set_op_text(x->m, i, info->name);
 	for (k = 0; k < info->nargs; k++)
 		if (info->args[k].type == MMT_ARG_HANDLE &&
 		    !(ah[k] = arg_handle(x, op, k))) {
@@ -1258,9 +1263,13 @@ static void exec_op(struct exec *x, size_t i)
 		how = BLOCK_NOFAIL;
 	if (check_blocked(x, how, gfp))
 		return;
-	/* Level 2: the validators, where they may take the model's locks. */
+	/*
+	 * Level 2: the validators, where they may take the model's locks, over
+	 * what changed since they last ran (what did not change was valid
+	 * then): a broken invariant is still reported at this operation.
+	 */
 	if (x->level >= 2 && !cpu_atomic(x)) {
-		mmt_machine_is_valid(x->m);
+		mmt_machine_validate_touched(x->m);
 		check_findings(x);
 	}
 }
@@ -1281,6 +1290,8 @@ static long allocated_pages(struct mmt_machine *m)
 	}
 	return n;
 }
+
+static const struct _mmt_what teardown_what = { MMT_WHAT_TEXT, "teardown" };
 
 static void release_kind(struct exec *x, unsigned int kind)
 {
@@ -1326,7 +1337,7 @@ static void release_kind(struct exec *x, unsigned int kind)
 			ph = parent(x, MMT_H_MEMPOOL, hd->a);
 			if (ph && ph->ptr) {
 				element_track(x, ph, hd->ptr, false,
-					      "teardown");
+					      &teardown_what);
 				mmt_mempool_free(hd->ptr, ph->ptr);
 			}
 			break;
@@ -1368,7 +1379,7 @@ static void teardown(struct exec *x)
 	int c, round;
 
 	x->op_index = x->p->nr_ops;
-	mmt_machine_set_op(m, x->op_index, "teardown");
+	mmt_machine_set_op_text(m, x->op_index, "teardown");
 	/*
 	 * Unwind this CPU's stack, then any other CPU's (only memalloc
 	 * scopes can be left open where the program is not: leaving a CPU

@@ -98,11 +98,31 @@ void mmt_violation_print(const struct mmt_violation *v, FILE *out);
 /* Name the operation being executed (for reports); @index from a trace. */
 void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
 			...) MMT_PRINTF(3, 4);
+/*
+ * The same without formatting anything: @text (a string that stays valid
+ * until the next call, e.g. an operation's static name) is copied into a
+ * violation only when one is reported.  For the interpreter, which names
+ * every operation and almost never reports.
+ */
+void mmt_machine_set_op_text(struct mmt_machine *m, uint64_t index,
+			     const char *text);
 
 /* Run every expensive validator of the machine now (pages; with the
  * caller on a CPU, also slabs, memcg charges and reserves); true if all
  * hold.  The machine must be quiescent. */
 bool mmt_machine_is_valid(struct mmt_machine *m);
+/*
+ * The same validators over what changed since the last validation: the
+ * zones whose lists or counters were written (buddy lists, per-cpu lists,
+ * allocation counts), the slab caches an allocation, free, drain, shrink
+ * or cgroup operation reached (every cache when machine-wide slab state
+ * changed, or when the page allocator handed out a frame a slab still
+ * held), and the cheap machine-wide ones (memcg charges, reserves)
+ * always.  What it skips holds exactly what it held when last validated,
+ * so after every operation it reports a violation at the same operation
+ * as mmt_machine_is_valid() would.  Same conditions; true if all hold.
+ */
+bool mmt_machine_validate_touched(struct mmt_machine *m);
 /* Readable dump of the whole machine state. */
 void mmt_machine_dump(struct mmt_machine *m, FILE *out);
 
