@@ -342,6 +342,23 @@ struct mmt_machine {
 /* ---- current CPU ---- */
 
 extern _Thread_local struct mmt_cpu *_mmt_this_cpu;
+/* The kthread the current thread runs (sched.c), NULL for other threads. */
+extern _Thread_local struct mmt_kthread *_mmt_this_kthread;
+/* Depth of alloc_fn calls under the no-reclaim mempool policy (mempool.c). */
+extern _Thread_local int _mmt_noreclaim_depth;
+
+/*
+ * Every thread-local of the model that lives across a scheduling point
+ * (mmt/engine.h: an engine saves and restores it at each switch).
+ * lockdep.c's why_buf is scratch filled and reported with no scheduling
+ * point between, and machine.c's thread_token is only ever compared
+ * against NULL, so neither is part of it.
+ */
+struct _mmt_thread_state {
+	struct mmt_cpu *cpu;
+	struct mmt_kthread *kthread;
+	int noreclaim_depth;
+};
 
 static inline struct mmt_cpu *_mmt_cpu(void)
 {

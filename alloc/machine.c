@@ -980,3 +980,28 @@ bool mmt_cpu_is_online(const struct mmt_machine *m, int cpuid)
 	return atomic_load_explicit(&m->cpus[cpuid].online,
 				    memory_order_acquire);
 }
+
+/* ---- per-thread state for a thread engine (mmt/engine.h) ---- */
+
+size_t mmt_thread_state_size(void)
+{
+	return sizeof(struct _mmt_thread_state);
+}
+
+void mmt_thread_state_save(void *buf)
+{
+	struct _mmt_thread_state *st = buf;
+
+	st->cpu = _mmt_this_cpu;
+	st->kthread = _mmt_this_kthread;
+	st->noreclaim_depth = _mmt_noreclaim_depth;
+}
+
+void mmt_thread_state_restore(const void *buf)
+{
+	const struct _mmt_thread_state *st = buf;
+
+	_mmt_this_cpu = st->cpu;
+	_mmt_this_kthread = st->kthread;
+	_mmt_noreclaim_depth = st->noreclaim_depth;
+}
