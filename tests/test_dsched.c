@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <math.h>
 
+#include "dsched.h"
 #include "fiber.h"
 #include "internal.h"
 #include "mmt_test.h"
@@ -119,4 +120,263 @@ MMT_TEST(many_fibers_run_interleaved_and_their_stacks_are_reclaimed)
 	MMT_CHECK_MSG(nr_mappings() <= maps_before + 40,
 		      "%d mappings before, %d after 1000 fibers", maps_before,
 		      nr_mappings());
+}
+
+/* ---- the scheduler: helpers ---- */
+
+/*
+ * A machine from t_machine() whose host thread then leaves CPU 0 (the
+ * fibers need every CPU, and the detector must see them alone), and a
+ * scheduler on it drawing from @src.
+ */
+static struct mmt_task *host_task;
+
+static struct mmt_dsched *t_dsched(struct mmt_machine *m,
+				   struct mmt_sched_source *src)
+{
+	char err[160];
+	struct mmt_dsched *ds;
+
+	host_task = mmt_current_task();
+	mmt_cpu_detach();
+	ds = mmt_dsched_create(m, src, err, sizeof(err));
+	MMT_CHECK_MSG(ds != NULL, "mmt_dsched_create: %s", err);
+	return ds;
+}
+
+/* The host thread back on CPU 0, the scheduler gone. */
+static void t_dsched_done(struct mmt_machine *m, struct mmt_dsched *ds)
+{
+	mmt_dsched_destroy(ds);
+	if (mmt_smp_processor_id() < 0)
+		MMT_CHECK(mmt_cpu_attach(m, 0, host_task));
+}
+
+/* The message of the first violation of @check, or NULL. */
+static const char *violation_msg(struct mmt_machine *m, const char *check)
+{
+	unsigned long i;
+
+	for (i = 0; i < mmt_violation_count(m); i++) {
+		const struct mmt_violation *v = mmt_violation_get(m, i);
+
+		if (v && !strcmp(v->check, check))
+			return v->msg;
+	}
+	return NULL;
+}
+
+/*
+ * The workload of the determinism tests: two CPUs allocate objects and
+ * swap them through shared slots, so each frees what the other allocated
+ * (remote frees: SLUB's compare-exchanges, list locks, page allocator
+ * locks).  The outcome is the order in which the steps completed and what
+ * each swap found in its slot.  Fibers share the slots: one host thread,
+ * and the scheduler switches only inside model calls, so the host mutex
+ * around a swap is never held across a switch.
+ */
+#define XROUNDS 60
+#define XSLOTS 8
+
+struct xwork {
+	struct mmt_kmem_cache *s;
+	pthread_mutex_t mu;
+	void *slot[XSLOTS];
+	int nlog;
+	int log[2 * XROUNDS * 2];
+};
+
+static struct xwork xw;
+
+static void xlog(int v)
+{
+	pthread_mutex_lock(&xw.mu);
+	if (xw.nlog < (int)(sizeof(xw.log) / sizeof(xw.log[0])))
+		xw.log[xw.nlog++] = v;
+	pthread_mutex_unlock(&xw.mu);
+}
+
+static void xbody(void *arg)
+{
+	int me = (int)(intptr_t)arg, i;
+
+	for (i = 0; i < XROUNDS; i++) {
+		void *p = mmt_kmem_cache_alloc(xw.s, GFP_KERNEL), *old;
+		int k = (i * 3 + me) % XSLOTS;
+
+		MMT_CHECK(p != NULL);
+		memset(p, me + 1, 64);
+		pthread_mutex_lock(&xw.mu);
+		old = xw.slot[k];
+		xw.slot[k] = p;
+		pthread_mutex_unlock(&xw.mu);
+		/* who ran, and whose object it found (0 none) */
+		xlog(me * 1000 + i * 4 + (old ? *(unsigned char *)old : 0));
+		if (old)
+			mmt_kmem_cache_free(xw.s, old);
+	}
+}
+
+struct xresult {
+	struct mmt_schedule sched;
+	int nlog, log[2 * XROUNDS * 2];
+	uint64_t points, ihash;
+	unsigned long violations;
+	enum mmt_dsched_result res;
+};
+
+static void xrun(struct mmt_sched_source *src, struct xresult *r)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+	int i;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	m = t_machine(&cfg);
+	memset(&xw, 0, sizeof(xw));
+	pthread_mutex_init(&xw.mu, NULL);
+	xw.s = mmt_kmem_cache_create("xwork", 192, 0, 0, NULL);
+	MMT_CHECK(xw.s != NULL);
+	ds = t_dsched(m, src);
+	for (i = 0; i < 2; i++)
+		MMT_CHECK(mmt_dsched_add_task(ds, i, mmt_task_create(m, "x", 0),
+					      xbody, (void *)(intptr_t)i) == i);
+	r->res = mmt_dsched_run(ds);
+	mmt_schedule_init(&r->sched);
+	for (i = 0; i < (int)mmt_dsched_schedule(ds)->n; i++)
+		MMT_CHECK(mmt_schedule_push(&r->sched,
+					    mmt_dsched_schedule(ds)->ids[i]));
+	r->points = mmt_dsched_points(ds);
+	r->ihash = mmt_dsched_interleaving_hash(ds);
+	t_dsched_done(m, ds);
+	for (i = 0; i < XSLOTS; i++)
+		if (xw.slot[i])
+			mmt_kmem_cache_free(xw.s, xw.slot[i]);
+	mmt_kmem_cache_destroy(xw.s);
+	MMT_CHECK(mmt_slab_teardown_check(m));
+	r->nlog = xw.nlog;
+	memcpy(r->log, xw.log, sizeof(r->log));
+	r->violations = mmt_violation_count(m);
+	pthread_mutex_destroy(&xw.mu);
+	t_machine_done();
+}
+
+static void check_same(const struct xresult *a, const struct xresult *b)
+{
+	MMT_CHECK_EQ(a->res, MMT_DSCHED_DONE);
+	MMT_CHECK_EQ(b->res, MMT_DSCHED_DONE);
+	MMT_CHECK_EQ(a->violations, 0);
+	MMT_CHECK_EQ(b->violations, 0);
+	MMT_CHECK(mmt_schedule_equal(&a->sched, &b->sched));
+	MMT_CHECK_EQ(a->points, b->points);
+	MMT_CHECK_EQ(a->ihash, b->ihash);
+	MMT_CHECK_EQ(a->nlog, 2 * XROUNDS);
+	MMT_CHECK_EQ(a->nlog, b->nlog);
+	MMT_CHECK(!memcmp(a->log, b->log, sizeof(a->log)));
+}
+
+/* Did the fibers really interleave (both ran before either ended)? */
+static bool interleaved(const struct xresult *r)
+{
+	int i, first1 = -1, last0 = -1;
+
+	for (i = 0; i < r->nlog; i++) {
+		if (r->log[i] < 1000)
+			last0 = i;
+		else if (first1 < 0)
+			first1 = i;
+	}
+	return first1 >= 0 && first1 < last0;
+}
+
+/* ---- the scheduler: determinism, record and replay ---- */
+
+MMT_TEST(dsched_same_source_and_seed_give_the_same_schedule_and_outcome)
+{
+	struct xresult a, b, c;
+	int kind;
+
+	for (kind = 0; kind < 4; kind++) {
+		uint8_t bytes[64];
+		int i;
+
+		for (i = 0; i < 64; i++)
+			bytes[i] = (uint8_t)(i * 7 + 3);
+		for (i = 0; i < 2; i++) {
+			struct mmt_sched_source *src =
+				kind == 0 ? mmt_sched_source_random(42) :
+				kind == 1 ? mmt_sched_source_pct(42, 3, 500) :
+				kind == 2 ? mmt_sched_source_round_robin() :
+					    mmt_sched_source_bytes(bytes, 64);
+
+			xrun(src, i ? &b : &a);
+		}
+		check_same(&a, &b);
+		MMT_CHECK_MSG(a.sched.n > 20,
+			      "source %d: only %zu decisions", kind, a.sched.n);
+		MMT_CHECK_MSG(interleaved(&a),
+			      "source %d: the two CPUs never interleaved", kind);
+		mmt_schedule_free(&a.sched);
+		mmt_schedule_free(&b.sched);
+	}
+	/* Another seed gives another schedule (the seed matters). */
+	xrun(mmt_sched_source_random(42), &a);
+	xrun(mmt_sched_source_random(43), &c);
+	MMT_CHECK(!mmt_schedule_equal(&a.sched, &c.sched));
+	mmt_schedule_free(&a.sched);
+	mmt_schedule_free(&c.sched);
+}
+
+MMT_TEST(dsched_a_recorded_schedule_replays_exactly_and_its_text_round_trips)
+{
+	struct xresult a, b;
+	struct mmt_schedule parsed;
+	char err[200], *text;
+	int kind;
+
+	for (kind = 0; kind < 2; kind++) {
+		xrun(kind ? mmt_sched_source_random(7) :
+			    mmt_sched_source_pct(7, 4, 400),
+		     &a);
+		text = mmt_schedule_format(&a.sched);
+		MMT_CHECK(text != NULL);
+		mmt_schedule_init(&parsed);
+		MMT_CHECK_MSG(mmt_schedule_parse(text, &parsed, err,
+						 sizeof(err)),
+			      "%s", err);
+		MMT_CHECK(mmt_schedule_equal(&parsed, &a.sched));
+		/* Run-length: shorter than one token per decision. */
+		MMT_CHECK(strchr(text, '*') != NULL);
+		free(text);
+		xrun(mmt_sched_source_replay(&parsed), &b);
+		check_same(&a, &b);
+		mmt_schedule_free(&parsed);
+		mmt_schedule_free(&a.sched);
+		mmt_schedule_free(&b.sched);
+	}
+}
+
+MMT_TEST(dsched_schedule_text_is_parsed_strictly_with_the_column)
+{
+	struct mmt_schedule s;
+	char err[200];
+
+	mmt_schedule_init(&s);
+	MMT_CHECK(mmt_schedule_parse(" 0*3 1  2*2\n", &s, err, sizeof(err)));
+	MMT_CHECK_EQ(s.n, 6);
+	MMT_CHECK(s.ids[0] == 0 && s.ids[2] == 0 && s.ids[3] == 1 &&
+		  s.ids[5] == 2);
+	mmt_schedule_free(&s);
+	MMT_CHECK(mmt_schedule_parse("", &s, err, sizeof(err)) && !s.n);
+	MMT_CHECK(!mmt_schedule_parse("0 1*x", &s, err, sizeof(err)));
+	MMT_CHECK_MSG(strstr(err, "col 3: '1*x'"), "%s", err);
+	MMT_CHECK(!mmt_schedule_parse("0*0", &s, err, sizeof(err)));
+	MMT_CHECK_MSG(strstr(err, "col 1: '0*0'"), "%s", err);
+	MMT_CHECK(!mmt_schedule_parse("65536", &s, err, sizeof(err)));
+	MMT_CHECK(!mmt_schedule_parse("1 -2", &s, err, sizeof(err)));
+	MMT_CHECK_MSG(strstr(err, "col 3"), "%s", err);
+	MMT_CHECK(!mmt_schedule_parse("1\n2", &s, err, sizeof(err)));
+	mmt_schedule_free(&s);
 }
