@@ -380,3 +380,234 @@ MMT_TEST(dsched_schedule_text_is_parsed_strictly_with_the_column)
 	MMT_CHECK(!mmt_schedule_parse("1\n2", &s, err, sizeof(err)));
 	mmt_schedule_free(&s);
 }
+
+/* ---- the scheduler: exact blocking, deadlocks, kernel threads ---- */
+
+struct waits {
+	struct mmt_waitqueue wq[2];
+	bool flag[2];
+	enum mmt_wait_result res[2];
+	uint64_t woke_at[2];
+	long sleep[2];
+};
+
+static struct waits wt;
+
+static bool flag_set(void *arg)
+{
+	return *(bool *)arg;
+}
+
+/* Each waits for the other's flag, which nobody sets. */
+static void wait_other(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+
+	wt.res[me] = mmt_wait_event_timeout(&wt.wq[me], flag_set,
+					    &wt.flag[me], MMT_WAIT_FOREVER,
+					    NULL);
+}
+
+MMT_TEST(dsched_two_tasks_waiting_on_each_other_are_a_deadlock_with_their_chain)
+{
+	struct mmt_machine *m = t_machine(NULL);
+	struct mmt_dsched *ds;
+	const char *msg;
+	int i;
+
+	memset(&wt, 0, sizeof(wt));
+	mmt_waitqueue_init(&wt.wq[0], "wq-of-a");
+	mmt_waitqueue_init(&wt.wq[1], "wq-of-b");
+	ds = t_dsched(m, mmt_sched_source_random(1));
+	MMT_CHECK(mmt_dsched_add_task(ds, 0, mmt_task_create(m, "a", 0),
+				      wait_other, (void *)0) == 0);
+	MMT_CHECK(mmt_dsched_add_task(ds, 1, mmt_task_create(m, "b", 0),
+				      wait_other, (void *)1) == 1);
+	/* The model's detector finds it; the waits unwind; the run ends. */
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	for (i = 0; i < 2; i++)
+		MMT_CHECK_EQ(wt.res[i], MMT_WAIT_DEADLOCK);
+	msg = violation_msg(m, "deadlock");
+	MMT_CHECK_MSG(msg, "no deadlock reported");
+	MMT_CHECK_MSG(strstr(msg, "task a waits on wq-of-a") &&
+			      strstr(msg, "task b waits on wq-of-b") &&
+			      strstr(msg, "no timeout"),
+		      "chain: %s", msg);
+	t_dsched_done(m, ds);
+	mmt_waitqueue_destroy(&wt.wq[0]);
+	mmt_waitqueue_destroy(&wt.wq[1]);
+}
+
+static void sleeper(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+
+	wt.res[me] = mmt_schedule_timeout(wt.sleep[me]);
+	wt.woke_at[me] = mmt_jiffies(mmt_current_machine());
+}
+
+MMT_TEST(dsched_sleeping_tasks_wake_at_their_model_time_deadlines)
+{
+	struct mmt_machine *m = t_machine(NULL);
+	struct mmt_dsched *ds;
+	uint64_t t0 = mmt_jiffies(m);
+
+	memset(&wt, 0, sizeof(wt));
+	wt.sleep[0] = 500;
+	wt.sleep[1] = 120;
+	ds = t_dsched(m, mmt_sched_source_round_robin());
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "long", 0), sleeper,
+			    (void *)0);
+	mmt_dsched_add_task(ds, 1, mmt_task_create(m, "short", 0), sleeper,
+			    (void *)1);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	/* Nothing could run: the clock jumped to each deadline in turn. */
+	MMT_CHECK_EQ(wt.res[0], MMT_WAIT_TIMEOUT);
+	MMT_CHECK_EQ(wt.res[1], MMT_WAIT_TIMEOUT);
+	MMT_CHECK_EQ(wt.woke_at[1] - t0, 120);
+	MMT_CHECK_EQ(wt.woke_at[0] - t0, 500);
+	t_dsched_done(m, ds);
+	MMT_CHECK_CLEAN(m);
+}
+
+static MMT_LOCK_CLASS(abba_a_class, "abba-A", MMT_LOCK_MUTEX);
+static MMT_LOCK_CLASS(abba_b_class, "abba-B", MMT_LOCK_MUTEX);
+static mmt_mutex_t abba[2];
+static int abba_done[2];
+
+/* Task 0 takes A then B, task 1 B then A. */
+static void abba_body(void *arg)
+{
+	int me = (int)(intptr_t)arg;
+
+	mmt_mutex_lock(&abba[me]);
+	mmt_mutex_lock(&abba[!me]);
+	abba_done[me] = 1;
+	mmt_mutex_unlock(&abba[!me]);
+	mmt_mutex_unlock(&abba[me]);
+}
+
+MMT_TEST(dsched_an_abba_pair_of_mutexes_is_a_deadlock_with_its_chain_and_the_run_ends)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+	const char *chain;
+
+	mmt_config_default(&cfg);
+	cfg.lockdep = false; /* the scheduler's report, not lockdep's */
+	m = t_machine(&cfg);
+	mmt_mutex_init(&abba[0], &abba_a_class);
+	mmt_mutex_init(&abba[1], &abba_b_class);
+	abba_done[0] = abba_done[1] = 0;
+	/* Round robin switches at every acquire: both take their first. */
+	ds = t_dsched(m, mmt_sched_source_round_robin());
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "t0", 0), abba_body,
+			    (void *)0);
+	mmt_dsched_add_task(ds, 1, mmt_task_create(m, "t1", 0), abba_body,
+			    (void *)1);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DEADLOCK);
+	MMT_CHECK(!abba_done[0] && !abba_done[1]);
+	chain = mmt_dsched_deadlock_chain(ds);
+	MMT_CHECK_MSG(strstr(chain, "fiber 0 (task t0) spins on abba-B held "
+				    "by task t1 on cpu 1") &&
+			      strstr(chain, "fiber 1 (task t1) spins on abba-A "
+					    "held by task t0 on cpu 0"),
+		      "chain: %s", chain);
+	MMT_CHECK_VIOLATED(m, "deadlock");
+	/* The abandoned tasks keep their CPUs: the host stays off them. */
+	mmt_dsched_destroy(ds);
+}
+
+struct kt {
+	struct mmt_waitqueue work_wq, done_wq;
+	int work, done, loops;
+	pthread_t host;
+	bool on_host_thread;
+	struct mmt_kthread *k[2];
+};
+
+static struct kt kt;
+
+static bool kt_has_work(void *arg)
+{
+	(void)arg;
+	return kt.work > kt.done;
+}
+
+static bool kt_caught_up(void *arg)
+{
+	return kt.done >= *(int *)arg;
+}
+
+/* A worker: wait for work (no timeout), do it, report; until stopped. */
+static void kt_worker(void *arg)
+{
+	(void)arg;
+	kt.on_host_thread = pthread_equal(pthread_self(), kt.host);
+	while (!mmt_kthread_should_stop()) {
+		enum mmt_wait_result r = mmt_wait_event_timeout(
+			&kt.work_wq, kt_has_work, NULL, MMT_WAIT_FOREVER, NULL);
+
+		kt.loops++;
+		if (r != MMT_WAIT_DONE)
+			continue;
+		kt.done++;
+		mmt_wake_up(&kt.done_wq);
+	}
+}
+
+static void kt_idle(void *arg)
+{
+	(void)arg;
+	while (mmt_wait_event_timeout(&kt.work_wq, flag_set, &wt.flag[0],
+				      MMT_WAIT_FOREVER,
+				      NULL) != MMT_WAIT_STOPPED)
+		;
+}
+
+static void kt_client(void *arg)
+{
+	int i;
+
+	(void)arg;
+	kt.k[0] = mmt_kthread_run(mmt_current_machine(), "worker", 0,
+				  kt_worker, NULL);
+	MMT_CHECK(kt.k[0] != NULL);
+	for (i = 1; i <= 5; i++) {
+		kt.work++;
+		mmt_wake_up(&kt.work_wq);
+		MMT_CHECK_EQ(mmt_wait_event_timeout(&kt.done_wq, kt_caught_up,
+						    &i, MMT_WAIT_FOREVER, NULL),
+			     MMT_WAIT_DONE);
+	}
+	mmt_kthread_stop(kt.k[0]); /* joined from a fiber */
+}
+
+MMT_TEST(dsched_kthreads_run_as_fibers_are_woken_and_stopped)
+{
+	struct mmt_machine *m = t_machine(NULL);
+	struct mmt_dsched *ds;
+
+	memset(&kt, 0, sizeof(kt));
+	memset(&wt, 0, sizeof(wt));
+	kt.host = pthread_self();
+	mmt_waitqueue_init(&kt.work_wq, "work");
+	mmt_waitqueue_init(&kt.done_wq, "done");
+	ds = t_dsched(m, mmt_sched_source_random(5));
+	/* An idle kthread, started before the run, stopped after it. */
+	kt.k[1] = mmt_kthread_run(m, "idle", 0, kt_idle, NULL);
+	MMT_CHECK(kt.k[1] != NULL);
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "client", 0), kt_client,
+			    NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	MMT_CHECK_EQ(kt.done, 5);
+	MMT_CHECK(kt.on_host_thread);
+	/* The idle kthread left blocked with no timeout is no deadlock. */
+	MMT_CHECK_CLEAN(m);
+	mmt_kthread_stop(kt.k[1]); /* joined from the host context */
+	MMT_CHECK_CLEAN(m);
+	t_dsched_done(m, ds);
+	mmt_waitqueue_destroy(&kt.work_wq);
+	mmt_waitqueue_destroy(&kt.done_wq);
+}
