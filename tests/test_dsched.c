@@ -611,3 +611,131 @@ MMT_TEST(dsched_kthreads_run_as_fibers_are_woken_and_stopped)
 	mmt_waitqueue_destroy(&kt.work_wq);
 	mmt_waitqueue_destroy(&kt.done_wq);
 }
+
+/* ---- the seed-003 window, found by the schedule sources ---- */
+
+/*
+ * CPU 1 frees an object of a full slab of a memcg's child cache (SLUB
+ * freezes the slab onto its cpu partial list: a preemption window between
+ * the decision and the compare-exchange), CPU 0 takes the group offline
+ * (its caches are marked dead and shrunk).  The test does not say where to
+ * switch: the source does.  With slub-frozen-dead-cache a dead cache can
+ * keep a frozen empty slab: the teardown check reports dead-cache-leak.
+ */
+struct s003 {
+	struct mmt_kmem_cache *s;
+	struct mmt_memcg *cg;
+	void *victim;
+};
+
+static struct s003 s3;
+
+static void s003_free(void *arg)
+{
+	(void)arg;
+	mmt_kmem_cache_free(s3.s, s3.victim);
+}
+
+static void s003_offline(void *arg)
+{
+	(void)arg;
+	mmt_memcg_offline(s3.cg);
+}
+
+/* One run; true if the machine reported dead-cache-leak.  *decisions: how
+ * many the run took. */
+static bool s003_run(bool bug, struct mmt_sched_source *src, size_t *decisions)
+{
+	enum { N = 512 };
+	static void *objs[N];
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+	bool leak;
+	int i;
+
+	mmt_config_default(&cfg);
+	cfg.slab = MMT_SLAB_SLUB;
+	cfg.nr_cpus = 2;
+	cfg.bugs = bug ? 1ull << MMT_BUG_SLUB_FROZEN_DEAD_CACHE : 0;
+	m = t_machine(&cfg);
+	memset(&s3, 0, sizeof(s3));
+	s3.s = mmt_kmem_cache_create("seed003", 256, 0, MMT_SLAB_ACCOUNT,
+				     NULL);
+	s3.cg = mmt_memcg_create(m, "victim");
+	mmt_task_set_memcg(mmt_current_task(), s3.cg);
+	/* Three slabs' worth on cpu 0: the first slab ends up full. */
+	for (i = 0; i < N; i++)
+		objs[i] = mmt_kmem_cache_alloc(s3.s, GFP_KERNEL);
+	s3.victim = objs[0];
+	mmt_task_set_memcg(mmt_current_task(), NULL);
+
+	ds = t_dsched(m, src);
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "offliner", 0),
+			    s003_offline, NULL);
+	mmt_dsched_add_task(ds, 1, mmt_task_create(m, "freer", 0), s003_free,
+			    NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	*decisions = mmt_dsched_schedule(ds)->n;
+	t_dsched_done(m, ds);
+	for (i = 1; i < N; i++)
+		mmt_kmem_cache_free(s3.s, objs[i]);
+	mmt_slab_teardown_check(m);
+	leak = mmt_violated(m, "dead-cache-leak");
+	if (!bug)
+		MMT_CHECK_CLEAN(m);
+	t_machine_done();
+	return leak;
+}
+
+#define S003_RUNS 300
+
+/* Runs of PCT (depth 2, seeds 1..) until the leak; 0 if none. */
+static int s003_pct_search(bool bug, uint64_t k)
+{
+	int run;
+
+	for (run = 1; run <= S003_RUNS; run++) {
+		size_t d;
+
+		if (s003_run(bug, mmt_sched_source_pct((uint64_t)run, 2, k),
+			     &d))
+			return run;
+	}
+	return 0;
+}
+
+MMT_TEST(dsched_pct_finds_the_seed003_window_with_the_bug_and_nothing_without)
+{
+	size_t k;
+	int found;
+
+	/* PCT needs the run's length: one round-robin run measures it. */
+	s003_run(false, mmt_sched_source_round_robin(), &k);
+	MMT_CHECK(k > 2);
+	found = s003_pct_search(true, k);
+	MMT_CHECK_MSG(found, "PCT did not find the window in %d runs",
+		      S003_RUNS);
+	fprintf(stderr, "seed003: %zu decisions a run; found by PCT run %d\n",
+		k, found);
+	/* The same runs (and more) without the bug: nothing. */
+	MMT_CHECK_EQ(s003_pct_search(false, k), 0);
+}
+
+MMT_TEST(dsched_random_finds_the_seed003_window_with_the_bug_and_nothing_without)
+{
+	int run, found = 0, clean_found = 0;
+	size_t d;
+
+	for (run = 1; run <= S003_RUNS && !found; run++)
+		if (s003_run(true, mmt_sched_source_random((uint64_t)run), &d))
+			found = run;
+	MMT_CHECK_MSG(found, "random did not find the window in %d runs",
+		      S003_RUNS);
+	fprintf(stderr, "seed003: found by random run %d\n", found);
+	for (run = 1; run <= found; run++)
+		clean_found +=
+			s003_run(false, mmt_sched_source_random((uint64_t)run),
+				 &d);
+	MMT_CHECK_EQ(clean_found, 0);
+}
