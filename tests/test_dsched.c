@@ -36,8 +36,7 @@ static void ping_fn(void *arg)
 				 me == 0 ? &ping_x.f[1] : &ping_x.host);
 	}
 	ping_x.fp += acc;
-	mmt_fiber_exit_to(&ping_x.f[me],
-			  me == 0 ? &ping_x.f[1] : &ping_x.host);
+	mmt_fiber_exit_to(&ping_x.f[me], me == 0 ? &ping_x.f[1] : &ping_x.host);
 }
 
 MMT_TEST(fibers_switch_round_trips_and_keep_their_own_stacks)
@@ -314,10 +313,11 @@ MMT_TEST(dsched_same_source_and_seed_give_the_same_schedule_and_outcome)
 			xrun(src, i ? &b : &a);
 		}
 		check_same(&a, &b);
-		MMT_CHECK_MSG(a.sched.n > 20,
-			      "source %d: only %zu decisions", kind, a.sched.n);
+		MMT_CHECK_MSG(a.sched.n > 20, "source %d: only %zu decisions",
+			      kind, a.sched.n);
 		MMT_CHECK_MSG(interleaved(&a),
-			      "source %d: the two CPUs never interleaved", kind);
+			      "source %d: the two CPUs never interleaved",
+			      kind);
 		mmt_schedule_free(&a.sched);
 		mmt_schedule_free(&b.sched);
 	}
@@ -403,9 +403,8 @@ static void wait_other(void *arg)
 {
 	int me = (int)(intptr_t)arg;
 
-	wt.res[me] = mmt_wait_event_timeout(&wt.wq[me], flag_set,
-					    &wt.flag[me], MMT_WAIT_FOREVER,
-					    NULL);
+	wt.res[me] = mmt_wait_event_timeout(&wt.wq[me], flag_set, &wt.flag[me],
+					    MMT_WAIT_FOREVER, NULL);
 }
 
 MMT_TEST(dsched_two_tasks_waiting_on_each_other_are_a_deadlock_with_their_chain)
@@ -487,7 +486,8 @@ static void abba_body(void *arg)
 	mmt_mutex_unlock(&abba[me]);
 }
 
-MMT_TEST(dsched_an_abba_pair_of_mutexes_is_a_deadlock_with_its_chain_and_the_run_ends)
+MMT_TEST(
+	dsched_an_abba_pair_of_mutexes_is_a_deadlock_with_its_chain_and_the_run_ends)
 {
 	struct mmt_config cfg;
 	struct mmt_machine *m;
@@ -571,8 +571,8 @@ static void kt_client(void *arg)
 	int i;
 
 	(void)arg;
-	kt.k[0] = mmt_kthread_run(mmt_current_machine(), "worker", 0,
-				  kt_worker, NULL);
+	kt.k[0] = mmt_kthread_run(mmt_current_machine(), "worker", 0, kt_worker,
+				  NULL);
 	MMT_CHECK(kt.k[0] != NULL);
 	for (i = 1; i <= 5; i++) {
 		kt.work++;
@@ -646,7 +646,9 @@ static void s003_offline(void *arg)
  * many the run took. */
 static bool s003_run(bool bug, struct mmt_sched_source *src, size_t *decisions)
 {
-	enum { N = 512 };
+	enum {
+		N = 512
+	};
 	static void *objs[N];
 	struct mmt_config cfg;
 	struct mmt_machine *m;
@@ -660,8 +662,7 @@ static bool s003_run(bool bug, struct mmt_sched_source *src, size_t *decisions)
 	cfg.bugs = bug ? 1ull << MMT_BUG_SLUB_FROZEN_DEAD_CACHE : 0;
 	m = t_machine(&cfg);
 	memset(&s3, 0, sizeof(s3));
-	s3.s = mmt_kmem_cache_create("seed003", 256, 0, MMT_SLAB_ACCOUNT,
-				     NULL);
+	s3.s = mmt_kmem_cache_create("seed003", 256, 0, MMT_SLAB_ACCOUNT, NULL);
 	s3.cg = mmt_memcg_create(m, "victim");
 	mmt_task_set_memcg(mmt_current_task(), s3.cg);
 	/* Three slabs' worth on cpu 0: the first slab ends up full. */
@@ -734,8 +735,7 @@ MMT_TEST(dsched_random_finds_the_seed003_window_with_the_bug_and_nothing_without
 		      S003_RUNS);
 	fprintf(stderr, "seed003: found by random run %d\n", found);
 	for (run = 1; run <= found; run++)
-		clean_found +=
-			s003_run(false, mmt_sched_source_random((uint64_t)run),
-				 &d);
+		clean_found += s003_run(
+			false, mmt_sched_source_random((uint64_t)run), &d);
 	MMT_CHECK_EQ(clean_found, 0);
 }

@@ -211,9 +211,8 @@ bool mmt_schedule_parse(const char *text, struct mmt_schedule *out, char *err,
 		if (!*p || *p == '\n')
 			break;
 		tok = p;
-		for (end = p; *end && *end != ' ' && *end != '\t' &&
-			      *end != '\n';
-		     end++)
+		for (end = p;
+		     *end && *end != ' ' && *end != '\t' && *end != '\n'; end++)
 			;
 		if (!parse_num(&p, UINT16_MAX, &id) ||
 		    (*p == '*' &&
@@ -229,8 +228,7 @@ bool mmt_schedule_parse(const char *text, struct mmt_schedule *out, char *err,
 		}
 		while (count--)
 			if (!mmt_schedule_push(out, (uint16_t)id)) {
-				snprintf(err, errlen,
-					 "col %d: out of memory",
+				snprintf(err, errlen, "col %d: out of memory",
 					 (int)(tok - text) + 1);
 				return false;
 			}
@@ -415,8 +413,7 @@ static unsigned int random_pick(struct mmt_sched_source *src, uint64_t step,
 				const uint16_t *ids, unsigned int n, int cur)
 {
 	(void)step, (void)ids, (void)cur;
-	return (unsigned int)(splitmix64(&((struct src_random *)src)->rng) %
-			      n);
+	return (unsigned int)(splitmix64(&((struct src_random *)src)->rng) % n);
 }
 
 static const struct mmt_sched_source_ops random_ops = {
@@ -688,10 +685,10 @@ static void cover(struct mmt_dsched *ds, int cpu, enum mmt_sched_kind kind,
 		  const void *ra)
 {
 	/* Relative to the library: the same in every process. */
-	uint64_t site = mix64(((uint64_t)((uintptr_t)ra -
-					  (uintptr_t)&mmt_machine_create)
-			       << 3) |
-			      (uint64_t)kind);
+	uint64_t site = mix64(
+		((uint64_t)((uintptr_t)ra - (uintptr_t)&mmt_machine_create)
+		 << 3) |
+		(uint64_t)kind);
 
 	if (cpu != ds->last_cpu && ds->last_cpu >= 0) {
 		uint64_t h = mix64(ds->last_site * 31 + site);
@@ -963,11 +960,10 @@ static void report_deadlock(struct mmt_dsched *ds)
 			snprintf(what, sizeof(what), "waits for %s",
 				 t->why ? t->why : "?");
 		}
-		used += (size_t)snprintf(ds->chain + used,
-					 sizeof(ds->chain) - used,
-					 "%sfiber %u (%s %s) %s", used ? "; " : "",
-					 t->id, t->is_task ? "task" : "kthread",
-					 t->name, what);
+		used += (size_t)snprintf(
+			ds->chain + used, sizeof(ds->chain) - used,
+			"%sfiber %u (%s %s) %s", used ? "; " : "", t->id,
+			t->is_task ? "task" : "kthread", t->name, what);
 	}
 	mmt_violation(ds->m, "deadlock",
 		      "no thread of the deterministic scheduler can run: %s",
@@ -1044,8 +1040,7 @@ const char *mmt_dsched_deadlock_chain(const struct mmt_dsched *ds)
 	return ds->chain;
 }
 
-void mmt_dsched_set_coverage(struct mmt_dsched *ds, uint8_t *counters,
-			     size_t n)
+void mmt_dsched_set_coverage(struct mmt_dsched *ds, uint8_t *counters, size_t n)
 {
 	ds->cov = n ? counters : NULL;
 	ds->cov_n = ds->cov ? n : 0;
