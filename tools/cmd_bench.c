@@ -115,8 +115,8 @@ static void usage(FILE *out)
 		"  --lockdep        keep lockdep on (off by default: a release\n"
 		"                   benchmark measures the model without its checks)\n"
 		"  --help           this text\n",
-		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG,
-		CLI_PROG, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
+		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG, CLI_PROG,
+		BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
 }
 
 /* ---- the benchmarks ---- */
