@@ -360,6 +360,25 @@ struct _mmt_thread_state {
 	int noreclaim_depth;
 };
 
+/*
+ * Write one of those thread-locals.  Under TSan with the deterministic
+ * scheduler, fibers of one host thread share one copy (saved and restored
+ * at each switch): the writes are hidden from TSan so that two fibers'
+ * uses of "their" thread-local are not reported as a race.
+ */
+#if MMT_SANITIZE_TSAN
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define MMT_TLS_SET(var, val)                                  \
+	do {                                                   \
+		AnnotateIgnoreWritesBegin(__FILE__, __LINE__); \
+		(var) = (val);                                 \
+		AnnotateIgnoreWritesEnd(__FILE__, __LINE__);   \
+	} while (0)
+#else
+#define MMT_TLS_SET(var, val) ((var) = (val))
+#endif
+
 static inline struct mmt_cpu *_mmt_cpu(void)
 {
 	return _mmt_this_cpu;

@@ -405,9 +405,9 @@ static void *call_alloc(struct mmt_mempool *pool, mmt_gfp_t gfp, bool inner)
 			"__GFP_DIRECT_RECLAIM under the no-reclaim policy",
 			pool->name, g);
 	}
-	_mmt_noreclaim_depth += watch;
+	MMT_TLS_SET(_mmt_noreclaim_depth, _mmt_noreclaim_depth + watch);
 	elem = pool->alloc_fn(gfp, pool->pool_data);
-	_mmt_noreclaim_depth -= watch;
+	MMT_TLS_SET(_mmt_noreclaim_depth, _mmt_noreclaim_depth - watch);
 	if (inner) {
 		count(&pool->st.alloc_fn_calls);
 		if (elem)

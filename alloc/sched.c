@@ -702,7 +702,7 @@ static void *kthread_main(void *arg)
 {
 	struct mmt_kthread *k = arg;
 
-	_mmt_this_kthread = k;
+	MMT_TLS_SET(_mmt_this_kthread, k);
 	acquire_cpu(k->m, k->task); /* counted as a CPU waiter at creation */
 	k->fn(k->arg);
 	if (_mmt_this_cpu)

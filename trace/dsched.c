@@ -56,6 +56,21 @@
 #include "dsched.h"
 #include "fiber.h"
 
+/*
+ * Under TSan the switch is no happens-before edge (trace/fiber.c); the
+ * start and the end of a fiber are, as pthread_create and pthread_join
+ * are: what the creator did before is visible to the fiber, what the fiber
+ * did is visible to whoever saw it end.
+ */
+#if MMT_SANITIZE_TSAN
+#include <sanitizer/tsan_interface.h>
+#define HB_RELEASE(p) __tsan_release(p)
+#define HB_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HB_RELEASE(p) ((void)(p))
+#define HB_ACQUIRE(p) ((void)(p))
+#endif
+
 enum fstate {
 	F_RUNNABLE,
 	F_PARKED, /* until unpark */
@@ -73,6 +88,7 @@ struct mmt_thread {
 	bool joined; /* a kthread whose joiner took it */
 	const void *spin_obj;
 	const char *why; /* what a parked fiber waits for */
+	char start_sync, end_sync; /* TSan: creation and end edges */
 	struct mmt_thread *joiner;
 	char name[32];
 	int cpu;
@@ -626,6 +642,7 @@ static __attribute__((noreturn)) void fiber_end(struct mmt_thread *t)
 	unsigned int n;
 
 	t->state = F_DONE;
+	HB_RELEASE(&t->end_sync);
 	ds->progress++;
 	if (t->is_task)
 		ds->live_tasks--;
@@ -645,6 +662,7 @@ static void task_main(void *arg)
 	struct mmt_machine *m = ds->m;
 	bool on;
 
+	HB_ACQUIRE(&t->start_sync);
 	mmt_thread_state_restore(t->tls);
 	on = mmt_cpu_attach(m, t->cpu, t->task);
 	mmt_engine_thread_pending(m, -1);
@@ -667,6 +685,7 @@ static void kthread_main(void *arg)
 {
 	struct mmt_thread *t = arg;
 
+	HB_ACQUIRE(&t->start_sync);
 	mmt_thread_state_restore(t->tls);
 	t->fn(t->arg);
 	fiber_end(t);
@@ -771,6 +790,7 @@ static struct mmt_thread *eng_spawn(void *eng, const char *name,
 		return NULL;
 	}
 	t->state = F_RUNNABLE;
+	HB_RELEASE(&t->start_sync);
 	return t;
 }
 
@@ -852,6 +872,7 @@ static bool eng_join(void *eng, struct mmt_thread *t)
 		}
 		t->joiner = NULL;
 	}
+	HB_ACQUIRE(&t->end_sync);
 	free_fiber(ds, t);
 	return true;
 }
@@ -922,6 +943,7 @@ int mmt_dsched_add_task(struct mmt_dsched *ds, int cpu, struct mmt_task *task,
 		return -1;
 	}
 	t->state = F_RUNNABLE;
+	HB_RELEASE(&t->start_sync);
 	ds->live_tasks++;
 	mmt_engine_thread_pending(ds->m, 1);
 	return (int)t->id;
@@ -1005,6 +1027,9 @@ enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 		}
 		report_deadlock(ds);
 	}
+	for (i = 0; i < ds->nr; i++)
+		if (ds->fib[i] && ds->fib[i]->state == F_DONE)
+			HB_ACQUIRE(&ds->fib[i]->end_sync);
 	if (ds->host_away) {
 		ds->host_away = false;
 		mmt_engine_thread_pending(ds->m, -1);

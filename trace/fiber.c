@@ -58,6 +58,11 @@
 #if defined(__SANITIZE_THREAD__) && !defined(FIBER_TSAN)
 #define FIBER_TSAN 1
 #endif
+/* The build compiles this file without TSan instrumentation (fibers'
+ * records are shared by every fiber): the build flag says TSan is on. */
+#if MMT_SANITIZE_TSAN && !defined(FIBER_TSAN)
+#define FIBER_TSAN 1
+#endif
 
 #ifdef FIBER_ASAN
 #include <sanitizer/asan_interface.h>
