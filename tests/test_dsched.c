@@ -6,7 +6,6 @@
  * window found by the schedule sources without being told where it is.
  */
 #include <errno.h>
-#include <math.h>
 
 #include "dsched.h"
 #include "fiber.h"
@@ -15,10 +14,18 @@
 
 /* ---- fibers ---- */
 
+/*
+ * Raw fibers share these with no synchronization but the switch, which
+ * under TSan is none (no_sync: that is the point); relaxed atomics say the
+ * sharing is meant.
+ */
+#define LD(x) __atomic_load_n(&(x), __ATOMIC_RELAXED)
+#define ST(x, v) __atomic_store_n(&(x), (v), __ATOMIC_RELAXED)
+
 struct ping {
 	struct mmt_fiber host, f[2];
 	int rounds, seen[2];
-	double fp; /* floating point survives switches */
+	long long fp[2]; /* floating point survives switches (x 2) */
 };
 
 static struct ping ping_x;
@@ -29,13 +36,13 @@ static void ping_fn(void *arg)
 	volatile double acc = me + 0.5;
 
 	for (i = 0; i < ping_x.rounds; i++) {
-		ping_x.seen[me]++;
+		ST(ping_x.seen[me], LD(ping_x.seen[me]) + 1);
 		acc = acc * 1.0 + 1.0;
 		/* 0 -> 1 -> host -> 0 ... */
 		mmt_fiber_switch(&ping_x.f[me],
 				 me == 0 ? &ping_x.f[1] : &ping_x.host);
 	}
-	ping_x.fp += acc;
+	ST(ping_x.fp[me], (long long)(acc * 2));
 	mmt_fiber_exit_to(&ping_x.f[me], me == 0 ? &ping_x.f[1] : &ping_x.host);
 }
 
@@ -51,10 +58,11 @@ MMT_TEST(fibers_switch_round_trips_and_keep_their_own_stacks)
 					   (void *)(intptr_t)i) == 0);
 	for (i = 0; i <= ping_x.rounds; i++)
 		mmt_fiber_switch(&ping_x.host, &ping_x.f[0]);
-	MMT_CHECK_EQ(ping_x.seen[0], 1000);
-	MMT_CHECK_EQ(ping_x.seen[1], 1000);
+	MMT_CHECK_EQ(LD(ping_x.seen[0]), 1000);
+	MMT_CHECK_EQ(LD(ping_x.seen[1]), 1000);
 	/* acc_0 = 0.5 + 1000, acc_1 = 1.5 + 1000 */
-	MMT_CHECK(fabs(ping_x.fp - 2002.0) < 1e-9);
+	MMT_CHECK_EQ(LD(ping_x.fp[0]), 2001);
+	MMT_CHECK_EQ(LD(ping_x.fp[1]), 2003);
 	for (i = 0; i < 2; i++)
 		mmt_fiber_destroy(&ping_x.f[i]);
 }
@@ -71,7 +79,7 @@ static void many_fn(void *arg)
 
 	memset(big, me & 0xff, sizeof(big));
 	mmt_fiber_switch(&many_f[me], &many_host);
-	many_sum += big[me] + 1;
+	ST(many_sum, LD(many_sum) + big[me] + 1);
 	mmt_fiber_exit_to(&many_f[me], &many_host);
 }
 
@@ -94,7 +102,7 @@ MMT_TEST(many_fibers_run_interleaved_and_their_stacks_are_reclaimed)
 	mmt_fiber_init_host(&many_host);
 	maps_before = nr_mappings();
 	for (round = 0; round < 5; round++) {
-		many_sum = 0;
+		ST(many_sum, 0);
 		for (i = 0; i < MANY; i++)
 			MMT_CHECK(mmt_fiber_create(&many_f[i], many_fn,
 						   (void *)(intptr_t)i) == 0);
@@ -111,12 +119,13 @@ MMT_TEST(many_fibers_run_interleaved_and_their_stacks_are_reclaimed)
 
 			for (i = 0; i < MANY; i++)
 				want += (signed char)(i & 0xff) + 1;
-			MMT_CHECK_EQ(many_sum, want);
+			MMT_CHECK_EQ(LD(many_sum), want);
 		}
 	}
 	/* 1000 stacks made: what is left is at most the cache (16 stacks of
-	 * two mappings each, the guard page splits one) and some slack. */
-	MMT_CHECK_MSG(nr_mappings() <= maps_before + 40,
+	 * two mappings each, the guard page splits one) and some slack.  TSan
+	 * maps bookkeeping of its own per fiber it has seen. */
+	MMT_CHECK_MSG(MMT_SANITIZE_TSAN || nr_mappings() <= maps_before + 40,
 		      "%d mappings before, %d after 1000 fibers", maps_before,
 		      nr_mappings());
 }

@@ -66,9 +66,21 @@
 #include <sanitizer/tsan_interface.h>
 #define HB_RELEASE(p) __tsan_release(p)
 #define HB_ACQUIRE(p) __tsan_acquire(p)
+/*
+ * This file is not instrumented, but the C library's interceptors are
+ * (realloc, free, snprintf) and so is the model's lock holder report: the
+ * scheduler's memory handled by them in one fiber and then another would
+ * be a race.  They run with the current fiber's accesses ignored.
+ */
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define IGNORE_BEGIN() AnnotateIgnoreWritesBegin(__FILE__, __LINE__)
+#define IGNORE_END() AnnotateIgnoreWritesEnd(__FILE__, __LINE__)
 #else
 #define HB_RELEASE(p) ((void)(p))
 #define HB_ACQUIRE(p) ((void)(p))
+#define IGNORE_BEGIN() ((void)0)
+#define IGNORE_END() ((void)0)
 #endif
 
 enum fstate {
@@ -117,6 +129,10 @@ struct mmt_dsched {
 	int last_cpu;
 	uint64_t last_site, ihash;
 	char chain[2048];
+	/* TSan: a fiber that hands over to the host (nothing else can run,
+	 * or it ended) orders what it did before the host's next steps; the
+	 * host hands over to a fiber with no edge at all. */
+	char to_host;
 };
 
 static const struct mmt_engine_ops engine_ops;
@@ -582,6 +598,20 @@ static unsigned int collect_runnable(struct mmt_dsched *ds,
 	return n;
 }
 
+/*
+ * TSan: the host after a run (or an abandoned run) comes after everything
+ * every fiber did up to its last switch - the fibers that will never run
+ * again included, as a joined thread's work comes before its joiner.
+ */
+static void host_sync(struct mmt_dsched *ds)
+{
+	unsigned int i;
+
+	for (i = 0; i < ds->nr; i++)
+		if (ds->fib[i])
+			HB_ACQUIRE(&ds->fib[i]->end_sync);
+}
+
 /* One of the @n runnable fibers, by the source when there is a choice. */
 static struct mmt_thread *choose(struct mmt_dsched *ds, unsigned int n)
 {
@@ -594,7 +624,9 @@ static struct mmt_thread *choose(struct mmt_dsched *ds, unsigned int n)
 		idx = ds->src->ops->pick(ds->src, ds->rec.n, ds->ids, n, cur) %
 		      n;
 		/* Out of memory only loses the record, not the run. */
+		IGNORE_BEGIN();
 		(void)mmt_schedule_push(&ds->rec, ds->ids[idx]);
+		IGNORE_END();
 	}
 	id = ds->ids[idx];
 	return ds->fib[id];
@@ -607,8 +639,14 @@ static void switch_to(struct mmt_dsched *ds, struct mmt_thread *next)
 	mmt_thread_state_save(prev->tls);
 	ds->cur = next;
 	ds->switches++;
+	if (next == ds->host)
+		HB_RELEASE(&ds->to_host);
+	if (prev != ds->host)
+		HB_RELEASE(&prev->end_sync); /* for the host: see host_sync() */
 	mmt_fiber_switch(&prev->f, &next->f);
 	/* Resumed: whoever switched here set ds->cur = prev. */
+	if (prev == ds->host)
+		HB_ACQUIRE(&ds->to_host);
 	mmt_thread_state_restore(prev->tls);
 }
 
@@ -643,6 +681,7 @@ static __attribute__((noreturn)) void fiber_end(struct mmt_thread *t)
 
 	t->state = F_DONE;
 	HB_RELEASE(&t->end_sync);
+	HB_RELEASE(&ds->to_host);
 	ds->progress++;
 	if (t->is_task)
 		ds->live_tasks--;
@@ -768,10 +807,23 @@ static void sched_hook(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
 
 /* ---- the engine hooks ---- */
 
+static struct mmt_thread *do_spawn(struct mmt_dsched *ds, const char *name,
+				   void (*fn)(void *arg), void *arg);
+
 static struct mmt_thread *eng_spawn(void *eng, const char *name,
 				    void (*fn)(void *arg), void *arg)
 {
-	struct mmt_dsched *ds = eng;
+	struct mmt_thread *t;
+
+	IGNORE_BEGIN();
+	t = do_spawn(eng, name, fn, arg);
+	IGNORE_END();
+	return t;
+}
+
+static struct mmt_thread *do_spawn(struct mmt_dsched *ds, const char *name,
+				   void (*fn)(void *arg), void *arg)
+{
 	struct mmt_thread *t = thread_alloc();
 
 	if (!t)
@@ -848,9 +900,11 @@ static void eng_unpark(void *eng, struct mmt_thread *t)
 
 static void free_fiber(struct mmt_dsched *ds, struct mmt_thread *t)
 {
+	IGNORE_BEGIN();
 	ds->fib[t->id] = NULL;
 	mmt_fiber_destroy(&t->f);
 	free(t);
+	IGNORE_END();
 }
 
 static bool eng_join(void *eng, struct mmt_thread *t)
@@ -960,6 +1014,7 @@ static void report_deadlock(struct mmt_dsched *ds)
 	size_t used = 0;
 	unsigned int i;
 
+	IGNORE_BEGIN();
 	ds->chain[0] = '\0';
 	for (i = 0; i < ds->nr && used + 1 < sizeof(ds->chain); i++) {
 		struct mmt_thread *t = ds->fib[i];
@@ -987,9 +1042,11 @@ static void report_deadlock(struct mmt_dsched *ds)
 			"%sfiber %u (%s %s) %s", used ? "; " : "", t->id,
 			t->is_task ? "task" : "kthread", t->name, what);
 	}
+	/* The report's state dump reads what the abandoned fibers wrote. */
 	mmt_violation(ds->m, "deadlock",
 		      "no thread of the deterministic scheduler can run: %s",
 		      ds->chain);
+	IGNORE_END();
 	ds->aborted = true;
 	ds->result = MMT_DSCHED_DEADLOCK;
 }
@@ -1027,9 +1084,7 @@ enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 		}
 		report_deadlock(ds);
 	}
-	for (i = 0; i < ds->nr; i++)
-		if (ds->fib[i] && ds->fib[i]->state == F_DONE)
-			HB_ACQUIRE(&ds->fib[i]->end_sync);
+	host_sync(ds);
 	if (ds->host_away) {
 		ds->host_away = false;
 		mmt_engine_thread_pending(ds->m, -1);
@@ -1082,6 +1137,7 @@ void mmt_dsched_destroy(struct mmt_dsched *ds)
 
 	if (!ds)
 		return;
+	host_sync(ds);
 	mmt_machine_set_sched_hook(ds->m, NULL, NULL);
 	mmt_machine_set_engine(ds->m, NULL, NULL);
 	for (i = 0; i < ds->nr; i++)

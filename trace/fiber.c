@@ -82,9 +82,11 @@
 
 #define STACK_CACHE 16
 
+#ifndef FIBER_TSAN
 static pthread_mutex_t cache_mu = PTHREAD_MUTEX_INITIALIZER;
 static void *stack_cache[STACK_CACHE];
 static int nr_cached;
+#endif
 
 static size_t page_size(void)
 {
