@@ -231,9 +231,13 @@ struct xresult {
 	struct mmt_schedule sched;
 	int nlog, log[2 * XROUNDS * 2];
 	uint64_t points, ihash;
+	unsigned int cov_hits; /* interleaving counters that were hit */
 	unsigned long violations;
 	enum mmt_dsched_result res;
 };
+
+/* Interleaving coverage, as a fuzz target's extra counters would be. */
+static uint8_t xcov[4096];
 
 static void xrun(struct mmt_sched_source *src, struct xresult *r)
 {
@@ -250,6 +254,8 @@ static void xrun(struct mmt_sched_source *src, struct xresult *r)
 	xw.s = mmt_kmem_cache_create("xwork", 192, 0, 0, NULL);
 	MMT_CHECK(xw.s != NULL);
 	ds = t_dsched(m, src);
+	memset(xcov, 0, sizeof(xcov));
+	mmt_dsched_set_coverage(ds, xcov, sizeof(xcov));
 	for (i = 0; i < 2; i++)
 		MMT_CHECK(mmt_dsched_add_task(ds, i, mmt_task_create(m, "x", 0),
 					      xbody, (void *)(intptr_t)i) == i);
@@ -259,6 +265,8 @@ static void xrun(struct mmt_sched_source *src, struct xresult *r)
 		MMT_CHECK(mmt_schedule_push(&r->sched,
 					    mmt_dsched_schedule(ds)->ids[i]));
 	r->points = mmt_dsched_points(ds);
+	for (r->cov_hits = 0, i = 0; i < (int)sizeof(xcov); i++)
+		r->cov_hits += xcov[i] != 0;
 	r->ihash = mmt_dsched_interleaving_hash(ds);
 	t_dsched_done(m, ds);
 	for (i = 0; i < XSLOTS; i++)
@@ -282,6 +290,7 @@ static void check_same(const struct xresult *a, const struct xresult *b)
 	MMT_CHECK(mmt_schedule_equal(&a->sched, &b->sched));
 	MMT_CHECK_EQ(a->points, b->points);
 	MMT_CHECK_EQ(a->ihash, b->ihash);
+	MMT_CHECK_EQ(a->cov_hits, b->cov_hits);
 	MMT_CHECK_EQ(a->nlog, 2 * XROUNDS);
 	MMT_CHECK_EQ(a->nlog, b->nlog);
 	MMT_CHECK(!memcmp(a->log, b->log, sizeof(a->log)));
@@ -329,6 +338,11 @@ MMT_TEST(dsched_same_source_and_seed_give_the_same_schedule_and_outcome)
 		MMT_CHECK_MSG(interleaved(&a),
 			      "source %d: the two CPUs never interleaved",
 			      kind);
+		/* Interleaved: pairs of sites on different CPUs were seen
+		 * (PCT of depth 3 switches CPUs only a few times). */
+		MMT_CHECK_MSG(a.cov_hits >= (kind == 1 ? 1u : 3u),
+			      "source %d: %u interleaving counters hit", kind,
+			      a.cov_hits);
 		mmt_schedule_free(&a.sched);
 		mmt_schedule_free(&b.sched);
 	}
@@ -336,6 +350,7 @@ MMT_TEST(dsched_same_source_and_seed_give_the_same_schedule_and_outcome)
 	xrun(mmt_sched_source_random(42), &a);
 	xrun(mmt_sched_source_random(43), &c);
 	MMT_CHECK(!mmt_schedule_equal(&a.sched, &c.sched));
+	MMT_CHECK(a.ihash != c.ihash);
 	mmt_schedule_free(&a.sched);
 	mmt_schedule_free(&c.sched);
 }
