@@ -845,3 +845,32 @@ MMT_TEST(
 		      n, WEXITSTATUS(status));
 #endif
 }
+
+/* Each waits, spinning through cond_resched, for a flag nobody sets. */
+static bool spin_flag;
+
+static void spin_forever(void *arg)
+{
+	(void)arg;
+	while (!__atomic_load_n(&spin_flag, __ATOMIC_RELAXED))
+		mmt_cond_resched();
+}
+
+MMT_TEST(dsched_a_livelock_is_ended_by_the_step_limit_and_reported)
+{
+	struct mmt_machine *m = t_machine(NULL);
+	struct mmt_dsched *ds;
+
+	spin_flag = false;
+	ds = t_dsched(m, mmt_sched_source_random(9));
+	mmt_dsched_set_step_limit(ds, 5000);
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "spin0", 0), spin_forever,
+			    NULL);
+	mmt_dsched_add_task(ds, 1, mmt_task_create(m, "spin1", 0), spin_forever,
+			    NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_STEP_LIMIT);
+	MMT_CHECK_EQ(mmt_dsched_points(ds), 5001);
+	MMT_CHECK_VIOLATED(m, "stall");
+	/* The abandoned tasks keep their CPUs: the host stays off them. */
+	mmt_dsched_destroy(ds);
+}
