@@ -874,3 +874,65 @@ MMT_TEST(dsched_a_livelock_is_ended_by_the_step_limit_and_reported)
 	/* The abandoned tasks keep their CPUs: the host stays off them. */
 	mmt_dsched_destroy(ds);
 }
+
+/* ---- the model's own kthreads under the scheduler ---- */
+
+static struct {
+	long free_after;
+	enum mmt_wait_result slept;
+} ksw;
+
+static long zone0_free(struct mmt_machine *m)
+{
+	struct mmt_zone_info zi;
+
+	mmt_zone_info(m, 0, &zi);
+	return (long)zi.free;
+}
+
+/* Map clean page cache below the low mark, then sleep: kswapd's turn. */
+static void ksw_client(void *arg)
+{
+	struct mmt_machine *m = mmt_current_machine();
+
+	(void)arg;
+	while (zone0_free(m) >= 80)
+		MMT_CHECK(mmt_lru_add_file(m, false, NULL));
+	MMT_CHECK(mmt_lru_add_file(m, false, NULL)); /* wakes kswapd */
+	ksw.slept = mmt_schedule_timeout(MMT_HZ);
+	ksw.free_after = zone0_free(m);
+}
+
+MMT_TEST(dsched_kswapd_is_a_fiber_that_reclaims_to_high_and_stops)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_reclaim_stats st;
+	struct mmt_dsched *ds;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	cfg.dma32_pages = 0;
+	cfg.normal_pages = 1024;
+	cfg.pcp_batch = 1;
+	cfg.pcp_high = 1;
+	m = t_machine(&cfg);
+	mmt_zone_set_watermarks(m, 0, 64, 80, 96);
+	memset(&ksw, 0, sizeof(ksw));
+	ds = t_dsched(m, mmt_sched_source_random(11));
+	MMT_CHECK(mmt_kswapd_start(m)); /* a fiber: the engine is attached */
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "client", 0), ksw_client,
+			    NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	MMT_CHECK_EQ(ksw.slept, MMT_WAIT_TIMEOUT);
+	MMT_CHECK_MSG(ksw.free_after >= 96, "free %ld after kswapd, high 96",
+		      ksw.free_after);
+	mmt_reclaim_stats(m, &st);
+	MMT_CHECK(st.kswapd_wakeups > 0 && st.kswapd_passes > 0);
+	MMT_CHECK(st.reclaimed > 0);
+	MMT_CHECK_EQ(st.direct_reclaims, 0);
+	MMT_CHECK(mmt_cpu_attach(m, 0, host_task));
+	mmt_kswapd_stop(m); /* from the host: runs the fiber to its end */
+	MMT_CHECK_CLEAN(m);
+	t_dsched_done(m, ds);
+}
