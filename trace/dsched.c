@@ -119,7 +119,7 @@ struct mmt_dsched {
 	uint16_t *ids; /* scratch: runnable ids */
 	struct mmt_thread *cur;
 	unsigned int live_tasks;
-	bool ran, in_run, aborted, host_away;
+	bool ran, aborted, host_away;
 	enum mmt_dsched_result result;
 	uint64_t points, switches, progress, retry_progress, max_points;
 	struct mmt_schedule rec;
@@ -1062,7 +1062,6 @@ enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 		return MMT_DSCHED_ERROR;
 	}
 	ds->ran = true;
-	ds->in_run = true;
 	ds->result = MMT_DSCHED_DONE;
 	while (!ds->aborted) {
 		if (dispatch_one(ds))
@@ -1089,7 +1088,6 @@ enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 		ds->host_away = false;
 		mmt_engine_thread_pending(ds->m, -1);
 	}
-	ds->in_run = false;
 	return ds->result;
 }
 
