@@ -232,6 +232,7 @@ struct xresult {
 	int nlog, log[2 * XROUNDS * 2];
 	uint64_t points, ihash;
 	unsigned int cov_hits; /* interleaving counters that were hit */
+	uint64_t divergences; /* replay decisions not followed */
 	unsigned long violations;
 	enum mmt_dsched_result res;
 };
@@ -265,6 +266,7 @@ static void xrun(struct mmt_sched_source *src, struct xresult *r)
 		MMT_CHECK(mmt_schedule_push(&r->sched,
 					    mmt_dsched_schedule(ds)->ids[i]));
 	r->points = mmt_dsched_points(ds);
+	r->divergences = mmt_dsched_divergences(ds);
 	for (r->cov_hits = 0, i = 0; i < (int)sizeof(xcov); i++)
 		r->cov_hits += xcov[i] != 0;
 	r->ihash = mmt_dsched_interleaving_hash(ds);
@@ -378,6 +380,7 @@ MMT_TEST(dsched_a_recorded_schedule_replays_exactly_and_its_text_round_trips)
 		free(text);
 		xrun(mmt_sched_source_replay(&parsed), &b);
 		check_same(&a, &b);
+		MMT_CHECK_EQ(b.divergences, 0);
 		mmt_schedule_free(&parsed);
 		mmt_schedule_free(&a.sched);
 		mmt_schedule_free(&b.sched);
@@ -935,4 +938,25 @@ MMT_TEST(dsched_kswapd_is_a_fiber_that_reclaims_to_high_and_stops)
 	mmt_kswapd_stop(m); /* from the host: runs the fiber to its end */
 	MMT_CHECK_CLEAN(m);
 	t_dsched_done(m, ds);
+}
+
+MMT_TEST(dsched_a_replay_that_cannot_be_followed_counts_its_divergences)
+{
+	struct xresult a, b;
+	struct mmt_schedule bad;
+	size_t i;
+
+	xrun(mmt_sched_source_random(21), &a);
+	/* Fiber 7 never exists: every decision diverges and falls back. */
+	mmt_schedule_init(&bad);
+	for (i = 0; i < a.sched.n; i++)
+		MMT_CHECK(mmt_schedule_push(&bad, 7));
+	xrun(mmt_sched_source_replay(&bad), &b);
+	MMT_CHECK_EQ(b.res, MMT_DSCHED_DONE);
+	MMT_CHECK(b.divergences > 0);
+	MMT_CHECK_EQ(b.divergences, b.sched.n);
+	MMT_CHECK_EQ(b.violations, 0);
+	mmt_schedule_free(&bad);
+	mmt_schedule_free(&a.sched);
+	mmt_schedule_free(&b.sched);
 }
