@@ -383,6 +383,42 @@ struct mmt_machine {
 /* ---- current CPU ---- */
 
 extern _Thread_local struct mmt_cpu *_mmt_this_cpu;
+/* The kthread the current thread runs (sched.c), NULL for other threads. */
+extern _Thread_local struct mmt_kthread *_mmt_this_kthread;
+/* Depth of alloc_fn calls under the no-reclaim mempool policy (mempool.c). */
+extern _Thread_local int _mmt_noreclaim_depth;
+
+/*
+ * Every thread-local of the model that lives across a scheduling point
+ * (mmt/engine.h: an engine saves and restores it at each switch).
+ * lockdep.c's why_buf is scratch filled and reported with no scheduling
+ * point between, and machine.c's thread_token is only ever compared
+ * against NULL, so neither is part of it.
+ */
+struct _mmt_thread_state {
+	struct mmt_cpu *cpu;
+	struct mmt_kthread *kthread;
+	int noreclaim_depth;
+};
+
+/*
+ * Write one of those thread-locals.  Under TSan with the deterministic
+ * scheduler, fibers of one host thread share one copy (saved and restored
+ * at each switch): the writes are hidden from TSan so that two fibers'
+ * uses of "their" thread-local are not reported as a race.
+ */
+#if MMT_SANITIZE_TSAN
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define MMT_TLS_SET(var, val)                                  \
+	do {                                                   \
+		AnnotateIgnoreWritesBegin(__FILE__, __LINE__); \
+		(var) = (val);                                 \
+		AnnotateIgnoreWritesEnd(__FILE__, __LINE__);   \
+	} while (0)
+#else
+#define MMT_TLS_SET(var, val) ((var) = (val))
+#endif
 
 static inline struct mmt_cpu *_mmt_cpu(void)
 {

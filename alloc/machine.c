@@ -381,7 +381,7 @@ void mmt_machine_destroy(struct mmt_machine *m)
 	if (!m)
 		return;
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m)
-		_mmt_this_cpu = NULL;
+		MMT_TLS_SET(_mmt_this_cpu, NULL);
 	_mmt_reclaim_destroy(m);
 	_mmt_reserve_destroy(m);
 	_mmt_mempool_destroy(m);
@@ -575,7 +575,7 @@ bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpuid,
 	cpu->preempt_count = 0;
 	cpu->irq_disable_depth = 0;
 	task->cpu = cpuid;
-	_mmt_this_cpu = cpu;
+	MMT_TLS_SET(_mmt_this_cpu, cpu);
 	_mmt_sched_cpu_attached(m);
 	return true;
 }
@@ -600,7 +600,7 @@ void mmt_cpu_detach(void)
 	cpu->curr = NULL;
 	cpu->preempt_count = 0;
 	cpu->irq_disable_depth = 0;
-	_mmt_this_cpu = NULL;
+	MMT_TLS_SET(_mmt_this_cpu, NULL);
 	/* Release pairs with the acquire in mmt_cpu_attach(). */
 	atomic_store_explicit(&cpu->owner, NULL, memory_order_release);
 	_mmt_sched_cpu_released(cpu->m);
@@ -979,4 +979,29 @@ bool mmt_cpu_is_online(const struct mmt_machine *m, int cpuid)
 		return false;
 	return atomic_load_explicit(&m->cpus[cpuid].online,
 				    memory_order_acquire);
+}
+
+/* ---- per-thread state for a thread engine (mmt/engine.h) ---- */
+
+size_t mmt_thread_state_size(void)
+{
+	return sizeof(struct _mmt_thread_state);
+}
+
+void mmt_thread_state_save(void *buf)
+{
+	struct _mmt_thread_state *st = buf;
+
+	st->cpu = _mmt_this_cpu;
+	st->kthread = _mmt_this_kthread;
+	st->noreclaim_depth = _mmt_noreclaim_depth;
+}
+
+void mmt_thread_state_restore(const void *buf)
+{
+	const struct _mmt_thread_state *st = buf;
+
+	MMT_TLS_SET(_mmt_this_cpu, st->cpu);
+	MMT_TLS_SET(_mmt_this_kthread, st->kthread);
+	MMT_TLS_SET(_mmt_noreclaim_depth, st->noreclaim_depth);
 }

@@ -137,11 +137,11 @@ struct mmt_mempool_state {
 };
 
 /* Inside an alloc function called by mempool_alloc under no-reclaim. */
-static _Thread_local int noreclaim_depth;
+_Thread_local int _mmt_noreclaim_depth;
 
 bool _mmt_mempool_in_noreclaim_alloc(void)
 {
-	return noreclaim_depth > 0;
+	return _mmt_noreclaim_depth > 0;
 }
 
 static inline void count(_Atomic unsigned long *c)
@@ -404,9 +404,9 @@ static void *call_alloc(struct mmt_mempool *pool, mmt_gfp_t gfp, bool inner)
 			"__GFP_DIRECT_RECLAIM under the no-reclaim policy",
 			pool->name, g);
 	}
-	noreclaim_depth += watch;
+	MMT_TLS_SET(_mmt_noreclaim_depth, _mmt_noreclaim_depth + watch);
 	elem = pool->alloc_fn(gfp, pool->pool_data);
-	noreclaim_depth -= watch;
+	MMT_TLS_SET(_mmt_noreclaim_depth, _mmt_noreclaim_depth - watch);
 	if (inner) {
 		count(&pool->st.alloc_fn_calls);
 		if (elem)

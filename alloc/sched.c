@@ -48,7 +48,18 @@
  * Locks: sched->mu is a host mutex outside the model's lock model (waits
  * require that the caller holds no model lock); wait queue lists are
  * protected by it too.  Under it only host leaves are taken: the violation
- * log's mutex and, through a queue's describe(), a mempool's track_mu.  Condition callbacks run on a CPU without it.
+ * log's mutex and, through a queue's describe(), a mempool's track_mu.
+ * Condition callbacks run on a CPU without it.
+ *
+ * Thread engine (mmt/engine.h).  With an engine attached, kthreads are the
+ * engine's threads (spawn/join instead of pthread_create/join), a blocked
+ * waiter parks instead of waiting on its condition variable (the waker
+ * unparks it where it would signal), and a thread waiting for a CPU parks
+ * on the cpu_waiters list, unparked when a CPU is released.  sched->mu is
+ * always released before a park; unpark never switches, so it is called
+ * under it.  Everything else - the counts, the deadlines, resolve_locked()
+ * jumping the clock or reporting the deadlock - is the same code for both:
+ * the engine's blocking is exact because the model says who is blocked.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -66,6 +77,7 @@ struct mmt_waiter {
 	struct mmt_task *task;
 	struct mmt_waitqueue *wq;
 	pthread_cond_t cv;
+	struct mmt_thread *thr; /* with an engine: who to unpark */
 	uint64_t deadline; /* jiffies or NO_DEADLINE */
 	uint64_t since; /* jiffies when it blocked */
 	bool woken, blocked, queued;
@@ -76,6 +88,7 @@ struct mmt_kthread {
 	struct mmt_machine *m;
 	struct mmt_task *task;
 	pthread_t thread;
+	struct mmt_thread *ethr; /* with an engine: its thread */
 	void (*fn)(void *arg);
 	void *arg;
 	_Atomic bool stop;
@@ -92,9 +105,19 @@ struct mmt_sched_state {
 	_Atomic bool failed;
 	_Atomic uint64_t last_progress; /* jiffies of the last progress */
 	_Atomic unsigned long progress;
+	/* thread engine, NULL: real threads */
+	const struct mmt_engine_ops *eops;
+	void *eng;
+	struct cpu_waiter *cpu_waiters; /* parked for a CPU (engine) */
 };
 
-static _Thread_local struct mmt_kthread *this_kthread;
+/* A thread parked for a free CPU (engine only), on its own stack. */
+struct cpu_waiter {
+	struct mmt_thread *thr;
+	struct cpu_waiter *next, **pprev;
+};
+
+_Thread_local struct mmt_kthread *_mmt_this_kthread;
 
 static inline struct mmt_sched_state *S(const struct mmt_machine *m)
 {
@@ -172,7 +195,10 @@ static void wake_locked(struct mmt_sched_state *s, struct mmt_waiter *w)
 		blocked_del(s, w);
 		s->nr_cpu_waiters++;
 	}
-	pthread_cond_signal(&w->cv);
+	if (s->eops)
+		s->eops->unpark(s->eng, w->thr);
+	else
+		pthread_cond_signal(&w->cv);
 }
 
 /* ---- the detector ---- */
@@ -313,6 +339,8 @@ void _mmt_sched_cpu_released(struct mmt_machine *m)
 	s->nr_running--;
 	s->cpu_gen++;
 	pthread_cond_broadcast(&s->cpu_cv);
+	for (struct cpu_waiter *cw = s->cpu_waiters; cw; cw = cw->next)
+		s->eops->unpark(s->eng, cw->thr);
 	resolve_locked(m);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -378,6 +406,56 @@ static struct timespec real_deadline(unsigned int ms)
 	return ts;
 }
 
+static bool try_any_cpu(struct mmt_machine *m, struct mmt_task *t)
+{
+	int c;
+
+	for (c = 0; c < m->nr_cpus; c++)
+		if (_mmt_cpu_try_attach(m, c, t))
+			return true;
+	return false;
+}
+
+/*
+ * acquire_cpu() under a thread engine: park on cpu_waiters until a CPU is
+ * released (no switch can come between the failed attempt and the park:
+ * every thread of the engine runs on this host thread).
+ */
+static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
+{
+	struct mmt_sched_state *s = S(m);
+	struct cpu_waiter cw = { .thr = s->eops->self(s->eng) };
+
+	while (!try_any_cpu(m, t)) {
+		bool ok;
+
+		pthread_mutex_lock(&s->mu);
+		cw.next = s->cpu_waiters;
+		if (cw.next)
+			cw.next->pprev = &cw.next;
+		cw.pprev = &s->cpu_waiters;
+		s->cpu_waiters = &cw;
+		pthread_mutex_unlock(&s->mu);
+		ok = s->eops->park(s->eng, "a free CPU");
+		pthread_mutex_lock(&s->mu);
+		*cw.pprev = cw.next;
+		if (cw.next)
+			cw.next->pprev = cw.pprev;
+		pthread_mutex_unlock(&s->mu);
+		if (!ok) {
+			/* Only the host context gets here: a harness error. */
+			fprintf(stderr,
+				"mmtorture: task %s waits for a CPU that no thread "
+				"of the engine can ever release\n",
+				t->name);
+			abort();
+		}
+	}
+	pthread_mutex_lock(&s->mu);
+	s->nr_cpu_waiters--;
+	pthread_mutex_unlock(&s->mu);
+}
+
 /*
  * Take any free online CPU for @t; the caller is counted in
  * nr_cpu_waiters and stops being counted once it holds one.
@@ -386,6 +464,10 @@ static void acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
 {
 	struct mmt_sched_state *s = S(m);
 
+	if (s->eops) {
+		engine_acquire_cpu(m, t);
+		return;
+	}
 	for (;;) {
 		uint64_t gen;
 		int c;
@@ -449,7 +531,7 @@ static enum mmt_wait_result do_wait(struct mmt_waitqueue *wq,
 	struct mmt_machine *m = cpu->m;
 	struct mmt_sched_state *s = S(m);
 	struct mmt_task *t = cpu->curr;
-	struct mmt_kthread *k = this_kthread;
+	struct mmt_kthread *k = _mmt_this_kthread;
 	struct mmt_waiter w;
 	enum mmt_wait_result res;
 	uint64_t start = mmt_jiffies(m);
@@ -460,7 +542,10 @@ static enum mmt_wait_result do_wait(struct mmt_waitqueue *wq,
 	w.task = t;
 	w.io = io;
 	w.deadline = timeout < 0 ? NO_DEADLINE : start + (uint64_t)timeout;
-	pthread_cond_init(&w.cv, NULL);
+	if (s->eops)
+		w.thr = s->eops->self(s->eng);
+	else
+		pthread_cond_init(&w.cv, NULL);
 	for (;;) {
 		bool done;
 
@@ -518,6 +603,25 @@ static enum mmt_wait_result do_wait(struct mmt_waitqueue *wq,
 		mmt_cpu_detach();
 
 		pthread_mutex_lock(&s->mu);
+		while (s->eops && !w.woken) {
+			bool ok;
+
+			/* Exact: parked until a wake, a timeout or a failure
+			 * (all three unpark through wake_locked()). */
+			pthread_mutex_unlock(&s->mu);
+			ok = s->eops->park(s->eng, wq->name);
+			pthread_mutex_lock(&s->mu);
+			if (!ok && !w.woken) {
+				char what[160];
+
+				snprintf(
+					what, sizeof(what),
+					"task %s waits on %s and no thread of the engine "
+					"can run to wake it",
+					t->name, wq->name);
+				fail_locked(m, "deadlock", what);
+			}
+		}
 		while (!w.woken) {
 			struct timespec ts = real_deadline(m->cfg.wait_real_ms);
 
@@ -541,7 +645,8 @@ static enum mmt_wait_result do_wait(struct mmt_waitqueue *wq,
 		acquire_cpu(m, t); /* counted as a CPU waiter by the waker */
 		cpu = _mmt_this_cpu;
 	}
-	pthread_cond_destroy(&w.cv);
+	if (!s->eops)
+		pthread_cond_destroy(&w.cv);
 	if (remaining) {
 		uint64_t now = mmt_jiffies(m);
 
@@ -597,12 +702,29 @@ static void *kthread_main(void *arg)
 {
 	struct mmt_kthread *k = arg;
 
-	this_kthread = k;
+	MMT_TLS_SET(_mmt_this_kthread, k);
 	acquire_cpu(k->m, k->task); /* counted as a CPU waiter at creation */
 	k->fn(k->arg);
 	if (_mmt_this_cpu)
 		mmt_cpu_detach();
 	return NULL;
+}
+
+static void kthread_engine_main(void *arg)
+{
+	kthread_main(arg);
+}
+
+static bool kthread_start(struct mmt_kthread *k)
+{
+	struct mmt_sched_state *s = S(k->m);
+
+	if (s->eops) {
+		k->ethr = s->eops->spawn(s->eng, k->task->name,
+					 kthread_engine_main, k);
+		return k->ethr != NULL;
+	}
+	return pthread_create(&k->thread, NULL, kthread_main, k) == 0;
 }
 
 struct mmt_kthread *mmt_kthread_run(struct mmt_machine *m, const char *name,
@@ -624,7 +746,7 @@ struct mmt_kthread *mmt_kthread_run(struct mmt_machine *m, const char *name,
 	pthread_mutex_lock(&S(m)->mu);
 	S(m)->nr_cpu_waiters++;
 	pthread_mutex_unlock(&S(m)->mu);
-	if (pthread_create(&k->thread, NULL, kthread_main, k)) {
+	if (!kthread_start(k)) {
 		pthread_mutex_lock(&S(m)->mu);
 		S(m)->nr_cpu_waiters--;
 		pthread_mutex_unlock(&S(m)->mu);
@@ -637,8 +759,9 @@ struct mmt_kthread *mmt_kthread_run(struct mmt_machine *m, const char *name,
 
 bool mmt_kthread_should_stop(void)
 {
-	return this_kthread &&
-	       atomic_load_explicit(&this_kthread->stop, memory_order_acquire);
+	return _mmt_this_kthread &&
+	       atomic_load_explicit(&_mmt_this_kthread->stop,
+				    memory_order_acquire);
 }
 
 struct mmt_task *mmt_kthread_task(const struct mmt_kthread *k)
@@ -662,7 +785,23 @@ void mmt_kthread_stop(struct mmt_kthread *k)
 	pthread_mutex_unlock(&s->mu);
 	if (self)
 		mmt_cpu_detach();
-	pthread_join(k->thread, NULL);
+	if (!s->eops) {
+		pthread_join(k->thread, NULL);
+	} else if (!s->eops->join(s->eng, k->ethr)) {
+		/* It can never end: leave it (and its task) to the engine. */
+		mmt_violation(m, "stall",
+			      "kthread_stop(%s): the kthread can never run to "
+			      "its end",
+			      k->task->name);
+		pthread_mutex_lock(&s->mu);
+		s->nr_away--;
+		if (self)
+			s->nr_cpu_waiters++;
+		pthread_mutex_unlock(&s->mu);
+		if (self)
+			acquire_cpu(m, self);
+		return;
+	}
 	pthread_mutex_lock(&s->mu);
 	s->nr_away--;
 	if (self)
@@ -672,6 +811,51 @@ void mmt_kthread_stop(struct mmt_kthread *k)
 		acquire_cpu(m, self);
 	mmt_task_destroy(k->task);
 	free(k);
+}
+
+/* ---- thread engine (mmt/engine.h) ---- */
+
+void mmt_machine_set_engine(struct mmt_machine *m,
+			    const struct mmt_engine_ops *ops, void *eng)
+{
+	struct mmt_sched_state *s = S(m);
+
+	pthread_mutex_lock(&s->mu);
+	s->eops = ops;
+	s->eng = ops ? eng : NULL;
+	pthread_mutex_unlock(&s->mu);
+}
+
+void mmt_engine_thread_pending(struct mmt_machine *m, int delta)
+{
+	_mmt_sched_away(m, delta);
+}
+
+void mmt_describe_lock_holder(struct mmt_machine *m, const void *obj, char *buf,
+			      size_t len)
+{
+	struct mmt_task *t;
+	int i;
+
+	buf[0] = '\0';
+	pthread_mutex_lock(&m->tasks_mu);
+	for (t = m->tasks; t && !buf[0]; t = t->next_all)
+		for (i = 0; i < t->nr_held; i++)
+			if ((const void *)t->held[i].lock == obj) {
+				snprintf(
+					buf, len,
+					"%s held by task %s on cpu %d (taken at %s)",
+					t->held[i].lock->cls &&
+							t->held[i]
+								.lock->cls
+								->name ?
+						t->held[i].lock->cls->name :
+						"lock",
+					t->name, t->cpu,
+					_mmt_short_site(t->held[i].site));
+				break;
+			}
+	pthread_mutex_unlock(&m->tasks_mu);
 }
 
 /* ---- set-up ---- */

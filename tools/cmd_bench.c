@@ -29,6 +29,12 @@
  * oracle level 0 and 1, and ns per machine create + destroy with 256, 2048
  * and 65536 Normal pages: what one execution costs besides its operations,
  * which must follow what the execution touched, not the memory's size.
+ * bench sched: the deterministic scheduler's context switch (trace/fiber.h,
+ * trace/dsched.h): ns per fiber round trip (two switches) with the
+ * project's switch and with glibc swapcontext, and ns per scheduling point
+ * of two CPU tasks under the scheduler, each point a switch (the fiber
+ * switch plus the scheduler's choice and the model's thread-state save and
+ * restore).
  * Each is warmed up, then timed (CLOCK_MONOTONIC) over 5 repetitions of N
  * iterations; the best repetition is the result.  JSON on stdout, or with
  * --json-out FILE in FILE and a table on stdout.
@@ -44,8 +50,11 @@
 #include <jansson.h>
 
 #include "cli.h"
+#include "dsched.h"
+#include "fiber.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
+#include <ucontext.h>
 
 #define BENCH_REPS 5
 #define BENCH_DEFAULT_ITERS 2000000ull
@@ -91,6 +100,9 @@ static void usage(FILE *out)
 		"           a 64-operation program (oracle levels 0 and 1), and per machine\n"
 		"           create+destroy with 256, 2048 and 65536 pages (--iters counts\n"
 		"           executions; default %llu)\n"
+		"  sched    the deterministic scheduler: ns per fiber round trip (two\n"
+		"           switches) against glibc swapcontext, and per scheduling point\n"
+		"           of two CPU tasks switching at every point\n"
 		"  bugs     the fuzzers: seconds to find each injectable bug a single CPU\n"
 		"           can reach, over trials (`%s bench bugs --help`)\n"
 		"  fuzz     the fuzzers: exec/s per target on 64-operation inputs beside an\n"
@@ -648,9 +660,148 @@ static int bench_trace(uint64_t iters, const char *json_out)
 	return bench_emit(root, json_out, iters, ret);
 }
 
+/* ---- bench sched ---- */
+
+static struct mmt_fiber sched_host, sched_fiber;
+static ucontext_t uc_host, uc_fiber;
+
+static __attribute__((noreturn)) void pong_fiber(void *arg)
+{
+	(void)arg;
+	for (;;)
+		mmt_fiber_switch(&sched_fiber, &sched_host);
+}
+
+static void bench_fiber_pair(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	(void)bs;
+	for (i = 0; i < iters; i++)
+		mmt_fiber_switch(&sched_host, &sched_fiber);
+}
+
+static void pong_ucontext(void)
+{
+	for (;;)
+		swapcontext(&uc_fiber, &uc_host);
+}
+
+static void bench_ucontext_pair(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	(void)bs;
+	for (i = 0; i < iters; i++)
+		swapcontext(&uc_host, &uc_fiber);
+}
+
+static void resched_loop(void *arg)
+{
+	uint64_t i, n = *(uint64_t *)arg;
+
+	for (i = 0; i < n; i++)
+		mmt_cond_resched();
+}
+
+/* Two tasks, each @iters / 2 points: every point yields to the other. */
+static void bench_dsched_points(struct bench_state *bs, uint64_t iters)
+{
+	struct mmt_dsched *ds;
+	uint64_t half = iters / 2 + 1;
+	char err[160];
+	int c;
+
+	ds = mmt_dsched_create(bs->m, mmt_sched_source_round_robin(), err,
+			       sizeof(err));
+	if (!ds) {
+		bs->not_ok++;
+		return;
+	}
+	for (c = 0; c < 2; c++)
+		mmt_dsched_add_task(ds, c, mmt_task_create(bs->m, "bench", 0),
+				    resched_loop, &half);
+	if (mmt_dsched_run(ds) != MMT_DSCHED_DONE ||
+	    mmt_dsched_points(ds) != 2 * half)
+		bs->not_ok++;
+	mmt_dsched_destroy(ds);
+}
+
+static const struct bench sched_benches[] = {
+	{ "fiber_switch_round_trip",
+	  "mmt_fiber_switch() to a fiber and back (two switches)",
+	  bench_fiber_pair },
+	{ "swapcontext_round_trip",
+	  "glibc swapcontext() to a context and back (two switches)",
+	  bench_ucontext_pair },
+	{ "dsched_point_switch",
+	  "a scheduling point of two CPU tasks under the scheduler, each a "
+	  "switch to the other",
+	  bench_dsched_points },
+};
+
+static int bench_sched(uint64_t iters, const char *json_out)
+{
+	static char uc_stack[256 * 1024];
+	struct bench_state bs = { 0 };
+	struct mmt_config cfg;
+	json_t *root, *results, *res;
+	bool pinned = pin_to_current_cpu();
+	char err[256];
+	size_t i;
+	int ret = CLI_EXIT_OK;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	cfg.page_poison = false;
+	cfg.lockdep = false;
+	root = bench_root("sched", &cfg, pinned, iters);
+	json_object_set_new(root, "fiber_backend",
+			    json_string(mmt_fiber_backend()));
+	results = json_array();
+	json_object_set_new(root, "results", results);
+	mmt_fiber_init_host(&sched_host);
+	if (mmt_fiber_create(&sched_fiber, pong_fiber, NULL) ||
+	    getcontext(&uc_fiber)) {
+		fprintf(stderr, "%s bench: cannot make a fiber\n", CLI_PROG);
+		json_decref(root);
+		return CLI_EXIT_FAIL;
+	}
+	uc_fiber.uc_stack.ss_sp = uc_stack;
+	uc_fiber.uc_stack.ss_size = sizeof(uc_stack);
+	uc_fiber.uc_link = NULL;
+	makecontext(&uc_fiber, pong_ucontext, 0);
+	bs.m = mmt_machine_create(&cfg, err, sizeof(err));
+	if (!bs.m) {
+		fprintf(stderr, "%s bench: cannot build the machine: %s\n",
+			CLI_PROG, err);
+		json_decref(root);
+		return CLI_EXIT_FAIL;
+	}
+	for (i = 0; i < MMT_ARRAY_SIZE(sched_benches); i++) {
+		res = bench_result(&sched_benches[i], &bs, iters, NULL);
+		if (i < 2)
+			json_object_set_new(
+				res, "ns_per_switch",
+				json_real(json_real_value(json_object_get(
+						  res, "ns_per_op")) /
+					  2));
+		json_array_append_new(results, res);
+	}
+	if (bs.not_ok || mmt_violation_count(bs.m)) {
+		fprintf(stderr, "%s bench: a scheduler run did not end clean\n",
+			CLI_PROG);
+		ret = CLI_EXIT_FAIL;
+	}
+	/* The fiber never ends: it is parked in its loop; free its stack. */
+	mmt_fiber_destroy(&sched_fiber);
+	mmt_machine_destroy(bs.m);
+	return bench_emit(root, json_out, iters, ret);
+}
+
 /* ---- the command ---- */
 
-static const char *const bench_names[] = { "pages", "slab", "trace" };
+static const char *const bench_names[] = { "pages", "slab", "trace", "sched" };
 
 enum {
 	OPT_ITERS = 256,
@@ -705,10 +856,11 @@ int cmd_bench(int argc, char **argv)
 		}
 	}
 	if (optind >= argc)
-		return cli_usage_error("bench",
-				       "which benchmark? (known: %s, %s, %s, bugs, fuzz)",
-				       bench_names[0], bench_names[1],
-				       bench_names[2]);
+		return cli_usage_error(
+			"bench",
+			"which benchmark? (known: %s, %s, %s, %s, bugs, fuzz)",
+			bench_names[0], bench_names[1], bench_names[2],
+			bench_names[3]);
 	name = argv[optind];
 	if (optind + 1 < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'",
@@ -717,13 +869,16 @@ int cmd_bench(int argc, char **argv)
 		return bench_pages(iters, json_out, lockdep);
 	if (!strcmp(name, "slab"))
 		return bench_slab(iters, json_out, lockdep);
+	if (!strcmp(name, "sched"))
+		return bench_sched(iters, json_out);
 	/* Executions, not operations: a smaller default. */
 	if (!strcmp(name, "trace"))
 		return bench_trace(iters_given ? iters :
 						 BENCH_TRACE_DEFAULT_ITERS,
 				   json_out);
-	return cli_usage_error("bench",
-			       "unknown benchmark '%s' (known: %s, %s, %s, bugs, fuzz)",
-			       name, bench_names[0], bench_names[1],
-			       bench_names[2]);
+	return cli_usage_error(
+		"bench",
+		"unknown benchmark '%s' (known: %s, %s, %s, %s, bugs, fuzz)",
+		name, bench_names[0], bench_names[1], bench_names[2],
+		bench_names[3]);
 }

@@ -13,6 +13,7 @@
 #include "mmt/rcu.h"
 #include "mmt/memcg.h"
 #include "mmt/sched.h"
+#include "mmt/engine.h"
 #include "mmt/mempool.h"
 #include "mmt/reserve.h"
 #include "mmt/reclaim.h"
