@@ -928,3 +928,87 @@ MMT_TEST(trace_example_corpus_parses_prints_and_compiles_losslessly)
 	MMT_CHECK_MSG(nr >= 5, "only %d example traces in %s", nr, dir);
 #endif
 }
+
+/*
+ * tests/data/trace-decode-golden.txt holds byte strings and the canonical
+ * text each decoded to over each single-CPU target's operations, written
+ * by the codec before the concurrent language existed: every binary corpus
+ * of those targets must keep its meaning as operations are added.
+ */
+MMT_TEST(trace_single_cpu_binary_decoding_is_unchanged_from_the_golden_file)
+{
+#ifdef MMT_SOURCE_DIR
+	const char *path = MMT_SOURCE_DIR "/tests/data/trace-decode-golden.txt";
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *want = NULL, *target = NULL;
+	size_t cap = 0, want_len = 0, want_cap = 0;
+	uint8_t *in = NULL;
+	size_t in_len = 0;
+	int nr = 0;
+	ssize_t n;
+	bool have = false;
+
+	MMT_CHECK_MSG(f != NULL, "no file %s", path);
+	for (;;) {
+		n = getline(&line, &cap, f);
+		if (n >= 0 && line[0] == '#')
+			continue;
+		if (have && (n < 0 || line[0] == '@')) {
+			struct mmt_program p;
+			uint64_t set = 0;
+			char *got;
+
+			if (strcmp(target, "all"))
+				MMT_CHECK_MSG(mmt_trace_target_ops(target, &set),
+					      "no target %s", target);
+			mmt_trace_decode_set(in, in_len, set, &p);
+			got = print_str(&p);
+			want[want_len] = '\0';
+			MMT_CHECK_MSG(!strcmp(got, want),
+				      "case %d (%s, %zu bytes) decodes differently:\n--- got ---\n%s--- want ---\n%s",
+				      nr, target, in_len, got, want);
+			free(got);
+			mmt_program_free(&p);
+			nr++;
+			have = false;
+		}
+		if (n < 0)
+			break;
+		if (line[0] == '@') {
+			char *sp = strchr(line + 2, ' ');
+			size_t k, hex;
+
+			MMT_CHECK(sp != NULL);
+			*sp = '\0';
+			free(target);
+			target = strdup(line + 2);
+			hex = strcspn(sp + 1, "\n");
+			free(in);
+			in_len = hex / 2;
+			in = malloc(in_len + 1);
+			for (k = 0; k < in_len; k++) {
+				unsigned int v;
+
+				MMT_CHECK(sscanf(sp + 1 + 2 * k, "%2x", &v) == 1);
+				in[k] = (uint8_t)v;
+			}
+			want_len = 0;
+			have = true;
+			continue;
+		}
+		if (want_len + (size_t)n + 1 > want_cap) {
+			want_cap = 2 * (want_len + (size_t)n + 1);
+			want = realloc(want, want_cap);
+			MMT_CHECK(want != NULL);
+		}
+		memcpy(want + want_len, line, (size_t)n);
+		want_len += (size_t)n;
+	}
+	fclose(f);
+	free(line);
+	free(want);
+	free(target);
+	free(in);
+	MMT_CHECK_MSG(nr >= 40, "only %d cases in %s", nr, path);
+#endif
+}
