@@ -226,6 +226,43 @@ static const char lax_misuse[] =
 	"cpu 7\n"
 	"free_pages p0\n";
 
+/*
+ * Canonical text of a concurrent program (binary-valid, a header the
+ * binary form can say): every kernel thread, a PCT schedule and its
+ * recorded decisions over two lines.
+ */
+#define HDR_MT                                                                                                                                         \
+	"mmtorture-trace 1\n"                                                                                                                          \
+	"machine nodes=2 cpus=4 normal=1024 dma32=64 slab=slub mempool=kernel-2016 rt=off kvfree_rcu=nowait oracles=1 sched=pct sched_seed=7 pct_depth=3 pct_steps=500\n" \
+	"bugs none\n"
+
+static const char every_op_mt[] = HDR_MT
+	"k0 = kthread_start kswapd node=0\n"
+	"k1 = kthread_start kswapd node=1\n"
+	"k2 = kthread_start disk node=0\n"
+	"k3 = kthread_start dmcrypt node=1\n"
+	"k4 = kthread_start loop node=0\n"
+	"k5 = kthread_start netswap node=0\n"
+	"k6 = kthread_start gp node=0\n"
+	"k7 = kthread_start kvfree_rcu node=1\n"
+	"c0 = kmem_cache_create size=96 0\n"
+	"co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+	"cpu 1\n"
+	"co1 = kmem_cache_alloc c0 GFP_KERNEL\n"
+	"kmem_cache_free co0\n"
+	"kthread_stop k0\n"
+	"kswapd node=0\n"
+	"cpu 2\n"
+	"enter rcu_read\n"
+	"  gp_step\n"
+	"exit\n"
+	"kmem_cache_free co1\n"
+	"kmem_cache_destroy c0\n"
+	"kthread_stop k6\n"
+	"k8 = kthread_start gp node=1\n"
+	"decisions 0 1 1 0 2 3 0 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0\n"
+	"decisions 2 1 0\n";
+
 /* ---- the table ---- */
 
 MMT_TEST(trace_table_has_a_sane_row_for_every_opcode)
@@ -308,7 +345,7 @@ MMT_TEST(trace_table_has_a_sane_row_for_every_opcode)
 
 MMT_TEST(trace_canonical_text_parses_and_prints_identically)
 {
-	const char *texts[] = { every_op, lax_misuse };
+	const char *texts[] = { every_op, lax_misuse, every_op_mt };
 	bool used[MMT_NR_OPCODES] = { false };
 	struct mmt_program p;
 	size_t t, i;
@@ -320,7 +357,7 @@ MMT_TEST(trace_canonical_text_parses_and_prints_identically)
 		out = print_str(&p);
 		MMT_CHECK_STR(out, texts[t]);
 		free(out);
-		if (t == 0)
+		if (t != 1)
 			for (i = 0; i < p.nr_ops; i++)
 				used[p.ops[i].code] = true;
 		mmt_program_free(&p);
@@ -428,7 +465,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 	/* unknown header field */
 	parse_err(
 		HDR "machine cpus=2 flux=9\n",
-		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles)");
+		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps)");
 	/* bad numbers */
 	parse_err(HDR "p0 = alloc_pages GFP_KERNEL order=11\n",
 		  "t.trace:2:35: bad number '11' for order= (expected 0..10)");

@@ -1186,6 +1186,16 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_SHRINK_ALL:
 		mmt_kmem_cache_shrink_all(m);
 		break;
+	case MMT_OP_KTHREAD_START:
+	case MMT_OP_KTHREAD_STOP:
+		/*
+		 * A kernel thread runs beside the program's CPUs: that needs
+		 * the concurrent interpreter (fibers under a schedule), which
+		 * this one-thread interpreter is not.
+		 */
+		return bad_trace(x,
+				 "%s: kernel threads need a concurrent run",
+				 info->name);
 	case MMT_NR_OPCODES:
 		break;
 	}
