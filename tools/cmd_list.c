@@ -197,10 +197,11 @@ static json_t *json_targets(void)
 				json_array_append_new(
 					ops,
 					json_string(mmt_op_info(op)->name));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:o}", "name",
-						   name, "what", what, "concurrent",
-						   (int)!!(set & MMT_TRACE_SET_MT),
-						   "operations", ops));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
+				     "what", what, "concurrent",
+				     (int)!!(set & MMT_TRACE_SET_MT),
+				     "operations", ops));
 	}
 	return a;
 }

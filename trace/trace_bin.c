@@ -208,8 +208,8 @@ static void sched_decode(const uint8_t *data, size_t len,
 
 	memset(s, 0, sizeof(*s));
 	s->source = byte_at(data, len, o) % MMT_NR_SCHED_SOURCES;
-	s->pct_depth =
-		(uint8_t)(1 + byte_at(data, len, o + 1) % MMT_TRACE_PCT_MAX_DEPTH);
+	s->pct_depth = (uint8_t)(1 + byte_at(data, len, o + 1) %
+					     MMT_TRACE_PCT_MAX_DEPTH);
 	s->seed = (uint32_t)byte_at(data, len, o + 2) |
 		  (uint32_t)byte_at(data, len, o + 3) << 8 |
 		  (uint32_t)byte_at(data, len, o + 4) << 16 |
@@ -419,10 +419,12 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
 						     _MMT_TRACE_BIN_HEADER);
 	need = _MMT_TRACE_BIN_HEADER;
 	if (opset & MMT_TRACE_SET_MT) {
-		sched_encode(&p->sched, b);
+		uint8_t sb[_MMT_TRACE_BIN_SCHED];
+
+		sched_encode(&p->sched, sb);
 		for (k = 0; k < _MMT_TRACE_BIN_SCHED; k++, need++)
 			if (out && need < cap)
-				out[need] = b[k];
+				out[need] = sb[k];
 	}
 	/* The state the decoder will have: from the header it will read. */
 	_mmt_trace_header_decode(b, _MMT_TRACE_BIN_HEADER, &dh);

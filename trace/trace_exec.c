@@ -1193,8 +1193,7 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		 * the concurrent interpreter (fibers under a schedule), which
 		 * this one-thread interpreter is not.
 		 */
-		return bad_trace(x,
-				 "%s: kernel threads need a concurrent run",
+		return bad_trace(x, "%s: kernel threads need a concurrent run",
 				 info->name);
 	case MMT_NR_OPCODES:
 		break;

@@ -91,9 +91,9 @@ static const char *const pool_kind_names[] = { "kmalloc", "slab", "page" };
 static const char *const lru_names[] = { "anon", "file", "dirty" };
 static const char *const onoff_names[] = { "off", "on" };
 static const char *const kthread_names[MMT_NR_TRACE_KTHREADS] = {
-	[MMT_KT_KSWAPD] = "kswapd",   [MMT_KT_DISK] = "disk",
-	[MMT_KT_DMCRYPT] = "dmcrypt", [MMT_KT_LOOP] = "loop",
-	[MMT_KT_NETSWAP] = "netswap", [MMT_KT_GP] = "gp",
+	[MMT_KT_KSWAPD] = "kswapd",	    [MMT_KT_DISK] = "disk",
+	[MMT_KT_DMCRYPT] = "dmcrypt",	    [MMT_KT_LOOP] = "loop",
+	[MMT_KT_NETSWAP] = "netswap",	    [MMT_KT_GP] = "gp",
 	[MMT_KT_KVFREE_RCU] = "kvfree_rcu",
 };
 
@@ -484,8 +484,8 @@ bool mmt_program_set_decisions(struct mmt_program *p, const uint16_t *d,
 /* ---- schedule sources ---- */
 
 static const char *const sched_names[MMT_NR_SCHED_SOURCES] = {
-	[MMT_SCHED_SEQ] = "seq",       [MMT_SCHED_INPUT] = "input",
-	[MMT_SCHED_PCT] = "pct",       [MMT_SCHED_RANDOM] = "random",
+	[MMT_SCHED_SEQ] = "seq", [MMT_SCHED_INPUT] = "input",
+	[MMT_SCHED_PCT] = "pct", [MMT_SCHED_RANDOM] = "random",
 	[MMT_SCHED_RR] = "rr",
 };
 

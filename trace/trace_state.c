@@ -302,7 +302,7 @@ static bool may_sleep(unsigned int code)
 
 /* A kernel thread handle's fact: its kind and its node. */
 #define KT_FACT(kind, node) ((uint32_t)(kind) | (uint32_t)(node) << 8)
-#define KT_KIND(fact) ((fact) & 0xff)
+#define KT_KIND(fact) ((fact)&0xff)
 #define KT_NODE(fact) ((fact) >> 8)
 
 /*
@@ -552,8 +552,9 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 					      op->arg[1], (long long)twin) :
 				       refuse(why, 0,
 					      "kthread_start %s: k%lld is one already (one a machine)",
-					      mmt_trace_enum_name(MMT_ENUM_KTHREAD,
-								  op->arg[0]),
+					      mmt_trace_enum_name(
+						      MMT_ENUM_KTHREAD,
+						      op->arg[0]),
 					      (long long)twin);
 		break;
 	}

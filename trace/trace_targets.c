@@ -33,14 +33,14 @@
 #define KTHREADS (B(MMT_OP_KTHREAD_START) | B(MMT_OP_KTHREAD_STOP))
 #define MT (MMT_TRACE_SET_MT | KTHREADS)
 
-#define PAGES_OPS                                                       \
+#define PAGES_OPS                                                        \
 	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |     \
 	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_ALLOC_PAGES_NODE) |            \
 	 B(MMT_OP_FREE_PAGES) | B(MMT_OP_ALLOC_PAGES_BULK) |             \
 	 B(MMT_OP_FREE_PAGES_BULK) | B(MMT_OP_DRAIN_LOCAL) |             \
 	 B(MMT_OP_DRAIN_ALL) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | \
 	 B(MMT_OP_KSWAPD))
-#define SLAB_OPS                                                           \
+#define SLAB_OPS                                                            \
 	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |        \
 	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) | B(MMT_OP_KMALLOC) | \
 	 B(MMT_OP_KMALLOC_NODE) | B(MMT_OP_KFREE) | B(MMT_OP_KREALLOC) |    \
@@ -52,25 +52,25 @@
 	 B(MMT_OP_CGROUP_CREATE) | B(MMT_OP_CGROUP_ENTER) |                 \
 	 B(MMT_OP_CGROUP_OFFLINE) | B(MMT_OP_SOCK_MEMALLOC) |               \
 	 B(MMT_OP_SOCK_CLOSE) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP))
-#define RCU_OPS                                                           \
-	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |       \
-	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_KVFREE_RCU) |      \
-	 B(MMT_OP_KVFREE_RCU_HEAD) | B(MMT_OP_GP_STEP) |                   \
-	 B(MMT_OP_SYNCHRONIZE_RCU) | B(MMT_OP_RCU_BARRIER) |               \
+#define RCU_OPS                                                       \
+	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |  \
+	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_KVFREE_RCU) | \
+	 B(MMT_OP_KVFREE_RCU_HEAD) | B(MMT_OP_GP_STEP) |              \
+	 B(MMT_OP_SYNCHRONIZE_RCU) | B(MMT_OP_RCU_BARRIER) |          \
 	 B(MMT_OP_DRAIN_LOCAL))
 #define MEMPOOL_OPS                                                       \
-	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |       \
-	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_MEMPOOL_CREATE) |  \
-	 B(MMT_OP_MEMPOOL_ALLOC) | B(MMT_OP_MEMPOOL_FREE) |                \
-	 B(MMT_OP_MEMPOOL_RESIZE) | B(MMT_OP_MEMPOOL_DESTROY) |            \
+	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |      \
+	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_MEMPOOL_CREATE) | \
+	 B(MMT_OP_MEMPOOL_ALLOC) | B(MMT_OP_MEMPOOL_FREE) |               \
+	 B(MMT_OP_MEMPOOL_RESIZE) | B(MMT_OP_MEMPOOL_DESTROY) |           \
 	 B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | B(MMT_OP_KSWAPD))
-#define RESERVES_OPS                                                       \
-	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |        \
-	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_SWAPON) |           \
+#define RESERVES_OPS                                                          \
+	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |          \
+	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_SWAPON) |             \
 	 B(MMT_OP_SWAPOFF) | B(MMT_OP_SOCK_MEMALLOC) | B(MMT_OP_SOCK_CLOSE) | \
-	 B(MMT_OP_NET_RX) | B(MMT_OP_RESERVE_CREATE) |                      \
-	 B(MMT_OP_RESERVE_KMALLOC) | B(MMT_OP_RESERVE_CONNECT) |            \
-	 B(MMT_OP_RESERVE_DISCONNECT) | B(MMT_OP_RESERVE_DESTROY) |         \
+	 B(MMT_OP_NET_RX) | B(MMT_OP_RESERVE_CREATE) |                        \
+	 B(MMT_OP_RESERVE_KMALLOC) | B(MMT_OP_RESERVE_CONNECT) |              \
+	 B(MMT_OP_RESERVE_DISCONNECT) | B(MMT_OP_RESERVE_DESTROY) |           \
 	 B(MMT_OP_RESERVE_CHARGE) | B(MMT_OP_RESERVE_UNCHARGE))
 
 static const struct {
@@ -107,8 +107,9 @@ static const struct {
 	  "the whole stack, concurrent: every operation, kernel threads and a schedule" },
 };
 
-_Static_assert(MMT_NR_OPCODES <= 63,
-	       "an operation set is a 64-bit bitmap with MMT_TRACE_SET_MT on top");
+_Static_assert(
+	MMT_NR_OPCODES <= 63,
+	"an operation set is a 64-bit bitmap with MMT_TRACE_SET_MT on top");
 
 bool mmt_trace_target_ops(const char *name, uint64_t *ops)
 {

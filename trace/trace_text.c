@@ -374,10 +374,9 @@ enum {
 };
 
 static const char *const field_names[NR_FIELDS] = {
-	"nodes",      "cpus",	   "normal",	"dma32",
-	"slab",	      "mempool",   "rt",	"kvfree_rcu",
-	"oracles",    "sched",	   "sched_seed", "pct_depth",
-	"pct_steps",
+	"nodes",      "cpus",	   "normal",	 "dma32",   "slab",
+	"mempool",    "rt",	   "kvfree_rcu", "oracles", "sched",
+	"sched_seed", "pct_depth", "pct_steps",
 };
 
 static bool parse_field(struct parser *ps, const struct tok *t)
