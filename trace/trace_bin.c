@@ -39,6 +39,18 @@
  * needs), numbers as the bytes that decode to them.  A program the binary
  * rules refuse (text may be laxer) encodes to its canonical neighbour.
  *
+ * Concurrent layout (MMT_TRACE_SET_MT in the set: the -mt targets).  After
+ * the machine header, 8 schedule bytes: b4 source % 5, b5 PCT depth
+ * 1 + b5 % 8, b6..b9 seed, b10..b11 PCT steps (LE).  The operations follow;
+ * the input's end holds the decisions backwards (decision 0 nearest the
+ * end) and, last, their count: one byte c < 128, or with bit 7 set
+ * (c & 0x7f) << 8 | the byte before it.  The count and the decisions are
+ * clamped to what follows the headers (tail_split()), so every byte string
+ * still decodes, and edits of the operations never shift a decision.
+ * Without the flag the layout is the one above, over MMT_TRACE_OPS_SEQ: the
+ * single-CPU targets decode their corpora as they always did
+ * (tests/data/trace-decode-golden.txt).
+ *
  * Cost: O(1) per operation but for ending a handle (trace_state.c); memory
  * grows by doubling (the program's operations, each kind's handles).
  */

@@ -32,6 +32,11 @@
  *     nothing that takes a spinlock_t where it may not sleep; GFP masks
  *     canonical (_mmt_trace_canon_op()).
  *
+ * The state is the linear text's: a concurrent program (one thread per
+ * CPU) is checked on its text too, and mmt_trace_deps_build() orders its
+ * threads so that what the text's state allowed holds in every
+ * interleaving.
+ *
  * Invariants of a state: live[] of a kind holds exactly the serials whose
  * alive[] is set, in ascending order; a dependant's parent is live while
  * the dependant is (so ending a co, e, ch or cb never meets a dead parent);

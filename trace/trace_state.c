@@ -31,6 +31,9 @@
  *    drain_local_pages in hard irq (pcp->lock is not irq-safe); no
  *    synchronize_rcu, rcu_barrier or one-argument kvfree_rcu while a CPU
  *    reads (they would wait for it).
+ *  - kernel threads: one kswapd a node, one of each other kind a machine;
+ *    `kswapd node=N` (a pass run here) not while node N's kswapd thread
+ *    runs; kthread_start and kthread_stop may sleep.
  *  - PREEMPT_RT (binary only): where a spinlock_t may not be taken
  *    (_MMT_CTX_RT_ATOMIC), only operations that take none: enter/exit,
  *    kvfree_rcu_head (the seed-002 case), reserve charges, and page

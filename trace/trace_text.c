@@ -15,6 +15,13 @@
  *     p0 = alloc_pages GFP_ATOMIC|__GFP_ZERO order=2
  *   exit
  *   free_pages p0
+ *   decisions 0 1 1 0                        the schedule's, last (optional)
+ *
+ * The machine line's sched= sched_seed= pct_depth= pct_steps= fields give a
+ * concurrent program's schedule (only the fields its source uses, and
+ * printed only when it is not seq, so a sequential program's text is what
+ * it always was); the `decisions` lines after every operation are the
+ * schedule's decisions (the record of a run), 32 a line when printed.
  *
  * One operation a line: `[NAME =] KEYWORD ARG...`, the arguments in the
  * table's order (trace_ops.c): handles, GFP masks, slab flags, enumeration

@@ -37,6 +37,16 @@
  * Round trips: text -> binary -> text is identical for canonical text (as
  * mmt_trace_print() writes it); binary -> text -> binary executes
  * identically.  docs/trace-language.md is the reference.
+ *
+ * Concurrency: a program is also one thread per CPU (the operations after
+ * each `cpu N` line), plus kernel threads started and stopped by
+ * operations, interleaved by a schedule (struct mmt_trace_schedule: a
+ * source, its parameters and the recorded decisions).  The default
+ * schedule, SEQ, is textual order: what every program meant before.  What
+ * the threads must not reorder is mmt_trace_deps_build()'s; the binary
+ * form of a concurrent program belongs to the concurrent targets
+ * (MMT_TRACE_SET_MT), whose inputs carry the schedule after the header and
+ * its decisions at the end.
  */
 #ifndef MMT_TRACE_H
 #define MMT_TRACE_H
