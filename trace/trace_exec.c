@@ -1545,6 +1545,19 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_reclaim_install_hooks(x.m);
 	mmt_machine_set_violation_handler(x.m, on_violation, &x);
 
+	/*
+	 * Textual order is the only schedule this interpreter has: a program
+	 * whose schedule is another (its decisions a record of another
+	 * interleaving) needs the concurrent run, not a silent seq one.
+	 */
+	if (p->sched.source != MMT_SCHED_SEQ) {
+		mmt_machine_set_op(x.m, 0, "schedule");
+		bad_trace(
+			&x,
+			"sched=%s: a concurrent schedule needs a concurrent run",
+			mmt_sched_source_name(p->sched.source));
+		check_findings(&x);
+	}
 	for (i = 0; i < p->nr_ops && !x.stop; i++)
 		exec_op(&x, i);
 	if (!x.stop)
