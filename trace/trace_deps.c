@@ -285,7 +285,8 @@ bool mmt_trace_deps_build(const struct mmt_program *p, struct mmt_trace_deps *d)
 			goto oom;
 	}
 
-	qsort(b.pairs, b.nr_pairs, sizeof(*b.pairs), pair_cmp);
+	if (b.nr_pairs)
+		qsort(b.pairs, b.nr_pairs, sizeof(*b.pairs), pair_cmp);
 	d->nr_ops = p->nr_ops;
 	d->cpu = b.cpu;
 	b.cpu = NULL;
