@@ -1473,6 +1473,61 @@ MMT_TEST(trace_deps_order_what_threads_share_and_nothing_else)
 }
 
 /*
+ * Kernel threads of a kind are ordered by the text: a stop before the
+ * next start of the kind, and a kswapd pass run on a CPU never beside
+ * the node's kswapd thread.
+ */
+MMT_TEST(trace_deps_order_kernel_threads_of_a_kind)
+{
+	static const char *const want[] = {
+		/* 0 k0 = kthread_start kswapd node=0 */ "",
+		/* 1 cpu 1                           */ "",
+		/* 2 kthread_stop k0                 */ "0",
+		/* 3 cpu 0                           */ "",
+		/* 4 kswapd node=0                   */ "2",
+		/* 5 k1 = kthread_start gp node=0    */ "",
+		/* 6 cpu 1                           */ "",
+		/* 7 kthread_stop k1                 */ "5",
+		/* 8 k2 = kthread_start gp node=1    */ "",
+		/* 9 cpu 0                           */ "",
+		/* 10 k3 = kthread_start kswapd node=0 */ "2",
+		/* 11 k4 = kthread_start kswapd node=1 */ "",
+		/* 12 k5 = kthread_start disk node=0 */ "",
+	};
+	struct mmt_program p;
+	struct mmt_trace_deps d;
+	char got[128];
+	size_t i;
+
+	parse_ok("mmtorture-trace 1\n"
+		 "machine nodes=2 cpus=2 sched=rr\n"
+		 "k0 = kthread_start kswapd node=0\n"
+		 "cpu 1\n"
+		 "kthread_stop k0\n"
+		 "cpu 0\n"
+		 "kswapd node=0\n"
+		 "k1 = kthread_start gp node=0\n"
+		 "cpu 1\n"
+		 "kthread_stop k1\n"
+		 "k2 = kthread_start gp node=1\n"
+		 "cpu 0\n"
+		 "k3 = kthread_start kswapd node=0\n"
+		 "k4 = kthread_start kswapd node=1\n"
+		 "k5 = kthread_start disk node=0\n",
+		 &p);
+	MMT_CHECK_EQ(p.nr_ops, MMT_ARRAY_SIZE(want));
+	MMT_CHECK(mmt_trace_deps_build(&p, &d));
+	for (i = 0; i < p.nr_ops; i++) {
+		deps_str(&d, i, got, sizeof(got));
+		MMT_CHECK_MSG(!strcmp(got, want[i]),
+			      "operation %zu: deps \"%s\", expected \"%s\"", i,
+			      got, want[i]);
+	}
+	mmt_trace_deps_free(&d);
+	mmt_program_free(&p);
+}
+
+/*
  * Over random concurrent programs: every dependency is earlier and on
  * another thread, no operation inside a context waits, and whenever two
  * operations of different threads share a handle and one of them creates,

@@ -19,6 +19,11 @@
  *   - each CPU is a resource: every operation of its thread reads it,
  *     cpu_offline and cpu_online write it, so hotplug waits for what the
  *     CPU was doing and the CPU's next operation waits for hotplug.
+ *   - each kind of kernel thread (kswapd: of each node) is a resource:
+ *     kthread_start and kthread_stop write it, `kswapd node=N` reads node
+ *     N's kswapd, so one of a kind never starts before the one the text
+ *     stopped has stopped, and a kswapd pass run on a CPU never overlaps
+ *     the node's kswapd thread (the rules' "one a kind").
  * A read waits for the last earlier write; a write for the last earlier
  * write and every read since.  So allocations from one cache on two CPUs,
  * or a remote free beside a local allocation, race as in the kernel, while
@@ -61,7 +66,8 @@ struct pair {
 struct builder {
 	const struct mmt_program *p;
 	uint16_t *cpu; /* by operation */
-	uint32_t base[MMT_NR_HANDLE_KINDS], cpu_base, nr_keys;
+	uint32_t base[MMT_NR_HANDLE_KINDS], cpu_base, kt_base, nr_keys;
+	uint32_t *kt_key; /* kernel thread serial -> its kind's resource */
 	uint32_t *last_write, *reads; /* by resource; reads: list head */
 	struct read *rd;
 	size_t nr_rd, cap_rd;
@@ -199,11 +205,17 @@ static bool builder_init(struct builder *b, const struct mmt_program *p)
 		}
 	}
 	b->cpu_base = n;
-	b->nr_keys = n + (uint32_t)(p->hdr.nr_cpus > 0 ? p->hdr.nr_cpus : 1);
+	b->kt_base = n + (uint32_t)(p->hdr.nr_cpus > 0 ? p->hdr.nr_cpus : 1);
+	b->nr_keys =
+		b->kt_base +
+		MMT_NR_TRACE_KTHREADS *
+			(uint32_t)(p->hdr.nr_nodes > 0 ? p->hdr.nr_nodes : 1);
+	b->kt_key =
+		malloc((p->nr_handles[MMT_H_KTHREAD] + 1) * sizeof(uint32_t));
 	b->cpu = calloc(p->nr_ops + 1, sizeof(*b->cpu));
 	b->last_write = malloc(b->nr_keys * sizeof(uint32_t));
 	b->reads = malloc(b->nr_keys * sizeof(uint32_t));
-	if (!b->cpu || !b->last_write || !b->reads)
+	if (!b->cpu || !b->last_write || !b->reads || !b->kt_key)
 		return false;
 	memset(b->last_write, 0xff, b->nr_keys * sizeof(uint32_t));
 	memset(b->reads, 0xff, b->nr_keys * sizeof(uint32_t));
@@ -217,10 +229,26 @@ static void builder_free(struct builder *b)
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
 		free(b->parent[k]);
 	free(b->cpu);
+	free(b->kt_key);
 	free(b->last_write);
 	free(b->reads);
 	free(b->rd);
 	free(b->pairs);
+}
+
+/*
+ * The resource of kernel threads of @kind on @node (kswapd is one a node,
+ * the others one a machine), or NONE out of range.
+ */
+static uint32_t kt_resource(const struct builder *b, uint32_t kind,
+			    uint32_t node)
+{
+	uint32_t nodes =
+		(uint32_t)(b->p->hdr.nr_nodes > 0 ? b->p->hdr.nr_nodes : 1);
+
+	if (kind >= MMT_NR_TRACE_KTHREADS || node >= nodes)
+		return NONE;
+	return b->kt_base + kind * nodes + (kind == MMT_KT_KSWAPD ? node : 0);
 }
 
 /* Every resource operation @i touches; its dependencies go to @to. */
@@ -244,6 +272,30 @@ static void op_accesses(struct builder *b, uint32_t i, uint32_t to,
 				      info->ends == a + 1 ||
 					      !shared_kind(info->args[a].kind),
 				      i, to);
+	switch (op->code) {
+	case MMT_OP_KTHREAD_START: {
+		uint32_t key = kt_resource(b, op->arg[0], op->arg[1]);
+		uint32_t s = serial[MMT_H_KTHREAD];
+
+		if (s < b->p->nr_handles[MMT_H_KTHREAD])
+			b->kt_key[s] = key;
+		if (key != NONE)
+			do_write(b, key, i, to);
+		break;
+	}
+	case MMT_OP_KTHREAD_STOP:
+		if (op->arg[0] < serial[MMT_H_KTHREAD] &&
+		    b->kt_key[op->arg[0]] != NONE)
+			do_write(b, b->kt_key[op->arg[0]], i, to);
+		break;
+	case MMT_OP_KSWAPD: {
+		uint32_t key = kt_resource(b, MMT_KT_KSWAPD, op->arg[0]);
+
+		if (key != NONE)
+			do_read(b, key, i, to);
+		break;
+	}
+	}
 	if (info->result) {
 		uint32_t s = serial[info->result]++;
 		unsigned int pk = parent_of(info->result);
