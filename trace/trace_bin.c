@@ -383,8 +383,10 @@ static size_t write_op(const struct _mmt_trace_state *st,
 static size_t decisions_encode(const struct mmt_program *p, uint8_t *out,
 			       size_t cap, size_t need)
 {
-	size_t i, n = p->sched.source == MMT_SCHED_SEQ ? 0 :
-							 p->sched.nr_decisions;
+	size_t i, n = p->sched.source == MMT_SCHED_SEQ ||
+				      p->sched.source >= MMT_NR_SCHED_SOURCES ?
+			      0 :
+			      p->sched.nr_decisions;
 	uint8_t tail[2];
 	size_t nt;
 

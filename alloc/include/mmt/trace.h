@@ -299,7 +299,7 @@ void mmt_trace_header_config(const struct mmt_trace_header *h,
  * corpus means what it meant.
  */
 enum mmt_sched_source {
-	MMT_SCHED_SEQ, /* textual order; kernel threads run while the operation waits */
+	MMT_SCHED_SEQ, /* textual order; kernel threads between operations and in waits */
 	MMT_SCHED_INPUT, /* the decisions; then switch only where the runner waits, yields or ends */
 	MMT_SCHED_PCT, /* PCT: random priorities, depth-1 change points (seed) */
 	MMT_SCHED_RANDOM, /* uniformly random among the runnable (seed) */
