@@ -44,8 +44,10 @@
  * Algorithm: one pass over the operations keeping per resource its last
  * writer and the reads since (a list threaded through one array), pairs
  * (operation, dependency) collected, then sorted, deduplicated and packed.
- * O(n log n) for n operations; dependencies on the operation's own thread
- * are left out (program order already gives them).
+ * O(n log n) for n operations.  Left out as implied by program order:
+ * dependencies on the operation's own thread, and one on an operation of
+ * thread u when an earlier operation of the same thread already waited for
+ * it or a later one of u (a per thread pair high-water mark).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +70,8 @@ struct builder {
 	uint16_t *cpu; /* by operation */
 	uint32_t base[MMT_NR_HANDLE_KINDS], cpu_base, kt_base, nr_keys;
 	uint32_t *kt_key; /* kernel thread serial -> its kind's resource */
+	/* [thread][thread]: 1 + the latest operation waited for, 0 none */
+	uint32_t *seen, ncpu;
 	uint32_t *last_write, *reads; /* by resource; reads: list head */
 	struct read *rd;
 	size_t nr_rd, cap_rd;
@@ -109,8 +113,20 @@ static unsigned int parent_of(unsigned int kind)
 
 static void add_pair(struct builder *b, uint32_t op, uint32_t on)
 {
+	uint32_t *seen = NULL;
+
 	if (on == NONE || b->cpu[on] == b->cpu[op])
 		return;
+	/*
+	 * Already implied: an earlier operation of this thread waited for
+	 * @on or a later operation of @on's thread (program order).
+	 */
+	if (b->seen && b->cpu[op] < b->ncpu && b->cpu[on] < b->ncpu) {
+		seen = &b->seen[b->cpu[op] * b->ncpu + b->cpu[on]];
+		if (on < *seen)
+			return;
+		*seen = on + 1;
+	}
 	if (b->nr_pairs == b->cap_pairs) {
 		size_t cap = b->cap_pairs ? 2 * b->cap_pairs : 64;
 
@@ -213,9 +229,11 @@ static bool builder_init(struct builder *b, const struct mmt_program *p)
 	b->kt_key =
 		malloc((p->nr_handles[MMT_H_KTHREAD] + 1) * sizeof(uint32_t));
 	b->cpu = calloc(p->nr_ops + 1, sizeof(*b->cpu));
+	b->ncpu = (uint32_t)(p->hdr.nr_cpus > 0 ? p->hdr.nr_cpus : 1);
+	b->seen = calloc((size_t)b->ncpu * b->ncpu, sizeof(*b->seen));
 	b->last_write = malloc(b->nr_keys * sizeof(uint32_t));
 	b->reads = malloc(b->nr_keys * sizeof(uint32_t));
-	if (!b->cpu || !b->last_write || !b->reads || !b->kt_key)
+	if (!b->cpu || !b->last_write || !b->reads || !b->kt_key || !b->seen)
 		return false;
 	memset(b->last_write, 0xff, b->nr_keys * sizeof(uint32_t));
 	memset(b->reads, 0xff, b->nr_keys * sizeof(uint32_t));
@@ -230,6 +248,7 @@ static void builder_free(struct builder *b)
 		free(b->parent[k]);
 	free(b->cpu);
 	free(b->kt_key);
+	free(b->seen);
 	free(b->last_write);
 	free(b->reads);
 	free(b->rd);

@@ -367,7 +367,9 @@ bool mmt_program_set_decisions(struct mmt_program *p, const uint16_t *d,
  * "Concurrent programs"): the CPU whose thread runs each operation, and
  * the textually earlier operations of other threads it must wait for.
  * on[first[i] .. first[i + 1]) are operation i's, ascending, every one
- * below i: a schedule can never deadlock on them.  An operation inside a
+ * below i: a schedule can never deadlock on them.  None is implied by
+ * program order (an earlier operation of the thread waiting for it or a
+ * later one of its thread).  An operation inside a
  * context block (enter ... exit) has none: the block's outermost `enter`
  * carries them all, so a thread never waits for another inside a context.
  */
