@@ -1231,23 +1231,43 @@ MMT_TEST(trace_concurrent_tail_gives_the_decisions_backwards_and_is_clamped)
 	MMT_CHECK_EQ(p.sched.nr_decisions, 3);
 	mmt_program_free(&p);
 
-	/* A lone count byte with bit 7 set: one byte, its low bits. */
+	/* The only byte after the headers is the count: nothing before it. */
 	mmt_trace_decode_set(in, 13, set, &p);
 	MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+	MMT_CHECK_EQ(p.nr_ops, 0);
 	mmt_program_free(&p);
 
-	/* Two-byte count: 0x80 | high, after low; 300 decisions. */
+	/* A long-form 255 without its two count bytes counts none. */
+	in[13] = 0xff;
+	mmt_trace_decode_set(in, 14, set, &p);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	mmt_program_free(&p);
+
+	/* Long form: 16-bit count, then 255; 297 decisions. */
 	memset(big, 0, sizeof(big));
 	big[4] = MMT_SCHED_RR;
-	for (i = 12; i < sizeof(big) - 2; i++)
+	for (i = 12; i < sizeof(big) - 3; i++)
 		big[i] = (uint8_t)i;
-	big[sizeof(big) - 2] = 298 & 0xff;
-	big[sizeof(big) - 1] = 0x80 | 298 >> 8;
+	big[sizeof(big) - 3] = 297 & 0xff;
+	big[sizeof(big) - 2] = 297 >> 8;
+	big[sizeof(big) - 1] = 0xff;
 	mmt_trace_decode_set(big, sizeof(big), set, &p);
 	MMT_CHECK_EQ(p.nr_ops, 0);
-	MMT_CHECK_EQ(p.sched.nr_decisions, 298);
-	MMT_CHECK_EQ(p.sched.decisions[0], (uint8_t)(sizeof(big) - 3));
-	MMT_CHECK_EQ(p.sched.decisions[297], 12);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 297);
+	MMT_CHECK_EQ(p.sched.decisions[0], (uint8_t)(sizeof(big) - 4));
+	MMT_CHECK_EQ(p.sched.decisions[296], 12);
+	mmt_program_free(&p);
+	/* ... which the encoder writes back byte for byte */
+	mmt_trace_decode_set(big, sizeof(big), set, &p);
+	{
+		size_t n;
+		uint8_t *b = encode_set(&p, set, &n);
+
+		MMT_CHECK_EQ(n, sizeof(big));
+		MMT_CHECK(!memcmp(b, big, n));
+		free(b);
+	}
 	mmt_program_free(&p);
 
 	/* Under seq the decision bytes are consumed but mean nothing. */

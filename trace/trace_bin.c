@@ -43,8 +43,8 @@
  * the machine header, 8 schedule bytes: b4 source % 5, b5 PCT depth
  * 1 + b5 % 8, b6..b9 seed, b10..b11 PCT steps (LE).  The operations follow;
  * the input's end holds the decisions backwards (decision 0 nearest the
- * end) and, last, their count: one byte c < 128, or with bit 7 set
- * (c & 0x7f) << 8 | the byte before it.  The count and the decisions are
+ * end) and, last, their count: one byte c < 255, or 255 after a 16-bit
+ * little-endian count.  The count and the decisions are
  * clamped to what follows the headers (tail_split()), so every byte string
  * still decodes, and edits of the operations never shift a decision.
  * Without the flag the layout is the one above, over MMT_TRACE_OPS_SEQ: the
@@ -251,11 +251,14 @@ static void sched_encode(const struct mmt_trace_schedule *s,
 
 /*
  * Where the operations end in a concurrent input of @len bytes, and where
- * its decisions are: the count is the last byte c (c < 128: c decisions)
- * or, with bit 7 set, (c & 0x7f) << 8 | the byte before it; the decisions
- * are the bytes before the count, the first one nearest to it.  Nothing
+ * its decisions are: the count is the last byte c (c < 255: c decisions)
+ * or, when c is 255, the 16-bit little-endian number in the two bytes
+ * before it; the decisions are the bytes before the count, the first one
+ * nearest to it.  The long form is one byte value in 256, so a random or
+ * mutated last byte rarely turns a whole input into decisions.  Nothing
  * ever reaches into the headers: the count's bytes and the decisions are
- * clamped to what follows them.  Total: any @len has one answer.
+ * clamped to what follows them (a 255 with fewer than two bytes before it
+ * counts none).  Total: any @len has one answer.
  */
 static void tail_split(const uint8_t *data, size_t len, size_t *ops_end,
 		       size_t *nr_decisions)
@@ -269,11 +272,15 @@ static void tail_split(const uint8_t *data, size_t len, size_t *ops_end,
 		return;
 	count_at = len - 1;
 	n = data[count_at];
-	if ((n & 0x80) && count_at > body) {
-		count_at--;
-		n = (n & 0x7f) << 8 | data[count_at];
-	} else {
-		n &= 0x7f;
+	if (n == 0xff) {
+		if (count_at >= body + 2) {
+			count_at -= 2;
+			n = (size_t)data[count_at] |
+			    (size_t)data[count_at + 1] << 8;
+		} else {
+			count_at = body;
+			n = 0;
+		}
 	}
 	room = count_at - body;
 	if (n > room)
@@ -387,7 +394,7 @@ static size_t decisions_encode(const struct mmt_program *p, uint8_t *out,
 				      p->sched.source >= MMT_NR_SCHED_SOURCES ?
 			      0 :
 			      p->sched.nr_decisions;
-	uint8_t tail[2];
+	uint8_t tail[3];
 	size_t nt;
 
 	if (n > MMT_TRACE_MAX_DECISIONS)
@@ -395,13 +402,14 @@ static size_t decisions_encode(const struct mmt_program *p, uint8_t *out,
 	for (i = n; i-- > 0; need++)
 		if (out && need < cap)
 			out[need] = (uint8_t)p->sched.decisions[i];
-	if (n < 0x80) {
+	if (n < 0xff) {
 		tail[0] = (uint8_t)n;
 		nt = 1;
 	} else {
 		tail[0] = (uint8_t)n;
-		tail[1] = (uint8_t)(0x80 | n >> 8);
-		nt = 2;
+		tail[1] = (uint8_t)(n >> 8);
+		tail[2] = 0xff;
+		nt = 3;
 	}
 	for (i = 0; i < nt; i++, need++)
 		if (out && need < cap)

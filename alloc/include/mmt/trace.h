@@ -310,7 +310,7 @@ enum mmt_sched_source {
 #define MMT_TRACE_PCT_MAX_DEPTH 8
 #define MMT_TRACE_PCT_DEFAULT_DEPTH 3
 /* Decisions a program may carry (the binary count field's range). */
-#define MMT_TRACE_MAX_DECISIONS 32767
+#define MMT_TRACE_MAX_DECISIONS 65535
 
 struct mmt_trace_schedule {
 	uint8_t source; /* enum mmt_sched_source */
