@@ -377,3 +377,27 @@ MMT_TEST(crossover_takes_a_whole_cpu_thread_from_the_other_parent)
 		      "threads taken whole: cpu0 %d cpu1 %d cpu2 %d",
 		      swapped[0], swapped[1], swapped[2]);
 }
+
+MMT_TEST(mutator_and_crossover_are_deterministic_on_concurrent_inputs)
+{
+	uint64_t set = target_set("stack-mt");
+	uint8_t in[MAX_IN], other[MAX_IN], a[MAX_IN], b[MAX_IN];
+	size_t len = mt_input(set, mt_text, in, sizeof(in));
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		size_t lo = random_input(set, other, sizeof(other)), la, lb;
+		unsigned int seed = (unsigned int)t_rand();
+
+		memcpy(a, in, len);
+		memcpy(b, in, len);
+		la = mmt_mutate(set, a, len, sizeof(a), seed);
+		lb = mmt_mutate(set, b, len, sizeof(b), seed);
+		MMT_CHECK_EQ(la, lb);
+		MMT_CHECK(!memcmp(a, b, la));
+		la = mmt_crossover(set, in, len, other, lo, a, sizeof(a), seed);
+		lb = mmt_crossover(set, in, len, other, lo, b, sizeof(b), seed);
+		MMT_CHECK_EQ(la, lb);
+		MMT_CHECK(!memcmp(a, b, la));
+	}
+}
