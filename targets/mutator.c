@@ -16,6 +16,17 @@
  * repairs whatever the mutation broke (a free moved before its allocation,
  * a cpu switch moved into an irq, ...).
  *
+ * Concurrent inputs (a set with MMT_TRACE_SET_MT): the schedule travels
+ * with the nodes (source, seed, PCT parameters and the decisions) and is
+ * encoded back with them.  Schedule mutations change one decision, insert
+ * one (a new preemption: every later decision moves one point on), remove
+ * one, move one, or change the source and its parameters; crossover may
+ * take one CPU's whole thread from the other input (a per-CPU crossover:
+ * the thread's operations leave, the other input's thread for that CPU
+ * comes in as one segment at a boundary between segments).  Every result
+ * is re-encoded through the codec, so it decodes to a valid program with
+ * a canonical schedule whatever the mutation did.
+ *
  * Deterministic: every random choice comes from splitmix64 seeded with the
  * engine's seed.  Nothing here allocates per operation beyond the node
  * arrays, which are sized by the input.
@@ -56,6 +67,9 @@ struct node {
 
 struct nodes {
 	struct mmt_trace_header hdr;
+	struct mmt_trace_schedule sched; /* decisions: ours (malloc'd) */
+	uint32_t dec_cap;
+	bool mt; /* a concurrent input: the schedule is mutated too */
 	struct node *v;
 	size_t n, cap;
 	uint32_t next_id;
@@ -80,6 +94,7 @@ static bool nodes_reserve(struct nodes *ns, size_t n)
 static void nodes_free(struct nodes *ns)
 {
 	free(ns->v);
+	free(ns->sched.decisions);
 	memset(ns, 0, sizeof(*ns));
 }
 
@@ -103,6 +118,12 @@ static bool nodes_from_bytes(struct nodes *ns, uint64_t set,
 	mmt_program_init(&p);
 	mmt_trace_decode_set(data, size, set, &p);
 	ns->hdr = p.hdr;
+	ns->mt = set & MMT_TRACE_SET_MT;
+	/* The schedule's decisions move over to the nodes. */
+	ns->sched = p.sched;
+	ns->dec_cap = p.sched.nr_decisions;
+	p.sched.decisions = NULL;
+	p.sched.nr_decisions = 0;
 	/* One extra slot: most mutations grow the program by one node. */
 	if (!nodes_reserve(ns,
 			   p.nr_ops + 8 < MAX_NODES ? p.nr_ops + 8 : MAX_NODES))
@@ -151,6 +172,8 @@ static size_t nodes_to_bytes(struct nodes *ns, uint64_t set, uint8_t *out,
 
 	mmt_program_init(&p);
 	p.hdr = ns->hdr;
+	/* Borrowed: detached again before mmt_program_free(). */
+	p.sched = ns->sched;
 	serial = malloc((ns->next_id + 1) * sizeof(*serial));
 	if (!serial)
 		goto fallback;
@@ -173,18 +196,25 @@ static size_t nodes_to_bytes(struct nodes *ns, uint64_t set, uint8_t *out,
 	}
 	for (;;) {
 		need = mmt_trace_encode_set(&p, set, NULL, 0);
-		if (need <= max_size || p.nr_ops == 0)
+		if (need <= max_size ||
+		    (p.nr_ops == 0 && p.sched.nr_decisions == 0))
 			break;
-		p.nr_ops--; /* too long for the engine: cut the tail */
+		/* Too long for the engine: cut the tail, decisions first. */
+		if (p.sched.nr_decisions > p.nr_ops)
+			p.sched.nr_decisions--;
+		else
+			p.nr_ops--;
 	}
 	if (need > max_size)
 		goto fallback;
 	mmt_trace_encode_set(&p, set, out, max_size);
 	free(serial);
+	p.sched.decisions = NULL;
 	mmt_program_free(&p);
 	return need ? need : 1;
 fallback:
 	free(serial);
+	p.sched.decisions = NULL;
 	mmt_program_free(&p);
 	if (max_size)
 		out[0] = 0;
@@ -410,6 +440,7 @@ enum mutation {
 	M_FREE_REVERSE,
 	M_FREE_AROUND_USE,
 	M_HEADER,
+	M_SCHEDULE, /* concurrent inputs only */
 	NR_MUTATIONS
 };
 
@@ -555,6 +586,113 @@ static bool mutate_header(struct nodes *ns, uint64_t *rng)
 	return true;
 }
 
+/* Room for one more decision. */
+static bool decisions_reserve(struct nodes *ns)
+{
+	uint32_t cap;
+	uint16_t *v;
+
+	if (ns->sched.nr_decisions < ns->dec_cap)
+		return true;
+	if (ns->dec_cap >= MMT_TRACE_MAX_DECISIONS)
+		return false;
+	cap = ns->dec_cap ? 2 * ns->dec_cap : 16;
+	if (cap > MMT_TRACE_MAX_DECISIONS)
+		cap = MMT_TRACE_MAX_DECISIONS;
+	v = realloc(ns->sched.decisions, cap * sizeof(*v));
+	if (!v)
+		return false;
+	ns->sched.decisions = v;
+	ns->dec_cap = cap;
+	return true;
+}
+
+/*
+ * A decision: an index among the runnable fibers (taken modulo their
+ * number), so small values are the ones that mean something different
+ * from each other: the CPU threads and a few kernel threads.
+ */
+static uint16_t random_decision(const struct nodes *ns, uint64_t *rng)
+{
+	uint32_t fibers =
+		(uint32_t)(ns->hdr.nr_cpus > 0 ? ns->hdr.nr_cpus : 1) + 2;
+
+	return (uint16_t)(below(rng, 8) ? below(rng, fibers) : below(rng, 256));
+}
+
+/*
+ * The schedule: one decision changed, inserted (a preemption added: the
+ * later decisions each move one point on), removed or moved; or the
+ * source and its parameters.  A schedule without decisions gets one, and
+ * one whose source is seq (which takes none) a concurrent source.
+ */
+static bool mutate_schedule(struct nodes *ns, uint64_t *rng)
+{
+	struct mmt_trace_schedule *s = &ns->sched;
+	uint32_t i, j, n = s->nr_decisions;
+	uint16_t d;
+
+	if (s->source == MMT_SCHED_SEQ || below(rng, 8) == 0) {
+		switch (below(rng, 4)) {
+		case 0:
+			s->source =
+				(uint8_t)(1 +
+					  below(rng, MMT_NR_SCHED_SOURCES - 1));
+			break;
+		case 1:
+			s->seed = (uint32_t)next(rng);
+			break;
+		case 2:
+			s->pct_depth =
+				(uint8_t)(1 +
+					  below(rng, MMT_TRACE_PCT_MAX_DEPTH));
+			break;
+		default:
+			s->pct_steps = (uint16_t)(below(rng, 2) ?
+							  0 :
+							  1 + below(rng, 4096));
+			break;
+		}
+		if (s->source == MMT_SCHED_SEQ)
+			s->source = MMT_SCHED_INPUT;
+		if (s->source == MMT_SCHED_PCT && !s->pct_depth)
+			s->pct_depth = MMT_TRACE_PCT_DEFAULT_DEPTH;
+		return true;
+	}
+	switch (n ? below(rng, 4) : 1) {
+	case 0: /* change one */
+		s->decisions[below(rng, n)] = random_decision(ns, rng);
+		return true;
+	case 1: /* insert one: a preemption added */
+		if (!decisions_reserve(ns))
+			return false;
+		i = below(rng, n + 1);
+		memmove(&s->decisions[i + 1], &s->decisions[i],
+			(n - i) * sizeof(s->decisions[0]));
+		s->decisions[i] = random_decision(ns, rng);
+		s->nr_decisions++;
+		return true;
+	case 2: /* remove one */
+		i = below(rng, n);
+		memmove(&s->decisions[i], &s->decisions[i + 1],
+			(n - i - 1) * sizeof(s->decisions[0]));
+		s->nr_decisions--;
+		return true;
+	default: /* move one: a preemption taken elsewhere */
+		i = below(rng, n);
+		j = below(rng, n);
+		d = s->decisions[i];
+		if (i < j)
+			memmove(&s->decisions[i], &s->decisions[i + 1],
+				(j - i) * sizeof(d));
+		else
+			memmove(&s->decisions[j + 1], &s->decisions[j],
+				(i - j) * sizeof(d));
+		s->decisions[j] = d;
+		return i != j;
+	}
+}
+
 static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 {
 	enum mutation m = (enum mutation)below(rng, NR_MUTATIONS);
@@ -564,6 +702,11 @@ static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 	/* The header changes the whole run: rarely. */
 	if (m == M_HEADER && below(rng, 4))
 		m = M_INSERT;
+	if (m == M_SCHEDULE && !ns->mt)
+		m = M_DELETE;
+	/* Races live in schedules: a concurrent input's is mutated often. */
+	if (ns->mt && below(rng, 5) == 0)
+		m = M_SCHEDULE;
 	switch (m) {
 	case M_INSERT:
 		if (ns->n >= ns->cap && !nodes_reserve(ns, ns->cap * 2 + 8))
@@ -603,6 +746,8 @@ static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 	case M_FREE_REVERSE:
 	case M_FREE_AROUND_USE:
 		return mutate_free_order(ns, rng, m);
+	case M_SCHEDULE:
+		return mutate_schedule(ns, rng);
 	default:
 		return mutate_header(ns, rng);
 	}
@@ -640,6 +785,111 @@ size_t mmt_mutate(uint64_t set, uint8_t *data, size_t size, size_t max_size,
 	return out;
 }
 
+/* The CPU each node runs on (the `cpu N` before it; CPU 0 at first). */
+static void node_cpus(const struct nodes *ns, uint16_t *cpu)
+{
+	uint16_t cur = 0;
+	size_t i;
+
+	for (i = 0; i < ns->n; i++) {
+		if (ns->v[i].op.code == MMT_OP_CPU)
+			cur = (uint16_t)ns->v[i].op.arg[0];
+		cpu[i] = cur;
+	}
+}
+
+static struct node cpu_node(struct nodes *ns, unsigned int cpu)
+{
+	struct node nd;
+	int k;
+
+	memset(&nd, 0, sizeof(nd));
+	nd.op.code = MMT_OP_CPU;
+	nd.op.arg[0] = cpu;
+	nd.id = ns->next_id++;
+	for (k = 0; k < MMT_TRACE_MAX_ARGS; k++)
+		nd.def[k] = NO_DEF;
+	return nd;
+}
+
+/*
+ * @na's thread of one CPU replaced by @nb's: @na's operations on the CPU
+ * (and the `cpu` lines that lead to them) leave; @nb's come in as one
+ * segment, `cpu K` first, at a boundary between @na's segments, followed
+ * by a `cpu` line back to the CPU that was running there.  False if the
+ * CPU had nothing to give or no memory.
+ */
+static bool cross_thread(struct nodes *na, const struct nodes *nb,
+			 uint64_t *rng)
+{
+	uint16_t *ca = malloc((na->n + 1) * sizeof(*ca));
+	uint16_t *cb = malloc((nb->n + 1) * sizeof(*cb));
+	size_t i, w, at, nr_bounds = 0, pick, moved = 0;
+	int cpus = na->hdr.nr_cpus < nb->hdr.nr_cpus ? na->hdr.nr_cpus :
+						       nb->hdr.nr_cpus;
+	uint16_t k, back = 0;
+	uint32_t shift = na->next_id;
+	bool ok = false;
+
+	if (!ca || !cb || cpus < 1)
+		goto out;
+	k = (uint16_t)below(rng, (uint32_t)cpus);
+	node_cpus(na, ca);
+	node_cpus(nb, cb);
+	for (i = 0; i < nb->n; i++)
+		moved += cb[i] == k && nb->v[i].op.code != MMT_OP_CPU;
+	if (!moved || !nodes_reserve(na, na->n + moved + 2))
+		goto out;
+	/* Out go @na's nodes of CPU k. */
+	for (i = 0, w = 0; i < na->n; i++)
+		if (ca[i] != k) {
+			ca[w] = ca[i];
+			na->v[w++] = na->v[i];
+		}
+	na->n = w;
+	/* A boundary: the start, the end, or before a `cpu` line. */
+	for (i = 0; i <= na->n; i++)
+		nr_bounds += i == 0 || i == na->n ||
+			     na->v[i].op.code == MMT_OP_CPU;
+	pick = below(rng, (uint32_t)nr_bounds);
+	for (at = 0; at <= na->n; at++)
+		if ((at == 0 || at == na->n ||
+		     na->v[at].op.code == MMT_OP_CPU) &&
+		    pick-- == 0)
+			break;
+	if (at < na->n)
+		back = at ? ca[at - 1] : 0;
+	/* In come @nb's, ids shifted clear of @na's. */
+	{
+		struct node nd = cpu_node(na, k);
+
+		insert_at(na, at++, &nd);
+	}
+	for (i = 0; i < nb->n; i++) {
+		struct node nd = nb->v[i];
+		int d;
+
+		if (cb[i] != k || nd.op.code == MMT_OP_CPU)
+			continue;
+		nd.id += shift;
+		for (d = 0; d < MMT_TRACE_MAX_ARGS; d++)
+			if (nd.def[d] != NO_DEF)
+				nd.def[d] += shift;
+		insert_at(na, at++, &nd);
+	}
+	na->next_id = shift + nb->next_id;
+	if (at < na->n && na->v[at].op.code != MMT_OP_CPU) {
+		struct node nd = cpu_node(na, back);
+
+		insert_at(na, at, &nd);
+	}
+	ok = true;
+out:
+	free(ca);
+	free(cb);
+	return ok;
+}
+
 size_t mmt_crossover(uint64_t set, const uint8_t *a, size_t a_size,
 		     const uint8_t *b, size_t b_size, uint8_t *out,
 		     size_t max_size, uint64_t seed)
@@ -656,6 +906,11 @@ size_t mmt_crossover(uint64_t set, const uint8_t *a, size_t a_size,
 	if (!nodes_from_bytes(&na, set, a, a_size) ||
 	    !nodes_from_bytes(&nb, set, b, b_size))
 		goto out;
+	/* Concurrent inputs: half the time, one CPU's thread from b. */
+	if (na.mt && below(&rng, 2) && cross_thread(&na, &nb, &rng)) {
+		res = nodes_to_bytes(&na, set, out, max_size);
+		goto out;
+	}
 	at = below(&rng, (uint32_t)na.n + 1);
 	from = below(&rng, (uint32_t)nb.n + 1);
 	len = below(&rng, (uint32_t)(nb.n - from) + 1);

@@ -21,12 +21,19 @@
  * program so that they are operation-level: insert, delete, duplicate and
  * move operations; GFP bit flips and named composites; order, size, count,
  * cache, CPU and node changes; free reordering (swap two frees, reverse a
- * run, move a free before or after another use of its handle).
+ * run, move a free before or after another use of its handle).  For a
+ * concurrent target (MMT_TRACE_SET_MT in @set) also the schedule: one
+ * decision changed, inserted, removed or moved, the source or its PCT
+ * parameters changed.
  */
 size_t mmt_mutate(uint64_t set, uint8_t *data, size_t size, size_t max_size,
 		  uint64_t seed);
 
-/* Splice: a prefix of @a's operations, a run of @b's, and @a's rest. */
+/*
+ * Splice: a prefix of @a's operations, a run of @b's, and @a's rest; for a
+ * concurrent target half the time instead @a with one CPU's thread taken
+ * from @b (@a's schedule kept).
+ */
 size_t mmt_crossover(uint64_t set, const uint8_t *a, size_t a_size,
 		     const uint8_t *b, size_t b_size, uint8_t *out,
 		     size_t max_size, uint64_t seed);

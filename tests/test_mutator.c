@@ -227,3 +227,177 @@ MMT_TEST(trimming_drops_exactly_one_operation_at_a_time)
 			     0);
 	}
 }
+
+/* ---- concurrent inputs ---- */
+
+static uint64_t target_set(const char *name)
+{
+	uint64_t set = 0;
+
+	MMT_CHECK(mmt_trace_target_ops(name, &set));
+	return set;
+}
+
+/* A concurrent input: ops on three CPUs, a schedule with decisions. */
+static size_t mt_input(uint64_t set, const char *text, uint8_t *buf, size_t cap)
+{
+	struct mmt_program p;
+	char err[256];
+	size_t n;
+
+	MMT_CHECK_MSG(mmt_trace_parse(text, strlen(text), "mt", &p, err,
+				      sizeof(err)),
+		      "%s", err);
+	n = mmt_trace_encode_set(&p, set, buf, cap);
+	MMT_CHECK(n <= cap);
+	mmt_program_free(&p);
+	return n;
+}
+
+static const char mt_text[] = "mmtorture-trace 1\n"
+			      "machine cpus=3 sched=input\n"
+			      "c0 = kmem_cache_create size=64 0\n"
+			      "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "o0 = kmalloc size=100 GFP_KERNEL\n"
+			      "cpu 1\n"
+			      "co1 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "kmem_cache_free co0\n"
+			      "o1 = kmalloc size=101 GFP_KERNEL\n"
+			      "cpu 2\n"
+			      "o2 = kmalloc size=102 GFP_KERNEL\n"
+			      "kmem_cache_free co1\n"
+			      "decisions 0 1 2 1 0 2 2 1\n";
+
+/*
+ * The schedule is mutated too: decisions change, come and go, and the
+ * source and PCT parameters change; every result decodes to a canonical
+ * schedule (what the parser and the codec accept).
+ */
+MMT_TEST(mutator_mutates_the_schedule_of_concurrent_inputs_and_keeps_it_valid)
+{
+	uint64_t set = target_set("slab-mt");
+	int more = 0, fewer = 0, changed = 0, source = 0, i;
+	struct mmt_program p0;
+	uint8_t in[MAX_IN];
+	size_t len0 = mt_input(set, mt_text, in, sizeof(in));
+
+	decode(set, in, len0, &p0);
+	MMT_CHECK_EQ(p0.sched.nr_decisions, 8);
+	for (i = 0; i < 2000; i++) {
+		uint8_t buf[MAX_IN];
+		struct mmt_program q;
+		size_t len;
+
+		memcpy(buf, in, len0);
+		len = mmt_mutate(set, buf, len0, sizeof(buf),
+				 (unsigned int)t_rand());
+		check_canonical(set, buf, len);
+		decode(set, buf, len, &q);
+		MMT_CHECK(q.sched.source < MMT_NR_SCHED_SOURCES);
+		MMT_CHECK(q.sched.source != MMT_SCHED_SEQ ||
+			  !q.sched.nr_decisions);
+		more += q.sched.nr_decisions > p0.sched.nr_decisions;
+		fewer += q.sched.nr_decisions < p0.sched.nr_decisions;
+		changed += q.sched.nr_decisions == p0.sched.nr_decisions &&
+			   memcmp(q.sched.decisions, p0.sched.decisions,
+				  8 * sizeof(uint16_t));
+		source += q.sched.source != p0.sched.source;
+		mmt_program_free(&q);
+	}
+	MMT_CHECK_MSG(more > 20 && fewer > 20 && changed > 20 && source > 5,
+		      "more %d fewer %d changed %d source %d", more, fewer,
+		      changed, source);
+	mmt_program_free(&p0);
+}
+
+/* Sizes of the kmalloc objects CPU @cpu's thread allocates, as a bitmask of size - 100. */
+static unsigned int cpu_kmallocs(const struct mmt_program *p, unsigned int cpu)
+{
+	unsigned int cur = 0, mask = 0;
+	size_t i;
+
+	for (i = 0; i < p->nr_ops; i++) {
+		if (p->ops[i].code == MMT_OP_CPU)
+			cur = p->ops[i].arg[0];
+		if (p->ops[i].code == MMT_OP_KMALLOC && cur == cpu &&
+		    p->ops[i].arg[0] >= 100 && p->ops[i].arg[0] < 132)
+			mask |= 1u << (p->ops[i].arg[0] - 100);
+	}
+	return mask;
+}
+
+/*
+ * Per-CPU crossover: the child has one CPU's thread from the other parent
+ * (its kmalloc sizes, 110..112 here) and none of its own for that CPU,
+ * while its other threads and its schedule stay.
+ */
+MMT_TEST(crossover_takes_a_whole_cpu_thread_from_the_other_parent)
+{
+	static const char b_text[] = "mmtorture-trace 1\n"
+				     "machine cpus=3 sched=rr\n"
+				     "cpu 2\n"
+				     "o0 = kmalloc size=112 GFP_KERNEL\n"
+				     "cpu 1\n"
+				     "o1 = kmalloc size=111 GFP_KERNEL\n"
+				     "kfree o1\n"
+				     "cpu 0\n"
+				     "o2 = kmalloc size=110 GFP_KERNEL\n";
+	uint64_t set = target_set("stack-mt");
+	uint8_t a[MAX_IN], b[MAX_IN];
+	size_t la = mt_input(set, mt_text, a, sizeof(a));
+	size_t lb = mt_input(set, b_text, b, sizeof(b));
+	int swapped[3] = { 0 }, i;
+
+	for (i = 0; i < 600; i++) {
+		uint8_t out[MAX_IN];
+		struct mmt_program q;
+		size_t lo;
+		unsigned int c;
+
+		lo = mmt_crossover(set, a, la, b, lb, out, sizeof(out),
+				   (unsigned int)t_rand());
+		check_canonical(set, out, lo);
+		decode(set, out, lo, &q);
+		for (c = 0; c < 3; c++) {
+			unsigned int o, whole = 1;
+
+			/* CPU c's thread is b's, the others a's as they were */
+			for (o = 0; o < 3; o++)
+				whole &= cpu_kmallocs(&q, o) ==
+					 (o == c ? 1u << (10 + c) : 1u << o);
+			if (!whole)
+				continue;
+			MMT_CHECK_EQ(q.sched.source, MMT_SCHED_INPUT);
+			MMT_CHECK_EQ(q.sched.nr_decisions, 8);
+			swapped[c]++;
+		}
+		mmt_program_free(&q);
+	}
+	MMT_CHECK_MSG(swapped[0] > 10 && swapped[1] > 10 && swapped[2] > 10,
+		      "threads taken whole: cpu0 %d cpu1 %d cpu2 %d",
+		      swapped[0], swapped[1], swapped[2]);
+}
+
+MMT_TEST(mutator_and_crossover_are_deterministic_on_concurrent_inputs)
+{
+	uint64_t set = target_set("stack-mt");
+	uint8_t in[MAX_IN], other[MAX_IN], a[MAX_IN], b[MAX_IN];
+	size_t len = mt_input(set, mt_text, in, sizeof(in));
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		size_t lo = random_input(set, other, sizeof(other)), la, lb;
+		unsigned int seed = (unsigned int)t_rand();
+
+		memcpy(a, in, len);
+		memcpy(b, in, len);
+		la = mmt_mutate(set, a, len, sizeof(a), seed);
+		lb = mmt_mutate(set, b, len, sizeof(b), seed);
+		MMT_CHECK_EQ(la, lb);
+		MMT_CHECK(!memcmp(a, b, la));
+		la = mmt_crossover(set, in, len, other, lo, a, sizeof(a), seed);
+		lb = mmt_crossover(set, in, len, other, lo, b, sizeof(b), seed);
+		MMT_CHECK_EQ(la, lb);
+		MMT_CHECK(!memcmp(a, b, la));
+	}
+}

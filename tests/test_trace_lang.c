@@ -226,6 +226,43 @@ static const char lax_misuse[] =
 	"cpu 7\n"
 	"free_pages p0\n";
 
+/*
+ * Canonical text of a concurrent program (binary-valid, a header the
+ * binary form can say): every kernel thread, a PCT schedule and its
+ * recorded decisions over two lines.
+ */
+#define HDR_MT                                                                                                                                                            \
+	"mmtorture-trace 1\n"                                                                                                                                             \
+	"machine nodes=2 cpus=4 normal=1024 dma32=64 slab=slub mempool=kernel-2016 rt=off kvfree_rcu=nowait oracles=1 sched=pct sched_seed=7 pct_depth=3 pct_steps=500\n" \
+	"bugs none\n"
+
+static const char every_op_mt[] = HDR_MT
+	"k0 = kthread_start kswapd node=0\n"
+	"k1 = kthread_start kswapd node=1\n"
+	"k2 = kthread_start disk node=0\n"
+	"k3 = kthread_start dmcrypt node=1\n"
+	"k4 = kthread_start loop node=0\n"
+	"k5 = kthread_start netswap node=0\n"
+	"k6 = kthread_start gp node=0\n"
+	"k7 = kthread_start kvfree_rcu node=1\n"
+	"c0 = kmem_cache_create size=96 0\n"
+	"co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+	"cpu 1\n"
+	"co1 = kmem_cache_alloc c0 GFP_KERNEL\n"
+	"kmem_cache_free co0\n"
+	"kthread_stop k0\n"
+	"kswapd node=0\n"
+	"cpu 2\n"
+	"enter rcu_read\n"
+	"  gp_step\n"
+	"exit\n"
+	"kmem_cache_free co1\n"
+	"kmem_cache_destroy c0\n"
+	"kthread_stop k6\n"
+	"k8 = kthread_start gp node=1\n"
+	"decisions 0 1 1 0 2 3 0 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0\n"
+	"decisions 2 1 0\n";
+
 /* ---- the table ---- */
 
 MMT_TEST(trace_table_has_a_sane_row_for_every_opcode)
@@ -308,7 +345,7 @@ MMT_TEST(trace_table_has_a_sane_row_for_every_opcode)
 
 MMT_TEST(trace_canonical_text_parses_and_prints_identically)
 {
-	const char *texts[] = { every_op, lax_misuse };
+	const char *texts[] = { every_op, lax_misuse, every_op_mt };
 	bool used[MMT_NR_OPCODES] = { false };
 	struct mmt_program p;
 	size_t t, i;
@@ -320,7 +357,7 @@ MMT_TEST(trace_canonical_text_parses_and_prints_identically)
 		out = print_str(&p);
 		MMT_CHECK_STR(out, texts[t]);
 		free(out);
-		if (t == 0)
+		if (t != 1)
 			for (i = 0; i < p.nr_ops; i++)
 				used[p.ops[i].code] = true;
 		mmt_program_free(&p);
@@ -428,7 +465,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 	/* unknown header field */
 	parse_err(
 		HDR "machine cpus=2 flux=9\n",
-		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles)");
+		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps)");
 	/* bad numbers */
 	parse_err(HDR "p0 = alloc_pages GFP_KERNEL order=11\n",
 		  "t.trace:2:35: bad number '11' for order= (expected 0..10)");
@@ -1096,4 +1133,705 @@ MMT_TEST(trace_example_corpus_parses_prints_and_compiles_losslessly)
 	closedir(d);
 	MMT_CHECK_MSG(nr >= 5, "only %d example traces in %s", nr, dir);
 #endif
+}
+
+/*
+ * tests/data/trace-decode-golden.txt holds byte strings and the canonical
+ * text each decoded to over each single-CPU target's operations, written
+ * by the codec before the concurrent language existed: every binary corpus
+ * of those targets must keep its meaning as operations are added.
+ */
+MMT_TEST(trace_single_cpu_binary_decoding_is_unchanged_from_the_golden_file)
+{
+#ifdef MMT_SOURCE_DIR
+	const char *path = MMT_SOURCE_DIR "/tests/data/trace-decode-golden.txt";
+	FILE *f = fopen(path, "r");
+	char *line = NULL, *want = NULL, *target = NULL;
+	size_t cap = 0, want_len = 0, want_cap = 0;
+	uint8_t *in = NULL;
+	size_t in_len = 0;
+	int nr = 0;
+	ssize_t n;
+	bool have = false;
+
+	MMT_CHECK_MSG(f != NULL, "no file %s", path);
+	for (;;) {
+		n = getline(&line, &cap, f);
+		if (n >= 0 && line[0] == '#')
+			continue;
+		if (have && (n < 0 || line[0] == '@')) {
+			struct mmt_program p;
+			uint64_t set = 0;
+			char *got;
+
+			if (strcmp(target, "all"))
+				MMT_CHECK_MSG(mmt_trace_target_ops(target,
+								   &set),
+					      "no target %s", target);
+			mmt_trace_decode_set(in, in_len, set, &p);
+			got = print_str(&p);
+			want[want_len] = '\0';
+			MMT_CHECK_MSG(
+				!strcmp(got, want),
+				"case %d (%s, %zu bytes) decodes differently:\n--- got ---\n%s--- want ---\n%s",
+				nr, target, in_len, got, want);
+			free(got);
+			mmt_program_free(&p);
+			nr++;
+			have = false;
+		}
+		if (n < 0)
+			break;
+		if (line[0] == '@') {
+			char *sp = strchr(line + 2, ' ');
+			size_t k, hex;
+
+			MMT_CHECK(sp != NULL);
+			*sp = '\0';
+			free(target);
+			target = strdup(line + 2);
+			hex = strcspn(sp + 1, "\n");
+			free(in);
+			in_len = hex / 2;
+			in = malloc(in_len + 1);
+			for (k = 0; k < in_len; k++) {
+				unsigned int v;
+
+				MMT_CHECK(sscanf(sp + 1 + 2 * k, "%2x", &v) ==
+					  1);
+				in[k] = (uint8_t)v;
+			}
+			want_len = 0;
+			have = true;
+			continue;
+		}
+		if (want_len + (size_t)n + 1 > want_cap) {
+			want_cap = 2 * (want_len + (size_t)n + 1);
+			want = realloc(want, want_cap);
+			MMT_CHECK(want != NULL);
+		}
+		memcpy(want + want_len, line, (size_t)n);
+		want_len += (size_t)n;
+	}
+	fclose(f);
+	free(line);
+	free(want);
+	free(target);
+	free(in);
+	MMT_CHECK_MSG(nr >= 40, "only %d cases in %s", nr, path);
+#endif
+}
+
+/* ---- concurrent programs ---- */
+
+static uint64_t mt_set(const char *target)
+{
+	uint64_t set = 0;
+
+	MMT_CHECK_MSG(mmt_trace_target_ops(target, &set), "no target %s",
+		      target);
+	MMT_CHECK(set & MMT_TRACE_SET_MT);
+	return set;
+}
+
+/* Encode @p over @set into an exact-size buffer (malloc'd). */
+static uint8_t *encode_set(const struct mmt_program *p, uint64_t set,
+			   size_t *len)
+{
+	size_t n = mmt_trace_encode_set(p, set, NULL, 0);
+	uint8_t *b = malloc(n ? n : 1);
+
+	MMT_CHECK(b != NULL);
+	MMT_CHECK_EQ(mmt_trace_encode_set(p, set, b, n), n);
+	*len = n;
+	return b;
+}
+
+MMT_TEST(trace_concurrent_text_compiles_to_binary_and_prints_back_identically)
+{
+	struct mmt_program p, back;
+	uint8_t *b;
+	size_t n;
+	char *out;
+
+	parse_ok(every_op_mt, &p);
+	MMT_CHECK_EQ(p.sched.source, MMT_SCHED_PCT);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 35);
+	check_binary_valid(&p);
+	b = encode_set(&p, mt_set("stack-mt"), &n);
+	mmt_trace_decode_set(b, n, mt_set("stack-mt"), &back);
+	out = print_str(&back);
+	MMT_CHECK_STR(out, every_op_mt);
+	MMT_CHECK(mmt_program_equal(&p, &back));
+	free(out);
+	free(b);
+	mmt_program_free(&back);
+
+	/* The single-CPU form has neither kernel threads nor a schedule. */
+	encode_decode(&p, &back);
+	MMT_CHECK_EQ(back.sched.source, MMT_SCHED_SEQ);
+	MMT_CHECK_EQ(back.sched.nr_decisions, 0);
+	MMT_CHECK_EQ(back.nr_handles[MMT_H_KTHREAD], 0);
+	mmt_program_free(&back);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_single_cpu_sets_never_hold_kernel_thread_operations)
+{
+	static const uint64_t sets[] = {
+		0, MMT_TRACE_OPS_ALL,
+		(1ull << MMT_OP_KTHREAD_START) | (1ull << MMT_OP_KTHREAD_STOP)
+	};
+	size_t s;
+	int k;
+
+	for (s = 0; s < MMT_ARRAY_SIZE(sets); s++)
+		for (k = 0; k < 300; k++) {
+			struct mmt_program p;
+			size_t len, i;
+			uint8_t *in = random_input(&len);
+
+			mmt_trace_decode_set(in, len, sets[s], &p);
+			for (i = 0; i < p.nr_ops; i++)
+				MMT_CHECK(p.ops[i].code < MMT_OP_KTHREAD_START);
+			MMT_CHECK_EQ(p.sched.source, MMT_SCHED_SEQ);
+			MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+			mmt_program_free(&p);
+			free(in);
+		}
+	/* Every single-CPU target stops where the kernel threads start. */
+	for (s = 0; mmt_trace_target_name(s, NULL); s++) {
+		uint64_t set = 0;
+
+		mmt_trace_target_ops(mmt_trace_target_name(s, NULL), &set);
+		if (!(set & MMT_TRACE_SET_MT))
+			MMT_CHECK_EQ(set & ~MMT_TRACE_OPS_SEQ, 0);
+	}
+}
+
+/*
+ * 100000 random byte strings over the concurrent targets: each decodes
+ * (no crash, nothing read past the end under ASan) to a program the
+ * binary rules accept, with a canonical schedule, that encodes and
+ * decodes back to itself; every tenth also prints and parses back.
+ */
+MMT_TEST(trace_concurrent_decoding_is_total_over_random_inputs)
+{
+	static const char *const targets[] = { "pages-mt",    "slab-mt",
+					       "rcu-mt",      "mempool-mt",
+					       "reserves-mt", "stack-mt" };
+	size_t total_ops = 0, total_dec = 0, kthreads = 0;
+	int k;
+
+	for (k = 0; k < 100000; k++) {
+		uint64_t set = mt_set(targets[k % MMT_ARRAY_SIZE(targets)]);
+		struct mmt_program p, back;
+		uint8_t *in, *b;
+		size_t len, n, i;
+
+		in = random_input(&len);
+		mmt_trace_decode_set(in, len, set, &p);
+		MMT_CHECK(p.nr_ops <= MMT_TRACE_MAX_OPS);
+		MMT_CHECK(p.sched.source < MMT_NR_SCHED_SOURCES);
+		MMT_CHECK(p.sched.nr_decisions <= len);
+		if (p.sched.source == MMT_SCHED_SEQ)
+			MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+		if (p.sched.source == MMT_SCHED_PCT)
+			MMT_CHECK(p.sched.pct_depth >= 1 &&
+				  p.sched.pct_depth <= MMT_TRACE_PCT_MAX_DEPTH);
+		for (i = 0; i < p.nr_ops; i++) {
+			MMT_CHECK((set >> p.ops[i].code) & 1);
+			kthreads += p.ops[i].code == MMT_OP_KTHREAD_START;
+		}
+		if (k % 4 == 0)
+			check_binary_valid(&p);
+		b = encode_set(&p, set, &n);
+		mmt_trace_decode_set(b, n, set, &back);
+		if (!mmt_program_equal(&p, &back))
+			MMT_CHECK_MSG(
+				false,
+				"input %d: decode -> encode -> decode changes the program\n--- decoded ---\n%s--- again ---\n%s",
+				k, print_str(&p), print_str(&back));
+		mmt_program_free(&back);
+		if (k % 10 == 0) {
+			char err[512] = "", *text = print_str(&p);
+
+			MMT_CHECK_MSG(mmt_trace_parse(text, strlen(text),
+						      "decoded", &back, err,
+						      sizeof(err)),
+				      "input %d: %s\n%s", k, err, text);
+			MMT_CHECK(mmt_program_equal(&p, &back));
+			mmt_program_free(&back);
+			free(text);
+		}
+		total_ops += p.nr_ops;
+		total_dec += p.sched.nr_decisions;
+		mmt_program_free(&p);
+		free(b);
+		free(in);
+	}
+	MMT_CHECK_MSG(
+		total_ops > 300000 && total_dec > 100000 && kthreads > 1000,
+		"little decoded: %zu operations, %zu decisions, %zu kernel threads",
+		total_ops, total_dec, kthreads);
+}
+
+MMT_TEST(trace_concurrent_tail_gives_the_decisions_backwards_and_is_clamped)
+{
+	uint64_t set = mt_set("stack-mt");
+	struct mmt_program p;
+	/* header, schedule (input), no operation, decisions 5 6 7, count 3 */
+	uint8_t in[] = { 1, 0, 0, 0, MMT_SCHED_INPUT, 0, 0, 0, 0, 0, 0, 0,
+			 7, 6, 5, 3 };
+	uint8_t big[12 + 300];
+	size_t i;
+
+	mmt_trace_decode_set(in, sizeof(in), set, &p);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	MMT_CHECK_EQ(p.sched.source, MMT_SCHED_INPUT);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 3);
+	MMT_CHECK_EQ(p.sched.decisions[0], 5);
+	MMT_CHECK_EQ(p.sched.decisions[2], 7);
+	mmt_program_free(&p);
+
+	/* A count larger than what precedes it takes what there is. */
+	in[sizeof(in) - 1] = 100;
+	mmt_trace_decode_set(in, sizeof(in), set, &p);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 3);
+	mmt_program_free(&p);
+
+	/* The only byte after the headers is the count: nothing before it. */
+	mmt_trace_decode_set(in, 13, set, &p);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	mmt_program_free(&p);
+
+	/* A long-form 255 without its two count bytes counts none. */
+	in[13] = 0xff;
+	mmt_trace_decode_set(in, 14, set, &p);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	mmt_program_free(&p);
+
+	/* Long form: 16-bit count, then 255; 297 decisions. */
+	memset(big, 0, sizeof(big));
+	big[4] = MMT_SCHED_RR;
+	for (i = 12; i < sizeof(big) - 3; i++)
+		big[i] = (uint8_t)i;
+	big[sizeof(big) - 3] = 297 & 0xff;
+	big[sizeof(big) - 2] = 297 >> 8;
+	big[sizeof(big) - 1] = 0xff;
+	mmt_trace_decode_set(big, sizeof(big), set, &p);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 297);
+	MMT_CHECK_EQ(p.sched.decisions[0], (uint8_t)(sizeof(big) - 4));
+	MMT_CHECK_EQ(p.sched.decisions[296], 12);
+	mmt_program_free(&p);
+	/* ... which the encoder writes back byte for byte */
+	mmt_trace_decode_set(big, sizeof(big), set, &p);
+	{
+		size_t n;
+		uint8_t *b = encode_set(&p, set, &n);
+
+		MMT_CHECK_EQ(n, sizeof(big));
+		MMT_CHECK(!memcmp(b, big, n));
+		free(b);
+	}
+	mmt_program_free(&p);
+
+	/* Under seq the decision bytes are consumed but mean nothing. */
+	big[4] = MMT_SCHED_SEQ;
+	mmt_trace_decode_set(big, sizeof(big), set, &p);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+	mmt_program_free(&p);
+
+	/* Nothing past the headers: no count at all. */
+	mmt_trace_decode_set(in, 12, set, &p);
+	MMT_CHECK_EQ(p.sched.nr_decisions, 0);
+	MMT_CHECK_EQ(p.nr_ops, 0);
+	mmt_program_free(&p);
+}
+
+/*
+ * Operations decode from the front and decisions from the back: inserting
+ * or deleting operation bytes leaves the decisions alone, so a mutator's
+ * edit of the operations never reshuffles the schedule.
+ */
+MMT_TEST(trace_concurrent_operation_edits_do_not_shift_the_decisions)
+{
+	uint64_t set = mt_set("slab-mt");
+	struct mmt_program p, q;
+	uint8_t *b, *c;
+	size_t n, i, at;
+
+	parse_ok(HDR_MT "c0 = kmem_cache_create size=96 0\n"
+			"co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			"cpu 1\n"
+			"kmem_cache_free co0\n"
+			"decisions 4 0 2 1 3\n",
+		 &p);
+	b = encode_set(&p, set, &n);
+	for (at = 12; at < n - 6; at++) {
+		c = malloc(n + 5);
+		memcpy(c, b, at);
+		for (i = 0; i < 5; i++)
+			c[at + i] = (uint8_t)(0x40 + i * 7); /* new op bytes */
+		memcpy(c + at + 5, b + at, n - at);
+		mmt_trace_decode_set(c, n + 5, set, &q);
+		MMT_CHECK_EQ(q.sched.nr_decisions, 5);
+		MMT_CHECK(!memcmp(q.sched.decisions, p.sched.decisions,
+				  5 * sizeof(uint16_t)));
+		mmt_program_free(&q);
+		free(c);
+	}
+	free(b);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(trace_schedule_errors_name_file_line_column_and_token)
+{
+#define M "mmtorture-trace 1\n"
+	parse_err(
+		M "machine sched=fifo\n",
+		"t.trace:2:15: sched='fifo': expected seq, input, pct, random or rr");
+	parse_err(
+		M "machine sched=rr sched_seed=3\n",
+		"t.trace:2:18: sched_seed= is for sched=pct or random, not sched=rr");
+	parse_err(
+		M "machine sched_seed=3 sched=random pct_depth=2\n",
+		"t.trace:2:35: pct_depth= is for sched=pct, not sched=random");
+	parse_err(
+		M "machine sched=pct pct_depth=9\n",
+		"t.trace:2:29: bad number '9' for pct_depth= (expected 1..8)");
+	parse_err(
+		M "machine sched=pct pct_steps=70000\n",
+		"t.trace:2:29: bad number '70000' for pct_steps= (expected 0..65535, 0: estimated)");
+	parse_err(M "machine sched=pct sched=rr\n",
+		  "t.trace:2:19: machine field 'sched' given twice");
+	parse_err(
+		M "machine sched=input\n"
+		  "p0 = alloc_pages GFP_KERNEL order=0\n"
+		  "decisions 0 1 x2\n",
+		"t.trace:4:15: bad decision 'x2' (expected a number 0..65535: an index among the runnable fibers)");
+	parse_err(
+		M "p0 = alloc_pages GFP_KERNEL order=0\ndecisions 0 1\n",
+		"t.trace:3:1: decisions need a concurrent schedule: give the machine line sched=input, pct, random or rr (sched=seq runs the operations in textual order)");
+	parse_err(
+		M "machine sched=rr\ndecisions 0 1\ncpu 0\n",
+		"t.trace:4:1: an operation after the schedule's decisions (line 3): the decisions come after every operation");
+	parse_err(
+		M "machine sched=rr\ndecisions\n",
+		"t.trace:3:10: decisions: expected at least one decision (a number 0..65535)");
+	parse_err(
+		M "machine sched=rr\ndecisions 1\nmachine cpus=2\n",
+		"t.trace:4:1: 'machine' belongs to the header, before the first operation");
+	parse_err(
+		M "machine sched=rr\ndecisions 65536\n",
+		"t.trace:3:11: bad decision '65536' (expected a number 0..65535: an index among the runnable fibers)");
+	parse_err(
+		M "k0 = kthread_start ksoftirqd node=0\n",
+		"t.trace:2:20: unknown kthread 'ksoftirqd' (expected kswapd disk dmcrypt loop netswap gp kvfree_rcu)");
+	parse_err(M "k0 = kthread_start gp node=3\n",
+		  "t.trace:2:28: bad number '3' for node= (expected 0..0)");
+	parse_err(
+		M "machine sched=rr\nk0 = kthread_start gp node=0\n"
+		  "k1 = kthread_start gp node=0\n",
+		"t.trace:4:20: kthread_start gp: k0 is one already (one a machine)");
+	parse_err(
+		M
+		"machine nodes=2\nk0 = kthread_start kswapd node=1\n"
+		"k1 = kthread_start kswapd node=0\nk2 = kthread_start kswapd node=1\n",
+		"t.trace:5:20: kthread_start kswapd node=1: k0 is the node's kswapd already");
+	parse_err(
+		M
+		"machine nodes=2\nk0 = kthread_start kswapd node=1\nkswapd node=1\n",
+		"t.trace:4:8: kswapd node=1: the node's kswapd runs as k0 (stop it first)");
+	parse_err(
+		M
+		"k0 = kthread_start disk node=0\nkthread_stop k0\nkthread_stop k0\n",
+		"t.trace:4:14: handle 'k0' is dead (created at line 2, ended at line 3)");
+#undef M
+}
+
+MMT_TEST(trace_kernel_threads_may_sleep_so_binary_rules_keep_them_out_of_atomic)
+{
+	struct _mmt_trace_state st;
+	struct mmt_trace_header h;
+	struct mmt_op enter = { .code = MMT_OP_ENTER,
+				.arg = { MMT_CTX_RCU_READ } };
+	struct mmt_op start = { .code = MMT_OP_KTHREAD_START,
+				.arg = { MMT_KT_GP, 0 } };
+	struct mmt_op stop = { .code = MMT_OP_KTHREAD_STOP, .arg = { 0 } };
+
+	mmt_trace_header_default(&h);
+	MMT_CHECK(_mmt_trace_state_init(&st, &h, false));
+	MMT_CHECK(_mmt_trace_state_check(&st, &start, NULL));
+	MMT_CHECK(_mmt_trace_state_apply(&st, &start));
+	MMT_CHECK(_mmt_trace_state_check(&st, &enter, NULL));
+	MMT_CHECK(_mmt_trace_state_apply(&st, &enter));
+	MMT_CHECK(!_mmt_trace_state_check(&st, &stop, NULL));
+	start.arg[0] = MMT_KT_DISK;
+	MMT_CHECK(!_mmt_trace_state_check(&st, &start, NULL));
+	_mmt_trace_state_free(&st);
+}
+
+/* ---- the concurrent structure ---- */
+
+/* "3 4 10" of operation @i's dependencies. */
+static void deps_str(const struct mmt_trace_deps *d, size_t i, char *buf,
+		     size_t len)
+{
+	size_t n = 0, k;
+
+	buf[0] = '\0';
+	for (k = d->first[i]; k < d->first[i + 1] && n + 12 < len; k++)
+		n += (size_t)snprintf(buf + n, len - n, "%s%u", n ? " " : "",
+				      d->on[k]);
+}
+
+MMT_TEST(trace_deps_order_what_threads_share_and_nothing_else)
+{
+	static const struct {
+		unsigned int cpu;
+		const char *deps;
+	} want[] = {
+		/* 0  c0 = kmem_cache_create      */ { 0, "" },
+		/* 1  co0 = kmem_cache_alloc c0   */ { 0, "" },
+		/* 2  cpu 1                       */ { 1, "" },
+		/* 3  co1 = kmem_cache_alloc c0   */ { 1, "0" },
+		/* 4  kmem_cache_free co0 (3: c0) */ { 1, "1" },
+		/* 5  enter irq (block: 6's)      */ { 1, "" },
+		/* 6    o0 = kmalloc              */ { 1, "" },
+		/* 7  exit                        */ { 1, "" },
+		/* 8  cpu 2                       */ { 2, "" },
+		/* 9  co2 = kmem_cache_alloc c0   */ { 2, "0" },
+		/* 10 enter preempt (11's, 12's)  */ { 2, "3 6" },
+		/* 11   kmem_cache_free co1       */ { 2, "" },
+		/* 12   kfree o0                  */ { 2, "" },
+		/* 13 exit                        */ { 2, "" },
+		/* 14 cpu 0                       */ { 0, "" },
+		/* 15 kmem_cache_free co2         */ { 0, "9" },
+		/* 16 kmem_cache_destroy c0 (3 < 4, 9 < 11) */ { 0, "4 11" },
+		/* 17 cpu_offline 1 (its last)     */ { 0, "7" },
+		/* 18 cpu_online 1                */ { 0, "" },
+		/* 19 cpu 1                       */ { 1, "" },
+		/* 20 p0 = alloc_pages            */ { 1, "18" },
+	};
+	struct mmt_program p;
+	struct mmt_trace_deps d;
+	char got[128];
+	size_t i;
+
+	parse_ok("mmtorture-trace 1\n"
+		 "machine cpus=3 sched=rr\n"
+		 "c0 = kmem_cache_create size=64 0\n"
+		 "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		 "cpu 1\n"
+		 "co1 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		 "kmem_cache_free co0\n"
+		 "enter irq\n"
+		 "o0 = kmalloc size=32 GFP_ATOMIC\n"
+		 "exit\n"
+		 "cpu 2\n"
+		 "co2 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		 "enter preempt\n"
+		 "kmem_cache_free co1\n"
+		 "kfree o0\n"
+		 "exit\n"
+		 "cpu 0\n"
+		 "kmem_cache_free co2\n"
+		 "kmem_cache_destroy c0\n"
+		 "cpu_offline 1\n"
+		 "cpu_online 1\n"
+		 "cpu 1\n"
+		 "p0 = alloc_pages GFP_KERNEL order=0\n",
+		 &p);
+	MMT_CHECK_EQ(p.nr_ops, MMT_ARRAY_SIZE(want));
+	MMT_CHECK(mmt_trace_deps_build(&p, &d));
+	MMT_CHECK_EQ(d.nr_ops, p.nr_ops);
+	for (i = 0; i < p.nr_ops; i++) {
+		deps_str(&d, i, got, sizeof(got));
+		MMT_CHECK_MSG(
+			d.cpu[i] == want[i].cpu && !strcmp(got, want[i].deps),
+			"operation %zu: cpu %u deps \"%s\", expected cpu %u deps \"%s\"",
+			i, d.cpu[i], got, want[i].cpu, want[i].deps);
+	}
+	mmt_trace_deps_free(&d);
+	mmt_program_free(&p);
+}
+
+/*
+ * Kernel threads of a kind are ordered by the text: a stop before the
+ * next start of the kind, and a kswapd pass run on a CPU never beside
+ * the node's kswapd thread.
+ */
+MMT_TEST(trace_deps_order_kernel_threads_of_a_kind)
+{
+	static const char *const want[] = {
+		/* 0 k0 = kthread_start kswapd node=0 */ "",
+		/* 1 cpu 1                           */ "",
+		/* 2 kthread_stop k0                 */ "0",
+		/* 3 cpu 0                           */ "",
+		/* 4 kswapd node=0                   */ "2",
+		/* 5 k1 = kthread_start gp node=0    */ "",
+		/* 6 cpu 1                           */ "",
+		/* 7 kthread_stop k1                 */ "5",
+		/* 8 k2 = kthread_start gp node=1    */ "",
+		/* 9 cpu 0                           */ "",
+		/* 10 k3 = kthread_start kswapd node=0 (4: 2) */ "",
+		/* 11 k4 = kthread_start kswapd node=1 */ "",
+		/* 12 k5 = kthread_start disk node=0 */ "",
+	};
+	struct mmt_program p;
+	struct mmt_trace_deps d;
+	char got[128];
+	size_t i;
+
+	parse_ok("mmtorture-trace 1\n"
+		 "machine nodes=2 cpus=2 sched=rr\n"
+		 "k0 = kthread_start kswapd node=0\n"
+		 "cpu 1\n"
+		 "kthread_stop k0\n"
+		 "cpu 0\n"
+		 "kswapd node=0\n"
+		 "k1 = kthread_start gp node=0\n"
+		 "cpu 1\n"
+		 "kthread_stop k1\n"
+		 "k2 = kthread_start gp node=1\n"
+		 "cpu 0\n"
+		 "k3 = kthread_start kswapd node=0\n"
+		 "k4 = kthread_start kswapd node=1\n"
+		 "k5 = kthread_start disk node=0\n",
+		 &p);
+	MMT_CHECK_EQ(p.nr_ops, MMT_ARRAY_SIZE(want));
+	MMT_CHECK(mmt_trace_deps_build(&p, &d));
+	for (i = 0; i < p.nr_ops; i++) {
+		deps_str(&d, i, got, sizeof(got));
+		MMT_CHECK_MSG(!strcmp(got, want[i]),
+			      "operation %zu: deps \"%s\", expected \"%s\"", i,
+			      got, want[i]);
+	}
+	mmt_trace_deps_free(&d);
+	mmt_program_free(&p);
+}
+
+/*
+ * Over random concurrent programs: every dependency is earlier and on
+ * another thread, no operation inside a context waits, and whenever two
+ * operations of different threads share a handle and one of them creates,
+ * ends or changes it (or uses an object handle), the later one is ordered
+ * after the earlier through dependencies and program order.
+ */
+MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
+{
+	uint64_t set = mt_set("stack-mt");
+	int k, checked = 0;
+
+	for (k = 0; k < 3000; k++) {
+		struct mmt_program p;
+		struct mmt_trace_deps d;
+		uint64_t *reach; /* bitset of the operations before each */
+		size_t len, i, j, w, words;
+		uint32_t *last; /* per cpu: its last operation */
+		int depth = 0;
+		uint8_t *in = random_input(&len);
+
+		mmt_trace_decode_set(in, len, set, &p);
+		free(in);
+		MMT_CHECK(mmt_trace_deps_build(&p, &d));
+		words = (p.nr_ops + 63) / 64;
+		reach = calloc(p.nr_ops * words + 1, sizeof(*reach));
+		last = malloc((size_t)p.hdr.nr_cpus * sizeof(*last));
+		MMT_CHECK(reach && last);
+		memset(last, 0xff, (size_t)p.hdr.nr_cpus * sizeof(*last));
+		for (i = 0; i < p.nr_ops; i++) {
+			uint64_t *r = reach + i * words;
+			uint32_t e;
+
+			if (p.ops[i].code == MMT_OP_ENTER)
+				depth++;
+			if (depth && p.ops[i].code != MMT_OP_ENTER &&
+			    d.first[i + 1] != d.first[i])
+				MMT_CHECK_MSG(
+					false,
+					"operation %zu waits inside a context",
+					i);
+			if (p.ops[i].code == MMT_OP_EXIT && depth)
+				depth--;
+			for (e = d.first[i]; e < d.first[i + 1]; e++) {
+				uint32_t on = d.on[e];
+
+				MMT_CHECK(on < i && d.cpu[on] != d.cpu[i]);
+				for (w = 0; w < words; w++)
+					r[w] |= reach[on * words + w];
+				r[on / 64] |= 1ull << (on % 64);
+			}
+			if (last[d.cpu[i]] != UINT32_MAX) {
+				uint32_t pr = last[d.cpu[i]];
+
+				for (w = 0; w < words; w++)
+					r[w] |= reach[pr * words + w];
+				r[pr / 64] |= 1ull << (pr % 64);
+			}
+			last[d.cpu[i]] = (uint32_t)i;
+		}
+		/* Conflicting pairs: a shared handle, one side a writer. */
+		for (i = 0; i < p.nr_ops; i++) {
+			const struct mmt_op_info *ii =
+				mmt_op_info(p.ops[i].code);
+
+			for (j = 0; j < i; j++) {
+				const struct mmt_op_info *ij =
+					mmt_op_info(p.ops[j].code);
+				int a;
+				bool conflict = false;
+
+				if (d.cpu[i] == d.cpu[j] ||
+				    p.ops[i].code == MMT_OP_CPU ||
+				    p.ops[j].code == MMT_OP_CPU)
+					continue;
+				/* j created a handle i names */
+				for (a = 0; a < ii->nargs; a++)
+					if (ii->args[a].type ==
+						    MMT_ARG_HANDLE &&
+					    ij->result == ii->args[a].kind) {
+						uint32_t s = 0;
+						size_t x;
+
+						for (x = 0; x < j; x++)
+							s += mmt_op_info(
+								     p.ops[x].code)
+								     ->result ==
+							     ij->result;
+						conflict |= s ==
+							    p.ops[i].arg[a];
+					}
+				/* i ends a handle j named */
+				for (a = 0; ii->ends && a < ij->nargs; a++)
+					conflict |=
+						ij->args[a].type ==
+							MMT_ARG_HANDLE &&
+						ij->args[a].kind ==
+							ii->args[ii->ends - 1]
+								.kind &&
+						p.ops[j].arg[a] ==
+							p.ops[i].arg[ii->ends -
+								     1];
+				if (!conflict)
+					continue;
+				checked++;
+				MMT_CHECK_MSG(
+					reach[i * words + j / 64] >> (j % 64) &
+						1,
+					"input %d: operation %zu (%s) is not ordered after %zu (%s)",
+					k, i, ii->name, j, ij->name);
+			}
+		}
+		free(reach);
+		free(last);
+		mmt_trace_deps_free(&d);
+		mmt_program_free(&p);
+	}
+	MMT_CHECK_MSG(checked > 1000, "only %d conflicting pairs", checked);
 }

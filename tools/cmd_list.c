@@ -170,12 +170,13 @@ static void print_targets(void)
 	const char *name, *what;
 	size_t i;
 
-	printf("%-9s %-4s %s\n", "TARGET", "OPS", "WHAT IT FUZZES");
+	printf("%-11s %-4s %s\n", "TARGET", "OPS", "WHAT IT FUZZES");
 	for (i = 0; (name = mmt_trace_target_name(i, &what)); i++) {
 		uint64_t ops = 0;
 
 		mmt_trace_target_ops(name, &ops);
-		printf("%-9s %-4d %s\n", name, __builtin_popcountll(ops), what);
+		printf("%-11s %-4d %s\n", name,
+		       __builtin_popcountll(ops & MMT_TRACE_OPS_ALL), what);
 	}
 }
 
@@ -196,9 +197,11 @@ static json_t *json_targets(void)
 				json_array_append_new(
 					ops,
 					json_string(mmt_op_info(op)->name));
-		json_array_append_new(a, json_pack("{s:s, s:s, s:o}", "name",
-						   name, "what", what,
-						   "operations", ops));
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:b, s:o}", "name", name,
+				     "what", what, "concurrent",
+				     (int)!!(set & MMT_TRACE_SET_MT),
+				     "operations", ops));
 	}
 	return a;
 }

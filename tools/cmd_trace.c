@@ -143,7 +143,8 @@ static void compile_usage(FILE *out)
 		"Write the binary form of the program in FILE (either spelling) to OUT.\n"
 		"With --target, over that fuzz target's operations (`mmtorture list\n"
 		"targets`): the input for fuzz-T, afl-T and T-replay; an operation\n"
-		"outside the target's set is an error.\n"
+		"outside the target's set is an error.  A concurrent program (a sched=\n"
+		"other than seq, kernel threads) needs a concurrent target (T-mt).\n"
 		"A note on stderr says when the binary form canonicalises the program:\n"
 		"its header has no binary equivalent (more than 4 cpus or 2 nodes, other\n"
 		"memory sizes, bugs), or operations break the binary rules (e.g. a\n"
@@ -206,6 +207,30 @@ static int cmd_compile(int argc, char **argv)
 	if (!mmt_trace_load(argv[optind], &p, err, sizeof(err))) {
 		fprintf(stderr, "%s\n", err);
 		return CLI_EXIT_FAIL;
+	}
+	if (!(set & MMT_TRACE_SET_MT)) {
+		/* Only a concurrent target's binary form has these. */
+		size_t i;
+
+		for (i = 0; i < p.nr_ops && p.ops[i].code < MMT_OP_KTHREAD_START;
+		     i++)
+			;
+		if (i < p.nr_ops || p.sched.source != MMT_SCHED_SEQ) {
+			if (i < p.nr_ops)
+				fprintf(stderr,
+					"%s:%u: %s: kernel threads run in concurrent programs only: compile with --target T-mt (see `%s list targets`)\n",
+					argv[optind], p.ops[i].line,
+					mmt_op_info(p.ops[i].code)->name,
+					CLI_PROG);
+			else
+				fprintf(stderr,
+					"%s: sched=%s: a concurrent program: compile with --target T-mt (see `%s list targets`)\n",
+					argv[optind],
+					mmt_sched_source_name(p.sched.source),
+					CLI_PROG);
+			mmt_program_free(&p);
+			return CLI_EXIT_FAIL;
+		}
 	}
 	if (target) {
 		size_t i;

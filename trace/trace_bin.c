@@ -39,6 +39,18 @@
  * needs), numbers as the bytes that decode to them.  A program the binary
  * rules refuse (text may be laxer) encodes to its canonical neighbour.
  *
+ * Concurrent layout (MMT_TRACE_SET_MT in the set: the -mt targets).  After
+ * the machine header, 8 schedule bytes: b4 source % 5, b5 PCT depth
+ * 1 + b5 % 8, b6..b9 seed, b10..b11 PCT steps (LE).  The operations follow;
+ * the input's end holds the decisions backwards (decision 0 nearest the
+ * end) and, last, their count: one byte c < 255, or 255 after a 16-bit
+ * little-endian count.  The count and the decisions are
+ * clamped to what follows the headers (tail_split()), so every byte string
+ * still decodes, and edits of the operations never shift a decision.
+ * Without the flag the layout is the one above, over MMT_TRACE_OPS_SEQ: the
+ * single-CPU targets decode their corpora as they always did
+ * (tests/data/trace-decode-golden.txt).
+ *
  * Cost: O(1) per operation but for ending a handle (trace_state.c); memory
  * grows by doubling (the program's operations, each kind's handles).
  */
@@ -63,10 +75,14 @@ struct opset {
 
 static void opset_init(struct opset *s, uint64_t bits)
 {
+	/* Kernel threads exist in concurrent programs only. */
+	uint64_t all = (bits & MMT_TRACE_SET_MT) ? MMT_TRACE_OPS_ALL :
+						   MMT_TRACE_OPS_SEQ;
 	unsigned int c;
 
-	if (!(bits & ((1ull << MMT_NR_OPCODES) - 1)))
-		bits = ~0ull; /* 0 (or no known opcode): all */
+	bits &= all;
+	if (!bits)
+		bits = all; /* 0 (or no known opcode): all */
 	s->nr = 0;
 	for (c = 0; c < MMT_NR_OPCODES; c++) {
 		s->index[c] = -1;
@@ -195,21 +211,120 @@ void mmt_trace_decode(const uint8_t *data, size_t len, struct mmt_program *out)
 	mmt_trace_decode_set(data, len, 0, out);
 }
 
+/* ---- the concurrent layout: schedule header and decision tail ---- */
+
+static void sched_decode(const uint8_t *data, size_t len,
+			 struct mmt_trace_schedule *s)
+{
+	size_t o = _MMT_TRACE_BIN_HEADER;
+
+	memset(s, 0, sizeof(*s));
+	s->source = byte_at(data, len, o) % MMT_NR_SCHED_SOURCES;
+	s->pct_depth = (uint8_t)(1 + byte_at(data, len, o + 1) %
+					     MMT_TRACE_PCT_MAX_DEPTH);
+	s->seed = (uint32_t)byte_at(data, len, o + 2) |
+		  (uint32_t)byte_at(data, len, o + 3) << 8 |
+		  (uint32_t)byte_at(data, len, o + 4) << 16 |
+		  (uint32_t)byte_at(data, len, o + 5) << 24;
+	s->pct_steps = (uint16_t)(byte_at(data, len, o + 6) |
+				  byte_at(data, len, o + 7) << 8);
+	_mmt_trace_sched_canon(s);
+}
+
+static void sched_encode(const struct mmt_trace_schedule *s,
+			 uint8_t out[_MMT_TRACE_BIN_SCHED])
+{
+	struct mmt_trace_schedule c = *s;
+
+	c.decisions = NULL; /* canon would free them: not ours */
+	c.nr_decisions = 0;
+	_mmt_trace_sched_canon(&c);
+	out[0] = c.source;
+	out[1] = (uint8_t)(c.pct_depth ? c.pct_depth - 1 : 0);
+	out[2] = (uint8_t)c.seed;
+	out[3] = (uint8_t)(c.seed >> 8);
+	out[4] = (uint8_t)(c.seed >> 16);
+	out[5] = (uint8_t)(c.seed >> 24);
+	out[6] = (uint8_t)c.pct_steps;
+	out[7] = (uint8_t)(c.pct_steps >> 8);
+}
+
+/*
+ * Where the operations end in a concurrent input of @len bytes, and where
+ * its decisions are: the count is the last byte c (c < 255: c decisions)
+ * or, when c is 255, the 16-bit little-endian number in the two bytes
+ * before it; the decisions are the bytes before the count, the first one
+ * nearest to it.  The long form is one byte value in 256, so a random or
+ * mutated last byte rarely turns a whole input into decisions.  Nothing
+ * ever reaches into the headers: the count's bytes and the decisions are
+ * clamped to what follows them (a 255 with fewer than two bytes before it
+ * counts none).  Total: any @len has one answer.
+ */
+static void tail_split(const uint8_t *data, size_t len, size_t *ops_end,
+		       size_t *nr_decisions)
+{
+	size_t body = _MMT_TRACE_BIN_HEADER + _MMT_TRACE_BIN_SCHED, room, n;
+	size_t count_at;
+
+	*ops_end = body;
+	*nr_decisions = 0;
+	if (len <= body)
+		return;
+	count_at = len - 1;
+	n = data[count_at];
+	if (n == 0xff) {
+		if (count_at >= body + 2) {
+			count_at -= 2;
+			n = (size_t)data[count_at] |
+			    (size_t)data[count_at + 1] << 8;
+		} else {
+			count_at = body;
+			n = 0;
+		}
+	}
+	room = count_at - body;
+	if (n > room)
+		n = room;
+	*nr_decisions = n;
+	*ops_end = count_at - n;
+}
+
+static void decisions_decode(const uint8_t *data, size_t ops_end, size_t n,
+			     struct mmt_program *out)
+{
+	size_t i;
+
+	if (!n || out->sched.source == MMT_SCHED_SEQ)
+		return; /* SEQ has no decision points: the bytes mean nothing */
+	out->sched.decisions = malloc(n * sizeof(out->sched.decisions[0]));
+	if (!out->sched.decisions)
+		return; /* no memory: no decisions, still valid */
+	for (i = 0; i < n; i++)
+		out->sched.decisions[i] = data[ops_end + n - 1 - i];
+	out->sched.nr_decisions = (uint32_t)n;
+}
+
 void mmt_trace_decode_set(const uint8_t *data, size_t len, uint64_t opset,
 			  struct mmt_program *out)
 {
 	struct _mmt_trace_state st;
 	struct opset set;
 	struct mmt_op op;
-	size_t pos = _MMT_TRACE_BIN_HEADER;
+	size_t pos = _MMT_TRACE_BIN_HEADER, end = len, nr_dec = 0;
 
 	opset_init(&set, opset);
 	mmt_program_init(out);
 	_mmt_trace_header_decode(data, len, &out->hdr);
+	if (opset & MMT_TRACE_SET_MT) {
+		sched_decode(data, len, &out->sched);
+		pos += _MMT_TRACE_BIN_SCHED;
+		tail_split(data, len, &end, &nr_dec);
+		decisions_decode(data, end, nr_dec, out);
+	}
 	if (!_mmt_trace_state_init(&st, &out->hdr, false))
 		return; /* no memory: the empty program, still valid */
-	while (pos < len && out->nr_ops < MMT_TRACE_MAX_OPS) {
-		if (!read_op(&st, &set, data, len, &pos, &op))
+	while (pos < end && out->nr_ops < MMT_TRACE_MAX_OPS) {
+		if (!read_op(&st, &set, data, end, &pos, &op))
 			continue;
 		/* No memory: cut here, what is kept is a valid prefix. */
 		if (!_mmt_trace_state_apply(&st, &op))
@@ -267,6 +382,41 @@ static size_t write_op(const struct _mmt_trace_state *st,
 	return n;
 }
 
+/*
+ * The decisions backwards, then their count (tail_split()), from @need on;
+ * returns the new size.  Under SEQ none: a lone zero count.  A decision
+ * above 255 keeps its low byte (the binary form's fibers are fewer).
+ */
+static size_t decisions_encode(const struct mmt_program *p, uint8_t *out,
+			       size_t cap, size_t need)
+{
+	size_t i, n = p->sched.source == MMT_SCHED_SEQ ||
+				      p->sched.source >= MMT_NR_SCHED_SOURCES ?
+			      0 :
+			      p->sched.nr_decisions;
+	uint8_t tail[3];
+	size_t nt;
+
+	if (n > MMT_TRACE_MAX_DECISIONS)
+		n = MMT_TRACE_MAX_DECISIONS;
+	for (i = n; i-- > 0; need++)
+		if (out && need < cap)
+			out[need] = (uint8_t)p->sched.decisions[i];
+	if (n < 0xff) {
+		tail[0] = (uint8_t)n;
+		nt = 1;
+	} else {
+		tail[0] = (uint8_t)n;
+		tail[1] = (uint8_t)(n >> 8);
+		tail[2] = 0xff;
+		nt = 3;
+	}
+	for (i = 0; i < nt; i++, need++)
+		if (out && need < cap)
+			out[need] = tail[i];
+	return need;
+}
+
 size_t mmt_trace_encode(const struct mmt_program *p, uint8_t *out, size_t cap)
 {
 	return mmt_trace_encode_set(p, 0, out, cap);
@@ -290,6 +440,14 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
 		       cap < _MMT_TRACE_BIN_HEADER ? cap :
 						     _MMT_TRACE_BIN_HEADER);
 	need = _MMT_TRACE_BIN_HEADER;
+	if (opset & MMT_TRACE_SET_MT) {
+		uint8_t sb[_MMT_TRACE_BIN_SCHED];
+
+		sched_encode(&p->sched, sb);
+		for (k = 0; k < _MMT_TRACE_BIN_SCHED; k++, need++)
+			if (out && need < cap)
+				out[need] = sb[k];
+	}
 	/* The state the decoder will have: from the header it will read. */
 	_mmt_trace_header_decode(b, _MMT_TRACE_BIN_HEADER, &dh);
 	have_state = _mmt_trace_state_init(&st, &dh, false);
@@ -320,5 +478,7 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
 	}
 	if (have_state)
 		_mmt_trace_state_free(&st);
+	if (opset & MMT_TRACE_SET_MT)
+		need = decisions_encode(p, out, cap, need);
 	return need;
 }

@@ -1192,6 +1192,15 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_SHRINK_ALL:
 		mmt_kmem_cache_shrink_all(m);
 		break;
+	case MMT_OP_KTHREAD_START:
+	case MMT_OP_KTHREAD_STOP:
+		/*
+		 * A kernel thread runs beside the program's CPUs: that needs
+		 * the concurrent interpreter (fibers under a schedule), which
+		 * this one-thread interpreter is not.
+		 */
+		return bad_trace(x, "%s: kernel threads need a concurrent run",
+				 info->name);
 	case MMT_NR_OPCODES:
 		break;
 	}
@@ -1549,6 +1558,19 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_reclaim_install_hooks(x.m);
 	mmt_machine_set_violation_handler(x.m, on_violation, &x);
 
+	/*
+	 * Textual order is the only schedule this interpreter has: a program
+	 * whose schedule is another (its decisions a record of another
+	 * interleaving) needs the concurrent run, not a silent seq one.
+	 */
+	if (p->sched.source != MMT_SCHED_SEQ) {
+		mmt_machine_set_op(x.m, 0, "schedule");
+		bad_trace(
+			&x,
+			"sched=%s: a concurrent schedule needs a concurrent run",
+			mmt_sched_source_name(p->sched.source));
+		check_findings(&x);
+	}
 	for (i = 0; i < p->nr_ops && !x.stop; i++)
 		exec_op(&x, i);
 	if (!x.stop)

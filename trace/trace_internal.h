@@ -32,6 +32,11 @@
  *     nothing that takes a spinlock_t where it may not sleep; GFP masks
  *     canonical (_mmt_trace_canon_op()).
  *
+ * The state is the linear text's: a concurrent program (one thread per
+ * CPU) is checked on its text too, and mmt_trace_deps_build() orders its
+ * threads so that what the text's state allowed holds in every
+ * interleaving.
+ *
  * Invariants of a state: live[] of a kind holds exactly the serials whose
  * alive[] is set, in ascending order; a dependant's parent is live while
  * the dependant is (so ending a co, e, ch or cb never meets a dead parent);
@@ -208,12 +213,23 @@ size_t _mmt_trace_slab_flags_format(uint32_t flags, char *buf, size_t len);
 /* One flag name ("POISON" or "SLAB_POISON"): its bit, or 0. */
 uint32_t _mmt_trace_slab_flag_lookup(const char *name, size_t len);
 
+/* The schedule source named @name (@len bytes), or -1. */
+int _mmt_sched_source_lookup(const char *name, size_t len);
+/*
+ * Bring a schedule into its canonical form: fields its source does not use
+ * zeroed (decisions dropped under SEQ), a PCT depth out of range made the
+ * default.  The binary decoder and the text parser leave every schedule so.
+ */
+void _mmt_trace_sched_canon(struct mmt_trace_schedule *s);
+
 /* Text of the header fields that take names. */
 const char *_mmt_trace_slab_impl_name(enum mmt_slab_impl impl);
 
 /* ---- the binary header (trace_bin.c) ---- */
 
 #define _MMT_TRACE_BIN_HEADER 4
+/* Concurrent inputs: the schedule's bytes after the machine header. */
+#define _MMT_TRACE_BIN_SCHED 8
 void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 			      struct mmt_trace_header *h);
 /* Bytes that decode to @h, or to the closest header the binary form has. */

@@ -46,6 +46,7 @@ static const struct {
 	[MMT_H_SOCKET] = { "sk", "socket" },
 	[MMT_H_RESERVE] = { "r", "reserve" },
 	[MMT_H_CHARGE] = { "ch", "reserve charge" },
+	[MMT_H_KTHREAD] = { "k", "kernel thread" },
 };
 
 const char *mmt_handle_prefix(enum mmt_handle_kind kind)
@@ -89,6 +90,12 @@ static const char *const context_names[MMT_NR_TRACE_CONTEXTS] = {
 static const char *const pool_kind_names[] = { "kmalloc", "slab", "page" };
 static const char *const lru_names[] = { "anon", "file", "dirty" };
 static const char *const onoff_names[] = { "off", "on" };
+static const char *const kthread_names[MMT_NR_TRACE_KTHREADS] = {
+	[MMT_KT_KSWAPD] = "kswapd",	    [MMT_KT_DISK] = "disk",
+	[MMT_KT_DMCRYPT] = "dmcrypt",	    [MMT_KT_LOOP] = "loop",
+	[MMT_KT_NETSWAP] = "netswap",	    [MMT_KT_GP] = "gp",
+	[MMT_KT_KVFREE_RCU] = "kvfree_rcu",
+};
 
 static const struct {
 	const char *const *names;
@@ -99,6 +106,7 @@ static const struct {
 				 MMT_ARRAY_SIZE(pool_kind_names) },
 	[MMT_ENUM_LRU] = { lru_names, MMT_ARRAY_SIZE(lru_names) },
 	[MMT_ENUM_ONOFF] = { onoff_names, MMT_ARRAY_SIZE(onoff_names) },
+	[MMT_ENUM_KTHREAD] = { kthread_names, MMT_NR_TRACE_KTHREADS },
 };
 
 const char *mmt_trace_enum_name(enum mmt_trace_enum e, unsigned int value)
@@ -365,6 +373,13 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   NODE),
 	OP(SHRINK_ALL, "shrink_all", NONE, 0, 0,
 	   "kmem_cache_shrink every cache (may sleep)"),
+	/* kernel threads */
+	OP(KTHREAD_START, "kthread_start", KTHREAD, 0, 2,
+	   "start a kernel thread on the node: kswapd disk dmcrypt loop netswap gp kvfree_rcu (concurrent programs; may sleep)",
+	   ENUM(KTHREAD, "kthread"), NODE),
+	OP(KTHREAD_STOP, "kthread_stop", NONE, 1, 1,
+	   "stop the kernel thread and wait for it to exit (may sleep)",
+	   H(KTHREAD, "k")),
 };
 
 #undef H
@@ -443,7 +458,70 @@ void mmt_program_init(struct mmt_program *p)
 void mmt_program_free(struct mmt_program *p)
 {
 	free(p->ops);
+	free(p->sched.decisions);
 	mmt_program_init(p);
+}
+
+bool mmt_program_set_decisions(struct mmt_program *p, const uint16_t *d,
+			       size_t n)
+{
+	uint16_t *v = NULL;
+
+	if (n > MMT_TRACE_MAX_DECISIONS)
+		return false;
+	if (n) {
+		v = malloc(n * sizeof(*v));
+		if (!v)
+			return false;
+		memcpy(v, d, n * sizeof(*v));
+	}
+	free(p->sched.decisions);
+	p->sched.decisions = v;
+	p->sched.nr_decisions = (uint32_t)n;
+	return true;
+}
+
+/* ---- schedule sources ---- */
+
+static const char *const sched_names[MMT_NR_SCHED_SOURCES] = {
+	[MMT_SCHED_SEQ] = "seq", [MMT_SCHED_INPUT] = "input",
+	[MMT_SCHED_PCT] = "pct", [MMT_SCHED_RANDOM] = "random",
+	[MMT_SCHED_RR] = "rr",
+};
+
+const char *mmt_sched_source_name(enum mmt_sched_source s)
+{
+	return (unsigned int)s < MMT_NR_SCHED_SOURCES ? sched_names[s] : "?";
+}
+
+int _mmt_sched_source_lookup(const char *name, size_t len)
+{
+	unsigned int i;
+
+	for (i = 0; i < MMT_NR_SCHED_SOURCES; i++)
+		if (strlen(sched_names[i]) == len &&
+		    !memcmp(sched_names[i], name, len))
+			return (int)i;
+	return -1;
+}
+
+void _mmt_trace_sched_canon(struct mmt_trace_schedule *s)
+{
+	if (s->source >= MMT_NR_SCHED_SOURCES)
+		s->source = MMT_SCHED_SEQ;
+	if (s->source != MMT_SCHED_PCT) {
+		s->pct_depth = 0;
+		s->pct_steps = 0;
+	} else if (s->pct_depth < 1 || s->pct_depth > MMT_TRACE_PCT_MAX_DEPTH) {
+		s->pct_depth = MMT_TRACE_PCT_DEFAULT_DEPTH;
+	}
+	if (s->source != MMT_SCHED_PCT && s->source != MMT_SCHED_RANDOM)
+		s->seed = 0;
+	if (s->source == MMT_SCHED_SEQ) {
+		free(s->decisions);
+		s->decisions = NULL;
+		s->nr_decisions = 0;
+	}
 }
 
 bool mmt_program_append(struct mmt_program *p, const struct mmt_op *op)
@@ -482,12 +560,24 @@ static bool header_equal(const struct mmt_trace_header *a,
 	       a->oracle_level == b->oracle_level && a->bugs == b->bugs;
 }
 
+static bool sched_equal(const struct mmt_trace_schedule *a,
+			const struct mmt_trace_schedule *b)
+{
+	return a->source == b->source && a->pct_depth == b->pct_depth &&
+	       a->pct_steps == b->pct_steps && a->seed == b->seed &&
+	       a->nr_decisions == b->nr_decisions &&
+	       (!a->nr_decisions ||
+		!memcmp(a->decisions, b->decisions,
+			a->nr_decisions * sizeof(a->decisions[0])));
+}
+
 bool mmt_program_equal(const struct mmt_program *a, const struct mmt_program *b)
 {
 	size_t i;
 	int k;
 
-	if (!header_equal(&a->hdr, &b->hdr) || a->nr_ops != b->nr_ops)
+	if (!header_equal(&a->hdr, &b->hdr) || a->nr_ops != b->nr_ops ||
+	    !sched_equal(&a->sched, &b->sched))
 		return false;
 	for (i = 0; i < a->nr_ops; i++) {
 		if (a->ops[i].code != b->ops[i].code)

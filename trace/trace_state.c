@@ -31,6 +31,9 @@
  *    drain_local_pages in hard irq (pcp->lock is not irq-safe); no
  *    synchronize_rcu, rcu_barrier or one-argument kvfree_rcu while a CPU
  *    reads (they would wait for it).
+ *  - kernel threads: one kswapd a node, one of each other kind a machine;
+ *    `kswapd node=N` (a pass run here) not while node N's kswapd thread
+ *    runs; kthread_start and kthread_stop may sleep.
  *  - PREEMPT_RT (binary only): where a spinlock_t may not be taken
  *    (_MMT_CTX_RT_ATOMIC), only operations that take none: enter/exit,
  *    kvfree_rcu_head (the seed-002 case), reserve charges, and page
@@ -293,9 +296,37 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_LRU_UNMAP:
 	case MMT_OP_KSWAPD:
 	case MMT_OP_SHRINK_ALL:
+	case MMT_OP_KTHREAD_START:
+	case MMT_OP_KTHREAD_STOP:
 		return true;
 	}
 	return false;
+}
+
+/* A kernel thread handle's fact: its kind and its node. */
+#define KT_FACT(kind, node) ((uint32_t)(kind) | (uint32_t)(node) << 8)
+#define KT_KIND(fact) ((fact)&0xff)
+#define KT_NODE(fact) ((fact) >> 8)
+
+/*
+ * The live kernel thread that a new one of @kind on @node would double
+ * (kswapd: one per node, as the kernel has; the others: one per machine,
+ * whichever node they run on), or -1.
+ */
+static int64_t kthread_twin(const struct _mmt_trace_state *st,
+			    unsigned int kind, unsigned int node)
+{
+	const struct _mmt_trace_handles *h = &st->h[MMT_H_KTHREAD];
+	uint32_t i;
+
+	for (i = 0; i < h->nr_live; i++) {
+		uint32_t f = h->fact[h->live[i]];
+
+		if (KT_KIND(f) == kind &&
+		    (kind != MMT_KT_KSWAPD || KT_NODE(f) == node))
+			return h->live[i];
+	}
+	return -1;
 }
 
 /* Where a spinlock_t may not be taken under RT: what may still run. */
@@ -514,6 +545,33 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 				      "reserve_destroy r%u: %u live charge(s)",
 				      op->arg[0], n);
 		break;
+	case MMT_OP_KTHREAD_START: {
+		int64_t twin = kthread_twin(st, op->arg[0], op->arg[1]);
+
+		if (twin >= 0)
+			return op->arg[0] == MMT_KT_KSWAPD ?
+				       refuse(why, 0,
+					      "kthread_start kswapd node=%u: k%lld is the node's kswapd already",
+					      op->arg[1], (long long)twin) :
+				       refuse(why, 0,
+					      "kthread_start %s: k%lld is one already (one a machine)",
+					      mmt_trace_enum_name(
+						      MMT_ENUM_KTHREAD,
+						      op->arg[0]),
+					      (long long)twin);
+		break;
+	}
+	case MMT_OP_KSWAPD: {
+		/* One balancer a node: the thread, or a pass run here. */
+		int64_t twin = kthread_twin(st, MMT_KT_KSWAPD, op->arg[0]);
+
+		if (twin >= 0)
+			return refuse(
+				why, 0,
+				"kswapd node=%u: the node's kswapd runs as k%lld (stop it first)",
+				op->arg[0], (long long)twin);
+		break;
+	}
 	case MMT_OP_KVFREE_RCU_HEAD:
 		n = st->h[MMT_H_KMALLOC].fact[op->arg[0]];
 		if (n < _MMT_TRACE_RCU_HEAD_SIZE)
@@ -556,6 +614,9 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 	case MMT_OP_MEMPOOL_ALLOC:
 	case MMT_OP_RESERVE_CHARGE:
 		fact = op->arg[0]; /* the parent's serial */
+		break;
+	case MMT_OP_KTHREAD_START:
+		fact = KT_FACT(op->arg[0], op->arg[1]);
 		break;
 	}
 	if (pk)

@@ -10,6 +10,16 @@
  * reserves).  The table lives beside the codec because the CLI (trace
  * compile --target, replay, fuzz), the targets and the mutator must agree
  * on it: an input is only meaningful together with its target's set.
+ *
+ * The concurrent targets ("slab-mt", ...) decode their inputs as
+ * concurrent programs (MMT_TRACE_SET_MT: a schedule in the header, the
+ * schedule's decisions at the end of the input, kernel threads): each
+ * CPU's operations run as a thread of its own under the schedule
+ * (docs/trace-language.md, "Concurrent programs").  They come after the
+ * single-CPU targets, so that a path naming "slab-mt" is not taken for
+ * "slab" (a later match wins in the CLI's guess from a path).  The
+ * single-CPU sets never hold the kernel-thread operations (they stop at
+ * MMT_TRACE_OPS_SEQ), so their binary inputs decode as they always did.
  */
 #include <string.h>
 
@@ -20,64 +30,86 @@
 	((1ull << MMT_OP_CPU) | (1ull << MMT_OP_ENTER) | \
 	 (1ull << MMT_OP_EXIT) | (1ull << MMT_OP_SCHEDULE))
 #define B(op) (1ull << (op))
+#define KTHREADS (B(MMT_OP_KTHREAD_START) | B(MMT_OP_KTHREAD_STOP))
+#define MT (MMT_TRACE_SET_MT | KTHREADS)
+
+#define PAGES_OPS                                                        \
+	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |     \
+	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_ALLOC_PAGES_NODE) |            \
+	 B(MMT_OP_FREE_PAGES) | B(MMT_OP_ALLOC_PAGES_BULK) |             \
+	 B(MMT_OP_FREE_PAGES_BULK) | B(MMT_OP_DRAIN_LOCAL) |             \
+	 B(MMT_OP_DRAIN_ALL) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | \
+	 B(MMT_OP_KSWAPD))
+#define SLAB_OPS                                                            \
+	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |        \
+	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) | B(MMT_OP_KMALLOC) | \
+	 B(MMT_OP_KMALLOC_NODE) | B(MMT_OP_KFREE) | B(MMT_OP_KREALLOC) |    \
+	 B(MMT_OP_CACHE_CREATE) | B(MMT_OP_CACHE_DESTROY) |                 \
+	 B(MMT_OP_CACHE_ALLOC) | B(MMT_OP_CACHE_ALLOC_NODE) |               \
+	 B(MMT_OP_CACHE_FREE) | B(MMT_OP_CACHE_ALLOC_BULK) |                \
+	 B(MMT_OP_CACHE_FREE_BULK) | B(MMT_OP_KFREE_BULK) |                 \
+	 B(MMT_OP_CACHE_SHRINK) | B(MMT_OP_SHRINK_ALL) |                    \
+	 B(MMT_OP_CGROUP_CREATE) | B(MMT_OP_CGROUP_ENTER) |                 \
+	 B(MMT_OP_CGROUP_OFFLINE) | B(MMT_OP_SOCK_MEMALLOC) |               \
+	 B(MMT_OP_SOCK_CLOSE) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP))
+#define RCU_OPS                                                       \
+	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |  \
+	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_KVFREE_RCU) | \
+	 B(MMT_OP_KVFREE_RCU_HEAD) | B(MMT_OP_GP_STEP) |              \
+	 B(MMT_OP_SYNCHRONIZE_RCU) | B(MMT_OP_RCU_BARRIER) |          \
+	 B(MMT_OP_DRAIN_LOCAL))
+#define MEMPOOL_OPS                                                       \
+	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |      \
+	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_MEMPOOL_CREATE) | \
+	 B(MMT_OP_MEMPOOL_ALLOC) | B(MMT_OP_MEMPOOL_FREE) |               \
+	 B(MMT_OP_MEMPOOL_RESIZE) | B(MMT_OP_MEMPOOL_DESTROY) |           \
+	 B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | B(MMT_OP_KSWAPD))
+#define RESERVES_OPS                                                          \
+	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |          \
+	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_SWAPON) |             \
+	 B(MMT_OP_SWAPOFF) | B(MMT_OP_SOCK_MEMALLOC) | B(MMT_OP_SOCK_CLOSE) | \
+	 B(MMT_OP_NET_RX) | B(MMT_OP_RESERVE_CREATE) |                        \
+	 B(MMT_OP_RESERVE_KMALLOC) | B(MMT_OP_RESERVE_CONNECT) |              \
+	 B(MMT_OP_RESERVE_DISCONNECT) | B(MMT_OP_RESERVE_DESTROY) |           \
+	 B(MMT_OP_RESERVE_CHARGE) | B(MMT_OP_RESERVE_UNCHARGE))
 
 static const struct {
 	const char *name;
 	uint64_t ops;
 	const char *what;
 } targets[] = {
-	{ "pages",
-	  STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |
-		  B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_ALLOC_PAGES_NODE) |
-		  B(MMT_OP_FREE_PAGES) | B(MMT_OP_ALLOC_PAGES_BULK) |
-		  B(MMT_OP_FREE_PAGES_BULK) | B(MMT_OP_DRAIN_LOCAL) |
-		  B(MMT_OP_DRAIN_ALL) | B(MMT_OP_LRU_ADD) |
-		  B(MMT_OP_LRU_UNMAP) | B(MMT_OP_KSWAPD),
+	{ "pages", PAGES_OPS,
 	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, frees in any order, pcp drains, cpu hotplug, memory pressure and kswapd" },
-	{ "slab",
-	  STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |
-		  B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |
-		  B(MMT_OP_KMALLOC) | B(MMT_OP_KMALLOC_NODE) | B(MMT_OP_KFREE) |
-		  B(MMT_OP_KREALLOC) | B(MMT_OP_CACHE_CREATE) |
-		  B(MMT_OP_CACHE_DESTROY) | B(MMT_OP_CACHE_ALLOC) |
-		  B(MMT_OP_CACHE_ALLOC_NODE) | B(MMT_OP_CACHE_FREE) |
-		  B(MMT_OP_CACHE_ALLOC_BULK) | B(MMT_OP_CACHE_FREE_BULK) |
-		  B(MMT_OP_KFREE_BULK) | B(MMT_OP_CACHE_SHRINK) |
-		  B(MMT_OP_SHRINK_ALL) | B(MMT_OP_CGROUP_CREATE) |
-		  B(MMT_OP_CGROUP_ENTER) | B(MMT_OP_CGROUP_OFFLINE) |
-		  B(MMT_OP_SOCK_MEMALLOC) | B(MMT_OP_SOCK_CLOSE) |
-		  B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP),
+	{ "slab", SLAB_OPS,
 	  "the slab layer: kmalloc, krealloc, kfree, caches and their flags, bulk, shrink, per-cgroup caches and offline, memalloc sockets (pfmemalloc slabs)" },
-	{ "rcu",
-	  STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |
-		  B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_KVFREE_RCU) |
-		  B(MMT_OP_KVFREE_RCU_HEAD) | B(MMT_OP_GP_STEP) |
-		  B(MMT_OP_SYNCHRONIZE_RCU) | B(MMT_OP_RCU_BARRIER) |
-		  B(MMT_OP_DRAIN_LOCAL),
+	{ "rcu", RCU_OPS,
 	  "kvfree_rcu (both forms) and grace periods: read-side sections, gp steps, synchronize_rcu, rcu_barrier, raw locks and RT rules" },
-	{ "mempool",
-	  STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |
-		  B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) |
-		  B(MMT_OP_MEMPOOL_CREATE) | B(MMT_OP_MEMPOOL_ALLOC) |
-		  B(MMT_OP_MEMPOOL_FREE) | B(MMT_OP_MEMPOOL_RESIZE) |
-		  B(MMT_OP_MEMPOOL_DESTROY) | B(MMT_OP_LRU_ADD) |
-		  B(MMT_OP_LRU_UNMAP) | B(MMT_OP_KSWAPD),
+	{ "mempool", MEMPOOL_OPS,
 	  "mempool: kmalloc, slab and page pools created, used, resized and destroyed under each policy, with memory pressure" },
-	{ "reserves",
-	  STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |
-		  B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_SWAPON) |
-		  B(MMT_OP_SWAPOFF) | B(MMT_OP_SOCK_MEMALLOC) |
-		  B(MMT_OP_SOCK_CLOSE) | B(MMT_OP_NET_RX) |
-		  B(MMT_OP_RESERVE_CREATE) | B(MMT_OP_RESERVE_KMALLOC) |
-		  B(MMT_OP_RESERVE_CONNECT) | B(MMT_OP_RESERVE_DISCONNECT) |
-		  B(MMT_OP_RESERVE_DESTROY) | B(MMT_OP_RESERVE_CHARGE) |
-		  B(MMT_OP_RESERVE_UNCHARGE),
+	{ "reserves", RESERVES_OPS,
 	  "the emergency reserve tree: reserves, charges, connect and disconnect, memalloc sockets, received packets, swap files on a network mount" },
-	{ "stack", (1ull << MMT_NR_OPCODES) - 1,
-	  "the whole stack: every operation of the language" },
+	{ "stack", MMT_TRACE_OPS_SEQ,
+	  "the whole stack: every operation of the single-CPU language" },
+	/* concurrent: every CPU a thread, kernel threads, a schedule */
+	{ "pages-mt", MT | PAGES_OPS,
+	  "the page allocator across CPUs: allocations and frees racing pcp drains from other CPUs, cpu offline, FAST_TRY against refilling CPUs, kswapd" },
+	{ "slab-mt", MT | SLAB_OPS,
+	  "the slab layer across CPUs: allocations, local and remote frees, shrink and cgroup offline racing each other (the seed-003 window)" },
+	{ "rcu-mt", MT | RCU_OPS,
+	  "RCU across CPUs: readers on some CPUs while others free with kvfree_rcu and grace periods advance, the gp and kvfree_rcu threads" },
+	{ "mempool-mt", MT | MEMPOOL_OPS,
+	  "the encrypted-swap world: writers, reclaim, kswapd and the dm-crypt worker with its mempools under each policy (the seed-001 deadlock)" },
+	{ "reserves-mt",
+	  MT | RESERVES_OPS | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) |
+		  B(MMT_OP_KSWAPD),
+	  "the network swap world: reserves, memalloc sockets and received packets beside the netswap sender thread under memory pressure" },
+	{ "stack-mt", MT | MMT_TRACE_OPS_ALL,
+	  "the whole stack, concurrent: every operation, kernel threads and a schedule" },
 };
 
-_Static_assert(MMT_NR_OPCODES <= 64, "an operation set is a 64-bit bitmap");
+_Static_assert(
+	MMT_NR_OPCODES <= 63,
+	"an operation set is a 64-bit bitmap with MMT_TRACE_SET_MT on top");
 
 bool mmt_trace_target_ops(const char *name, uint64_t *ops)
 {

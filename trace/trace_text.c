@@ -15,6 +15,13 @@
  *     p0 = alloc_pages GFP_ATOMIC|__GFP_ZERO order=2
  *   exit
  *   free_pages p0
+ *   decisions 0 1 1 0                        the schedule's, last (optional)
+ *
+ * The machine line's sched= sched_seed= pct_depth= pct_steps= fields give a
+ * concurrent program's schedule (only the fields its source uses, and
+ * printed only when it is not seq, so a sequential program's text is what
+ * it always was); the `decisions` lines after every operation are the
+ * schedule's decisions (the record of a run), 32 a line when printed.
  *
  * One operation a line: `[NAME =] KEYWORD ARG...`, the arguments in the
  * table's order (trace_ops.c): handles, GFP masks, slab flags, enumeration
@@ -165,20 +172,48 @@ size_t mmt_trace_format_op(const struct mmt_program *p, const struct mmt_op *op,
 	return format_op(op, serial, buf, len);
 }
 
-static void print_header(const struct mmt_trace_header *h, FILE *out)
+static void print_sched(const struct mmt_trace_schedule *s, FILE *out);
+
+static void print_header(const struct mmt_trace_header *h,
+			 const struct mmt_trace_schedule *s, FILE *out)
 {
 	char bugs[1024];
 
 	mmt_bugs_format(h->bugs, bugs, sizeof(bugs));
 	fprintf(out, "%s %d\n", MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
 	fprintf(out,
-		"machine nodes=%d cpus=%d normal=%lu dma32=%lu slab=%s mempool=%s rt=%s kvfree_rcu=%s oracles=%d\n",
+		"machine nodes=%d cpus=%d normal=%lu dma32=%lu slab=%s mempool=%s rt=%s kvfree_rcu=%s oracles=%d",
 		h->nr_nodes, h->nr_cpus, h->normal_pages, h->dma32_pages,
 		_mmt_trace_slab_impl_name(h->slab),
 		mmt_mempool_policy_name(h->mempool), h->rt_rules ? "on" : "off",
 		h->kvfree_rcu_fast_try ? "fast-try" : "nowait",
 		h->oracle_level);
-	fprintf(out, "bugs %s\n", bugs);
+	print_sched(s, out);
+	fprintf(out, "\nbugs %s\n", bugs);
+}
+
+/* The machine line's schedule fields: none for SEQ, the default. */
+static void print_sched(const struct mmt_trace_schedule *s, FILE *out)
+{
+	if (s->source == MMT_SCHED_SEQ)
+		return;
+	fprintf(out, " sched=%s", mmt_sched_source_name(s->source));
+	if (s->source == MMT_SCHED_PCT || s->source == MMT_SCHED_RANDOM)
+		fprintf(out, " sched_seed=%u", s->seed);
+	if (s->source == MMT_SCHED_PCT)
+		fprintf(out, " pct_depth=%u pct_steps=%u", s->pct_depth,
+			s->pct_steps);
+}
+
+/* The schedule section: the decisions, 32 a line, after the operations. */
+static void print_decisions(const struct mmt_trace_schedule *s, FILE *out)
+{
+	uint32_t i;
+
+	for (i = 0; i < s->nr_decisions; i++)
+		fprintf(out, "%s%u%s", i % 32 ? " " : "decisions ",
+			s->decisions[i],
+			i % 32 == 31 || i + 1 == s->nr_decisions ? "\n" : "");
 }
 
 void mmt_trace_print(const struct mmt_program *p, FILE *out)
@@ -188,7 +223,7 @@ void mmt_trace_print(const struct mmt_program *p, FILE *out)
 	int depth = 0;
 	size_t i;
 
-	print_header(&p->hdr, out);
+	print_header(&p->hdr, &p->sched, out);
 	for (i = 0; i < p->nr_ops; i++) {
 		const struct mmt_op *op = &p->ops[i];
 		const struct mmt_op_info *info = mmt_op_info(op->code);
@@ -208,6 +243,7 @@ void mmt_trace_print(const struct mmt_program *p, FILE *out)
 		if (op->code == MMT_OP_ENTER && depth < MMT_TRACE_MAX_DEPTH)
 			depth++;
 	}
+	print_decisions(&p->sched, out);
 }
 
 /* ---- parsing ---- */
@@ -239,6 +275,11 @@ struct parser {
 	bool seen_machine, seen_bugs;
 	/* machine fields given, so a repeated one is an error */
 	unsigned int fields;
+	unsigned int field_col[16]; /* where each given field began */
+	/* the schedule section: decisions, after every operation */
+	uint16_t *dec;
+	uint32_t nr_dec, dec_cap;
+	unsigned int dec_line; /* the first decisions line, or 0 */
 };
 
 static bool is_space(char c)
@@ -344,12 +385,17 @@ enum {
 	F_RT,
 	F_KVFREE_RCU,
 	F_ORACLES,
+	F_SCHED,
+	F_SCHED_SEED,
+	F_PCT_DEPTH,
+	F_PCT_STEPS,
 	NR_FIELDS
 };
 
 static const char *const field_names[NR_FIELDS] = {
-	"nodes",   "cpus", "normal",	 "dma32",   "slab",
-	"mempool", "rt",   "kvfree_rcu", "oracles",
+	"nodes",      "cpus",	   "normal",	 "dma32",   "slab",
+	"mempool",    "rt",	   "kvfree_rcu", "oracles", "sched",
+	"sched_seed", "pct_depth", "pct_steps",
 };
 
 static bool parse_field(struct parser *ps, const struct tok *t)
@@ -373,12 +419,13 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 	if (f == NR_FIELDS)
 		return perr(
 			ps, t->col,
-			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles)",
+			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps)",
 			q(&key, b1, sizeof(b1)));
 	if (ps->fields & (1u << f))
 		return perr(ps, t->col, "machine field '%s' given twice",
 			    field_names[f]);
 	ps->fields |= 1u << f;
+	ps->field_col[f] = t->col;
 	q(&val, b2, sizeof(b2));
 
 	switch (f) {
@@ -457,7 +504,63 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 				b2);
 		h->oracle_level = (int)v;
 		break;
+	case F_SCHED: {
+		int src = _mmt_sched_source_lookup(val.s, val.n);
+
+		if (src < 0)
+			return perr(
+				ps, val.col,
+				"sched='%s': expected seq, input, pct, random or rr",
+				b2);
+		ps->out->sched.source = (uint8_t)src;
+		break;
 	}
+	case F_SCHED_SEED:
+		if (!parse_num(val.s, val.n, 0, UINT32_MAX, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for sched_seed= (expected 0..%u)",
+				b2, UINT32_MAX);
+		ps->out->sched.seed = (uint32_t)v;
+		break;
+	case F_PCT_DEPTH:
+		if (!parse_num(val.s, val.n, 1, MMT_TRACE_PCT_MAX_DEPTH, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for pct_depth= (expected 1..%d)",
+				b2, MMT_TRACE_PCT_MAX_DEPTH);
+		ps->out->sched.pct_depth = (uint8_t)v;
+		break;
+	case F_PCT_STEPS:
+		if (!parse_num(val.s, val.n, 0, UINT16_MAX, &v))
+			return perr(
+				ps, val.col,
+				"bad number '%s' for pct_steps= (expected 0..%u, 0: estimated)",
+				b2, UINT16_MAX);
+		ps->out->sched.pct_steps = (uint16_t)v;
+		break;
+	}
+	return true;
+}
+
+/* Schedule fields only where their source uses them. */
+static bool check_sched_fields(struct parser *ps)
+{
+	unsigned int src = ps->out->sched.source;
+	bool seeded = src == MMT_SCHED_PCT || src == MMT_SCHED_RANDOM;
+	int f;
+
+	for (f = F_SCHED_SEED; f <= F_PCT_STEPS; f++) {
+		if (!(ps->fields & (1u << f)))
+			continue;
+		if (f == F_SCHED_SEED ? !seeded : src != MMT_SCHED_PCT)
+			return perr(ps, ps->field_col[f],
+				    "%s= is for sched=%s, not sched=%s",
+				    field_names[f],
+				    f == F_SCHED_SEED ? "pct or random" : "pct",
+				    mmt_sched_source_name(src));
+	}
+	_mmt_trace_sched_canon(&ps->out->sched);
 	return true;
 }
 
@@ -473,6 +576,8 @@ static bool parse_machine(struct parser *ps, const struct tok *kw)
 	while (next_tok(ps, &t))
 		if (!parse_field(ps, &t))
 			return false;
+	if (!check_sched_fields(ps))
+		return false;
 	/* What the model would refuse (total memory, zone sizes) is an error here. */
 	mmt_trace_header_config(&ps->out->hdr, &cfg);
 	if (!mmt_config_validate(&cfg, why, sizeof(why)))
@@ -954,6 +1059,49 @@ static bool near_magic(const char *w, size_t n)
 	       edit_distance(w, n, MMT_TRACE_TEXT_MAGIC, m, 3) <= 3;
 }
 
+/* "decisions N N ...": the schedule section, after every operation. */
+static bool parse_decisions(struct parser *ps, const struct tok *kw)
+{
+	struct tok t;
+	char b[160];
+	uint64_t v;
+	bool any = false;
+
+	if (ps->out->sched.source == MMT_SCHED_SEQ)
+		return perr(
+			ps, kw->col,
+			"decisions need a concurrent schedule: give the machine line sched=input, pct, random or rr (sched=seq runs the operations in textual order)");
+	if (!ps->dec_line)
+		ps->dec_line = ps->line;
+	while (next_tok(ps, &t)) {
+		any = true;
+		if (!parse_num(t.s, t.n, 0, UINT16_MAX, &v))
+			return perr(
+				ps, t.col,
+				"bad decision '%s' (expected a number 0..%u: an index among the runnable fibers)",
+				q(&t, b, sizeof(b)), UINT16_MAX);
+		if (ps->nr_dec >= MMT_TRACE_MAX_DECISIONS)
+			return perr(
+				ps, t.col,
+				"more than %d decisions (the most a schedule may have)",
+				MMT_TRACE_MAX_DECISIONS);
+		if (ps->nr_dec == ps->dec_cap) {
+			uint32_t cap = ps->dec_cap ? 2 * ps->dec_cap : 64;
+
+			if (!_mmt_trace_grow(&ps->dec, cap, sizeof(*ps->dec)))
+				return perr(ps, t.col, "out of memory");
+			ps->dec_cap = cap;
+		}
+		ps->dec[ps->nr_dec++] = (uint16_t)v;
+	}
+	if (!any)
+		return perr(
+			ps, kw->col + (unsigned int)kw->n,
+			"decisions: expected at least one decision (a number 0..%u)",
+			UINT16_MAX);
+	return true;
+}
+
 static bool parse_magic(struct parser *ps)
 {
 	struct tok t, v, extra;
@@ -1034,7 +1182,8 @@ bool mmt_trace_parse(const char *text, size_t len, const char *name,
 			bool header = tok_is(&t, "machine") ||
 				      tok_is(&t, "bugs");
 
-			if (header && (ps.have_state || ps.out->nr_ops))
+			if (header &&
+			    (ps.have_state || ps.out->nr_ops || ps.dec_line))
 				ok = perr(
 					&ps, t.col,
 					"'%.*s' belongs to the header, before the first operation",
@@ -1043,6 +1192,13 @@ bool mmt_trace_parse(const char *text, size_t len, const char *name,
 				ok = parse_machine(&ps, &t);
 			else if (tok_is(&t, "bugs"))
 				ok = parse_bugs(&ps, &t);
+			else if (tok_is(&t, "decisions"))
+				ok = parse_decisions(&ps, &t);
+			else if (ps.dec_line)
+				ok = perr(
+					&ps, t.col,
+					"an operation after the schedule's decisions (line %u): the decisions come after every operation",
+					ps.dec_line);
 			else
 				ok = parse_op(&ps, &t);
 		}
@@ -1059,6 +1215,12 @@ bool mmt_trace_parse(const char *text, size_t len, const char *name,
 			MMT_TRACE_TEXT_MAGIC, MMT_TRACE_VERSION);
 	}
 
+	if (ok && ps.nr_dec) {
+		out->sched.decisions = ps.dec;
+		out->sched.nr_decisions = ps.nr_dec;
+		ps.dec = NULL;
+	}
+	free(ps.dec);
 	if (ps.have_state)
 		_mmt_trace_state_free(&ps.st);
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++) {

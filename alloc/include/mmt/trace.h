@@ -37,6 +37,16 @@
  * Round trips: text -> binary -> text is identical for canonical text (as
  * mmt_trace_print() writes it); binary -> text -> binary executes
  * identically.  docs/trace-language.md is the reference.
+ *
+ * Concurrency: a program is also one thread per CPU (the operations after
+ * each `cpu N` line), plus kernel threads started and stopped by
+ * operations, interleaved by a schedule (struct mmt_trace_schedule: a
+ * source, its parameters and the recorded decisions).  The default
+ * schedule, SEQ, is textual order: what every program meant before.  What
+ * the threads must not reorder is mmt_trace_deps_build()'s; the binary
+ * form of a concurrent program belongs to the concurrent targets
+ * (MMT_TRACE_SET_MT), whose inputs carry the schedule after the header and
+ * its decisions at the end.
  */
 #ifndef MMT_TRACE_H
 #define MMT_TRACE_H
@@ -76,6 +86,7 @@ enum mmt_handle_kind {
 	MMT_H_SOCKET, /* sk: a SOCK_MEMALLOC socket */
 	MMT_H_RESERVE, /* r: a mem_reserve node under the root */
 	MMT_H_CHARGE, /* ch: pages charged to a reserve */
+	MMT_H_KTHREAD, /* k: a kernel thread started by kthread_start */
 	MMT_NR_HANDLE_KINDS
 };
 
@@ -105,7 +116,24 @@ enum mmt_trace_enum {
 	MMT_ENUM_POOL_KIND, /* kmalloc slab page */
 	MMT_ENUM_LRU, /* anon file dirty */
 	MMT_ENUM_ONOFF, /* off on */
+	MMT_ENUM_KTHREAD, /* kswapd disk dmcrypt loop netswap gp kvfree_rcu */
 	MMT_NR_TRACE_ENUMS
+};
+
+/*
+ * The kernel threads a program may start (MMT_ENUM_KTHREAD's values);
+ * docs/trace-language.md says what each runs.  At most one of each kind is
+ * live at a time, but kswapd, of which there is one per node.
+ */
+enum mmt_trace_kthread {
+	MMT_KT_KSWAPD, /* the node's kswapd (alloc/reclaim.c) */
+	MMT_KT_DISK, /* a disk and its worker: reclaim's writeback target */
+	MMT_KT_DMCRYPT, /* dm-crypt over a disk: kcryptd with its bio and page mempools */
+	MMT_KT_LOOP, /* a loop device over a disk: its PF_LESS_THROTTLE worker */
+	MMT_KT_NETSWAP, /* network swap on the mount's socket: the sender (rpciod) */
+	MMT_KT_GP, /* the grace-period thread: steps grace periods while one is wanted */
+	MMT_KT_KVFREE_RCU, /* kvfree_rcu's worker: frees the blocks whose grace period ended */
+	MMT_NR_TRACE_KTHREADS
 };
 
 /* What MMT_ENUM_CONTEXT's values are (the per-CPU context stack). */
@@ -205,8 +233,23 @@ enum mmt_opcode {
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
 	MMT_OP_KSWAPD, /* kswapd node: one balancing pass, run here */
 	MMT_OP_SHRINK_ALL, /* shrink_all: every cache's kmem_cache_shrink */
+	/* kernel threads (concurrent programs only: the -mt targets) */
+	MMT_OP_KTHREAD_START, /* k = kthread_start kind node */
+	MMT_OP_KTHREAD_STOP, /* kthread_stop k */
 	MMT_NR_OPCODES
 };
+
+/*
+ * Operation sets (1ull << opcode), as the fuzz targets and the binary
+ * codec take them.  MMT_TRACE_SET_MT is not an opcode: it selects the
+ * concurrent binary layout (a schedule in the header, decisions at the
+ * end).  Without it a set never holds the kernel-thread operations, so the
+ * single-CPU binary form decodes exactly as before they existed; 0 means
+ * MMT_TRACE_OPS_SEQ (MMT_TRACE_OPS_ALL with the flag).
+ */
+#define MMT_TRACE_SET_MT (1ull << 63)
+#define MMT_TRACE_OPS_SEQ ((1ull << MMT_OP_KTHREAD_START) - 1)
+#define MMT_TRACE_OPS_ALL ((1ull << MMT_NR_OPCODES) - 1)
 
 struct mmt_op_info {
 	const char *name; /* the text's keyword */
@@ -245,6 +288,48 @@ void mmt_trace_header_default(struct mmt_trace_header *h);
 void mmt_trace_header_config(const struct mmt_trace_header *h,
 			     struct mmt_config *cfg);
 
+/* ---- the schedule of a concurrent program ---- */
+
+/*
+ * Who decides, at each scheduling point where more than one fiber (CPU
+ * thread or kernel thread) may run, which one runs (docs/trace-language.md,
+ * "Concurrent programs").  SEQ is the sequential interpretation: the
+ * operations run one after the other in textual order, as every program
+ * ran before concurrency; it is the default, so every existing trace and
+ * corpus means what it meant.
+ */
+enum mmt_sched_source {
+	MMT_SCHED_SEQ, /* textual order; kernel threads between operations and in waits */
+	MMT_SCHED_INPUT, /* the decisions; then switch only where the runner waits, yields or ends */
+	MMT_SCHED_PCT, /* PCT: random priorities, depth-1 change points (seed) */
+	MMT_SCHED_RANDOM, /* uniformly random among the runnable (seed) */
+	MMT_SCHED_RR, /* round robin over the runnable */
+	MMT_NR_SCHED_SOURCES
+};
+
+#define MMT_TRACE_PCT_MAX_DEPTH 8
+#define MMT_TRACE_PCT_DEFAULT_DEPTH 3
+/* Decisions a program may carry (the binary count field's range). */
+#define MMT_TRACE_MAX_DECISIONS 65535
+
+struct mmt_trace_schedule {
+	uint8_t source; /* enum mmt_sched_source */
+	uint8_t pct_depth; /* PCT: 1..MMT_TRACE_PCT_MAX_DEPTH; 0 otherwise */
+	uint16_t pct_steps; /* PCT: scheduling points expected (k); 0: the engine estimates */
+	uint32_t seed; /* PCT and RANDOM; 0 otherwise */
+	/*
+	 * The recorded or given schedule: at the i-th decision point (a
+	 * scheduling point where n > 1 fibers may run) the fiber at index
+	 * decisions[i] % n of the runnable ones runs (CPU threads by CPU
+	 * number, then kernel threads in start order).  Consulted before the
+	 * source; none with SEQ.  malloc'd; mmt_program_free() frees it.
+	 */
+	uint32_t nr_decisions;
+	uint16_t *decisions;
+};
+
+const char *mmt_sched_source_name(enum mmt_sched_source s);
+
 /* ---- programs ---- */
 
 struct mmt_program {
@@ -252,6 +337,7 @@ struct mmt_program {
 	size_t nr_ops, cap;
 	struct mmt_op *ops;
 	uint32_t nr_handles[MMT_NR_HANDLE_KINDS]; /* created, per kind */
+	struct mmt_trace_schedule sched;
 };
 
 void mmt_program_init(struct mmt_program *p);
@@ -262,9 +348,42 @@ void mmt_program_free(struct mmt_program *p);
  * handle the operation creates in nr_handles[].
  */
 bool mmt_program_append(struct mmt_program *p, const struct mmt_op *op);
-/* Same header and operations (code and arguments; source lines ignored). */
+/*
+ * Same header, schedule and operations (code and arguments; source lines
+ * ignored).
+ */
 bool mmt_program_equal(const struct mmt_program *a,
 		       const struct mmt_program *b);
+/*
+ * Replace @p's decisions by a copy of @d[0..n) (n <= MMT_TRACE_MAX_DECISIONS;
+ * the interpreter records an executed schedule this way).  False on no
+ * memory or too many; @p is unchanged then.
+ */
+bool mmt_program_set_decisions(struct mmt_program *p, const uint16_t *d,
+			       size_t n);
+
+/*
+ * The concurrent structure of a program (docs/trace-language.md,
+ * "Concurrent programs"): the CPU whose thread runs each operation, and
+ * the textually earlier operations of other threads it must wait for.
+ * on[first[i] .. first[i + 1]) are operation i's, ascending, every one
+ * below i: a schedule can never deadlock on them.  None is implied by
+ * program order (an earlier operation of the thread waiting for it or a
+ * later one of its thread).  An operation inside a
+ * context block (enter ... exit) has none: the block's outermost `enter`
+ * carries them all, so a thread never waits for another inside a context.
+ */
+struct mmt_trace_deps {
+	size_t nr_ops;
+	uint16_t *cpu; /* by operation: its thread (for `cpu N`: N) */
+	uint32_t *first; /* nr_ops + 1 */
+	uint32_t *on;
+};
+
+/* False on no memory (@d then empty); free with mmt_trace_deps_free(). */
+bool mmt_trace_deps_build(const struct mmt_program *p,
+			  struct mmt_trace_deps *d);
+void mmt_trace_deps_free(struct mmt_trace_deps *d);
 
 /*
  * Binary form.  Decoding is total: it never fails and never reads past
@@ -278,9 +397,12 @@ size_t mmt_trace_encode(const struct mmt_program *p, uint8_t *out, size_t cap);
 /*
  * The same over a subset of the operations (a layer's fuzz target): an
  * opcode byte selects among the operations whose bit is set in @opset
- * (1ull << opcode; 0 means all), in opcode order.  mmt_trace_decode() is
- * mmt_trace_decode_set(.., 0, ..).  Encoding an operation outside @opset
- * drops it.
+ * (1ull << opcode; 0 means all of MMT_TRACE_OPS_SEQ), in opcode order.
+ * mmt_trace_decode() is mmt_trace_decode_set(.., 0, ..).  Encoding an
+ * operation outside @opset drops it.  With MMT_TRACE_SET_MT in @opset the
+ * concurrent layout is read and written: the schedule after the machine
+ * header, the decisions at the end of the input, backwards (trace_bin.c);
+ * without it the schedule is SEQ and no kernel-thread operation exists.
  */
 void mmt_trace_decode_set(const uint8_t *data, size_t len, uint64_t opset,
 			  struct mmt_program *out);
@@ -303,7 +425,9 @@ size_t mmt_trace_format_op(const struct mmt_program *p, const struct mmt_op *op,
 
 /*
  * The fuzz targets ("pages", "slab", "rcu", "mempool", "reserves",
- * "stack") and the operations each decodes over (1ull << opcode).
+ * "stack", and their concurrent forms "slab-mt", ...) and the operations
+ * each decodes over (1ull << opcode, with MMT_TRACE_SET_MT for a
+ * concurrent target).
  */
 bool mmt_trace_target_ops(const char *name, uint64_t *ops);
 /* The i-th target's name (and what it covers), NULL past the last. */
