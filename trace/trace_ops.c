@@ -489,7 +489,7 @@ static const char *const sched_names[MMT_NR_SCHED_SOURCES] = {
 	[MMT_SCHED_RR] = "rr",
 };
 
-const char *mmt_sched_source_name(enum mmt_sched_source s)
+const char *mmt_sched_source_name(enum mmt_trace_sched_source s)
 {
 	return (unsigned int)s < MMT_NR_SCHED_SOURCES ? sched_names[s] : "?";
 }

@@ -298,7 +298,7 @@ void mmt_trace_header_config(const struct mmt_trace_header *h,
  * ran before concurrency; it is the default, so every existing trace and
  * corpus means what it meant.
  */
-enum mmt_sched_source {
+enum mmt_trace_sched_source {
 	MMT_SCHED_SEQ, /* textual order; kernel threads between operations and in waits */
 	MMT_SCHED_INPUT, /* the decisions; then switch only where the runner waits, yields or ends */
 	MMT_SCHED_PCT, /* PCT: random priorities, depth-1 change points (seed) */
@@ -313,7 +313,7 @@ enum mmt_sched_source {
 #define MMT_TRACE_MAX_DECISIONS 65535
 
 struct mmt_trace_schedule {
-	uint8_t source; /* enum mmt_sched_source */
+	uint8_t source; /* enum mmt_trace_sched_source */
 	uint8_t pct_depth; /* PCT: 1..MMT_TRACE_PCT_MAX_DEPTH; 0 otherwise */
 	uint16_t pct_steps; /* PCT: scheduling points expected (k); 0: the engine estimates */
 	uint32_t seed; /* PCT and RANDOM; 0 otherwise */
@@ -328,7 +328,7 @@ struct mmt_trace_schedule {
 	uint16_t *decisions;
 };
 
-const char *mmt_sched_source_name(enum mmt_sched_source s);
+const char *mmt_sched_source_name(enum mmt_trace_sched_source s);
 
 /* ---- programs ---- */
 
