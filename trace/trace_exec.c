@@ -1458,6 +1458,7 @@ void mmt_exec_opts_default(struct mmt_exec_opts *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->oracle_level = -1;
+	o->sched_source = -1;
 }
 
 /* Room for every handle the program can make, counted from its text. */
@@ -1604,6 +1605,9 @@ void mmt_finding_free(struct mmt_finding *f)
 		return;
 	free(f->dump);
 	f->dump = NULL;
+	free(f->decisions);
+	f->decisions = NULL;
+	f->nr_decisions = 0;
 }
 
 void mmt_finding_print(const struct mmt_finding *f, FILE *out)

@@ -56,6 +56,17 @@ struct mmt_finding {
 	char message[512];
 	char *dump; /* malloc'd state dump, or NULL; mmt_finding_free() */
 	unsigned long nr_violations; /* all violations of the execution */
+	/*
+	 * A concurrent program (sched != seq, or kernel threads): the
+	 * executed schedule, whatever the result - at each decision point
+	 * the index chosen among the runnable fibers, as the trace's
+	 * `decisions` section holds it (mmt_program_set_decisions() makes
+	 * the self-contained reproducer).  malloc'd; mmt_finding_free().
+	 */
+	uint16_t *decisions;
+	size_t nr_decisions;
+	uint64_t sched_points; /* scheduling points passed */
+	uint64_t interleaving_hash; /* of the pairs of sites, for dedup */
 };
 
 struct mmt_exec_opts {
@@ -66,6 +77,23 @@ struct mmt_exec_opts {
 	int oracle_level;
 	/* Optional: each operation and its outcome as it runs (replay -v). */
 	FILE *log;
+	/*
+	 * Concurrent programs.  sched_source -1: the program's schedule;
+	 * else an enum mmt_trace_sched_source that replaces it (the
+	 * program's decisions are then ignored), with sched_seed and
+	 * pct_depth (0: the program's) - `mmtorture pct` runs a program
+	 * under PCT seed after seed this way.
+	 */
+	int sched_source;
+	uint64_t sched_seed;
+	unsigned int pct_depth;
+	/*
+	 * Interleaving coverage (libFuzzer's extra counters, the AFL++
+	 * map): each pair of consecutive scheduling sites on different CPUs
+	 * increments one of these @nr_interleave_counters bytes.  NULL: none.
+	 */
+	uint8_t *interleave_counters;
+	size_t nr_interleave_counters;
 };
 
 void mmt_exec_opts_default(struct mmt_exec_opts *o);
