@@ -88,12 +88,11 @@ static const char *kind_word(enum mmt_lock_kind kind)
 					   "mutex";
 }
 
-/* Is @l usable as a lock of @kind?  Reports "lock-misuse" when not. */
-static bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
-		    enum mmt_lock_kind kind, const char *op, const char *site)
+/* "lock-misuse": @l is no lock of @kind.  Returns false. */
+static MMT_COLD bool lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
+				 enum mmt_lock_kind kind, const char *op,
+				 const char *site)
 {
-	if (MMT_LIKELY(l->cls && l->cls->kind == kind))
-		return true;
 	if (!l->cls)
 		_mmt_violation(
 			cpu->m, "lock-misuse", site,
@@ -108,21 +107,46 @@ static bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
 	return false;
 }
 
+/* Is @l usable as a lock of @kind?  Reports "lock-misuse" when not. */
+static inline bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
+			   enum mmt_lock_kind kind, const char *op,
+			   const char *site)
+{
+	if (MMT_LIKELY(l->cls && l->cls->kind == kind))
+		return true;
+	return lock_misuse(cpu, l, kind, op, site);
+}
+
+/*
+ * May an acquisition of @kind take the fast path: no check before the
+ * word, nothing after it but the held-lock record?  Not with lockdep; not
+ * for a mutex (might_sleep()) nor for a spinlock under PREEMPT_RT rules
+ * (a sleeping lock: lockdep.c checks its context even without lockdep).
+ */
+static inline bool fast_kind(const struct mmt_machine *m,
+			     enum mmt_lock_kind kind)
+{
+	return !m->cfg.lockdep && (kind == MMT_LOCK_RAW_SPIN ||
+				   (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules));
+}
+
 /* Does this acquisition raise the preempt count? */
-static bool raises_preempt(const struct mmt_machine *m, enum mmt_lock_kind kind)
+static inline bool raises_preempt(const struct mmt_machine *m,
+				  enum mmt_lock_kind kind)
 {
 	return kind == MMT_LOCK_RAW_SPIN ||
 	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
 }
 
 /* Does _irqsave of this kind really disable interrupts? */
-static bool disables_irqs(const struct mmt_machine *m, enum mmt_lock_kind kind)
+static inline bool disables_irqs(const struct mmt_machine *m,
+				 enum mmt_lock_kind kind)
 {
 	return kind == MMT_LOCK_RAW_SPIN ||
 	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
 }
 
-static int find_held(const struct mmt_task *t, const struct mmt_lock *l)
+static inline int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 {
 	int i;
 
@@ -132,7 +156,7 @@ static int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 	return -1;
 }
 
-static bool try_word(struct mmt_lock *l)
+static inline bool try_word(struct mmt_lock *l)
 {
 	uint32_t expected = 0;
 
@@ -165,7 +189,7 @@ static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
 	}
 }
 
-static void release_word(struct mmt_lock *l)
+static inline void release_word(struct mmt_lock *l)
 {
 	/* Relaxed: diagnostics only, ordered by the release below. */
 	atomic_store_explicit(&l->owner_cpu, -1, memory_order_relaxed);
@@ -174,8 +198,8 @@ static void release_word(struct mmt_lock *l)
 }
 
 /* Raise preempt count / disable irqs as this kind does; returns the hold. */
-static void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
-			  unsigned long *flags, bool *counted)
+static inline void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
+				 unsigned long *flags, bool *counted)
 {
 	struct mmt_machine *m = cpu->m;
 
@@ -192,9 +216,9 @@ static void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
 		cpu->preempt_count += MMT_PREEMPT_OFFSET;
 }
 
-static void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
-			  bool counted, const unsigned long *flags,
-			  const char *site)
+static inline void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
+				 bool counted, const unsigned long *flags,
+				 const char *site)
 {
 	if (flags && disables_irqs(cpu->m, kind))
 		cpu->irq_disable_depth = (int)*flags;
@@ -211,8 +235,13 @@ static void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
 	}
 }
 
-static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
-		      bool irqsave, bool counted)
+/*
+ * Record a hold of @l.  class_id and irq_context are lockdep's: without
+ * lockdep nothing reads them, and they stay 0.
+ */
+static inline void push_held(struct mmt_cpu *cpu, struct mmt_lock *l,
+			     const char *site, bool irqsave, bool counted,
+			     bool nested)
 {
 	struct mmt_task *t = cpu->curr;
 	struct mmt_held_lock *h;
@@ -222,29 +251,53 @@ static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
 	h = &t->held[t->nr_held++];
 	h->lock = l;
 	h->site = site;
-	h->class_id = cpu->m->cfg.lockdep ? _mmt_lock_class_id(l->cls, cpu->m) :
-					    0;
+	h->class_id = 0;
 	h->irqsave = irqsave;
 	h->counted_preempt = counted;
-	h->irq_context = _mmt_irq_context(cpu->preempt_count);
+	h->irq_context = 0;
+	h->nested = nested;
+	if (MMT_UNLIKELY(cpu->m->cfg.lockdep)) {
+		h->class_id = _mmt_lock_class_id(l->cls, cpu->m);
+		h->irq_context = _mmt_irq_context(cpu->preempt_count);
+	}
 }
 
 /* ---- acquire / release ---- */
 
-static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
-		    unsigned long *flags, bool trylock, const char *site)
+/*
+ * A self-deadlock: @l is held by this task already.  Report it, then model
+ * it as a nested hold of the same word (the context is entered already).
+ */
+static MMT_COLD void acquire_recursive(struct mmt_cpu *cpu, struct mmt_lock *l,
+				       enum mmt_lock_kind kind, bool irqsave,
+				       bool counted, const char *site)
 {
-	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
+	struct mmt_task *t = cpu->curr;
+	const struct mmt_held_lock *h = &t->held[find_held(t, l)];
+
+	_mmt_violation(
+		cpu->m, "lock-recursion", site,
+		"self-deadlock: task %s takes %s %s at %s which it already holds "
+		"(taken at %s)",
+		t->name, kind_word(kind), l->cls->name ? l->cls->name : "?",
+		_mmt_short_site(site), _mmt_short_site(h->site));
+	push_held(cpu, l, site, irqsave, counted, true);
+}
+
+/*
+ * Everything but the fast path: lockdep, a mutex, a sleeping (RT) spinlock,
+ * a full held-lock stack.  The order of checks, scheduling point, context
+ * and word is the fast path's, with lockdep's checks around the word.
+ */
+static MMT_NOINLINE bool acquire_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
+				      enum mmt_lock_kind kind,
+				      unsigned long *flags, bool trylock,
+				      const char *site)
+{
 	struct mmt_machine *m = cpu->m;
 	struct mmt_task *t = cpu->curr;
 	bool counted;
 
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, trylock ? "trylock" : "lock",
-				  site))) {
-		if (flags) /* so that the matching irqrestore changes nothing */
-			*flags = (unsigned long)cpu->irq_disable_depth;
-		return false;
-	}
 	if (MMT_UNLIKELY(t->nr_held >= MMT_MAX_HELD_LOCKS))
 		_mmt_violation(
 			m, "held-lock-overflow", site,
@@ -254,19 +307,9 @@ static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
 			_mmt_short_site(site), t->nr_held, MMT_MAX_HELD_LOCKS);
 
 	if (!trylock && MMT_UNLIKELY(find_held(t, l) >= 0)) {
-		const struct mmt_held_lock *h = &t->held[find_held(t, l)];
-
-		/* Self-deadlock: report, then model it as a nested hold. */
-		_mmt_violation(
-			m, "lock-recursion", site,
-			"self-deadlock: task %s takes %s %s at %s which it already holds "
-			"(taken at %s)",
-			t->name, kind_word(kind),
-			l->cls->name ? l->cls->name : "?",
-			_mmt_short_site(site), _mmt_short_site(h->site));
 		mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
 		enter_context(cpu, kind, flags, &counted);
-		push_held(cpu, l, site, flags != NULL, counted);
+		acquire_recursive(cpu, l, kind, flags != NULL, counted, site);
 		return true;
 	}
 
@@ -283,21 +326,96 @@ static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
 	}
 	/* Relaxed: diagnostics only. */
 	atomic_store_explicit(&l->owner_cpu, cpu->id, memory_order_relaxed);
-	push_held(cpu, l, site, flags != NULL, counted);
+	push_held(cpu, l, site, flags != NULL, counted, false);
 	_mmt_lockdep_after_acquire(cpu, l, kind, trylock, site);
 	return true;
 }
 
-static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
-		    const unsigned long *flags, const char *site)
+/*
+ * The fast path's word was taken: a self-deadlock (this task holds it),
+ * or wait for it.  The scheduling point and the context are done.
+ */
+static MMT_NOINLINE bool acquire_contended(struct mmt_cpu *cpu,
+					   struct mmt_lock *l,
+					   enum mmt_lock_kind kind,
+					   unsigned long *flags, bool counted,
+					   const char *site)
+{
+	if (MMT_UNLIKELY(find_held(cpu->curr, l) >= 0)) {
+		acquire_recursive(cpu, l, kind, flags != NULL, counted, site);
+		return true;
+	}
+	spin_word(cpu, l);
+	/* Relaxed: diagnostics only. */
+	atomic_store_explicit(&l->owner_cpu, cpu->id, memory_order_relaxed);
+	push_held(cpu, l, site, flags != NULL, counted, false);
+	return true;
+}
+
+/*
+ * Acquire: inlined into each API function, so that @kind, @flags and
+ * @trylock are constants.  The fast path (fast_kind(): no lockdep, a lock
+ * that does not sleep, room on the held-lock stack) is the scheduling
+ * point, the context, one compare-exchange and the held-lock record; a
+ * self-deadlock shows as a taken word and is sorted out by the contended
+ * path, which an uncontended acquisition never enters.
+ */
+static inline __attribute__((always_inline)) bool
+acquire(struct mmt_lock *l, enum mmt_lock_kind kind, unsigned long *flags,
+	bool trylock, const char *site)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
+
+	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, trylock ? "trylock" : "lock",
+				  site))) {
+		if (flags) /* so that the matching irqrestore changes nothing */
+			*flags = (unsigned long)cpu->irq_disable_depth;
+		return false;
+	}
+	struct mmt_task *t = cpu->curr;
+	struct mmt_held_lock *h;
+
+	if (MMT_UNLIKELY(!fast_kind(cpu->m, kind) ||
+			 t->nr_held >= MMT_MAX_HELD_LOCKS))
+		return acquire_slow(cpu, l, kind, flags, trylock, site);
+	mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
+	/* enter_context() of a fast kind: preemption off, irqsave saves. */
+	if (flags) {
+		*flags = (unsigned long)cpu->irq_disable_depth;
+		cpu->irq_disable_depth = 1;
+	}
+	cpu->preempt_count += MMT_PREEMPT_OFFSET;
+	if (MMT_UNLIKELY(!try_word(l))) {
+		if (trylock) {
+			leave_context(cpu, kind, true, flags, site);
+			return false;
+		}
+		return acquire_contended(cpu, l, kind, flags, true, site);
+	}
+	/* Relaxed: diagnostics only. */
+	atomic_store_explicit(&l->owner_cpu, cpu->id, memory_order_relaxed);
+	/* push_held() with room checked and no lockdep fields. */
+	h = &t->held[t->nr_held++];
+	h->lock = l;
+	h->site = site;
+	h->class_id = 0;
+	h->irqsave = flags != NULL;
+	h->counted_preempt = true;
+	h->irq_context = 0;
+	h->nested = false;
+	return true;
+}
+
+/* Any release but of the innermost hold, which is not nested. */
+static MMT_NOINLINE void release_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
+				      enum mmt_lock_kind kind,
+				      const unsigned long *flags,
+				      const char *site)
+{
 	struct mmt_task *t = cpu->curr;
 	bool counted, nested;
 	int i;
 
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, "unlock", site)))
-		return;
 	i = find_held(t, l);
 	if (MMT_UNLIKELY(i < 0)) {
 		int owner = atomic_load_explicit(&l->owner_cpu,
@@ -326,12 +444,40 @@ static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
 		return;
 	}
 	counted = t->held[i].counted_preempt;
+	nested = t->held[i].nested; /* a self-deadlock's inner hold */
 	memmove(&t->held[i], &t->held[i + 1],
 		(size_t)(t->nr_held - i - 1) * sizeof(t->held[0]));
 	t->nr_held--;
-	nested = find_held(t, l) >= 0; /* a self-deadlock's inner hold */
 	if (!nested)
 		release_word(l);
+	leave_context(cpu, kind, counted, flags, site);
+	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
+}
+
+/*
+ * Release: inlined like acquire().  The fast path is the innermost hold
+ * (locks are released in reverse order almost always) of a lock taken
+ * once: pop it, free the word, leave the context.
+ */
+static inline __attribute__((always_inline)) void
+release(struct mmt_lock *l, enum mmt_lock_kind kind, const unsigned long *flags,
+	const char *site)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
+	struct mmt_task *t = cpu->curr;
+	int n = t->nr_held;
+	bool counted;
+
+	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, "unlock", site)))
+		return;
+	if (MMT_UNLIKELY(n <= 0 || t->held[n - 1].lock != l ||
+			 t->held[n - 1].nested)) {
+		release_slow(cpu, l, kind, flags, site);
+		return;
+	}
+	counted = t->held[n - 1].counted_preempt;
+	t->nr_held = n - 1;
+	release_word(l);
 	leave_context(cpu, kind, counted, flags, site);
 	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
 }
