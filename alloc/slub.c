@@ -940,7 +940,13 @@ static MMT_COLD MMT_UNUSED void drop_cpu_freelist(struct kmem_cache_cpu *c,
 						memory_order_relaxed);
 }
 
-static void *slub_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
+/*
+ * The alloc fast path as a loop: every case (a node asked for, a
+ * pfmemalloc cpu slab, a scheduler attached, MMT_DEBUG's free pointer
+ * check, a lost compare-exchange) and the way to the slow path.
+ */
+static MMT_NOINLINE void *slub_alloc_loop(struct mmt_kmem_cache *s,
+					  mmt_gfp_t gfp, int node)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
@@ -990,10 +996,46 @@ static void *slub_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
 	return slab_alloc_slow(s, gfp, node);
 }
 
+/*
+ * Alloc fast path, first try: with no scheduler attached (the scheduling
+ * point before the compare-exchange is then a no-op; attaching one is no
+ * concurrent event), any node, not pfmemalloc and no debug check, one
+ * compare-exchange without a call on the way.  Anything else, including
+ * a lost compare-exchange, is slub_alloc_loop(), which has the scheduling
+ * point where it always was.
+ */
+static void *slub_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
+	uint64_t w;
+	void *obj;
+
+	if (MMT_UNLIKELY(node >= 0 || cpu->m->sched_hook || MMT_DEBUG >= 1))
+		return slub_alloc_loop(s, gfp, node);
+	active_enter(c);
+	w = atomic_load_explicit(&c->freelist_tid, memory_order_seq_cst);
+	obj = fw_ptr(w);
+	if (MMT_LIKELY(obj && !atomic_load_explicit(&c->pfmemalloc,
+						    memory_order_relaxed)) &&
+	    MMT_LIKELY(atomic_compare_exchange_strong_explicit(
+		    &c->freelist_tid, &w,
+		    fw_pack(_mmt_get_freepointer(s, obj), fw_tid(w) + 1),
+		    memory_order_acq_rel, memory_order_relaxed))) {
+		active_exit(c);
+		return obj;
+	}
+	active_exit(c);
+	return slub_alloc_loop(s, gfp, node);
+}
+
 /* ---- free ---- */
 
-/* __slab_free(): the object's slab is not this CPU's cpu slab. */
-static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
+/*
+ * __slab_free(): the object's slab is not this CPU's cpu slab.  false when
+ * @obj is the first free object of its slab already (a double free).
+ */
+static MMT_NOINLINE bool slab_free_slow(struct mmt_kmem_cache *s,
 					struct mmt_page *slab, void *obj)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
@@ -1013,6 +1055,8 @@ static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
 		}
 		st = st_unpack(old);
 		prior = st.free;
+		if (MMT_UNLIKELY(prior == idx))
+			return false; /* nothing locked: n was released */
 		was_frozen = st.frozen;
 		MMT_IASSERT(st.inuse > 0);
 		_mmt_set_freepointer(s, obj, idx_ptr(s, slab, prior));
@@ -1043,7 +1087,7 @@ static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
 			put_cpu_partial(s, slab, true, &d);
 			discard_all(s, &d);
 		}
-		return;
+		return true;
 	}
 	if (!st.inuse && nr_partial(n) >= min_partial(s)) {
 		if (prior != FL_NONE)
@@ -1051,15 +1095,21 @@ static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
 		mmt_spin_unlock_irqrestore(&n->list_lock, flags);
 		discard_push(s, &d, slab);
 		discard_all(s, &d);
-		return;
+		return true;
 	}
 	if (prior == FL_NONE)
 		add_partial(s, n, slab, true);
 	mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+	return true;
 }
 
-static void slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
-		      void *slot)
+/*
+ * Free fast path: push on this CPU's freelist when the object's slab is the
+ * cpu slab.  An object that is the head of that freelist already is a
+ * double free (false): the kernel's set_freepointer() BUG_ON(object == fp).
+ */
+static MMT_NOINLINE bool slub_free_loop(struct mmt_kmem_cache *s,
+					struct mmt_page *slab, void *slot)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
@@ -1072,15 +1122,45 @@ static void slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		if (atomic_load_explicit(&c->slab, memory_order_relaxed) !=
 		    slab)
 			break;
+		if (MMT_UNLIKELY(fw_ptr(w) == slot))
+			return false;
 		_mmt_set_freepointer(s, slot, fw_ptr(w));
 		mmt_sched_point(cpu, MMT_SP_CMPXCHG, slot);
 		MMT_ASSERT(_mmt_this_cpu == cpu);
 		if (MMT_LIKELY(atomic_compare_exchange_weak_explicit(
 			    &c->freelist_tid, &w, fw_pack(slot, fw_tid(w) + 1),
 			    memory_order_acq_rel, memory_order_relaxed)))
-			return;
+			return true;
 	}
-	slab_free_slow(s, slab, slot);
+	return slab_free_slow(s, slab, slot);
+}
+
+/*
+ * Free fast path, first try (as slub_alloc()): no scheduler attached, the
+ * object's slab is the cpu slab, one compare-exchange.  Anything else is
+ * slub_free_loop().
+ */
+static bool slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
+		      void *slot)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
+	uint64_t w;
+
+	if (MMT_UNLIKELY(cpu->m->sched_hook))
+		return slub_free_loop(s, slab, slot);
+	/* Acquire: a flushed word comes with c->slab NULL. */
+	w = atomic_load_explicit(&c->freelist_tid, memory_order_acquire);
+	if (MMT_LIKELY(atomic_load_explicit(&c->slab, memory_order_relaxed) ==
+		       slab) &&
+	    MMT_LIKELY(fw_ptr(w) != slot)) {
+		_mmt_set_freepointer(s, slot, fw_ptr(w));
+		if (MMT_LIKELY(atomic_compare_exchange_strong_explicit(
+			    &c->freelist_tid, &w, fw_pack(slot, fw_tid(w) + 1),
+			    memory_order_acq_rel, memory_order_relaxed)))
+			return true;
+	}
+	return slub_free_loop(s, slab, slot);
 }
 
 /* ---- cache-wide operations ---- */
