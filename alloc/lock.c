@@ -45,7 +45,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "internal.h"
+#include "lock_inline.h"
 
 /* Relaxed polls of the lock word before yielding the host CPU. */
 #define SPIN_POLLS 128
@@ -89,9 +89,9 @@ static const char *kind_word(enum mmt_lock_kind kind)
 }
 
 /* "lock-misuse": @l is no lock of @kind.  Returns false. */
-static MMT_COLD bool lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
-				 enum mmt_lock_kind kind, const char *op,
-				 const char *site)
+MMT_COLD bool _mmt_lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
+			       enum mmt_lock_kind kind, const char *op,
+			       const char *site)
 {
 	if (!l->cls)
 		_mmt_violation(
@@ -107,45 +107,6 @@ static MMT_COLD bool lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
 	return false;
 }
 
-/* Is @l usable as a lock of @kind?  Reports "lock-misuse" when not. */
-static inline bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
-			   enum mmt_lock_kind kind, const char *op,
-			   const char *site)
-{
-	if (MMT_LIKELY(l->cls && l->cls->kind == kind))
-		return true;
-	return lock_misuse(cpu, l, kind, op, site);
-}
-
-/*
- * May an acquisition of @kind take the fast path: no check before the
- * word, nothing after it but the held-lock record?  Not with lockdep; not
- * for a mutex (might_sleep()) nor for a spinlock under PREEMPT_RT rules
- * (a sleeping lock: lockdep.c checks its context even without lockdep).
- */
-static inline bool fast_kind(const struct mmt_machine *m,
-			     enum mmt_lock_kind kind)
-{
-	return !m->cfg.lockdep && (kind == MMT_LOCK_RAW_SPIN ||
-				   (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules));
-}
-
-/* Does this acquisition raise the preempt count? */
-static inline bool raises_preempt(const struct mmt_machine *m,
-				  enum mmt_lock_kind kind)
-{
-	return kind == MMT_LOCK_RAW_SPIN ||
-	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
-}
-
-/* Does _irqsave of this kind really disable interrupts? */
-static inline bool disables_irqs(const struct mmt_machine *m,
-				 enum mmt_lock_kind kind)
-{
-	return kind == MMT_LOCK_RAW_SPIN ||
-	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
-}
-
 static inline int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 {
 	int i;
@@ -156,24 +117,11 @@ static inline int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 	return -1;
 }
 
-static inline bool try_word(struct mmt_lock *l)
-{
-	uint32_t expected = 0;
-
-	/*
-	 * Acquire on success pairs with the release store in release_word():
-	 * the previous holder's critical section happens before ours.
-	 */
-	return atomic_compare_exchange_strong_explicit(&l->locked, &expected, 1,
-						       memory_order_acquire,
-						       memory_order_relaxed);
-}
-
 static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
 {
 	int i;
 
-	while (!try_word(l)) {
+	while (!_mmt_lock_try_word(l)) {
 		mmt_sched_point(cpu, MMT_SP_LOCK_CONTENDED, l);
 		for (i = 0; i < SPIN_POLLS; i++) {
 			/* Relaxed: only a hint; the compare-exchange orders. */
@@ -189,14 +137,6 @@ static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
 	}
 }
 
-static inline void release_word(struct mmt_lock *l)
-{
-	/* Relaxed: diagnostics only, ordered by the release below. */
-	atomic_store_explicit(&l->owner_cpu, -1, memory_order_relaxed);
-	/* Release pairs with the acquire compare-exchange in try_word(). */
-	atomic_store_explicit(&l->locked, 0, memory_order_release);
-}
-
 /* Raise preempt count / disable irqs as this kind does; returns the hold. */
 static inline void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
 				 unsigned long *flags, bool *counted)
@@ -204,35 +144,16 @@ static inline void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
 	struct mmt_machine *m = cpu->m;
 
 	if (flags) {
-		if (disables_irqs(m, kind)) {
+		if (_mmt_lock_disables_irqs(m, kind)) {
 			*flags = (unsigned long)cpu->irq_disable_depth;
 			cpu->irq_disable_depth = 1;
 		} else {
 			*flags = 0; /* RT spin_lock_irqsave(): irqs stay on */
 		}
 	}
-	*counted = raises_preempt(m, kind);
+	*counted = _mmt_lock_raises_preempt(m, kind);
 	if (*counted)
 		cpu->preempt_count += MMT_PREEMPT_OFFSET;
-}
-
-static inline void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
-				 bool counted, const unsigned long *flags,
-				 const char *site)
-{
-	if (flags && disables_irqs(cpu->m, kind))
-		cpu->irq_disable_depth = (int)*flags;
-	if (counted) {
-		if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_PREEMPT_MASK))) {
-			_mmt_violation(
-				cpu->m, "context-imbalance", site,
-				"unlock on cpu %d finds preempt count 0: a preempt_enable() "
-				"too many inside the critical section",
-				cpu->id);
-			return;
-		}
-		cpu->preempt_count -= MMT_PREEMPT_OFFSET;
-	}
 }
 
 /*
@@ -289,10 +210,11 @@ static MMT_COLD void acquire_recursive(struct mmt_cpu *cpu, struct mmt_lock *l,
  * a full held-lock stack.  The order of checks, scheduling point, context
  * and word is the fast path's, with lockdep's checks around the word.
  */
-static MMT_NOINLINE bool acquire_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
-				      enum mmt_lock_kind kind,
-				      unsigned long *flags, bool trylock,
-				      const char *site)
+MMT_NOINLINE bool _mmt_lock_acquire_slow(struct mmt_cpu *cpu,
+					 struct mmt_lock *l,
+					 enum mmt_lock_kind kind,
+					 unsigned long *flags, bool trylock,
+					 const char *site)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_task *t = cpu->curr;
@@ -317,8 +239,9 @@ static MMT_NOINLINE bool acquire_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
 	mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
 	enter_context(cpu, kind, flags, &counted);
 	if (trylock) {
-		if (!try_word(l)) {
-			leave_context(cpu, kind, counted, flags, site);
+		if (!_mmt_lock_try_word(l)) {
+			_mmt_lock_leave_context(cpu, kind, counted, flags,
+						site);
 			return false;
 		}
 	} else {
@@ -335,11 +258,11 @@ static MMT_NOINLINE bool acquire_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
  * The fast path's word was taken: a self-deadlock (this task holds it),
  * or wait for it.  The scheduling point and the context are done.
  */
-static MMT_NOINLINE bool acquire_contended(struct mmt_cpu *cpu,
-					   struct mmt_lock *l,
-					   enum mmt_lock_kind kind,
-					   unsigned long *flags, bool counted,
-					   const char *site)
+MMT_NOINLINE bool _mmt_lock_acquire_contended(struct mmt_cpu *cpu,
+					      struct mmt_lock *l,
+					      enum mmt_lock_kind kind,
+					      unsigned long *flags,
+					      bool counted, const char *site)
 {
 	if (MMT_UNLIKELY(find_held(cpu->curr, l) >= 0)) {
 		acquire_recursive(cpu, l, kind, flags != NULL, counted, site);
@@ -352,65 +275,12 @@ static MMT_NOINLINE bool acquire_contended(struct mmt_cpu *cpu,
 	return true;
 }
 
-/*
- * Acquire: inlined into each API function, so that @kind, @flags and
- * @trylock are constants.  The fast path (fast_kind(): no lockdep, a lock
- * that does not sleep, room on the held-lock stack) is the scheduling
- * point, the context, one compare-exchange and the held-lock record; a
- * self-deadlock shows as a taken word and is sorted out by the contended
- * path, which an uncontended acquisition never enters.
- */
-static inline __attribute__((always_inline)) bool
-acquire(struct mmt_lock *l, enum mmt_lock_kind kind, unsigned long *flags,
-	bool trylock, const char *site)
-{
-	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
-
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, trylock ? "trylock" : "lock",
-				  site))) {
-		if (flags) /* so that the matching irqrestore changes nothing */
-			*flags = (unsigned long)cpu->irq_disable_depth;
-		return false;
-	}
-	struct mmt_task *t = cpu->curr;
-	struct mmt_held_lock *h;
-
-	if (MMT_UNLIKELY(!fast_kind(cpu->m, kind) ||
-			 t->nr_held >= MMT_MAX_HELD_LOCKS))
-		return acquire_slow(cpu, l, kind, flags, trylock, site);
-	mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
-	/* enter_context() of a fast kind: preemption off, irqsave saves. */
-	if (flags) {
-		*flags = (unsigned long)cpu->irq_disable_depth;
-		cpu->irq_disable_depth = 1;
-	}
-	cpu->preempt_count += MMT_PREEMPT_OFFSET;
-	if (MMT_UNLIKELY(!try_word(l))) {
-		if (trylock) {
-			leave_context(cpu, kind, true, flags, site);
-			return false;
-		}
-		return acquire_contended(cpu, l, kind, flags, true, site);
-	}
-	/* Relaxed: diagnostics only. */
-	atomic_store_explicit(&l->owner_cpu, cpu->id, memory_order_relaxed);
-	/* push_held() with room checked and no lockdep fields. */
-	h = &t->held[t->nr_held++];
-	h->lock = l;
-	h->site = site;
-	h->class_id = 0;
-	h->irqsave = flags != NULL;
-	h->counted_preempt = true;
-	h->irq_context = 0;
-	h->nested = false;
-	return true;
-}
-
 /* Any release but of the innermost hold, which is not nested. */
-static MMT_NOINLINE void release_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
-				      enum mmt_lock_kind kind,
-				      const unsigned long *flags,
-				      const char *site)
+MMT_NOINLINE void _mmt_lock_release_slow(struct mmt_cpu *cpu,
+					 struct mmt_lock *l,
+					 enum mmt_lock_kind kind,
+					 const unsigned long *flags,
+					 const char *site)
 {
 	struct mmt_task *t = cpu->curr;
 	bool counted, nested;
@@ -424,9 +294,11 @@ static MMT_NOINLINE void release_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
 		if (t->nr_held >= MMT_MAX_HELD_LOCKS && owner == cpu->id &&
 		    atomic_load_explicit(&l->locked, memory_order_relaxed)) {
 			/* An untracked hold (held-lock-overflow, reported). */
-			release_word(l);
-			leave_context(cpu, kind, raises_preempt(cpu->m, kind),
-				      flags, site);
+			_mmt_lock_release_word(l);
+			_mmt_lock_leave_context(cpu, kind,
+						_mmt_lock_raises_preempt(cpu->m,
+									 kind),
+						flags, site);
 			mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
 			return;
 		}
@@ -449,36 +321,8 @@ static MMT_NOINLINE void release_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
 		(size_t)(t->nr_held - i - 1) * sizeof(t->held[0]));
 	t->nr_held--;
 	if (!nested)
-		release_word(l);
-	leave_context(cpu, kind, counted, flags, site);
-	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
-}
-
-/*
- * Release: inlined like acquire().  The fast path is the innermost hold
- * (locks are released in reverse order almost always) of a lock taken
- * once: pop it, free the word, leave the context.
- */
-static inline __attribute__((always_inline)) void
-release(struct mmt_lock *l, enum mmt_lock_kind kind, const unsigned long *flags,
-	const char *site)
-{
-	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
-	struct mmt_task *t = cpu->curr;
-	int n = t->nr_held;
-	bool counted;
-
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, "unlock", site)))
-		return;
-	if (MMT_UNLIKELY(n <= 0 || t->held[n - 1].lock != l ||
-			 t->held[n - 1].nested)) {
-		release_slow(cpu, l, kind, flags, site);
-		return;
-	}
-	counted = t->held[n - 1].counted_preempt;
-	t->nr_held = n - 1;
-	release_word(l);
-	leave_context(cpu, kind, counted, flags, site);
+		_mmt_lock_release_word(l);
+	_mmt_lock_leave_context(cpu, kind, counted, flags, site);
 	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
 }
 
@@ -486,62 +330,62 @@ release(struct mmt_lock *l, enum mmt_lock_kind kind, const unsigned long *flags,
 
 void _mmt_raw_spin_lock(mmt_raw_spinlock_t *lock, const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, false, site);
 }
 
 bool _mmt_raw_spin_trylock(mmt_raw_spinlock_t *lock, const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, true, site);
 }
 
 void _mmt_raw_spin_unlock(mmt_raw_spinlock_t *lock, const char *site)
 {
-	release(&lock->l, MMT_LOCK_RAW_SPIN, NULL, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_RAW_SPIN, NULL, site);
 }
 
 void _mmt_raw_spin_lock_irqsave(mmt_raw_spinlock_t *lock, unsigned long *flags,
 				const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_RAW_SPIN, flags, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_RAW_SPIN, flags, false, site);
 }
 
 void _mmt_raw_spin_unlock_irqrestore(mmt_raw_spinlock_t *lock,
 				     unsigned long flags, const char *site)
 {
-	release(&lock->l, MMT_LOCK_RAW_SPIN, &flags, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_RAW_SPIN, &flags, site);
 }
 
 void _mmt_spin_lock(mmt_spinlock_t *lock, const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_SPIN, NULL, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, NULL, false, site);
 }
 
 bool _mmt_spin_trylock(mmt_spinlock_t *lock, const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_SPIN, NULL, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, NULL, true, site);
 }
 
 void _mmt_spin_unlock(mmt_spinlock_t *lock, const char *site)
 {
-	release(&lock->l, MMT_LOCK_SPIN, NULL, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_SPIN, NULL, site);
 }
 
 void _mmt_spin_lock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
 			    const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_SPIN, flags, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, flags, false, site);
 }
 
 bool _mmt_spin_trylock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
 			       const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_SPIN, flags, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, flags, true, site);
 }
 
 void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags,
 				 const char *site)
 {
-	release(&lock->l, MMT_LOCK_SPIN, &flags, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_SPIN, &flags, site);
 }
 
 void _mmt_mutex_lock(mmt_mutex_t *lock, const char *site)
@@ -551,17 +395,17 @@ void _mmt_mutex_lock(mmt_mutex_t *lock, const char *site)
 	/* mutex_lock() may sleep: a sleep point of the task, taken or not. */
 	if (cpu && cpu->curr)
 		cpu->curr->sleep_points++;
-	acquire(&lock->l, MMT_LOCK_MUTEX, NULL, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_MUTEX, NULL, false, site);
 }
 
 bool _mmt_mutex_trylock(mmt_mutex_t *lock, const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_MUTEX, NULL, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_MUTEX, NULL, true, site);
 }
 
 void _mmt_mutex_unlock(mmt_mutex_t *lock, const char *site)
 {
-	release(&lock->l, MMT_LOCK_MUTEX, NULL, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_MUTEX, NULL, site);
 }
 
 /* ---- queries ---- */
