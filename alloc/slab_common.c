@@ -45,6 +45,15 @@ static const unsigned int kmalloc_sizes[] = { 8,    16,	  32,  64,  96,
 					      128,  192,  256, 512, 1024,
 					      2048, 4096, 8192 };
 #define NR_KMALLOC MMT_ARRAY_SIZE(kmalloc_sizes)
+/* Their names, as a table: a machine's set-up formats nothing. */
+static const char *const kmalloc_names[] = {
+	"kmalloc-8",   "kmalloc-16",   "kmalloc-32",   "kmalloc-64",
+	"kmalloc-96",  "kmalloc-128",  "kmalloc-192",  "kmalloc-256",
+	"kmalloc-512", "kmalloc-1024", "kmalloc-2048", "kmalloc-4096",
+	"kmalloc-8192"
+};
+_Static_assert(MMT_ARRAY_SIZE(kmalloc_names) == NR_KMALLOC,
+	       "a name per kmalloc size");
 
 struct mmt_slab_state {
 	mmt_mutex_t slab_mutex;
@@ -387,8 +396,8 @@ void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab)
  * *@base; NULL if @addr is no slab memory.  From the address: no division
  * by the descriptor size.
  */
-static MMT_ALWAYS_INLINE struct mmt_page *addr_to_slab(const struct mmt_machine *m,
-					    const void *addr, char **base)
+static MMT_ALWAYS_INLINE struct mmt_page *
+addr_to_slab(const struct mmt_machine *m, const void *addr, char **base)
 {
 	uintptr_t off = (uintptr_t)addr - (uintptr_t)m->arena;
 	unsigned long pfn;
@@ -426,18 +435,17 @@ static struct mmt_kmem_cache *
 cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 		   unsigned int align, unsigned int flags, mmt_ctor_fn ctor)
 {
-	struct mmt_kmem_cache *s = calloc(1, sizeof(*s));
+	/* One block: the cache, then its per-cpu live counts. */
+	struct mmt_kmem_cache *s =
+		calloc(1, sizeof(*s) + (size_t)m->nr_cpus * sizeof(long));
 	static _Atomic uint64_t seed = 0x5eed;
+	size_t len = strnlen(name, sizeof(s->name) - 1);
 	uint64_t st;
 
 	if (!s)
 		return NULL;
-	s->live_pcpu = calloc((size_t)m->nr_cpus, sizeof(long));
-	if (!s->live_pcpu) {
-		free(s);
-		return NULL;
-	}
-	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->live_pcpu = (long *)(void *)(s + 1);
+	memcpy(s->name, name, len); /* truncated as snprintf would; 0 ends */
 	s->m = m;
 	s->ops = m->slab->ops;
 	if (m->cfg.slab_debug)
@@ -452,7 +460,6 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 	st = atomic_fetch_add_explicit(&seed, 1, memory_order_relaxed);
 	s->random = splitmix(&st) | 1;
 	if (!calculate_sizes(s) || s->ops->cache_init(s)) {
-		free(s->live_pcpu);
 		free(s);
 		return NULL;
 	}
@@ -461,8 +468,7 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 
 static void cache_free_struct(struct mmt_kmem_cache *s)
 {
-	free(s->live_pcpu);
-	free(s);
+	free(s); /* live_pcpu with it */
 }
 
 static void link_cache(struct mmt_slab_state *st, struct mmt_kmem_cache *s)
@@ -778,8 +784,9 @@ static MMT_NOINLINE void alloc_debug(struct mmt_kmem_cache *s,
  * line, behind one flag.
  */
 static MMT_ALWAYS_INLINE void *slab_post_alloc(struct mmt_kmem_cache *s,
-				    struct mmt_cpu *cpu, char *slot,
-				    mmt_gfp_t gfp, const void *caller)
+					       struct mmt_cpu *cpu, char *slot,
+					       mmt_gfp_t gfp,
+					       const void *caller)
 {
 	struct mmt_page *slab;
 	char *obj = slot + s->red_left_pad, *base;
@@ -824,8 +831,9 @@ static MMT_COLD mmt_gfp_t report_gfp_bits(struct mmt_kmem_cache *s,
 	return gfp & MMT_GFP_VALID_MASK;
 }
 
-static MMT_ALWAYS_INLINE void *cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
-				int node, const void *caller)
+static MMT_ALWAYS_INLINE void *cache_alloc(struct mmt_kmem_cache *s,
+					   mmt_gfp_t gfp, int node,
+					   const void *caller)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	void *slot, *obj;
@@ -958,11 +966,10 @@ static MMT_NOINLINE void free_debug(struct mmt_kmem_cache *s,
  * slot index is a multiplication by the cache's reciprocal, proved by
  * multiplying back; anything else takes the exact, reporting, path.
  */
-static MMT_ALWAYS_INLINE char *slab_pre_free(struct mmt_kmem_cache *want,
-				  struct mmt_cpu *cpu, struct mmt_page *slab,
-				  char *base, const void *p, const char *op,
-				  const void *caller,
-				  struct mmt_kmem_cache **out)
+static MMT_ALWAYS_INLINE char *
+slab_pre_free(struct mmt_kmem_cache *want, struct mmt_cpu *cpu,
+	      struct mmt_page *slab, char *base, const void *p, const char *op,
+	      const void *caller, struct mmt_kmem_cache **out)
 {
 	struct mmt_kmem_cache *s = slab_meta(slab)->cache;
 	char *slot = (char *)p - s->red_left_pad;
@@ -1020,10 +1027,10 @@ static MMT_COLD void refused_double_free(struct mmt_kmem_cache *s,
 
 /* A free of @p, in the slab @slab at @base (slab memory, checked). */
 static MMT_ALWAYS_INLINE void cache_free_slab(struct mmt_cpu *cpu,
-				   struct mmt_kmem_cache *want,
-				   struct mmt_page *slab, char *base,
-				   const void *p, const char *op,
-				   const void *caller)
+					      struct mmt_kmem_cache *want,
+					      struct mmt_page *slab, char *base,
+					      const void *p, const char *op,
+					      const void *caller)
 {
 	struct mmt_kmem_cache *s;
 	char *slot;
@@ -1044,8 +1051,9 @@ static MMT_ALWAYS_INLINE void cache_free_slab(struct mmt_cpu *cpu,
 		refused_double_free(s, cpu, op, p);
 }
 
-static MMT_ALWAYS_INLINE void cache_free(struct mmt_kmem_cache *want, const void *p,
-			      const char *op, const void *caller)
+static MMT_ALWAYS_INLINE void cache_free(struct mmt_kmem_cache *want,
+					 const void *p, const char *op,
+					 const void *caller)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_page *slab;
@@ -1392,13 +1400,13 @@ int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen)
 	pthread_mutex_init(&st->rcu_mu, NULL);
 	mmt_mutex_init(&st->slab_mutex, &slab_mutex_class);
 	for (i = 0; i < NR_KMALLOC; i++) {
-		char name[32];
 		struct mmt_kmem_cache *s;
 
-		snprintf(name, sizeof(name), "kmalloc-%u", kmalloc_sizes[i]);
-		s = cache_alloc_struct(m, name, kmalloc_sizes[i], 0, 0, NULL);
+		s = cache_alloc_struct(m, kmalloc_names[i], kmalloc_sizes[i], 0,
+				       0, NULL);
 		if (!s) {
-			snprintf(err, errlen, "cannot create %s", name);
+			snprintf(err, errlen, "cannot create %s",
+				 kmalloc_names[i]);
 			return -1;
 		}
 		s->kmalloc = true;

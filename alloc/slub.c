@@ -177,6 +177,7 @@ struct slub {
 	_Atomic long total_objects; /* slots of every slab not discarded */
 	struct kmem_cache_node *node; /* [nr_nodes] */
 	struct kmem_cache_cpu *cpu; /* [nr_cpus] */
+	void *block; /* the allocation holding node, cpu and this */
 };
 
 static inline struct slub *SL(const struct mmt_kmem_cache *s)
@@ -1264,22 +1265,26 @@ static unsigned int ilog2u(unsigned int x)
 static int slub_cache_init(struct mmt_kmem_cache *s)
 {
 	struct mmt_machine *m = s->m;
-	struct slub *sl = calloc(1, sizeof(*sl));
+	/*
+	 * One block: the node and cpu arrays on cache lines of their own (a
+	 * CPU's fast path shares no line with another's), then sl.  Aligned
+	 * by hand: glibc's aligned_alloc() splits chunks, several times the
+	 * cost of a calloc.
+	 */
+	size_t nodes = sizeof(struct kmem_cache_node) * (size_t)m->nr_nodes;
+	size_t cpus = sizeof(struct kmem_cache_cpu) * (size_t)m->nr_cpus;
+	void *block = calloc(1, nodes + cpus + sizeof(struct slub) + 63);
+	char *base = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
+	struct slub *sl;
 	unsigned int mp, objs;
 	int i;
 
-	if (!sl)
+	if (!block)
 		return -1;
-	sl->node = aligned_alloc(64, sizeof(*sl->node) * (size_t)m->nr_nodes);
-	sl->cpu = aligned_alloc(64, sizeof(*sl->cpu) * (size_t)m->nr_cpus);
-	if (!sl->node || !sl->cpu) {
-		free(sl->node);
-		free(sl->cpu);
-		free(sl);
-		return -1;
-	}
-	memset(sl->node, 0, sizeof(*sl->node) * (size_t)m->nr_nodes);
-	memset(sl->cpu, 0, sizeof(*sl->cpu) * (size_t)m->nr_cpus);
+	sl = (struct slub *)(void *)(base + nodes + cpus);
+	sl->block = block;
+	sl->node = (struct kmem_cache_node *)(void *)base;
+	sl->cpu = (struct kmem_cache_cpu *)(void *)(base + nodes);
 	/* Kernel: min_partial = clamp(ilog2(size) / 2, MIN, MAX) = 5..10. */
 	mp = ilog2u(s->size) / 2;
 	mp = mp < 5 ? 5 : mp > 10 ? 10 : mp;
@@ -1326,9 +1331,7 @@ static void slub_cache_free_state(struct mmt_kmem_cache *s)
 
 	if (!sl)
 		return;
-	free(sl->node);
-	free(sl->cpu);
-	free(sl);
+	free(sl->block);
 	s->impl = NULL;
 }
 
