@@ -19,6 +19,15 @@
  * the holder on an oversubscribed host.  A mutex waits the same way (the
  * model has no wait queue; "sleeping" is yielding).
  *
+ * Fast and slow paths: the API functions are made of lock_inline.h's
+ * inline fast paths (an uncontended raw or non-RT spinlock without
+ * lockdep: scheduling point, context, one compare-exchange, the held-lock
+ * record without lockdep's fields; the innermost, non-nested hold at
+ * unlock) and this file's out-of-line paths for everything else (lockdep,
+ * mutexes, RT spinlocks, contention, self-deadlock, misuse, overflow,
+ * out-of-order unlock).  A self-deadlock's inner hold is marked nested
+ * when pushed; its unlock pops the record and leaves the word taken.
+ *
  * Scheduling points: MMT_SP_LOCK_ACQUIRE before every acquisition attempt,
  * MMT_SP_LOCK_CONTENDED once per waiting round, MMT_SP_LOCK_RELEASE after
  * a release; the object is the struct mmt_lock.

@@ -56,6 +56,10 @@
  *    allocation, or in no zone (a hole between zones: an all-zero
  *    descriptor that pfn_zone() places in none).
  *
+ * pcp->lock is taken through the lock model's inline fast paths
+ * (lock_inline.h: the same semantics as spin_trylock()/spin_unlock()), and
+ * the first attempt of an allocation is inlined into alloc_pages_nid().
+ *
  * Lock order: pcp->lock -> zone->lock.  The zone lock is taken with
  * interrupts disabled (spin_lock_irqsave), so an interrupt never finds it
  * held on its own CPU.  pcp->lock is taken with trylock on the allocation

@@ -21,7 +21,17 @@
  * or foreign address (slab-bad-pointer); with POISON, an object written
  * while free (slab-poison); with RED_ZONE, its guards (slab-redzone); and
  * always pfmemalloc isolation: an object of a pfmemalloc slab handed to a
- * caller without the right to the reserves.
+ * caller without the right to the reserves.  Without the bit (MMT_DEBUG
+ * 0) a double free is still caught where a kernel without debugging
+ * catches it: the implementation refuses an object that is the one it
+ * would link it after (ops->free returns false: SLUB's freelist head, the
+ * top of SLAB's array cache), and the common part reports it.
+ *
+ * Fast paths: the slab of an address comes from the address itself (pfn,
+ * then the head page), a slot index from the cache's reciprocal of its
+ * stride (proved by multiplying back; the exact, reporting path divides),
+ * and a cache's per-object debug work (poison, red zones, tracking) is
+ * out of line behind one flag (s->debug_work).
  *
  * Invariants: a cache's live count (allocs - frees at the API) equals the
  * objects in use in its slabs (each implementation's validator compares);
@@ -642,6 +652,8 @@ size_t mmt_kmem_cache_size(const struct mmt_kmem_cache *s)
 
 /* ---- tracking and debug checks ---- */
 
+/* The allocation map exists from MMT_DEBUG 1 (_mmt_slab_new()). */
+#if MMT_DEBUG >= 1
 static inline bool map_test_and_set(struct mmt_page *slab, unsigned int idx,
 				    bool set)
 {
@@ -658,6 +670,7 @@ static inline bool map_test_and_set(struct mmt_page *slab, unsigned int idx,
 						memory_order_relaxed);
 	return old & bit;
 }
+#endif
 
 static void set_track(struct mmt_kmem_cache *s, char *slot, int which,
 		      const void *caller, struct mmt_cpu *cpu)

@@ -38,7 +38,13 @@
  *    goes onto a cpu partial list while no memalloc socket exists, so when
  *    the last socket goes, flushing the CPUs leaves nothing lingering.
  *  - Free fast path: the object's slab is this CPU's cpu slab: push it on
- *    the cpu freelist with the tid compare-exchange.  Slow path
+ *    the cpu freelist with the tid compare-exchange.  An object that heads
+ *    the freelist it would go onto (cpu or slab) already is a double free,
+ *    refused (the kernel's hardened set_freepointer() BUG_ON(object == fp))
+ *    and reported by the common part.  Both fast paths first try once
+ *    without a call on the way (no scheduler attached, nothing special);
+ *    any other case runs the loop with the scheduling point before the
+ *    compare-exchange, as always.  Slow path
  *    (__slab_free): push on the slab's freelist; a full unfrozen slab is
  *    frozen onto this CPU's cpu partial list (put_cpu_partial, which
  *    unfreezes the whole list to the node when it is at its limit); an
