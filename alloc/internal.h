@@ -229,10 +229,13 @@ struct mmt_pcp {
 struct mmt_held_lock {
 	struct mmt_lock *lock;
 	const char *site;
-	int class_id;
+	int class_id; /* lockdep's (0 without lockdep) */
 	bool irqsave; /* taken with an _irqsave variant */
 	bool counted_preempt; /* it raised the preempt count */
-	uint8_t irq_context; /* 0 task, 1 serving softirq, 2 hard irq */
+	/* 0 task, 1 serving softirq, 2 hard irq; lockdep's (0 without) */
+	uint8_t irq_context;
+	/* a self-deadlock's inner hold: an outer hold of the lock is below */
+	bool nested;
 };
 
 struct mmt_task {
@@ -458,7 +461,43 @@ static inline bool mmt_bug_on(const struct mmt_machine *m, enum mmt_bug bug)
 /* ---- cross-file internals ---- */
 
 /* machine.c */
-struct mmt_cpu *_mmt_cpu_or_report(const char *site);
+/* A thread on no simulated CPU called the model: message, abort. */
+void _mmt_no_cpu(const char *site) __attribute__((noreturn, cold));
+/* The current CPU; a thread on none aborts with a message naming @site. */
+static inline struct mmt_cpu *_mmt_cpu_or_report(const char *site)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+
+	if (MMT_UNLIKELY(!cpu))
+		_mmt_no_cpu(site);
+	return cpu;
+}
+/* might_sleep() of @cpu found atomic context: the report (machine.c). */
+void _mmt_might_sleep_atomic(struct mmt_cpu *cpu, const char *site)
+	__attribute__((cold));
+/*
+ * might_sleep() on @cpu: a sleep point of the task, and "sleep-in-atomic"
+ * when preemption or interrupts are off (the check is out of line).
+ */
+static inline void _mmt_might_sleep_on(struct mmt_cpu *cpu, const char *site)
+{
+	cpu->curr->sleep_points++;
+	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth))
+		_mmt_might_sleep_atomic(cpu, site);
+}
+/* current_gfp_context() of the task on @cpu (mmt_current_gfp_context()). */
+static inline mmt_gfp_t _mmt_gfp_context(const struct mmt_cpu *cpu,
+					 mmt_gfp_t gfp)
+{
+	unsigned int pflags = cpu->curr->flags;
+
+	/* NOIO implies NOFS: without IO there is no filesystem writeback. */
+	if (MMT_UNLIKELY(pflags & MMT_PF_MEMALLOC_NOIO))
+		gfp &= ~(__GFP_IO | __GFP_FS);
+	else if (MMT_UNLIKELY(pflags & MMT_PF_MEMALLOC_NOFS))
+		gfp &= ~__GFP_FS;
+	return gfp;
+}
 void _mmt_machine_dump_to(struct mmt_machine *m, FILE *out);
 /* lock.c / lockdep.c */
 void _mmt_lockdep_init(struct mmt_lockdep *ld);

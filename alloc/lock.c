@@ -19,6 +19,15 @@
  * the holder on an oversubscribed host.  A mutex waits the same way (the
  * model has no wait queue; "sleeping" is yielding).
  *
+ * Fast and slow paths: the API functions are made of lock_inline.h's
+ * inline fast paths (an uncontended raw or non-RT spinlock without
+ * lockdep: scheduling point, context, one compare-exchange, the held-lock
+ * record without lockdep's fields; the innermost, non-nested hold at
+ * unlock) and this file's out-of-line paths for everything else (lockdep,
+ * mutexes, RT spinlocks, contention, self-deadlock, misuse, overflow,
+ * out-of-order unlock).  A self-deadlock's inner hold is marked nested
+ * when pushed; its unlock pops the record and leaves the word taken.
+ *
  * Scheduling points: MMT_SP_LOCK_ACQUIRE before every acquisition attempt,
  * MMT_SP_LOCK_CONTENDED once per waiting round, MMT_SP_LOCK_RELEASE after
  * a release; the object is the struct mmt_lock.
@@ -45,7 +54,7 @@
 #include <sched.h>
 #include <string.h>
 
-#include "internal.h"
+#include "lock_inline.h"
 
 /* Relaxed polls of the lock word before yielding the host CPU. */
 #define SPIN_POLLS 128
@@ -88,12 +97,11 @@ static const char *kind_word(enum mmt_lock_kind kind)
 					   "mutex";
 }
 
-/* Is @l usable as a lock of @kind?  Reports "lock-misuse" when not. */
-static bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
-		    enum mmt_lock_kind kind, const char *op, const char *site)
+/* "lock-misuse": @l is no lock of @kind.  Returns false. */
+MMT_COLD bool _mmt_lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
+			       enum mmt_lock_kind kind, const char *op,
+			       const char *site)
 {
-	if (MMT_LIKELY(l->cls && l->cls->kind == kind))
-		return true;
 	if (!l->cls)
 		_mmt_violation(
 			cpu->m, "lock-misuse", site,
@@ -108,21 +116,7 @@ static bool lock_ok(struct mmt_cpu *cpu, struct mmt_lock *l,
 	return false;
 }
 
-/* Does this acquisition raise the preempt count? */
-static bool raises_preempt(const struct mmt_machine *m, enum mmt_lock_kind kind)
-{
-	return kind == MMT_LOCK_RAW_SPIN ||
-	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
-}
-
-/* Does _irqsave of this kind really disable interrupts? */
-static bool disables_irqs(const struct mmt_machine *m, enum mmt_lock_kind kind)
-{
-	return kind == MMT_LOCK_RAW_SPIN ||
-	       (kind == MMT_LOCK_SPIN && !m->cfg.rt_rules);
-}
-
-static int find_held(const struct mmt_task *t, const struct mmt_lock *l)
+static inline int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 {
 	int i;
 
@@ -132,24 +126,11 @@ static int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 	return -1;
 }
 
-static bool try_word(struct mmt_lock *l)
-{
-	uint32_t expected = 0;
-
-	/*
-	 * Acquire on success pairs with the release store in release_word():
-	 * the previous holder's critical section happens before ours.
-	 */
-	return atomic_compare_exchange_strong_explicit(&l->locked, &expected, 1,
-						       memory_order_acquire,
-						       memory_order_relaxed);
-}
-
 static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
 {
 	int i;
 
-	while (!try_word(l)) {
+	while (!_mmt_lock_try_word(l)) {
 		mmt_sched_point(cpu, MMT_SP_LOCK_CONTENDED, l);
 		for (i = 0; i < SPIN_POLLS; i++) {
 			/* Relaxed: only a hint; the compare-exchange orders. */
@@ -165,54 +146,32 @@ static void spin_word(struct mmt_cpu *cpu, struct mmt_lock *l)
 	}
 }
 
-static void release_word(struct mmt_lock *l)
-{
-	/* Relaxed: diagnostics only, ordered by the release below. */
-	atomic_store_explicit(&l->owner_cpu, -1, memory_order_relaxed);
-	/* Release pairs with the acquire compare-exchange in try_word(). */
-	atomic_store_explicit(&l->locked, 0, memory_order_release);
-}
-
 /* Raise preempt count / disable irqs as this kind does; returns the hold. */
-static void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
-			  unsigned long *flags, bool *counted)
+static inline void enter_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
+				 unsigned long *flags, bool *counted)
 {
 	struct mmt_machine *m = cpu->m;
 
 	if (flags) {
-		if (disables_irqs(m, kind)) {
+		if (_mmt_lock_disables_irqs(m, kind)) {
 			*flags = (unsigned long)cpu->irq_disable_depth;
 			cpu->irq_disable_depth = 1;
 		} else {
 			*flags = 0; /* RT spin_lock_irqsave(): irqs stay on */
 		}
 	}
-	*counted = raises_preempt(m, kind);
+	*counted = _mmt_lock_raises_preempt(m, kind);
 	if (*counted)
 		cpu->preempt_count += MMT_PREEMPT_OFFSET;
 }
 
-static void leave_context(struct mmt_cpu *cpu, enum mmt_lock_kind kind,
-			  bool counted, const unsigned long *flags,
-			  const char *site)
-{
-	if (flags && disables_irqs(cpu->m, kind))
-		cpu->irq_disable_depth = (int)*flags;
-	if (counted) {
-		if (MMT_UNLIKELY(!(cpu->preempt_count & MMT_PREEMPT_MASK))) {
-			_mmt_violation(
-				cpu->m, "context-imbalance", site,
-				"unlock on cpu %d finds preempt count 0: a preempt_enable() "
-				"too many inside the critical section",
-				cpu->id);
-			return;
-		}
-		cpu->preempt_count -= MMT_PREEMPT_OFFSET;
-	}
-}
-
-static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
-		      bool irqsave, bool counted)
+/*
+ * Record a hold of @l.  class_id and irq_context are lockdep's: without
+ * lockdep nothing reads them, and they stay 0.
+ */
+static inline void push_held(struct mmt_cpu *cpu, struct mmt_lock *l,
+			     const char *site, bool irqsave, bool counted,
+			     bool nested)
 {
 	struct mmt_task *t = cpu->curr;
 	struct mmt_held_lock *h;
@@ -222,29 +181,54 @@ static void push_held(struct mmt_cpu *cpu, struct mmt_lock *l, const char *site,
 	h = &t->held[t->nr_held++];
 	h->lock = l;
 	h->site = site;
-	h->class_id = cpu->m->cfg.lockdep ? _mmt_lock_class_id(l->cls, cpu->m) :
-					    0;
+	h->class_id = 0;
 	h->irqsave = irqsave;
 	h->counted_preempt = counted;
-	h->irq_context = _mmt_irq_context(cpu->preempt_count);
+	h->irq_context = 0;
+	h->nested = nested;
+	if (MMT_UNLIKELY(cpu->m->cfg.lockdep)) {
+		h->class_id = _mmt_lock_class_id(l->cls, cpu->m);
+		h->irq_context = _mmt_irq_context(cpu->preempt_count);
+	}
 }
 
 /* ---- acquire / release ---- */
 
-static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
-		    unsigned long *flags, bool trylock, const char *site)
+/*
+ * A self-deadlock: @l is held by this task already.  Report it, then model
+ * it as a nested hold of the same word (the context is entered already).
+ */
+static MMT_COLD void acquire_recursive(struct mmt_cpu *cpu, struct mmt_lock *l,
+				       enum mmt_lock_kind kind, bool irqsave,
+				       bool counted, const char *site)
 {
-	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
+	struct mmt_task *t = cpu->curr;
+	const struct mmt_held_lock *h = &t->held[find_held(t, l)];
+
+	_mmt_violation(
+		cpu->m, "lock-recursion", site,
+		"self-deadlock: task %s takes %s %s at %s which it already holds "
+		"(taken at %s)",
+		t->name, kind_word(kind), l->cls->name ? l->cls->name : "?",
+		_mmt_short_site(site), _mmt_short_site(h->site));
+	push_held(cpu, l, site, irqsave, counted, true);
+}
+
+/*
+ * Everything but the fast path: lockdep, a mutex, a sleeping (RT) spinlock,
+ * a full held-lock stack.  The order of checks, scheduling point, context
+ * and word is the fast path's, with lockdep's checks around the word.
+ */
+MMT_NOINLINE bool _mmt_lock_acquire_slow(struct mmt_cpu *cpu,
+					 struct mmt_lock *l,
+					 enum mmt_lock_kind kind,
+					 unsigned long *flags, bool trylock,
+					 const char *site)
+{
 	struct mmt_machine *m = cpu->m;
 	struct mmt_task *t = cpu->curr;
 	bool counted;
 
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, trylock ? "trylock" : "lock",
-				  site))) {
-		if (flags) /* so that the matching irqrestore changes nothing */
-			*flags = (unsigned long)cpu->irq_disable_depth;
-		return false;
-	}
 	if (MMT_UNLIKELY(t->nr_held >= MMT_MAX_HELD_LOCKS))
 		_mmt_violation(
 			m, "held-lock-overflow", site,
@@ -254,19 +238,9 @@ static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
 			_mmt_short_site(site), t->nr_held, MMT_MAX_HELD_LOCKS);
 
 	if (!trylock && MMT_UNLIKELY(find_held(t, l) >= 0)) {
-		const struct mmt_held_lock *h = &t->held[find_held(t, l)];
-
-		/* Self-deadlock: report, then model it as a nested hold. */
-		_mmt_violation(
-			m, "lock-recursion", site,
-			"self-deadlock: task %s takes %s %s at %s which it already holds "
-			"(taken at %s)",
-			t->name, kind_word(kind),
-			l->cls->name ? l->cls->name : "?",
-			_mmt_short_site(site), _mmt_short_site(h->site));
 		mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
 		enter_context(cpu, kind, flags, &counted);
-		push_held(cpu, l, site, flags != NULL, counted);
+		acquire_recursive(cpu, l, kind, flags != NULL, counted, site);
 		return true;
 	}
 
@@ -274,8 +248,9 @@ static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
 	mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, l);
 	enter_context(cpu, kind, flags, &counted);
 	if (trylock) {
-		if (!try_word(l)) {
-			leave_context(cpu, kind, counted, flags, site);
+		if (!_mmt_lock_try_word(l)) {
+			_mmt_lock_leave_context(cpu, kind, counted, flags,
+						site);
 			return false;
 		}
 	} else {
@@ -283,21 +258,43 @@ static bool acquire(struct mmt_lock *l, enum mmt_lock_kind kind,
 	}
 	/* Relaxed: diagnostics only. */
 	atomic_store_explicit(&l->owner_cpu, cpu->id, memory_order_relaxed);
-	push_held(cpu, l, site, flags != NULL, counted);
+	push_held(cpu, l, site, flags != NULL, counted, false);
 	_mmt_lockdep_after_acquire(cpu, l, kind, trylock, site);
 	return true;
 }
 
-static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
-		    const unsigned long *flags, const char *site)
+/*
+ * The fast path's word was taken: a self-deadlock (this task holds it),
+ * or wait for it.  The scheduling point and the context are done.
+ */
+MMT_NOINLINE bool _mmt_lock_acquire_contended(struct mmt_cpu *cpu,
+					      struct mmt_lock *l,
+					      enum mmt_lock_kind kind,
+					      unsigned long *flags,
+					      bool counted, const char *site)
 {
-	struct mmt_cpu *cpu = _mmt_cpu_or_report(site);
+	if (MMT_UNLIKELY(find_held(cpu->curr, l) >= 0)) {
+		acquire_recursive(cpu, l, kind, flags != NULL, counted, site);
+		return true;
+	}
+	spin_word(cpu, l);
+	/* Relaxed: diagnostics only. */
+	atomic_store_explicit(&l->owner_cpu, cpu->id, memory_order_relaxed);
+	push_held(cpu, l, site, flags != NULL, counted, false);
+	return true;
+}
+
+/* Any release but of the innermost hold, which is not nested. */
+MMT_NOINLINE void _mmt_lock_release_slow(struct mmt_cpu *cpu,
+					 struct mmt_lock *l,
+					 enum mmt_lock_kind kind,
+					 const unsigned long *flags,
+					 const char *site)
+{
 	struct mmt_task *t = cpu->curr;
 	bool counted, nested;
 	int i;
 
-	if (MMT_UNLIKELY(!lock_ok(cpu, l, kind, "unlock", site)))
-		return;
 	i = find_held(t, l);
 	if (MMT_UNLIKELY(i < 0)) {
 		int owner = atomic_load_explicit(&l->owner_cpu,
@@ -306,9 +303,11 @@ static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
 		if (t->nr_held >= MMT_MAX_HELD_LOCKS && owner == cpu->id &&
 		    atomic_load_explicit(&l->locked, memory_order_relaxed)) {
 			/* An untracked hold (held-lock-overflow, reported). */
-			release_word(l);
-			leave_context(cpu, kind, raises_preempt(cpu->m, kind),
-				      flags, site);
+			_mmt_lock_release_word(l);
+			_mmt_lock_leave_context(cpu, kind,
+						_mmt_lock_raises_preempt(cpu->m,
+									 kind),
+						flags, site);
 			mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
 			return;
 		}
@@ -326,13 +325,13 @@ static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
 		return;
 	}
 	counted = t->held[i].counted_preempt;
+	nested = t->held[i].nested; /* a self-deadlock's inner hold */
 	memmove(&t->held[i], &t->held[i + 1],
 		(size_t)(t->nr_held - i - 1) * sizeof(t->held[0]));
 	t->nr_held--;
-	nested = find_held(t, l) >= 0; /* a self-deadlock's inner hold */
 	if (!nested)
-		release_word(l);
-	leave_context(cpu, kind, counted, flags, site);
+		_mmt_lock_release_word(l);
+	_mmt_lock_leave_context(cpu, kind, counted, flags, site);
 	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
 }
 
@@ -340,62 +339,62 @@ static void release(struct mmt_lock *l, enum mmt_lock_kind kind,
 
 void _mmt_raw_spin_lock(mmt_raw_spinlock_t *lock, const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, false, site);
 }
 
 bool _mmt_raw_spin_trylock(mmt_raw_spinlock_t *lock, const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_RAW_SPIN, NULL, true, site);
 }
 
 void _mmt_raw_spin_unlock(mmt_raw_spinlock_t *lock, const char *site)
 {
-	release(&lock->l, MMT_LOCK_RAW_SPIN, NULL, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_RAW_SPIN, NULL, site);
 }
 
 void _mmt_raw_spin_lock_irqsave(mmt_raw_spinlock_t *lock, unsigned long *flags,
 				const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_RAW_SPIN, flags, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_RAW_SPIN, flags, false, site);
 }
 
 void _mmt_raw_spin_unlock_irqrestore(mmt_raw_spinlock_t *lock,
 				     unsigned long flags, const char *site)
 {
-	release(&lock->l, MMT_LOCK_RAW_SPIN, &flags, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_RAW_SPIN, &flags, site);
 }
 
 void _mmt_spin_lock(mmt_spinlock_t *lock, const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_SPIN, NULL, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, NULL, false, site);
 }
 
 bool _mmt_spin_trylock(mmt_spinlock_t *lock, const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_SPIN, NULL, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, NULL, true, site);
 }
 
 void _mmt_spin_unlock(mmt_spinlock_t *lock, const char *site)
 {
-	release(&lock->l, MMT_LOCK_SPIN, NULL, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_SPIN, NULL, site);
 }
 
 void _mmt_spin_lock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
 			    const char *site)
 {
-	acquire(&lock->l, MMT_LOCK_SPIN, flags, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, flags, false, site);
 }
 
 bool _mmt_spin_trylock_irqsave(mmt_spinlock_t *lock, unsigned long *flags,
 			       const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_SPIN, flags, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_SPIN, flags, true, site);
 }
 
 void _mmt_spin_unlock_irqrestore(mmt_spinlock_t *lock, unsigned long flags,
 				 const char *site)
 {
-	release(&lock->l, MMT_LOCK_SPIN, &flags, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_SPIN, &flags, site);
 }
 
 void _mmt_mutex_lock(mmt_mutex_t *lock, const char *site)
@@ -405,17 +404,17 @@ void _mmt_mutex_lock(mmt_mutex_t *lock, const char *site)
 	/* mutex_lock() may sleep: a sleep point of the task, taken or not. */
 	if (cpu && cpu->curr)
 		cpu->curr->sleep_points++;
-	acquire(&lock->l, MMT_LOCK_MUTEX, NULL, false, site);
+	_mmt_lock_acquire(&lock->l, MMT_LOCK_MUTEX, NULL, false, site);
 }
 
 bool _mmt_mutex_trylock(mmt_mutex_t *lock, const char *site)
 {
-	return acquire(&lock->l, MMT_LOCK_MUTEX, NULL, true, site);
+	return _mmt_lock_acquire(&lock->l, MMT_LOCK_MUTEX, NULL, true, site);
 }
 
 void _mmt_mutex_unlock(mmt_mutex_t *lock, const char *site)
 {
-	release(&lock->l, MMT_LOCK_MUTEX, NULL, site);
+	_mmt_lock_release(&lock->l, MMT_LOCK_MUTEX, NULL, site);
 }
 
 /* ---- queries ---- */

@@ -503,22 +503,17 @@ const char *mmt_task_name(const struct mmt_task *t)
 
 /* ---- CPUs ---- */
 
-struct mmt_cpu *_mmt_cpu_or_report(const char *site)
+void _mmt_no_cpu(const char *site)
 {
-	struct mmt_cpu *cpu = _mmt_this_cpu;
-
-	if (MMT_UNLIKELY(!cpu)) {
-		/*
-		 * There is no machine to record this in: the caller (a harness,
-		 * never a fuzzed program) forgot mmt_cpu_attach().
-		 */
-		fprintf(stderr,
-			"mmtorture: model API called at %s by a thread that is on no "
-			"simulated CPU (call mmt_cpu_attach() first)\n",
-			site);
-		abort();
-	}
-	return cpu;
+	/*
+	 * There is no machine to record this in: the caller (a harness,
+	 * never a fuzzed program) forgot mmt_cpu_attach().
+	 */
+	fprintf(stderr,
+		"mmtorture: model API called at %s by a thread that is on no "
+		"simulated CPU (call mmt_cpu_attach() first)\n",
+		site);
+	abort();
 }
 
 bool mmt_cpu_attach(struct mmt_machine *m, int cpuid, struct mmt_task *task)
@@ -817,12 +812,14 @@ bool mmt_preemptible(void)
 
 void _mmt_might_sleep(const char *site)
 {
-	struct mmt_cpu *cpu = CPU();
+	_mmt_might_sleep_on(CPU(), site);
+}
+
+void _mmt_might_sleep_atomic(struct mmt_cpu *cpu, const char *site)
+{
 	const char *why;
 
-	cpu->curr->sleep_points++;
-	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth) &&
-	    !_mmt_lockdep_can_sleep(cpu, &why))
+	if (!_mmt_lockdep_can_sleep(cpu, &why))
 		_mmt_violation(
 			cpu->m, "sleep-in-atomic", site,
 			"sleeping function called from invalid context on cpu %d: "
@@ -903,14 +900,7 @@ void mmt_memalloc_noreclaim_restore(unsigned int saved)
 
 mmt_gfp_t mmt_current_gfp_context(mmt_gfp_t gfp)
 {
-	unsigned int pflags = CPU()->curr->flags;
-
-	/* NOIO implies NOFS: without IO there is no filesystem writeback. */
-	if (pflags & MMT_PF_MEMALLOC_NOIO)
-		gfp &= ~(__GFP_IO | __GFP_FS);
-	else if (pflags & MMT_PF_MEMALLOC_NOFS)
-		gfp &= ~__GFP_FS;
-	return gfp;
+	return _mmt_gfp_context(CPU(), gfp);
 }
 
 void mmt_current_set_oom_victim(bool victim)

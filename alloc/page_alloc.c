@@ -56,6 +56,10 @@
  *    allocation, or in no zone (a hole between zones: an all-zero
  *    descriptor that pfn_zone() places in none).
  *
+ * pcp->lock is taken through the lock model's inline fast paths
+ * (lock_inline.h: the same semantics as spin_trylock()/spin_unlock()), and
+ * the first attempt of an allocation is inlined into alloc_pages_nid().
+ *
  * Lock order: pcp->lock -> zone->lock.  The zone lock is taken with
  * interrupts disabled (spin_lock_irqsave), so an interrupt never finds it
  * held on its own CPU.  pcp->lock is taken with trylock on the allocation
@@ -73,6 +77,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "lock_inline.h"
 
 /* ---- ALLOC_* flags (mm/internal.h meanings) ---- */
 
@@ -176,7 +181,8 @@ static inline struct mmt_machine *cur_m(void)
  * The zone a frame belongs to, from its pfn (descriptors do not store it:
  * see struct mmt_page); NULL for a frame in a hole between zones.
  */
-static struct mmt_zone *pfn_zone(struct mmt_machine *m, unsigned long pfn)
+static inline struct mmt_zone *pfn_zone(struct mmt_machine *m,
+					unsigned long pfn)
 {
 	int i;
 
@@ -254,8 +260,8 @@ int mmt_page_alloc_order(const struct mmt_page *page)
 
 /* ---- lists linked by pfn ---- */
 
-static void plist_add(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn,
-		      bool tail)
+static inline void plist_add(struct mmt_machine *m, struct mmt_plist *l,
+			     uint32_t pfn, bool tail)
 {
 	struct mmt_page *p = pfn_to_page(m, pfn);
 
@@ -276,7 +282,8 @@ static void plist_add(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn,
 	l->nr++;
 }
 
-static void plist_del(struct mmt_machine *m, struct mmt_plist *l, uint32_t pfn)
+static inline void plist_del(struct mmt_machine *m, struct mmt_plist *l,
+			     uint32_t pfn)
 {
 	struct mmt_page *p = pfn_to_page(m, pfn);
 
@@ -336,6 +343,25 @@ static inline bool pfn_in_zone(const struct mmt_zone *z, unsigned long pfn)
 static inline void zone_touch(struct mmt_zone *z)
 {
 	atomic_store_explicit(&z->vdirty, true, memory_order_relaxed);
+}
+
+/*
+ * pcp->lock by the lock model's inline fast paths (lock_inline.h): the
+ * same operation as spin_trylock()/spin_unlock() on @cpu, the current CPU,
+ * a call less on every per-cpu list operation.  The lock is the page
+ * allocator's own (initialized with the machine): no misuse check.
+ */
+static MMT_ALWAYS_INLINE bool pcp_trylock(struct mmt_cpu *cpu,
+					  struct mmt_pcp *pcp, const char *site)
+{
+	return _mmt_lock_acquire_on(cpu, &pcp->lock.l, MMT_LOCK_SPIN, NULL,
+				    true, site);
+}
+
+static MMT_ALWAYS_INLINE void pcp_unlock(struct mmt_cpu *cpu,
+					 struct mmt_pcp *pcp, const char *site)
+{
+	_mmt_lock_release_on(cpu, &pcp->lock.l, MMT_LOCK_SPIN, NULL, site);
 }
 
 static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
@@ -632,9 +658,10 @@ static inline long zone_free(const struct mmt_zone *z)
 	return atomic_load_explicit(&z->nr_free_pages, memory_order_relaxed);
 }
 
-static bool zone_watermark_ok(const struct mmt_zone *z, unsigned int order,
-			      unsigned long mark, int highest_zoneidx,
-			      unsigned int alloc_flags, long free_pages)
+static inline bool zone_watermark_ok(const struct mmt_zone *z,
+				     unsigned int order, unsigned long mark,
+				     int highest_zoneidx,
+				     unsigned int alloc_flags, long free_pages)
 {
 	long min = (long)mark;
 	unsigned int o;
@@ -888,14 +915,17 @@ static MMT_COLD void report_poison(struct mmt_machine *m, unsigned long pfn)
 }
 
 /* Page state and pfmemalloc marking for a block leaving the free lists. */
-static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
-			  unsigned int order, mmt_gfp_t gfp,
-			  unsigned int alloc_flags, bool below_min)
+static MMT_ALWAYS_INLINE void prep_new_page(struct mmt_cpu *cpu,
+					    struct mmt_zone *z, uint32_t pfn,
+					    unsigned int order, mmt_gfp_t gfp,
+					    unsigned int alloc_flags,
+					    bool below_min)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	unsigned long i, n = 1ul << order;
 	uint64_t reused = 0;
+	struct mmt_pcp *pcp;
 
 	if (MMT_UNLIKELY(pg_flags(p) & ~MMT_PG_POISONED))
 		mmt_violation(m, "page-state",
@@ -954,8 +984,9 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	if (gfp & __GFP_ZERO)
 		memset(pfn_address(m, pfn), 0, n << MMT_PAGE_SHIFT);
 	zone_touch(z);
-	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
-			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
+	pcp = cpu_pcp(cpu, z);
+	atomic_store_explicit(&pcp->allocated,
+			      atomic_load_explicit(&pcp->allocated,
 						   memory_order_relaxed) +
 				      (long)n,
 			      memory_order_relaxed);
@@ -963,9 +994,10 @@ static void prep_new_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 }
 
 /* Pop a block from this CPU's pcp list, refilling unless FAST_TRY. */
-static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z,
-				unsigned int order, int mt,
-				unsigned int alloc_flags)
+static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
+						  struct mmt_zone *z,
+						  unsigned int order, int mt,
+						  unsigned int alloc_flags)
 {
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	/* The injected defect forgets the order in the list index. */
@@ -974,7 +1006,7 @@ static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z,
 	uint32_t pfn;
 
 	/* trylock: an interrupt may have arrived while this CPU held it */
-	if (!_mmt_spin_trylock(&pcp->lock, MMT_SITE))
+	if (!pcp_trylock(cpu, pcp, MMT_SITE))
 		return MMT_PFN_NONE;
 	if (list->first == MMT_PFN_NONE &&
 	    (!(alloc_flags & ALLOC_FAST_TRY) ||
@@ -994,7 +1026,7 @@ static uint32_t rmqueue_pcplist(struct mmt_cpu *cpu, struct mmt_zone *z,
 		pcp_count_add(pcp, -(1 << order));
 		mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
 	}
-	_mmt_spin_unlock(&pcp->lock, MMT_SITE);
+	pcp_unlock(cpu, pcp, MMT_SITE);
 	return pfn;
 }
 
@@ -1016,9 +1048,11 @@ static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z,
 	return pfn;
 }
 
-static uint32_t zone_rmqueue(struct mmt_cpu *cpu, struct mmt_zone *z,
-			     unsigned int order, int mt,
-			     unsigned int alloc_flags, bool *from_pcp)
+static MMT_ALWAYS_INLINE uint32_t zone_rmqueue(struct mmt_cpu *cpu,
+					       struct mmt_zone *z,
+					       unsigned int order, int mt,
+					       unsigned int alloc_flags,
+					       bool *from_pcp)
 {
 	if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER)) {
 		uint32_t pfn = rmqueue_pcplist(cpu, z, order, mt, alloc_flags);
@@ -1092,9 +1126,13 @@ static bool unreserve_highatomic_pageblock(struct mmt_cpu *cpu,
 	return false;
 }
 
-static struct mmt_page *
-get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
-		       unsigned int alloc_flags, const struct alloc_context *ac)
+/*
+ * Inlined into the first attempt of alloc_pages_nid(), the fast path; the
+ * slow path's many attempts call get_page_from_freelist().
+ */
+static MMT_ALWAYS_INLINE struct mmt_page *
+get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
+		unsigned int alloc_flags, const struct alloc_context *ac)
 {
 	struct mmt_machine *m = cpu->m;
 	const struct mmt_zonelist *zl = zonelist(m, ac);
@@ -1140,6 +1178,13 @@ get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 		return pfn_to_page(m, pfn);
 	}
 	return NULL;
+}
+
+static MMT_NOINLINE struct mmt_page *
+get_page_from_freelist(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
+		       unsigned int alloc_flags, const struct alloc_context *ac)
+{
+	return get_page_inline(cpu, gfp, order, alloc_flags, ac);
 }
 
 static unsigned int gfp_to_alloc_flags(mmt_gfp_t gfp, unsigned int order)
@@ -1366,8 +1411,8 @@ static MMT_COLD mmt_gfp_t report_gfp(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 
 #define GFP_SUSPECT (~MMT_GFP_VALID_MASK | __GFP_NOFAIL)
 
-static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp,
-					unsigned int order, const char *op)
+static MMT_ALWAYS_INLINE struct mmt_page *
+alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int order, const char *op)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct alloc_context ac;
@@ -1382,9 +1427,9 @@ static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp,
 			      MMT_MAX_ORDER);
 		return NULL;
 	}
-	gfp = mmt_current_gfp_context(gfp);
+	gfp = _mmt_gfp_context(cpu, gfp);
 	if (gfp & __GFP_DIRECT_RECLAIM)
-		_mmt_might_sleep(MMT_SITE); /* might_alloc() */
+		_mmt_might_sleep_on(cpu, MMT_SITE); /* might_alloc() */
 
 	ac.preferred_nid = nid;
 	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :
@@ -1413,8 +1458,7 @@ static struct mmt_page *alloc_pages_nid(int nid, mmt_gfp_t gfp,
 		if (!page)
 			mmt_count_event(cpu, MMT_VM_FAST_TRY_FAIL, 1);
 	} else {
-		page = get_page_from_freelist(cpu, gfp, order, alloc_flags,
-					      &ac);
+		page = get_page_inline(cpu, gfp, order, alloc_flags, &ac);
 		if (MMT_UNLIKELY(!page))
 			page = alloc_slowpath(gfp, order, &ac);
 	}
@@ -1507,7 +1551,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 	pcp = cpu_pcp(cpu, zone);
 	if (gfp & __GFP_FAST_TRY)
 		cpu->nolock_depth++;
-	if (_mmt_spin_trylock(&pcp->lock, MMT_SITE)) {
+	if (pcp_trylock(cpu, pcp, MMT_SITE)) {
 		struct mmt_plist *list = &pcp->lists[pindex(ac.migratetype, 0)];
 
 		for (i = 0; i < nr; i++) {
@@ -1534,7 +1578,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 			array[i] = pfn_to_page(m, pfn);
 			got++;
 		}
-		_mmt_spin_unlock(&pcp->lock, MMT_SITE);
+		pcp_unlock(cpu, pcp, MMT_SITE);
 		for (i = 0; i < nr; i++) {
 			struct mmt_page *p = array[i];
 
@@ -1609,13 +1653,15 @@ static MMT_COLD bool report_bad_free(struct mmt_machine *m,
 		op, pfn, order, pg_order(page));
 }
 
-static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
-			       uint32_t pfn, unsigned int order)
+static MMT_ALWAYS_INLINE void free_pages_prepare(struct mmt_cpu *cpu,
+						 struct mmt_zone *z,
+						 uint32_t pfn,
+						 unsigned int order)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
 	unsigned long i, n = 1ul << order;
-
+	struct mmt_pcp *pcp;
 	bool poison = poison_enabled(m);
 
 	for (i = 0; i < n; i++) {
@@ -1626,8 +1672,9 @@ static void free_pages_prepare(struct mmt_cpu *cpu, struct mmt_zone *z,
 		memset(pfn_address(m, pfn), MMT_POISON_PAGE_FREE,
 		       n << MMT_PAGE_SHIFT);
 	zone_touch(z);
-	atomic_store_explicit(&cpu_pcp(cpu, z)->allocated,
-			      atomic_load_explicit(&cpu_pcp(cpu, z)->allocated,
+	pcp = cpu_pcp(cpu, z);
+	atomic_store_explicit(&pcp->allocated,
+			      atomic_load_explicit(&pcp->allocated,
 						   memory_order_relaxed) -
 				      (long)n,
 			      memory_order_relaxed);
@@ -1644,8 +1691,9 @@ static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 	zone_unlock(z, flags);
 }
 
-static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z,
-			    uint32_t pfn, unsigned int order)
+static MMT_ALWAYS_INLINE void free_unref_page(struct mmt_cpu *cpu,
+					      struct mmt_zone *z, uint32_t pfn,
+					      unsigned int order)
 {
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	struct mmt_page *p = pfn_to_page(cpu->m, pfn);
@@ -1654,7 +1702,7 @@ static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z,
 	/* Highatomic pages ride the movable list; the buddy sorts them out. */
 	if (mt >= MMT_MIGRATE_PCPTYPES)
 		mt = MMT_MIGRATE_MOVABLE;
-	if (!_mmt_spin_trylock(&pcp->lock, MMT_SITE)) {
+	if (!pcp_trylock(cpu, pcp, MMT_SITE)) {
 		free_one_page(cpu, z, pfn, order);
 		return;
 	}
@@ -1666,7 +1714,7 @@ static void free_unref_page(struct mmt_cpu *cpu, struct mmt_zone *z,
 	pcp_count_add(pcp, 1 << order);
 	if (pcp_count(pcp) >= pcp->high)
 		free_pcppages_bulk(cpu, z, pcp, pcp->batch);
-	_mmt_spin_unlock(&pcp->lock, MMT_SITE);
+	pcp_unlock(cpu, pcp, MMT_SITE);
 }
 
 static void free_pages_op(struct mmt_page *page, unsigned int order,
@@ -1674,10 +1722,14 @@ static void free_pages_op(struct mmt_page *page, unsigned int order,
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_machine *m = cpu->m;
+	/* page_in_machine(), its pfn with it */
+	uintptr_t off = (uintptr_t)page - (uintptr_t)m->pages;
 	struct mmt_zone *z;
-	uint32_t pfn;
+	uint32_t pfn = (uint32_t)(off / sizeof(*page));
 
-	if (MMT_UNLIKELY(!page_in_machine(m, page) || order >= MMT_MAX_ORDER ||
+	if (MMT_UNLIKELY(off >= m->nr_pages * sizeof(*page) ||
+			 (uintptr_t)pfn * sizeof(*page) != off ||
+			 order >= MMT_MAX_ORDER ||
 			 (pg_flags(page) & (MMT_PG_ALLOCATED | MMT_PG_BUDDY |
 					    MMT_PG_PCP | MMT_PG_RESERVED)) !=
 				 MMT_PG_ALLOCATED ||
@@ -1691,7 +1743,6 @@ static void free_pages_op(struct mmt_page *page, unsigned int order,
 			return;
 		order = pg_order(page);
 	}
-	pfn = (uint32_t)_mmt_pfn(m, page);
 	z = pfn_zone(m, pfn);
 	free_pages_prepare(cpu, z, pfn, order);
 	if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER))

@@ -34,6 +34,8 @@
 #ifndef MMT_SLAB_INTERNAL_H
 #define MMT_SLAB_INTERNAL_H
 
+#include <string.h>
+
 #include "internal.h"
 
 /* ---- per-slab metadata, an overlay of the head page's private[] ---- */
@@ -88,6 +90,10 @@ struct mmt_kmem_cache {
 	uint64_t random; /* free pointer obfuscation */
 	bool poison; /* objects poisoned while free */
 	bool kmalloc; /* one of the kmalloc caches */
+	/* per-object debug work at alloc/free: poison, red zones, tracking */
+	bool debug_work;
+	/* ceil(2^32 / size): slot index by multiplication (slab_common.c) */
+	uint32_t size_recip;
 
 	/* memcg: a root cache has children, a child has a root and a group */
 	struct mmt_kmem_cache *root;
@@ -133,8 +139,15 @@ struct mmt_slab_ops {
 	void (*cache_free_state)(struct mmt_kmem_cache *s);
 	/* A free slot, or NULL.  Entitlement: _mmt_slab_pfmemalloc_ok(). */
 	void *(*alloc)(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node);
-	/* Take back @slot of the slab headed by @slab. */
-	void (*free)(struct mmt_kmem_cache *s, struct mmt_page *slab,
+	/*
+	 * Take back @slot of the slab headed by @slab.  false, with nothing
+	 * changed, when @slot is the object the implementation would link it
+	 * after (the head of the freelist it goes to, the last object of the
+	 * array cache): a double free, which even a kernel without debugging
+	 * catches there (SLUB's freelist-hardened set_freepointer check).
+	 * The common part reports it.
+	 */
+	bool (*free)(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		     void *slot);
 	/* Flush per-cpu state of every CPU, discard empty slabs above
 	 * min_partial (none for a dead cache). */
@@ -195,9 +208,24 @@ static inline unsigned int slot_index(const struct mmt_kmem_cache *s,
 }
 
 /* Free pointer of a free slot (decoded), and setting it. */
-void *_mmt_get_freepointer(const struct mmt_kmem_cache *s, const void *slot);
-void _mmt_set_freepointer(const struct mmt_kmem_cache *s, void *slot,
-			  void *next);
+static inline void *_mmt_get_freepointer(const struct mmt_kmem_cache *s,
+					 const void *slot)
+{
+	const char *at = (const char *)slot + s->offset;
+	uintptr_t v;
+
+	memcpy(&v, at, sizeof(v));
+	return (void *)(v ^ (uintptr_t)s->random ^ (uintptr_t)at);
+}
+
+static inline void _mmt_set_freepointer(const struct mmt_kmem_cache *s,
+					void *slot, void *next)
+{
+	char *at = (char *)slot + s->offset;
+	uintptr_t v = (uintptr_t)next ^ (uintptr_t)s->random ^ (uintptr_t)at;
+
+	memcpy(at, &v, sizeof(v));
+}
 /*
  * Is @ptr NULL or a slot of @slab?  Reports "slab-freeptr" at @site when
  * it is not (a corrupted free pointer), so callers stop walking.

@@ -942,7 +942,12 @@ static MMT_NOINLINE void cache_free_slow(struct mmt_kmem_cache *s,
 	discard_chain(s, s->m, chain);
 }
 
-static void slab_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
+/*
+ * Free fast path: onto this CPU's array cache.  The object on top of it
+ * already is a double free (false, nothing changed): the one check that
+ * costs a compare, as SLUB's freelist head check.
+ */
+static bool slab_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		      void *slot)
 {
 	struct slab_cache *sc = s->impl;
@@ -956,24 +961,29 @@ static void slab_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SLAB_PFMEMALLOC_FREE_LEAK)) &&
 	    _mmt_memalloc_socks(s->m)) {
 		buggy_free_pfmemalloc(s, sc, slab, slot);
-		return;
+		return true;
 	}
 	if (MMT_UNLIKELY((pfm && !sc->legacy) ||
 			 (int)slab_meta(slab)->node != cpu->nid)) {
 		free_to_slab(s, sc, slab, slot);
-		return;
+		return true;
 	}
 	e = pfm ? (void *)((uintptr_t)slot | OBJ_PFMEMALLOC) : slot;
 	ac = sc->cpu[cpu->id];
 	mmt_spin_lock_irqsave(&ac->lock, flags);
 	avail = ac_avail(ac);
+	if (MMT_UNLIKELY(avail && ac->entry[avail - 1] == e)) {
+		mmt_spin_unlock_irqrestore(&ac->lock, flags);
+		return false;
+	}
 	if (MMT_LIKELY(avail < ac->limit)) {
 		ac->entry[avail] = e;
 		ac_set_avail(ac, avail + 1);
 		mmt_spin_unlock_irqrestore(&ac->lock, flags);
-		return;
+		return true;
 	}
 	cache_free_slow(s, sc, cpu, ac, e, flags);
+	return true;
 }
 
 /* ---- flushing ---- */

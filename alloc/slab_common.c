@@ -21,7 +21,17 @@
  * or foreign address (slab-bad-pointer); with POISON, an object written
  * while free (slab-poison); with RED_ZONE, its guards (slab-redzone); and
  * always pfmemalloc isolation: an object of a pfmemalloc slab handed to a
- * caller without the right to the reserves.
+ * caller without the right to the reserves.  Without the bit (MMT_DEBUG
+ * 0) a double free is still caught where a kernel without debugging
+ * catches it: the implementation refuses an object that is the one it
+ * would link it after (ops->free returns false: SLUB's freelist head, the
+ * top of SLAB's array cache), and the common part reports it.
+ *
+ * Fast paths: the slab of an address comes from the address itself (pfn,
+ * then the head page), a slot index from the cache's reciprocal of its
+ * stride (proved by multiplying back; the exact, reporting path divides),
+ * and a cache's per-object debug work (poison, red zones, tracking) is
+ * out of line behind one flag (s->debug_work).
  *
  * Invariants: a cache's live count (allocs - frees at the API) equals the
  * objects in use in its slabs (each implementation's validator compares);
@@ -45,6 +55,15 @@ static const unsigned int kmalloc_sizes[] = { 8,    16,	  32,  64,  96,
 					      128,  192,  256, 512, 1024,
 					      2048, 4096, 8192 };
 #define NR_KMALLOC MMT_ARRAY_SIZE(kmalloc_sizes)
+/* Their names, as a table: a machine's set-up formats nothing. */
+static const char *const kmalloc_names[] = {
+	"kmalloc-8",   "kmalloc-16",   "kmalloc-32",   "kmalloc-64",
+	"kmalloc-96",  "kmalloc-128",  "kmalloc-192",  "kmalloc-256",
+	"kmalloc-512", "kmalloc-1024", "kmalloc-2048", "kmalloc-4096",
+	"kmalloc-8192"
+};
+_Static_assert(MMT_ARRAY_SIZE(kmalloc_names) == NR_KMALLOC,
+	       "a name per kmalloc size");
 
 struct mmt_slab_state {
 	mmt_mutex_t slab_mutex;
@@ -126,24 +145,6 @@ static inline void live_add(struct mmt_kmem_cache *s, struct mmt_cpu *cpu,
 }
 
 /* ---- free pointers ---- */
-
-void *_mmt_get_freepointer(const struct mmt_kmem_cache *s, const void *slot)
-{
-	const char *at = (const char *)slot + s->offset;
-	uintptr_t v;
-
-	memcpy(&v, at, sizeof(v));
-	return (void *)(v ^ (uintptr_t)s->random ^ (uintptr_t)at);
-}
-
-void _mmt_set_freepointer(const struct mmt_kmem_cache *s, void *slot,
-			  void *next)
-{
-	char *at = (char *)slot + s->offset;
-	uintptr_t v = (uintptr_t)next ^ (uintptr_t)s->random ^ (uintptr_t)at;
-
-	memcpy(at, &v, sizeof(v));
-}
 
 bool _mmt_freeptr_ok(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		     const void *ptr, const char *site)
@@ -234,6 +235,9 @@ static bool calculate_sizes(struct mmt_kmem_cache *s)
 	s->objects = (unsigned int)((MMT_PAGE_SIZE << s->order) / s->size);
 	s->min_objects =
 		(unsigned int)((MMT_PAGE_SIZE << s->min_order) / s->size);
+	s->size_recip = (uint32_t)(((1ull << 32) + s->size - 1) / s->size);
+	s->debug_work = s->poison || (s->flags & MMT_SLAB_RED_ZONE) ||
+			s->track_offset;
 	return s->objects < 0xffff;
 }
 
@@ -416,15 +420,42 @@ void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab)
 	free_slab_pages(s, slab);
 }
 
+/*
+ * The head page of the slab holding @addr and the slab's first byte in
+ * *@base; NULL if @addr is no slab memory.  From the address: no division
+ * by the descriptor size.
+ */
+static MMT_ALWAYS_INLINE struct mmt_page *
+addr_to_slab(const struct mmt_machine *m, const void *addr, char **base)
+{
+	uintptr_t off = (uintptr_t)addr - (uintptr_t)m->arena;
+	unsigned long pfn;
+	struct mmt_page *page;
+	uint32_t f;
+
+	if (MMT_UNLIKELY(off >= m->arena_size))
+		return NULL;
+	pfn = off >> MMT_PAGE_SHIFT;
+	page = &m->pages[pfn];
+	f = pg_flags(page);
+	if (f & MMT_PG_TAIL) {
+		pfn ^= page->head_x; /* pg_head() */
+		if (MMT_UNLIKELY(pfn >= m->nr_pages))
+			return NULL;
+		page = &m->pages[pfn];
+		f = pg_flags(page);
+	}
+	if (MMT_UNLIKELY(!(f & MMT_PG_SLAB)))
+		return NULL;
+	*base = (char *)m->arena + (pfn << MMT_PAGE_SHIFT);
+	return page;
+}
+
 struct mmt_page *_mmt_virt_to_slab(struct mmt_machine *m, const void *addr)
 {
-	struct mmt_page *page = mmt_virt_to_page(m, addr);
+	char *base;
 
-	if (!page)
-		return NULL;
-	if (pg_flags(page) & MMT_PG_TAIL)
-		page = mmt_pfn_to_page(m, pg_head(m, page));
-	return (pg_flags(page) & MMT_PG_SLAB) ? page : NULL;
+	return addr_to_slab(m, addr, &base);
 }
 
 /* ---- caches ---- */
@@ -433,18 +464,17 @@ static struct mmt_kmem_cache *
 cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 		   unsigned int align, unsigned int flags, mmt_ctor_fn ctor)
 {
-	struct mmt_kmem_cache *s = calloc(1, sizeof(*s));
+	/* One block: the cache, then its per-cpu live counts. */
+	struct mmt_kmem_cache *s =
+		calloc(1, sizeof(*s) + (size_t)m->nr_cpus * sizeof(long));
 	static _Atomic uint64_t seed = 0x5eed;
+	size_t len = strnlen(name, sizeof(s->name) - 1);
 	uint64_t st;
 
 	if (!s)
 		return NULL;
-	s->live_pcpu = calloc((size_t)m->nr_cpus, sizeof(long));
-	if (!s->live_pcpu) {
-		free(s);
-		return NULL;
-	}
-	snprintf(s->name, sizeof(s->name), "%s", name);
+	s->live_pcpu = (long *)(void *)(s + 1);
+	memcpy(s->name, name, len); /* truncated as snprintf would; 0 ends */
 	s->m = m;
 	s->ops = m->slab->ops;
 	if (m->cfg.slab_debug)
@@ -461,7 +491,6 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 	_mmt_cache_touch(s);
 	atomic_init(&s->slab_lo, UINT32_MAX); /* no slab yet */
 	if (!calculate_sizes(s) || s->ops->cache_init(s)) {
-		free(s->live_pcpu);
 		free(s);
 		return NULL;
 	}
@@ -470,8 +499,7 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 
 static void cache_free_struct(struct mmt_kmem_cache *s)
 {
-	free(s->live_pcpu);
-	free(s);
+	free(s); /* live_pcpu with it */
 }
 
 static void link_cache(struct mmt_slab_state *st, struct mmt_kmem_cache *s)
@@ -648,6 +676,8 @@ size_t mmt_kmem_cache_size(const struct mmt_kmem_cache *s)
 
 /* ---- tracking and debug checks ---- */
 
+/* The allocation map exists from MMT_DEBUG 1 (_mmt_slab_new()). */
+#if MMT_DEBUG >= 1
 static inline bool map_test_and_set(struct mmt_page *slab, unsigned int idx,
 				    bool set)
 {
@@ -664,6 +694,7 @@ static inline bool map_test_and_set(struct mmt_page *slab, unsigned int idx,
 						memory_order_relaxed);
 	return old & bit;
 }
+#endif
 
 static void set_track(struct mmt_kmem_cache *s, char *slot, int which,
 		      const void *caller, struct mmt_cpu *cpu)
@@ -754,32 +785,34 @@ static MMT_COLD void report_pfmemalloc(struct mmt_kmem_cache *s,
 		s->name, obj, cpu->curr->name, cpu->curr->flags, cpu->id, g);
 }
 
-static void *slab_post_alloc(struct mmt_kmem_cache *s, struct mmt_cpu *cpu,
-			     char *slot, mmt_gfp_t gfp, const void *caller)
+static MMT_COLD void *report_not_a_slot(struct mmt_kmem_cache *s, void *slot)
 {
-	struct mmt_page *slab = _mmt_virt_to_slab(s->m, slot);
-	char *obj = slot + s->red_left_pad;
+	mmt_violation(
+		s->m, "slab-inuse",
+		"cache %s: its allocator returned %p, not a slot of its slabs",
+		s->name, slot);
+	return NULL;
+}
 
-	if (MMT_UNLIKELY(!slab || slab_meta(slab)->cache != s)) {
-		mmt_violation(
-			s->m, "slab-inuse",
-			"cache %s: its allocator returned %p, not a slot of its slabs",
-			s->name, (void *)slot);
-		return NULL;
-	}
-	if (MMT_UNLIKELY(map_test_and_set(
-		    slab, slot_index(s, _mmt_slab_base(slab), slot), true))) {
-		char who[256];
+#if MMT_DEBUG >= 1
+static MMT_COLD void report_double_alloc(struct mmt_kmem_cache *s,
+					 const char *slot)
+{
+	char who[256];
 
-		describe_track(s, slot, who, sizeof(who));
-		mmt_violation(
-			s->m, "slab-double-alloc",
-			"cache %s handed out object %p which is already allocated; %s",
-			s->name, (void *)obj, who);
-	}
-	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab)) &&
-	    !_mmt_slab_pfmemalloc_ok(gfp))
-		report_pfmemalloc(s, cpu, obj, gfp);
+	describe_track(s, slot, who, sizeof(who));
+	mmt_violation(
+		s->m, "slab-double-alloc",
+		"cache %s handed out object %p which is already allocated; %s",
+		s->name, (const void *)(slot + s->red_left_pad), who);
+}
+#endif
+
+/* Poison, red zones and the allocation record of a debug cache. */
+static MMT_NOINLINE void alloc_debug(struct mmt_kmem_cache *s,
+				     struct mmt_cpu *cpu, char *slot,
+				     const void *caller)
+{
 	if (s->poison)
 		check_bytes(s, slot, s->red_left_pad,
 			    s->red_left_pad + s->object_size,
@@ -788,44 +821,82 @@ static void *slab_post_alloc(struct mmt_kmem_cache *s, struct mmt_cpu *cpu,
 	check_redzones(s, slot);
 	if (s->track_offset)
 		set_track(s, slot, 0, caller, cpu);
-	if (gfp & __GFP_ZERO)
+}
+
+/*
+ * The checks on every object handed out.  The slab comes from the address
+ * (is it one of this cache's slots?); the allocation map exists from
+ * MMT_DEBUG 1; the debug work of poison, red zones and tracking is out of
+ * line, behind one flag.
+ */
+static MMT_ALWAYS_INLINE void *slab_post_alloc(struct mmt_kmem_cache *s,
+					       struct mmt_cpu *cpu, char *slot,
+					       mmt_gfp_t gfp,
+					       const void *caller)
+{
+	struct mmt_page *slab;
+	char *obj = slot + s->red_left_pad, *base;
+
+	slab = addr_to_slab(s->m, slot, &base);
+	if (MMT_UNLIKELY(!slab || slab_meta(slab)->cache != s))
+		return report_not_a_slot(s, slot);
+#if MMT_DEBUG >= 1
+	if (MMT_UNLIKELY(
+		    map_test_and_set(slab, slot_index(s, base, slot), true)))
+		report_double_alloc(s, slot);
+#endif
+	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab)) &&
+	    !_mmt_slab_pfmemalloc_ok(gfp))
+		report_pfmemalloc(s, cpu, obj, gfp);
+	if (MMT_UNLIKELY(s->debug_work))
+		alloc_debug(s, cpu, slot, caller);
+	if (MMT_UNLIKELY(gfp & __GFP_ZERO))
 		memset(obj, 0, s->object_size);
 	live_add(s, cpu, 1);
 	return obj;
 }
 
-static void *cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
-			 const void *caller)
+static MMT_COLD void *alloc_failed(struct mmt_kmem_cache *s, mmt_gfp_t gfp)
 {
-	struct mmt_cpu *cpu = cur_cpu();
+	if (gfp & __GFP_NOFAIL)
+		mmt_violation(
+			s->m, "nofail-failed",
+			"kmem_cache_alloc(%s) with __GFP_NOFAIL returned NULL",
+			s->name);
+	if (MMT_UNLIKELY(s->memcg))
+		_mmt_memcg_alloc_done(s); /* memcg.c addition */
+	return NULL;
+}
+
+static MMT_COLD mmt_gfp_t report_gfp_bits(struct mmt_kmem_cache *s,
+					  mmt_gfp_t gfp)
+{
+	mmt_violation(s->m, "gfp-unknown-bit",
+		      "kmem_cache_alloc(%s, gfp 0x%x): unknown GFP bits",
+		      s->name, gfp);
+	return gfp & MMT_GFP_VALID_MASK;
+}
+
+static MMT_ALWAYS_INLINE void *cache_alloc(struct mmt_kmem_cache *s,
+					   mmt_gfp_t gfp, int node,
+					   const void *caller)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	void *slot, *obj;
 
-	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK)) {
-		mmt_violation(
-			s->m, "gfp-unknown-bit",
-			"kmem_cache_alloc(%s, gfp 0x%x): unknown GFP bits",
-			s->name, gfp);
-		gfp &= MMT_GFP_VALID_MASK;
-	}
-	gfp = mmt_current_gfp_context(gfp);
+	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK))
+		gfp = report_gfp_bits(s, gfp);
+	gfp = _mmt_gfp_context(cpu, gfp);
 	if (gfp & __GFP_DIRECT_RECLAIM)
-		_mmt_might_sleep(MMT_SITE); /* might_alloc() */
+		_mmt_might_sleep_on(cpu, MMT_SITE); /* might_alloc() */
 	if (MMT_UNLIKELY((gfp & __GFP_ACCOUNT) ||
 			 (s->flags & MMT_SLAB_ACCOUNT)))
 		s = _mmt_memcg_cache_for(s, gfp);
 	_mmt_cache_touch(s);
 	slot = s->ops->alloc(s, gfp, node);
+	if (MMT_UNLIKELY(!slot))
+		return alloc_failed(s, gfp);
 	cpu = _mmt_this_cpu; /* reclaim may have moved us */
-	if (MMT_UNLIKELY(!slot)) {
-		if (gfp & __GFP_NOFAIL)
-			mmt_violation(
-				s->m, "nofail-failed",
-				"kmem_cache_alloc(%s) with __GFP_NOFAIL returned NULL",
-				s->name);
-		if (MMT_UNLIKELY(s->memcg))
-			_mmt_memcg_alloc_done(s); /* memcg.c addition */
-		return NULL;
-	}
 	obj = slab_post_alloc(s, cpu, slot, gfp, caller);
 	if (MMT_UNLIKELY(s->memcg))
 		_mmt_memcg_alloc_done(s); /* memcg.c addition */
@@ -874,86 +945,175 @@ static MMT_COLD void report_bad_free(struct mmt_machine *m, const char *check,
 	mmt_violation(m, check, "%s(%p): %s", op, p, why);
 }
 
-/*
- * Checks of a free; returns the slot to give back, or NULL after a report
- * (the object is then left alone: losing nothing beats corrupting).
- */
-static char *slab_pre_free(struct mmt_kmem_cache *want, struct mmt_page *slab,
-			   const void *p, const char *op, const void *caller,
-			   struct mmt_kmem_cache **out)
+static MMT_COLD void report_wrong_cache(struct mmt_kmem_cache *s,
+					struct mmt_kmem_cache *want,
+					const char *op, const void *p)
 {
-	struct mmt_kmem_cache *s = slab_meta(slab)->cache;
-	struct mmt_cpu *cpu = _mmt_this_cpu;
-	char *base = _mmt_slab_base(slab), *slot = (char *)p - s->red_left_pad;
-	unsigned int idx;
+	char why[160];
 
-	if (want && s != want && s->root != want) {
-		char why[160];
+	snprintf(why, sizeof(why), "the object belongs to cache %s, not %s",
+		 s->name, want->name);
+	report_bad_free(s->m, "slab-wrong-cache", op, p, why);
+}
 
-		snprintf(why, sizeof(why),
-			 "the object belongs to cache %s, not %s", s->name,
-			 want->name);
-		report_bad_free(s->m, "slab-wrong-cache", op, p, why);
-		return NULL;
-	}
-	if (slot < base || (size_t)(slot - base) % s->size ||
-	    (idx = slot_index(s, base, slot)) >= slab_objects(s, slab)) {
-		char why[160];
+/*
+ * The slot index of @slot in the slab at @base, or -1 after reporting
+ * "slab-bad-pointer" (no slot start).  Exact, with divisions: the fast
+ * path comes here only when its multiplication did not prove a slot.
+ */
+static MMT_COLD long slot_index_slow(struct mmt_kmem_cache *s,
+				     struct mmt_page *slab, const char *base,
+				     const char *slot, const char *op,
+				     const void *p)
+{
+	char why[160];
 
-		snprintf(
-			why, sizeof(why),
-			"address inside an object of cache %s (slot size %u), not its start",
-			s->name, s->size);
-		report_bad_free(s->m, "slab-bad-pointer", op, p, why);
-		return NULL;
-	}
-	if (MMT_UNLIKELY(!map_test_and_set(slab, idx, false))) {
-		char who[300], why[400];
+	if (slot >= base && !((size_t)(slot - base) % s->size) &&
+	    slot_index(s, base, slot) < slab_objects(s, slab))
+		return (long)slot_index(s, base, slot);
+	snprintf(
+		why, sizeof(why),
+		"address inside an object of cache %s (slot size %u), not its start",
+		s->name, s->size);
+	report_bad_free(s->m, "slab-bad-pointer", op, p, why);
+	return -1;
+}
 
-		describe_track(s, slot, who, sizeof(who));
-		snprintf(
-			why, sizeof(why),
-			"object of cache %s is not allocated (double free); %s",
-			s->name, who);
-		report_bad_free(s->m, "slab-double-free", op, p, why);
-		return NULL;
-	}
+#if MMT_DEBUG >= 1
+static MMT_COLD void report_double_free(struct mmt_kmem_cache *s,
+					const char *slot, const char *op,
+					const void *p)
+{
+	char who[300], why[400];
+
+	describe_track(s, slot, who, sizeof(who));
+	snprintf(why, sizeof(why),
+		 "object of cache %s is not allocated (double free); %s",
+		 s->name, who);
+	report_bad_free(s->m, "slab-double-free", op, p, why);
+}
+#endif
+
+/* Red zones, the free record and poison of a debug cache. */
+static MMT_NOINLINE void free_debug(struct mmt_kmem_cache *s,
+				    struct mmt_cpu *cpu, char *slot,
+				    const void *caller)
+{
 	check_redzones(s, slot);
 	if (s->track_offset)
 		set_track(s, slot, 1, caller, cpu);
 	if (s->poison)
 		memset(slot + s->red_left_pad, MMT_POISON_OBJ_FREE,
 		       s->object_size);
+}
+
+/*
+ * Checks of a free; returns the slot to give back, or NULL after a report
+ * (the object is then left alone: losing nothing beats corrupting).  The
+ * slot index is a multiplication by the cache's reciprocal, proved by
+ * multiplying back; anything else takes the exact, reporting, path.
+ */
+static MMT_ALWAYS_INLINE char *
+slab_pre_free(struct mmt_kmem_cache *want, struct mmt_cpu *cpu,
+	      struct mmt_page *slab, char *base, const void *p, const char *op,
+	      const void *caller, struct mmt_kmem_cache **out)
+{
+	struct mmt_kmem_cache *s = slab_meta(slab)->cache;
+	char *slot = (char *)p - s->red_left_pad;
+	uintptr_t off = (uintptr_t)slot - (uintptr_t)base;
+	unsigned int objects = pg_order(slab) == s->order ? s->objects :
+							    s->min_objects;
+	long idx;
+
+	if (MMT_UNLIKELY(want && s != want && s->root != want)) {
+		report_wrong_cache(s, want, op, p);
+		return NULL;
+	}
+	/* off < 32 KiB and size <= 32 KiB: the product fits, the guess is
+	 * exact or off by one, and multiplying back decides. */
+	idx = (long)((off * s->size_recip) >> 32);
+	if (MMT_UNLIKELY(off >= (uintptr_t)objects * s->size ||
+			 (uintptr_t)idx * s->size != off)) {
+		idx = slot_index_slow(s, slab, base, slot, op, p);
+		if (idx < 0)
+			return NULL;
+	}
+#if MMT_DEBUG >= 1
+	if (MMT_UNLIKELY(!map_test_and_set(slab, (unsigned int)idx, false))) {
+		report_double_free(s, slot, op, p);
+		return NULL;
+	}
+#endif
+	if (MMT_UNLIKELY(s->debug_work))
+		free_debug(s, cpu, slot, caller);
 	live_add(s, cpu, -1);
 	*out = s;
 	return slot;
 }
 
-static void cache_free(struct mmt_kmem_cache *want, const void *p,
-		       const char *op, const void *caller)
+/*
+ * The implementation refused @slot: the object it would be linked after
+ * is itself (the head of the freelist, the top of the array cache).  The
+ * checks above passed (MMT_DEBUG 0 keeps no allocation map), so the object
+ * looked allocated: undo the count, report.
+ */
+static MMT_COLD void refused_double_free(struct mmt_kmem_cache *s,
+					 struct mmt_cpu *cpu, const char *op,
+					 const void *p)
 {
-	struct mmt_cpu *cpu = cur_cpu();
-	struct mmt_page *slab;
+	char why[300];
+
+	live_add(s, cpu, 1);
+	snprintf(
+		why, sizeof(why),
+		"object of cache %s is the last one freed here: its freelist already starts with it "
+		"(double free; the free was not done)",
+		s->name);
+	report_bad_free(s->m, "slab-double-free", op, p, why);
+}
+
+/* A free of @p, in the slab @slab at @base (slab memory, checked). */
+static MMT_ALWAYS_INLINE void cache_free_slab(struct mmt_cpu *cpu,
+					      struct mmt_kmem_cache *want,
+					      struct mmt_page *slab, char *base,
+					      const void *p, const char *op,
+					      const void *caller)
+{
 	struct mmt_kmem_cache *s;
 	char *slot;
+	bool ok;
 
-	slab = _mmt_virt_to_slab(cpu->m, p);
+	slot = slab_pre_free(want, cpu, slab, base, p, op, caller, &s);
+	if (MMT_UNLIKELY(!slot))
+		return;
+	if (MMT_UNLIKELY(s->memcg)) { /* memcg.c addition */
+		_mmt_memcg_free_begin(s);
+		ok = s->ops->free(s, slab, slot);
+		if (!ok)
+			refused_double_free(s, cpu, op, p);
+		_mmt_memcg_free_end(s);
+		return;
+	}
+	if (MMT_UNLIKELY(!s->ops->free(s, slab, slot)))
+		refused_double_free(s, cpu, op, p);
+}
+
+static MMT_ALWAYS_INLINE void cache_free(struct mmt_kmem_cache *want,
+					 const void *p, const char *op,
+					 const void *caller)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+	struct mmt_page *slab;
+	char *base;
+
+	slab = addr_to_slab(cpu->m, p, &base);
 	if (MMT_UNLIKELY(!slab)) {
 		report_bad_free(cpu->m, "slab-bad-pointer", op, p,
 				"not an object of any slab");
 		return;
 	}
 	_mmt_cache_touch(slab_meta(slab)->cache);
-	slot = slab_pre_free(want, slab, p, op, caller, &s);
-	if (!slot)
-		return;
-	if (MMT_UNLIKELY(s->memcg)) { /* memcg.c addition */
-		_mmt_memcg_free_begin(s);
-		s->ops->free(s, slab, slot);
-		_mmt_memcg_free_end(s);
-		return;
-	}
-	s->ops->free(s, slab, slot);
+	cache_free_slab(cpu, want, slab, base, p, op, caller);
 }
 
 void mmt_kmem_cache_free(struct mmt_kmem_cache *s, void *obj)
@@ -1052,22 +1212,38 @@ void *mmt_kzalloc(size_t size, mmt_gfp_t gfp)
 			  __builtin_return_address(0));
 }
 
-void mmt_kfree(const void *p)
+/* kfree() of a large kmalloc's head page, or of no slab memory. */
+static MMT_NOINLINE void kfree_not_slab(struct mmt_cpu *cpu, const void *p)
 {
-	struct mmt_cpu *cpu;
-	struct mmt_page *page;
+	struct mmt_page *page = mmt_virt_to_page(cpu->m, p);
 
-	if (!p || p == ZERO_SIZE_PTR)
-		return;
-	cpu = cur_cpu();
-	page = mmt_virt_to_page(cpu->m, p);
 	if (page && (pg_flags(page) & MMT_PG_LARGE_KMALLOC) &&
 	    p == mmt_page_address(page)) {
 		pg_set_flags(page, pg_flags(page) & ~MMT_PG_LARGE_KMALLOC);
 		mmt_free_pages(page, pg_order(page));
 		return;
 	}
-	cache_free(NULL, p, "kfree", __builtin_return_address(0));
+	report_bad_free(cpu->m, "slab-bad-pointer", "kfree", p,
+			"not an object of any slab");
+}
+
+void mmt_kfree(const void *p)
+{
+	struct mmt_cpu *cpu;
+	struct mmt_page *slab;
+	char *base;
+
+	if (!p || p == ZERO_SIZE_PTR)
+		return;
+	cpu = _mmt_cpu_or_report(MMT_SITE);
+	/* A large kmalloc's pages are no slab: one look decides. */
+	slab = addr_to_slab(cpu->m, p, &base);
+	if (MMT_UNLIKELY(!slab)) {
+		kfree_not_slab(cpu, p);
+		return;
+	}
+	cache_free_slab(cpu, NULL, slab, base, p, "kfree",
+			__builtin_return_address(0));
 }
 
 size_t mmt_ksize(const void *p)
@@ -1327,13 +1503,13 @@ int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen)
 	pthread_mutex_init(&st->rcu_mu, NULL);
 	mmt_mutex_init(&st->slab_mutex, &slab_mutex_class);
 	for (i = 0; i < NR_KMALLOC; i++) {
-		char name[32];
 		struct mmt_kmem_cache *s;
 
-		snprintf(name, sizeof(name), "kmalloc-%u", kmalloc_sizes[i]);
-		s = cache_alloc_struct(m, name, kmalloc_sizes[i], 0, 0, NULL);
+		s = cache_alloc_struct(m, kmalloc_names[i], kmalloc_sizes[i], 0,
+				       0, NULL);
 		if (!s) {
-			snprintf(err, errlen, "cannot create %s", name);
+			snprintf(err, errlen, "cannot create %s",
+				 kmalloc_names[i]);
 			return -1;
 		}
 		s->kmalloc = true;

@@ -38,7 +38,13 @@
  *    goes onto a cpu partial list while no memalloc socket exists, so when
  *    the last socket goes, flushing the CPUs leaves nothing lingering.
  *  - Free fast path: the object's slab is this CPU's cpu slab: push it on
- *    the cpu freelist with the tid compare-exchange.  Slow path
+ *    the cpu freelist with the tid compare-exchange.  An object that heads
+ *    the freelist it would go onto (cpu or slab) already is a double free,
+ *    refused (the kernel's hardened set_freepointer() BUG_ON(object == fp))
+ *    and reported by the common part.  Both fast paths first try once
+ *    without a call on the way (no scheduler attached, nothing special);
+ *    any other case runs the loop with the scheduling point before the
+ *    compare-exchange, as always.  Slow path
  *    (__slab_free): push on the slab's freelist; a full unfrozen slab is
  *    frozen onto this CPU's cpu partial list (put_cpu_partial, which
  *    unfreezes the whole list to the node when it is at its limit); an
@@ -177,6 +183,7 @@ struct slub {
 	_Atomic long total_objects; /* slots of every slab not discarded */
 	struct kmem_cache_node *node; /* [nr_nodes] */
 	struct kmem_cache_cpu *cpu; /* [nr_cpus] */
+	void *block; /* the allocation holding node, cpu and this */
 };
 
 static inline struct slub *SL(const struct mmt_kmem_cache *s)
@@ -940,7 +947,13 @@ static MMT_COLD MMT_UNUSED void drop_cpu_freelist(struct kmem_cache_cpu *c,
 						memory_order_relaxed);
 }
 
-static void *slub_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
+/*
+ * The alloc fast path as a loop: every case (a node asked for, a
+ * pfmemalloc cpu slab, a scheduler attached, MMT_DEBUG's free pointer
+ * check, a lost compare-exchange) and the way to the slow path.
+ */
+static MMT_NOINLINE void *slub_alloc_loop(struct mmt_kmem_cache *s,
+					  mmt_gfp_t gfp, int node)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
@@ -990,10 +1003,46 @@ static void *slub_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
 	return slab_alloc_slow(s, gfp, node);
 }
 
+/*
+ * Alloc fast path, first try: with no scheduler attached (the scheduling
+ * point before the compare-exchange is then a no-op; attaching one is no
+ * concurrent event), any node, not pfmemalloc and no debug check, one
+ * compare-exchange without a call on the way.  Anything else, including
+ * a lost compare-exchange, is slub_alloc_loop(), which has the scheduling
+ * point where it always was.
+ */
+static void *slub_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
+	uint64_t w;
+	void *obj;
+
+	if (MMT_UNLIKELY(node >= 0 || cpu->m->sched_hook || MMT_DEBUG >= 1))
+		return slub_alloc_loop(s, gfp, node);
+	active_enter(c);
+	w = atomic_load_explicit(&c->freelist_tid, memory_order_seq_cst);
+	obj = fw_ptr(w);
+	if (MMT_LIKELY(obj && !atomic_load_explicit(&c->pfmemalloc,
+						    memory_order_relaxed)) &&
+	    MMT_LIKELY(atomic_compare_exchange_strong_explicit(
+		    &c->freelist_tid, &w,
+		    fw_pack(_mmt_get_freepointer(s, obj), fw_tid(w) + 1),
+		    memory_order_acq_rel, memory_order_relaxed))) {
+		active_exit(c);
+		return obj;
+	}
+	active_exit(c);
+	return slub_alloc_loop(s, gfp, node);
+}
+
 /* ---- free ---- */
 
-/* __slab_free(): the object's slab is not this CPU's cpu slab. */
-static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
+/*
+ * __slab_free(): the object's slab is not this CPU's cpu slab.  false when
+ * @obj is the first free object of its slab already (a double free).
+ */
+static MMT_NOINLINE bool slab_free_slow(struct mmt_kmem_cache *s,
 					struct mmt_page *slab, void *obj)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
@@ -1013,6 +1062,8 @@ static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
 		}
 		st = st_unpack(old);
 		prior = st.free;
+		if (MMT_UNLIKELY(prior == idx))
+			return false; /* nothing locked: n was released */
 		was_frozen = st.frozen;
 		MMT_IASSERT(st.inuse > 0);
 		_mmt_set_freepointer(s, obj, idx_ptr(s, slab, prior));
@@ -1043,7 +1094,7 @@ static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
 			put_cpu_partial(s, slab, true, &d);
 			discard_all(s, &d);
 		}
-		return;
+		return true;
 	}
 	if (!st.inuse && nr_partial(n) >= min_partial(s)) {
 		if (prior != FL_NONE)
@@ -1051,15 +1102,21 @@ static MMT_NOINLINE void slab_free_slow(struct mmt_kmem_cache *s,
 		mmt_spin_unlock_irqrestore(&n->list_lock, flags);
 		discard_push(s, &d, slab);
 		discard_all(s, &d);
-		return;
+		return true;
 	}
 	if (prior == FL_NONE)
 		add_partial(s, n, slab, true);
 	mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+	return true;
 }
 
-static void slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
-		      void *slot)
+/*
+ * Free fast path: push on this CPU's freelist when the object's slab is the
+ * cpu slab.  An object that is the head of that freelist already is a
+ * double free (false): the kernel's set_freepointer() BUG_ON(object == fp).
+ */
+static MMT_NOINLINE bool slub_free_loop(struct mmt_kmem_cache *s,
+					struct mmt_page *slab, void *slot)
 {
 	struct mmt_cpu *cpu = _mmt_this_cpu;
 	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
@@ -1072,15 +1129,45 @@ static void slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		if (atomic_load_explicit(&c->slab, memory_order_relaxed) !=
 		    slab)
 			break;
+		if (MMT_UNLIKELY(fw_ptr(w) == slot))
+			return false;
 		_mmt_set_freepointer(s, slot, fw_ptr(w));
 		mmt_sched_point(cpu, MMT_SP_CMPXCHG, slot);
 		MMT_ASSERT(_mmt_this_cpu == cpu);
 		if (MMT_LIKELY(atomic_compare_exchange_weak_explicit(
 			    &c->freelist_tid, &w, fw_pack(slot, fw_tid(w) + 1),
 			    memory_order_acq_rel, memory_order_relaxed)))
-			return;
+			return true;
 	}
-	slab_free_slow(s, slab, slot);
+	return slab_free_slow(s, slab, slot);
+}
+
+/*
+ * Free fast path, first try (as slub_alloc()): no scheduler attached, the
+ * object's slab is the cpu slab, one compare-exchange.  Anything else is
+ * slub_free_loop().
+ */
+static bool slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
+		      void *slot)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
+	uint64_t w;
+
+	if (MMT_UNLIKELY(cpu->m->sched_hook))
+		return slub_free_loop(s, slab, slot);
+	/* Acquire: a flushed word comes with c->slab NULL. */
+	w = atomic_load_explicit(&c->freelist_tid, memory_order_acquire);
+	if (MMT_LIKELY(atomic_load_explicit(&c->slab, memory_order_relaxed) ==
+		       slab) &&
+	    MMT_LIKELY(fw_ptr(w) != slot)) {
+		_mmt_set_freepointer(s, slot, fw_ptr(w));
+		if (MMT_LIKELY(atomic_compare_exchange_strong_explicit(
+			    &c->freelist_tid, &w, fw_pack(slot, fw_tid(w) + 1),
+			    memory_order_acq_rel, memory_order_relaxed)))
+			return true;
+	}
+	return slub_free_loop(s, slab, slot);
 }
 
 /* ---- cache-wide operations ---- */
@@ -1184,22 +1271,26 @@ static unsigned int ilog2u(unsigned int x)
 static int slub_cache_init(struct mmt_kmem_cache *s)
 {
 	struct mmt_machine *m = s->m;
-	struct slub *sl = calloc(1, sizeof(*sl));
+	/*
+	 * One block: the node and cpu arrays on cache lines of their own (a
+	 * CPU's fast path shares no line with another's), then sl.  Aligned
+	 * by hand: glibc's aligned_alloc() splits chunks, several times the
+	 * cost of a calloc.
+	 */
+	size_t nodes = sizeof(struct kmem_cache_node) * (size_t)m->nr_nodes;
+	size_t cpus = sizeof(struct kmem_cache_cpu) * (size_t)m->nr_cpus;
+	void *block = calloc(1, nodes + cpus + sizeof(struct slub) + 63);
+	char *base = (char *)(((uintptr_t)block + 63) & ~(uintptr_t)63);
+	struct slub *sl;
 	unsigned int mp, objs;
 	int i;
 
-	if (!sl)
+	if (!block)
 		return -1;
-	sl->node = aligned_alloc(64, sizeof(*sl->node) * (size_t)m->nr_nodes);
-	sl->cpu = aligned_alloc(64, sizeof(*sl->cpu) * (size_t)m->nr_cpus);
-	if (!sl->node || !sl->cpu) {
-		free(sl->node);
-		free(sl->cpu);
-		free(sl);
-		return -1;
-	}
-	memset(sl->node, 0, sizeof(*sl->node) * (size_t)m->nr_nodes);
-	memset(sl->cpu, 0, sizeof(*sl->cpu) * (size_t)m->nr_cpus);
+	sl = (struct slub *)(void *)(base + nodes + cpus);
+	sl->block = block;
+	sl->node = (struct kmem_cache_node *)(void *)base;
+	sl->cpu = (struct kmem_cache_cpu *)(void *)(base + nodes);
 	/* Kernel: min_partial = clamp(ilog2(size) / 2, MIN, MAX) = 5..10. */
 	mp = ilog2u(s->size) / 2;
 	mp = mp < 5 ? 5 : mp > 10 ? 10 : mp;
@@ -1246,9 +1337,7 @@ static void slub_cache_free_state(struct mmt_kmem_cache *s)
 
 	if (!sl)
 		return;
-	free(sl->node);
-	free(sl->cpu);
-	free(sl);
+	free(sl->block);
 	s->impl = NULL;
 }
 

@@ -267,6 +267,41 @@ MMT_SLAB_TEST(double_free_is_reported_and_the_object_state_is_kept)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * Freed twice in a row, an object of a slab that is no longer the CPU's
+ * (SLUB: the second free is the head of its slab's freelist, the slow
+ * path; SLAB: the top of the array cache) is reported at every debug
+ * level, and the object is not linked twice.
+ */
+MMT_SLAB_TEST(double_free_of_an_object_of_an_older_slab_is_reported)
+{
+	struct mmt_machine *m = slab_machine(false);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-df", 256, 0, 0, NULL);
+	void *objs[200], *p, *q;
+	int i;
+
+	MMT_CHECK(s != NULL);
+	for (i = 0; i < 200; i++)
+		objs[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	/* objs[0]'s slab was filled long ago: not the cpu slab any more. */
+	mmt_kmem_cache_free(s, objs[0]);
+	mmt_kmem_cache_free(s, objs[0]);
+	MMT_CHECK_VIOLATED(m, "slab-double-free");
+	mmt_violations_clear(m);
+	p = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	q = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK(p != q);
+	mmt_kmem_cache_free(s, p);
+	mmt_kmem_cache_free(s, q);
+	for (i = 1; i < 200; i++)
+		mmt_kmem_cache_free(s, objs[i]);
+	check_quiescent(m);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK(mmt_slab_teardown_check(m));
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_SLAB_TEST(freeing_to_the_wrong_cache_or_an_interior_address_is_reported)
 {
 	struct mmt_machine *m = slab_machine(false);

@@ -38,16 +38,43 @@
  * Each is warmed up, then timed (CLOCK_MONOTONIC) over 5 repetitions of N
  * iterations; the best repetition is the result.  JSON on stdout, or with
  * --json-out FILE in FILE and a table on stdout.
+ *
+ * Beside the glibc rows: every model row of pages and slab carries
+ * "vs_glibc" (the glibc row of the same size, and the model's ns over
+ * glibc's).  With --instructions the same benchmark runs once more, under
+ * `valgrind --tool=callgrind --collect-atstart=no` (this executable with the
+ * internal option --instructions-child): each case is warmed up uncounted,
+ * then callgrind's collection is switched on around one repetition of the
+ * measured loop (client requests of <valgrind/callgrind.h>) and the counts
+ * are dumped under the case's name.  The parent reads the dumps and adds
+ * "instructions_per_op" (loop included: a handful of instructions, as for
+ * the glibc rows) and "vs_glibc"."instructions_ratio" to the rows of its
+ * own timed run: ns and instruction counts side by side in one JSON.
+ * Instruction counts do not swing with a loaded host as ns do; they are
+ * what to compare before and after a change.  The callgrind run sets
+ * GLIBC_TUNABLES (unless set) so that memset/memcpy take glibc's vector
+ * loops: callgrind counts a `rep stosb` once per byte.  --callgrind-out DIR keeps the
+ * dumps (one file per case, for callgrind_annotate).
  */
 #define _GNU_SOURCE
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <jansson.h>
+#ifdef MMT_HAVE_CALLGRIND_H
+#include <valgrind/callgrind.h>
+#endif
 
 #include "cli.h"
 #include "dsched.h"
@@ -61,6 +88,20 @@
 #define BENCH_MAX_ITERS 10000000000ull
 #define BENCH_BATCH 64
 #define BENCH_TRACE_DEFAULT_ITERS 2000ull /* executions: tens of us each */
+/* Iterations counted under callgrind (about 50x slower than native). */
+#define BENCH_CG_MAX_ITERS 200000ull
+
+/* What a run of `bench pages|slab|trace` was asked for. */
+struct bench_opts {
+	uint64_t iters;
+	const char *json_out;
+	bool lockdep;
+	bool instructions; /* --instructions: also count under callgrind */
+	const char *cg_out; /* --callgrind-out: keep the dumps there */
+};
+
+/* This process is the callgrind run of --instructions: count, not time. */
+static bool cg_child;
 
 struct bench_state {
 	struct mmt_machine *m;
@@ -114,9 +155,16 @@ static void usage(FILE *out)
 		"                   (default: JSON on stdout)\n"
 		"  --lockdep        keep lockdep on (off by default: a release\n"
 		"                   benchmark measures the model without its checks)\n"
+		"  --instructions   also count instructions per operation: the same\n"
+		"                   cases once more under valgrind's callgrind, collection\n"
+		"                   on around the measured loop only (at most %llu\n"
+		"                   iterations); \"instructions_per_op\" beside \"ns_per_op\"\n"
+		"  --callgrind-out DIR  with --instructions: keep callgrind's dumps in DIR,\n"
+		"                   one file per case (callgrind_annotate DIR/cg.out.N)\n"
 		"  --help           this text\n",
-		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG, CLI_PROG,
-		BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS);
+		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG,
+		CLI_PROG, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS,
+		BENCH_CG_MAX_ITERS);
 }
 
 /* ---- the benchmarks ---- */
@@ -325,6 +373,28 @@ static double measure(const struct bench *b, struct bench_state *bs,
 	return best;
 }
 
+/*
+ * The callgrind run: warm up uncounted, then count one repetition of the
+ * loop and dump the counts under @name (collection is off at start).
+ */
+static void count_instructions(const struct bench *b, struct bench_state *bs,
+			       uint64_t iters, const char *name)
+{
+	uint64_t warm = iters / 10 > 100000 ? 100000 : iters / 10 + 1;
+
+	b->fn(bs, warm);
+#ifdef MMT_HAVE_CALLGRIND_H
+	CALLGRIND_ZERO_STATS;
+	CALLGRIND_TOGGLE_COLLECT;
+	b->fn(bs, iters);
+	CALLGRIND_TOGGLE_COLLECT;
+	CALLGRIND_DUMP_STATS_AT(name);
+#else
+	(void)name;
+	b->fn(bs, iters);
+#endif
+}
+
 /* Pin the thread to the real CPU it runs on: less noise.  Best effort. */
 static bool pin_to_current_cpu(void)
 {
@@ -417,13 +487,18 @@ static json_t *bench_root(const char *name, const struct mmt_config *cfg,
 static json_t *bench_result(const struct bench *b, struct bench_state *bs,
 			    uint64_t iters, const char *prefix)
 {
-	double reps[BENCH_REPS], best = measure(b, bs, iters, reps);
+	double reps[BENCH_REPS], best;
 	char name[96];
 	json_t *res, *ra;
 	int r;
 
 	snprintf(name, sizeof(name), "%s%s%s", prefix ? prefix : "",
 		 prefix ? "_" : "", b->name);
+	if (cg_child) {
+		count_instructions(b, bs, iters, name);
+		return json_pack("{s:s}", "name", name);
+	}
+	best = measure(b, bs, iters, reps);
 	res = json_pack("{s:s, s:s, s:f}", "name", name, "what", b->what,
 			"ns_per_op", best);
 	ra = json_array();
@@ -446,15 +521,33 @@ static int bench_emit(json_t *root, const char *json_out, uint64_t iters,
 				json_out);
 			ret = CLI_EXIT_FAIL;
 		}
-		printf("%-36s %10s   (best of %d x %" PRIu64 " iterations)\n",
-		       "benchmark", "ns/op", BENCH_REPS, iters);
+		printf("%-36s %10s %10s %9s %9s   (best of %d x %" PRIu64
+		       " iterations)\n",
+		       "benchmark", "ns/op", "instr/op", "ns/glibc", "in/glibc",
+		       BENCH_REPS, iters);
 		for (i = 0; i < json_array_size(results); i++) {
 			json_t *res = json_array_get(results, i);
+			json_t *in =
+				json_object_get(res, "instructions_per_op");
+			json_t *vs = json_object_get(res, "vs_glibc");
+			json_t *nr = json_object_get(vs, "ns_ratio");
+			json_t *ir = json_object_get(vs, "instructions_ratio");
+			char ins[32] = "-", nrs[32] = "-", irs[32] = "-";
 
-			printf("%-36s %10.2f\n",
+			if (in)
+				snprintf(ins, sizeof(ins), "%.1f",
+					 json_real_value(in));
+			if (nr)
+				snprintf(nrs, sizeof(nrs), "%.2fx",
+					 json_real_value(nr));
+			if (ir)
+				snprintf(irs, sizeof(irs), "%.2fx",
+					 json_real_value(ir));
+			printf("%-36s %10.2f %10s %9s %9s\n",
 			       json_string_value(json_object_get(res, "name")),
 			       json_real_value(
-				       json_object_get(res, "ns_per_op")));
+				       json_object_get(res, "ns_per_op")),
+			       ins, nrs, irs);
 		}
 		if (!ret)
 			printf("JSON written to %s\n", json_out);
@@ -466,6 +559,278 @@ static int bench_emit(json_t *root, const char *json_out, uint64_t iters,
 	return ret;
 }
 
+/* ---- instruction counts (--instructions) ---- */
+
+/* The case name and the instruction count of one callgrind dump. */
+static bool read_dump(const char *path, char *name, size_t len, uint64_t *ir)
+{
+	static const char trig[] = "desc: Trigger: Client Request: ";
+	FILE *f = fopen(path, "r");
+	bool have_name = false, have_ir = false;
+	char line[512];
+
+	if (!f)
+		return false;
+	while (!(have_name && have_ir) && fgets(line, sizeof(line), f)) {
+		if (!strncmp(line, trig, sizeof(trig) - 1)) {
+			const char *v = line + sizeof(trig) - 1;
+			size_t k = strcspn(v, "\n");
+
+			if (k >= len)
+				k = len - 1;
+			memcpy(name, v, k);
+			name[k] = '\0';
+			have_name = true;
+		} else if (!strncmp(line, "summary: ", 9)) {
+			*ir = strtoull(line + 9, NULL, 10);
+			have_ir = true;
+		}
+	}
+	fclose(f);
+	return have_name && have_ir;
+}
+
+/* Remove the dumps of an earlier run from @dir (names cg.out*). */
+static void remove_dumps(const char *dir)
+{
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	char path[2 * PATH_MAX];
+
+	if (!d)
+		return;
+	while ((e = readdir(d)))
+		if (!strncmp(e->d_name, "cg.out", 6)) {
+			snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+			unlink(path);
+		}
+	closedir(d);
+}
+
+/*
+ * Run `valgrind --tool=callgrind ... <this executable> bench @bench --iters
+ * @iters --instructions-child` with its dumps in @dir; 0 when it ran clean.
+ */
+static int run_callgrind(const char *bench, const struct bench_opts *o,
+			 uint64_t iters, const char *dir)
+{
+	char self[PATH_MAX], out_opt[PATH_MAX + 32], log_opt[PATH_MAX + 32];
+	char iters_s[32];
+	const char *argv[16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	int a = 0, status;
+	pid_t pid;
+
+	if (n <= 0) {
+		fprintf(stderr,
+			"%s bench: --instructions: cannot find this executable (/proc/self/exe): %s\n",
+			CLI_PROG, strerror(errno));
+		return -1;
+	}
+	self[n] = '\0';
+	snprintf(out_opt, sizeof(out_opt), "--callgrind-out-file=%s/cg.out",
+		 dir);
+	snprintf(log_opt, sizeof(log_opt), "--log-file=%s/valgrind.log", dir);
+	snprintf(iters_s, sizeof(iters_s), "%" PRIu64, iters);
+	argv[a++] = "valgrind";
+	argv[a++] = "--tool=callgrind";
+	argv[a++] = "--collect-atstart=no";
+	argv[a++] = out_opt;
+	argv[a++] = log_opt;
+	argv[a++] = self;
+	argv[a++] = "bench";
+	argv[a++] = bench;
+	argv[a++] = "--iters";
+	argv[a++] = iters_s;
+	argv[a++] = "--instructions-child";
+	if (o->lockdep)
+		argv[a++] = "--lockdep";
+	argv[a] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid < 0) {
+		fprintf(stderr, "%s bench: --instructions: fork: %s\n",
+			CLI_PROG, strerror(errno));
+		return -1;
+	}
+	if (pid == 0) {
+		int fd = open("/dev/null", O_WRONLY);
+
+		if (fd >= 0)
+			dup2(fd, STDOUT_FILENO);
+		/*
+		 * callgrind counts a `rep stos`/`rep movs` once per byte: a
+		 * calloc of a page array would count as thousands of
+		 * instructions.  glibc's vector loops instead, unless the
+		 * caller chose otherwise.
+		 */
+		setenv("GLIBC_TUNABLES",
+		       "glibc.cpu.x86_rep_stosb_threshold=0xffffffffffff:"
+		       "glibc.cpu.x86_rep_movsb_threshold=0xffffffffffff",
+		       0);
+		execvp(argv[0], (char *const *)argv);
+		fprintf(stderr,
+			"%s bench: --instructions: cannot run valgrind: %s (Debian package valgrind)\n",
+			CLI_PROG, strerror(errno));
+		_exit(127);
+	}
+	if (waitpid(pid, &status, 0) < 0 || !WIFEXITED(status) ||
+	    WEXITSTATUS(status)) {
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 127)
+			fprintf(stderr,
+				"%s bench: --instructions: the callgrind run failed (see %s/valgrind.log)\n",
+				CLI_PROG, dir);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Count the instructions of every case of @root's results under callgrind
+ * (at most @cap iterations) and add "instructions_per_op" to each.
+ */
+static int bench_add_instructions(json_t *root, const char *bench,
+				  const struct bench_opts *o, uint64_t iters,
+				  uint64_t cap)
+{
+	json_t *results = json_object_get(root, "results");
+	char tmp[PATH_MAX], path[2 * PATH_MAX], name[128];
+	const char *dir;
+	size_t found = 0, i;
+	struct dirent *e;
+	uint64_t ir = 0;
+	DIR *d;
+
+	if (iters > cap)
+		iters = cap;
+	if (o->cg_out) {
+		if (mkdir(o->cg_out, 0777) && errno != EEXIST) {
+			fprintf(stderr, "%s bench: --callgrind-out %s: %s\n",
+				CLI_PROG, o->cg_out, strerror(errno));
+			return -1;
+		}
+		dir = o->cg_out;
+		remove_dumps(dir);
+	} else {
+		snprintf(tmp, sizeof(tmp), "%s/mmt-bench-cg-XXXXXX",
+			 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+		if (!mkdtemp(tmp)) {
+			fprintf(stderr,
+				"%s bench: --instructions: cannot make a directory %s: %s\n",
+				CLI_PROG, tmp, strerror(errno));
+			return -1;
+		}
+		dir = tmp;
+	}
+	if (run_callgrind(bench, o, iters, dir))
+		return -1; /* the directory stays, with valgrind's log */
+	d = opendir(dir);
+	while (d && (e = readdir(d))) {
+		if (strncmp(e->d_name, "cg.out.", 7))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		if (!read_dump(path, name, sizeof(name), &ir))
+			continue;
+		for (i = 0; i < json_array_size(results); i++) {
+			json_t *res = json_array_get(results, i);
+
+			if (strcmp(json_string_value(
+					   json_object_get(res, "name")),
+				   name))
+				continue;
+			json_object_set_new(
+				res, "instructions_per_op",
+				json_real((double)ir / (double)iters));
+			found++;
+		}
+	}
+	if (d)
+		closedir(d);
+	if (!o->cg_out) {
+		remove_dumps(dir);
+		snprintf(path, sizeof(path), "%s/valgrind.log", dir);
+		unlink(path);
+		rmdir(dir);
+	}
+	if (found != json_array_size(results)) {
+		fprintf(stderr,
+			"%s bench: --instructions: callgrind counted %zu of the %zu cases\n",
+			CLI_PROG, found, json_array_size(results));
+		return -1;
+	}
+	json_object_set_new(
+		root, "instructions",
+		json_pack("{s:s, s:I, s:s}", "tool",
+			  "valgrind --tool=callgrind", "iters",
+			  (json_int_t)iters, "counted",
+			  "one repetition of the loop after a warm-up"));
+	return 0;
+}
+
+/*
+ * Beside each model row, its ratio to the glibc row @glibc (ns and, when
+ * counted, instructions); rows named malloc* are glibc's own.
+ */
+static void bench_vs_glibc(json_t *root, const char *glibc)
+{
+	json_t *results = json_object_get(root, "results"), *g = NULL;
+	double gns, gin = 0;
+	size_t i;
+
+	for (i = 0; i < json_array_size(results); i++)
+		if (!strcmp(json_string_value(json_object_get(
+				    json_array_get(results, i), "name")),
+			    glibc))
+			g = json_array_get(results, i);
+	if (!g)
+		return;
+	gns = json_real_value(json_object_get(g, "ns_per_op"));
+	if (json_object_get(g, "instructions_per_op"))
+		gin = json_real_value(
+			json_object_get(g, "instructions_per_op"));
+	for (i = 0; i < json_array_size(results); i++) {
+		json_t *res = json_array_get(results, i), *vs;
+		json_t *in = json_object_get(res, "instructions_per_op");
+
+		if (!strncmp(json_string_value(json_object_get(res, "name")),
+			     "malloc", 6))
+			continue;
+		vs = json_pack("{s:s}", "baseline", glibc);
+		if (gns > 0)
+			json_object_set_new(
+				vs, "ns_ratio",
+				json_real(json_real_value(json_object_get(
+						  res, "ns_per_op")) /
+					  gns));
+		if (in && gin > 0)
+			json_object_set_new(
+				vs, "instructions_ratio",
+				json_real(json_real_value(in) / gin));
+		json_object_set_new(res, "vs_glibc", vs);
+	}
+}
+
+/*
+ * The end of pages, slab and trace: the callgrind run only counted (its
+ * output is not read); the timed run adds the counts and the glibc ratios
+ * and emits.
+ */
+static int bench_finish(json_t *root, const char *bench,
+			const struct bench_opts *o, uint64_t iters,
+			uint64_t cg_cap, const char *glibc, int ret)
+{
+	if (cg_child) {
+		json_decref(root);
+		return ret;
+	}
+	if (o->instructions &&
+	    bench_add_instructions(root, bench, o, iters, cg_cap))
+		ret = CLI_EXIT_FAIL;
+	if (glibc)
+		bench_vs_glibc(root, glibc);
+	return bench_emit(root, o->json_out, iters, ret);
+}
+
 static void bench_config(struct mmt_config *cfg, bool lockdep)
 {
 	mmt_config_default(cfg);
@@ -475,8 +840,9 @@ static void bench_config(struct mmt_config *cfg, bool lockdep)
 	cfg->lockdep = lockdep;
 }
 
-static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
+static int bench_pages(const struct bench_opts *o)
 {
+	uint64_t iters = o->iters;
 	struct mmt_config cfg;
 	struct bench_state bs = { 0 };
 	struct mmt_task *task;
@@ -484,7 +850,7 @@ static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 	bool pinned;
 	size_t i;
 
-	bench_config(&cfg, lockdep);
+	bench_config(&cfg, o->lockdep);
 	bs.m = bench_machine_up(&cfg, &task);
 	if (!bs.m)
 		return CLI_EXIT_FAIL;
@@ -528,12 +894,14 @@ static int bench_pages(uint64_t iters, const char *json_out, bool lockdep)
 		}
 		json_array_append_new(results, res);
 	}
-	return bench_emit(root, json_out, iters,
-			  bench_machine_down(bs.m, task, root));
+	return bench_finish(root, "pages", o, iters, BENCH_CG_MAX_ITERS,
+			    "malloc_free_4k",
+			    bench_machine_down(bs.m, task, root));
 }
 
-static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
+static int bench_slab(const struct bench_opts *o)
 {
+	uint64_t iters = o->iters;
 	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub",
 								   "slab" };
 	struct mmt_config cfg;
@@ -543,7 +911,7 @@ static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
 	bool pinned = pin_to_current_cpu();
 	size_t i;
 
-	bench_config(&cfg, lockdep);
+	bench_config(&cfg, o->lockdep);
 	root = bench_root("slab", &cfg, pinned, iters);
 	results = json_array();
 	json_object_set_new(root, "results", results);
@@ -567,7 +935,8 @@ static int bench_slab(uint64_t iters, const char *json_out, bool lockdep)
 	}
 	json_array_append_new(results,
 			      bench_result(&malloc64_bench, &bs, iters, NULL));
-	return bench_emit(root, json_out, iters, ret);
+	return bench_finish(root, "slab", o, iters, BENCH_CG_MAX_ITERS,
+			    "malloc_free_64", ret);
 }
 
 /* Append @code with the arguments in the table's order. */
@@ -608,7 +977,7 @@ static void trace_program_64(struct mmt_program *p)
 	}
 }
 
-static int bench_trace(uint64_t iters, const char *json_out)
+static int bench_trace(const struct bench_opts *o, uint64_t iters)
 {
 	static const unsigned long sizes[] = { 256, 2048, 65536 };
 	struct mmt_program empty, ops64;
@@ -657,7 +1026,8 @@ static int bench_trace(uint64_t iters, const char *json_out)
 	}
 	mmt_program_free(&empty);
 	mmt_program_free(&ops64);
-	return bench_emit(root, json_out, iters, ret);
+	return bench_finish(root, "trace", o, iters, BENCH_TRACE_DEFAULT_ITERS,
+			    NULL, ret);
 }
 
 /* ---- bench sched ---- */
@@ -807,6 +1177,9 @@ enum {
 	OPT_ITERS = 256,
 	OPT_JSON_OUT,
 	OPT_LOCKDEP,
+	OPT_INSTRUCTIONS,
+	OPT_INSTRUCTIONS_CHILD,
+	OPT_CALLGRIND_OUT,
 	OPT_HELP,
 };
 
@@ -816,12 +1189,16 @@ int cmd_bench(int argc, char **argv)
 		{ "iters", required_argument, NULL, OPT_ITERS },
 		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
 		{ "lockdep", no_argument, NULL, OPT_LOCKDEP },
+		{ "instructions", no_argument, NULL, OPT_INSTRUCTIONS },
+		{ "instructions-child", no_argument, NULL,
+		  OPT_INSTRUCTIONS_CHILD },
+		{ "callgrind-out", required_argument, NULL, OPT_CALLGRIND_OUT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t iters = BENCH_DEFAULT_ITERS;
-	const char *json_out = NULL, *name;
-	bool lockdep = false, iters_given = false;
+	struct bench_opts o = { .iters = BENCH_DEFAULT_ITERS };
+	const char *name;
+	bool iters_given = false;
 	int c;
 
 	/* The fuzzing benchmarks have options of their own (tools/cmd_fuzz.c). */
@@ -834,7 +1211,7 @@ int cmd_bench(int argc, char **argv)
 		switch (c) {
 		case OPT_ITERS:
 			if (!cli_parse_u64("bench", "--iters", optarg, 1,
-					   BENCH_MAX_ITERS, &iters))
+					   BENCH_MAX_ITERS, &o.iters))
 				return CLI_EXIT_USAGE;
 			iters_given = true;
 			break;
@@ -842,10 +1219,29 @@ int cmd_bench(int argc, char **argv)
 			if (!*optarg)
 				return cli_usage_error(
 					"bench", "--json-out: empty file name");
-			json_out = optarg;
+			o.json_out = optarg;
 			break;
 		case OPT_LOCKDEP:
-			lockdep = true;
+			o.lockdep = true;
+			break;
+		case OPT_INSTRUCTIONS:
+#ifndef MMT_HAVE_CALLGRIND_H
+			return cli_usage_error(
+				"bench",
+				"--instructions: this build has no <valgrind/callgrind.h> "
+				"(install the Debian package valgrind and reconfigure)");
+#endif
+			o.instructions = true;
+			break;
+		case OPT_INSTRUCTIONS_CHILD:
+			cg_child = true;
+			break;
+		case OPT_CALLGRIND_OUT:
+			if (!*optarg)
+				return cli_usage_error(
+					"bench",
+					"--callgrind-out: empty directory name");
+			o.cg_out = optarg;
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -865,17 +1261,19 @@ int cmd_bench(int argc, char **argv)
 	if (optind + 1 < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'",
 				       argv[optind + 1]);
+	if (o.cg_out && !o.instructions)
+		return cli_usage_error("bench",
+				       "--callgrind-out needs --instructions");
 	if (!strcmp(name, "pages"))
-		return bench_pages(iters, json_out, lockdep);
+		return bench_pages(&o);
 	if (!strcmp(name, "slab"))
-		return bench_slab(iters, json_out, lockdep);
+		return bench_slab(&o);
 	if (!strcmp(name, "sched"))
-		return bench_sched(iters, json_out);
+		return bench_sched(o.iters, o.json_out);
 	/* Executions, not operations: a smaller default. */
 	if (!strcmp(name, "trace"))
-		return bench_trace(iters_given ? iters :
-						 BENCH_TRACE_DEFAULT_ITERS,
-				   json_out);
+		return bench_trace(&o, iters_given ? o.iters :
+						     BENCH_TRACE_DEFAULT_ITERS);
 	return cli_usage_error(
 		"bench",
 		"unknown benchmark '%s' (known: %s, %s, %s, %s, bugs, fuzz)",

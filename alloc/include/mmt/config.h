@@ -41,6 +41,8 @@
 #define MMT_UNLIKELY(x) __builtin_expect(!!(x), 0)
 #define MMT_NOINLINE __attribute__((noinline))
 #define MMT_COLD __attribute__((cold, noinline))
+/* A fast path inlined into each caller, whatever the heuristics say. */
+#define MMT_ALWAYS_INLINE inline __attribute__((always_inline))
 #define MMT_PRINTF(a, b) __attribute__((format(printf, a, b)))
 #define MMT_UNUSED __attribute__((unused))
 
