@@ -862,8 +862,12 @@ static void print_result(const struct fuzz_opts *o, const struct fuzz_result *r,
 				"");
 		return;
 	}
-	fprintf(out, "%zu finding(s), first after %.1f s\n", r->nr_sigs,
-		r->first_finding);
+	if (r->first_finding >= 0)
+		fprintf(out, "%zu finding(s), first after %.1f s\n", r->nr_sigs,
+			r->first_finding);
+	else /* only the sanitizer replay of the kept inputs found it */
+		fprintf(out, "%zu finding(s), by the sanitizer replay\n",
+			r->nr_sigs);
 	for (i = 0; i < r->nr_sigs; i++)
 		fprintf(out, "    %s (%lu input(s))\n      reproducer: %s\n",
 			r->sigs[i].signature, r->sigs[i].count,
