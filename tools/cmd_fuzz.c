@@ -621,7 +621,7 @@ static void sanitizer_sweep(const char *build, const struct fuzz_opts *o,
 		fclose(f);
 	if (!oracle || !input[0])
 		return;
-	snprintf(sig, sizeof(sig), "%s|host|%s", oracle, where);
+	snprintf(sig, sizeof(sig), "%s|host|%.200s", oracle, where);
 	add_host_finding(r, oracle, sig, input, findings_dir);
 }
 
