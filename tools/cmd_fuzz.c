@@ -501,7 +501,8 @@ static void write_summary(const struct fuzz_opts *o,
  * every feature of every execution), but on `bench bugs` it found one bug
  * sooner in executions, one later and one about as soon: no gain in time
  * to a bug, so the default stays (docs/ARCHITECTURE.md, "Fuzzing speed").
- * MMT_LIBFUZZER_FLAGS adds flags for such experiments.
+ * MMT_LIBFUZZER_FLAGS adds flags for such experiments, MMT_AFL_FLAGS
+ * afl-fuzz's (e.g. "-c BIN" for a CMPLOG twin, "-p explore").
  */
 
 /*
@@ -794,6 +795,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		argv[n++] = afl_out;
 		argv[n++] = "-t";
 		argv[n++] = "5000";
+		n = extra_flags("MMT_AFL_FLAGS", extra, sizeof(extra), argv, n,
+				ARGV_MAX - 3);
 		argv[n++] = "--";
 		argv[n++] = bin;
 	}
