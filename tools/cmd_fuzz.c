@@ -1707,15 +1707,13 @@ static void bench_engine(const struct fuzz_opts *base, int engine,
 }
 
 /* The release build's T-replay on the same inputs, and the ratio. */
-static void bench_replay(const struct fuzz_opts *base, const char *release,
-			 const char *name, const char *out, const char *in,
-			 json_t *row)
+static void bench_replay(const char *release, const char *name, const char *out,
+			 const char *in, json_t *row)
 {
 	char bin[PATH_MAX + 64], log[PATH_MAX + 32];
 	json_t *fz;
 	double ms;
 
-	(void)base;
 	snprintf(bin, sizeof(bin), "%s/%s-replay", release, name);
 	if (!is_exec(bin)) {
 		json_object_set_new(row, "release_replay_ms", json_null());
@@ -1836,7 +1834,7 @@ int cmd_bench_fuzz(int argc, char **argv)
 			bench_engine(&base, ENGINE_LIBFUZZER, name, out, in,
 				     row);
 		if (i)
-			bench_replay(&base, release, name, out, in, row);
+			bench_replay(release, name, out, in, row);
 		bench_engine(&base, ENGINE_AFL, name, out, in, row);
 		bench_row_print(row);
 		json_array_append_new(arr, row);
