@@ -30,6 +30,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -64,6 +65,7 @@ struct fuzz_opts {
 	unsigned long max_len; /* libFuzzer -max_len, 0: default */
 	bool no_regress; /* leave the regression corpus out */
 	const char *regress; /* NULL: corpora/T/regress */
+	bool no_sweep; /* no sanitizer replay of the kept inputs (bench fuzz) */
 };
 
 /* One deduplicated finding. */
@@ -79,6 +81,7 @@ struct sig {
 
 struct fuzz_result {
 	double seconds; /* the engine's wall time */
+	double cpu_seconds; /* the engine's CPU time (user + system) */
 	double first_finding; /* seconds from start to the first crash, or -1 */
 	unsigned long long execs;
 	double execs_per_sec;
@@ -237,12 +240,19 @@ static bool find_afl_mutator(char *path, size_t len)
 	return false;
 }
 
-/* Run @argv with @env added, output to @log; returns the wait status. */
+/*
+ * Run @argv with @env added, output to @log; returns the wait status.
+ * @secs: wall time; @cpu (may be NULL): the CPU time, user + system, of the
+ * engine and every process it waited for.  On a shared machine the wall
+ * clock counts the neighbours too: executions per CPU second is the
+ * engine's own speed.
+ */
 static int run_engine(char *const argv[], char *const env[], const char *log,
-		      double *secs)
+		      double *secs, double *cpu)
 {
 	double t0 = now();
 	int status = -1, fd, i;
+	struct rusage ru;
 	pid_t pid;
 
 	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
@@ -268,9 +278,15 @@ static int run_engine(char *const argv[], char *const env[], const char *log,
 		fprintf(stderr, "fork: %s\n", strerror(errno));
 		return -1;
 	}
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+	memset(&ru, 0, sizeof(ru));
+	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
 		;
 	*secs = now() - t0;
+	if (cpu)
+		*cpu = (double)ru.ru_utime.tv_sec +
+		       (double)ru.ru_utime.tv_usec / 1e6 +
+		       (double)ru.ru_stime.tv_sec +
+		       (double)ru.ru_stime.tv_usec / 1e6;
 	return status;
 }
 
@@ -465,6 +481,152 @@ static void write_summary(const struct fuzz_opts *o,
 	}
 }
 
+/* ---- the engines' options ---- */
+
+#define ARGV_MAX 64
+
+/*
+ * ASan in the libFuzzer binaries.  The default 256 MB quarantine hands
+ * each execution fresh memory that the kernel must fault in: on the
+ * fixed 64-operation stack inputs, 3.1 ms of CPU per execution with it,
+ * 1.8 ms without, 1.9 ms with 8 MB.  8 MB still holds back what one
+ * execution frees (the model's caches and slab metadata are host heap
+ * blocks), so a use after free inside an execution is still caught.
+ */
+#define FUZZ_ASAN_OPTIONS "quarantine_size_mb=8"
+
+/*
+ * libFuzzer runs with its own defaults beyond the run's options (time,
+ * corpus, dictionary, seed).  -entropic=0 halves the engine's CPU per
+ * execution on these targets (its feature-frequency bookkeeping runs for
+ * every feature of every execution), but on `bench bugs` it found one bug
+ * sooner in executions, one later and one about as soon: no gain in time
+ * to a bug, so the default stays (docs/ARCHITECTURE.md, "Fuzzing speed").
+ * MMT_LIBFUZZER_FLAGS adds flags for such experiments, MMT_AFL_FLAGS
+ * afl-fuzz's (e.g. "-c BIN" for a CMPLOG twin, "-p explore").
+ */
+
+/*
+ * Append the space-separated words of the environment variable @var (extra
+ * engine flags for an experiment, e.g. MMT_LIBFUZZER_FLAGS="-entropic=0")
+ * to @argv at @n, copied into @buf; returns the new count.
+ */
+static int extra_flags(const char *var, char *buf, size_t len, char **argv,
+		       int n, int max)
+{
+	const char *v = getenv(var);
+	char *w, *save = NULL;
+
+	if (!v || !*v)
+		return n;
+	snprintf(buf, len, "%s", v);
+	for (w = strtok_r(buf, " \t", &save); w && n < max;
+	     w = strtok_r(NULL, " \t", &save))
+		argv[n++] = w;
+	return n;
+}
+
+/* Keep @sig as a finding of @r without a program (a sanitizer's report). */
+static void add_host_finding(struct fuzz_result *r, const char *oracle,
+			     const char *signature, const char *input,
+			     const char *findings_dir)
+{
+	struct sig *s;
+	size_t i;
+
+	for (i = 0; i < r->nr_sigs; i++)
+		if (!strcmp(r->sigs[i].signature, signature)) {
+			r->sigs[i].count++;
+			return;
+		}
+	s = realloc(r->sigs, (r->nr_sigs + 1) * sizeof(*s));
+	if (!s)
+		return;
+	r->sigs = s;
+	s = &r->sigs[r->nr_sigs++];
+	memset(s, 0, sizeof(*s));
+	snprintf(s->signature, sizeof(s->signature), "%s", signature);
+	snprintf(s->oracle, sizeof(s->oracle), "%s", oracle);
+	snprintf(s->layer, sizeof(s->layer), "host");
+	snprintf(s->input, sizeof(s->input), "%s", input);
+	/* The input as the engine kept it: `mmtorture replay` reads it. */
+	snprintf(s->reproducer, sizeof(s->reproducer),
+		 "%.3900s/%.40s-%08lx.bin", findings_dir, oracle,
+		 sig_hash(signature) & 0xffffffffu);
+	if (!copy_file(input, s->reproducer))
+		s->reproducer[0] = '\0';
+	s->count = 1;
+}
+
+/*
+ * The libFuzzer binaries run without UBSan (CMakeLists.txt, "fuzz
+ * instrumentation": it cost 2.3-2.6x per execution).  Undefined behaviour
+ * is looked for once per input the engine KEPT instead of once per
+ * execution: every input of the working corpus (each reached coverage no
+ * earlier input did, so together they cover every path the run reached)
+ * is replayed through the build's T-replay, which links the plain model
+ * library - built with ASan and UBSan in the fuzz preset.  A report is a
+ * finding of its own (oracle "ubsan" or "asan", signature
+ * oracle|host|file:line), with the input kept as its reproducer.
+ */
+static void sanitizer_sweep(const char *build, const struct fuzz_opts *o,
+			    const char *corpus, const char *e_bugs,
+			    const char *findings_dir, struct fuzz_result *r)
+{
+	char bin[PATH_MAX + 64], log[PATH_MAX + 32], line[1024],
+		input[PATH_MAX] = "", where[256] = "", sig[224];
+	char *argv[] = { bin, (char *)corpus, NULL };
+	char *env[] = { (char *)e_bugs, "MMT_REPLAY_VERBOSE=1",
+			"UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1",
+			NULL };
+	const char *oracle = NULL;
+	double secs;
+	int status;
+	FILE *f;
+
+	snprintf(bin, sizeof(bin), "%s/%s-replay", build, o->target);
+	if (!is_exec(bin) || !is_dir(corpus))
+		return;
+	snprintf(log, sizeof(log), "%s/sanitizer-sweep.log", r->out);
+	status = run_engine(argv, env, log, &secs, NULL);
+	if (status == -1 || (WIFEXITED(status) && WEXITSTATUS(status) == 0))
+		return;
+	f = fopen(log, "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		char *p;
+
+		if (!strncmp(line, "replay: ", 8) && !oracle) {
+			snprintf(input, sizeof(input), "%s", line + 8);
+			p = strstr(input, " (");
+			if (p)
+				*p = '\0';
+		} else if (!oracle && (p = strstr(line, ": runtime error: "))) {
+			/* "FILE:LINE:COL: runtime error: ..." */
+			char *col;
+
+			*p = '\0';
+			col = strrchr(line, ':');
+			if (col)
+				*col = '\0';
+			p = strrchr(line, '/');
+			snprintf(where, sizeof(where), "%.200s",
+				 p ? p + 1 : line);
+			oracle = "ubsan";
+		} else if (!oracle && strstr(line, "ERROR: AddressSanitizer")) {
+			p = strstr(line, "AddressSanitizer: ");
+			snprintf(where, sizeof(where), "%.*s",
+				 (int)strcspn(p + 18, " \n"), p + 18);
+			oracle = "asan";
+		}
+	}
+	if (f)
+		fclose(f);
+	if (!oracle || !input[0])
+		return;
+	snprintf(sig, sizeof(sig), "%s|host|%.200s", oracle, where);
+	add_host_finding(r, oracle, sig, input, findings_dir);
+}
+
 /* Run one target; fills @r; returns CLI_EXIT_*. */
 static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 {
@@ -478,7 +640,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	char a_time[64], a_art[PATH_MAX + 64], a_fork[32], a_seed[32],
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
-	char *argv[32], *env[16];
+	char *argv[ARGV_MAX], *env[16], extra[1024], e_asan[1200];
 	int n = 0, ne = 0;
 	struct cli_replay rp;
 	struct collect col;
@@ -535,6 +697,11 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	env[ne++] = e_bugs;
 	argv[n++] = bin;
 	if (o->engine == ENGINE_LIBFUZZER) {
+		/* Ours first: what the user set in ASAN_OPTIONS wins. */
+		snprintf(e_asan, sizeof(e_asan), "ASAN_OPTIONS=%s%s%s",
+			 FUZZ_ASAN_OPTIONS, getenv("ASAN_OPTIONS") ? ":" : "",
+			 getenv("ASAN_OPTIONS") ? getenv("ASAN_OPTIONS") : "");
+		env[ne++] = e_asan;
 		snprintf(a_time, sizeof(a_time), "-max_total_time=%lu",
 			 o->seconds);
 		snprintf(a_art, sizeof(a_art), "-artifact_prefix=%s/", crashes);
@@ -562,6 +729,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			argv[n++] = a_len;
 			argv[n++] = "-len_control=0";
 		}
+		n = extra_flags("MMT_LIBFUZZER_FLAGS", extra, sizeof(extra),
+				argv, n, ARGV_MAX - 8);
 		argv[n++] = corpus;
 		if (o->corpus_in)
 			argv[n++] = (char *)o->corpus_in;
@@ -630,6 +799,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		argv[n++] = afl_out;
 		argv[n++] = "-t";
 		argv[n++] = "5000";
+		n = extra_flags("MMT_AFL_FLAGS", extra, sizeof(extra), argv, n,
+				ARGV_MAX - 3);
 		argv[n++] = "--";
 		argv[n++] = bin;
 	}
@@ -641,7 +812,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		       o->seconds, o->bugs ? bugs : "none", r->out);
 	fflush(stdout);
 	start = now();
-	r->engine_status = run_engine(argv, env, log, &r->seconds);
+	r->engine_status =
+		run_engine(argv, env, log, &r->seconds, &r->cpu_seconds);
 	if (r->engine_status == -1)
 		return CLI_EXIT_FAIL;
 	if (o->engine == ENGINE_AFL) {
@@ -676,6 +848,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		fclose(rp.out);
 	r->unexplained = r->crashes > rp.findings ? r->crashes - rp.findings :
 						    0;
+	if (o->engine == ENGINE_LIBFUZZER && !o->no_sweep)
+		sanitizer_sweep(build, o, corpus, e_bugs, findings, r);
 	write_summary(o, r);
 	return r->nr_sigs ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }
@@ -695,8 +869,12 @@ static void print_result(const struct fuzz_opts *o, const struct fuzz_result *r,
 				"");
 		return;
 	}
-	fprintf(out, "%zu finding(s), first after %.1f s\n", r->nr_sigs,
-		r->first_finding);
+	if (r->first_finding >= 0)
+		fprintf(out, "%zu finding(s), first after %.1f s\n", r->nr_sigs,
+			r->first_finding);
+	else /* only the sanitizer replay of the kept inputs found it */
+		fprintf(out, "%zu finding(s), by the sanitizer replay\n",
+			r->nr_sigs);
 	for (i = 0; i < r->nr_sigs; i++)
 		fprintf(out, "    %s (%lu input(s))\n      reproducer: %s\n",
 			r->sigs[i].signature, r->sigs[i].count,
@@ -1269,12 +1447,15 @@ static void bench_usage(FILE *out, bool bugs)
 		fprintf(out,
 			"Usage: %s bench fuzz [options]\n"
 			"\n"
-			"Executions per second of each target on 64-operation inputs, beside an\n"
-			"empty target in the same run.\n"
+			"Per target, from 16 fixed 64-operation inputs, beside an empty target in the\n"
+			"same run: libFuzzer's executions per second and per CPU second, the CPU ms\n"
+			"per execution of those inputs replayed by the fuzz binary and by the release\n"
+			"build's T-replay (MMT_RELEASE_BUILD, default build/release) and their ratio,\n"
+			"and AFL++'s executions per second when the afl preset is built.\n"
 			"\n"
 			"Options:\n"
-			"  --time D        per target (default 20 s)\n"
-			"  --engine E      libfuzzer (default) or afl\n"
+			"  --time D        per target and engine (default 20 s)\n"
+			"  --engine E      libfuzzer (default: and AFL++ when built) or afl (AFL++ only)\n"
 			"  --targets T,T   only these targets (`%s list targets`)\n"
 			"  --build DIR     where the engine binaries are (default: found)\n"
 			"  --json-out F    write the JSON there too\n"
@@ -1493,6 +1674,209 @@ static bool make_inputs(const char *target, const char *dir, int n,
 	return true;
 }
 
+/*
+ * ---- bench fuzz ----
+ *
+ * Per target, in one run: the libFuzzer binary fuzzing for --time from
+ * BENCH_INPUTS fixed BENCH_OPS-operation inputs (executions per wall
+ * second as libFuzzer counts them, and per CPU second of the engine: on a
+ * shared machine the wall clock counts the neighbours), then the CPU time
+ * per execution of exactly those inputs replayed by the fuzz binary and by
+ * the release build's T-replay, and AFL++ (afl-T of the afl preset) when
+ * it is built.  A replay's start-up is cancelled by running the inputs
+ * once and BENCH_REPS times: per execution = (cpu(R) - cpu(1)) / ((R - 1)
+ * inputs).  The fuzz build's share of the release speed is
+ * release ms / fuzz ms on the same inputs.
+ */
+#define BENCH_INPUTS 16
+#define BENCH_OPS 64
+#define BENCH_REPS 11
+#define BENCH_GOAL_STACK_RATE 2000.0 /* issue 9: execs per CPU second */
+#define BENCH_GOAL_RATIO 0.25 /* issue 9: fuzz build / release replay */
+
+/* CPU seconds of running @bin over the @n inputs @files @reps times. */
+static double replay_cpu(const char *bin, char **files, int n, int reps,
+			 const char *log, bool *ok)
+{
+	char **argv = calloc((size_t)(n * reps + 2), sizeof(*argv));
+	char *env[] = { "ASAN_OPTIONS=" FUZZ_ASAN_OPTIONS, NULL };
+	double secs, cpu = 0;
+	int i, k = 0, status;
+
+	*ok = false;
+	if (!argv)
+		return 0;
+	argv[k++] = (char *)bin;
+	for (i = 0; i < n * reps; i++)
+		argv[k++] = files[i % n];
+	argv[k] = NULL;
+	status = run_engine(argv, env, log, &secs, &cpu);
+	*ok = status != -1 && WIFEXITED(status) && !WEXITSTATUS(status);
+	free(argv);
+	return cpu;
+}
+
+/* Milliseconds of CPU per execution of the inputs in @in through @bin. */
+static double replay_ms(const char *bin, const char *in, const char *log)
+{
+	char *files[BENCH_INPUTS];
+	double one, many;
+	bool ok1, ok2;
+	int n = 0, i;
+	struct dirent **ents;
+	int ne = scandir(in, &ents, NULL, alphasort);
+
+	for (i = 0; i < ne; i++) {
+		if (ents[i]->d_name[0] != '.' && n < BENCH_INPUTS &&
+		    asprintf(&files[n], "%s/%s", in, ents[i]->d_name) > 0)
+			n++;
+		free(ents[i]);
+	}
+	if (ne >= 0)
+		free(ents);
+	if (!n)
+		return -1;
+	one = replay_cpu(bin, files, n, 1, log, &ok1);
+	many = replay_cpu(bin, files, n, BENCH_REPS, log, &ok2);
+	for (i = 0; i < n; i++)
+		free(files[i]);
+	if (!ok1 || !ok2 || many <= one)
+		return -1;
+	return (many - one) * 1e3 / ((BENCH_REPS - 1) * n);
+}
+
+static void bench_set_rate(json_t *row, const char *key, double v)
+{
+	json_object_set_new(row, key, v > 0 ? json_real(v) : json_null());
+}
+
+/* One engine's run over the fixed inputs: its exec/s into @row. */
+static void bench_engine(const struct fuzz_opts *base, int engine,
+			 const char *name, const char *out, const char *in,
+			 json_t *row)
+{
+	const char *e = engine == ENGINE_AFL ? "afl" : "fuzz";
+	struct fuzz_opts o = *base;
+	struct fuzz_result r;
+	char dir[PATH_MAX + 16], bin[PATH_MAX * 2], key[64], log[PATH_MAX + 32];
+
+	o.engine = engine;
+	o.target = name;
+	if (!find_build(&o, dir, sizeof(dir)))
+		return;
+	snprintf(bin, sizeof(bin), "%s/%s-%s", dir, e, name);
+	if (!is_exec(bin))
+		return;
+	snprintf(dir, sizeof(dir), "%s/%s", out, e);
+	o.out = dir;
+	o.corpus_in = in;
+	o.no_regress = true;
+	o.no_sweep = true;
+	o.seed = 1;
+	o.max_len = 4096;
+	o.keep_going = true; /* AFL++: don't stop at a finding */
+	o.jobs = 1;
+	if (engine == ENGINE_LIBFUZZER)
+		o.keep_going = false; /* -fork would be measured */
+	fuzz_one(&o, &r);
+	snprintf(key, sizeof(key), "%s_execs_per_sec", e);
+	bench_set_rate(row, key, r.execs_per_sec);
+	/*
+	 * Per CPU second for libFuzzer only: afl-fuzz's persistent target is
+	 * a grandchild that nobody waits for, its CPU time is not counted.
+	 */
+	if (engine == ENGINE_LIBFUZZER)
+		bench_set_rate(row, "fuzz_execs_per_cpu_second",
+			       r.cpu_seconds > 0 ?
+				       (double)r.execs / r.cpu_seconds :
+				       0);
+	snprintf(key, sizeof(key), "%s_execs", e);
+	json_object_set_new(row, key, json_integer((json_int_t)r.execs));
+	snprintf(key, sizeof(key), "%s_findings", e);
+	json_object_set_new(row, key, json_integer((json_int_t)r.nr_sigs));
+	free(r.sigs);
+	if (engine != ENGINE_LIBFUZZER || !strcmp(name, "empty"))
+		return;
+	/* The fuzz binary replaying the fixed inputs (files: no fuzzing). */
+	snprintf(log, sizeof(log), "%s/fuzz-replay.log", out);
+	bench_set_rate(row, "fuzz_replay_ms", replay_ms(bin, in, log));
+}
+
+/* The release build's T-replay on the same inputs, and the ratio. */
+static void bench_replay(const char *release, const char *name, const char *out,
+			 const char *in, json_t *row)
+{
+	char bin[PATH_MAX + 64], log[PATH_MAX + 32];
+	json_t *fz;
+	double ms;
+
+	snprintf(bin, sizeof(bin), "%s/%s-replay", release, name);
+	if (!is_exec(bin)) {
+		json_object_set_new(row, "release_replay_ms", json_null());
+		return;
+	}
+	snprintf(log, sizeof(log), "%s/release-replay.log", out);
+	ms = replay_ms(bin, in, log);
+	bench_set_rate(row, "release_replay_ms", ms);
+	bench_set_rate(row, "release_execs_per_cpu_second",
+		       ms > 0 ? 1e3 / ms : 0);
+	fz = json_object_get(row, "fuzz_replay_ms");
+	bench_set_rate(row, "fuzz_vs_release",
+		       ms > 0 && json_is_real(fz) ? ms / json_real_value(fz) :
+						    0);
+}
+
+static double row_num(json_t *row, const char *key)
+{
+	json_t *v = json_object_get(row, key);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/* A column of bench_row_print(): "-" where there is no figure. */
+static const char *cell(json_t *row, const char *key, const char *fmt,
+			char *buf, size_t len)
+{
+	double v = row_num(row, key);
+
+	if (v < 0)
+		return "-";
+	snprintf(buf, len, fmt, v);
+	return buf;
+}
+
+/* One line per target on stderr, the JSON on stdout. */
+static void bench_row_print(json_t *row)
+{
+	static const struct {
+		const char *head, *key, *fmt;
+	} cols[] = {
+		{ "fuzz/s", "fuzz_execs_per_sec", "%.0f" },
+		{ "fuzz/cpu-s", "fuzz_execs_per_cpu_second", "%.0f" },
+		{ "fuzz-ms", "fuzz_replay_ms", "%.3f" },
+		{ "release-ms", "release_replay_ms", "%.3f" },
+		{ "fuzz/rel", "fuzz_vs_release", "%.3f" },
+		{ "afl/s", "afl_execs_per_sec", "%.0f" },
+	};
+	static bool header;
+	char buf[32];
+	size_t c;
+
+	if (!header) {
+		fprintf(stderr, "bench fuzz: %-9s", "target");
+		for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+			fprintf(stderr, " %10s", cols[c].head);
+		fputc('\n', stderr);
+		header = true;
+	}
+	fprintf(stderr, "bench fuzz: %-9s",
+		json_string_value(json_object_get(row, "target")));
+	for (c = 0; c < sizeof(cols) / sizeof(cols[0]); c++)
+		fprintf(stderr, " %10s",
+			cell(row, cols[c].key, cols[c].fmt, buf, sizeof(buf)));
+	fputc('\n', stderr);
+}
+
 int cmd_bench_fuzz(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -1508,7 +1892,8 @@ int cmd_bench_fuzz(int argc, char **argv)
 	struct fuzz_opts base = { .seconds = 20, .jobs = 1, .quiet = true };
 	const char *only = NULL, *json_out = NULL, *name;
 	json_t *arr, *root;
-	char stamp[32];
+	char stamp[32], release[PATH_MAX];
+	const char *env_release = getenv("MMT_RELEASE_BUILD");
 	time_t now_t = time(NULL);
 	size_t i;
 	int rc;
@@ -1520,11 +1905,13 @@ int cmd_bench_fuzz(int argc, char **argv)
 	/* Allocated after the options: --help and usage errors leak nothing. */
 	arr = json_array();
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
+	snprintf(release, sizeof(release), "%s",
+		 env_release && *env_release ? env_release :
+					       MMT_SOURCE_DIR "/build/release");
 	/* The empty target first, then each real one, in one run. */
 	for (i = 0;; i++) {
-		struct fuzz_opts o = base;
-		struct fuzz_result r;
 		char out[PATH_MAX], in[PATH_MAX + 8];
+		json_t *row;
 
 		name = i == 0 ? "empty" : mmt_trace_target_name(i - 1, NULL);
 		if (!name)
@@ -1536,34 +1923,30 @@ int cmd_bench_fuzz(int argc, char **argv)
 		snprintf(out, sizeof(out), "%s/build/bench-fuzz/%s/%s",
 			 MMT_SOURCE_DIR, stamp, name);
 		snprintf(in, sizeof(in), "%s/in", out);
-		if (!make_inputs(i ? name : "stack", in, 16, 64)) {
+		if (!make_inputs(i ? name : "stack", in, BENCH_INPUTS,
+				 BENCH_OPS)) {
 			fprintf(stderr,
 				"bench fuzz: cannot write inputs in %s\n", in);
 			return CLI_EXIT_FAIL;
 		}
-		o.target = name;
-		o.out = out;
-		o.corpus_in = in;
-		o.no_regress = true;
-		o.seed = 1;
-		o.max_len = 4096;
-		fuzz_one(&o, &r);
-		fprintf(stderr, "bench fuzz: %-9s %10.0f exec/s\n", name,
-			r.execs_per_sec);
-		json_array_append_new(
-			arr,
-			json_pack("{s:s, s:f, s:I, s:f, s:I}", "target", name,
-				  "execs_per_sec", r.execs_per_sec, "execs",
-				  (json_int_t)r.execs, "seconds", r.seconds,
-				  "findings", (json_int_t)r.nr_sigs));
-		free(r.sigs);
+		row = json_pack("{s:s}", "target", name);
+		if (base.engine == ENGINE_LIBFUZZER)
+			bench_engine(&base, ENGINE_LIBFUZZER, name, out, in,
+				     row);
+		if (i)
+			bench_replay(release, name, out, in, row);
+		bench_engine(&base, ENGINE_AFL, name, out, in, row);
+		bench_row_print(row);
+		json_array_append_new(arr, row);
 	}
-	root = json_pack("{s:s, s:s, s:s, s:I, s:I, s:o}", "benchmark", "fuzz",
-			 "engine",
-			 base.engine == ENGINE_AFL ? "afl" : "libfuzzer",
-			 "build", cli_sanitizer(), "seconds_per_target",
-			 (json_int_t)base.seconds, "ops_per_input",
-			 (json_int_t)64, "targets", arr);
+	root = json_pack("{s:s, s:s, s:I, s:I, s:I, s:s, s:{s:f, s:f}, s:o}",
+			 "benchmark", "fuzz", "build", cli_sanitizer(),
+			 "seconds_per_engine", (json_int_t)base.seconds,
+			 "inputs", (json_int_t)BENCH_INPUTS, "ops_per_input",
+			 (json_int_t)BENCH_OPS, "release_build", release,
+			 "goals", "stack_fuzz_execs_per_cpu_second",
+			 BENCH_GOAL_STACK_RATE, "fuzz_vs_release",
+			 BENCH_GOAL_RATIO, "targets", arr);
 	rc = dump_json(root, json_out);
 	json_decref(root);
 	return rc;
