@@ -330,7 +330,9 @@ static void afl_stats(const char *dir, struct fuzz_result *r)
 	unsigned long long v;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "%s/default/fuzzer_stats", dir);
+	if (snprintf(path, sizeof(path), "%s/default/fuzzer_stats", dir) >=
+	    (int)sizeof(path))
+		return; /* a path too long to be AFL++'s */
 	f = fopen(path, "r");
 	if (!f)
 		return;
@@ -430,8 +432,9 @@ static double first_mtime(const char *dir, unsigned long *count)
 
 		if (de->d_name[0] == '.' || !strcmp(de->d_name, "README.txt"))
 			continue;
-		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
-		if (stat(path, &st) || !S_ISREG(st.st_mode))
+		if (snprintf(path, sizeof(path), "%s/%s", dir, de->d_name) >=
+			    (int)sizeof(path) ||
+		    stat(path, &st) || !S_ISREG(st.st_mode))
 			continue;
 		(*count)++;
 		{
