@@ -1086,6 +1086,7 @@ static MMT_ALWAYS_INLINE void cache_free_slab(struct mmt_cpu *cpu,
 	slot = slab_pre_free(want, cpu, slab, base, p, op, caller, &s);
 	if (MMT_UNLIKELY(!slot))
 		return;
+	_mmt_cache_touch(s); /* kmem_cache_free and kfree alike */
 	if (MMT_UNLIKELY(s->memcg)) { /* memcg.c addition */
 		_mmt_memcg_free_begin(s);
 		ok = s->ops->free(s, slab, slot);
@@ -1112,7 +1113,6 @@ static MMT_ALWAYS_INLINE void cache_free(struct mmt_kmem_cache *want,
 				"not an object of any slab");
 		return;
 	}
-	_mmt_cache_touch(slab_meta(slab)->cache);
 	cache_free_slab(cpu, want, slab, base, p, op, caller);
 }
 

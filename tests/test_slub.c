@@ -137,6 +137,33 @@ MMT_TEST(validate_touched_checks_the_caches_written_since_and_only_those)
 }
 
 /*
+ * kfree() reaches the slab implementation by its own path (no cache
+ * argument): it marks the object's cache as kmem_cache_free() does, or
+ * the per-operation validator would miss what a kfree broke.
+ */
+MMT_TEST(validate_touched_checks_the_cache_a_kfree_wrote)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *c =
+		mmt_kmem_cache_create("test-kfree", 64, 0, 0, NULL);
+	void *obj = mmt_kmem_cache_alloc(c, GFP_KERNEL);
+	const struct mmt_violation *v;
+
+	MMT_CHECK(obj != NULL);
+	MMT_CHECK(mmt_machine_validate_touched(m)); /* clears the marks */
+	c->live_pcpu[0]++;
+	mmt_kfree(obj);
+	MMT_CHECK(!mmt_machine_validate_touched(m));
+	v = mmt_violation_get(m, 0);
+	MMT_CHECK(v && !strcmp(v->check, "slab-leak") &&
+		  strstr(v->msg, "test-kfree"));
+	c->live_pcpu[0]--;
+	mmt_violations_clear(m);
+	mmt_kmem_cache_destroy(c);
+	MMT_CHECK_CLEAN(m);
+}
+
+/*
  * A frame handed out while an upper layer still calls it its own (the
  * slab metadata in its private words: a defect handing out a live slab)
  * makes the per-operation validator look at every cache, touched or not.
