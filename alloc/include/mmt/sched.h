@@ -110,5 +110,11 @@ struct mmt_task *mmt_kthread_task(const struct mmt_kthread *k);
 /* Take any free CPU for @t (waiting if none is free); releases with
  * mmt_cpu_detach().  For threads that are not kthreads. */
 void mmt_cpu_attach_any(struct mmt_machine *m, struct mmt_task *t);
+/*
+ * Take CPU @cpu (online, in range) for @t, waiting while another thread
+ * holds it: an interpreter's CPU thread coming back to its own CPU after
+ * a wait or while a kernel thread ran there.  Release with mmt_cpu_detach().
+ */
+void mmt_cpu_attach_wait(struct mmt_machine *m, int cpu, struct mmt_task *t);
 
 #endif /* MMT_SCHED_H */
