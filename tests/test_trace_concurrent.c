@@ -217,3 +217,155 @@ MMT_TEST(sequential_program_stays_sequential_with_no_schedule)
 	MMT_CHECK(f.decisions == NULL);
 	mmt_finding_free(&f);
 }
+
+/*
+ * The seed-003 setting as a slab-mt program: CPU 0 fills slabs of a
+ * cgroup's cache (co0 first, on a slab that ends up full); CPU 1, once the
+ * last bulk exists, frees it and then co0 (a full slab: frozen onto its cpu
+ * partial list) while CPU 0 takes the cgroup offline.
+ */
+static void s003_text(char *buf, size_t len, unsigned int seed, bool bug)
+{
+	size_t n;
+	int b;
+
+	n = (size_t)snprintf(buf, len,
+			     "mmtorture-trace 1\n"
+			     "machine cpus=2 slab=slub oracles=1 sched=pct "
+			     "sched_seed=%u pct_depth=3\n%s"
+			     "c0 = kmem_cache_create size=256 ACCOUNT\n"
+			     "g0 = cgroup_create\n"
+			     "cgroup_enter g0\n"
+			     "co0 = kmem_cache_alloc c0 GFP_KERNEL\n",
+			     seed, bug ? "bugs slub-frozen-dead-cache\n" : "");
+	for (b = 0; b < 8; b++)
+		n += (size_t)snprintf(
+			buf + n, len - n,
+			"cb%d = kmem_cache_alloc_bulk c0 GFP_KERNEL count=64\n",
+			b);
+	snprintf(buf + n, len - n,
+		 "cpu 1\n"
+		 "kmem_cache_free_bulk cb7\n"
+		 "kmem_cache_free co0\n"
+		 "cpu 0\n"
+		 "cgroup_offline g0\n");
+}
+
+#define S003_SEEDS 200
+
+MMT_TEST(
+	pct_finds_slub_frozen_dead_cache_in_a_slab_mt_program_and_nothing_without)
+{
+	unsigned int seed, found = 0;
+	struct mmt_finding f;
+	char text[4096];
+
+	for (seed = 1; seed <= S003_SEEDS && !found; seed++) {
+		s003_text(text, sizeof(text), seed, true);
+		if (run_text(text, &f) == MMT_EXEC_FINDING) {
+			MMT_CHECK_STR(f.oracle, "dead-cache-leak");
+			found = seed;
+		}
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK_MSG(found, "PCT did not find it in %d seeds", S003_SEEDS);
+	fprintf(stderr, "slub-frozen-dead-cache: found by PCT seed %u\n",
+		found);
+	/* The finding's reproducer replays it: same op, same schedule. */
+	{
+		struct mmt_program p;
+
+		s003_text(text, sizeof(text), found, true);
+		parse(text, &p);
+		round_trip(&p, NULL);
+		mmt_program_free(&p);
+	}
+	/* The same seeds without the bug: nothing. */
+	for (seed = 1; seed <= found; seed++) {
+		s003_text(text, sizeof(text), seed, false);
+		MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+			      "seed %u without the bug: %s: %s", seed, f.oracle,
+			      f.message);
+		mmt_finding_free(&f);
+	}
+}
+
+/*
+ * Two CPUs each take one pool's only element and then wait for the other
+ * pool's (memory used up, so the allocator cannot help): the model's
+ * detector ends it with both waits and who holds what, under every
+ * schedule that gets there; nothing hangs.  As for a sequential program,
+ * a program waiting for its own elements is blocked, not a finding.
+ */
+MMT_TEST(
+	threads_deadlocked_on_each_others_mempool_elements_are_reported_with_the_chain)
+{
+	static const char *const scheds[] = { "sched=rr",
+					      "sched=random sched_seed=1",
+					      "sched=random sched_seed=2",
+					      "sched=pct sched_seed=5" };
+	unsigned int i, cycles = 0;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(scheds); i++) {
+		static char text[16384];
+		struct mmt_finding f;
+		enum mmt_exec_result r;
+		size_t n;
+		int k;
+
+		n = (size_t)snprintf(
+			text, sizeof(text),
+			"mmtorture-trace 1\n"
+			"machine cpus=2 normal=256 dma32=64 "
+			"mempool=no-reclaim %s\n"
+			"m0 = mempool_create page min=1 size=4096\n"
+			"m1 = mempool_create page min=1 size=4096\n",
+			scheds[i]);
+		for (k = 0; k < 60; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "p%d = alloc_pages GFP_NOWAIT "
+					      "order=3\n",
+					      k);
+		for (; k < 200; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "p%d = alloc_pages GFP_ATOMIC "
+					      "order=0\n",
+					      k);
+		snprintf(text + n, sizeof(text) - n,
+			 "cpu 1\n"
+			 "free_pages p199\n"
+			 "e0 = mempool_alloc m1 GFP_NOIO\n"
+			 "e1 = mempool_alloc m0 GFP_NOIO\n"
+			 "cpu 0\n"
+			 "e2 = mempool_alloc m0 GFP_NOIO\n"
+			 "e3 = mempool_alloc m1 GFP_NOIO\n");
+		r = run_text(text, &f);
+		if (r == MMT_EXEC_OK) { /* one thread got both first */
+			mmt_finding_free(&f);
+			continue;
+		}
+		MMT_CHECK_MSG(r == MMT_EXEC_BLOCKED, "%s: %s: %s", scheds[i],
+			      f.oracle, f.message);
+		MMT_CHECK(strstr(f.op_text, "mempool_alloc") != NULL);
+		MMT_CHECK(f.nr_decisions > 0);
+		if (!strstr(f.message, "task cpu0 waits") ||
+		    !strstr(f.message, "task cpu1 waits")) {
+			/* One thread took both and ended: the other waits
+			 * for what it holds. */
+			MMT_CHECK(strstr(f.message, "held by cpu") != NULL);
+			mmt_finding_free(&f);
+			continue;
+		}
+		cycles++; /* the cycle, both ways */
+		MMT_CHECK(strstr(f.message,
+				 "task cpu1 waits on pool->wait (mempool m0: "
+				 "0/1 elements in the pool, 1 out: held by "
+				 "cpu0") != NULL);
+		MMT_CHECK(strstr(f.message,
+				 "task cpu0 waits on pool->wait (mempool m1: "
+				 "0/1 elements in the pool, 1 out: held by "
+				 "cpu1") != NULL);
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK(cycles >= 2);
+}

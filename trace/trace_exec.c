@@ -201,6 +201,7 @@ struct exec {
 	bool stop; /* a finding, or blocked */
 	/* ---- a concurrent run (mt): NULL/false for a sequential one ---- */
 	bool mt; /* threads under the deterministic scheduler */
+	bool was_mt; /* ran concurrently (teardown after the scheduler) */
 	bool threads; /* one thread per CPU (else a seq runner) */
 	struct mmt_dsched *ds;
 	struct mmt_trace_deps deps;
@@ -351,9 +352,12 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
  * violation is the finding, unless it is the operation's legitimate wait
  * for the program itself, which makes the execution blocked.
  */
+static enum may_block op_may_block(const struct mmt_op *op, mmt_gfp_t *gfp);
+
 static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 {
 	const struct mmt_violation *v;
+	size_t at;
 
 	if (x->stop)
 		return true;
@@ -363,12 +367,22 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 	if (!v)
 		return false;
 	x->stop = true;
-	if (blocked_by(x, v, how, gfp) &&
-	    (!x->mt || v->op_index == x->op_index)) {
+	at = x->op_index;
+	if (MMT_UNLIKELY(x->mt)) {
+		/*
+		 * Whichever thread looks first: judge the operation that was
+		 * running when it fired (a wait of another thread), or none.
+		 */
+		at = (size_t)v->op_index;
+		how = BLOCK_NEVER;
+		if (at < x->p->nr_ops)
+			how = op_may_block(&x->p->ops[at], &gfp);
+	}
+	if (blocked_by(x, v, how, gfp)) {
 		x->result = MMT_EXEC_BLOCKED;
-		x->f->op_index = x->op_index;
-		mmt_trace_format_op(x->p, &x->p->ops[x->op_index],
-				    x->f->op_text, sizeof(x->f->op_text));
+		x->f->op_index = at;
+		mmt_trace_format_op(x->p, &x->p->ops[at], x->f->op_text,
+				    sizeof(x->f->op_text));
 		snprintf(x->f->message, sizeof(x->f->message),
 			 "the program waits for itself: %.470s", v->msg);
 		return true;
@@ -1110,6 +1124,22 @@ static void kthread_stop(struct exec *x, struct xkthread *k)
 	k->dev = k->lower = NULL;
 }
 
+/* How operation @op may legitimately wait for the program (its GFP in @gfp). */
+static enum may_block op_may_block(const struct mmt_op *op, mmt_gfp_t *gfp)
+{
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	int node;
+
+	*gfp = 0;
+	if (!info || !op_gfp(info, op, gfp, &node))
+		return BLOCK_NEVER;
+	if (op->code == MMT_OP_MEMPOOL_ALLOC && (*gfp & __GFP_DIRECT_RECLAIM))
+		return BLOCK_MEMPOOL;
+	if (*gfp & __GFP_NOFAIL)
+		return BLOCK_NOFAIL;
+	return BLOCK_NEVER;
+}
+
 /*
  * Run one operation.  Handle arguments were checked live; the result
  * handle (if any) is @res.  Returns false only for bad-trace (reported).
@@ -1612,10 +1642,24 @@ static void teardown(struct exec *x)
 	}
 	if (check_findings(x) || !go_to(x, x->cpu))
 		return;
-	for (i = 0; i < MMT_ARRAY_SIZE(order) && !x->stop; i++)
+	for (i = 0; i < MMT_ARRAY_SIZE(order) && !x->stop; i++) {
+		/*
+		 * A concurrent run validates at no operation (another CPU
+		 * may be in the middle of one): once the memory is released,
+		 * before destroying caches and shrinking tidy up what a race
+		 * left (an empty slab frozen on a dead cache's cpu partial
+		 * list: seed 003), the validators run.
+		 */
+		if (order[i] == MMT_H_MEMPOOL && x->was_mt && x->level >= 1) {
+			mmt_machine_is_valid(m);
+			if (check_findings(x))
+				return;
+		}
 		release_kind(x, order[i]);
+	}
 	if (x->stop)
 		return;
+
 	if (x->mnt) {
 		mmt_swap_mount_destroy(x->mnt);
 		x->mnt = NULL;
@@ -1888,8 +1932,8 @@ static void seq_main(void *arg)
 		mmt_dsched_stop(x->ds);
 }
 
-/* PCT's k when the program leaves it to the engine: points per op. */
-#define PCT_POINTS_PER_OP 16
+/* PCT's k (decision points) when the program leaves it to the engine. */
+#define PCT_POINTS_PER_OP 2
 
 static struct mmt_sched_source *make_source(struct exec *x, uint8_t source)
 {
@@ -1951,7 +1995,7 @@ static bool run_mt(struct exec *x, uint8_t source)
 	int c, ncpu = mmt_nr_cpus(x->m);
 	size_t *count;
 
-	x->mt = true;
+	x->mt = x->was_mt = true;
 	x->threads = source != MMT_SCHED_SEQ;
 	x->done = calloc(p->nr_ops + 1, sizeof(*x->done));
 	x->thr = calloc((size_t)ncpu, sizeof(*x->thr));
@@ -2267,6 +2311,34 @@ void mmt_finding_free(struct mmt_finding *f)
 	free(f->decisions);
 	f->decisions = NULL;
 	f->nr_decisions = 0;
+}
+
+bool mmt_exec_reproducer(struct mmt_program *p, const struct mmt_exec_opts *o,
+			 const struct mmt_finding *f)
+{
+	if (o && o->sched_source >= 0 &&
+	    o->sched_source < MMT_NR_SCHED_SOURCES) {
+		p->sched.source = (uint8_t)o->sched_source;
+		p->sched.seed = 0;
+		p->sched.pct_depth = 0;
+		p->sched.pct_steps = 0;
+		if (o->sched_source == MMT_SCHED_PCT ||
+		    o->sched_source == MMT_SCHED_RANDOM)
+			p->sched.seed = (uint32_t)o->sched_seed;
+		if (o->sched_source == MMT_SCHED_PCT) {
+			unsigned int d = o->pct_depth ?
+						 o->pct_depth :
+						 MMT_TRACE_PCT_DEFAULT_DEPTH;
+
+			p->sched.pct_depth =
+				(uint8_t)(d > MMT_TRACE_PCT_MAX_DEPTH ?
+						  MMT_TRACE_PCT_MAX_DEPTH :
+						  d);
+		}
+	}
+	if (p->sched.source == MMT_SCHED_SEQ)
+		return mmt_program_set_decisions(p, NULL, 0);
+	return mmt_program_set_decisions(p, f->decisions, f->nr_decisions);
 }
 
 void mmt_finding_print(const struct mmt_finding *f, FILE *out)

@@ -113,6 +113,17 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 
 void mmt_finding_free(struct mmt_finding *f);
 /*
+ * Make @p (the program run with @o, NULL: defaults) the self-contained
+ * reproducer of @f: an overriding schedule source (o->sched_source, its
+ * seed and PCT depth) becomes the header's, and the executed schedule
+ * (f->decisions) the program's decisions, so that running the printed
+ * program replays the same interleaving.  Nothing changes for a
+ * sequential run.  False when out of memory (the decisions are then not
+ * attached).
+ */
+bool mmt_exec_reproducer(struct mmt_program *p, const struct mmt_exec_opts *o,
+			 const struct mmt_finding *f);
+/*
  * "oracle [layer] at site (reported by func()), op N: op_text\n  message\n
  * dump..."
  */
