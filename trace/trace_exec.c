@@ -354,6 +354,22 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
  */
 static enum may_block op_may_block(const struct mmt_op *op, mmt_gfp_t *gfp);
 
+/*
+ * A concurrent run: whichever thread looks first, judge the operation that
+ * was running when @v fired (a wait of another thread), or none.
+ */
+static MMT_COLD enum may_block mt_may_block(struct exec *x,
+					    const struct mmt_violation *v,
+					    size_t *at, mmt_gfp_t *gfp)
+{
+	*at = (size_t)v->op_index;
+	if (*at >= x->p->nr_ops) {
+		*at = x->op_index;
+		return BLOCK_NEVER;
+	}
+	return op_may_block(&x->p->ops[*at], gfp);
+}
+
 static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 {
 	const struct mmt_violation *v;
@@ -368,16 +384,8 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 		return false;
 	x->stop = true;
 	at = x->op_index;
-	if (MMT_UNLIKELY(x->mt)) {
-		/*
-		 * Whichever thread looks first: judge the operation that was
-		 * running when it fired (a wait of another thread), or none.
-		 */
-		at = (size_t)v->op_index;
-		how = BLOCK_NEVER;
-		if (at < x->p->nr_ops)
-			how = op_may_block(&x->p->ops[at], &gfp);
-	}
+	if (MMT_UNLIKELY(x->mt))
+		how = mt_may_block(x, v, &at, &gfp);
 	if (blocked_by(x, v, how, gfp)) {
 		x->result = MMT_EXEC_BLOCKED;
 		x->f->op_index = at;
@@ -1020,8 +1028,8 @@ static struct mmt_wb_device *dev_pop(struct xkthread **stack, int *n,
  * a fiber of the scheduler from now on (the engine makes every
  * mmt_kthread_run() one).  Devices become reclaim's swap or file device.
  */
-static bool kthread_start(struct exec *x, uint32_t kind, int node,
-			  struct xhandle *res)
+static MMT_COLD bool kthread_start(struct exec *x, uint32_t kind, int node,
+				   struct xhandle *res)
 {
 	struct mmt_machine *m = x->m;
 	struct xkthread *k;
@@ -1104,7 +1112,7 @@ static bool kthread_start(struct exec *x, uint32_t kind, int node,
 }
 
 /* `kthread_stop k` (and teardown): stop it and wait until it has ended. */
-static void kthread_stop(struct exec *x, struct xkthread *k)
+static MMT_COLD void kthread_stop(struct exec *x, struct xkthread *k)
 {
 	if (!k->running)
 		return;
@@ -2129,16 +2137,6 @@ void mmt_exec_opts_default(struct mmt_exec_opts *o)
 	o->sched_source = -1;
 }
 
-static bool has_kthreads(const struct mmt_program *p)
-{
-	size_t i;
-
-	for (i = 0; i < p->nr_ops; i++)
-		if (p->ops[i].code == MMT_OP_KTHREAD_START)
-			return true;
-	return false;
-}
-
 /* Room for every handle the program can make, counted from its text. */
 static bool alloc_handles(struct exec *x)
 {
@@ -2225,7 +2223,7 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 		cfg.bugs = o->bugs;
 	source = o->sched_source >= 0 ? (uint8_t)o->sched_source :
 					p->sched.source;
-	kthreads = has_kthreads(p);
+	kthreads = p->nr_handles[MMT_H_KTHREAD] != 0;
 	concurrent = source != MMT_SCHED_SEQ || kthreads;
 	/*
 	 * Threads that can only wait for each other: the first time nothing
