@@ -369,3 +369,83 @@ MMT_TEST(
 	}
 	MMT_CHECK(cycles >= 2);
 }
+
+/* "RESULT ORACLE op N: TEXT", "points P" and "decisions ..." of a run. */
+static char *golden_run(const char *name)
+{
+	char path[512], *buf = NULL, *text;
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	static const char *const res[] = { "ok", "finding", "blocked",
+					   "setup-failed" };
+	size_t len = 0, i;
+	FILE *in, *out;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", MMT_SOURCE_DIR, name);
+	in = fopen(path, "r");
+	MMT_CHECK_MSG(in != NULL, "%s", path);
+	fseek(in, 0, SEEK_END);
+	n = ftell(in);
+	rewind(in);
+	text = calloc(1, (size_t)n + 1);
+	MMT_CHECK(fread(text, 1, (size_t)n, in) == (size_t)n);
+	fclose(in);
+	parse(text, &p);
+	free(text);
+	r = mmt_trace_execute(&p, NULL, &f);
+	out = open_memstream(&buf, &len);
+	fprintf(out, "%s\n%s %s op %zu: %s\npoints %llu\ndecisions", name,
+		res[r], r == MMT_EXEC_FINDING ? f.oracle : "-", f.op_index,
+		r == MMT_EXEC_OK ? "-" : f.op_text,
+		(unsigned long long)f.sched_points);
+	for (i = 0; i < f.nr_decisions; i++)
+		fprintf(out, " %u", f.decisions[i]);
+	fprintf(out, "\n");
+	fclose(out);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	return buf;
+}
+
+/*
+ * Determinism across builds: the unit suite runs in the default, release,
+ * asan, tsan and fuzz builds alike, and each must give the recorded
+ * schedule and result of these concurrent traces
+ * (tests/data/concurrent-golden.expected).
+ */
+MMT_TEST(concurrent_traces_replay_the_golden_schedule_and_result_in_every_build)
+{
+	static const char *const names[] = {
+		"concurrent-golden-s003.trace",
+		"concurrent-golden-random.trace",
+	};
+	char path[512], *expect, *got = NULL;
+	size_t glen = 0, i;
+	FILE *in, *out;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/concurrent-golden.expected",
+		 MMT_SOURCE_DIR);
+	in = fopen(path, "r");
+	MMT_CHECK_MSG(in != NULL, "%s", path);
+	fseek(in, 0, SEEK_END);
+	n = ftell(in);
+	rewind(in);
+	expect = calloc(1, (size_t)n + 1);
+	MMT_CHECK(fread(expect, 1, (size_t)n, in) == (size_t)n);
+	fclose(in);
+	out = open_memstream(&got, &glen);
+	for (i = 0; i < MMT_ARRAY_SIZE(names); i++) {
+		char *one = golden_run(names[i]);
+
+		fputs(one, out);
+		free(one);
+	}
+	fclose(out);
+	MMT_CHECK_MSG(!strcmp(got, expect), "expected:\n%s\ngot:\n%s", expect,
+		      got);
+	free(got);
+	free(expect);
+}
