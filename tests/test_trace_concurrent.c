@@ -169,8 +169,9 @@ MMT_TEST(schedule_override_runs_a_program_under_pct_and_ignores_its_decisions)
 
 MMT_TEST(kernel_threads_of_each_kind_start_and_stop_cleanly)
 {
-	static const char *const kinds[] = { "kswapd", "disk", "dmcrypt",
-					     "loop", "netswap" };
+	static const char *const kinds[] = { "kswapd",	  "disk",    "dmcrypt",
+					     "loop",	  "netswap", "gp",
+					     "kvfree_rcu" };
 	static const char *const scheds[] = { "sched=seq", "sched=rr",
 					      "sched=random sched_seed=3" };
 	unsigned int i, j;
@@ -187,10 +188,16 @@ MMT_TEST(kernel_threads_of_each_kind_start_and_stop_cleanly)
 				 "k0 = kthread_start %s node=0\n"
 				 "p0 = alloc_pages GFP_KERNEL order=0\n"
 				 "lru_add anon count=64\n"
+				 "o0 = kmalloc size=64 GFP_KERNEL\n"
+				 "o1 = kmalloc size=128 GFP_KERNEL\n"
 				 "cpu 1\n"
 				 "p1 = alloc_pages GFP_KERNEL order=1\n"
+				 "kvfree_rcu o0\n"
 				 "free_pages p1\n"
+				 "synchronize_rcu\n"
 				 "cpu 0\n"
+				 "kvfree_rcu_head o1\n"
+				 "gp_step\n"
 				 "kthread_stop k0\n"
 				 "k1 = kthread_start %s node=0\n"
 				 "free_pages p0\n",

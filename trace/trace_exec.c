@@ -1080,12 +1080,11 @@ static MMT_COLD bool kthread_start(struct exec *x, uint32_t kind, int node,
 		break;
 	}
 	case MMT_KT_GP:
+		k->running = mmt_rcu_gp_kthread_start(m);
+		break;
 	case MMT_KT_KVFREE_RCU:
-		free(k);
-		return bad_trace(x,
-				 "kthread_start %s: the model has no such "
-				 "kernel thread yet",
-				 kind == MMT_KT_GP ? "gp" : "kvfree_rcu");
+		k->running = mmt_kvfree_rcu_worker_start(m);
+		break;
 	case MMT_NR_TRACE_KTHREADS:
 		break;
 	}
@@ -1117,8 +1116,15 @@ static MMT_COLD void kthread_stop(struct exec *x, struct xkthread *k)
 	if (!k->running)
 		return;
 	k->running = false;
-	if (k->kind == MMT_KT_KSWAPD) {
+	switch (k->kind) {
+	case MMT_KT_KSWAPD:
 		mmt_kswapd_stop_node(x->m, k->node);
+		return;
+	case MMT_KT_GP:
+		mmt_rcu_gp_kthread_stop(x->m);
+		return;
+	case MMT_KT_KVFREE_RCU:
+		mmt_kvfree_rcu_worker_stop(x->m);
 		return;
 	}
 	mmt_reclaim_set_swap_device(x->m,
