@@ -8,10 +8,24 @@
  * with the caller's bugs if it overrides them.  One task per CPU, "cpu0"
  * ... made on first use; the calling thread starts on CPU 0 with task 0
  * and `cpu N` moves it to CPU N with task N.  Reclaim hooks are installed
- * (direct reclaim works on the LRU), but no kernel thread runs: no kswapd
- * (`kswapd N` runs one balancing pass here, mmt_kswapd_balance), no
- * writeback device, so nothing is ever under writeback and an execution
- * is one thread doing one thing at a time: deterministic.
+ * (direct reclaim works on the LRU).  In a sequential program no kernel
+ * thread runs: no kswapd (`kswapd N` runs one balancing pass here,
+ * mmt_kswapd_balance), no writeback device, so nothing is ever under
+ * writeback and an execution is one thread doing one thing at a time:
+ * deterministic.
+ *
+ * Concurrent programs (a schedule other than seq, kernel threads, or a
+ * caller's schedule override) run under the deterministic scheduler
+ * (trace/dsched.h; "the concurrent run" below): a fiber per CPU thread
+ * running its operations through the same exec_op() once their
+ * dependencies (mmt_trace_deps_build) completed, the model's kernel
+ * threads as fibers, the program's decisions then its source choosing at
+ * every decision point, the chosen indices recorded into the finding.
+ * What exec_op() keeps in struct exec for the running operation follows
+ * the running fiber (exec_switch); handle serials are textual.  A finding
+ * stops the run (the other fibers are abandoned); a clean run stops its
+ * kernel threads, detaches the scheduler and tears down as a sequential
+ * one.  The scheduler is single-threaded: no lock is added.
  *
  * Contexts.  Each CPU has a stack of entered contexts; `enter` pushes
  * (irq, softirq, bh_off, preempt, irqs_off, a lock, rcu_read, a memalloc

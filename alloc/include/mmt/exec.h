@@ -3,9 +3,13 @@
  * mmt/exec.h - the interpreter: runs a program (mmt/trace.h) against a
  * fresh model instance and says whether an oracle fired.
  *
- * One host thread plays every simulated CPU in turn (`cpu N` moves it);
- * no kernel thread runs, so an execution is deterministic: the same
- * program gives the same result, the same finding at the same operation.
+ * A sequential program: one host thread plays every simulated CPU in
+ * turn (`cpu N` moves it), no kernel thread runs.  A concurrent one (a
+ * schedule other than seq, or kernel threads): each CPU's thread and each
+ * kernel thread is a fiber under the deterministic scheduler, interleaved
+ * as the program's decisions and schedule source say.  Either way an
+ * execution is deterministic: the same program gives the same result, the
+ * same finding at the same operation (and the same schedule).
  * The cheap oracles are the model's own inline checks (they fire inside
  * the operation); the expensive validators run per oracle level (see
  * struct mmt_trace_header); the interpreter adds the oracles that only a
