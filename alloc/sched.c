@@ -509,14 +509,20 @@ static void acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
 	acquire_cpu_want(m, t, -1);
 }
 
-void mmt_cpu_attach_wait(struct mmt_machine *m, int cpu, struct mmt_task *t)
+bool mmt_cpu_attach_wait(struct mmt_machine *m, int cpu, struct mmt_task *t)
 {
+	/* What waiting cannot mend, mmt_cpu_attach() reports. */
+	if (cpu < 0 || cpu >= m->nr_cpus || !t || t->m != m || _mmt_this_cpu ||
+	    t->cpu >= 0 ||
+	    !atomic_load_explicit(&m->cpus[cpu].online, memory_order_acquire))
+		return mmt_cpu_attach(m, cpu, t);
 	if (_mmt_cpu_try_attach(m, cpu, t))
-		return;
+		return true;
 	pthread_mutex_lock(&S(m)->mu);
 	S(m)->nr_cpu_waiters++;
 	pthread_mutex_unlock(&S(m)->mu);
 	acquire_cpu_want(m, t, cpu);
+	return true;
 }
 
 void mmt_cpu_attach_any(struct mmt_machine *m, struct mmt_task *t)

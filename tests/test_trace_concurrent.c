@@ -456,3 +456,51 @@ MMT_TEST(concurrent_traces_replay_the_golden_schedule_and_result_in_every_build)
 	free(got);
 	free(expect);
 }
+
+/*
+ * A finding in the middle of a concurrent run with kernel threads of every
+ * kind running: the run stops there (the other fibers abandoned), the
+ * finding names the operation, carries the schedule, and everything is
+ * released (the sanitizer builds check for leaks).  The finding's thread
+ * starts once the kernel threads exist: a fiber abandoned inside a device's
+ * creation would leave the half-made device unreleased.
+ */
+MMT_TEST(a_finding_stops_a_concurrent_run_with_kernel_threads_cleanly)
+{
+	static const char *const scheds[] = { "sched=rr",
+					      "sched=random sched_seed=4",
+					      "sched=seq" };
+	unsigned int i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(scheds); i++) {
+		struct mmt_finding f;
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "mmtorture-trace 1\n"
+			 "machine cpus=2 normal=1024 %s\n"
+			 "bugs pcp-zero-skipped\n"
+			 "k0 = kthread_start kswapd node=0\n"
+			 "k1 = kthread_start dmcrypt node=0\n"
+			 "k2 = kthread_start gp node=0\n"
+			 "k3 = kthread_start kvfree_rcu node=0\n"
+			 "lru_add anon count=64\n"
+			 "o1 = kmalloc size=64 GFP_KERNEL\n"
+			 "cpu 1\n"
+			 "kvfree_rcu o1\n"
+			 "p0 = alloc_pages GFP_KERNEL order=0\n"
+			 "free_pages p0\n"
+			 "p1 = alloc_pages GFP_KERNEL|__GFP_ZERO order=0\n"
+			 "cpu 0\n"
+			 "synchronize_rcu\n"
+			 "o2 = kmalloc size=64 GFP_KERNEL\n",
+			 scheds[i]);
+		MMT_CHECK_EQ(run_text(text, &f), MMT_EXEC_FINDING);
+		MMT_CHECK_STR(f.oracle, "gfp-zero");
+		MMT_CHECK_EQ(f.op_index, 10);
+		MMT_CHECK(strstr(f.op_text, "p1 = alloc_pages") != NULL);
+		if (strcmp(scheds[i], "sched=seq"))
+			MMT_CHECK(f.sched_points > 0);
+		mmt_finding_free(&f);
+	}
+}

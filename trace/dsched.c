@@ -712,7 +712,8 @@ static void task_main(void *arg)
 	mmt_thread_state_restore(t->tls);
 	if (ds->swhook)
 		ds->swhook(ds->swarg, t->arg, true);
-	on = mmt_cpu_attach(m, t->cpu, t->task);
+	/* A kthread may hold the CPU: wait for it rather than fail. */
+	on = mmt_cpu_attach_wait(m, t->cpu, t->task);
 	mmt_engine_thread_pending(m, -1);
 	if (on) {
 		t->fn(t->arg);

@@ -448,16 +448,16 @@ static bool go_to(struct exec *x, int cpu)
 		 * A kernel thread may be on it: wait for it to give way,
 		 * meanwhile away and coming back (mmt/engine.h), not idle.
 		 */
-		bool on = mmt_smp_processor_id() >= 0;
+		bool on = mmt_smp_processor_id() >= 0, ok;
 
 		if (on) {
 			mmt_engine_thread_pending(x->m, 1);
 			mmt_cpu_detach();
 		}
-		mmt_cpu_attach_wait(x->m, cpu, t);
+		ok = mmt_cpu_attach_wait(x->m, cpu, t);
 		if (on)
 			mmt_engine_thread_pending(x->m, -1);
-		return true;
+		return ok;
 	}
 	if (mmt_smp_processor_id() >= 0)
 		mmt_cpu_detach();
@@ -1059,6 +1059,7 @@ static MMT_COLD bool kthread_start(struct exec *x, uint32_t kind, int node,
 		return bad_trace(x, "kthread_start: out of host memory");
 	k->kind = kind;
 	k->node = node;
+	res->ptr = k; /* freed with the handles, even after an abandoned run */
 	switch ((enum mmt_trace_kthread)kind) {
 	case MMT_KT_KSWAPD:
 		k->running = mmt_kswapd_start_node(m, node);
@@ -1117,10 +1118,9 @@ static MMT_COLD bool kthread_start(struct exec *x, uint32_t kind, int node,
 		k->lower = NULL;
 	}
 	if (!k->running) {
-		free(k); /* could not start: a NULL handle */
-		return true;
+		res->ptr = NULL; /* could not start: a NULL handle */
+		free(k);
 	}
-	res->ptr = k;
 	return true;
 }
 
