@@ -1730,6 +1730,37 @@ static void teardown(struct exec *x)
 /* ---- the concurrent run (fibers under the deterministic scheduler) ---- */
 
 /*
+ * TSan.  This file is not instrumented (the interpreter's state follows the
+ * running fiber), but the C library's interceptors are: the host memory
+ * they handle for the scheduler's source from one fiber and then another
+ * (or the host context) is ignored, as trace/dsched.c does.  And the
+ * switch is no happens-before edge (trace/fiber.c): the program's own
+ * order is.  An operation that completed happens before every operation
+ * that waited for it, as the kernel code a program stands for would have
+ * passed the object through some synchronization.
+ */
+#if MMT_SANITIZE_TSAN
+#include <sanitizer/tsan_interface.h>
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define HOST_MEM_BEGIN()                               \
+	(AnnotateIgnoreReadsBegin(__FILE__, __LINE__), \
+	 AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define HOST_MEM_END()                                \
+	(AnnotateIgnoreWritesEnd(__FILE__, __LINE__), \
+	 AnnotateIgnoreReadsEnd(__FILE__, __LINE__))
+#define DEP_RELEASE(p) __tsan_release(p)
+#define DEP_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HOST_MEM_BEGIN() ((void)0)
+#define HOST_MEM_END() ((void)0)
+#define DEP_RELEASE(p) ((void)(p))
+#define DEP_ACQUIRE(p) ((void)(p))
+#endif
+
+/*
  * The language's schedule over the scheduler's source: the program's
  * decisions first (indices among the runnable fibers, modulo their
  * number), then the source; every index chosen is recorded (the
@@ -1784,8 +1815,11 @@ static unsigned int lang_pick(struct mmt_sched_source *src, uint64_t step,
 	if (l->nrec < MMT_TRACE_MAX_DECISIONS) {
 		if (l->nrec == l->cap) {
 			size_t cap = l->cap ? 2 * l->cap : 256;
-			uint16_t *r = realloc(l->rec, cap * sizeof(*r));
+			uint16_t *r;
 
+			HOST_MEM_BEGIN();
+			r = realloc(l->rec, cap * sizeof(*r));
+			HOST_MEM_END();
 			if (!r)
 				return idx; /* loses the record, not the run */
 			l->rec = r;
@@ -1850,10 +1884,18 @@ static void unwind_cpu(struct exec *x)
 			break;
 }
 
+/*
+ * Under TSan the switch is no happens-before edge (trace/fiber.c): the
+ * program's own order is.  An operation that completed happens before
+ * every operation that waited for it, as the kernel code a program stands
+ * for would have passed the object through some synchronization.
+ */
+
 static void thr_ended_op(struct exec *x, size_t i)
 {
 	int k;
 
+	DEP_RELEASE(&x->done[i]);
 	x->done[i] = true;
 	for (k = 0; k < x->nr_thr; k++)
 		if (x->thr[k].waiting_for == i)
@@ -1899,6 +1941,8 @@ static void wait_deps(struct exec *x, struct xthr *t, size_t i)
 			mmt_dsched_wait(x->ds, t->why);
 		}
 	}
+	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++)
+		DEP_ACQUIRE(&x->done[d->on[k]]);
 	t->waiting_for = SIZE_MAX;
 	if (off) {
 		mmt_cpu_attach_wait(x->m, t->cpu, x->cpus[t->cpu].task);
@@ -2093,6 +2137,11 @@ static bool run_mt(struct exec *x, uint8_t source)
 			t->ops[t->nr++] = (uint32_t)i;
 		}
 	free(count);
+	/*
+	 * The host is on no CPU during the run; it leaves before the fibers
+	 * exist, so that what leaving wrote is ordered before they start.
+	 */
+	mmt_cpu_detach();
 	for (c = 0; c < ncpu; c++) {
 		struct xthr *t = &x->thr[c];
 
@@ -2104,7 +2153,6 @@ static bool run_mt(struct exec *x, uint8_t source)
 		if (t->id < 0)
 			return false;
 	}
-	mmt_cpu_detach(); /* the host is on no CPU during the run */
 	r = mmt_dsched_run(x->ds);
 	if (r != MMT_DSCHED_DONE || x->stop) {
 		check_findings(x);
