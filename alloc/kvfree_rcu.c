@@ -402,8 +402,10 @@ void mmt_kvfree_rcu(void *ptr)
 	if (!kfreeable(m, ptr, &size, "kvfree_rcu"))
 		return;
 	oracle_record(m->rcu->kv, ptr, _mmt_rcu_snap(m->rcu));
-	if (MMT_LIKELY(add_ptr(m, ptr)))
+	if (MMT_LIKELY(add_ptr(m, ptr))) {
+		_mmt_rcu_kick(m->rcu);
 		return;
+	}
 	/* No block: wait here (the caller must be able to sleep). */
 	atomic_fetch_add_explicit(&m->rcu->kv->nr_fallback, 1,
 				  memory_order_relaxed);
@@ -437,8 +439,10 @@ void mmt_kvfree_rcu_head(void *ptr, struct mmt_rcu_head *head)
 		return;
 	}
 	oracle_record(m->rcu->kv, ptr, _mmt_rcu_snap(m->rcu));
-	if (MMT_LIKELY(add_ptr(m, ptr)))
+	if (MMT_LIKELY(add_ptr(m, ptr))) {
+		_mmt_rcu_kick(m->rcu);
 		return;
+	}
 	/* No block: the embedded head, one callback per object. */
 	atomic_fetch_add_explicit(&m->rcu->kv->nr_fallback, 1,
 				  memory_order_relaxed);

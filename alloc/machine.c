@@ -382,6 +382,11 @@ void mmt_machine_destroy(struct mmt_machine *m)
 		return;
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m)
 		MMT_TLS_SET(_mmt_this_cpu, NULL);
+	/* Kernel threads first, as _mmt_reclaim_destroy() stops kswapd. */
+	if (m->rcu) {
+		mmt_rcu_gp_kthread_stop(m);
+		mmt_kvfree_rcu_worker_stop(m);
+	}
 	_mmt_reclaim_destroy(m);
 	_mmt_reserve_destroy(m);
 	_mmt_mempool_destroy(m);

@@ -321,6 +321,17 @@ static enum gp_progress gp_step(struct mmt_machine *m)
 		cbs->next = NULL;
 		cbs->func(cbs);
 	}
+	if (MMT_UNLIKELY(
+		    atomic_load_explicit(&rs->kv_on, memory_order_acquire))) {
+		/* kvfree_rcu's worker frees, in process context. */
+		if (ret == GP_ENDED ||
+		    mmt_bug_on(m, MMT_BUG_KVFREE_RCU_EARLY_FREE)) {
+			atomic_store_explicit(&rs->kv_work, true,
+					      memory_order_release);
+			mmt_wake_up(&rs->kv_wq);
+		}
+		return ret;
+	}
 	_mmt_kvfree_rcu_step(m, ret == GP_ENDED);
 	return ret;
 }
@@ -353,6 +364,7 @@ void mmt_call_rcu(struct mmt_rcu_head *head,
 	rs->cb_tail = &head->next;
 	atomic_fetch_add_explicit(&rs->nr_cbs, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&rs->mu);
+	_mmt_rcu_kick(rs);
 }
 
 /* ---- waiting: synchronize_rcu, rcu_barrier ---- */
@@ -447,6 +459,7 @@ void mmt_synchronize_rcu(void)
 	if (rs->gp_requested < target)
 		rs->gp_requested = target;
 	pthread_mutex_unlock(&rs->mu);
+	_mmt_rcu_kick(rs);
 	wait_for(cpu, gp_reached, target, "synchronize_rcu()", NULL);
 }
 
@@ -471,6 +484,146 @@ unsigned int mmt_rcu_barrier(struct mmt_machine *m)
 	return gps;
 }
 
+/* ---- the grace-period thread and kvfree_rcu's worker ---- */
+
+void _mmt_rcu_gp_wanted(struct mmt_rcu_state *rs)
+{
+	mmt_wake_up(&rs->gp_wq);
+}
+
+static bool gp_wanted(void *arg)
+{
+	struct mmt_rcu_state *rs = arg;
+	bool want;
+
+	pthread_mutex_lock(&rs->mu);
+	want = rs->gp_active || need_gp_locked(rs);
+	pthread_mutex_unlock(&rs->mu);
+	return want;
+}
+
+/*
+ * The grace-period kthread (rcu_gp_kthread): while a grace period is
+ * wanted it steps the machine, sleeping a jiffy whenever readers hold the
+ * current one back; otherwise it sleeps until call_rcu, synchronize_rcu
+ * or kvfree_rcu wakes it.  A CPU may still step beside it.
+ */
+static void gp_kthread_fn(void *arg)
+{
+	struct mmt_machine *m = arg;
+	struct mmt_rcu_state *rs = m->rcu;
+
+	while (!mmt_kthread_should_stop() && !mmt_sched_failed(m)) {
+		if (!gp_wanted(rs)) {
+			enum mmt_wait_result r = mmt_wait_event_timeout(
+				&rs->gp_wq, gp_wanted, rs, MMT_WAIT_FOREVER,
+				NULL);
+
+			if (r == MMT_WAIT_STOPPED || r == MMT_WAIT_DEADLOCK)
+				break;
+			continue;
+		}
+		if (gp_step(m) == GP_WAITING) {
+			if (mmt_schedule_timeout(1) != MMT_WAIT_TIMEOUT)
+				break;
+		} else {
+			/* gp_step has no scheduling point of its own. */
+			mmt_cond_resched();
+		}
+	}
+}
+
+static bool kv_work(void *arg)
+{
+	return atomic_load_explicit(&((struct mmt_rcu_state *)arg)->kv_work,
+				    memory_order_acquire);
+}
+
+/*
+ * kvfree_rcu's worker (kfree_rcu_work): woken when a grace period ended,
+ * frees every block whose grace period is complete with kfree_bulk(), in
+ * process context.
+ */
+static void kv_worker_fn(void *arg)
+{
+	struct mmt_machine *m = arg;
+	struct mmt_rcu_state *rs = m->rcu;
+
+	while (!mmt_kthread_should_stop() && !mmt_sched_failed(m)) {
+		enum mmt_wait_result r = mmt_wait_event_timeout(
+			&rs->kv_wq, kv_work, rs, MMT_WAIT_FOREVER, NULL);
+
+		if (r == MMT_WAIT_STOPPED || r == MMT_WAIT_DEADLOCK)
+			break;
+		atomic_store_explicit(&rs->kv_work, false,
+				      memory_order_relaxed);
+		_mmt_kvfree_rcu_step(m, true);
+	}
+}
+
+bool mmt_rcu_gp_kthread_start(struct mmt_machine *m)
+{
+	struct mmt_rcu_state *rs = m->rcu;
+	struct mmt_kthread *k;
+
+	if (rs->gp_thread)
+		return true;
+	atomic_store_explicit(&rs->gp_kick, true, memory_order_relaxed);
+	k = mmt_kthread_run(m, "rcu_gp", 0, gp_kthread_fn, m);
+	if (!k) {
+		atomic_store_explicit(&rs->gp_kick, false,
+				      memory_order_relaxed);
+		return false;
+	}
+	rs->gp_thread = k;
+	return true;
+}
+
+void mmt_rcu_gp_kthread_stop(struct mmt_machine *m)
+{
+	struct mmt_rcu_state *rs = m->rcu;
+	struct mmt_kthread *k = rs->gp_thread;
+
+	if (!k)
+		return;
+	rs->gp_thread = NULL;
+	atomic_store_explicit(&rs->gp_kick, false, memory_order_relaxed);
+	mmt_kthread_stop(k);
+}
+
+bool mmt_kvfree_rcu_worker_start(struct mmt_machine *m)
+{
+	struct mmt_rcu_state *rs = m->rcu;
+	struct mmt_kthread *k;
+
+	if (rs->kv_worker)
+		return true;
+	k = mmt_kthread_run(m, "kfree_rcu_work", 0, kv_worker_fn, m);
+	if (!k)
+		return false;
+	rs->kv_worker = k;
+	/* Release: the worker exists before a gp step hands it work. */
+	atomic_store_explicit(&rs->kv_on, true, memory_order_release);
+	return true;
+}
+
+void mmt_kvfree_rcu_worker_stop(struct mmt_machine *m)
+{
+	struct mmt_rcu_state *rs = m->rcu;
+	struct mmt_kthread *k = rs->kv_worker;
+
+	if (!k)
+		return;
+	/* From now on the stepper frees again; what is ready goes now. */
+	atomic_store_explicit(&rs->kv_on, false, memory_order_release);
+	rs->kv_worker = NULL;
+	mmt_kthread_stop(k);
+	if (atomic_exchange_explicit(&rs->kv_work, false,
+				     memory_order_acq_rel) &&
+	    mmt_smp_processor_id() >= 0)
+		_mmt_kvfree_rcu_step(m, true);
+}
+
 /* ---- set-up and teardown ---- */
 
 int _mmt_rcu_init(struct mmt_machine *m, char *err, size_t errlen)
@@ -488,6 +641,8 @@ int _mmt_rcu_init(struct mmt_machine *m, char *err, size_t errlen)
 	pthread_mutex_init(&rs->mu, NULL);
 	rs->cb_tail = &rs->cb_head;
 	rs->stall_ms = RCU_STALL_MS_DEFAULT;
+	mmt_waitqueue_init(&rs->gp_wq, "rcu_gp_wq");
+	mmt_waitqueue_init(&rs->kv_wq, "kfree_rcu_wq");
 	m->rcu = rs;
 	return _mmt_kvfree_rcu_init(m, err, errlen);
 }
@@ -504,6 +659,8 @@ void _mmt_rcu_destroy(struct mmt_machine *m)
 	 * the arena, which goes away with the machine: touch neither.
 	 */
 	_mmt_kvfree_rcu_destroy(m);
+	mmt_waitqueue_destroy(&rs->gp_wq);
+	mmt_waitqueue_destroy(&rs->kv_wq);
 	pthread_mutex_destroy(&rs->mu);
 	free(rs->cpus);
 	free(rs);

@@ -74,7 +74,27 @@ struct mmt_rcu_state {
 	unsigned int stall_ms;
 	struct mmt_rcu_cpu *cpus; /* [m->nr_cpus] */
 	struct mmt_kvfree_state *kv;
+	/*
+	 * The optional kernel threads (mmt_rcu_gp_kthread_start,
+	 * mmt_kvfree_rcu_worker_start): the grace-period thread sleeps on
+	 * gp_wq until something wants a grace period (gp_kick, set while it
+	 * runs, makes call_rcu/synchronize_rcu/kvfree_rcu wake it); the
+	 * kvfree_rcu worker sleeps on kv_wq until a grace period ended
+	 * (kv_work) and then frees the ready blocks instead of the stepper.
+	 */
+	struct mmt_kthread *gp_thread, *kv_worker; /* under mu */
+	_Atomic bool gp_kick, kv_on, kv_work;
+	struct mmt_waitqueue gp_wq, kv_wq;
 };
+
+/* Something may want a grace period: wake the gp thread if there is one. */
+void _mmt_rcu_gp_wanted(struct mmt_rcu_state *rs);
+static inline void _mmt_rcu_kick(struct mmt_rcu_state *rs)
+{
+	if (MMT_UNLIKELY(
+		    atomic_load_explicit(&rs->gp_kick, memory_order_relaxed)))
+		_mmt_rcu_gp_wanted(rs);
+}
 
 /* rcu.c: the grace period memory queued now must wait for. */
 static inline uint64_t _mmt_rcu_snap(struct mmt_rcu_state *rs)

@@ -1031,7 +1031,8 @@ void mmt_reclaim_remove_hooks(struct mmt_machine *m)
 	pthread_mutex_unlock(&rs->setup_mu);
 }
 
-bool mmt_kswapd_start(struct mmt_machine *m)
+/* Start node @nid's kswapd (nid < 0: every node's); idempotent. */
+static bool kswapd_start_nodes(struct mmt_machine *m, int want)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	bool ok = true;
@@ -1043,7 +1044,7 @@ bool mmt_kswapd_start(struct mmt_machine *m)
 		struct lru_node *ln = &rs->node[nid];
 		char name[24];
 
-		if (ln->kswapd)
+		if (ln->kswapd || (want >= 0 && nid != want))
 			continue;
 		snprintf(name, sizeof(name), "kswapd%d", nid);
 		ln->kswapd = mmt_kthread_run(m, name,
@@ -1056,7 +1057,7 @@ bool mmt_kswapd_start(struct mmt_machine *m)
 	return ok;
 }
 
-void mmt_kswapd_stop(struct mmt_machine *m)
+static void kswapd_stop_nodes(struct mmt_machine *m, int want)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	struct mmt_kthread *k[MMT_MAX_NODES];
@@ -1064,6 +1065,9 @@ void mmt_kswapd_stop(struct mmt_machine *m)
 
 	pthread_mutex_lock(&rs->setup_mu);
 	for (nid = 0; nid < m->nr_nodes; nid++) {
+		k[nid] = NULL;
+		if (want >= 0 && nid != want)
+			continue;
 		k[nid] = rs->node[nid].kswapd;
 		rs->node[nid].kswapd = NULL;
 	}
@@ -1072,6 +1076,31 @@ void mmt_kswapd_stop(struct mmt_machine *m)
 	for (nid = 0; nid < m->nr_nodes; nid++)
 		if (k[nid])
 			mmt_kthread_stop(k[nid]);
+}
+
+bool mmt_kswapd_start(struct mmt_machine *m)
+{
+	return kswapd_start_nodes(m, -1);
+}
+
+void mmt_kswapd_stop(struct mmt_machine *m)
+{
+	kswapd_stop_nodes(m, -1);
+}
+
+bool mmt_kswapd_start_node(struct mmt_machine *m, int nid)
+{
+	if (nid < 0 || nid >= m->nr_nodes)
+		return mmt_violation(m, "bad-argument",
+				     "kswapd_start_node(%d): no such node",
+				     nid);
+	return kswapd_start_nodes(m, nid);
+}
+
+void mmt_kswapd_stop_node(struct mmt_machine *m, int nid)
+{
+	if (nid >= 0 && nid < m->nr_nodes)
+		kswapd_stop_nodes(m, nid);
 }
 
 /* ---- shrinkers ---- */

@@ -406,10 +406,13 @@ static struct timespec real_deadline(unsigned int ms)
 	return ts;
 }
 
-static bool try_any_cpu(struct mmt_machine *m, struct mmt_task *t)
+/* CPU @want for @t, or any free online CPU when @want < 0. */
+static bool try_any_cpu(struct mmt_machine *m, struct mmt_task *t, int want)
 {
 	int c;
 
+	if (want >= 0)
+		return _mmt_cpu_try_attach(m, want, t);
 	for (c = 0; c < m->nr_cpus; c++)
 		if (_mmt_cpu_try_attach(m, c, t))
 			return true;
@@ -421,12 +424,13 @@ static bool try_any_cpu(struct mmt_machine *m, struct mmt_task *t)
  * released (no switch can come between the failed attempt and the park:
  * every thread of the engine runs on this host thread).
  */
-static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
+static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t,
+			       int want)
 {
 	struct mmt_sched_state *s = S(m);
 	struct cpu_waiter cw = { .thr = s->eops->self(s->eng) };
 
-	while (!try_any_cpu(m, t)) {
+	while (!try_any_cpu(m, t, want)) {
 		bool ok;
 
 		pthread_mutex_lock(&s->mu);
@@ -460,12 +464,13 @@ static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
  * Take any free online CPU for @t; the caller is counted in
  * nr_cpu_waiters and stops being counted once it holds one.
  */
-static void acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
+static void acquire_cpu_want(struct mmt_machine *m, struct mmt_task *t,
+			     int want)
 {
 	struct mmt_sched_state *s = S(m);
 
 	if (s->eops) {
-		engine_acquire_cpu(m, t);
+		engine_acquire_cpu(m, t, want);
 		return;
 	}
 	for (;;) {
@@ -476,6 +481,8 @@ static void acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
 		gen = s->cpu_gen;
 		pthread_mutex_unlock(&s->mu);
 		for (c = 0; c < m->nr_cpus; c++) {
+			if (want >= 0 && c != want)
+				continue;
 			if (_mmt_cpu_try_attach(m, c, t)) {
 				pthread_mutex_lock(&s->mu);
 				s->nr_cpu_waiters--;
@@ -495,6 +502,27 @@ static void acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
 		}
 		pthread_mutex_unlock(&s->mu);
 	}
+}
+
+static void acquire_cpu(struct mmt_machine *m, struct mmt_task *t)
+{
+	acquire_cpu_want(m, t, -1);
+}
+
+bool mmt_cpu_attach_wait(struct mmt_machine *m, int cpu, struct mmt_task *t)
+{
+	/* What waiting cannot mend, mmt_cpu_attach() reports. */
+	if (cpu < 0 || cpu >= m->nr_cpus || !t || t->m != m || _mmt_this_cpu ||
+	    t->cpu >= 0 ||
+	    !atomic_load_explicit(&m->cpus[cpu].online, memory_order_acquire))
+		return mmt_cpu_attach(m, cpu, t);
+	if (_mmt_cpu_try_attach(m, cpu, t))
+		return true;
+	pthread_mutex_lock(&S(m)->mu);
+	S(m)->nr_cpu_waiters++;
+	pthread_mutex_unlock(&S(m)->mu);
+	acquire_cpu_want(m, t, cpu);
+	return true;
 }
 
 void mmt_cpu_attach_any(struct mmt_machine *m, struct mmt_task *t)
@@ -800,6 +828,7 @@ void mmt_kthread_stop(struct mmt_kthread *k)
 		pthread_mutex_unlock(&s->mu);
 		if (self)
 			acquire_cpu(m, self);
+		free(k); /* never resumed: nothing reads it again */
 		return;
 	}
 	pthread_mutex_lock(&s->mu);

@@ -123,6 +123,8 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 		p.hdr.bugs = tgt.opts.bugs;
 		if (tgt.opts.oracle_level >= 0)
 			p.hdr.oracle_level = tgt.opts.oracle_level;
+		/* The executed schedule makes it self-contained. */
+		mmt_exec_reproducer(&p, &tgt.opts, &f);
 		mmt_trace_print(&p, stderr);
 		fprintf(stderr, "---- end ----\n");
 		fflush(stderr);

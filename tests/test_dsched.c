@@ -960,3 +960,52 @@ MMT_TEST(dsched_a_replay_that_cannot_be_followed_counts_its_divergences)
 	mmt_schedule_free(&a.sched);
 	mmt_schedule_free(&b.sched);
 }
+
+/* ---- RCU's kernel threads as fibers ---- */
+
+static struct {
+	struct mmt_machine *m;
+	unsigned long pending_after;
+	int spins;
+} rk;
+
+/* Queue for a grace period and never step one: only the threads can. */
+static void rk_client(void *arg)
+{
+	void *o = mmt_kmalloc(64, GFP_KERNEL);
+
+	(void)arg;
+	MMT_CHECK(o != NULL);
+	mmt_kvfree_rcu(o);
+	for (rk.spins = 0;
+	     rk.spins < 10000 && mmt_kvfree_rcu_pending(rk.m) != 0; rk.spins++)
+		mmt_cond_resched();
+	rk.pending_after = mmt_kvfree_rcu_pending(rk.m);
+}
+
+MMT_TEST(rcu_gp_thread_and_kvfree_rcu_worker_free_what_no_cpu_steps)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 3; /* the client's, and one for each thread */
+	m = t_machine(&cfg);
+
+	memset(&rk, 0, sizeof(rk));
+	rk.m = m;
+	ds = t_dsched(m, mmt_sched_source_round_robin());
+	MMT_CHECK(mmt_rcu_gp_kthread_start(m));
+	MMT_CHECK(mmt_kvfree_rcu_worker_start(m));
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "client", 0), rk_client,
+			    NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	MMT_CHECK_EQ(rk.pending_after, 0);
+	MMT_CHECK(mmt_rcu_gp_completed(m) >= 1);
+	MMT_CHECK_CLEAN(m);
+	mmt_rcu_gp_kthread_stop(m); /* joined from the host context */
+	mmt_kvfree_rcu_worker_stop(m);
+	MMT_CHECK_CLEAN(m);
+	t_dsched_done(m, ds);
+}

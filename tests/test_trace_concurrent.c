@@ -1,59 +1,218 @@
 // SPDX-License-Identifier: MIT
 /*
- * tests/test_trace_concurrent.c - what the sequential interpreter does with
- * a concurrent program until the concurrent one runs it: it never
- * pretends.  A kernel-thread operation or a schedule other than seq is a
- * "bad-trace" finding naming the reason, and a sequential program with
- * the same operations (sched=seq) runs as it always did.
+ * tests/test_trace_concurrent.c - the concurrent interpreter: programs
+ * with a schedule other than seq, or kernel threads, run as fibers under
+ * the deterministic scheduler.  The same program and seed give the same
+ * schedule and result; the recorded decisions, printed and parsed back,
+ * replay the identical interleaving; kernel threads start and stop
+ * cleanly; a sequential program runs as it always did.
  */
 #include "mmt_test.h"
 #include "mmt/exec.h"
 #include "mmt/trace.h"
 
+static void parse(const char *text, struct mmt_program *p)
+{
+	char err[512];
+
+	MMT_CHECK_MSG(mmt_trace_parse(text, strlen(text), "t.trace", p, err,
+				      sizeof(err)),
+		      "%s", err);
+}
+
 static enum mmt_exec_result run_text(const char *text, struct mmt_finding *f)
 {
 	struct mmt_program p;
 	enum mmt_exec_result r;
-	char err[512];
 
-	MMT_CHECK_MSG(mmt_trace_parse(text, strlen(text), "t.trace", &p, err,
-				      sizeof(err)),
-		      "%s", err);
+	parse(text, &p);
 	memset(f, 0, sizeof(*f));
 	r = mmt_trace_execute(&p, NULL, f);
 	mmt_program_free(&p);
 	return r;
 }
 
-MMT_TEST(sequential_interpreter_refuses_schedules_and_kernel_threads_honestly)
+/* Two CPUs on one cache: allocations, remote frees, cache destroy. */
+static const char slab_mt[] = "c0 = kmem_cache_create size=256 ACCOUNT\n"
+			      "g0 = cgroup_create\n"
+			      "cgroup_enter g0\n"
+			      "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "co1 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "co2 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "cpu 1\n"
+			      "co3 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "kmem_cache_free co0\n"
+			      "kmem_cache_free co1\n"
+			      "co4 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "kmem_cache_free co3\n"
+			      "cpu 0\n"
+			      "cgroup_offline g0\n"
+			      "kmem_cache_free co2\n"
+			      "co5 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			      "kmem_cache_free co5\n"
+			      "cpu 1\n"
+			      "kmem_cache_free co4\n"
+			      "kmem_cache_destroy c0\n";
+
+static void slab_mt_text(char *buf, size_t len, const char *sched)
+{
+	snprintf(buf, len,
+		 "mmtorture-trace 1\n"
+		 "machine cpus=2 slab=slub oracles=1 %s\n%s",
+		 sched, slab_mt);
+}
+
+MMT_TEST(concurrent_slab_program_gives_same_decisions_and_result_per_seed)
+{
+	static const char *const scheds[] = { "sched=pct sched_seed=%u",
+					      "sched=random sched_seed=%u",
+					      "sched=rr" };
+	unsigned int i, seed;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(scheds); i++) {
+		for (seed = 1; seed <= 6; seed++) {
+			char s[64], text[2048];
+			struct mmt_finding a, b;
+			enum mmt_exec_result ra, rb;
+
+			snprintf(s, sizeof(s), scheds[i], seed);
+			slab_mt_text(text, sizeof(text), s);
+			ra = run_text(text, &a);
+			rb = run_text(text, &b);
+			MMT_CHECK_EQ(ra, MMT_EXEC_OK);
+			MMT_CHECK_EQ(ra, rb);
+			MMT_CHECK(a.nr_decisions > 0);
+			MMT_CHECK_EQ(a.nr_decisions, b.nr_decisions);
+			MMT_CHECK(!memcmp(a.decisions, b.decisions,
+					  a.nr_decisions * sizeof(uint16_t)));
+			MMT_CHECK_EQ(a.sched_points, b.sched_points);
+			MMT_CHECK_EQ(a.interleaving_hash, b.interleaving_hash);
+			mmt_finding_free(&a);
+			mmt_finding_free(&b);
+		}
+	}
+}
+
+/* Execute @p, attach its record, print, parse, execute again. */
+static void round_trip(struct mmt_program *p, const struct mmt_exec_opts *o)
+{
+	struct mmt_finding a, b;
+	enum mmt_exec_result ra, rb;
+	struct mmt_program q;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	ra = mmt_trace_execute(p, o, &a);
+	MMT_CHECK(a.nr_decisions > 0);
+	MMT_CHECK(mmt_program_set_decisions(p, a.decisions, a.nr_decisions));
+	out = open_memstream(&buf, &len);
+	mmt_trace_print(p, out);
+	fclose(out);
+	MMT_CHECK(strstr(buf, "\ndecisions ") != NULL);
+	parse(buf, &q);
+	rb = mmt_trace_execute(&q, NULL, &b);
+	MMT_CHECK_EQ(ra, rb);
+	MMT_CHECK_STR(a.signature, b.signature);
+	MMT_CHECK_EQ(a.op_index, b.op_index);
+	MMT_CHECK_EQ(a.nr_decisions, b.nr_decisions);
+	MMT_CHECK(!memcmp(a.decisions, b.decisions,
+			  a.nr_decisions * sizeof(uint16_t)));
+	MMT_CHECK_EQ(a.sched_points, b.sched_points);
+	MMT_CHECK_EQ(a.interleaving_hash, b.interleaving_hash);
+	mmt_program_free(&q);
+	free(buf);
+	mmt_finding_free(&a);
+	mmt_finding_free(&b);
+}
+
+MMT_TEST(recorded_decisions_replay_the_identical_schedule_through_text)
+{
+	unsigned int seed;
+
+	for (seed = 1; seed <= 5; seed++) {
+		struct mmt_program p;
+		char s[64], text[2048];
+
+		snprintf(s, sizeof(s), "sched=random sched_seed=%u", seed);
+		slab_mt_text(text, sizeof(text), s);
+		parse(text, &p);
+		round_trip(&p, NULL);
+		mmt_program_free(&p);
+	}
+}
+
+MMT_TEST(schedule_override_runs_a_program_under_pct_and_ignores_its_decisions)
+{
+	struct mmt_exec_opts o;
+	struct mmt_finding a, b;
+	struct mmt_program p;
+	char text[2048];
+	uint16_t d[4] = { 1, 1, 1, 1 };
+
+	slab_mt_text(text, sizeof(text), "sched=input");
+	parse(text, &p);
+	MMT_CHECK(mmt_program_set_decisions(&p, d, 4));
+	mmt_exec_opts_default(&o);
+	o.sched_source = MMT_SCHED_PCT;
+	o.sched_seed = 11;
+	o.pct_depth = 2;
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &a), MMT_EXEC_OK);
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &b), MMT_EXEC_OK);
+	MMT_CHECK_EQ(a.nr_decisions, b.nr_decisions);
+	MMT_CHECK(!memcmp(a.decisions, b.decisions,
+			  a.nr_decisions * sizeof(uint16_t)));
+	mmt_finding_free(&a);
+	mmt_finding_free(&b);
+	mmt_program_free(&p);
+}
+
+MMT_TEST(kernel_threads_of_each_kind_start_and_stop_cleanly)
+{
+	static const char *const kinds[] = { "kswapd",	  "disk",    "dmcrypt",
+					     "loop",	  "netswap", "gp",
+					     "kvfree_rcu" };
+	static const char *const scheds[] = { "sched=seq", "sched=rr",
+					      "sched=random sched_seed=3" };
+	unsigned int i, j;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(kinds); i++)
+		for (j = 0; j < MMT_ARRAY_SIZE(scheds); j++) {
+			struct mmt_finding f;
+			char text[1024];
+
+			/* Stopped by the program, then left to teardown. */
+			snprintf(text, sizeof(text),
+				 "mmtorture-trace 1\n"
+				 "machine cpus=2 normal=1024 %s\n"
+				 "k0 = kthread_start %s node=0\n"
+				 "p0 = alloc_pages GFP_KERNEL order=0\n"
+				 "lru_add anon count=64\n"
+				 "o0 = kmalloc size=64 GFP_KERNEL\n"
+				 "o1 = kmalloc size=128 GFP_KERNEL\n"
+				 "cpu 1\n"
+				 "p1 = alloc_pages GFP_KERNEL order=1\n"
+				 "kvfree_rcu o0\n"
+				 "free_pages p1\n"
+				 "synchronize_rcu\n"
+				 "cpu 0\n"
+				 "kvfree_rcu_head o1\n"
+				 "gp_step\n"
+				 "kthread_stop k0\n"
+				 "k1 = kthread_start %s node=0\n"
+				 "free_pages p0\n",
+				 scheds[j], kinds[i], kinds[i]);
+			MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+				      "%s %s: %s: %s", kinds[i], scheds[j],
+				      f.oracle, f.message);
+			mmt_finding_free(&f);
+		}
+}
+
+MMT_TEST(sequential_program_stays_sequential_with_no_schedule)
 {
 	struct mmt_finding f;
 
-	MMT_CHECK_EQ(run_text("mmtorture-trace 1\n"
-			      "machine sched=rr\n"
-			      "o0 = kmalloc size=64 GFP_KERNEL\n"
-			      "kfree o0\n",
-			      &f),
-		     MMT_EXEC_FINDING);
-	MMT_CHECK_STR(f.oracle, "bad-trace");
-	MMT_CHECK(strstr(
-		f.message,
-		"sched=rr: a concurrent schedule needs a concurrent run"));
-	mmt_finding_free(&f);
-
-	MMT_CHECK_EQ(run_text("mmtorture-trace 1\n"
-			      "k0 = kthread_start kswapd node=0\n"
-			      "kthread_stop k0\n",
-			      &f),
-		     MMT_EXEC_FINDING);
-	MMT_CHECK_STR(f.oracle, "bad-trace");
-	MMT_CHECK_EQ(f.op_index, 0);
-	MMT_CHECK(
-		strstr(f.message,
-		       "kthread_start: kernel threads need a concurrent run"));
-	mmt_finding_free(&f);
-
-	/* The same operations in textual order are an ordinary program. */
 	MMT_CHECK_EQ(run_text("mmtorture-trace 1\n"
 			      "machine sched=seq\n"
 			      "o0 = kmalloc size=64 GFP_KERNEL\n"
@@ -61,5 +220,287 @@ MMT_TEST(sequential_interpreter_refuses_schedules_and_kernel_threads_honestly)
 			      "kfree o0\n",
 			      &f),
 		     MMT_EXEC_OK);
+	MMT_CHECK_EQ(f.nr_decisions, 0);
+	MMT_CHECK(f.decisions == NULL);
 	mmt_finding_free(&f);
+}
+
+/*
+ * The seed-003 setting as a slab-mt program: CPU 0 fills slabs of a
+ * cgroup's cache (co0 first, on a slab that ends up full); CPU 1, once the
+ * last bulk exists, frees it and then co0 (a full slab: frozen onto its cpu
+ * partial list) while CPU 0 takes the cgroup offline.
+ */
+static void s003_text(char *buf, size_t len, unsigned int seed, bool bug)
+{
+	size_t n;
+	int b;
+
+	n = (size_t)snprintf(buf, len,
+			     "mmtorture-trace 1\n"
+			     "machine cpus=2 slab=slub oracles=1 sched=pct "
+			     "sched_seed=%u pct_depth=3\n%s"
+			     "c0 = kmem_cache_create size=256 ACCOUNT\n"
+			     "g0 = cgroup_create\n"
+			     "cgroup_enter g0\n"
+			     "co0 = kmem_cache_alloc c0 GFP_KERNEL\n",
+			     seed, bug ? "bugs slub-frozen-dead-cache\n" : "");
+	for (b = 0; b < 8; b++)
+		n += (size_t)snprintf(
+			buf + n, len - n,
+			"cb%d = kmem_cache_alloc_bulk c0 GFP_KERNEL count=64\n",
+			b);
+	snprintf(buf + n, len - n,
+		 "cpu 1\n"
+		 "kmem_cache_free_bulk cb7\n"
+		 "kmem_cache_free co0\n"
+		 "cpu 0\n"
+		 "cgroup_offline g0\n");
+}
+
+#define S003_SEEDS 200
+
+MMT_TEST(
+	pct_finds_slub_frozen_dead_cache_in_a_slab_mt_program_and_nothing_without)
+{
+	unsigned int seed, found = 0;
+	struct mmt_finding f;
+	char text[4096];
+
+	for (seed = 1; seed <= S003_SEEDS && !found; seed++) {
+		s003_text(text, sizeof(text), seed, true);
+		if (run_text(text, &f) == MMT_EXEC_FINDING) {
+			MMT_CHECK_STR(f.oracle, "dead-cache-leak");
+			found = seed;
+		}
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK_MSG(found, "PCT did not find it in %d seeds", S003_SEEDS);
+	fprintf(stderr, "slub-frozen-dead-cache: found by PCT seed %u\n",
+		found);
+	/* The finding's reproducer replays it: same op, same schedule. */
+	{
+		struct mmt_program p;
+
+		s003_text(text, sizeof(text), found, true);
+		parse(text, &p);
+		round_trip(&p, NULL);
+		mmt_program_free(&p);
+	}
+	/* The same seeds without the bug: nothing. */
+	for (seed = 1; seed <= found; seed++) {
+		s003_text(text, sizeof(text), seed, false);
+		MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+			      "seed %u without the bug: %s: %s", seed, f.oracle,
+			      f.message);
+		mmt_finding_free(&f);
+	}
+}
+
+/*
+ * Two CPUs each take one pool's only element and then wait for the other
+ * pool's (memory used up, so the allocator cannot help): the model's
+ * detector ends it with both waits and who holds what, under every
+ * schedule that gets there; nothing hangs.  As for a sequential program,
+ * a program waiting for its own elements is blocked, not a finding.
+ */
+MMT_TEST(
+	threads_deadlocked_on_each_others_mempool_elements_are_reported_with_the_chain)
+{
+	static const char *const scheds[] = { "sched=rr",
+					      "sched=random sched_seed=1",
+					      "sched=random sched_seed=2",
+					      "sched=pct sched_seed=5" };
+	unsigned int i, cycles = 0;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(scheds); i++) {
+		static char text[16384];
+		struct mmt_finding f;
+		enum mmt_exec_result r;
+		size_t n;
+		int k;
+
+		n = (size_t)snprintf(
+			text, sizeof(text),
+			"mmtorture-trace 1\n"
+			"machine cpus=2 normal=256 dma32=64 "
+			"mempool=no-reclaim %s\n"
+			"m0 = mempool_create page min=1 size=4096\n"
+			"m1 = mempool_create page min=1 size=4096\n",
+			scheds[i]);
+		for (k = 0; k < 60; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "p%d = alloc_pages GFP_NOWAIT "
+					      "order=3\n",
+					      k);
+		for (; k < 200; k++)
+			n += (size_t)snprintf(text + n, sizeof(text) - n,
+					      "p%d = alloc_pages GFP_ATOMIC "
+					      "order=0\n",
+					      k);
+		snprintf(text + n, sizeof(text) - n,
+			 "cpu 1\n"
+			 "free_pages p199\n"
+			 "e0 = mempool_alloc m1 GFP_NOIO\n"
+			 "e1 = mempool_alloc m0 GFP_NOIO\n"
+			 "cpu 0\n"
+			 "e2 = mempool_alloc m0 GFP_NOIO\n"
+			 "e3 = mempool_alloc m1 GFP_NOIO\n");
+		r = run_text(text, &f);
+		if (r == MMT_EXEC_OK) { /* one thread got both first */
+			mmt_finding_free(&f);
+			continue;
+		}
+		MMT_CHECK_MSG(r == MMT_EXEC_BLOCKED, "%s: %s: %s", scheds[i],
+			      f.oracle, f.message);
+		MMT_CHECK(strstr(f.op_text, "mempool_alloc") != NULL);
+		MMT_CHECK(f.nr_decisions > 0);
+		if (!strstr(f.message, "task cpu0 waits") ||
+		    !strstr(f.message, "task cpu1 waits")) {
+			/* One thread took both and ended: the other waits
+			 * for what it holds. */
+			MMT_CHECK(strstr(f.message, "held by cpu") != NULL);
+			mmt_finding_free(&f);
+			continue;
+		}
+		cycles++; /* the cycle, both ways */
+		MMT_CHECK(strstr(f.message,
+				 "task cpu1 waits on pool->wait (mempool m0: "
+				 "0/1 elements in the pool, 1 out: held by "
+				 "cpu0") != NULL);
+		MMT_CHECK(strstr(f.message,
+				 "task cpu0 waits on pool->wait (mempool m1: "
+				 "0/1 elements in the pool, 1 out: held by "
+				 "cpu1") != NULL);
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK(cycles >= 2);
+}
+
+/* "RESULT ORACLE op N: TEXT", "points P" and "decisions ..." of a run. */
+static char *golden_run(const char *name)
+{
+	char path[512], *buf = NULL, *text;
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	static const char *const res[] = { "ok", "finding", "blocked",
+					   "setup-failed" };
+	size_t len = 0, i;
+	FILE *in, *out;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/%s", MMT_SOURCE_DIR, name);
+	in = fopen(path, "r");
+	MMT_CHECK_MSG(in != NULL, "%s", path);
+	fseek(in, 0, SEEK_END);
+	n = ftell(in);
+	rewind(in);
+	text = calloc(1, (size_t)n + 1);
+	MMT_CHECK(fread(text, 1, (size_t)n, in) == (size_t)n);
+	fclose(in);
+	parse(text, &p);
+	free(text);
+	r = mmt_trace_execute(&p, NULL, &f);
+	out = open_memstream(&buf, &len);
+	fprintf(out, "%s\n%s %s op %zu: %s\npoints %llu\ndecisions", name,
+		res[r], r == MMT_EXEC_FINDING ? f.oracle : "-", f.op_index,
+		r == MMT_EXEC_OK ? "-" : f.op_text,
+		(unsigned long long)f.sched_points);
+	for (i = 0; i < f.nr_decisions; i++)
+		fprintf(out, " %u", f.decisions[i]);
+	fprintf(out, "\n");
+	fclose(out);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	return buf;
+}
+
+/*
+ * Determinism across builds: the unit suite runs in the default, release,
+ * asan, tsan and fuzz builds alike, and each must give the recorded
+ * schedule and result of these concurrent traces
+ * (tests/data/concurrent-golden.expected).
+ */
+MMT_TEST(concurrent_traces_replay_the_golden_schedule_and_result_in_every_build)
+{
+	static const char *const names[] = {
+		"concurrent-golden-s003.trace",
+		"concurrent-golden-random.trace",
+	};
+	char path[512], *expect, *got = NULL;
+	size_t glen = 0, i;
+	FILE *in, *out;
+	long n;
+
+	snprintf(path, sizeof(path), "%s/tests/data/concurrent-golden.expected",
+		 MMT_SOURCE_DIR);
+	in = fopen(path, "r");
+	MMT_CHECK_MSG(in != NULL, "%s", path);
+	fseek(in, 0, SEEK_END);
+	n = ftell(in);
+	rewind(in);
+	expect = calloc(1, (size_t)n + 1);
+	MMT_CHECK(fread(expect, 1, (size_t)n, in) == (size_t)n);
+	fclose(in);
+	out = open_memstream(&got, &glen);
+	for (i = 0; i < MMT_ARRAY_SIZE(names); i++) {
+		char *one = golden_run(names[i]);
+
+		fputs(one, out);
+		free(one);
+	}
+	fclose(out);
+	MMT_CHECK_MSG(!strcmp(got, expect), "expected:\n%s\ngot:\n%s", expect,
+		      got);
+	free(got);
+	free(expect);
+}
+
+/*
+ * A finding in the middle of a concurrent run with kernel threads of every
+ * kind running: the run stops there (the other fibers abandoned), the
+ * finding names the operation, carries the schedule, and everything is
+ * released (the sanitizer builds check for leaks).  The finding's thread
+ * starts once the kernel threads exist: a fiber abandoned inside a device's
+ * creation would leave the half-made device unreleased.
+ */
+MMT_TEST(a_finding_stops_a_concurrent_run_with_kernel_threads_cleanly)
+{
+	static const char *const scheds[] = { "sched=rr",
+					      "sched=random sched_seed=4",
+					      "sched=seq" };
+	unsigned int i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(scheds); i++) {
+		struct mmt_finding f;
+		char text[1024];
+
+		snprintf(text, sizeof(text),
+			 "mmtorture-trace 1\n"
+			 "machine cpus=2 normal=1024 %s\n"
+			 "bugs pcp-zero-skipped\n"
+			 "k0 = kthread_start kswapd node=0\n"
+			 "k1 = kthread_start dmcrypt node=0\n"
+			 "k2 = kthread_start gp node=0\n"
+			 "k3 = kthread_start kvfree_rcu node=0\n"
+			 "lru_add anon count=64\n"
+			 "o1 = kmalloc size=64 GFP_KERNEL\n"
+			 "cpu 1\n"
+			 "kvfree_rcu o1\n"
+			 "p0 = alloc_pages GFP_KERNEL order=0\n"
+			 "free_pages p0\n"
+			 "p1 = alloc_pages GFP_KERNEL|__GFP_ZERO order=0\n"
+			 "cpu 0\n"
+			 "synchronize_rcu\n"
+			 "o2 = kmalloc size=64 GFP_KERNEL\n",
+			 scheds[i]);
+		MMT_CHECK_EQ(run_text(text, &f), MMT_EXEC_FINDING);
+		MMT_CHECK_STR(f.oracle, "gfp-zero");
+		MMT_CHECK_EQ(f.op_index, 10);
+		MMT_CHECK(strstr(f.op_text, "p1 = alloc_pages") != NULL);
+		if (strcmp(scheds[i], "sched=seq"))
+			MMT_CHECK(f.sched_points > 0);
+		mmt_finding_free(&f);
+	}
 }

@@ -234,6 +234,8 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 		fprintf(r->out, "---- reproducer (mmtorture trace) ----\n");
 		if (opts.override_bugs)
 			p.hdr.bugs = opts.bugs;
+		/* The executed schedule makes it self-contained. */
+		mmt_exec_reproducer(&p, &opts, &f);
 		mmt_trace_print(&p, r->out);
 		fprintf(r->out, "---- end ----\n");
 		if (r->on_finding)

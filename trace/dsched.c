@@ -129,6 +129,9 @@ struct mmt_dsched {
 	int last_cpu;
 	uint64_t last_site, ihash;
 	char chain[2048];
+	/* the user's per-task state (mmt_dsched_set_switch_hook) */
+	void (*swhook)(void *arg, void *task_arg, bool in);
+	void *swarg;
 	/* TSan: a fiber that hands over to the host (nothing else can run,
 	 * or it ended) orders what it did before the host's next steps; the
 	 * host hands over to a fiber with no edge at all. */
@@ -637,6 +640,8 @@ static void switch_to(struct mmt_dsched *ds, struct mmt_thread *next)
 	struct mmt_thread *prev = ds->cur;
 
 	mmt_thread_state_save(prev->tls);
+	if (ds->swhook && prev->is_task)
+		ds->swhook(ds->swarg, prev->arg, false);
 	ds->cur = next;
 	ds->switches++;
 	if (next == ds->host)
@@ -648,6 +653,8 @@ static void switch_to(struct mmt_dsched *ds, struct mmt_thread *next)
 	if (prev == ds->host)
 		HB_ACQUIRE(&ds->to_host);
 	mmt_thread_state_restore(prev->tls);
+	if (ds->swhook && prev->is_task)
+		ds->swhook(ds->swarg, prev->arg, true);
 }
 
 /*
@@ -703,7 +710,10 @@ static void task_main(void *arg)
 
 	HB_ACQUIRE(&t->start_sync);
 	mmt_thread_state_restore(t->tls);
-	on = mmt_cpu_attach(m, t->cpu, t->task);
+	if (ds->swhook)
+		ds->swhook(ds->swarg, t->arg, true);
+	/* A kthread may hold the CPU: wait for it rather than fail. */
+	on = mmt_cpu_attach_wait(m, t->cpu, t->task);
 	mmt_engine_thread_pending(m, -1);
 	if (on) {
 		t->fn(t->arg);
@@ -1096,6 +1106,11 @@ const struct mmt_schedule *mmt_dsched_schedule(const struct mmt_dsched *ds)
 	return &ds->rec;
 }
 
+struct mmt_sched_source *mmt_dsched_source(const struct mmt_dsched *ds)
+{
+	return ds->src;
+}
+
 uint64_t mmt_dsched_points(const struct mmt_dsched *ds)
 {
 	return ds->points;
@@ -1129,15 +1144,76 @@ uint64_t mmt_dsched_interleaving_hash(const struct mmt_dsched *ds)
 	return ds->ihash;
 }
 
+void mmt_dsched_set_switch_hook(struct mmt_dsched *ds,
+				void (*fn)(void *arg, void *task_arg, bool in),
+				void *arg)
+{
+	ds->swhook = fn;
+	ds->swarg = arg;
+}
+
+bool mmt_dsched_wait(struct mmt_dsched *ds, const char *why)
+{
+	return eng_park(ds, why);
+}
+
+void mmt_dsched_wake(struct mmt_dsched *ds, int id)
+{
+	if (id >= 0 && (unsigned int)id < ds->nr && ds->fib[id])
+		eng_unpark(ds, ds->fib[id]);
+}
+
+int mmt_dsched_current(const struct mmt_dsched *ds)
+{
+	return ds->cur == ds->host ? -1 : (int)ds->cur->id;
+}
+
+bool mmt_dsched_others_runnable(struct mmt_dsched *ds)
+{
+	return collect_runnable(ds, ds->cur) != 0;
+}
+
+void mmt_dsched_yield(struct mmt_dsched *ds)
+{
+	if (ds->cur != ds->host) {
+		ds->progress++;
+		schedule(ds, true);
+	}
+}
+
+void mmt_dsched_stop(struct mmt_dsched *ds)
+{
+	if (!ds->aborted) {
+		ds->aborted = true;
+		ds->result = MMT_DSCHED_STOPPED;
+	}
+	if (ds->cur != ds->host)
+		switch_to(ds, ds->host); /* never comes back */
+}
+
+void mmt_dsched_detach(struct mmt_dsched *ds)
+{
+	if (!ds->m)
+		return;
+	host_sync(ds);
+	mmt_machine_set_sched_hook(ds->m, NULL, NULL);
+	mmt_machine_set_engine(ds->m, NULL, NULL);
+	ds->m = NULL;
+}
+
+void mmt_dsched_machine_gone(struct mmt_dsched *ds)
+{
+	host_sync(ds);
+	ds->m = NULL;
+}
+
 void mmt_dsched_destroy(struct mmt_dsched *ds)
 {
 	unsigned int i;
 
 	if (!ds)
 		return;
-	host_sync(ds);
-	mmt_machine_set_sched_hook(ds->m, NULL, NULL);
-	mmt_machine_set_engine(ds->m, NULL, NULL);
+	mmt_dsched_detach(ds);
 	for (i = 0; i < ds->nr; i++)
 		if (ds->fib[i])
 			free_fiber(ds, ds->fib[i]);

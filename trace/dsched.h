@@ -119,6 +119,7 @@ enum mmt_dsched_result {
 	MMT_DSCHED_DEADLOCK, /* nothing could run: reported, run abandoned */
 	MMT_DSCHED_STEP_LIMIT, /* more points than the limit: reported */
 	MMT_DSCHED_ERROR, /* misuse (host on a CPU, run twice) */
+	MMT_DSCHED_STOPPED, /* mmt_dsched_stop(): run abandoned */
 };
 
 /*
@@ -140,6 +141,8 @@ void mmt_dsched_set_step_limit(struct mmt_dsched *ds, uint64_t max);
 enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds);
 
 const struct mmt_schedule *mmt_dsched_schedule(const struct mmt_dsched *ds);
+/* The source the scheduler was created with. */
+struct mmt_sched_source *mmt_dsched_source(const struct mmt_dsched *ds);
 /* Scheduling points the fibers passed. */
 uint64_t mmt_dsched_points(const struct mmt_dsched *ds);
 /* Switches between fibers (and the host context). */
@@ -159,6 +162,49 @@ const char *mmt_dsched_deadlock_chain(const struct mmt_dsched *ds);
 void mmt_dsched_set_coverage(struct mmt_dsched *ds, uint8_t *counters,
 			     size_t n);
 uint64_t mmt_dsched_interleaving_hash(const struct mmt_dsched *ds);
+
+/*
+ * Per-task state of the caller's own (an interpreter's current operation):
+ * @fn(@arg, task_arg, false) runs when a CPU task's fiber is switched out,
+ * @fn(@arg, task_arg, true) when it is switched in (and when it starts),
+ * task_arg being what mmt_dsched_add_task() was given.
+ */
+void mmt_dsched_set_switch_hook(struct mmt_dsched *ds,
+				void (*fn)(void *arg, void *task_arg, bool in),
+				void *arg);
+/*
+ * From a fiber: block until mmt_dsched_wake() of it (a permit: a wake
+ * that came first makes it return at once; it may also return
+ * spuriously, the caller re-checks).  @why names what it waits for in a
+ * deadlock chain.  Not runnable meanwhile: the scheduler never picks it.
+ */
+bool mmt_dsched_wait(struct mmt_dsched *ds, const char *why);
+/* Make fiber @id runnable again (never switches). */
+void mmt_dsched_wake(struct mmt_dsched *ds, int id);
+/* The running fiber's id, -1 for the host context. */
+int mmt_dsched_current(const struct mmt_dsched *ds);
+/* Is a fiber other than the running one runnable? */
+bool mmt_dsched_others_runnable(struct mmt_dsched *ds);
+/* From a fiber: give way to another runnable fiber if there is one. */
+void mmt_dsched_yield(struct mmt_dsched *ds);
+/*
+ * End the run now (an interpreter's finding): from a fiber, switch to the
+ * host context for good (never returns); mmt_dsched_run() returns
+ * MMT_DSCHED_STOPPED and every other fiber is abandoned where it is, as
+ * after a deadlock.
+ */
+void mmt_dsched_stop(struct mmt_dsched *ds);
+/*
+ * Detach from the machine (sched hook and thread engine) without freeing
+ * the fibers: after it the machine may be destroyed, then the scheduler.
+ */
+void mmt_dsched_detach(struct mmt_dsched *ds);
+/*
+ * The machine was destroyed while the scheduler was attached (after an
+ * abandoned run: its kthreads' joins fail through the engine instead of
+ * joining pthreads that do not exist); forget it without touching it.
+ */
+void mmt_dsched_machine_gone(struct mmt_dsched *ds);
 
 /* Detach from the machine and free every fiber (ended or abandoned). */
 void mmt_dsched_destroy(struct mmt_dsched *ds);

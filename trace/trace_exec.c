@@ -8,10 +8,24 @@
  * with the caller's bugs if it overrides them.  One task per CPU, "cpu0"
  * ... made on first use; the calling thread starts on CPU 0 with task 0
  * and `cpu N` moves it to CPU N with task N.  Reclaim hooks are installed
- * (direct reclaim works on the LRU), but no kernel thread runs: no kswapd
- * (`kswapd N` runs one balancing pass here, mmt_kswapd_balance), no
- * writeback device, so nothing is ever under writeback and an execution
- * is one thread doing one thing at a time: deterministic.
+ * (direct reclaim works on the LRU).  In a sequential program no kernel
+ * thread runs: no kswapd (`kswapd N` runs one balancing pass here,
+ * mmt_kswapd_balance), no writeback device, so nothing is ever under
+ * writeback and an execution is one thread doing one thing at a time:
+ * deterministic.
+ *
+ * Concurrent programs (a schedule other than seq, kernel threads, or a
+ * caller's schedule override) run under the deterministic scheduler
+ * (trace/dsched.h; "the concurrent run" below): a fiber per CPU thread
+ * running its operations through the same exec_op() once their
+ * dependencies (mmt_trace_deps_build) completed, the model's kernel
+ * threads as fibers, the program's decisions then its source choosing at
+ * every decision point, the chosen indices recorded into the finding.
+ * What exec_op() keeps in struct exec for the running operation follows
+ * the running fiber (exec_switch); handle serials are textual.  A finding
+ * stops the run (the other fibers are abandoned); a clean run stops its
+ * kernel threads, detaches the scheduler and tears down as a sequential
+ * one.  The scheduler is single-threaded: no lock is added.
  *
  * Contexts.  Each CPU has a stack of entered contexts; `enter` pushes
  * (irq, softirq, bh_off, preempt, irqs_off, a lock, rcu_read, a memalloc
@@ -91,7 +105,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "dsched.h"
 #include "exec_internal.h"
+#include "mmt/engine.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
 #include "mmt/trace.h"
@@ -145,6 +161,36 @@ struct xcpu {
 	mmt_spinlock_t spin[2];
 };
 
+/*
+ * A concurrent run's thread (one per CPU with operations, or the single
+ * runner of a seq program with kernel threads): what exec_op() keeps in
+ * struct exec for the running thread, saved here while it is switched out
+ * (exec_switch), and its share of the program.
+ */
+struct xthr {
+	struct exec *x;
+	int id; /* fiber id */
+	int cpu;
+	size_t op_index;
+	mmt_gfp_t op_gfp;
+	int op_node;
+	uint32_t last_serial;
+	uint32_t *ops; /* its operations, in order */
+	size_t nr;
+	size_t waiting_for; /* an operation of another thread, or SIZE_MAX */
+	char why[200];
+};
+
+/* A kernel thread a program started (the handle's ptr). */
+struct xkthread {
+	uint32_t kind; /* enum mmt_trace_kthread */
+	int node;
+	struct mmt_wb_device *dev, *lower;
+	bool running;
+};
+
+#define MAX_DEV_STACK 64
+
 struct exec {
 	const struct mmt_program *p;
 	const struct mmt_exec_opts *o;
@@ -155,7 +201,9 @@ struct exec {
 	struct xcpu *cpus;
 	struct xhandle *h[MMT_NR_HANDLE_KINDS];
 	uint32_t nr_h[MMT_NR_HANDLE_KINDS]; /* room: results in the program */
-	uint32_t made[MMT_NR_HANDLE_KINDS]; /* created so far */
+	uint32_t made[MMT_NR_HANDLE_KINDS]; /* created so far (max serial+1) */
+	uint32_t last_serial; /* the serial new_handle() gave last */
+	uint32_t *serial; /* concurrent: by operation, its result's serial */
 	struct mmt_swap_mount *mnt;
 	struct _mmt_xmem mem;
 	size_t op_index; /* the operation running, nr_ops in teardown */
@@ -165,6 +213,18 @@ struct exec {
 	bool nofail_exhausted;
 	enum mmt_exec_result result;
 	bool stop; /* a finding, or blocked */
+	/* ---- a concurrent run (mt): NULL/false for a sequential one ---- */
+	bool mt; /* threads under the deterministic scheduler */
+	bool was_mt; /* ran concurrently (teardown after the scheduler) */
+	bool threads; /* one thread per CPU (else a seq runner) */
+	struct mmt_dsched *ds;
+	struct mmt_trace_deps deps;
+	bool *done; /* by operation: completed */
+	struct xthr *thr;
+	int nr_thr;
+	/* reclaim's swap and file devices, most recent last */
+	struct xkthread *swap_dev[MAX_DEV_STACK], *file_dev[MAX_DEV_STACK];
+	int nr_swap_dev, nr_file_dev;
 };
 
 /* ---- small helpers ---- */
@@ -306,9 +366,28 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
  * violation is the finding, unless it is the operation's legitimate wait
  * for the program itself, which makes the execution blocked.
  */
+static enum may_block op_may_block(const struct mmt_op *op, mmt_gfp_t *gfp);
+
+/*
+ * A concurrent run: whichever thread looks first, judge the operation that
+ * was running when @v fired (a wait of another thread), or none.
+ */
+static MMT_COLD enum may_block mt_may_block(struct exec *x,
+					    const struct mmt_violation *v,
+					    size_t *at, mmt_gfp_t *gfp)
+{
+	*at = (size_t)v->op_index;
+	if (*at >= x->p->nr_ops) {
+		*at = x->op_index;
+		return BLOCK_NEVER;
+	}
+	return op_may_block(&x->p->ops[*at], gfp);
+}
+
 static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 {
 	const struct mmt_violation *v;
+	size_t at;
 
 	if (x->stop)
 		return true;
@@ -318,11 +397,14 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 	if (!v)
 		return false;
 	x->stop = true;
+	at = x->op_index;
+	if (MMT_UNLIKELY(x->mt))
+		how = mt_may_block(x, v, &at, &gfp);
 	if (blocked_by(x, v, how, gfp)) {
 		x->result = MMT_EXEC_BLOCKED;
-		x->f->op_index = x->op_index;
-		mmt_trace_format_op(x->p, &x->p->ops[x->op_index],
-				    x->f->op_text, sizeof(x->f->op_text));
+		x->f->op_index = at;
+		mmt_trace_format_op(x->p, &x->p->ops[at], x->f->op_text,
+				    sizeof(x->f->op_text));
 		snprintf(x->f->message, sizeof(x->f->message),
 			 "the program waits for itself: %.470s", v->msg);
 		return true;
@@ -361,6 +443,22 @@ static bool go_to(struct exec *x, int cpu)
 		return false;
 	if (mmt_smp_processor_id() == cpu && mmt_current_task() == t)
 		return true;
+	if (MMT_UNLIKELY(x->mt)) {
+		/*
+		 * A kernel thread may be on it: wait for it to give way,
+		 * meanwhile away and coming back (mmt/engine.h), not idle.
+		 */
+		bool on = mmt_smp_processor_id() >= 0, ok;
+
+		if (on) {
+			mmt_engine_thread_pending(x->m, 1);
+			mmt_cpu_detach();
+		}
+		ok = mmt_cpu_attach_wait(x->m, cpu, t);
+		if (on)
+			mmt_engine_thread_pending(x->m, -1);
+		return ok;
+	}
 	if (mmt_smp_processor_id() >= 0)
 		mmt_cpu_detach();
 	return mmt_cpu_attach(x->m, cpu, t);
@@ -516,7 +614,7 @@ static struct xhandle *arg_handle(struct exec *x, const struct mmt_op *op,
 	struct xhandle *hd;
 	char n[24];
 
-	if (s >= x->made[kind]) {
+	if (s >= x->made[kind] || x->h[kind][s].state == HS_NONE) {
 		bad_trace(x, "%s: %s was never created", info->name,
 			  hname(kind, s, n, sizeof(n)));
 		return NULL;
@@ -535,9 +633,17 @@ static struct xhandle *new_handle(struct exec *x, unsigned int kind)
 {
 	struct xhandle *hd;
 
-	if (x->made[kind] >= x->nr_h[kind])
+	uint32_t serial = x->made[kind];
+
+	/* Concurrent: serials are textual, whatever order things run in. */
+	if (MMT_UNLIKELY(x->serial))
+		serial = x->serial[x->op_index];
+	if (serial >= x->nr_h[kind])
 		return NULL; /* counted at the start: cannot happen */
-	hd = &x->h[kind][x->made[kind]++];
+	if (serial >= x->made[kind])
+		x->made[kind] = serial + 1;
+	x->last_serial = serial;
+	hd = &x->h[kind][serial];
 	memset(hd, 0, sizeof(*hd));
 	hd->state = HS_LIVE;
 	return hd;
@@ -709,7 +815,7 @@ static void op_cache_create(struct exec *x, uint32_t size, uint32_t flags,
 {
 	char name[32];
 
-	snprintf(name, sizeof(name), "c%u", x->made[MMT_H_CACHE] - 1);
+	snprintf(name, sizeof(name), "c%u", x->last_serial);
 	hd->ptr = mmt_kmem_cache_create(name, size, 0, flags, NULL);
 	hd->a = size;
 }
@@ -776,7 +882,7 @@ static void op_mempool_create(struct exec *x, uint32_t kind, uint32_t min,
 {
 	char name[32], cname[48];
 
-	snprintf(name, sizeof(name), "m%u", x->made[MMT_H_MEMPOOL] - 1);
+	snprintf(name, sizeof(name), "m%u", x->last_serial);
 	hd->a = kind;
 	hd->b = size;
 	switch (kind) {
@@ -910,6 +1016,158 @@ static bool op_gfp(const struct mmt_op_info *info, const struct mmt_op *op,
 	return has;
 }
 
+/* ---- kernel threads (concurrent runs) ---- */
+
+static void dev_push(struct xkthread **stack, int *n, struct xkthread *k)
+{
+	if (*n < MAX_DEV_STACK)
+		stack[(*n)++] = k;
+}
+
+/* Take @k off @stack; the top is reclaim's device again. */
+static struct mmt_wb_device *dev_pop(struct xkthread **stack, int *n,
+				     struct xkthread *k)
+{
+	int i, j;
+
+	for (i = j = 0; i < *n; i++)
+		if (stack[i] != k)
+			stack[j++] = stack[i];
+	*n = j;
+	return j ? stack[j - 1]->dev : NULL;
+}
+
+/*
+ * `k = kthread_start KIND node=N`: the model's kernel thread of that kind,
+ * a fiber of the scheduler from now on (the engine makes every
+ * mmt_kthread_run() one).  Devices become reclaim's swap or file device.
+ */
+static MMT_COLD bool kthread_start(struct exec *x, uint32_t kind, int node,
+				   struct xhandle *res)
+{
+	struct mmt_machine *m = x->m;
+	struct xkthread *k;
+	char name[32];
+	unsigned int serial = x->last_serial;
+
+	if (kind >= MMT_NR_TRACE_KTHREADS)
+		return bad_trace(x, "kthread_start: no kind %u", kind);
+	if (node < 0 || node >= mmt_nr_nodes(m))
+		return bad_trace(x, "kthread_start: no node %d", node);
+	k = calloc(1, sizeof(*k));
+	if (!k)
+		return bad_trace(x, "kthread_start: out of host memory");
+	k->kind = kind;
+	k->node = node;
+	res->ptr = k; /* freed with the handles, even after an abandoned run */
+	switch ((enum mmt_trace_kthread)kind) {
+	case MMT_KT_KSWAPD:
+		k->running = mmt_kswapd_start_node(m, node);
+		break;
+	case MMT_KT_DISK:
+		snprintf(name, sizeof(name), "disk-k%u", serial);
+		k->dev = mmt_disk_create(m, name, 2);
+		break;
+	case MMT_KT_DMCRYPT:
+		snprintf(name, sizeof(name), "crypt-disk-k%u", serial);
+		k->lower = mmt_disk_create(m, name, 2);
+		snprintf(name, sizeof(name), "dm-crypt-k%u", serial);
+		if (k->lower)
+			k->dev = mmt_crypt_create(m, name, k->lower, NULL);
+		break;
+	case MMT_KT_LOOP:
+		snprintf(name, sizeof(name), "loop-disk-k%u", serial);
+		k->lower = mmt_disk_create(m, name, 2);
+		snprintf(name, sizeof(name), "loop-k%u", serial);
+		if (k->lower)
+			k->dev = mmt_loop_create(m, name, k->lower,
+						 MMT_PF_LESS_THROTTLE, 0);
+		break;
+	case MMT_KT_NETSWAP: {
+		struct mmt_swapfile *sf;
+
+		if (!x->mnt)
+			x->mnt = mmt_swap_mount_create(m, MOUNT_NAME);
+		snprintf(name, sizeof(name), "netswap-k%u", serial);
+		sf = x->mnt ? mmt_swapon(x->mnt, name, SWAPFILE_PAGES) : NULL;
+		if (sf)
+			k->dev = mmt_netswap_create(m, name, x->mnt, sf, 2, 0);
+		break;
+	}
+	case MMT_KT_GP:
+		k->running = mmt_rcu_gp_kthread_start(m);
+		break;
+	case MMT_KT_KVFREE_RCU:
+		k->running = mmt_kvfree_rcu_worker_start(m);
+		break;
+	case MMT_NR_TRACE_KTHREADS:
+		break;
+	}
+	if (k->dev) {
+		k->running = true;
+		if (kind != MMT_KT_LOOP) {
+			dev_push(x->swap_dev, &x->nr_swap_dev, k);
+			mmt_reclaim_set_swap_device(m, k->dev);
+		}
+		if (kind == MMT_KT_DISK || kind == MMT_KT_LOOP) {
+			dev_push(x->file_dev, &x->nr_file_dev, k);
+			mmt_reclaim_set_file_device(m, k->dev);
+		}
+	} else if (k->lower) {
+		mmt_wb_device_destroy(k->lower);
+		k->lower = NULL;
+	}
+	if (!k->running) {
+		res->ptr = NULL; /* could not start: a NULL handle */
+		free(k);
+	}
+	return true;
+}
+
+/* `kthread_stop k` (and teardown): stop it and wait until it has ended. */
+static MMT_COLD void kthread_stop(struct exec *x, struct xkthread *k)
+{
+	if (!k->running)
+		return;
+	k->running = false;
+	switch (k->kind) {
+	case MMT_KT_KSWAPD:
+		mmt_kswapd_stop_node(x->m, k->node);
+		return;
+	case MMT_KT_GP:
+		mmt_rcu_gp_kthread_stop(x->m);
+		return;
+	case MMT_KT_KVFREE_RCU:
+		mmt_kvfree_rcu_worker_stop(x->m);
+		return;
+	}
+	mmt_reclaim_set_swap_device(x->m,
+				    dev_pop(x->swap_dev, &x->nr_swap_dev, k));
+	mmt_reclaim_set_file_device(x->m,
+				    dev_pop(x->file_dev, &x->nr_file_dev, k));
+	/* Upper before lower: the loop and dm-crypt queue on their disk. */
+	mmt_wb_device_destroy(k->dev);
+	if (k->lower)
+		mmt_wb_device_destroy(k->lower);
+	k->dev = k->lower = NULL;
+}
+
+/* How operation @op may legitimately wait for the program (its GFP in @gfp). */
+static enum may_block op_may_block(const struct mmt_op *op, mmt_gfp_t *gfp)
+{
+	const struct mmt_op_info *info = mmt_op_info(op->code);
+	int node;
+
+	*gfp = 0;
+	if (!info || !op_gfp(info, op, gfp, &node))
+		return BLOCK_NEVER;
+	if (op->code == MMT_OP_MEMPOOL_ALLOC && (*gfp & __GFP_DIRECT_RECLAIM))
+		return BLOCK_MEMPOOL;
+	if (*gfp & __GFP_NOFAIL)
+		return BLOCK_NOFAIL;
+	return BLOCK_NEVER;
+}
+
 /*
  * Run one operation.  Handle arguments were checked live; the result
  * handle (if any) is @res.  Returns false only for bad-trace (reported).
@@ -929,6 +1187,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		if (a[0] >= (uint32_t)mmt_nr_cpus(m))
 			return bad_trace(x, "cpu %u: the machine has %d cpu(s)",
 					 a[0], mmt_nr_cpus(m));
+		if (x->threads)
+			break; /* a thread marker: every thread has its CPU */
 		if ((int)a[0] != x->cpu) {
 			int from = x->cpu;
 
@@ -1059,7 +1319,7 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_CGROUP_CREATE: {
 		char name[32];
 
-		snprintf(name, sizeof(name), "g%u", x->made[MMT_H_CGROUP] - 1);
+		snprintf(name, sizeof(name), "g%u", x->last_serial);
 		res->ptr = mmt_memcg_create(m, name);
 		break;
 	}
@@ -1111,8 +1371,7 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 
 		if (!x->mnt)
 			x->mnt = mmt_swap_mount_create(m, MOUNT_NAME);
-		snprintf(name, sizeof(name), "swapfile-s%u",
-			 x->made[MMT_H_SWAPFILE] - 1);
+		snprintf(name, sizeof(name), "swapfile-s%u", x->last_serial);
 		if (x->mnt)
 			res->ptr = mmt_swapon(x->mnt, name, SWAPFILE_PAGES);
 		break;
@@ -1124,7 +1383,7 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_SOCK_MEMALLOC: {
 		char name[32];
 
-		snprintf(name, sizeof(name), "sk%u", x->made[MMT_H_SOCKET] - 1);
+		snprintf(name, sizeof(name), "sk%u", x->last_serial);
 		res->ptr = mmt_sock_create(m, name);
 		if (res->ptr)
 			mmt_sk_set_memalloc(res->ptr);
@@ -1143,7 +1402,7 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		char name[32];
 
 		/* A node under the root, reserving nothing until connected. */
-		snprintf(name, sizeof(name), "r%u", x->made[MMT_H_RESERVE] - 1);
+		snprintf(name, sizeof(name), "r%u", x->last_serial);
 		res->ptr = mmt_mem_reserve_create(m, name, NULL);
 		if (res->ptr)
 			mmt_mem_reserve_pages_set(res->ptr, a[0]);
@@ -1193,14 +1452,16 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		mmt_kmem_cache_shrink_all(m);
 		break;
 	case MMT_OP_KTHREAD_START:
+		if (!x->mt)
+			return bad_trace(x,
+					 "%s: kernel threads need a concurrent "
+					 "run",
+					 info->name);
+		return kthread_start(x, a[0], (int)a[1], res);
 	case MMT_OP_KTHREAD_STOP:
-		/*
-		 * A kernel thread runs beside the program's CPUs: that needs
-		 * the concurrent interpreter (fibers under a schedule), which
-		 * this one-thread interpreter is not.
-		 */
-		return bad_trace(x, "%s: kernel threads need a concurrent run",
-				 info->name);
+		if (hd->ptr)
+			kthread_stop(x, hd->ptr);
+		break;
 	case MMT_NR_OPCODES:
 		break;
 	}
@@ -1277,7 +1538,7 @@ static void exec_op(struct exec *x, size_t i)
 	 * what changed since they last ran (what did not change was valid
 	 * then): a broken invariant is still reported at this operation.
 	 */
-	if (x->level >= 2 && !cpu_atomic(x)) {
+	if (x->level >= 2 && !x->mt && !cpu_atomic(x)) {
 		mmt_machine_validate_touched(x->m);
 		check_findings(x);
 	}
@@ -1409,10 +1670,24 @@ static void teardown(struct exec *x)
 	}
 	if (check_findings(x) || !go_to(x, x->cpu))
 		return;
-	for (i = 0; i < MMT_ARRAY_SIZE(order) && !x->stop; i++)
+	for (i = 0; i < MMT_ARRAY_SIZE(order) && !x->stop; i++) {
+		/*
+		 * A concurrent run validates at no operation (another CPU
+		 * may be in the middle of one): once the memory is released,
+		 * before destroying caches and shrinking tidy up what a race
+		 * left (an empty slab frozen on a dead cache's cpu partial
+		 * list: seed 003), the validators run.
+		 */
+		if (order[i] == MMT_H_MEMPOOL && x->was_mt && x->level >= 1) {
+			mmt_machine_is_valid(m);
+			if (check_findings(x))
+				return;
+		}
 		release_kind(x, order[i]);
+	}
 	if (x->stop)
 		return;
+
 	if (x->mnt) {
 		mmt_swap_mount_destroy(x->mnt);
 		x->mnt = NULL;
@@ -1450,6 +1725,475 @@ static void teardown(struct exec *x)
 	}
 	_mmt_exec_check_teardown(m);
 	check_findings(x);
+}
+
+/* ---- the concurrent run (fibers under the deterministic scheduler) ---- */
+
+/*
+ * TSan.  This file is not instrumented (the interpreter's state follows the
+ * running fiber), but the C library's interceptors are: the host memory
+ * they handle for the scheduler's source from one fiber and then another
+ * (or the host context) is ignored, as trace/dsched.c does.  And the
+ * switch is no happens-before edge (trace/fiber.c): the program's own
+ * order is.  An operation that completed happens before every operation
+ * that waited for it, as the kernel code a program stands for would have
+ * passed the object through some synchronization.
+ */
+#if MMT_SANITIZE_TSAN
+#include <sanitizer/tsan_interface.h>
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define HOST_MEM_BEGIN()                               \
+	(AnnotateIgnoreReadsBegin(__FILE__, __LINE__), \
+	 AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define HOST_MEM_END()                                \
+	(AnnotateIgnoreWritesEnd(__FILE__, __LINE__), \
+	 AnnotateIgnoreReadsEnd(__FILE__, __LINE__))
+#define DEP_RELEASE(p) __tsan_release(p)
+#define DEP_ACQUIRE(p) __tsan_acquire(p)
+#else
+#define HOST_MEM_BEGIN() ((void)0)
+#define HOST_MEM_END() ((void)0)
+#define DEP_RELEASE(p) ((void)(p))
+#define DEP_ACQUIRE(p) ((void)(p))
+#endif
+
+/*
+ * The language's schedule over the scheduler's source: the program's
+ * decisions first (indices among the runnable fibers, modulo their
+ * number), then the source; every index chosen is recorded (the
+ * reproducer's decisions).  SEQ: the running fiber goes on while it can,
+ * else the lowest id (the program's runner), nothing recorded.  INPUT once
+ * the decisions are out: the running fiber goes on, else the next runnable
+ * after it.
+ */
+struct src_lang {
+	struct mmt_sched_source base;
+	struct mmt_sched_source *inner; /* PCT, random, rr; else NULL */
+	uint8_t source; /* enum mmt_trace_sched_source */
+	const uint16_t *dec;
+	size_t nd, pos;
+	uint16_t *rec;
+	size_t nrec, cap;
+};
+
+static void lang_added(struct mmt_sched_source *src, unsigned int id)
+{
+	struct src_lang *l = (struct src_lang *)src;
+
+	if (l->inner && l->inner->ops->fiber_added)
+		l->inner->ops->fiber_added(l->inner, id);
+}
+
+static unsigned int lang_pick(struct mmt_sched_source *src, uint64_t step,
+			      const uint16_t *ids, unsigned int n, int cur)
+{
+	struct src_lang *l = (struct src_lang *)src;
+	unsigned int i, idx = 0;
+	bool found = false;
+
+	if (l->source == MMT_SCHED_SEQ) {
+		for (i = 0; i < n; i++)
+			if (ids[i] == cur)
+				return i;
+		return 0;
+	}
+	if (l->pos < l->nd) {
+		idx = l->dec[l->pos++] % n;
+	} else if (l->inner) {
+		idx = l->inner->ops->pick(l->inner, step, ids, n, cur) % n;
+	} else {
+		for (i = 0; i < n && !found; i++)
+			if (ids[i] == cur)
+				idx = i, found = true;
+		for (i = 0; i < n && !found; i++)
+			if ((int)ids[i] > cur)
+				idx = i, found = true;
+	}
+	if (l->nrec < MMT_TRACE_MAX_DECISIONS) {
+		if (l->nrec == l->cap) {
+			size_t cap = l->cap ? 2 * l->cap : 256;
+			uint16_t *r;
+
+			HOST_MEM_BEGIN();
+			r = realloc(l->rec, cap * sizeof(*r));
+			HOST_MEM_END();
+			if (!r)
+				return idx; /* loses the record, not the run */
+			l->rec = r;
+			l->cap = cap;
+		}
+		l->rec[l->nrec++] = (uint16_t)idx;
+	}
+	return idx;
+}
+
+static void lang_destroy(struct mmt_sched_source *src)
+{
+	struct src_lang *l = (struct src_lang *)src;
+
+	mmt_sched_source_destroy(l->inner);
+	free(l->rec);
+	free(l);
+}
+
+static const struct mmt_sched_source_ops lang_ops = {
+	.name = "trace",
+	.fiber_added = lang_added,
+	.pick = lang_pick,
+	.destroy = lang_destroy,
+};
+
+/* The per-thread part of struct exec follows the running CPU thread. */
+static void exec_switch(void *arg, void *task_arg, bool in)
+{
+	struct exec *x = arg;
+	struct xthr *t = task_arg;
+
+	if (!in) {
+		t->cpu = x->cpu;
+		t->op_index = x->op_index;
+		t->op_gfp = x->op_gfp;
+		t->op_node = x->op_node;
+		t->last_serial = x->last_serial;
+		return;
+	}
+	x->cpu = t->cpu;
+	x->op_index = t->op_index;
+	x->op_gfp = t->op_gfp;
+	x->op_node = t->op_node;
+	x->last_serial = t->last_serial;
+	if (t->op_index < x->p->nr_ops) {
+		const struct mmt_op_info *info =
+			mmt_op_info(x->p->ops[t->op_index].code);
+
+		mmt_machine_set_op_text(x->m, t->op_index,
+					info ? info->name : "?");
+	}
+}
+
+/* Pop the running CPU's contexts (the end of its thread). */
+static void unwind_cpu(struct exec *x)
+{
+	struct xcpu *c = &x->cpus[x->cpu];
+
+	while (c->depth && !x->stop)
+		if (!leave(x, c) || check_findings(x))
+			break;
+}
+
+/*
+ * Under TSan the switch is no happens-before edge (trace/fiber.c): the
+ * program's own order is.  An operation that completed happens before
+ * every operation that waited for it, as the kernel code a program stands
+ * for would have passed the object through some synchronization.
+ */
+
+static void thr_ended_op(struct exec *x, size_t i)
+{
+	int k;
+
+	DEP_RELEASE(&x->done[i]);
+	x->done[i] = true;
+	for (k = 0; k < x->nr_thr; k++)
+		if (x->thr[k].waiting_for == i)
+			mmt_dsched_wake(x->ds, x->thr[k].id);
+	if (x->stop)
+		mmt_dsched_stop(x->ds);
+}
+
+/*
+ * Operation @i may start once every operation it waits for completed
+ * (mmt_trace_deps_build()).  Blocked exactly: the fiber is parked, off
+ * its CPU (a kernel thread may use it meanwhile), until the operation it
+ * waits for completes and wakes it.
+ */
+static void wait_deps(struct exec *x, struct xthr *t, size_t i)
+{
+	const struct mmt_trace_deps *d = &x->deps;
+	bool off = false;
+	uint32_t k;
+
+	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++) {
+		uint32_t on = d->on[k];
+
+		while (!x->done[on] && !x->stop) {
+			if (t->waiting_for != on) {
+				char text[120];
+
+				t->waiting_for = on;
+				mmt_trace_format_op(x->p, &x->p->ops[on], text,
+						    sizeof(text));
+				snprintf(t->why, sizeof(t->why),
+					 "operation %u (%s) of cpu %u, before "
+					 "its operation %zu",
+					 on, text, d->cpu[on], i);
+			}
+			if (!off && mmt_smp_processor_id() >= 0) {
+				/* Away, coming back: not "blocked" to the
+				 * model's detector (mmt/engine.h). */
+				mmt_engine_thread_pending(x->m, 1);
+				mmt_cpu_detach();
+				off = true;
+			}
+			mmt_dsched_wait(x->ds, t->why);
+		}
+	}
+	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++)
+		DEP_ACQUIRE(&x->done[d->on[k]]);
+	t->waiting_for = SIZE_MAX;
+	if (off) {
+		mmt_cpu_attach_wait(x->m, t->cpu, x->cpus[t->cpu].task);
+		mmt_engine_thread_pending(x->m, -1);
+	}
+}
+
+/* A CPU's thread: its operations in order, each when it may start. */
+static void thr_main(void *arg)
+{
+	struct xthr *t = arg;
+	struct exec *x = t->x;
+	size_t j;
+
+	for (j = 0; j < t->nr && !x->stop; j++) {
+		size_t i = t->ops[j];
+
+		wait_deps(x, t, i);
+		if (x->stop)
+			break;
+		exec_op(x, i);
+		thr_ended_op(x, i);
+	}
+	unwind_cpu(x);
+	if (x->stop)
+		mmt_dsched_stop(x->ds);
+}
+
+/*
+ * `sched=seq` with kernel threads: the operations in textual order on one
+ * fiber that moves between CPUs as the sequential interpreter does; the
+ * kernel threads run while an operation waits and between two
+ * operations, every runnable one until it waits (the source keeps the
+ * running fiber, else the lowest id: the runner).
+ */
+static void seq_main(void *arg)
+{
+	struct xthr *t = arg;
+	struct exec *x = t->x;
+	size_t i;
+	int n;
+
+	for (i = 0; i < x->p->nr_ops && !x->stop; i++) {
+		exec_op(x, i);
+		if (x->stop)
+			break;
+		if (cpu_atomic(x) || !mmt_dsched_others_runnable(x->ds))
+			continue;
+		/* The kernel threads may want this CPU; away, coming back. */
+		mmt_engine_thread_pending(x->m, 1);
+		mmt_cpu_detach();
+		for (n = 0; n < 256 && mmt_dsched_others_runnable(x->ds); n++)
+			mmt_dsched_yield(x->ds);
+		go_to(x, x->cpu);
+		mmt_engine_thread_pending(x->m, -1);
+	}
+	unwind_cpu(x);
+	if (x->stop)
+		mmt_dsched_stop(x->ds);
+}
+
+/* PCT's k (decision points) when the program leaves it to the engine. */
+#define PCT_POINTS_PER_OP 2
+
+static struct mmt_sched_source *make_source(struct exec *x, uint8_t source)
+{
+	const struct mmt_program *p = x->p;
+	const struct mmt_exec_opts *o = x->o;
+	struct src_lang *l = calloc(1, sizeof(*l));
+	bool override = o->sched_source >= 0;
+	uint64_t seed = override ? o->sched_seed : p->sched.seed;
+	unsigned int depth = o->pct_depth ? o->pct_depth : p->sched.pct_depth;
+	uint64_t steps = p->sched.pct_steps;
+
+	if (!l)
+		return NULL;
+	l->base.ops = &lang_ops;
+	l->source = source;
+	if (!override) {
+		l->dec = p->sched.decisions;
+		l->nd = p->sched.nr_decisions;
+	}
+	if (!depth)
+		depth = MMT_TRACE_PCT_DEFAULT_DEPTH;
+	if (!steps)
+		steps = PCT_POINTS_PER_OP * (uint64_t)(p->nr_ops + 4);
+	switch (source) {
+	case MMT_SCHED_PCT:
+		l->inner = mmt_sched_source_pct(seed, depth, steps);
+		break;
+	case MMT_SCHED_RANDOM:
+		l->inner = mmt_sched_source_random(seed);
+		break;
+	case MMT_SCHED_RR:
+		l->inner = mmt_sched_source_round_robin();
+		break;
+	default:
+		return &l->base;
+	}
+	if (!l->inner) {
+		free(l);
+		return NULL;
+	}
+	return &l->base;
+}
+
+/* Scheduling points before a run is reported as a livelock. */
+#define MT_STEP_LIMIT (1u << 22)
+
+/*
+ * Set up the threads and the scheduler, run.  On return x->stop says a
+ * finding (or blocked) ended it; x->ds is left for the caller (the record,
+ * then the order of destruction).  False when out of host memory.
+ */
+static bool run_mt(struct exec *x, uint8_t source)
+{
+	const struct mmt_program *p = x->p;
+	struct mmt_sched_source *src;
+	enum mmt_dsched_result r;
+	char err[200];
+	size_t i;
+	int c, ncpu = mmt_nr_cpus(x->m);
+	size_t *count;
+
+	x->mt = x->was_mt = true;
+	x->threads = source != MMT_SCHED_SEQ;
+	x->done = calloc(p->nr_ops + 1, sizeof(*x->done));
+	x->thr = calloc((size_t)ncpu, sizeof(*x->thr));
+	count = calloc((size_t)ncpu, sizeof(*count));
+	if (!x->done || !x->thr || !count ||
+	    (x->threads && !mmt_trace_deps_build(p, &x->deps))) {
+		free(count);
+		return false;
+	}
+	x->serial = calloc(p->nr_ops + 1, sizeof(*x->serial));
+	if (!x->serial) {
+		free(count);
+		return false;
+	}
+	{
+		uint32_t next[MMT_NR_HANDLE_KINDS] = { 0 };
+
+		for (i = 0; i < p->nr_ops; i++) {
+			const struct mmt_op_info *info =
+				mmt_op_info(p->ops[i].code);
+
+			if (info && info->result)
+				x->serial[i] = next[info->result]++;
+		}
+	}
+	src = make_source(x, source);
+	x->ds = mmt_dsched_create(x->m, src, err, sizeof(err));
+	if (!x->ds) {
+		free(count);
+		return false;
+	}
+	mmt_dsched_set_switch_hook(x->ds, exec_switch, x);
+	mmt_dsched_set_step_limit(x->ds, MT_STEP_LIMIT);
+	if (x->o->interleave_counters)
+		mmt_dsched_set_coverage(x->ds, x->o->interleave_counters,
+					x->o->nr_interleave_counters);
+	if (x->threads) {
+		for (i = 0; i < p->nr_ops; i++)
+			if (x->deps.cpu[i] < ncpu)
+				count[x->deps.cpu[i]]++;
+			else
+				x->deps.cpu[i] =
+					0; /* bad-trace at its cpu op */
+	} else {
+		count[0] = p->nr_ops ? p->nr_ops : 1;
+	}
+	for (c = 0; c < ncpu; c++) {
+		struct xthr *t = &x->thr[c];
+
+		t->x = x;
+		t->cpu = c;
+		t->op_node = -1;
+		t->waiting_for = SIZE_MAX;
+		if (!count[c])
+			continue;
+		t->ops = calloc(count[c], sizeof(*t->ops));
+		if (!t->ops || !cpu_task(x, c)) {
+			free(count);
+			return false;
+		}
+	}
+	x->nr_thr = ncpu;
+	if (x->threads)
+		for (i = 0; i < p->nr_ops; i++) {
+			struct xthr *t = &x->thr[x->deps.cpu[i]];
+
+			t->ops[t->nr++] = (uint32_t)i;
+		}
+	free(count);
+	/*
+	 * The host is on no CPU during the run; it leaves before the fibers
+	 * exist, so that what leaving wrote is ordered before they start.
+	 */
+	mmt_cpu_detach();
+	for (c = 0; c < ncpu; c++) {
+		struct xthr *t = &x->thr[c];
+
+		if (!t->ops)
+			continue;
+		t->id = mmt_dsched_add_task(x->ds, c, x->cpus[c].task,
+					    x->threads ? thr_main : seq_main,
+					    t);
+		if (t->id < 0)
+			return false;
+	}
+	r = mmt_dsched_run(x->ds);
+	if (r != MMT_DSCHED_DONE || x->stop) {
+		check_findings(x);
+		return true;
+	}
+	/* Kernel threads still running stop first, newest first. */
+	x->cpu = x->threads ? 0 : x->cpu;
+	if (!go_to(x, x->cpu))
+		return true;
+	for (i = x->made[MMT_H_KTHREAD]; i-- > 0 && !x->stop;) {
+		struct xhandle *hd = &x->h[MMT_H_KTHREAD][i];
+
+		if (hd->state == HS_LIVE && hd->ptr)
+			kthread_stop(x, hd->ptr);
+		hd->state = HS_ENDED;
+		check_findings(x);
+	}
+	return true;
+}
+
+/* The executed schedule into the finding (every concurrent result). */
+static void record_schedule(struct exec *x)
+{
+	struct src_lang *l;
+
+	if (!x->ds)
+		return;
+	x->f->sched_points = mmt_dsched_points(x->ds);
+	x->f->interleaving_hash = mmt_dsched_interleaving_hash(x->ds);
+	l = (struct src_lang *)mmt_dsched_source(x->ds);
+	free(x->f->decisions);
+	x->f->decisions = NULL;
+	x->f->nr_decisions = 0;
+	if (l->nrec) {
+		x->f->decisions = malloc(l->nrec * sizeof(uint16_t));
+		if (x->f->decisions) {
+			memcpy(x->f->decisions, l->rec,
+			       l->nrec * sizeof(uint16_t));
+			x->f->nr_decisions = l->nrec;
+		}
+	}
 }
 
 /* ---- set-up and the entry point ---- */
@@ -1493,8 +2237,17 @@ static void free_exec(struct exec *x)
 		free(x->h[MMT_H_PAGE_BULK][s].ptr);
 	for (s = 0; s < x->made[MMT_H_CACHE_BULK]; s++)
 		free(x->h[MMT_H_CACHE_BULK][s].ptr);
+	for (s = 0; s < x->made[MMT_H_KTHREAD]; s++)
+		free(x->h[MMT_H_KTHREAD][s].ptr);
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
 		free(x->h[k]);
+	if (x->thr)
+		for (k = 0; k < (unsigned int)x->nr_thr; k++)
+			free(x->thr[k].ops);
+	free(x->thr);
+	free(x->done);
+	free(x->serial);
+	mmt_trace_deps_free(&x->deps);
 	_mmt_xmem_free(&x->mem);
 	free(x->cpus);
 }
@@ -1512,6 +2265,8 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	struct exec x;
 	char err[256];
 	size_t i;
+	uint8_t source;
+	bool kthreads, concurrent;
 
 	if (!o) {
 		mmt_exec_opts_default(&defaults);
@@ -1534,8 +2289,16 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_trace_header_config(&p->hdr, &cfg);
 	if (o->override_bugs)
 		cfg.bugs = o->bugs;
-	/* One thread, no kthreads: the first time nothing runs is final. */
-	cfg.stall_jiffies = 1;
+	source = o->sched_source >= 0 ? (uint8_t)o->sched_source :
+					p->sched.source;
+	kthreads = p->nr_handles[MMT_H_KTHREAD] != 0;
+	concurrent = source != MMT_SCHED_SEQ || kthreads;
+	/*
+	 * Threads that can only wait for each other: the first time nothing
+	 * runs is final.  Kernel threads make time pass (a disk's latency):
+	 * a stall is then a longer quiet spell.
+	 */
+	cfg.stall_jiffies = kthreads ? 1000 : 1;
 	cfg.stall_without_pressure = true;
 	x.m = mmt_machine_create(&cfg, err, sizeof(err));
 	if (!x.m) {
@@ -1559,21 +2322,22 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_reclaim_install_hooks(x.m);
 	mmt_machine_set_violation_handler(x.m, on_violation, &x);
 
-	/*
-	 * Textual order is the only schedule this interpreter has: a program
-	 * whose schedule is another (its decisions a record of another
-	 * interleaving) needs the concurrent run, not a silent seq one.
-	 */
-	if (p->sched.source != MMT_SCHED_SEQ) {
+	if (!concurrent) {
+		for (i = 0; i < p->nr_ops && !x.stop; i++)
+			exec_op(&x, i);
+	} else if (!run_mt(&x, source)) {
 		mmt_machine_set_op(x.m, 0, "schedule");
-		bad_trace(
-			&x,
-			"sched=%s: a concurrent schedule needs a concurrent run",
-			mmt_sched_source_name(p->sched.source));
+		mmt_violation(x.m, "bad-trace",
+			      "out of host memory for the concurrent run");
 		check_findings(&x);
 	}
-	for (i = 0; i < p->nr_ops && !x.stop; i++)
-		exec_op(&x, i);
+	record_schedule(&x);
+	if (x.ds && !x.stop) {
+		/* Every fiber ended: tear down as a sequential run does. */
+		mmt_dsched_destroy(x.ds);
+		x.ds = NULL;
+		x.mt = x.threads = false;
+	}
 	if (!x.stop)
 		teardown(&x);
 
@@ -1590,9 +2354,14 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	/*
 	 * No detach: after a finding the CPU may be in any state, and leaving
 	 * it would only add reports; destroying the machine takes the thread
-	 * off it.
+	 * off it.  An abandoned concurrent run keeps the scheduler attached
+	 * while the machine goes: its kernel threads' joins fail through it.
 	 */
 	mmt_machine_destroy(x.m);
+	if (x.ds) {
+		mmt_dsched_machine_gone(x.ds);
+		mmt_dsched_destroy(x.ds);
+	}
 	free_exec(&x);
 	if (caller_m)
 		mmt_cpu_attach(caller_m, caller_cpu, caller_task);
@@ -1608,6 +2377,34 @@ void mmt_finding_free(struct mmt_finding *f)
 	free(f->decisions);
 	f->decisions = NULL;
 	f->nr_decisions = 0;
+}
+
+bool mmt_exec_reproducer(struct mmt_program *p, const struct mmt_exec_opts *o,
+			 const struct mmt_finding *f)
+{
+	if (o && o->sched_source >= 0 &&
+	    o->sched_source < MMT_NR_SCHED_SOURCES) {
+		p->sched.source = (uint8_t)o->sched_source;
+		p->sched.seed = 0;
+		p->sched.pct_depth = 0;
+		p->sched.pct_steps = 0;
+		if (o->sched_source == MMT_SCHED_PCT ||
+		    o->sched_source == MMT_SCHED_RANDOM)
+			p->sched.seed = (uint32_t)o->sched_seed;
+		if (o->sched_source == MMT_SCHED_PCT) {
+			unsigned int d = o->pct_depth ?
+						 o->pct_depth :
+						 MMT_TRACE_PCT_DEFAULT_DEPTH;
+
+			p->sched.pct_depth =
+				(uint8_t)(d > MMT_TRACE_PCT_MAX_DEPTH ?
+						  MMT_TRACE_PCT_MAX_DEPTH :
+						  d);
+		}
+	}
+	if (p->sched.source == MMT_SCHED_SEQ)
+		return mmt_program_set_decisions(p, NULL, 0);
+	return mmt_program_set_decisions(p, f->decisions, f->nr_decisions);
 }
 
 void mmt_finding_print(const struct mmt_finding *f, FILE *out)

@@ -3,9 +3,13 @@
  * mmt/exec.h - the interpreter: runs a program (mmt/trace.h) against a
  * fresh model instance and says whether an oracle fired.
  *
- * One host thread plays every simulated CPU in turn (`cpu N` moves it);
- * no kernel thread runs, so an execution is deterministic: the same
- * program gives the same result, the same finding at the same operation.
+ * A sequential program: one host thread plays every simulated CPU in
+ * turn (`cpu N` moves it), no kernel thread runs.  A concurrent one (a
+ * schedule other than seq, or kernel threads): each CPU's thread and each
+ * kernel thread is a fiber under the deterministic scheduler, interleaved
+ * as the program's decisions and schedule source say.  Either way an
+ * execution is deterministic: the same program gives the same result, the
+ * same finding at the same operation (and the same schedule).
  * The cheap oracles are the model's own inline checks (they fire inside
  * the operation); the expensive validators run per oracle level (see
  * struct mmt_trace_header); the interpreter adds the oracles that only a
@@ -112,6 +116,17 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 				       struct mmt_finding *f);
 
 void mmt_finding_free(struct mmt_finding *f);
+/*
+ * Make @p (the program run with @o, NULL: defaults) the self-contained
+ * reproducer of @f: an overriding schedule source (o->sched_source, its
+ * seed and PCT depth) becomes the header's, and the executed schedule
+ * (f->decisions) the program's decisions, so that running the printed
+ * program replays the same interleaving.  Nothing changes for a
+ * sequential run.  False when out of memory (the decisions are then not
+ * attached).
+ */
+bool mmt_exec_reproducer(struct mmt_program *p, const struct mmt_exec_opts *o,
+			 const struct mmt_finding *f);
 /*
  * "oracle [layer] at site (reported by func()), op N: op_text\n  message\n
  * dump..."

@@ -49,6 +49,19 @@ uint64_t mmt_rcu_gp_completed(const struct mmt_machine *m);
 /* Run grace periods until nothing waits (teardown; returns periods run). */
 unsigned int mmt_rcu_barrier(struct mmt_machine *m);
 
+/*
+ * Kernel threads (a trace's `kthread_start gp` / `kvfree_rcu`; under a
+ * thread engine they are fibers): the grace-period thread steps grace
+ * periods while one is wanted and sleeps otherwise; kvfree_rcu's worker
+ * frees the blocks whose grace period ended (kfree_rcu_work) instead of
+ * the caller whose step ended it.  Idempotent; mmt_machine_destroy()
+ * stops them if they still run.
+ */
+bool mmt_rcu_gp_kthread_start(struct mmt_machine *m);
+void mmt_rcu_gp_kthread_stop(struct mmt_machine *m);
+bool mmt_kvfree_rcu_worker_start(struct mmt_machine *m);
+void mmt_kvfree_rcu_worker_stop(struct mmt_machine *m);
+
 /* kvfree_rcu(ptr): @ptr from kmalloc (or a page-backed kmalloc). */
 void mmt_kvfree_rcu(void *ptr);
 /* kvfree_rcu(ptr, rhf): @head is a struct mmt_rcu_head inside *ptr. */

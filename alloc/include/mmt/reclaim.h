@@ -205,6 +205,9 @@ void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp);
 /* kswapd: one kthread per node (PF_KSWAPD | PF_MEMALLOC); idempotent. */
 bool mmt_kswapd_start(struct mmt_machine *m);
 void mmt_kswapd_stop(struct mmt_machine *m);
+/* One node's kswapd alone (a trace's `kthread_start kswapd node=N`). */
+bool mmt_kswapd_start_node(struct mmt_machine *m, int nid);
+void mmt_kswapd_stop_node(struct mmt_machine *m, int nid);
 /* wakeup_kswapd() (what the hook calls); harmless if kswapd is not running. */
 void mmt_wakeup_kswapd(struct mmt_machine *m, int nid);
 /*

@@ -110,5 +110,14 @@ struct mmt_task *mmt_kthread_task(const struct mmt_kthread *k);
 /* Take any free CPU for @t (waiting if none is free); releases with
  * mmt_cpu_detach().  For threads that are not kthreads. */
 void mmt_cpu_attach_any(struct mmt_machine *m, struct mmt_task *t);
+/*
+ * mmt_cpu_attach(), but waiting while another thread holds CPU @cpu
+ * instead of reporting "cpu-busy": a CPU task of the deterministic
+ * scheduler starting, or an interpreter's CPU thread coming back to its own
+ * CPU, while a kernel thread runs there.  What waiting cannot mend (no such
+ * CPU, offline, a task already on a CPU) is reported as mmt_cpu_attach()
+ * does (false).  Release with mmt_cpu_detach().
+ */
+bool mmt_cpu_attach_wait(struct mmt_machine *m, int cpu, struct mmt_task *t);
 
 #endif /* MMT_SCHED_H */
