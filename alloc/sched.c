@@ -802,6 +802,7 @@ void mmt_kthread_stop(struct mmt_kthread *k)
 	struct mmt_machine *m = k->m;
 	struct mmt_sched_state *s = S(m);
 	struct mmt_task *self = mmt_current_task();
+	bool joined;
 
 	/* Release pairs with the acquire loads of mmt_kthread_should_stop(). */
 	atomic_store_explicit(&k->stop, true, memory_order_release);
@@ -815,22 +816,15 @@ void mmt_kthread_stop(struct mmt_kthread *k)
 		mmt_cpu_detach();
 	if (!s->eops) {
 		pthread_join(k->thread, NULL);
-	} else if (!s->eops->join(s->eng, k->ethr)) {
-		/* It can never end: leave it (and its task) to the engine. */
+		joined = true;
+	} else {
+		joined = s->eops->join(s->eng, k->ethr);
+	}
+	if (!joined)
 		mmt_violation(m, "stall",
 			      "kthread_stop(%s): the kthread can never run to "
 			      "its end",
 			      k->task->name);
-		pthread_mutex_lock(&s->mu);
-		s->nr_away--;
-		if (self)
-			s->nr_cpu_waiters++;
-		pthread_mutex_unlock(&s->mu);
-		if (self)
-			acquire_cpu(m, self);
-		free(k); /* never resumed: nothing reads it again */
-		return;
-	}
 	pthread_mutex_lock(&s->mu);
 	s->nr_away--;
 	if (self)
@@ -838,7 +832,9 @@ void mmt_kthread_stop(struct mmt_kthread *k)
 	pthread_mutex_unlock(&s->mu);
 	if (self)
 		acquire_cpu(m, self);
-	mmt_task_destroy(k->task);
+	/* Never joined: its task stays the engine's (it is never resumed). */
+	if (joined)
+		mmt_task_destroy(k->task);
 	free(k);
 }
 

@@ -96,21 +96,6 @@ static bool shared_kind(unsigned int kind)
 	return false;
 }
 
-/* The kind a dependant of @kind hangs from (the rules' parent). */
-static unsigned int parent_of(unsigned int kind)
-{
-	switch (kind) {
-	case MMT_H_CACHE_OBJ:
-	case MMT_H_CACHE_BULK:
-		return MMT_H_CACHE;
-	case MMT_H_ELEMENT:
-		return MMT_H_MEMPOOL;
-	case MMT_H_CHARGE:
-		return MMT_H_RESERVE;
-	}
-	return MMT_H_NONE;
-}
-
 static void add_pair(struct builder *b, uint32_t op, uint32_t on)
 {
 	uint32_t *seen = NULL;
@@ -176,7 +161,7 @@ static void access_handle(struct builder *b, unsigned int kind, uint32_t s,
 			  bool write, uint32_t i, uint32_t to)
 {
 	uint32_t key = hkey(b, kind, s);
-	unsigned int pk = parent_of(kind);
+	unsigned int pk = _mmt_trace_parent_kind(kind);
 
 	if (key == NONE)
 		return; /* not a handle of this program: the rules refuse it */
@@ -211,7 +196,7 @@ static bool builder_init(struct builder *b, const struct mmt_program *p)
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++) {
 		b->base[k] = n;
 		n += p->nr_handles[k];
-		if (parent_of(k)) {
+		if (_mmt_trace_parent_kind(k)) {
 			b->parent[k] = malloc((p->nr_handles[k] + 1) *
 					      sizeof(uint32_t));
 			if (!b->parent[k])
@@ -317,7 +302,7 @@ static void op_accesses(struct builder *b, uint32_t i, uint32_t to,
 	}
 	if (info->result) {
 		uint32_t s = serial[info->result]++;
-		unsigned int pk = parent_of(info->result);
+		unsigned int pk = _mmt_trace_parent_kind(info->result);
 
 		/* The parent is the creator's first (handle) argument. */
 		if (pk && b->parent[info->result] &&

@@ -252,4 +252,11 @@ static inline bool _mmt_trace_grow(void *arrayp, size_t cap, size_t size)
 	return true;
 }
 
+/*
+ * The kind a dependant handle of @kind hangs from (a cache object's cache,
+ * an element's pool, a charge's reserve), MMT_H_NONE for the others: the
+ * rules count live dependants by it, the dependency builder orders by it.
+ */
+unsigned int _mmt_trace_parent_kind(unsigned int kind);
+
 #endif /* MMT_TRACE_INTERNAL_H */

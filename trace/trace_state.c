@@ -135,7 +135,7 @@ static void live_remove(struct _mmt_trace_state *st, unsigned int kind,
 }
 
 /* The kind whose live-dependant count a handle of @kind keeps up. */
-static unsigned int parent_kind(unsigned int kind)
+unsigned int _mmt_trace_parent_kind(unsigned int kind)
 {
 	switch (kind) {
 	case MMT_H_CACHE_OBJ:
@@ -592,7 +592,7 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 			  unsigned int kind)
 {
 	struct _mmt_trace_handles *h = &st->h[kind];
-	unsigned int pk = parent_kind(kind);
+	unsigned int pk = _mmt_trace_parent_kind(kind);
 	uint32_t serial = h->nr, fact = 0;
 
 	if (h->nr == h->cap && !handles_grow(h))
@@ -631,7 +631,7 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 static void handle_end(struct _mmt_trace_state *st, unsigned int kind,
 		       uint32_t serial)
 {
-	unsigned int pk = parent_kind(kind);
+	unsigned int pk = _mmt_trace_parent_kind(kind);
 	int c;
 
 	if (!_mmt_trace_live(st, kind, serial))
