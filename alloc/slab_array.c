@@ -85,8 +85,11 @@
  *    cache_free_pfmemalloc, which drops objects of ordinary slabs: their
  *    slab keeps counting them active -> "slab-leak" (is_valid).
  *  - RACY_FREE_OBJECTS: cache_alloc_pfmemalloc reads n->free_objects
- *    without list_lock (a relaxed atomic: the bug is logical, not a data
- *    race) and gives up on zero; a preemption point sits between that read
+ *    without list_lock, as the reviewed patch did: a plain load (the
+ *    kernel's field is a plain unsigned long), so ThreadSanitizer reports
+ *    it as a data race against the list_lock holder's store, over fibers
+ *    (the deterministic scheduler) and real threads alike, and the logic
+ *    gives up on a stale zero; a preemption point sits between that read
  *    and the lock in both variants.  Every give-up of the pfmemalloc path
  *    re-checks under list_lock whether a pfmemalloc slab of the node has a
  *    free object, and reports "pfmemalloc-forward-progress" if so: the
@@ -202,6 +205,17 @@ static inline void ac_set_avail(struct array_cache *ac, unsigned int v)
 static inline long nfree(const struct kmem_node *n)
 {
 	return atomic_load_explicit(&n->free_objects, memory_order_relaxed);
+}
+
+/*
+ * The injected bug's unlocked read (RACY_FREE_OBJECTS): a plain load of
+ * the counter every correct reader loads as a relaxed atomic.  Same size
+ * and representation (a lock-free _Atomic long); the volatile keeps the
+ * compiler from folding it into the later locked read.
+ */
+static MMT_NOINLINE long nfree_racy(const struct kmem_node *n)
+{
+	return *(const volatile long *)(const void *)&n->free_objects;
 }
 
 static inline void nfree_add(struct kmem_node *n, long d)
@@ -625,7 +639,7 @@ static MMT_NOINLINE void *cache_alloc_pfmemalloc(struct mmt_kmem_cache *s,
 
 	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SLAB_RACY_FREE_OBJECTS))) {
 		/* The reviewed patch: a racy look, then maybe the lock. */
-		long seen = nfree(n);
+		long seen = nfree_racy(n);
 
 		mmt_sched_point(cpu, MMT_SP_PREEMPT, n);
 		if (!seen) {
