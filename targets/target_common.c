@@ -18,6 +18,19 @@
  * byte string a fuzzer makes is a program (mmt_trace_read() with no name).
  * Files a person keeps are held to more (mmt_target_check_file()).
  *
+ * Concurrent targets (MMT_TRACE_SET_MT in the set: slab-mt, ...): the
+ * input carries its schedule; a finding's reproducer is printed with the
+ * executed schedule as its decisions (mmt_program_set_decisions()), so it
+ * replays the same interleaving without the fuzzer.  Interleaving
+ * coverage - pairs of consecutive scheduling sites on different CPUs,
+ * hashed by the interpreter into opts.interleave_counters - is extra
+ * feedback: under libFuzzer the counters live in the
+ * __libfuzzer_extra_counters section, which libFuzzer clears before and
+ * reads after every input like its own 8-bit counters; AFL++ 4.04c has no
+ * extra-counter hook (neither libAFLDriver nor afl-compiler-rt reads that
+ * section), so after each input the counters are added into AFL++'s
+ * coverage map (__afl_area_ptr, __afl_map_size entries) at hashed slots.
+ *
  * Not thread-safe (the engines call one input at a time per process).
  */
 #include <stdio.h>
@@ -33,6 +46,56 @@
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size)
 	__attribute__((weak));
 
+/*
+ * Interleaving counters.  4096 one-byte counters: the pairs of sites of a
+ * program hash into them (exec.h); more would only cost libFuzzer time
+ * per input (it scans them all), fewer would merge unrelated pairs.
+ */
+#define MMT_NR_INTERLEAVE_COUNTERS 4096
+
+#if MMT_FUZZ_LIBFUZZER
+/* libFuzzer clears and reads this section around every input. */
+__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t
+	interleave_counters[MMT_NR_INTERLEAVE_COUNTERS];
+#else
+static uint8_t interleave_counters[MMT_NR_INTERLEAVE_COUNTERS];
+#endif
+
+#if MMT_FUZZ_AFL
+/* afl-compiler-rt's coverage map (weak: absent outside afl-clang-fast). */
+extern uint8_t *__afl_area_ptr __attribute__((weak));
+extern uint32_t __afl_map_size __attribute__((weak));
+
+/*
+ * Add the input's interleaving counters into AFL++'s map.  Slot i goes to
+ * a fixed odd-multiplier hash of i: spread over the whole map (edges
+ * collide with it as edges collide with each other), the same slot for
+ * the same pair in every run, so a new pair or a new count bucket is new
+ * coverage to afl-fuzz.
+ */
+static void afl_add_interleavings(void)
+{
+	uint32_t size, i;
+
+	if (!&__afl_area_ptr || !__afl_area_ptr || !&__afl_map_size)
+		return;
+	size = __afl_map_size;
+	if (!size)
+		return;
+	for (i = 0; i < MMT_NR_INTERLEAVE_COUNTERS; i++) {
+		uint32_t slot;
+
+		if (!interleave_counters[i])
+			continue;
+		slot = (uint32_t)(((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull) >>
+				  32) %
+		       size;
+		__afl_area_ptr[slot] += interleave_counters[i];
+		interleave_counters[i] = 0;
+	}
+}
+#endif
+
 static struct {
 	uint64_t set; /* the target's operations */
 	struct mmt_exec_opts opts;
@@ -45,9 +108,16 @@ int mmt_target_init(const char *name)
 	const char *bugs = getenv("MMT_BUGS"), *oracles = getenv("MMT_ORACLES");
 	char err[256];
 
+	char *c;
+
 	if (tgt.ready)
 		return 0;
+	/* MMT_FUZZ_TARGET(slab_mt) is the target "slab-mt". */
 	snprintf(tgt.name, sizeof(tgt.name), "%s", name);
+	for (c = tgt.name; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	name = tgt.name;
 	if (!mmt_trace_target_ops(name, &tgt.set)) {
 		fprintf(stderr, "%s: no operation set for this target\n", name);
 		exit(2);
@@ -70,6 +140,10 @@ int mmt_target_init(const char *name)
 			exit(2);
 		}
 		tgt.opts.oracle_level = oracles[0] - '0';
+	}
+	if (tgt.set & MMT_TRACE_SET_MT) {
+		tgt.opts.interleave_counters = interleave_counters;
+		tgt.opts.nr_interleave_counters = MMT_NR_INTERLEAVE_COUNTERS;
 	}
 	tgt.ready = true;
 	return 0;
@@ -111,10 +185,15 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 
 	if (!tgt.ready)
 		mmt_target_init(name);
+	name = tgt.name;
 	/* A fuzzer's bytes: total (mmt_trace_read() with no name). */
 	mmt_trace_read(NULL, data, size, tgt.set, &p, NULL, NULL, 0);
 	memset(&f, 0, sizeof(f));
 	r = mmt_trace_execute(&p, &tgt.opts, &f);
+#if MMT_FUZZ_AFL
+	if (tgt.opts.interleave_counters)
+		afl_add_interleavings();
+#endif
 	if (r == MMT_EXEC_FINDING) {
 		fprintf(stderr, "\n==== mmtorture finding in target %s ====\n",
 			name);
@@ -123,6 +202,16 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 		p.hdr.bugs = tgt.opts.bugs;
 		if (tgt.opts.oracle_level >= 0)
 			p.hdr.oracle_level = tgt.opts.oracle_level;
+		/*
+		 * The executed schedule, so that the reproducer replays this
+		 * interleaving without the fuzzer (p is not run again: the
+		 * process aborts below).
+		 */
+		if (p.sched.source != MMT_SCHED_SEQ && f.nr_decisions &&
+		    !mmt_program_set_decisions(&p, f.decisions, f.nr_decisions))
+			fprintf(stderr,
+				"# (the executed schedule, %zu decisions, could not be attached)\n",
+				f.nr_decisions);
 		mmt_trace_print(&p, stderr);
 		fprintf(stderr, "---- end ----\n");
 		fflush(stderr);
