@@ -41,6 +41,7 @@
 #include "mmt/mmt.h"
 #include "mutator.h"
 #include "target.h"
+#include "tsan_finding.h"
 
 /* libFuzzer's byte-level mutator, when linked in (not under AFL++ or replay). */
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size)
@@ -189,7 +190,12 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 	/* A fuzzer's bytes: total (mmt_trace_read() with no name). */
 	mmt_trace_read(NULL, data, size, tgt.set, &p, NULL, NULL, 0);
 	memset(&f, 0, sizeof(f));
+	mmt_race_begin();
 	r = mmt_trace_execute(&p, &tgt.opts, &f);
+	/* The tsan build: a data race between fibers is a finding too. */
+	if (r != MMT_EXEC_FINDING && r != MMT_EXEC_SETUP_FAILED &&
+	    mmt_race_take(&f, p.nr_ops))
+		r = MMT_EXEC_FINDING;
 #if MMT_FUZZ_AFL
 	if (tgt.opts.interleave_counters)
 		afl_add_interleavings();

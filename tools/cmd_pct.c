@@ -42,6 +42,7 @@
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
 #include "replay.h"
+#include "tsan_finding.h"
 
 #ifndef MMT_SOURCE_DIR
 #define MMT_SOURCE_DIR "."
@@ -260,7 +261,12 @@ static void pct_program(struct pct *c, const char *path)
 
 		o.sched_seed = (uint32_t)(c->seed + run);
 		memset(&f, 0, sizeof(f));
+		mmt_race_begin();
 		r = mmt_trace_execute(&p, &o, &f);
+		/* The tsan build: a data race between fibers is a finding. */
+		if (r != MMT_EXEC_FINDING && r != MMT_EXEC_SETUP_FAILED &&
+		    mmt_race_take(&f, p.nr_ops))
+			r = MMT_EXEC_FINDING;
 		c->total_runs++;
 		if (r == MMT_EXEC_OK) {
 			ok++;

@@ -43,6 +43,7 @@
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
 #include "replay.h"
+#include "tsan_finding.h"
 
 enum {
 	OPT_TARGET = 256,
@@ -218,7 +219,12 @@ static void repeat_runs(struct cli_replay *r, const char *path,
 		enum mmt_exec_result again;
 
 		memset(&f, 0, sizeof(f));
+		mmt_race_begin();
 		again = mmt_trace_execute(p, opts, &f);
+		if (again != MMT_EXEC_FINDING &&
+		    again != MMT_EXEC_SETUP_FAILED &&
+		    mmt_race_take(&f, p->nr_ops))
+			again = MMT_EXEC_FINDING;
 		if (again == res && (res != MMT_EXEC_FINDING ||
 				     !strcmp(f.signature, first->signature)))
 			same++;
@@ -267,7 +273,12 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	if (text && !r->bugs_given)
 		opts.override_bugs = false;
 	memset(&f, 0, sizeof(f));
+	mmt_race_begin();
 	res = mmt_trace_execute(&p, &opts, &f);
+	/* The tsan build: a data race between fibers is a finding too. */
+	if (res != MMT_EXEC_FINDING && res != MMT_EXEC_SETUP_FAILED &&
+	    mmt_race_take(&f, p.nr_ops))
+		res = MMT_EXEC_FINDING;
 	r->runs++;
 	switch (res) {
 	case MMT_EXEC_OK:
