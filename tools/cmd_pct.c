@@ -53,6 +53,7 @@ enum {
 	OPT_DEPTH,
 	OPT_RUNS,
 	OPT_SEED,
+	OPT_STEPS,
 	OPT_BUG,
 	OPT_ORACLES,
 	OPT_OUT,
@@ -82,6 +83,9 @@ static void usage(FILE *out)
 		"  --depth D      PCT depth 1..%d: D-1 priority change points (default %d)\n"
 		"  --runs N       runs per program (default 100)\n"
 		"  --seed S       PCT seed of the first run (default 1)\n"
+		"  --steps K      PCT's k, the decision points a run passes, among which\n"
+		"                 the change points fall (default: the program's pct_steps,\n"
+		"                 else the decisions of one round-robin run of the program)\n"
 		"  --bug ID       turn on an injectable bug (repeatable, or ID,ID); replaces\n"
 		"                 the bugs of text headers (MMT_BUGS=ID,ID likewise)\n"
 		"  --oracles N    oracle level 0..2 instead of the program's\n"
@@ -110,7 +114,7 @@ struct pct {
 	/* options */
 	const char *target, *out_arg;
 	unsigned int depth;
-	uint64_t runs, seed;
+	uint64_t runs, seed, steps;
 	struct mmt_exec_opts opts;
 	bool bugs_given, keep_going, json, quiet;
 	FILE *msg; /* the human output: stdout, or stderr under --json */
@@ -253,6 +257,31 @@ static void pct_program(struct pct *c, const char *path)
 	c->programs++;
 	/* Text traces keep their own bugs unless the run names some. */
 	o.override_bugs = form != MMT_TRACE_FORM_TEXT || c->bugs_given;
+	/*
+	 * PCT spreads its change points over the first k steps - the
+	 * scheduler counts a step per decision point (a scheduling point
+	 * where more than one fiber may run) - so a k far from the run's
+	 * length puts them where nothing races (the interpreter's estimate
+	 * from the operation count knows nothing of a bulk allocation's
+	 * many lock points).  So k is --steps, else the program's pct_steps,
+	 * else measured: the decisions of one round-robin run of the program.
+	 */
+	if (c->steps) {
+		p.sched.pct_steps = (uint16_t)c->steps;
+	} else if (!p.sched.pct_steps) {
+		struct mmt_finding f;
+
+		memset(&f, 0, sizeof(f));
+		o.sched_source = MMT_SCHED_RR;
+		o.sched_seed = 0;
+		mmt_race_begin();
+		mmt_trace_execute(&p, &o, &f);
+		mmt_race_take(&f, p.nr_ops); /* not this run's to report */
+		p.sched.pct_steps = (uint16_t)(f.nr_decisions > 65535 ? 65535 :
+					       f.nr_decisions ? f.nr_decisions :
+								1);
+		mmt_finding_free(&f);
+	}
 	o.sched_source = MMT_SCHED_PCT;
 	o.pct_depth = c->depth;
 	for (run = 0; run < c->runs; run++) {
@@ -323,15 +352,16 @@ static void pct_program(struct pct *c, const char *path)
 			first_run > 0 ? "" : " - nothing found");
 	json_array_append_new(
 		c->progs,
-		json_pack("{s:s, s:I, s:I, s:I, s:I, s:o, s:o, s:o}", "program",
-			  path, "runs", (json_int_t)run, "ok", (json_int_t)ok,
-			  "blocked", (json_int_t)blocked, "findings",
-			  (json_int_t)found, "runs_to_first_finding",
-			  first_run > 0 ? json_integer(first_run) : json_null(),
-			  "first_finding_seed",
-			  first_run > 0 ? json_integer(first_seed) :
-					  json_null(),
-			  "signatures", sigs));
+		json_pack(
+			"{s:s, s:I, s:I, s:I, s:I, s:I, s:o, s:o, s:o}",
+			"program", path, "pct_steps",
+			(json_int_t)p.sched.pct_steps, "runs", (json_int_t)run,
+			"ok", (json_int_t)ok, "blocked", (json_int_t)blocked,
+			"findings", (json_int_t)found, "runs_to_first_finding",
+			first_run > 0 ? json_integer(first_run) : json_null(),
+			"first_finding_seed",
+			first_run > 0 ? json_integer(first_seed) : json_null(),
+			"signatures", sigs));
 	mmt_program_free(&p);
 }
 
@@ -404,6 +434,7 @@ static int parse(struct pct *c, int argc, char **argv)
 		{ "depth", required_argument, NULL, OPT_DEPTH },
 		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "seed", required_argument, NULL, OPT_SEED },
+		{ "steps", required_argument, NULL, OPT_STEPS },
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "oracles", required_argument, NULL, OPT_ORACLES },
 		{ "out", required_argument, NULL, OPT_OUT },
@@ -443,6 +474,12 @@ static int parse(struct pct *c, int argc, char **argv)
 			/* The header's sched_seed is 32 bits. */
 			if (!cli_parse_u64("pct", "--seed", optarg, 0,
 					   0xffffffffu, &c->seed))
+				return CLI_EXIT_USAGE;
+			break;
+		case OPT_STEPS:
+			/* The header's pct_steps is 16 bits. */
+			if (!cli_parse_u64("pct", "--steps", optarg, 1, 65535,
+					   &c->steps))
 				return CLI_EXIT_USAGE;
 			break;
 		case OPT_BUG:
