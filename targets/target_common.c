@@ -20,7 +20,7 @@
  *
  * Concurrent targets (MMT_TRACE_SET_MT in the set: slab-mt, ...): the
  * input carries its schedule; a finding's reproducer is printed with the
- * executed schedule as its decisions (mmt_program_set_decisions()), so it
+ * executed schedule as its decisions (mmt_exec_reproducer(), H7), so it
  * replays the same interleaving without the fuzzer.  Interleaving
  * coverage - pairs of consecutive scheduling sites on different CPUs,
  * hashed by the interpreter into opts.interleave_counters - is extra
@@ -208,16 +208,6 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 		p.hdr.bugs = tgt.opts.bugs;
 		if (tgt.opts.oracle_level >= 0)
 			p.hdr.oracle_level = tgt.opts.oracle_level;
-		/*
-		 * The executed schedule, so that the reproducer replays this
-		 * interleaving without the fuzzer (p is not run again: the
-		 * process aborts below).
-		 */
-		if (p.sched.source != MMT_SCHED_SEQ && f.nr_decisions &&
-		    !mmt_program_set_decisions(&p, f.decisions, f.nr_decisions))
-			fprintf(stderr,
-				"# (the executed schedule, %zu decisions, could not be attached)\n",
-				f.nr_decisions);
 		mmt_trace_print(&p, stderr);
 		fprintf(stderr, "---- end ----\n");
 		fflush(stderr);
