@@ -20,8 +20,9 @@
  *
  * Concurrent targets (MMT_TRACE_SET_MT in the set: slab-mt, ...): the
  * input carries its schedule; a finding's reproducer is printed with the
- * executed schedule as its decisions (the interpreter's mmt_exec_reproducer()), so it
- * replays the same interleaving without the fuzzer.  Interleaving
+ * executed schedule as its decisions (the interpreter's
+ * mmt_exec_reproducer()), so it replays the same interleaving without the
+ * fuzzer.  Interleaving
  * coverage - pairs of consecutive scheduling sites on different CPUs,
  * hashed by the interpreter into opts.interleave_counters - is extra
  * feedback: under libFuzzer the counters live in the
