@@ -65,6 +65,16 @@ void __sanitizer_symbolize_pc(void *pc, const char *fmt, char *out_buf,
 void __tsan_on_report(void *report);
 const char *__tsan_default_options(void);
 
+/*
+ * Nothing here may be instrumented: the hook runs inside the runtime's
+ * report (on whichever fiber raced), and an instrumented access to the
+ * record below - written there, read by the host after the run - would
+ * itself race, report, and wait for the report lock it holds.  So the
+ * functions that touch it are not instrumented, and copy by hand (libc's
+ * memset and snprintf are intercepted: they check their ranges).
+ */
+#define MMT_NO_TSAN __attribute__((no_sanitize("thread"), noinline))
+
 /* What the hook copied out of the first report of an execution. */
 static struct {
 	bool seen;
@@ -82,7 +92,7 @@ const char *__tsan_default_options(void)
 	return "suppress_equal_stacks=0:suppress_equal_addresses=0";
 }
 
-void __tsan_on_report(void *report)
+MMT_NO_TSAN void __tsan_on_report(void *report)
 {
 	const char *desc = NULL;
 	int count = 0, stacks = 0, mops = 0, locs = 0, mutexes = 0, threads = 0,
@@ -96,10 +106,15 @@ void __tsan_on_report(void *report)
 				    1) ||
 	    !desc || strcmp(desc, "data-race"))
 		return; /* thread leaks, signal-unsafe calls: not ours */
-	snprintf(race.description, sizeof(race.description), "%s", desc);
+	for (i = 0; desc[i] && i < (int)sizeof(race.description) - 1; i++)
+		race.description[i] = desc[i];
+	race.description[i] = '\0';
 	race.nr_mops = mops < 2 ? mops : 2;
 	for (i = 0; i < race.nr_mops; i++) {
-		memset(race.mop[i].trace, 0, sizeof(race.mop[i].trace));
+		int k;
+
+		for (k = 0; k < RACE_FRAMES; k++)
+			race.mop[i].trace[k] = NULL;
 		__tsan_get_report_mop(report, (unsigned long)i,
 				      &race.mop[i].tid, &race.mop[i].addr,
 				      &race.mop[i].size, &race.mop[i].write,
@@ -153,23 +168,23 @@ static bool symbolize(void *pc, struct frame *fr)
 		*bar2++ = '\0';
 		fr->line = strtoul(bar2, NULL, 10);
 	}
-	snprintf(fr->func, sizeof(fr->func), "%s", buf);
-	snprintf(fr->file, sizeof(fr->file), "%s", bar);
+	snprintf(fr->func, sizeof(fr->func), "%.63s", buf);
+	snprintf(fr->file, sizeof(fr->file), "%.255s", bar);
 	return fr->func[0] && strcmp(fr->func, "<null>");
 }
 
 /*
- * The first frame of access @i in the model (a file under alloc/), else
- * its first symbolized frame; false if none.
+ * The first frame of @trace in the model (a file under alloc/), else its
+ * first symbolized frame; false if none.
  */
-static bool model_frame(int i, struct frame *out)
+static bool model_frame(void *const *trace, struct frame *out)
 {
 	struct frame fr;
 	bool any = false;
 	int k;
 
-	for (k = 0; k < RACE_FRAMES && race.mop[i].trace[k]; k++) {
-		if (!symbolize(race.mop[i].trace[k], &fr))
+	for (k = 0; k < RACE_FRAMES && trace[k]; k++) {
+		if (!symbolize(trace[k], &fr))
 			continue;
 		if (strstr(fr.file, "/alloc/")) {
 			*out = fr;
@@ -190,23 +205,53 @@ static const char *base_name(const char *file)
 	return b ? b + 1 : file;
 }
 
-void mmt_race_begin(void)
+MMT_NO_TSAN void mmt_race_begin(void)
 {
 	race.seen = false;
 }
 
+/* A copy of the record, for the instrumented code below. */
+MMT_NO_TSAN static bool race_copy(char *desc, size_t len, int *nr_mops,
+				  void *trace[2][RACE_FRAMES], int tid[2],
+				  int size[2], int write[2], int atomic[2],
+				  void *addr[2])
+{
+	int i, k;
+
+	if (!race.seen)
+		return false;
+	race.seen = false;
+	for (k = 0; race.description[k] && k < (int)len - 1; k++)
+		desc[k] = race.description[k];
+	desc[k] = '\0';
+	*nr_mops = race.nr_mops;
+	for (i = 0; i < race.nr_mops; i++) {
+		for (k = 0; k < RACE_FRAMES; k++)
+			trace[i][k] = race.mop[i].trace[k];
+		tid[i] = race.mop[i].tid;
+		size[i] = race.mop[i].size;
+		write[i] = race.mop[i].write;
+		atomic[i] = race.mop[i].atomic;
+		addr[i] = race.mop[i].addr;
+	}
+	return true;
+}
+
 bool mmt_race_take(struct mmt_finding *f, size_t nr_ops)
 {
+	void *trace[2][RACE_FRAMES], *addr[2];
+	int tid[2], size[2], write[2], atomic[2], nr_mops = 0;
+	char desc[32];
 	struct frame fr[2];
 	bool have[2] = { false, false };
 	int i, at;
 	size_t len;
 
-	if (!race.seen)
+	if (!race_copy(desc, sizeof(desc), &nr_mops, trace, tid, size, write,
+		       atomic, addr))
 		return false;
-	race.seen = false;
-	for (i = 0; i < race.nr_mops; i++)
-		have[i] = model_frame(i, &fr[i]);
+	for (i = 0; i < nr_mops; i++)
+		have[i] = model_frame(trace[i], &fr[i]);
 	/*
 	 * The signature names one of the two racing functions: a model
 	 * frame over any other, and of two model frames the smaller name -
@@ -240,14 +285,12 @@ bool mmt_race_take(struct mmt_finding *f, size_t nr_ops)
 		 f->layer, f->func);
 	len = (size_t)snprintf(f->message, sizeof(f->message),
 			       "ThreadSanitizer: data race between two fibers");
-	for (i = 0; i < race.nr_mops && len < sizeof(f->message); i++)
+	for (i = 0; i < nr_mops && len < sizeof(f->message); i++)
 		len += (size_t)snprintf(
 			f->message + len, sizeof(f->message) - len,
 			"%s %s%s of %d bytes at %p by T%d in %s (%s:%lu)",
-			i ? "; previous" : ":",
-			race.mop[i].atomic ? "atomic " : "",
-			race.mop[i].write ? "write" : "read", race.mop[i].size,
-			race.mop[i].addr, race.mop[i].tid,
+			i ? "; previous" : ":", atomic[i] ? "atomic " : "",
+			write[i] ? "write" : "read", size[i], addr[i], tid[i],
 			have[i] ? fr[i].func : "?",
 			have[i] ? base_name(fr[i].file) : "?",
 			have[i] ? fr[i].line : 0ul);
