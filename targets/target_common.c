@@ -143,7 +143,10 @@ int mmt_target_init(const char *name)
 		}
 		tgt.opts.oracle_level = oracles[0] - '0';
 	}
-	if (tgt.set & MMT_TRACE_SET_MT) {
+	/* MMT_INTERLEAVE=0: no interleaving feedback (to measure what it adds). */
+	if ((tgt.set & MMT_TRACE_SET_MT) &&
+	    !(getenv("MMT_INTERLEAVE") &&
+	      !strcmp(getenv("MMT_INTERLEAVE"), "0"))) {
 		tgt.opts.interleave_counters = interleave_counters;
 		tgt.opts.nr_interleave_counters = MMT_NR_INTERLEAVE_COUNTERS;
 	}
