@@ -29,8 +29,9 @@
  * __libfuzzer_extra_counters section, which libFuzzer clears before and
  * reads after every input like its own 8-bit counters; AFL++ 4.04c has no
  * extra-counter hook (neither libAFLDriver nor afl-compiler-rt reads that
- * section), so after each input the counters are added into AFL++'s
- * coverage map (__afl_area_ptr, __afl_map_size entries) at hashed slots.
+ * section), so after each input the counters are written into AFL++'s
+ * coverage map (__afl_coverage_interesting(), __afl_map_size entries) at
+ * hashed slots.
  *
  * Not thread-safe (the engines call one input at a time per process).
  */
@@ -64,24 +65,30 @@ static uint8_t interleave_counters[MMT_NR_INTERLEAVE_COUNTERS];
 #endif
 
 #if MMT_FUZZ_AFL
-/* afl-compiler-rt's coverage map (weak: absent outside afl-clang-fast). */
-extern uint8_t *__afl_area_ptr __attribute__((weak));
-extern uint32_t __afl_map_size __attribute__((weak));
+/*
+ * afl-compiler-rt's coverage map: its size, and its writer
+ * __afl_coverage_interesting(val, id) (map[id] = val).  Not the map
+ * pointer itself: afl-clang-fast's pass adds a global named
+ * __afl_area_ptr to every module it instruments, and a declaration of
+ * that name here (under any spelling) makes it add a second one,
+ * __afl_area_ptr.N, that nothing defines.  Every binary of the afl build
+ * links the runtime.
+ */
+extern uint32_t __afl_map_size;
+void __afl_coverage_interesting(uint8_t val, uint32_t id);
 
 /*
- * Add the input's interleaving counters into AFL++'s map.  Slot i goes to
- * a fixed odd-multiplier hash of i: spread over the whole map (edges
- * collide with it as edges collide with each other), the same slot for
- * the same pair in every run, so a new pair or a new count bucket is new
- * coverage to afl-fuzz.
+ * Put the input's interleaving counters into AFL++'s map.  Counter i goes
+ * to a fixed odd-multiplier hash of i: spread over the whole map (edges
+ * collide with it as edges collide with each other; the counter's value
+ * replaces what an edge left there), the same slot for the same pair in
+ * every run, so a new pair or a new count bucket is new coverage to
+ * afl-fuzz.
  */
 static void afl_add_interleavings(void)
 {
-	uint32_t size, i;
+	uint32_t size = __afl_map_size, i;
 
-	if (!&__afl_area_ptr || !__afl_area_ptr || !&__afl_map_size)
-		return;
-	size = __afl_map_size;
 	if (!size)
 		return;
 	for (i = 0; i < MMT_NR_INTERLEAVE_COUNTERS; i++) {
@@ -92,7 +99,7 @@ static void afl_add_interleavings(void)
 		slot = (uint32_t)(((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull) >>
 				  32) %
 		       size;
-		__afl_area_ptr[slot] += interleave_counters[i];
+		__afl_coverage_interesting(interleave_counters[i], slot);
 		interleave_counters[i] = 0;
 	}
 }
