@@ -11,7 +11,9 @@
  * loads targets/afl_mutator.c instead) and the plain <name>-replay.
  *
  * Environment: MMT_BUGS=id,id (bugs to turn on; the binary form carries
- * none), MMT_ORACLES=0|1|2 (override the input's oracle level).
+ * none), MMT_ORACLES=0|1|2 (override the input's oracle level),
+ * MMT_INTERLEAVE=0 (a concurrent target gives the engine no interleaving
+ * coverage: to measure what that feedback adds).
  * A finding prints the finding and the input as a text trace on stderr and
  * abort()s, which every engine records as a crash.
  */

@@ -18,6 +18,21 @@
  * byte string a fuzzer makes is a program (mmt_trace_read() with no name).
  * Files a person keeps are held to more (mmt_target_check_file()).
  *
+ * Concurrent targets (MMT_TRACE_SET_MT in the set: slab-mt, ...): the
+ * input carries its schedule; a finding's reproducer is printed with the
+ * executed schedule as its decisions (the interpreter's
+ * mmt_exec_reproducer()), so it replays the same interleaving without the
+ * fuzzer.  Interleaving
+ * coverage - pairs of consecutive scheduling sites on different CPUs,
+ * hashed by the interpreter into opts.interleave_counters - is extra
+ * feedback: under libFuzzer the counters live in the
+ * __libfuzzer_extra_counters section, which libFuzzer clears before and
+ * reads after every input like its own 8-bit counters; AFL++ 4.04c has no
+ * extra-counter hook (neither libAFLDriver nor afl-compiler-rt reads that
+ * section), so after each input the counters are written into AFL++'s
+ * coverage map (__afl_coverage_interesting(), __afl_map_size entries) at
+ * hashed slots.
+ *
  * Not thread-safe (the engines call one input at a time per process).
  */
 #include <stdio.h>
@@ -28,10 +43,67 @@
 #include "mmt/mmt.h"
 #include "mutator.h"
 #include "target.h"
+#include "tsan_finding.h"
 
 /* libFuzzer's byte-level mutator, when linked in (not under AFL++ or replay). */
 size_t LLVMFuzzerMutate(uint8_t *data, size_t size, size_t max_size)
 	__attribute__((weak));
+
+/*
+ * Interleaving counters.  4096 one-byte counters: the pairs of sites of a
+ * program hash into them (exec.h); more would only cost libFuzzer time
+ * per input (it scans them all), fewer would merge unrelated pairs.
+ */
+#define MMT_NR_INTERLEAVE_COUNTERS 4096
+
+#if MMT_FUZZ_LIBFUZZER
+/* libFuzzer clears and reads this section around every input. */
+__attribute__((used, section("__libfuzzer_extra_counters"))) static uint8_t
+	interleave_counters[MMT_NR_INTERLEAVE_COUNTERS];
+#else
+static uint8_t interleave_counters[MMT_NR_INTERLEAVE_COUNTERS];
+#endif
+
+#if MMT_FUZZ_AFL
+/*
+ * afl-compiler-rt's coverage map: its size, and its writer
+ * __afl_coverage_interesting(val, id) (map[id] = val).  Not the map
+ * pointer itself: afl-clang-fast's pass adds a global named
+ * __afl_area_ptr to every module it instruments, and a declaration of
+ * that name here (under any spelling) makes it add a second one,
+ * __afl_area_ptr.N, that nothing defines.  Every binary of the afl build
+ * links the runtime.
+ */
+extern uint32_t __afl_map_size;
+void __afl_coverage_interesting(uint8_t val, uint32_t id);
+
+/*
+ * Put the input's interleaving counters into AFL++'s map.  Counter i goes
+ * to a fixed odd-multiplier hash of i: spread over the whole map (edges
+ * collide with it as edges collide with each other; the counter's value
+ * replaces what an edge left there), the same slot for the same pair in
+ * every run, so a new pair or a new count bucket is new coverage to
+ * afl-fuzz.
+ */
+static void afl_add_interleavings(void)
+{
+	uint32_t size = __afl_map_size, i;
+
+	if (!size)
+		return;
+	for (i = 0; i < MMT_NR_INTERLEAVE_COUNTERS; i++) {
+		uint32_t slot;
+
+		if (!interleave_counters[i])
+			continue;
+		slot = (uint32_t)(((uint64_t)(i + 1) * 0x9e3779b97f4a7c15ull) >>
+				  32) %
+		       size;
+		__afl_coverage_interesting(interleave_counters[i], slot);
+		interleave_counters[i] = 0;
+	}
+}
+#endif
 
 static struct {
 	uint64_t set; /* the target's operations */
@@ -45,9 +117,16 @@ int mmt_target_init(const char *name)
 	const char *bugs = getenv("MMT_BUGS"), *oracles = getenv("MMT_ORACLES");
 	char err[256];
 
+	char *c;
+
 	if (tgt.ready)
 		return 0;
+	/* MMT_FUZZ_TARGET(slab_mt) is the target "slab-mt". */
 	snprintf(tgt.name, sizeof(tgt.name), "%s", name);
+	for (c = tgt.name; *c; c++)
+		if (*c == '_')
+			*c = '-';
+	name = tgt.name;
 	if (!mmt_trace_target_ops(name, &tgt.set)) {
 		fprintf(stderr, "%s: no operation set for this target\n", name);
 		exit(2);
@@ -70,6 +149,13 @@ int mmt_target_init(const char *name)
 			exit(2);
 		}
 		tgt.opts.oracle_level = oracles[0] - '0';
+	}
+	/* MMT_INTERLEAVE=0: no interleaving feedback (to measure what it adds). */
+	if ((tgt.set & MMT_TRACE_SET_MT) &&
+	    !(getenv("MMT_INTERLEAVE") &&
+	      !strcmp(getenv("MMT_INTERLEAVE"), "0"))) {
+		tgt.opts.interleave_counters = interleave_counters;
+		tgt.opts.nr_interleave_counters = MMT_NR_INTERLEAVE_COUNTERS;
 	}
 	tgt.ready = true;
 	return 0;
@@ -111,10 +197,20 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 
 	if (!tgt.ready)
 		mmt_target_init(name);
+	name = tgt.name;
 	/* A fuzzer's bytes: total (mmt_trace_read() with no name). */
 	mmt_trace_read(NULL, data, size, tgt.set, &p, NULL, NULL, 0);
 	memset(&f, 0, sizeof(f));
+	mmt_race_begin();
 	r = mmt_trace_execute(&p, &tgt.opts, &f);
+	/* The tsan build: a data race between fibers is a finding too. */
+	if (r != MMT_EXEC_FINDING && r != MMT_EXEC_SETUP_FAILED &&
+	    mmt_race_take(&f, p.nr_ops))
+		r = MMT_EXEC_FINDING;
+#if MMT_FUZZ_AFL
+	if (tgt.opts.interleave_counters)
+		afl_add_interleavings();
+#endif
 	if (r == MMT_EXEC_FINDING) {
 		fprintf(stderr, "\n==== mmtorture finding in target %s ====\n",
 			name);

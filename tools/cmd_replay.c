@@ -23,6 +23,13 @@
  * does not parse is reported with its file:line:column and counted, and
  * the next input runs.  Exit status: 0 all ran clean (or blocked), 1 a
  * finding or an input that could not be run, 2 wrong usage.
+ *
+ * --repeat N measures a finding's reliability: the input runs N times,
+ * each on a fresh machine, and "K/N runs reproduce SIGNATURE" says how
+ * many ended the same way (the same signature; for a clean or blocked
+ * first run, the same end) and how many executed the same schedule (a
+ * concurrent program's decisions).  The promise of the deterministic
+ * scheduler is N/N for every input; the exit status is the first run's.
  */
 #define _GNU_SOURCE
 #include <dirent.h>
@@ -36,12 +43,14 @@
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
 #include "replay.h"
+#include "tsan_finding.h"
 
 enum {
 	OPT_TARGET = 256,
 	OPT_BUG,
 	OPT_ORACLES,
 	OPT_QUIET,
+	OPT_REPEAT,
 	OPT_HELP
 };
 
@@ -65,6 +74,8 @@ static void usage(FILE *out)
 		"  --oracles N    oracle level 0..2 instead of the input's\n"
 		"  -v             print every operation as it runs\n"
 		"  -q             print findings and the summary only\n"
+		"  --repeat N     run each input N times and print how many runs reproduce\n"
+		"                 the first one's result (its signature) and schedule\n"
 		"  --help         this text\n"
 		"\n"
 		"Exit status: 0 no finding, 1 a finding or an input that could not be run,\n"
@@ -178,6 +189,59 @@ const char *cli_replay_target(const struct cli_replay *r, const char *path)
 	return t ? t : "stack";
 }
 
+/* The same schedule: a concurrent run's decisions, element by element. */
+static bool same_schedule(const struct mmt_finding *a,
+			  const struct mmt_finding *b)
+{
+	return a->nr_decisions == b->nr_decisions &&
+	       (!a->nr_decisions ||
+		!memcmp(a->decisions, b->decisions,
+			a->nr_decisions * sizeof(a->decisions[0])));
+}
+
+/*
+ * Runs 2..r->repeat of @p (run 1 gave @res and @first): how many end as
+ * run 1 did, and how many executed its schedule.
+ */
+static void repeat_runs(struct cli_replay *r, const char *path,
+			const struct mmt_program *p,
+			const struct mmt_exec_opts *opts,
+			enum mmt_exec_result res,
+			const struct mmt_finding *first)
+{
+	unsigned long i, same = 1, same_sched = 1;
+	const char *what = res == MMT_EXEC_FINDING ? first->signature :
+			   res == MMT_EXEC_BLOCKED ? "blocked" :
+						     "ok";
+
+	for (i = 1; i < r->repeat; i++) {
+		struct mmt_finding f;
+		enum mmt_exec_result again;
+
+		memset(&f, 0, sizeof(f));
+		mmt_race_begin();
+		again = mmt_trace_execute(p, opts, &f);
+		if (again != MMT_EXEC_FINDING &&
+		    again != MMT_EXEC_SETUP_FAILED &&
+		    mmt_race_take(&f, p->nr_ops))
+			again = MMT_EXEC_FINDING;
+		if (again == res && (res != MMT_EXEC_FINDING ||
+				     !strcmp(f.signature, first->signature)))
+			same++;
+		if (same_schedule(&f, first))
+			same_sched++;
+		mmt_finding_free(&f);
+	}
+	if (same != r->repeat)
+		r->unreliable++;
+	fprintf(r->out, "%s: %lu/%lu runs reproduce %s", path, same, r->repeat,
+		what);
+	if (p->sched.source != MMT_SCHED_SEQ || first->nr_decisions)
+		fprintf(r->out, "; %lu/%lu the same schedule (%zu decisions)",
+			same_sched, r->repeat, first->nr_decisions);
+	fputc('\n', r->out);
+}
+
 enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 {
 	struct mmt_exec_opts opts = r->opts;
@@ -209,7 +273,12 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	if (text && !r->bugs_given)
 		opts.override_bugs = false;
 	memset(&f, 0, sizeof(f));
+	mmt_race_begin();
 	res = mmt_trace_execute(&p, &opts, &f);
+	/* The tsan build: a data race between fibers is a finding too. */
+	if (res != MMT_EXEC_FINDING && res != MMT_EXEC_SETUP_FAILED &&
+	    mmt_race_take(&f, p.nr_ops))
+		res = MMT_EXEC_FINDING;
 	r->runs++;
 	switch (res) {
 	case MMT_EXEC_OK:
@@ -248,6 +317,8 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 			path);
 		break;
 	}
+	if (r->repeat > 1 && res != MMT_EXEC_SETUP_FAILED)
+		repeat_runs(r, path, &p, &opts, res, &f);
 	mmt_finding_free(&f);
 	mmt_program_free(&p);
 	return res;
@@ -399,11 +470,12 @@ int cmd_replay(int argc, char **argv)
 		{ "target", required_argument, NULL, OPT_TARGET },
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "oracles", required_argument, NULL, OPT_ORACLES },
+		{ "repeat", required_argument, NULL, OPT_REPEAT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_replay r;
-	uint64_t mask, level, ops;
+	uint64_t mask, level, ops, repeat;
 	const char *env;
 	char err[256];
 	int c;
@@ -433,6 +505,12 @@ int cmd_replay(int argc, char **argv)
 					   &level))
 				return CLI_EXIT_USAGE;
 			r.opts.oracle_level = (int)level;
+			break;
+		case OPT_REPEAT:
+			if (!cli_parse_u64("replay", "--repeat", optarg, 1,
+					   1000000, &repeat))
+				return CLI_EXIT_USAGE;
+			r.repeat = (unsigned long)repeat;
 			break;
 		case 'v':
 			r.opts.log = stdout;
@@ -468,6 +546,10 @@ int cmd_replay(int argc, char **argv)
 		r.runs + r.errors, r.ok, r.blocked, r.findings, r.errors);
 	if (r.skipped)
 		fprintf(stdout, "; %lu file(s) skipped", r.skipped);
+	if (r.repeat > 1)
+		fprintf(stdout,
+			"; %lu run(s) each: %lu input(s) reproduced every time, %lu did not",
+			r.repeat, r.runs - r.unreliable, r.unreliable);
 	fputc('\n', stdout);
 	return r.findings || r.errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 }

@@ -25,6 +25,14 @@ struct cli_replay {
 			   const struct mmt_program *p,
 			   const struct mmt_finding *f);
 	void *arg;
+	/*
+	 * --repeat N: each input runs @repeat times (0 or 1: once); the
+	 * result, exit status and reproducer are the first run's, and a line
+	 * says how many runs reproduced it (the same signature, or the same
+	 * clean or blocked end) and how many executed the same schedule.
+	 * @unreliable counts the inputs that did not reproduce every time.
+	 */
+	unsigned long repeat, unreliable;
 };
 
 void cli_replay_init(struct cli_replay *r);
