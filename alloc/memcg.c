@@ -95,6 +95,14 @@ struct mmt_memcg_children {
 struct mmt_memcg_state {
 	mmt_mutex_t mutex; /* memcg_mutex */
 	struct mmt_memcg *groups; /* memcg_mutex */
+	/*
+	 * Destroyed groups, freed with the machine: a task on another CPU
+	 * may have read its group pointer before the destroy moved it to the
+	 * root and still be on its way into memcg_mutex with it (the kernel
+	 * holds a css reference there and frees after an RCU grace period;
+	 * the model keeps the zombie, offline, until teardown).  memcg_mutex.
+	 */
+	struct mmt_memcg *zombies;
 	struct mmt_memcg *by_id[MEMCG_MAX]; /* memcg_mutex */
 	pthread_mutex_t records_mu; /* host lock, leaf */
 	struct mmt_memcg_children *records;
@@ -597,8 +605,9 @@ bool mmt_memcg_destroy(struct mmt_memcg *cg)
 			break;
 		}
 	st->by_id[cg->id] = NULL;
+	cg->next = st->zombies;
+	st->zombies = cg;
 	mmt_mutex_unlock(&st->mutex);
-	free(cg);
 	return true;
 }
 
@@ -851,6 +860,10 @@ void _mmt_memcg_destroy(struct mmt_machine *m)
 		free(rec);
 	}
 	for (cg = st->groups; cg; cg = next) {
+		next = cg->next;
+		free(cg);
+	}
+	for (cg = st->zombies; cg; cg = next) {
 		next = cg->next;
 		free(cg);
 	}
