@@ -178,6 +178,14 @@ struct xthr {
 	uint32_t *ops; /* its operations, in order */
 	size_t nr;
 	size_t waiting_for; /* an operation of another thread, or SIZE_MAX */
+	/*
+	 * Off its CPU in wait_deps() and woken: runnable, so counted by the
+	 * model as away and coming back (mmt_engine_thread_pending) until it
+	 * holds its CPU or parks again - while it sleeps it is not counted,
+	 * so that the clock may jump for the timed sleepers it waits for.
+	 */
+	bool woken_away;
+	bool off_cpu; /* left its CPU to wait in wait_deps() */
 	char why[200];
 };
 
@@ -1898,8 +1906,13 @@ static void thr_ended_op(struct exec *x, size_t i)
 	DEP_RELEASE(&x->done[i]);
 	x->done[i] = true;
 	for (k = 0; k < x->nr_thr; k++)
-		if (x->thr[k].waiting_for == i)
+		if (x->thr[k].waiting_for == i) {
+			if (x->thr[k].off_cpu && !x->thr[k].woken_away) {
+				x->thr[k].woken_away = true;
+				mmt_engine_thread_pending(x->m, 1);
+			}
 			mmt_dsched_wake(x->ds, x->thr[k].id);
+		}
 	if (x->stop)
 		mmt_dsched_stop(x->ds);
 }
@@ -1913,7 +1926,6 @@ static void thr_ended_op(struct exec *x, size_t i)
 static void wait_deps(struct exec *x, struct xthr *t, size_t i)
 {
 	const struct mmt_trace_deps *d = &x->deps;
-	bool off = false;
 	uint32_t k;
 
 	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++) {
@@ -1931,12 +1943,23 @@ static void wait_deps(struct exec *x, struct xthr *t, size_t i)
 					 "its operation %zu",
 					 on, text, d->cpu[on], i);
 			}
-			if (!off && mmt_smp_processor_id() >= 0) {
-				/* Away, coming back: not "blocked" to the
-				 * model's detector (mmt/engine.h). */
-				mmt_engine_thread_pending(x->m, 1);
+			if (!t->off_cpu && mmt_smp_processor_id() >= 0) {
+				/*
+				 * Off its CPU and counted by the model as
+				 * neither running nor blocked: only another
+				 * thread's progress ends this wait, so while
+				 * every other thread sleeps with a timeout
+				 * the model's clock must be free to jump to
+				 * the earliest deadline (counted "away", the
+				 * waiter held the clock and the run ended as
+				 * a false deadlock of timed waits).
+				 */
 				mmt_cpu_detach();
-				off = true;
+				t->off_cpu = true;
+			}
+			if (t->woken_away) { /* woken, but must wait on */
+				t->woken_away = false;
+				mmt_engine_thread_pending(x->m, -1);
 			}
 			mmt_dsched_wait(x->ds, t->why);
 		}
@@ -1944,7 +1967,12 @@ static void wait_deps(struct exec *x, struct xthr *t, size_t i)
 	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++)
 		DEP_ACQUIRE(&x->done[d->on[k]]);
 	t->waiting_for = SIZE_MAX;
-	if (off) {
+	if (t->off_cpu) {
+		/* Runnable: away and coming back until it has its CPU. */
+		if (!t->woken_away)
+			mmt_engine_thread_pending(x->m, 1);
+		t->woken_away = false;
+		t->off_cpu = false;
 		mmt_cpu_attach_wait(x->m, t->cpu, x->cpus[t->cpu].task);
 		mmt_engine_thread_pending(x->m, -1);
 	}
