@@ -250,7 +250,8 @@ void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
 	va_list ap;
 
 	pthread_mutex_lock(&m->viol_mu);
-	m->op_index = index;
+	/* Relaxed: slab debug tracking reads it without viol_mu. */
+	__atomic_store_n(&m->op_index, index, __ATOMIC_RELAXED);
 	m->op_text = NULL;
 	va_start(ap, fmt);
 	vsnprintf(m->op, sizeof(m->op), fmt, ap);
@@ -262,7 +263,8 @@ void mmt_machine_set_op_text(struct mmt_machine *m, uint64_t index,
 			     const char *text)
 {
 	pthread_mutex_lock(&m->viol_mu);
-	m->op_index = index;
+	/* Relaxed: slab debug tracking reads it without viol_mu. */
+	__atomic_store_n(&m->op_index, index, __ATOMIC_RELAXED);
 	m->op_text = text;
 	pthread_mutex_unlock(&m->viol_mu);
 }

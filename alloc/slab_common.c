@@ -699,7 +699,11 @@ static inline bool map_test_and_set(struct mmt_page *slab, unsigned int idx,
 static void set_track(struct mmt_kmem_cache *s, char *slot, int which,
 		      const void *caller, struct mmt_cpu *cpu)
 {
-	struct track t = { caller, s->m->op_index, cpu->id, 1 };
+	/* The interpreter's current operation, stored relaxed by another
+	 * thread or fiber (mmt_machine_set_op): a label, no ordering. */
+	struct track t = { caller,
+			   __atomic_load_n(&s->m->op_index, __ATOMIC_RELAXED),
+			   cpu->id, 1 };
 
 	memcpy(slot + s->track_offset + (size_t)which * sizeof(t), &t,
 	       sizeof(t));
