@@ -365,19 +365,12 @@ static void pct_program(struct pct *c, const char *path)
 	mmt_program_free(&p);
 }
 
-static int name_cmp(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* A file, or a directory's inputs by name (recursively, in name order). */
 static void pct_path(struct pct *c, const char *path, bool in_dir)
 {
 	struct stat st, lst;
-	struct dirent *de;
-	char **names = NULL;
-	size_t n = 0, cap = 0, i;
-	DIR *d;
+	char **names;
+	size_t n, i;
 
 	if (stat(path, &st) || lstat(path, &lst)) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
@@ -393,33 +386,12 @@ static void pct_path(struct pct *c, const char *path, bool in_dir)
 	/* In a walk, a link to a directory is not followed (loops). */
 	if (in_dir && S_ISLNK(lst.st_mode))
 		return;
-	d = opendir(path);
-	if (!d) {
+	names = cli_dir_entries(path, &n);
+	if (!names) {
 		fprintf(stderr, "%s: %s\n", path, strerror(errno));
 		c->errors++;
 		return;
 	}
-	while ((de = readdir(d))) {
-		char *full, **nn;
-
-		if (de->d_name[0] == '.')
-			continue;
-		if (asprintf(&full, "%s/%s", path, de->d_name) < 0)
-			break;
-		if (n == cap) {
-			cap = cap ? cap * 2 : 32;
-			nn = realloc(names, cap * sizeof(*nn));
-			if (!nn) {
-				free(full);
-				break;
-			}
-			names = nn;
-		}
-		names[n++] = full;
-	}
-	closedir(d);
-	if (n)
-		qsort(names, n, sizeof(*names), name_cmp);
 	for (i = 0; i < n; i++) {
 		pct_path(c, names[i], true);
 		free(names[i]);

@@ -329,19 +329,16 @@ static int name_cmp(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* A directory, in name order; links to directories are not followed. */
-static void replay_dir(struct cli_replay *r, const char *path)
+char **cli_dir_entries(const char *path, size_t *nr)
 {
 	struct dirent *de;
 	char **names = NULL;
-	size_t n = 0, cap = 0, i;
+	size_t n = 0, cap = 0;
 	DIR *d = opendir(path);
 
-	if (!d) {
-		fprintf(stderr, "%s: %s\n", path, strerror(errno));
-		r->errors++;
-		return;
-	}
+	*nr = 0;
+	if (!d)
+		return NULL;
 	while ((de = readdir(d))) {
 		char *full;
 
@@ -364,6 +361,21 @@ static void replay_dir(struct cli_replay *r, const char *path)
 	closedir(d);
 	if (n)
 		qsort(names, n, sizeof(*names), name_cmp);
+	*nr = n;
+	return names ? names : calloc(1, sizeof(*names));
+}
+
+/* A directory, in name order; links to directories are not followed. */
+static void replay_dir(struct cli_replay *r, const char *path)
+{
+	size_t n, i;
+	char **names = cli_dir_entries(path, &n);
+
+	if (!names) {
+		fprintf(stderr, "%s: %s\n", path, strerror(errno));
+		r->errors++;
+		return;
+	}
 	for (i = 0; i < n; i++) {
 		struct stat lst, st;
 		const char *why = NULL;

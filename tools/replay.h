@@ -63,5 +63,11 @@ int cli_replay_path(struct cli_replay *r, const char *path);
  * @nr_ok (may be NULL) counts the files that passed.
  */
 unsigned long cli_corpus_check(const char *dir, unsigned long *nr_ok);
+/*
+ * The entries of directory @path but . and .., as "path/name" strings in
+ * name order (@nr of them; free each and the array).  NULL with errno set
+ * when the directory cannot be opened.
+ */
+char **cli_dir_entries(const char *path, size_t *nr);
 
 #endif /* MMT_TOOLS_REPLAY_H */
