@@ -200,13 +200,8 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 	name = tgt.name;
 	/* A fuzzer's bytes: total (mmt_trace_read() with no name). */
 	mmt_trace_read(NULL, data, size, tgt.set, &p, NULL, NULL, 0);
-	memset(&f, 0, sizeof(f));
-	mmt_race_begin();
-	r = mmt_trace_execute(&p, &tgt.opts, &f);
 	/* The tsan build: a data race between fibers is a finding too. */
-	if (r != MMT_EXEC_FINDING && r != MMT_EXEC_SETUP_FAILED &&
-	    mmt_race_take(&f, p.nr_ops))
-		r = MMT_EXEC_FINDING;
+	r = mmt_race_execute(&p, &tgt.opts, &f);
 #if MMT_FUZZ_AFL
 	if (tgt.opts.interleave_counters)
 		afl_add_interleavings();

@@ -289,13 +289,8 @@ static void pct_program(struct pct *c, const char *path)
 		enum mmt_exec_result r;
 
 		o.sched_seed = (uint32_t)(c->seed + run);
-		memset(&f, 0, sizeof(f));
-		mmt_race_begin();
-		r = mmt_trace_execute(&p, &o, &f);
 		/* The tsan build: a data race between fibers is a finding. */
-		if (r != MMT_EXEC_FINDING && r != MMT_EXEC_SETUP_FAILED &&
-		    mmt_race_take(&f, p.nr_ops))
-			r = MMT_EXEC_FINDING;
+		r = mmt_race_execute(&p, &o, &f);
 		c->total_runs++;
 		if (r == MMT_EXEC_OK) {
 			ok++;

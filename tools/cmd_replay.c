@@ -218,13 +218,7 @@ static void repeat_runs(struct cli_replay *r, const char *path,
 		struct mmt_finding f;
 		enum mmt_exec_result again;
 
-		memset(&f, 0, sizeof(f));
-		mmt_race_begin();
-		again = mmt_trace_execute(p, opts, &f);
-		if (again != MMT_EXEC_FINDING &&
-		    again != MMT_EXEC_SETUP_FAILED &&
-		    mmt_race_take(&f, p->nr_ops))
-			again = MMT_EXEC_FINDING;
+		again = mmt_race_execute(p, opts, &f);
 		if (again == res && (res != MMT_EXEC_FINDING ||
 				     !strcmp(f.signature, first->signature)))
 			same++;
@@ -272,13 +266,8 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	/* Text traces keep their own bugs unless the run names some. */
 	if (text && !r->bugs_given)
 		opts.override_bugs = false;
-	memset(&f, 0, sizeof(f));
-	mmt_race_begin();
-	res = mmt_trace_execute(&p, &opts, &f);
 	/* The tsan build: a data race between fibers is a finding too. */
-	if (res != MMT_EXEC_FINDING && res != MMT_EXEC_SETUP_FAILED &&
-	    mmt_race_take(&f, p.nr_ops))
-		res = MMT_EXEC_FINDING;
+	res = mmt_race_execute(&p, &opts, &f);
 	r->runs++;
 	switch (res) {
 	case MMT_EXEC_OK:

@@ -318,3 +318,18 @@ bool mmt_race_take(struct mmt_finding *f, size_t nr_ops)
 }
 
 #endif
+
+enum mmt_exec_result mmt_race_execute(const struct mmt_program *p,
+				      const struct mmt_exec_opts *o,
+				      struct mmt_finding *f)
+{
+	enum mmt_exec_result r;
+
+	memset(f, 0, sizeof(*f));
+	mmt_race_begin();
+	r = mmt_trace_execute(p, o, f);
+	if (r != MMT_EXEC_FINDING && r != MMT_EXEC_SETUP_FAILED &&
+	    mmt_race_take(f, p->nr_ops))
+		r = MMT_EXEC_FINDING;
+	return r;
+}

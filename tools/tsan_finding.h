@@ -24,5 +24,13 @@ void mmt_race_begin(void);
  * run with no finding gets op_index @nr_ops (the whole execution).
  */
 bool mmt_race_take(struct mmt_finding *f, size_t nr_ops);
+/*
+ * mmt_trace_execute() of @p into @f (cleared first) between the two calls
+ * above: a data race TSan reported during a run that found nothing else
+ * is the run's finding.  What every caller of the tools and targets runs.
+ */
+enum mmt_exec_result mmt_race_execute(const struct mmt_program *p,
+				      const struct mmt_exec_opts *o,
+				      struct mmt_finding *f);
 
 #endif /* MMT_TOOLS_TSAN_FINDING_H */
