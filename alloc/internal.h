@@ -588,6 +588,8 @@ typedef void (*mmt_wb_end_fn)(struct mmt_page *page, void *ctx, bool ok);
  * worker that completes it (or on the destroyer's CPU). */
 void _mmt_wb_submit(struct mmt_wb_device *dev, struct mmt_page *page,
 		    mmt_wb_end_fn end, void *ctx);
+/* Is @dev's queue cleaned only by a PF_LESS_THROTTLE worker (a loop)? */
+bool _mmt_wb_less_flushed(const struct mmt_wb_device *dev);
 /* writeback.c: per-machine device registry, set up/torn down by reclaim.c. */
 int _mmt_writeback_init(struct mmt_machine *m, char *err, size_t errlen);
 void _mmt_writeback_destroy(struct mmt_machine *m); /* on a CPU */

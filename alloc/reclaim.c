@@ -73,6 +73,12 @@ struct lru_node {
 		head; /* head.next is the youngest, head.prev the oldest */
 	_Atomic unsigned long nr[MMT_NR_LRU_TYPES];
 	_Atomic long writeback; /* pages submitted, not yet ended */
+	/*
+	 * Of those, the pages queued on a device that only a PF_LESS_THROTTLE
+	 * worker cleans (a loop device): that worker is never held behind
+	 * them, and they may sit above the less limit (see reclaim.h).
+	 */
+	_Atomic long less_backlog;
 	_Atomic bool
 		over_hard; /* writeback-limit reported, until back under the limit */
 	struct mmt_waitqueue congestion;
@@ -234,8 +240,12 @@ unsigned long mmt_writeback_hard_limit(const struct mmt_machine *m, int nid)
 	long passes = atomic_load_explicit(&RS(m)->passes_in_flight,
 					   memory_order_relaxed);
 
+	long backlog = atomic_load_explicit(&RS(m)->node[nid].less_backlog,
+					    memory_order_relaxed);
+
 	return mmt_writeback_limit(m, nid, true) +
-	       MMT_SWAP_CLUSTER_MAX * (unsigned long)(passes > 0 ? passes : 0);
+	       MMT_SWAP_CLUSTER_MAX * (unsigned long)(passes > 0 ? passes : 0) +
+	       (unsigned long)(backlog > 0 ? backlog : 0);
 }
 
 void mmt_reclaim_get_params(const struct mmt_machine *m,
@@ -453,6 +463,9 @@ static void lru_end_writeback(struct mmt_page *page, void *ctx, bool ok)
 	long wb;
 
 	MMT_IASSERT(page == e->page);
+	if (e->dev && _mmt_wb_less_flushed(e->dev))
+		atomic_fetch_sub_explicit(&ln->less_backlog, 1,
+					  memory_order_relaxed);
 	mmt_free_pages(page, 0);
 	free(e);
 	wb = atomic_fetch_sub_explicit(&ln->writeback, 1,
@@ -482,6 +495,9 @@ static void submit_page(struct mmt_reclaim_state *rs, struct lru_entry *e,
 	long wb;
 
 	e->dev = dev;
+	if (_mmt_wb_less_flushed(dev))
+		atomic_fetch_add_explicit(&ln->less_backlog, 1,
+					  memory_order_relaxed);
 	atomic_fetch_sub_explicit(&ln->nr[e->type], 1, memory_order_relaxed);
 	wb = atomic_fetch_add_explicit(&ln->writeback, 1,
 				       memory_order_relaxed) +
@@ -724,10 +740,16 @@ static bool under_limit(void *arg)
 {
 	struct throttle_arg *ta = arg;
 
+	long wb =
+		atomic_load_explicit(&ta->ln->writeback, memory_order_relaxed);
+
 	ta->limit = (long)mmt_writeback_throttle_limit(ta->ln->rs->m,
 						       ta->ln->nid, ta->less);
-	return atomic_load_explicit(&ta->ln->writeback, memory_order_relaxed) <=
-	       ta->limit;
+	/* A PF_LESS_THROTTLE flusher is not held behind what only it cleans. */
+	if (ta->less)
+		wb -= atomic_load_explicit(&ta->ln->less_backlog,
+					   memory_order_relaxed);
+	return wb <= ta->limit;
 }
 
 /*

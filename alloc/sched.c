@@ -276,21 +276,31 @@ static bool under_pressure(const struct mmt_machine *m)
 	return false;
 }
 
+static uint64_t earliest_deadline_locked(struct mmt_sched_state *s)
+{
+	uint64_t earliest = NO_DEADLINE;
+	struct mmt_waiter *w;
+
+	for (w = s->blocked; w; w = w->bnext)
+		if (w->deadline < earliest)
+			earliest = w->deadline;
+	return earliest;
+}
+
+static void jump_locked(struct mmt_machine *m, uint64_t earliest);
+
 /* Nothing can run: jump the clock, or report the deadlock. */
 static void resolve_locked(struct mmt_machine *m)
 {
 	struct mmt_sched_state *s = S(m);
-	uint64_t earliest = NO_DEADLINE, now, quiet;
-	struct mmt_waiter *w;
+	uint64_t earliest;
 	char what[96];
 
 	if (s->nr_running || s->nr_cpu_waiters || s->nr_away ||
 	    !s->nr_blocked ||
 	    atomic_load_explicit(&s->failed, memory_order_relaxed))
 		return;
-	for (w = s->blocked; w; w = w->bnext)
-		if (w->deadline < earliest)
-			earliest = w->deadline;
+	earliest = earliest_deadline_locked(s);
 	if (earliest == NO_DEADLINE) {
 		snprintf(
 			what, sizeof(what),
@@ -299,6 +309,34 @@ static void resolve_locked(struct mmt_machine *m)
 		fail_locked(m, "deadlock", what);
 		return;
 	}
+	jump_locked(m, earliest);
+}
+
+bool mmt_engine_spin_time(struct mmt_machine *m)
+{
+	struct mmt_sched_state *s = S(m);
+	uint64_t earliest;
+	bool moved = false;
+
+	pthread_mutex_lock(&s->mu);
+	if (!atomic_load_explicit(&s->failed, memory_order_relaxed)) {
+		earliest = earliest_deadline_locked(s);
+		if (earliest != NO_DEADLINE) {
+			jump_locked(m, earliest);
+			moved = true;
+		}
+	}
+	pthread_mutex_unlock(&s->mu);
+	return moved;
+}
+
+/* Move the clock to @earliest (a deadline), check for a stall, time out. */
+static void jump_locked(struct mmt_machine *m, uint64_t earliest)
+{
+	struct mmt_sched_state *s = S(m);
+	uint64_t now, quiet;
+	char what[96];
+
 	now = atomic_load_explicit(&s->jiffies, memory_order_relaxed);
 	if (earliest > now) {
 		atomic_store_explicit(&s->jiffies, earliest,

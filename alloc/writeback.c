@@ -49,7 +49,11 @@
  * report stands and nothing spins.  Destroying a device ends everything
  * queued as failed (pages freed); an upper device's requests still in its
  * lower device are taken out of the lower queue and ended too, so the
- * mempool elements they hold go back before the pools are destroyed.
+ * mempool elements they hold go back before the pools are destroyed.  A
+ * destroyed device's structure stays until the machine goes (ws->dead):
+ * a reclaimer that loaded it before the destroy, or a page-cache page
+ * that names it as its backing device, may still submit to it, and that
+ * write ends at once as failed, as I/O to a removed device does.
  *
  * Locks: queue_lock (per device, model spinlock) is a leaf; end functions,
  * allocations and wake-ups run without it.  The registry of devices has a
@@ -108,11 +112,13 @@ struct mmt_wb_device {
 	_Atomic unsigned long submitted, completed, failed, inflight;
 	_Atomic unsigned long sent, received, dropped, alloc_failures;
 	_Atomic int active; /* end_req() calls running: destroy waits for them */
+	bool dead; /* destroyed: submissions end failed at once (queue_lock) */
 	/* crypt */
 	struct mmt_kmem_cache *bio_cache;
 	struct mmt_mempool *bio_pool, *page_pool;
 	/* loop */
 	mmt_gfp_t gfp;
+	unsigned int worker_flags; /* PF_* of the worker */
 	/* netswap */
 	struct mmt_swap_mount *mnt;
 	struct mmt_swapfile *sf;
@@ -124,6 +130,13 @@ struct mmt_wb_device {
 struct mmt_writeback_state {
 	pthread_mutex_t mu; /* the registry (host, leaf) */
 	struct mmt_wb_device *devices;
+	/*
+	 * Destroyed devices, kept until the machine goes: a reclaimer may
+	 * still hold a pointer to one (it loaded the swap or file device, or
+	 * a page-cache page names its backing device) and submit to it after
+	 * the destroy; such a write ends at once as failed (an I/O error).
+	 */
+	struct mmt_wb_device *dead;
 };
 
 static inline struct mmt_writeback_state *WB(struct mmt_machine *m)
@@ -174,6 +187,8 @@ static struct wb_req *queue_pop(struct mmt_wb_device *dev)
 	return r;
 }
 
+static void end_req(struct mmt_wb_device *dev, struct wb_req *r, bool ok);
+
 static void submit_owner(struct mmt_wb_device *dev, struct mmt_page *page,
 			 mmt_wb_end_fn end, void *ctx,
 			 struct mmt_wb_device *owner)
@@ -193,6 +208,11 @@ static void submit_owner(struct mmt_wb_device *dev, struct mmt_page *page,
 	cnt(&dev->submitted, 1);
 	cnt(&dev->inflight, 1);
 	mmt_spin_lock(&dev->lock);
+	if (MMT_UNLIKELY(dev->dead)) {
+		mmt_spin_unlock(&dev->lock);
+		end_req(dev, r, false);
+		return;
+	}
 	queue_tail(dev, r);
 	mmt_spin_unlock(&dev->lock);
 	mmt_wake_up(&dev->wq);
@@ -614,11 +634,17 @@ static void dev_unregister(struct mmt_wb_device *dev)
 static bool dev_start(struct mmt_wb_device *dev, const char *task,
 		      unsigned int flags, void (*fn)(void *))
 {
+	dev->worker_flags = flags;
 	dev->worker = mmt_kthread_run(dev->m, task, flags, fn, dev);
 	if (!dev->worker)
 		return false;
 	dev_register(dev);
 	return true;
+}
+
+bool _mmt_wb_less_flushed(const struct mmt_wb_device *dev)
+{
+	return dev->worker_flags & MMT_PF_LESS_THROTTLE;
 }
 
 static void dev_free(struct mmt_wb_device *dev)
@@ -779,20 +805,29 @@ static void cancel_owned(struct mmt_wb_device *dev, struct mmt_wb_device *owner)
  * (a lower device ending a crypt write calls into the crypt device).
  * Those never sleep, so this wait is short; bounded all the same.
  */
-static void dev_quiesce(struct mmt_wb_device *dev)
+static bool dev_quiesce(struct mmt_wb_device *dev)
 {
 	long spins;
 
 	for (spins = 0; spins < 20000000l; spins++) {
 		if (atomic_load(&dev->inflight) == 0 &&
 		    atomic_load(&dev->active) == 0)
-			return;
+			return true;
+		/*
+		 * A spin with no release point: under the deterministic
+		 * scheduler the worker ending our writes is another fiber of
+		 * this host thread, and only a scheduling point lets it run
+		 * (sched_yield() alone would spin here and free the pools
+		 * under it).
+		 */
+		_mmt_sched_point(MMT_SP_LOCK_CONTENDED, dev);
 		sched_yield();
 	}
 	mmt_violation(
 		dev->m, "stall",
 		"device %s: %lu writes still held by another device at destroy",
 		dev->name, rd(&dev->inflight));
+	return false;
 }
 
 /* Full destroy, on a CPU. */
@@ -804,6 +839,9 @@ static void dev_destroy(struct mmt_wb_device *dev)
 		mmt_kthread_stop(dev->worker);
 		dev->worker = NULL;
 	}
+	mmt_spin_lock(&dev->lock);
+	dev->dead = true;
+	mmt_spin_unlock(&dev->lock);
 	/* Ours still in the lower queue hold pool elements: end them first. */
 	if (dev->lower)
 		cancel_owned(dev->lower, dev);
@@ -815,14 +853,22 @@ static void dev_destroy(struct mmt_wb_device *dev)
 			break;
 		end_req(dev, r, false);
 	}
-	dev_quiesce(dev);
-	if (dev->page_pool)
-		mmt_mempool_destroy(dev->page_pool);
-	if (dev->bio_pool)
-		mmt_mempool_destroy(dev->bio_pool);
-	if (dev->bio_cache)
-		mmt_kmem_cache_destroy(dev->bio_cache);
-	dev_free(dev);
+	/* Still in use by another worker (the stall is reported): leak the
+	 * pools rather than free them under that worker. */
+	if (dev_quiesce(dev)) {
+		if (dev->page_pool)
+			mmt_mempool_destroy(dev->page_pool);
+		if (dev->bio_pool)
+			mmt_mempool_destroy(dev->bio_pool);
+		if (dev->bio_cache)
+			mmt_kmem_cache_destroy(dev->bio_cache);
+	}
+	dev->page_pool = dev->bio_pool = NULL;
+	dev->bio_cache = NULL;
+	pthread_mutex_lock(&WB(dev->m)->mu);
+	dev->next = WB(dev->m)->dead;
+	WB(dev->m)->dead = dev;
+	pthread_mutex_unlock(&WB(dev->m)->mu);
 }
 
 void mmt_wb_device_destroy(struct mmt_wb_device *dev)
@@ -923,6 +969,10 @@ void _mmt_writeback_destroy(struct mmt_machine *m)
 			}
 			dev_free(dev);
 		}
+	}
+	while ((dev = ws->dead)) {
+		ws->dead = dev->next;
+		dev_free(dev);
 	}
 	pthread_mutex_destroy(&ws->mu);
 	free(ws);

@@ -1061,6 +1061,16 @@ static void report_deadlock(struct mmt_dsched *ds)
 	ds->result = MMT_DSCHED_DEADLOCK;
 }
 
+static bool spinners_left(const struct mmt_dsched *ds)
+{
+	unsigned int i;
+
+	for (i = 0; i < ds->nr; i++)
+		if (ds->fib[i] && ds->fib[i]->state == F_SPINNING)
+			return true;
+	return false;
+}
+
 enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 {
 	unsigned int i;
@@ -1090,6 +1100,16 @@ enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 			ds->retry_progress = ds->progress;
 			if (any)
 				continue;
+		}
+		/*
+		 * Only spinners are left, and they spun again without
+		 * progress: if a sleeper has a deadline, the spinning CPUs
+		 * let time pass until it (a busy wait for a disk's
+		 * completion), and the spinners try once more.
+		 */
+		if (spinners_left(ds) && mmt_engine_spin_time(ds->m)) {
+			ds->retry_progress = ds->progress - 1;
+			continue;
 		}
 		report_deadlock(ds);
 	}

@@ -85,6 +85,15 @@ void mmt_machine_set_engine(struct mmt_machine *m,
 void mmt_engine_thread_pending(struct mmt_machine *m, int delta);
 
 /*
+ * Every thread the engine could run only spins (busy-waits with no release
+ * point) while others sleep with timeouts: a spinning CPU burns time, so
+ * the clock moves to the earliest deadline and those waits time out, as
+ * when nothing runs (with the same stall check).  False if no blocked
+ * thread has a deadline (or the machine has failed): nothing can change.
+ */
+bool mmt_engine_spin_time(struct mmt_machine *m);
+
+/*
  * What holds @obj, a lock a thread spins on (MMT_SP_LOCK_CONTENDED):
  * "task T on cpu C (taken at SITE)" in @buf, or "" if no task holds it as
  * a lock.  For deadlock reports.

@@ -45,14 +45,24 @@
  * the model loops for every caller, which is the case the seed is about.
  * A wait that reports a deadlock or a stop ends the throttle.
  *
+ * PF_LESS_THROTTLE: a flusher of others' pages (the loop worker) is not
+ * held behind the pages queued on a device that only such a worker cleans
+ * (its own backlog): it waits while the rest exceeds its less limit.
+ * Without that, writers' passes that overshoot the less limit by their
+ * in-flight submissions would hold the one thread that can bring the
+ * count down (the kernel let !(__GFP_FS|__GFP_IO) callers out after one
+ * wait, and the loop's backing mapping has neither).
+ *
  * "writeback-limit" (independent of the throttle's logic) is checked at
  * every submission: pages under writeback on the node must not exceed
  *     hard limit = less limit + MMT_SWAP_CLUSTER_MAX * passes in flight
+ *                  + the less-throttle backlog
  * where a pass is in flight from its entry to the end of its throttle.
  * Why that bound holds: a pass submits at most MMT_SWAP_CLUSTER_MAX pages
  * and then waits until the count is at most its own limit (<= the less
- * limit), so the excess above the less limit is made of the submissions of
- * passes that have not yet waited.  A pass that skips its throttle leaves
+ * limit, not counting the backlog for a less-throttle flusher), so the
+ * excess above the less limit is made of that backlog and the submissions
+ * of passes that have not yet waited.  A pass that skips its throttle leaves
  * its submissions behind after it ends: that is how
  * MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES is caught.
  *
