@@ -124,6 +124,16 @@ bool _mmt_exec_check_nowait(struct mmt_machine *m, mmt_gfp_t gfp,
  */
 bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid);
 /*
+ * Out of memory because of the program: every zone is at or below its min
+ * watermark and at least half of the managed pages are allocated outside
+ * the LRU (neither user pages nor pages under writeback: what the program
+ * holds - pages, objects, pool reserves - and the model's own structures).
+ * A stall then is the kernel's "out of memory and nothing to kill", not a
+ * defect.  @held and @managed (may be NULL) receive the counts.
+ */
+bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
+				    unsigned long *managed);
+/*
  * "teardown-leak": after everything was released, per zone, free pages
  * plus per-cpu pages must be all the managed pages.
  */

@@ -447,6 +447,34 @@ bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)
 	return true;
 }
 
+bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
+				    unsigned long *managed)
+{
+	unsigned long alloc = 0, total = 0, lru;
+	int z, nr = mmt_nr_zones(m), t;
+	bool exhausted = true;
+
+	for (z = 0; z < nr; z++) {
+		struct mmt_zone_info zi;
+
+		if (!mmt_zone_info(m, z, &zi) || !zi.managed)
+			continue;
+		total += zi.managed;
+		alloc += zi.allocated;
+		if (zi.free + zi.pcp > zi.wmark_min)
+			exhausted = false;
+	}
+	lru = mmt_writeback_pages(m, -1);
+	for (t = 0; t < MMT_NR_LRU_TYPES; t++)
+		lru += mmt_lru_pages(m, -1, (enum mmt_lru_type)t);
+	alloc = alloc > lru ? alloc - lru : 0;
+	if (held)
+		*held = alloc;
+	if (managed)
+		*managed = total;
+	return exhausted && total && alloc * 2 >= total;
+}
+
 /* ---- sleeping ---- */
 
 bool _mmt_exec_check_nowait(struct mmt_machine *m, mmt_gfp_t gfp,

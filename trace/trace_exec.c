@@ -79,7 +79,11 @@
  *    back; the model reports "nofail-failed" instead, and when at that
  *    moment every zone the request may use is down to the level NOFAIL may
  *    dig to (on_violation()), nothing but the program could free memory.
- * Either ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
+ * A third: a "stall" while every zone is at its min watermark and at
+ * least half of memory is allocated outside the LRU - the program's own
+ * pages, objects and pool reserves hold the machine, and a kernel would be
+ * out of memory with nothing to kill (_mmt_exec_program_holds_memory()).
+ * Each ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
  * stall, deadlock or NOFAIL failure is a finding like any violation.  It
  * costs one clock jump, no real time.
  *
@@ -219,6 +223,8 @@ struct exec {
 	int op_node; /* its node argument, or -1 */
 	/* at the first violation, if it was nofail-failed: memory used up */
 	bool nofail_exhausted;
+	bool oom_held; /* at the first violation: the program holds memory */
+	unsigned long oom_pages, oom_managed;
 	enum mmt_exec_result result;
 	bool stop; /* a finding, or blocked */
 	/* ---- a concurrent run (mt): NULL/false for a sequential one ---- */
@@ -367,6 +373,9 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
 	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "nofail-failed"))
 		x->nofail_exhausted =
 			_mmt_exec_nofail_exhausted(m, x->op_gfp, x->op_node);
+	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "stall"))
+		x->oom_held = _mmt_exec_program_holds_memory(m, &x->oom_pages,
+							     &x->oom_managed);
 }
 
 /*
@@ -396,6 +405,7 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 {
 	const struct mmt_violation *v;
 	size_t at;
+	bool waits;
 
 	if (x->stop)
 		return true;
@@ -408,13 +418,21 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 	at = x->op_index;
 	if (MMT_UNLIKELY(x->mt))
 		how = mt_may_block(x, v, &at, &gfp);
-	if (blocked_by(x, v, how, gfp)) {
+	waits = blocked_by(x, v, how, gfp);
+	if (waits || x->oom_held) {
 		x->result = MMT_EXEC_BLOCKED;
 		x->f->op_index = at;
 		mmt_trace_format_op(x->p, &x->p->ops[at], x->f->op_text,
 				    sizeof(x->f->op_text));
-		snprintf(x->f->message, sizeof(x->f->message),
-			 "the program waits for itself: %.470s", v->msg);
+		if (!waits)
+			snprintf(
+				x->f->message, sizeof(x->f->message),
+				"out of memory held by the program (%lu of %lu pages allocated outside the LRU, every zone at its min watermark): %.380s",
+				x->oom_pages, x->oom_managed, v->msg);
+		else
+			snprintf(x->f->message, sizeof(x->f->message),
+				 "the program waits for itself: %.470s",
+				 v->msg);
 		return true;
 	}
 	x->result = MMT_EXEC_FINDING;
