@@ -456,12 +456,18 @@ bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
 
 	for (z = 0; z < nr; z++) {
 		struct mmt_zone_info zi;
+		unsigned long keep;
 
 		if (!mmt_zone_info(m, z, &zi) || !zi.managed)
 			continue;
 		total += zi.managed;
 		alloc += zi.allocated;
-		if (zi.free + zi.pcp > zi.wmark_min)
+		/* What an allocation for a higher zone must leave here. */
+		keep = zi.wmark_min;
+		for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
+			if (zi.wmark_min + zi.lowmem_reserve[t] > keep)
+				keep = zi.wmark_min + zi.lowmem_reserve[t];
+		if (zi.free + zi.pcp > keep)
 			exhausted = false;
 	}
 	lru = mmt_writeback_pages(m, -1);

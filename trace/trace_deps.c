@@ -16,6 +16,9 @@
  *     enter, receive on, ...) reads it.  Creating or ending a dependant
  *     (a cache object or bulk, a pool element, a reserve charge) also
  *     reads its parent, so destroying the parent waits for every one.
+ *     mempool_resize writes its pool: the kernel's callers serialize
+ *     resizes of a pool (a shrink and a grow of one pool side by side
+ *     trade elements forever: the shrink lowers min_nr only at its end).
  *   - each CPU is a resource: every operation of its thread reads it,
  *     cpu_offline and cpu_online write it, so hotplug waits for what the
  *     CPU was doing and the CPU's next operation waits for hotplug.
@@ -272,10 +275,12 @@ static void op_accesses(struct builder *b, uint32_t i, uint32_t to,
 		do_write(b, b->cpu_base + op->arg[0], i, to);
 	for (a = 0; a < info->nargs; a++)
 		if (info->args[a].type == MMT_ARG_HANDLE)
-			access_handle(b, info->args[a].kind, op->arg[a],
-				      info->ends == a + 1 ||
-					      !shared_kind(info->args[a].kind),
-				      i, to);
+			access_handle(
+				b, info->args[a].kind, op->arg[a],
+				info->ends == a + 1 ||
+					!shared_kind(info->args[a].kind) ||
+					op->code == MMT_OP_MEMPOOL_RESIZE,
+				i, to);
 	switch (op->code) {
 	case MMT_OP_KTHREAD_START: {
 		uint32_t key = kt_resource(b, op->arg[0], op->arg[1]);

@@ -759,14 +759,25 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 {
 	struct _mmt_wmark_caller wc;
 	struct mmt_page *page;
+	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
 
 	_mmt_exec_wmark_caller(&wc, gfp);
 	page = node < 0 ? mmt_alloc_pages(gfp, order) :
 			  mmt_alloc_pages_node(node, gfp, order);
 	hd->ptr = page;
 	hd->a = order;
+	/*
+	 * The caller-side "watermark" oracle reads the zone after the call:
+	 * if another thread ran meanwhile (between the allocator's unlocked
+	 * watermark check and the removal, or after it), the kernel's own
+	 * check is approximate too, and the count says nothing of this call.
+	 */
 	if (page && order < MMT_MAX_ORDER)
-		got_pages(x, page, order, gfp, &wc, what);
+		got_pages(x, page, order, gfp,
+			  x->ds && mmt_dsched_switches(x->ds) != switches ?
+				  NULL :
+				  &wc,
+			  what);
 }
 
 static void op_alloc_bulk(struct exec *x, mmt_gfp_t gfp, uint32_t count,
