@@ -41,6 +41,7 @@
 #include "cli.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
+#include "isolate.h"
 #include "replay.h"
 #include "tsan_finding.h"
 
@@ -257,6 +258,12 @@ static void pct_program(struct pct *c, const char *path)
 	c->programs++;
 	/* Text traces keep their own bugs unless the run names some. */
 	o.override_bugs = form != MMT_TRACE_FORM_TEXT || c->bugs_given;
+	if (!cli_test_hook(&o)) {
+		c->errors++;
+		mmt_program_free(&p);
+		json_decref(sigs);
+		return;
+	}
 	/*
 	 * PCT spreads its change points over the first k steps - the
 	 * scheduler counts a step per decision point (a scheduling point
@@ -274,6 +281,9 @@ static void pct_program(struct pct *c, const char *path)
 		memset(&f, 0, sizeof(f));
 		o.sched_source = MMT_SCHED_RR;
 		o.sched_seed = 0;
+		cli_crash_context(
+			"program %s, its round-robin run that measures --steps",
+			path);
 		mmt_race_begin();
 		mmt_trace_execute(&p, &o, &f);
 		mmt_race_take(&f, p.nr_ops); /* not this run's to report */
@@ -289,6 +299,14 @@ static void pct_program(struct pct *c, const char *path)
 		enum mmt_exec_result r;
 
 		o.sched_seed = (uint32_t)(c->seed + run);
+		/* A crash names the run: `pct --runs 1 --seed S` replays it. */
+		cli_crash_context(
+			"program %s, run %lu (pct seed %u, depth %u, steps %u: "
+			"`%s pct --target %s --depth %u --steps %u --seed %u --runs 1 %s` runs it alone)",
+			path, run + 1, (unsigned int)o.sched_seed, c->depth,
+			(unsigned int)p.sched.pct_steps, CLI_PROG, c->target,
+			c->depth, (unsigned int)p.sched.pct_steps,
+			(unsigned int)o.sched_seed, path);
 		/* The tsan build: a data race between fibers is a finding. */
 		r = mmt_race_execute(&p, &o, &f);
 		c->total_runs++;
@@ -340,6 +358,7 @@ static void pct_program(struct pct *c, const char *path)
 			break;
 		}
 	}
+	cli_crash_context(NULL);
 	if (!c->quiet || found)
 		fprintf(c->msg,
 			"%s: %lu run(s): %lu ok, %lu blocked, %lu finding(s)%s\n",
@@ -525,6 +544,8 @@ int cmd_pct(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	c.msg = c.json ? stderr : stdout;
+	/* A crash of the model names the program, the run and its seed. */
+	cli_crash_context_install(CLI_PROG " pct");
 	cli_replay_init(&c.loader);
 	c.loader.target = c.target;
 	c.progs = json_array();
