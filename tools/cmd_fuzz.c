@@ -9,9 +9,12 @@
  * have to remember: the compiled seed corpus of the target, its regression
  * corpus, a working corpus and a crash directory under one output
  * directory, the injected bugs in MMT_BUGS, a time budget.  Then it
- * replays every crash the engine saved, in this process, deduplicates them
- * by signature (oracle|layer|site), keeps one text reproducer per
- * signature and writes summary.json.
+ * replays every input the engine saved, each in a child process with a
+ * wall-clock limit (tools/isolate.c: a use after free or a livelock of the
+ * model ends that child, not this command, and is a finding of its own,
+ * crash|KIND|FRAME or hang|timeout|OPERATION, with the input and the
+ * report kept), deduplicates them by signature (oracle|layer|site), keeps
+ * one text reproducer per signature and writes summary.json.
  *
  * Time to the first finding (what the bug benchmark measures) is taken
  * from the first crash file's modification time relative to the engine's

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_replay.c - `mmtorture replay FILE|DIR...`: run saved inputs
- * (text traces or binary fuzz inputs) once, in this process, and print each
- * finding with its reproducer as a text trace.
+ * (text traces or binary fuzz inputs) once and print each finding with its
+ * reproducer as a text trace.
+ *
+ * One file runs in this process (a debugger sees its crash; the crash
+ * handler names the file and the operation).  Several inputs (or a
+ * directory, --isolate, --timeout) run each in a child process
+ * (tools/isolate.c): a crash, a sanitizer's report or a hang ends the
+ * child only, is printed as CRASH or HANG with its signature and counted,
+ * and the next input runs.  `fuzz` and `campaign` replay what the engine
+ * saved this way, through cli_replay_one().
  *
  * A binary input is meaningful only with the operation set of the target
  * that produced it, so the target comes from --target, else from the path

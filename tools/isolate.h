@@ -76,7 +76,7 @@ void cli_crash_context(const char *fmt, ...)
 	__attribute__((format(printf, 1, 2)));
 
 /*
- * The test hook (docs/cli.md, MMT_TEST_CRASH_AT_OP): with the variable
+ * The test hook (README.md, MMT_TEST_CRASH_AT_OP): with the variable
  * set, @o's operation log is replaced by one that crashes or hangs the
  * process when a named operation completes.  Does nothing without it; the
  * log @o had still gets every line.  False (with the reason on stderr)
