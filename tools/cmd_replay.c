@@ -433,7 +433,7 @@ static enum mmt_exec_result replay_isolated(struct cli_replay *r,
 					    const char *path)
 {
 	char out[PATH_MAX], err[PATH_MAX];
-	struct cli_isolate iso = { r->timeout, out, err };
+	struct cli_isolate iso = { r->timeout, out, err, false };
 	struct iso_arg a = { r, path };
 	enum mmt_exec_result res = MMT_EXEC_SETUP_FAILED;
 	struct cli_child c;

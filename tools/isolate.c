@@ -541,9 +541,11 @@ enum cli_child_end cli_isolate_run(const struct cli_isolate *iso,
 			char buf[65536];
 			ssize_t n = read(pfd[0], buf, sizeof(buf));
 
-			if (n > 0)
+			if (n > 0) {
 				append(c, buf, (size_t)n);
-			else if (n == 0 || errno != EINTR)
+				if (iso->per_message && deadline && !timed_out)
+					deadline = now() + (double)iso->timeout;
+			} else if (n == 0 || errno != EINTR)
 				eof = true;
 		} else if (eof) {
 			/* The pipe is closed but the child lives on. */

@@ -22,6 +22,12 @@ struct cli_isolate {
 	unsigned long timeout; /* seconds of wall clock; 0: no limit */
 	/* The child's stdout and stderr go to these files (truncated). */
 	const char *out_path, *err_path;
+	/*
+	 * The limit restarts at each message the child sends: a child that
+	 * runs many runs, sending one message a run, has @timeout seconds a
+	 * run (pct), not in all.
+	 */
+	bool per_message;
 };
 
 enum cli_child_end {
