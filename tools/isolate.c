@@ -159,10 +159,14 @@ static void isolate_sig_fatal(int sig)
 static void isolate_sig_timeout(int sig)
 {
 	(void)sig;
-	if (!in_handler++) {
-		isolate_sig_context_line("timeout: stopped at the time limit");
-		isolate_sig_print_stack();
-	}
+	/*
+	 * A crash's handler already runs (a sanitizer's symbolizer can take
+	 * seconds): let it finish its report; the parent's SIGKILL bounds it.
+	 */
+	if (in_handler++)
+		return;
+	isolate_sig_context_line("timeout: stopped at the time limit");
+	isolate_sig_print_stack();
 	_exit(124);
 }
 
@@ -392,8 +396,8 @@ static bool resolve_frames(const char *log, char *where, size_t len)
 static void classify(struct cli_child *c, const char *log)
 {
 	FILE *f = log ? fopen(log, "r") : NULL;
-	char line[4096], func[128], file[PATH_MAX];
-	bool reported = false, framed = false;
+	char line[4096], func[128], file[PATH_MAX], fatal[32] = "";
+	bool reported = false, framed = false, handled = false;
 	const char *p;
 
 	while (f && fgets(line, sizeof(line), f)) {
@@ -438,18 +442,31 @@ static void classify(struct cli_child *c, const char *log)
 			   in_tree(file, func)) {
 			snprintf(c->where, sizeof(c->where), "%s", func);
 			framed = true;
-		} else if (!c->op[0] && !strncmp(line, CLI_PROG, 9) &&
-			   (p = strstr(line, " during operation "))) {
-			snprintf(c->op, sizeof(c->op), "%s", p + 8);
-			if (!c->summary[0] || !reported)
+		} else if (!handled && !strncmp(line, CLI_PROG, 9) &&
+			   strstr(line, ": ")) {
+			/* The handlers' line: "mmtorture: WHAT while ..." */
+			handled = true;
+			if ((p = strstr(line, ": fatal signal ")))
+				snprintf(fatal, sizeof(fatal), "%.*s",
+					 (int)strcspn(p + 15, " \n"), p + 15);
+			else if (strstr(line, ": exit() called"))
+				snprintf(fatal, sizeof(fatal), "exit");
+			if ((p = strstr(line, " during operation ")))
+				snprintf(c->op, sizeof(c->op), "%s", p + 8);
+			if (!reported)
 				snprintf(c->summary, sizeof(c->summary),
 					 "%.300s", line);
 		}
 	}
 	if (f)
 		fclose(f);
+	/* Stopped at the limit while reporting a crash: a crash (slow). */
+	if (c->end == CLI_CHILD_HANG && (reported || fatal[0]))
+		c->end = CLI_CHILD_CRASH;
 	if (!reported && c->end == CLI_CHILD_CRASH) {
-		if (WIFSIGNALED(c->status))
+		if (fatal[0] && strcmp(fatal, "exit"))
+			snprintf(c->kind, sizeof(c->kind), "%s", fatal);
+		else if (WIFSIGNALED(c->status))
 			snprintf(c->kind, sizeof(c->kind), "SIG%s",
 				 sigabbrev_np(WTERMSIG(c->status)) ?
 					 sigabbrev_np(WTERMSIG(c->status)) :
