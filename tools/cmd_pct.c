@@ -339,19 +339,6 @@ static void pct_child_main(void *arg, int fd)
 	free(json);
 }
 
-static void echo_file(const char *from, FILE *to)
-{
-	char buf[8192];
-	FILE *f = fopen(from, "r");
-	size_t n;
-
-	while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, to);
-	if (f)
-		fclose(f);
-	fflush(to);
-}
-
 /* A child that crashed or hung in run @run (seed @seed) of @path. */
 static void pct_crash(struct pct *c, const char *path,
 		      const struct cli_child *ch, unsigned long run,
@@ -431,8 +418,8 @@ static void pct_program_isolated(struct pct *c, const char *path)
 		c->errors++;
 		return;
 	}
-	echo_file(out, stdout);
-	echo_file(err, stderr);
+	cli_echo_file(out, stdout);
+	cli_echo_file(err, stderr);
 	while (off + sizeof(struct pct_msg) <= ch.msg_len) {
 		struct pct_msg m;
 

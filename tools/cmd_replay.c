@@ -414,20 +414,6 @@ static void child_main(void *arg, int fd)
 	cli_write_all(fd, &m, sizeof(m));
 }
 
-/* The contents of @from onto @to. */
-static void echo_file(const char *from, FILE *to)
-{
-	char buf[8192];
-	FILE *f = fopen(from, "r");
-	size_t n;
-
-	while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
-		fwrite(buf, 1, n, to);
-	if (f)
-		fclose(f);
-	fflush(to);
-}
-
 /* In a child process: a crash or a hang is a result, not our end. */
 static enum mmt_exec_result replay_isolated(struct cli_replay *r,
 					    const char *path)
@@ -449,9 +435,9 @@ static enum mmt_exec_result replay_isolated(struct cli_replay *r,
 		return MMT_EXEC_SETUP_FAILED;
 	}
 	if (r->echo)
-		echo_file(out, r->out);
+		cli_echo_file(out, r->out);
 	if (r->echo || c.end == CLI_CHILD_DONE)
-		echo_file(err, stderr);
+		cli_echo_file(err, stderr);
 	while (off + sizeof(struct iso_msg) <= c.msg_len) {
 		struct iso_msg m;
 

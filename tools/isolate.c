@@ -16,7 +16,8 @@
  *   hang    killed at the limit: "hang|timeout|OP", OP the operation the
  *           machine ran (mmt_machine_op_now()), the stable part of a
  *           livelock (a frame inside it changes from run to run)
- *   crash   anything else, from the report in its stderr:
+ *   crash   anything else (or stopped at the limit while its crash
+ *           handler still reported), from the report in its stderr:
  *           "crash|asan-KIND|FRAME" (ERROR: AddressSanitizer: KIND ...),
  *           "crash|ubsan|FRAME" (runtime error: ...), "crash|SIGSEGV|FRAME"
  *           (a signal), "crash|exit-N|FRAME" (an exit without a report)
@@ -602,6 +603,19 @@ out:
 	if (err_fd >= 0)
 		close(err_fd);
 	return c->end;
+}
+
+void cli_echo_file(const char *from, FILE *to)
+{
+	char buf[8192];
+	FILE *f = fopen(from, "r");
+	size_t n;
+
+	while (f && (n = fread(buf, 1, sizeof(buf), f)) > 0)
+		fwrite(buf, 1, n, to);
+	if (f)
+		fclose(f);
+	fflush(to);
 }
 
 void cli_child_free(struct cli_child *c)

@@ -67,6 +67,8 @@ enum cli_child_end cli_isolate_run(const struct cli_isolate *iso,
 				   void (*fn)(void *arg, int fd), void *arg,
 				   struct cli_child *c);
 void cli_child_free(struct cli_child *c);
+/* The contents of the file at @from onto @to (a child's captured output). */
+void cli_echo_file(const char *from, FILE *to);
 /* All of @buf to @fd (EINTR retried); false on an error. */
 bool cli_write_all(int fd, const void *buf, size_t len);
 
