@@ -92,7 +92,8 @@ struct fuzz_result {
 	double execs_per_sec;
 	struct sig *sigs;
 	size_t nr_sigs;
-	unsigned long crashes; /* inputs the engine saved as crashing */
+	/* inputs the engine saved as crashing (AFL++: and hanging) */
+	unsigned long crashes;
 	unsigned long unexplained; /* crashes that replay clean (flaky, engine) */
 	/* Saved inputs whose replay crashed or hung (in its child process). */
 	unsigned long replay_crashes, replay_hangs;
@@ -684,7 +685,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
 	char *argv[ARGV_MAX], *env[16], extra[1024], e_asan[1200];
-	char capture[PATH_MAX + 16];
+	char capture[PATH_MAX + 16], hangs[PATH_MAX + 32];
+	unsigned long nr_hangs = 0;
 	int n = 0, ne = 0;
 	struct cli_replay rp;
 	struct collect col;
@@ -874,6 +876,12 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			r->first_finding = first - start > 0 ? first - start :
 							       0;
 	}
+	/* AFL++ keeps its timeouts apart: replayed (and counted) too. */
+	if (o->engine == ENGINE_AFL) {
+		snprintf(hangs, sizeof(hangs), "%s/default/hangs", afl_out);
+		first_mtime(hangs, &nr_hangs);
+		r->crashes += nr_hangs;
+	}
 	/*
 	 * Explain and deduplicate what the engine saved, each input in a
 	 * child process: a crash of the model's (an ASan report) or a hang
@@ -902,6 +910,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	}
 	if (r->crashes && rp.out)
 		cli_replay_path(&rp, crashes);
+	if (nr_hangs && rp.out)
+		cli_replay_path(&rp, hangs);
 	if (rp.out)
 		fclose(rp.out);
 	{
