@@ -25,8 +25,9 @@
  * FRAME is the first frame of the report's stack in the source tree
  * (MMT_SOURCE_DIR: the model, the interpreter, the tools), leaving out
  * this file's handlers: the code that did it, not the allocator function
- * the sanitizer intercepted.  The sanitizers symbolize their stacks; in a
- * build without one the fatal-signal handler prints each frame as
+ * the sanitizer intercepted.  ASan and UBSan symbolize their stacks; in a
+ * build without them (or with TSan, whose stack printer allocates: a
+ * report of its own inside a handler) the handlers print each frame as
  * "mmtorture-frame: OBJECT+0xOFFSET" and the parent asks addr2line
  * (binutils) for the function and file.  With no frame in the tree, the
  * operation running stands in; with nothing at all, "?".
@@ -125,9 +126,14 @@ static void isolate_sig_print_frames(void)
 	}
 }
 
+/*
+ * ASan's and UBSan's stack printer symbolizes; TSan's allocates, which it
+ * reports as a signal-unsafe call inside a handler: there, and without a
+ * sanitizer, the raw frames (the parent symbolizes them).
+ */
 static void isolate_sig_print_stack(void)
 {
-	if (__sanitizer_print_stack_trace)
+	if (__sanitizer_print_stack_trace && !MMT_SANITIZE_TSAN)
 		__sanitizer_print_stack_trace();
 	else
 		isolate_sig_print_frames();
