@@ -252,7 +252,7 @@ void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
 	pthread_mutex_lock(&m->viol_mu);
 	/* Relaxed: slab debug tracking reads it without viol_mu. */
 	__atomic_store_n(&m->op_index, index, __ATOMIC_RELAXED);
-	m->op_text = NULL;
+	__atomic_store_n(&m->op_text, NULL, __ATOMIC_RELAXED);
 	va_start(ap, fmt);
 	vsnprintf(m->op, sizeof(m->op), fmt, ap);
 	va_end(ap);
@@ -265,8 +265,15 @@ void mmt_machine_set_op_text(struct mmt_machine *m, uint64_t index,
 	pthread_mutex_lock(&m->viol_mu);
 	/* Relaxed: slab debug tracking reads it without viol_mu. */
 	__atomic_store_n(&m->op_index, index, __ATOMIC_RELAXED);
-	m->op_text = text;
+	/* Relaxed: mmt_machine_op_now() reads it without viol_mu. */
+	__atomic_store_n(&m->op_text, text, __ATOMIC_RELAXED);
 	pthread_mutex_unlock(&m->viol_mu);
+}
+
+uint64_t mmt_machine_op_now(const struct mmt_machine *m, const char **name)
+{
+	*name = __atomic_load_n(&m->op_text, __ATOMIC_RELAXED);
+	return __atomic_load_n(&m->op_index, __ATOMIC_RELAXED);
 }
 
 bool mmt_machine_is_valid(struct mmt_machine *m)

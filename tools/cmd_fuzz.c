@@ -9,9 +9,12 @@
  * have to remember: the compiled seed corpus of the target, its regression
  * corpus, a working corpus and a crash directory under one output
  * directory, the injected bugs in MMT_BUGS, a time budget.  Then it
- * replays every crash the engine saved, in this process, deduplicates them
- * by signature (oracle|layer|site), keeps one text reproducer per
- * signature and writes summary.json.
+ * replays every input the engine saved, each in a child process with a
+ * wall-clock limit (tools/isolate.c: a use after free or a livelock of the
+ * model ends that child, not this command, and is a finding of its own,
+ * crash|KIND|FRAME or hang|timeout|OPERATION, with the input and the
+ * report kept), deduplicates them by signature (oracle|layer|site), keeps
+ * one text reproducer per signature and writes summary.json.
  *
  * Time to the first finding (what the bug benchmark measures) is taken
  * from the first crash file's modification time relative to the engine's
@@ -66,6 +69,7 @@ struct fuzz_opts {
 	bool no_regress; /* leave the regression corpus out */
 	const char *regress; /* NULL: corpora/T/regress */
 	bool no_sweep; /* no sanitizer replay of the kept inputs (bench fuzz) */
+	unsigned long replay_timeout; /* s a saved input's replay may take */
 };
 
 /* One deduplicated finding. */
@@ -75,6 +79,7 @@ struct sig {
 	char layer[16];
 	char input[PATH_MAX];
 	char reproducer[PATH_MAX];
+	char report[PATH_MAX]; /* a crash's or hang's report, or "" */
 	size_t op_index;
 	unsigned long count;
 };
@@ -87,8 +92,11 @@ struct fuzz_result {
 	double execs_per_sec;
 	struct sig *sigs;
 	size_t nr_sigs;
-	unsigned long crashes; /* inputs the engine saved as crashing */
+	/* inputs the engine saved as crashing (AFL++: and hanging) */
+	unsigned long crashes;
 	unsigned long unexplained; /* crashes that replay clean (flaky, engine) */
+	/* Saved inputs whose replay crashed or hung (in its child process). */
+	unsigned long replay_crashes, replay_hangs;
 	char out[PATH_MAX];
 	int engine_status;
 };
@@ -362,11 +370,11 @@ static unsigned long sig_hash(const char *s)
 }
 
 static void on_finding(struct cli_replay *r, const char *path,
-		       const struct mmt_program *p, const struct mmt_finding *f)
+		       const char *reproducer, const struct mmt_finding *f)
 {
 	struct collect *c = r->arg;
 	struct fuzz_result *res = c->res;
-	struct mmt_program copy;
+	const char *rest;
 	struct sig *s;
 	size_t i;
 	FILE *out;
@@ -393,28 +401,21 @@ static void on_finding(struct cli_replay *r, const char *path,
 		 c->findings_dir, f->oracle,
 		 sig_hash(f->signature) & 0xffffffffu);
 	out = fopen(s->reproducer, "w");
-	if (out) {
-		char *text = NULL, *rest;
-		size_t len = 0;
-		FILE *mem = open_memstream(&text, &len);
-
-		copy = *p;
-		copy.hdr.bugs = r->opts.bugs;
-		if (mem) {
-			mmt_trace_print(&copy, mem);
-			fclose(mem);
-		}
-		/* The magic line first (it makes the file text), then notes. */
-		rest = text ? strchr(text, '\n') : NULL;
-		if (rest) {
-			fwrite(text, 1, (size_t)(rest + 1 - text), out);
-			fprintf(out, "# %s\n# found by the fuzzer in %s\n",
-				f->signature, path);
-			fputs(rest + 1, out);
-		}
-		free(text);
-		fclose(out);
+	if (!out) {
+		fprintf(stderr, "%s fuzz: cannot write %s: %s\n", CLI_PROG,
+			s->reproducer, strerror(errno));
+		s->reproducer[0] = '\0';
+		return;
 	}
+	/* The magic line first (it makes the file text), then notes. */
+	rest = strchr(reproducer, '\n');
+	if (rest) {
+		fwrite(reproducer, 1, (size_t)(rest + 1 - reproducer), out);
+		fprintf(out, "# %s\n# found by the fuzzer in %s\n",
+			f->signature, path);
+		fputs(rest + 1, out);
+	}
+	fclose(out);
 }
 
 static double first_mtime(const char *dir, unsigned long *count)
@@ -461,14 +462,17 @@ static void write_summary(const struct fuzz_opts *o,
 	for (i = 0; i < r->nr_sigs; i++)
 		json_array_append_new(
 			arr,
-			json_pack("{s:s, s:s, s:s, s:I, s:s, s:s}", "signature",
-				  r->sigs[i].signature, "oracle",
+			json_pack("{s:s, s:s, s:s, s:I, s:s, s:s, s:o}",
+				  "signature", r->sigs[i].signature, "oracle",
 				  r->sigs[i].oracle, "layer", r->sigs[i].layer,
 				  "inputs", (json_int_t)r->sigs[i].count,
 				  "input", r->sigs[i].input, "reproducer",
-				  r->sigs[i].reproducer));
+				  r->sigs[i].reproducer, "report",
+				  r->sigs[i].report[0] ?
+					  json_string(r->sigs[i].report) :
+					  json_null()));
 	root = json_pack(
-		"{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:o}",
+		"{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:o}",
 		"target", o->target, "engine",
 		o->engine == ENGINE_AFL ? "afl" : "libfuzzer", "bugs", bugs,
 		"budget_seconds", (json_int_t)o->seconds, "jobs",
@@ -476,12 +480,14 @@ static void write_summary(const struct fuzz_opts *o,
 		"first_finding_seconds", r->first_finding, "execs",
 		(json_int_t)r->execs, "execs_per_sec", r->execs_per_sec,
 		"crashes", (json_int_t)r->crashes, "unexplained_crashes",
-		(json_int_t)r->unexplained, "findings", arr);
+		(json_int_t)r->unexplained, "replay_crashes",
+		(json_int_t)r->replay_crashes, "replay_hangs",
+		(json_int_t)r->replay_hangs, "replay_timeout_seconds",
+		(json_int_t)o->replay_timeout, "findings", arr);
 	snprintf(path, sizeof(path), "%s/summary.json", r->out);
-	if (root) {
-		json_dump_file(root, path, CLI_JSON_FLAGS);
-		json_decref(root);
-	}
+	if (!root || json_dump_file(root, path, CLI_JSON_FLAGS))
+		fprintf(stderr, "%s fuzz: cannot write %s\n", CLI_PROG, path);
+	json_decref(root);
 }
 
 /* ---- the engines' options ---- */
@@ -529,10 +535,14 @@ static int extra_flags(const char *var, char *buf, size_t len, char **argv,
 	return n;
 }
 
-/* Keep @sig as a finding of @r without a program (a sanitizer's report). */
+/*
+ * Keep @sig as a finding of @r without a program (a sanitizer's report):
+ * the input copied to FINDINGS/ORACLE-HASH.bin, and @report (may be NULL:
+ * none) beside it as ORACLE-HASH.txt.
+ */
 static void add_host_finding(struct fuzz_result *r, const char *oracle,
 			     const char *signature, const char *input,
-			     const char *findings_dir)
+			     const char *findings_dir, const char *report)
 {
 	struct sig *s;
 	size_t i;
@@ -556,9 +566,40 @@ static void add_host_finding(struct fuzz_result *r, const char *oracle,
 	snprintf(s->reproducer, sizeof(s->reproducer),
 		 "%.3900s/%.40s-%08lx.bin", findings_dir, oracle,
 		 sig_hash(signature) & 0xffffffffu);
-	if (!copy_file(input, s->reproducer))
+	if (!copy_file(input, s->reproducer)) {
+		fprintf(stderr, "%s fuzz: cannot copy %s to %s: %s\n", CLI_PROG,
+			input, s->reproducer, strerror(errno));
 		s->reproducer[0] = '\0';
+	}
+	if (report) {
+		snprintf(s->report, sizeof(s->report),
+			 "%.3900s/%.40s-%08lx.txt", findings_dir, oracle,
+			 sig_hash(signature) & 0xffffffffu);
+		if (!copy_file(report, s->report)) {
+			fprintf(stderr, "%s fuzz: cannot copy %s to %s: %s\n",
+				CLI_PROG, report, s->report, strerror(errno));
+			s->report[0] = '\0';
+		}
+	}
 	s->count = 1;
+}
+
+/*
+ * A saved input whose replay crashed or hung in its child process: a
+ * finding of its own kind ("crash" or "hang"), the input and the child's
+ * stderr (the sanitizer's report, the operation running) kept.
+ */
+static void on_crash(struct cli_replay *r, const char *path,
+		     const struct cli_child *ch, const char *report)
+{
+	struct collect *c = r->arg;
+
+	if (ch->end == CLI_CHILD_HANG)
+		c->res->replay_hangs++;
+	else
+		c->res->replay_crashes++;
+	add_host_finding(c->res, ch->end == CLI_CHILD_HANG ? "hang" : "crash",
+			 ch->signature, path, c->findings_dir, report);
 }
 
 /*
@@ -627,7 +668,7 @@ static void sanitizer_sweep(const char *build, const struct fuzz_opts *o,
 	if (!oracle || !input[0])
 		return;
 	snprintf(sig, sizeof(sig), "%s|host|%.200s", oracle, where);
-	add_host_finding(r, oracle, sig, input, findings_dir);
+	add_host_finding(r, oracle, sig, input, findings_dir, NULL);
 }
 
 /* Run one target; fills @r; returns CLI_EXIT_*. */
@@ -644,6 +685,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
 	char *argv[ARGV_MAX], *env[16], extra[1024], e_asan[1200];
+	char capture[PATH_MAX + 16], hangs[PATH_MAX + 32];
+	unsigned long nr_hangs = 0;
 	int n = 0, ne = 0;
 	struct cli_replay rp;
 	struct collect col;
@@ -833,7 +876,18 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			r->first_finding = first - start > 0 ? first - start :
 							       0;
 	}
-	/* Explain and deduplicate what the engine saved. */
+	/* AFL++ keeps its timeouts apart: replayed (and counted) too. */
+	if (o->engine == ENGINE_AFL) {
+		snprintf(hangs, sizeof(hangs), "%s/default/hangs", afl_out);
+		first_mtime(hangs, &nr_hangs);
+		r->crashes += nr_hangs;
+	}
+	/*
+	 * Explain and deduplicate what the engine saved, each input in a
+	 * child process: a crash of the model's (an ASan report) or a hang
+	 * (a libFuzzer timeout-* input) ends that child only, and becomes a
+	 * finding of its own with the report kept beside the input.
+	 */
 	cli_replay_init(&rp);
 	rp.target = o->target;
 	rp.opts.override_bugs = true;
@@ -845,12 +899,27 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	col.findings_dir = findings;
 	rp.arg = &col;
 	rp.on_finding = on_finding;
-	if (r->crashes)
+	rp.on_crash = on_crash;
+	snprintf(capture, sizeof(capture), "%s/replay", r->out);
+	rp.capture_dir = capture;
+	rp.timeout = o->replay_timeout;
+	if (r->crashes && (mkdirs(capture) || !rp.out)) {
+		fprintf(stderr, "%s fuzz: cannot create %s: %s\n", CLI_PROG,
+			capture, strerror(errno));
+		rp.capture_dir = NULL; /* in this process, as before */
+	}
+	if (r->crashes && rp.out)
 		cli_replay_path(&rp, crashes);
+	if (nr_hangs && rp.out)
+		cli_replay_path(&rp, hangs);
 	if (rp.out)
 		fclose(rp.out);
-	r->unexplained = r->crashes > rp.findings ? r->crashes - rp.findings :
-						    0;
+	{
+		unsigned long explained = rp.findings + rp.crashes + rp.hangs;
+
+		r->unexplained =
+			r->crashes > explained ? r->crashes - explained : 0;
+	}
 	if (o->engine == ENGINE_LIBFUZZER && !o->no_sweep)
 		sanitizer_sweep(build, o, corpus, e_bugs, findings, r);
 	write_summary(o, r);
@@ -878,10 +947,18 @@ static void print_result(const struct fuzz_opts *o, const struct fuzz_result *r,
 	else /* only the sanitizer replay of the kept inputs found it */
 		fprintf(out, "%zu finding(s), by the sanitizer replay\n",
 			r->nr_sigs);
-	for (i = 0; i < r->nr_sigs; i++)
+	if (r->replay_crashes || r->replay_hangs)
+		fprintf(out,
+			"    the replay of %lu saved input(s) crashed and of %lu hung (over %lu s): findings of their own\n",
+			r->replay_crashes, r->replay_hangs, o->replay_timeout);
+	for (i = 0; i < r->nr_sigs; i++) {
 		fprintf(out, "    %s (%lu input(s))\n      reproducer: %s\n",
 			r->sigs[i].signature, r->sigs[i].count,
-			r->sigs[i].reproducer);
+			r->sigs[i].reproducer[0] ? r->sigs[i].reproducer :
+						   "(could not be written)");
+		if (r->sigs[i].report[0])
+			fprintf(out, "      report: %s\n", r->sigs[i].report);
+	}
 }
 
 enum {
@@ -899,6 +976,7 @@ enum {
 	OPT_BUGS,
 	OPT_JSON_OUT,
 	OPT_REGRESS,
+	OPT_REPLAY_TIMEOUT,
 };
 
 static void fuzz_usage(FILE *out)
@@ -922,12 +1000,19 @@ static void fuzz_usage(FILE *out)
 		"  --build DIR       where the engine binaries are (default: found)\n"
 		"  --regress DIR     the regression corpus (default corpora/T/regress): text\n"
 		"                    traces, checked before the engine starts\n"
+		"  --replay-timeout S  wall-clock seconds the replay of one saved input may\n"
+		"                    take in its child process (default %d; 0: no limit)\n"
 		"  --help            this text\n"
 		"\n"
+		"Each input the engine saved (crash-*, timeout-*, leak-*, oom-*) is replayed\n"
+		"in a child process: a crash or a sanitizer's report there is a finding\n"
+		"crash|KIND|FUNCTION, a replay past the time limit hang|timeout|OPERATION,\n"
+		"with the input as DIR/findings/crash-HASH.bin (or hang-) and the report\n"
+		"beside it as .txt.\n"
 		"Writes DIR/summary.json, DIR/findings/*.trace, DIR/engine.log.\n"
 		"Exit status: 0 no finding, 1 a finding (or the engine could not run, or the\n"
 		"regression corpus does not parse), 2 usage.\n",
-		CLI_PROG);
+		CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT);
 }
 
 /*
@@ -966,12 +1051,16 @@ static void campaign_usage(FILE *out)
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
 		"  --out DIR         report directory (default reports/STAMP)\n"
 		"  --build DIR       where the engine binaries are (default: found)\n"
+		"  --replay-timeout S  wall-clock seconds the replay of one saved input may\n"
+		"                    take in its child process (default %d; 0: no limit)\n"
 		"  --help            this text\n"
 		"\n"
 		"Every target's regression corpus is checked first (text traces that parse).\n"
+		"A saved input whose replay crashes or hangs is a finding of its own (see\n"
+		"`%s fuzz --help`); the campaign goes on to the next target.\n"
 		"Exit status: 0 no finding, 1 findings (or a target could not run, or a\n"
 		"regression corpus does not parse), 2 usage.\n",
-		CLI_PROG);
+		CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT, CLI_PROG);
 }
 
 static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
@@ -1012,6 +1101,12 @@ static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
 		return 0;
 	case OPT_KEEP_GOING:
 		o->keep_going = true;
+		return 0;
+	case OPT_REPLAY_TIMEOUT:
+		if (!cli_parse_u64(cmd, "--replay-timeout", optarg, 0,
+				   7 * 24 * 3600, &v))
+			return CLI_EXIT_USAGE;
+		o->replay_timeout = v;
 		return 0;
 	default:
 		return -1;
@@ -1166,10 +1261,14 @@ int cmd_fuzz(int argc, char **argv)
 		{ "build", required_argument, NULL, OPT_BUILD },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "regress", required_argument, NULL, OPT_REGRESS },
+		{ "replay-timeout", required_argument, NULL,
+		  OPT_REPLAY_TIMEOUT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fuzz_opts o = { .seconds = 60, .jobs = 1 };
+	struct fuzz_opts o = { .seconds = 60,
+			       .jobs = 1,
+			       .replay_timeout = CLI_ISOLATE_DEFAULT_TIMEOUT };
 	struct fuzz_result r;
 	int rc;
 
@@ -1251,12 +1350,16 @@ int cmd_campaign(int argc, char **argv)
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "build", required_argument, NULL, OPT_BUILD },
+		{ "replay-timeout", required_argument, NULL,
+		  OPT_REPLAY_TIMEOUT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fuzz_opts o = {
-		.seconds = 30, .jobs = 1, .keep_going = true, .quiet = false
-	};
+	struct fuzz_opts o = { .seconds = 30,
+			       .jobs = 1,
+			       .keep_going = true,
+			       .quiet = false,
+			       .replay_timeout = CLI_ISOLATE_DEFAULT_TIMEOUT };
 	const char *only = NULL, *name, *report_dir;
 	char dir[PATH_MAX], sub[PATH_MAX + 64], path[PATH_MAX + 32], stamp[32];
 	unsigned long total_findings = 0;
@@ -1318,11 +1421,13 @@ int cmd_campaign(int argc, char **argv)
 		total_findings += r.nr_sigs;
 		json_array_append_new(
 			runs,
-			json_pack("{s:s, s:f, s:I, s:f, s:I, s:s}", "target",
-				  name, "seconds", r.seconds, "execs",
+			json_pack("{s:s, s:f, s:I, s:f, s:I, s:I, s:I, s:s}",
+				  "target", name, "seconds", r.seconds, "execs",
 				  (json_int_t)r.execs, "execs_per_sec",
 				  r.execs_per_sec, "findings",
-				  (json_int_t)r.nr_sigs, "summary", sub));
+				  (json_int_t)r.nr_sigs, "replay_crashes",
+				  (json_int_t)r.replay_crashes, "replay_hangs",
+				  (json_int_t)r.replay_hangs, "summary", sub));
 		free(r.sigs);
 	}
 	root = json_pack("{s:s, s:s, s:I, s:I, s:o}", "stamp", stamp, "engine",
@@ -1383,12 +1488,12 @@ struct seed_filter {
 };
 
 static void seed_hit(struct cli_replay *r, const char *path,
-		     const struct mmt_program *p, const struct mmt_finding *f)
+		     const char *reproducer, const struct mmt_finding *f)
 {
 	struct seed_filter *sf = r->arg;
 
 	(void)path;
-	(void)p;
+	(void)reproducer;
 	(void)f;
 	sf->hit = true;
 }
@@ -1544,7 +1649,11 @@ int cmd_bench_bugs(int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fuzz_opts base = { .seconds = 120, .jobs = 1, .quiet = true };
+	struct fuzz_opts base = { .seconds = 120,
+				  .jobs = 1,
+				  .quiet = true,
+				  .replay_timeout =
+					  CLI_ISOLATE_DEFAULT_TIMEOUT };
 	const char *only = NULL, *json_out = NULL;
 	uint64_t trials = 3;
 	json_t *arr, *root;
@@ -1933,7 +2042,11 @@ int cmd_bench_fuzz(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	/* One process, no -fork: its restarts and merges would be measured. */
-	struct fuzz_opts base = { .seconds = 20, .jobs = 1, .quiet = true };
+	struct fuzz_opts base = { .seconds = 20,
+				  .jobs = 1,
+				  .quiet = true,
+				  .replay_timeout =
+					  CLI_ISOLATE_DEFAULT_TIMEOUT };
 	const char *only = NULL, *json_out = NULL, *name;
 	json_t *arr, *root;
 	char stamp[32], release[PATH_MAX];

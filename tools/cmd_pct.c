@@ -41,6 +41,7 @@
 #include "cli.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
+#include "isolate.h"
 #include "replay.h"
 #include "tsan_finding.h"
 
@@ -59,6 +60,9 @@ enum {
 	OPT_OUT,
 	OPT_KEEP_GOING,
 	OPT_JSON,
+	OPT_ISOLATE,
+	OPT_IN_PROCESS,
+	OPT_TIMEOUT,
 	OPT_HELP
 };
 
@@ -94,12 +98,23 @@ static void usage(FILE *out)
 		"                 finding\n"
 		"  --json         print the summary as JSON on stdout\n"
 		"  -q             print findings and the summary only\n"
+		"  --isolate      run each program's runs in a child process (the default\n"
+		"                 for more than one program: several files, a directory,\n"
+		"                 the seeds): a run that crashes the model, trips a\n"
+		"                 sanitizer or hangs is a finding crash|KIND|FUNCTION or\n"
+		"                 hang|timeout|OPERATION (its run and PCT seed printed, the\n"
+		"                 report kept in OUT/findings/) and the next program runs\n"
+		"  --in-process   run every program in this process (the default for one\n"
+		"                 file: a debugger sees a crash, whose last line names the\n"
+		"                 program, the run and its PCT seed)\n"
+		"  --timeout S    isolated: wall-clock seconds one run may take (default %d;\n"
+		"                 0: no limit); implies --isolate\n"
 		"  --help         this text\n"
 		"\n"
-		"Exit status: 0 no finding, 1 a finding or an input that could not be run,\n"
-		"2 wrong usage.\n",
+		"Exit status: 0 no finding, 1 a finding, a crash, a hang or an input that\n"
+		"could not be run, 2 wrong usage.\n",
 		CLI_PROG, CLI_PROG, CLI_PROG, MMT_TRACE_PCT_MAX_DEPTH,
-		MMT_TRACE_PCT_DEFAULT_DEPTH);
+		MMT_TRACE_PCT_DEFAULT_DEPTH, CLI_ISOLATE_DEFAULT_TIMEOUT);
 }
 
 struct pct_sig {
@@ -117,7 +132,17 @@ struct pct {
 	uint64_t runs, seed, steps;
 	struct mmt_exec_opts opts;
 	bool bugs_given, keep_going, json, quiet;
+	int isolate; /* -1: by the number of programs */
+	uint64_t timeout;
 	FILE *msg; /* the human output: stdout, or stderr under --json */
+	/*
+	 * Isolated (--isolate): each program's runs in a child process, its
+	 * output captured in @capture_dir; in the child, @child_fd is the
+	 * pipe to the parent (-1 in the parent).
+	 */
+	char capture_dir[PATH_MAX];
+	int child_fd;
+	unsigned long crashes, hangs;
 	/* the run */
 	struct cli_replay loader; /* for cli_replay_load(): text or binary */
 	char out[PATH_MAX], findings[PATH_MAX + 16];
@@ -233,8 +258,224 @@ static void keep_finding(struct pct *c, const char *path,
 	free(text);
 }
 
-/* All runs of one program. */
+/* The report of a crashed or hung run: what the child printed on stderr. */
+static bool copy_report(const char *from, const char *to)
+{
+	char buf[8192];
+	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
+	bool ok = in && out;
+	size_t n;
+
+	while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
+		ok = fwrite(buf, 1, n, out) == n;
+	if (in)
+		fclose(in);
+	if (out && fclose(out))
+		ok = false;
+	return ok;
+}
+
+/*
+ * What an isolated child sends: before each run its number and seed ('R':
+ * a crash or hang is that run's, and the parent's time limit restarts),
+ * and at the end ('D') the counters, every signature kept so far (the
+ * child's copy of the parent's, with its own added) and the program's
+ * summary as JSON text (@json_len bytes after the signatures).
+ */
+struct pct_msg {
+	uint32_t tag;
+	uint32_t seed;
+	unsigned long run;
+	unsigned long programs, errors, finding_runs, total_runs;
+	uint64_t nr_sigs, json_len;
+};
+
+static void send_run(struct pct *c, unsigned long run, uint32_t seed)
+{
+	struct pct_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.tag = 'R';
+	m.run = run;
+	m.seed = seed;
+	cli_write_all(c->child_fd, &m, sizeof(m));
+}
+
+static void pct_program_here(struct pct *c, const char *path);
+
+struct pct_child {
+	struct pct *c;
+	const char *path;
+};
+
+static void pct_child_main(void *arg, int fd)
+{
+	struct pct_child *a = arg;
+	struct pct *c = a->c;
+	struct pct_msg m;
+	json_t *last;
+	char *json = NULL;
+
+	c->child_fd = fd;
+	pct_program_here(c, a->path);
+	last = json_array_size(c->progs) ?
+		       json_array_get(c->progs, json_array_size(c->progs) - 1) :
+		       NULL;
+	if (last && c->programs)
+		json = json_dumps(last, JSON_COMPACT);
+	memset(&m, 0, sizeof(m));
+	m.tag = 'D';
+	m.programs = c->programs;
+	m.errors = c->errors;
+	m.finding_runs = c->finding_runs;
+	m.total_runs = c->total_runs;
+	m.nr_sigs = c->nr_sigs;
+	m.json_len = json ? strlen(json) : 0;
+	fflush(NULL);
+	cli_write_all(fd, &m, sizeof(m));
+	cli_write_all(fd, c->sigs, c->nr_sigs * sizeof(*c->sigs));
+	if (json)
+		cli_write_all(fd, json, m.json_len);
+	free(json);
+}
+
+/* A child that crashed or hung in run @run (seed @seed) of @path. */
+static void pct_crash(struct pct *c, const char *path,
+		      const struct cli_child *ch, unsigned long run,
+		      uint32_t seed, const char *report)
+{
+	const char *kind = ch->end == CLI_CHILD_HANG ? "hang" : "crash";
+	struct pct_sig *s = NULL;
+	size_t i;
+
+	if (ch->end == CLI_CHILD_HANG)
+		c->hangs++;
+	else
+		c->crashes++;
+	c->programs++;
+	c->finding_runs++;
+	c->total_runs += run;
+	if (run)
+		fprintf(c->msg,
+			"%s: %s in run %lu (pct seed %u, depth %u): %s\n  %s\n",
+			path, ch->end == CLI_CHILD_HANG ? "HANG" : "CRASH", run,
+			seed, c->depth, ch->signature, ch->summary);
+	else /* before run 1: loading it, or the run that measures --steps */
+		fprintf(c->msg, "%s: %s before its first run: %s\n  %s\n", path,
+			ch->end == CLI_CHILD_HANG ? "HANG" : "CRASH",
+			ch->signature, ch->summary);
+	for (i = 0; i < c->nr_sigs; i++)
+		if (!strcmp(c->sigs[i].signature, ch->signature)) {
+			c->sigs[i].count++;
+			s = &c->sigs[i];
+			break;
+		}
+	if (!s && (s = realloc(c->sigs, (c->nr_sigs + 1) * sizeof(*s)))) {
+		c->sigs = s;
+		s = &c->sigs[c->nr_sigs++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->signature, sizeof(s->signature), "%s",
+			 ch->signature);
+		snprintf(s->program, sizeof(s->program), "%s", path);
+		s->seed = seed;
+		s->count = 1;
+		/* Its first line: the `pct ... --runs 1` that runs it alone. */
+		snprintf(s->reproducer, sizeof(s->reproducer),
+			 "%.4000s/%s-%08lx.txt", c->findings, kind,
+			 sig_hash(ch->signature) & 0xffffffffu);
+		if (!copy_report(report, s->reproducer))
+			fprintf(stderr, "%s pct: cannot write %s: %s\n",
+				CLI_PROG, s->reproducer, strerror(errno));
+	}
+	if (s)
+		fprintf(c->msg, "  report: %s\n", s->reproducer);
+	json_array_append_new(
+		c->progs,
+		json_pack("{s:s, s:I, s:s, s:I, s:I, s:s?}", "program", path,
+			  "runs", (json_int_t)run, kind, ch->signature, "run",
+			  (json_int_t)run, "seed", (json_int_t)seed, "report",
+			  s ? s->reproducer : NULL));
+}
+
+/* The program's runs in a child: a crash or a hang is a finding. */
+static void pct_program_isolated(struct pct *c, const char *path)
+{
+	char out[PATH_MAX + 16], err[PATH_MAX + 16];
+	struct cli_isolate iso = { (unsigned long)c->timeout, out, err, true };
+	struct pct_child a = { c, path };
+	struct cli_child ch;
+	unsigned long run = 0;
+	uint32_t seed = 0;
+	size_t off = 0;
+	bool done = false;
+
+	snprintf(out, sizeof(out), "%s/stdout", c->capture_dir);
+	snprintf(err, sizeof(err), "%s/stderr", c->capture_dir);
+	if (cli_isolate_run(&iso, pct_child_main, &a, &ch) ==
+	    CLI_CHILD_NOT_RUN) {
+		fprintf(stderr, "%s: could not run it in a child process: %s\n",
+			path, ch.summary);
+		c->errors++;
+		return;
+	}
+	cli_echo_file(out, stdout);
+	cli_echo_file(err, stderr);
+	while (off + sizeof(struct pct_msg) <= ch.msg_len) {
+		struct pct_msg m;
+
+		memcpy(&m, ch.msg + off, sizeof(m));
+		off += sizeof(m);
+		if (m.tag == 'R') {
+			run = m.run;
+			seed = m.seed;
+			continue;
+		}
+		if (m.tag != 'D' || m.nr_sigs * sizeof(*c->sigs) + m.json_len >
+					    ch.msg_len - off)
+			break;
+		{
+			struct pct_sig *sigs = malloc(
+				m.nr_sigs ? m.nr_sigs * sizeof(*sigs) : 1);
+			char *json;
+			json_t *prog;
+
+			if (!sigs)
+				break;
+			memcpy(sigs, ch.msg + off, m.nr_sigs * sizeof(*sigs));
+			off += m.nr_sigs * sizeof(*sigs);
+			free(c->sigs);
+			c->sigs = sigs;
+			c->nr_sigs = m.nr_sigs;
+			c->programs = m.programs;
+			c->errors = m.errors;
+			c->finding_runs = m.finding_runs;
+			c->total_runs = m.total_runs;
+			json = strndup(ch.msg + off, m.json_len);
+			off += m.json_len;
+			prog = json && m.json_len ? json_loads(json, 0, NULL) :
+						    NULL;
+			if (prog)
+				json_array_append_new(c->progs, prog);
+			free(json);
+			done = true;
+		}
+	}
+	if (ch.end != CLI_CHILD_DONE || !done)
+		pct_crash(c, path, &ch, run, seed, err);
+	cli_child_free(&ch);
+}
+
+/* All runs of one program: in a child process when isolated. */
 static void pct_program(struct pct *c, const char *path)
+{
+	if (c->capture_dir[0] && c->child_fd < 0)
+		pct_program_isolated(c, path);
+	else
+		pct_program_here(c, path);
+}
+
+/* All runs of one program, in this process. */
+static void pct_program_here(struct pct *c, const char *path)
 {
 	struct mmt_exec_opts o = c->opts;
 	struct mmt_program p;
@@ -257,6 +498,12 @@ static void pct_program(struct pct *c, const char *path)
 	c->programs++;
 	/* Text traces keep their own bugs unless the run names some. */
 	o.override_bugs = form != MMT_TRACE_FORM_TEXT || c->bugs_given;
+	if (!cli_test_hook(&o)) {
+		c->errors++;
+		mmt_program_free(&p);
+		json_decref(sigs);
+		return;
+	}
 	/*
 	 * PCT spreads its change points over the first k steps - the
 	 * scheduler counts a step per decision point (a scheduling point
@@ -274,6 +521,9 @@ static void pct_program(struct pct *c, const char *path)
 		memset(&f, 0, sizeof(f));
 		o.sched_source = MMT_SCHED_RR;
 		o.sched_seed = 0;
+		cli_crash_context(
+			"program %s, its round-robin run that measures --steps",
+			path);
 		mmt_race_begin();
 		mmt_trace_execute(&p, &o, &f);
 		mmt_race_take(&f, p.nr_ops); /* not this run's to report */
@@ -289,6 +539,16 @@ static void pct_program(struct pct *c, const char *path)
 		enum mmt_exec_result r;
 
 		o.sched_seed = (uint32_t)(c->seed + run);
+		/* A crash names the run: `pct --runs 1 --seed S` replays it. */
+		cli_crash_context(
+			"program %s, run %lu (pct seed %u, depth %u, steps %u: "
+			"`%s pct --target %s --depth %u --steps %u --seed %u --runs 1 %s` runs it alone)",
+			path, run + 1, (unsigned int)o.sched_seed, c->depth,
+			(unsigned int)p.sched.pct_steps, CLI_PROG, c->target,
+			c->depth, (unsigned int)p.sched.pct_steps,
+			(unsigned int)o.sched_seed, path);
+		if (c->child_fd >= 0)
+			send_run(c, run + 1, (uint32_t)o.sched_seed);
 		/* The tsan build: a data race between fibers is a finding. */
 		r = mmt_race_execute(&p, &o, &f);
 		c->total_runs++;
@@ -340,6 +600,7 @@ static void pct_program(struct pct *c, const char *path)
 			break;
 		}
 	}
+	cli_crash_context(NULL);
 	if (!c->quiet || found)
 		fprintf(c->msg,
 			"%s: %lu run(s): %lu ok, %lu blocked, %lu finding(s)%s\n",
@@ -407,6 +668,9 @@ static int parse(struct pct *c, int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
 		{ "json", no_argument, NULL, OPT_JSON },
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "in-process", no_argument, NULL, OPT_IN_PROCESS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -470,6 +734,19 @@ static int parse(struct pct *c, int argc, char **argv)
 		case OPT_JSON:
 			c->json = true;
 			break;
+		case OPT_ISOLATE:
+			c->isolate = 1;
+			break;
+		case OPT_IN_PROCESS:
+			c->isolate = 0;
+			break;
+		case OPT_TIMEOUT:
+			if (!cli_parse_u64("pct", "--timeout", optarg, 0,
+					   7 * 24 * 3600, &c->timeout))
+				return CLI_EXIT_USAGE;
+			if (c->isolate < 0)
+				c->isolate = 2; /* implied */
+			break;
 		case 'q':
 			c->quiet = true;
 			break;
@@ -508,6 +785,9 @@ int cmd_pct(int argc, char **argv)
 	c.depth = MMT_TRACE_PCT_DEFAULT_DEPTH;
 	c.runs = 100;
 	c.seed = 1;
+	c.isolate = -1;
+	c.timeout = CLI_ISOLATE_DEFAULT_TIMEOUT;
+	c.child_fd = -1;
 	rc = parse(&c, argc, argv);
 	if (rc >= 0)
 		return rc;
@@ -525,6 +805,27 @@ int cmd_pct(int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	c.msg = c.json ? stderr : stdout;
+	/*
+	 * More than one program (the seeds, a directory, several files):
+	 * each in a child, so that one crash or hang loses no other's runs.
+	 */
+	if (c.isolate < 0) {
+		struct stat st;
+
+		c.isolate = optind >= argc || argc - optind > 1 ||
+			    (!stat(argv[optind], &st) && S_ISDIR(st.st_mode));
+	}
+	if (c.isolate) {
+		snprintf(c.capture_dir, sizeof(c.capture_dir), "%.4000s/run",
+			 c.out);
+		if (mkdirs(c.capture_dir)) {
+			fprintf(stderr, "%s pct: cannot create %s: %s\n",
+				CLI_PROG, c.capture_dir, strerror(errno));
+			return CLI_EXIT_FAIL;
+		}
+	}
+	/* A crash of the model names the program, the run and its seed. */
+	cli_crash_context_install(CLI_PROG " pct");
 	cli_replay_init(&c.loader);
 	c.loader.target = c.target;
 	c.progs = json_array();
@@ -552,13 +853,15 @@ int cmd_pct(int argc, char **argv)
 					(json_int_t)c.sigs[i].seed));
 	mmt_bugs_format(c.opts.bugs, bugs, sizeof(bugs));
 	root = json_pack(
-		"{s:s, s:s, s:i, s:I, s:I, s:s, s:b, s:I, s:I, s:I, s:I, s:o, s:o}",
+		"{s:s, s:s, s:i, s:I, s:I, s:s, s:b, s:b, s:I, s:I, s:I, s:I, s:I, s:I, s:o, s:o}",
 		"command", "pct", "target", c.target, "depth", (int)c.depth,
 		"runs_per_program", (json_int_t)c.runs, "seed",
 		(json_int_t)c.seed, "bugs", c.bugs_given ? bugs : "(programs')",
-		"keep_going", c.keep_going, "programs", (json_int_t)c.programs,
-		"runs", (json_int_t)c.total_runs, "finding_runs",
-		(json_int_t)c.finding_runs, "errors", (json_int_t)c.errors,
+		"keep_going", c.keep_going, "isolated", c.isolate != 0,
+		"programs", (json_int_t)c.programs, "runs",
+		(json_int_t)c.total_runs, "finding_runs",
+		(json_int_t)c.finding_runs, "crashes", (json_int_t)c.crashes,
+		"hangs", (json_int_t)c.hangs, "errors", (json_int_t)c.errors,
 		"findings", sigs, "per_program", c.progs);
 	snprintf(path, sizeof(path), "%s/summary.json", c.out);
 	if (root) {
@@ -572,9 +875,9 @@ int cmd_pct(int argc, char **argv)
 		json_decref(root);
 	}
 	fprintf(c.msg,
-		"pct: %lu program(s), %lu run(s), %zu finding(s) by signature, %lu error(s); findings in %s, summary %s\n",
-		c.programs, c.total_runs, c.nr_sigs, c.errors, c.findings,
-		path);
+		"pct: %lu program(s), %lu run(s), %zu finding(s) by signature, %lu crash(es), %lu hang(s), %lu error(s); findings in %s, summary %s\n",
+		c.programs, c.total_runs, c.nr_sigs, c.crashes, c.hangs,
+		c.errors, c.findings, path);
 	for (i = 0; i < c.nr_sigs; i++)
 		fprintf(c.msg, "  %s: %lu run(s), first in %s (seed %u): %s\n",
 			c.sigs[i].signature, c.sigs[i].count, c.sigs[i].program,

@@ -1,8 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools/cmd_replay.c - `mmtorture replay FILE|DIR...`: run saved inputs
- * (text traces or binary fuzz inputs) once, in this process, and print each
- * finding with its reproducer as a text trace.
+ * (text traces or binary fuzz inputs) once and print each finding with its
+ * reproducer as a text trace.
+ *
+ * One file runs in this process (a debugger sees its crash; the crash
+ * handler names the file and the operation).  Several inputs (or a
+ * directory, --isolate, --timeout) run each in a child process
+ * (tools/isolate.c): a crash, a sanitizer's report or a hang ends the
+ * child only, is printed as CRASH or HANG with its signature and counted,
+ * and the next input runs.  `fuzz` and `campaign` replay what the engine
+ * saved this way, through cli_replay_one().
  *
  * A binary input is meaningful only with the operation set of the target
  * that produced it, so the target comes from --target, else from the path
@@ -35,9 +43,11 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "mmt/exec.h"
@@ -51,6 +61,9 @@ enum {
 	OPT_ORACLES,
 	OPT_QUIET,
 	OPT_REPEAT,
+	OPT_ISOLATE,
+	OPT_IN_PROCESS,
+	OPT_TIMEOUT,
 	OPT_HELP
 };
 
@@ -76,11 +89,21 @@ static void usage(FILE *out)
 		"  -q             print findings and the summary only\n"
 		"  --repeat N     run each input N times and print how many runs reproduce\n"
 		"                 the first one's result (its signature) and schedule\n"
+		"  --isolate      run each input in a child process (the default for more\n"
+		"                 than one input: several files, or a directory): a crash,\n"
+		"                 a sanitizer's report or a hang is printed as CRASH or HANG\n"
+		"                 with a signature (crash|asan-heap-use-after-free|FUNC,\n"
+		"                 crash|SIGSEGV|FUNC, hang|timeout|OPERATION) and the next\n"
+		"                 input runs\n"
+		"  --in-process   run every input in this process (the default for one\n"
+		"                 file, so that a debugger sees the crash)\n"
+		"  --timeout S    wall-clock seconds an input may take in its child process\n"
+		"                 (default %d; 0: no limit); implies --isolate\n"
 		"  --help         this text\n"
 		"\n"
-		"Exit status: 0 no finding, 1 a finding or an input that could not be run,\n"
-		"2 wrong usage.\n",
-		CLI_PROG);
+		"Exit status: 0 no finding, 1 a finding, a crash, a hang or an input that\n"
+		"could not be run, 2 wrong usage.\n",
+		CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT);
 }
 
 void cli_replay_init(struct cli_replay *r)
@@ -236,7 +259,8 @@ static void repeat_runs(struct cli_replay *r, const char *path,
 	fputc('\n', r->out);
 }
 
-enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
+/* In this process: the input's result. */
+static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 {
 	struct mmt_exec_opts opts = r->opts;
 	struct mmt_program p;
@@ -266,6 +290,12 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	/* Text traces keep their own bugs unless the run names some. */
 	if (text && !r->bugs_given)
 		opts.override_bugs = false;
+	if (!cli_test_hook(&opts)) {
+		r->errors++;
+		mmt_program_free(&p);
+		return MMT_EXEC_SETUP_FAILED;
+	}
+	cli_crash_context("%s", path);
 	/* The tsan build: a data race between fibers is a finding too. */
 	res = mmt_race_execute(&p, &opts, &f);
 	r->runs++;
@@ -285,7 +315,11 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 				f.message[0] ? f.message :
 					       "the program waits for itself");
 		break;
-	case MMT_EXEC_FINDING:
+	case MMT_EXEC_FINDING: {
+		char *repro = NULL;
+		size_t rlen = 0;
+		FILE *mem;
+
 		r->findings++;
 		fprintf(r->out, "%s: FINDING\n", path);
 		mmt_finding_print(&f, r->out);
@@ -294,11 +328,19 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 			p.hdr.bugs = opts.bugs;
 		/* The executed schedule makes it self-contained. */
 		mmt_exec_reproducer(&p, &opts, &f);
-		mmt_trace_print(&p, r->out);
+		mem = open_memstream(&repro, &rlen);
+		if (mem) {
+			mmt_trace_print(&p, mem);
+			fclose(mem);
+		}
+		if (repro)
+			fputs(repro, r->out);
 		fprintf(r->out, "---- end ----\n");
 		if (r->on_finding)
-			r->on_finding(r, path, &p, &f);
+			r->on_finding(r, path, repro ? repro : "", &f);
+		free(repro);
 		break;
+	}
 	default:
 		r->errors++;
 		fprintf(stderr,
@@ -308,9 +350,145 @@ enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
 	}
 	if (r->repeat > 1 && res != MMT_EXEC_SETUP_FAILED)
 		repeat_runs(r, path, &p, &opts, res, &f);
+	cli_crash_context(NULL);
 	mmt_finding_free(&f);
 	mmt_program_free(&p);
 	return res;
+}
+
+/*
+ * What an isolated child sends: each finding (then its reproducer's text,
+ * @text_len bytes) and, last, the counters and the result ('D').  A child
+ * that sent no 'D' did not finish.
+ */
+struct iso_msg {
+	uint32_t tag; /* 'F' a finding, 'D' done */
+	int32_t res;
+	unsigned long runs, ok, blocked, findings, errors, unreliable;
+	struct mmt_finding f; /* 'F': its pointers are NULL */
+	uint64_t text_len;
+};
+
+struct iso_arg {
+	struct cli_replay *r;
+	const char *path;
+};
+
+/* In the child: the finding goes to the parent's on_finding. */
+static void send_finding(struct cli_replay *r, const char *path,
+			 const char *reproducer, const struct mmt_finding *f)
+{
+	struct iso_msg m;
+
+	(void)path;
+	memset(&m, 0, sizeof(m));
+	m.tag = 'F';
+	m.f = *f;
+	m.f.dump = NULL;
+	m.f.decisions = NULL;
+	m.f.nr_decisions = 0;
+	m.text_len = strlen(reproducer);
+	cli_write_all(r->child_fd, &m, sizeof(m));
+	cli_write_all(r->child_fd, reproducer, m.text_len);
+}
+
+static void child_main(void *arg, int fd)
+{
+	struct iso_arg *a = arg;
+	struct cli_replay *r = a->r;
+	struct iso_msg m;
+
+	r->child_fd = fd;
+	r->on_finding = send_finding;
+	r->capture_dir = NULL;
+	memset(&m, 0, sizeof(m));
+	m.res = (int32_t)replay_here(r, a->path);
+	m.tag = 'D';
+	m.runs = r->runs;
+	m.ok = r->ok;
+	m.blocked = r->blocked;
+	m.findings = r->findings;
+	m.errors = r->errors;
+	m.unreliable = r->unreliable;
+	fflush(NULL);
+	cli_write_all(fd, &m, sizeof(m));
+}
+
+/* In a child process: a crash or a hang is a result, not our end. */
+static enum mmt_exec_result replay_isolated(struct cli_replay *r,
+					    const char *path)
+{
+	char out[PATH_MAX], err[PATH_MAX];
+	struct cli_isolate iso = { r->timeout, out, err, false };
+	struct iso_arg a = { r, path };
+	enum mmt_exec_result res = MMT_EXEC_SETUP_FAILED;
+	struct cli_child c;
+	size_t off = 0;
+	bool done = false;
+
+	snprintf(out, sizeof(out), "%s/stdout", r->capture_dir);
+	snprintf(err, sizeof(err), "%s/stderr", r->capture_dir);
+	if (cli_isolate_run(&iso, child_main, &a, &c) == CLI_CHILD_NOT_RUN) {
+		fprintf(stderr, "%s: could not run it in a child process: %s\n",
+			path, c.summary);
+		r->errors++;
+		return MMT_EXEC_SETUP_FAILED;
+	}
+	if (r->echo)
+		cli_echo_file(out, r->out);
+	if (r->echo || c.end == CLI_CHILD_DONE)
+		cli_echo_file(err, stderr);
+	while (off + sizeof(struct iso_msg) <= c.msg_len) {
+		struct iso_msg m;
+
+		memcpy(&m, c.msg + off, sizeof(m));
+		off += sizeof(m);
+		if (m.tag == 'D') {
+			r->runs = m.runs;
+			r->ok = m.ok;
+			r->blocked = m.blocked;
+			r->findings = m.findings;
+			r->errors = m.errors;
+			r->unreliable = m.unreliable;
+			res = (enum mmt_exec_result)m.res;
+			done = true;
+			continue;
+		}
+		if (m.text_len > c.msg_len - off)
+			break; /* cut short */
+		{
+			char *text = strndup(c.msg + off, m.text_len);
+
+			off += m.text_len;
+			if (text && r->on_finding)
+				r->on_finding(r, path, text, &m.f);
+			free(text);
+		}
+	}
+	if (c.end != CLI_CHILD_DONE || !done) {
+		r->runs++;
+		if (c.end == CLI_CHILD_HANG) {
+			r->hangs++;
+			fprintf(r->out,
+				"%s: HANG: no end within %lu s%s%s: %s\n", path,
+				r->timeout, c.op[0] ? ", at " : "", c.op,
+				c.signature);
+		} else {
+			r->crashes++;
+			fprintf(r->out, "%s: CRASH: %s\n  %s\n", path,
+				c.signature, c.summary);
+		}
+		if (r->on_crash)
+			r->on_crash(r, path, &c, err);
+		res = MMT_EXEC_FINDING;
+	}
+	cli_child_free(&c);
+	return res;
+}
+
+enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path)
+{
+	return r->capture_dir ? replay_isolated(r, path) : replay_here(r, path);
 }
 
 static int name_cmp(const void *a, const void *b)
@@ -472,14 +650,19 @@ int cmd_replay(int argc, char **argv)
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "oracles", required_argument, NULL, OPT_ORACLES },
 		{ "repeat", required_argument, NULL, OPT_REPEAT },
+		{ "isolate", no_argument, NULL, OPT_ISOLATE },
+		{ "in-process", no_argument, NULL, OPT_IN_PROCESS },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_replay r;
-	uint64_t mask, level, ops, repeat;
-	const char *env;
-	char err[256];
-	int c;
+	uint64_t mask, level, ops, repeat,
+		timeout = CLI_ISOLATE_DEFAULT_TIMEOUT;
+	const char *env, *tmp;
+	char err[256], capture[PATH_MAX] = "";
+	int c, isolate = -1, i;
+	bool timeout_given = false;
 
 	cli_replay_init(&r);
 	cli_getopt_reset();
@@ -513,6 +696,18 @@ int cmd_replay(int argc, char **argv)
 				return CLI_EXIT_USAGE;
 			r.repeat = (unsigned long)repeat;
 			break;
+		case OPT_ISOLATE:
+			isolate = 1;
+			break;
+		case OPT_IN_PROCESS:
+			isolate = 0;
+			break;
+		case OPT_TIMEOUT:
+			if (!cli_parse_u64("replay", "--timeout", optarg, 0,
+					   7 * 24 * 3600, &timeout))
+				return CLI_EXIT_USAGE;
+			timeout_given = true;
+			break;
 		case 'v':
 			r.opts.log = stdout;
 			break;
@@ -540,11 +735,50 @@ int cmd_replay(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error("replay",
 				       "which inputs? (files or directories)");
-	for (; optind < argc; optind++)
-		cli_replay_path(&r, argv[optind]);
+	/*
+	 * More than one input: one crash must not end the others' replay.
+	 * A limit is kept only by a parent: --timeout isolates.
+	 */
+	if (isolate < 0 && timeout_given)
+		isolate = 1;
+	if (isolate < 0) {
+		struct stat st;
+
+		isolate = argc - optind > 1 ||
+			  (strcmp(argv[optind], "-") &&
+			   !stat(argv[optind], &st) && S_ISDIR(st.st_mode));
+	}
+	if (isolate) {
+		tmp = getenv("TMPDIR");
+		snprintf(capture, sizeof(capture), "%s/mmtorture-replay-XXXXXX",
+			 tmp && *tmp ? tmp : "/tmp");
+		if (!mkdtemp(capture)) {
+			fprintf(stderr,
+				"%s replay: cannot create %s for the children's output: %s\n",
+				CLI_PROG, capture, strerror(errno));
+			return CLI_EXIT_FAIL;
+		}
+		r.capture_dir = capture;
+		r.timeout = (unsigned long)timeout;
+		r.echo = true;
+	} else {
+		cli_crash_context_install(CLI_PROG " replay");
+	}
+	for (i = optind; i < argc; i++)
+		cli_replay_path(&r, argv[i]);
+	if (isolate) {
+		char path[PATH_MAX + 16];
+
+		snprintf(path, sizeof(path), "%s/stdout", capture);
+		unlink(path);
+		snprintf(path, sizeof(path), "%s/stderr", capture);
+		unlink(path);
+		rmdir(capture);
+	}
 	fprintf(stdout,
-		"replay: %lu input(s): %lu ok, %lu blocked, %lu finding(s), %lu error(s)",
-		r.runs + r.errors, r.ok, r.blocked, r.findings, r.errors);
+		"replay: %lu input(s): %lu ok, %lu blocked, %lu finding(s), %lu crash(es), %lu hang(s), %lu error(s)",
+		r.runs + r.errors, r.ok, r.blocked, r.findings, r.crashes,
+		r.hangs, r.errors);
 	if (r.skipped)
 		fprintf(stdout, "; %lu file(s) skipped", r.skipped);
 	if (r.repeat > 1)
@@ -552,5 +786,6 @@ int cmd_replay(int argc, char **argv)
 			"; %lu run(s) each: %lu input(s) reproduced every time, %lu did not",
 			r.repeat, r.runs - r.unreliable, r.unreliable);
 	fputc('\n', stdout);
-	return r.findings || r.errors ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+	return r.findings || r.crashes || r.hangs || r.errors ? CLI_EXIT_FAIL :
+								CLI_EXIT_OK;
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "isolate.h"
 #include "mmt/exec.h"
 
 struct cli_replay {
@@ -20,11 +21,31 @@ struct cli_replay {
 	FILE *out;
 	unsigned long runs, ok, blocked, findings, errors;
 	unsigned long skipped; /* files of a directory that are no input */
-	/* Called for each finding (the fuzz command deduplicates with it). */
+	/*
+	 * Called for each finding (the fuzz command deduplicates with it),
+	 * with @reproducer the text trace printed after it: the program with
+	 * the run's bugs and its executed schedule.  Always in this process,
+	 * isolated or not.
+	 */
 	void (*on_finding)(struct cli_replay *r, const char *path,
-			   const struct mmt_program *p,
-			   const struct mmt_finding *f);
+			   const char *reproducer, const struct mmt_finding *f);
 	void *arg;
+	/*
+	 * Isolation (tools/isolate.h): with @capture_dir set, each input runs
+	 * in a child process with @timeout seconds of wall clock (0: none),
+	 * its stdout and stderr captured in @capture_dir/stdout and stderr
+	 * (then printed here when @echo, else only a clean run's stderr).
+	 * A child that crashes or hangs counts in @crashes or @hangs, is
+	 * printed as CRASH or HANG with its signature, and @on_crash (may be
+	 * NULL) gets it with the path of its captured stderr (the report).
+	 */
+	const char *capture_dir;
+	unsigned long timeout;
+	bool echo;
+	unsigned long crashes, hangs;
+	void (*on_crash)(struct cli_replay *r, const char *path,
+			 const struct cli_child *c, const char *report);
+	int child_fd; /* in the child: the pipe to the parent */
 	/*
 	 * --repeat N: each input runs @repeat times (0 or 1: once); the
 	 * result, exit status and reproducer are the first run's, and a line
@@ -47,6 +68,10 @@ bool cli_replay_load(const struct cli_replay *r, const char *path,
 		     size_t *size, char *err, size_t errlen);
 /* The target whose operations a binary input at @path decodes over. */
 const char *cli_replay_target(const struct cli_replay *r, const char *path);
+/*
+ * Run one input (in a child when r->capture_dir is set): its result, a
+ * crash or hang counted as MMT_EXEC_FINDING.
+ */
 enum mmt_exec_result cli_replay_one(struct cli_replay *r, const char *path);
 /*
  * A file, "-" (stdin) or a directory (recursively, in name order).  In a

@@ -106,6 +106,13 @@ void mmt_machine_set_op(struct mmt_machine *m, uint64_t index, const char *fmt,
  */
 void mmt_machine_set_op_text(struct mmt_machine *m, uint64_t index,
 			     const char *text);
+/*
+ * The operation @m runs now, for a watchdog or a crash handler (no lock:
+ * it may run inside a signal handler; a racing update may give the
+ * previous operation): its index, and in @name its static name when the
+ * interpreter named it with mmt_machine_set_op_text(), else NULL.
+ */
+uint64_t mmt_machine_op_now(const struct mmt_machine *m, const char **name);
 
 /* Run every expensive validator of the machine now (pages; with the
  * caller on a CPU, also slabs, memcg charges and reserves); true if all
