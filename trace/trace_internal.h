@@ -106,6 +106,11 @@ struct _mmt_trace_cpu {
 	uint8_t count[MMT_NR_TRACE_CONTEXTS]; /* of each on the stack */
 	uint8_t stack[MMT_TRACE_MAX_DEPTH]; /* enum mmt_trace_context */
 	uint32_t cgroup; /* its task's cgroup: serial + 1, 0 = the root */
+	/*
+	 * stack[0] is an interrupt handler's context (`interrupt irq` or
+	 * `interrupt softirq`, up to its `exit`), not a synchronous `enter`.
+	 */
+	bool handler;
 };
 
 struct _mmt_trace_state {
