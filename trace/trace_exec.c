@@ -208,6 +208,7 @@ struct xthr {
 	struct xirq *irq;
 	size_t nr_irq, nr_armed, irq_left;
 	bool in_wait;
+	size_t wait_op; /* in_wait: the operation it waits to start */
 	char why[200];
 };
 
@@ -2026,13 +2027,19 @@ static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
 	h->delivered = true;
 	t->irq_left--;
 	t->in_wait = false;
-	if (x->o->log)
-		fprintf(x->o->log, "%5u  cpu%d  <- interrupt %s delivered%s\n",
+	if (x->o->log) {
+		fprintf(x->o->log, "%5u  cpu%d  <- interrupt %s delivered ",
 			h->open, x->cpu,
-			h->ctx == MMT_CTX_IRQ ? "irq" : "softirq",
-			op_index < x->p->nr_ops ?
-				" inside the operation running" :
-				"");
+			h->ctx == MMT_CTX_IRQ ? "irq" : "softirq");
+		if (!in_wait)
+			fprintf(x->o->log, "inside operation %zu\n", op_index);
+		else if (t->wait_op < x->p->nr_ops)
+			fprintf(x->o->log,
+				"before operation %zu (its thread waits)\n",
+				t->wait_op);
+		else
+			fprintf(x->o->log, "at the end of its thread\n");
+	}
 	DEP_ACQUIRE(&x->done[h->open]);
 	for (i = h->open; i < h->end && !x->stop; i++) {
 		exec_op(x, i);
@@ -2165,6 +2172,7 @@ static void wait_deps(struct exec *x, struct xthr *t, size_t i)
 	uint32_t k;
 
 	t->in_wait = true;
+	t->wait_op = i;
 	while (!x->stop) {
 		size_t on = SIZE_MAX, hon;
 
