@@ -610,8 +610,8 @@ MMT_TEST(an_interrupt_is_delivered_only_where_its_cpu_takes_it)
 		b = delivered_inside(log, 11);
 		/* Each exactly once, never where interrupts are off. */
 		MMT_CHECK_MSG(a != -2 && b != -2, "seed %u:\n%s", seed, log);
-		MMT_CHECK_MSG(a == -1 || (a >= 5 && a != 6 && a != 7 &&
-					  a <= 20),
+		MMT_CHECK_MSG(a == -1 ||
+				      (a >= 5 && a != 6 && a != 7 && a <= 20),
 			      "seed %u: irq inside %ld", seed, a);
 		MMT_CHECK_MSG(b == -1 || (b >= 15 && b != 16 && b <= 20),
 			      "seed %u: softirq inside %ld", seed, b);
@@ -814,6 +814,9 @@ MMT_TEST(a_sleeping_operation_in_an_interrupt_handler_is_refused_with_its_place)
 		  "  o0 = kmalloc size=64 GFP_ATOMIC\n"
 		  "cpu 1\n",
 		  "t.trace:5:1: cpu 1: cpu 0 is inside irq; exit its contexts before leaving it" },
+		{ "interrupt softirq\n"
+		  "  drain_local_pages\n",
+		  "t.trace:4:3: drain_local_pages runs in a work item, not in an interrupt handler" },
 		{ "interrupt nmi\n", "t.trace:3:11: " },
 	};
 	unsigned int i;
@@ -828,8 +831,7 @@ MMT_TEST(a_sleeping_operation_in_an_interrupt_handler_is_refused_with_its_place)
 		MMT_CHECK_MSG(!mmt_trace_parse(text, strlen(text), "t.trace",
 					       &p, err, sizeof(err)),
 			      "case %u parsed", i);
-		MMT_CHECK_MSG(!strncmp(err, cases[i].err,
-				       strlen(cases[i].err)),
+		MMT_CHECK_MSG(!strncmp(err, cases[i].err, strlen(cases[i].err)),
 			      "case %u: got '%s'", i, err);
 	}
 	/* A synchronous block may still show the check firing. */
@@ -906,11 +908,12 @@ MMT_TEST(interrupt_handlers_round_trip_through_the_binary_form)
 		uint8_t bin[4096];
 		FILE *out;
 
-		snprintf(text, sizeof(text),
-			 "mmtorture-trace 1\n"
-			 "machine nodes=1 cpus=2 normal=1024 dma32=64 slab=slub mempool=no-reclaim rt=off kvfree_rcu=nowait oracles=1 sched=random sched_seed=3\n"
-			 "bugs none\n%s",
-			 bodies[i]);
+		snprintf(
+			text, sizeof(text),
+			"mmtorture-trace 1\n"
+			"machine nodes=1 cpus=2 normal=1024 dma32=64 slab=slub mempool=no-reclaim rt=off kvfree_rcu=nowait oracles=1 sched=random sched_seed=3\n"
+			"bugs none\n%s",
+			bodies[i]);
 		MMT_CHECK(mmt_trace_target_ops(targets[i], &set));
 		MMT_CHECK((set >> MMT_OP_INTERRUPT) & 1);
 		parse(text, &p);
@@ -928,4 +931,38 @@ MMT_TEST(interrupt_handlers_round_trip_through_the_binary_form)
 	}
 	/* The single-CPU form has no handler: its opcode is not in the set. */
 	MMT_CHECK(!((MMT_TRACE_OPS_SEQ >> MMT_OP_INTERRUPT) & 1));
+}
+
+/*
+ * A hard irq delivered inside a __GFP_FAST_TRY allocation (at its pcp
+ * trylock): the handler's own GFP_ATOMIC allocation refills the empty
+ * per-cpu list from the zone under the zone lock, which it may - FAST_TRY
+ * belongs to the interrupted call, not to the CPU (no fast-try-zone-lock;
+ * random concurrent inputs found it with the pcp lock held by the
+ * interrupted call).
+ */
+MMT_TEST(an_interrupt_inside_a_fast_try_allocation_is_not_fast_try)
+{
+	static const char text[] =
+		"mmtorture-trace 1\n"
+		"machine cpus=1 oracles=2 sched=input\n"
+		"interrupt irq\n"
+		"  p1 = alloc_pages GFP_ATOMIC order=0\n"
+		"  free_pages p1\n"
+		"exit\n"
+		"p2 = alloc_pages GFP_NOWAIT|__GFP_FAST_TRY order=0\n"
+		"free_pages p2\n"
+		"decisions 1\n";
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	char *log;
+
+	parse(text, &p);
+	log = run_logged(&p, NULL, &f, &r);
+	MMT_CHECK_MSG(r == MMT_EXEC_OK, "%s: %s\n%s", f.oracle, f.message, log);
+	MMT_CHECK_MSG(delivered_inside(log, 0) == 4, "%s", log);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	free(log);
 }

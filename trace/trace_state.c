@@ -629,6 +629,17 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 	 * task is under it.  (A synchronous `enter irq` block may, in text,
 	 * to show sleep-in-atomic fire.)
 	 */
+	/*
+	 * Nor does it drain from a handler: the interrupted task may hold
+	 * this CPU's pcp->lock (taken with interrupts on), and the drain
+	 * takes it outright.
+	 */
+	if (cpu->handler && op->code == MMT_OP_DRAIN_LOCAL)
+		return refuse(
+			why, -1,
+			"drain_local_pages runs in a work item, not in an "
+			"interrupt handler (the interrupted task may hold "
+			"pcp->lock)");
 	if (cpu->handler && may_sleep(op->code) &&
 	    !(op->code == MMT_OP_NET_RX && in_softirq_handler(cpu)))
 		return refuse(why, -1,
