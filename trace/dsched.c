@@ -503,6 +503,9 @@ static unsigned int rr_pick(struct mmt_sched_source *src, uint64_t step,
 	unsigned int i;
 
 	(void)src, (void)step;
+	/* The running CPU's interrupt comes right after it in the cycle. */
+	if (ids[n - 1] == MMT_DSCHED_IRQ_ID)
+		return n - 1;
 	for (i = 0; i < n; i++)
 		if ((int)ids[i] > cur)
 			return i;

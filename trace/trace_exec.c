@@ -2040,7 +2040,9 @@ static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
 		else
 			fprintf(x->o->log, "at the end of its thread\n");
 	}
-	DEP_ACQUIRE(&x->done[h->open]);
+	/* What the handler waited for happens before it (as in wait_deps). */
+	for (i = x->deps.first[h->open]; i < x->deps.first[h->open + 1]; i++)
+		DEP_ACQUIRE(&x->done[x->deps.on[i]]);
 	for (i = h->open; i < h->end && !x->stop; i++) {
 		exec_op(x, i);
 		thr_ended_op(x, i);
