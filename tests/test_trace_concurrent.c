@@ -966,3 +966,43 @@ MMT_TEST(an_interrupt_inside_a_fast_try_allocation_is_not_fast_try)
 	mmt_program_free(&p);
 	free(log);
 }
+
+/*
+ * Nesting: a hard irq is delivered inside a softirq handler's operation
+ * (decisions "1 1": the softirq at the thread's first point, the irq at
+ * the handler's first), and the handler's operation completes after it.
+ */
+MMT_TEST(a_hard_irq_is_delivered_inside_a_softirq_handler)
+{
+	static const char text[] =
+		"mmtorture-trace 1\n"
+		"machine cpus=1 oracles=2 sched=input\n"
+		"c0 = kmem_cache_create size=64 0\n" /* 0 */
+		"interrupt softirq\n" /* 1 */
+		"  co0 = kmem_cache_alloc c0 GFP_ATOMIC\n" /* 2 */
+		"  kmem_cache_free co0\n" /* 3 */
+		"exit\n" /* 4 */
+		"interrupt irq\n" /* 5 */
+		"  o0 = kmalloc size=64 GFP_ATOMIC\n" /* 6 */
+		"  kfree o0\n" /* 7 */
+		"exit\n" /* 8 */
+		"co1 = kmem_cache_alloc c0 GFP_KERNEL\n" /* 9 */
+		"kmem_cache_free co1\n" /* 10 */
+		"decisions 1 1\n";
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	char *log;
+
+	parse(text, &p);
+	log = run_logged(&p, NULL, &f, &r);
+	MMT_CHECK_MSG(r == MMT_EXEC_OK, "%s: %s", f.oracle, f.message);
+	MMT_CHECK_MSG(delivered_inside(log, 1) == 9, "%s", log);
+	MMT_CHECK_MSG(delivered_inside(log, 5) == 2, "%s", log);
+	/* The irq handler's operations complete before the softirq's. */
+	MMT_CHECK(strstr(log, "    7  cpu0  kfree o0") <
+		  strstr(log, "    2  cpu0  co0 = kmem_cache_alloc"));
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	free(log);
+}
