@@ -25,7 +25,12 @@
  * the running fiber (exec_switch); handle serials are textual.  A finding
  * stops the run (the other fibers are abandoned); a clean run stops its
  * kernel threads, detaches the scheduler and tears down as a sequential
- * one.  The scheduler is single-threaded: no lock is added.
+ * one.  The scheduler is single-threaded: no lock is added.  Interrupt
+ * handlers (`interrupt irq|softirq ... exit`) are no part of their CPU's
+ * operation list: armed when the thread reaches them, ready when what
+ * they wait for is done, run on the interrupted fiber where the schedule
+ * delivers them (the scheduler's irq hook), and served where their thread
+ * waits or ends ("interrupt handlers" below).
  *
  * Contexts.  Each CPU has a stack of entered contexts; `enter` pushes
  * (irq, softirq, bh_off, preempt, irqs_off, a lock, rcu_read, a memalloc

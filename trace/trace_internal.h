@@ -22,7 +22,9 @@
  *     it; a cache, pool or reserve is destroyed only without live
  *     dependants; `cpu N` only to an online CPU and only with the current
  *     CPU's stack empty; hotplug keeps a CPU online; contexts nest as the
- *     kernel allows (trace_state.c); `exit` needs an entered context; a
+ *     kernel allows (trace_state.c); `interrupt` only with an empty
+ *     stack, and nothing in its handler may sleep, drain or (softirq)
+ *     take a task-level lock; `exit` needs an entered context; a
  *     kmalloc object given to kvfree_rcu_head can hold the rcu_head;
  *     numbers in range.
  *   atomic (binary decoding and the mutator; the text parser leaves them
