@@ -286,6 +286,13 @@ struct mmt_cpu {
 	/* vm events: single writer (the thread on this CPU); relaxed */
 	_Atomic unsigned long events[MMT_NR_VM_ITEMS];
 	int nolock_depth; /* inside a __GFP_FAST_TRY allocation */
+	/*
+	 * nolock_depth of what a hard irq [0] or a softirq [1] interrupted:
+	 * FAST_TRY is a property of one call, so an allocation of an
+	 * interrupt that arrives inside one is not FAST_TRY (irq_enter and
+	 * softirq_enter save and clear it, the exits restore it).
+	 */
+	int nolock_saved[2];
 	uint64_t alloc_seq; /* allocations made on this CPU */
 };
 

@@ -714,6 +714,8 @@ void mmt_irq_enter(void)
 	}
 	cpu->preempt_count += MMT_HARDIRQ_OFFSET;
 	cpu->irq_disable_depth = 1; /* handlers run with irqs off */
+	cpu->nolock_saved[0] = cpu->nolock_depth;
+	cpu->nolock_depth = 0;
 }
 
 void mmt_irq_exit(void)
@@ -727,6 +729,7 @@ void mmt_irq_exit(void)
 	}
 	cpu->preempt_count -= MMT_HARDIRQ_OFFSET;
 	cpu->irq_disable_depth = 0;
+	cpu->nolock_depth = cpu->nolock_saved[0];
 }
 
 void mmt_local_bh_disable(void)
@@ -762,6 +765,8 @@ void mmt_softirq_enter(void)
 		return;
 	}
 	cpu->preempt_count += MMT_SOFTIRQ_OFFSET;
+	cpu->nolock_saved[1] = cpu->nolock_depth;
+	cpu->nolock_depth = 0;
 }
 
 void mmt_softirq_exit(void)
@@ -775,6 +780,7 @@ void mmt_softirq_exit(void)
 		return;
 	}
 	cpu->preempt_count -= MMT_SOFTIRQ_OFFSET;
+	cpu->nolock_depth = cpu->nolock_saved[1];
 }
 
 bool mmt_in_hardirq(void)

@@ -25,7 +25,9 @@
  * the thread's operations leave, the other input's thread for that CPU
  * comes in as one segment at a boundary between segments).  Every result
  * is re-encoded through the codec, so it decodes to a valid program with
- * a canonical schedule whatever the mutation did.
+ * a canonical schedule whatever the mutation did.  Over a target with
+ * interrupt handlers a mutation adds one, removes, unwraps or moves one,
+ * or wraps operations into one (mutate_handler).
  *
  * Deterministic: every random choice comes from splitmix64 seeded with the
  * engine's seed.  Nothing here allocates per operation beyond the node
@@ -441,6 +443,7 @@ enum mutation {
 	M_FREE_AROUND_USE,
 	M_HEADER,
 	M_SCHEDULE, /* concurrent inputs only */
+	M_HANDLER, /* targets with interrupt handlers only */
 	NR_MUTATIONS
 };
 
@@ -693,6 +696,107 @@ static bool mutate_schedule(struct nodes *ns, uint64_t *rng)
 	}
 }
 
+static bool is_interrupt(const struct node *nd, const void *arg)
+{
+	(void)arg;
+	return nd->op.code == MMT_OP_INTERRUPT;
+}
+
+/* One past the `exit` that closes the block opened at @i (or the end). */
+static size_t block_end(const struct nodes *ns, size_t i)
+{
+	int depth = 0;
+
+	for (; i < ns->n; i++) {
+		uint16_t c = ns->v[i].op.code;
+
+		if (c == MMT_OP_ENTER || c == MMT_OP_INTERRUPT)
+			depth++;
+		else if (c == MMT_OP_EXIT && --depth <= 0)
+			return i + 1;
+	}
+	return ns->n;
+}
+
+static struct node bare_node(struct nodes *ns, uint16_t code, uint32_t arg0)
+{
+	struct node nd;
+	int a;
+
+	memset(&nd, 0, sizeof(nd));
+	nd.op.code = code;
+	nd.op.arg[0] = arg0;
+	for (a = 0; a < MMT_TRACE_MAX_ARGS; a++)
+		nd.def[a] = NO_DEF;
+	nd.id = ns->next_id++;
+	return nd;
+}
+
+/*
+ * Interrupt handlers: add one (a hard or soft irq around a random
+ * operation), remove one with its body, unwrap one (its body becomes the
+ * thread's), move one elsewhere (it becomes pending at another point, or
+ * on another CPU), or wrap a run of operations into one.  Decoding keeps
+ * only what is legal: a handler opened inside a block is skipped, an
+ * operation that may sleep in it is dropped, GFP masks lose what may
+ * block.
+ */
+static bool mutate_handler(struct nodes *ns, uint64_t set, uint64_t *rng)
+{
+	size_t i = pick_node(ns, rng, is_interrupt, NULL), end, len, to, k;
+	struct node nd[3], *blk;
+
+	if (i == SIZE_MAX || below(rng, 3) == 0) {
+		size_t pos = below(rng, (uint32_t)ns->n + 1), nr = 0;
+
+		if (!nodes_reserve(ns, ns->n + 3))
+			return false;
+		nd[nr++] = bare_node(ns, MMT_OP_INTERRUPT, below(rng, 2));
+		if (random_node(ns, set, rng, pos, &nd[nr]))
+			nr++;
+		nd[nr++] = bare_node(ns, MMT_OP_EXIT, 0);
+		if (below(rng, 4) == 0 && nr == 3) {
+			/* wrap: around the operations already there */
+			end = pos + below(rng, 4);
+			if (end > ns->n)
+				end = ns->n;
+			insert_at(ns, end, &nd[2]);
+			insert_at(ns, pos, &nd[0]);
+			return true;
+		}
+		for (k = nr; k-- > 0;)
+			insert_at(ns, pos, &nd[k]);
+		return true;
+	}
+	end = block_end(ns, i);
+	len = end - i;
+	switch (below(rng, 3)) {
+	case 0: /* remove, body and all */
+		memmove(&ns->v[i], &ns->v[end], (ns->n - end) * sizeof(*ns->v));
+		ns->n -= len;
+		return true;
+	case 1: /* unwrap */
+		if (end - 1 > i && ns->v[end - 1].op.code == MMT_OP_EXIT)
+			remove_at(ns, end - 1);
+		remove_at(ns, i);
+		return true;
+	default: /* move: pending from another point */
+		blk = malloc(len * sizeof(*blk));
+		if (!blk)
+			return false;
+		memcpy(blk, &ns->v[i], len * sizeof(*blk));
+		memmove(&ns->v[i], &ns->v[end], (ns->n - end) * sizeof(*ns->v));
+		ns->n -= len;
+		to = below(rng, (uint32_t)ns->n + 1);
+		memmove(&ns->v[to + len], &ns->v[to],
+			(ns->n - to) * sizeof(*ns->v));
+		memcpy(&ns->v[to], blk, len * sizeof(*blk));
+		ns->n += len;
+		free(blk);
+		return to != i;
+	}
+}
+
 static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 {
 	enum mutation m = (enum mutation)below(rng, NR_MUTATIONS);
@@ -704,6 +808,8 @@ static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 		m = M_INSERT;
 	if (m == M_SCHEDULE && !ns->mt)
 		m = M_DELETE;
+	if (m == M_HANDLER && !allowed(set, MMT_OP_INTERRUPT))
+		m = M_INSERT;
 	/* Races live in schedules: a concurrent input's is mutated often. */
 	if (ns->mt && below(rng, 5) == 0)
 		m = M_SCHEDULE;
@@ -748,6 +854,8 @@ static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 		return mutate_free_order(ns, rng, m);
 	case M_SCHEDULE:
 		return mutate_schedule(ns, rng);
+	case M_HANDLER:
+		return mutate_handler(ns, set, rng);
 	default:
 		return mutate_header(ns, rng);
 	}

@@ -1009,3 +1009,135 @@ MMT_TEST(rcu_gp_thread_and_kvfree_rcu_worker_free_what_no_cpu_steps)
 	MMT_CHECK_CLEAN(m);
 	t_dsched_done(m, ds);
 }
+
+/* ---- interrupts offered at scheduling points ---- */
+
+/* Three hard irqs pending on each CPU of the xwork run. */
+static int xirq_left[2];
+static int xirq_run[2];
+
+static bool xirq_pending(void *arg, void *task_arg)
+{
+	int cpu = (int)(intptr_t)task_arg;
+
+	(void)arg;
+	return xirq_left[cpu] > 0 && !mmt_irqs_disabled();
+}
+
+/* On the interrupted task's fiber: a GFP_ATOMIC allocation in hard irq. */
+static void xirq_deliver(void *arg, void *task_arg)
+{
+	int cpu = (int)(intptr_t)task_arg;
+	void *p;
+
+	(void)arg;
+	MMT_CHECK_EQ(mmt_smp_processor_id(), cpu);
+	MMT_CHECK(!mmt_irqs_disabled());
+	xirq_left[cpu]--;
+	mmt_irq_enter();
+	p = mmt_kmem_cache_alloc(xw.s, GFP_ATOMIC);
+	if (p)
+		mmt_kmem_cache_free(xw.s, p);
+	mmt_irq_exit();
+	xirq_run[cpu]++;
+	xlog(9000 + cpu);
+}
+
+static uint64_t xirq_delivered;
+
+/* xrun() with the interrupt hook set. */
+static void xrun_irq(struct mmt_sched_source *src, struct xresult *r)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+	int i;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	m = t_machine(&cfg);
+	memset(&xw, 0, sizeof(xw));
+	pthread_mutex_init(&xw.mu, NULL);
+	xw.s = mmt_kmem_cache_create("xwork", 192, 0, 0, NULL);
+	MMT_CHECK(xw.s != NULL);
+	xirq_left[0] = xirq_left[1] = 3;
+	xirq_run[0] = xirq_run[1] = 0;
+	ds = t_dsched(m, src);
+	mmt_dsched_set_irq_hook(ds, xirq_pending, xirq_deliver, NULL);
+	for (i = 0; i < 2; i++)
+		MMT_CHECK(mmt_dsched_add_task(ds, i, mmt_task_create(m, "x", 0),
+					      xbody, (void *)(intptr_t)i) == i);
+	r->res = mmt_dsched_run(ds);
+	mmt_schedule_init(&r->sched);
+	for (i = 0; i < (int)mmt_dsched_schedule(ds)->n; i++)
+		MMT_CHECK(mmt_schedule_push(&r->sched,
+					    mmt_dsched_schedule(ds)->ids[i]));
+	r->points = mmt_dsched_points(ds);
+	r->divergences = mmt_dsched_divergences(ds);
+	r->ihash = mmt_dsched_interleaving_hash(ds);
+	r->cov_hits = 0;
+	xirq_delivered = mmt_dsched_irqs(ds);
+	t_dsched_done(m, ds);
+	for (i = 0; i < XSLOTS; i++)
+		if (xw.slot[i])
+			mmt_kmem_cache_free(xw.s, xw.slot[i]);
+	mmt_kmem_cache_destroy(xw.s);
+	MMT_CHECK(mmt_slab_teardown_check(m));
+	r->nlog = xw.nlog;
+	memcpy(r->log, xw.log, sizeof(r->log));
+	r->violations = mmt_violation_count(m);
+	pthread_mutex_destroy(&xw.mu);
+	t_machine_done();
+}
+
+/*
+ * Every source handles the interrupt choice: the same source and seed
+ * deliver at the same points (the logs, with the interrupts in them, are
+ * equal), each delivery is recorded as MMT_DSCHED_IRQ_ID, and a replay
+ * of the record delivers at the same points with no divergence.  Random,
+ * round robin and bytes deliver them all; nothing is delivered twice.
+ */
+MMT_TEST(dsched_every_source_takes_the_interrupt_choice_and_replays_it)
+{
+	int kind;
+
+	for (kind = 0; kind < 4; kind++) {
+		struct xresult a, b, c;
+		uint8_t bytes[256];
+		uint64_t got;
+		size_t i, ids;
+		int j;
+
+		for (j = 0; j < 256; j++)
+			bytes[j] = (uint8_t)(j * 7 + 3);
+		for (j = 0; j < 2; j++) {
+			struct mmt_sched_source *src =
+				kind == 0 ? mmt_sched_source_random(42) :
+				kind == 1 ? mmt_sched_source_pct(42, 3, 500) :
+				kind == 2 ? mmt_sched_source_round_robin() :
+					    mmt_sched_source_bytes(bytes, 256);
+
+			xrun_irq(src, j ? &b : &a);
+		}
+		got = xirq_delivered;
+		MMT_CHECK_EQ(a.res, MMT_DSCHED_DONE);
+		MMT_CHECK_EQ(a.violations, 0);
+		MMT_CHECK(mmt_schedule_equal(&a.sched, &b.sched));
+		MMT_CHECK_EQ(a.nlog, b.nlog);
+		MMT_CHECK(!memcmp(a.log, b.log, sizeof(a.log)));
+		for (ids = 0, i = 0; i < a.sched.n; i++)
+			ids += a.sched.ids[i] == MMT_DSCHED_IRQ_ID;
+		MMT_CHECK_EQ(ids, got);
+		MMT_CHECK(xirq_run[0] <= 3 && xirq_run[1] <= 3);
+		if (kind != 1)
+			MMT_CHECK_MSG(got == 6, "source %d: %llu delivered",
+				      kind, (unsigned long long)got);
+		xrun_irq(mmt_sched_source_replay(&a.sched), &c);
+		MMT_CHECK_EQ(c.divergences, 0);
+		MMT_CHECK(mmt_schedule_equal(&a.sched, &c.sched));
+		MMT_CHECK(!memcmp(a.log, c.log, sizeof(a.log)));
+		mmt_schedule_free(&a.sched);
+		mmt_schedule_free(&b.sched);
+		mmt_schedule_free(&c.sched);
+	}
+}

@@ -401,3 +401,85 @@ MMT_TEST(mutator_and_crossover_are_deterministic_on_concurrent_inputs)
 		MMT_CHECK(!memcmp(a, b, la));
 	}
 }
+
+/* Handlers of @p: how many, and where each opens (a bitmask of indices). */
+static unsigned int handlers(const struct mmt_program *p, uint64_t *where)
+{
+	unsigned int n = 0;
+	size_t i;
+
+	*where = 0;
+	for (i = 0; i < p->nr_ops; i++)
+		if (p->ops[i].code == MMT_OP_INTERRUPT) {
+			n++;
+			if (i < 64)
+				*where |= 1ull << i;
+		}
+	return n;
+}
+
+/*
+ * Over slab-mt the mutator adds interrupt handlers, removes them and
+ * moves them, and every result is a valid program (it prints and parses
+ * back; a handler never holds an operation that may sleep: the decoder's
+ * rules, which the text parser applies to handlers too).
+ */
+MMT_TEST(mutator_adds_moves_and_removes_interrupt_handlers_and_keeps_them_valid)
+{
+	static const char text[] = "mmtorture-trace 1\n"
+				   "machine cpus=2 sched=random sched_seed=1\n"
+				   "c0 = kmem_cache_create size=64 0\n"
+				   "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+				   "interrupt irq\n"
+				   "  co1 = kmem_cache_alloc c0 GFP_ATOMIC\n"
+				   "exit\n"
+				   "o0 = kmalloc size=100 GFP_KERNEL\n"
+				   "cpu 1\n"
+				   "kmem_cache_free co0\n"
+				   "kmem_cache_free co1\n"
+				   "kfree o0\n";
+	uint64_t set = target_set("slab-mt"), where0;
+	int more = 0, fewer = 0, moved = 0, i;
+	struct mmt_program p0;
+	uint8_t in[MAX_IN];
+	size_t len0 = mt_input(set, text, in, sizeof(in));
+	unsigned int n0;
+
+	decode(set, in, len0, &p0);
+	n0 = handlers(&p0, &where0);
+	MMT_CHECK_EQ(n0, 1);
+	for (i = 0; i < 3000; i++) {
+		uint8_t buf[MAX_IN];
+		struct mmt_program q;
+		uint64_t where;
+		unsigned int n;
+		size_t len;
+
+		memcpy(buf, in, len0);
+		len = mmt_mutate(set, buf, len0, sizeof(buf),
+				 (unsigned int)t_rand());
+		check_canonical(set, buf, len);
+		decode(set, buf, len, &q);
+		n = handlers(&q, &where);
+		more += n > n0;
+		fewer += n < n0;
+		moved += n == n0 && where != where0;
+		mmt_program_free(&q);
+	}
+	MMT_CHECK_MSG(more > 20 && fewer > 20 && moved > 20,
+		      "more %d fewer %d moved %d", more, fewer, moved);
+	/* Without handlers in the set, none is ever made. */
+	for (i = 0; i < 500; i++) {
+		uint64_t pset = target_set("pages-mt"), where;
+		uint8_t buf[MAX_IN];
+		struct mmt_program q;
+		size_t len = random_input(pset, buf, sizeof(buf));
+
+		len = mmt_mutate(pset, buf, len, sizeof(buf),
+				 (unsigned int)t_rand());
+		decode(pset, buf, len, &q);
+		MMT_CHECK_EQ(handlers(&q, &where), 0);
+		mmt_program_free(&q);
+	}
+	mmt_program_free(&p0);
+}

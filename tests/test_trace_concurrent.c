@@ -504,3 +504,505 @@ MMT_TEST(a_finding_stops_a_concurrent_run_with_kernel_threads_cleanly)
 		mmt_finding_free(&f);
 	}
 }
+
+/* ---- interrupt handlers delivered by the schedule ---- */
+
+/* Run @p with @o (may be NULL) and its -v log into a string to free(). */
+static char *run_logged(const struct mmt_program *p, struct mmt_exec_opts *o,
+			struct mmt_finding *f, enum mmt_exec_result *r)
+{
+	struct mmt_exec_opts d;
+	char *buf = NULL;
+	size_t len = 0;
+	FILE *log = open_memstream(&buf, &len);
+
+	if (!o) {
+		mmt_exec_opts_default(&d);
+		o = &d;
+	}
+	o->log = log;
+	*r = mmt_trace_execute(p, o, f);
+	o->log = NULL;
+	fclose(log);
+	return buf;
+}
+
+/*
+ * Where the log says handler @open was delivered: the operation it
+ * interrupted, -1 where its thread waited or ended, -2 never.
+ */
+static long delivered_inside(const char *log, unsigned int open)
+{
+	char key[64];
+	const char *at;
+
+	snprintf(key, sizeof(key), "%5u  cpu", open);
+	for (at = strstr(log, key); at; at = strstr(at + 1, key)) {
+		const char *eol = strchr(at, '\n');
+		const char *d = strstr(at, "delivered ");
+
+		if (!d || (eol && d > eol))
+			continue;
+		d += strlen("delivered ");
+		if (!strncmp(d, "inside operation ", 17))
+			return strtol(d + 17, NULL, 10);
+		return -1;
+	}
+	return -2;
+}
+
+/*
+ * One CPU, one hard irq handler pending from operation 1, a section with
+ * interrupts off (operations 6 and 7), a softirq handler pending from
+ * operation 11 and a bottom-half-off section (operations 15, 16).
+ */
+static const char irq_prog[] =
+	"c0 = kmem_cache_create size=64 0\n" /* 0 */
+	"interrupt irq\n" /* 1 */
+	"  co0 = kmem_cache_alloc c0 GFP_ATOMIC\n" /* 2 */
+	"  kmem_cache_free co0\n" /* 3 */
+	"exit\n" /* 4 */
+	"enter irqs_off\n" /* 5 */
+	"  co1 = kmem_cache_alloc c0 GFP_ATOMIC\n" /* 6 */
+	"  kmem_cache_free co1\n" /* 7 */
+	"exit\n" /* 8 */
+	"co2 = kmem_cache_alloc c0 GFP_KERNEL\n" /* 9 */
+	"kmem_cache_free co2\n" /* 10 */
+	"interrupt softirq\n" /* 11 */
+	"  o0 = kmalloc size=100 GFP_ATOMIC\n" /* 12 */
+	"  kfree o0\n" /* 13 */
+	"exit\n" /* 14 */
+	"enter bh_off\n" /* 15 */
+	"  co3 = kmem_cache_alloc c0 GFP_ATOMIC\n" /* 16 */
+	"exit\n" /* 17 */
+	"kmem_cache_free co3\n" /* 18 */
+	"co4 = kmem_cache_alloc c0 GFP_KERNEL\n" /* 19 */
+	"kmem_cache_free co4\n"; /* 20 */
+
+static void irq_text(char *buf, size_t len, const char *sched)
+{
+	snprintf(buf, len,
+		 "mmtorture-trace 1\n"
+		 "machine cpus=1 slab=slub oracles=2 %s\n%s",
+		 sched, irq_prog);
+}
+
+MMT_TEST(an_interrupt_is_delivered_only_where_its_cpu_takes_it)
+{
+	bool seen_irq[32] = { false }, seen_soft[32] = { false };
+	int places_irq = 0, places_soft = 0;
+	unsigned int seed, k;
+
+	for (seed = 1; seed <= 60; seed++) {
+		struct mmt_finding f;
+		struct mmt_program p;
+		enum mmt_exec_result r;
+		char s[64], text[2048], *log;
+		long a, b;
+
+		snprintf(s, sizeof(s), "sched=random sched_seed=%u", seed);
+		irq_text(text, sizeof(text), s);
+		parse(text, &p);
+		log = run_logged(&p, NULL, &f, &r);
+		MMT_CHECK_MSG(r == MMT_EXEC_OK, "seed %u: %s %s", seed,
+			      f.oracle, f.message);
+		a = delivered_inside(log, 1);
+		b = delivered_inside(log, 11);
+		/* Each exactly once, never where interrupts are off. */
+		MMT_CHECK_MSG(a != -2 && b != -2, "seed %u:\n%s", seed, log);
+		MMT_CHECK_MSG(a == -1 ||
+				      (a >= 5 && a != 6 && a != 7 && a <= 20),
+			      "seed %u: irq inside %ld", seed, a);
+		MMT_CHECK_MSG(b == -1 || (b >= 15 && b != 16 && b <= 20),
+			      "seed %u: softirq inside %ld", seed, b);
+		seen_irq[a + 1] = true;
+		seen_soft[b + 1] = true;
+		mmt_finding_free(&f);
+		mmt_program_free(&p);
+		free(log);
+	}
+	for (k = 0; k < 32; k++) {
+		places_irq += seen_irq[k];
+		places_soft += seen_soft[k];
+	}
+	/* The schedule, not the program, chooses the point. */
+	MMT_CHECK(places_irq >= 3);
+	MMT_CHECK(places_soft >= 2);
+}
+
+/*
+ * With decisions given, the interrupt runs at the decision point that
+ * chooses it: on one CPU the choice set at a point with a handler pending
+ * is {the thread, the interrupt}, so decision 1 delivers.  All zeros leave
+ * it pending to the end of the thread, where it still runs.
+ */
+MMT_TEST(an_interrupt_is_delivered_at_the_decision_that_chooses_it)
+{
+	static const char *const decs[] = { "", "decisions 1\n",
+					    "decisions 0 0 1\n" };
+	long where[3];
+	unsigned int i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(decs); i++) {
+		struct mmt_finding f;
+		struct mmt_program p;
+		enum mmt_exec_result r;
+		char text[2048], *log;
+
+		irq_text(text, sizeof(text), "sched=input");
+		strcat(text, decs[i]);
+		parse(text, &p);
+		log = run_logged(&p, NULL, &f, &r);
+		MMT_CHECK_EQ(r, MMT_EXEC_OK);
+		where[i] = delivered_inside(log, 1);
+		if (i == 0) {
+			/* Input without decisions never preempts. */
+			MMT_CHECK_EQ(where[i], -1);
+			MMT_CHECK(strstr(log, "at the end of its thread"));
+		} else {
+			MMT_CHECK_MSG(where[i] >= 9, "%ld\n%s", where[i], log);
+			/* The decisions are the record's first ones. */
+			MMT_CHECK(f.nr_decisions >= i * 2 - 1);
+			MMT_CHECK_EQ(f.decisions[i == 1 ? 0 : 2], 1);
+		}
+		mmt_finding_free(&f);
+		mmt_program_free(&p);
+		free(log);
+	}
+	/* A later decision point is no earlier in the thread. */
+	MMT_CHECK(where[2] >= where[1]);
+}
+
+/*
+ * The recorded decisions, printed with the program and parsed back,
+ * deliver every handler inside the same operation: the whole -v log is
+ * the same, and so are the decisions.
+ */
+MMT_TEST(a_recorded_interrupt_delivery_replays_identically_through_text)
+{
+	unsigned int seed;
+
+	for (seed = 1; seed <= 12; seed++) {
+		struct mmt_finding a, b;
+		struct mmt_program p, q;
+		enum mmt_exec_result ra, rb;
+		char s[64], text[2048], *la, *lb, *buf = NULL;
+		size_t len = 0;
+		FILE *out;
+
+		snprintf(s, sizeof(s), "sched=pct sched_seed=%u", seed);
+		irq_text(text, sizeof(text), s);
+		parse(text, &p);
+		la = run_logged(&p, NULL, &a, &ra);
+		MMT_CHECK(a.nr_decisions > 0);
+		MMT_CHECK(mmt_program_set_decisions(&p, a.decisions,
+						    a.nr_decisions));
+		out = open_memstream(&buf, &len);
+		mmt_trace_print(&p, out);
+		fclose(out);
+		parse(buf, &q);
+		lb = run_logged(&q, NULL, &b, &rb);
+		MMT_CHECK_EQ(ra, rb);
+		MMT_CHECK_STR(la, lb);
+		MMT_CHECK_EQ(a.nr_decisions, b.nr_decisions);
+		MMT_CHECK(!memcmp(a.decisions, b.decisions,
+				  a.nr_decisions * sizeof(uint16_t)));
+		MMT_CHECK_EQ(a.sched_points, b.sched_points);
+		free(la);
+		free(lb);
+		free(buf);
+		mmt_finding_free(&a);
+		mmt_finding_free(&b);
+		mmt_program_free(&p);
+		mmt_program_free(&q);
+	}
+}
+
+/*
+ * Across CPUs: a handler's allocation freed by the other CPU's thread,
+ * and an object of the other CPU freed in a softirq handler.  The other
+ * thread waits for the handler (it is a thread of its own for the
+ * ordering), which its CPU serves where its thread waits or ends at the
+ * latest; every schedule runs cleanly.
+ */
+MMT_TEST(an_interrupt_handler_is_ordered_with_the_threads_it_shares_with)
+{
+	static const char prog[] = "c0 = kmem_cache_create size=128 0\n"
+				   "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+				   "interrupt irq\n"
+				   "  co1 = kmem_cache_alloc c0 GFP_ATOMIC\n"
+				   "exit\n"
+				   "co2 = kmem_cache_alloc c0 GFP_KERNEL\n"
+				   "cpu 1\n"
+				   "kmem_cache_free co1\n"
+				   "interrupt softirq\n"
+				   "  kmem_cache_free co0\n"
+				   "exit\n"
+				   "co3 = kmem_cache_alloc c0 GFP_KERNEL\n"
+				   "kmem_cache_free co3\n"
+				   "cpu 0\n"
+				   "kmem_cache_free co2\n"
+				   "kmem_cache_destroy c0\n";
+	static const char *const scheds[] = { "sched=pct sched_seed=%u",
+					      "sched=random sched_seed=%u",
+					      "sched=rr", "sched=input" };
+	unsigned int i, seed;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(scheds); i++)
+		for (seed = 1; seed <= 10; seed++) {
+			char s[64], text[2048];
+			struct mmt_finding f;
+
+			snprintf(s, sizeof(s), scheds[i], seed);
+			snprintf(text, sizeof(text),
+				 "mmtorture-trace 1\n"
+				 "machine cpus=2 oracles=2 %s\n%s",
+				 s, prog);
+			MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+				      "%s: %s %s", s, f.oracle, f.message);
+			mmt_finding_free(&f);
+		}
+}
+
+/* Under sched=seq a handler runs at its place, as an enter block would. */
+MMT_TEST(an_interrupt_handler_runs_in_place_in_a_sequential_program)
+{
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	char text[2048], *log;
+
+	irq_text(text, sizeof(text), "");
+	parse(text, &p);
+	log = run_logged(&p, NULL, &f, &r);
+	MMT_CHECK_EQ(r, MMT_EXEC_OK);
+	MMT_CHECK(!strstr(log, "delivered"));
+	MMT_CHECK(strstr(log, "    1  cpu0  interrupt irq\n    2  cpu0  co0"));
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	free(log);
+}
+
+/*
+ * Nothing in a handler may sleep, in text as in binary: the parser names
+ * the line and column of the operation; a synchronous enter irq block
+ * still may in text (to show sleep-in-atomic fire).  A handler opens
+ * only between blocks, and a softirq handler takes no task-level lock.
+ */
+MMT_TEST(a_sleeping_operation_in_an_interrupt_handler_is_refused_with_its_place)
+{
+	static const struct {
+		const char *body, *err;
+	} cases[] = {
+		{ "c0 = kmem_cache_create size=64 0\n"
+		  "interrupt irq\n"
+		  "  kmem_cache_shrink c0\n"
+		  "exit\n",
+		  "t.trace:5:3: kmem_cache_shrink may sleep: not in an interrupt handler (interrupt irq on cpu 0)" },
+		{ "o0 = kmalloc size=64 GFP_KERNEL\n"
+		  "interrupt softirq\n"
+		  "  kvfree_rcu o0\n"
+		  "exit\n",
+		  "t.trace:5:3: kvfree_rcu may sleep: not in an interrupt handler (interrupt softirq on cpu 0)" },
+		{ "enter preempt\n"
+		  "  interrupt irq\n",
+		  "t.trace:4:3: interrupt irq: cpu 0 is inside preempt; a handler is pending on the thread between its blocks, not inside one (exit first)" },
+		{ "interrupt softirq\n"
+		  "  enter spin_lock\n",
+		  "t.trace:4:9: enter spin_lock in a softirq handler on cpu 0: the interrupted task may hold it" },
+		{ "interrupt irq\n"
+		  "  o0 = kmalloc size=64 GFP_ATOMIC\n"
+		  "cpu 1\n",
+		  "t.trace:5:1: cpu 1: cpu 0 is inside irq; exit its contexts before leaving it" },
+		{ "interrupt softirq\n"
+		  "  drain_local_pages\n",
+		  "t.trace:4:3: drain_local_pages runs in a work item, not in an interrupt handler" },
+		{ "interrupt nmi\n", "t.trace:3:11: " },
+	};
+	unsigned int i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(cases); i++) {
+		struct mmt_program p;
+		char text[1024], err[512];
+
+		snprintf(text, sizeof(text),
+			 "mmtorture-trace 1\nmachine cpus=2 sched=rr\n%s",
+			 cases[i].body);
+		MMT_CHECK_MSG(!mmt_trace_parse(text, strlen(text), "t.trace",
+					       &p, err, sizeof(err)),
+			      "case %u parsed", i);
+		MMT_CHECK_MSG(!strncmp(err, cases[i].err, strlen(cases[i].err)),
+			      "case %u: got '%s'", i, err);
+	}
+	/* A synchronous block may still show the check firing. */
+	{
+		struct mmt_program p;
+		static const char ok[] = "mmtorture-trace 1\n"
+					 "c0 = kmem_cache_create size=64 0\n"
+					 "enter irq\n"
+					 "  kmem_cache_shrink c0\n"
+					 "exit\n";
+		char err[512];
+
+		MMT_CHECK_MSG(mmt_trace_parse(ok, strlen(ok), "t.trace", &p,
+					      err, sizeof(err)),
+			      "%s", err);
+		mmt_program_free(&p);
+	}
+}
+
+/*
+ * Text -> binary (over each concurrent target that has handlers) ->
+ * text is the identity for a program with handlers of both kinds, a
+ * nested hard irq in the softirq, a packet received in a softirq handler
+ * and the decisions of a run.
+ */
+MMT_TEST(interrupt_handlers_round_trip_through_the_binary_form)
+{
+	static const char *const targets[] = { "slab-mt", "rcu-mt",
+					       "reserves-mt", "stack-mt" };
+	static const char *const bodies[] = {
+		/* slab-mt */
+		"c0 = kmem_cache_create size=64 0\n"
+		"interrupt irq\n"
+		"  co0 = kmem_cache_alloc c0 GFP_ATOMIC\n"
+		"  o0 = kmalloc size=200 GFP_ATOMIC|__GFP_NOWARN\n"
+		"exit\n"
+		"cpu 1\n"
+		"interrupt softirq\n"
+		"  enter irq\n"
+		"    kmem_cache_free co0\n"
+		"  exit\n"
+		"  kfree o0\n"
+		"exit\n"
+		"decisions 0 2 1 1 0\n",
+		/* rcu-mt */
+		"o0 = kmalloc size=64 GFP_KERNEL\n"
+		"cpu 1\n"
+		"interrupt softirq\n"
+		"  kvfree_rcu_head o0\n"
+		"exit\n"
+		"gp_step\n",
+		/* reserves-mt */
+		"sk0 = sock_memalloc\n"
+		"interrupt softirq\n"
+		"  net_rx sk0 size=1500\n"
+		"exit\n"
+		"cpu 1\n"
+		"sock_close sk0\n",
+		/* stack-mt */
+		"m0 = mempool_create kmalloc min=2 size=64\n"
+		"interrupt irq\n"
+		"  e0 = mempool_alloc m0 GFP_ATOMIC\n"
+		"  mempool_free e0\n"
+		"exit\n"
+		"mempool_destroy m0\n",
+	};
+	unsigned int i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(targets); i++) {
+		struct mmt_program p, q;
+		uint64_t set;
+		char text[2048], *buf = NULL;
+		size_t len = 0, n;
+		uint8_t bin[4096];
+		FILE *out;
+
+		snprintf(
+			text, sizeof(text),
+			"mmtorture-trace 1\n"
+			"machine nodes=1 cpus=2 normal=1024 dma32=64 slab=slub mempool=no-reclaim rt=off kvfree_rcu=nowait oracles=1 sched=random sched_seed=3\n"
+			"bugs none\n%s",
+			bodies[i]);
+		MMT_CHECK(mmt_trace_target_ops(targets[i], &set));
+		MMT_CHECK((set >> MMT_OP_INTERRUPT) & 1);
+		parse(text, &p);
+		out = open_memstream(&buf, &len);
+		mmt_trace_print(&p, out);
+		fclose(out);
+		MMT_CHECK_STR(buf, text);
+		free(buf);
+		n = mmt_trace_encode_set(&p, set, bin, sizeof(bin));
+		MMT_CHECK(n <= sizeof(bin));
+		mmt_trace_decode_set(bin, n, set, &q);
+		MMT_CHECK_MSG(mmt_program_equal(&p, &q), "%s", targets[i]);
+		mmt_program_free(&p);
+		mmt_program_free(&q);
+	}
+	/* The single-CPU form has no handler: its opcode is not in the set. */
+	MMT_CHECK(!((MMT_TRACE_OPS_SEQ >> MMT_OP_INTERRUPT) & 1));
+}
+
+/*
+ * A hard irq delivered inside a __GFP_FAST_TRY allocation (at its pcp
+ * trylock): the handler's own GFP_ATOMIC allocation refills the empty
+ * per-cpu list from the zone under the zone lock, which it may - FAST_TRY
+ * belongs to the interrupted call, not to the CPU (no fast-try-zone-lock;
+ * random concurrent inputs found it with the pcp lock held by the
+ * interrupted call).
+ */
+MMT_TEST(an_interrupt_inside_a_fast_try_allocation_is_not_fast_try)
+{
+	static const char text[] =
+		"mmtorture-trace 1\n"
+		"machine cpus=1 oracles=2 sched=input\n"
+		"interrupt irq\n"
+		"  p1 = alloc_pages GFP_ATOMIC order=0\n"
+		"  free_pages p1\n"
+		"exit\n"
+		"p2 = alloc_pages GFP_NOWAIT|__GFP_FAST_TRY order=0\n"
+		"free_pages p2\n"
+		"decisions 1\n";
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	char *log;
+
+	parse(text, &p);
+	log = run_logged(&p, NULL, &f, &r);
+	MMT_CHECK_MSG(r == MMT_EXEC_OK, "%s: %s\n%s", f.oracle, f.message, log);
+	MMT_CHECK_MSG(delivered_inside(log, 0) == 4, "%s", log);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	free(log);
+}
+
+/*
+ * Nesting: a hard irq is delivered inside a softirq handler's operation
+ * (decisions "1 1": the softirq at the thread's first point, the irq at
+ * the handler's first), and the handler's operation completes after it.
+ */
+MMT_TEST(a_hard_irq_is_delivered_inside_a_softirq_handler)
+{
+	static const char text[] =
+		"mmtorture-trace 1\n"
+		"machine cpus=1 oracles=2 sched=input\n"
+		"c0 = kmem_cache_create size=64 0\n" /* 0 */
+		"interrupt softirq\n" /* 1 */
+		"  co0 = kmem_cache_alloc c0 GFP_ATOMIC\n" /* 2 */
+		"  kmem_cache_free co0\n" /* 3 */
+		"exit\n" /* 4 */
+		"interrupt irq\n" /* 5 */
+		"  o0 = kmalloc size=64 GFP_ATOMIC\n" /* 6 */
+		"  kfree o0\n" /* 7 */
+		"exit\n" /* 8 */
+		"co1 = kmem_cache_alloc c0 GFP_KERNEL\n" /* 9 */
+		"kmem_cache_free co1\n" /* 10 */
+		"decisions 1 1\n";
+	struct mmt_finding f;
+	struct mmt_program p;
+	enum mmt_exec_result r;
+	char *log;
+
+	parse(text, &p);
+	log = run_logged(&p, NULL, &f, &r);
+	MMT_CHECK_MSG(r == MMT_EXEC_OK, "%s: %s", f.oracle, f.message);
+	MMT_CHECK_MSG(delivered_inside(log, 1) == 9, "%s", log);
+	MMT_CHECK_MSG(delivered_inside(log, 5) == 2, "%s", log);
+	/* The irq handler's operations complete before the softirq's. */
+	MMT_CHECK(strstr(log, "    7  cpu0  kfree o0") <
+		  strstr(log, "    2  cpu0  co0 = kmem_cache_alloc"));
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	free(log);
+}

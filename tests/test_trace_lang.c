@@ -260,6 +260,16 @@ static const char every_op_mt[] = HDR_MT
 	"kmem_cache_destroy c0\n"
 	"kthread_stop k6\n"
 	"k8 = kthread_start gp node=1\n"
+	"interrupt irq\n"
+	"  o0 = kmalloc size=64 GFP_ATOMIC\n"
+	"  kfree o0\n"
+	"exit\n"
+	"interrupt softirq\n"
+	"  enter irq\n"
+	"    o1 = kmalloc size=32 GFP_ATOMIC\n"
+	"  exit\n"
+	"  kvfree_rcu_head o1\n"
+	"exit\n"
 	"decisions 0 1 1 0 2 3 0 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0 1 0\n"
 	"decisions 2 1 0\n";
 
@@ -1733,7 +1743,8 @@ MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
 		struct mmt_trace_deps d;
 		uint64_t *reach; /* bitset of the operations before each */
 		size_t len, i, j, w, words;
-		uint32_t *last; /* per cpu: its last operation */
+		uint32_t *last; /* per thread: its last operation */
+		uint32_t *thr; /* by operation: its thread (a handler's own) */
 		int depth = 0;
 		uint8_t *in = random_input(&len);
 
@@ -1742,17 +1753,26 @@ MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
 		MMT_CHECK(mmt_trace_deps_build(&p, &d));
 		words = (p.nr_ops + 63) / 64;
 		reach = calloc(p.nr_ops * words + 1, sizeof(*reach));
-		last = malloc((size_t)p.hdr.nr_cpus * sizeof(*last));
-		MMT_CHECK(reach && last);
-		memset(last, 0xff, (size_t)p.hdr.nr_cpus * sizeof(*last));
+		last = malloc(((size_t)p.hdr.nr_cpus + p.nr_ops + 1) *
+			      sizeof(*last));
+		thr = malloc((p.nr_ops + 1) * sizeof(*thr));
+		MMT_CHECK(reach && last && thr);
+		memset(last, 0xff,
+		       ((size_t)p.hdr.nr_cpus + p.nr_ops + 1) * sizeof(*last));
+		for (i = 0; i < p.nr_ops; i++)
+			thr[i] = d.handler[i] ? (uint32_t)p.hdr.nr_cpus +
+							d.handler[i] :
+						d.cpu[i];
 		for (i = 0; i < p.nr_ops; i++) {
 			uint64_t *r = reach + i * words;
 			uint32_t e;
 
-			if (p.ops[i].code == MMT_OP_ENTER)
+			bool opens = p.ops[i].code == MMT_OP_ENTER ||
+				     p.ops[i].code == MMT_OP_INTERRUPT;
+
+			if (opens)
 				depth++;
-			if (depth && p.ops[i].code != MMT_OP_ENTER &&
-			    d.first[i + 1] != d.first[i])
+			if (depth && !opens && d.first[i + 1] != d.first[i])
 				MMT_CHECK_MSG(
 					false,
 					"operation %zu waits inside a context",
@@ -1762,19 +1782,19 @@ MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
 			for (e = d.first[i]; e < d.first[i + 1]; e++) {
 				uint32_t on = d.on[e];
 
-				MMT_CHECK(on < i && d.cpu[on] != d.cpu[i]);
+				MMT_CHECK(on < i && thr[on] != thr[i]);
 				for (w = 0; w < words; w++)
 					r[w] |= reach[on * words + w];
 				r[on / 64] |= 1ull << (on % 64);
 			}
-			if (last[d.cpu[i]] != UINT32_MAX) {
-				uint32_t pr = last[d.cpu[i]];
+			if (last[thr[i]] != UINT32_MAX) {
+				uint32_t pr = last[thr[i]];
 
 				for (w = 0; w < words; w++)
 					r[w] |= reach[pr * words + w];
 				r[pr / 64] |= 1ull << (pr % 64);
 			}
-			last[d.cpu[i]] = (uint32_t)i;
+			last[thr[i]] = (uint32_t)i;
 		}
 		/* Conflicting pairs: a shared handle, one side a writer. */
 		for (i = 0; i < p.nr_ops; i++) {
@@ -1787,7 +1807,7 @@ MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
 				int a;
 				bool conflict = false;
 
-				if (d.cpu[i] == d.cpu[j] ||
+				if (thr[i] == thr[j] ||
 				    p.ops[i].code == MMT_OP_CPU ||
 				    p.ops[j].code == MMT_OP_CPU)
 					continue;
@@ -1830,6 +1850,7 @@ MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
 		}
 		free(reach);
 		free(last);
+		free(thr);
 		mmt_trace_deps_free(&d);
 		mmt_program_free(&p);
 	}

@@ -212,15 +212,18 @@ static int cmd_compile(int argc, char **argv)
 		/* Only a concurrent target's binary form has these. */
 		size_t i;
 
-		for (i = 0; i < p.nr_ops && p.ops[i].code < MMT_OP_KTHREAD_START;
-		     i++)
+		for (i = 0;
+		     i < p.nr_ops && p.ops[i].code < MMT_OP_KTHREAD_START; i++)
 			;
 		if (i < p.nr_ops || p.sched.source != MMT_SCHED_SEQ) {
 			if (i < p.nr_ops)
 				fprintf(stderr,
-					"%s:%u: %s: kernel threads run in concurrent programs only: compile with --target T-mt (see `%s list targets`)\n",
+					"%s:%u: %s: %s run in concurrent programs only: compile with --target T-mt (see `%s list targets`)\n",
 					argv[optind], p.ops[i].line,
 					mmt_op_info(p.ops[i].code)->name,
+					p.ops[i].code == MMT_OP_INTERRUPT ?
+						"interrupt handlers" :
+						"kernel threads",
 					CLI_PROG);
 			else
 				fprintf(stderr,

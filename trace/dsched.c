@@ -40,6 +40,16 @@
  * host context as away until run() returns, so idle kthreads left blocked
  * with no timeout are not "every task blocked" when the work is over.
  *
+ * Interrupts.  With an irq hook set (mmt_dsched_set_irq_hook), a
+ * scheduling point of a CPU task that may go on, on whose CPU the hook
+ * says an interrupt handler can be delivered now, offers one more choice
+ * than the runnable fibers: MMT_DSCHED_IRQ_ID, the last id of the set.
+ * Chosen, the handler runs right there on the task's fiber (the hook's
+ * deliver), nested in whatever the task was doing; its own scheduling
+ * points are points like any other.  Where no handler is deliverable the
+ * choice set is what it always was, so schedules recorded before
+ * interrupts existed replay unchanged.
+ *
  * Invariants: ds->cur is the running context (a fiber or the host); a
  * fiber is in exactly one state; only the host context frees fibers it is
  * not running on (and a joiner frees the kthread it joined).
@@ -129,6 +139,11 @@ struct mmt_dsched {
 	int last_cpu;
 	uint64_t last_site, ihash;
 	char chain[2048];
+	/* interrupts (mmt_dsched_set_irq_hook) */
+	bool (*irq_pending)(void *arg, void *task_arg);
+	void (*irq_deliver)(void *arg, void *task_arg);
+	void *irq_arg;
+	uint64_t irqs; /* delivered at decision points */
 	/* the user's per-task state (mmt_dsched_set_switch_hook) */
 	void (*swhook)(void *arg, void *task_arg, bool in);
 	void *swarg;
@@ -348,6 +363,13 @@ struct src_pct {
 	uint64_t *change; /* sorted decision indices */
 	uint64_t *prio; /* by fiber id */
 	unsigned int nr_prio;
+	/*
+	 * MMT_DSCHED_IRQ_ID's: an interrupt is one more thread to PCT, of a
+	 * priority of its own, drawn from the seed without touching the
+	 * stream the fibers' priorities and change points come from (runs
+	 * with no interrupt are what they were).
+	 */
+	uint64_t irq_prio;
 };
 
 static void pct_added(struct mmt_sched_source *src, unsigned int id)
@@ -383,7 +405,9 @@ static unsigned int pct_pick(struct mmt_sched_source *src, uint64_t step,
 			p->prio[cur] = p->next_change; /* the i-th: i */
 	}
 	for (i = 0; i < n; i++) {
-		uint64_t pr = ids[i] < p->nr_prio ? p->prio[ids[i]] : 0;
+		uint64_t pr = ids[i] == MMT_DSCHED_IRQ_ID ? p->irq_prio :
+			      ids[i] < p->nr_prio	  ? p->prio[ids[i]] :
+							    0;
 
 		if (i == 0 || pr > bp) {
 			best = i;
@@ -435,6 +459,11 @@ struct mmt_sched_source *mmt_sched_source_pct(uint64_t seed, unsigned int depth,
 	}
 	for (i = 0; i < p->nr_change; i++)
 		p->change[i] = steps ? splitmix64(&p->rng) % steps : 0;
+	{
+		uint64_t irq_rng = seed ^ 0x6972717072696f00ull; /* "irqprio" */
+
+		p->irq_prio = p->depth + 1 + (splitmix64(&irq_rng) >> 24);
+	}
 	qsort(p->change, p->nr_change, sizeof(*p->change), cmp_u64);
 	return &p->base;
 }
@@ -474,6 +503,9 @@ static unsigned int rr_pick(struct mmt_sched_source *src, uint64_t step,
 	unsigned int i;
 
 	(void)src, (void)step;
+	/* The running CPU's interrupt comes right after it in the cycle. */
+	if (ids[n - 1] == MMT_DSCHED_IRQ_ID)
+		return n - 1;
 	for (i = 0; i < n; i++)
 		if ((int)ids[i] > cur)
 			return i;
@@ -570,13 +602,14 @@ static bool add_fiber(struct mmt_dsched *ds, struct mmt_thread *t)
 		if (!f)
 			return false;
 		ds->fib = f;
-		ids = realloc(ds->ids, cap * sizeof(*ids));
+		/* One more: the interrupt choice (MMT_DSCHED_IRQ_ID). */
+		ids = realloc(ds->ids, (cap + 1) * sizeof(*ids));
 		if (!ids)
 			return false;
 		ds->ids = ids;
 		ds->cap = cap;
 	}
-	if (ds->nr > UINT16_MAX)
+	if (ds->nr >= MMT_DSCHED_IRQ_ID) /* that id is the interrupt's */
 		return false;
 	t->ds = ds;
 	t->id = ds->nr;
@@ -615,11 +648,13 @@ static void host_sync(struct mmt_dsched *ds)
 			HB_ACQUIRE(&ds->fib[i]->end_sync);
 }
 
-/* One of the @n runnable fibers, by the source when there is a choice. */
-static struct mmt_thread *choose(struct mmt_dsched *ds, unsigned int n)
+/*
+ * One of the @n choices in ds->ids (runnable fibers, perhaps the interrupt
+ * last), by the source when there is a choice: its id.
+ */
+static uint16_t choose_id(struct mmt_dsched *ds, unsigned int n)
 {
 	unsigned int idx = 0;
-	uint16_t id;
 
 	if (n > 1) {
 		int cur = ds->cur == ds->host ? -1 : (int)ds->cur->id;
@@ -631,8 +666,13 @@ static struct mmt_thread *choose(struct mmt_dsched *ds, unsigned int n)
 		(void)mmt_schedule_push(&ds->rec, ds->ids[idx]);
 		IGNORE_END();
 	}
-	id = ds->ids[idx];
-	return ds->fib[id];
+	return ds->ids[idx];
+}
+
+/* One of the @n runnable fibers (no interrupt among them). */
+static struct mmt_thread *choose(struct mmt_dsched *ds, unsigned int n)
+{
+	return ds->fib[choose_id(ds, n)];
 }
 
 static void switch_to(struct mmt_dsched *ds, struct mmt_thread *next)
@@ -674,7 +714,27 @@ static void schedule(struct mmt_dsched *ds, bool yield)
 	n = collect_runnable(ds, yield ? cur : NULL);
 	if (!n && yield && cur->state == F_RUNNABLE)
 		return; /* nobody else can run */
-	next = n ? choose(ds, n) : ds->host;
+	/*
+	 * An interrupt pending on the running task's CPU is one more
+	 * choice, last (ids ascending: MMT_DSCHED_IRQ_ID is the largest).
+	 */
+	if (MMT_UNLIKELY(ds->irq_pending) && n && cur->is_task &&
+	    cur->state == F_RUNNABLE &&
+	    ds->irq_pending(ds->irq_arg, cur->arg)) {
+		uint16_t id;
+
+		ds->ids[n++] = MMT_DSCHED_IRQ_ID;
+		id = choose_id(ds, n);
+		if (id == MMT_DSCHED_IRQ_ID) {
+			/* On this fiber, nested in what it was doing. */
+			ds->irqs++;
+			ds->irq_deliver(ds->irq_arg, cur->arg);
+			return;
+		}
+		next = ds->fib[id];
+	} else {
+		next = n ? choose(ds, n) : ds->host;
+	}
 	if (next != cur)
 		switch_to(ds, next);
 }
@@ -1162,6 +1222,21 @@ void mmt_dsched_set_coverage(struct mmt_dsched *ds, uint8_t *counters, size_t n)
 uint64_t mmt_dsched_interleaving_hash(const struct mmt_dsched *ds)
 {
 	return ds->ihash;
+}
+
+void mmt_dsched_set_irq_hook(struct mmt_dsched *ds,
+			     bool (*pending)(void *arg, void *task_arg),
+			     void (*deliver)(void *arg, void *task_arg),
+			     void *arg)
+{
+	ds->irq_pending = pending;
+	ds->irq_deliver = deliver;
+	ds->irq_arg = arg;
+}
+
+uint64_t mmt_dsched_irqs(const struct mmt_dsched *ds)
+{
+	return ds->irqs;
 }
 
 void mmt_dsched_set_switch_hook(struct mmt_dsched *ds,

@@ -173,6 +173,24 @@ void mmt_dsched_set_switch_hook(struct mmt_dsched *ds,
 				void (*fn)(void *arg, void *task_arg, bool in),
 				void *arg);
 /*
+ * Interrupts.  At a scheduling point of a CPU task that may go on (not
+ * spinning on a lock), with at least one runnable fiber, @pending(@arg,
+ * task_arg) says whether an interrupt handler can be delivered on that
+ * task's CPU now (the caller's rules: something pending, interrupts on,
+ * the kernel's nesting).  If so the choice set gains one more entry after
+ * the runnable fibers, MMT_DSCHED_IRQ_ID (recorded as that id); chosen,
+ * @deliver(@arg, task_arg) runs the handler on the task's fiber right
+ * there, and the task goes on after it.  A point where @pending says no
+ * offers exactly the choices it did without the hook.
+ */
+#define MMT_DSCHED_IRQ_ID 0xffffu
+void mmt_dsched_set_irq_hook(struct mmt_dsched *ds,
+			     bool (*pending)(void *arg, void *task_arg),
+			     void (*deliver)(void *arg, void *task_arg),
+			     void *arg);
+/* Interrupts delivered at decision points so far. */
+uint64_t mmt_dsched_irqs(const struct mmt_dsched *ds);
+/*
  * From a fiber: block until mmt_dsched_wake() of it (a permit: a wake
  * that came first makes it return at once; it may also return
  * spuriously, the caller re-checks).  @why names what it waits for in a

@@ -44,6 +44,16 @@
  * dependencies are on operations before the `enter`: every dependency
  * still points backwards and no schedule can deadlock on them.
  *
+ * Interrupt handlers.  An `interrupt irq|softirq` block runs when the
+ * schedule delivers it on its CPU, not at its place in the thread: for
+ * the ordering it is a thread of its own (one per handler), whose
+ * `interrupt` operation carries the block's dependencies as an outermost
+ * `enter` does.  So what the handler shares with its CPU's thread is
+ * ordered like what two CPUs share (the thread's later free of an object
+ * the handler allocated waits for the handler), and nothing else is.
+ * The interpreter arms a handler when its thread reaches it: the
+ * thread's earlier operations are done by then.
+ *
  * Algorithm: one pass over the operations keeping per resource its last
  * writer and the reads since (a list threaded through one array), pairs
  * (operation, dependency) collected, then sorted, deduplicated and packed.
@@ -71,6 +81,10 @@ struct pair {
 struct builder {
 	const struct mmt_program *p;
 	uint16_t *cpu; /* by operation */
+	uint32_t *handler; /* by operation: 0, or 1 + its handler's opening */
+	/* by operation: its thread for the ordering, a CPU's (< ncpu) or a
+	 * handler's (ncpu + the handler's ordinal) */
+	uint32_t *thr;
 	uint32_t base[MMT_NR_HANDLE_KINDS], cpu_base, kt_base, nr_keys;
 	uint32_t *kt_key; /* kernel thread serial -> its kind's resource */
 	/* [thread][thread]: 1 + the latest operation waited for, 0 none */
@@ -103,14 +117,15 @@ static void add_pair(struct builder *b, uint32_t op, uint32_t on)
 {
 	uint32_t *seen = NULL;
 
-	if (on == NONE || b->cpu[on] == b->cpu[op])
+	if (on == NONE || b->thr[on] == b->thr[op])
 		return;
 	/*
 	 * Already implied: an earlier operation of this thread waited for
-	 * @on or a later operation of @on's thread (program order).
+	 * @on or a later operation of @on's thread (program order; a
+	 * handler's operations imply nothing for its CPU's thread).
 	 */
-	if (b->seen && b->cpu[op] < b->ncpu && b->cpu[on] < b->ncpu) {
-		seen = &b->seen[b->cpu[op] * b->ncpu + b->cpu[on]];
+	if (b->seen && b->thr[op] < b->ncpu && b->thr[on] < b->ncpu) {
+		seen = &b->seen[b->thr[op] * b->ncpu + b->thr[on]];
 		if (on < *seen)
 			return;
 		*seen = on + 1;
@@ -217,11 +232,14 @@ static bool builder_init(struct builder *b, const struct mmt_program *p)
 	b->kt_key =
 		malloc((p->nr_handles[MMT_H_KTHREAD] + 1) * sizeof(uint32_t));
 	b->cpu = calloc(p->nr_ops + 1, sizeof(*b->cpu));
+	b->handler = calloc(p->nr_ops + 1, sizeof(*b->handler));
+	b->thr = calloc(p->nr_ops + 1, sizeof(*b->thr));
 	b->ncpu = (uint32_t)(p->hdr.nr_cpus > 0 ? p->hdr.nr_cpus : 1);
 	b->seen = calloc((size_t)b->ncpu * b->ncpu, sizeof(*b->seen));
 	b->last_write = malloc(b->nr_keys * sizeof(uint32_t));
 	b->reads = malloc(b->nr_keys * sizeof(uint32_t));
-	if (!b->cpu || !b->last_write || !b->reads || !b->kt_key || !b->seen)
+	if (!b->cpu || !b->handler || !b->thr || !b->last_write || !b->reads ||
+	    !b->kt_key || !b->seen)
 		return false;
 	memset(b->last_write, 0xff, b->nr_keys * sizeof(uint32_t));
 	memset(b->reads, 0xff, b->nr_keys * sizeof(uint32_t));
@@ -235,6 +253,8 @@ static void builder_free(struct builder *b)
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
 		free(b->parent[k]);
 	free(b->cpu);
+	free(b->handler);
+	free(b->thr);
 	free(b->kt_key);
 	free(b->seen);
 	free(b->last_write);
@@ -323,7 +343,7 @@ bool mmt_trace_deps_build(const struct mmt_program *p, struct mmt_trace_deps *d)
 {
 	uint32_t serial[MMT_NR_HANDLE_KINDS] = { 0 };
 	struct builder b;
-	uint32_t i, block = NONE;
+	uint32_t i, block = NONE, handler = 0, nr_handlers = 0;
 	int depth = 0;
 	uint16_t cur = 0;
 	size_t k, n;
@@ -337,11 +357,19 @@ bool mmt_trace_deps_build(const struct mmt_program *p, struct mmt_trace_deps *d)
 		if (op->code == MMT_OP_CPU)
 			cur = (uint16_t)op->arg[0];
 		b.cpu[i] = cur;
-		if (op->code == MMT_OP_ENTER && depth++ == 0)
+		if (op->code == MMT_OP_INTERRUPT && depth == 0) {
+			handler = i + 1;
+			nr_handlers++;
+		}
+		if ((op->code == MMT_OP_ENTER ||
+		     op->code == MMT_OP_INTERRUPT) &&
+		    depth++ == 0)
 			block = i;
+		b.handler[i] = handler;
+		b.thr[i] = handler ? b.ncpu + nr_handlers - 1 : cur;
 		op_accesses(&b, i, depth ? block : i, serial);
-		if (op->code == MMT_OP_EXIT && depth > 0)
-			depth--;
+		if (op->code == MMT_OP_EXIT && depth > 0 && --depth == 0)
+			handler = 0;
 		if (b.oom)
 			goto oom;
 	}
@@ -351,6 +379,8 @@ bool mmt_trace_deps_build(const struct mmt_program *p, struct mmt_trace_deps *d)
 	d->nr_ops = p->nr_ops;
 	d->cpu = b.cpu;
 	b.cpu = NULL;
+	d->handler = b.handler;
+	b.handler = NULL;
 	d->first = malloc((p->nr_ops + 1) * sizeof(*d->first));
 	d->on = malloc((b.nr_pairs + 1) * sizeof(*d->on));
 	if (!d->first || !d->on)
@@ -374,6 +404,7 @@ oom:
 void mmt_trace_deps_free(struct mmt_trace_deps *d)
 {
 	free(d->cpu);
+	free(d->handler);
 	free(d->first);
 	free(d->on);
 	memset(d, 0, sizeof(*d));

@@ -25,7 +25,12 @@
  * the running fiber (exec_switch); handle serials are textual.  A finding
  * stops the run (the other fibers are abandoned); a clean run stops its
  * kernel threads, detaches the scheduler and tears down as a sequential
- * one.  The scheduler is single-threaded: no lock is added.
+ * one.  The scheduler is single-threaded: no lock is added.  Interrupt
+ * handlers (`interrupt irq|softirq ... exit`) are no part of their CPU's
+ * operation list: armed when the thread reaches them, ready when what
+ * they wait for is done, run on the interrupted fiber where the schedule
+ * delivers them (the scheduler's irq hook), and served where their thread
+ * waits or ends ("interrupt handlers" below).
  *
  * Contexts.  Each CPU has a stack of entered contexts; `enter` pushes
  * (irq, softirq, bh_off, preempt, irqs_off, a lock, rcu_read, a memalloc
@@ -166,6 +171,19 @@ struct xcpu {
 };
 
 /*
+ * An interrupt handler of a concurrent run (`interrupt irq|softirq` up to
+ * its `exit`): armed when its CPU's thread reaches it, deliverable once
+ * the operations its opening waits for (mmt_trace_deps_build) are done,
+ * then run once, on its CPU's fiber, where it is delivered.
+ */
+struct xirq {
+	uint32_t open; /* the `interrupt` operation */
+	uint32_t end; /* one past its last operation */
+	uint8_t ctx; /* MMT_CTX_IRQ or MMT_CTX_SOFTIRQ */
+	bool delivered;
+};
+
+/*
  * A concurrent run's thread (one per CPU with operations, or the single
  * runner of a seq program with kernel threads): what exec_op() keeps in
  * struct exec for the running thread, saved here while it is switched out
@@ -190,6 +208,16 @@ struct xthr {
 	 */
 	bool woken_away;
 	bool off_cpu; /* left its CPU to wait in wait_deps() */
+	/*
+	 * Its CPU's interrupt handlers, in textual order: irq[0..nr_armed)
+	 * are those the thread has reached, irq_left of them not delivered.
+	 * in_wait: in wait_deps() (where only the thread's own forced
+	 * deliveries run, attached).
+	 */
+	struct xirq *irq;
+	size_t nr_irq, nr_armed, irq_left;
+	bool in_wait;
+	size_t wait_op; /* in_wait: the operation it waits to start */
 	char why[200];
 };
 
@@ -236,6 +264,7 @@ struct exec {
 	bool *done; /* by operation: completed */
 	struct xthr *thr;
 	int nr_thr;
+	size_t nr_irq; /* interrupt handlers of the program (threads only) */
 	/* reclaim's swap and file devices, most recent last */
 	struct xkthread *swap_dev[MAX_DEV_STACK], *file_dev[MAX_DEV_STACK];
 	int nr_swap_dev, nr_file_dev;
@@ -985,11 +1014,15 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 	const mmt_gfp_t gfp = GFP_ATOMIC | __GFP_NOWARN;
 	unsigned long sp = mmt_task_sleep_points(t);
 	unsigned int saved = 0;
+	bool in_softirq;
 	void *skb;
 
 	if (!sk)
 		return;
-	mmt_softirq_enter();
+	/* Received in a softirq handler: served there, not in another. */
+	in_softirq = mmt_in_serving_softirq();
+	if (!in_softirq)
+		mmt_softirq_enter();
 	if (emergency)
 		saved = mmt_memalloc_noreclaim_save();
 	skb = mmt_sk_alloc_emergency(sk, rx, size, gfp);
@@ -1004,7 +1037,8 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 			       "net_rx");
 	if (skb)
 		mmt_sk_free_emergency(sk, rx, skb, size);
-	mmt_softirq_exit();
+	if (!in_softirq)
+		mmt_softirq_exit();
 }
 
 static void op_lru_add(struct exec *x, uint32_t lru, uint32_t count)
@@ -1237,6 +1271,15 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		}
 		break;
 	case MMT_OP_ENTER:
+		return enter(x, a[0]);
+	case MMT_OP_INTERRUPT:
+		/*
+		 * Its handler's entry (delivered, or in textual order when
+		 * the run is sequential): irq_enter / softirq_enter.
+		 */
+		if (a[0] != MMT_CTX_IRQ && a[0] != MMT_CTX_SOFTIRQ)
+			return bad_trace(x, "interrupt: no handler context %u",
+					 a[0]);
 		return enter(x, a[0]);
 	case MMT_OP_EXIT:
 		return leave(x, &x->cpus[x->cpu]);
@@ -1946,65 +1989,294 @@ static void thr_ended_op(struct exec *x, size_t i)
 		mmt_dsched_stop(x->ds);
 }
 
+/* ---- interrupt handlers ---- */
+
+/* Has everything handler @h's opening waits for completed? */
+static bool irq_deps_done(const struct exec *x, const struct xirq *h)
+{
+	const struct mmt_trace_deps *d = &x->deps;
+	uint32_t k;
+
+	for (k = d->first[h->open]; k < d->first[h->open + 1]; k++)
+		if (!x->done[d->on[k]])
+			return false;
+	return true;
+}
+
+/*
+ * May @h be delivered on the running CPU now, by the kernel's nesting?  A
+ * hard irq wherever interrupts are on (so never inside one); a softirq
+ * also not inside a hard irq, a softirq or a bottom-half-disabled
+ * section.  Under PREEMPT_RT rules a softirq is served in task context
+ * (local_bh_enable, ksoftirqd), not on top of whatever the task holds:
+ * only where the thread waits or ends (@forced), never at a scheduling
+ * point inside an operation.
+ */
+static bool irq_context_ok(const struct exec *x, const struct xirq *h,
+			   bool forced)
+{
+	if (mmt_irqs_disabled())
+		return false;
+	if (h->ctx == MMT_CTX_IRQ)
+		return true;
+	return !mmt_in_interrupt() && (forced || !x->p->hdr.rt_rules);
+}
+
+/* The oldest handler of @t that may be delivered now, or NULL. */
+static struct xirq *irq_next(struct exec *x, struct xthr *t, bool forced)
+{
+	size_t k;
+
+	if (!t->irq_left || x->stop || mmt_smp_processor_id() != t->cpu ||
+	    mmt_current_task() != x->cpus[t->cpu].task)
+		return NULL;
+	for (k = 0; k < t->nr_armed; k++) {
+		struct xirq *h = &t->irq[k];
+
+		if (!h->delivered && irq_deps_done(x, h) &&
+		    irq_context_ok(x, h, forced))
+			return h;
+	}
+	return NULL;
+}
+
+/*
+ * Run handler @h on the running CPU's fiber, nested in whatever its
+ * thread is doing: its operations as the thread's would run (their
+ * scheduling points are points like any other: a hard irq may be
+ * delivered inside a softirq handler), then back to the interrupted
+ * operation with its state as it was.
+ */
+static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
+{
+	struct xcpu *c = &x->cpus[x->cpu];
+	size_t op_index = x->op_index;
+	mmt_gfp_t op_gfp = x->op_gfp;
+	int op_node = x->op_node;
+	uint32_t last_serial = x->last_serial;
+	uint8_t depth = c->depth;
+	bool in_wait = t->in_wait;
+	uint32_t i;
+
+	h->delivered = true;
+	t->irq_left--;
+	t->in_wait = false;
+	if (x->o->log) {
+		fprintf(x->o->log, "%5u  cpu%d  <- interrupt %s delivered ",
+			h->open, x->cpu,
+			h->ctx == MMT_CTX_IRQ ? "irq" : "softirq");
+		if (!in_wait)
+			fprintf(x->o->log, "inside operation %zu\n", op_index);
+		else if (t->wait_op < x->p->nr_ops)
+			fprintf(x->o->log,
+				"before operation %zu (its thread waits)\n",
+				t->wait_op);
+		else
+			fprintf(x->o->log, "at the end of its thread\n");
+	}
+	/* What the handler waited for happens before it (as in wait_deps). */
+	for (i = x->deps.first[h->open]; i < x->deps.first[h->open + 1]; i++)
+		DEP_ACQUIRE(&x->done[x->deps.on[i]]);
+	for (i = h->open; i < h->end && !x->stop; i++) {
+		exec_op(x, i);
+		thr_ended_op(x, i);
+	}
+	/* A handler the program left open ends with the program's text. */
+	while (c->depth > depth && !x->stop)
+		if (!leave(x, c) || check_findings(x))
+			break;
+	t->in_wait = in_wait;
+	x->op_index = op_index;
+	x->op_gfp = op_gfp;
+	x->op_node = op_node;
+	x->last_serial = last_serial;
+	if (op_index < x->p->nr_ops) {
+		const struct mmt_op_info *info =
+			mmt_op_info(x->p->ops[op_index].code);
+
+		mmt_machine_set_op_text(x->m, op_index,
+					info ? info->name : "?");
+	}
+	if (x->stop)
+		mmt_dsched_stop(x->ds);
+}
+
+/* The scheduler's question at a scheduling point of @task_arg's fiber. */
+static bool irq_pending(void *arg, void *task_arg)
+{
+	struct xthr *t = task_arg;
+
+	return !t->in_wait && irq_next(arg, t, false);
+}
+
+/* The schedule chose to deliver: the oldest handler that may run. */
+static void irq_deliver(void *arg, void *task_arg)
+{
+	struct exec *x = arg;
+	struct xthr *t = task_arg;
+	struct xirq *h = irq_next(x, t, false);
+
+	if (h)
+		irq_run(x, t, h);
+}
+
+/*
+ * Where the thread would wait (or has ended), its CPU takes every handler
+ * that may run, oldest first, with no decision: an idle CPU serves its
+ * interrupts at once.  True if one ran.
+ */
+static bool irq_serve(struct exec *x, struct xthr *t)
+{
+	struct xirq *h;
+	bool ran = false;
+
+	while (!x->stop && (h = irq_next(x, t, true))) {
+		irq_run(x, t, h);
+		ran = true;
+	}
+	return ran;
+}
+
+/*
+ * The earliest operation an armed, undelivered handler of @t waits for
+ * that has not completed, or SIZE_MAX (none: every such handler is ready).
+ */
+static size_t irq_blocker(const struct exec *x, const struct xthr *t)
+{
+	const struct mmt_trace_deps *d = &x->deps;
+	size_t best = SIZE_MAX, k;
+	uint32_t j;
+
+	for (k = 0; k < t->nr_armed; k++) {
+		const struct xirq *h = &t->irq[k];
+
+		if (h->delivered)
+			continue;
+		for (j = d->first[h->open]; j < d->first[h->open + 1]; j++)
+			if (!x->done[d->on[j]] && d->on[j] < best)
+				best = d->on[j];
+	}
+	return best;
+}
+
+/* Is an armed handler of @t not delivered yet, with nothing to wait for? */
+static bool irq_ready(const struct exec *x, const struct xthr *t)
+{
+	size_t k;
+
+	for (k = 0; k < t->nr_armed; k++)
+		if (!t->irq[k].delivered && irq_deps_done(x, &t->irq[k]))
+			return true;
+	return false;
+}
+
+/* Handlers textually before operation @i are pending from now on. */
+static void irq_arm(struct xthr *t, size_t i)
+{
+	while (t->nr_armed < t->nr_irq && t->irq[t->nr_armed].open < i)
+		t->nr_armed++;
+}
+
+/* ---- the threads ---- */
+
+/* Back on its CPU after waiting off it in wait_deps(). */
+static void thr_reattach(struct exec *x, struct xthr *t)
+{
+	/* Runnable: away and coming back until it has its CPU. */
+	if (!t->woken_away)
+		mmt_engine_thread_pending(x->m, 1);
+	t->woken_away = false;
+	t->off_cpu = false;
+	mmt_cpu_attach_wait(x->m, t->cpu, x->cpus[t->cpu].task);
+	mmt_engine_thread_pending(x->m, -1);
+}
+
 /*
  * Operation @i may start once every operation it waits for completed
  * (mmt_trace_deps_build()).  Blocked exactly: the fiber is parked, off
  * its CPU (a kernel thread may use it meanwhile), until the operation it
- * waits for completes and wakes it.
+ * waits for completes and wakes it.  @i == nr_ops: the thread has ended
+ * and waits only for its handlers.  While it waits, its CPU serves the
+ * handlers that may run (irq_serve); it waits for the earliest operation
+ * that either @i or one of its armed handlers waits for, so a handler
+ * that becomes ready while the thread waits is served (an operation of
+ * another thread waiting for that handler would otherwise wait forever).
  */
 static void wait_deps(struct exec *x, struct xthr *t, size_t i)
 {
 	const struct mmt_trace_deps *d = &x->deps;
 	uint32_t k;
 
-	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++) {
-		uint32_t on = d->on[k];
+	t->in_wait = true;
+	t->wait_op = i;
+	while (!x->stop) {
+		size_t on = SIZE_MAX, hon;
 
-		while (!x->done[on] && !x->stop) {
-			if (t->waiting_for != on) {
-				char text[120];
-
-				t->waiting_for = on;
-				mmt_trace_format_op(x->p, &x->p->ops[on], text,
-						    sizeof(text));
-				snprintf(t->why, sizeof(t->why),
-					 "operation %u (%s) of cpu %u, before "
-					 "its operation %zu",
-					 on, text, d->cpu[on], i);
+		if (i < x->p->nr_ops)
+			for (k = d->first[i]; k < d->first[i + 1]; k++)
+				if (!x->done[d->on[k]]) {
+					on = d->on[k];
+					break;
+				}
+		if (on == SIZE_MAX && (i < x->p->nr_ops || !t->irq_left))
+			break;
+		if (t->irq_left) {
+			if (t->off_cpu && irq_ready(x, t))
+				thr_reattach(x, t);
+			if (!t->off_cpu && irq_serve(x, t))
+				continue;
+			hon = irq_blocker(x, t);
+			if (hon < on)
+				on = hon;
+			if (on == SIZE_MAX) {
+				/* Ready, yet interrupts are off here. */
+				bad_trace(x,
+					  "cpu %d: an interrupt handler is "
+					  "pending where its thread waits or "
+					  "ends with interrupts off",
+					  t->cpu);
+				check_findings(x);
+				break;
 			}
-			if (!t->off_cpu && mmt_smp_processor_id() >= 0) {
-				/*
-				 * Off its CPU and counted by the model as
-				 * neither running nor blocked: only another
-				 * thread's progress ends this wait, so while
-				 * every other thread sleeps with a timeout
-				 * the model's clock must be free to jump to
-				 * the earliest deadline (counted "away", the
-				 * waiter held the clock and the run ended as
-				 * a false deadlock of timed waits).
-				 */
-				mmt_cpu_detach();
-				t->off_cpu = true;
-			}
-			if (t->woken_away) { /* woken, but must wait on */
-				t->woken_away = false;
-				mmt_engine_thread_pending(x->m, -1);
-			}
-			mmt_dsched_wait(x->ds, t->why);
 		}
+		if (t->waiting_for != on) {
+			char text[120];
+
+			t->waiting_for = on;
+			mmt_trace_format_op(x->p, &x->p->ops[on], text,
+					    sizeof(text));
+			snprintf(t->why, sizeof(t->why),
+				 "operation %zu (%s) of cpu %u, before "
+				 "its operation %zu",
+				 on, text, d->cpu[on], i);
+		}
+		if (!t->off_cpu && mmt_smp_processor_id() >= 0) {
+			/*
+			 * Off its CPU and counted by the model as
+			 * neither running nor blocked: only another
+			 * thread's progress ends this wait, so while
+			 * every other thread sleeps with a timeout
+			 * the model's clock must be free to jump to
+			 * the earliest deadline (counted "away", the
+			 * waiter held the clock and the run ended as
+			 * a false deadlock of timed waits).
+			 */
+			mmt_cpu_detach();
+			t->off_cpu = true;
+		}
+		if (t->woken_away) { /* woken, but must wait on */
+			t->woken_away = false;
+			mmt_engine_thread_pending(x->m, -1);
+		}
+		mmt_dsched_wait(x->ds, t->why);
 	}
-	for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++)
-		DEP_ACQUIRE(&x->done[d->on[k]]);
+	if (i < x->p->nr_ops)
+		for (k = d->first[i]; k < d->first[i + 1] && !x->stop; k++)
+			DEP_ACQUIRE(&x->done[d->on[k]]);
 	t->waiting_for = SIZE_MAX;
-	if (t->off_cpu) {
-		/* Runnable: away and coming back until it has its CPU. */
-		if (!t->woken_away)
-			mmt_engine_thread_pending(x->m, 1);
-		t->woken_away = false;
-		t->off_cpu = false;
-		mmt_cpu_attach_wait(x->m, t->cpu, x->cpus[t->cpu].task);
-		mmt_engine_thread_pending(x->m, -1);
-	}
+	if (t->off_cpu)
+		thr_reattach(x, t);
+	t->in_wait = false;
 }
 
 /* A CPU's thread: its operations in order, each when it may start. */
@@ -2017,6 +2289,7 @@ static void thr_main(void *arg)
 	for (j = 0; j < t->nr && !x->stop; j++) {
 		size_t i = t->ops[j];
 
+		irq_arm(t, i);
 		wait_deps(x, t, i);
 		if (x->stop)
 			break;
@@ -2024,6 +2297,13 @@ static void thr_main(void *arg)
 		thr_ended_op(x, i);
 	}
 	unwind_cpu(x);
+	/*
+	 * Handlers still pending when the thread ends are delivered now, in
+	 * order, each once what it waits for is done: none is dropped.
+	 */
+	irq_arm(t, SIZE_MAX);
+	if (t->irq_left && !x->stop)
+		wait_deps(x, t, x->p->nr_ops);
 	if (x->stop)
 		mmt_dsched_stop(x->ds);
 }
@@ -2157,17 +2437,21 @@ static bool run_mt(struct exec *x, uint8_t source)
 		return false;
 	}
 	mmt_dsched_set_switch_hook(x->ds, exec_switch, x);
+	/* No handler, no hook: every point offers what it always did. */
 	mmt_dsched_set_step_limit(x->ds, MT_STEP_LIMIT);
 	if (x->o->interleave_counters)
 		mmt_dsched_set_coverage(x->ds, x->o->interleave_counters,
 					x->o->nr_interleave_counters);
 	if (x->threads) {
-		for (i = 0; i < p->nr_ops; i++)
-			if (x->deps.cpu[i] < ncpu)
-				count[x->deps.cpu[i]]++;
-			else
+		for (i = 0; i < p->nr_ops; i++) {
+			if (x->deps.cpu[i] >= ncpu)
 				x->deps.cpu[i] =
 					0; /* bad-trace at its cpu op */
+			/* A handler's opening: its CPU has a thread. */
+			if (!x->deps.handler[i] || x->deps.handler[i] == i + 1)
+				count[x->deps.cpu[i]]++;
+			x->nr_irq += x->deps.handler[i] == i + 1;
+		}
 	} else {
 		count[0] = p->nr_ops ? p->nr_ops : 1;
 	}
@@ -2190,8 +2474,30 @@ static bool run_mt(struct exec *x, uint8_t source)
 	if (x->threads)
 		for (i = 0; i < p->nr_ops; i++) {
 			struct xthr *t = &x->thr[x->deps.cpu[i]];
+			struct xirq *h;
 
-			t->ops[t->nr++] = (uint32_t)i;
+			if (!x->deps.handler[i]) {
+				t->ops[t->nr++] = (uint32_t)i;
+				continue;
+			}
+			if (x->deps.handler[i] != i + 1)
+				continue; /* inside the handler opened before */
+			h = realloc(t->irq, (t->nr_irq + 1) * sizeof(*h));
+			if (!h) {
+				free(count);
+				return false;
+			}
+			t->irq = h;
+			h += t->nr_irq++;
+			t->irq_left++;
+			h->open = (uint32_t)i;
+			for (h->end = (uint32_t)i + 1;
+			     h->end < p->nr_ops &&
+			     x->deps.handler[h->end] == i + 1;
+			     h->end++)
+				;
+			h->ctx = (uint8_t)p->ops[i].arg[0];
+			h->delivered = false;
 		}
 	free(count);
 	/*
@@ -2210,6 +2516,8 @@ static bool run_mt(struct exec *x, uint8_t source)
 		if (t->id < 0)
 			return false;
 	}
+	if (x->nr_irq)
+		mmt_dsched_set_irq_hook(x->ds, irq_pending, irq_deliver, x);
 	r = mmt_dsched_run(x->ds);
 	if (r != MMT_DSCHED_DONE || x->stop) {
 		check_findings(x);
@@ -2299,8 +2607,10 @@ static void free_exec(struct exec *x)
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
 		free(x->h[k]);
 	if (x->thr)
-		for (k = 0; k < (unsigned int)x->nr_thr; k++)
+		for (k = 0; k < (unsigned int)x->nr_thr; k++) {
 			free(x->thr[k].ops);
+			free(x->thr[k].irq);
+		}
 	free(x->thr);
 	free(x->done);
 	free(x->serial);

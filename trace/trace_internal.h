@@ -22,7 +22,9 @@
  *     it; a cache, pool or reserve is destroyed only without live
  *     dependants; `cpu N` only to an online CPU and only with the current
  *     CPU's stack empty; hotplug keeps a CPU online; contexts nest as the
- *     kernel allows (trace_state.c); `exit` needs an entered context; a
+ *     kernel allows (trace_state.c); `interrupt` only with an empty
+ *     stack, and nothing in its handler may sleep, drain or (softirq)
+ *     take a task-level lock; `exit` needs an entered context; a
  *     kmalloc object given to kvfree_rcu_head can hold the rcu_head;
  *     numbers in range.
  *   atomic (binary decoding and the mutator; the text parser leaves them
@@ -106,6 +108,11 @@ struct _mmt_trace_cpu {
 	uint8_t count[MMT_NR_TRACE_CONTEXTS]; /* of each on the stack */
 	uint8_t stack[MMT_TRACE_MAX_DEPTH]; /* enum mmt_trace_context */
 	uint32_t cgroup; /* its task's cgroup: serial + 1, 0 = the root */
+	/*
+	 * stack[0] is an interrupt handler's context (`interrupt irq` or
+	 * `interrupt softirq`, up to its `exit`), not a synchronous `enter`.
+	 */
+	bool handler;
 };
 
 struct _mmt_trace_state {

@@ -97,6 +97,11 @@ static const char *const kthread_names[MMT_NR_TRACE_KTHREADS] = {
 	[MMT_KT_KVFREE_RCU] = "kvfree_rcu",
 };
 
+/* The handler contexts: the same values as MMT_CTX_IRQ, MMT_CTX_SOFTIRQ. */
+static const char *const interrupt_names[] = { "irq", "softirq" };
+_Static_assert(MMT_CTX_IRQ == 0 && MMT_CTX_SOFTIRQ == 1,
+	       "interrupt's values are contexts");
+
 static const struct {
 	const char *const *names;
 	unsigned int nr;
@@ -107,6 +112,8 @@ static const struct {
 	[MMT_ENUM_LRU] = { lru_names, MMT_ARRAY_SIZE(lru_names) },
 	[MMT_ENUM_ONOFF] = { onoff_names, MMT_ARRAY_SIZE(onoff_names) },
 	[MMT_ENUM_KTHREAD] = { kthread_names, MMT_NR_TRACE_KTHREADS },
+	[MMT_ENUM_INTERRUPT] = { interrupt_names,
+				 MMT_ARRAY_SIZE(interrupt_names) },
 };
 
 const char *mmt_trace_enum_name(enum mmt_trace_enum e, unsigned int value)
@@ -380,6 +387,10 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	OP(KTHREAD_STOP, "kthread_stop", NONE, 1, 1,
 	   "stop the kernel thread and wait for it to exit (may sleep)",
 	   H(KTHREAD, "k")),
+	/* asynchronous interrupts */
+	OP(INTERRUPT, "interrupt", NONE, 0, 1,
+	   "an interrupt handler up to its exit: irq softirq; pending on this CPU from here, run when the schedule delivers it where interrupts are on (concurrent programs; nothing in it may sleep)",
+	   ENUM(INTERRUPT, "context")),
 };
 
 #undef H

@@ -198,6 +198,17 @@ static bool held_at_level(const struct _mmt_trace_cpu *cpu, unsigned int ctx)
 	return false;
 }
 
+/*
+ * Directly in a softirq handler: its context the only interrupt-like or
+ * atomic one on the stack, where net_rx receives its packet.
+ */
+static bool in_softirq_handler(const struct _mmt_trace_cpu *cpu)
+{
+	return cpu->handler && cpu->stack[0] == MMT_CTX_SOFTIRQ &&
+	       (cpu->mask & (_MMT_CTX_ATOMIC | _MMT_CTX_INTERRUPT)) ==
+		       _MMT_CTX(MMT_CTX_SOFTIRQ);
+}
+
 static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 			struct _mmt_trace_why *why)
 {
@@ -251,6 +262,18 @@ static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 	 * same classes every run): taking it again at the same level would
 	 * be the program's own self-deadlock.
 	 */
+	/*
+	 * A softirq handler runs on whatever the interrupted task holds:
+	 * its task-level lock may be held under it (a hard irq nested in
+	 * the handler has locks of its own).
+	 */
+	if ((ctx == MMT_CTX_RAW_LOCK || ctx == MMT_CTX_SPIN_LOCK) &&
+	    cpu->handler && cpu->stack[0] == MMT_CTX_SOFTIRQ &&
+	    !(cpu->mask & _MMT_CTX(MMT_CTX_IRQ)))
+		return refuse(
+			why, 0,
+			"enter %s in a softirq handler on cpu %d: the interrupted task may hold it (the handler's locks are the hard irq's, inside enter irq)",
+			ctx_name(ctx), st->cpu);
 	if ((ctx == MMT_CTX_RAW_LOCK || ctx == MMT_CTX_SPIN_LOCK) &&
 	    held_at_level(cpu, ctx))
 		return refuse(
@@ -417,7 +440,8 @@ static bool check_atomic(const struct _mmt_trace_state *st,
 	const struct mmt_op_info *info = mmt_op_info(op->code);
 	struct mmt_op canon;
 
-	if ((cpu->mask & _MMT_CTX_ATOMIC) && may_sleep(op->code))
+	if ((cpu->mask & _MMT_CTX_ATOMIC) && may_sleep(op->code) &&
+	    !(op->code == MMT_OP_NET_RX && in_softirq_handler(cpu)))
 		return refuse(why, -1, "%s may sleep: not inside %s",
 			      info->name, innermost(cpu, _MMT_CTX_ATOMIC));
 	/*
@@ -511,8 +535,27 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 				      "exit with no context entered on cpu %d",
 				      st->cpu);
 		break;
+	case MMT_OP_INTERRUPT:
+		/*
+		 * The handler runs where it is delivered, not here: at this
+		 * point of the thread it only becomes pending, so the
+		 * thread's own contexts have nothing to do with it.
+		 */
+		if (cpu->depth)
+			return refuse(
+				why, -1,
+				"interrupt %s: cpu %d is inside %s; a handler is pending on the thread between its blocks, not inside one (exit first)",
+				mmt_trace_enum_name(MMT_ENUM_INTERRUPT,
+						    op->arg[0]),
+				st->cpu, ctx_name(cpu->stack[cpu->depth - 1]));
+		break;
 	case MMT_OP_NET_RX:
-		/* The interpreter serves the packet in a softirq. */
+		/*
+		 * The interpreter serves the packet in a softirq, or in the
+		 * softirq handler it is received in.
+		 */
+		if (in_softirq_handler(cpu))
+			break;
 		if (cpu->mask &
 		    (_MMT_CTX_INTERRUPT | _MMT_CTX(MMT_CTX_IRQS_OFF)))
 			return refuse(
@@ -581,6 +624,28 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 				op->arg[0], n, _MMT_TRACE_RCU_HEAD_SIZE);
 		break;
 	}
+	/*
+	 * A handler cannot sleep, in text as in binary: the interrupted
+	 * task is under it.  (A synchronous `enter irq` block may, in text,
+	 * to show sleep-in-atomic fire.)
+	 */
+	/*
+	 * Nor does it drain from a handler: the interrupted task may hold
+	 * this CPU's pcp->lock (taken with interrupts on), and the drain
+	 * takes it outright.
+	 */
+	if (cpu->handler && op->code == MMT_OP_DRAIN_LOCAL)
+		return refuse(
+			why, -1,
+			"drain_local_pages runs in a work item, not in an "
+			"interrupt handler (the interrupted task may hold "
+			"pcp->lock)");
+	if (cpu->handler && may_sleep(op->code) &&
+	    !(op->code == MMT_OP_NET_RX && in_softirq_handler(cpu)))
+		return refuse(why, -1,
+			      "%s may sleep: not in an interrupt handler "
+			      "(interrupt %s on cpu %d)",
+			      info->name, ctx_name(cpu->stack[0]), st->cpu);
 	if (!st->lax && !check_atomic(st, op, why))
 		return false;
 	return true;
@@ -688,6 +753,15 @@ bool _mmt_trace_state_apply(struct _mmt_trace_state *st,
 			cpu->mask &= (uint16_t)~_MMT_CTX(ctx);
 		if (ctx == MMT_CTX_RCU_READ)
 			st->rcu_readers--;
+		if (!cpu->depth)
+			cpu->handler = false;
+		break;
+	case MMT_OP_INTERRUPT:
+		ctx = op->arg[0]; /* MMT_CTX_IRQ or MMT_CTX_SOFTIRQ */
+		cpu->stack[cpu->depth++] = (uint8_t)ctx;
+		cpu->count[ctx]++;
+		cpu->mask |= (uint16_t)_MMT_CTX(ctx);
+		cpu->handler = true;
 		break;
 	case MMT_OP_KREALLOC:
 		/*

@@ -32,6 +32,8 @@
 #define B(op) (1ull << (op))
 #define KTHREADS (B(MMT_OP_KTHREAD_START) | B(MMT_OP_KTHREAD_STOP))
 #define MT (MMT_TRACE_SET_MT | KTHREADS)
+/* Interrupt handlers delivered by the schedule (where the issue names them). */
+#define IRQS B(MMT_OP_INTERRUPT)
 /*
  * CPU hotplug stays out of the concurrent targets for now: a CPU taken
  * offline under a thread that is between two of its operations (or
@@ -101,15 +103,15 @@ static const struct {
 	/* concurrent: every CPU a thread, kernel threads, a schedule */
 	{ "pages-mt", MT | (PAGES_OPS & ~HOTPLUG),
 	  "the page allocator across CPUs: allocations and frees racing pcp drains from other CPUs, FAST_TRY against refilling CPUs, kswapd (cpu hotplug: not yet)" },
-	{ "slab-mt", MT | (SLAB_OPS & ~HOTPLUG),
+	{ "slab-mt", MT | IRQS | (SLAB_OPS & ~HOTPLUG),
 	  "the slab layer across CPUs: allocations, local and remote frees, shrink and cgroup offline racing each other (the seed-003 window)" },
-	{ "rcu-mt", MT | RCU_OPS,
+	{ "rcu-mt", MT | IRQS | RCU_OPS,
 	  "RCU across CPUs: readers on some CPUs while others free with kvfree_rcu and grace periods advance, the gp and kvfree_rcu threads" },
 	{ "mempool-mt", MT | MEMPOOL_OPS,
 	  "the encrypted-swap world: writers, reclaim, kswapd and the dm-crypt worker with its mempools under each policy (the seed-001 deadlock)" },
 	{ "reserves-mt",
-	  MT | RESERVES_OPS | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) |
-		  B(MMT_OP_KSWAPD),
+	  MT | IRQS | RESERVES_OPS | B(MMT_OP_LRU_ADD) |
+		  B(MMT_OP_LRU_UNMAP) | B(MMT_OP_KSWAPD),
 	  "the network swap world: reserves, memalloc sockets and received packets beside the netswap sender thread under memory pressure" },
 	{ "stack-mt", MT | (MMT_TRACE_OPS_ALL & ~HOTPLUG),
 	  "the whole stack, concurrent: every operation, kernel threads and a schedule" },

@@ -240,7 +240,9 @@ void mmt_trace_print(const struct mmt_program *p, FILE *out)
 			s = serial[info->result]++;
 		format_op(op, s, line, sizeof(line));
 		fprintf(out, "%*s%s\n", 2 * depth, "", line);
-		if (op->code == MMT_OP_ENTER && depth < MMT_TRACE_MAX_DEPTH)
+		if ((op->code == MMT_OP_ENTER ||
+		     op->code == MMT_OP_INTERRUPT) &&
+		    depth < MMT_TRACE_MAX_DEPTH)
 			depth++;
 	}
 	print_decisions(&p->sched, out);

@@ -117,6 +117,11 @@ enum mmt_trace_enum {
 	MMT_ENUM_LRU, /* anon file dirty */
 	MMT_ENUM_ONOFF, /* off on */
 	MMT_ENUM_KTHREAD, /* kswapd disk dmcrypt loop netswap gp kvfree_rcu */
+	/*
+	 * irq softirq: an interrupt handler's context; the values are
+	 * MMT_CTX_IRQ and MMT_CTX_SOFTIRQ.
+	 */
+	MMT_ENUM_INTERRUPT,
 	MMT_NR_TRACE_ENUMS
 };
 
@@ -236,6 +241,12 @@ enum mmt_opcode {
 	/* kernel threads (concurrent programs only: the -mt targets) */
 	MMT_OP_KTHREAD_START, /* k = kthread_start kind node */
 	MMT_OP_KTHREAD_STOP, /* kthread_stop k */
+	/*
+	 * interrupt irq|softirq ... exit: an interrupt handler, pending on
+	 * this CPU from here, delivered when the schedule says (concurrent
+	 * programs only: the -mt targets that name it)
+	 */
+	MMT_OP_INTERRUPT,
 	MMT_NR_OPCODES
 };
 
@@ -376,6 +387,15 @@ bool mmt_program_set_decisions(struct mmt_program *p, const uint16_t *d,
 struct mmt_trace_deps {
 	size_t nr_ops;
 	uint16_t *cpu; /* by operation: its thread (for `cpu N`: N) */
+	/*
+	 * By operation: 0, or 1 + the index of the `interrupt` operation
+	 * that opens the handler it belongs to (that operation and its
+	 * closing `exit` included).  A handler is a thread of its own for
+	 * the ordering: its operations wait for nothing of its CPU's thread
+	 * but what they share, and what the thread does after it waits for
+	 * it only where they share something.
+	 */
+	uint32_t *handler;
 	uint32_t *first; /* nr_ops + 1 */
 	uint32_t *on;
 };
