@@ -1985,6 +1985,9 @@ static void thr_main(void *arg)
 	struct exec *x = t->x;
 	size_t j;
 
+	/* Started while its CPU was offline: off it until its first
+	 * operation, which waits for the cpu_online (mmt_dsched_add_task). */
+	t->off_cpu = mmt_smp_processor_id() < 0;
 	for (j = 0; j < t->nr && !x->stop; j++) {
 		size_t i = t->ops[j];
 
