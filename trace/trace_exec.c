@@ -2189,8 +2189,13 @@ static bool run_mt(struct exec *x, uint8_t source)
 		check_findings(x);
 		return true;
 	}
-	/* Kernel threads still running stop first, newest first. */
-	x->cpu = x->threads ? 0 : x->cpu;
+	/* Kernel threads still running stop first, newest first, from the
+	 * first CPU the program left online. */
+	if (x->threads)
+		for (x->cpu = 0;
+		     x->cpu + 1 < ncpu && !mmt_cpu_is_online(x->m, x->cpu);
+		     x->cpu++)
+			;
 	if (!go_to(x, x->cpu))
 		return true;
 	for (i = x->made[MMT_H_KTHREAD]; i-- > 0 && !x->stop;) {
