@@ -555,6 +555,12 @@ void _mmt_sched_cpu_attached(struct mmt_machine *m);
 void _mmt_sched_cpu_released(struct mmt_machine *m);
 /* A thread leaves its CPU but will come back (migration): not idle. */
 void _mmt_sched_away(struct mmt_machine *m, int delta);
+/* cpu_online(): threads waiting for a CPU look again. */
+void _mmt_sched_cpu_onlined(struct mmt_machine *m);
+/* Are the machine's threads an engine's (the deterministic scheduler)? */
+bool _mmt_sched_engine(const struct mmt_machine *m);
+/* cpu_offline() under a thread engine: wait until no thread is on @cpu. */
+bool _mmt_sched_wait_cpu_left(struct mmt_machine *m, int cpu);
 /* machine.c: attach without reporting a busy CPU; false if busy/offline. */
 bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpu, struct mmt_task *task);
 /*

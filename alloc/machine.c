@@ -945,15 +945,37 @@ bool mmt_cpu_offline(struct mmt_machine *m, int cpuid)
 		return mmt_violation(m, "bad-cpu",
 				     "cpu_offline(%d): no such cpu", cpuid);
 	cpu = &m->cpus[cpuid];
-	if (cpu == self ||
-	    atomic_load_explicit(&cpu->owner, memory_order_acquire))
+	if (cpu == self)
 		return mmt_violation(
 			m, "cpu-busy",
-			"cpu_offline(%d): a thread is on that cpu (migrate it first)",
+			"cpu_offline(%d): the caller runs on that cpu (migrate first)",
 			cpuid);
 	if (!atomic_load_explicit(&cpu->online, memory_order_relaxed))
 		return true;
+	/*
+	 * Out of the online mask first: from now on no thread takes the CPU
+	 * (a woken task or a kthread comes back on another one).  A thread
+	 * still on it - a task that came back there from a wait, a kthread -
+	 * is waited for under a thread engine, as the kernel's hotplug waits
+	 * for the CPU's tasks to migrate away; real threads cannot be, and
+	 * the offline is refused.
+	 */
+	if (atomic_load_explicit(&cpu->owner, memory_order_acquire) &&
+	    !_mmt_sched_engine(m))
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_offline(%d): a thread is on that cpu and only the "
+			"deterministic scheduler can wait for it to leave "
+			"(migrate it first)",
+			cpuid);
 	atomic_store_explicit(&cpu->online, false, memory_order_release);
+	if (atomic_load_explicit(&cpu->owner, memory_order_acquire) &&
+	    !_mmt_sched_wait_cpu_left(m, cpuid))
+		return mmt_violation(
+			m, "cpu-busy",
+			"cpu_offline(%d): a thread stays on that cpu and no "
+			"thread can run to make it leave",
+			cpuid);
 	/* slub_cpu_dead(): the dead CPU's slabs and objects go back first. */
 	mmt_slab_flush_cpu(m, cpuid);
 	/*
@@ -971,6 +993,7 @@ bool mmt_cpu_online(struct mmt_machine *m, int cpuid)
 				     "cpu_online(%d): no such cpu", cpuid);
 	atomic_store_explicit(&m->cpus[cpuid].online, true,
 			      memory_order_release);
+	_mmt_sched_cpu_onlined(m); /* threads waiting for a CPU may take it */
 	return true;
 }
 

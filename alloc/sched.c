@@ -459,10 +459,12 @@ static bool try_any_cpu(struct mmt_machine *m, struct mmt_task *t, int want)
 
 /*
  * acquire_cpu() under a thread engine: park on cpu_waiters until a CPU is
- * released (no switch can come between the failed attempt and the park:
- * every thread of the engine runs on this host thread).
+ * released or comes online (no switch can come between the failed attempt
+ * and the park: every thread of the engine runs on this host thread).
+ * False, not attached, when CPU @want goes offline meanwhile (only
+ * waiting for its cpu_online could mend that: the caller decides).
  */
-static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t,
+static bool engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t,
 			       int want)
 {
 	struct mmt_sched_state *s = S(m);
@@ -470,6 +472,15 @@ static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t,
 
 	while (!try_any_cpu(m, t, want)) {
 		bool ok;
+
+		if (want >= 0 && !atomic_load_explicit(&m->cpus[want].online,
+						       memory_order_acquire)) {
+			pthread_mutex_lock(&s->mu);
+			s->nr_cpu_waiters--;
+			resolve_locked(m);
+			pthread_mutex_unlock(&s->mu);
+			return false;
+		}
 
 		pthread_mutex_lock(&s->mu);
 		cw.next = s->cpu_waiters;
@@ -496,21 +507,21 @@ static void engine_acquire_cpu(struct mmt_machine *m, struct mmt_task *t,
 	pthread_mutex_lock(&s->mu);
 	s->nr_cpu_waiters--;
 	pthread_mutex_unlock(&s->mu);
+	return true;
 }
 
 /*
  * Take any free online CPU for @t; the caller is counted in
- * nr_cpu_waiters and stops being counted once it holds one.
+ * nr_cpu_waiters and stops being counted once it holds one (or, under an
+ * engine, once CPU @want went offline: false).
  */
-static void acquire_cpu_want(struct mmt_machine *m, struct mmt_task *t,
+static bool acquire_cpu_want(struct mmt_machine *m, struct mmt_task *t,
 			     int want)
 {
 	struct mmt_sched_state *s = S(m);
 
-	if (s->eops) {
-		engine_acquire_cpu(m, t, want);
-		return;
-	}
+	if (s->eops)
+		return engine_acquire_cpu(m, t, want);
 	for (;;) {
 		uint64_t gen;
 		int c;
@@ -525,7 +536,7 @@ static void acquire_cpu_want(struct mmt_machine *m, struct mmt_task *t,
 				pthread_mutex_lock(&s->mu);
 				s->nr_cpu_waiters--;
 				pthread_mutex_unlock(&s->mu);
-				return;
+				return true;
 			}
 		}
 		pthread_mutex_lock(&s->mu);
@@ -559,7 +570,70 @@ bool mmt_cpu_attach_wait(struct mmt_machine *m, int cpu, struct mmt_task *t)
 	pthread_mutex_lock(&S(m)->mu);
 	S(m)->nr_cpu_waiters++;
 	pthread_mutex_unlock(&S(m)->mu);
-	acquire_cpu_want(m, t, cpu);
+	return acquire_cpu_want(m, t, cpu);
+}
+
+void _mmt_sched_cpu_onlined(struct mmt_machine *m)
+{
+	struct mmt_sched_state *s = S(m);
+
+	if (!s)
+		return;
+	pthread_mutex_lock(&s->mu);
+	s->cpu_gen++;
+	pthread_cond_broadcast(&s->cpu_cv);
+	for (struct cpu_waiter *cw = s->cpu_waiters; cw; cw = cw->next)
+		s->eops->unpark(s->eng, cw->thr);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/*
+ * cpu_offline() of a CPU that another thread is on, under a thread engine:
+ * the CPU is out of the online mask already (no thread takes it any more:
+ * a woken task, a kthread, comes back on another), and the caller waits,
+ * parked on its own CPU, until the threads on it leave - at their next
+ * wait, or at the end of their operation for a task that came back there
+ * from a wait - as the kernel's hotplug waits for the CPU's tasks to be
+ * migrated.  The thread there holds nothing the caller could hold (a
+ * hotplug operation runs between operations, with no model lock), so it
+ * always gets to leave.  False without an engine (the caller checks
+ * _mmt_sched_engine() first and reports "cpu-busy"), or when the host
+ * context waits and no thread can run.
+ */
+bool _mmt_sched_engine(const struct mmt_machine *m)
+{
+	return S(m) && S(m)->eops;
+}
+
+bool _mmt_sched_wait_cpu_left(struct mmt_machine *m, int cpu)
+{
+	struct mmt_sched_state *s = S(m);
+	struct cpu_waiter cw;
+
+	if (!s || !s->eops)
+		return false;
+	cw.thr = s->eops->self(s->eng);
+	while (atomic_load_explicit(&m->cpus[cpu].owner,
+				    memory_order_acquire)) {
+		bool ok;
+
+		pthread_mutex_lock(&s->mu);
+		cw.next = s->cpu_waiters;
+		if (cw.next)
+			cw.next->pprev = &cw.next;
+		cw.pprev = &s->cpu_waiters;
+		s->cpu_waiters = &cw;
+		pthread_mutex_unlock(&s->mu);
+		ok = s->eops->park(s->eng,
+				   "the CPU it takes offline to be left");
+		pthread_mutex_lock(&s->mu);
+		*cw.pprev = cw.next;
+		if (cw.next)
+			cw.next->pprev = cw.pprev;
+		pthread_mutex_unlock(&s->mu);
+		if (!ok)
+			return false; /* the host context: nothing to wait on */
+	}
 	return true;
 }
 

@@ -41,7 +41,8 @@
 /* ---- per-slab metadata, an overlay of the head page's private[] ---- */
 
 struct mmt_slab_meta {
-	struct mmt_kmem_cache *cache; /* [0] owning cache */
+	/* [0] owning cache; atomic: read by lockless page scans */
+	struct mmt_kmem_cache *_Atomic cache;
 	/*
 	 * [1] implementation state.  SLUB packs freelist index, inuse,
 	 * objects and frozen into this one word so that __slab_free's

@@ -263,6 +263,24 @@ static void init_slot(struct mmt_kmem_cache *s, char *slot)
 		memset(slot + s->track_offset, 0, 2 * sizeof(struct track));
 }
 
+/*
+ * A slab header back to zero.  cache and state are read without a lock by
+ * a scan over every page (a cache's leaked full slabs at destroy, while
+ * other CPUs make and free slabs of other caches): they are atomics and
+ * are stored as such, never by memset (a plain write that the scan's read
+ * races, as ThreadSanitizer reported on slab-mt).
+ */
+static void meta_reset(struct mmt_slab_meta *meta)
+{
+	atomic_store_explicit(&meta->cache, NULL, memory_order_relaxed);
+	atomic_store_explicit(&meta->state, 0, memory_order_relaxed);
+	meta->next = meta->prev = 0;
+	meta->allocmap = NULL;
+	meta->impl = NULL;
+	meta->node = 0;
+	meta->spare = 0;
+}
+
 /* A new slab at @pfn: [slab_lo, slab_hi] must hold it (slab.h). */
 static void widen_slab_range(struct mmt_kmem_cache *s, uint32_t pfn)
 {
@@ -306,8 +324,8 @@ struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		return NULL;
 	pg_set_flags(page, pg_flags(page) | MMT_PG_SLAB);
 	meta = slab_meta(page);
-	memset(meta, 0, sizeof(*meta));
-	meta->cache = s;
+	meta_reset(meta);
+	atomic_store_explicit(&meta->cache, s, memory_order_relaxed);
 	meta->next = meta->prev = MMT_PFN_NONE;
 	meta->node = (uint32_t)mmt_page_to_nid(page);
 	n = slab_objects(s, page);
@@ -353,7 +371,7 @@ static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page)
 	_mmt_cache_touch(s);
 	free(slab_meta(page)->allocmap);
 	free(slab_meta(page)->impl);
-	memset(slab_meta(page), 0, sizeof(struct mmt_slab_meta));
+	meta_reset(slab_meta(page));
 	pg_set_flags(page, pg_flags(page) & ~MMT_PG_SLAB);
 	mmt_free_pages(page, order);
 	atomic_fetch_sub_explicit(&s->nr_slab_pages, 1l << order,

@@ -641,6 +641,91 @@ MMT_TEST(dsched_kthreads_run_as_fibers_are_woken_and_stopped)
 	mmt_waitqueue_destroy(&kt.done_wq);
 }
 
+/* ---- cpu hotplug under the scheduler ---- */
+
+/*
+ * A task sits on CPU 1 through a few scheduling points while CPU 0's task
+ * takes CPU 1 offline (round robin: the offline starts while the sitter
+ * is there).  The kernel's hotplug waits for the CPU's tasks to migrate:
+ * the offline waits for the sitter to leave (at its end), takes the CPU
+ * down, and a third task started on CPU 1 meanwhile waits, off every CPU,
+ * for the cpu_online.  No "cpu-busy", no "cpu-offline".
+ */
+static struct {
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+	bool sitter_done, offline_ok, offline_saw_sitter_done, late_ran;
+	bool late_started_off_cpu;
+	int late_cpu;
+} hp;
+
+static void hp_sitter(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 8; i++)
+		mmt_cond_resched();
+	hp.sitter_done = true;
+}
+
+static void hp_offliner(void *arg)
+{
+	(void)arg;
+	mmt_cond_resched(); /* the sitter and the late task start */
+	hp.offline_ok = mmt_cpu_offline(hp.m, 1);
+	hp.offline_saw_sitter_done = hp.sitter_done;
+	mmt_cond_resched();
+	MMT_CHECK(mmt_cpu_online(hp.m, 1));
+}
+
+/*
+ * Started on CPU 1 while it is going offline: runs on no CPU, and takes
+ * CPU 1 once it is back (the interpreter's thread waits for the
+ * cpu_online operation; here, yielding until it came).
+ */
+static void hp_late(void *arg)
+{
+	if (mmt_smp_processor_id() < 0) {
+		hp.late_started_off_cpu = true;
+		while (!mmt_cpu_is_online(hp.m, 1))
+			mmt_dsched_yield(hp.ds);
+		MMT_CHECK(mmt_cpu_attach_wait(hp.m, 1, arg));
+	}
+	hp.late_cpu = mmt_smp_processor_id();
+	hp.late_ran = true;
+}
+
+MMT_TEST(
+	dsched_cpu_offline_waits_for_the_task_on_that_cpu_and_a_task_started_there_waits_for_the_online)
+{
+	struct mmt_config cfg;
+	struct mmt_dsched *ds;
+	struct mmt_task *late;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	memset(&hp, 0, sizeof(hp));
+	hp.m = t_machine(&cfg);
+	hp.late_cpu = -1;
+	ds = hp.ds = t_dsched(hp.m, mmt_sched_source_round_robin());
+	late = mmt_task_create(hp.m, "late", 0);
+	mmt_dsched_add_task(ds, 0, mmt_task_create(hp.m, "offliner", 0),
+			    hp_offliner, NULL);
+	mmt_dsched_add_task(ds, 1, mmt_task_create(hp.m, "sitter", 0),
+			    hp_sitter, NULL);
+	mmt_dsched_add_task(ds, 1, late, hp_late, late);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	MMT_CHECK(hp.offline_ok);
+	MMT_CHECK(hp.offline_saw_sitter_done);
+	MMT_CHECK(hp.late_ran);
+	MMT_CHECK(hp.late_started_off_cpu);
+	MMT_CHECK_EQ(hp.late_cpu, 1);
+	MMT_CHECK(mmt_cpu_is_online(hp.m, 1));
+	MMT_CHECK_CLEAN(hp.m);
+	t_dsched_done(hp.m, ds);
+}
+
 /* ---- the seed-003 window, found by the schedule sources ---- */
 
 /*

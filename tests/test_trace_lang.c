@@ -1625,8 +1625,8 @@ MMT_TEST(trace_deps_order_what_threads_share_and_nothing_else)
 		/* 16 kmem_cache_destroy c0 (3 < 4, 9 < 11) */ { 0, "4 11" },
 		/* 17 cpu_offline 1 (its last)     */ { 0, "7" },
 		/* 18 cpu_online 1                */ { 0, "" },
-		/* 19 cpu 1                       */ { 1, "" },
-		/* 20 p0 = alloc_pages            */ { 1, "18" },
+		/* 19 cpu 1 (takes CPU 1: online) */ { 1, "18" },
+		/* 20 p0 = alloc_pages (19 < 20)  */ { 1, "" },
 	};
 	struct mmt_program p;
 	struct mmt_trace_deps d;

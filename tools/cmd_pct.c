@@ -66,6 +66,9 @@ enum {
 	OPT_HELP
 };
 
+/* Depth-1 PCT runs of calibrate(), beside round robin and the kept runner. */
+#define CALIBRATION_PCT_RUNS 6
+
 static void usage(FILE *out)
 {
 	fprintf(out,
@@ -89,7 +92,9 @@ static void usage(FILE *out)
 		"  --seed S       PCT seed of the first run (default 1)\n"
 		"  --steps K      PCT's k, the decision points a run passes, among which\n"
 		"                 the change points fall (default: the program's pct_steps,\n"
-		"                 else the decisions of one round-robin run of the program)\n"
+		"                 else the most decision points of %d calibration runs\n"
+		"                 without a change point: round robin, the runner kept,\n"
+		"                 PCT of depth 1)\n"
 		"  --bug ID       turn on an injectable bug (repeatable, or ID,ID); replaces\n"
 		"                 the bugs of text headers (MMT_BUGS=ID,ID likewise)\n"
 		"  --oracles N    oracle level 0..2 instead of the program's\n"
@@ -114,7 +119,8 @@ static void usage(FILE *out)
 		"Exit status: 0 no finding, 1 a finding, a crash, a hang or an input that\n"
 		"could not be run, 2 wrong usage.\n",
 		CLI_PROG, CLI_PROG, CLI_PROG, MMT_TRACE_PCT_MAX_DEPTH,
-		MMT_TRACE_PCT_DEFAULT_DEPTH, CLI_ISOLATE_DEFAULT_TIMEOUT);
+		MMT_TRACE_PCT_DEFAULT_DEPTH, 2 + CALIBRATION_PCT_RUNS,
+		CLI_ISOLATE_DEFAULT_TIMEOUT);
 }
 
 struct pct_sig {
@@ -474,6 +480,47 @@ static void pct_program(struct pct *c, const char *path)
 		pct_program_here(c, path);
 }
 
+/*
+ * PCT's k for @p when nobody gives it: the most decision points of a few
+ * runs without a change point - round robin, the runner kept until it
+ * waits (the program's source with no decisions), and
+ * CALIBRATION_PCT_RUNS PCT runs of depth 1 (random priorities).  The
+ * count depends on the schedule: round robin hands over at every point,
+ * so a thread with nothing to do yet runs at once to its wait and leaves
+ * the others alone (few decisions); when the runner is kept, a starved
+ * thread stays runnable and every point of the runner is a decision.
+ * Round robin alone measured 12 on a slab-racy-free-objects seed whose
+ * PCT runs pass about 350, and put every change point before the window
+ * (600 runs, no finding).  The largest count covers the runs PCT makes.
+ * The calibration runs' findings (and races) are not reported: they are
+ * no runs of the search.
+ */
+static uint16_t calibrate(const struct pct *c, const struct mmt_program *p,
+			  const struct mmt_exec_opts *base)
+{
+	struct mmt_exec_opts o = *base;
+	size_t most = 1;
+	unsigned int i;
+
+	for (i = 0; i < 2 + CALIBRATION_PCT_RUNS; i++) {
+		struct mmt_finding f;
+
+		memset(&f, 0, sizeof(f));
+		o.sched_source = i == 0 ? MMT_SCHED_RR :
+				 i == 1 ? MMT_SCHED_INPUT :
+					  MMT_SCHED_PCT;
+		o.sched_seed = i < 2 ? 0 : c->seed + c->runs + i;
+		o.pct_depth = 1;
+		mmt_race_begin();
+		mmt_trace_execute(p, &o, &f);
+		mmt_race_take(&f, p->nr_ops); /* not a run of the search */
+		if (f.nr_decisions > most)
+			most = f.nr_decisions;
+		mmt_finding_free(&f);
+	}
+	return (uint16_t)(most > 65535 ? 65535 : most);
+}
+
 /* All runs of one program, in this process. */
 static void pct_program_here(struct pct *c, const char *path)
 {
@@ -511,26 +558,15 @@ static void pct_program_here(struct pct *c, const char *path)
 	 * length puts them where nothing races (the interpreter's estimate
 	 * from the operation count knows nothing of a bulk allocation's
 	 * many lock points).  So k is --steps, else the program's pct_steps,
-	 * else measured: the decisions of one round-robin run of the program.
+	 * else measured (calibrate()).
 	 */
 	if (c->steps) {
 		p.sched.pct_steps = (uint16_t)c->steps;
 	} else if (!p.sched.pct_steps) {
-		struct mmt_finding f;
-
-		memset(&f, 0, sizeof(f));
-		o.sched_source = MMT_SCHED_RR;
-		o.sched_seed = 0;
 		cli_crash_context(
-			"program %s, its round-robin run that measures --steps",
+			"program %s, its calibration runs that measure --steps",
 			path);
-		mmt_race_begin();
-		mmt_trace_execute(&p, &o, &f);
-		mmt_race_take(&f, p.nr_ops); /* not this run's to report */
-		p.sched.pct_steps = (uint16_t)(f.nr_decisions > 65535 ? 65535 :
-					       f.nr_decisions ? f.nr_decisions :
-								1);
-		mmt_finding_free(&f);
+		p.sched.pct_steps = calibrate(c, &p, &o);
 	}
 	o.sched_source = MMT_SCHED_PCT;
 	o.pct_depth = c->depth;

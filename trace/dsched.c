@@ -772,8 +772,16 @@ static void task_main(void *arg)
 	mmt_thread_state_restore(t->tls);
 	if (ds->swhook)
 		ds->swhook(ds->swarg, t->arg, true);
-	/* A kthread may hold the CPU: wait for it rather than fail. */
-	on = mmt_cpu_attach_wait(m, t->cpu, t->task);
+	/*
+	 * A kthread may hold the CPU: wait for it rather than fail.  A CPU
+	 * that is offline (a program took it down before this thread first
+	 * ran, or while it waited) is no failure either: the task starts off
+	 * every CPU and its function takes the CPU when it needs it, once a
+	 * cpu_online brought it back (mmt_dsched_add_task()).
+	 */
+	on = !mmt_cpu_is_online(m, t->cpu) ||
+	     mmt_cpu_attach_wait(m, t->cpu, t->task) ||
+	     !mmt_cpu_is_online(m, t->cpu);
 	mmt_engine_thread_pending(m, -1);
 	if (on) {
 		t->fn(t->arg);

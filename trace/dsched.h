@@ -131,7 +131,10 @@ struct mmt_dsched *mmt_dsched_create(struct mmt_machine *m,
 				     size_t errlen);
 /*
  * A fiber that attaches @task to CPU @cpu, runs @fn(@arg) there and
- * detaches.  Returns its fiber id, -1 when out of memory.
+ * detaches.  Returns its fiber id, -1 when out of memory.  If CPU @cpu is
+ * offline when the fiber starts (or goes offline while it waits for a
+ * kthread to leave it), @fn runs on no CPU and takes one itself
+ * (mmt_cpu_attach_wait()) once its program brought the CPU back online.
  */
 int mmt_dsched_add_task(struct mmt_dsched *ds, int cpu, struct mmt_task *task,
 			void (*fn)(void *arg), void *arg);

@@ -35,6 +35,30 @@
 
 #include "exec_internal.h"
 
+/*
+ * TSan.  This file is not instrumented, but the C library's allocator
+ * interceptors are: the oracles' tables, grown and freed by one CPU's
+ * fiber and then another's (a concurrent run: no switch comes inside
+ * them), would be a data race between the interpreter's fibers, which
+ * is no race of the model.  Their host memory is ignored, as
+ * trace_exec.c's HOST_MEM_BEGIN does for the scheduler's.
+ */
+#if MMT_SANITIZE_TSAN
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#define TABLE_MEM_BEGIN()                              \
+	(AnnotateIgnoreReadsBegin(__FILE__, __LINE__), \
+	 AnnotateIgnoreWritesBegin(__FILE__, __LINE__))
+#define TABLE_MEM_END()                               \
+	(AnnotateIgnoreWritesEnd(__FILE__, __LINE__), \
+	 AnnotateIgnoreReadsEnd(__FILE__, __LINE__))
+#else
+#define TABLE_MEM_BEGIN() ((void)0)
+#define TABLE_MEM_END() ((void)0)
+#endif
+
 #define CHUNK_SHIFT 10 /* a chunk covers a largest buddy block */
 #define CHUNK_FRAMES (1ul << CHUNK_SHIFT)
 #define HELD 0x8000u /* frame held as pages */
@@ -82,7 +106,9 @@ static uint16_t *frame(struct _mmt_xmem *x, unsigned long pfn, bool create)
 	if (!x->chunk[c]) {
 		if (!create)
 			return NULL;
+		TABLE_MEM_BEGIN();
 		x->chunk[c] = calloc(CHUNK_FRAMES, sizeof(uint16_t));
+		TABLE_MEM_END();
 		if (!x->chunk[c])
 			return NULL;
 	}
@@ -166,7 +192,9 @@ static bool addr_grow(struct _mmt_xmem *x)
 	size_t ncap = x->cap ? 2 * x->cap : 64, i, old = x->cap;
 	uintptr_t *oa = x->addr;
 
+	TABLE_MEM_BEGIN();
 	x->addr = calloc(ncap, sizeof(*x->addr));
+	TABLE_MEM_END();
 	if (!x->addr) {
 		x->addr = oa;
 		return false;
@@ -179,7 +207,9 @@ static bool addr_grow(struct _mmt_xmem *x)
 			addr_find(x, oa[i], &at);
 			x->addr[at] = oa[i];
 		}
+	TABLE_MEM_BEGIN();
 	free(oa);
+	TABLE_MEM_END();
 	return true;
 }
 

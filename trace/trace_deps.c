@@ -19,7 +19,8 @@
  *     mempool_resize writes its pool: the kernel's callers serialize
  *     resizes of a pool (a shrink and a grow of one pool side by side
  *     trade elements forever: the shrink lowers min_nr only at its end).
- *   - each CPU is a resource: every operation of its thread reads it,
+ *   - each CPU is a resource: every operation of its thread (its `cpu N`
+ *     marker included) reads it,
  *     cpu_offline and cpu_online write it, so hotplug waits for what the
  *     CPU was doing and the CPU's next operation waits for hotplug.
  *   - each kind of kernel thread (kswapd: of each node) is a resource:
@@ -287,9 +288,14 @@ static void op_accesses(struct builder *b, uint32_t i, uint32_t to,
 	uint32_t ncpu = b->nr_keys - b->cpu_base;
 	int a;
 
-	if (op->code == MMT_OP_CPU)
-		return; /* a thread marker: it runs nothing */
+	/*
+	 * A thread marker runs nothing, but its thread takes the CPU for it:
+	 * after the CPU's last hotplug, like every operation there (else a
+	 * `cpu 1` after `cpu_online 1` took CPU 1 while it was offline).
+	 */
 	do_read(b, b->cpu_base + b->cpu[i], i, to);
+	if (op->code == MMT_OP_CPU)
+		return;
 	if ((op->code == MMT_OP_CPU_OFFLINE || op->code == MMT_OP_CPU_ONLINE) &&
 	    op->arg[0] < ncpu)
 		do_write(b, b->cpu_base + op->arg[0], i, to);

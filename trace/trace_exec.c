@@ -2286,6 +2286,9 @@ static void thr_main(void *arg)
 	struct exec *x = t->x;
 	size_t j;
 
+	/* Started while its CPU was offline: off it until its first
+	 * operation, which waits for the cpu_online (mmt_dsched_add_task). */
+	t->off_cpu = mmt_smp_processor_id() < 0;
 	for (j = 0; j < t->nr && !x->stop; j++) {
 		size_t i = t->ops[j];
 
@@ -2523,8 +2526,13 @@ static bool run_mt(struct exec *x, uint8_t source)
 		check_findings(x);
 		return true;
 	}
-	/* Kernel threads still running stop first, newest first. */
-	x->cpu = x->threads ? 0 : x->cpu;
+	/* Kernel threads still running stop first, newest first, from the
+	 * first CPU the program left online. */
+	if (x->threads)
+		for (x->cpu = 0;
+		     x->cpu + 1 < ncpu && !mmt_cpu_is_online(x->m, x->cpu);
+		     x->cpu++)
+			;
 	if (!go_to(x, x->cpu))
 		return true;
 	for (i = x->made[MMT_H_KTHREAD]; i-- > 0 && !x->stop;) {

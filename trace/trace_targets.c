@@ -34,14 +34,6 @@
 #define MT (MMT_TRACE_SET_MT | KTHREADS)
 /* Interrupt handlers delivered by the schedule (where the issue names them). */
 #define IRQS B(MMT_OP_INTERRUPT)
-/*
- * CPU hotplug stays out of the concurrent targets for now: a CPU taken
- * offline under a thread that is between two of its operations (or
- * coming back from a wait) is not yet handled by the concurrent
- * interpreter, and libFuzzer on slab-mt turned it into a false
- * "cpu-offline" finding.  The single-CPU targets keep it.
- */
-#define HOTPLUG (B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE))
 
 #define PAGES_OPS                                                        \
 	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |     \
@@ -101,19 +93,19 @@ static const struct {
 	{ "stack", MMT_TRACE_OPS_SEQ,
 	  "the whole stack: every operation of the single-CPU language" },
 	/* concurrent: every CPU a thread, kernel threads, a schedule */
-	{ "pages-mt", MT | (PAGES_OPS & ~HOTPLUG),
-	  "the page allocator across CPUs: allocations and frees racing pcp drains from other CPUs, FAST_TRY against refilling CPUs, kswapd (cpu hotplug: not yet)" },
-	{ "slab-mt", MT | IRQS | (SLAB_OPS & ~HOTPLUG),
-	  "the slab layer across CPUs: allocations, local and remote frees, shrink and cgroup offline racing each other (the seed-003 window)" },
+	{ "pages-mt", MT | PAGES_OPS,
+	  "the page allocator across CPUs: allocations and frees racing pcp drains from other CPUs, cpu offline, FAST_TRY against refilling CPUs, kswapd" },
+	{ "slab-mt", MT | IRQS | SLAB_OPS,
+	  "the slab layer across CPUs: allocations, local and remote frees (across cpu offline), shrink and cgroup offline racing each other (the seed-003 window)" },
 	{ "rcu-mt", MT | IRQS | RCU_OPS,
 	  "RCU across CPUs: readers on some CPUs while others free with kvfree_rcu and grace periods advance, the gp and kvfree_rcu threads" },
 	{ "mempool-mt", MT | MEMPOOL_OPS,
 	  "the encrypted-swap world: writers, reclaim, kswapd and the dm-crypt worker with its mempools under each policy (the seed-001 deadlock)" },
 	{ "reserves-mt",
-	  MT | IRQS | RESERVES_OPS | B(MMT_OP_LRU_ADD) |
-		  B(MMT_OP_LRU_UNMAP) | B(MMT_OP_KSWAPD),
+	  MT | IRQS | RESERVES_OPS | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) |
+		  B(MMT_OP_KSWAPD),
 	  "the network swap world: reserves, memalloc sockets and received packets beside the netswap sender thread under memory pressure" },
-	{ "stack-mt", MT | (MMT_TRACE_OPS_ALL & ~HOTPLUG),
+	{ "stack-mt", MT | MMT_TRACE_OPS_ALL,
 	  "the whole stack, concurrent: every operation, kernel threads and a schedule" },
 };
 
