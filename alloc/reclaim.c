@@ -297,6 +297,12 @@ static void lru_unlink(struct lru_entry *e)
 	e->next = e->prev = NULL;
 }
 
+bool mmt_reclaim_has_swap(const struct mmt_machine *m)
+{
+	return atomic_load_explicit(&RS(m)->swap_dev, memory_order_acquire) !=
+	       NULL;
+}
+
 void mmt_reclaim_set_swap_device(struct mmt_machine *m,
 				 struct mmt_wb_device *dev)
 {

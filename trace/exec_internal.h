@@ -126,9 +126,10 @@ bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid);
 /*
  * Out of memory because of the program: every zone is at or below its min
  * watermark (plus the lowmem reserve it keeps from higher zones) and at
- * least half of the managed pages are allocated outside
- * the LRU (neither user pages nor pages under writeback: what the program
- * holds - pages, objects, pool reserves - and the model's own structures).
+ * least half of the managed pages are unreclaimable: allocated outside the
+ * LRU (what the program holds - pages, objects, pool reserves - and the
+ * model's own structures), or anonymous with no swap device to write them
+ * to (the kernel's OOM killer would end their owner).
  * A stall then is the kernel's "out of memory and nothing to kill", not a
  * defect.  @held and @managed (may be NULL) receive the counts.
  */

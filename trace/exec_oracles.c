@@ -500,9 +500,12 @@ bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
 		if (zi.free + zi.pcp > keep)
 			exhausted = false;
 	}
+	/* Reclaimable: page cache, pages under writeback, and anonymous
+	 * pages only if there is a swap device to write them to. */
 	lru = mmt_writeback_pages(m, -1);
 	for (t = 0; t < MMT_NR_LRU_TYPES; t++)
-		lru += mmt_lru_pages(m, -1, (enum mmt_lru_type)t);
+		if (t != MMT_LRU_ANON || mmt_reclaim_has_swap(m))
+			lru += mmt_lru_pages(m, -1, (enum mmt_lru_type)t);
 	alloc = alloc > lru ? alloc - lru : 0;
 	if (held)
 		*held = alloc;

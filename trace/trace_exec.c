@@ -456,7 +456,7 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 		if (!waits)
 			snprintf(
 				x->f->message, sizeof(x->f->message),
-				"out of memory held by the program (%lu of %lu pages allocated outside the LRU, every zone at its min watermark): %.380s",
+				"out of memory held by the program (%lu of %lu pages unreclaimable: outside the LRU, or anonymous with no swap; every zone at its min watermark): %.360s",
 				x->oom_pages, x->oom_managed, v->msg);
 		else
 			snprintf(x->f->message, sizeof(x->f->message),

@@ -150,6 +150,8 @@ enum mmt_lru_type {
  * go to @dev (NULL: no swap; anonymous pages are then not reclaimable);
  * dirty file pages added without a device go to the default file device.
  */
+/* Is there a swap device (can anonymous pages be reclaimed at all)? */
+bool mmt_reclaim_has_swap(const struct mmt_machine *m);
 void mmt_reclaim_set_swap_device(struct mmt_machine *m,
 				 struct mmt_wb_device *dev);
 void mmt_reclaim_set_file_device(struct mmt_machine *m,
