@@ -548,6 +548,12 @@ void _mmt_sched_cpu_attached(struct mmt_machine *m);
 void _mmt_sched_cpu_released(struct mmt_machine *m);
 /* A thread leaves its CPU but will come back (migration): not idle. */
 void _mmt_sched_away(struct mmt_machine *m, int delta);
+/*
+ * sched.c: is a thread engine attached (mmt/engine.h)?  Its waits are
+ * exact (every thread's state is known), so a waiter may sleep until it
+ * is woken instead of polling against a wall-clock timer.
+ */
+bool _mmt_sched_has_engine(const struct mmt_machine *m);
 /* machine.c: attach without reporting a busy CPU; false if busy/offline. */
 bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpu, struct mmt_task *task);
 /*

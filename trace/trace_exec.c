@@ -1322,7 +1322,9 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		mmt_synchronize_rcu();
 		break;
 	case MMT_OP_RCU_BARRIER:
+		/* rcu_barrier() then kvfree_rcu_barrier(): all queued goes. */
 		mmt_rcu_barrier(m);
+		mmt_kvfree_rcu_barrier(m);
 		break;
 	case MMT_OP_CGROUP_CREATE: {
 		char name[32];
@@ -1712,9 +1714,9 @@ static void teardown(struct exec *x)
 	now = allocated_pages(m);
 	for (round = 0; round < 4; round++) {
 		before = now;
-		mmt_rcu_barrier(m);
+		mmt_kvfree_rcu_barrier(m);
 		mmt_kmem_cache_shrink_all(m);
-		mmt_rcu_barrier(m);
+		mmt_kvfree_rcu_barrier(m);
 		mmt_memcg_reap(m);
 		mmt_drain_all_pages(m);
 		now = allocated_pages(m);
