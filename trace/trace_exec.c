@@ -739,16 +739,24 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 			   unsigned int order, struct xhandle *hd,
 			   const struct _mmt_what *what)
 {
-	struct _mmt_wmark_caller wc;
+	struct _mmt_wmark_caller wc, *wcp = &wc;
 	struct mmt_page *page;
+	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
 
 	_mmt_exec_wmark_caller(&wc, gfp);
 	page = node < 0 ? mmt_alloc_pages(gfp, order) :
 			  mmt_alloc_pages_node(node, gfp, order);
 	hd->ptr = page;
 	hd->a = order;
+	/*
+	 * Another thread that ran meanwhile may have taken pages after this
+	 * allocation's watermark check passed (a race the kernel allows):
+	 * the zone's count then says nothing about this caller.
+	 */
+	if (x->ds && mmt_dsched_switches(x->ds) != switches)
+		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
-		got_pages(x, page, order, gfp, &wc, what);
+		got_pages(x, page, order, gfp, wcp, what);
 }
 
 static void op_alloc_bulk(struct exec *x, mmt_gfp_t gfp, uint32_t count,
