@@ -787,6 +787,13 @@ static void dev_quiesce(struct mmt_wb_device *dev)
 		if (atomic_load(&dev->inflight) == 0 &&
 		    atomic_load(&dev->active) == 0)
 			return;
+		/*
+		 * Under a thread engine the other workers are fibers of this
+		 * host thread: still attached at destroy, the run was
+		 * abandoned after a finding and they never run again.
+		 */
+		if (_mmt_sched_has_engine(dev->m))
+			return;
 		sched_yield();
 	}
 	mmt_violation(
