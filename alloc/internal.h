@@ -561,6 +561,12 @@ void _mmt_sched_cpu_onlined(struct mmt_machine *m);
 bool _mmt_sched_engine(const struct mmt_machine *m);
 /* cpu_offline() under a thread engine: wait until no thread is on @cpu. */
 bool _mmt_sched_wait_cpu_left(struct mmt_machine *m, int cpu);
+/*
+ * sched.c: is a thread engine attached (mmt/engine.h)?  Its waits are
+ * exact (every thread's state is known), so a waiter may sleep until it
+ * is woken instead of polling against a wall-clock timer.
+ */
+bool _mmt_sched_has_engine(const struct mmt_machine *m);
 /* machine.c: attach without reporting a busy CPU; false if busy/offline. */
 bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpu, struct mmt_task *task);
 /*

@@ -94,6 +94,12 @@ struct mmt_kvfree_state {
 	struct krc *krcs; /* [nr_cpus] */
 	/* pointers in the fallbacks: queued heads, synchronous frees */
 	_Atomic long nr_fallback;
+	/*
+	 * kvfree_rcu_barrier()'s view of the free steps: the completed grace
+	 * period the last finished step looked at, and the steps under way.
+	 */
+	_Atomic uint64_t freed_upto;
+	_Atomic int steps_running;
 	/* the rcu-early-free oracle: open addressing, linear probing */
 	pthread_mutex_t oracle_mu;
 	struct oracle_ent *tab;
@@ -322,6 +328,8 @@ static bool add_ptr(struct mmt_machine *m, void *ptr)
 	}
 	b->ptrs[b->nr++] = ptr;
 	atomic_fetch_add_explicit(&krcp->nr_ptrs, 1, memory_order_relaxed);
+	/* Before the kick that follows: the gp machine sees it wanted. */
+	_mmt_rcu_kv_wants(rs, b->gp_seq);
 	mmt_raw_spin_unlock_irqrestore(&krcp->lock, flags);
 	return true;
 }
@@ -352,6 +360,8 @@ unsigned long _mmt_kvfree_rcu_step(struct mmt_machine *m, bool gp_ended)
 
 	if (!gp_ended && !early)
 		return 0;
+	/* Under way before reading done: see _mmt_kvfree_rcu_flushed(). */
+	atomic_fetch_add_explicit(&ks->steps_running, 1, memory_order_seq_cst);
 	done = _mmt_rcu_completed(m->rcu);
 	for (c = 0; c < m->nr_cpus; c++) {
 		struct krc *krcp = &ks->krcs[c];
@@ -378,7 +388,34 @@ unsigned long _mmt_kvfree_rcu_step(struct mmt_machine *m, bool gp_ended)
 			free_block(m, krcp, ready);
 		}
 	}
+	for (uint64_t upto = atomic_load(&ks->freed_upto);
+	     upto < done &&
+	     !atomic_compare_exchange_weak(&ks->freed_upto, &upto, done);)
+		;
+	atomic_fetch_sub_explicit(&ks->steps_running, 1, memory_order_seq_cst);
+	_mmt_rcu_progress(m->rcu);
 	return freed;
+}
+
+/*
+ * A step that read gp_completed >= @gp detached every block waiting for
+ * @gp or an older grace period (blocks opened later wait for a newer
+ * one); once no step is under way, all it detached is freed.
+ */
+bool _mmt_kvfree_rcu_flushed(const struct mmt_machine *m, uint64_t gp)
+{
+	struct mmt_kvfree_state *ks = m->rcu->kv;
+	long n = 0;
+	int c;
+
+	for (c = 0; c < m->nr_cpus; c++)
+		n += atomic_load_explicit(&ks->krcs[c].nr_ptrs,
+					  memory_order_seq_cst);
+	if (!n)
+		return true;
+	return atomic_load_explicit(&ks->freed_upto, memory_order_seq_cst) >=
+		       gp &&
+	       !atomic_load_explicit(&ks->steps_running, memory_order_seq_cst);
 }
 
 /* ---- the API ---- */

@@ -35,9 +35,26 @@
  *    the caller's);
  *  - then lets kvfree_rcu.c free the blocks that became ready.
  * synchronize_rcu() requests the grace period after the current one and
- * steps until it completes, yielding while other CPUs' readers hold it
- * back; a grace period stalled for stall_ms is reported as "rcu-deadlock"
- * naming the CPUs still reading, and the wait is abandoned (never a hang).
+ * steps until it completes.  rcu_barrier() steps until every callback
+ * queued before it has run, kvfree_rcu_barrier() until also every
+ * kvfree_rcu pointer queued before it is freed; neither waits for what is
+ * queued after it (other CPUs may keep queuing).  While a step cannot
+ * move the machine (readers hold the grace period back, or the kvfree_rcu
+ * worker or another CPU still runs what is ready), a waiter
+ *  - under a thread engine (the deterministic scheduler) sleeps on
+ *    wait_wq, as the kernel's waiter sleeps on a completion, until a
+ *    reader leaves its section, a grace period starts or ends, a batch of
+ *    callbacks has run or a kvfree_rcu free step is done: exact, no timer
+ *    and no polling, so a spinning waiter never starves the reader it
+ *    waits for and a wait that nothing can end is the machine's or the
+ *    engine's deadlock report, deterministic and replayable;
+ *  - with free-running threads yields and polls; a grace period stalled
+ *    for stall_ms of real time is reported as "rcu-deadlock" naming the
+ *    CPUs still reading, and the wait is abandoned (never a hang).
+ * A grace period is wanted for queued callbacks, a synchronize_rcu()
+ * request, and kvfree_rcu blocks waiting for one that has not started
+ * (kv_gp_wanted); blocks whose grace period is over wait for a free step,
+ * not for another grace period.
  *
  * Invariants: gp_completed <= gp_started <= gp_completed + 1; a callback
  * queued for grace period N runs only once gp_completed >= N; a CPU's
@@ -124,6 +141,7 @@ static MMT_COLD uint64_t repair_stale_reader(struct mmt_cpu *cpu,
 		cpu->id, state_nesting(s), cpu->curr->name, cpu->preempt_count);
 	/* Release: as a read_unlock() to zero (pairs with gp end's acquire). */
 	atomic_store_explicit(&rc->state, fixed, memory_order_release);
+	_mmt_rcu_progress(cpu->m->rcu);
 	return fixed;
 }
 
@@ -173,7 +191,7 @@ void mmt_rcu_read_unlock(void)
 			cpu->id, cpu->curr->name);
 		return;
 	}
-	if (state_nesting(s) == 1)
+	if (state_nesting(s) == 1) {
 		/*
 		 * Leaving the outermost section: nesting 0 and one more
 		 * quiescent state in one store.  Release: the section's
@@ -183,8 +201,16 @@ void mmt_rcu_read_unlock(void)
 		atomic_store_explicit(&rc->state,
 				      (state_qs(s) + 1) << RCU_NEST_BITS,
 				      memory_order_release);
-	else
+		/*
+		 * A quiescent state may let a grace period end: the kernel
+		 * wakes its gp kthread when the last one is reported.  Only
+		 * under a thread engine does anyone sleep on it (one thread:
+		 * no store-load race with the sleeper's look).
+		 */
+		_mmt_rcu_progress(cpu->m->rcu);
+	} else {
 		atomic_store_explicit(&rc->state, s - 1, memory_order_relaxed);
+	}
 	mmt_preempt_enable();
 }
 
@@ -202,8 +228,13 @@ static bool need_gp_locked(struct mmt_rcu_state *rs)
 	uint64_t started =
 		atomic_load_explicit(&rs->gp_started, memory_order_relaxed);
 
+	/*
+	 * Blocks whose grace period is over only wait for a free step (the
+	 * kvfree_rcu worker's, or the next gp end's): no new grace period.
+	 */
 	return rs->cb_head || rs->gp_requested > started ||
-	       mmt_kvfree_rcu_pending(rs->m);
+	       atomic_load_explicit(&rs->kv_gp_wanted, memory_order_acquire) >
+		       started;
 }
 
 static bool cpu_has_thread(struct mmt_machine *m, int c)
@@ -283,6 +314,7 @@ static struct mmt_rcu_head *ready_cbs_locked(struct mmt_rcu_state *rs,
 	if (!rs->cb_head)
 		rs->cb_tail = &rs->cb_head;
 	*pp = NULL;
+	atomic_fetch_add_explicit(&rs->cb_running, n, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&rs->nr_cbs, n, memory_order_relaxed);
 	return first;
 }
@@ -320,7 +352,12 @@ static enum gp_progress gp_step(struct mmt_machine *m)
 		next = cbs->next; /* the callback may free the head */
 		cbs->next = NULL;
 		cbs->func(cbs);
+		/* Release: rcu_barrier() sees what the callback did. */
+		atomic_fetch_sub_explicit(&rs->cb_running, 1,
+					  memory_order_release);
 	}
+	if (ret == GP_STARTED || ret == GP_ENDED)
+		_mmt_rcu_progress(rs);
 	if (MMT_UNLIKELY(
 		    atomic_load_explicit(&rs->kv_on, memory_order_acquire))) {
 		/* kvfree_rcu's worker frees, in process context. */
@@ -367,48 +404,65 @@ void mmt_call_rcu(struct mmt_rcu_head *head,
 	_mmt_rcu_kick(rs);
 }
 
-/* ---- waiting: synchronize_rcu, rcu_barrier ---- */
+/* ---- waiting: synchronize_rcu, rcu_barrier, kvfree_rcu_barrier ---- */
+
+/* What a waiter waits for. */
+struct rcu_wait {
+	struct mmt_machine *m;
+	const char *op;
+	uint64_t gp; /* the grace period snapshot it waits for */
+	uint64_t kv_gp; /* kvfree_rcu_barrier(): the newest block's */
+	bool (*done)(const struct rcu_wait *w);
+};
+
+/* The CPUs holding the current grace period back: "1,3" or "none". */
+static void holdouts_locked(struct mmt_rcu_state *rs, char *buf, size_t len)
+{
+	size_t used = 0;
+	int c;
+
+	buf[0] = '\0';
+	for (c = 0; c < rs->m->nr_cpus && used + 8 < len; c++)
+		if (rs->gp_active && !cpu_quiescent_locked(rs, c))
+			used += (size_t)snprintf(buf + used, len - used, "%s%d",
+						 used ? "," : "", c);
+	if (!used)
+		snprintf(buf, len, "none");
+}
 
 static MMT_COLD void report_stall(struct mmt_cpu *cpu, const char *op,
 				  unsigned int ms)
 {
 	struct mmt_rcu_state *rs = cpu->m->rcu;
 	char cpus[256];
-	size_t len = 0;
 	uint64_t gp;
-	int c;
 
-	cpus[0] = '\0';
 	pthread_mutex_lock(&rs->mu);
 	gp = atomic_load_explicit(&rs->gp_started, memory_order_relaxed);
-	for (c = 0; c < cpu->m->nr_cpus && len + 8 < sizeof(cpus); c++)
-		if (rs->gp_active && !cpu_quiescent_locked(rs, c))
-			len += (size_t)snprintf(cpus + len, sizeof(cpus) - len,
-						"%s%d", len ? "," : "", c);
+	holdouts_locked(rs, cpus, sizeof(cpus));
 	pthread_mutex_unlock(&rs->mu);
 	mmt_violation(
 		cpu->m, "rcu-deadlock",
 		"%s on cpu %d: grace period %llu made no progress for %u ms; "
 		"cpu(s) %s still inside read-side critical sections",
-		op, cpu->id, (unsigned long long)gp, ms, len ? cpus : "none");
+		op, cpu->id, (unsigned long long)gp, ms, cpus);
 }
 
 /*
- * Step grace periods until @done, yielding while readers hold one back.
- * False (after an "rcu-deadlock" report) if nothing moved for stall_ms.
+ * Free-running threads: step grace periods until @w is done, yielding
+ * while readers hold one back.  False (after an "rcu-deadlock" report) if
+ * nothing moved for stall_ms of real time: a reader on another thread
+ * may be stuck outside the model, and real time is all there is to tell.
  */
-static bool wait_for(struct mmt_cpu *cpu,
-		     bool (*done)(struct mmt_machine *m, uint64_t arg),
-		     uint64_t arg, const char *op, unsigned int *gps)
+static bool wait_polling(struct rcu_wait *w, unsigned int *gps)
 {
-	struct mmt_machine *m = cpu->m;
+	struct mmt_machine *m = w->m;
 	struct mmt_rcu_state *rs = m->rcu;
 	uint64_t last = now_ms();
 
-	while (!done(m, arg)) {
+	while (!w->done(w)) {
 		enum gp_progress p = gp_step(m);
 
-		cpu = _mmt_this_cpu; /* a callback may have migrated us */
 		if (p == GP_ENDED && gps)
 			(*gps)++;
 		if (p == GP_STARTED || p == GP_ENDED) {
@@ -416,18 +470,120 @@ static bool wait_for(struct mmt_cpu *cpu,
 			continue;
 		}
 		if (now_ms() - last > rs->stall_ms) {
-			report_stall(cpu, op, rs->stall_ms);
+			/* A callback may have migrated us: the CPU now. */
+			report_stall(_mmt_this_cpu, w->op, rs->stall_ms);
 			return false;
 		}
-		mmt_sched_point(cpu, MMT_SP_EXPLICIT, rs);
+		mmt_sched_point(_mmt_this_cpu, MMT_SP_EXPLICIT, rs);
 		sched_yield();
 	}
 	return true;
 }
 
-static bool gp_reached(struct mmt_machine *m, uint64_t target)
+/* Sleeping waiter's condition: done, or a step could move the gp machine. */
+static bool wait_cond(void *arg)
 {
-	return _mmt_rcu_completed(m->rcu) >= target;
+	const struct rcu_wait *w = arg;
+	struct mmt_rcu_state *rs = w->m->rcu;
+	bool go;
+
+	if (w->done(w))
+		return true;
+	pthread_mutex_lock(&rs->mu);
+	go = rs->gp_active ? gp_quiescent_locked(rs) : need_gp_locked(rs);
+	pthread_mutex_unlock(&rs->mu);
+	return go;
+}
+
+/* The queue's name says what its sleepers wait for (deadlock reports). */
+static void name_the_wait(struct mmt_rcu_state *rs, const struct rcu_wait *w)
+{
+	char cpus[64];
+	uint64_t gp;
+
+	pthread_mutex_lock(&rs->mu);
+	gp = atomic_load_explicit(&rs->gp_started, memory_order_relaxed);
+	if (rs->gp_active) {
+		holdouts_locked(rs, cpus, sizeof(cpus));
+		snprintf(rs->wait_name, sizeof(rs->wait_name),
+			 "%s: grace period %llu, held back by cpu(s) %s inside "
+			 "read-side critical sections",
+			 w->op, (unsigned long long)gp, cpus);
+	} else {
+		snprintf(rs->wait_name, sizeof(rs->wait_name),
+			 "%s: grace period %llu over, callbacks or kvfree_rcu "
+			 "frees still to run",
+			 w->op, (unsigned long long)gp);
+	}
+	pthread_mutex_unlock(&rs->mu);
+}
+
+/* May the current context sleep?  (Never reports: might_sleep did.) */
+static bool may_sleep(const struct mmt_cpu *cpu)
+{
+	return !cpu->preempt_count && !cpu->irq_disable_depth &&
+	       !cpu->curr->nr_held && !mmt_kthread_should_stop();
+}
+
+/*
+ * Under a thread engine: step grace periods while a step moves them, and
+ * otherwise sleep, as the kernel's waiter sleeps on its completion, until
+ * a quiescent state, a grace period's start or end, the last callback of
+ * a batch or a kvfree_rcu free step wakes it.  No timer: what ends a wait
+ * is model progress, and a wait nothing can end is the machine's
+ * deadlock (every task blocked) or the engine's (nothing runnable), both
+ * deterministic, naming this wait and the CPUs still reading.  A context
+ * that may not sleep (already reported by might_sleep) or a kthread told
+ * to stop polls instead, giving way at every turn.  False when the
+ * machine failed.
+ */
+static bool wait_sleeping(struct rcu_wait *w, unsigned int *gps)
+{
+	struct mmt_machine *m = w->m;
+	struct mmt_rcu_state *rs = m->rcu;
+
+	while (!w->done(w)) {
+		enum gp_progress p = gp_step(m);
+		enum mmt_wait_result r;
+
+		if (p == GP_ENDED && gps)
+			(*gps)++;
+		if (p == GP_STARTED || p == GP_ENDED)
+			continue;
+		if (mmt_sched_failed(m))
+			return false;
+		if (!may_sleep(_mmt_this_cpu)) {
+			mmt_sched_point(_mmt_this_cpu, MMT_SP_EXPLICIT, rs);
+			continue;
+		}
+		name_the_wait(rs, w);
+		atomic_fetch_add_explicit(&rs->nr_sleepers, 1,
+					  memory_order_relaxed);
+		r = mmt_wait_event_timeout(&rs->wait_wq, wait_cond, w,
+					   MMT_WAIT_FOREVER, NULL);
+		atomic_fetch_sub_explicit(&rs->nr_sleepers, 1,
+					  memory_order_relaxed);
+		if (r == MMT_WAIT_DEADLOCK)
+			return false;
+	}
+	return true;
+}
+
+static bool wait_for(struct rcu_wait *w, unsigned int *gps)
+{
+	if (_mmt_sched_has_engine(w->m))
+		return wait_sleeping(w, gps);
+	return wait_polling(w, gps);
+}
+
+void _mmt_rcu_wake_sleepers(struct mmt_rcu_state *rs)
+{
+	mmt_wake_up(&rs->wait_wq);
+}
+
+static bool gp_reached(const struct rcu_wait *w)
+{
+	return _mmt_rcu_completed(w->m->rcu) >= w->gp;
 }
 
 static bool in_own_reader(struct mmt_cpu *cpu, const char *op)
@@ -448,40 +604,78 @@ void mmt_synchronize_rcu(void)
 {
 	struct mmt_cpu *cpu = cur_cpu();
 	struct mmt_rcu_state *rs = cpu->m->rcu;
-	uint64_t target;
+	struct rcu_wait w = { .m = cpu->m,
+			      .op = "synchronize_rcu()",
+			      .done = gp_reached };
 
-	if (in_own_reader(cpu, "synchronize_rcu()"))
+	if (in_own_reader(cpu, w.op))
 		return;
 	_mmt_might_sleep(MMT_SITE);
 	pthread_mutex_lock(&rs->mu);
 	/* A grace period that starts after this call: the next to start. */
-	target = _mmt_rcu_snap(rs);
-	if (rs->gp_requested < target)
-		rs->gp_requested = target;
+	w.gp = _mmt_rcu_snap(rs);
+	if (rs->gp_requested < w.gp)
+		rs->gp_requested = w.gp;
 	pthread_mutex_unlock(&rs->mu);
 	_mmt_rcu_kick(rs);
-	wait_for(cpu, gp_reached, target, "synchronize_rcu()", NULL);
+	wait_for(&w, NULL);
 }
 
-static bool nothing_waits(struct mmt_machine *m, uint64_t unused)
+/*
+ * rcu_barrier()'s condition: no callback queued before it (grace period
+ * w->gp or older: the list is in snapshot order, the oldest first) is
+ * still queued or running.  Callbacks queued later are not waited for,
+ * as in the kernel: a barrier beside CPUs that keep queuing ends.
+ * Running ones are counted all together (a batch runs in a bounded time).
+ */
+static bool cbs_done(const struct rcu_wait *w)
 {
-	(void)unused;
-	return !atomic_load_explicit(&m->rcu->nr_cbs, memory_order_relaxed) &&
-	       !mmt_kvfree_rcu_pending(m);
+	struct mmt_rcu_state *rs = w->m->rcu;
+	bool busy;
+
+	pthread_mutex_lock(&rs->mu);
+	/* Under mu: a batch is detached and counted running in one go. */
+	busy = (rs->cb_head && rs->cb_head->gp_seq <= w->gp) ||
+	       atomic_load_explicit(&rs->cb_running, memory_order_acquire);
+	pthread_mutex_unlock(&rs->mu);
+	return !busy;
+}
+
+/* kvfree_rcu_barrier(): and every block pointer queued before it freed. */
+static bool kv_done(const struct rcu_wait *w)
+{
+	return cbs_done(w) && _mmt_kvfree_rcu_flushed(w->m, w->kv_gp);
+}
+
+static unsigned int barrier(struct mmt_machine *m, const char *op,
+			    bool (*done)(const struct rcu_wait *w))
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_rcu_state *rs = m->rcu;
+	struct rcu_wait w = { .m = m, .op = op, .done = done };
+	unsigned int gps = 0;
+
+	MMT_ASSERT(cpu->m == m); /* the CPU's machine; m documents which */
+	if (in_own_reader(cpu, op))
+		return 0;
+	_mmt_might_sleep(MMT_SITE);
+	pthread_mutex_lock(&rs->mu);
+	w.gp = _mmt_rcu_snap(rs);
+	pthread_mutex_unlock(&rs->mu);
+	/* Every block pointer queued so far waits for this one or older. */
+	w.kv_gp = atomic_load_explicit(&rs->kv_gp_wanted, memory_order_acquire);
+	wait_for(&w, &gps);
+	return gps;
 }
 
 unsigned int mmt_rcu_barrier(struct mmt_machine *m)
 {
-	struct mmt_cpu *cpu = cur_cpu();
-	unsigned int gps = 0;
+	return barrier(m, "rcu_barrier()", cbs_done);
+}
 
-	MMT_ASSERT(cpu->m == m);
-	(void)m; /* the CPU's machine; m only documents which one */
-	if (in_own_reader(cpu, "rcu_barrier()"))
-		return 0;
-	_mmt_might_sleep(MMT_SITE);
-	wait_for(cpu, nothing_waits, 0, "rcu_barrier()", &gps);
-	return gps;
+unsigned int mmt_kvfree_rcu_barrier(struct mmt_machine *m)
+{
+	return barrier(m, "kvfree_rcu_barrier()", kv_done);
 }
 
 /* ---- the grace-period thread and kvfree_rcu's worker ---- */
@@ -641,6 +835,8 @@ int _mmt_rcu_init(struct mmt_machine *m, char *err, size_t errlen)
 	pthread_mutex_init(&rs->mu, NULL);
 	rs->cb_tail = &rs->cb_head;
 	rs->stall_ms = RCU_STALL_MS_DEFAULT;
+	snprintf(rs->wait_name, sizeof(rs->wait_name), "rcu grace period");
+	mmt_waitqueue_init(&rs->wait_wq, rs->wait_name);
 	mmt_waitqueue_init(&rs->gp_wq, "rcu_gp_wq");
 	mmt_waitqueue_init(&rs->kv_wq, "kfree_rcu_wq");
 	m->rcu = rs;
@@ -659,6 +855,7 @@ void _mmt_rcu_destroy(struct mmt_machine *m)
 	 * the arena, which goes away with the machine: touch neither.
 	 */
 	_mmt_kvfree_rcu_destroy(m);
+	mmt_waitqueue_destroy(&rs->wait_wq);
 	mmt_waitqueue_destroy(&rs->gp_wq);
 	mmt_waitqueue_destroy(&rs->kv_wq);
 	pthread_mutex_destroy(&rs->mu);

@@ -69,9 +69,29 @@ struct mmt_rcu_state {
 	bool gp_active; /* under mu */
 	uint64_t gp_requested; /* under mu: synchronize_rcu() waits for it */
 	struct mmt_rcu_head *cb_head, **cb_tail; /* FIFO, under mu */
-	_Atomic unsigned long nr_cbs;
-	/* synchronize_rcu()/rcu_barrier() give up after this long stalled */
+	_Atomic unsigned long nr_cbs; /* queued, not yet detached */
+	/* detached from the list at a grace period's end, not yet run */
+	_Atomic unsigned long cb_running;
+	/*
+	 * The newest grace period a pointer in a kvfree_rcu block waits for
+	 * (monotonic): a grace period is wanted while it exceeds gp_started.
+	 * Blocks whose grace period is over wait for a free step only.
+	 */
+	_Atomic uint64_t kv_gp_wanted;
+	/*
+	 * Free-running threads: synchronize_rcu()/rcu_barrier() poll and give
+	 * up after this long stalled, in real time.  Under a thread engine
+	 * they sleep on wait_wq instead (the kernel's completion) and
+	 * whatever may let them go on wakes them while nr_sleepers says one
+	 * sleeps: a grace period's start or end, the last callback of a
+	 * batch, a kvfree_rcu free step, a reader leaving its section.
+	 * wait_name (the queue's name) says what they wait for, for a
+	 * deadlock report.
+	 */
 	unsigned int stall_ms;
+	_Atomic int nr_sleepers;
+	struct mmt_waitqueue wait_wq;
+	char wait_name[160];
 	struct mmt_rcu_cpu *cpus; /* [m->nr_cpus] */
 	struct mmt_kvfree_state *kv;
 	/*
@@ -86,6 +106,27 @@ struct mmt_rcu_state {
 	_Atomic bool gp_kick, kv_on, kv_work;
 	struct mmt_waitqueue gp_wq, kv_wq;
 };
+
+/* Sleepers in synchronize_rcu()/rcu_barrier(): let them look again. */
+void _mmt_rcu_wake_sleepers(struct mmt_rcu_state *rs);
+static inline void _mmt_rcu_progress(struct mmt_rcu_state *rs)
+{
+	if (MMT_UNLIKELY(atomic_load_explicit(&rs->nr_sleepers,
+					      memory_order_relaxed)))
+		_mmt_rcu_wake_sleepers(rs);
+}
+
+/* kvfree_rcu.c: a pointer now waits for grace period @gp. */
+static inline void _mmt_rcu_kv_wants(struct mmt_rcu_state *rs, uint64_t gp)
+{
+	uint64_t cur =
+		atomic_load_explicit(&rs->kv_gp_wanted, memory_order_relaxed);
+
+	while (cur < gp && !atomic_compare_exchange_weak_explicit(
+				   &rs->kv_gp_wanted, &cur, gp,
+				   memory_order_release, memory_order_relaxed))
+		;
+}
 
 /* Something may want a grace period: wake the gp thread if there is one. */
 void _mmt_rcu_gp_wanted(struct mmt_rcu_state *rs);
@@ -123,5 +164,10 @@ void _mmt_kvfree_rcu_destroy(struct mmt_machine *m);
  * whether this step ended one).  Returns the pointers freed.
  */
 unsigned long _mmt_kvfree_rcu_step(struct mmt_machine *m, bool gp_ended);
+/*
+ * kvfree_rcu_barrier()'s condition: every pointer put in a block while
+ * grace period @gp (a snapshot) was the one to wait for has been freed.
+ */
+bool _mmt_kvfree_rcu_flushed(const struct mmt_machine *m, uint64_t gp);
 
 #endif /* MMT_RCU_INTERNAL_H */

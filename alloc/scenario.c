@@ -370,7 +370,7 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o,
 	mmt_lru_unmap(w.m, MMT_LRU_FILE_CLEAN, ~0ul);
 	mmt_lru_unmap(w.m, MMT_LRU_FILE_DIRTY, ~0ul);
 	if (!mmt_sched_failed(w.m)) {
-		mmt_rcu_barrier(w.m);
+		mmt_kvfree_rcu_barrier(w.m);
 		mmt_kmem_cache_shrink_all(w.m);
 		mmt_drain_all_pages(w.m);
 		/* On a CPU: pages, slabs, memcg charges and reserves. */

@@ -963,6 +963,17 @@ void mmt_machine_set_engine(struct mmt_machine *m,
 	pthread_mutex_unlock(&s->mu);
 }
 
+bool _mmt_sched_has_engine(const struct mmt_machine *m)
+{
+	struct mmt_sched_state *s = S(m);
+	bool on;
+
+	pthread_mutex_lock(&s->mu);
+	on = s->eops != NULL;
+	pthread_mutex_unlock(&s->mu);
+	return on;
+}
+
 void mmt_engine_thread_pending(struct mmt_machine *m, int delta)
 {
 	_mmt_sched_away(m, delta);

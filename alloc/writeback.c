@@ -814,13 +814,19 @@ static bool dev_quiesce(struct mmt_wb_device *dev)
 		    atomic_load(&dev->active) == 0)
 			return true;
 		/*
-		 * A spin with no release point: under the deterministic
-		 * scheduler the worker ending our writes is another fiber of
-		 * this host thread, and only a scheduling point lets it run
+		 * Under a thread engine the other workers are fibers of this
+		 * host thread.  Abandoned after a finding or a blocked run they
+		 * never run again: give up at once.  Otherwise only a
+		 * scheduling point lets the worker ending our writes run
 		 * (sched_yield() alone would spin here and free the pools
 		 * under it).
 		 */
-		_mmt_sched_point(MMT_SP_LOCK_CONTENDED, dev);
+		if (_mmt_sched_has_engine(dev->m)) {
+			if (mmt_sched_failed(dev->m) || spins > 100000)
+				return false;
+			_mmt_sched_point(MMT_SP_LOCK_CONTENDED, dev);
+			continue;
+		}
 		sched_yield();
 	}
 	mmt_violation(

@@ -1226,3 +1226,213 @@ MMT_TEST(dsched_every_source_takes_the_interrupt_choice_and_replays_it)
 		mmt_schedule_free(&c.sched);
 	}
 }
+
+/* ---- RCU waiters under the scheduler ---- */
+
+/*
+ * An adversarial but legal schedule, as PCT's with the reader at the
+ * lowest priority: the runnable fiber with the highest id always runs.
+ */
+static unsigned int highest_pick(struct mmt_sched_source *src, uint64_t step,
+				 const uint16_t *ids, unsigned int n, int cur)
+{
+	(void)src;
+	(void)step;
+	(void)ids;
+	(void)cur;
+	return n - 1;
+}
+
+static void highest_destroy(struct mmt_sched_source *src)
+{
+	(void)src;
+}
+
+static const struct mmt_sched_source_ops highest_ops = {
+	.name = "highest-id",
+	.pick = highest_pick,
+	.destroy = highest_destroy,
+};
+
+static struct mmt_sched_source highest_src = { .ops = &highest_ops };
+
+static struct {
+	struct mmt_waitqueue wq;
+	bool inside, left, caller_done;
+	struct mmt_dsched *ds;
+	int reader_id;
+	int order[4], nr; /* 0: the reader left; 1, 2: a waiter returned */
+} rw;
+
+/* Fiber 0, cpu 1: a read-side section over many scheduling points. */
+static void rw_reader(void *arg)
+{
+	int i;
+
+	(void)arg;
+	mmt_rcu_read_lock();
+	rw.inside = true;
+	mmt_wake_up(&rw.wq);
+	for (i = 0; i < 50; i++)
+		mmt_cond_resched();
+	rw.left = true;
+	rw.order[rw.nr++] = 0;
+	mmt_rcu_read_unlock();
+}
+
+/* Fibers 1 and 2: once the reader is inside, wait for a grace period. */
+static void rw_waiter(void *arg)
+{
+	MMT_CHECK_EQ(mmt_wait_event_timeout(&rw.wq, flag_set, &rw.inside,
+					    MMT_WAIT_FOREVER, NULL),
+		     MMT_WAIT_DONE);
+	mmt_synchronize_rcu();
+	rw.order[rw.nr++] = (int)(intptr_t)arg;
+}
+
+MMT_TEST(
+	dsched_synchronize_rcu_sleeps_until_a_reader_the_schedule_starves_leaves)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 3;
+	m = t_machine(&cfg);
+	memset(&rw, 0, sizeof(rw));
+	mmt_waitqueue_init(&rw.wq, "reader-inside");
+	ds = t_dsched(m, &highest_src);
+	/* A polling waiter would yield to the other forever: a livelock. */
+	mmt_dsched_set_step_limit(ds, 100000);
+	mmt_dsched_add_task(ds, 1, mmt_task_create(m, "reader", 0), rw_reader,
+			    NULL);
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "waiter1", 0), rw_waiter,
+			    (void *)1);
+	mmt_dsched_add_task(ds, 2, mmt_task_create(m, "waiter2", 0), rw_waiter,
+			    (void *)2);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	/* Both slept (never ran again) until the reader had left. */
+	MMT_CHECK_EQ(rw.nr, 3);
+	MMT_CHECK_EQ(rw.order[0], 0);
+	MMT_CHECK(mmt_rcu_gp_completed(m) >= 1);
+	MMT_CHECK_CLEAN(m);
+	t_dsched_done(m, ds);
+	mmt_waitqueue_destroy(&rw.wq);
+}
+
+/* The reader waits for the synchronize_rcu() caller to be done. */
+static void rw_stuck_reader(void *arg)
+{
+	(void)arg;
+	mmt_rcu_read_lock();
+	rw.inside = true;
+	mmt_wake_up(&rw.wq);
+	while (!rw.caller_done)
+		mmt_dsched_wait(rw.ds, "the synchronize_rcu() caller");
+	mmt_rcu_read_unlock();
+}
+
+static void rw_caller(void *arg)
+{
+	(void)arg;
+	mmt_wait_event_timeout(&rw.wq, flag_set, &rw.inside, MMT_WAIT_FOREVER,
+			       NULL);
+	mmt_synchronize_rcu();
+	rw.caller_done = true;
+	mmt_dsched_wake(rw.ds, rw.reader_id);
+}
+
+static char *rcu_deadlock_run(unsigned long *points)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	const char *msg;
+	char *copy;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	m = t_machine(&cfg);
+	memset(&rw, 0, sizeof(rw));
+	mmt_waitqueue_init(&rw.wq, "reader-inside");
+	rw.ds = t_dsched(m, mmt_sched_source_random(5));
+	rw.reader_id = mmt_dsched_add_task(rw.ds, 1,
+					   mmt_task_create(m, "reader", 0),
+					   rw_stuck_reader, NULL);
+	mmt_dsched_add_task(rw.ds, 0, mmt_task_create(m, "caller", 0),
+			    rw_caller, NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(rw.ds), MMT_DSCHED_DEADLOCK);
+	*points = mmt_dsched_points(rw.ds);
+	msg = violation_msg(m, "deadlock");
+	MMT_CHECK_MSG(msg, "no deadlock reported");
+	copy = strdup(msg ? msg : "");
+	/* The abandoned tasks keep their CPUs: the host stays off them. */
+	mmt_dsched_destroy(rw.ds);
+	t_machine_done();
+	mmt_waitqueue_destroy(&rw.wq);
+	return copy;
+}
+
+MMT_TEST(
+	dsched_a_reader_waiting_for_the_synchronize_rcu_caller_is_a_deadlock_naming_its_cpu)
+{
+	unsigned long p1, p2;
+	char *a = rcu_deadlock_run(&p1), *b = rcu_deadlock_run(&p2);
+
+	MMT_CHECK_MSG(strstr(a, "synchronize_rcu(): grace period 1, held "
+				"back by cpu(s) 1 inside read-side") &&
+			      strstr(a, "the synchronize_rcu() caller"),
+		      "chain: %s", a);
+	/* No timer, no wall clock: the same report at the same point. */
+	MMT_CHECK_STR(a, b);
+	MMT_CHECK_EQ(p1, p2);
+	free(a);
+	free(b);
+}
+
+static struct {
+	struct mmt_machine *m;
+	unsigned long pending_after;
+	unsigned int gps;
+} kb;
+
+/* kvfree_rcu, then its barrier: only the worker frees, never this CPU. */
+static void kb_client(void *arg)
+{
+	int i;
+
+	(void)arg;
+	for (i = 0; i < 3; i++) {
+		void *o = mmt_kmalloc(64, GFP_KERNEL);
+
+		MMT_CHECK(o != NULL);
+		mmt_kvfree_rcu(o);
+	}
+	kb.gps = mmt_kvfree_rcu_barrier(kb.m);
+	kb.pending_after = mmt_kvfree_rcu_pending(kb.m);
+}
+
+MMT_TEST(dsched_kvfree_rcu_barrier_sleeps_until_the_worker_has_freed)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_dsched *ds;
+
+	mmt_config_default(&cfg);
+	cfg.nr_cpus = 2;
+	m = t_machine(&cfg);
+	memset(&kb, 0, sizeof(kb));
+	kb.m = m;
+	ds = t_dsched(m, mmt_sched_source_round_robin());
+	mmt_dsched_set_step_limit(ds, 100000);
+	MMT_CHECK(mmt_kvfree_rcu_worker_start(m));
+	mmt_dsched_add_task(ds, 0, mmt_task_create(m, "client", 0), kb_client,
+			    NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_DONE);
+	MMT_CHECK_EQ(kb.pending_after, 0);
+	MMT_CHECK_EQ(kb.gps, 1); /* one grace period, no more */
+	MMT_CHECK_CLEAN(m);
+	mmt_kvfree_rcu_worker_stop(m);
+	MMT_CHECK_CLEAN(m);
+	t_dsched_done(m, ds);
+}

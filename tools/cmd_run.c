@@ -1030,7 +1030,7 @@ int cmd_run(int argc, char **argv)
 		if (ctx.exchange[i])
 			obj_free_ptr(ctx.exchange[i]);
 	/* Every grace period, then the objects and slabs all go back. */
-	mmt_rcu_barrier(m);
+	mmt_kvfree_rcu_barrier(m);
 	valid = mmt_slab_is_valid(m);
 	mmt_kmem_cache_destroy(ctx.cache);
 	valid &= mmt_slab_teardown_check(m);

@@ -23,8 +23,9 @@
  * fast path) is retried when nothing else can run: all spinners become
  * runnable once; if they only spin again (no other point passed since the
  * last retry) nothing can ever free them.  At an MMT_SP_EXPLICIT point
- * (cond_resched, the spin-waits of synchronize_rcu and memcg offline) the
- * running fiber yields: another runnable fiber is chosen if there is one.
+ * (cond_resched, the spin-wait of memcg offline) the running fiber yields:
+ * another runnable fiber is chosen if there is one - no fairness: a source
+ * may keep choosing another spinner, so waits on other fibers sleep.
  *
  * The host context.  run() dispatches from the host context; a fiber that
  * finds nothing runnable switches back to it, and the host decides: every

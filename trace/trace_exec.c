@@ -786,7 +786,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 			   unsigned int order, struct xhandle *hd,
 			   const struct _mmt_what *what)
 {
-	struct _mmt_wmark_caller wc;
+	struct _mmt_wmark_caller wc, *wcp = &wc;
 	struct mmt_page *page;
 	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
 
@@ -796,17 +796,14 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	hd->ptr = page;
 	hd->a = order;
 	/*
-	 * The caller-side "watermark" oracle reads the zone after the call:
-	 * if another thread ran meanwhile (between the allocator's unlocked
-	 * watermark check and the removal, or after it), the kernel's own
-	 * check is approximate too, and the count says nothing of this call.
+	 * Another thread that ran meanwhile may have taken pages after this
+	 * allocation's watermark check passed (a race the kernel allows):
+	 * the zone's count then says nothing about this caller.
 	 */
+	if (x->ds && mmt_dsched_switches(x->ds) != switches)
+		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
-		got_pages(x, page, order, gfp,
-			  x->ds && mmt_dsched_switches(x->ds) != switches ?
-				  NULL :
-				  &wc,
-			  what);
+		got_pages(x, page, order, gfp, wcp, what);
 }
 
 static void op_alloc_bulk(struct exec *x, mmt_gfp_t gfp, uint32_t count,
@@ -1394,7 +1391,9 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		mmt_synchronize_rcu();
 		break;
 	case MMT_OP_RCU_BARRIER:
+		/* rcu_barrier() then kvfree_rcu_barrier(): all queued goes. */
 		mmt_rcu_barrier(m);
+		mmt_kvfree_rcu_barrier(m);
 		break;
 	case MMT_OP_CGROUP_CREATE: {
 		char name[32];
@@ -1784,9 +1783,9 @@ static void teardown(struct exec *x)
 	now = allocated_pages(m);
 	for (round = 0; round < 4; round++) {
 		before = now;
-		mmt_rcu_barrier(m);
+		mmt_kvfree_rcu_barrier(m);
 		mmt_kmem_cache_shrink_all(m);
-		mmt_rcu_barrier(m);
+		mmt_kvfree_rcu_barrier(m);
 		mmt_memcg_reap(m);
 		mmt_drain_all_pages(m);
 		now = allocated_pages(m);

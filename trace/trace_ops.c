@@ -316,7 +316,7 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	OP(SYNCHRONIZE_RCU, "synchronize_rcu", NONE, 0, 0,
 	   "wait for a full grace period (may sleep)"),
 	OP(RCU_BARRIER, "rcu_barrier", NONE, 0, 0,
-	   "run grace periods until no callback waits (may sleep)"),
+	   "rcu_barrier + kvfree_rcu_barrier: wait for all queued before it (may sleep)"),
 	/* cgroups */
 	OP(CGROUP_CREATE, "cgroup_create", CGROUP, 0, 0,
 	   "a memory cgroup (may sleep)"),

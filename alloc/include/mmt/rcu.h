@@ -9,7 +9,10 @@
  * it started has left it; then its callbacks run on the stepping CPU.
  * mmt_synchronize_rcu() steps until a full grace period has elapsed (it
  * waits for other CPUs' readers, and reports sleeping in atomic context or
- * waiting inside its own read-side section, which would deadlock).
+ * waiting inside its own read-side section, which would deadlock).  Under
+ * a thread engine (mmt/engine.h) a waiter that cannot step sleeps until a
+ * reader leaves or the grace-period machine moves; with free-running
+ * threads it polls and reports a grace period stalled for seconds.
  *
  * kvfree_rcu(ptr) and kvfree_rcu(ptr, head) queue pointers in per-cpu
  * blocks of one page each, taken with GFP_NOWAIT|__GFP_NOWARN or, per
@@ -46,8 +49,19 @@ void mmt_synchronize_rcu(void);
 bool mmt_rcu_gp_step(struct mmt_machine *m);
 /* Completed grace periods so far. */
 uint64_t mmt_rcu_gp_completed(const struct mmt_machine *m);
-/* Run grace periods until nothing waits (teardown; returns periods run). */
+/*
+ * rcu_barrier(): wait until every callback queued with mmt_call_rcu()
+ * before the call has run (later ones are not waited for).  Returns the
+ * grace periods this call ended.  May sleep.
+ */
 unsigned int mmt_rcu_barrier(struct mmt_machine *m);
+/*
+ * kvfree_rcu_barrier(): wait until everything given to kvfree_rcu()
+ * before the call has been freed - its blocks and its rcu_head fallbacks
+ * (the synchronous fallback frees before kvfree_rcu() returns).  Returns
+ * the grace periods this call ended.  May sleep.
+ */
+unsigned int mmt_kvfree_rcu_barrier(struct mmt_machine *m);
 
 /*
  * Kernel threads (a trace's `kthread_start gp` / `kvfree_rcu`; under a
