@@ -1021,12 +1021,17 @@ static void fuzz_usage(FILE *out)
  * bugs): the nightly campaign leaves them out unless --targets names them.
  * pages-mt and slab-mt ran clean (2,000 seeded runs each, 9,000 PCT runs
  * of slab-mt, 10 minutes of libFuzzer each with hotplug), rcu-mt too (34
- * minutes of libFuzzer, 1,500 PCT runs) once its waiters slept, and
- * mempool-mt (15 minutes of libFuzzer) once its false stalls were fixed.
+ * minutes of libFuzzer, 1,500 PCT runs) once its waiters slept.
+ * mempool-mt gave no false finding in 15 minutes of libFuzzer once its
+ * false stalls were fixed, but its binary header may pick the kernel-2016
+ * mempool policy, whose stall is seed 001's deadlock itself: libFuzzer
+ * finds that known finding from the seeds within 2,000 runs, so a nightly
+ * would report it every night.  It runs when --targets names it.
  */
 static bool campaign_skips(const char *name)
 {
-	static const char *const unvalidated[] = { "reserves-mt", "stack-mt" };
+	static const char *const unvalidated[] = { "mempool-mt", "reserves-mt",
+						   "stack-mt" };
 	size_t i;
 
 	for (i = 0; i < sizeof(unvalidated) / sizeof(unvalidated[0]); i++)
