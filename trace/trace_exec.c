@@ -180,6 +180,7 @@ struct xirq {
 	uint32_t open; /* the `interrupt` operation */
 	uint32_t end; /* one past its last operation */
 	uint8_t ctx; /* MMT_CTX_IRQ or MMT_CTX_SOFTIRQ */
+	uint8_t depth; /* contexts it nests at most, its own included */
 	bool delivered;
 };
 
@@ -2032,8 +2033,10 @@ static struct xirq *irq_next(struct exec *x, struct xthr *t, bool forced)
 	for (k = 0; k < t->nr_armed; k++) {
 		struct xirq *h = &t->irq[k];
 
+		/* Its contexts must fit on the interrupted CPU's stack. */
 		if (!h->delivered && irq_deps_done(x, h) &&
-		    irq_context_ok(x, h, forced))
+		    irq_context_ok(x, h, forced) &&
+		    x->cpus[t->cpu].depth + h->depth <= MMT_TRACE_MAX_DEPTH)
 			return h;
 	}
 	return NULL;
@@ -2500,6 +2503,21 @@ static bool run_mt(struct exec *x, uint8_t source)
 				;
 			h->ctx = (uint8_t)p->ops[i].arg[0];
 			h->delivered = false;
+			{
+				int d = 0, most = 0;
+				uint32_t j;
+
+				for (j = h->open; j < h->end; j++) {
+					uint16_t code = p->ops[j].code;
+
+					if (code == MMT_OP_INTERRUPT ||
+					    code == MMT_OP_ENTER)
+						most = ++d > most ? d : most;
+					else if (code == MMT_OP_EXIT && d > 0)
+						d--;
+				}
+				h->depth = (uint8_t)most;
+			}
 		}
 	free(count);
 	/*
