@@ -136,7 +136,8 @@ static int mkdirs(const char *path)
 	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
 }
 
-static bool copy_file(const char *from, const char *to)
+/* Copy file @from to @to (binary, whole): false on any error. */
+bool cli_copy_file(const char *from, const char *to)
 {
 	char buf[65536];
 	FILE *in = fopen(from, "rb"), *out = in ? fopen(to, "wb") : NULL;
@@ -167,7 +168,7 @@ static void copy_dir(const char *src, const char *dst, const char *prefix)
 		snprintf(from, sizeof(from), "%s/%s", src, de->d_name);
 		snprintf(to, sizeof(to), "%s/%s%s", dst, prefix, de->d_name);
 		if (!stat(from, &st) && S_ISREG(st.st_mode))
-			copy_file(from, to);
+			cli_copy_file(from, to);
 	}
 	if (d)
 		closedir(d);
@@ -566,7 +567,7 @@ static void add_host_finding(struct fuzz_result *r, const char *oracle,
 	snprintf(s->reproducer, sizeof(s->reproducer),
 		 "%.3900s/%.40s-%08lx.bin", findings_dir, oracle,
 		 sig_hash(signature) & 0xffffffffu);
-	if (!copy_file(input, s->reproducer)) {
+	if (!cli_copy_file(input, s->reproducer)) {
 		fprintf(stderr, "%s fuzz: cannot copy %s to %s: %s\n", CLI_PROG,
 			input, s->reproducer, strerror(errno));
 		s->reproducer[0] = '\0';
@@ -575,7 +576,7 @@ static void add_host_finding(struct fuzz_result *r, const char *oracle,
 		snprintf(s->report, sizeof(s->report),
 			 "%.3900s/%.40s-%08lx.txt", findings_dir, oracle,
 			 sig_hash(signature) & 0xffffffffu);
-		if (!copy_file(report, s->report)) {
+		if (!cli_copy_file(report, s->report)) {
 			fprintf(stderr, "%s fuzz: cannot copy %s to %s: %s\n",
 				CLI_PROG, report, s->report, strerror(errno));
 			s->report[0] = '\0';
@@ -1547,7 +1548,7 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 			continue;
 		}
 		snprintf(to, sizeof(to), "%s/%s", dir, de->d_name);
-		copy_file(from, to);
+		cli_copy_file(from, to);
 	}
 	closedir(d);
 	if (rp.out)

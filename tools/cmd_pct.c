@@ -264,23 +264,6 @@ static void keep_finding(struct pct *c, const char *path,
 	free(text);
 }
 
-/* The report of a crashed or hung run: what the child printed on stderr. */
-static bool copy_report(const char *from, const char *to)
-{
-	char buf[8192];
-	FILE *in = fopen(from, "r"), *out = fopen(to, "w");
-	bool ok = in && out;
-	size_t n;
-
-	while (ok && (n = fread(buf, 1, sizeof(buf), in)) > 0)
-		ok = fwrite(buf, 1, n, out) == n;
-	if (in)
-		fclose(in);
-	if (out && fclose(out))
-		ok = false;
-	return ok;
-}
-
 /*
  * What an isolated child sends: before each run its number and seed ('R':
  * a crash or hang is that run's, and the parent's time limit restarts),
@@ -389,7 +372,7 @@ static void pct_crash(struct pct *c, const char *path,
 		snprintf(s->reproducer, sizeof(s->reproducer),
 			 "%.4000s/%s-%08lx.txt", c->findings, kind,
 			 sig_hash(ch->signature) & 0xffffffffu);
-		if (!copy_report(report, s->reproducer))
+		if (!cli_copy_file(report, s->reproducer))
 			fprintf(stderr, "%s pct: cannot write %s: %s\n",
 				CLI_PROG, s->reproducer, strerror(errno));
 	}

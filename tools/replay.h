@@ -94,5 +94,7 @@ unsigned long cli_corpus_check(const char *dir, unsigned long *nr_ok);
  * when the directory cannot be opened.
  */
 char **cli_dir_entries(const char *path, size_t *nr);
+/* Copy file @from to @to (binary, whole): false on any error (cmd_fuzz.c). */
+bool cli_copy_file(const char *from, const char *to);
 
 #endif /* MMT_TOOLS_REPLAY_H */
