@@ -367,6 +367,15 @@ void _mmt_sched_cpu_attached(struct mmt_machine *m)
 	pthread_mutex_unlock(&s->mu);
 }
 
+/* A CPU may be free now: threads waiting for one look again. */
+static void cpu_waiters_look_again_locked(struct mmt_sched_state *s)
+{
+	s->cpu_gen++;
+	pthread_cond_broadcast(&s->cpu_cv);
+	for (struct cpu_waiter *cw = s->cpu_waiters; cw; cw = cw->next)
+		s->eops->unpark(s->eng, cw->thr);
+}
+
 void _mmt_sched_cpu_released(struct mmt_machine *m)
 {
 	struct mmt_sched_state *s = S(m);
@@ -375,10 +384,7 @@ void _mmt_sched_cpu_released(struct mmt_machine *m)
 		return;
 	pthread_mutex_lock(&s->mu);
 	s->nr_running--;
-	s->cpu_gen++;
-	pthread_cond_broadcast(&s->cpu_cv);
-	for (struct cpu_waiter *cw = s->cpu_waiters; cw; cw = cw->next)
-		s->eops->unpark(s->eng, cw->thr);
+	cpu_waiters_look_again_locked(s);
 	resolve_locked(m);
 	pthread_mutex_unlock(&s->mu);
 }
@@ -580,10 +586,7 @@ void _mmt_sched_cpu_onlined(struct mmt_machine *m)
 	if (!s)
 		return;
 	pthread_mutex_lock(&s->mu);
-	s->cpu_gen++;
-	pthread_cond_broadcast(&s->cpu_cv);
-	for (struct cpu_waiter *cw = s->cpu_waiters; cw; cw = cw->next)
-		s->eops->unpark(s->eng, cw->thr);
+	cpu_waiters_look_again_locked(s);
 	pthread_mutex_unlock(&s->mu);
 }
 

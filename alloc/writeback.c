@@ -647,6 +647,17 @@ bool _mmt_wb_less_flushed(const struct mmt_wb_device *dev)
 	return dev->worker_flags & MMT_PF_LESS_THROTTLE;
 }
 
+/* A crypt device's mempools and bio cache (those it has), newest first. */
+static void crypt_pools_destroy(struct mmt_wb_device *dev)
+{
+	if (dev->page_pool)
+		mmt_mempool_destroy(dev->page_pool);
+	if (dev->bio_pool)
+		mmt_mempool_destroy(dev->bio_pool);
+	if (dev->bio_cache)
+		mmt_kmem_cache_destroy(dev->bio_cache);
+}
+
 static void dev_free(struct mmt_wb_device *dev)
 {
 	mmt_waitqueue_destroy(&dev->wq);
@@ -705,12 +716,7 @@ struct mmt_wb_device *mmt_crypt_create(struct mmt_machine *m, const char *name,
 			"crypt_page_pool", c.page_pool_min, 0);
 	if (!dev->page_pool ||
 	    !dev_start(dev, "kcryptd", c.worker_flags, crypt_worker)) {
-		if (dev->page_pool)
-			mmt_mempool_destroy(dev->page_pool);
-		if (dev->bio_pool)
-			mmt_mempool_destroy(dev->bio_pool);
-		if (dev->bio_cache)
-			mmt_kmem_cache_destroy(dev->bio_cache);
+		crypt_pools_destroy(dev);
 		dev_free(dev);
 		return NULL;
 	}
@@ -861,14 +867,8 @@ static void dev_destroy(struct mmt_wb_device *dev)
 	}
 	/* Still in use by another worker (the stall is reported): leak the
 	 * pools rather than free them under that worker. */
-	if (dev_quiesce(dev)) {
-		if (dev->page_pool)
-			mmt_mempool_destroy(dev->page_pool);
-		if (dev->bio_pool)
-			mmt_mempool_destroy(dev->bio_pool);
-		if (dev->bio_cache)
-			mmt_kmem_cache_destroy(dev->bio_cache);
-	}
+	if (dev_quiesce(dev))
+		crypt_pools_destroy(dev);
 	dev->page_pool = dev->bio_pool = NULL;
 	dev->bio_cache = NULL;
 	pthread_mutex_lock(&WB(dev->m)->mu);
