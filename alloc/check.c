@@ -109,6 +109,28 @@ const struct mmt_check_info *mmt_checks(size_t *nr)
 	return checks;
 }
 
+/*
+ * The causes (mmt/check.h).  A list here rather than a field of every
+ * catalogue entry: few checks are causes, and the catalogue's entries stay
+ * what they were.
+ */
+static const char *const cause_checks[] = {
+	/* the dm-crypt worker throttled behind its own writeback: seed 001 */
+	"mempool-no-reclaim",
+};
+
+bool mmt_check_is_cause(const struct mmt_check_info *check)
+{
+	size_t i;
+
+	if (!check)
+		return false;
+	for (i = 0; i < sizeof(cause_checks) / sizeof(cause_checks[0]); i++)
+		if (!strcmp(check->name, cause_checks[i]))
+			return true;
+	return false;
+}
+
 const struct mmt_check_info *mmt_check_find(const char *name)
 {
 	size_t i;
@@ -167,6 +189,15 @@ bool _mmt_violation_at(struct mmt_machine *m, const char *check,
 		snprintf(v.op, sizeof(v.op), "%s", m->op_text);
 	else
 		memcpy(v.op, m->op, sizeof(v.op));
+	if (MMT_UNLIKELY(m->defer_causes && mmt_check_is_cause(info))) {
+		/* Kept aside: the run goes on to show what it causes. */
+		if (m->nr_causes++ == 0) {
+			v.dump = _mmt_dump_string(m);
+			m->cause = v;
+		}
+		pthread_mutex_unlock(&m->viol_mu);
+		return false;
+	}
 	atomic_fetch_add_explicit(&m->nr_violations, 1, memory_order_relaxed);
 	if (m->nr_kept < m->cfg.max_violations) {
 		if (m->nr_kept == 0)
@@ -220,7 +251,26 @@ void mmt_violations_clear(struct mmt_machine *m)
 		free(m->viol[i].dump);
 	m->nr_kept = 0;
 	atomic_store_explicit(&m->nr_violations, 0, memory_order_relaxed);
+	if (m->nr_causes)
+		free(m->cause.dump);
+	m->nr_causes = 0;
 	pthread_mutex_unlock(&m->viol_mu);
+}
+
+void mmt_machine_defer_causes(struct mmt_machine *m, bool on)
+{
+	pthread_mutex_lock(&m->viol_mu);
+	m->defer_causes = on;
+	pthread_mutex_unlock(&m->viol_mu);
+}
+
+const struct mmt_violation *mmt_violation_cause(const struct mmt_machine *m,
+						unsigned long *nr)
+{
+	/* Read after the run, or by the reporting thread: no lock needed. */
+	if (nr)
+		*nr = m->nr_causes;
+	return m->nr_causes ? &m->cause : NULL;
 }
 
 void mmt_machine_set_violation_handler(struct mmt_machine *m,

@@ -372,6 +372,10 @@ struct mmt_machine {
 	_Atomic bool frames_reused;
 	unsigned long nr_kept;
 	struct mmt_violation *viol; /* [cfg.max_violations] */
+	/* Deferred causes (MMT_CHECK_CAUSE), under viol_mu. */
+	bool defer_causes;
+	unsigned long nr_causes;
+	struct mmt_violation cause; /* the first, when nr_causes */
 	mmt_violation_fn viol_fn;
 	void *viol_arg;
 	uint64_t op_index;

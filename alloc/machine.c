@@ -402,6 +402,8 @@ void mmt_machine_destroy(struct mmt_machine *m)
 	maps_put(m);
 	for (i = 0; m->viol && i < m->nr_kept; i++)
 		free(m->viol[i].dump);
+	if (m->nr_causes)
+		free(m->cause.dump);
 	free(m->viol);
 	free(m->cpus);
 	free(m->zones);

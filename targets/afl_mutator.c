@@ -69,6 +69,7 @@ void *afl_custom_init(void *afl, unsigned int seed)
 {
 	const char *name = getenv("MMT_TARGET");
 	struct afl_mmt *st;
+	char err[160];
 
 	(void)afl;
 	if (!name || !*name)
@@ -80,6 +81,13 @@ void *afl_custom_init(void *afl, unsigned int seed)
 		fprintf(stderr,
 			"libmmt-afl-mutator: MMT_TARGET=%s is no target\n",
 			name);
+		free(st);
+		return NULL;
+	}
+	if (!mmt_trace_bin_set_mempool_policies(
+		    getenv(MMT_MEMPOOL_POLICIES_ENV), err, sizeof(err))) {
+		fprintf(stderr, "libmmt-afl-mutator: %s: %s\n",
+			MMT_MEMPOOL_POLICIES_ENV, err);
 		free(st);
 		return NULL;
 	}

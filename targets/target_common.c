@@ -140,6 +140,12 @@ int mmt_target_init(const char *name)
 		fprintf(stderr, "%s: MMT_BUGS: %s\n", name, err);
 		exit(2);
 	}
+	if (!mmt_trace_bin_set_mempool_policies(
+		    getenv(MMT_MEMPOOL_POLICIES_ENV), err, sizeof(err))) {
+		fprintf(stderr, "%s: %s: %s\n", name, MMT_MEMPOOL_POLICIES_ENV,
+			err);
+		exit(2);
+	}
 	if (oracles && *oracles) {
 		if (strlen(oracles) != 1 || oracles[0] < '0' ||
 		    oracles[0] > '2') {

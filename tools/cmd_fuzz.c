@@ -451,6 +451,24 @@ static double first_mtime(const char *dir, unsigned long *count)
 	return first;
 }
 
+/* The policies binary headers may pick, as a list (summary.json). */
+static const char *mempool_policies_text(void)
+{
+	static char buf[64];
+	unsigned int mask = mmt_trace_bin_mempool_policies();
+	size_t n = 0;
+	int p;
+
+	buf[0] = 0;
+	for (p = 0; p < MMT_NR_MEMPOOL_POLICIES; p++)
+		if (mask & (1u << p))
+			n += (size_t)snprintf(
+				buf + n, sizeof(buf) - n, "%s%s", n ? "," : "",
+				mmt_mempool_policy_name(
+					(enum mmt_mempool_policy)p));
+	return buf;
+}
+
 static void write_summary(const struct fuzz_opts *o,
 			  const struct fuzz_result *r)
 {
@@ -473,12 +491,12 @@ static void write_summary(const struct fuzz_opts *o,
 					  json_string(r->sigs[i].report) :
 					  json_null()));
 	root = json_pack(
-		"{s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:o}",
+		"{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:f, s:I, s:f, s:I, s:I, s:I, s:I, s:I, s:o}",
 		"target", o->target, "engine",
 		o->engine == ENGINE_AFL ? "afl" : "libfuzzer", "bugs", bugs,
-		"budget_seconds", (json_int_t)o->seconds, "jobs",
-		(json_int_t)o->jobs, "seconds", r->seconds,
-		"first_finding_seconds", r->first_finding, "execs",
+		"mempool_policies", mempool_policies_text(), "budget_seconds",
+		(json_int_t)o->seconds, "jobs", (json_int_t)o->jobs, "seconds",
+		r->seconds, "first_finding_seconds", r->first_finding, "execs",
 		(json_int_t)r->execs, "execs_per_sec", r->execs_per_sec,
 		"crashes", (json_int_t)r->crashes, "unexplained_crashes",
 		(json_int_t)r->unexplained, "replay_crashes",
@@ -978,6 +996,7 @@ enum {
 	OPT_JSON_OUT,
 	OPT_REGRESS,
 	OPT_REPLAY_TIMEOUT,
+	OPT_MEMPOOL_POLICIES,
 };
 
 static void fuzz_usage(FILE *out)
@@ -996,6 +1015,9 @@ static void fuzz_usage(FILE *out)
 		"  --time D          budget: 90, 90s, 5m, 2h (default 60 s)\n"
 		"  --jobs N          libFuzzer: N processes (-fork=N); default 1\n"
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
+		"  --mempool-policies P,P  mempool policies a binary header may pick\n"
+		"                    (default no-reclaim,pool-first; kernel-2016 or all add the\n"
+		"                    2016 policy, whose seed-001 stall is then a finding)\n"
 		"  --keep-going      don't stop at the first finding\n"
 		"  --out DIR         output directory (default build/fuzz-out/T-ENGINE-STAMP)\n"
 		"  --build DIR       where the engine binaries are (default: found)\n"
@@ -1055,6 +1077,9 @@ static void campaign_usage(FILE *out)
 		"  --targets T,T     only these targets (default all)\n"
 		"  --engine E        libfuzzer (default) or afl\n"
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
+		"  --mempool-policies P,P  mempool policies a binary header may pick\n"
+		"                    (default no-reclaim,pool-first; kernel-2016 or all add the\n"
+		"                    2016 policy, whose seed-001 stall is then a finding)\n"
 		"  --out DIR         report directory (default reports/STAMP)\n"
 		"  --build DIR       where the engine binaries are (default: found)\n"
 		"  --replay-timeout S  wall-clock seconds the replay of one saved input may\n"
@@ -1113,6 +1138,17 @@ static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
 				   7 * 24 * 3600, &v))
 			return CLI_EXIT_USAGE;
 		o->replay_timeout = v;
+		return 0;
+	case OPT_MEMPOOL_POLICIES:
+		/*
+		 * Here, and exported: the engines, their replays and this
+		 * process's own decoding of saved inputs must agree.
+		 */
+		if (!mmt_trace_bin_set_mempool_policies(optarg, err,
+							sizeof(err)))
+			return cli_usage_error(cmd, "--mempool-policies: %s",
+					       err);
+		setenv(MMT_MEMPOOL_POLICIES_ENV, optarg, 1);
 		return 0;
 	default:
 		return -1;
@@ -1269,6 +1305,8 @@ int cmd_fuzz(int argc, char **argv)
 		{ "regress", required_argument, NULL, OPT_REGRESS },
 		{ "replay-timeout", required_argument, NULL,
 		  OPT_REPLAY_TIMEOUT },
+		{ "mempool-policies", required_argument, NULL,
+		  OPT_MEMPOOL_POLICIES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1358,6 +1396,8 @@ int cmd_campaign(int argc, char **argv)
 		{ "build", required_argument, NULL, OPT_BUILD },
 		{ "replay-timeout", required_argument, NULL,
 		  OPT_REPLAY_TIMEOUT },
+		{ "mempool-policies", required_argument, NULL,
+		  OPT_MEMPOOL_POLICIES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1591,6 +1631,8 @@ static void bench_usage(FILE *out, bool bugs)
 			"  --time D        budget per trial (default 120 s)\n"
 			"  --engine E      libfuzzer (default) or afl\n"
 			"  --bugs ID,ID    only these bugs\n"
+			"  --mempool-policies P,P  mempool policies a binary header may pick\n"
+			"                  (as for fuzz)\n"
 			"  --build DIR     where the engine binaries are (default: found)\n"
 			"  --json-out F    write the JSON there too (- for stdout only)\n"
 			"  --help          this text\n"
@@ -1652,6 +1694,8 @@ int cmd_bench_bugs(int argc, char **argv)
 		{ "bugs", required_argument, NULL, OPT_BUGS },
 		{ "build", required_argument, NULL, OPT_BUILD },
 		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
+		{ "mempool-policies", required_argument, NULL,
+		  OPT_MEMPOOL_POLICIES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};

@@ -271,6 +271,16 @@ int main(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	name = argv[1];
+	{
+		/* Binary inputs decode alike here and in the engines. */
+		char err[160];
+
+		if (!mmt_trace_bin_set_mempool_policies(
+			    getenv(MMT_MEMPOOL_POLICIES_ENV), err,
+			    sizeof(err)))
+			return cli_usage_error(NULL, "%s: %s",
+					       MMT_MEMPOOL_POLICIES_ENV, err);
+	}
 	if (!strcmp(name, "-h") || !strcmp(name, "--help")) {
 		usage(stdout);
 		return CLI_EXIT_OK;

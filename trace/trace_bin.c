@@ -14,7 +14,8 @@
  *   header b0: nr_cpus = 1 + b0 % 4
  *          b1: bit 0 two nodes, bit 1 SLAB (else SLUB), bit 2 rt_rules,
  *              bit 3 kvfree_rcu_fast_try (always on with rt_rules),
- *              bits 4-5 mempool policy % 3
+ *              bits 4-5 mempool policy % 3, if allowed
+ *              (mmt_trace_bin_set_mempool_policies), else no-reclaim
  *          b2: normal_pages = 256 << (b2 % 4) per node (dma32 is 64)
  *          b3: oracle_level = b3 % 3          (no bugs: targets take MMT_BUGS)
  *   handle 1 byte, an index into the live handles of its kind in serial
@@ -56,6 +57,7 @@
  */
 #include <string.h>
 
+#include "mmt/mempool.h"
 #include "trace_internal.h"
 
 static inline uint8_t byte_at(const uint8_t *d, size_t len, size_t pos)
@@ -95,6 +97,59 @@ static void opset_init(struct opset *s, uint64_t bits)
 
 /* ---- header ---- */
 
+#define POLICY_BIT(p) (1u << (p))
+#define POLICIES_DEFAULT                      \
+	(POLICY_BIT(MMT_MEMPOOL_NO_RECLAIM) | \
+	 POLICY_BIT(MMT_MEMPOOL_POOL_FIRST))
+#define POLICIES_ALL (POLICY_BIT(MMT_NR_MEMPOOL_POLICIES) - 1)
+
+/* Set once at start-up, before any decoding thread: plain int. */
+static unsigned int policies_allowed = POLICIES_DEFAULT;
+
+bool mmt_trace_bin_set_mempool_policies(const char *list, char *err,
+					size_t errlen)
+{
+	unsigned int mask = 0;
+	char buf[128], *tok, *save = NULL;
+
+	if (!list || !*list) {
+		policies_allowed = POLICIES_DEFAULT;
+		return true;
+	}
+	if (strlen(list) >= sizeof(buf)) {
+		snprintf(err, errlen, "'%.40s...': too long", list);
+		return false;
+	}
+	memcpy(buf, list, strlen(list) + 1);
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		enum mmt_mempool_policy p;
+
+		if (!strcmp(tok, "all")) {
+			mask |= POLICIES_ALL;
+		} else if (mmt_mempool_policy_parse(tok, &p)) {
+			mask |= POLICY_BIT(p);
+		} else {
+			snprintf(
+				err, errlen,
+				"'%s' is no mempool policy (kernel-2016, no-reclaim, pool-first or all)",
+				tok);
+			return false;
+		}
+	}
+	if (!mask) {
+		snprintf(err, errlen, "'%s' names no mempool policy", list);
+		return false;
+	}
+	policies_allowed = mask;
+	return true;
+}
+
+unsigned int mmt_trace_bin_mempool_policies(void)
+{
+	return policies_allowed;
+}
+
 void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 			      struct mmt_trace_header *h)
 {
@@ -114,6 +169,12 @@ void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 	 */
 	h->kvfree_rcu_fast_try = (b1 & 8) || (b1 & 4);
 	h->mempool = (enum mmt_mempool_policy)(((b1 >> 4) & 3) % 3);
+	/*
+	 * Not allowed: the default policy, so the input still runs (the
+	 * encoder writes what the program names; see the header comment).
+	 */
+	if (!(policies_allowed & POLICY_BIT(h->mempool)))
+		h->mempool = MMT_MEMPOOL_NO_RECLAIM;
 	h->normal_pages = 256ul << (b2 % 4);
 	h->dma32_pages = 64;
 	h->oracle_level = b3 % 3;
@@ -275,8 +336,8 @@ static void tail_split(const uint8_t *data, size_t len, size_t *ops_end,
 	if (n == 0xff) {
 		if (count_at >= body + 2) {
 			count_at -= 2;
-			n = (size_t)data[count_at] |
-			    (size_t)data[count_at + 1] << 8;
+			n = (size_t)data[count_at] | (size_t)data[count_at + 1]
+							     << 8;
 		} else {
 			count_at = body;
 			n = 0;

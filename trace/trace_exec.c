@@ -357,6 +357,26 @@ static void fill_finding(struct exec *x, const struct mmt_violation *v)
 	}
 }
 
+/* Name in the finding the misuse that caused it (mmt/exec.h). */
+static MMT_COLD void fill_cause(struct exec *x, const struct mmt_violation *c)
+{
+	struct mmt_finding *f = x->f;
+	size_t idx = (size_t)c->op_index;
+	char op[160];
+	unsigned long nr = 0;
+
+	mmt_violation_cause(x->m, &nr);
+	if (idx < x->p->nr_ops)
+		mmt_trace_format_op(x->p, &x->p->ops[idx], op, sizeof(op));
+	else
+		snprintf(op, sizeof(op), "teardown");
+	snprintf(f->cause, sizeof(f->cause),
+		 "%s [%s] at %s (%s), op %zu: %s (%lu report%s): %.400s",
+		 c->check, c->layer ? c->layer : "?", base_name(c->site),
+		 c->func ? c->func : "?", idx, op, nr, nr == 1 ? "" : "s",
+		 c->msg);
+}
+
 /* How an operation may legitimately wait for the program itself. */
 enum may_block {
 	BLOCK_NEVER,
@@ -433,7 +453,7 @@ static MMT_COLD enum may_block mt_may_block(struct exec *x,
 
 static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 {
-	const struct mmt_violation *v;
+	const struct mmt_violation *v, *cause;
 	size_t at;
 	bool waits;
 
@@ -449,6 +469,23 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 	if (MMT_UNLIKELY(x->mt))
 		how = mt_may_block(x, v, &at, &gfp);
 	waits = blocked_by(x, v, how, gfp);
+	cause = mmt_violation_cause(x->m, NULL);
+	if (MMT_UNLIKELY(cause)) {
+		/*
+		 * A misuse came first: the finding is the stall or deadlock
+		 * it caused, naming it; or, when the program only waits for
+		 * itself or something else fired, the misuse itself.
+		 */
+		bool caused = !waits && !x->oom_held &&
+			      (!strcmp(v->check, "stall") ||
+			       !strcmp(v->check, "deadlock"));
+
+		x->result = MMT_EXEC_FINDING;
+		fill_finding(x, caused ? v : cause);
+		if (caused)
+			fill_cause(x, cause);
+		return true;
+	}
 	if (waits || x->oom_held) {
 		x->result = MMT_EXEC_BLOCKED;
 		x->f->op_index = at;
@@ -2713,6 +2750,7 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	}
 	mmt_reclaim_install_hooks(x.m);
 	mmt_machine_set_violation_handler(x.m, on_violation, &x);
+	mmt_machine_defer_causes(x.m, true);
 
 	if (!concurrent) {
 		for (i = 0; i < p->nr_ops && !x.stop; i++)
@@ -2734,7 +2772,11 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 		teardown(&x);
 
 	f->nr_violations = mmt_violation_count(x.m);
-	if (x.result == MMT_EXEC_OK && f->nr_violations) {
+	if (x.result == MMT_EXEC_OK && mmt_violation_cause(x.m, NULL)) {
+		/* A misuse that caused nothing worse is the finding. */
+		fill_finding(&x, mmt_violation_cause(x.m, NULL));
+		x.result = MMT_EXEC_FINDING;
+	} else if (x.result == MMT_EXEC_OK && f->nr_violations) {
 		/* Reported where no check looked (cannot happen): say so. */
 		const struct mmt_violation *v = mmt_violation_get(x.m, 0);
 
@@ -2804,6 +2846,8 @@ void mmt_finding_print(const struct mmt_finding *f, FILE *out)
 	fprintf(out, "%s [%s] at %s (reported by %s()), op %zu: %s\n",
 		f->oracle, f->layer, f->site, f->func, f->op_index, f->op_text);
 	fprintf(out, "  %s\n", f->message);
+	if (f->cause[0])
+		fprintf(out, "  caused by: %s\n", f->cause);
 	if (f->nr_violations > 1)
 		fprintf(out, "  (%lu violations in all; the first is shown)\n",
 			f->nr_violations);

@@ -42,6 +42,16 @@ struct mmt_check_info {
 	const char *what; /* one line */
 };
 
+/*
+ * Is @check a cause: a misuse whose harm shows later, as a stall or a
+ * deadlock of the machine (a writeback worker told to reclaim throttles
+ * behind its own writeback)?  Where the machine defers causes
+ * (mmt_machine_defer_causes), its first report is kept aside and the run
+ * goes on, so the finding can be the stall it causes, naming it; other
+ * reports of it are only counted.
+ */
+bool mmt_check_is_cause(const struct mmt_check_info *check);
+
 const struct mmt_check_info *mmt_checks(size_t *nr);
 const struct mmt_check_info *mmt_check_find(const char *name);
 
@@ -91,6 +101,15 @@ const struct mmt_violation *mmt_violation_get(const struct mmt_machine *m,
 /* Was @check reported at least once? */
 bool mmt_violated(const struct mmt_machine *m, const char *check);
 void mmt_violations_clear(struct mmt_machine *m);
+/*
+ * Keep the first report of a cause check (MMT_CHECK_CAUSE) aside instead
+ * of logging it: it is neither counted nor passed to the handler.  The
+ * interpreter turns it on; off by default.
+ */
+void mmt_machine_defer_causes(struct mmt_machine *m, bool on);
+/* The first deferred cause, or NULL; how many reports it had. */
+const struct mmt_violation *mmt_violation_cause(const struct mmt_machine *m,
+						unsigned long *nr);
 void mmt_machine_set_violation_handler(struct mmt_machine *m,
 				       mmt_violation_fn fn, void *arg);
 /* Print a violation as a readable report. */

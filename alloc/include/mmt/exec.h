@@ -61,6 +61,14 @@ struct mmt_finding {
 	char *dump; /* malloc'd state dump, or NULL; mmt_finding_free() */
 	unsigned long nr_violations; /* all violations of the execution */
 	/*
+	 * A stall or deadlock that a misuse reported earlier caused (a
+	 * MMT_CHECK_CAUSE check, kept aside while the run went on): that
+	 * misuse, "check [layer] at site (func), op N: text: message";
+	 * empty otherwise.  A run where the misuse caused nothing reports
+	 * the misuse itself as the finding.
+	 */
+	char cause[768];
+	/*
 	 * A concurrent program (sched != seq, or kernel threads): the
 	 * executed schedule, whatever the result - at each decision point
 	 * the index chosen among the runnable fibers, as the trace's

@@ -430,6 +430,23 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
 			    uint8_t *out, size_t cap);
 
 /*
+ * The mempool policies a binary header may pick (bits 4-5 of b1).  The
+ * kernel-2016 policy is the seed-001 deadlock itself, a known finding of
+ * every concurrent run that writes back through a crypt device, so it is
+ * opt-in: by default a header that names it decodes to no-reclaim.  @list
+ * is a comma-separated list of policy names or "all"; NULL or "" restores
+ * the default (no-reclaim,pool-first).  false with @err on a bad name.
+ * Process-wide: the fuzz targets and the CLI set it from the environment
+ * variable MMT_MEMPOOL_POLICIES, `fuzz --mempool-policies` exports it.
+ * Text traces always run the policy they name.
+ */
+#define MMT_MEMPOOL_POLICIES_ENV "MMT_MEMPOOL_POLICIES"
+bool mmt_trace_bin_set_mempool_policies(const char *list, char *err,
+					size_t errlen);
+/* The mask (1u << enum mmt_mempool_policy) of the policies allowed. */
+unsigned int mmt_trace_bin_mempool_policies(void);
+
+/*
  * Text form.  Parsing is strict: false with @err = "FILE:LINE:COL: message"
  * naming the token and what was expected.  @name is the file name used in
  * messages.  A UTF-8 byte order mark, blank lines and comment lines may
