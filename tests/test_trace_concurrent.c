@@ -1006,3 +1006,51 @@ MMT_TEST(a_hard_irq_is_delivered_inside_a_softirq_handler)
 	mmt_program_free(&p);
 	free(log);
 }
+
+/*
+ * A run longer than the record (MMT_TRACE_MAX_DECISIONS decisions) under a
+ * source with state of its own (random): past the record's end both the
+ * run and its replay take the fallback, so the replay of the recorded
+ * decisions passes the same points in the same interleaving to the end.
+ */
+MMT_TEST(a_schedule_longer_than_its_record_replays_to_its_end)
+{
+	static const char *const scheds[] = {
+		"sched=random sched_seed=3",
+		"sched=pct sched_seed=3 pct_depth=3"
+	};
+	size_t cap = 1 << 20, n, i, k;
+	char *text = malloc(cap);
+	unsigned int s;
+
+	MMT_CHECK(text != NULL);
+	for (s = 0; s < MMT_ARRAY_SIZE(scheds); s++) {
+		struct mmt_program p;
+
+		n = (size_t)snprintf(
+			text, cap,
+			"mmtorture-trace 1\n"
+			"machine cpus=4 normal=1024 slab=slub oracles=0 %s\n",
+			scheds[s]);
+		for (k = 0; k < 4; k++) {
+			n += (size_t)snprintf(text + n, cap - n, "cpu %zu\n",
+					      k);
+			for (i = 0; i < 500; i++)
+				n += (size_t)snprintf(
+					text + n, cap - n,
+					"pb%zu = alloc_pages_bulk GFP_KERNEL count=%zu\nfree_pages_bulk pb%zu\n",
+					k * 1000 + i, 1 + i % 64, k * 1000 + i);
+		}
+		parse(text, &p);
+		{
+			struct mmt_finding a;
+
+			mmt_trace_execute(&p, NULL, &a);
+			MMT_CHECK_EQ(a.nr_decisions, MMT_TRACE_MAX_DECISIONS);
+			mmt_finding_free(&a);
+		}
+		round_trip(&p, NULL);
+		mmt_program_free(&p);
+	}
+	free(text);
+}

@@ -1884,7 +1884,9 @@ void AnnotateIgnoreWritesEnd(const char *file, int line);
  * reproducer's decisions).  SEQ: the running fiber goes on while it can,
  * else the lowest id (the program's runner), nothing recorded.  INPUT once
  * the decisions are out: the running fiber goes on, else the next runnable
- * after it.
+ * after it.  Past MMT_TRACE_MAX_DECISIONS decisions every source takes
+ * that same fallback: the record holds no more, and a replay of it must
+ * continue exactly as the run did (a livelock passes millions of points).
  */
 struct src_lang {
 	struct mmt_sched_source base;
@@ -1894,6 +1896,7 @@ struct src_lang {
 	size_t nd, pos;
 	uint16_t *rec;
 	size_t nrec, cap;
+	size_t made; /* decisions taken (recorded or not) */
 };
 
 static void lang_added(struct mmt_sched_source *src, unsigned int id)
@@ -1919,7 +1922,7 @@ static unsigned int lang_pick(struct mmt_sched_source *src, uint64_t step,
 	}
 	if (l->pos < l->nd) {
 		idx = l->dec[l->pos++] % n;
-	} else if (l->inner) {
+	} else if (l->inner && l->made < MMT_TRACE_MAX_DECISIONS) {
 		idx = l->inner->ops->pick(l->inner, step, ids, n, cur) % n;
 	} else {
 		for (i = 0; i < n && !found; i++)
@@ -1929,6 +1932,7 @@ static unsigned int lang_pick(struct mmt_sched_source *src, uint64_t step,
 			if ((int)ids[i] > cur)
 				idx = i, found = true;
 	}
+	l->made++;
 	if (l->nrec < MMT_TRACE_MAX_DECISIONS) {
 		if (l->nrec == l->cap) {
 			size_t cap = l->cap ? 2 * l->cap : 256;
