@@ -27,6 +27,13 @@
  * back, unmapped and freed, and the machine is validated: pages, slabs,
  * reserves.  The verdict is the violation log.
  *
+ * Engines.  By default the caller's thread is the scenario's task and the
+ * kthreads are host threads, free-running.  With opts->engine (the CLI's
+ * `--sched`: trace/dsched) the task and every kthread are threads of that
+ * engine, so a schedule source decides every interleaving and the same
+ * seed gives the same run; a deadlock abandons the run where it stands and
+ * the machine's teardown frees what the task would have.
+ *
  * Locks: none of its own; writers count progress in atomics and wake the
  * scenario's queue.
  */
@@ -276,17 +283,91 @@ static void print_result(const struct mmt_scenario_opts *o,
 		r->real_seconds);
 }
 
+/* What the scenario's own task does, on CPU 0 (directly or as a fiber). */
+struct run {
+	struct world *w;
+	struct mmt_scenario_result *res;
+	FILE *rep;
+	/*
+	 * Here, not on the task's stack: an engine may abandon the task
+	 * where it is (a deadlock), and these must still go.
+	 */
+	struct mmt_kthread **writers;
+};
+
+static void scenario_task(void *arg)
+{
+	struct run *r = arg;
+	struct world *w = r->w;
+	const struct mmt_scenario_opts *o = w->o;
+	struct mmt_scenario_result *res = r->res;
+	FILE *rep = r->rep;
+	struct mmt_kthread **writers = r->writers;
+	int i;
+
+	if (writers && build_devices(w, rep) && mmt_kswapd_start(w->m)) {
+		w->per_writer = o->working_set / (unsigned long)o->writers;
+		for (i = 0; i < o->writers; i++)
+			writers[i] =
+				mmt_kthread_run(w->m, "writer", 0, writer, w);
+		if (w->mnt) {
+			/* Halfway, the second swap file of the mount goes. */
+			if (mmt_wait_event_timeout(&w->wq, half_done, w,
+						   MMT_WAIT_FOREVER,
+						   NULL) == MMT_WAIT_DONE) {
+				if (rep)
+					fprintf(rep,
+						"jiffy %llu: swapoff swapfile-b (swapfile-a stays on)\n",
+						(unsigned long long)mmt_jiffies(
+							w->m));
+				mmt_swapoff(w->sf[1]);
+			}
+		}
+		res->completed =
+			mmt_wait_event_timeout(&w->wq, all_done, w,
+					       MMT_WAIT_FOREVER,
+					       NULL) == MMT_WAIT_DONE &&
+			atomic_load(&w->writers_complete) == o->writers;
+		for (i = 0; i < o->writers; i++)
+			if (writers[i])
+				mmt_kthread_stop(writers[i]);
+		if (!mmt_sched_failed(w->m)) {
+			if (w->crypt)
+				mmt_wb_device_wait_idle(w->crypt, 600 * MMT_HZ);
+			if (w->netswap)
+				mmt_wb_device_wait_idle(w->netswap,
+							600 * MMT_HZ);
+		}
+		fill_result(w, res);
+		mmt_kswapd_stop(w->m);
+	} else if (rep) {
+		fprintf(rep,
+			"scenario: set-up failed (no memory for the devices?)\n");
+	}
+	teardown_devices(w);
+	/* Give back everything the users still map, then validate it all. */
+	mmt_lru_unmap(w->m, MMT_LRU_ANON, ~0ul);
+	mmt_lru_unmap(w->m, MMT_LRU_FILE_CLEAN, ~0ul);
+	mmt_lru_unmap(w->m, MMT_LRU_FILE_DIRTY, ~0ul);
+	if (!mmt_sched_failed(w->m)) {
+		mmt_kvfree_rcu_barrier(w->m);
+		mmt_kmem_cache_shrink_all(w->m);
+		mmt_drain_all_pages(w->m);
+		/* On a CPU: pages, slabs, memcg charges and reserves. */
+		mmt_machine_is_valid(w->m);
+	}
+}
+
 bool mmt_scenario_run(const struct mmt_scenario_opts *o,
 		      struct mmt_scenario_result *res, FILE *rep)
 {
-	struct mmt_kthread **writers;
 	struct mmt_config cfg;
 	struct mmt_task *self;
 	struct world w;
+	struct run r;
 	char err[256], bugs[256];
 	double t0 = now_s();
 	unsigned long kept;
-	int i;
 
 	memset(res, 0, sizeof(*res));
 	memset(&w, 0, sizeof(w));
@@ -313,68 +394,29 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o,
 	}
 	mmt_machine_set_violation_handler(w.m, count_violation, res);
 	self = mmt_task_create(w.m, "scenario", 0);
-	mmt_cpu_attach(w.m, 0, self);
-	mmt_waitqueue_init(&w.wq, "scenario");
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
 	if (rep)
 		fprintf(rep,
 			"scenario %s: %lu pages of memory, working set %lu pages, %d writer(s), "
-			"mempool policy %s, slab %s, bugs %s\n",
+			"mempool policy %s, slab %s, bugs %s%s\n",
 			names[o->kind], o->memory_pages, o->working_set,
 			o->writers, mmt_mempool_policy_name(o->mempool_policy),
-			o->slab == MMT_SLAB_SLAB ? "slab" : "slub", bugs);
-
-	writers = calloc((size_t)o->writers, sizeof(*writers));
-	if (writers && build_devices(&w, rep) && mmt_kswapd_start(w.m)) {
-		w.per_writer = o->working_set / (unsigned long)o->writers;
-		for (i = 0; i < o->writers; i++)
-			writers[i] =
-				mmt_kthread_run(w.m, "writer", 0, writer, &w);
-		if (w.mnt) {
-			/* Halfway, the second swap file of the mount goes. */
-			if (mmt_wait_event_timeout(&w.wq, half_done, &w,
-						   MMT_WAIT_FOREVER,
-						   NULL) == MMT_WAIT_DONE) {
-				if (rep)
-					fprintf(rep,
-						"jiffy %llu: swapoff swapfile-b (swapfile-a stays on)\n",
-						(unsigned long long)mmt_jiffies(
-							w.m));
-				mmt_swapoff(w.sf[1]);
-			}
-		}
-		res->completed = mmt_wait_event_timeout(&w.wq, all_done, &w,
-							MMT_WAIT_FOREVER,
-							NULL) ==
-					 MMT_WAIT_DONE &&
-				 atomic_load(&w.writers_complete) == o->writers;
-		for (i = 0; i < o->writers; i++)
-			if (writers[i])
-				mmt_kthread_stop(writers[i]);
-		if (!mmt_sched_failed(w.m)) {
-			if (w.crypt)
-				mmt_wb_device_wait_idle(w.crypt, 600 * MMT_HZ);
-			if (w.netswap)
-				mmt_wb_device_wait_idle(w.netswap,
-							600 * MMT_HZ);
-		}
-		fill_result(&w, res);
-		mmt_kswapd_stop(w.m);
-	} else if (rep) {
-		fprintf(rep,
-			"scenario: set-up failed (no memory for the devices?)\n");
-	}
-	teardown_devices(&w);
-	/* Give back everything the users still map, then validate it all. */
-	mmt_lru_unmap(w.m, MMT_LRU_ANON, ~0ul);
-	mmt_lru_unmap(w.m, MMT_LRU_FILE_CLEAN, ~0ul);
-	mmt_lru_unmap(w.m, MMT_LRU_FILE_DIRTY, ~0ul);
-	if (!mmt_sched_failed(w.m)) {
-		mmt_kvfree_rcu_barrier(w.m);
-		mmt_kmem_cache_shrink_all(w.m);
-		mmt_drain_all_pages(w.m);
-		/* On a CPU: pages, slabs, memcg charges and reserves. */
-		mmt_machine_is_valid(w.m);
+			o->slab == MMT_SLAB_SLAB ? "slab" : "slub", bugs,
+			o->engine ? ", under the deterministic scheduler" : "");
+	r.w = &w;
+	r.res = res;
+	r.rep = rep;
+	r.writers = calloc((size_t)o->writers, sizeof(*r.writers));
+	mmt_waitqueue_init(&w.wq, "scenario");
+	if (o->engine) {
+		/* Every task and kthread a fiber: the engine's schedule. */
+		if (!o->engine(w.m, self, scenario_task, &r, o->engine_arg) &&
+		    rep)
+			fprintf(rep, "scenario: the engine could not run it\n");
+	} else {
+		mmt_cpu_attach(w.m, 0, self);
+		scenario_task(&r);
+		mmt_cpu_detach();
 	}
 	res->real_seconds = now_s() - t0;
 	res->violations = mmt_violation_count(w.m);
@@ -392,9 +434,11 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o,
 			res->violations ? "FINDING" : "ok, ran to completion");
 	}
 	mmt_waitqueue_destroy(&w.wq);
-	free(writers);
-	mmt_cpu_detach();
-	mmt_task_destroy(self);
+	free(r.writers);
+	/* Under an engine the task may be abandoned on its CPU: the machine
+	 * frees it with the others. */
+	if (!o->engine)
+		mmt_task_destroy(self);
 	mmt_machine_destroy(w.m);
 	return res->violations == 0;
 }

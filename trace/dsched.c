@@ -1328,3 +1328,23 @@ void mmt_dsched_destroy(struct mmt_dsched *ds)
 	free(ds->host);
 	free(ds);
 }
+
+struct mmt_dsched *
+mmt_dsched_run_task(struct mmt_machine *m, struct mmt_sched_source *src,
+		    int cpu, struct mmt_task *task, void (*fn)(void *arg),
+		    void *arg, uint64_t max_points, enum mmt_dsched_result *res,
+		    char *err, size_t errlen)
+{
+	struct mmt_dsched *ds = mmt_dsched_create(m, src, err, errlen);
+
+	if (!ds)
+		return NULL;
+	mmt_dsched_set_step_limit(ds, max_points);
+	if (mmt_dsched_add_task(ds, cpu, task, fn, arg) < 0) {
+		snprintf(err, errlen, "out of host memory for a fiber");
+		mmt_dsched_destroy(ds);
+		return NULL;
+	}
+	*res = mmt_dsched_run(ds);
+	return ds;
+}

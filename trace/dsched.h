@@ -230,4 +230,20 @@ void mmt_dsched_machine_gone(struct mmt_dsched *ds);
 /* Detach from the machine and free every fiber (ended or abandoned). */
 void mmt_dsched_destroy(struct mmt_dsched *ds);
 
+/*
+ * The whole of a one-task run (a scenario's engine): a scheduler for @m
+ * from @src (owned), @fn(@arg) as @task on CPU @cpu, every kthread it
+ * starts a fiber, run with a step limit of @max_points (0: none).  Returns
+ * the scheduler, to be destroyed after the machine (an abandoned run's
+ * kthreads: mmt_dsched_machine_gone(), then mmt_dsched_destroy()), with
+ * the result in *@res; NULL with @err when it could not start.
+ */
+struct mmt_dsched *mmt_dsched_run_task(struct mmt_machine *m,
+				       struct mmt_sched_source *src, int cpu,
+				       struct mmt_task *task,
+				       void (*fn)(void *arg), void *arg,
+				       uint64_t max_points,
+				       enum mmt_dsched_result *res, char *err,
+				       size_t errlen);
+
 #endif /* MMT_TRACE_DSCHED_H */

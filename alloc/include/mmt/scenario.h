@@ -34,6 +34,17 @@ struct mmt_scenario_opts {
 		working_set; /* pages the writers map in all (memory * 3/2) */
 	unsigned int worker_flags; /* PF_* of the device worker (0) */
 	unsigned long stall_jiffies; /* 0: 30 s of model time */
+	/*
+	 * An engine that runs the scenario's task: @fn(@fn_arg) as @task on
+	 * CPU 0 of @m, every kthread the task starts a thread of the engine
+	 * (mmt/engine.h); returns when all have ended, false if it could not
+	 * run.  NULL: the calling thread runs the task and kthreads are host
+	 * threads (free-running).  The model knows no engine: the CLI plugs
+	 * the deterministic scheduler in here (`scenario --sched`).
+	 */
+	bool (*engine)(struct mmt_machine *m, struct mmt_task *task,
+		       void (*fn)(void *), void *fn_arg, void *engine_arg);
+	void *engine_arg;
 };
 
 struct mmt_scenario_result {
