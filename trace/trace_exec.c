@@ -227,6 +227,7 @@ struct xkthread {
 	uint32_t kind; /* enum mmt_trace_kthread */
 	int node;
 	struct mmt_wb_device *dev, *lower;
+	struct mmt_swapfile *sf; /* netswap: its swap file, off at the stop */
 	bool running;
 };
 
@@ -1198,6 +1199,9 @@ static MMT_COLD bool kthread_start(struct exec *x, uint32_t kind, int node,
 		sf = x->mnt ? mmt_swapon(x->mnt, name, SWAPFILE_PAGES) : NULL;
 		if (sf)
 			k->dev = mmt_netswap_create(m, name, x->mnt, sf, 2, 0);
+		k->sf = k->dev ? sf : NULL;
+		if (sf && !k->dev)
+			mmt_swapoff(sf);
 		break;
 	}
 	case MMT_KT_GP:
@@ -1255,7 +1259,15 @@ static MMT_COLD void kthread_stop(struct exec *x, struct xkthread *k)
 	mmt_wb_device_destroy(k->dev);
 	if (k->lower)
 		mmt_wb_device_destroy(k->lower);
+	/*
+	 * The sender's swap file goes with it, as it came: left on, its
+	 * mount's socket would keep SOCK_MEMALLOC and the watermarks stay
+	 * raised for a reserve nothing uses.
+	 */
+	if (k->sf)
+		mmt_swapoff(k->sf);
 	k->dev = k->lower = NULL;
+	k->sf = NULL;
 }
 
 /* How operation @op may legitimately wait for the program (its GFP in @gfp). */
