@@ -350,6 +350,7 @@ struct mmt_machine {
 	struct mmt_cpu *cpus;
 
 	struct mmt_page_hooks hooks;
+	struct mmt_page_observer pobs; /* .enter NULL: none */
 	long emergency_pages; /* connected emergency reserve (reserve.c) */
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;

@@ -425,6 +425,15 @@ void mmt_machine_set_hooks(struct mmt_machine *m,
 		memset(&m->hooks, 0, sizeof(m->hooks));
 }
 
+void mmt_machine_set_page_observer(struct mmt_machine *m,
+				   const struct mmt_page_observer *o)
+{
+	if (o && o->enter && o->take && o->exit)
+		m->pobs = *o;
+	else
+		memset(&m->pobs, 0, sizeof(m->pobs));
+}
+
 void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn,
 				void *arg)
 {

@@ -788,16 +788,30 @@ MMT_TEST(the_watermark_oracle_spares_callers_with_reserve_rights)
 	struct mmt_program p;
 	struct mmt_finding f;
 
-	/* The wmark-order-ignored program's last block, taken with rights. */
+	/*
+	 * The wmark-order-ignored program's last block, taken with rights:
+	 * no "watermark" finding.  The defect lets the ordinary attempt
+	 * serve it, so the page comes back unmarked, which the reference
+	 * (below every ordinary floor: only no-watermarks may serve it)
+	 * reports as pfmemalloc-marking.
+	 */
 	bp_wmark_order_ignored(&p);
 	p.ops[p.nr_ops - 1].arg[0] = RESERVE_GFP;
-	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f), MMT_EXEC_OK);
+	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK(!strcmp(f.oracle, "pfmemalloc-marking"));
+	mmt_finding_free(&f);
 	/* ... and in a PF_MEMALLOC scope. */
 	p.ops[p.nr_ops - 1].arg[0] = GFP_KERNEL | __GFP_NORETRY;
 	p.nr_ops--;
 	op(&p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
 	op(&p, MMT_OP_ALLOC_PAGES, GFP_KERNEL | __GFP_NORETRY, 4);
-	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f), MMT_EXEC_OK);
+	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK(!strcmp(f.oracle, "pfmemalloc-marking"));
+	mmt_finding_free(&f);
+	/* Without the defect both are served from the reserves, marked. */
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
 	mmt_program_free(&p);
 }
 

@@ -64,6 +64,7 @@ enum {
 	OPT_ISOLATE,
 	OPT_IN_PROCESS,
 	OPT_TIMEOUT,
+	OPT_STRICT_REFERENCE,
 	OPT_HELP
 };
 
@@ -85,6 +86,9 @@ static void usage(FILE *out)
 		"  --bug ID       turn on an injectable bug (repeatable, or ID,ID); replaces\n"
 		"                 the bugs of text headers (MMT_BUGS=ID,ID likewise)\n"
 		"  --oracles N    oracle level 0..2 instead of the input's\n"
+		"  --strict-reference\n"
+		"                 the reference oracles (watermark, pfmemalloc-marking)\n"
+		"                 tolerate no model deviation whose fix is pending\n"
 		"  -v             print every operation as it runs\n"
 		"  -q             print findings and the summary only\n"
 		"  --repeat N     run each input N times and print how many runs reproduce\n"
@@ -653,6 +657,7 @@ int cmd_replay(int argc, char **argv)
 		{ "isolate", no_argument, NULL, OPT_ISOLATE },
 		{ "in-process", no_argument, NULL, OPT_IN_PROCESS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "strict-reference", no_argument, NULL, OPT_STRICT_REFERENCE },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -698,6 +703,9 @@ int cmd_replay(int argc, char **argv)
 			break;
 		case OPT_ISOLATE:
 			isolate = 1;
+			break;
+		case OPT_STRICT_REFERENCE:
+			r.opts.strict_reference = true;
 			break;
 		case OPT_IN_PROCESS:
 			isolate = 0;

@@ -247,6 +247,9 @@ struct exec {
 	uint32_t *serial; /* concurrent: by operation, its result's serial */
 	struct mmt_swap_mount *mnt;
 	struct _mmt_xmem mem;
+	/* the page allocator observed (sequential runs): ref_rules.h */
+	struct _mmt_ref_obs obs;
+	bool observed;
 	size_t op_index; /* the operation running, nr_ops in teardown */
 	mmt_gfp_t op_gfp; /* its GFP argument, if it has one */
 	int op_node; /* its node argument, or -1 */
@@ -746,6 +749,8 @@ static void got_object(struct exec *x, void *obj, size_t len, mmt_gfp_t gfp,
 	if (zero_check && (gfp & __GFP_ZERO) &&
 	    !_mmt_exec_check_zero(x->m, obj, len, what))
 		return;
+	if (!_mmt_exec_check_obj_reserves(x->m, obj, gfp, what))
+		return;
 	use(obj, len);
 }
 
@@ -791,7 +796,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	struct mmt_page *page;
 	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
 
-	_mmt_exec_wmark_caller(&wc, gfp);
+	_mmt_exec_wmark_caller(&wc, gfp, !x->o->strict_reference);
 	page = node < 0 ? mmt_alloc_pages(gfp, order) :
 			  mmt_alloc_pages_node(node, gfp, order);
 	hd->ptr = page;
@@ -799,9 +804,10 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	/*
 	 * Another thread that ran meanwhile may have taken pages after this
 	 * allocation's watermark check passed (a race the kernel allows):
-	 * the zone's count then says nothing about this caller.
+	 * the zone's count then says nothing about this caller.  A
+	 * sequential run's observer saw the count at the very check.
 	 */
-	if (x->ds && mmt_dsched_switches(x->ds) != switches)
+	if (x->observed || (x->ds && mmt_dsched_switches(x->ds) != switches))
 		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
 		got_pages(x, page, order, gfp, wcp, what);
@@ -1031,6 +1037,12 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 				  &(const struct _mmt_what){ MMT_WHAT_TEXT,
 							     "net_rx" },
 				  false);
+	/* sk_filter(): reserve memory reaches only a SOCK_MEMALLOC socket. */
+	if (skb && !mmt_sk_memalloc(sk) && mmt_obj_is_pfmemalloc(x->m, skb))
+		mmt_violation(
+			x->m, "emergency-memory",
+			"net_rx: socket without SOCK_MEMALLOC was handed a %zu-byte packet from the reserves (%p)",
+			size, skb);
 	_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
 			       "net_rx");
 	if (skb)
@@ -2713,6 +2725,14 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	}
 	mmt_reclaim_install_hooks(x.m);
 	mmt_machine_set_violation_handler(x.m, on_violation, &x);
+	/*
+	 * The observer's nesting is one thread's: a concurrent run keeps the
+	 * after-the-call checks (op_alloc_pages) instead.
+	 */
+	if (!concurrent) {
+		_mmt_ref_obs_install(&x.obs, x.m, !o->strict_reference);
+		x.observed = true;
+	}
 
 	if (!concurrent) {
 		for (i = 0; i < p->nr_ops && !x.stop; i++)

@@ -98,6 +98,12 @@ struct mmt_exec_opts {
 	 */
 	uint8_t *interleave_counters;
 	size_t nr_interleave_counters;
+	/*
+	 * The reference oracles (trace/ref_rules.h) state the kernel's rule
+	 * alone, tolerating no model deviation whose fix is pending
+	 * (MMT_REF_NOWAIT_FIX_PENDING): `replay --strict-reference`.
+	 */
+	bool strict_reference;
 };
 
 void mmt_exec_opts_default(struct mmt_exec_opts *o);
