@@ -41,6 +41,8 @@ static const struct mmt_check_info checks[] = {
 	  "a task migrates or leaves its CPU with preemption/irqs disabled or locks held" },
 	{ "context-imbalance", "machine", MMT_TIER_API, "-",
 	  "preempt/irq/softirq exit without the matching enter" },
+	{ "context-restore", "machine", MMT_TIER_CHEAP, "-",
+	  "a restore (local_irq_restore, memalloc_noio/nofs/noreclaim_restore) leaves another state than its save found: scopes closed out of order, or a primitive that restores something else" },
 	{ "bad-task-flags", "machine", MMT_TIER_API, "-",
 	  "unknown PF_* task flags" },
 	{ "task-on-cpu", "machine", MMT_TIER_API, "-",

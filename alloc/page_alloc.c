@@ -1254,9 +1254,9 @@ direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
 	if (!m->hooks.direct_reclaim)
 		return 0;
 	/* Reclaim runs with PF_MEMALLOC so its own allocations use reserves. */
-	saved = mmt_memalloc_noreclaim_save();
+	saved = _mmt_memalloc_noreclaim_save_at(MMT_SITE);
 	progress = m->hooks.direct_reclaim(m, gfp, order, m->hooks.arg);
-	mmt_memalloc_noreclaim_restore(saved);
+	_mmt_memalloc_noreclaim_restore_at(saved, MMT_SITE);
 	/* The hook may have migrated us; the CPU is whatever we run on now. */
 	return progress;
 }

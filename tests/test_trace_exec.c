@@ -264,6 +264,17 @@ static void bp_kvfree_rcu_block_leak(struct mmt_program *p)
 	op(p, MMT_OP_RCU_BARRIER);
 }
 
+static void bp_noreclaim_restore_clears(struct mmt_program *p)
+{
+	prog(p, 1, 64, 0);
+	op(p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
+	op(p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
+	op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 0);
+	op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_FREE_PAGES, 0);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -295,6 +306,8 @@ static const struct bug_program bug_programs[] = {
 	{ "nowait-direct-reclaim", bp_nowait_direct_reclaim, MMT_EXEC_OK },
 	{ "wmark-order-ignored", bp_wmark_order_ignored, MMT_EXEC_OK },
 	{ "kvfree-rcu-block-leak", bp_kvfree_rcu_block_leak, MMT_EXEC_OK },
+	{ "noreclaim-restore-clears", bp_noreclaim_restore_clears,
+	  MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
