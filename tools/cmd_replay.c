@@ -65,6 +65,7 @@ enum {
 	OPT_IN_PROCESS,
 	OPT_TIMEOUT,
 	OPT_STRICT_REFERENCE,
+	OPT_SLAB,
 	OPT_HELP
 };
 
@@ -86,6 +87,10 @@ static void usage(FILE *out)
 		"  --bug ID       turn on an injectable bug (repeatable, or ID,ID); replaces\n"
 		"                 the bugs of text headers (MMT_BUGS=ID,ID likewise)\n"
 		"  --oracles N    oracle level 0..2 instead of the input's\n"
+		"  --slab S       run on slab implementation S instead of the input's; 'all':\n"
+		"                 run on every one and report where properties they must\n"
+		"                 share diverge (a finding on one only; a NULL where another\n"
+		"                 returned memory while every zone had room)\n"
 		"  --strict-reference\n"
 		"                 the reference oracles (watermark, pfmemalloc-marking)\n"
 		"                 tolerate no model deviation whose fix is pending\n"
@@ -263,6 +268,155 @@ static void repeat_runs(struct cli_replay *r, const char *path,
 	fputc('\n', r->out);
 }
 
+static const char *result_name(enum mmt_exec_result res)
+{
+	switch (res) {
+	case MMT_EXEC_OK:
+		return "ok";
+	case MMT_EXEC_BLOCKED:
+		return "blocked";
+	case MMT_EXEC_FINDING:
+		return "FINDING";
+	default:
+		return "not run";
+	}
+}
+
+/*
+ * --slab all: @p once per slab implementation, then the properties every
+ * implementation must share compared.  A divergence is
+ *  - a finding (isolation, zeroing, a leak, any oracle) on some but not
+ *    all implementations: the program is legal on one, so on all;
+ *  - a slab allocation that returned NULL on one implementation and memory
+ *    on another while every zone had room (memory_roomy(), trace_exec.c):
+ *    above its high watermark, lowmem reserve and an order-3 slab.
+ * Tolerated, as the implementations document it: a NULL or a blocked end
+ * when memory is tight (their per-cpu and per-node caches hold different
+ * amounts, so one may need a new slab where another has an object), and
+ * different checks reporting one defect when every implementation finds
+ * it (each detects misuse where its own structures notice).
+ */
+static enum mmt_exec_result replay_diff(struct cli_replay *r,
+					const char *path,
+					struct mmt_program *p,
+					const struct mmt_exec_opts *base,
+					const char *how)
+{
+	struct mmt_finding f[MMT_NR_SLAB_IMPLS];
+	enum mmt_exec_result res[MMT_NR_SLAB_IMPLS];
+	uint8_t *out[MMT_NR_SLAB_IMPLS];
+	size_t n = p->nr_ops ? p->nr_ops : 1, i;
+	int s, t, nfind = 0, nblocked = 0, nrun = 0;
+	unsigned long divergences = 0;
+	enum mmt_exec_result ret;
+	char *lines = NULL;
+	size_t llen = 0;
+	FILE *d = open_memstream(&lines, &llen);
+
+	if (!d)
+		return MMT_EXEC_SETUP_FAILED;
+	for (s = 0; s < MMT_NR_SLAB_IMPLS; s++) {
+		struct mmt_exec_opts o = *base;
+
+		memset(&f[s], 0, sizeof(f[s]));
+		out[s] = calloc(n, 1);
+		o.slab_impl = s;
+		o.op_outcome = out[s];
+		res[s] = out[s] ? mmt_race_execute(p, &o, &f[s]) :
+				  MMT_EXEC_SETUP_FAILED;
+		nrun += res[s] != MMT_EXEC_SETUP_FAILED;
+		nfind += res[s] == MMT_EXEC_FINDING;
+		nblocked += res[s] == MMT_EXEC_BLOCKED;
+	}
+	if (nfind && nfind < nrun) {
+		divergences++;
+		fprintf(d, "  a finding on some implementations only:");
+		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+			fprintf(d, "%s slab=%s %s%s%s", s ? ";" : "",
+				mmt_trace_slab_impl_name((enum mmt_slab_impl)s),
+				result_name(res[s]),
+				res[s] == MMT_EXEC_FINDING ? " " : "",
+				res[s] == MMT_EXEC_FINDING ? f[s].oracle : "");
+		fputc('\n', d);
+	}
+	for (i = 0; i < p->nr_ops; i++) {
+		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++) {
+			if (!out[s] || (out[s][i] & (MMT_OUTCOME_NULL |
+						     MMT_OUTCOME_ROOMY)) !=
+					       (MMT_OUTCOME_NULL |
+						MMT_OUTCOME_ROOMY))
+				continue;
+			for (t = 0; t < MMT_NR_SLAB_IMPLS; t++)
+				if (out[t] && (out[t][i] & MMT_OUTCOME_MEMORY))
+					break;
+			if (t < MMT_NR_SLAB_IMPLS) {
+				char text[160];
+
+				mmt_trace_format_op(p, &p->ops[i], text,
+						    sizeof(text));
+				fprintf(d,
+					"  operation %zu (%s): NULL on slab=%s while every zone had room; memory on slab=%s\n",
+					i, text,
+					mmt_trace_slab_impl_name(
+						(enum mmt_slab_impl)s),
+					mmt_trace_slab_impl_name(
+						(enum mmt_slab_impl)t));
+				divergences++;
+				break;
+			}
+		}
+	}
+	fclose(d);
+	r->runs++; /* one input */
+	if (!nrun) {
+		r->errors++;
+		fprintf(stderr, "%s: the machine of its header could not be built\n",
+			path);
+		ret = MMT_EXEC_SETUP_FAILED;
+	} else if (divergences) {
+		r->findings++;
+		fprintf(r->out, "%s: DIVERGENCE between the slab implementations (%lu)\n%s",
+			path, divergences, lines ? lines : "");
+		ret = MMT_EXEC_FINDING;
+	} else if (nfind) {
+		r->findings++;
+		fprintf(r->out,
+			"%s: FINDING on every slab implementation (they agree)\n",
+			path);
+		ret = MMT_EXEC_FINDING;
+	} else if (nblocked) {
+		r->blocked++;
+		if (!r->quiet)
+			fprintf(r->out,
+				"%s: blocked on %d slab implementation(s), ok on the others: tolerated (memory tight)\n",
+				path, nblocked);
+		ret = MMT_EXEC_BLOCKED;
+	} else {
+		r->ok++;
+		if (!r->quiet)
+			fprintf(r->out,
+				"%s: the %d slab implementations agree: ok (%zu operations%s)\n",
+				path, nrun, p->nr_ops, how);
+		ret = MMT_EXEC_OK;
+	}
+	for (s = 0; s < MMT_NR_SLAB_IMPLS; s++) {
+		if (ret == MMT_EXEC_FINDING && res[s] == MMT_EXEC_FINDING) {
+			fprintf(r->out, "  slab=%s:\n",
+				mmt_trace_slab_impl_name((enum mmt_slab_impl)s));
+			mmt_finding_print(&f[s], r->out);
+		}
+		mmt_finding_free(&f[s]);
+		free(out[s]);
+	}
+	if (ret == MMT_EXEC_FINDING) {
+		fprintf(r->out, "---- program (mmtorture trace) ----\n");
+		mmt_trace_print(p, r->out);
+		fprintf(r->out, "---- end ----\n");
+	}
+	free(lines);
+	return ret;
+}
+
 /* In this process: the input's result. */
 static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 {
@@ -300,6 +454,14 @@ static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 		return MMT_EXEC_SETUP_FAILED;
 	}
 	cli_crash_context("%s", path);
+	if (r->slab_all) {
+		if (opts.override_bugs)
+			p.hdr.bugs = opts.bugs;
+		res = replay_diff(r, path, &p, &opts, how);
+		cli_crash_context(NULL);
+		mmt_program_free(&p);
+		return res;
+	}
 	/* The tsan build: a data race between fibers is a finding too. */
 	res = mmt_race_execute(&p, &opts, &f);
 	r->runs++;
@@ -658,6 +820,7 @@ int cmd_replay(int argc, char **argv)
 		{ "in-process", no_argument, NULL, OPT_IN_PROCESS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 		{ "strict-reference", no_argument, NULL, OPT_STRICT_REFERENCE },
+		{ "slab", required_argument, NULL, OPT_SLAB },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -707,6 +870,21 @@ int cmd_replay(int argc, char **argv)
 		case OPT_STRICT_REFERENCE:
 			r.opts.strict_reference = true;
 			break;
+		case OPT_SLAB: {
+			int s;
+
+			r.slab_all = !strcmp(optarg, "all");
+			for (s = 0; !r.slab_all && s < MMT_NR_SLAB_IMPLS; s++)
+				if (!strcmp(optarg, mmt_trace_slab_impl_name(
+							    (enum mmt_slab_impl)s)))
+					r.opts.slab_impl = s;
+			if (!r.slab_all && r.opts.slab_impl < 0)
+				return cli_usage_error(
+					"replay",
+					"--slab: '%s' is no slab implementation (see `mmtorture list`) nor 'all'",
+					optarg);
+			break;
+		}
 		case OPT_IN_PROCESS:
 			isolate = 0;
 			break;

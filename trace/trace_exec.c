@@ -1562,6 +1562,49 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 
 /* ---- one step of the program ---- */
 
+/* ---- differential runs (mmt_exec_opts.op_outcome) ---- */
+
+static bool slab_alloc_op(unsigned int code)
+{
+	switch (code) {
+	case MMT_OP_KMALLOC:
+	case MMT_OP_KMALLOC_NODE:
+	case MMT_OP_CACHE_ALLOC:
+	case MMT_OP_CACHE_ALLOC_NODE:
+	case MMT_OP_CACHE_ALLOC_BULK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/*
+ * Room for any implementation: every zone above its high watermark, the
+ * most any higher zone keeps there, and an order-3 slab.  Below that the
+ * implementations' different caches (per-cpu arrays, partial slabs,
+ * sheaves) may legitimately make one need a new slab where another has an
+ * object at hand, so a NULL there is no divergence.
+ */
+static bool memory_roomy(struct mmt_machine *m)
+{
+	int z, t, nr = mmt_nr_zones(m);
+
+	for (z = 0; z < nr; z++) {
+		struct mmt_zone_info zi;
+		unsigned long keep;
+
+		if (!mmt_zone_info(m, z, &zi) || !zi.managed)
+			continue;
+		keep = 0;
+		for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
+			if (zi.lowmem_reserve[t] > keep)
+				keep = zi.lowmem_reserve[t];
+		if (zi.free <= zi.wmark_high + keep + 8)
+			return false;
+	}
+	return true;
+}
+
 static void exec_op(struct exec *x, size_t i)
 {
 	const struct mmt_op *op = &x->p->ops[i];
@@ -1602,7 +1645,17 @@ static void exec_op(struct exec *x, size_t i)
 	if (has_gfp)
 		sp = mmt_task_sleep_points(t);
 
-	run_op(x, op, info, ah, res);
+	if (MMT_UNLIKELY(x->o->op_outcome) && slab_alloc_op(op->code)) {
+		bool roomy = memory_roomy(x->m);
+
+		run_op(x, op, info, ah, res);
+		x->o->op_outcome[i] =
+			(uint8_t)((res && res->ptr ? MMT_OUTCOME_MEMORY :
+						     MMT_OUTCOME_NULL) |
+				  (roomy ? MMT_OUTCOME_ROOMY : 0));
+	} else {
+		run_op(x, op, info, ah, res);
+	}
 
 	if (info->ends && ah[info->ends - 1])
 		ah[info->ends - 1]->state = HS_ENDED;
@@ -2605,6 +2658,7 @@ void mmt_exec_opts_default(struct mmt_exec_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->oracle_level = -1;
 	o->sched_source = -1;
+	o->slab_impl = -1;
 }
 
 /* Room for every handle the program can make, counted from its text. */
@@ -2693,6 +2747,8 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_trace_header_config(&p->hdr, &cfg);
 	if (o->override_bugs)
 		cfg.bugs = o->bugs;
+	if (o->slab_impl >= 0 && o->slab_impl < MMT_NR_SLAB_IMPLS)
+		cfg.slab = (enum mmt_slab_impl)o->slab_impl;
 	source = o->sched_source >= 0 ? (uint8_t)o->sched_source :
 					p->sched.source;
 	kthreads = p->nr_handles[MMT_H_KTHREAD] != 0;

@@ -104,7 +104,30 @@ struct mmt_exec_opts {
 	 * (MMT_REF_NOWAIT_FIX_PENDING): `replay --strict-reference`.
 	 */
 	bool strict_reference;
+	/*
+	 * Differential runs (`replay --slab all`): -1 the header's slab
+	 * implementation, else an enum mmt_slab_impl that replaces it.
+	 */
+	int slab_impl;
+	/*
+	 * When set, [program's nr_ops]: per operation that allocates slab
+	 * objects (kmalloc*, kmem_cache_alloc*, kmem_cache_alloc_bulk)
+	 * MMT_OUTCOME_NULL or MMT_OUTCOME_MEMORY, with MMT_OUTCOME_ROOMY if
+	 * every zone had more free pages than its high watermark, its largest
+	 * lowmem reserve and a slab of order 3 when the operation began; 0
+	 * for other operations and those that did not run.
+	 */
+	uint8_t *op_outcome;
 };
+
+enum {
+	MMT_OUTCOME_NULL = 1,
+	MMT_OUTCOME_MEMORY = 2,
+	MMT_OUTCOME_ROOMY = 4,
+};
+
+/* "slub", "slab", ...: the name the header's slab= takes. */
+const char *mmt_trace_slab_impl_name(enum mmt_slab_impl impl);
 
 void mmt_exec_opts_default(struct mmt_exec_opts *o);
 
