@@ -268,153 +268,110 @@ static void repeat_runs(struct cli_replay *r, const char *path,
 	fputc('\n', r->out);
 }
 
-static const char *result_name(enum mmt_exec_result res)
+/*
+ * A differential finding for the fuzz command's deduplication: the
+ * implementation's own finding when it is one, else (a NULL with room)
+ * oracle "slab-divergence", signature slab-divergence|slab|null-with-room.
+ */
+static void diff_on_finding(struct cli_replay *r, const char *path,
+			    struct mmt_program *p,
+			    const struct mmt_slab_diff *d)
 {
-	switch (res) {
-	case MMT_EXEC_OK:
-		return "ok";
-	case MMT_EXEC_BLOCKED:
-		return "blocked";
-	case MMT_EXEC_FINDING:
-		return "FINDING";
-	default:
-		return "not run";
+	struct mmt_finding sf;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int s;
+
+	memset(&sf, 0, sizeof(sf));
+	for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+		if (d->res[s] == MMT_EXEC_FINDING) {
+			sf = d->f[s];
+			sf.dump = NULL;
+			sf.decisions = NULL;
+			sf.nr_decisions = 0;
+			break;
+		}
+	if (s == MMT_NR_SLAB_IMPLS) {
+		snprintf(sf.oracle, sizeof(sf.oracle), "slab-divergence");
+		snprintf(sf.layer, sizeof(sf.layer), "slab");
+		snprintf(sf.signature, sizeof(sf.signature),
+			 "slab-divergence|slab|null-with-room");
+		snprintf(sf.message, sizeof(sf.message), "%s",
+			 d->report ? d->report : "");
 	}
+	mem = open_memstream(&text, &len);
+	if (mem) {
+		mmt_trace_print(p, mem);
+		fclose(mem);
+	}
+	r->on_finding(r, path, text ? text : "", &sf);
+	free(text);
 }
 
 /*
- * --slab all: @p once per slab implementation, then the properties every
- * implementation must share compared.  A divergence is
- *  - a finding (isolation, zeroing, a leak, any oracle) on some but not
- *    all implementations: the program is legal on one, so on all;
- *  - a slab allocation that returned NULL on one implementation and memory
- *    on another while every zone had room (memory_roomy(), trace_exec.c):
- *    above its high watermark, lowmem reserve and an order-3 slab.
- * Tolerated, as the implementations document it: a NULL or a blocked end
- * when memory is tight (their per-cpu and per-node caches hold different
- * amounts, so one may need a new slab where another has an object), and
- * different checks reporting one defect when every implementation finds
- * it (each detects misuse where its own structures notice).
+ * --slab all: @p once per slab implementation, compared
+ * (mmt_exec_slab_diff(): what a divergence is and what is tolerated).
  */
 static enum mmt_exec_result replay_diff(struct cli_replay *r,
 					const char *path,
 					struct mmt_program *p,
-					const struct mmt_exec_opts *base,
+					const struct mmt_exec_opts *o,
 					const char *how)
 {
-	struct mmt_finding f[MMT_NR_SLAB_IMPLS];
-	enum mmt_exec_result res[MMT_NR_SLAB_IMPLS];
-	uint8_t *out[MMT_NR_SLAB_IMPLS];
-	size_t n = p->nr_ops ? p->nr_ops : 1, i;
-	int s, t, nfind = 0, nblocked = 0, nrun = 0;
-	unsigned long divergences = 0;
-	enum mmt_exec_result ret;
-	char *lines = NULL;
-	size_t llen = 0;
-	FILE *d = open_memstream(&lines, &llen);
+	struct mmt_slab_diff d;
+	int s;
 
-	if (!d)
-		return MMT_EXEC_SETUP_FAILED;
-	for (s = 0; s < MMT_NR_SLAB_IMPLS; s++) {
-		struct mmt_exec_opts o = *base;
-
-		memset(&f[s], 0, sizeof(f[s]));
-		out[s] = calloc(n, 1);
-		o.slab_impl = s;
-		o.op_outcome = out[s];
-		res[s] = out[s] ? mmt_race_execute(p, &o, &f[s]) :
-				  MMT_EXEC_SETUP_FAILED;
-		nrun += res[s] != MMT_EXEC_SETUP_FAILED;
-		nfind += res[s] == MMT_EXEC_FINDING;
-		nblocked += res[s] == MMT_EXEC_BLOCKED;
-	}
-	if (nfind && nfind < nrun) {
-		divergences++;
-		fprintf(d, "  a finding on some implementations only:");
-		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
-			fprintf(d, "%s slab=%s %s%s%s", s ? ";" : "",
-				mmt_trace_slab_impl_name((enum mmt_slab_impl)s),
-				result_name(res[s]),
-				res[s] == MMT_EXEC_FINDING ? " " : "",
-				res[s] == MMT_EXEC_FINDING ? f[s].oracle : "");
-		fputc('\n', d);
-	}
-	for (i = 0; i < p->nr_ops; i++) {
-		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++) {
-			if (!out[s] || (out[s][i] & (MMT_OUTCOME_NULL |
-						     MMT_OUTCOME_ROOMY)) !=
-					       (MMT_OUTCOME_NULL |
-						MMT_OUTCOME_ROOMY))
-				continue;
-			for (t = 0; t < MMT_NR_SLAB_IMPLS; t++)
-				if (out[t] && (out[t][i] & MMT_OUTCOME_MEMORY))
-					break;
-			if (t < MMT_NR_SLAB_IMPLS) {
-				char text[160];
-
-				mmt_trace_format_op(p, &p->ops[i], text,
-						    sizeof(text));
-				fprintf(d,
-					"  operation %zu (%s): NULL on slab=%s while every zone had room; memory on slab=%s\n",
-					i, text,
-					mmt_trace_slab_impl_name(
-						(enum mmt_slab_impl)s),
-					mmt_trace_slab_impl_name(
-						(enum mmt_slab_impl)t));
-				divergences++;
-				break;
-			}
-		}
-	}
-	fclose(d);
+	/* The tsan build: a data race between fibers is a finding too. */
+	mmt_exec_slab_diff(p, o, mmt_race_execute, &d);
 	r->runs++; /* one input */
-	if (!nrun) {
+	switch (d.result) {
+	case MMT_EXEC_SETUP_FAILED:
 		r->errors++;
-		fprintf(stderr, "%s: the machine of its header could not be built\n",
+		fprintf(stderr,
+			"%s: the machine of its header could not be built\n",
 			path);
-		ret = MMT_EXEC_SETUP_FAILED;
-	} else if (divergences) {
+		break;
+	case MMT_EXEC_FINDING:
 		r->findings++;
-		fprintf(r->out, "%s: DIVERGENCE between the slab implementations (%lu)\n%s",
-			path, divergences, lines ? lines : "");
-		ret = MMT_EXEC_FINDING;
-	} else if (nfind) {
-		r->findings++;
-		fprintf(r->out,
-			"%s: FINDING on every slab implementation (they agree)\n",
-			path);
-		ret = MMT_EXEC_FINDING;
-	} else if (nblocked) {
+		if (d.divergences)
+			fprintf(r->out,
+				"%s: DIVERGENCE between the slab implementations (%lu)\n%s",
+				path, d.divergences, d.report ? d.report : "");
+		else
+			fprintf(r->out,
+				"%s: FINDING on every slab implementation (they agree)\n",
+				path);
+		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+			if (d.res[s] == MMT_EXEC_FINDING) {
+				fprintf(r->out, "  slab=%s:\n",
+					mmt_trace_slab_impl_name(
+						(enum mmt_slab_impl)s));
+				mmt_finding_print(&d.f[s], r->out);
+			}
+		fprintf(r->out, "---- program (mmtorture trace) ----\n");
+		mmt_trace_print(p, r->out);
+		fprintf(r->out, "---- end ----\n");
+		if (r->on_finding)
+			diff_on_finding(r, path, p, &d);
+		break;
+	case MMT_EXEC_BLOCKED:
 		r->blocked++;
 		if (!r->quiet)
 			fprintf(r->out,
 				"%s: blocked on %d slab implementation(s), ok on the others: tolerated (memory tight)\n",
-				path, nblocked);
-		ret = MMT_EXEC_BLOCKED;
-	} else {
+				path, d.nr_blocked);
+		break;
+	default:
 		r->ok++;
 		if (!r->quiet)
 			fprintf(r->out,
 				"%s: the %d slab implementations agree: ok (%zu operations%s)\n",
-				path, nrun, p->nr_ops, how);
-		ret = MMT_EXEC_OK;
+				path, d.nr_run, p->nr_ops, how);
+		break;
 	}
-	for (s = 0; s < MMT_NR_SLAB_IMPLS; s++) {
-		if (ret == MMT_EXEC_FINDING && res[s] == MMT_EXEC_FINDING) {
-			fprintf(r->out, "  slab=%s:\n",
-				mmt_trace_slab_impl_name((enum mmt_slab_impl)s));
-			mmt_finding_print(&f[s], r->out);
-		}
-		mmt_finding_free(&f[s]);
-		free(out[s]);
-	}
-	if (ret == MMT_EXEC_FINDING) {
-		fprintf(r->out, "---- program (mmtorture trace) ----\n");
-		mmt_trace_print(p, r->out);
-		fprintf(r->out, "---- end ----\n");
-	}
-	free(lines);
-	return ret;
+	mmt_slab_diff_free(&d);
+	return d.result;
 }
 
 /* In this process: the input's result. */
