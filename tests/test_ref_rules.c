@@ -141,6 +141,18 @@ MMT_TEST(nolock_allocation_uses_min_and_no_reserve_and_never_sleeps)
 	MMT_CHECK_EQ(_mmt_ref_floor(&r, &zone64, MMT_ZONE_NORMAL), 64);
 }
 
+MMT_TEST(the_right_to_reserve_objects_is_the_mask_and_task_not_the_nolock_path)
+{
+	/* pfmemalloc_match() asks gfp_pfmemalloc_allowed(), path aside. */
+	struct _mmt_ref_rules r = rules(GFP_NOWAIT | __GFP_FAST_TRY,
+					MMT_REF_TASK, MMT_PF_MEMALLOC, false);
+
+	MMT_CHECK(r.pfmemalloc_allowed && !r.no_watermarks);
+	r = rules(GFP_NOWAIT | __GFP_FAST_TRY | __GFP_NOMEMALLOC, MMT_REF_TASK,
+		  MMT_PF_MEMALLOC, false);
+	MMT_CHECK(!r.pfmemalloc_allowed);
+}
+
 MMT_TEST(noio_and_nofs_scopes_take_io_and_fs_from_the_mask)
 {
 	struct _mmt_ref_rules r =

@@ -432,7 +432,7 @@ bool _mmt_exec_check_obj_reserves(struct mmt_machine *m, const void *obj,
 	if (!obj || !mmt_obj_is_pfmemalloc(m, obj))
 		return true;
 	_mmt_exec_wmark_caller(&c, gfp, true);
-	if (c.r.no_watermarks)
+	if (c.r.pfmemalloc_allowed)
 		return true;
 	mmt_gfp_format(gfp, g, sizeof(g));
 	return mmt_violation(
@@ -535,7 +535,7 @@ static void obs_exit(void *arg, struct mmt_page *page)
 	if (!f || !page || f->bulk)
 		return;
 	if (mmt_page_is_pfmemalloc(page)) {
-		if (!f->r.no_watermarks)
+		if (!f->r.pfmemalloc_allowed)
 			report_marking(o, f, page, true);
 	} else if (f->below) {
 		report_marking(o, f, page, false);

@@ -82,9 +82,27 @@ void _mmt_ref_rules(const struct _mmt_ref_caller *c, struct _mmt_ref_rules *r)
 	r->may_io = blocking && (gfp & __GFP_IO);
 	r->may_wake_kswapd = gfp & __GFP_KSWAPD_RECLAIM;
 
+	/*
+	 * gfp_pfmemalloc_allowed(): the mask's and the task's right, which
+	 * pfmemalloc_match() asks of a slab object's caller whatever path
+	 * served it (__GFP_FAST_TRY is the model's flag, no kernel bit: the
+	 * kernel's nolock APIs say __GFP_NOMEMALLOC themselves).
+	 */
+	r->pfmemalloc_allowed = false;
+	if (gfp & __GFP_NOMEMALLOC) {
+		/* nothing */
+	} else if (gfp & __GFP_MEMALLOC) {
+		r->pfmemalloc_allowed = true;
+	} else if (c->pflags & MMT_PF_MEMALLOC) {
+		r->pfmemalloc_allowed = ctx_rules[ctx].pf_memalloc;
+	}
+
 	r->nolock = gfp & __GFP_FAST_TRY;
 	if (r->nolock) {
-		/* alloc_pages_nolock(): ALLOC_TRYLOCK at min, nothing else. */
+		/*
+		 * alloc_pages_nolock(): ALLOC_TRYLOCK at min, never the slow
+		 * path, so never a no-watermarks attempt.
+		 */
 		r->reserve = MMT_REF_RESERVE_NONE;
 		r->non_block = r->highatomic = r->no_watermarks = r->oom =
 			r->nofail_min_reserve = false;
@@ -106,15 +124,8 @@ void _mmt_ref_rules(const struct _mmt_ref_caller *c, struct _mmt_ref_rules *r)
 #endif
 
 	/* __gfp_pfmemalloc_flags() */
-	r->no_watermarks = false;
+	r->no_watermarks = r->pfmemalloc_allowed;
 	r->oom = false;
-	if (gfp & __GFP_NOMEMALLOC) {
-		/* nothing */
-	} else if (gfp & __GFP_MEMALLOC) {
-		r->no_watermarks = true;
-	} else if (c->pflags & MMT_PF_MEMALLOC) {
-		r->no_watermarks = ctx_rules[ctx].pf_memalloc;
-	}
 	if (!r->no_watermarks && !(gfp & __GFP_NOMEMALLOC) && c->oom_victim &&
 	    ctx_rules[ctx].oom)
 		r->oom = true;

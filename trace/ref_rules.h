@@ -105,7 +105,8 @@ struct _mmt_ref_rules {
 	unsigned int reserve; /* enum _mmt_ref_reserve, ordinary attempts */
 	bool non_block; /* ALLOC_NON_BLOCK */
 	bool highatomic; /* may use the highatomic reserve */
-	bool no_watermarks; /* gfp_pfmemalloc_allowed() */
+	bool pfmemalloc_allowed; /* gfp_pfmemalloc_allowed(): reserve memory */
+	bool no_watermarks; /* ... and an ALLOC_NO_WATERMARKS attempt made */
 	bool oom; /* an ALLOC_OOM retry */
 	bool nofail_min_reserve; /* __GFP_NOFAIL's ALLOC_MIN_RESERVE resort */
 	bool nolock; /* alloc_pages_nolock(): min, no reserves, no slow path */
