@@ -1488,6 +1488,7 @@ static const struct {
 	{ "pcp-zero-skipped", "pages" },
 	{ "nowait-direct-reclaim", "pages" },
 	{ "wmark-order-ignored", "pages" },
+	{ "noreclaim-restore-clears", "pages" },
 	{ "slab-pfmemalloc-free-leak", "slab" },
 	{ "slab-pfmemalloc-active-cleared", "slab" },
 	{ "slab-pfmemalloc-lingers", "slab" },
