@@ -1356,7 +1356,8 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 
 	/*
 	 * __GFP_NOFAIL: the kernel loops forever; the model retries a bounded
-	 * number of times with the harder reserve (never no-watermarks), then
+	 * number of times with the min reserve, ALLOC_MIN_RESERVE since v6.4
+	 * (min - min/2: never the atomic cut, never no-watermarks), then
 	 * reports the failure as a finding.
 	 */
 	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
@@ -1367,7 +1368,7 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
 			page = get_page_from_freelist(
 				cpu, gfp, order,
-				ALLOC_WMARK_MIN | ALLOC_HARDER | ALLOC_HIGH,
+				ALLOC_WMARK_MIN | ALLOC_HIGH,
 				ac);
 			if (page)
 				return page;
