@@ -13,8 +13,10 @@
  * divergence.  The tolerance is the implementations' documented
  * difference: their per-cpu and per-node caches hold different amounts,
  * so near the watermarks one may need a new slab (and fail, or block)
- * where another has an object at hand; and a defect every implementation
- * reports may be noticed by different checks.
+ * where another has an object at hand; a nolock (__GFP_FAST_TRY)
+ * allocation takes per-cpu pages only, so it may fail with any amount
+ * free; and a defect every implementation reports may be noticed by
+ * different checks.
  *
  * Locks: none; each run has its machine.
  */

@@ -1578,14 +1578,29 @@ static bool slab_alloc_op(unsigned int code)
 	}
 }
 
+/* The bytes a slab allocation operation asks for (all objects of a bulk). */
+static unsigned long op_bytes(const struct mmt_op *op, struct xhandle *ah[])
+{
+	switch (op->code) {
+	case MMT_OP_KMALLOC:
+	case MMT_OP_KMALLOC_NODE:
+		return op->arg[0];
+	case MMT_OP_CACHE_ALLOC_BULK:
+		return ah[0] ? (unsigned long)ah[0]->a * op->arg[2] : ~0ul;
+	default:
+		return ah[0] ? ah[0]->a : ~0ul;
+	}
+}
+
 /*
  * Room for any implementation: every zone above its high watermark, the
- * most any higher zone keeps there, and an order-3 slab.  Below that the
- * implementations' different caches (per-cpu arrays, partial slabs,
- * sheaves) may legitimately make one need a new slab where another has an
- * object at hand, so a NULL there is no divergence.
+ * most any higher zone keeps there, twice the pages of what is asked (a
+ * slab's slack) and an order-3 slab.  Below that the implementations'
+ * different caches (per-cpu arrays, partial slabs, sheaves) may
+ * legitimately make one need new slabs where another has objects at hand,
+ * so a NULL there is no divergence.
  */
-static bool memory_roomy(struct mmt_machine *m)
+static bool memory_roomy(struct mmt_machine *m, unsigned long bytes)
 {
 	int z, t, nr = mmt_nr_zones(m);
 
@@ -1599,7 +1614,10 @@ static bool memory_roomy(struct mmt_machine *m)
 		for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
 			if (zi.lowmem_reserve[t] > keep)
 				keep = zi.lowmem_reserve[t];
-		if (zi.free <= zi.wmark_high + keep + 8)
+		if (bytes >= (1ul << 40) ||
+		    zi.free <= zi.wmark_high + keep + 8 +
+				       2 * ((bytes + MMT_PAGE_SIZE - 1) /
+					    MMT_PAGE_SIZE))
 			return false;
 	}
 	return true;
@@ -1646,7 +1664,13 @@ static void exec_op(struct exec *x, size_t i)
 		sp = mmt_task_sleep_points(t);
 
 	if (MMT_UNLIKELY(x->o->op_outcome) && slab_alloc_op(op->code)) {
-		bool roomy = memory_roomy(x->m);
+		/*
+		 * A nolock (__GFP_FAST_TRY) allocation may fail with any
+		 * amount free: it takes per-cpu pages only, and what sits
+		 * there depends on each implementation's frees.
+		 */
+		bool roomy = !(gfp & __GFP_FAST_TRY) &&
+			     memory_roomy(x->m, op_bytes(op, ah));
 
 		run_op(x, op, info, ah, res);
 		x->o->op_outcome[i] =
