@@ -93,6 +93,9 @@ static const struct mmt_bug_info bugs[] = {
 	  "machine",
 	  "memalloc_noreclaim_restore() clears PF_MEMALLOC instead of restoring the saved state (the pre-4.11 direct reclaim's current->flags &= ~PF_MEMALLOC): a nested scope ends the outer one",
 	  "context-restore" },
+	{ MMT_BUG_THISNODE_FALLBACK, "thisnode-fallback", "-", "page",
+	  "alloc_pages_node() with __GFP_THISNODE builds the zonelist of every node: a full node falls back to another",
+	  "gfp-thisnode" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -1460,7 +1460,9 @@ alloc_pages_nid_body(struct mmt_cpu *cpu, int nid, mmt_gfp_t gfp,
 	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :
 						   MMT_ZONE_NORMAL;
 	ac.migratetype = gfp_migratetype(gfp);
-	ac.thisnode = gfp & __GFP_THISNODE;
+	/* The injected defect falls back to other nodes all the same. */
+	ac.thisnode = (gfp & __GFP_THISNODE) &&
+		      !mmt_bug_on(cpu->m, MMT_BUG_THISNODE_FALLBACK);
 	ac.spread = !ac.thisnode;
 
 	if (MMT_UNLIKELY(gfp & __GFP_FAST_TRY)) {

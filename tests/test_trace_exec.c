@@ -275,6 +275,18 @@ static void bp_noreclaim_restore_clears(struct mmt_program *p)
 	op(p, MMT_OP_FREE_PAGES, 0);
 }
 
+static void bp_thisnode_fallback(struct mmt_program *p)
+{
+	prog(p, 1, 256, 0);
+	p->hdr.nr_nodes = 2;
+	/* node 0's zone down to its min: only node 1 has pages */
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0, GFP_KERNEL | __GFP_MEMALLOC, 7);
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0, GFP_KERNEL | __GFP_MEMALLOC, 6);
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0, GFP_KERNEL | __GFP_MEMALLOC, 5);
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0,
+	   GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY, 4);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -308,6 +320,7 @@ static const struct bug_program bug_programs[] = {
 	{ "kvfree-rcu-block-leak", bp_kvfree_rcu_block_leak, MMT_EXEC_OK },
 	{ "noreclaim-restore-clears", bp_noreclaim_restore_clears,
 	  MMT_EXEC_OK },
+	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)

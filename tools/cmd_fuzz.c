@@ -1489,6 +1489,7 @@ static const struct {
 	{ "nowait-direct-reclaim", "pages" },
 	{ "wmark-order-ignored", "pages" },
 	{ "noreclaim-restore-clears", "pages" },
+	{ "thisnode-fallback", "pages" },
 	{ "slab-pfmemalloc-free-leak", "slab" },
 	{ "slab-pfmemalloc-active-cleared", "slab" },
 	{ "slab-pfmemalloc-lingers", "slab" },
