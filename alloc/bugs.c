@@ -89,6 +89,13 @@ static const struct mmt_bug_info bugs[] = {
 	{ MMT_BUG_KVFREE_RCU_BLOCK_LEAK, "kvfree-rcu-block-leak", "-", "rcu",
 	  "after a grace period kvfree_rcu frees the pointers of a block but keeps the block's page",
 	  "teardown-leak" },
+	{ MMT_BUG_NORECLAIM_RESTORE_CLEARS, "noreclaim-restore-clears", "-",
+	  "machine",
+	  "memalloc_noreclaim_restore() clears PF_MEMALLOC instead of restoring the saved state (the pre-4.11 direct reclaim's current->flags &= ~PF_MEMALLOC): a nested scope ends the outer one",
+	  "context-restore" },
+	{ MMT_BUG_THISNODE_FALLBACK, "thisnode-fallback", "-", "page",
+	  "alloc_pages_node() with __GFP_THISNODE builds the zonelist of every node: a full node falls back to another",
+	  "gfp-thisnode" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

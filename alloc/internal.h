@@ -238,6 +238,24 @@ struct mmt_held_lock {
 	bool nested;
 };
 
+/*
+ * A save of a context primitive not yet restored (the context-restore
+ * oracle, machine.c): what it was before, who saved it.  Per task for the
+ * memalloc scopes, per CPU for local_irq_save().
+ */
+enum { MMT_SAVE_NOIO, MMT_SAVE_NOFS, MMT_SAVE_MEMALLOC, MMT_SAVE_IRQ };
+#define MMT_MAX_SAVES 16
+struct mmt_save {
+	uint8_t kind;
+	unsigned int before; /* the state the save found */
+	const char *site; /* NULL: a caller of the public API */
+	uint64_t op_index; /* the machine's operation then */
+};
+struct mmt_saves {
+	int nr; /* may exceed MMT_MAX_SAVES: the excess is not checked */
+	struct mmt_save s[MMT_MAX_SAVES];
+};
+
 struct mmt_task {
 	struct mmt_machine *m;
 	char name[32];
@@ -249,6 +267,7 @@ struct mmt_task {
 	struct mmt_memcg *memcg; /* NULL: the root cgroup (no accounting) */
 	/* might_sleep()s, mutexes and waits (only the task writes it) */
 	unsigned long sleep_points;
+	struct mmt_saves saves; /* open memalloc scopes (only the task) */
 	struct mmt_task *next_all;
 };
 
@@ -294,7 +313,12 @@ struct mmt_cpu {
 	 */
 	int nolock_saved[2];
 	uint64_t alloc_seq; /* allocations made on this CPU */
+	struct mmt_saves irq_saves; /* open local_irq_save()s */
 };
+
+/* The scope primitives with the caller's site (context-restore names it). */
+unsigned int _mmt_memalloc_noreclaim_save_at(const char *site);
+void _mmt_memalloc_noreclaim_restore_at(unsigned int saved, const char *site);
 
 /* ---- lockdep state (per machine) ---- */
 
@@ -350,6 +374,7 @@ struct mmt_machine {
 	struct mmt_cpu *cpus;
 
 	struct mmt_page_hooks hooks;
+	struct mmt_page_observer pobs; /* .enter NULL: none */
 	long emergency_pages; /* connected emergency reserve (reserve.c) */
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;

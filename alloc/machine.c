@@ -427,6 +427,15 @@ void mmt_machine_set_hooks(struct mmt_machine *m,
 		memset(&m->hooks, 0, sizeof(m->hooks));
 }
 
+void mmt_machine_set_page_observer(struct mmt_machine *m,
+				   const struct mmt_page_observer *o)
+{
+	if (o && o->enter && o->take && o->exit)
+		m->pobs = *o;
+	else
+		memset(&m->pobs, 0, sizeof(m->pobs));
+}
+
 void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn,
 				void *arg)
 {
@@ -689,18 +698,95 @@ void mmt_local_irq_enable(void)
 	CPU()->irq_disable_depth = 0;
 }
 
+/*
+ * The context-restore oracle.  Every save pushes what it found and who
+ * saved; the restore of that kind pops the innermost one and, after the
+ * primitive did its work, the state must be what that save found: a
+ * restore with another save's value (scopes closed out of order), or a
+ * primitive that restores something else, leaves it otherwise.  The state
+ * is read afresh here, never taken from the restore's argument.
+ */
+static void save_push(struct mmt_saves *sv, struct mmt_machine *m,
+		      unsigned int kind, unsigned int before,
+		      const char *site)
+{
+	if (sv->nr < MMT_MAX_SAVES) {
+		struct mmt_save *e = &sv->s[sv->nr];
+
+		e->kind = (uint8_t)kind;
+		e->before = before;
+		e->site = site;
+		e->op_index = __atomic_load_n(&m->op_index, __ATOMIC_RELAXED);
+	}
+	sv->nr++;
+}
+
+static const char *const save_names[] = {
+	[MMT_SAVE_NOIO] = "memalloc_noio_save",
+	[MMT_SAVE_NOFS] = "memalloc_nofs_save",
+	[MMT_SAVE_MEMALLOC] = "memalloc_noreclaim_save",
+	[MMT_SAVE_IRQ] = "local_irq_save",
+};
+
+static MMT_COLD void report_restore(struct mmt_machine *m,
+				    const struct mmt_save *e,
+				    unsigned int now, const char *site)
+{
+	const char *name = save_names[e->kind];
+
+	mmt_violation(
+		m, "context-restore",
+		"the restore closing %s()%s%s left the state 0x%x, but the save it closes (at %s, operation #%llu) found 0x%x: %s",
+		name, site ? " at " : "", site ? site : "", now,
+		e->site ? e->site : "a caller of the API",
+		(unsigned long long)e->op_index, e->before,
+		"restored with another save's value (scopes closed out of order), or not restored to what was saved");
+}
+
+static void save_pop(struct mmt_saves *sv, struct mmt_machine *m,
+		     unsigned int kind, unsigned int now, const char *site)
+{
+	int i, top = sv->nr < MMT_MAX_SAVES ? sv->nr : MMT_MAX_SAVES;
+
+	if (sv->nr > MMT_MAX_SAVES) {
+		sv->nr--; /* an untracked one: nothing to check */
+		return;
+	}
+	for (i = top - 1; i >= 0; i--)
+		if (sv->s[i].kind == kind)
+			break;
+	if (i < 0) {
+		mmt_violation(m, "context-restore",
+			      "a restore of %s()%s%s with no save of it open",
+			      save_names[kind], site ? " at " : "",
+			      site ? site : "");
+		return;
+	}
+	if (MMT_UNLIKELY(sv->s[i].before != now))
+		report_restore(m, &sv->s[i], now, site);
+	for (; i + 1 < top; i++)
+		sv->s[i] = sv->s[i + 1];
+	sv->nr--;
+}
+
 unsigned long mmt_local_irq_save(void)
 {
 	struct mmt_cpu *cpu = CPU();
 	unsigned long flags = (unsigned long)cpu->irq_disable_depth;
 
+	save_push(&cpu->irq_saves, cpu->m, MMT_SAVE_IRQ,
+		  (unsigned int)cpu->irq_disable_depth, NULL);
 	cpu->irq_disable_depth = 1;
 	return flags;
 }
 
 void mmt_local_irq_restore(unsigned long flags)
 {
-	CPU()->irq_disable_depth = (int)flags;
+	struct mmt_cpu *cpu = CPU();
+
+	cpu->irq_disable_depth = (int)flags;
+	save_pop(&cpu->irq_saves, cpu->m, MMT_SAVE_IRQ,
+		 (unsigned int)cpu->irq_disable_depth, NULL);
 }
 
 void mmt_irq_enter(void)
@@ -865,50 +951,73 @@ void mmt_current_clear_flags(unsigned int flags)
 }
 
 /* The scope API returns the old state of its one flag, like the kernel's. */
-static unsigned int scope_save(unsigned int flag)
+static unsigned int scope_save(unsigned int kind, unsigned int flag,
+			       const char *site)
 {
-	struct mmt_task *t = CPU()->curr;
+	struct mmt_cpu *cpu = CPU();
+	struct mmt_task *t = cpu->curr;
 	unsigned int old = t->flags & flag;
 
+	save_push(&t->saves, cpu->m, kind, old, site);
 	t->flags |= flag;
 	return old;
 }
 
-static void scope_restore(unsigned int flag, unsigned int saved)
+static void scope_restore(unsigned int kind, unsigned int flag,
+			  unsigned int saved, const char *site)
 {
-	struct mmt_task *t = CPU()->curr;
+	struct mmt_cpu *cpu = CPU();
+	struct mmt_task *t = cpu->curr;
 
+	/*
+	 * The injected defect: the pre-4.11 direct reclaim pattern,
+	 * "current->flags &= ~PF_MEMALLOC", which ends an outer scope too.
+	 */
+	if (MMT_UNLIKELY(flag == MMT_PF_MEMALLOC &&
+			 mmt_bug_on(cpu->m, MMT_BUG_NORECLAIM_RESTORE_CLEARS)))
+		saved = 0;
 	t->flags = (t->flags & ~flag) | (saved & flag);
+	save_pop(&t->saves, cpu->m, kind, t->flags & flag, site);
 }
 
 unsigned int mmt_memalloc_noio_save(void)
 {
-	return scope_save(MMT_PF_MEMALLOC_NOIO);
+	return scope_save(MMT_SAVE_NOIO, MMT_PF_MEMALLOC_NOIO, NULL);
 }
 
 void mmt_memalloc_noio_restore(unsigned int saved)
 {
-	scope_restore(MMT_PF_MEMALLOC_NOIO, saved);
+	scope_restore(MMT_SAVE_NOIO, MMT_PF_MEMALLOC_NOIO, saved, NULL);
 }
 
 unsigned int mmt_memalloc_nofs_save(void)
 {
-	return scope_save(MMT_PF_MEMALLOC_NOFS);
+	return scope_save(MMT_SAVE_NOFS, MMT_PF_MEMALLOC_NOFS, NULL);
 }
 
 void mmt_memalloc_nofs_restore(unsigned int saved)
 {
-	scope_restore(MMT_PF_MEMALLOC_NOFS, saved);
+	scope_restore(MMT_SAVE_NOFS, MMT_PF_MEMALLOC_NOFS, saved, NULL);
+}
+
+unsigned int _mmt_memalloc_noreclaim_save_at(const char *site)
+{
+	return scope_save(MMT_SAVE_MEMALLOC, MMT_PF_MEMALLOC, site);
+}
+
+void _mmt_memalloc_noreclaim_restore_at(unsigned int saved, const char *site)
+{
+	scope_restore(MMT_SAVE_MEMALLOC, MMT_PF_MEMALLOC, saved, site);
 }
 
 unsigned int mmt_memalloc_noreclaim_save(void)
 {
-	return scope_save(MMT_PF_MEMALLOC);
+	return _mmt_memalloc_noreclaim_save_at(NULL);
 }
 
 void mmt_memalloc_noreclaim_restore(unsigned int saved)
 {
-	scope_restore(MMT_PF_MEMALLOC, saved);
+	_mmt_memalloc_noreclaim_restore_at(saved, NULL);
 }
 
 mmt_gfp_t mmt_current_gfp_context(mmt_gfp_t gfp)

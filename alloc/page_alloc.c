@@ -732,6 +732,8 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 	int i;
 
 	zone_lock(cpu, z, &flags);
+	if (MMT_UNLIKELY(z->m->pobs.enter))
+		z->m->pobs.take(z->m->pobs.arg, z->id, zone_free(z), order);
 	for (i = 0; i < count; i++) {
 		uint32_t pfn = rmqueue(cpu, z, order, mt);
 		struct mmt_page *p;
@@ -918,8 +920,7 @@ static MMT_COLD void report_poison(struct mmt_machine *m, unsigned long pfn)
 static MMT_ALWAYS_INLINE void prep_new_page(struct mmt_cpu *cpu,
 					    struct mmt_zone *z, uint32_t pfn,
 					    unsigned int order, mmt_gfp_t gfp,
-					    unsigned int alloc_flags,
-					    bool below_min)
+					    unsigned int alloc_flags)
 {
 	struct mmt_machine *m = cpu->m;
 	struct mmt_page *p = pfn_to_page(m, pfn);
@@ -974,13 +975,11 @@ static MMT_ALWAYS_INLINE void prep_new_page(struct mmt_cpu *cpu,
 		pg_set_flags(p, pg_flags(p) | MMT_PG_PFMEMALLOC);
 		mmt_count_event(cpu, MMT_VM_PGALLOC_PFMEMALLOC, 1);
 	}
-	/* Seed 004: reserve pages must be recognisable by the slab layer. */
-	if (MMT_UNLIKELY(below_min && !(pg_flags(p) & MMT_PG_PFMEMALLOC)))
-		mmt_violation(
-			m, "pfmemalloc-marking",
-			"pfn %lu order %u served from the reserves of zone %s (free %ld <= min %lu) but not marked pfmemalloc",
-			(unsigned long)pfn, order, z->name, zone_free(z),
-			z->watermark[MMT_WMARK_MIN]);
+	/*
+	 * Seed 004: reserve pages must be recognisable by the slab layer.
+	 * Checked by the caller (trace/ref_rules.h: the kernel's rule, stated
+	 * apart from this code), not here where the mark is set.
+	 */
 	if (gfp & __GFP_ZERO)
 		memset(pfn_address(m, pfn), 0, n << MMT_PAGE_SHIFT);
 	zone_touch(z);
@@ -1038,6 +1037,8 @@ static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z,
 	uint32_t pfn = MMT_PFN_NONE;
 
 	zone_lock(cpu, z, &flags);
+	if (MMT_UNLIKELY(z->m->pobs.enter))
+		z->m->pobs.take(z->m->pobs.arg, z->id, zone_free(z), order);
 	if (order && (alloc_flags & ALLOC_HIGHATOMIC))
 		pfn = rmqueue_smallest(cpu, z, order, MMT_MIGRATE_HIGHATOMIC);
 	if (pfn == MMT_PFN_NONE)
@@ -1140,7 +1141,7 @@ get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 
 	for (i = 0; i < zl->nr; i++) {
 		struct mmt_zone *z = zl->zones[i];
-		bool below_min = false, from_pcp = false;
+		bool from_pcp = false;
 		uint32_t pfn;
 
 		if (!(alloc_flags & ALLOC_NO_WATERMARKS)) {
@@ -1158,11 +1159,6 @@ get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 				mmt_count_event(cpu, MMT_VM_WMARK_FAIL, 1);
 				continue;
 			}
-		} else {
-			/* The oracle's own view: is this a reserve page? */
-			below_min = !zone_watermark_ok(
-				z, order, z->watermark[MMT_WMARK_MIN],
-				ac->highest_zoneidx, 0, zone_free(z));
 		}
 		pfn = zone_rmqueue(cpu, z, order, ac->migratetype, alloc_flags,
 				   &from_pcp);
@@ -1172,7 +1168,7 @@ get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 		if (MMT_UNLIKELY(from_pcp &&
 				 mmt_bug_on(m, MMT_BUG_PCP_ZERO_SKIPPED)))
 			gfp &= ~__GFP_ZERO;
-		prep_new_page(cpu, z, pfn, order, gfp, alloc_flags, below_min);
+		prep_new_page(cpu, z, pfn, order, gfp, alloc_flags);
 		if (MMT_UNLIKELY(order && (alloc_flags & ALLOC_HARDER)))
 			reserve_highatomic_pageblock(cpu, z, pfn);
 		return pfn_to_page(m, pfn);
@@ -1258,9 +1254,9 @@ direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
 	if (!m->hooks.direct_reclaim)
 		return 0;
 	/* Reclaim runs with PF_MEMALLOC so its own allocations use reserves. */
-	saved = mmt_memalloc_noreclaim_save();
+	saved = _mmt_memalloc_noreclaim_save_at(MMT_SITE);
 	progress = m->hooks.direct_reclaim(m, gfp, order, m->hooks.arg);
-	mmt_memalloc_noreclaim_restore(saved);
+	_mmt_memalloc_noreclaim_restore_at(saved, MMT_SITE);
 	/* The hook may have migrated us; the CPU is whatever we run on now. */
 	return progress;
 }
@@ -1360,7 +1356,8 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 
 	/*
 	 * __GFP_NOFAIL: the kernel loops forever; the model retries a bounded
-	 * number of times with the harder reserve (never no-watermarks), then
+	 * number of times with the min reserve, ALLOC_MIN_RESERVE since v6.4
+	 * (min - min/2: never the atomic cut, never no-watermarks), then
 	 * reports the failure as a finding.
 	 */
 	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
@@ -1371,7 +1368,7 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
 			page = get_page_from_freelist(
 				cpu, gfp, order,
-				ALLOC_WMARK_MIN | ALLOC_HARDER | ALLOC_HIGH,
+				ALLOC_WMARK_MIN | ALLOC_HIGH,
 				ac);
 			if (page)
 				return page;
@@ -1412,9 +1409,37 @@ static MMT_COLD mmt_gfp_t report_gfp(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 #define GFP_SUSPECT (~MMT_GFP_VALID_MASK | __GFP_NOFAIL)
 
 static MMT_ALWAYS_INLINE struct mmt_page *
+alloc_pages_nid_body(struct mmt_cpu *cpu, int nid, mmt_gfp_t gfp,
+		     unsigned int order, const char *op);
+
+/* The observer's facts around an allocation (cold: none in production). */
+static MMT_NOINLINE MMT_COLD struct mmt_page *
+alloc_pages_observed(struct mmt_cpu *cpu, int nid, mmt_gfp_t gfp,
+		     unsigned int order, const char *op)
+{
+	struct mmt_machine *m = cpu->m;
+	struct mmt_page *page;
+
+	m->pobs.enter(m->pobs.arg, gfp, order, nid, false);
+	page = alloc_pages_nid_body(cpu, nid, gfp, order, op);
+	m->pobs.exit(m->pobs.arg, page);
+	return page;
+}
+
+static MMT_ALWAYS_INLINE struct mmt_page *
 alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int order, const char *op)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+
+	if (MMT_UNLIKELY(cpu->m->pobs.enter))
+		return alloc_pages_observed(cpu, nid, gfp, order, op);
+	return alloc_pages_nid_body(cpu, nid, gfp, order, op);
+}
+
+static MMT_ALWAYS_INLINE struct mmt_page *
+alloc_pages_nid_body(struct mmt_cpu *cpu, int nid, mmt_gfp_t gfp,
+		     unsigned int order, const char *op)
+{
 	struct alloc_context ac;
 	struct mmt_page *page;
 	unsigned int alloc_flags = ALLOC_WMARK_LOW;
@@ -1435,7 +1460,9 @@ alloc_pages_nid(int nid, mmt_gfp_t gfp, unsigned int order, const char *op)
 	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :
 						   MMT_ZONE_NORMAL;
 	ac.migratetype = gfp_migratetype(gfp);
-	ac.thisnode = gfp & __GFP_THISNODE;
+	/* The injected defect falls back to other nodes all the same. */
+	ac.thisnode = (gfp & __GFP_THISNODE) &&
+		      !mmt_bug_on(cpu->m, MMT_BUG_THISNODE_FALLBACK);
 	ac.spread = !ac.thisnode;
 
 	if (MMT_UNLIKELY(gfp & __GFP_FAST_TRY)) {
@@ -1504,10 +1531,27 @@ void *mmt_get_free_pages(mmt_gfp_t gfp, unsigned int order)
 	return page ? mmt_page_address(page) : NULL;
 }
 
+static unsigned int alloc_pages_bulk(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+				     unsigned int nr, struct mmt_page **array);
+
 unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 				  struct mmt_page **array)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+	struct mmt_machine *m = cpu->m;
+	unsigned int got;
+
+	if (MMT_LIKELY(!m->pobs.enter))
+		return alloc_pages_bulk(cpu, gfp, nr, array);
+	m->pobs.enter(m->pobs.arg, gfp, 0, cpu->nid, true);
+	got = alloc_pages_bulk(cpu, gfp, nr, array);
+	m->pobs.exit(m->pobs.arg, NULL);
+	return got;
+}
+
+static unsigned int alloc_pages_bulk(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+				     unsigned int nr, struct mmt_page **array)
+{
 	struct mmt_machine *m = cpu->m;
 	const struct mmt_zonelist *zl;
 	struct alloc_context ac;
@@ -1585,7 +1629,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 			if (p && !(pg_flags(p) & MMT_PG_ALLOCATED))
 				prep_new_page(cpu, zone,
 					      (uint32_t)_mmt_pfn(m, p), 0, gfp,
-					      ALLOC_WMARK_LOW, false);
+					      ALLOC_WMARK_LOW);
 		}
 	}
 	if (gfp & __GFP_FAST_TRY)

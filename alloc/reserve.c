@@ -767,13 +767,11 @@ void *mmt_sk_alloc_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res,
 			add_long(&st->drops, 1);
 			p = NULL;
 		}
-		/* Oracle: reserve memory never reaches a non-memalloc socket. */
-		if (p && from_reserves(m, p))
-			mmt_violation(
-				m, "emergency-memory",
-				"socket %s (not memalloc) keeps a %zu-byte object from the "
-				"reserves",
-				sk->name, size);
+		/*
+		 * That reserve memory never reaches a non-memalloc socket is
+		 * checked by the caller (trace/trace_exec.c, net_rx): a check
+		 * here, right after the drop, could never fire.
+		 */
 		return p;
 	}
 	/* Ordinary memory first: the reserve is the last resort. */

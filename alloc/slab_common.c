@@ -1390,6 +1390,16 @@ bool mmt_slab_memalloc_socks_active(const struct mmt_machine *m)
 	return _mmt_memalloc_socks(m);
 }
 
+bool mmt_obj_is_pfmemalloc(struct mmt_machine *m, const void *obj)
+{
+	struct mmt_page *page = _mmt_virt_to_slab(m, obj);
+
+	if (page)
+		return slab_is_pfmemalloc(page);
+	page = mmt_virt_to_page(m, obj); /* a large kmalloc: the head page */
+	return page && mmt_page_is_pfmemalloc(page);
+}
+
 static void shrink_one(struct mmt_kmem_cache *s, void *arg)
 {
 	(void)arg;

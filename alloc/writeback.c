@@ -499,11 +499,11 @@ static bool net_receive(struct mmt_wb_device *dev, bool *dropped)
 
 	mmt_softirq_enter();
 	if (emergency)
-		saved = mmt_memalloc_noreclaim_save();
+		saved = _mmt_memalloc_noreclaim_save_at(MMT_SITE);
 	skb = mmt_sk_alloc_emergency(dev->sk, rx, NET_HEADER,
 				     GFP_ATOMIC | __GFP_NOWARN);
 	if (emergency)
-		mmt_memalloc_noreclaim_restore(saved);
+		_mmt_memalloc_noreclaim_restore_at(saved, MMT_SITE);
 	if (skb)
 		mmt_sk_free_emergency(dev->sk, rx, skb, NET_HEADER);
 	mmt_softirq_exit();

@@ -110,6 +110,7 @@ static struct {
 	struct mmt_exec_opts opts;
 	char name[32];
 	bool ready;
+	bool slab_diff; /* MMT_SLAB_DIFF=1: every input on every slab implementation */
 } tgt;
 
 int mmt_target_init(const char *name)
@@ -156,6 +157,8 @@ int mmt_target_init(const char *name)
 		}
 		tgt.opts.oracle_level = oracles[0] - '0';
 	}
+	tgt.slab_diff = getenv("MMT_SLAB_DIFF") &&
+			!strcmp(getenv("MMT_SLAB_DIFF"), "1");
 	/* MMT_INTERLEAVE=0: no interleaving feedback (to measure what it adds). */
 	if ((tgt.set & MMT_TRACE_SET_MT) &&
 	    !(getenv("MMT_INTERLEAVE") &&
@@ -195,6 +198,44 @@ int mmt_target_check_file(const char *path, const uint8_t *data, size_t size,
 	return 0;
 }
 
+/* MMT_SLAB_DIFF=1: a divergence between the implementations is a finding. */
+static int one_input_diff(const char *name, struct mmt_program *p)
+{
+	struct mmt_slab_diff d;
+	int s;
+
+	mmt_exec_slab_diff(p, &tgt.opts, mmt_race_execute, &d);
+	if (d.result == MMT_EXEC_FINDING) {
+		fprintf(stderr, "\n==== mmtorture finding in target %s (--slab all) ====\n",
+			name);
+		if (d.divergences)
+			fprintf(stderr,
+				"DIVERGENCE between the slab implementations (%lu)\n%s",
+				d.divergences, d.report ? d.report : "");
+		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+			if (d.res[s] == MMT_EXEC_FINDING) {
+				fprintf(stderr, "slab=%s:\n",
+					mmt_trace_slab_impl_name(
+						(enum mmt_slab_impl)s));
+				mmt_finding_print(&d.f[s], stderr);
+			}
+		fprintf(stderr, "---- reproducer (mmtorture trace; replay --slab all) ----\n");
+		p->hdr.bugs = tgt.opts.bugs;
+		mmt_trace_print(p, stderr);
+		fprintf(stderr, "---- end ----\n");
+		fflush(stderr);
+		abort();
+	}
+	if (d.result == MMT_EXEC_SETUP_FAILED) {
+		fprintf(stderr, "%s: the input's machine could not be built\n",
+			name);
+		abort();
+	}
+	mmt_slab_diff_free(&d);
+	mmt_program_free(p);
+	return 0;
+}
+
 int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 {
 	struct mmt_program p;
@@ -206,6 +247,8 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 	name = tgt.name;
 	/* A fuzzer's bytes: total (mmt_trace_read() with no name). */
 	mmt_trace_read(NULL, data, size, tgt.set, &p, NULL, NULL, 0);
+	if (tgt.slab_diff)
+		return one_input_diff(name, &p);
 	/* The tsan build: a data race between fibers is a finding too. */
 	r = mmt_race_execute(&p, &tgt.opts, &f);
 #if MMT_FUZZ_AFL

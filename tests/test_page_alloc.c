@@ -959,14 +959,18 @@ static bool run_pfmemalloc_scenario(uint64_t bugs)
 	p = mmt_alloc_pages(GFP_KERNEL, 0);
 	mmt_current_clear_flags(MMT_PF_MEMALLOC);
 	MMT_CHECK(p != NULL);
-	v = mmt_violated(m, "pfmemalloc-marking");
+	/*
+	 * The fact only: the interpreter's caller-side oracle reports it
+	 * (trace/ref_rules.h; test_trace_exec.c runs the bug program).
+	 */
+	v = p && !mmt_page_is_pfmemalloc(p);
 	mmt_free_pages(p, 0);
 	t_give_pages_back(held, n);
 	t_machine_done();
 	return v;
 }
 
-MMT_TEST(bug_pfmemalloc_unmarked_is_caught_when_on_and_silent_when_off)
+MMT_TEST(bug_pfmemalloc_unmarked_leaves_a_reserve_page_unmarked_only_when_on)
 {
 	MMT_CHECK(!run_pfmemalloc_scenario(0));
 	MMT_CHECK(run_pfmemalloc_scenario(1ull << MMT_BUG_PFMEMALLOC_UNMARKED));

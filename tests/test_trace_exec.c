@@ -264,6 +264,29 @@ static void bp_kvfree_rcu_block_leak(struct mmt_program *p)
 	op(p, MMT_OP_RCU_BARRIER);
 }
 
+static void bp_noreclaim_restore_clears(struct mmt_program *p)
+{
+	prog(p, 1, 64, 0);
+	op(p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
+	op(p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
+	op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 0);
+	op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_FREE_PAGES, 0);
+}
+
+static void bp_thisnode_fallback(struct mmt_program *p)
+{
+	prog(p, 1, 256, 0);
+	p->hdr.nr_nodes = 2;
+	/* node 0's zone down to its min: only node 1 has pages */
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0, GFP_KERNEL | __GFP_MEMALLOC, 7);
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0, GFP_KERNEL | __GFP_MEMALLOC, 6);
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0, GFP_KERNEL | __GFP_MEMALLOC, 5);
+	op(p, MMT_OP_ALLOC_PAGES_NODE, 0,
+	   GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY, 4);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -295,6 +318,9 @@ static const struct bug_program bug_programs[] = {
 	{ "nowait-direct-reclaim", bp_nowait_direct_reclaim, MMT_EXEC_OK },
 	{ "wmark-order-ignored", bp_wmark_order_ignored, MMT_EXEC_OK },
 	{ "kvfree-rcu-block-leak", bp_kvfree_rcu_block_leak, MMT_EXEC_OK },
+	{ "noreclaim-restore-clears", bp_noreclaim_restore_clears,
+	  MMT_EXEC_OK },
+	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -788,16 +814,30 @@ MMT_TEST(the_watermark_oracle_spares_callers_with_reserve_rights)
 	struct mmt_program p;
 	struct mmt_finding f;
 
-	/* The wmark-order-ignored program's last block, taken with rights. */
+	/*
+	 * The wmark-order-ignored program's last block, taken with rights:
+	 * no "watermark" finding.  The defect lets the ordinary attempt
+	 * serve it, so the page comes back unmarked, which the reference
+	 * (below every ordinary floor: only no-watermarks may serve it)
+	 * reports as pfmemalloc-marking.
+	 */
 	bp_wmark_order_ignored(&p);
 	p.ops[p.nr_ops - 1].arg[0] = RESERVE_GFP;
-	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f), MMT_EXEC_OK);
+	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK(!strcmp(f.oracle, "pfmemalloc-marking"));
+	mmt_finding_free(&f);
 	/* ... and in a PF_MEMALLOC scope. */
 	p.ops[p.nr_ops - 1].arg[0] = GFP_KERNEL | __GFP_NORETRY;
 	p.nr_ops--;
 	op(&p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
 	op(&p, MMT_OP_ALLOC_PAGES, GFP_KERNEL | __GFP_NORETRY, 4);
-	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f), MMT_EXEC_OK);
+	MMT_CHECK_EQ(run(&p, bug_mask("wmark-order-ignored"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK(!strcmp(f.oracle, "pfmemalloc-marking"));
+	mmt_finding_free(&f);
+	/* Without the defect both are served from the reserves, marked. */
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
 	mmt_program_free(&p);
 }
 

@@ -60,6 +60,7 @@ struct fuzz_opts {
 	unsigned long jobs;
 	uint64_t bugs;
 	bool keep_going; /* don't stop at the first finding */
+	bool slab_all; /* --slab all: MMT_SLAB_DIFF=1, differential runs */
 	const char *out; /* NULL: a fresh directory under build/fuzz-out */
 	const char *build; /* NULL: found */
 	bool quiet;
@@ -760,6 +761,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
 	snprintf(e_bugs, sizeof(e_bugs), "MMT_BUGS=%s", o->bugs ? bugs : "");
 	env[ne++] = e_bugs;
+	if (o->slab_all)
+		env[ne++] = "MMT_SLAB_DIFF=1";
 	argv[n++] = bin;
 	if (o->engine == ENGINE_LIBFUZZER) {
 		/* Ours first: what the user set in ASAN_OPTIONS wins. */
@@ -912,6 +915,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	rp.opts.override_bugs = true;
 	rp.opts.bugs = o->bugs;
 	rp.bugs_given = true;
+	rp.slab_all = o->slab_all;
 	rp.quiet = true;
 	rp.out = fopen("/dev/null", "w");
 	col.res = r;
@@ -989,6 +993,7 @@ enum {
 	OPT_OUT,
 	OPT_BUILD,
 	OPT_KEEP_GOING,
+	OPT_SLAB_ALL,
 	OPT_TARGETS,
 	OPT_HELP,
 	OPT_TRIALS,
@@ -1019,6 +1024,9 @@ static void fuzz_usage(FILE *out)
 		"                    (default no-reclaim,pool-first; kernel-2016 or all add the\n"
 		"                    2016 policy, whose seed-001 stall is then a finding)\n"
 		"  --keep-going      don't stop at the first finding\n"
+		"  --slab all        differential runs: every input on every slab\n"
+		"                    implementation, a divergence is a finding\n"
+		"                    (MMT_SLAB_DIFF=1 in the engine's environment)\n"
 		"  --out DIR         output directory (default build/fuzz-out/T-ENGINE-STAMP)\n"
 		"  --build DIR       where the engine binaries are (default: found)\n"
 		"  --regress DIR     the regression corpus (default corpora/T/regress): text\n"
@@ -1132,6 +1140,13 @@ static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
 		return 0;
 	case OPT_KEEP_GOING:
 		o->keep_going = true;
+		return 0;
+	case OPT_SLAB_ALL:
+		if (strcmp(optarg, "all"))
+			return cli_usage_error(cmd,
+					       "--slab: '%s': only 'all' (differential runs)",
+					       optarg);
+		o->slab_all = true;
 		return 0;
 	case OPT_REPLAY_TIMEOUT:
 		if (!cli_parse_u64(cmd, "--replay-timeout", optarg, 0,
@@ -1302,6 +1317,7 @@ int cmd_fuzz(int argc, char **argv)
 		{ "out", required_argument, NULL, OPT_OUT },
 		{ "build", required_argument, NULL, OPT_BUILD },
 		{ "keep-going", no_argument, NULL, OPT_KEEP_GOING },
+		{ "slab", required_argument, NULL, OPT_SLAB_ALL },
 		{ "regress", required_argument, NULL, OPT_REGRESS },
 		{ "replay-timeout", required_argument, NULL,
 		  OPT_REPLAY_TIMEOUT },
@@ -1512,6 +1528,8 @@ static const struct {
 	{ "pcp-zero-skipped", "pages" },
 	{ "nowait-direct-reclaim", "pages" },
 	{ "wmark-order-ignored", "pages" },
+	{ "noreclaim-restore-clears", "pages" },
+	{ "thisnode-fallback", "pages" },
 	{ "slab-pfmemalloc-free-leak", "slab" },
 	{ "slab-pfmemalloc-active-cleared", "slab" },
 	{ "slab-pfmemalloc-lingers", "slab" },
@@ -1570,6 +1588,7 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 	rp.opts.override_bugs = true;
 	rp.opts.bugs = o->bugs;
 	rp.bugs_given = true;
+	rp.slab_all = o->slab_all;
 	rp.quiet = true;
 	rp.out = fopen("/dev/null", "w");
 	rp.arg = &sf;

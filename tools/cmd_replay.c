@@ -64,6 +64,8 @@ enum {
 	OPT_ISOLATE,
 	OPT_IN_PROCESS,
 	OPT_TIMEOUT,
+	OPT_STRICT_REFERENCE,
+	OPT_SLAB,
 	OPT_HELP
 };
 
@@ -85,6 +87,13 @@ static void usage(FILE *out)
 		"  --bug ID       turn on an injectable bug (repeatable, or ID,ID); replaces\n"
 		"                 the bugs of text headers (MMT_BUGS=ID,ID likewise)\n"
 		"  --oracles N    oracle level 0..2 instead of the input's\n"
+		"  --slab S       run on slab implementation S instead of the input's; 'all':\n"
+		"                 run on every one and report where properties they must\n"
+		"                 share diverge (a finding on one only; a NULL where another\n"
+		"                 returned memory while every zone had room)\n"
+		"  --strict-reference\n"
+		"                 the reference oracles (watermark, pfmemalloc-marking)\n"
+		"                 tolerate no model deviation whose fix is pending\n"
 		"  -v             print every operation as it runs\n"
 		"  -q             print findings and the summary only\n"
 		"  --repeat N     run each input N times and print how many runs reproduce\n"
@@ -259,6 +268,112 @@ static void repeat_runs(struct cli_replay *r, const char *path,
 	fputc('\n', r->out);
 }
 
+/*
+ * A differential finding for the fuzz command's deduplication: the
+ * implementation's own finding when it is one, else (a NULL with room)
+ * oracle "slab-divergence", signature slab-divergence|slab|null-with-room.
+ */
+static void diff_on_finding(struct cli_replay *r, const char *path,
+			    struct mmt_program *p,
+			    const struct mmt_slab_diff *d)
+{
+	struct mmt_finding sf;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *mem;
+	int s;
+
+	memset(&sf, 0, sizeof(sf));
+	for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+		if (d->res[s] == MMT_EXEC_FINDING) {
+			sf = d->f[s];
+			sf.dump = NULL;
+			sf.decisions = NULL;
+			sf.nr_decisions = 0;
+			break;
+		}
+	if (s == MMT_NR_SLAB_IMPLS) {
+		snprintf(sf.oracle, sizeof(sf.oracle), "slab-divergence");
+		snprintf(sf.layer, sizeof(sf.layer), "slab");
+		snprintf(sf.signature, sizeof(sf.signature),
+			 "slab-divergence|slab|null-with-room");
+		snprintf(sf.message, sizeof(sf.message), "%s",
+			 d->report ? d->report : "");
+	}
+	mem = open_memstream(&text, &len);
+	if (mem) {
+		mmt_trace_print(p, mem);
+		fclose(mem);
+	}
+	r->on_finding(r, path, text ? text : "", &sf);
+	free(text);
+}
+
+/*
+ * --slab all: @p once per slab implementation, compared
+ * (mmt_exec_slab_diff(): what a divergence is and what is tolerated).
+ */
+static enum mmt_exec_result replay_diff(struct cli_replay *r,
+					const char *path,
+					struct mmt_program *p,
+					const struct mmt_exec_opts *o,
+					const char *how)
+{
+	struct mmt_slab_diff d;
+	int s;
+
+	/* The tsan build: a data race between fibers is a finding too. */
+	mmt_exec_slab_diff(p, o, mmt_race_execute, &d);
+	r->runs++; /* one input */
+	switch (d.result) {
+	case MMT_EXEC_SETUP_FAILED:
+		r->errors++;
+		fprintf(stderr,
+			"%s: the machine of its header could not be built\n",
+			path);
+		break;
+	case MMT_EXEC_FINDING:
+		r->findings++;
+		if (d.divergences)
+			fprintf(r->out,
+				"%s: DIVERGENCE between the slab implementations (%lu)\n%s",
+				path, d.divergences, d.report ? d.report : "");
+		else
+			fprintf(r->out,
+				"%s: FINDING on every slab implementation (they agree)\n",
+				path);
+		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+			if (d.res[s] == MMT_EXEC_FINDING) {
+				fprintf(r->out, "  slab=%s:\n",
+					mmt_trace_slab_impl_name(
+						(enum mmt_slab_impl)s));
+				mmt_finding_print(&d.f[s], r->out);
+			}
+		fprintf(r->out, "---- program (mmtorture trace) ----\n");
+		mmt_trace_print(p, r->out);
+		fprintf(r->out, "---- end ----\n");
+		if (r->on_finding)
+			diff_on_finding(r, path, p, &d);
+		break;
+	case MMT_EXEC_BLOCKED:
+		r->blocked++;
+		if (!r->quiet)
+			fprintf(r->out,
+				"%s: blocked on %d slab implementation(s), ok on the others: tolerated (memory tight)\n",
+				path, d.nr_blocked);
+		break;
+	default:
+		r->ok++;
+		if (!r->quiet)
+			fprintf(r->out,
+				"%s: the %d slab implementations agree: ok (%zu operations%s)\n",
+				path, d.nr_run, p->nr_ops, how);
+		break;
+	}
+	mmt_slab_diff_free(&d);
+	return d.result;
+}
+
 /* In this process: the input's result. */
 static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 {
@@ -296,6 +411,14 @@ static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 		return MMT_EXEC_SETUP_FAILED;
 	}
 	cli_crash_context("%s", path);
+	if (r->slab_all) {
+		if (opts.override_bugs)
+			p.hdr.bugs = opts.bugs;
+		res = replay_diff(r, path, &p, &opts, how);
+		cli_crash_context(NULL);
+		mmt_program_free(&p);
+		return res;
+	}
 	/* The tsan build: a data race between fibers is a finding too. */
 	res = mmt_race_execute(&p, &opts, &f);
 	r->runs++;
@@ -653,6 +776,8 @@ int cmd_replay(int argc, char **argv)
 		{ "isolate", no_argument, NULL, OPT_ISOLATE },
 		{ "in-process", no_argument, NULL, OPT_IN_PROCESS },
 		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "strict-reference", no_argument, NULL, OPT_STRICT_REFERENCE },
+		{ "slab", required_argument, NULL, OPT_SLAB },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -699,6 +824,24 @@ int cmd_replay(int argc, char **argv)
 		case OPT_ISOLATE:
 			isolate = 1;
 			break;
+		case OPT_STRICT_REFERENCE:
+			r.opts.strict_reference = true;
+			break;
+		case OPT_SLAB: {
+			int s;
+
+			r.slab_all = !strcmp(optarg, "all");
+			for (s = 0; !r.slab_all && s < MMT_NR_SLAB_IMPLS; s++)
+				if (!strcmp(optarg, mmt_trace_slab_impl_name(
+							    (enum mmt_slab_impl)s)))
+					r.opts.slab_impl = s;
+			if (!r.slab_all && r.opts.slab_impl < 0)
+				return cli_usage_error(
+					"replay",
+					"--slab: '%s' is no slab implementation (see `mmtorture list`) nor 'all'",
+					optarg);
+			break;
+		}
 		case OPT_IN_PROCESS:
 			isolate = 0;
 			break;

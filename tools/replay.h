@@ -54,6 +54,12 @@ struct cli_replay {
 	 * @unreliable counts the inputs that did not reproduce every time.
 	 */
 	unsigned long repeat, unreliable;
+	/*
+	 * --slab all: each input runs once per slab implementation and the
+	 * runs are compared (replay_diff() in cmd_replay.c); a divergence
+	 * counts as a finding.
+	 */
+	bool slab_all;
 };
 
 void cli_replay_init(struct cli_replay *r);

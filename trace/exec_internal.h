@@ -34,6 +34,7 @@
 
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
+#include "ref_rules.h"
 
 /* ---- memory the program holds ---- */
 
@@ -88,26 +89,67 @@ void _mmt_xmem_obj_del(struct _mmt_xmem *x, const void *obj, size_t len);
 bool _mmt_exec_check_zero(struct mmt_machine *m, const void *p, size_t len,
 			  const struct _mmt_what *what);
 /*
- * The right to the reserves (ALLOC_NO_WATERMARKS) a caller on the current
- * CPU has for @gfp, as the page allocator decides it
- * (__gfp_pfmemalloc_flags()): stated from the context and task flags.
+ * What the caller-side allocation oracles know of a caller: the kernel's
+ * rules for it (ref_rules.h), captured before the call from its mask,
+ * context and task state.
  */
-bool _mmt_exec_reserve_rights(mmt_gfp_t gfp);
-/* What the watermark oracle needs to know of the caller before the call. */
 struct _mmt_wmark_caller {
-	mmt_gfp_t gfp;
-	bool rights; /* _mmt_exec_reserve_rights() */
-	bool oom; /* may use ALLOC_OOM: an OOM victim in task context */
+	struct _mmt_ref_caller c;
+	struct _mmt_ref_rules r;
 };
-void _mmt_exec_wmark_caller(struct _mmt_wmark_caller *c, mmt_gfp_t gfp);
+void _mmt_exec_wmark_caller(struct _mmt_wmark_caller *c, mmt_gfp_t gfp,
+			    bool tolerate_pending);
 /*
- * "watermark": @page of @order (> PAGE_ALLOC_COSTLY_ORDER: served by the
- * buddy lists right after one watermark check) was handed to caller @c;
- * its zone must not be below the lowest min watermark @c may use.
+ * "watermark" after the call, where no observer watched it (a concurrent
+ * run): @page of @order (> PAGE_ALLOC_COSTLY_ORDER: served by the buddy
+ * lists right after one watermark check) was handed to caller @c; its
+ * zone's free count plus the block must be above the reference's floor.
  */
 bool _mmt_exec_check_watermark(struct mmt_machine *m,
 			       const struct _mmt_wmark_caller *c,
 			       struct mmt_page *page, unsigned int order);
+/*
+ * "pfmemalloc-isolation" from the caller's side: an object at @obj handed
+ * to a caller whose mask @gfp gives it no right to the reserves (by the
+ * reference, not the model's helper) must not be reserve memory.
+ */
+bool _mmt_exec_check_obj_reserves(struct mmt_machine *m, const void *obj,
+				  mmt_gfp_t gfp, const struct _mmt_what *what);
+
+/*
+ * The page allocator observed (struct mmt_page_observer) in a sequential
+ * run: a stack of the allocations in progress (nested: direct reclaim, a
+ * slab refill), each with the reference's rules for its caller.  At the
+ * first pages a call takes from a zone (the block, or the per-cpu batch
+ * right after the watermark check) the zone's free count must pass the
+ * reference's floor ("watermark"), or the caller has the right to no
+ * watermarks and the page it gets must be marked ("pfmemalloc-marking");
+ * at the return, a pfmemalloc page only to an entitled caller
+ * ("pfmemalloc-marking") and a __GFP_THISNODE page from its node
+ * ("gfp-thisnode").  Frames deeper than MMT_REF_MAX_FRAMES are counted,
+ * not checked.
+ */
+#define MMT_REF_MAX_FRAMES 16
+struct _mmt_ref_frame {
+	struct _mmt_ref_caller c;
+	struct _mmt_ref_rules r;
+	int nid;
+	unsigned int order;
+	bool bulk;
+	bool took; /* pages left a zone for it already */
+	bool below; /* ... below every floor of its ordinary attempts */
+	int zone;
+	long free_before;
+};
+struct _mmt_ref_obs {
+	struct mmt_machine *m;
+	bool tolerate_pending; /* !mmt_exec_opts.strict_reference */
+	int depth; /* may exceed MMT_REF_MAX_FRAMES */
+	struct _mmt_ref_frame f[MMT_REF_MAX_FRAMES];
+};
+void _mmt_ref_obs_install(struct _mmt_ref_obs *o, struct mmt_machine *m,
+			  bool tolerate_pending);
+
 /*
  * "gfp-nowait-slept": an allocation with @gfp (no __GFP_DIRECT_RECLAIM)
  * moved the task's sleep points from @before to @after.

@@ -348,30 +348,13 @@ bool _mmt_exec_check_zero(struct mmt_machine *m, const void *p, size_t len,
 	return true;
 }
 
-/* ---- reserve rights and the watermark ---- */
+/* ---- the kernel's rules (ref_rules.h) against what the caller got ---- */
 
-bool _mmt_exec_reserve_rights(mmt_gfp_t gfp)
+void _mmt_exec_wmark_caller(struct _mmt_wmark_caller *c, mmt_gfp_t gfp,
+			    bool tolerate_pending)
 {
-	unsigned int pflags = mmt_current_flags();
-
-	if (gfp & __GFP_NOMEMALLOC)
-		return false;
-	if (gfp & __GFP_MEMALLOC)
-		return true;
-	if (!(pflags & MMT_PF_MEMALLOC))
-		return false;
-	/* PF_MEMALLOC counts in process context and when serving a softirq. */
-	if (mmt_in_hardirq())
-		return false;
-	return mmt_in_serving_softirq() || !mmt_in_interrupt();
-}
-
-void _mmt_exec_wmark_caller(struct _mmt_wmark_caller *c, mmt_gfp_t gfp)
-{
-	c->gfp = gfp;
-	c->rights = _mmt_exec_reserve_rights(gfp);
-	c->oom = !(gfp & __GFP_NOMEMALLOC) && !mmt_in_interrupt() &&
-		 mmt_current_is_oom_victim();
+	_mmt_ref_capture(&c->c, mmt_current_machine(), gfp, tolerate_pending);
+	_mmt_ref_rules(&c->c, &c->r);
 }
 
 /* Zone index of @page. */
@@ -390,76 +373,210 @@ static int page_zone(struct mmt_machine *m, struct mmt_page *page)
 	return -1;
 }
 
-/*
- * The free count a zone must keep after a buddy allocation that passed
- * zone_watermark_ok() with these ALLOC_* effects (mm/page_alloc.c's rules:
- * __GFP_HIGH halves min; OOM victims halve it; other non-blocking callers
- * take a quarter off; only callers with neither of the last two must leave
- * the highatomic reserve alone).
- */
-static long keep_after(const struct mmt_zone_info *zi, int highest, bool high,
-		       bool harder, bool oom)
+static int highest_zone(mmt_gfp_t gfp)
 {
-	long min = (long)zi->wmark_min;
-	long ha = 0;
+	return (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 : MMT_ZONE_NORMAL;
+}
 
-	if (high)
-		min -= min / 2;
-	if (!harder && !oom)
-		ha = (long)zi->nr_reserved_highatomic;
-	else if (oom)
-		min -= min / 2;
-	else
-		min -= min / 4;
-	return min + (long)zi->lowmem_reserve[highest] + ha;
+static MMT_COLD bool
+report_floor(struct mmt_machine *m, const struct _mmt_ref_caller *c,
+	     const struct _mmt_ref_rules *r, const struct mmt_zone_info *zi,
+	     long free_before, unsigned int order, const char *how)
+{
+	char g[160];
+	int hz = highest_zone(r->gfp);
+
+	mmt_gfp_format(c->gfp, g, sizeof(g));
+	return mmt_violation(
+		m, "watermark",
+		"order-%u request with %s by a caller in %s context (task flags 0x%x%s) %s node %d zone %s at %ld free pages; "
+		"the kernel lets it take pages only above %ld (min %lu, lowmem reserve %lu, highatomic %lu%s; %s%s%s)",
+		order, g, _mmt_ref_ctx_name(c->ctx), c->pflags,
+		c->oom_victim ? ", OOM victim" : "", how, zi->nid, zi->name,
+		free_before, _mmt_ref_floor(r, zi, hz), zi->wmark_min,
+		zi->lowmem_reserve[hz], zi->nr_reserved_highatomic,
+		r->highatomic ? " usable" : " kept",
+		_mmt_ref_reserve_name(r->reserve),
+		r->oom ? ", OOM reserve" : "",
+		r->nofail_min_reserve ? ", NOFAIL min reserve" : "");
 }
 
 bool _mmt_exec_check_watermark(struct mmt_machine *m,
 			       const struct _mmt_wmark_caller *c,
 			       struct mmt_page *page, unsigned int order)
 {
-	mmt_gfp_t gfp = c->gfp;
-	bool can_reclaim = gfp & __GFP_DIRECT_RECLAIM;
-	bool harder = !can_reclaim && !(gfp & __GFP_NOMEMALLOC);
-	int highest = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 : MMT_ZONE_NORMAL;
 	struct mmt_zone_info zi;
-	long keep, k;
+	long before;
 	int z;
 
-	if (c->rights || order <= MMT_PAGE_ALLOC_COSTLY_ORDER)
+	if (c->r.no_watermarks || order <= MMT_PAGE_ALLOC_COSTLY_ORDER)
 		return true;
 	z = page_zone(m, page);
 	if (z < 0 || !mmt_zone_info(m, z, &zi))
 		return true;
-	/* The slow path's own flags; the fast path's low mark is higher. */
-	keep = keep_after(&zi, highest, gfp & __GFP_HIGH, harder, false);
-	/* __GFP_NOFAIL's last resort: min with HIGH and HARDER. */
-	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
-		k = keep_after(&zi, highest, true, true, false);
-		keep = k < keep ? k : keep;
-	}
-	/* An OOM victim's retry uses ALLOC_OOM alone. */
-	if (c->oom) {
-		k = keep_after(&zi, highest, false, false, true);
-		keep = k < keep ? k : keep;
-	}
-	if ((long)zi.free >= keep)
+	/* Nothing freed into the zone since the check: it had the block. */
+	before = (long)zi.free + (1l << order);
+	if (_mmt_ref_may_take(&c->r, &zi, highest_zone(c->r.gfp), before,
+			      order))
 		return true;
+	return report_floor(m, &c->c, &c->r, &zi, before, order,
+			    "left with its block");
+}
+
+bool _mmt_exec_check_obj_reserves(struct mmt_machine *m, const void *obj,
+				  mmt_gfp_t gfp, const struct _mmt_what *what)
+{
+	struct _mmt_wmark_caller c;
+	char g[160];
+
+	if (!obj || !mmt_obj_is_pfmemalloc(m, obj))
+		return true;
+	_mmt_exec_wmark_caller(&c, gfp, true);
+	if (c.r.pfmemalloc_allowed)
+		return true;
+	mmt_gfp_format(gfp, g, sizeof(g));
 	return mmt_violation(
-		m, "watermark",
-		"order-%u block at pfn %lu left node %d zone %s with %lu free pages; "
-		"a caller without reserve rights (gfp 0x%x) must leave at least %ld "
-		"(min %lu, lowmem reserve %lu, highatomic %lu)",
-		order, mmt_page_to_pfn(page), zi.nid, zi.name, zi.free,
-		(unsigned int)gfp, keep, zi.wmark_min,
-		zi.lowmem_reserve[highest], zi.nr_reserved_highatomic);
+		m, "pfmemalloc-isolation",
+		"%s: object %p from the reserves (a pfmemalloc slab or page) handed to a caller in %s context (task flags 0x%x) with %s: the kernel's rules give it no right to them",
+		MMT_WHAT(what), obj, _mmt_ref_ctx_name(c.c.ctx), c.c.pflags, g);
+}
+
+/* ---- the page allocator observed ---- */
+
+static struct _mmt_ref_frame *top(struct _mmt_ref_obs *o)
+{
+	if (o->depth <= 0 || o->depth > MMT_REF_MAX_FRAMES)
+		return NULL;
+	return &o->f[o->depth - 1];
+}
+
+static void obs_enter(void *arg, mmt_gfp_t gfp, unsigned int order, int nid,
+		      bool bulk)
+{
+	struct _mmt_ref_obs *o = arg;
+	struct _mmt_ref_frame *f;
+
+	if (o->depth++ >= MMT_REF_MAX_FRAMES)
+		return;
+	f = &o->f[o->depth - 1];
+	_mmt_ref_capture(&f->c, o->m, gfp, o->tolerate_pending);
+	_mmt_ref_rules(&f->c, &f->r);
+	f->nid = nid;
+	f->order = order;
+	f->bulk = bulk;
+	f->took = f->below = false;
+	f->zone = -1;
+	f->free_before = 0;
+}
+
+static void obs_take(void *arg, int zone, long free_before, unsigned int order)
+{
+	struct _mmt_ref_obs *o = arg;
+	struct _mmt_ref_frame *f = top(o);
+	struct mmt_zone_info zi;
+
+	/*
+	 * Only the first: the watermark was checked right before it; a
+	 * bulk call's later refills take without a new check, as the
+	 * kernel's do.
+	 */
+	if (!f || f->took)
+		return;
+	f->took = true;
+	/*
+	 * The one input that changes inside a call: the OOM killer of the
+	 * model marks the allocating task a victim and retries.
+	 */
+	if (!f->c.oom_victim && mmt_current_is_oom_victim()) {
+		f->c.oom_victim = true;
+		_mmt_ref_rules(&f->c, &f->r);
+	}
+	f->zone = zone;
+	f->free_before = free_before;
+	if (!mmt_zone_info(o->m, zone, &zi) ||
+	    _mmt_ref_may_take(&f->r, &zi, highest_zone(f->r.gfp), free_before,
+			      order))
+		return;
+	if (f->r.no_watermarks)
+		f->below = true; /* only the no-watermarks attempt serves */
+	else
+		report_floor(o->m, &f->c, &f->r, &zi, free_before, order,
+			     "took pages from");
+}
+
+static MMT_COLD void report_marking(struct _mmt_ref_obs *o,
+				    const struct _mmt_ref_frame *f,
+				    struct mmt_page *page, bool marked)
+{
+	char g[160];
+
+	mmt_gfp_format(f->c.gfp, g, sizeof(g));
+	if (marked) {
+		mmt_violation(
+			o->m, "pfmemalloc-marking",
+			"pfn %lu order %u handed out marked pfmemalloc (from the reserves) to a caller in %s context (task flags 0x%x) with %s, which the kernel's rules do not entitle to them",
+			mmt_page_to_pfn(page), f->order,
+			_mmt_ref_ctx_name(f->c.ctx), f->c.pflags, g);
+		return;
+	}
+	mmt_violation(
+		o->m, "pfmemalloc-marking",
+		"pfn %lu order %u served with %s at %ld free pages in zone %d, below every watermark the caller's ordinary attempts may use (so from the reserves, no watermarks), but not marked pfmemalloc",
+		mmt_page_to_pfn(page), f->order, g, f->free_before, f->zone);
+}
+
+static void obs_exit(void *arg, struct mmt_page *page)
+{
+	struct _mmt_ref_obs *o = arg;
+	struct _mmt_ref_frame *f = top(o);
+
+	if (o->depth > 0)
+		o->depth--;
+	if (!f || !page || f->bulk)
+		return;
+	if (mmt_page_is_pfmemalloc(page)) {
+		if (!f->r.pfmemalloc_allowed)
+			report_marking(o, f, page, true);
+	} else if (f->below) {
+		report_marking(o, f, page, false);
+	}
+	if (f->r.thisnode && f->nid >= 0 && mmt_page_to_nid(page) != f->nid) {
+		char g[160];
+
+		mmt_gfp_format(f->c.gfp, g, sizeof(g));
+		mmt_violation(
+			o->m, "gfp-thisnode",
+			"pfn %lu order %u of node %d handed out for %s on node %d",
+			mmt_page_to_pfn(page), f->order, mmt_page_to_nid(page),
+			g, f->nid);
+	}
+}
+
+void _mmt_ref_obs_install(struct _mmt_ref_obs *o, struct mmt_machine *m,
+			  bool tolerate_pending)
+{
+	const struct mmt_page_observer ops = {
+		.enter = obs_enter,
+		.take = obs_take,
+		.exit = obs_exit,
+		.arg = o,
+	};
+
+	memset(o, 0, sizeof(*o));
+	o->m = m;
+	o->tolerate_pending = tolerate_pending;
+	mmt_machine_set_page_observer(m, &ops);
 }
 
 bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)
 {
-	int highest = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 : MMT_ZONE_NORMAL;
+	int highest = highest_zone(gfp);
 	int z, nr = mmt_nr_zones(m);
+	struct _mmt_wmark_caller c;
 
+	/* The deepest the kernel's rules let this NOFAIL caller go. */
+	_mmt_exec_wmark_caller(&c, gfp | __GFP_NOFAIL | __GFP_DIRECT_RECLAIM,
+			       true);
 	if (nid < 0)
 		nid = mmt_numa_node_id();
 	for (z = 0; z < nr; z++) {
@@ -469,7 +586,7 @@ bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)
 		if (!mmt_zone_info(m, z, &zi) || zi.type > highest ||
 		    ((gfp & __GFP_THISNODE) && zi.nid != nid))
 			continue;
-		keep = keep_after(&zi, highest, true, true, false);
+		keep = _mmt_ref_floor(&c.r, &zi, highest);
 		if ((long)(zi.free + zi.pcp) >
 		    keep + (1l << MMT_PAGE_ALLOC_COSTLY_ORDER))
 			return false;

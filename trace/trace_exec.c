@@ -248,6 +248,9 @@ struct exec {
 	uint32_t *serial; /* concurrent: by operation, its result's serial */
 	struct mmt_swap_mount *mnt;
 	struct _mmt_xmem mem;
+	/* the page allocator observed (sequential runs): ref_rules.h */
+	struct _mmt_ref_obs obs;
+	bool observed;
 	size_t op_index; /* the operation running, nr_ops in teardown */
 	mmt_gfp_t op_gfp; /* its GFP argument, if it has one */
 	int op_node; /* its node argument, or -1 */
@@ -784,6 +787,8 @@ static void got_object(struct exec *x, void *obj, size_t len, mmt_gfp_t gfp,
 	if (zero_check && (gfp & __GFP_ZERO) &&
 	    !_mmt_exec_check_zero(x->m, obj, len, what))
 		return;
+	if (!_mmt_exec_check_obj_reserves(x->m, obj, gfp, what))
+		return;
 	use(obj, len);
 }
 
@@ -829,7 +834,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	struct mmt_page *page;
 	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
 
-	_mmt_exec_wmark_caller(&wc, gfp);
+	_mmt_exec_wmark_caller(&wc, gfp, !x->o->strict_reference);
 	page = node < 0 ? mmt_alloc_pages(gfp, order) :
 			  mmt_alloc_pages_node(node, gfp, order);
 	hd->ptr = page;
@@ -837,9 +842,10 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	/*
 	 * Another thread that ran meanwhile may have taken pages after this
 	 * allocation's watermark check passed (a race the kernel allows):
-	 * the zone's count then says nothing about this caller.
+	 * the zone's count then says nothing about this caller.  A
+	 * sequential run's observer saw the count at the very check.
 	 */
-	if (x->ds && mmt_dsched_switches(x->ds) != switches)
+	if (x->observed || (x->ds && mmt_dsched_switches(x->ds) != switches))
 		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
 		got_pages(x, page, order, gfp, wcp, what);
@@ -1069,6 +1075,12 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 				  &(const struct _mmt_what){ MMT_WHAT_TEXT,
 							     "net_rx" },
 				  false);
+	/* sk_filter(): reserve memory reaches only a SOCK_MEMALLOC socket. */
+	if (skb && !mmt_sk_memalloc(sk) && mmt_obj_is_pfmemalloc(x->m, skb))
+		mmt_violation(
+			x->m, "emergency-memory",
+			"net_rx: socket without SOCK_MEMALLOC was handed a %zu-byte packet from the reserves (%p)",
+			size, skb);
 	_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
 			       "net_rx");
 	if (skb)
@@ -1599,6 +1611,67 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 
 /* ---- one step of the program ---- */
 
+/* ---- differential runs (mmt_exec_opts.op_outcome) ---- */
+
+static bool slab_alloc_op(unsigned int code)
+{
+	switch (code) {
+	case MMT_OP_KMALLOC:
+	case MMT_OP_KMALLOC_NODE:
+	case MMT_OP_CACHE_ALLOC:
+	case MMT_OP_CACHE_ALLOC_NODE:
+	case MMT_OP_CACHE_ALLOC_BULK:
+		return true;
+	default:
+		return false;
+	}
+}
+
+/* The bytes a slab allocation operation asks for (all objects of a bulk). */
+static unsigned long op_bytes(const struct mmt_op *op, struct xhandle *ah[])
+{
+	switch (op->code) {
+	case MMT_OP_KMALLOC:
+	case MMT_OP_KMALLOC_NODE:
+		return op->arg[0];
+	case MMT_OP_CACHE_ALLOC_BULK:
+		return ah[0] ? (unsigned long)ah[0]->a * op->arg[2] : ~0ul;
+	default:
+		return ah[0] ? ah[0]->a : ~0ul;
+	}
+}
+
+/*
+ * Room for any implementation: every zone above its high watermark, the
+ * most any higher zone keeps there, twice the pages of what is asked (a
+ * slab's slack) and an order-3 slab.  Below that the implementations'
+ * different caches (per-cpu arrays, partial slabs, sheaves) may
+ * legitimately make one need new slabs where another has objects at hand,
+ * so a NULL there is no divergence.
+ */
+static bool memory_roomy(struct mmt_machine *m, unsigned long bytes)
+{
+	int z, t, nr = mmt_nr_zones(m);
+
+	for (z = 0; z < nr; z++) {
+		struct mmt_zone_info zi;
+		unsigned long keep;
+
+		if (!mmt_zone_info(m, z, &zi) || !zi.managed)
+			continue;
+		keep = 0;
+		for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
+			if (zi.lowmem_reserve[t] > keep)
+				keep = zi.lowmem_reserve[t];
+		if (bytes >= (1ul << 40) ||
+		    zi.free <= zi.wmark_high + keep + 8 +
+				       2 * ((bytes + MMT_PAGE_SIZE - 1) /
+					    MMT_PAGE_SIZE))
+			return false;
+	}
+	return true;
+}
+
 static void exec_op(struct exec *x, size_t i)
 {
 	const struct mmt_op *op = &x->p->ops[i];
@@ -1639,7 +1712,23 @@ static void exec_op(struct exec *x, size_t i)
 	if (has_gfp)
 		sp = mmt_task_sleep_points(t);
 
-	run_op(x, op, info, ah, res);
+	if (MMT_UNLIKELY(x->o->op_outcome) && slab_alloc_op(op->code)) {
+		/*
+		 * A nolock (__GFP_FAST_TRY) allocation may fail with any
+		 * amount free: it takes per-cpu pages only, and what sits
+		 * there depends on each implementation's frees.
+		 */
+		bool roomy = !(gfp & __GFP_FAST_TRY) &&
+			     memory_roomy(x->m, op_bytes(op, ah));
+
+		run_op(x, op, info, ah, res);
+		x->o->op_outcome[i] =
+			(uint8_t)((res && res->ptr ? MMT_OUTCOME_MEMORY :
+						     MMT_OUTCOME_NULL) |
+				  (roomy ? MMT_OUTCOME_ROOMY : 0));
+	} else {
+		run_op(x, op, info, ah, res);
+	}
 
 	if (info->ends && ah[info->ends - 1])
 		ah[info->ends - 1]->state = HS_ENDED;
@@ -2646,6 +2735,7 @@ void mmt_exec_opts_default(struct mmt_exec_opts *o)
 	memset(o, 0, sizeof(*o));
 	o->oracle_level = -1;
 	o->sched_source = -1;
+	o->slab_impl = -1;
 }
 
 /* Room for every handle the program can make, counted from its text. */
@@ -2734,6 +2824,8 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_trace_header_config(&p->hdr, &cfg);
 	if (o->override_bugs)
 		cfg.bugs = o->bugs;
+	if (o->slab_impl >= 0 && o->slab_impl < MMT_NR_SLAB_IMPLS)
+		cfg.slab = (enum mmt_slab_impl)o->slab_impl;
 	source = o->sched_source >= 0 ? (uint8_t)o->sched_source :
 					p->sched.source;
 	kthreads = p->nr_handles[MMT_H_KTHREAD] != 0;
@@ -2767,6 +2859,14 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	mmt_reclaim_install_hooks(x.m);
 	mmt_machine_set_violation_handler(x.m, on_violation, &x);
 	mmt_machine_defer_causes(x.m, true);
+	/*
+	 * The observer's nesting is one thread's: a concurrent run keeps the
+	 * after-the-call checks (op_alloc_pages) instead.
+	 */
+	if (!concurrent) {
+		_mmt_ref_obs_install(&x.obs, x.m, !o->strict_reference);
+		x.observed = true;
+	}
 
 	if (!concurrent) {
 		for (i = 0; i < p->nr_ops && !x.stop; i++)

@@ -196,6 +196,11 @@ const char *_mmt_trace_slab_impl_name(enum mmt_slab_impl impl)
 	return impl == MMT_SLAB_SLAB ? "slab" : "slub";
 }
 
+const char *mmt_trace_slab_impl_name(enum mmt_slab_impl impl)
+{
+	return _mmt_trace_slab_impl_name(impl);
+}
+
 /* ---- the opcode table ---- */
 
 #define H(k, n)                              \

@@ -178,6 +178,8 @@ enum mmt_bug {
 	MMT_BUG_NOWAIT_DIRECT_RECLAIM, /* model */
 	MMT_BUG_WMARK_ORDER_IGNORED, /* model */
 	MMT_BUG_KVFREE_RCU_BLOCK_LEAK, /* model */
+	MMT_BUG_NORECLAIM_RESTORE_CLEARS, /* model: context-restore */
+	MMT_BUG_THISNODE_FALLBACK, /* model: gfp-thisnode */
 	MMT_NR_BUGS
 };
 

@@ -106,7 +106,64 @@ struct mmt_exec_opts {
 	 */
 	uint8_t *interleave_counters;
 	size_t nr_interleave_counters;
+	/*
+	 * The reference oracles (trace/ref_rules.h) state the kernel's rule
+	 * alone, tolerating no model deviation whose fix is pending
+	 * (MMT_REF_NOWAIT_FIX_PENDING): `replay --strict-reference`.
+	 */
+	bool strict_reference;
+	/*
+	 * Differential runs (`replay --slab all`): -1 the header's slab
+	 * implementation, else an enum mmt_slab_impl that replaces it.
+	 */
+	int slab_impl;
+	/*
+	 * When set, [program's nr_ops]: per operation that allocates slab
+	 * objects (kmalloc*, kmem_cache_alloc*, kmem_cache_alloc_bulk)
+	 * MMT_OUTCOME_NULL or MMT_OUTCOME_MEMORY, with MMT_OUTCOME_ROOMY if
+	 * every zone had more free pages than its high watermark, its largest
+	 * lowmem reserve and a slab of order 3 when the operation began; 0
+	 * for other operations and those that did not run.
+	 */
+	uint8_t *op_outcome;
 };
+
+enum {
+	MMT_OUTCOME_NULL = 1,
+	MMT_OUTCOME_MEMORY = 2,
+	MMT_OUTCOME_ROOMY = 4,
+};
+
+/* "slub", "slab", ...: the name the header's slab= takes. */
+const char *mmt_trace_slab_impl_name(enum mmt_slab_impl impl);
+
+/*
+ * Differential runs (trace/exec_diff.c): @p once per slab implementation
+ * (every MMT_NR_SLAB_IMPLS), with @run (NULL: mmt_trace_execute) and @o,
+ * then compared.  A divergence is a finding on some implementations only,
+ * or a slab allocation NULL on one while another returned memory and
+ * every zone had room (MMT_OUTCOME_ROOMY); NULLs and blocked ends when
+ * memory is tight, and different checks when all report, are tolerated.
+ * @d->result: MMT_EXEC_FINDING for a divergence or a finding on every
+ * implementation (@d->divergences tells which), MMT_EXEC_BLOCKED if some
+ * ended blocked, MMT_EXEC_OK if all ran clean, MMT_EXEC_SETUP_FAILED if
+ * none could run.  @d->report holds one line per divergence.
+ */
+struct mmt_slab_diff {
+	enum mmt_exec_result result;
+	enum mmt_exec_result res[MMT_NR_SLAB_IMPLS];
+	struct mmt_finding f[MMT_NR_SLAB_IMPLS];
+	unsigned long divergences;
+	int nr_run, nr_findings, nr_blocked;
+	char *report; /* malloc'd, may be NULL */
+};
+typedef enum mmt_exec_result (*mmt_exec_fn)(const struct mmt_program *p,
+					    const struct mmt_exec_opts *o,
+					    struct mmt_finding *f);
+void mmt_exec_slab_diff(const struct mmt_program *p,
+			const struct mmt_exec_opts *o, mmt_exec_fn run,
+			struct mmt_slab_diff *d);
+void mmt_slab_diff_free(struct mmt_slab_diff *d);
 
 void mmt_exec_opts_default(struct mmt_exec_opts *o);
 

@@ -59,6 +59,30 @@ struct mmt_page_hooks {
 	void *arg;
 };
 
+/*
+ * Facts of the page allocator for an observer outside the model (the
+ * interpreter's reference oracles, trace/ref_rules.h).  Each is a fact,
+ * never a decision: the mask and node a caller passed, the free count of
+ * a zone right before pages left its buddy lists, the page returned.
+ *  - enter: alloc_pages*() or alloc_pages_bulk() begins (@gfp as passed,
+ *    @nid the preferred node, @bulk for the bulk API, order 0);
+ *  - take: pages leave zone @zone's buddy lists (one block, or a batch
+ *    for a per-cpu list), its free count @free_before just before, for a
+ *    request of @order (a batch refill is for a request of that order);
+ *  - exit: the call of the innermost enter returns @page (NULL: failed,
+ *    or the bulk API).
+ * Called on the allocating thread; enter/exit nest (direct reclaim, a
+ * slab refill allocate inside another allocation).  Cost when unset: one
+ * load and a branch per call.
+ */
+struct mmt_page_observer {
+	void (*enter)(void *arg, mmt_gfp_t gfp, unsigned int order, int nid,
+		      bool bulk);
+	void (*take)(void *arg, int zone, long free_before, unsigned int order);
+	void (*exit)(void *arg, struct mmt_page *page);
+	void *arg;
+};
+
 /* What a scheduling point is (mmt_sched_point()). */
 enum mmt_sched_kind {
 	MMT_SP_LOCK_ACQUIRE,
@@ -130,6 +154,9 @@ void mmt_machine_destroy(struct mmt_machine *m);
 const struct mmt_config *mmt_machine_config(const struct mmt_machine *m);
 void mmt_machine_set_hooks(struct mmt_machine *m,
 			   const struct mmt_page_hooks *h);
+/* NULL removes it. */
+void mmt_machine_set_page_observer(struct mmt_machine *m,
+				   const struct mmt_page_observer *o);
 void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn,
 				void *arg);
 int mmt_nr_cpus(const struct mmt_machine *m);

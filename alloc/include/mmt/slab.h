@@ -81,6 +81,11 @@ void mmt_kfree_bulk(size_t nr, void **p);
  */
 void mmt_slab_memalloc_socks_changed(struct mmt_machine *m, bool active);
 bool mmt_slab_memalloc_socks_active(const struct mmt_machine *m);
+/*
+ * Is the memory at @obj from the reserves: a slab object of a pfmemalloc
+ * slab, or a large kmalloc's pfmemalloc page?  A fact for oracles.
+ */
+bool mmt_obj_is_pfmemalloc(struct mmt_machine *m, const void *obj);
 
 /* Flush every cache's per-cpu state of @cpu (called on CPU offline). */
 void mmt_slab_flush_cpu(struct mmt_machine *m, int cpu);
