@@ -395,7 +395,7 @@ static int page_zone(struct mmt_machine *m, struct mmt_page *page)
  * zone_watermark_ok() with these ALLOC_* effects (mm/page_alloc.c's rules:
  * __GFP_HIGH halves min; OOM victims halve it; other non-blocking callers
  * take a quarter off; only callers with neither of the last two must leave
- * the highatomic reserve alone).
+ * the free pages of the highatomic lists alone).
  */
 static long keep_after(const struct mmt_zone_info *zi, int highest, bool high,
 		       bool harder, bool oom)
@@ -406,7 +406,7 @@ static long keep_after(const struct mmt_zone_info *zi, int highest, bool high,
 	if (high)
 		min -= min / 2;
 	if (!harder && !oom)
-		ha = (long)zi->nr_reserved_highatomic;
+		ha = (long)zi->nr_free_highatomic;
 	else if (oom)
 		min -= min / 2;
 	else
@@ -449,10 +449,10 @@ bool _mmt_exec_check_watermark(struct mmt_machine *m,
 		m, "watermark",
 		"order-%u block at pfn %lu left node %d zone %s with %lu free pages; "
 		"a caller without reserve rights (gfp 0x%x) must leave at least %ld "
-		"(min %lu, lowmem reserve %lu, highatomic %lu)",
+		"(min %lu, lowmem reserve %lu, free highatomic %lu)",
 		order, mmt_page_to_pfn(page), zi.nid, zi.name, zi.free,
 		(unsigned int)gfp, keep, zi.wmark_min,
-		zi.lowmem_reserve[highest], zi.nr_reserved_highatomic);
+		zi.lowmem_reserve[highest], zi.nr_free_highatomic);
 }
 
 bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)
