@@ -173,6 +173,12 @@ struct mmt_zone {
 	struct mmt_free_area free_area[MMT_MAX_ORDER];
 	_Atomic uint8_t *pageblock_mt; /* migratetype per pageblock */
 	_Atomic unsigned long nr_reserved_highatomic;
+	/*
+	 * Free pages on the highatomic buddy lists (v6.12's
+	 * nr_free_highatomic): what ordinary callers do not count as free.
+	 * Written under zone->lock, read locklessly by the watermark check.
+	 */
+	_Atomic long nr_free_highatomic;
 
 	/*
 	 * Updated under zone->lock, read locklessly by the watermark check

@@ -14,8 +14,10 @@
  *    empty, a block is stolen from a fallback type, largest first; a large
  *    steal (>= half a pageblock) or one for unmovable/reclaimable claims the
  *    whole pageblock.  High-order atomic allocations reserve a pageblock as
- *    MIGRATE_HIGHATOMIC (at most ~1% of the zone), released again when
- *    direct reclaim fails.
+ *    MIGRATE_HIGHATOMIC (v6.8: at least one pageblock, at most ~1% of the
+ *    zone rounded up to pageblocks, none in a zone whose 1% is less than
+ *    a pageblock - every zone a fuzzer's machine has), released again
+ *    when direct reclaim fails.
  *  - Lazy set-up: a zone starts as its largest blocks, but only the first
  *    is linked; the others are counted (nr_free, NR_FREE_PAGES, the
  *    non-empty mask) and linked one at a time, in pfn order, when the
@@ -31,12 +33,15 @@
  *    pages to the buddy lists under the zone lock (free_pcppages_bulk).
  *  - Watermarks: min/low/high per zone from min_free_kbytes and
  *    watermark_scale_factor; lowmem_reserve protects DMA32 from NORMAL
- *    allocations.  The fast path checks the low watermark; the slow path
- *    derives ALLOC_* flags from the GFP mask and the context (min watermark,
- *    __GFP_HIGH halves it, non-blocking callers take another quarter, OOM
- *    victims half), then no watermarks at all for PF_MEMALLOC outside
- *    interrupts or __GFP_MEMALLOC, never with __GFP_NOMEMALLOC.  A page
- *    handed out with no watermarks is marked pfmemalloc.
+ *    allocations.  Callers without reserve rights do not count the free
+ *    pages of the highatomic lists (v6.12's nr_free_highatomic; before,
+ *    the whole reservation, free or not, was withheld).  The fast path
+ *    checks the low watermark; the slow path derives ALLOC_* flags from
+ *    the GFP mask and the context (min watermark, __GFP_HIGH halves it,
+ *    non-blocking callers take another quarter, OOM victims half), then
+ *    no watermarks at all for PF_MEMALLOC outside interrupts or
+ *    __GFP_MEMALLOC, never with __GFP_NOMEMALLOC.  A page handed out with
+ *    no watermarks is marked pfmemalloc.
  *  - Slow path: wake kswapd (hook), retry at min, reserves, direct reclaim
  *    (hook, run with PF_MEMALLOC), drain and unreserve highatomic, retry
  *    policy (NORETRY, costly orders, RETRY_MAYFAIL, a bounded number of
@@ -48,6 +53,7 @@
  *
  * Invariants (checked by _mmt_zone_is_valid and the cheap checks):
  *  - per zone: free (buddy) + per-cpu + allocated == managed pages;
+ *    nr_free_highatomic == the pages on the highatomic buddy lists;
  *  - a free block is aligned to its order, lies in its zone, carries
  *    MMT_PG_BUDDY and its order, sits on the list of its migratetype, and
  *    two free buddies of the same order never coexist (they would merge);
@@ -421,6 +427,9 @@ static void free_list_add(struct mmt_zone *z, uint32_t pfn, unsigned int order,
 			      memory_order_relaxed);
 	atomic_fetch_add_explicit(&z->nr_free_pages, 1l << order,
 				  memory_order_relaxed);
+	if (MMT_UNLIKELY(mt == MMT_MIGRATE_HIGHATOMIC))
+		atomic_fetch_add_explicit(&z->nr_free_highatomic, 1l << order,
+					  memory_order_relaxed);
 }
 
 /* Unlinked free blocks of @order and @mt (see struct mmt_zone). */
@@ -479,6 +488,9 @@ static void free_list_del(struct mmt_zone *z, uint32_t pfn)
 	pg_set_flags(p, pg_flags(p) & ~MMT_PG_BUDDY);
 	atomic_fetch_sub_explicit(&z->nr_free_pages, 1l << order,
 				  memory_order_relaxed);
+	if (MMT_UNLIKELY(mt == MMT_MIGRATE_HIGHATOMIC))
+		atomic_fetch_sub_explicit(&z->nr_free_highatomic, 1l << order,
+					  memory_order_relaxed);
 }
 
 static void free_list_move(struct mmt_zone *z, uint32_t pfn, int mt)
@@ -658,6 +670,12 @@ static inline long zone_free(const struct mmt_zone *z)
 	return atomic_load_explicit(&z->nr_free_pages, memory_order_relaxed);
 }
 
+static inline long zone_free_highatomic(const struct mmt_zone *z)
+{
+	return atomic_load_explicit(&z->nr_free_highatomic,
+				    memory_order_relaxed);
+}
+
 static inline bool zone_watermark_ok(const struct mmt_zone *z,
 				     unsigned int order, unsigned long mark,
 				     int highest_zoneidx,
@@ -670,8 +688,13 @@ static inline bool zone_watermark_ok(const struct mmt_zone *z,
 	if (alloc_flags & ALLOC_HIGH)
 		min -= min / 2;
 	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_OOM))) {
-		/* Highatomic reserves are not for ordinary callers. */
-		free_pages -= (long)highatomic(z);
+		/*
+		 * Highatomic reserves are not for ordinary callers: the pages
+		 * free on their lists are not theirs (v6.12).  Before, the
+		 * whole reservation was taken off, free or allocated, which
+		 * over-counts it by what its blocks have handed out.
+		 */
+		free_pages -= zone_free_highatomic(z);
 	} else if (alloc_flags & ALLOC_OOM) {
 		min -= min / 2;
 	} else {
@@ -1067,13 +1090,25 @@ static MMT_ALWAYS_INLINE uint32_t zone_rmqueue(struct mmt_cpu *cpu,
 	return rmqueue_buddy(cpu, z, order, mt, alloc_flags);
 }
 
-/* Reserve the pageblock of @pfn for high-order atomic allocations. */
+/*
+ * Reserve the pageblock of @pfn for high-order atomic allocations (v6.8):
+ * at least one pageblock, at most ~1% of the zone rounded up to whole
+ * pageblocks, and none at all in a zone whose 1% is less than a pageblock.
+ * The model's zones are small (a fuzzed machine's are 256..2048 pages,
+ * the default 65536) and its pageblocks kernel-sized (512 pages): under
+ * the rule before v6.8 (1% plus a pageblock, by any zone) one reservation
+ * made a quarter to all of a fuzzed zone highatomic, which ordinary
+ * callers and even PF_MEMALLOC ones cannot take - a model artifact.
+ */
 static void reserve_highatomic_pageblock(struct mmt_cpu *cpu,
 					 struct mmt_zone *z, uint32_t pfn)
 {
-	unsigned long max = z->managed / 100 + PAGEBLOCK_PAGES, flags;
+	unsigned long one_pct = z->managed / 100, max, flags;
 	int mt;
 
+	if (one_pct < PAGEBLOCK_PAGES)
+		return;
+	max = (one_pct + PAGEBLOCK_PAGES - 1) & ~(PAGEBLOCK_PAGES - 1);
 	if (highatomic(z) >= max)
 		return;
 	zone_lock(cpu, z, &flags);
@@ -2110,7 +2145,7 @@ bool _mmt_pfn_used_range(const struct mmt_machine *m, unsigned long pfn,
 static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
 {
 	struct mmt_machine *m = z->m;
-	unsigned long pages = 0;
+	unsigned long pages = 0, ha_pages = 0;
 	unsigned int o;
 	int mt;
 
@@ -2162,6 +2197,8 @@ static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
 					z->name, o, mt_names[mt], n, l->nr);
 			/* With the blocks not linked yet (never touched). */
 			blocks += n + lazy_blocks(z, o, mt);
+			if (mt == MMT_MIGRATE_HIGHATOMIC)
+				ha_pages += (unsigned long)n << o;
 		}
 		if (blocks != z->free_area[o].nr_free)
 			return mmt_violation(
@@ -2175,6 +2212,11 @@ static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages)
 			m, "buddy-consistency",
 			"zone %s: %lu free pages on the lists, NR_FREE_PAGES says %ld",
 			z->name, pages, zone_free(z));
+	if ((long)ha_pages != zone_free_highatomic(z))
+		return mmt_violation(
+			m, "buddy-consistency",
+			"zone %s: %lu free pages on the highatomic lists, nr_free_highatomic says %ld",
+			z->name, ha_pages, zone_free_highatomic(z));
 	*free_pages = pages;
 	return true;
 }
@@ -2324,6 +2366,7 @@ bool mmt_zone_info(struct mmt_machine *m, int zid, struct mmt_zone_info *out)
 	for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
 		out->lowmem_reserve[t] = z->lowmem_reserve[t];
 	out->nr_reserved_highatomic = highatomic(z);
+	out->nr_free_highatomic = (unsigned long)zone_free_highatomic(z);
 	for (o = 0; o < MMT_MAX_ORDER; o++)
 		out->nr_free[o] = z->free_area[o].nr_free;
 	out->pcp_batch = z->pcp_batch;
@@ -2339,10 +2382,11 @@ void _mmt_zone_dump(struct mmt_zone *z, FILE *out)
 	mmt_zone_info(z->m, z->id, &zi);
 	fprintf(out,
 		"    node %d zone %-6s pfn %lu+%lu free %lu pcp %lu allocated %lu "
-		"wmark min %lu low %lu high %lu reserve %lu highatomic %lu\n      free blocks:",
+		"wmark min %lu low %lu high %lu reserve %lu highatomic %lu (free %lu)\n      free blocks:",
 		zi.nid, zi.name, zi.start_pfn, zi.managed, zi.free, zi.pcp,
 		zi.allocated, zi.wmark_min, zi.wmark_low, zi.wmark_high,
-		zi.lowmem_reserve[MMT_ZONE_NORMAL], zi.nr_reserved_highatomic);
+		zi.lowmem_reserve[MMT_ZONE_NORMAL], zi.nr_reserved_highatomic,
+		zi.nr_free_highatomic);
 	for (o = 0; o < MMT_MAX_ORDER; o++)
 		fprintf(out, " %lu", zi.nr_free[o]);
 	fputc('\n', out);
@@ -2396,7 +2440,7 @@ void mmt_vmstat_json(struct mmt_machine *m, FILE *out)
 			zones,
 			json_pack(
 				"{s:i, s:s, s:I, s:I, s:I, s:I, s:I, s:I, s:I, "
-				"s:I, s:I, s:I, s:i, s:i, s:o}",
+				"s:I, s:I, s:I, s:I, s:i, s:i, s:o}",
 				"node", zi.nid, "zone", zi.name, "start_pfn",
 				(json_int_t)zi.start_pfn, "managed",
 				(json_int_t)zi.managed, "free",
@@ -2409,8 +2453,10 @@ void mmt_vmstat_json(struct mmt_machine *m, FILE *out)
 				(json_int_t)zi.lowmem_reserve[MMT_ZONE_NORMAL],
 				"nr_reserved_highatomic",
 				(json_int_t)zi.nr_reserved_highatomic,
-				"pcp_batch", zi.pcp_batch, "pcp_high",
-				zi.pcp_high, "nr_free", nf));
+				"nr_free_highatomic",
+				(json_int_t)zi.nr_free_highatomic, "pcp_batch",
+				zi.pcp_batch, "pcp_high", zi.pcp_high,
+				"nr_free", nf));
 	}
 	json_object_set_new(root, "events", events);
 	json_object_set_new(root, "zones", zones);

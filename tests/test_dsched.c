@@ -498,6 +498,79 @@ MMT_TEST(dsched_sleeping_tasks_wake_at_their_model_time_deadlines)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * The pattern of the interpreter's wait for another CPU's operation
+ * (wait_deps in trace/trace_exec.c): the waiter leaves its CPU and parks
+ * in the scheduler; woken, it counts as "away" for the model's detector
+ * until it parks again.  Here the first wake finds its condition still
+ * false (the step it waits for is 2) and the waker then sleeps with a
+ * timeout: at the moment the waiter stops being away, nothing runs, yet
+ * no CPU is released, so the model's detector never looks.
+ */
+static struct {
+	struct mmt_dsched *ds;
+	int step, waiter_id;
+	bool waiter_away;
+	uint64_t waiter_done_at;
+	enum mmt_wait_result sleep_res;
+} pw;
+
+static void parked_waiter(void *arg)
+{
+	struct mmt_machine *m = mmt_current_machine();
+
+	(void)arg;
+	mmt_cpu_detach();
+	while (pw.step < 2) {
+		if (pw.waiter_away) {
+			pw.waiter_away = false;
+			mmt_engine_thread_pending(m, -1);
+		}
+		mmt_dsched_wait(pw.ds, "step 2 of the sleeper");
+	}
+	pw.waiter_done_at = mmt_jiffies(m);
+}
+
+static void step_then_sleep(void *arg)
+{
+	struct mmt_machine *m = mmt_current_machine();
+
+	(void)arg;
+	pw.step = 1;
+	pw.waiter_away = true;
+	mmt_engine_thread_pending(m, 1);
+	mmt_dsched_wake(pw.ds, pw.waiter_id);
+	pw.sleep_res = mmt_schedule_timeout(40);
+	pw.step = 2;
+	mmt_dsched_wake(pw.ds, pw.waiter_id);
+}
+
+MMT_TEST(dsched_when_no_fiber_can_run_model_time_jumps_to_the_earliest_deadline)
+{
+	struct mmt_machine *m = t_machine(NULL);
+	uint64_t t0 = mmt_jiffies(m);
+
+	memset(&pw, 0, sizeof(pw));
+	/* Round robin: the sleeper runs first and goes to sleep. */
+	pw.ds = t_dsched(m, mmt_sched_source_round_robin());
+	pw.waiter_id = mmt_dsched_add_task(
+		pw.ds, 0, mmt_task_create(m, "waiter", 0), parked_waiter, NULL);
+	MMT_CHECK(pw.waiter_id >= 0);
+	MMT_CHECK(mmt_dsched_add_task(pw.ds, 1,
+				      mmt_task_create(m, "sleeper", 0),
+				      step_then_sleep, NULL) >= 0);
+	/* Before the fix: "deadlock", the waiter waiting for step 2 and the
+	 * sleeper for its 40-jiffy timeout. */
+	MMT_CHECK_EQ(mmt_dsched_run(pw.ds), MMT_DSCHED_DONE);
+	MMT_CHECK_MSG(!violation_msg(m, "deadlock"), "%s",
+		      violation_msg(m, "deadlock"));
+	MMT_CHECK_EQ(pw.sleep_res, MMT_WAIT_TIMEOUT);
+	MMT_CHECK_EQ(pw.step, 2);
+	MMT_CHECK_EQ(pw.waiter_done_at - t0, 40);
+	t_dsched_done(m, pw.ds);
+	MMT_CHECK_CLEAN(m);
+}
+
 static MMT_LOCK_CLASS(abba_a_class, "abba-A", MMT_LOCK_MUTEX);
 static MMT_LOCK_CLASS(abba_b_class, "abba-B", MMT_LOCK_MUTEX);
 static mmt_mutex_t abba[2];

@@ -809,37 +809,176 @@ MMT_TEST(unmovable_request_steals_a_movable_pageblock)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * Highatomic reserves (v6.8 sizes, v6.12 watermark).  Every allocation of
+ * these tests goes to the slow path, where a non-blocking high-order
+ * request may reserve its pageblock: the low mark is above the whole zone,
+ * and min is @min.
+ */
+static void slow_path_only(struct mmt_machine *m, unsigned long min)
+{
+	struct mmt_zone_info zi;
+
+	mmt_zone_info(m, 0, &zi);
+	mmt_zone_set_watermarks(m, 0, min, zi.managed + 1, zi.managed + 1);
+}
+
+static int pageblock_type(struct mmt_machine *m, struct mmt_page *p)
+{
+	struct mmt_zone *z = &m->zones[0];
+
+	return z->pageblock_mt[(mmt_page_to_pfn(p) - z->start_pfn) >>
+			       MMT_PAGEBLOCK_ORDER];
+}
+
 MMT_TEST(high_order_atomic_allocation_reserves_a_highatomic_pageblock)
 {
+	/* 100 pageblocks: the smallest zone whose 1% is a pageblock. */
 	struct mmt_machine *m =
-		t_tight_machine(&(struct t_tight){ .pages = 2048 });
-	struct mmt_zone *z = &m->zones[0];
-	struct mmt_page *held[2048], *p;
+		t_tight_machine(&(struct t_tight){ .pages = 51200 });
 	struct mmt_zone_info zi;
-	unsigned long pfn;
-	unsigned int n;
+	struct mmt_page *p, *q;
 
-	/* Below low, an atomic high-order request takes the harder path. */
-	n = fill_to(m, 75, held, 2048);
+	slow_path_only(m, 1000);
 	p = mmt_alloc_pages(GFP_ATOMIC, 2);
 	MMT_CHECK(p != NULL);
-	pfn = mmt_page_to_pfn(p);
 	mmt_zone_info(m, 0, &zi);
-	MMT_CHECK(zi.nr_reserved_highatomic > 0);
-	MMT_CHECK_EQ(
-		z->pageblock_mt[(pfn - z->start_pfn) >> MMT_PAGEBLOCK_ORDER],
-		MMT_MIGRATE_HIGHATOMIC);
-	/* Ordinary callers do not count the reserved block as free ... */
+	MMT_CHECK_EQ(zi.nr_reserved_highatomic, 1ul << MMT_PAGEBLOCK_ORDER);
+	MMT_CHECK_EQ(pageblock_type(m, p), MMT_MIGRATE_HIGHATOMIC);
+	/* The block's other pages went to the highatomic lists. */
+	MMT_CHECK(zi.nr_free_highatomic > 0 &&
+		  zi.nr_free_highatomic < 1ul << MMT_PAGEBLOCK_ORDER);
+	/* Ordinary callers do not count them as free ... */
+	slow_path_only(m, zi.free - zi.nr_free_highatomic);
 	MMT_CHECK(mmt_alloc_pages(GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN,
 				  0) == NULL);
 	/* ... until reclaim fails and the reserve is given back. */
-	held[n] = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
-	MMT_CHECK(held[n] != NULL);
-	n++;
+	q = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
+	MMT_CHECK(q != NULL);
 	mmt_zone_info(m, 0, &zi);
 	MMT_CHECK_EQ(zi.nr_reserved_highatomic, 0);
+	MMT_CHECK_EQ(zi.nr_free_highatomic, 0);
+	MMT_CHECK(pageblock_type(m, p) != MMT_MIGRATE_HIGHATOMIC);
+	mmt_free_pages(q, 0);
 	mmt_free_pages(p, 2);
-	t_give_pages_back(held, n);
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(ordinary_callers_lose_only_the_free_highatomic_pages)
+{
+	struct mmt_machine *m =
+		t_tight_machine(&(struct t_tight){ .pages = 51200 });
+	struct mmt_page *held[200];
+	struct mmt_zone_info zi;
+	unsigned int n = 0;
+	struct mmt_page *p;
+
+	slow_path_only(m, 1000);
+	/*
+	 * Reserve a pageblock, then hand most of it out to more atomic
+	 * high-order requests (above the per-cpu orders they take the
+	 * highatomic lists first): the reservation stays 512 pages, the free
+	 * part shrinks.
+	 */
+	held[n++] = mmt_alloc_pages(GFP_ATOMIC, 4);
+	MMT_CHECK(held[0] != NULL);
+	for (;;) {
+		mmt_zone_info(m, 0, &zi);
+		if (zi.nr_free_highatomic <= 64)
+			break;
+		MMT_CHECK(n < 200);
+		held[n] = mmt_alloc_pages(GFP_ATOMIC, 4);
+		MMT_CHECK(held[n] != NULL);
+		MMT_CHECK_EQ(pageblock_type(m, held[n]),
+			     MMT_MIGRATE_HIGHATOMIC);
+		n++;
+	}
+	MMT_CHECK_EQ(zi.nr_reserved_highatomic, 1ul << MMT_PAGEBLOCK_ORDER);
+	MMT_CHECK(zi.nr_free_highatomic > 0);
+	/*
+	 * An ordinary caller needs free - nr_free_highatomic above min: with
+	 * min one below that it succeeds (before v6.12 the whole 512-page
+	 * reservation was withheld and it failed) ...
+	 */
+	slow_path_only(m, zi.free - zi.nr_free_highatomic - 1);
+	p = mmt_alloc_pages(GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN, 0);
+	MMT_CHECK_MSG(p != NULL,
+		      "free %lu, free highatomic %lu, reserved %lu: refused",
+		      zi.free, zi.nr_free_highatomic,
+		      zi.nr_reserved_highatomic);
+	mmt_free_pages(p, 0);
+	/* ... and the free highatomic pages are still not its own. */
+	mmt_zone_info(m, 0, &zi);
+	slow_path_only(m, zi.free - zi.nr_free_highatomic);
+	MMT_CHECK(mmt_alloc_pages(GFP_NOWAIT | __GFP_NOMEMALLOC | __GFP_NOWARN,
+				  0) == NULL);
+	/* An atomic caller (ALLOC_HARDER) counts them. */
+	p = mmt_alloc_pages(GFP_ATOMIC | __GFP_NOWARN, 0);
+	MMT_CHECK(p != NULL);
+	mmt_free_pages(p, 0);
+	while (n)
+		mmt_free_pages(held[--n], 4);
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(
+	a_zone_whose_one_percent_is_less_than_a_pageblock_reserves_no_highatomic_block)
+{
+	/* 51199 pages: 1% is 511; 256 pages: a fuzzed machine's Normal. */
+	static const unsigned long sizes[] = { 51199, 2048, 256 };
+	unsigned int i;
+
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		struct mmt_machine *m =
+			t_tight_machine(&(struct t_tight){ .pages = sizes[i] });
+		struct mmt_zone_info zi;
+		struct mmt_page *p;
+
+		slow_path_only(m, 64);
+		p = mmt_alloc_pages(GFP_ATOMIC, 2);
+		MMT_CHECK(p != NULL);
+		mmt_zone_info(m, 0, &zi);
+		MMT_CHECK_MSG(zi.nr_reserved_highatomic == 0 &&
+				      zi.nr_free_highatomic == 0,
+			      "zone of %lu pages: %lu reserved, %lu free",
+			      sizes[i], zi.nr_reserved_highatomic,
+			      zi.nr_free_highatomic);
+		MMT_CHECK(pageblock_type(m, p) != MMT_MIGRATE_HIGHATOMIC);
+		mmt_free_pages(p, 2);
+		MMT_CHECK(mmt_machine_is_valid(m));
+		MMT_CHECK_CLEAN(m);
+	}
+}
+
+MMT_TEST(
+	highatomic_reserve_is_at_most_one_percent_of_the_zone_in_whole_pageblocks)
+{
+	/* 1% of 65536 is 655 pages: two pageblocks at most. */
+	struct mmt_machine *m =
+		t_tight_machine(&(struct t_tight){ .pages = 65536 });
+	struct mmt_zone *z = &m->zones[0];
+	static struct mmt_page *held[600];
+	struct mmt_zone_info zi;
+	unsigned long b, blocks = 0;
+	unsigned int n;
+
+	slow_path_only(m, 1000);
+	/* 2400 pages of atomic order-2 requests: more than two blocks. */
+	for (n = 0; n < 600; n++) {
+		held[n] = mmt_alloc_pages(GFP_ATOMIC, 2);
+		MMT_CHECK(held[n] != NULL);
+		mmt_zone_info(m, 0, &zi);
+		MMT_CHECK(zi.nr_reserved_highatomic <=
+			  2ul << MMT_PAGEBLOCK_ORDER);
+	}
+	MMT_CHECK_EQ(zi.nr_reserved_highatomic, 2ul << MMT_PAGEBLOCK_ORDER);
+	for (b = 0; b < z->managed >> MMT_PAGEBLOCK_ORDER; b++)
+		blocks += z->pageblock_mt[b] == MMT_MIGRATE_HIGHATOMIC;
+	MMT_CHECK_EQ(blocks, 2);
+	while (n)
+		mmt_free_pages(held[--n], 2);
 	MMT_CHECK(mmt_machine_is_valid(m));
 	MMT_CHECK_CLEAN(m);
 }

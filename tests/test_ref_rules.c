@@ -116,13 +116,15 @@ MMT_TEST(nofail_last_resort_is_the_min_reserve_never_no_watermarks)
 		     32);
 }
 
+/* v6.12+: the free pages of the highatomic lists, not the reserved blocks. */
 MMT_TEST(ordinary_callers_leave_the_highatomic_reserve_alone)
 {
 	struct mmt_zone_info zi = zone64;
 	struct _mmt_ref_rules k = rules(GFP_KERNEL, MMT_REF_TASK, 0, false);
 	struct _mmt_ref_rules a = rules(GFP_ATOMIC, MMT_REF_TASK, 0, false);
 
-	zi.nr_reserved_highatomic = 100;
+	zi.nr_reserved_highatomic = 512;
+	zi.nr_free_highatomic = 100;
 	zi.lowmem_reserve[MMT_ZONE_NORMAL] = 10;
 	MMT_CHECK_EQ(_mmt_ref_floor(&k, &zi, MMT_ZONE_NORMAL), 64 + 10 + 100);
 	MMT_CHECK_EQ(_mmt_ref_floor(&a, &zi, MMT_ZONE_NORMAL), 24 + 10);

@@ -30,11 +30,14 @@
  * The host context.  run() dispatches from the host context; a fiber that
  * finds nothing runnable switches back to it, and the host decides: every
  * CPU task ended (idle kthreads may stay parked) - done; spinners to retry
- * - retry; else a deadlock among the fibers that the model's detector did
- * not see (spins on locks, threads waiting for a CPU nobody frees): a
- * "deadlock" violation naming every blocked fiber and what it waits for,
- * and the run is abandoned - its fibers are never resumed, their stacks
- * are freed by mmt_dsched_destroy().  So a run never hangs.
+ * - retry; a sleeper with a deadline - model time jumps to it
+ * (mmt_engine_spin_time), as the model's detector would have done had its
+ * counts seen the moment; else a deadlock among the fibers that the
+ * model's detector did not see (spins on locks, threads waiting for a CPU
+ * nobody frees, a task waiting for another's operation): a "deadlock"
+ * violation naming every blocked fiber and what it waits for, and the run
+ * is abandoned - its fibers are never resumed, their stacks are freed by
+ * mmt_dsched_destroy().  So a run never hangs.
  *
  * Counting for the model's detector: a CPU task added is "pending" (away,
  * coming back) until it holds its CPU; the last CPU task to end marks the
@@ -1161,13 +1164,17 @@ enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds)
 				continue;
 		}
 		/*
-		 * Nothing can run (spinners spun again without progress, or
-		 * none): if a sleeper has a deadline, time passes until it
-		 * (a busy wait for a disk's completion; every thread asleep
-		 * while one waits for another's operation, which the model's
-		 * own detector counts as away, not blocked), and the
-		 * spinners try once more.  The model's stall detector still
-		 * reports a machine that only ever times out.
+		 * No fiber can run, and the spinners (if any) spun again
+		 * without progress: if a sleeper has a deadline, model time
+		 * passes until it - idle CPUs wait for the timer, spinning
+		 * ones burn time until a disk's completion - and whoever
+		 * it wakes (and the spinners) try once more.  The model's
+		 * detector jumps the clock itself when its counts see
+		 * nothing run, but they need not see this moment: a fiber
+		 * that stops being "away" without taking a CPU (woken for
+		 * one dependency of its operation, it parks for the next)
+		 * passes no point where the model looks.  Here, nothing
+		 * runnable is exact.
 		 */
 		if (mmt_engine_spin_time(ds->m)) {
 			ds->retry_progress = ds->progress - 1;

@@ -11,8 +11,8 @@
  * bits in the kernel's order of precedence (__GFP_NOMEMALLOC over
  * __GFP_MEMALLOC over the task).  The floor of a zone is the lowest of the
  * floors of the attempts the caller can make, each the min watermark cut
- * by its reserve flags plus the lowmem reserve, plus the highatomic
- * reserve for an attempt without ALLOC_RESERVES.
+ * by its reserve flags plus the lowmem reserve, plus the free pages of
+ * the highatomic lists for an attempt without ALLOC_RESERVES (v6.12+).
  *
  * Locks: none; pure functions of their arguments (capture reads the
  * current CPU's state through the public API).
@@ -165,7 +165,8 @@ long _mmt_ref_floor(const struct _mmt_ref_rules *r,
 
 	if (highest >= 0 && highest < MMT_NR_ZONE_TYPES)
 		lowmem = (long)zi->lowmem_reserve[highest];
-	ha = (long)zi->nr_reserved_highatomic;
+	/* v6.12+: the free pages of the highatomic lists, not the blocks. */
+	ha = (long)zi->nr_free_highatomic;
 	/* The ordinary slow attempt (the first one's low mark is higher). */
 	floor = cut(min, r->reserve) + lowmem + (r->highatomic ? 0 : ha);
 	if (r->nolock)

@@ -85,10 +85,13 @@ void mmt_machine_set_engine(struct mmt_machine *m,
 void mmt_engine_thread_pending(struct mmt_machine *m, int delta);
 
 /*
- * Every thread the engine could run only spins (busy-waits with no release
- * point) while others sleep with timeouts: a spinning CPU burns time, so
- * the clock moves to the earliest deadline and those waits time out, as
- * when nothing runs (with the same stall check).  False if no blocked
+ * No thread the engine could run can go on - each is parked, or only spins
+ * (busy-waits with no release point) - while others sleep with timeouts:
+ * idle CPUs wait for the timer and a spinning CPU burns time, so the clock
+ * moves to the earliest deadline and those waits time out, as when the
+ * detector sees nothing run (with the same stall check).  The engine
+ * knows this moment exactly; the detector's counts may miss it (a thread
+ * that stops being "away" without taking a CPU).  False if no blocked
  * thread has a deadline (or the machine has failed): nothing can change.
  */
 bool mmt_engine_spin_time(struct mmt_machine *m);

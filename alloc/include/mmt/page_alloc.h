@@ -113,6 +113,7 @@ struct mmt_zone_info {
 	unsigned long wmark_min, wmark_low, wmark_high;
 	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];
 	unsigned long nr_reserved_highatomic;
+	unsigned long nr_free_highatomic; /* free on the highatomic lists */
 	unsigned long nr_free[MMT_MAX_ORDER]; /* free blocks per order */
 	int pcp_batch, pcp_high;
 };
