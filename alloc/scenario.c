@@ -322,7 +322,10 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o,
 			"mempool policy %s, slab %s, bugs %s\n",
 			names[o->kind], o->memory_pages, o->working_set,
 			o->writers, mmt_mempool_policy_name(o->mempool_policy),
-			o->slab == MMT_SLAB_SLAB ? "slab" : "slub", bugs);
+			o->slab == MMT_SLAB_SLAB    ? "slab" :
+			o->slab == MMT_SLAB_SHEAVES ? "sheaves" :
+						      "slub",
+			bugs);
 
 	writers = calloc((size_t)o->writers, sizeof(*writers));
 	if (writers && build_devices(&w, rep) && mmt_kswapd_start(w.m)) {

@@ -902,8 +902,9 @@ static int bench_pages(const struct bench_opts *o)
 static int bench_slab(const struct bench_opts *o)
 {
 	uint64_t iters = o->iters;
-	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub",
-								   "slab" };
+	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = {
+		"slub", "slab", "sheaves"
+	};
 	struct mmt_config cfg;
 	struct bench_state bs = { 0 };
 	json_t *root, *results;

@@ -193,7 +193,9 @@ uint32_t _mmt_trace_slab_flag_lookup(const char *name, size_t len)
 
 const char *_mmt_trace_slab_impl_name(enum mmt_slab_impl impl)
 {
-	return impl == MMT_SLAB_SLAB ? "slab" : "slub";
+	return impl == MMT_SLAB_SLAB	? "slab" :
+	       impl == MMT_SLAB_SHEAVES ? "sheaves" :
+					  "slub";
 }
 
 /* ---- the opcode table ---- */
