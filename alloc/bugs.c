@@ -89,6 +89,14 @@ static const struct mmt_bug_info bugs[] = {
 	{ MMT_BUG_KVFREE_RCU_BLOCK_LEAK, "kvfree-rcu-block-leak", "-", "rcu",
 	  "after a grace period kvfree_rcu frees the pointers of a block but keeps the block's page",
 	  "teardown-leak" },
+	{ MMT_BUG_SHEAF_RETURN_PFMEMALLOC, "sheaf-return-pfmemalloc", "-",
+	  "slab",
+	  "sheaves: kmem_cache_return_sheaf refills the sheaf for the barn with the caller's gfp, without __GFP_NOMEMALLOC: an entitled caller's return puts pfmemalloc objects where ordinary callers take them (upstream fix, 2025)",
+	  "pfmemalloc-sheaf" },
+	{ MMT_BUG_SHEAF_REFILL_FAIL_LEAK, "sheaf-refill-fail-leak", "-",
+	  "slab",
+	  "sheaves: a sheaf whose refill fails partway is freed as if empty, leaking the objects already in it (upstream fix, 2025)",
+	  "slab-sheaf" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -763,12 +763,21 @@ static void prefilled_unlink(struct sheaves *sh, struct mmt_slab_sheaf *f)
 	mmt_spin_unlock_irqrestore(&sh->prefill_lock, flags);
 }
 
-/* A refill failed with objects in @f: give them back and free it. */
+/*
+ * A refill failed with objects in @f: give them back and free it.  The
+ * injected bug (MMT_BUG_SHEAF_REFILL_FAIL_LEAK, an upstream fix of 2025)
+ * frees it as if it were empty: the objects in it stay in use in their
+ * slabs for ever, and the free-time check reports the non-empty sheaf.
+ */
 static void drop_partial_sheaf(struct mmt_kmem_cache *s,
 			       struct mmt_slab_sheaf *f)
 {
 	uint32_t chain = MMT_PFN_NONE;
 
+	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_REFILL_FAIL_LEAK))) {
+		sheaf_free(s, f);
+		return;
+	}
 	sheaf_flush(s, f, &chain);
 	sheaf_free(s, f);
 	discard_chain(s, s->m, chain);
@@ -821,6 +830,19 @@ static int sh_refill_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			    count);
 }
 
+/*
+ * The refill of a returned sheaf runs with __GFP_NOMEMALLOC: the sheaf goes
+ * to the barn, where any caller takes objects.  The upstream bug
+ * (MMT_BUG_SHEAF_RETURN_PFMEMALLOC) refilled with the caller's gfp, so an
+ * entitled caller's return put pfmemalloc objects into the barn.
+ */
+static mmt_gfp_t return_refill_gfp(struct mmt_kmem_cache *s, mmt_gfp_t gfp)
+{
+	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_RETURN_PFMEMALLOC)))
+		return gfp;
+	return gfp | __GFP_NOMEMALLOC;
+}
+
 static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			    struct mmt_slab_sheaf *f)
 {
@@ -844,7 +866,7 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		if (!f)
 			return;
 		if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES &&
-		    !refill_sheaf(s, gfp | __GFP_NOMEMALLOC, cpu->nid, f,
+		    !refill_sheaf(s, return_refill_gfp(s, gfp), cpu->nid, f,
 				  f->capacity) &&
 		    barn_put_full(b, f))
 			return;

@@ -159,6 +159,9 @@ enum mmt_bug {
 	MMT_BUG_NOWAIT_DIRECT_RECLAIM, /* model */
 	MMT_BUG_WMARK_ORDER_IGNORED, /* model */
 	MMT_BUG_KVFREE_RCU_BLOCK_LEAK, /* model */
+	/* SLUB with sheaves (issue 11): upstream fixes of 2025 */
+	MMT_BUG_SHEAF_RETURN_PFMEMALLOC,
+	MMT_BUG_SHEAF_REFILL_FAIL_LEAK,
 	MMT_NR_BUGS
 };
 
