@@ -145,6 +145,7 @@ struct mmt_slab_sheaf {
 	unsigned int size, capacity;
 	int node; /* prefilled: the node it was filled for; else -1 */
 	bool emulated; /* objects allocated through the API */
+	struct mmt_rcu_head rcu; /* an rcu_free sheaf waiting for its GP */
 	void *objects[];
 };
 
@@ -211,6 +212,15 @@ struct mmt_slab_ops {
 			    struct mmt_slab_sheaf *f, unsigned int count);
 	void (*return_sheaf)(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			     struct mmt_slab_sheaf *f);
+	/*
+	 * kvfree_rcu of allocated object @obj through this CPU's rcu_free
+	 * sheaf (NULL: none): true if taken; a full sheaf goes to call_rcu
+	 * and its objects to _mmt_kvfree_rcu_sheaf_done() after the grace
+	 * period.  rcu_sheaf_flush hands every CPU's rcu_free sheaf to
+	 * call_rcu (kvfree_rcu_barrier, cache destroy).
+	 */
+	bool (*kvfree_rcu)(struct mmt_kmem_cache *s, void *obj);
+	void (*rcu_sheaf_flush)(struct mmt_kmem_cache *s);
 };
 
 extern const struct mmt_slab_ops _mmt_slub_ops; /* slub.c */
@@ -305,6 +315,15 @@ static inline void _mmt_cache_touch(struct mmt_kmem_cache *s)
  * and the memcg validator: mmt_machine_validate_touched().
  */
 bool _mmt_slab_validate_touched(struct mmt_machine *m);
+
+/* ---- kvfree_rcu.c services to the implementations ---- */
+
+/*
+ * The grace period of an rcu_free sheaf ended: free its @nr objects (as
+ * kfree does, after the rcu-early-free oracle) and count them done.
+ */
+void _mmt_kvfree_rcu_sheaf_done(struct mmt_machine *m, void *const *objs,
+				unsigned int nr);
 
 /* ---- memcg.c services to the common part ---- */
 

@@ -683,6 +683,13 @@ void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s)
 		return;
 	}
 	/*
+	 * Objects waiting in rcu_free sheaves (slab=sheaves) are still
+	 * allocated: wait for them as 7.0's kmem_cache_destroy does
+	 * (kvfree_rcu_barrier_on_cache; the model waits for every cache's).
+	 */
+	if (s->ops->rcu_sheaf_flush && s->refcount == 1)
+		mmt_kvfree_rcu_barrier(m);
+	/*
 	 * memcg children first (lock order memcg_mutex -> slab_mutex): if one
 	 * still has objects it reports the leak and the root stays.
 	 */

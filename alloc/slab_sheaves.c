@@ -79,6 +79,12 @@
  *    flushed and freed.  The model keeps the outstanding prefilled sheaves
  *    of a cache on a list (the kernel does not) so that the validator and
  *    free_objects see their objects.
+ *  - kvfree_rcu (kernel 6.18, not under PREEMPT_RT): an object of the
+ *    cache goes into this CPU's `rcu_free` sheaf (trylock of the per-cpu
+ *    lock; an empty sheaf from the barn or new); a full one goes to
+ *    call_rcu whole and after the grace period its objects are freed
+ *    through kvfree_rcu.c's oracle; kvfree_rcu_barrier, a CPU flush and a
+ *    cache destroy hand a partly filled one to call_rcu.
  *  - mark_dead (memcg offline): sheaves off (alloc and free go to the
  *    slabs), min_partial 0, everything flushed.  shrink: flush every CPU
  *    and every barn, free every empty slab.  memalloc_socks_off: move any
@@ -102,6 +108,7 @@
  * on a chain and discarded last (a discard may end a dead cache).
  */
 #define _GNU_SOURCE
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -127,6 +134,8 @@ struct pcs {
 	mmt_spinlock_t lock;
 	struct mmt_slab_sheaf *main; /* never NULL */
 	struct mmt_slab_sheaf *spare; /* NULL or any size */
+	/* kvfree_rcu'd objects (still allocated) waiting to fill: NULL or not full */
+	struct mmt_slab_sheaf *rcu_free;
 } __attribute__((aligned(64)));
 
 struct barn {
@@ -876,13 +885,104 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 	discard_chain(s, s->m, chain);
 }
 
+/* ---- the rcu_free sheaf (kvfree_rcu) ---- */
+
+/* A grace period after call_rcu: the objects are freed, the sheaf goes. */
+static void rcu_free_sheaf_cb(struct mmt_rcu_head *head)
+{
+	struct mmt_slab_sheaf *f = (struct mmt_slab_sheaf *)(void *)((
+		char *)head - offsetof(struct mmt_slab_sheaf, rcu));
+	struct mmt_kmem_cache *s = f->cache;
+
+	_mmt_kvfree_rcu_sheaf_done(s->m, f->objects, f->size);
+	f->size = 0;
+	sheaf_free(s, f);
+}
+
+/* A detached rcu_free sheaf (no lock held): to call_rcu, or freed empty. */
+static void rcu_free_submit(struct mmt_kmem_cache *s, struct mmt_slab_sheaf *f)
+{
+	if (!f)
+		return;
+	if (!f->size) {
+		sheaf_free(s, f);
+		return;
+	}
+	mmt_call_rcu(&f->rcu, rcu_free_sheaf_cb);
+}
+
+/*
+ * __kfree_rcu_sheaf(): @obj (allocated) into this CPU's rcu_free sheaf,
+ * with a trylock of the per-cpu lock as the kernel's; false (the caller
+ * uses kvfree_rcu's blocks) when the lock is busy, the cache is dead or no
+ * empty sheaf can be had.
+ */
+static bool sh_kvfree_rcu(struct mmt_kmem_cache *s, void *obj)
+{
+	struct sheaves *sh = SH(s);
+	struct pcs *pcs;
+	struct mmt_slab_sheaf *f, *full = NULL;
+	unsigned long flags;
+
+	if (!sh || sheaves_off(sh))
+		return false;
+	pcs = &sh->cpu[_mmt_this_cpu->id];
+	if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
+		return false;
+	f = pcs->rcu_free;
+	if (!f) {
+		f = barn_get(&sh->node[_mmt_this_cpu->nid].barn, false);
+		if (!f)
+			f = sheaf_new(s, sh->capacity);
+		if (!f) {
+			mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+			return false;
+		}
+		pcs->rcu_free = f;
+	}
+	f->objects[f->size++] = obj;
+	if (f->size == f->capacity) {
+		full = f;
+		pcs->rcu_free = NULL;
+	}
+	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	rcu_free_submit(s, full);
+	return true;
+}
+
+static struct mmt_slab_sheaf *rcu_free_detach(struct sheaves *sh, int cpu)
+{
+	struct pcs *pcs = &sh->cpu[cpu];
+	struct mmt_slab_sheaf *f;
+	unsigned long flags;
+
+	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	f = pcs->rcu_free;
+	pcs->rcu_free = NULL;
+	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	return f;
+}
+
+static void sh_rcu_sheaf_flush(struct mmt_kmem_cache *s)
+{
+	int c;
+
+	if (!SH(s))
+		return;
+	for (c = 0; c < s->m->nr_cpus; c++)
+		rcu_free_submit(s, rcu_free_detach(SH(s), c));
+}
+
 /* ---- flushing ---- */
 
-/* Every object of @cpu's sheaves back to the slabs; the spare goes. */
+/*
+ * Every object of @cpu's sheaves back to the slabs; the spare goes; the
+ * rcu_free sheaf goes to call_rcu (its objects are still allocated).
+ */
 static void flush_cpu_to(struct mmt_kmem_cache *s, int cpu, uint32_t *chain)
 {
 	struct pcs *pcs = &SH(s)->cpu[cpu];
-	struct mmt_slab_sheaf *spare;
+	struct mmt_slab_sheaf *spare, *rcu;
 	unsigned long flags;
 
 	mmt_spin_lock_irqsave(&pcs->lock, flags);
@@ -891,8 +991,11 @@ static void flush_cpu_to(struct mmt_kmem_cache *s, int cpu, uint32_t *chain)
 	pcs->spare = NULL;
 	if (spare)
 		sheaf_flush(s, spare, chain);
+	rcu = pcs->rcu_free;
+	pcs->rcu_free = NULL;
 	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
 	sheaf_free(s, spare);
+	rcu_free_submit(s, rcu);
 }
 
 static void sh_flush_cpu(struct mmt_kmem_cache *s, int cpu)
@@ -1096,6 +1199,7 @@ static void free_state(struct mmt_kmem_cache *s)
 		for (i = 0; i < s->m->nr_cpus; i++) {
 			free(sh->cpu[i].main);
 			free(sh->cpu[i].spare);
+			free(sh->cpu[i].rcu_free); /* its objects leak: reported */
 		}
 	if (sh->node)
 		for (i = 0; i < s->m->nr_nodes; i++) {
@@ -1367,6 +1471,29 @@ static bool check_sheaf(struct mmt_kmem_cache *s,
 	return true;
 }
 
+/* The rcu_free sheaf holds allocated objects of the cache, not full. */
+static bool check_rcu_sheaf(struct mmt_kmem_cache *s,
+			    const struct mmt_slab_sheaf *f, int cpu)
+{
+	unsigned int i;
+
+	if (f->size >= f->capacity || f->cache != s)
+		return mmt_violation(
+			s->m, "slab-sheaf",
+			"cache %s cpu %d: rcu_free sheaf of %u/%u object(s) not handed to call_rcu",
+			s->name, cpu, f->size, f->capacity);
+	for (i = 0; i < f->size; i++) {
+		struct mmt_page *p = _mmt_virt_to_slab(s->m, f->objects[i]);
+
+		if (!p || slab_meta(p)->cache != s)
+			return mmt_violation(
+				s->m, "slab-sheaf",
+				"cache %s cpu %d: rcu_free sheaf object %p is not of this cache",
+				s->name, cpu, f->objects[i]);
+	}
+	return true;
+}
+
 static bool check_barn(struct mmt_kmem_cache *s, struct sh_node *n,
 		       struct vslab *v, size_t nv, long *cached)
 {
@@ -1466,6 +1593,8 @@ static bool sh_is_valid(struct mmt_kmem_cache *s)
 		}
 		ok &= check_sheaf(s, pcs->main, "main sheaf of cpu", c, v, nv,
 				  &cached);
+		if (ok && pcs->rcu_free)
+			ok &= check_rcu_sheaf(s, pcs->rcu_free, c);
 		if (ok && pcs->spare)
 			ok &= check_sheaf(s, pcs->spare, "spare sheaf of cpu",
 					  c, v, nv, &cached);
@@ -1559,6 +1688,9 @@ long _mmt_sheaves_stat(const struct mmt_kmem_cache *s, int id, const char *what)
 		return sh->node[id].full.nr;
 	if (!strcmp(what, "min_partial"))
 		return min_partial(sh);
+	if (!strcmp(what, "rcu_free"))
+		return sh->cpu[id].rcu_free ? (long)sh->cpu[id].rcu_free->size :
+					      -1;
 	return -1;
 }
 
@@ -1581,4 +1713,6 @@ const struct mmt_slab_ops _mmt_sheaves_ops = {
 	.prefill_sheaf = sh_prefill_sheaf,
 	.refill_sheaf = sh_refill_sheaf,
 	.return_sheaf = sh_return_sheaf,
+	.kvfree_rcu = sh_kvfree_rcu,
+	.rcu_sheaf_flush = sh_rcu_sheaf_flush,
 };

@@ -50,6 +50,13 @@ struct mmt_test {
  * config the test passes.
  */
 #define MMT_SLAB_TEST(tname) MMT_TEST(tname)
+/*
+ * A test of kvfree_rcu's krcp blocks with slab objects: registered on SLUB
+ * and SLAB only (test-NAME-on-slub, test-NAME-on-slab).  With sheaves
+ * (kernel 6.18+) such objects go to the rcu_free sheaf instead, batched
+ * until it fills or a barrier: tests/test_sheaves.c proves that path.
+ */
+#define MMT_KRCP_TEST(tname) MMT_TEST(tname)
 /* The implementation given with --slab=, or -1 when none was. */
 int t_slab_impl(void);
 

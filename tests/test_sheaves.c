@@ -286,3 +286,45 @@ MMT_TEST(sheaves_refuse_a_double_free_of_the_object_on_top_of_main)
 	MMT_CHECK(mmt_slab_is_valid(m));
 	mmt_kmem_cache_destroy(s);
 }
+
+/*
+ * kvfree_rcu of an object of a cache with sheaves fills this CPU's rcu_free
+ * sheaf; a full one waits for one grace period as a whole, and
+ * kvfree_rcu_barrier hands a partly filled one over too.  Nothing is freed
+ * before its grace period (rcu-early-free stays silent) and everything is
+ * freed after.
+ */
+MMT_TEST(kvfree_rcu_batches_objects_in_the_rcu_free_sheaf_until_a_grace_period)
+{
+	struct mmt_machine *m = sheaves_machine(1, 1);
+	struct mmt_kmem_cache_args args = { .sheaf_capacity = 4 };
+	struct mmt_kmem_cache *s = mmt_kmem_cache_create_args("rcu", 64, &args);
+	struct mmt_slab_info info;
+	void *o[6];
+	unsigned int i;
+
+	for (i = 0; i < 6; i++)
+		o[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	for (i = 0; i < 3; i++)
+		mmt_kvfree_rcu(o[i]);
+	MMT_CHECK_EQ(stat(s, 0, "rcu_free"), 3);
+	MMT_CHECK_EQ(mmt_kvfree_rcu_pending(m), 3);
+	mmt_kvfree_rcu(o[3]); /* full: to call_rcu */
+	MMT_CHECK_EQ(stat(s, 0, "rcu_free"), -1);
+	mmt_slab_info(s, &info);
+	MMT_CHECK_EQ(info.live, 6); /* nothing freed before the grace period */
+	mmt_kvfree_rcu(o[4]);
+	MMT_CHECK_EQ(stat(s, 0, "rcu_free"), 1);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_synchronize_rcu();
+	mmt_rcu_barrier(m);
+	mmt_slab_info(s, &info);
+	MMT_CHECK_EQ(info.live, 2); /* the four of the full sheaf went */
+	mmt_kvfree_rcu_barrier(m); /* and the partly filled one */
+	mmt_slab_info(s, &info);
+	MMT_CHECK_EQ(info.live, 1);
+	MMT_CHECK_EQ(mmt_kvfree_rcu_pending(m), 0);
+	mmt_kvfree_rcu(o[5]);
+	mmt_kmem_cache_destroy(s); /* waits for o[5]: no leak */
+	MMT_CHECK_CLEAN(m);
+}
