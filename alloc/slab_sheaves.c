@@ -35,8 +35,10 @@
  *    __slab_free uses a compare-exchange (same outcome, one writer).
  *
  * Sheaf capacity.  kmem_cache_args.sheaf_capacity when the creator gives
- * one (mmt_kmem_cache_create_args, the trace's `sheaf=N`); otherwise the
- * model's computed default: the largest power of two of objects that fills
+ * one (mmt_kmem_cache_create_args; the trace language's kmem_cache_create
+ * has no such argument: its caches take the default); otherwise the
+ * model's computed default (_mmt_sheaf_default_capacity(), slab_common.c):
+ * the largest power of two of objects that fills
  * at most two pages of objects, clamped to 4..32 (64-byte objects: 32,
  * 512: 16, 1024: 8, 2048 and up: 4).  7.0 computes a capacity for every
  * cache from its object size so that the sheaf structure fills a kmalloc
@@ -890,8 +892,10 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 /* A grace period after call_rcu: the objects are freed, the sheaf goes. */
 static void rcu_free_sheaf_cb(struct mmt_rcu_head *head)
 {
-	struct mmt_slab_sheaf *f = (struct mmt_slab_sheaf *)(void *)((
-		char *)head - offsetof(struct mmt_slab_sheaf, rcu));
+	struct mmt_slab_sheaf *f =
+		(struct mmt_slab_sheaf *)(void *)((char *)head -
+						  offsetof(struct mmt_slab_sheaf,
+							   rcu));
 	struct mmt_kmem_cache *s = f->cache;
 
 	_mmt_kvfree_rcu_sheaf_done(s->m, f->objects, f->size);
