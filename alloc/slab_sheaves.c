@@ -38,9 +38,9 @@
  * one (mmt_kmem_cache_create_args; the trace language's kmem_cache_create
  * has no such argument: its caches take the default); otherwise the
  * model's computed default (_mmt_sheaf_default_capacity(), slab_common.c):
- * the largest power of two of objects that fills
- * at most two pages of objects, clamped to 4..32 (64-byte objects: 32,
- * 512: 16, 1024: 8, 2048 and up: 4).  7.0 computes a capacity for every
+ * the largest power of two of objects that fills at most two pages of
+ * objects, clamped to 4..32 (64-byte objects: 32, 512: 16, 1024: 8, 2048
+ * and up: 4).  7.0 computes a capacity for every
  * cache from its object size so that the sheaf structure fills a kmalloc
  * bucket; the model keeps the same shape (small objects get large sheaves,
  * large objects small ones) with a rule that is easy to state and test.
