@@ -97,7 +97,7 @@
  * slab-node-partial, slab-leak as SLUB's): a sheaf's objects are distinct
  * slots of its cache's slabs, off every freelist (counted in inuse), never
  * handed out (allocation map), size <= capacity, main never NULL; an empty
- * sheaf freed has size 0 (checked at the free, MMT_DEBUG >= 1); barn counts
+ * sheaf freed has size 0 (checked at the free, at every level); barn counts
  * equal their lists, within the limits, full sheaves full and empty ones
  * empty; no pfmemalloc object in any sheaf; per slab inuse + free =
  * objects; the objects in use in the slabs minus those in sheaves equal the
@@ -216,17 +216,18 @@ static MMT_COLD void report_sheaf_freed_full(struct mmt_kmem_cache *s,
 		s->name, f->size);
 }
 
-/* free_empty_sheaf(): only an empty sheaf may go. */
+/*
+ * free_empty_sheaf(): only an empty sheaf may go.  Checked at every debug
+ * level: one compare on a slow path (a sheaf is freed only when a barn is
+ * full, a refill fails or a cache is flushed), and the one place where a
+ * lost sheaf's objects can still be named.
+ */
 static void sheaf_free(struct mmt_kmem_cache *s, struct mmt_slab_sheaf *f)
 {
 	if (!f)
 		return;
-#if MMT_DEBUG >= 1
 	if (MMT_UNLIKELY(f->size))
 		report_sheaf_freed_full(s, f);
-#else
-	(void)s;
-#endif
 	free(f);
 }
 
