@@ -96,6 +96,14 @@ static const struct mmt_bug_info bugs[] = {
 	{ MMT_BUG_THISNODE_FALLBACK, "thisnode-fallback", "-", "page",
 	  "alloc_pages_node() with __GFP_THISNODE builds the zonelist of every node: a full node falls back to another",
 	  "gfp-thisnode" },
+	{ MMT_BUG_SHEAF_RETURN_PFMEMALLOC, "sheaf-return-pfmemalloc", "-",
+	  "slab",
+	  "sheaves: kmem_cache_return_sheaf refills the sheaf for the barn with the caller's gfp, without __GFP_NOMEMALLOC: an entitled caller's return puts pfmemalloc objects where ordinary callers take them (upstream fix, 2025)",
+	  "pfmemalloc-sheaf" },
+	{ MMT_BUG_SHEAF_REFILL_FAIL_LEAK, "sheaf-refill-fail-leak", "-",
+	  "slab",
+	  "sheaves: a sheaf whose refill fails partway is freed as if empty, leaking the objects already in it (upstream fix, 2025)",
+	  "slab-sheaf" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

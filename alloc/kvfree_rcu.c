@@ -36,6 +36,12 @@
  *    page of a large kmalloc), validated at queue time to lie inside the
  *    object: struct mmt_rcu_head has no spare word for an offset, and this is
  *    what kfree() itself can do with an interior pointer.
+ *  - slab=sheaves (kernel 6.18): an object of a cache with sheaves goes
+ *    into this CPU's rcu_free sheaf instead (rcu_sheaf_add(), without RT
+ *    rules); a full sheaf goes to call_rcu() whole, and after the grace
+ *    period _mmt_kvfree_rcu_sheaf_done() frees its objects through the
+ *    same oracle; kvfree_rcu_barrier() first hands every partly filled
+ *    rcu_free sheaf to call_rcu() (_mmt_kvfree_rcu_flush_sheaves()).
  *  - After each grace-period step that ended a grace period, rcu.c calls
  *    _mmt_kvfree_rcu_step(): per CPU, the blocks whose gp_seq is complete
  *    are detached under krcp->lock; outside it their pointers go to
@@ -94,6 +100,8 @@ struct mmt_kvfree_state {
 	struct krc *krcs; /* [nr_cpus] */
 	/* pointers in the fallbacks: queued heads, synchronous frees */
 	_Atomic long nr_fallback;
+	/* pointers in rcu_free sheaves (slab=sheaves), not yet freed */
+	_Atomic long nr_sheaf;
 	/*
 	 * kvfree_rcu_barrier()'s view of the free steps: the completed grace
 	 * period the last finished step looked at, and the steps under way.
@@ -418,6 +426,65 @@ bool _mmt_kvfree_rcu_flushed(const struct mmt_machine *m, uint64_t gp)
 	       !atomic_load_explicit(&ks->steps_running, memory_order_seq_cst);
 }
 
+/* ---- rcu_free sheaves (slab=sheaves, kernel 6.18) ---- */
+
+/*
+ * An object of a cache with sheaves goes into this CPU's rcu_free sheaf
+ * (the implementation's ops->kvfree_rcu); a full sheaf waits for one
+ * grace period as a whole.  The kernel takes this path only without
+ * PREEMPT_RT (its local lock sleeps there, and kvfree_rcu may be called
+ * under raw spinlocks); the model likewise keeps it off under RT rules
+ * and raw-lock nesting proofs, where the krcp blocks serve as before.
+ */
+static bool rcu_sheaf_add(struct mmt_machine *m, void *ptr)
+{
+	struct mmt_page *slab;
+	struct mmt_kmem_cache *s;
+
+	if (m->cfg.rt_rules || m->cfg.prove_raw_lock_nesting)
+		return false;
+	slab = _mmt_virt_to_slab(m, ptr);
+	if (!slab)
+		return false;
+	s = slab_meta(slab)->cache;
+	if (!s->ops->kvfree_rcu)
+		return false;
+	atomic_fetch_add_explicit(&m->rcu->kv->nr_sheaf, 1,
+				  memory_order_relaxed);
+	if (s->ops->kvfree_rcu(s, ptr))
+		return true;
+	atomic_fetch_sub_explicit(&m->rcu->kv->nr_sheaf, 1,
+				  memory_order_relaxed);
+	return false;
+}
+
+void _mmt_kvfree_rcu_sheaf_done(struct mmt_machine *m, void *const *objs,
+				unsigned int nr)
+{
+	unsigned int i;
+
+	for (i = 0; i < nr; i++) {
+		oracle_check_free(m, objs[i], "kvfree_rcu() rcu_free sheaf");
+		mmt_kfree(objs[i]);
+	}
+	atomic_fetch_sub_explicit(&m->rcu->kv->nr_sheaf, (long)nr,
+				  memory_order_relaxed);
+}
+
+static void flush_sheaves_of(struct mmt_kmem_cache *s, void *arg)
+{
+	(void)arg;
+	if (s->ops->rcu_sheaf_flush)
+		s->ops->rcu_sheaf_flush(s);
+}
+
+void _mmt_kvfree_rcu_flush_sheaves(struct mmt_machine *m)
+{
+	if (m->slab && atomic_load_explicit(&m->rcu->kv->nr_sheaf,
+					    memory_order_relaxed))
+		_mmt_for_each_cache(m, flush_sheaves_of, NULL);
+}
+
 /* ---- the API ---- */
 
 static void free_fallback(struct mmt_machine *m, void *obj, const char *how)
@@ -439,6 +506,8 @@ void mmt_kvfree_rcu(void *ptr)
 	if (!kfreeable(m, ptr, &size, "kvfree_rcu"))
 		return;
 	oracle_record(m->rcu->kv, ptr, _mmt_rcu_snap(m->rcu));
+	if (rcu_sheaf_add(m, ptr))
+		return;
 	if (MMT_LIKELY(add_ptr(m, ptr))) {
 		_mmt_rcu_kick(m->rcu);
 		return;
@@ -476,6 +545,8 @@ void mmt_kvfree_rcu_head(void *ptr, struct mmt_rcu_head *head)
 		return;
 	}
 	oracle_record(m->rcu->kv, ptr, _mmt_rcu_snap(m->rcu));
+	if (rcu_sheaf_add(m, ptr))
+		return;
 	if (MMT_LIKELY(add_ptr(m, ptr))) {
 		_mmt_rcu_kick(m->rcu);
 		return;
@@ -489,7 +560,8 @@ void mmt_kvfree_rcu_head(void *ptr, struct mmt_rcu_head *head)
 unsigned long mmt_kvfree_rcu_pending(const struct mmt_machine *m)
 {
 	struct mmt_kvfree_state *ks = m->rcu->kv;
-	long n = atomic_load_explicit(&ks->nr_fallback, memory_order_relaxed);
+	long n = atomic_load_explicit(&ks->nr_fallback, memory_order_relaxed) +
+		 atomic_load_explicit(&ks->nr_sheaf, memory_order_relaxed);
 	int c;
 
 	for (c = 0; c < m->nr_cpus; c++)

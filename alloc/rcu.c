@@ -675,6 +675,8 @@ unsigned int mmt_rcu_barrier(struct mmt_machine *m)
 
 unsigned int mmt_kvfree_rcu_barrier(struct mmt_machine *m)
 {
+	/* rcu_free sheaves (slab=sheaves) queue their callbacks first. */
+	_mmt_kvfree_rcu_flush_sheaves(m);
 	return barrier(m, "kvfree_rcu_barrier()", kv_done);
 }
 

@@ -169,5 +169,10 @@ unsigned long _mmt_kvfree_rcu_step(struct mmt_machine *m, bool gp_ended);
  * grace period @gp (a snapshot) was the one to wait for has been freed.
  */
 bool _mmt_kvfree_rcu_flushed(const struct mmt_machine *m, uint64_t gp);
+/*
+ * Every cache's rcu_free sheaves (slab=sheaves) to call_rcu, so that a
+ * barrier after it waits for their objects too (kvfree_rcu_barrier()).
+ */
+void _mmt_kvfree_rcu_flush_sheaves(struct mmt_machine *m);
 
 #endif /* MMT_RCU_INTERNAL_H */

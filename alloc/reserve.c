@@ -32,7 +32,10 @@
  *
  * Estimates (mmt_kmalloc_estimate_pages, mmt_kmem_cache_estimate_pages):
  *
- *   pages(nr) = (ceil(nr / objects_per_slab) + nr_cpus) << order
+ *   pages(nr) = (ceil(nr / objects_per_slab) + nr_cpus * per_cpu) << order
+ *
+ * per_cpu = 1 slab, and with sheaves (slab=sheaves) 1 + ceil(sheaf_capacity
+ * / objects_per_slab): a sheaf refill takes a sheaf's worth of objects.
  *
  * with the real geometry of the cache (for kmalloc: the machine's kmalloc
  * cache of the size class, 8, 16, 32, 64, 96, 128, 192, 256, 512 ... 8192),
@@ -511,21 +514,31 @@ int mmt_mem_reserve_pages_set(struct mmt_mem_reserve *res, long pages)
 
 /* ---- estimates ---- */
 
+/*
+ * @cpu_objects: free objects a CPU may pin beyond its partly used slab (a
+ * sheaf refill of slab=sheaves takes a whole sheaf: its slabs count too).
+ */
 static long slabs_pages(long nr, unsigned int per_slab, unsigned int order,
-			int cpus)
+			int cpus, unsigned int cpu_objects)
 {
+	long per_cpu;
+
 	if (!per_slab)
 		per_slab = 1;
-	return ((nr + per_slab - 1) / per_slab + cpus) << order;
+	per_cpu = 1 + (cpu_objects + per_slab - 1) / per_slab;
+	return ((nr + per_slab - 1) / per_slab + cpus * per_cpu) << order;
 }
 
 static long cache_estimate(struct mmt_kmem_cache *s, long nr)
 {
+	unsigned int sheaf =
+		s->ops->prefill_sheaf ? mmt_kmem_cache_sheaf_capacity(s) : 0;
 	long a, b;
 
 	/* The cache's order, and the minimum order it falls back to. */
-	a = slabs_pages(nr, s->objects, s->order, s->m->nr_cpus);
-	b = slabs_pages(nr, s->min_objects, s->min_order, s->m->nr_cpus);
+	a = slabs_pages(nr, s->objects, s->order, s->m->nr_cpus, sheaf);
+	b = slabs_pages(nr, s->min_objects, s->min_order, s->m->nr_cpus,
+			sheaf);
 	return a > b ? a : b;
 }
 

@@ -401,7 +401,10 @@ bool mmt_scenario_run(const struct mmt_scenario_opts *o,
 			"mempool policy %s, slab %s, bugs %s%s\n",
 			names[o->kind], o->memory_pages, o->working_set,
 			o->writers, mmt_mempool_policy_name(o->mempool_policy),
-			o->slab == MMT_SLAB_SLAB ? "slab" : "slub", bugs,
+			o->slab == MMT_SLAB_SLAB    ? "slab" :
+			o->slab == MMT_SLAB_SHEAVES ? "sheaves" :
+						      "slub",
+			bugs,
 			o->engine ? ", under the deterministic scheduler" : "");
 	r.w = &w;
 	r.res = res;

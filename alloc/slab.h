@@ -2,7 +2,8 @@
 /*
  * alloc/slab.h - private interface between the slab layer's common part
  * (slab_common.c: caches, kmalloc, debugging, accounting, checks) and its
- * implementations (slub.c, slab_array.c), and the memcg and RCU files.
+ * implementations (slub.c, slab_array.c, slab_sheaves.c), and the memcg and
+ * RCU files.
  *
  * Division of labour.  The common part owns the API: it validates
  * arguments, picks the memcg child cache, runs the debug checks (red zones,
@@ -121,12 +122,40 @@ struct mmt_kmem_cache {
 	 * by frame need look nowhere else.  Widened, never narrowed.
 	 */
 	_Atomic uint32_t slab_lo, slab_hi;
+	/*
+	 * kmem_cache_args.sheaf_capacity as created (0: the implementation's
+	 * default, _mmt_sheaf_default_capacity()), and the prefilled sheaves
+	 * handed out and not returned (a destroy with one out is a leak).
+	 */
+	unsigned int sheaf_capacity;
+	_Atomic long nr_prefilled;
 };
+
+/*
+ * A sheaf: an array of free objects of one cache.  slab_sheaves.c keeps
+ * slots in it (counted in their slabs' inuse, not yet handed out); the
+ * prefilled-sheaf API of the other implementations keeps objects already
+ * allocated through the API (emulated: kernel 6.18's behaviour for a cache
+ * without sheaves).  The holder of a prefilled sheaf owns it; a per-cpu or
+ * barn sheaf is under its lock.
+ */
+struct mmt_slab_sheaf {
+	struct mmt_kmem_cache *cache;
+	struct mmt_slab_sheaf *next; /* barn list, prefilled list */
+	unsigned int size, capacity;
+	int node; /* prefilled: the node it was filled for; else -1 */
+	bool emulated; /* objects allocated through the API */
+	struct mmt_rcu_head rcu; /* an rcu_free sheaf waiting for its GP */
+	void *objects[];
+};
+
+/* The capacity a cache gets without kmem_cache_args.sheaf_capacity. */
+unsigned int _mmt_sheaf_default_capacity(unsigned int size);
 
 /* ---- the implementation interface ---- */
 
 struct mmt_slab_ops {
-	const char *name; /* "slub", "slab" */
+	const char *name; /* "slub", "slab", "sheaves" */
 	const char *desc;
 	/* Per-cpu / per-node state of a new cache: 0, or -1 (no memory). */
 	int (*cache_init)(struct mmt_kmem_cache *s);
@@ -168,10 +197,35 @@ struct mmt_slab_ops {
 	/* Free objects held in the cache's slabs and per-cpu structures. */
 	long (*free_objects)(struct mmt_kmem_cache *s);
 	void (*dump)(struct mmt_kmem_cache *s, FILE *out);
+	/*
+	 * The prefilled-sheaf API (NULL: slab_common.c emulates it with
+	 * objects allocated through the API).  prefill_sheaf: a sheaf with at
+	 * least @count free slots (capacity max(count, sheaf capacity)), or
+	 * NULL.  refill_sheaf: fill @f (not oversize) to its capacity; -1 if
+	 * it then holds fewer than @count (what it got stays).  return_sheaf:
+	 * take @f back (refilled into the barn, or flushed and freed).
+	 */
+	struct mmt_slab_sheaf *(*prefill_sheaf)(struct mmt_kmem_cache *s,
+						mmt_gfp_t gfp,
+						unsigned int count);
+	int (*refill_sheaf)(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			    struct mmt_slab_sheaf *f, unsigned int count);
+	void (*return_sheaf)(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			     struct mmt_slab_sheaf *f);
+	/*
+	 * kvfree_rcu of allocated object @obj through this CPU's rcu_free
+	 * sheaf (NULL: none): true if taken; a full sheaf goes to call_rcu
+	 * and its objects to _mmt_kvfree_rcu_sheaf_done() after the grace
+	 * period.  rcu_sheaf_flush hands every CPU's rcu_free sheaf to
+	 * call_rcu (kvfree_rcu_barrier, cache destroy).
+	 */
+	bool (*kvfree_rcu)(struct mmt_kmem_cache *s, void *obj);
+	void (*rcu_sheaf_flush)(struct mmt_kmem_cache *s);
 };
 
 extern const struct mmt_slab_ops _mmt_slub_ops; /* slub.c */
 extern const struct mmt_slab_ops _mmt_slab_ops; /* slab_array.c */
+extern const struct mmt_slab_ops _mmt_sheaves_ops; /* slab_sheaves.c */
 
 /* ---- services of the common part to the implementations ---- */
 
@@ -261,6 +315,15 @@ static inline void _mmt_cache_touch(struct mmt_kmem_cache *s)
  * and the memcg validator: mmt_machine_validate_touched().
  */
 bool _mmt_slab_validate_touched(struct mmt_machine *m);
+
+/* ---- kvfree_rcu.c services to the implementations ---- */
+
+/*
+ * The grace period of an rcu_free sheaf ended: free its @nr objects (as
+ * kfree does, after the rcu-early-free oracle) and count them done.
+ */
+void _mmt_kvfree_rcu_sheaf_done(struct mmt_machine *m, void *const *objs,
+				unsigned int nr);
 
 /* ---- memcg.c services to the common part ---- */
 

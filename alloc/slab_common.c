@@ -88,6 +88,7 @@ static MMT_LOCK_CLASS(slab_mutex_class, "slab_mutex", MMT_LOCK_MUTEX);
 static const struct mmt_slab_ops *const impls[MMT_NR_SLAB_IMPLS] = {
 	[MMT_SLAB_SLUB] = &_mmt_slub_ops,
 	[MMT_SLAB_SLAB] = &_mmt_slab_ops,
+	[MMT_SLAB_SHEAVES] = &_mmt_sheaves_ops,
 };
 
 /* ---- helpers ---- */
@@ -480,7 +481,8 @@ struct mmt_page *_mmt_virt_to_slab(struct mmt_machine *m, const void *addr)
 
 static struct mmt_kmem_cache *
 cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
-		   unsigned int align, unsigned int flags, mmt_ctor_fn ctor)
+		   unsigned int align, unsigned int flags, mmt_ctor_fn ctor,
+		   unsigned int sheaf_capacity)
 {
 	/* One block: the cache, then its per-cpu live counts. */
 	struct mmt_kmem_cache *s =
@@ -501,6 +503,7 @@ cache_alloc_struct(struct mmt_machine *m, const char *name, unsigned int size,
 	s->flags = flags;
 	s->object_size = size;
 	s->ctor = ctor;
+	s->sheaf_capacity = sheaf_capacity;
 	s->align = calculate_alignment(flags, align, size);
 	s->poison = (flags & MMT_SLAB_POISON) && !ctor &&
 		    !(flags & MMT_SLAB_TYPESAFE_BY_RCU);
@@ -537,33 +540,70 @@ static void unlink_cache(struct mmt_slab_state *st, struct mmt_kmem_cache *s)
 		}
 }
 
+/*
+ * The sheaf capacity of a cache created without one: the largest power of
+ * two of objects that fills at most two pages, clamped to 4..32 (64-byte
+ * objects 32, 512 16, 1024 8, 2048 and up 4).  Kernel 7.0 gives every
+ * cache a capacity computed from its object size (so that the sheaf
+ * structure fills a kmalloc bucket); the model keeps that shape - small
+ * objects get large sheaves, large objects small ones - with a rule that
+ * is easy to state and to test.
+ */
+unsigned int _mmt_sheaf_default_capacity(unsigned int size)
+{
+	unsigned int want = 2 * MMT_PAGE_SIZE / size, cap = 1;
+
+	while (cap * 2 <= want)
+		cap *= 2;
+	return cap < 4 ? 4 : cap > 32 ? 32 : cap;
+}
+
 struct mmt_kmem_cache *mmt_kmem_cache_create(const char *name, size_t size,
 					     size_t align, unsigned int flags,
 					     mmt_ctor_fn ctor)
 {
+	struct mmt_kmem_cache_args args = {
+		.align = align,
+		.flags = flags,
+		.ctor = ctor,
+	};
+
+	return mmt_kmem_cache_create_args(name, size, &args);
+}
+
+struct mmt_kmem_cache *
+mmt_kmem_cache_create_args(const char *name, size_t size,
+			   const struct mmt_kmem_cache_args *args)
+{
 	struct mmt_cpu *cpu = cur_cpu();
 	struct mmt_machine *m = cpu->m;
 	struct mmt_kmem_cache *s;
+	size_t align = args->align;
+	unsigned int flags = args->flags;
 
 	_mmt_might_sleep(MMT_SITE);
 	if (!name || !*name || size == 0 || size > MMT_SLAB_MAX_SIZE / 2 ||
 	    (align & (align - 1)) || align > MMT_PAGE_SIZE ||
-	    (flags & ~(unsigned int)MMT_SLAB_VALID_FLAGS)) {
+	    (flags & ~(unsigned int)MMT_SLAB_VALID_FLAGS) ||
+	    args->sheaf_capacity > MMT_SHEAF_MAX_CAPACITY) {
 		mmt_violation(
 			m, "slab-bad-argument",
-			"kmem_cache_create(\"%s\", size %zu, align %zu, flags 0x%x): %s",
+			"kmem_cache_create(\"%s\", size %zu, align %zu, flags 0x%x, sheaf_capacity %u): %s",
 			name ? name : "(null)", size, align, flags,
+			args->sheaf_capacity,
 			!name || !*name ?
 				"no name" :
 			size == 0 || size > MMT_SLAB_MAX_SIZE / 2 ?
 				"size out of range 1..16384" :
 			(align & (align - 1)) || align > MMT_PAGE_SIZE ?
 				"alignment is not a power of two up to a page" :
+			args->sheaf_capacity > MMT_SHEAF_MAX_CAPACITY ?
+				"sheaf_capacity above 255" :
 				"unknown flags");
 		return NULL;
 	}
 	s = cache_alloc_struct(m, name, (unsigned int)size, (unsigned int)align,
-			       flags, ctor);
+			       flags, args->ctor, args->sheaf_capacity);
 	if (!s)
 		return NULL;
 	s->refcount = 1;
@@ -584,7 +624,8 @@ struct mmt_kmem_cache *_mmt_kmem_cache_create_child(struct mmt_kmem_cache *root,
 	snprintf(name, sizeof(name), "%.24s(%.20s)", root->name,
 		 mmt_memcg_name(cg));
 	s = cache_alloc_struct(m, name, root->object_size, root->align,
-			       root->flags & ~MMT_SLAB_ACCOUNT, root->ctor);
+			       root->flags & ~MMT_SLAB_ACCOUNT, root->ctor,
+			       root->sheaf_capacity);
 	if (!s)
 		return NULL;
 	s->root = root;
@@ -642,6 +683,13 @@ void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s)
 		return;
 	}
 	/*
+	 * Objects waiting in rcu_free sheaves (slab=sheaves) are still
+	 * allocated: wait for them as 7.0's kmem_cache_destroy does
+	 * (kvfree_rcu_barrier_on_cache; the model waits for every cache's).
+	 */
+	if (s->ops->rcu_sheaf_flush && s->refcount == 1)
+		mmt_kvfree_rcu_barrier(m);
+	/*
 	 * memcg children first (lock order memcg_mutex -> slab_mutex): if one
 	 * still has objects it reports the leak and the root stays.
 	 */
@@ -654,6 +702,18 @@ void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s)
 	}
 	flush_all_cpus(s);
 	live = _mmt_cache_live(s);
+	if (MMT_UNLIKELY(atomic_load_explicit(&s->nr_prefilled,
+					      memory_order_relaxed))) {
+		mmt_violation(
+			m, "slab-leak",
+			"kmem_cache_destroy(%s): %ld prefilled sheaf(s) not returned; the cache is kept",
+			s->name,
+			atomic_load_explicit(&s->nr_prefilled,
+					     memory_order_relaxed));
+		s->refcount = 1;
+		mmt_mutex_unlock(&m->slab->slab_mutex);
+		return;
+	}
 	if (live) {
 		/* The kernel keeps such a cache around; so does the model. */
 		mmt_violation(
@@ -1155,6 +1215,211 @@ void mmt_kmem_cache_free_bulk(struct mmt_kmem_cache *s, size_t nr, void **p)
 				   __builtin_return_address(0));
 }
 
+/* ---- prefilled sheaves ---- */
+
+/*
+ * The API is the common part's: it checks the arguments and hands objects
+ * out through slab_post_alloc() (so every object of a sheaf passes the
+ * checks of any other allocation, pfmemalloc isolation with the caller's
+ * gfp included).  An implementation with sheaves (ops->prefill_sheaf)
+ * keeps free slots in the sheaf; the others, and an accounted cache (whose
+ * objects go to memcg child caches one by one), get the emulation of a
+ * cache without sheaves in 6.18: the objects are allocated at prefill and
+ * freed at return through the API.
+ */
+static bool sheaf_native(const struct mmt_kmem_cache *s, mmt_gfp_t gfp)
+{
+	return s->ops->prefill_sheaf && !(s->flags & MMT_SLAB_ACCOUNT) &&
+	       !(gfp & __GFP_ACCOUNT);
+}
+
+static unsigned int sheaf_capacity(const struct mmt_kmem_cache *s)
+{
+	return s->sheaf_capacity ? s->sheaf_capacity :
+				   _mmt_sheaf_default_capacity(s->size);
+}
+
+static MMT_COLD bool report_sheaf_arg(struct mmt_kmem_cache *s,
+				      const char *op,
+				      const struct mmt_slab_sheaf *f,
+				      const char *why)
+{
+	return mmt_violation(cur_cpu()->m, "slab-bad-argument", "%s(%s, %p): %s",
+			     op, s ? s->name : "(null)", (const void *)f, why);
+}
+
+/* Emulation: fill @f with objects allocated through the API up to @count. */
+static int emulated_fill(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			 struct mmt_slab_sheaf *f, unsigned int count)
+{
+	while (f->size < count) {
+		void *obj = cache_alloc(s, gfp, -1,
+					__builtin_return_address(0));
+
+		if (!obj)
+			return -1;
+		f->objects[f->size++] = obj;
+	}
+	return 0;
+}
+
+static void emulated_flush(struct mmt_kmem_cache *s, struct mmt_slab_sheaf *f)
+{
+	while (f->size)
+		cache_free(s, f->objects[--f->size], "kmem_cache_return_sheaf",
+			   __builtin_return_address(0));
+}
+
+static MMT_COLD void report_sheaf_short(struct mmt_kmem_cache *s,
+					const struct mmt_slab_sheaf *f,
+					unsigned int count)
+{
+	mmt_violation(
+		s->m, "slab-sheaf",
+		"kmem_cache_prefill_sheaf(%s, count %u) returned a sheaf of %u object(s): fewer than it guarantees",
+		s->name, count, f->size);
+}
+
+struct mmt_slab_sheaf *mmt_kmem_cache_prefill_sheaf(struct mmt_kmem_cache *s,
+						    mmt_gfp_t gfp,
+						    unsigned int count)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_slab_sheaf *f;
+
+	if (!s) {
+		report_sheaf_arg(s, "kmem_cache_prefill_sheaf", NULL,
+				 "no cache");
+		return NULL;
+	}
+	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK))
+		gfp = report_gfp_bits(s, gfp);
+	gfp = _mmt_gfp_context(cpu, gfp);
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		_mmt_might_sleep_on(cpu, MMT_SITE);
+	_mmt_cache_touch(s);
+	if (sheaf_native(s, gfp)) {
+		f = s->ops->prefill_sheaf(s, gfp, count);
+	} else {
+		unsigned int cap = sheaf_capacity(s);
+
+		f = calloc(1, sizeof(*f) + (size_t)(count > cap ? count : cap) *
+						   sizeof(void *));
+		if (!f)
+			return NULL;
+		f->cache = s;
+		f->capacity = count > cap ? count : cap;
+		f->node = -1;
+		f->emulated = true;
+		if (emulated_fill(s, gfp, f, count)) {
+			emulated_flush(s, f);
+			free(f);
+			f = NULL;
+		}
+	}
+	if (!f)
+		return NULL;
+	if (MMT_UNLIKELY(f->size < count))
+		report_sheaf_short(s, f, count);
+	atomic_fetch_add_explicit(&s->nr_prefilled, 1, memory_order_relaxed);
+	return f;
+}
+
+void *mmt_kmem_cache_alloc_from_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				      struct mmt_slab_sheaf *f)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	void *slot;
+
+	if (MMT_UNLIKELY(!s || !f || f->cache != s)) {
+		report_sheaf_arg(s, "kmem_cache_alloc_from_sheaf", f,
+				 "the sheaf is not one of this cache");
+		return NULL;
+	}
+	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK))
+		gfp = report_gfp_bits(s, gfp);
+	gfp = _mmt_gfp_context(cpu, gfp);
+	if (MMT_UNLIKELY(!f->size))
+		return alloc_failed(s, gfp);
+	slot = f->objects[--f->size];
+	if (f->emulated) {
+		if (gfp & __GFP_ZERO)
+			memset(slot, 0, s->object_size);
+		return slot;
+	}
+	_mmt_cache_touch(s);
+	return slab_post_alloc(s, cpu, slot, gfp, __builtin_return_address(0));
+}
+
+int mmt_kmem_cache_refill_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				struct mmt_slab_sheaf **fp, unsigned int count)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_slab_sheaf *f = fp ? *fp : NULL, *nf;
+
+	if (MMT_UNLIKELY(!s || !f || f->cache != s)) {
+		report_sheaf_arg(s, "kmem_cache_refill_sheaf", f,
+				 "the sheaf is not one of this cache");
+		return -1;
+	}
+	if (f->size >= count)
+		return 0;
+	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK))
+		gfp = report_gfp_bits(s, gfp);
+	gfp = _mmt_gfp_context(cpu, gfp);
+	if (gfp & __GFP_DIRECT_RECLAIM)
+		_mmt_might_sleep_on(cpu, MMT_SITE);
+	_mmt_cache_touch(s);
+	if (count <= f->capacity) {
+		/* Refill in place; what a failed refill got stays in it. */
+		if (f->emulated)
+			return emulated_fill(s, gfp, f, count);
+		return s->ops->refill_sheaf(s, gfp, f, count);
+	}
+	/* Oversize: a new sheaf for count, the old one returned. */
+	nf = mmt_kmem_cache_prefill_sheaf(s, gfp, count);
+	if (!nf)
+		return -1;
+	mmt_kmem_cache_return_sheaf(s, gfp, f);
+	*fp = nf;
+	return 0;
+}
+
+void mmt_kmem_cache_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				 struct mmt_slab_sheaf *f)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+
+	if (!f)
+		return;
+	if (MMT_UNLIKELY(!s || f->cache != s)) {
+		report_sheaf_arg(s, "kmem_cache_return_sheaf", f,
+				 "the sheaf is not one of this cache");
+		return;
+	}
+	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK))
+		gfp = report_gfp_bits(s, gfp);
+	gfp = _mmt_gfp_context(cpu, gfp);
+	_mmt_cache_touch(s);
+	atomic_fetch_sub_explicit(&s->nr_prefilled, 1, memory_order_relaxed);
+	if (f->emulated) {
+		emulated_flush(s, f);
+		free(f);
+		return;
+	}
+	s->ops->return_sheaf(s, gfp, f);
+}
+
+unsigned int mmt_slab_sheaf_size(const struct mmt_slab_sheaf *f)
+{
+	return f ? f->size : 0;
+}
+
+unsigned int mmt_kmem_cache_sheaf_capacity(const struct mmt_kmem_cache *s)
+{
+	return sheaf_capacity(s);
+}
+
 /* ---- kmalloc ---- */
 
 static int kmalloc_index(size_t size)
@@ -1538,7 +1803,7 @@ int _mmt_slab_init(struct mmt_machine *m, char *err, size_t errlen)
 		struct mmt_kmem_cache *s;
 
 		s = cache_alloc_struct(m, kmalloc_names[i], kmalloc_sizes[i], 0,
-				       0, NULL);
+				       0, NULL, 0);
 		if (!s) {
 			snprintf(err, errlen, "cannot create %s",
 				 kmalloc_names[i]);

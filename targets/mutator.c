@@ -575,8 +575,9 @@ static bool mutate_header(struct nodes *ns, uint64_t *rng)
 		ns->hdr.nr_cpus = 1 + (int)below(rng, 4);
 		break;
 	case 1:
-		ns->hdr.slab = ns->hdr.slab == MMT_SLAB_SLUB ? MMT_SLAB_SLAB :
-							       MMT_SLAB_SLUB;
+		ns->hdr.slab = (enum mmt_slab_impl)((ns->hdr.slab + 1 +
+						     below(rng, 2)) %
+						    MMT_NR_SLAB_IMPLS);
 		break;
 	case 2:
 		ns->hdr.mempool = (enum mmt_mempool_policy)below(

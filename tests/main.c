@@ -75,7 +75,8 @@ void t_fail(const char *file, int line, const char *fmt, ...)
 		current_test,
 		slab_impl < 0		   ? "" :
 		slab_impl == MMT_SLAB_SLUB ? " --slab=slub" :
-					     " --slab=slab");
+		slab_impl == MMT_SLAB_SLAB ? " --slab=slab" :
+					     " --slab=sheaves");
 	print_violations();
 	exit(1);
 }
@@ -275,9 +276,11 @@ int main(int argc, char **argv)
 		slab_impl = MMT_SLAB_SLUB;
 	else if (argc == 3 && !strcmp(argv[2], "--slab=slab"))
 		slab_impl = MMT_SLAB_SLAB;
+	else if (argc == 3 && !strcmp(argv[2], "--slab=sheaves"))
+		slab_impl = MMT_SLAB_SHEAVES;
 	else if (argc != 2) {
 		fprintf(stderr,
-			"usage: %s NAME [--slab=slub|slab] | --list | --all\n",
+			"usage: %s NAME [--slab=slub|slab|sheaves] | --list | --all\n",
 			argv[0]);
 		return 2;
 	}

@@ -43,12 +43,20 @@ struct mmt_test {
 	static void tname(void)
 
 /*
- * A test of the slab API that must hold for both implementations: CMake
- * registers it twice, as test-NAME-on-slub and test-NAME-on-slab, running
- * `mmt-tests NAME --slab=slub|slab`; t_machine() then builds machines with
- * that implementation whatever config the test passes.
+ * A test of the slab API that must hold for every implementation: CMake
+ * registers it three times, as test-NAME-on-slub, test-NAME-on-slab and
+ * test-NAME-on-sheaves, running `mmt-tests NAME --slab=slub|slab|sheaves`;
+ * t_machine() then builds machines with that implementation whatever
+ * config the test passes.
  */
 #define MMT_SLAB_TEST(tname) MMT_TEST(tname)
+/*
+ * A test of kvfree_rcu's krcp blocks with slab objects: registered on SLUB
+ * and SLAB only (test-NAME-on-slub, test-NAME-on-slab).  With sheaves
+ * (kernel 6.18+) such objects go to the rcu_free sheaf instead, batched
+ * until it fills or a barrier: tests/test_sheaves.c proves that path.
+ */
+#define MMT_KRCP_TEST(tname) MMT_TEST(tname)
 /* The implementation given with --slab=, or -1 when none was. */
 int t_slab_impl(void);
 

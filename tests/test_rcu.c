@@ -374,7 +374,7 @@ static struct mmt_machine *kv_machine(int cpus, uint64_t bugs, bool debug)
 	return t_machine(&cfg);
 }
 
-MMT_SLAB_TEST(kvfree_rcu_frees_nothing_before_its_grace_period)
+MMT_KRCP_TEST(kvfree_rcu_frees_nothing_before_its_grace_period)
 {
 	int bug;
 
@@ -409,7 +409,7 @@ MMT_SLAB_TEST(kvfree_rcu_frees_nothing_before_its_grace_period)
 	}
 }
 
-MMT_SLAB_TEST(kvfree_rcu_keeps_an_object_a_reader_on_another_cpu_holds)
+MMT_KRCP_TEST(kvfree_rcu_keeps_an_object_a_reader_on_another_cpu_holds)
 {
 	int bug;
 
@@ -445,7 +445,7 @@ MMT_SLAB_TEST(kvfree_rcu_keeps_an_object_a_reader_on_another_cpu_holds)
 	}
 }
 
-MMT_SLAB_TEST(kvfree_rcu_blocks_are_pages_and_a_full_block_opens_another)
+MMT_KRCP_TEST(kvfree_rcu_blocks_are_pages_and_a_full_block_opens_another)
 {
 	struct mmt_machine *m = kv_machine(2, 0, false);
 	const size_t cap = MMT_KV_BLOCK_CAP, n = cap + 1;
@@ -478,7 +478,7 @@ MMT_SLAB_TEST(kvfree_rcu_blocks_are_pages_and_a_full_block_opens_another)
 	free(objs);
 }
 
-MMT_SLAB_TEST(kvfree_rcu_waits_for_a_grace_period_that_starts_after_it)
+MMT_KRCP_TEST(kvfree_rcu_waits_for_a_grace_period_that_starts_after_it)
 {
 	struct mmt_machine *m = kv_machine(2, 0, false);
 	void *a = mmt_kmalloc(32, GFP_KERNEL), *b = mmt_kmalloc(32, GFP_KERNEL);
@@ -523,7 +523,7 @@ static void release_pages(struct mmt_page **v, size_t n)
 	free(v);
 }
 
-MMT_SLAB_TEST(kvfree_rcu_without_a_page_falls_back_to_synchronize_or_the_head)
+MMT_KRCP_TEST(kvfree_rcu_without_a_page_falls_back_to_synchronize_or_the_head)
 {
 	struct mmt_config cfg;
 	struct mmt_machine *m;

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * tests/test_slab.c - the slab API and its checks, the same for both
- * implementations: every MMT_SLAB_TEST runs once on SLUB and once on SLAB.
+ * tests/test_slab.c - the slab API and its checks, the same for every
+ * implementation: every MMT_SLAB_TEST runs once on SLUB, once on SLAB and
+ * once on SLUB with sheaves.
  */
 #define _GNU_SOURCE
 #include "slab.h"
@@ -476,7 +477,40 @@ static bool run_lingering(uint64_t bugs)
 MMT_SLAB_TEST(bug_slab_pfmemalloc_lingers_is_caught_when_on_and_silent_when_off)
 {
 	MMT_CHECK(!run_lingering(0));
-	MMT_CHECK(run_lingering(1ull << MMT_BUG_SLAB_PFMEMALLOC_LINGERS));
+	/* Sheaves never take a pfmemalloc object: nothing can linger there. */
+	MMT_CHECK(run_lingering(1ull << MMT_BUG_SLAB_PFMEMALLOC_LINGERS) ==
+		  (t_slab_impl() != MMT_SLAB_SHEAVES));
+}
+
+/* ---- prefilled sheaves (native on sheaves, emulated elsewhere) ---- */
+
+MMT_SLAB_TEST(prefilled_sheaf_serves_its_count_and_a_destroy_with_one_out_is_a_leak)
+{
+	struct mmt_machine *m = slab_machine(false);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-sheaf", 96, 0, 0, NULL);
+	struct mmt_slab_sheaf *f = mmt_kmem_cache_prefill_sheaf(s, GFP_KERNEL, 5);
+	void *o[5];
+	unsigned int i;
+
+	MMT_CHECK(f != NULL);
+	MMT_CHECK(mmt_slab_sheaf_size(f) >= 5);
+	for (i = 0; i < 5; i++) {
+		o[i] = mmt_kmem_cache_alloc_from_sheaf(s, GFP_KERNEL | __GFP_ZERO,
+						       f);
+		MMT_CHECK(o[i] != NULL);
+		MMT_CHECK(((unsigned char *)o[i])[95] == 0);
+	}
+	MMT_CHECK(mmt_slab_is_valid(m));
+	mmt_kmem_cache_destroy(s); /* the sheaf is still out */
+	MMT_CHECK_VIOLATED(m, "slab-leak");
+	mmt_violations_clear(m);
+	mmt_kmem_cache_return_sheaf(s, GFP_KERNEL, f);
+	for (i = 0; i < 5; i++)
+		mmt_kmem_cache_free(s, o[i]);
+	check_quiescent(m);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
 }
 
 /* ---- cpus and threads ---- */

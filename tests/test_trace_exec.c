@@ -155,6 +155,46 @@ static void bp_slab_pfmemalloc_lingers(struct mmt_program *p)
 	op(p, MMT_OP_KMALLOC, 64, GFP_KERNEL);
 }
 
+/*
+ * Sheaves, 2048-byte objects (capacity 4): a prefilled sheaf emptied by
+ * four allocations, memory taken below min, and the sheaf returned from a
+ * PF_MEMALLOC task: the refill for the barn must not use the reserves.
+ */
+static void bp_sheaf_return_pfmemalloc(struct mmt_program *p)
+{
+	int i;
+
+	prog(p, 1, 64, 0);
+	p->hdr.slab = MMT_SLAB_SHEAVES;
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 2048, 0);
+	op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	op(p, MMT_OP_CACHE_PREFILL_SHEAF, 0, GFP_KERNEL, 4);
+	for (i = 0; i < 4; i++)
+		op(p, MMT_OP_CACHE_ALLOC_FROM_SHEAF, 0, GFP_KERNEL);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 5);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 3);
+	op(p, MMT_OP_ENTER, MMT_CTX_MEMALLOC);
+	op(p, MMT_OP_CACHE_RETURN_SHEAF, 0, GFP_KERNEL);
+	op(p, MMT_OP_EXIT);
+}
+
+/*
+ * Sheaves: a partial slab with four free objects and no page left above
+ * min; an oversize prefill (6 > capacity 4) gets the four, then no slab.
+ */
+static void bp_sheaf_refill_fail_leak(struct mmt_program *p)
+{
+	prog(p, 1, 64, 0);
+	p->hdr.slab = MMT_SLAB_SHEAVES;
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 2048, 0);
+	op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 5);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 4);
+	op(p, MMT_OP_CACHE_PREFILL_SHEAF, 0, GFP_NOWAIT, 6);
+}
+
 static void bp_kvfree_rcu_nowait_under_raw(struct mmt_program *p)
 {
 	prog(p, 2, 1024, 64);
@@ -321,6 +361,8 @@ static const struct bug_program bug_programs[] = {
 	{ "noreclaim-restore-clears", bp_noreclaim_restore_clears,
 	  MMT_EXEC_OK },
 	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
+	{ "sheaf-return-pfmemalloc", bp_sheaf_return_pfmemalloc, MMT_EXEC_OK },
+	{ "sheaf-refill-fail-leak", bp_sheaf_refill_fail_leak, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -978,6 +1020,16 @@ MMT_TEST(bug_reserve_charge_leak_has_a_program_that_finds_it)
 MMT_TEST(bug_emergency_wmark_not_lowered_has_a_program_that_finds_it)
 {
 	expect_bug_program("emergency-wmark-not-lowered");
+}
+
+MMT_TEST(bug_sheaf_return_pfmemalloc_has_a_program_that_finds_it)
+{
+	expect_bug_program("sheaf-return-pfmemalloc");
+}
+
+MMT_TEST(bug_sheaf_refill_fail_leak_has_a_program_that_finds_it)
+{
+	expect_bug_program("sheaf-refill-fail-leak");
 }
 
 /*

@@ -135,8 +135,8 @@ static void usage(FILE *out)
 		"           on one thread, simulated CPU 0; ns per operation, best of %d\n"
 		"           repetitions after a warm-up\n"
 		"  slab     kmem_cache_alloc+free of a 64-byte cache and kmalloc(64)+kfree\n"
-		"           on the fast path, for SLUB and for SLAB, against glibc\n"
-		"           malloc(64)+free, on one thread\n"
+		"           on the fast path, for SLUB, SLAB and sheaves, against\n"
+		"           glibc malloc(64)+free, on one thread\n"
 		"  trace    the interpreter: ns per execution of the empty program and of\n"
 		"           a 64-operation program (oracle levels 0 and 1), and per machine\n"
 		"           create+destroy with 256, 2048 and 65536 pages (--iters counts\n"
@@ -902,8 +902,9 @@ static int bench_pages(const struct bench_opts *o)
 static int bench_slab(const struct bench_opts *o)
 {
 	uint64_t iters = o->iters;
-	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub",
-								   "slab" };
+	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = {
+		"slub", "slab", "sheaves"
+	};
 	struct mmt_config cfg;
 	struct bench_state bs = { 0 };
 	json_t *root, *results;

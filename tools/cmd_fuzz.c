@@ -1540,6 +1540,8 @@ static const struct {
 	{ "swap-single-bit-memalloc", "reserves" },
 	{ "reserve-charge-leak", "reserves" },
 	{ "emergency-wmark-not-lowered", "reserves" },
+	{ "sheaf-return-pfmemalloc", "slab" },
+	{ "sheaf-refill-fail-leak", "slab" },
 	{ "slub-frozen-dead-cache", "slab-mt" },
 	{ "slab-racy-free-objects", "slab-mt" },
 	{ "less-throttle-never-throttles", "mempool-mt" },

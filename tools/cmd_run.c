@@ -186,7 +186,7 @@ static void usage(FILE *out)
 		"  --seed S     workload seed (default: random, printed)\n"
 		"  --bug ID     turn on an injectable bug; repeatable, or ID,ID\n"
 		"               ('%s list bugs'; MMT_BUGS=ID,ID in the environment adds more)\n"
-		"  --slab IMPL  object allocator: slub (default) or slab\n"
+		"  --slab IMPL  object allocator: slub (default), slab or sheaves\n"
 		"  --rt         PREEMPT_RT rules: spinlocks sleep (no page allocator calls\n"
 		"               with irqs or preemption disabled)\n"
 		"  --json       one JSON object on stdout (summary line on stderr)\n"
@@ -885,10 +885,12 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 				o->slab = MMT_SLAB_SLUB;
 			else if (!strcmp(optarg, "slab"))
 				o->slab = MMT_SLAB_SLAB;
+			else if (!strcmp(optarg, "sheaves"))
+				o->slab = MMT_SLAB_SHEAVES;
 			else
 				return cli_usage_error(
 					"run",
-					"--slab: '%s' is not slub or slab",
+					"--slab: '%s' is not slub, slab or sheaves",
 					optarg);
 			break;
 		case OPT_JSON:
@@ -1099,7 +1101,9 @@ int cmd_run(int argc, char **argv)
 		       total.obj_allocs, total.obj_fails, total.obj_frees,
 		       total.remote_frees, total.kvfree_rcu, total.gp_steps,
 		       total.shrinks,
-		       o.slab == MMT_SLAB_SLAB ? "slab" : "slub");
+		       o.slab == MMT_SLAB_SLAB	  ? "slab" :
+		       o.slab == MMT_SLAB_SHEAVES ? "sheaves" :
+						    "slub");
 		mmt_vmstat_print(m, stdout);
 		if (kept)
 			putchar('\n');

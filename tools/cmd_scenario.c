@@ -93,7 +93,7 @@ static void usage(FILE *out)
 		"  --bug ID          turn on an injectable bug; repeatable, or ID,ID\n"
 		"                    (MMT_BUGS=ID,ID in the environment adds more)\n"
 		"  --mempool POLICY  kernel-2016, no-reclaim (default) or pool-first\n"
-		"  --slab IMPL       slub (default) or slab\n"
+		"  --slab IMPL       slub (default), slab or sheaves\n"
 		"  --writers N       writer tasks, 1..16 (default 2)\n"
 		"  --memory N        pages of memory, 512..65536 (default 2048)\n"
 		"  --working-set N   pages the writers map in all (default 3/2 of memory)\n"
@@ -164,10 +164,12 @@ int cmd_scenario(int argc, char **argv)
 				slab = MMT_SLAB_SLUB;
 			else if (!strcmp(optarg, "slab"))
 				slab = MMT_SLAB_SLAB;
+			else if (!strcmp(optarg, "sheaves"))
+				slab = MMT_SLAB_SHEAVES;
 			else
 				return cli_usage_error(
 					"scenario",
-					"--slab: '%s' is not slub or slab",
+					"--slab: '%s' is not slub, slab or sheaves",
 					optarg);
 			break;
 		case OPT_WRITERS:

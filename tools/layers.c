@@ -17,6 +17,8 @@ static const struct cli_layer layers[] = {
 	  "SLUB: per-cpu freelist + tid compare-exchange, cpu partial slabs, node partial lists with min_partial, frozen slabs, pfmemalloc slabs (mm/slub.c)" },
 	{ "slab", "slab", false,
 	  "SLAB: per-cpu array caches, shared arrays, full/partial/free node lists with free_limit, pfmemalloc re-implementation of seed 000 (mm/slab.c)" },
+	{ "slab", "sheaves", false,
+	  "SLUB with sheaves (7.0): per-cpu main/spare sheaves, per-node barns of full and empty sheaves, node partial lists, prefilled sheaves (mm/slub.c v6.18-7.0)" },
 };
 
 const struct cli_layer *cli_layers(size_t *nr)

@@ -12,9 +12,9 @@
  * indexes the set's operations in opcode order instead.
  *
  *   header b0: nr_cpus = 1 + b0 % 4
- *          b1: bit 0 two nodes, bit 1 SLAB (else SLUB), bit 2 rt_rules,
- *              bit 3 kvfree_rcu_fast_try (always on with rt_rules),
- *              bits 4-5 mempool policy % 3, if allowed
+ *          b1: bit 0 two nodes, bit 1 SLAB, else bit 6 sheaves, else
+ *              SLUB, bit 2 rt_rules, bit 3 kvfree_rcu_fast_try (always on
+ *              with rt_rules), bits 4-5 mempool policy % 3, if allowed
  *              (mmt_trace_bin_set_mempool_policies), else no-reclaim
  *          b2: normal_pages = 256 << (b2 % 4) per node (dma32 is 64)
  *          b3: oracle_level = b3 % 3          (no bugs: targets take MMT_BUGS)
@@ -159,7 +159,9 @@ void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 	mmt_trace_header_default(h);
 	h->nr_cpus = 1 + b0 % 4;
 	h->nr_nodes = (b1 & 1) ? 2 : 1;
-	h->slab = (b1 & 2) ? MMT_SLAB_SLAB : MMT_SLAB_SLUB;
+	h->slab = (b1 & 2)  ? MMT_SLAB_SLAB :
+		  (b1 & 64) ? MMT_SLAB_SHEAVES :
+			      MMT_SLAB_SLUB;
 	h->rt_rules = b1 & 4;
 	/*
 	 * Under RT rules kvfree_rcu's blocks come with __GFP_FAST_TRY: a
@@ -193,6 +195,7 @@ void _mmt_trace_header_encode(const struct mmt_trace_header *h,
 	out[0] = (uint8_t)(cpus - 1);
 	out[1] = (uint8_t)((h->nr_nodes >= 2 ? 1 : 0) |
 			   (h->slab == MMT_SLAB_SLAB ? 2 : 0) |
+			   (h->slab == MMT_SLAB_SHEAVES ? 64 : 0) |
 			   (h->rt_rules ? 4 : 0) |
 			   (h->kvfree_rcu_fast_try ? 8 : 0) |
 			   (((unsigned int)h->mempool % 3) << 4));

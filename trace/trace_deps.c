@@ -335,12 +335,24 @@ static void op_accesses(struct builder *b, uint32_t i, uint32_t to,
 		uint32_t s = serial[info->result]++;
 		unsigned int pk = _mmt_trace_parent_kind(info->result);
 
-		/* The parent is the creator's first (handle) argument. */
+		/*
+		 * The parent is the creator's first (handle) argument, or
+		 * that argument's own parent (an object from a sheaf: the
+		 * sheaf's cache).
+		 */
 		if (pk && b->parent[info->result] &&
 		    s < b->p->nr_handles[info->result] && info->nargs &&
-		    info->args[0].type == MMT_ARG_HANDLE &&
-		    info->args[0].kind == pk)
-			b->parent[info->result][s] = op->arg[0];
+		    info->args[0].type == MMT_ARG_HANDLE) {
+			unsigned int ak = info->args[0].kind;
+
+			if (ak == pk)
+				b->parent[info->result][s] = op->arg[0];
+			else if (_mmt_trace_parent_kind(ak) == pk &&
+				 b->parent[ak] &&
+				 op->arg[0] < b->p->nr_handles[ak])
+				b->parent[info->result][s] =
+					b->parent[ak][op->arg[0]];
+		}
 		access_handle(b, info->result, s, true, i, to);
 	}
 }

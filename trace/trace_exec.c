@@ -966,6 +966,42 @@ static void op_cache_alloc_bulk(struct exec *x, const struct mmt_op *op,
 		got_object(x, arr[i], ch->a, gfp, true, what);
 }
 
+/* sh = kmem_cache_prefill_sheaf c gfp count: a = the cache's serial. */
+static void op_prefill_sheaf(struct exec *x, const struct mmt_op *op,
+			     struct xhandle *ch, struct xhandle *hd)
+{
+	(void)x;
+	hd->a = op->arg[0];
+	if (ch->ptr)
+		hd->ptr = mmt_kmem_cache_prefill_sheaf(ch->ptr, op->arg[1],
+						       op->arg[2]);
+}
+
+/* co = kmem_cache_alloc_from_sheaf sh gfp: the object of the sheaf's cache. */
+static void op_alloc_from_sheaf(struct exec *x, const struct mmt_op *op,
+				struct xhandle *sh, struct xhandle *hd,
+				const struct _mmt_what *what)
+{
+	struct xhandle *ch = parent(x, MMT_H_CACHE, sh->a);
+	mmt_gfp_t gfp = op->arg[1];
+	void *obj = NULL;
+
+	hd->a = sh->a;
+	if (sh->ptr && ch && ch->ptr)
+		obj = mmt_kmem_cache_alloc_from_sheaf(ch->ptr, gfp, sh->ptr);
+	hd->ptr = obj;
+	got_object(x, obj, ch ? ch->a : 1, gfp, true, what);
+}
+
+static void return_sheaf(struct exec *x, struct xhandle *sh, mmt_gfp_t gfp)
+{
+	struct xhandle *ch = parent(x, MMT_H_CACHE, sh->a);
+
+	if (sh->ptr && ch && ch->ptr)
+		mmt_kmem_cache_return_sheaf(ch->ptr, gfp, sh->ptr);
+	sh->ptr = NULL;
+}
+
 /* Free a cache bulk set, to its cache or with kfree_bulk(). */
 static void free_cache_bulk(struct exec *x, struct xhandle *hd, bool kfree)
 {
@@ -1429,6 +1465,21 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_CACHE_SHRINK:
 		mmt_kmem_cache_shrink(hd->ptr);
 		break;
+	case MMT_OP_CACHE_PREFILL_SHEAF:
+		op_prefill_sheaf(x, op, hd, res);
+		break;
+	case MMT_OP_CACHE_ALLOC_FROM_SHEAF:
+		if (hd->ptr && !parent(x, MMT_H_CACHE, hd->a))
+			return bad_trace(x, "%s: its cache c%u is gone",
+					 info->name, hd->a);
+		op_alloc_from_sheaf(x, op, hd, res, what);
+		break;
+	case MMT_OP_CACHE_RETURN_SHEAF:
+		if (hd->ptr && !parent(x, MMT_H_CACHE, hd->a))
+			return bad_trace(x, "%s: its cache c%u is gone",
+					 info->name, hd->a);
+		return_sheaf(x, hd, a[1]);
+		break;
 	case MMT_OP_KVFREE_RCU:
 		drop_object(x, hd->ptr, hd->a);
 		if (hd->ptr)
@@ -1818,6 +1869,9 @@ static void release_kind(struct exec *x, unsigned int kind)
 		case MMT_H_CACHE_BULK:
 			free_cache_bulk(x, hd, false);
 			break;
+		case MMT_H_SHEAF:
+			return_sheaf(x, hd, GFP_KERNEL);
+			break;
 		case MMT_H_MEMPOOL:
 			mempool_release(x, hd);
 			break;
@@ -1856,7 +1910,7 @@ static void teardown(struct exec *x)
 	/* Dependants before what they depend on. */
 	static const unsigned int order[] = {
 		MMT_H_CHARGE,	  MMT_H_ELEMENT, MMT_H_CACHE_OBJ,
-		MMT_H_CACHE_BULK, MMT_H_KMALLOC, MMT_H_PAGE,
+		MMT_H_CACHE_BULK, MMT_H_SHEAF,	 MMT_H_KMALLOC, MMT_H_PAGE,
 		MMT_H_PAGE_BULK,  MMT_H_MEMPOOL, MMT_H_CACHE,
 		MMT_H_SWAPFILE,	  MMT_H_SOCKET,	 MMT_H_RESERVE,
 		MMT_H_CGROUP,

@@ -47,6 +47,7 @@ static const struct {
 	[MMT_H_RESERVE] = { "r", "reserve" },
 	[MMT_H_CHARGE] = { "ch", "reserve charge" },
 	[MMT_H_KTHREAD] = { "k", "kernel thread" },
+	[MMT_H_SHEAF] = { "sh", "prefilled sheaf" },
 };
 
 const char *mmt_handle_prefix(enum mmt_handle_kind kind)
@@ -193,7 +194,9 @@ uint32_t _mmt_trace_slab_flag_lookup(const char *name, size_t len)
 
 const char *_mmt_trace_slab_impl_name(enum mmt_slab_impl impl)
 {
-	return impl == MMT_SLAB_SLAB ? "slab" : "slub";
+	return impl == MMT_SLAB_SLAB	? "slab" :
+	       impl == MMT_SLAB_SHEAVES ? "sheaves" :
+					  "slub";
 }
 
 const char *mmt_trace_slab_impl_name(enum mmt_slab_impl impl)
@@ -309,6 +312,16 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "free a bulk allocation with kfree_bulk", H(CACHE_BULK, "cb")),
 	OP(CACHE_SHRINK, "kmem_cache_shrink", NONE, 0, 1,
 	   "give the cache's empty slabs back (may sleep)", H(CACHE, "c")),
+	OP(CACHE_PREFILL_SHEAF, "kmem_cache_prefill_sheaf", SHEAF, 0, 3,
+	   "a sheaf holding at least count objects of the cache (oversize above its capacity)",
+	   H(CACHE, "c"), GFP, COUNT("count")),
+	OP(CACHE_ALLOC_FROM_SHEAF, "kmem_cache_alloc_from_sheaf", CACHE_OBJ, 0,
+	   2,
+	   "an object of the sheaf's cache, from the sheaf (never fails while it holds one)",
+	   H(SHEAF, "sh"), GFP),
+	OP(CACHE_RETURN_SHEAF, "kmem_cache_return_sheaf", NONE, 1, 2,
+	   "give the sheaf back: refilled into the barn, or flushed and freed",
+	   H(SHEAF, "sh"), GFP),
 	/* RCU */
 	OP(KVFREE_RCU, "kvfree_rcu", NONE, 1, 1,
 	   "free after a grace period, one-argument form (may sleep: synchronize_rcu fallback)",

@@ -140,6 +140,7 @@ unsigned int _mmt_trace_parent_kind(unsigned int kind)
 	switch (kind) {
 	case MMT_H_CACHE_OBJ:
 	case MMT_H_CACHE_BULK:
+	case MMT_H_SHEAF:
 		return MMT_H_CACHE;
 	case MMT_H_ELEMENT:
 		return MMT_H_MEMPOOL;
@@ -676,9 +677,14 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 	case MMT_OP_CACHE_ALLOC:
 	case MMT_OP_CACHE_ALLOC_NODE:
 	case MMT_OP_CACHE_ALLOC_BULK:
+	case MMT_OP_CACHE_PREFILL_SHEAF:
 	case MMT_OP_MEMPOOL_ALLOC:
 	case MMT_OP_RESERVE_CHARGE:
 		fact = op->arg[0]; /* the parent's serial */
+		break;
+	case MMT_OP_CACHE_ALLOC_FROM_SHEAF:
+		/* The sheaf's cache. */
+		fact = st->h[MMT_H_SHEAF].fact[op->arg[0]];
 		break;
 	case MMT_OP_KTHREAD_START:
 		fact = KT_FACT(op->arg[0], op->arg[1]);
@@ -839,8 +845,17 @@ static mmt_gfp_t canon_op_gfp(const struct _mmt_trace_state *st,
 	case MMT_OP_CACHE_ALLOC:
 	case MMT_OP_CACHE_ALLOC_NODE:
 	case MMT_OP_CACHE_ALLOC_BULK:
+	case MMT_OP_CACHE_PREFILL_SHEAF:
+	case MMT_OP_CACHE_RETURN_SHEAF:
 		/* The kernel's GFP_SLAB_BUG_MASK: slab objects are not DMA32. */
 		gfp &= ~__GFP_DMA32;
+		break;
+	case MMT_OP_CACHE_ALLOC_FROM_SHEAF:
+		/*
+		 * From the sheaf only: an empty sheaf fails the allocation
+		 * whatever the flags, so __GFP_NOFAIL promises nothing here.
+		 */
+		gfp &= ~(__GFP_DMA32 | __GFP_NOFAIL);
 		break;
 	case MMT_OP_MEMPOOL_ALLOC:
 		/*

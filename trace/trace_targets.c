@@ -51,6 +51,8 @@
 	 B(MMT_OP_CACHE_FREE) | B(MMT_OP_CACHE_ALLOC_BULK) |                \
 	 B(MMT_OP_CACHE_FREE_BULK) | B(MMT_OP_KFREE_BULK) |                 \
 	 B(MMT_OP_CACHE_SHRINK) | B(MMT_OP_SHRINK_ALL) |                    \
+	 B(MMT_OP_CACHE_PREFILL_SHEAF) | B(MMT_OP_CACHE_ALLOC_FROM_SHEAF) | \
+	 B(MMT_OP_CACHE_RETURN_SHEAF) |                                     \
 	 B(MMT_OP_CGROUP_CREATE) | B(MMT_OP_CGROUP_ENTER) |                 \
 	 B(MMT_OP_CGROUP_OFFLINE) | B(MMT_OP_SOCK_MEMALLOC) |               \
 	 B(MMT_OP_SOCK_CLOSE) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP))

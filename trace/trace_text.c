@@ -464,9 +464,12 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 			h->slab = MMT_SLAB_SLUB;
 		else if (tok_is(&val, "slab"))
 			h->slab = MMT_SLAB_SLAB;
+		else if (tok_is(&val, "sheaves"))
+			h->slab = MMT_SLAB_SHEAVES;
 		else
 			return perr(ps, val.col,
-				    "slab='%s': expected slub or slab", b2);
+				    "slab='%s': expected slub, slab or sheaves",
+				    b2);
 		break;
 	case F_MEMPOOL: {
 		char name[32];

@@ -180,6 +180,9 @@ enum mmt_bug {
 	MMT_BUG_KVFREE_RCU_BLOCK_LEAK, /* model */
 	MMT_BUG_NORECLAIM_RESTORE_CLEARS, /* model: context-restore */
 	MMT_BUG_THISNODE_FALLBACK, /* model: gfp-thisnode */
+	/* SLUB with sheaves (issue 11): upstream fixes of 2025 */
+	MMT_BUG_SHEAF_RETURN_PFMEMALLOC,
+	MMT_BUG_SHEAF_REFILL_FAIL_LEAK,
 	MMT_NR_BUGS
 };
 

@@ -100,6 +100,7 @@ typedef void (*mmt_sched_hook_fn)(struct mmt_machine *m, int cpu,
 enum mmt_slab_impl {
 	MMT_SLAB_SLUB, /* per-cpu freelist + cpu partial slabs (default) */
 	MMT_SLAB_SLAB, /* per-cpu array caches + node lists (seed 000) */
+	MMT_SLAB_SHEAVES, /* SLUB with sheaves and barns (kernel 7.0) */
 	MMT_NR_SLAB_IMPLS
 };
 

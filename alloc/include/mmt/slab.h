@@ -2,11 +2,13 @@
 /*
  * mmt/slab.h - the object allocator: kmem_cache, kmalloc and friends.
  *
- * One API, two implementations chosen per machine (mmt_config.slab):
+ * One API, three implementations chosen per machine (mmt_config.slab):
  * SLUB (per-cpu freelist with a transaction id, cpu partial slabs, node
- * partial lists with min_partial, frozen slabs) and SLAB (per-cpu array
- * caches, a shared array per node, full/partial/free slab lists), both with
- * pfmemalloc slabs that serve only callers entitled to the reserves.
+ * partial lists with min_partial, frozen slabs), SLAB (per-cpu array
+ * caches, a shared array per node, full/partial/free slab lists) and SLUB
+ * with sheaves (kernel 7.0: per-cpu main and spare sheaves, per-node barns
+ * of full and empty sheaves, node partial lists), all with pfmemalloc slabs
+ * that serve only callers entitled to the reserves.
  * All calls run on the current simulated CPU; a cache belongs to the
  * machine of the CPU that created it.
  */
@@ -46,6 +48,18 @@ typedef void (*mmt_ctor_fn)(void *obj);
 struct mmt_kmem_cache *mmt_kmem_cache_create(const char *name, size_t size,
 					     size_t align, unsigned int flags,
 					     mmt_ctor_fn ctor);
+/* kmem_cache_create()'s arguments as the kernel's struct kmem_cache_args. */
+#define MMT_SHEAF_MAX_CAPACITY 255
+struct mmt_kmem_cache_args {
+	size_t align;
+	unsigned int flags;
+	mmt_ctor_fn ctor;
+	/* objects per sheaf (slab=sheaves); 0: computed from the size */
+	unsigned int sheaf_capacity;
+};
+struct mmt_kmem_cache *
+mmt_kmem_cache_create_args(const char *name, size_t size,
+			   const struct mmt_kmem_cache_args *args);
 /* Destroy; objects still allocated are reported ("slab-leak"). */
 void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s);
 void *mmt_kmem_cache_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp);
@@ -63,6 +77,32 @@ int mmt_kmem_cache_shrink(struct mmt_kmem_cache *s);
 void mmt_kmem_cache_shrink_all(struct mmt_machine *m);
 const char *mmt_kmem_cache_name(const struct mmt_kmem_cache *s);
 size_t mmt_kmem_cache_size(const struct mmt_kmem_cache *s);
+
+/*
+ * Prefilled sheaves (kernel 6.18+): a sheaf holding at least @count
+ * objects (an oversize one if count exceeds the cache's sheaf capacity),
+ * or NULL; allocations from it succeed while mmt_slab_sheaf_size() > 0,
+ * whatever the context.  refill: 0 when the sheaf then holds at least
+ * @count (an oversize count replaces *@sheaf), -1 otherwise.  return: the
+ * objects left in it go back (the sheaf may be refilled into the barn).
+ * A cache destroyed with a sheaf out is a "slab-leak".  On slab=slub and
+ * slab=slab (caches without sheaves) the sheaf is an array of objects
+ * allocated at prefill and freed at return, as 6.18 does for such caches.
+ */
+struct mmt_slab_sheaf;
+struct mmt_slab_sheaf *mmt_kmem_cache_prefill_sheaf(struct mmt_kmem_cache *s,
+						    mmt_gfp_t gfp,
+						    unsigned int count);
+void *mmt_kmem_cache_alloc_from_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				      struct mmt_slab_sheaf *sheaf);
+int mmt_kmem_cache_refill_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				struct mmt_slab_sheaf **sheaf,
+				unsigned int count);
+void mmt_kmem_cache_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+				 struct mmt_slab_sheaf *sheaf);
+unsigned int mmt_slab_sheaf_size(const struct mmt_slab_sheaf *sheaf);
+/* The cache's sheaf capacity (given, or computed from the object size). */
+unsigned int mmt_kmem_cache_sheaf_capacity(const struct mmt_kmem_cache *s);
 
 void *mmt_kmalloc(size_t size, mmt_gfp_t gfp);
 void *mmt_kmalloc_node(size_t size, mmt_gfp_t gfp, int node);

@@ -87,6 +87,7 @@ enum mmt_handle_kind {
 	MMT_H_RESERVE, /* r: a mem_reserve node under the root */
 	MMT_H_CHARGE, /* ch: pages charged to a reserve */
 	MMT_H_KTHREAD, /* k: a kernel thread started by kthread_start */
+	MMT_H_SHEAF, /* sh: a prefilled sheaf; remembers its cache */
 	MMT_NR_HANDLE_KINDS
 };
 
@@ -204,6 +205,9 @@ enum mmt_opcode {
 	MMT_OP_CACHE_FREE_BULK, /* kmem_cache_free_bulk cb */
 	MMT_OP_KFREE_BULK, /* kfree_bulk cb */
 	MMT_OP_CACHE_SHRINK, /* kmem_cache_shrink c */
+	MMT_OP_CACHE_PREFILL_SHEAF, /* sh = kmem_cache_prefill_sheaf c gfp count */
+	MMT_OP_CACHE_ALLOC_FROM_SHEAF, /* co = kmem_cache_alloc_from_sheaf sh gfp */
+	MMT_OP_CACHE_RETURN_SHEAF, /* kmem_cache_return_sheaf sh gfp */
 	/* RCU */
 	MMT_OP_KVFREE_RCU, /* kvfree_rcu o (single argument) */
 	MMT_OP_KVFREE_RCU_HEAD, /* kvfree_rcu_head o (two arguments, head inside) */
