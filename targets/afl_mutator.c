@@ -30,7 +30,7 @@
 #define MAX_INPUT (1u << 20)
 
 struct afl_mmt {
-	uint64_t set; /* the target's operations */
+	mmt_opset_t set; /* the target's operations */
 	uint64_t rng;
 	uint8_t *out; /* the mutated input handed to AFL */
 	size_t out_cap;

@@ -106,7 +106,7 @@ static bool is_handle(const struct mmt_op_info *info, int a)
 }
 
 /* Decode @data and turn handle serials into creator ids. */
-static bool nodes_from_bytes(struct nodes *ns, uint64_t set,
+static bool nodes_from_bytes(struct nodes *ns, mmt_opset_t set,
 			     const uint8_t *data, size_t size)
 {
 	struct mmt_program p;
@@ -163,7 +163,7 @@ out:
 }
 
 /* Recompute serials from the order and encode; drop ops from the end to fit. */
-static size_t nodes_to_bytes(struct nodes *ns, uint64_t set, uint8_t *out,
+static size_t nodes_to_bytes(struct nodes *ns, mmt_opset_t set, uint8_t *out,
 			     size_t max_size)
 {
 	struct mmt_program p;
@@ -225,7 +225,7 @@ fallback:
 
 /* ---- choosing things ---- */
 
-static bool allowed(uint64_t set, unsigned int code)
+static bool allowed(mmt_opset_t set, unsigned int code)
 {
 	return code < MMT_NR_OPCODES && (set >> code) & 1;
 }
@@ -307,7 +307,7 @@ static uint32_t random_arg(const struct mmt_arg_info *ai,
 }
 
 /* A random operation of @set valid as a node at @pos; false if none fits. */
-static bool random_node(struct nodes *ns, uint64_t set, uint64_t *rng,
+static bool random_node(struct nodes *ns, mmt_opset_t set, uint64_t *rng,
 			size_t pos, struct node *out)
 {
 	int tries, a;
@@ -742,7 +742,7 @@ static struct node bare_node(struct nodes *ns, uint16_t code, uint32_t arg0)
  * operation that may sleep in it is dropped, GFP masks lose what may
  * block.
  */
-static bool mutate_handler(struct nodes *ns, uint64_t set, uint64_t *rng)
+static bool mutate_handler(struct nodes *ns, mmt_opset_t set, uint64_t *rng)
 {
 	size_t i = pick_node(ns, rng, is_interrupt, NULL), end, len, to, k;
 	struct node nd[3], *blk;
@@ -798,7 +798,7 @@ static bool mutate_handler(struct nodes *ns, uint64_t set, uint64_t *rng)
 	}
 }
 
-static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
+static bool mutate_once(struct nodes *ns, mmt_opset_t set, uint64_t *rng)
 {
 	enum mutation m = (enum mutation)below(rng, NR_MUTATIONS);
 	struct node nd;
@@ -862,7 +862,7 @@ static bool mutate_once(struct nodes *ns, uint64_t set, uint64_t *rng)
 	}
 }
 
-size_t mmt_mutate(uint64_t set, uint8_t *data, size_t size, size_t max_size,
+size_t mmt_mutate(mmt_opset_t set, uint8_t *data, size_t size, size_t max_size,
 		  uint64_t seed)
 {
 	uint64_t rng = seed;
@@ -999,7 +999,7 @@ out:
 	return ok;
 }
 
-size_t mmt_crossover(uint64_t set, const uint8_t *a, size_t a_size,
+size_t mmt_crossover(mmt_opset_t set, const uint8_t *a, size_t a_size,
 		     const uint8_t *b, size_t b_size, uint8_t *out,
 		     size_t max_size, uint64_t seed)
 {
@@ -1048,7 +1048,7 @@ out:
 	return res;
 }
 
-size_t mmt_mutator_drop_op(uint64_t set, const uint8_t *data, size_t size,
+size_t mmt_mutator_drop_op(mmt_opset_t set, const uint8_t *data, size_t size,
 			   size_t index, uint8_t *out, size_t max_size,
 			   size_t *nr_ops)
 {
@@ -1068,7 +1068,7 @@ out:
 	return res;
 }
 
-size_t mmt_mutator_nr_ops(uint64_t set, const uint8_t *data, size_t size)
+size_t mmt_mutator_nr_ops(mmt_opset_t set, const uint8_t *data, size_t size)
 {
 	struct mmt_program p;
 	size_t n;

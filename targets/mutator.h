@@ -12,7 +12,7 @@
 
 #include "mmt/trace.h"
 
-/* @set: the target's operations, 1ull << opcode (mmt_trace_target_ops()). */
+/* @set: the target's operations, MMT_OP_BIT(opcode) (mmt_trace_target_ops()). */
 
 /*
  * Mutate @data (@size bytes, room for @max_size) in place; returns the new
@@ -26,7 +26,7 @@
  * decision changed, inserted, removed or moved, the source or its PCT
  * parameters changed.
  */
-size_t mmt_mutate(uint64_t set, uint8_t *data, size_t size, size_t max_size,
+size_t mmt_mutate(mmt_opset_t set, uint8_t *data, size_t size, size_t max_size,
 		  uint64_t seed);
 
 /*
@@ -34,17 +34,17 @@ size_t mmt_mutate(uint64_t set, uint8_t *data, size_t size, size_t max_size,
  * concurrent target half the time instead @a with one CPU's thread taken
  * from @b (@a's schedule kept).
  */
-size_t mmt_crossover(uint64_t set, const uint8_t *a, size_t a_size,
+size_t mmt_crossover(mmt_opset_t set, const uint8_t *a, size_t a_size,
 		     const uint8_t *b, size_t b_size, uint8_t *out,
 		     size_t max_size, uint64_t seed);
 
 /* Remove operation @index (for trimming); returns the new size, or 0 if
  * @index is past the end.  *nr_ops receives the operation count. */
-size_t mmt_mutator_drop_op(uint64_t set, const uint8_t *data, size_t size,
+size_t mmt_mutator_drop_op(mmt_opset_t set, const uint8_t *data, size_t size,
 			   size_t index, uint8_t *out, size_t max_size,
 			   size_t *nr_ops);
 
 /* Number of operations @data decodes to under @set. */
-size_t mmt_mutator_nr_ops(uint64_t set, const uint8_t *data, size_t size);
+size_t mmt_mutator_nr_ops(mmt_opset_t set, const uint8_t *data, size_t size);
 
 #endif /* MMT_TARGETS_MUTATOR_H */

@@ -106,7 +106,7 @@ static void afl_add_interleavings(void)
 #endif
 
 static struct {
-	uint64_t set; /* the target's operations */
+	mmt_opset_t set; /* the target's operations */
 	struct mmt_exec_opts opts;
 	char name[32];
 	bool ready;

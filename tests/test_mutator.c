@@ -12,7 +12,7 @@
 #define MAX_IN 4096
 
 /* Random bytes that decode to a program of a few dozen operations. */
-static size_t random_input(uint64_t set, uint8_t *buf, size_t cap)
+static size_t random_input(mmt_opset_t set, uint8_t *buf, size_t cap)
 {
 	size_t len = 4 + t_rand_below(200), i;
 
@@ -24,7 +24,7 @@ static size_t random_input(uint64_t set, uint8_t *buf, size_t cap)
 	return len;
 }
 
-static void decode(uint64_t set, const uint8_t *buf, size_t len,
+static void decode(mmt_opset_t set, const uint8_t *buf, size_t len,
 		   struct mmt_program *p)
 {
 	mmt_program_init(p);
@@ -32,7 +32,7 @@ static void decode(uint64_t set, const uint8_t *buf, size_t len,
 }
 
 /* print(decode(bytes)) parses back to the same operations. */
-static void check_canonical(uint64_t set, const uint8_t *buf, size_t len)
+static void check_canonical(mmt_opset_t set, const uint8_t *buf, size_t len)
 {
 	struct mmt_program p, q;
 	char *text = NULL, err[256];
@@ -59,7 +59,7 @@ static void check_canonical(uint64_t set, const uint8_t *buf, size_t len)
 
 MMT_TEST(mutator_is_deterministic_for_a_seed)
 {
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	uint8_t in[MAX_IN], a[MAX_IN], b[MAX_IN];
 	int i;
 
@@ -78,7 +78,7 @@ MMT_TEST(mutator_is_deterministic_for_a_seed)
 
 MMT_TEST(mutator_output_fits_and_always_parses_back)
 {
-	uint64_t set;
+	mmt_opset_t set;
 	uint8_t buf[MAX_IN];
 	const char *name;
 	size_t t, i;
@@ -104,7 +104,7 @@ MMT_TEST(mutator_output_fits_and_always_parses_back)
 }
 
 /* The operations of a decoded input, as opcodes. */
-static size_t opcodes(uint64_t set, const uint8_t *buf, size_t len,
+static size_t opcodes(mmt_opset_t set, const uint8_t *buf, size_t len,
 		      uint16_t *out, size_t cap)
 {
 	struct mmt_program p;
@@ -121,7 +121,7 @@ static size_t opcodes(uint64_t set, const uint8_t *buf, size_t len,
 MMT_TEST(
 	mutations_are_operation_level_inserts_deletes_gfp_changes_and_free_reorders)
 {
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	int grew = 0, shrank = 0, gfp_changed = 0, frees_reordered = 0, i;
 
 	for (i = 0; i < 2000; i++) {
@@ -172,7 +172,7 @@ MMT_TEST(
 
 MMT_TEST(crossover_takes_operations_from_both_parents)
 {
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	int both = 0, i;
 
 	for (i = 0; i < 300; i++) {
@@ -202,7 +202,7 @@ MMT_TEST(crossover_takes_operations_from_both_parents)
 
 MMT_TEST(trimming_drops_exactly_one_operation_at_a_time)
 {
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	int i;
 
 	for (i = 0; i < 300; i++) {
@@ -230,16 +230,16 @@ MMT_TEST(trimming_drops_exactly_one_operation_at_a_time)
 
 /* ---- concurrent inputs ---- */
 
-static uint64_t target_set(const char *name)
+static mmt_opset_t target_set(const char *name)
 {
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 
 	MMT_CHECK(mmt_trace_target_ops(name, &set));
 	return set;
 }
 
 /* A concurrent input: ops on three CPUs, a schedule with decisions. */
-static size_t mt_input(uint64_t set, const char *text, uint8_t *buf, size_t cap)
+static size_t mt_input(mmt_opset_t set, const char *text, uint8_t *buf, size_t cap)
 {
 	struct mmt_program p;
 	char err[256];
@@ -275,7 +275,7 @@ static const char mt_text[] = "mmtorture-trace 1\n"
  */
 MMT_TEST(mutator_mutates_the_schedule_of_concurrent_inputs_and_keeps_it_valid)
 {
-	uint64_t set = target_set("slab-mt");
+	mmt_opset_t set = target_set("slab-mt");
 	int more = 0, fewer = 0, changed = 0, source = 0, i;
 	struct mmt_program p0;
 	uint8_t in[MAX_IN];
@@ -342,7 +342,7 @@ MMT_TEST(crossover_takes_a_whole_cpu_thread_from_the_other_parent)
 				     "kfree o1\n"
 				     "cpu 0\n"
 				     "o2 = kmalloc size=110 GFP_KERNEL\n";
-	uint64_t set = target_set("stack-mt");
+	mmt_opset_t set = target_set("stack-mt");
 	uint8_t a[MAX_IN], b[MAX_IN];
 	size_t la = mt_input(set, mt_text, a, sizeof(a));
 	size_t lb = mt_input(set, b_text, b, sizeof(b));
@@ -380,7 +380,7 @@ MMT_TEST(crossover_takes_a_whole_cpu_thread_from_the_other_parent)
 
 MMT_TEST(mutator_and_crossover_are_deterministic_on_concurrent_inputs)
 {
-	uint64_t set = target_set("stack-mt");
+	mmt_opset_t set = target_set("stack-mt");
 	uint8_t in[MAX_IN], other[MAX_IN], a[MAX_IN], b[MAX_IN];
 	size_t len = mt_input(set, mt_text, in, sizeof(in));
 	int i;
@@ -438,7 +438,8 @@ MMT_TEST(mutator_adds_moves_and_removes_interrupt_handlers_and_keeps_them_valid)
 				   "kmem_cache_free co0\n"
 				   "kmem_cache_free co1\n"
 				   "kfree o0\n";
-	uint64_t set = target_set("slab-mt"), where0;
+	mmt_opset_t set = target_set("slab-mt");
+	uint64_t where0;
 	int more = 0, fewer = 0, moved = 0, i;
 	struct mmt_program p0;
 	uint8_t in[MAX_IN];
@@ -470,7 +471,8 @@ MMT_TEST(mutator_adds_moves_and_removes_interrupt_handlers_and_keeps_them_valid)
 		      "more %d fewer %d moved %d", more, fewer, moved);
 	/* Without handlers in the set, none is ever made. */
 	for (i = 0; i < 500; i++) {
-		uint64_t pset = target_set("pages-mt"), where;
+		mmt_opset_t pset = target_set("pages-mt");
+		uint64_t where;
 		uint8_t buf[MAX_IN];
 		struct mmt_program q;
 		size_t len = random_input(pset, buf, sizeof(buf));

@@ -902,7 +902,7 @@ MMT_TEST(interrupt_handlers_round_trip_through_the_binary_form)
 
 	for (i = 0; i < MMT_ARRAY_SIZE(targets); i++) {
 		struct mmt_program p, q;
-		uint64_t set;
+		mmt_opset_t set;
 		char text[2048], *buf = NULL;
 		size_t len = 0, n;
 		uint8_t bin[4096];

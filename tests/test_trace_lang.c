@@ -1195,7 +1195,7 @@ MMT_TEST(trace_single_cpu_binary_decoding_is_unchanged_from_the_golden_file)
 		}
 		if (have && (n < 0 || line[0] == '@')) {
 			struct mmt_program p;
-			uint64_t set = 0;
+			mmt_opset_t set = 0;
 			char *got;
 
 			if (strcmp(target, "all"))
@@ -1264,9 +1264,9 @@ MMT_TEST(trace_single_cpu_binary_decoding_is_unchanged_from_the_golden_file)
 
 /* ---- concurrent programs ---- */
 
-static uint64_t mt_set(const char *target)
+static mmt_opset_t mt_set(const char *target)
 {
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 
 	MMT_CHECK_MSG(mmt_trace_target_ops(target, &set), "no target %s",
 		      target);
@@ -1275,7 +1275,7 @@ static uint64_t mt_set(const char *target)
 }
 
 /* Encode @p over @set into an exact-size buffer (malloc'd). */
-static uint8_t *encode_set(const struct mmt_program *p, uint64_t set,
+static uint8_t *encode_set(const struct mmt_program *p, mmt_opset_t set,
 			   size_t *len)
 {
 	size_t n = mmt_trace_encode_set(p, set, NULL, 0);
@@ -1320,7 +1320,7 @@ MMT_TEST(trace_single_cpu_sets_never_hold_kernel_thread_operations)
 {
 	static const uint64_t sets[] = {
 		0, MMT_TRACE_OPS_ALL,
-		(1ull << MMT_OP_KTHREAD_START) | (1ull << MMT_OP_KTHREAD_STOP)
+		MMT_OP_BIT(MMT_OP_KTHREAD_START) | MMT_OP_BIT(MMT_OP_KTHREAD_STOP)
 	};
 	size_t s;
 	int k;
@@ -1341,7 +1341,7 @@ MMT_TEST(trace_single_cpu_sets_never_hold_kernel_thread_operations)
 		}
 	/* Every single-CPU target stops where the kernel threads start. */
 	for (s = 0; mmt_trace_target_name(s, NULL); s++) {
-		uint64_t set = 0;
+		mmt_opset_t set = 0;
 
 		mmt_trace_target_ops(mmt_trace_target_name(s, NULL), &set);
 		if (!(set & MMT_TRACE_SET_MT))
@@ -1364,7 +1364,7 @@ MMT_TEST(trace_concurrent_decoding_is_total_over_random_inputs)
 	int k;
 
 	for (k = 0; k < 100000; k++) {
-		uint64_t set = mt_set(targets[k % MMT_ARRAY_SIZE(targets)]);
+		mmt_opset_t set = mt_set(targets[k % MMT_ARRAY_SIZE(targets)]);
 		struct mmt_program p, back;
 		uint8_t *in, *b;
 		size_t len, n, i;
@@ -1418,7 +1418,7 @@ MMT_TEST(trace_concurrent_decoding_is_total_over_random_inputs)
 
 MMT_TEST(trace_concurrent_tail_gives_the_decisions_backwards_and_is_clamped)
 {
-	uint64_t set = mt_set("stack-mt");
+	mmt_opset_t set = mt_set("stack-mt");
 	struct mmt_program p;
 	/* header, schedule (input), no operation, decisions 5 6 7, count 3 */
 	uint8_t in[] = { 1, 0, 0, 0, MMT_SCHED_INPUT, 0, 0, 0, 0, 0, 0, 0,
@@ -1500,7 +1500,7 @@ MMT_TEST(trace_concurrent_tail_gives_the_decisions_backwards_and_is_clamped)
  */
 MMT_TEST(trace_concurrent_operation_edits_do_not_shift_the_decisions)
 {
-	uint64_t set = mt_set("slab-mt");
+	mmt_opset_t set = mt_set("slab-mt");
 	struct mmt_program p, q;
 	uint8_t *b, *c;
 	size_t n, i, at;
@@ -1765,7 +1765,7 @@ MMT_TEST(trace_deps_order_kernel_threads_of_a_kind)
  */
 MMT_TEST(trace_deps_order_every_conflicting_pair_and_point_backwards)
 {
-	uint64_t set = mt_set("stack-mt");
+	mmt_opset_t set = mt_set("stack-mt");
 	int k, checked = 0;
 
 	for (k = 0; k < 3000; k++) {

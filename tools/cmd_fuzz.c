@@ -807,7 +807,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		if (!o->no_regress && is_dir(regress))
 			argv[n++] = regress;
 	} else {
-		uint64_t ops;
+		mmt_opset_t ops;
 		/* Only operation-language targets have a structure to mutate. */
 		bool oplang = mmt_trace_target_ops(o->target, &ops);
 
@@ -1192,7 +1192,7 @@ static void bench_fuzz_usage(FILE *out);
 static int check_targets(const char *cmd, const char *list)
 {
 	const char *p = list;
-	uint64_t ops;
+	mmt_opset_t ops;
 
 	if (!*list)
 		return cli_usage_error(
@@ -1258,7 +1258,8 @@ static int parse_args(const char *cmd, void (*usage)(FILE *out), int argc,
 		      struct fuzz_opts *o, const char **only,
 		      const char **json_out, uint64_t *trials)
 {
-	uint64_t mask, ops;
+	uint64_t mask;
+	mmt_opset_t ops;
 	char err[256];
 	int c, rc;
 
@@ -1362,7 +1363,7 @@ int cmd_fuzz(int argc, char **argv)
 static const char *paired_target_name(size_t k)
 {
 	const char *name;
-	uint64_t set;
+	mmt_opset_t set;
 	size_t i;
 
 	for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++) {
@@ -1852,7 +1853,8 @@ int cmd_bench_bugs(int argc, char **argv)
 static bool make_inputs(const char *target, const char *dir, int n,
 			size_t nr_ops)
 {
-	uint64_t ops, rng = 0x6d6d74u;
+	mmt_opset_t ops;
+	uint64_t rng = 0x6d6d74u;
 	int i;
 
 	if (!mmt_trace_target_ops(target, &ops) || mkdirs(dir))

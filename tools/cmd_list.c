@@ -172,11 +172,14 @@ static void print_targets(void)
 
 	printf("%-11s %-4s %s\n", "TARGET", "OPS", "WHAT IT FUZZES");
 	for (i = 0; (name = mmt_trace_target_name(i, &what)); i++) {
-		uint64_t ops = 0;
+		mmt_opset_t ops = 0, all;
 
 		mmt_trace_target_ops(name, &ops);
+		all = ops & MMT_TRACE_OPS_ALL;
 		printf("%-11s %-4d %s\n", name,
-		       __builtin_popcountll(ops & MMT_TRACE_OPS_ALL), what);
+		       __builtin_popcountll((uint64_t)all) +
+			       __builtin_popcountll((uint64_t)(all >> 64)),
+		       what);
 	}
 }
 
@@ -189,7 +192,7 @@ static json_t *json_targets(void)
 
 	for (i = 0; (name = mmt_trace_target_name(i, &what)); i++) {
 		json_t *ops = json_array();
-		uint64_t set = 0;
+		mmt_opset_t set = 0;
 
 		mmt_trace_target_ops(name, &set);
 		for (op = 0; op < MMT_NR_OPCODES; op++)

@@ -693,7 +693,8 @@ static int parse(struct pct *c, int argc, char **argv)
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	uint64_t v, mask, ops;
+	uint64_t v, mask;
+	mmt_opset_t ops;
 	const char *env;
 	char err[256];
 	int ch;

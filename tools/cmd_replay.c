@@ -192,7 +192,7 @@ bool cli_replay_load(const struct cli_replay *r, const char *path,
 		     size_t *size, char *err, size_t errlen)
 {
 	const char *t = r->target ? r->target : target_from_path(path);
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	uint8_t *buf;
 	size_t len;
 	bool ok;
@@ -782,7 +782,8 @@ int cmd_replay(int argc, char **argv)
 		{ NULL, 0, NULL, 0 },
 	};
 	struct cli_replay r;
-	uint64_t mask, level, ops, repeat,
+	mmt_opset_t ops;
+	uint64_t mask, level, repeat,
 		timeout = CLI_ISOLATE_DEFAULT_TIMEOUT;
 	const char *env, *tmp;
 	char err[256], capture[PATH_MAX] = "";

@@ -85,7 +85,7 @@ static int cmd_print(int argc, char **argv)
 	struct mmt_program p;
 	struct cli_replay r;
 	enum mmt_trace_form form;
-	uint64_t set;
+	mmt_opset_t set;
 	char err[512];
 	size_t len;
 	int c, i, rc = CLI_EXIT_OK;
@@ -167,7 +167,7 @@ static int cmd_compile(int argc, char **argv)
 	};
 	struct mmt_program p, back;
 	const char *outpath = NULL, *target = NULL;
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	uint8_t *bytes;
 	char err[512];
 	size_t n;
@@ -502,7 +502,7 @@ static int cmd_dict(int argc, char **argv)
 	const char *target = "stack", *outpath = NULL;
 	const struct mmt_gfp_name *g;
 	FILE *out = stdout;
-	uint64_t set = 0;
+	mmt_opset_t set = 0;
 	unsigned int idx;
 	size_t nr, i;
 	int c, op;

@@ -75,10 +75,10 @@ struct opset {
 	unsigned int nr;
 };
 
-static void opset_init(struct opset *s, uint64_t bits)
+static void opset_init(struct opset *s, mmt_opset_t bits)
 {
 	/* Kernel threads exist in concurrent programs only. */
-	uint64_t all = (bits & MMT_TRACE_SET_MT) ? MMT_TRACE_OPS_ALL :
+	mmt_opset_t all = (bits & MMT_TRACE_SET_MT) ? MMT_TRACE_OPS_ALL :
 						   MMT_TRACE_OPS_SEQ;
 	unsigned int c;
 
@@ -368,7 +368,7 @@ static void decisions_decode(const uint8_t *data, size_t ops_end, size_t n,
 	out->sched.nr_decisions = (uint32_t)n;
 }
 
-void mmt_trace_decode_set(const uint8_t *data, size_t len, uint64_t opset,
+void mmt_trace_decode_set(const uint8_t *data, size_t len, mmt_opset_t opset,
 			  struct mmt_program *out)
 {
 	struct _mmt_trace_state st;
@@ -486,7 +486,7 @@ size_t mmt_trace_encode(const struct mmt_program *p, uint8_t *out, size_t cap)
 	return mmt_trace_encode_set(p, 0, out, cap);
 }
 
-size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
+size_t mmt_trace_encode_set(const struct mmt_program *p, mmt_opset_t opset,
 			    uint8_t *out, size_t cap)
 {
 	/* The largest operation: opcode + 4 GFP masks. */

@@ -27,9 +27,9 @@
 
 /* The structural operations every target keeps. */
 #define STRUCTURAL                                       \
-	((1ull << MMT_OP_CPU) | (1ull << MMT_OP_ENTER) | \
-	 (1ull << MMT_OP_EXIT) | (1ull << MMT_OP_SCHEDULE))
-#define B(op) (1ull << (op))
+	(MMT_OP_BIT(MMT_OP_CPU) | MMT_OP_BIT(MMT_OP_ENTER) | \
+	 MMT_OP_BIT(MMT_OP_EXIT) | MMT_OP_BIT(MMT_OP_SCHEDULE))
+#define B(op) MMT_OP_BIT(op)
 #define KTHREADS (B(MMT_OP_KTHREAD_START) | B(MMT_OP_KTHREAD_STOP))
 #define MT (MMT_TRACE_SET_MT | KTHREADS)
 /* Interrupt handlers delivered by the schedule (where the issue names them). */
@@ -79,7 +79,7 @@
 
 static const struct {
 	const char *name;
-	uint64_t ops;
+	mmt_opset_t ops;
 	const char *what;
 } targets[] = {
 	{ "pages", PAGES_OPS,
@@ -112,10 +112,10 @@ static const struct {
 };
 
 _Static_assert(
-	MMT_NR_OPCODES <= 63,
-	"an operation set is a 64-bit bitmap with MMT_TRACE_SET_MT on top");
+	MMT_NR_OPCODES <= 127,
+	"an operation set is a 128-bit bitmap with MMT_TRACE_SET_MT on top");
 
-bool mmt_trace_target_ops(const char *name, uint64_t *ops)
+bool mmt_trace_target_ops(const char *name, mmt_opset_t *ops)
 {
 	size_t i;
 

@@ -1376,7 +1376,7 @@ enum mmt_trace_name mmt_trace_name_kind(const char *path)
 }
 
 bool mmt_trace_read(const char *name, const void *data, size_t len,
-		    uint64_t opset, struct mmt_program *out,
+		    mmt_opset_t opset, struct mmt_program *out,
 		    enum mmt_trace_form *form, char *err, size_t errlen)
 {
 	enum mmt_trace_name kind = name ? mmt_trace_name_kind(name) :

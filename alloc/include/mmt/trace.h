@@ -255,16 +255,18 @@ enum mmt_opcode {
 };
 
 /*
- * Operation sets (1ull << opcode), as the fuzz targets and the binary
- * codec take them.  MMT_TRACE_SET_MT is not an opcode: it selects the
+ * Operation sets (MMT_OP_BIT(opcode)), as the fuzz targets and the binary
+ * codec take them: 128 bits, the operations below MMT_TRACE_SET_MT.  MMT_TRACE_SET_MT is not an opcode: it selects the
  * concurrent binary layout (a schedule in the header, decisions at the
  * end).  Without it a set never holds the kernel-thread operations, so the
  * single-CPU binary form decodes exactly as before they existed; 0 means
  * MMT_TRACE_OPS_SEQ (MMT_TRACE_OPS_ALL with the flag).
  */
-#define MMT_TRACE_SET_MT (1ull << 63)
-#define MMT_TRACE_OPS_SEQ ((1ull << MMT_OP_KTHREAD_START) - 1)
-#define MMT_TRACE_OPS_ALL ((1ull << MMT_NR_OPCODES) - 1)
+typedef unsigned __int128 mmt_opset_t;
+#define MMT_OP_BIT(op) ((mmt_opset_t)1 << (op))
+#define MMT_TRACE_SET_MT MMT_OP_BIT(127)
+#define MMT_TRACE_OPS_SEQ (MMT_OP_BIT(MMT_OP_KTHREAD_START) - 1)
+#define MMT_TRACE_OPS_ALL (MMT_OP_BIT(MMT_NR_OPCODES) - 1)
 
 struct mmt_op_info {
 	const char *name; /* the text's keyword */
@@ -421,16 +423,16 @@ size_t mmt_trace_encode(const struct mmt_program *p, uint8_t *out, size_t cap);
 /*
  * The same over a subset of the operations (a layer's fuzz target): an
  * opcode byte selects among the operations whose bit is set in @opset
- * (1ull << opcode; 0 means all of MMT_TRACE_OPS_SEQ), in opcode order.
+ * (MMT_OP_BIT(opcode); 0 means all of MMT_TRACE_OPS_SEQ), in opcode order.
  * mmt_trace_decode() is mmt_trace_decode_set(.., 0, ..).  Encoding an
  * operation outside @opset drops it.  With MMT_TRACE_SET_MT in @opset the
  * concurrent layout is read and written: the schedule after the machine
  * header, the decisions at the end of the input, backwards (trace_bin.c);
  * without it the schedule is SEQ and no kernel-thread operation exists.
  */
-void mmt_trace_decode_set(const uint8_t *data, size_t len, uint64_t opset,
+void mmt_trace_decode_set(const uint8_t *data, size_t len, mmt_opset_t opset,
 			  struct mmt_program *out);
-size_t mmt_trace_encode_set(const struct mmt_program *p, uint64_t opset,
+size_t mmt_trace_encode_set(const struct mmt_program *p, mmt_opset_t opset,
 			    uint8_t *out, size_t cap);
 
 /*
@@ -467,10 +469,10 @@ size_t mmt_trace_format_op(const struct mmt_program *p, const struct mmt_op *op,
 /*
  * The fuzz targets ("pages", "slab", "rcu", "mempool", "reserves",
  * "stack", and their concurrent forms "slab-mt", ...) and the operations
- * each decodes over (1ull << opcode, with MMT_TRACE_SET_MT for a
+ * each decodes over (MMT_OP_BIT(opcode), with MMT_TRACE_SET_MT for a
  * concurrent target).
  */
-bool mmt_trace_target_ops(const char *name, uint64_t *ops);
+bool mmt_trace_target_ops(const char *name, mmt_opset_t *ops);
 /* The i-th target's name (and what it covers), NULL past the last. */
 const char *mmt_trace_target_name(size_t i, const char **what);
 
@@ -525,7 +527,7 @@ enum mmt_trace_name mmt_trace_name_kind(const char *path);
  * @form (may be NULL) receives the spelling used.
  */
 bool mmt_trace_read(const char *name, const void *data, size_t len,
-		    uint64_t opset, struct mmt_program *out,
+		    mmt_opset_t opset, struct mmt_program *out,
 		    enum mmt_trace_form *form, char *err, size_t errlen);
 
 /* A file by mmt_trace_read()'s rule over every operation. */
