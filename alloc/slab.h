@@ -168,6 +168,32 @@ struct mmt_slab_ops {
 	/* Free objects held in the cache's slabs and per-cpu structures. */
 	long (*free_objects)(struct mmt_kmem_cache *s);
 	void (*dump)(struct mmt_kmem_cache *s, FILE *out);
+	/*
+	 * kmalloc_nolock()/kfree_nolock() (6.18), optional: NULL means the
+	 * implementation has none (kmalloc_nolock then fails, kfree_nolock
+	 * defers every object to the next ordinary free).  Both run with
+	 * cpu->nospin_depth raised: any lock but by trylock is reported.
+	 *
+	 * alloc_nolock: a free slot by trylock only, never pfmemalloc, its
+	 * pages (if any) from alloc_pages_nolock.  NULL with *busy set when
+	 * this CPU's per-cpu lock of the cache is held (an interrupt inside
+	 * the cache, a flusher): the caller tries the next size class.
+	 */
+	void *(*alloc_nolock)(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
+			      bool *busy);
+	/*
+	 * free_nolock: take @slot back by trylock only.  MMT_FREE_NOLOCK_DONE;
+	 * _BUSY with nothing changed when a lock it needs is held (the common
+	 * part defers the object); _REFUSED as ->free's false (double free).
+	 */
+	int (*free_nolock)(struct mmt_kmem_cache *s, struct mmt_page *slab,
+			   void *slot);
+};
+
+enum {
+	MMT_FREE_NOLOCK_REFUSED = -1,
+	MMT_FREE_NOLOCK_BUSY = 0,
+	MMT_FREE_NOLOCK_DONE = 1,
 };
 
 extern const struct mmt_slab_ops _mmt_slub_ops; /* slub.c */
@@ -186,6 +212,7 @@ extern const struct mmt_slab_ops _mmt_slab_ops; /* slab_array.c */
  */
 struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			       int node, void **freelist);
+/* Inside kmalloc_nolock, _mmt_slab_new takes its pages from alloc_pages_nolock. */
 /* Return a slab with no object in use to the page allocator (after an
  * RCU grace period for TYPESAFE_BY_RCU); uncharges; may end a dead cache. */
 void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab);

@@ -199,6 +199,12 @@ static const char every_op[] = HDR_BIN
 	"kswapd node=1\n"
 	"shrink_all\n"
 	"rcu_barrier\n"
+	"enter irq\n"
+	"  p4 = alloc_pages_nolock order=1 node=1\n"
+	"  o3 = kmalloc_nolock size=48 node=0\n"
+	"  kfree_nolock o3\n"
+	"  free_pages_nolock p4\n"
+	"exit\n"
 	"cpu 0\n";
 
 /*
@@ -475,7 +481,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 	/* unknown header field */
 	parse_err(
 		HDR "machine cpus=2 flux=9\n",
-		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps)");
+		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp)");
 	/* bad numbers */
 	parse_err(HDR "p0 = alloc_pages GFP_KERNEL order=11\n",
 		  "t.trace:2:35: bad number '11' for order= (expected 0..10)");

@@ -1316,6 +1316,27 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_DRAIN_ALL:
 		mmt_drain_all_pages(m);
 		break;
+	case MMT_OP_ALLOC_PAGES_NOLOCK: {
+		/* What the call adds to the caller's (no) flags. */
+		const mmt_gfp_t gfp = __GFP_NOWARN | __GFP_ZERO |
+				      __GFP_NOMEMALLOC | __GFP_COMP;
+		struct _mmt_wmark_caller wc;
+		struct mmt_page *page;
+
+		_mmt_exec_wmark_caller(&wc, gfp);
+		page = mmt_alloc_pages_nolock(0, (int)a[1], a[0]);
+		res->ptr = page;
+		res->a = a[0];
+		if (page)
+			got_pages(x, page, a[0], gfp, x->ds ? NULL : &wc, what);
+		break;
+	}
+	case MMT_OP_FREE_PAGES_NOLOCK:
+		if (hd->ptr) {
+			drop_pages(x, hd->ptr, hd->a);
+			mmt_free_pages_nolock(hd->ptr, hd->a);
+		}
+		break;
 	case MMT_OP_KMALLOC:
 		op_kmalloc(x, a[0], a[1], -1, res, what);
 		break;
@@ -1328,6 +1349,16 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	case MMT_OP_KREALLOC:
 		op_krealloc(x, hd, a[1], a[2], what);
+		break;
+	case MMT_OP_KMALLOC_NOLOCK:
+		res->ptr = mmt_kmalloc_nolock(a[0], 0, (int)a[1]);
+		res->a = a[0];
+		/* kmalloc_nolock zeroes nothing unless asked (__GFP_ZERO). */
+		got_object(x, res->ptr, a[0], 0, false, what);
+		break;
+	case MMT_OP_KFREE_NOLOCK:
+		drop_object(x, hd->ptr, hd->a);
+		mmt_kfree_nolock(hd->ptr);
 		break;
 	case MMT_OP_CACHE_CREATE:
 		op_cache_create(x, a[0], a[1], res);
@@ -1789,6 +1820,7 @@ static void teardown(struct exec *x)
 		mmt_kvfree_rcu_barrier(m);
 		mmt_memcg_reap(m);
 		mmt_drain_all_pages(m);
+		mmt_drain_deferred_pages(m);
 		now = allocated_pages(m);
 		if (check_findings(x))
 			return;

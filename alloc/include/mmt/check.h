@@ -159,6 +159,9 @@ enum mmt_bug {
 	MMT_BUG_NOWAIT_DIRECT_RECLAIM, /* model */
 	MMT_BUG_WMARK_ORDER_IGNORED, /* model */
 	MMT_BUG_KVFREE_RCU_BLOCK_LEAK, /* model */
+	/* upstream fixes of 2025-2026 (issue 11) */
+	MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, /* 2025: second trylock of zone->lock */
+	MMT_BUG_PCP_UP_TRYLOCK_REENTRY, /* 2025: UP pcp trylock never fails */
 	MMT_NR_BUGS
 };
 

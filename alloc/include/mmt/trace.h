@@ -190,6 +190,8 @@ enum mmt_opcode {
 	MMT_OP_FREE_PAGES_BULK, /* free_pages_bulk pb */
 	MMT_OP_DRAIN_LOCAL, /* drain_local_pages */
 	MMT_OP_DRAIN_ALL, /* drain_all_pages */
+	MMT_OP_ALLOC_PAGES_NOLOCK, /* p = alloc_pages_nolock order node */
+	MMT_OP_FREE_PAGES_NOLOCK, /* free_pages_nolock p */
 	/* slab */
 	MMT_OP_KMALLOC, /* o = kmalloc size gfp */
 	MMT_OP_KMALLOC_NODE, /* o = kmalloc_node size gfp node */
@@ -204,6 +206,8 @@ enum mmt_opcode {
 	MMT_OP_CACHE_FREE_BULK, /* kmem_cache_free_bulk cb */
 	MMT_OP_KFREE_BULK, /* kfree_bulk cb */
 	MMT_OP_CACHE_SHRINK, /* kmem_cache_shrink c */
+	MMT_OP_KMALLOC_NOLOCK, /* o = kmalloc_nolock size node */
+	MMT_OP_KFREE_NOLOCK, /* kfree_nolock o */
 	/* RCU */
 	MMT_OP_KVFREE_RCU, /* kvfree_rcu o (single argument) */
 	MMT_OP_KVFREE_RCU_HEAD, /* kvfree_rcu_head o (two arguments, head inside) */
@@ -289,6 +293,7 @@ struct mmt_trace_header {
 	enum mmt_slab_impl slab;
 	enum mmt_mempool_policy mempool;
 	bool rt_rules;
+	bool up; /* uniprocessor build (SMP=n), nr_cpus 1; text smp=off */
 	bool kvfree_rcu_fast_try;
 	int oracle_level; /* 0 cheap, 1 + expensive validators at the end, 2 + after every op */
 	uint64_t bugs; /* text only; the binary form carries none (targets take MMT_BUGS) */
