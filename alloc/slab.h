@@ -277,6 +277,8 @@ bool _mmt_memalloc_socks(const struct mmt_machine *m);
 
 /* Cheap per-cache counters for info and leak checks. */
 long _mmt_cache_live(const struct mmt_kmem_cache *s);
+/* Objects of @s waiting on a kfree_nolock deferred list (a walk). */
+long _mmt_cache_deferred(const struct mmt_kmem_cache *s);
 
 /* @s is about to change: its validator must look again. */
 static inline void _mmt_cache_touch(struct mmt_kmem_cache *s)

@@ -1615,7 +1615,8 @@ static bool slab_is_valid(struct mmt_kmem_cache *s)
 				       "shared array of node", nid, nid, v, nv);
 			cached += ac_avail(sc->node[nid].shared);
 		}
-	live = _mmt_cache_live(s);
+	/* kfree_nolock's deferred objects are freed but still in use here. */
+	live = _mmt_cache_live(s) + _mmt_cache_deferred(s);
 	if (ok && active_sum - cached != live)
 		ok = mmt_violation(
 			m, "slab-leak",

@@ -1172,7 +1172,9 @@ void mmt_slab_drain_deferred(struct mmt_machine *m)
 			drain_deferred_objects(m, c);
 }
 
-unsigned long mmt_slab_deferred_objects(struct mmt_machine *m)
+/* Deferred objects of @only (NULL: of every cache). */
+static unsigned long count_deferred(struct mmt_machine *m,
+				    const struct mmt_kmem_cache *only)
 {
 	unsigned long n = 0;
 	int c;
@@ -1185,11 +1187,21 @@ unsigned long mmt_slab_deferred_objects(struct mmt_machine *m)
 			struct mmt_kmem_cache *s =
 				slab_meta(_mmt_virt_to_slab(m, slot))->cache;
 
+			n += !only || s == only;
 			memcpy(&slot, slot + s->offset, sizeof(slot));
-			n++;
 		}
 	}
 	return n;
+}
+
+unsigned long mmt_slab_deferred_objects(struct mmt_machine *m)
+{
+	return count_deferred(m, NULL);
+}
+
+long _mmt_cache_deferred(const struct mmt_kmem_cache *s)
+{
+	return (long)count_deferred(s->m, s);
 }
 
 /* A free of @p, in the slab @slab at @base (slab memory, checked). */

@@ -1892,11 +1892,12 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 			continue;
 		used += validate_slab(&v, p);
 	}
-	live = _mmt_cache_live(s);
+	/* kfree_nolock's deferred objects are freed but still in use here. */
+	live = _mmt_cache_live(s) + _mmt_cache_deferred(s);
 	if (used != live)
 		v.ok = mmt_violation(
 			m, "slab-leak",
-			"cache %s: %ld object(s) in use in its slabs, but %ld live (allocs - frees)",
+			"cache %s: %ld object(s) in use in its slabs, but %ld live (allocs - frees, and deferred frees)",
 			s->name, used, live);
 	pthread_mutex_unlock(&scratch_mu);
 	return v.ok;
