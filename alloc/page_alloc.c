@@ -62,7 +62,8 @@
  *    second trylock of zone->lock": ordinary callers lock, trylock
  *    callers trylock; MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK has everyone try
  *    first and spin after a failed try, the nolock callers too.
- *  - Uniprocessor (cfg.up, CONFIG_SMP=n): a spinlock is a no-op there, so
+ *  - Uniprocessor (cfg.up, CONFIG_SMP=n, without PREEMPT_RT rules, under
+ *    which a spinlock_t sleeps and keeps its word): a spinlock is a no-op, so
  *    pcp "trylock" cannot fail; the pcp lock disables interrupts instead
  *    (the fix), and no interrupt can reenter a list operation.  With
  *    MMT_BUG_PCP_UP_TRYLOCK_REENTRY interrupts stay on: a handler
@@ -419,10 +420,19 @@ static MMT_NOINLINE void pcp_unlock_up(struct mmt_cpu *cpu, struct mmt_pcp *pcp)
 	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, &pcp->lock.l);
 }
 
+/*
+ * A uniprocessor without PREEMPT_RT rules: under them a spinlock_t is a
+ * sleeping lock with a real word even on UP, so the pcp lock stays one.
+ */
+static MMT_ALWAYS_INLINE bool pcp_up(const struct mmt_machine *m)
+{
+	return MMT_UNLIKELY(m->cfg.up) && !m->cfg.rt_rules;
+}
+
 static MMT_ALWAYS_INLINE bool pcp_trylock(struct mmt_cpu *cpu,
 					  struct mmt_pcp *pcp, const char *site)
 {
-	if (MMT_UNLIKELY(cpu->m->cfg.up))
+	if (pcp_up(cpu->m))
 		return pcp_lock_up(cpu, pcp, site);
 	return _mmt_lock_acquire_on(cpu, &pcp->lock.l, MMT_LOCK_SPIN, NULL,
 				    true, site);
@@ -431,7 +441,7 @@ static MMT_ALWAYS_INLINE bool pcp_trylock(struct mmt_cpu *cpu,
 static MMT_ALWAYS_INLINE void pcp_unlock(struct mmt_cpu *cpu,
 					 struct mmt_pcp *pcp, const char *site)
 {
-	if (MMT_UNLIKELY(cpu->m->cfg.up)) {
+	if (pcp_up(cpu->m)) {
 		pcp_unlock_up(cpu, pcp);
 		return;
 	}
@@ -446,7 +456,7 @@ static MMT_ALWAYS_INLINE void pcp_unlock(struct mmt_cpu *cpu,
 static MMT_ALWAYS_INLINE void pcp_list_point(struct mmt_cpu *cpu,
 					     struct mmt_pcp *pcp)
 {
-	if (MMT_UNLIKELY(cpu->m->cfg.up))
+	if (pcp_up(cpu->m))
 		mmt_sched_point(cpu, MMT_SP_PREEMPT, pcp);
 }
 
@@ -991,7 +1001,7 @@ static void drain_pages_zone(struct mmt_cpu *self, int cpuid,
 	struct mmt_pcp *pcp = &z->m->cpus[cpuid].pcp[z->id];
 
 	/* A uniprocessor's pcp lock is its own (pcp_lock_up). */
-	if (MMT_UNLIKELY(z->m->cfg.up))
+	if (pcp_up(z->m))
 		pcp_trylock(self, pcp, MMT_SITE);
 	else
 		_mmt_spin_lock(&pcp->lock, MMT_SITE);
@@ -1000,7 +1010,7 @@ static void drain_pages_zone(struct mmt_cpu *self, int cpuid,
 	 * stranded (the validator reports the drift itself).
 	 */
 	free_pcppages_bulk(self, z, pcp, 1 << 30);
-	if (MMT_UNLIKELY(z->m->cfg.up))
+	if (pcp_up(z->m))
 		pcp_unlock(self, pcp, MMT_SITE);
 	else
 		_mmt_spin_unlock(&pcp->lock, MMT_SITE);

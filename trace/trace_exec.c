@@ -266,6 +266,12 @@ struct exec {
 	struct xthr *thr;
 	int nr_thr;
 	size_t nr_irq; /* interrupt handlers of the program (threads only) */
+	/*
+	 * Handlers run so far: one delivered inside an allocation may take
+	 * pages after the allocation's watermark check passed, so that
+	 * caller's zone count says nothing about it (op_alloc_pages).
+	 */
+	uint64_t irq_runs;
 	/* reclaim's swap and file devices, most recent last */
 	struct xkthread *swap_dev[MAX_DEV_STACK], *file_dev[MAX_DEV_STACK];
 	int nr_swap_dev, nr_file_dev;
@@ -790,6 +796,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	struct _mmt_wmark_caller wc, *wcp = &wc;
 	struct mmt_page *page;
 	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
+	uint64_t irq_runs = x->irq_runs;
 
 	_mmt_exec_wmark_caller(&wc, gfp);
 	page = node < 0 ? mmt_alloc_pages(gfp, order) :
@@ -801,7 +808,8 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	 * allocation's watermark check passed (a race the kernel allows):
 	 * the zone's count then says nothing about this caller.
 	 */
-	if (x->ds && mmt_dsched_switches(x->ds) != switches)
+	if ((x->ds && mmt_dsched_switches(x->ds) != switches) ||
+	    x->irq_runs != irq_runs)
 		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
 		got_pages(x, page, order, gfp, wcp, what);
@@ -1323,12 +1331,16 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		struct _mmt_wmark_caller wc;
 		struct mmt_page *page;
 
+		uint64_t irq_runs = x->irq_runs;
+
 		_mmt_exec_wmark_caller(&wc, gfp);
 		page = mmt_alloc_pages_nolock(0, (int)a[1], a[0]);
 		res->ptr = page;
 		res->a = a[0];
 		if (page)
-			got_pages(x, page, a[0], gfp, x->ds ? NULL : &wc, what);
+			got_pages(x, page, a[0], gfp,
+				  x->ds || x->irq_runs != irq_runs ? NULL : &wc,
+				  what);
 		break;
 	}
 	case MMT_OP_FREE_PAGES_NOLOCK:
@@ -2093,6 +2105,7 @@ static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
 	uint32_t i;
 
 	h->delivered = true;
+	x->irq_runs++;
 	t->irq_left--;
 	t->in_wait = false;
 	if (x->o->log) {
