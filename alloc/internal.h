@@ -392,6 +392,8 @@ struct mmt_machine {
 	 * scheduler; machines that never call them schedule as before.
 	 */
 	_Atomic bool nolock_seen;
+	/* cfg.up && !cfg.rt_rules: the uniprocessor pcp lock (page_alloc.c) */
+	bool pcp_up;
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;
 

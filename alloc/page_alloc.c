@@ -426,22 +426,23 @@ static MMT_NOINLINE void pcp_unlock_up(struct mmt_cpu *cpu, struct mmt_pcp *pcp)
  */
 static MMT_ALWAYS_INLINE bool pcp_up(const struct mmt_machine *m)
 {
-	return MMT_UNLIKELY(m->cfg.up) && !m->cfg.rt_rules;
+	return MMT_UNLIKELY(m->pcp_up); /* cfg.up && !cfg.rt_rules */
 }
 
-static MMT_ALWAYS_INLINE bool pcp_trylock(struct mmt_cpu *cpu,
-					  struct mmt_pcp *pcp, const char *site)
+/* @up: pcp_up(), read once per operation by its caller. */
+static MMT_ALWAYS_INLINE bool
+pcp_trylock(struct mmt_cpu *cpu, struct mmt_pcp *pcp, bool up, const char *site)
 {
-	if (pcp_up(cpu->m))
+	if (MMT_UNLIKELY(up))
 		return pcp_lock_up(cpu, pcp, site);
 	return _mmt_lock_acquire_on(cpu, &pcp->lock.l, MMT_LOCK_SPIN, NULL,
 				    true, site);
 }
 
-static MMT_ALWAYS_INLINE void pcp_unlock(struct mmt_cpu *cpu,
-					 struct mmt_pcp *pcp, const char *site)
+static MMT_ALWAYS_INLINE void
+pcp_unlock(struct mmt_cpu *cpu, struct mmt_pcp *pcp, bool up, const char *site)
 {
-	if (pcp_up(cpu->m)) {
+	if (MMT_UNLIKELY(up)) {
 		pcp_unlock_up(cpu, pcp);
 		return;
 	}
@@ -454,9 +455,9 @@ static MMT_ALWAYS_INLINE void pcp_unlock(struct mmt_cpu *cpu,
  * interrupts on.  Only there: SMP schedules stay as they were.
  */
 static MMT_ALWAYS_INLINE void pcp_list_point(struct mmt_cpu *cpu,
-					     struct mmt_pcp *pcp)
+					     struct mmt_pcp *pcp, bool up)
 {
-	if (pcp_up(cpu->m))
+	if (MMT_UNLIKELY(up))
 		mmt_sched_point(cpu, MMT_SP_PREEMPT, pcp);
 }
 
@@ -1002,7 +1003,7 @@ static void drain_pages_zone(struct mmt_cpu *self, int cpuid,
 
 	/* A uniprocessor's pcp lock is its own (pcp_lock_up). */
 	if (pcp_up(z->m))
-		pcp_trylock(self, pcp, MMT_SITE);
+		pcp_trylock(self, pcp, true, MMT_SITE);
 	else
 		_mmt_spin_lock(&pcp->lock, MMT_SITE);
 	/*
@@ -1011,7 +1012,7 @@ static void drain_pages_zone(struct mmt_cpu *self, int cpuid,
 	 */
 	free_pcppages_bulk(self, z, pcp, 1 << 30);
 	if (pcp_up(z->m))
-		pcp_unlock(self, pcp, MMT_SITE);
+		pcp_unlock(self, pcp, true, MMT_SITE);
 	else
 		_mmt_spin_unlock(&pcp->lock, MMT_SITE);
 }
@@ -1213,10 +1214,11 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 	/* The injected defect forgets the order in the list index. */
 	struct mmt_plist *list = &pcp->lists[pindex(
 		mt, mmt_bug_on(cpu->m, MMT_BUG_PCP_ORDER_INDEX) ? 0 : order)];
+	const bool up = pcp_up(cpu->m);
 	uint32_t pfn;
 
 	/* trylock: an interrupt may have arrived while this CPU held it */
-	if (!pcp_trylock(cpu, pcp, MMT_SITE))
+	if (!pcp_trylock(cpu, pcp, up, MMT_SITE))
 		return MMT_PFN_NONE;
 	if (list->first == MMT_PFN_NONE &&
 	    (!(alloc_flags & ALLOC_FAST_TRY) ||
@@ -1230,14 +1232,14 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 	if (pfn != MMT_PFN_NONE) {
 		struct mmt_page *p = pfn_to_page(cpu->m, pfn);
 
-		pcp_list_point(cpu, pcp);
+		pcp_list_point(cpu, pcp, up);
 		plist_del(cpu->m, list, pfn);
 		pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
 		p->pcp_cpu = -1;
 		pcp_count_add(pcp, -(1 << order));
 		mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
 	}
-	pcp_unlock(cpu, pcp, MMT_SITE);
+	pcp_unlock(cpu, pcp, up, MMT_SITE);
 	return pfn;
 }
 
@@ -1817,7 +1819,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 	pcp = cpu_pcp(cpu, zone);
 	if (gfp & __GFP_FAST_TRY)
 		cpu->nolock_depth++;
-	if (pcp_trylock(cpu, pcp, MMT_SITE)) {
+	if (pcp_trylock(cpu, pcp, pcp_up(m), MMT_SITE)) {
 		struct mmt_plist *list = &pcp->lists[pindex(ac.migratetype, 0)];
 
 		for (i = 0; i < nr; i++) {
@@ -1844,7 +1846,7 @@ unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 			array[i] = pfn_to_page(m, pfn);
 			got++;
 		}
-		pcp_unlock(cpu, pcp, MMT_SITE);
+		pcp_unlock(cpu, pcp, pcp_up(m), MMT_SITE);
 		for (i = 0; i < nr; i++) {
 			struct mmt_page *p = array[i];
 
@@ -1977,11 +1979,12 @@ static MMT_ALWAYS_INLINE void free_unref_page(struct mmt_cpu *cpu,
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	struct mmt_page *p = pfn_to_page(cpu->m, pfn);
 	int mt = pageblock_mt(z, pfn);
+	const bool up = pcp_up(cpu->m);
 
 	/* Highatomic pages ride the movable list; the buddy sorts them out. */
 	if (mt >= MMT_MIGRATE_PCPTYPES)
 		mt = MMT_MIGRATE_MOVABLE;
-	if (!pcp_trylock(cpu, pcp, MMT_SITE)) {
+	if (!pcp_trylock(cpu, pcp, up, MMT_SITE)) {
 		free_one_page(cpu, z, pfn, order, trylock);
 		return;
 	}
@@ -1989,17 +1992,18 @@ static MMT_ALWAYS_INLINE void free_unref_page(struct mmt_cpu *cpu,
 	pg_set_order(p, (uint8_t)order);
 	p->migratetype = (uint8_t)mt;
 	p->pcp_cpu = (int16_t)cpu->id;
-	pcp_list_point(cpu, pcp);
+	pcp_list_point(cpu, pcp, up);
 	plist_add(cpu->m, &pcp->lists[pindex(mt, order)], pfn, false);
 	pcp_count_add(pcp, 1 << order);
 	/* Above high a nolock free leaves the drain (zone lock) to the next. */
 	if (pcp_count(pcp) >= pcp->high && !trylock)
 		free_pcppages_bulk(cpu, z, pcp, pcp->batch);
-	pcp_unlock(cpu, pcp, MMT_SITE);
+	pcp_unlock(cpu, pcp, up, MMT_SITE);
 }
 
-static void free_pages_op(struct mmt_page *page, unsigned int order,
-			  const char *op, bool trylock)
+static MMT_ALWAYS_INLINE void free_pages_op(struct mmt_page *page,
+					    unsigned int order, const char *op,
+					    bool trylock)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_machine *m = cpu->m;
@@ -2248,6 +2252,7 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 	int i, c;
 
 	memset(poison_page, MMT_POISON_PAGE_FREE, sizeof(poison_page));
+	m->pcp_up = m->cfg.up && !m->cfg.rt_rules;
 	/*
 	 * Only the head descriptors of each zone's first max-order block and
 	 * of its unaligned tail are written here: all-zero is a free frame
