@@ -1267,7 +1267,8 @@ out:
  * else __slab_free with list_lock by trylock (busy: nothing changed, the
  * common part defers the object), never freezing onto the cpu partial
  * list (c->lock) and never discarding an empty slab (the page allocator):
- * an empty slab stays on the node partial list for a later shrink.
+ * a free that would empty a slab the ordinary free gives back (beyond
+ * min_partial; any, for a dead cache) is deferred to that free.
  */
 static int slub_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			    void *slot)
@@ -1312,6 +1313,16 @@ static int slub_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			n = slab_node(s, slab);
 			if (!mmt_spin_trylock_irqsave(&n->list_lock, flags))
 				return MMT_FREE_NOLOCK_BUSY;
+			/*
+			 * Emptied, an ordinary free would give the slab back
+			 * (the page allocator; a dead cache keeps none): leave
+			 * that to it, deferred.
+			 */
+			if (st.inuse == 1 && nr_partial(n) >= min_partial(s)) {
+				mmt_spin_unlock_irqrestore(&n->list_lock,
+							   flags);
+				return MMT_FREE_NOLOCK_BUSY;
+			}
 		}
 		st.free = idx;
 		st.inuse--;
