@@ -104,6 +104,18 @@ static const struct mmt_bug_info bugs[] = {
 	  "slab",
 	  "sheaves: a sheaf whose refill fails partway is freed as if empty, leaking the objects already in it (upstream fix, 2025)",
 	  "slab-sheaf" },
+	/*
+	 * Upstream fixes merged in 2025-2026, modelled from the behaviour
+	 * each fix describes (issue 11).
+	 */
+	{ MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, "nolock-zone-double-trylock",
+	  "2025", "page",
+	  "the zone-lock path of the buddy allocator tries the lock and, when the trylock fails, spins on it whoever the caller is: alloc_pages_nolock/free_pages_nolock spin on a held zone->lock (fixed by \"avoid second trylock of zone->lock\")",
+	  "nolock-spin" },
+	{ MMT_BUG_PCP_UP_TRYLOCK_REENTRY, "pcp-up-trylock-reentry", "2025",
+	  "page",
+	  "on a uniprocessor build (smp=off) the pcp spin_trylock never fails and leaves interrupts on: an interrupt inside a per-cpu list operation reenters the same list (fixed by disabling interrupts for the pcp lock on UP)",
+	  "pcp-reentry" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

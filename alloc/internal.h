@@ -186,6 +186,16 @@ struct mmt_zone {
 	 */
 	_Atomic long nr_free_pages;
 	_Atomic long nr_allocated;
+	/*
+	 * free_pages_nolock()'s deferred frees (the kernel's
+	 * zone->trylock_free_pages, 6.15+): a lock-free stack of blocks
+	 * that could not get the zone lock, linked by pfn through the head
+	 * page's next, each MMT_PG_DEFERRED with its order; pushed with a
+	 * compare-exchange by anyone, emptied whole (exchange) by a free
+	 * path that holds zone->lock.  nr_deferred counts its pages.
+	 */
+	_Atomic uint32_t deferred;
+	_Atomic long nr_deferred;
 
 	/*
 	 * Read locklessly by every allocation, rewritten when the emergency
@@ -226,6 +236,13 @@ struct mmt_pcp {
 	 */
 	_Atomic long allocated;
 	struct mmt_plist lists[MMT_NR_PCP_LISTS];
+	/*
+	 * A uniprocessor machine (cfg.up) takes no lock word: inside its
+	 * critical section up_busy is 1 (more is a reentry, "pcp-reentry"),
+	 * and up_irqs keeps the interrupt state the fixed pcp lock saved.
+	 */
+	int up_busy;
+	int up_irqs;
 };
 
 /* ---- tasks and CPUs ---- */
@@ -318,6 +335,23 @@ struct mmt_cpu {
 	 * softirq_enter save and clear it, the exits restore it).
 	 */
 	int nolock_saved[2];
+	/*
+	 * Inside a call that must never spin nor sleep (alloc_pages_nolock,
+	 * free_pages_nolock, kmalloc_nolock, kfree_nolock): the lock layer
+	 * reports any acquisition that is not a trylock, and might_sleep
+	 * reports, as "nolock-spin".  Saved and cleared by irq_enter and
+	 * softirq_enter like nolock_depth (an interrupt's own calls are not
+	 * the nolock call it interrupted).
+	 */
+	int nospin_depth;
+	int nospin_saved[2];
+	/*
+	 * kfree_nolock()'s deferred objects on this CPU (the kernel's per-cpu
+	 * defer_free llist): slots linked through a raw pointer at their
+	 * cache's free-pointer offset; pushed by compare-exchange, emptied
+	 * whole by exchange (slab_common.c).
+	 */
+	_Atomic(void *) slab_deferred;
 	uint64_t alloc_seq; /* allocations made on this CPU */
 	struct mmt_saves irq_saves; /* open local_irq_save()s */
 };
@@ -382,6 +416,15 @@ struct mmt_machine {
 	struct mmt_page_hooks hooks;
 	struct mmt_page_observer pobs; /* .enter NULL: none */
 	long emergency_pages; /* connected emergency reserve (reserve.c) */
+	/*
+	 * A nolock page call ran on this machine: from then on the zone lock
+	 * has a scheduling point inside (page_alloc.c, zone_held_point()),
+	 * so another CPU's trylock can find it held under the deterministic
+	 * scheduler; machines that never call them schedule as before.
+	 */
+	_Atomic bool nolock_seen;
+	/* cfg.up && !cfg.rt_rules: the uniprocessor pcp lock (page_alloc.c) */
+	bool pcp_up;
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;
 
@@ -524,7 +567,8 @@ void _mmt_might_sleep_atomic(struct mmt_cpu *cpu, const char *site)
 static inline void _mmt_might_sleep_on(struct mmt_cpu *cpu, const char *site)
 {
 	cpu->curr->sleep_points++;
-	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth))
+	if (MMT_UNLIKELY(cpu->preempt_count || cpu->irq_disable_depth ||
+			 cpu->nospin_depth))
 		_mmt_might_sleep_atomic(cpu, site);
 }
 /* current_gfp_context() of the task on @cpu (mmt_current_gfp_context()). */

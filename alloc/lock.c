@@ -116,6 +116,30 @@ MMT_COLD bool _mmt_lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
 	return false;
 }
 
+/*
+ * "nolock-spin": a lock that may spin (or, for a mutex or a spinlock under
+ * PREEMPT_RT rules, sleep) taken with lock, not trylock, inside a nolock
+ * call (cpu->nospin_depth).  Reported before the acquisition, which then
+ * goes on as the code asked: the defect is the attempt, held or not.
+ */
+MMT_COLD void _mmt_lock_nospin_report(struct mmt_cpu *cpu, struct mmt_lock *l,
+				      enum mmt_lock_kind kind, const char *site)
+{
+	_mmt_violation(
+		cpu->m, "nolock-spin", site,
+		"a nolock call on cpu %d takes %s %s with a lock that may %s at %s (%s; the nolock APIs only trylock)",
+		cpu->id, kind_word(kind),
+		l->cls && l->cls->name ? l->cls->name : "?",
+		kind == MMT_LOCK_MUTEX || (kind == MMT_LOCK_SPIN &&
+					   cpu->m->cfg.rt_rules) ?
+			"sleep" :
+			"spin",
+		_mmt_short_site(site),
+		atomic_load_explicit(&l->locked, memory_order_relaxed) ?
+			"it is held: this would wait" :
+			"free now, but it may be held when the call comes");
+}
+
 static inline int find_held(const struct mmt_task *t, const struct mmt_lock *l)
 {
 	int i;

@@ -21,6 +21,9 @@
 bool _mmt_lock_misuse(struct mmt_cpu *cpu, struct mmt_lock *l,
 		      enum mmt_lock_kind kind, const char *op, const char *site)
 	__attribute__((cold));
+void _mmt_lock_nospin_report(struct mmt_cpu *cpu, struct mmt_lock *l,
+			     enum mmt_lock_kind kind, const char *site)
+	__attribute__((cold));
 bool _mmt_lock_acquire_slow(struct mmt_cpu *cpu, struct mmt_lock *l,
 			    enum mmt_lock_kind kind, unsigned long *flags,
 			    bool trylock, const char *site);
@@ -130,6 +133,9 @@ _mmt_lock_acquire_on(struct mmt_cpu *cpu, struct mmt_lock *l,
 	struct mmt_task *t = cpu->curr;
 	struct mmt_held_lock *h;
 
+	/* The nolock APIs' oracle: inside one, only trylocks. */
+	if (!trylock && MMT_UNLIKELY(cpu->nospin_depth))
+		_mmt_lock_nospin_report(cpu, l, kind, site);
 	if (MMT_UNLIKELY(!_mmt_lock_fast_kind(cpu->m, kind) ||
 			 t->nr_held >= MMT_MAX_HELD_LOCKS))
 		return _mmt_lock_acquire_slow(cpu, l, kind, flags, trylock,

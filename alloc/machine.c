@@ -97,6 +97,12 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 			 cfg->nr_cpus, MMT_MAX_CPUS);
 		return false;
 	}
+	if (cfg->up && cfg->nr_cpus != 1) {
+		snprintf(err, errlen,
+			 "up: a uniprocessor build (SMP=n) has one cpu, not %d",
+			 cfg->nr_cpus);
+		return false;
+	}
 	if (cfg->normal_pages < MMT_MIN_ZONE_PAGES) {
 		snprintf(err, errlen,
 			 "normal_pages: %lu is below the minimum %lu",
@@ -804,6 +810,8 @@ void mmt_irq_enter(void)
 	cpu->irq_disable_depth = 1; /* handlers run with irqs off */
 	cpu->nolock_saved[0] = cpu->nolock_depth;
 	cpu->nolock_depth = 0;
+	cpu->nospin_saved[0] = cpu->nospin_depth;
+	cpu->nospin_depth = 0;
 }
 
 void mmt_irq_exit(void)
@@ -818,6 +826,7 @@ void mmt_irq_exit(void)
 	cpu->preempt_count -= MMT_HARDIRQ_OFFSET;
 	cpu->irq_disable_depth = 0;
 	cpu->nolock_depth = cpu->nolock_saved[0];
+	cpu->nospin_depth = cpu->nospin_saved[0];
 }
 
 void mmt_local_bh_disable(void)
@@ -855,6 +864,8 @@ void mmt_softirq_enter(void)
 	cpu->preempt_count += MMT_SOFTIRQ_OFFSET;
 	cpu->nolock_saved[1] = cpu->nolock_depth;
 	cpu->nolock_depth = 0;
+	cpu->nospin_saved[1] = cpu->nospin_depth;
+	cpu->nospin_depth = 0;
 }
 
 void mmt_softirq_exit(void)
@@ -869,6 +880,7 @@ void mmt_softirq_exit(void)
 	}
 	cpu->preempt_count -= MMT_SOFTIRQ_OFFSET;
 	cpu->nolock_depth = cpu->nolock_saved[1];
+	cpu->nospin_depth = cpu->nospin_saved[1];
 }
 
 bool mmt_in_hardirq(void)
@@ -917,6 +929,14 @@ void _mmt_might_sleep(const char *site)
 void _mmt_might_sleep_atomic(struct mmt_cpu *cpu, const char *site)
 {
 	const char *why;
+
+	if (cpu->nospin_depth)
+		_mmt_violation(
+			cpu->m, "nolock-spin", site,
+			"a nolock call on cpu %d reaches a function that may sleep at %s (the nolock APIs never sleep nor spin)",
+			cpu->id, _mmt_short_site(site));
+	if (!cpu->preempt_count && !cpu->irq_disable_depth)
+		return;
 
 	if (!_mmt_lockdep_can_sleep(cpu, &why))
 		_mmt_violation(

@@ -50,6 +50,31 @@
  *  - __GFP_FAST_TRY: the per-cpu list only, taken with trylock; an empty
  *    list is a failure, never rmqueue_bulk() and never the zone lock; no
  *    kswapd wakeup, no slow path.
+ *  - The nolock APIs (6.15-6.16, FAST_TRY's descendants):
+ *    alloc_pages_nolock() runs the fast path with ALLOC_TRYLOCK: the pcp
+ *    lock by trylock (busy: the buddy lists), the zone lock by trylock
+ *    (busy: NULL), rmqueue_bulk() included; min watermark, zeroed,
+ *    __GFP_NOMEMALLOC, no kswapd, no slow path; NULL at once in hard irq
+ *    under PREEMPT_RT rules.  free_pages_nolock() frees by trylock too;
+ *    a block that gets no lock is pushed on its zone's lock-free deferred
+ *    list (zone->deferred), which every free path that holds the zone
+ *    lock empties first (free_one_page, free_pcppages_bulk), and teardown
+ *    too.  A nolock free never drains a pcp above its high mark (that
+ *    takes the zone lock): the next ordinary free does.  While a nolock
+ *    call runs, cpu->nospin_depth makes the lock layer report any
+ *    acquisition that is not a trylock, and might_sleep() any sleep
+ *    ("nolock-spin").  The zone-lock path follows the 2025 fix "avoid
+ *    second trylock of zone->lock": ordinary callers lock, trylock
+ *    callers trylock; MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK has everyone try
+ *    first and spin after a failed try, the nolock callers too.
+ *  - Uniprocessor (cfg.up, CONFIG_SMP=n, without PREEMPT_RT rules, under
+ *    which a spinlock_t sleeps and keeps its word): a spinlock is a no-op, so
+ *    pcp "trylock" cannot fail; the pcp lock disables interrupts instead
+ *    (the fix), and no interrupt can reenter a list operation.  With
+ *    MMT_BUG_PCP_UP_TRYLOCK_REENTRY interrupts stay on: a handler
+ *    delivered inside the task's list operation (the scheduling point
+ *    between reading a list and changing it) reenters the same pcp, which
+ *    the up_busy count reports ("pcp-reentry").
  *
  * Invariants (checked by _mmt_zone_is_valid and the cheap checks):
  *  - per zone: free (buddy) + per-cpu + allocated == managed pages;
@@ -58,6 +83,9 @@
  *    MMT_PG_BUDDY and its order, sits on the list of its migratetype, and
  *    two free buddies of the same order never coexist (they would merge);
  *  - pcp->count equals the pages on that pcp's lists, each MMT_PG_PCP;
+ *  - nr_deferred equals the pages on the zone's deferred list, each head
+ *    MMT_PG_DEFERRED; conservation counts them beside free, per-cpu and
+ *    allocated (they are neither free nor leaked);
  *  - a page is in exactly one state: buddy, pcp, allocated head, part of an
  *    allocation, or in no zone (a hole between zones: an all-zero
  *    descriptor that pfn_zone() places in none).
@@ -98,6 +126,7 @@
 #define ALLOC_KSWAPD 0x40u
 #define ALLOC_HIGHATOMIC 0x80u
 #define ALLOC_FAST_TRY 0x100u /* never the zone lock, trylock only */
+#define ALLOC_TRYLOCK 0x200u /* alloc_pages_nolock: every lock by trylock */
 
 #define MMT_MAX_RECLAIM_RETRIES 16
 #define MMT_MAX_SLOWPATH_LOOPS 64 /* the model never loops forever */
@@ -123,6 +152,8 @@ static const char *const vm_item_names[MMT_NR_VM_ITEMS] = {
 	[MMT_VM_BUDDY_SPLIT] = "buddy_split",
 	[MMT_VM_BUDDY_MERGE] = "buddy_merge",
 	[MMT_VM_WMARK_FAIL] = "wmark_fail",
+	[MMT_VM_NOLOCK_FAIL] = "nolock_fail",
+	[MMT_VM_NOLOCK_DEFERRED] = "nolock_deferred",
 };
 
 static const char *const mt_names[MMT_MIGRATE_TYPES] = { "Unmovable", "Movable",
@@ -356,18 +387,104 @@ static inline void zone_touch(struct mmt_zone *z)
  * same operation as spin_trylock()/spin_unlock() on @cpu, the current CPU,
  * a call less on every per-cpu list operation.  The lock is the page
  * allocator's own (initialized with the machine): no misuse check.
+ *
+ * A uniprocessor machine (cfg.up) has no lock word to try: spin_trylock
+ * on UP is preempt_disable() and always succeeds.  The fixed pcp lock
+ * saves and disables interrupts there (pcp_trylock_prepare), so nothing
+ * can enter the lists under the task; MMT_BUG_PCP_UP_TRYLOCK_REENTRY
+ * leaves them on.  The same scheduling points as the lock word's.
  */
-static MMT_ALWAYS_INLINE bool pcp_trylock(struct mmt_cpu *cpu,
-					  struct mmt_pcp *pcp, const char *site)
+static MMT_NOINLINE bool pcp_lock_up(struct mmt_cpu *cpu, struct mmt_pcp *pcp,
+				     const char *site)
 {
+	mmt_sched_point(cpu, MMT_SP_LOCK_ACQUIRE, &pcp->lock.l);
+	cpu->preempt_count += MMT_PREEMPT_OFFSET;
+	if (!mmt_bug_on(cpu->m, MMT_BUG_PCP_UP_TRYLOCK_REENTRY)) {
+		pcp->up_irqs = cpu->irq_disable_depth;
+		cpu->irq_disable_depth = 1;
+	}
+	if (MMT_UNLIKELY(pcp->up_busy))
+		_mmt_violation(
+			cpu->m, "pcp-reentry", site,
+			"cpu %d (uniprocessor) enters its per-cpu page lists at %s %s while the operation it interrupted is inside them",
+			cpu->id, _mmt_short_site(site),
+			(cpu->preempt_count & MMT_HARDIRQ_MASK) ?
+				"from hard irq" :
+			(cpu->preempt_count & MMT_SOFTIRQ_OFFSET) ?
+				"from a softirq" :
+				"from the task");
+	pcp->up_busy++;
+	return true;
+}
+
+static MMT_NOINLINE void pcp_unlock_up(struct mmt_cpu *cpu, struct mmt_pcp *pcp)
+{
+	pcp->up_busy--;
+	if (!mmt_bug_on(cpu->m, MMT_BUG_PCP_UP_TRYLOCK_REENTRY))
+		cpu->irq_disable_depth = pcp->up_irqs;
+	cpu->preempt_count -= MMT_PREEMPT_OFFSET;
+	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, &pcp->lock.l);
+}
+
+/*
+ * A uniprocessor without PREEMPT_RT rules: under them a spinlock_t is a
+ * sleeping lock with a real word even on UP, so the pcp lock stays one.
+ */
+static MMT_ALWAYS_INLINE bool pcp_up(const struct mmt_machine *m)
+{
+	return MMT_UNLIKELY(m->pcp_up); /* cfg.up && !cfg.rt_rules */
+}
+
+/* @up: pcp_up(), read once per operation by its caller. */
+static MMT_ALWAYS_INLINE bool
+pcp_trylock(struct mmt_cpu *cpu, struct mmt_pcp *pcp, bool up, const char *site)
+{
+	if (MMT_UNLIKELY(up))
+		return pcp_lock_up(cpu, pcp, site);
 	return _mmt_lock_acquire_on(cpu, &pcp->lock.l, MMT_LOCK_SPIN, NULL,
 				    true, site);
 }
 
-static MMT_ALWAYS_INLINE void pcp_unlock(struct mmt_cpu *cpu,
-					 struct mmt_pcp *pcp, const char *site)
+static MMT_ALWAYS_INLINE void
+pcp_unlock(struct mmt_cpu *cpu, struct mmt_pcp *pcp, bool up, const char *site)
 {
+	if (MMT_UNLIKELY(up)) {
+		pcp_unlock_up(cpu, pcp);
+		return;
+	}
 	_mmt_lock_release_on(cpu, &pcp->lock.l, MMT_LOCK_SPIN, NULL, site);
+}
+
+/*
+ * Inside a list operation, between reading a list and changing it: where
+ * an interrupt may arrive on a uniprocessor whose pcp lock left
+ * interrupts on.  Only there: SMP schedules stay as they were.
+ */
+static MMT_ALWAYS_INLINE void pcp_list_point(struct mmt_cpu *cpu,
+					     struct mmt_pcp *pcp, bool up)
+{
+	if (MMT_UNLIKELY(up))
+		mmt_sched_point(cpu, MMT_SP_PREEMPT, pcp);
+}
+
+/*
+ * Inside the zone lock, once a nolock call has run on the machine: where
+ * another CPU's alloc_pages_nolock/free_pages_nolock may find it held (the
+ * kernel holds it across whole batches).  Without nolock callers no
+ * schedule changes.
+ */
+static inline void zone_held_point(struct mmt_cpu *cpu, struct mmt_zone *z)
+{
+	if (MMT_UNLIKELY(atomic_load_explicit(&cpu->m->nolock_seen,
+					      memory_order_relaxed)))
+		mmt_sched_point(cpu, MMT_SP_PREEMPT, &z->lock);
+}
+
+static inline void nolock_seen(struct mmt_machine *m)
+{
+	if (!atomic_load_explicit(&m->nolock_seen, memory_order_relaxed))
+		atomic_store_explicit(&m->nolock_seen, true,
+				      memory_order_relaxed);
 }
 
 static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
@@ -384,6 +501,34 @@ static inline void zone_lock(struct mmt_cpu *cpu, struct mmt_zone *z,
 			cpu->id, z->nid, z->name);
 	_mmt_spin_lock_irqsave(&z->lock, flags, MMT_SITE);
 	zone_touch(z);
+	zone_held_point(cpu, z);
+}
+
+/*
+ * The zone lock for a caller that may (@trylock false) or may not spin.
+ * As since the 2025 fix "avoid second trylock of zone->lock": a trylock
+ * caller tries once and gives up, the others lock.  The injected defect
+ * is the code before the fix: everyone tries first and, when the try
+ * fails, spins - a nolock caller included.
+ */
+static inline bool zone_lock_for(struct mmt_cpu *cpu, struct mmt_zone *z,
+				 unsigned long *flags, bool trylock)
+{
+	if (MMT_LIKELY(
+		    !trylock &&
+		    !mmt_bug_on(cpu->m, MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK))) {
+		zone_lock(cpu, z, flags);
+		return true;
+	}
+	if (_mmt_spin_trylock_irqsave(&z->lock, flags, MMT_SITE)) {
+		zone_touch(z);
+		zone_held_point(cpu, z);
+		return true;
+	}
+	if (trylock && !mmt_bug_on(cpu->m, MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK))
+		return false;
+	zone_lock(cpu, z, flags);
+	return true;
 }
 
 static bool buddy_is_valid(struct mmt_zone *z, unsigned long *free_pages);
@@ -650,6 +795,63 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z,
 	free_list_add(z, pfn, order, pageblock_mt(z, pfn), false);
 }
 
+/* ---- free_pages_nolock()'s deferred list (an llist per zone) ---- */
+
+/* Push a prepared block that got no lock: anyone, any context, no lock. */
+static void defer_push(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
+		       unsigned int order)
+{
+	struct mmt_page *p = pfn_to_page(z->m, pfn);
+	uint32_t head =
+		atomic_load_explicit(&z->deferred, memory_order_relaxed);
+
+	pg_set_flags(p, MMT_PG_DEFERRED | KEEP(p));
+	pg_set_order(p, (uint8_t)order);
+	atomic_fetch_add_explicit(&z->nr_deferred, 1l << order,
+				  memory_order_relaxed);
+	do {
+		p->next = head;
+		mmt_sched_point(cpu, MMT_SP_CMPXCHG, &z->deferred);
+		/*
+		 * Release: the block's descriptor (flags, order, link) is
+		 * written before it is reachable; pairs with the acquire
+		 * exchange of defer_drain_locked().
+		 */
+	} while (!atomic_compare_exchange_weak_explicit(
+		&z->deferred, &head, pfn, memory_order_release,
+		memory_order_relaxed));
+	mmt_count_event(cpu, MMT_VM_NOLOCK_DEFERRED, 1);
+}
+
+/* Free every deferred block of @z into the buddy lists (zone->lock held). */
+static MMT_NOINLINE void defer_drain_locked(struct mmt_cpu *cpu,
+					    struct mmt_zone *z)
+{
+	/* Acquire pairs with the release compare-exchange of defer_push(). */
+	uint32_t pfn = atomic_exchange_explicit(&z->deferred, MMT_PFN_NONE,
+						memory_order_acquire);
+
+	while (pfn != MMT_PFN_NONE) {
+		struct mmt_page *p = pfn_to_page(z->m, pfn);
+		uint32_t next = p->next;
+		unsigned int order = pg_order(p);
+
+		pg_set_flags(p, KEEP(p));
+		atomic_fetch_sub_explicit(&z->nr_deferred, 1l << order,
+					  memory_order_relaxed);
+		free_one_page_locked(cpu, z, pfn, order);
+		pfn = next;
+	}
+}
+
+static inline void defer_drain(struct mmt_cpu *cpu, struct mmt_zone *z)
+{
+	if (MMT_UNLIKELY(
+		    atomic_load_explicit(&z->deferred, memory_order_relaxed) !=
+		    MMT_PFN_NONE))
+		defer_drain_locked(cpu, z);
+}
+
 /* ---- watermarks ---- */
 
 /* Written under zone->lock, read locklessly by the watermark check. */
@@ -748,13 +950,14 @@ static inline int pcp_count(struct mmt_pcp *pcp)
 /* rmqueue_bulk: move @count blocks of @order to a pcp list (pcp->lock held). */
 static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 			struct mmt_pcp *pcp, int owner, unsigned int order,
-			int count, int mt)
+			int count, int mt, bool trylock)
 {
 	struct mmt_plist *list = &pcp->lists[pindex(mt, order)];
 	unsigned long flags;
 	int i;
 
-	zone_lock(cpu, z, &flags);
+	if (!zone_lock_for(cpu, z, &flags, trylock))
+		return 0;
 	if (MMT_UNLIKELY(z->m->pobs.enter))
 		z->m->pobs.take(z->m->pobs.arg, z->id, zone_free(z), order);
 	for (i = 0; i < count; i++) {
@@ -786,6 +989,7 @@ static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 	if (pages <= 0 || !pcp_count(pcp))
 		return;
 	zone_lock(cpu, z, &flags);
+	defer_drain(cpu, z);
 	/* Round-robin over the lists, oldest (tail) first, like the kernel. */
 	while (pages > 0 && empty_rounds < MMT_NR_PCP_LISTS) {
 		struct mmt_plist *list = &pcp->lists[li];
@@ -822,13 +1026,20 @@ static void drain_pages_zone(struct mmt_cpu *self, int cpuid,
 {
 	struct mmt_pcp *pcp = &z->m->cpus[cpuid].pcp[z->id];
 
-	_mmt_spin_lock(&pcp->lock, MMT_SITE);
+	/* A uniprocessor's pcp lock is its own (pcp_lock_up). */
+	if (pcp_up(z->m))
+		pcp_trylock(self, pcp, true, MMT_SITE);
+	else
+		_mmt_spin_lock(&pcp->lock, MMT_SITE);
 	/*
 	 * Drain by lists, not by count: a drifted count must not leave pages
 	 * stranded (the validator reports the drift itself).
 	 */
 	free_pcppages_bulk(self, z, pcp, 1 << 30);
-	_mmt_spin_unlock(&pcp->lock, MMT_SITE);
+	if (pcp_up(z->m))
+		pcp_unlock(self, pcp, true, MMT_SITE);
+	else
+		_mmt_spin_unlock(&pcp->lock, MMT_SITE);
 }
 
 void _mmt_drain_cpu_pages(struct mmt_machine *m, int cpuid)
@@ -1025,30 +1236,32 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 	/* The injected defect forgets the order in the list index. */
 	struct mmt_plist *list = &pcp->lists[pindex(
 		mt, mmt_bug_on(cpu->m, MMT_BUG_PCP_ORDER_INDEX) ? 0 : order)];
+	const bool up = pcp_up(cpu->m);
 	uint32_t pfn;
 
 	/* trylock: an interrupt may have arrived while this CPU held it */
-	if (!pcp_trylock(cpu, pcp, MMT_SITE))
+	if (!pcp_trylock(cpu, pcp, up, MMT_SITE))
 		return MMT_PFN_NONE;
 	if (list->first == MMT_PFN_NONE &&
 	    (!(alloc_flags & ALLOC_FAST_TRY) ||
 	     mmt_bug_on(cpu->m, MMT_BUG_FAST_TRY_BULK_REFILL))) {
 		int batch = pcp->batch >> order;
 
-		rmqueue_bulk(cpu, z, pcp, cpu->id, order, batch ? batch : 1,
-			     mt);
+		rmqueue_bulk(cpu, z, pcp, cpu->id, order, batch ? batch : 1, mt,
+			     alloc_flags & ALLOC_TRYLOCK);
 	}
 	pfn = list->first;
 	if (pfn != MMT_PFN_NONE) {
 		struct mmt_page *p = pfn_to_page(cpu->m, pfn);
 
+		pcp_list_point(cpu, pcp, up);
 		plist_del(cpu->m, list, pfn);
 		pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
 		p->pcp_cpu = -1;
 		pcp_count_add(pcp, -(1 << order));
 		mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
 	}
-	pcp_unlock(cpu, pcp, MMT_SITE);
+	pcp_unlock(cpu, pcp, up, MMT_SITE);
 	return pfn;
 }
 
@@ -1059,7 +1272,8 @@ static uint32_t rmqueue_buddy(struct mmt_cpu *cpu, struct mmt_zone *z,
 	unsigned long flags;
 	uint32_t pfn = MMT_PFN_NONE;
 
-	zone_lock(cpu, z, &flags);
+	if (!zone_lock_for(cpu, z, &flags, alloc_flags & ALLOC_TRYLOCK))
+		return MMT_PFN_NONE;
 	if (MMT_UNLIKELY(z->m->pobs.enter))
 		z->m->pobs.take(z->m->pobs.arg, z->id, zone_free(z), order);
 	if (order && (alloc_flags & ALLOC_HIGHATOMIC))
@@ -1559,6 +1773,60 @@ struct mmt_page *mmt_alloc_pages_node(int nid, mmt_gfp_t gfp,
 	return alloc_pages_nid(nid, gfp, order, "alloc_pages_node");
 }
 
+struct mmt_page *mmt_alloc_pages_nolock(mmt_gfp_t gfp, int nid,
+					unsigned int order)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+	struct alloc_context ac;
+	struct mmt_page *page;
+
+	nolock_seen(cpu->m);
+	if (MMT_UNLIKELY(gfp & ~__GFP_ACCOUNT)) {
+		mmt_violation(
+			cpu->m, "gfp-misuse",
+			"alloc_pages_nolock(gfp 0x%x, order %u): only __GFP_ACCOUNT may be passed (it chooses its own flags)",
+			gfp, order);
+		gfp &= __GFP_ACCOUNT;
+	}
+	if (MMT_UNLIKELY(order >= MMT_MAX_ORDER)) {
+		mmt_violation(
+			cpu->m, "bad-order",
+			"alloc_pages_nolock(order %u): order must be below %d",
+			order, MMT_MAX_ORDER);
+		return NULL;
+	}
+	if (nid < 0)
+		nid = cpu->nid; /* NUMA_NO_NODE */
+	if (MMT_UNLIKELY(nid >= cpu->m->nr_nodes)) {
+		mmt_violation(
+			cpu->m, "bad-node",
+			"alloc_pages_nolock(node %d): the machine has %d node(s)",
+			nid, cpu->m->nr_nodes);
+		return NULL;
+	}
+	/* PREEMPT_RT: spinlocks sleep, not even a trylock in hard irq. */
+	if (cpu->m->cfg.rt_rules && (cpu->preempt_count & MMT_HARDIRQ_MASK)) {
+		mmt_count_event(cpu, MMT_VM_NOLOCK_FAIL, 1);
+		mmt_count_event(cpu, MMT_VM_ALLOC_FAIL, 1);
+		return NULL;
+	}
+	gfp |= __GFP_NOWARN | __GFP_ZERO | __GFP_NOMEMALLOC | __GFP_COMP;
+	ac.preferred_nid = nid;
+	ac.highest_zoneidx = MMT_ZONE_NORMAL;
+	ac.migratetype = MMT_MIGRATE_UNMOVABLE;
+	ac.thisnode = false;
+	ac.spread = true;
+	cpu->nospin_depth++;
+	page = get_page_from_freelist(cpu, gfp, order,
+				      ALLOC_WMARK_MIN | ALLOC_TRYLOCK, &ac);
+	cpu->nospin_depth--;
+	if (!page) {
+		mmt_count_event(cpu, MMT_VM_NOLOCK_FAIL, 1);
+		mmt_count_event(cpu, MMT_VM_ALLOC_FAIL, 1);
+	}
+	return page;
+}
+
 void *mmt_get_free_pages(mmt_gfp_t gfp, unsigned int order)
 {
 	struct mmt_page *page = mmt_alloc_pages(gfp, order);
@@ -1630,7 +1898,7 @@ static unsigned int alloc_pages_bulk(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 	pcp = cpu_pcp(cpu, zone);
 	if (gfp & __GFP_FAST_TRY)
 		cpu->nolock_depth++;
-	if (pcp_trylock(cpu, pcp, MMT_SITE)) {
+	if (pcp_trylock(cpu, pcp, pcp_up(m), MMT_SITE)) {
 		struct mmt_plist *list = &pcp->lists[pindex(ac.migratetype, 0)];
 
 		for (i = 0; i < nr; i++) {
@@ -1642,7 +1910,7 @@ static unsigned int alloc_pages_bulk(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 			    (!(gfp & __GFP_FAST_TRY) ||
 			     mmt_bug_on(m, MMT_BUG_FAST_TRY_BULK_REFILL)))
 				rmqueue_bulk(cpu, zone, pcp, cpu->id, 0,
-					     pcp->batch, ac.migratetype);
+					     pcp->batch, ac.migratetype, false);
 			pfn = list->first;
 			if (pfn == MMT_PFN_NONE)
 				break;
@@ -1657,7 +1925,7 @@ static unsigned int alloc_pages_bulk(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 			array[i] = pfn_to_page(m, pfn);
 			got++;
 		}
-		pcp_unlock(cpu, pcp, MMT_SITE);
+		pcp_unlock(cpu, pcp, pcp_up(m), MMT_SITE);
 		for (i = 0; i < nr; i++) {
 			struct mmt_page *p = array[i];
 
@@ -1703,6 +1971,11 @@ static MMT_COLD bool report_bad_free(struct mmt_machine *m,
 			m, "bad-order",
 			"%s(pfn %lu, order %u): order must be below %d", op,
 			pfn, order, MMT_MAX_ORDER);
+	if (pg_flags(page) & MMT_PG_DEFERRED)
+		return mmt_violation(
+			m, "double-free",
+			"%s(pfn %lu, order %u): the page is already free (on its zone's deferred list: a free_pages_nolock that found the locks busy)",
+			op, pfn, order);
 	if (pg_flags(page) & (MMT_PG_BUDDY | MMT_PG_PCP))
 		return mmt_violation(
 			m, "double-free",
@@ -1760,44 +2033,56 @@ static MMT_ALWAYS_INLINE void free_pages_prepare(struct mmt_cpu *cpu,
 	mmt_count_event(cpu, MMT_VM_PGFREE, n);
 }
 
+/*
+ * Into the buddy lists under the zone lock, the deferred blocks first; a
+ * nolock free (@trylock) that cannot take the lock defers its block.
+ */
 static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
-			  unsigned int order)
+			  unsigned int order, bool trylock)
 {
 	unsigned long flags;
 
-	zone_lock(cpu, z, &flags);
+	if (!zone_lock_for(cpu, z, &flags, trylock)) {
+		defer_push(cpu, z, pfn, order);
+		return;
+	}
+	defer_drain(cpu, z);
 	free_one_page_locked(cpu, z, pfn, order);
 	zone_unlock(z, flags);
 }
 
 static MMT_ALWAYS_INLINE void free_unref_page(struct mmt_cpu *cpu,
 					      struct mmt_zone *z, uint32_t pfn,
-					      unsigned int order)
+					      unsigned int order, bool trylock)
 {
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	struct mmt_page *p = pfn_to_page(cpu->m, pfn);
 	int mt = pageblock_mt(z, pfn);
+	const bool up = pcp_up(cpu->m);
 
 	/* Highatomic pages ride the movable list; the buddy sorts them out. */
 	if (mt >= MMT_MIGRATE_PCPTYPES)
 		mt = MMT_MIGRATE_MOVABLE;
-	if (!pcp_trylock(cpu, pcp, MMT_SITE)) {
-		free_one_page(cpu, z, pfn, order);
+	if (!pcp_trylock(cpu, pcp, up, MMT_SITE)) {
+		free_one_page(cpu, z, pfn, order, trylock);
 		return;
 	}
 	pg_set_flags(p, MMT_PG_PCP | KEEP(p));
 	pg_set_order(p, (uint8_t)order);
 	p->migratetype = (uint8_t)mt;
 	p->pcp_cpu = (int16_t)cpu->id;
+	pcp_list_point(cpu, pcp, up);
 	plist_add(cpu->m, &pcp->lists[pindex(mt, order)], pfn, false);
 	pcp_count_add(pcp, 1 << order);
-	if (pcp_count(pcp) >= pcp->high)
+	/* Above high a nolock free leaves the drain (zone lock) to the next. */
+	if (pcp_count(pcp) >= pcp->high && !trylock)
 		free_pcppages_bulk(cpu, z, pcp, pcp->batch);
-	pcp_unlock(cpu, pcp, MMT_SITE);
+	pcp_unlock(cpu, pcp, up, MMT_SITE);
 }
 
-static void free_pages_op(struct mmt_page *page, unsigned int order,
-			  const char *op)
+static MMT_ALWAYS_INLINE void free_pages_op(struct mmt_page *page,
+					    unsigned int order, const char *op,
+					    bool trylock)
 {
 	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
 	struct mmt_machine *m = cpu->m;
@@ -1824,16 +2109,65 @@ static void free_pages_op(struct mmt_page *page, unsigned int order,
 	}
 	z = pfn_zone(m, pfn);
 	free_pages_prepare(cpu, z, pfn, order);
-	if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER))
-		free_unref_page(cpu, z, pfn, order);
+	/*
+	 * free_pages_nolock in hard irq under PREEMPT_RT rules: both locks
+	 * sleep there, not even a trylock may touch them; defer at once.
+	 */
+	if (MMT_UNLIKELY(trylock && m->cfg.rt_rules &&
+			 (cpu->preempt_count & MMT_HARDIRQ_MASK)))
+		defer_push(cpu, z, pfn, order);
+	else if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER))
+		free_unref_page(cpu, z, pfn, order, trylock);
 	else
-		free_one_page(cpu, z, pfn, order);
+		free_one_page(cpu, z, pfn, order, trylock);
 }
 
 void mmt_free_pages(struct mmt_page *page, unsigned int order)
 {
 	if (page)
-		free_pages_op(page, order, "free_pages");
+		free_pages_op(page, order, "free_pages", false);
+}
+
+void mmt_free_pages_nolock(struct mmt_page *page, unsigned int order)
+{
+	struct mmt_cpu *cpu;
+
+	if (!page)
+		return;
+	cpu = _mmt_cpu_or_report(MMT_SITE);
+	nolock_seen(cpu->m);
+	cpu->nospin_depth++;
+	free_pages_op(page, order, "free_pages_nolock", true);
+	cpu->nospin_depth--;
+}
+
+void mmt_drain_deferred_pages(struct mmt_machine *m)
+{
+	struct mmt_cpu *cpu = _mmt_cpu_or_report(MMT_SITE);
+	int i;
+
+	for (i = 0; i < m->nr_zones; i++) {
+		struct mmt_zone *z = &m->zones[i];
+		unsigned long flags;
+
+		if (atomic_load_explicit(&z->deferred, memory_order_relaxed) ==
+		    MMT_PFN_NONE)
+			continue;
+		zone_lock(cpu, z, &flags);
+		defer_drain(cpu, z);
+		zone_unlock(z, flags);
+	}
+}
+
+unsigned long mmt_deferred_pages(struct mmt_machine *m)
+{
+	unsigned long sum = 0;
+	int i;
+
+	for (i = 0; i < m->nr_zones; i++)
+		sum += (unsigned long)atomic_load_explicit(
+			&m->zones[i].nr_deferred, memory_order_relaxed);
+	return sum;
 }
 
 void mmt_free_pages_addr(void *addr, unsigned int order)
@@ -1852,7 +2186,7 @@ void mmt_free_pages_addr(void *addr, unsigned int order)
 			addr, order);
 		return;
 	}
-	free_pages_op(page, order, "free_pages");
+	free_pages_op(page, order, "free_pages", false);
 }
 
 /* ---- setup ---- */
@@ -1997,6 +2331,7 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 	int i, c;
 
 	memset(poison_page, MMT_POISON_PAGE_FREE, sizeof(poison_page));
+	m->pcp_up = m->cfg.up && !m->cfg.rt_rules;
 	/*
 	 * Only the head descriptors of each zone's first max-order block and
 	 * of its unaligned tail are written here: all-zero is a free frame
@@ -2022,6 +2357,8 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 		z->pageblock_mt = (_Atomic uint8_t *)(void *)(x + 1);
 		memset((void *)z->pageblock_mt, MMT_MIGRATE_MOVABLE, nblocks);
 		mmt_spin_lock_init(&z->lock, &zone_lock_class);
+		atomic_init(&z->deferred, MMT_PFN_NONE);
+		atomic_init(&z->nr_deferred, 0);
 		for (o = 0; o < MMT_MAX_ORDER; o++)
 			for (mt = 0; mt < MMT_MIGRATE_TYPES; mt++)
 				z->free_area[o].list[mt].first = MMT_PFN_NONE;
@@ -2267,15 +2604,53 @@ static bool pcp_is_valid(struct mmt_zone *z, int cpuid,
 	return true;
 }
 
+/* The deferred list: heads of blocks of this zone, counted by nr_deferred. */
+static bool deferred_is_valid(struct mmt_zone *z, unsigned long *pages_out)
+{
+	struct mmt_machine *m = z->m;
+	uint32_t pfn = atomic_load_explicit(&z->deferred, memory_order_acquire);
+	unsigned long pages = 0, n = 0;
+
+	while (pfn != MMT_PFN_NONE) {
+		const struct mmt_page *p;
+
+		if (!pfn_in_zone(z, pfn) || ++n > z->managed)
+			return mmt_violation(
+				m, "deferred-list",
+				"zone %s: the deferred list reaches pfn %u (outside the zone, or a cycle)",
+				z->name, pfn);
+		p = pfn_to_page(m, pfn);
+		if ((pg_flags(p) & ~MMT_PG_POISONED) != MMT_PG_DEFERRED)
+			return mmt_violation(
+				m, "deferred-list",
+				"zone %s: block pfn %u on the deferred list has flags 0x%x",
+				z->name, pfn, pg_flags(p));
+		pages += 1ul << pg_order(p);
+		pfn = p->next;
+	}
+	if ((long)pages !=
+	    atomic_load_explicit(&z->nr_deferred, memory_order_relaxed))
+		return mmt_violation(
+			m, "deferred-list",
+			"zone %s: %lu pages on the deferred list, nr_deferred says %ld",
+			z->name, pages,
+			atomic_load_explicit(&z->nr_deferred,
+					     memory_order_relaxed));
+	*pages_out = pages;
+	return true;
+}
+
 bool _mmt_zone_is_valid(struct mmt_zone *z)
 {
 	struct mmt_machine *m = z->m;
-	unsigned long free_pages = 0, pcp_pages = 0;
+	unsigned long free_pages = 0, pcp_pages = 0, deferred = 0;
 	long allocated = 0;
 	int c;
 
 	atomic_store_explicit(&z->vdirty, false, memory_order_relaxed);
 	if (!buddy_is_valid(z, &free_pages))
+		return false;
+	if (!deferred_is_valid(z, &deferred))
 		return false;
 	for (c = 0; c < m->nr_cpus; c++) {
 		unsigned long p = 0;
@@ -2286,12 +2661,15 @@ bool _mmt_zone_is_valid(struct mmt_zone *z)
 		allocated += atomic_load_explicit(
 			&m->cpus[c].pcp[z->id].allocated, memory_order_relaxed);
 	}
-	if (free_pages + pcp_pages + (unsigned long)allocated != z->managed)
+	if (free_pages + pcp_pages + deferred + (unsigned long)allocated !=
+	    z->managed)
 		return mmt_violation(
 			m, "zone-conservation",
-			"node %d zone %s: free %lu + per-cpu %lu + allocated %ld = %lu, managed %lu",
-			z->nid, z->name, free_pages, pcp_pages, allocated,
-			free_pages + pcp_pages + (unsigned long)allocated,
+			"node %d zone %s: free %lu + per-cpu %lu + deferred %lu + allocated %ld = %lu, managed %lu",
+			z->nid, z->name, free_pages, pcp_pages, deferred,
+			allocated,
+			free_pages + pcp_pages + deferred +
+				(unsigned long)allocated,
 			z->managed);
 	return true;
 }
@@ -2354,6 +2732,8 @@ bool mmt_zone_info(struct mmt_machine *m, int zid, struct mmt_zone_info *out)
 	out->start_pfn = z->start_pfn;
 	out->managed = z->managed;
 	out->free = (unsigned long)zone_free(z);
+	out->deferred = (unsigned long)atomic_load_explicit(
+		&z->nr_deferred, memory_order_relaxed);
 	for (c = 0; c < m->nr_cpus; c++) {
 		out->pcp += (unsigned long)pcp_count(&m->cpus[c].pcp[zid]);
 		allocated += atomic_load_explicit(

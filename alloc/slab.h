@@ -221,6 +221,32 @@ struct mmt_slab_ops {
 	 */
 	bool (*kvfree_rcu)(struct mmt_kmem_cache *s, void *obj);
 	void (*rcu_sheaf_flush)(struct mmt_kmem_cache *s);
+	/*
+	 * kmalloc_nolock()/kfree_nolock() (6.18), optional: NULL means the
+	 * implementation has none (kmalloc_nolock then fails, kfree_nolock
+	 * defers every object to the next ordinary free).  Both run with
+	 * cpu->nospin_depth raised: any lock but by trylock is reported.
+	 *
+	 * alloc_nolock: a free slot by trylock only, never pfmemalloc, its
+	 * pages (if any) from alloc_pages_nolock.  NULL with *busy set when
+	 * this CPU's per-cpu lock of the cache is held (an interrupt inside
+	 * the cache, a flusher): the caller tries the next size class.
+	 */
+	void *(*alloc_nolock)(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
+			      bool *busy);
+	/*
+	 * free_nolock: take @slot back by trylock only.  MMT_FREE_NOLOCK_DONE;
+	 * _BUSY with nothing changed when a lock it needs is held (the common
+	 * part defers the object); _REFUSED as ->free's false (double free).
+	 */
+	int (*free_nolock)(struct mmt_kmem_cache *s, struct mmt_page *slab,
+			   void *slot);
+};
+
+enum {
+	MMT_FREE_NOLOCK_REFUSED = -1,
+	MMT_FREE_NOLOCK_BUSY = 0,
+	MMT_FREE_NOLOCK_DONE = 1,
 };
 
 extern const struct mmt_slab_ops _mmt_slub_ops; /* slub.c */
@@ -240,6 +266,7 @@ extern const struct mmt_slab_ops _mmt_sheaves_ops; /* slab_sheaves.c */
  */
 struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			       int node, void **freelist);
+/* Inside kmalloc_nolock, _mmt_slab_new takes its pages from alloc_pages_nolock. */
 /* Return a slab with no object in use to the page allocator (after an
  * RCU grace period for TYPESAFE_BY_RCU); uncharges; may end a dead cache. */
 void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab);
@@ -304,6 +331,8 @@ bool _mmt_memalloc_socks(const struct mmt_machine *m);
 
 /* Cheap per-cache counters for info and leak checks. */
 long _mmt_cache_live(const struct mmt_kmem_cache *s);
+/* Objects of @s waiting on a kfree_nolock deferred list (a walk). */
+long _mmt_cache_deferred(const struct mmt_kmem_cache *s);
 
 /* @s is about to change: its validator must look again. */
 static inline void _mmt_cache_touch(struct mmt_kmem_cache *s)

@@ -1000,6 +1000,76 @@ static bool slab_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	return true;
 }
 
+/* ---- kmalloc_nolock / kfree_nolock ---- */
+
+/*
+ * SLAB was removed in 6.8, before the nolock APIs (6.18); this is what
+ * they would be over array caches, kept small: this CPU's array cache by
+ * trylock only (busy: *busy, the next size class).  An allocation pops
+ * from it (never a pfmemalloc object: ordinary callers only; a legacy
+ * cache's tagged top fails), and an empty one fails: refilling takes the
+ * node's list_lock under the array-cache lock and growing calls the page
+ * allocator with no lock held, neither of which a nolock caller may wait
+ * for.  A free pushes a local, ordinary object while there is room;
+ * anything else (another node's or a pfmemalloc slab, a full or dead
+ * array cache, a busy lock) is deferred by the common part.
+ */
+static void *slab_alloc_nolock(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			       int node, bool *busy)
+{
+	struct slab_cache *sc = s->impl;
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct array_cache *ac = sc->cpu[cpu->id];
+	unsigned long flags;
+	unsigned int avail;
+	void *obj = NULL;
+
+	(void)gfp;
+	*busy = false;
+	if (node >= 0 && node != cpu->nid)
+		return NULL;
+	if (!mmt_spin_trylock_irqsave(&ac->lock, flags)) {
+		*busy = true;
+		return NULL;
+	}
+	avail = ac_avail(ac);
+	if (avail && !tagged(ac->entry[avail - 1])) {
+		obj = ac->entry[avail - 1];
+		ac_set_avail(ac, avail - 1);
+		ac->touched = true;
+	}
+	mmt_spin_unlock_irqrestore(&ac->lock, flags);
+	return obj;
+}
+
+static int slab_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
+			    void *slot)
+{
+	struct slab_cache *sc = s->impl;
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct array_cache *ac = sc->cpu[cpu->id];
+	int ret = MMT_FREE_NOLOCK_BUSY;
+	unsigned long flags;
+	unsigned int avail;
+
+	if (slab_is_pfmemalloc(slab) ||
+	    (int)slab_meta(slab)->node != cpu->nid ||
+	    mmt_bug_on(s->m, MMT_BUG_SLAB_PFMEMALLOC_FREE_LEAK))
+		return MMT_FREE_NOLOCK_BUSY;
+	if (!mmt_spin_trylock_irqsave(&ac->lock, flags))
+		return MMT_FREE_NOLOCK_BUSY;
+	avail = ac_avail(ac);
+	if (avail && ac->entry[avail - 1] == slot) {
+		ret = MMT_FREE_NOLOCK_REFUSED;
+	} else if (avail < ac->limit) {
+		ac->entry[avail] = slot;
+		ac_set_avail(ac, avail + 1);
+		ret = MMT_FREE_NOLOCK_DONE;
+	}
+	mmt_spin_unlock_irqrestore(&ac->lock, flags);
+	return ret;
+}
+
 /* ---- flushing ---- */
 
 /* Every object of @cpu's array cache back to the slabs (ac lock held). */
@@ -1545,7 +1615,8 @@ static bool slab_is_valid(struct mmt_kmem_cache *s)
 				       "shared array of node", nid, nid, v, nv);
 			cached += ac_avail(sc->node[nid].shared);
 		}
-	live = _mmt_cache_live(s);
+	/* kfree_nolock's deferred objects are freed but still in use here. */
+	live = _mmt_cache_live(s) + _mmt_cache_deferred(s);
 	if (ok && active_sum - cached != live)
 		ok = mmt_violation(
 			m, "slab-leak",
@@ -1632,4 +1703,6 @@ const struct mmt_slab_ops _mmt_slab_ops = {
 	.is_valid = slab_is_valid,
 	.free_objects = slab_free_objects,
 	.dump = slab_dump,
+	.alloc_nolock = slab_alloc_nolock,
+	.free_nolock = slab_free_nolock,
 };

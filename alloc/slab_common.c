@@ -307,7 +307,12 @@ struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 	unsigned int order = s->order, i, n;
 	char *base;
 
-	if (s->order > s->min_order) {
+	if (MMT_UNLIKELY(_mmt_this_cpu->nospin_depth)) {
+		/* kmalloc_nolock: trylock pages, the cache's order only. */
+		page = mmt_alloc_pages_nolock(gfp & __GFP_ACCOUNT, node, order);
+		if (!page)
+			return NULL;
+	} else if (s->order > s->min_order) {
 		mmt_gfp_t opportunistic =
 			(base_gfp | __GFP_NOWARN | __GFP_NORETRY) &
 			~__GFP_NOFAIL;
@@ -736,6 +741,7 @@ void mmt_kmem_cache_destroy(struct mmt_kmem_cache *s)
 int mmt_kmem_cache_shrink(struct mmt_kmem_cache *s)
 {
 	if (s) {
+		mmt_slab_drain_deferred(s->m);
 		_mmt_cache_touch(s);
 		s->ops->shrink(s);
 	}
@@ -1154,6 +1160,110 @@ static MMT_COLD void refused_double_free(struct mmt_kmem_cache *s,
 	report_bad_free(s->m, "slab-double-free", op, p, why);
 }
 
+/* ---- kfree_nolock's deferred objects ---- */
+
+/*
+ * Push @slot (checked and counted free by slab_pre_free) on this CPU's
+ * deferred list: lock-free, any context.  The link is a raw pointer at the
+ * cache's free-pointer offset, which the implementation rewrites when it
+ * takes the slot back.
+ */
+static void defer_object(struct mmt_cpu *cpu, struct mmt_kmem_cache *s,
+			 char *slot)
+{
+	void *head =
+		atomic_load_explicit(&cpu->slab_deferred, memory_order_relaxed);
+
+	do {
+		memcpy(slot + s->offset, &head, sizeof(head));
+		mmt_sched_point(cpu, MMT_SP_CMPXCHG, &cpu->slab_deferred);
+		/*
+		 * Release: the link is written before the slot is reachable;
+		 * pairs with the acquire exchange of drain_deferred_objects().
+		 */
+	} while (!atomic_compare_exchange_weak_explicit(
+		&cpu->slab_deferred, &head, slot, memory_order_release,
+		memory_order_relaxed));
+}
+
+static MMT_COLD void refused_double_free(struct mmt_kmem_cache *s,
+					 struct mmt_cpu *cpu, const char *op,
+					 const void *p);
+
+/*
+ * Give the objects kfree_nolock deferred on @cpuid back to their caches
+ * with the ordinary ->free (any CPU may drain any list: it is emptied
+ * whole).  Called where spinning is allowed: the next ordinary free on
+ * the CPU, shrink, and teardown.
+ */
+static MMT_NOINLINE void drain_deferred_objects(struct mmt_machine *m,
+						int cpuid)
+{
+	struct mmt_cpu *self = cur_cpu();
+	/* Acquire pairs with the release compare-exchange of defer_object(). */
+	char *slot = atomic_exchange_explicit(&m->cpus[cpuid].slab_deferred,
+					      NULL, memory_order_acquire);
+
+	while (slot) {
+		struct mmt_page *slab = _mmt_virt_to_slab(m, slot);
+		struct mmt_kmem_cache *s = slab_meta(slab)->cache;
+		char *next;
+
+		memcpy(&next, slot + s->offset, sizeof(next));
+		_mmt_cache_touch(s);
+		if (MMT_UNLIKELY(s->memcg))
+			_mmt_memcg_free_begin(s);
+		if (!s->ops->free(s, slab, slot))
+			refused_double_free(s, self, "kfree_nolock",
+					    slot + s->red_left_pad);
+		if (MMT_UNLIKELY(s->memcg))
+			_mmt_memcg_free_end(s);
+		slot = next;
+	}
+}
+
+void mmt_slab_drain_deferred(struct mmt_machine *m)
+{
+	int c;
+
+	for (c = 0; c < m->nr_cpus; c++)
+		if (atomic_load_explicit(&m->cpus[c].slab_deferred,
+					 memory_order_relaxed))
+			drain_deferred_objects(m, c);
+}
+
+/* Deferred objects of @only (NULL: of every cache). */
+static unsigned long count_deferred(struct mmt_machine *m,
+				    const struct mmt_kmem_cache *only)
+{
+	unsigned long n = 0;
+	int c;
+
+	for (c = 0; c < m->nr_cpus; c++) {
+		char *slot = atomic_load_explicit(&m->cpus[c].slab_deferred,
+						  memory_order_acquire);
+
+		while (slot) {
+			struct mmt_kmem_cache *s =
+				slab_meta(_mmt_virt_to_slab(m, slot))->cache;
+
+			n += !only || s == only;
+			memcpy(&slot, slot + s->offset, sizeof(slot));
+		}
+	}
+	return n;
+}
+
+unsigned long mmt_slab_deferred_objects(struct mmt_machine *m)
+{
+	return count_deferred(m, NULL);
+}
+
+long _mmt_cache_deferred(const struct mmt_kmem_cache *s)
+{
+	return (long)count_deferred(s->m, s);
+}
+
 /* A free of @p, in the slab @slab at @base (slab memory, checked). */
 static MMT_ALWAYS_INLINE void cache_free_slab(struct mmt_cpu *cpu,
 					      struct mmt_kmem_cache *want,
@@ -1165,6 +1275,10 @@ static MMT_ALWAYS_INLINE void cache_free_slab(struct mmt_cpu *cpu,
 	char *slot;
 	bool ok;
 
+	/* kfree_nolock's leftovers go first, at the next ordinary free. */
+	if (MMT_UNLIKELY(atomic_load_explicit(&cpu->slab_deferred,
+					      memory_order_relaxed)))
+		drain_deferred_objects(cpu->m, cpu->id);
 	slot = slab_pre_free(want, cpu, slab, base, p, op, caller, &s);
 	if (MMT_UNLIKELY(!slot))
 		return;
@@ -1499,6 +1613,116 @@ void *mmt_kzalloc(size_t size, mmt_gfp_t gfp)
 			  __builtin_return_address(0));
 }
 
+/*
+ * kmalloc_nolock (6.18): the size class's cache by ->alloc_nolock; when
+ * this CPU's per-cpu lock of that cache is held (the CPU was interrupted
+ * inside it), once more in the next size class, as the kernel does.  No
+ * large kmalloc (NULL above the largest class), no memcg child (the
+ * object is not charged), NULL at once in hard irq under PREEMPT_RT rules
+ * and on an implementation without the operation.
+ */
+void *mmt_kmalloc_nolock(size_t size, mmt_gfp_t gfp, int node)
+{
+	struct mmt_cpu *cpu = cur_cpu();
+	struct mmt_machine *m = cpu->m;
+	struct mmt_kmem_cache *s;
+	bool busy = false;
+	void *slot = NULL;
+	int i;
+
+	if (MMT_UNLIKELY(gfp & ~(__GFP_ACCOUNT | __GFP_ZERO))) {
+		mmt_violation(
+			m, "gfp-misuse",
+			"kmalloc_nolock(%zu, gfp 0x%x): only __GFP_ACCOUNT and __GFP_ZERO may be passed",
+			size, gfp);
+		gfp &= __GFP_ACCOUNT | __GFP_ZERO;
+	}
+	if (MMT_UNLIKELY(node >= m->nr_nodes)) {
+		mmt_violation(
+			m, "bad-node",
+			"kmalloc_nolock(%zu, node %d): the machine has %d node(s)",
+			size, node, m->nr_nodes);
+		return NULL;
+	}
+	if (!size)
+		return ZERO_SIZE_PTR;
+	i = kmalloc_index(size);
+	if (i < 0 || !m->slab->ops->alloc_nolock)
+		return NULL;
+	if (m->cfg.rt_rules && (cpu->preempt_count & MMT_HARDIRQ_MASK))
+		return NULL;
+	cpu->nospin_depth++;
+	s = m->slab->kmalloc[i];
+	_mmt_cache_touch(s);
+	slot = s->ops->alloc_nolock(s, gfp | __GFP_NOWARN | __GFP_NOMEMALLOC,
+				    node, &busy);
+	if (!slot && busy && i + 1 < (int)NR_KMALLOC) {
+		s = m->slab->kmalloc[i + 1];
+		_mmt_cache_touch(s);
+		slot = s->ops->alloc_nolock(
+			s, gfp | __GFP_NOWARN | __GFP_NOMEMALLOC, node, &busy);
+	}
+	cpu->nospin_depth--;
+	if (!slot)
+		return NULL;
+	return slab_post_alloc(s, cpu, slot, gfp & __GFP_ZERO,
+			       __builtin_return_address(0));
+}
+
+/*
+ * kfree_nolock (6.18): the checks of kfree, then ->free_nolock; when a
+ * lock it needs is held (or the implementation has none, or under
+ * PREEMPT_RT rules in hard irq) the object goes on this CPU's deferred
+ * list, given back at the next ordinary free here, at shrink or teardown.
+ * A large kmalloc's pages go by free_pages_nolock.
+ */
+void mmt_kfree_nolock(const void *p)
+{
+	struct mmt_cpu *cpu;
+	struct mmt_kmem_cache *s;
+	struct mmt_page *slab;
+	char *base, *slot;
+	int ret = MMT_FREE_NOLOCK_BUSY;
+
+	if (!p || p == ZERO_SIZE_PTR)
+		return;
+	cpu = cur_cpu();
+	slab = addr_to_slab(cpu->m, p, &base);
+	if (MMT_UNLIKELY(!slab)) {
+		struct mmt_page *page = mmt_virt_to_page(cpu->m, p);
+
+		if (page && (pg_flags(page) & MMT_PG_LARGE_KMALLOC) &&
+		    p == mmt_page_address(page)) {
+			pg_set_flags(page,
+				     pg_flags(page) & ~MMT_PG_LARGE_KMALLOC);
+			mmt_free_pages_nolock(page, pg_order(page));
+			return;
+		}
+		report_bad_free(cpu->m, "slab-bad-pointer", "kfree_nolock", p,
+				"not an object of any slab");
+		return;
+	}
+	cpu->nospin_depth++;
+	slot = slab_pre_free(NULL, cpu, slab, base, p, "kfree_nolock",
+			     __builtin_return_address(0), &s);
+	if (slot) {
+		_mmt_cache_touch(s);
+		if (MMT_UNLIKELY(s->memcg))
+			_mmt_memcg_free_begin(s);
+		if (s->ops->free_nolock &&
+		    !(cpu->m->cfg.rt_rules &&
+		      (cpu->preempt_count & MMT_HARDIRQ_MASK)))
+			ret = s->ops->free_nolock(s, slab, slot);
+		if (ret == MMT_FREE_NOLOCK_BUSY)
+			defer_object(cpu, s, slot);
+		else if (ret == MMT_FREE_NOLOCK_REFUSED)
+			refused_double_free(s, cpu, "kfree_nolock", p);
+		if (MMT_UNLIKELY(s->memcg))
+			_mmt_memcg_free_end(s);
+	}
+	cpu->nospin_depth--;
+}
+
 /* kfree() of a large kmalloc's head page, or of no slab memory. */
 static MMT_NOINLINE void kfree_not_slab(struct mmt_cpu *cpu, const void *p)
 {
@@ -1674,6 +1898,7 @@ static void shrink_one(struct mmt_kmem_cache *s, void *arg)
 
 void mmt_kmem_cache_shrink_all(struct mmt_machine *m)
 {
+	mmt_slab_drain_deferred(m);
 	_mmt_for_each_cache(m, shrink_one, NULL);
 }
 
@@ -1764,8 +1989,14 @@ static void leak_one(struct mmt_kmem_cache *s, void *arg)
 
 bool mmt_slab_teardown_check(struct mmt_machine *m)
 {
+	unsigned long deferred = mmt_slab_deferred_objects(m);
 	bool ok = true;
 
+	if (deferred)
+		ok = mmt_violation(
+			m, "deferred-free-lost",
+			"%lu object(s) freed by kfree_nolock still wait on a deferred list after teardown drained them",
+			deferred);
 	_mmt_for_each_cache(m, leak_one, &ok);
 	ok &= _mmt_memcg_teardown_check(m);
 	return ok;

@@ -1608,7 +1608,8 @@ static bool sh_is_valid(struct mmt_kmem_cache *s)
 		ok &= check_barn(s, &sh->node[nid], v, nv, &cached);
 	for (f = sh->prefilled, c = 0; f && ok; f = f->next, c++)
 		ok &= check_sheaf(s, f, "prefilled sheaf", c, v, nv, &cached);
-	live = _mmt_cache_live(s);
+	/* kfree_nolock's deferred objects are freed but still in use here. */
+	live = _mmt_cache_live(s) + _mmt_cache_deferred(s);
 	if (ok && inuse_sum - cached != live)
 		ok = mmt_violation(
 			m, "slab-leak",

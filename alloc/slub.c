@@ -1170,6 +1170,173 @@ static bool slub_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	return slub_free_loop(s, slab, slot);
 }
 
+/* ---- kmalloc_nolock / kfree_nolock (6.18) ---- */
+
+/*
+ * The first slab of a node partial list that is not pfmemalloc, frozen as
+ * the caller's cpu slab (its freelist in *freelist), with list_lock by
+ * trylock: busy or empty, NULL.  No cpu partial refill (that would take
+ * c->lock, which the caller holds, in the list_lock -> c->lock order).
+ */
+static struct mmt_page *get_partial_nolock(struct mmt_kmem_cache *s, int node,
+					   void **freelist)
+{
+	struct kmem_cache_node *n =
+		&SL(s)->node[node >= 0 ? node : _mmt_this_cpu->nid];
+	struct mmt_page *slab = NULL;
+	unsigned long flags;
+	uint32_t pfn;
+	long i, nr;
+
+	if (!nr_partial(n) || !mmt_spin_trylock_irqsave(&n->list_lock, flags))
+		return NULL;
+	nr = nr_partial(n);
+	pfn = n->partial;
+	for (i = 0; i < nr; i++) {
+		struct mmt_page *cand = pfn_page(s->m, pfn);
+
+		pfn = slab_meta(cand)->next;
+		if (slab_is_pfmemalloc(cand))
+			continue;
+		*freelist = acquire_slab(s, cand, true);
+		remove_partial(s, n, cand);
+		slab = cand;
+		break;
+	}
+	mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+	return slab;
+}
+
+/*
+ * kmalloc_nolock's ___slab_alloc: this CPU's kmem_cache_cpu by trylock
+ * (the kernel's local_trylock; busy: *busy, the caller goes to the next
+ * size class), held throughout with interrupts off: the cpu slab's
+ * freelist, else the slab's own, else a cpu partial slab, else a node
+ * partial slab by trylock, else a new slab of alloc_pages_nolock pages.
+ * A cpu slab that does not fit (another node asked, pfmemalloc) would
+ * have to be deactivated under list_lock: the call fails instead.
+ */
+static void *slub_alloc_nolock(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
+			       int node, bool *busy)
+{
+	struct kmem_cache_cpu *c = cpu_of(s, _mmt_this_cpu->id);
+	struct mmt_page *slab;
+	unsigned long flags;
+	void *freelist, *obj = NULL;
+
+	*busy = false;
+	if (!mmt_spin_trylock_irqsave(&c->lock, flags)) {
+		*busy = true;
+		return NULL;
+	}
+	for (;;) {
+		slab = atomic_load_explicit(&c->slab, memory_order_relaxed);
+		if (slab) {
+			if (cpu_slab_mismatch(s, c, node, false))
+				goto out;
+			freelist = fw_ptr(atomic_load_explicit(
+				&c->freelist_tid, memory_order_relaxed));
+			if (!freelist)
+				freelist = get_freelist(s, slab);
+			if (freelist) {
+				obj = load_freelist_locked(s, c, freelist);
+				goto out;
+			}
+			/* Full: get_freelist unfroze it; it is on no list. */
+			cpu_detach_locked(c);
+		}
+		slab = take_cpu_partial_locked(s, c, false);
+		if (!slab)
+			break;
+		cpu_install_locked(c, slab, NULL);
+	}
+	slab = get_partial_nolock(s, node, &freelist);
+	if (!slab)
+		slab = new_slab(s, gfp, node, &freelist);
+	if (slab) {
+		cpu_install_locked(c, slab, NULL);
+		obj = load_freelist_locked(s, c, freelist);
+	}
+out:
+	mmt_spin_unlock_irqrestore(&c->lock, flags);
+	return obj;
+}
+
+/*
+ * kfree_nolock's do_slab_free: the cpu slab's lockless push as always;
+ * else __slab_free with list_lock by trylock (busy: nothing changed, the
+ * common part defers the object), never freezing onto the cpu partial
+ * list (c->lock) and never discarding an empty slab (the page allocator):
+ * a free that would empty a slab the ordinary free gives back (beyond
+ * min_partial; any, for a dead cache) is deferred to that free.
+ */
+static int slub_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
+			    void *slot)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct kmem_cache_cpu *c = cpu_of(s, cpu->id);
+	struct kmem_cache_node *n = NULL;
+	unsigned int idx = ptr_idx(s, slab, slot), prior;
+	unsigned long flags = 0;
+	struct sstate st;
+	uint64_t w, old;
+
+	for (;;) {
+		/* Acquire: a flushed word comes with c->slab NULL. */
+		w = atomic_load_explicit(&c->freelist_tid,
+					 memory_order_acquire);
+		if (atomic_load_explicit(&c->slab, memory_order_relaxed) !=
+		    slab)
+			break;
+		if (fw_ptr(w) == slot)
+			return MMT_FREE_NOLOCK_REFUSED;
+		_mmt_set_freepointer(s, slot, fw_ptr(w));
+		mmt_sched_point(cpu, MMT_SP_CMPXCHG, slot);
+		if (atomic_compare_exchange_weak_explicit(
+			    &c->freelist_tid, &w, fw_pack(slot, fw_tid(w) + 1),
+			    memory_order_acq_rel, memory_order_relaxed))
+			return MMT_FREE_NOLOCK_DONE;
+	}
+	old = atomic_load_explicit(slab_state(slab), memory_order_acquire);
+	for (;;) {
+		if (n) {
+			mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+			n = NULL;
+		}
+		st = st_unpack(old);
+		prior = st.free;
+		if (prior == idx)
+			return MMT_FREE_NOLOCK_REFUSED;
+		_mmt_set_freepointer(s, slot, idx_ptr(s, slab, prior));
+		if ((st.inuse == 1 || prior == FL_NONE) && !st.frozen) {
+			/* It may change lists: list_lock, by trylock. */
+			n = slab_node(s, slab);
+			if (!mmt_spin_trylock_irqsave(&n->list_lock, flags))
+				return MMT_FREE_NOLOCK_BUSY;
+			/*
+			 * Emptied, an ordinary free would give the slab back
+			 * (the page allocator; a dead cache keeps none): leave
+			 * that to it, deferred.
+			 */
+			if (st.inuse == 1 && nr_partial(n) >= min_partial(s)) {
+				mmt_spin_unlock_irqrestore(&n->list_lock,
+							   flags);
+				return MMT_FREE_NOLOCK_BUSY;
+			}
+		}
+		st.free = idx;
+		st.inuse--;
+		if (state_cmpxchg(cpu, slab, &old, st))
+			break;
+	}
+	if (n) {
+		if (prior == FL_NONE)
+			add_partial(s, n, slab, true);
+		mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+	}
+	return MMT_FREE_NOLOCK_DONE;
+}
+
 /* ---- cache-wide operations ---- */
 
 static void slub_flush_cpu(struct mmt_kmem_cache *s, int cpu)
@@ -1736,11 +1903,12 @@ static bool slub_is_valid(struct mmt_kmem_cache *s)
 			continue;
 		used += validate_slab(&v, p);
 	}
-	live = _mmt_cache_live(s);
+	/* kfree_nolock's deferred objects are freed but still in use here. */
+	live = _mmt_cache_live(s) + _mmt_cache_deferred(s);
 	if (used != live)
 		v.ok = mmt_violation(
 			m, "slab-leak",
-			"cache %s: %ld object(s) in use in its slabs, but %ld live (allocs - frees)",
+			"cache %s: %ld object(s) in use in its slabs, but %ld live (allocs - frees, and deferred frees)",
 			s->name, used, live);
 	pthread_mutex_unlock(&scratch_mu);
 	return v.ok;
@@ -1800,4 +1968,6 @@ const struct mmt_slab_ops _mmt_slub_ops = {
 	.is_valid = slub_is_valid,
 	.free_objects = slub_free_objects,
 	.dump = slub_dump,
+	.alloc_nolock = slub_alloc_nolock,
+	.free_nolock = slub_free_nolock,
 };

@@ -573,6 +573,8 @@ static bool mutate_header(struct nodes *ns, uint64_t *rng)
 	switch (below(rng, 4)) {
 	case 0:
 		ns->hdr.nr_cpus = 1 + (int)below(rng, 4);
+		/* One CPU: a uniprocessor build (smp=off) half the time. */
+		ns->hdr.up = ns->hdr.nr_cpus == 1 && below(rng, 2);
 		break;
 	case 1:
 		ns->hdr.slab = (enum mmt_slab_impl)((ns->hdr.slab + 1 +

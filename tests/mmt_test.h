@@ -57,6 +57,13 @@ struct mmt_test {
  * until it fills or a barrier: tests/test_sheaves.c proves that path.
  */
 #define MMT_KRCP_TEST(tname) MMT_TEST(tname)
+/*
+ * A test of an implementation's own kmalloc_nolock path (its per-cpu lock
+ * taken by trylock): SLUB and SLAB.  The sheaves model has no
+ * alloc_nolock yet: kmalloc_nolock fails there and kfree_nolock defers
+ * every object to the next ordinary free (docs/ARCHITECTURE.md).
+ */
+#define MMT_NOLOCK_TEST(tname) MMT_TEST(tname)
 /* The implementation given with --slab=, or -1 when none was. */
 int t_slab_impl(void);
 

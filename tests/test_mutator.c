@@ -471,7 +471,7 @@ MMT_TEST(mutator_adds_moves_and_removes_interrupt_handlers_and_keeps_them_valid)
 		      "more %d fewer %d moved %d", more, fewer, moved);
 	/* Without handlers in the set, none is ever made. */
 	for (i = 0; i < 500; i++) {
-		mmt_opset_t pset = target_set("pages-mt");
+		mmt_opset_t pset = target_set("mempool-mt");
 		uint64_t where;
 		uint8_t buf[MAX_IN];
 		struct mmt_program q;

@@ -1054,3 +1054,84 @@ MMT_TEST(a_schedule_longer_than_its_record_replays_to_its_end)
 	}
 	free(text);
 }
+
+/*
+ * The two page-allocator bugs of 2025 behind the nolock APIs, as pages-mt
+ * programs (corpora/bug-programs/ holds one schedule of each): another
+ * CPU inside the zone lock when free_pages_nolock/alloc_pages_nolock try
+ * it; an interrupt inside a uniprocessor's per-cpu list operation.
+ */
+static void nolock_text(char *buf, size_t len, bool up, unsigned int seed,
+			const char *bug)
+{
+	if (!up)
+		snprintf(buf, len,
+			 "mmtorture-trace 1\n"
+			 "machine cpus=2 dma32=0 oracles=1 sched=random "
+			 "sched_seed=%u\n"
+			 "bugs %s\n"
+			 "cpu 0\n"
+			 "p0 = alloc_pages_nolock order=4 node=0\n"
+			 "p1 = alloc_pages_nolock order=4 node=0\n"
+			 "free_pages_nolock p0\n"
+			 "free_pages_nolock p1\n"
+			 "cpu 1\n"
+			 "p2 = alloc_pages GFP_KERNEL order=0\n"
+			 "p3 = alloc_pages GFP_KERNEL order=4\n"
+			 "free_pages p3\n"
+			 "free_pages p2\n",
+			 seed, bug);
+	else
+		snprintf(
+			buf, len,
+			"mmtorture-trace 1\n"
+			"machine cpus=1 dma32=0 oracles=1 smp=off sched=random "
+			"sched_seed=%u\n"
+			"bugs %s\n"
+			"cpu 0\n"
+			"interrupt irq\n"
+			"  p0 = alloc_pages_nolock order=0 node=0\n"
+			"  free_pages_nolock p0\n"
+			"exit\n"
+			"p1 = alloc_pages GFP_KERNEL order=0\n"
+			"p2 = alloc_pages GFP_KERNEL order=0\n"
+			"free_pages p1\n"
+			"free_pages p2\n",
+			seed, bug);
+}
+
+static void nolock_bug_search(bool up, const char *bug, const char *check)
+{
+	unsigned int seed, found = 0;
+	struct mmt_finding f;
+	char text[2048];
+
+	for (seed = 1; seed <= 100 && !found; seed++) {
+		nolock_text(text, sizeof(text), up, seed, bug);
+		if (run_text(text, &f) == MMT_EXEC_FINDING) {
+			MMT_CHECK_STR(f.oracle, check);
+			found = seed;
+		}
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK_MSG(found, "%s: no schedule of 100 seeds found it", bug);
+	fprintf(stderr, "%s: found by seed %u\n", bug, found);
+	for (seed = 1; seed <= found + 20; seed++) {
+		nolock_text(text, sizeof(text), up, seed, "none");
+		MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+			      "seed %u without the bug: %s: %s", seed, f.oracle,
+			      f.message);
+		mmt_finding_free(&f);
+	}
+}
+
+MMT_TEST(
+	random_schedules_find_nolock_zone_double_trylock_when_another_cpu_holds_the_zone_lock)
+{
+	nolock_bug_search(false, "nolock-zone-double-trylock", "nolock-spin");
+}
+
+MMT_TEST(random_schedules_find_pcp_up_trylock_reentry_on_a_uniprocessor)
+{
+	nolock_bug_search(true, "pcp-up-trylock-reentry", "pcp-reentry");
+}

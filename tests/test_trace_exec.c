@@ -1043,6 +1043,10 @@ MMT_TEST(every_bug_has_a_program_or_is_known_to_need_more_than_one_cpu)
 		"slab-racy-free-objects", /* a free racing the pfmemalloc path */
 		"slub-frozen-dead-cache", /* a free preempted across offline */
 		"less-throttle-never-throttles", /* a loop device's worker */
+		/* another CPU inside the zone lock (pages-mt) */
+		"nolock-zone-double-trylock",
+		/* an interrupt inside a pcp list operation (pages-mt, smp=off) */
+		"pcp-up-trylock-reentry",
 	};
 	const struct mmt_bug_info *b;
 	size_t nr, i, j;

@@ -203,6 +203,12 @@ static const char every_op[] = HDR_BIN
 	"kswapd node=1\n"
 	"shrink_all\n"
 	"rcu_barrier\n"
+	"enter irq\n"
+	"  p4 = alloc_pages_nolock order=1 node=1\n"
+	"  o3 = kmalloc_nolock size=48 node=0\n"
+	"  kfree_nolock o3\n"
+	"  free_pages_nolock p4\n"
+	"exit\n"
 	"cpu 0\n";
 
 /*
@@ -479,7 +485,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 	/* unknown header field */
 	parse_err(
 		HDR "machine cpus=2 flux=9\n",
-		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps)");
+		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp)");
 	/* bad numbers */
 	parse_err(HDR "p0 = alloc_pages GFP_KERNEL order=11\n",
 		  "t.trace:2:35: bad number '11' for order= (expected 0..10)");
@@ -1318,7 +1324,7 @@ MMT_TEST(trace_concurrent_text_compiles_to_binary_and_prints_back_identically)
 
 MMT_TEST(trace_single_cpu_sets_never_hold_kernel_thread_operations)
 {
-	static const uint64_t sets[] = {
+	static const mmt_opset_t sets[] = {
 		0, MMT_TRACE_OPS_ALL,
 		MMT_OP_BIT(MMT_OP_KTHREAD_START) | MMT_OP_BIT(MMT_OP_KTHREAD_STOP)
 	};

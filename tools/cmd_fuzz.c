@@ -1546,6 +1546,9 @@ static const struct {
 	{ "slub-frozen-dead-cache", "slab-mt" },
 	{ "slab-racy-free-objects", "slab-mt" },
 	{ "less-throttle-never-throttles", "mempool-mt" },
+	/* another CPU inside the zone lock; an interrupt on a uniprocessor */
+	{ "nolock-zone-double-trylock", "pages-mt" },
+	{ "pcp-up-trylock-reentry", "pages-mt" },
 };
 
 struct seed_filter {

@@ -12,11 +12,11 @@
 
 static const struct cli_layer layers[] = {
 	{ "page", "buddy-pcp", true,
-	  "buddy allocator with per-cpu page lists, watermarks, pfmemalloc reserves and __GFP_FAST_TRY (mm/page_alloc.c v6.x)" },
+	  "buddy allocator with per-cpu page lists, watermarks, pfmemalloc reserves, __GFP_FAST_TRY and alloc_pages_nolock/free_pages_nolock with the zones' deferred lists (mm/page_alloc.c v6.x, nolock 6.15-6.16)" },
 	{ "slab", "slub", true,
-	  "SLUB: per-cpu freelist + tid compare-exchange, cpu partial slabs, node partial lists with min_partial, frozen slabs, pfmemalloc slabs (mm/slub.c)" },
+	  "SLUB: per-cpu freelist + tid compare-exchange, cpu partial slabs, node partial lists with min_partial, frozen slabs, pfmemalloc slabs, kmalloc_nolock/kfree_nolock (mm/slub.c; nolock 6.18)" },
 	{ "slab", "slab", false,
-	  "SLAB: per-cpu array caches, shared arrays, full/partial/free node lists with free_limit, pfmemalloc re-implementation of seed 000 (mm/slab.c)" },
+	  "SLAB: per-cpu array caches, shared arrays, full/partial/free node lists with free_limit, pfmemalloc re-implementation of seed 000, kmalloc_nolock/kfree_nolock over the array caches only (mm/slab.c)" },
 	{ "slab", "sheaves", false,
 	  "SLUB with sheaves (7.0): per-cpu main/spare sheaves, per-node barns of full and empty sheaves, node partial lists, prefilled sheaves (mm/slub.c v6.18-7.0)" },
 };

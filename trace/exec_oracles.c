@@ -660,6 +660,13 @@ bool _mmt_exec_check_teardown(struct mmt_machine *m)
 
 		if (!mmt_zone_info(m, z, &zi))
 			continue;
+		if (zi.deferred) {
+			ok = mmt_violation(
+				m, "deferred-free-lost",
+				"node %d zone %s: %lu page(s) freed by free_pages_nolock still wait on the deferred list after teardown drained it",
+				zi.nid, zi.name, zi.deferred);
+			continue;
+		}
 		if (zi.free + zi.pcp != zi.managed)
 			ok = mmt_violation(
 				m, "teardown-leak",

@@ -11,7 +11,8 @@
  * Over a target's operation set (mmt_trace_decode_set()), the opcode byte
  * indexes the set's operations in opcode order instead.
  *
- *   header b0: nr_cpus = 1 + b0 % 4
+ *   header b0: nr_cpus = 1 + b0 % 4; with one cpu, bit 2 a uniprocessor
+ *              build (smp=off)
  *          b1: bit 0 two nodes, bit 1 SLAB, else bit 6 sheaves, else
  *              SLUB, bit 2 rt_rules, bit 3 kvfree_rcu_fast_try (always on
  *              with rt_rules), bits 4-5 mempool policy % 3, if allowed
@@ -158,6 +159,7 @@ void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 
 	mmt_trace_header_default(h);
 	h->nr_cpus = 1 + b0 % 4;
+	h->up = h->nr_cpus == 1 && (b0 & 4);
 	h->nr_nodes = (b1 & 1) ? 2 : 1;
 	h->slab = (b1 & 2)  ? MMT_SLAB_SLAB :
 		  (b1 & 64) ? MMT_SLAB_SHEAVES :
@@ -192,7 +194,7 @@ void _mmt_trace_header_encode(const struct mmt_trace_header *h,
 	/* The largest size the binary form has that is not above normal. */
 	while (k < 3 && (256ul << (k + 1)) <= h->normal_pages)
 		k++;
-	out[0] = (uint8_t)(cpus - 1);
+	out[0] = (uint8_t)((cpus - 1) | (h->up && cpus == 1 ? 4 : 0));
 	out[1] = (uint8_t)((h->nr_nodes >= 2 ? 1 : 0) |
 			   (h->slab == MMT_SLAB_SLAB ? 2 : 0) |
 			   (h->slab == MMT_SLAB_SHEAVES ? 64 : 0) |

@@ -270,6 +270,12 @@ struct exec {
 	struct xthr *thr;
 	int nr_thr;
 	size_t nr_irq; /* interrupt handlers of the program (threads only) */
+	/*
+	 * Handlers run so far: one delivered inside an allocation may take
+	 * pages after the allocation's watermark check passed, so that
+	 * caller's zone count says nothing about it (op_alloc_pages).
+	 */
+	uint64_t irq_runs;
 	/* reclaim's swap and file devices, most recent last */
 	struct xkthread *swap_dev[MAX_DEV_STACK], *file_dev[MAX_DEV_STACK];
 	int nr_swap_dev, nr_file_dev;
@@ -833,6 +839,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	struct _mmt_wmark_caller wc, *wcp = &wc;
 	struct mmt_page *page;
 	uint64_t switches = x->ds ? mmt_dsched_switches(x->ds) : 0;
+	uint64_t irq_runs = x->irq_runs;
 
 	_mmt_exec_wmark_caller(&wc, gfp, !x->o->strict_reference);
 	page = node < 0 ? mmt_alloc_pages(gfp, order) :
@@ -845,7 +852,9 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	 * the zone's count then says nothing about this caller.  A
 	 * sequential run's observer saw the count at the very check.
 	 */
-	if (x->observed || (x->ds && mmt_dsched_switches(x->ds) != switches))
+	if (x->observed ||
+	    (x->ds && mmt_dsched_switches(x->ds) != switches) ||
+	    x->irq_runs != irq_runs)
 		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
 		got_pages(x, page, order, gfp, wcp, what);
@@ -1413,6 +1422,31 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_DRAIN_ALL:
 		mmt_drain_all_pages(m);
 		break;
+	case MMT_OP_ALLOC_PAGES_NOLOCK: {
+		/* What the call adds to the caller's (no) flags. */
+		const mmt_gfp_t gfp = __GFP_NOWARN | __GFP_ZERO |
+				      __GFP_NOMEMALLOC | __GFP_COMP;
+		struct _mmt_wmark_caller wc;
+		struct mmt_page *page;
+
+		uint64_t irq_runs = x->irq_runs;
+
+		_mmt_exec_wmark_caller(&wc, gfp, !x->o->strict_reference);
+		page = mmt_alloc_pages_nolock(0, (int)a[1], a[0]);
+		res->ptr = page;
+		res->a = a[0];
+		if (page)
+			got_pages(x, page, a[0], gfp,
+				  x->ds || x->irq_runs != irq_runs ? NULL : &wc,
+				  what);
+		break;
+	}
+	case MMT_OP_FREE_PAGES_NOLOCK:
+		if (hd->ptr) {
+			drop_pages(x, hd->ptr, hd->a);
+			mmt_free_pages_nolock(hd->ptr, hd->a);
+		}
+		break;
 	case MMT_OP_KMALLOC:
 		op_kmalloc(x, a[0], a[1], -1, res, what);
 		break;
@@ -1425,6 +1459,16 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	case MMT_OP_KREALLOC:
 		op_krealloc(x, hd, a[1], a[2], what);
+		break;
+	case MMT_OP_KMALLOC_NOLOCK:
+		res->ptr = mmt_kmalloc_nolock(a[0], 0, (int)a[1]);
+		res->a = a[0];
+		/* kmalloc_nolock zeroes nothing unless asked (__GFP_ZERO). */
+		got_object(x, res->ptr, a[0], 0, false, what);
+		break;
+	case MMT_OP_KFREE_NOLOCK:
+		drop_object(x, hd->ptr, hd->a);
+		mmt_kfree_nolock(hd->ptr);
 		break;
 	case MMT_OP_CACHE_CREATE:
 		op_cache_create(x, a[0], a[1], res);
@@ -1981,6 +2025,7 @@ static void teardown(struct exec *x)
 		mmt_kvfree_rcu_barrier(m);
 		mmt_memcg_reap(m);
 		mmt_drain_all_pages(m);
+		mmt_drain_deferred_pages(m);
 		now = allocated_pages(m);
 		if (check_findings(x))
 			return;
@@ -2257,6 +2302,7 @@ static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
 	uint32_t i;
 
 	h->delivered = true;
+	x->irq_runs++;
 	t->irq_left--;
 	t->in_wait = false;
 	if (x->o->log) {

@@ -282,6 +282,12 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "return this CPU's per-cpu pages to the buddy lists"),
 	OP(DRAIN_ALL, "drain_all_pages", NONE, 0, 0,
 	   "drain every CPU's per-cpu pages (may sleep)"),
+	OP(ALLOC_PAGES_NOLOCK, "alloc_pages_nolock", PAGE, 0, 2,
+	   "2^order zeroed pages by trylock only, in any context (NULL when a lock is busy)",
+	   ORDER, NODE),
+	OP(FREE_PAGES_NOLOCK, "free_pages_nolock", NONE, 1, 1,
+	   "free the pages by trylock only, in any context (deferred when the locks are busy)",
+	   H(PAGE, "p")),
 	/* slab */
 	OP(KMALLOC, "kmalloc", KMALLOC, 0, 2,
 	   "an object of size bytes (above 8192: pages)", SIZE, GFP),
@@ -322,6 +328,12 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	OP(CACHE_RETURN_SHEAF, "kmem_cache_return_sheaf", NONE, 1, 2,
 	   "give the sheaf back: refilled into the barn, or flushed and freed",
 	   H(SHEAF, "sh"), GFP),
+	OP(KMALLOC_NOLOCK, "kmalloc_nolock", KMALLOC, 0, 2,
+	   "an object of size bytes by trylock only, in any context (NULL above 8192 or when busy)",
+	   SIZE, NODE),
+	OP(KFREE_NOLOCK, "kfree_nolock", NONE, 1, 1,
+	   "free a kmalloc object by trylock only, in any context (deferred when the cache is busy)",
+	   H(KMALLOC, "o")),
 	/* RCU */
 	OP(KVFREE_RCU, "kvfree_rcu", NONE, 1, 1,
 	   "free after a grace period, one-argument form (may sleep: synchronize_rcu fallback)",
@@ -456,6 +468,7 @@ void mmt_trace_header_default(struct mmt_trace_header *h)
 	h->slab = MMT_SLAB_SLUB;
 	h->mempool = MMT_MEMPOOL_NO_RECLAIM;
 	h->rt_rules = false;
+	h->up = false;
 	h->kvfree_rcu_fast_try = false;
 	h->oracle_level = 1;
 	h->bugs = 0;
@@ -472,6 +485,7 @@ void mmt_trace_header_config(const struct mmt_trace_header *h,
 	cfg->slab = h->slab;
 	cfg->mempool_policy = h->mempool;
 	cfg->rt_rules = h->rt_rules;
+	cfg->up = h->up;
 	cfg->kvfree_rcu_fast_try = h->kvfree_rcu_fast_try;
 	cfg->bugs = h->bugs;
 }
@@ -585,6 +599,7 @@ static bool header_equal(const struct mmt_trace_header *a,
 	       a->normal_pages == b->normal_pages &&
 	       a->dma32_pages == b->dma32_pages && a->slab == b->slab &&
 	       a->mempool == b->mempool && a->rt_rules == b->rt_rules &&
+	       a->up == b->up &&
 	       a->kvfree_rcu_fast_try == b->kvfree_rcu_fast_try &&
 	       a->oracle_level == b->oracle_level && a->bugs == b->bugs;
 }

@@ -363,6 +363,11 @@ static bool rt_atomic_ok(const struct _mmt_trace_state *st,
 	case MMT_OP_KVFREE_RCU_HEAD:
 	case MMT_OP_RESERVE_CHARGE:
 	case MMT_OP_RESERVE_UNCHARGE:
+	/* trylock only; in hard irq they fail (alloc) or defer (free) */
+	case MMT_OP_ALLOC_PAGES_NOLOCK:
+	case MMT_OP_FREE_PAGES_NOLOCK:
+	case MMT_OP_KMALLOC_NOLOCK:
+	case MMT_OP_KFREE_NOLOCK:
 		return true;
 	case MMT_OP_ALLOC_PAGES:
 		return (op->arg[0] & __GFP_FAST_TRY) &&
@@ -670,8 +675,12 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 	case MMT_OP_ALLOC_PAGES_NODE:
 		fact = op->arg[2];
 		break;
+	case MMT_OP_ALLOC_PAGES_NOLOCK:
+		fact = op->arg[0]; /* order */
+		break;
 	case MMT_OP_KMALLOC:
 	case MMT_OP_KMALLOC_NODE:
+	case MMT_OP_KMALLOC_NOLOCK:
 		fact = op->arg[0]; /* size */
 		break;
 	case MMT_OP_CACHE_ALLOC:

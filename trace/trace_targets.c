@@ -41,7 +41,8 @@
 	 B(MMT_OP_FREE_PAGES) | B(MMT_OP_ALLOC_PAGES_BULK) |             \
 	 B(MMT_OP_FREE_PAGES_BULK) | B(MMT_OP_DRAIN_LOCAL) |             \
 	 B(MMT_OP_DRAIN_ALL) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | \
-	 B(MMT_OP_KSWAPD))
+	 B(MMT_OP_KSWAPD) | B(MMT_OP_ALLOC_PAGES_NOLOCK) |               \
+	 B(MMT_OP_FREE_PAGES_NOLOCK))
 #define SLAB_OPS                                                            \
 	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |        \
 	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) | B(MMT_OP_KMALLOC) | \
@@ -55,7 +56,8 @@
 	 B(MMT_OP_CACHE_RETURN_SHEAF) |                                     \
 	 B(MMT_OP_CGROUP_CREATE) | B(MMT_OP_CGROUP_ENTER) |                 \
 	 B(MMT_OP_CGROUP_OFFLINE) | B(MMT_OP_SOCK_MEMALLOC) |               \
-	 B(MMT_OP_SOCK_CLOSE) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP))
+	 B(MMT_OP_SOCK_CLOSE) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) |   \
+	 B(MMT_OP_KMALLOC_NOLOCK) | B(MMT_OP_KFREE_NOLOCK))
 #define RCU_OPS                                                       \
 	(STRUCTURAL | B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) |  \
 	 B(MMT_OP_KMALLOC) | B(MMT_OP_KFREE) | B(MMT_OP_KVFREE_RCU) | \
@@ -83,9 +85,9 @@ static const struct {
 	const char *what;
 } targets[] = {
 	{ "pages", PAGES_OPS,
-	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, frees in any order, pcp drains, cpu hotplug, memory pressure and kswapd" },
+	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, alloc_pages_nolock and free_pages_nolock, frees in any order, pcp drains, cpu hotplug, memory pressure and kswapd" },
 	{ "slab", SLAB_OPS,
-	  "the slab layer: kmalloc, krealloc, kfree, caches and their flags, bulk, shrink, per-cgroup caches and offline, memalloc sockets (pfmemalloc slabs)" },
+	  "the slab layer: kmalloc, krealloc, kfree, kmalloc_nolock and kfree_nolock, caches and their flags, bulk, shrink, per-cgroup caches and offline, memalloc sockets (pfmemalloc slabs)" },
 	{ "rcu", RCU_OPS,
 	  "kvfree_rcu (both forms) and grace periods: read-side sections, gp steps, synchronize_rcu, rcu_barrier, raw locks and RT rules" },
 	{ "mempool", MEMPOOL_OPS,
@@ -95,8 +97,8 @@ static const struct {
 	{ "stack", MMT_TRACE_OPS_SEQ,
 	  "the whole stack: every operation of the single-CPU language" },
 	/* concurrent: every CPU a thread, kernel threads, a schedule */
-	{ "pages-mt", MT | PAGES_OPS,
-	  "the page allocator across CPUs: allocations and frees racing pcp drains from other CPUs, cpu offline, FAST_TRY against refilling CPUs, kswapd" },
+	{ "pages-mt", MT | IRQS | PAGES_OPS,
+	  "the page allocator across CPUs: allocations and frees racing pcp drains from other CPUs, cpu offline, FAST_TRY against refilling CPUs, the nolock APIs from interrupt handlers, kswapd" },
 	{ "slab-mt", MT | IRQS | SLAB_OPS,
 	  "the slab layer across CPUs: allocations, local and remote frees (across cpu offline), shrink and cgroup offline racing each other (the seed-003 window)" },
 	{ "rcu-mt", MT | IRQS | RCU_OPS,

@@ -188,6 +188,9 @@ static void print_header(const struct mmt_trace_header *h,
 		mmt_mempool_policy_name(h->mempool), h->rt_rules ? "on" : "off",
 		h->kvfree_rcu_fast_try ? "fast-try" : "nowait",
 		h->oracle_level);
+	/* Only a uniprocessor says so: every other header reads as before. */
+	if (h->up)
+		fprintf(out, " smp=off");
 	print_sched(s, out);
 	fprintf(out, "\nbugs %s\n", bugs);
 }
@@ -391,13 +394,14 @@ enum {
 	F_SCHED_SEED,
 	F_PCT_DEPTH,
 	F_PCT_STEPS,
+	F_SMP,
 	NR_FIELDS
 };
 
 static const char *const field_names[NR_FIELDS] = {
 	"nodes",      "cpus",	   "normal",	 "dma32",   "slab",
 	"mempool",    "rt",	   "kvfree_rcu", "oracles", "sched",
-	"sched_seed", "pct_depth", "pct_steps",
+	"sched_seed", "pct_depth", "pct_steps",	 "smp",
 };
 
 static bool parse_field(struct parser *ps, const struct tok *t)
@@ -421,7 +425,7 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 	if (f == NR_FIELDS)
 		return perr(
 			ps, t->col,
-			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps)",
+			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp)",
 			q(&key, b1, sizeof(b1)));
 	if (ps->fields & (1u << f))
 		return perr(ps, t->col, "machine field '%s' given twice",
@@ -491,6 +495,15 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 		else
 			return perr(ps, val.col, "rt='%s': expected on or off",
 				    b2);
+		break;
+	case F_SMP:
+		if (tok_is(&val, "on") || tok_is(&val, "off"))
+			h->up = tok_is(&val, "off");
+		else
+			return perr(
+				ps, val.col,
+				"smp='%s': expected on or off (off: a uniprocessor build, cpus=1)",
+				b2);
 		break;
 	case F_KVFREE_RCU:
 		if (tok_is(&val, "nowait") || tok_is(&val, "fast-try"))

@@ -183,6 +183,9 @@ enum mmt_bug {
 	/* SLUB with sheaves (issue 11): upstream fixes of 2025 */
 	MMT_BUG_SHEAF_RETURN_PFMEMALLOC,
 	MMT_BUG_SHEAF_REFILL_FAIL_LEAK,
+	/* upstream fixes of 2025-2026 (issue 11) */
+	MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, /* 2025: second trylock of zone->lock */
+	MMT_BUG_PCP_UP_TRYLOCK_REENTRY, /* 2025: UP pcp trylock never fails */
 	MMT_NR_BUGS
 };
 

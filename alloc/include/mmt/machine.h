@@ -123,6 +123,12 @@ struct mmt_config {
 	int pcp_batch; /* 0 = derived from zone size */
 	int pcp_high; /* 0 = 6 * batch */
 	bool rt_rules; /* PREEMPT_RT: spinlocks sleep */
+	/*
+	 * A uniprocessor build (CONFIG_SMP=n; nr_cpus must be 1): spinlocks
+	 * are no-ops, so the per-cpu pages' spin_trylock always succeeds and
+	 * the pcp lock disables interrupts instead (page_alloc.c).
+	 */
+	bool up;
 	bool prove_raw_lock_nesting; /* check raw->spin nesting without RT */
 	bool page_poison; /* poison free pages, check on alloc */
 	bool lockdep; /* lock order / context checks */

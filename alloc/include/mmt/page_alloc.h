@@ -42,6 +42,7 @@ enum {
 	MMT_PG_HEAD = 1u << 5, /* compound head */
 	MMT_PG_TAIL = 1u << 6, /* compound tail */
 	MMT_PG_ALLOCATED = 1u << 7, /* first page of an allocation */
+	MMT_PG_DEFERRED = 1u << 8, /* freed, on its zone's deferred list */
 };
 
 /* Allocation. NULL on failure. */
@@ -57,6 +58,31 @@ void mmt_free_pages_addr(void *addr, unsigned int order);
  */
 unsigned int mmt_alloc_pages_bulk(mmt_gfp_t gfp, unsigned int nr,
 				  struct mmt_page **array);
+
+/*
+ * The nolock APIs (kernel 6.15-6.16, the descendants of seed 002's
+ * __GFP_FAST_TRY): callable from any context, task to hard irq; they never
+ * spin nor sleep (trylock only; anything else is "nolock-spin").
+ *
+ * alloc_pages_nolock: @gfp may hold only __GFP_ACCOUNT ("gfp-misuse"
+ * otherwise); the call adds __GFP_NOWARN|__GFP_ZERO|__GFP_NOMEMALLOC|
+ * __GFP_COMP, checks the min watermark, never reclaims nor wakes kswapd.
+ * The per-cpu lists are taken with trylock (busy: the zone), the zone lock
+ * with trylock (busy: NULL).  @nid < 0: this CPU's node.  Under PREEMPT_RT
+ * rules it returns NULL at once in hard irq (spinlocks sleep there).
+ *
+ * free_pages_nolock: as free_pages, with trylock only; a block that gets
+ * neither the per-cpu lock nor the zone lock goes on its zone's lock-free
+ * deferred list, freed by the next free path that holds the zone lock
+ * (and at teardown: mmt_drain_deferred_pages()).
+ */
+struct mmt_page *mmt_alloc_pages_nolock(mmt_gfp_t gfp, int nid,
+					unsigned int order);
+void mmt_free_pages_nolock(struct mmt_page *page, unsigned int order);
+/* Free every zone's deferred blocks now (zone lock taken outright). */
+void mmt_drain_deferred_pages(struct mmt_machine *m);
+/* Pages on the deferred lists of every zone. */
+unsigned long mmt_deferred_pages(struct mmt_machine *m);
 
 /* Per-cpu lists. */
 void mmt_drain_local_pages(void);
@@ -94,6 +120,8 @@ enum mmt_vm_item {
 	MMT_VM_BUDDY_SPLIT,
 	MMT_VM_BUDDY_MERGE,
 	MMT_VM_WMARK_FAIL, /* watermark checks that failed */
+	MMT_VM_NOLOCK_FAIL, /* alloc_pages_nolock failures */
+	MMT_VM_NOLOCK_DEFERRED, /* blocks free_pages_nolock deferred */
 	MMT_NR_VM_ITEMS
 };
 
@@ -109,6 +137,7 @@ struct mmt_zone_info {
 	unsigned long start_pfn, managed;
 	unsigned long free; /* in the buddy lists */
 	unsigned long pcp; /* on every per-cpu list */
+	unsigned long deferred; /* on the deferred list (free_pages_nolock) */
 	unsigned long allocated;
 	unsigned long wmark_min, wmark_low, wmark_high;
 	unsigned long lowmem_reserve[MMT_NR_ZONE_TYPES];

@@ -107,6 +107,17 @@ unsigned int mmt_kmem_cache_sheaf_capacity(const struct mmt_kmem_cache *s);
 void *mmt_kmalloc(size_t size, mmt_gfp_t gfp);
 void *mmt_kmalloc_node(size_t size, mmt_gfp_t gfp, int node);
 void *mmt_kzalloc(size_t size, mmt_gfp_t gfp);
+/*
+ * kmalloc_nolock/kfree_nolock (6.18): any context, trylock only (see
+ * docs/ARCHITECTURE.md, "The nolock APIs").  @gfp: __GFP_ACCOUNT and
+ * __GFP_ZERO only; @node < 0: any.  kmalloc_nolock may fail whenever a
+ * lock is busy; kfree_nolock defers what it cannot free now.
+ */
+void *mmt_kmalloc_nolock(size_t size, mmt_gfp_t gfp, int node);
+void mmt_kfree_nolock(const void *p);
+/* Give every deferred kfree_nolock object back now; how many wait. */
+void mmt_slab_drain_deferred(struct mmt_machine *m);
+unsigned long mmt_slab_deferred_objects(struct mmt_machine *m);
 void mmt_kfree(const void *p);
 size_t mmt_ksize(const void *p);
 void *mmt_krealloc(const void *p, size_t new_size, mmt_gfp_t gfp);

@@ -191,6 +191,8 @@ enum mmt_opcode {
 	MMT_OP_FREE_PAGES_BULK, /* free_pages_bulk pb */
 	MMT_OP_DRAIN_LOCAL, /* drain_local_pages */
 	MMT_OP_DRAIN_ALL, /* drain_all_pages */
+	MMT_OP_ALLOC_PAGES_NOLOCK, /* p = alloc_pages_nolock order node */
+	MMT_OP_FREE_PAGES_NOLOCK, /* free_pages_nolock p */
 	/* slab */
 	MMT_OP_KMALLOC, /* o = kmalloc size gfp */
 	MMT_OP_KMALLOC_NODE, /* o = kmalloc_node size gfp node */
@@ -208,6 +210,8 @@ enum mmt_opcode {
 	MMT_OP_CACHE_PREFILL_SHEAF, /* sh = kmem_cache_prefill_sheaf c gfp count */
 	MMT_OP_CACHE_ALLOC_FROM_SHEAF, /* co = kmem_cache_alloc_from_sheaf sh gfp */
 	MMT_OP_CACHE_RETURN_SHEAF, /* kmem_cache_return_sheaf sh gfp */
+	MMT_OP_KMALLOC_NOLOCK, /* o = kmalloc_nolock size node */
+	MMT_OP_KFREE_NOLOCK, /* kfree_nolock o */
 	/* RCU */
 	MMT_OP_KVFREE_RCU, /* kvfree_rcu o (single argument) */
 	MMT_OP_KVFREE_RCU_HEAD, /* kvfree_rcu_head o (two arguments, head inside) */
@@ -295,6 +299,7 @@ struct mmt_trace_header {
 	enum mmt_slab_impl slab;
 	enum mmt_mempool_policy mempool;
 	bool rt_rules;
+	bool up; /* uniprocessor build (SMP=n), nr_cpus 1; text smp=off */
 	bool kvfree_rcu_fast_try;
 	int oracle_level; /* 0 cheap, 1 + expensive validators at the end, 2 + after every op */
 	uint64_t bugs; /* text only; the binary form carries none (targets take MMT_BUGS) */
