@@ -32,9 +32,11 @@
  *  - Watermarks: min/low/high per zone from min_free_kbytes and
  *    watermark_scale_factor; lowmem_reserve protects DMA32 from NORMAL
  *    allocations.  The fast path checks the low watermark; the slow path
- *    derives ALLOC_* flags from the GFP mask and the context (min watermark,
- *    __GFP_HIGH halves it, non-blocking callers take another quarter, OOM
- *    victims half), then no watermarks at all for PF_MEMALLOC outside
+ *    derives ALLOC_* flags from the GFP mask and the context as v6.4+ does
+ *    (min watermark, __GFP_HIGH halves it, a non-blocking caller with
+ *    __GFP_HIGH takes another quarter, one without (GFP_NOWAIT) gets no
+ *    margin at all, OOM victims half), then no watermarks at all for
+ *    PF_MEMALLOC outside
  *    interrupts or __GFP_MEMALLOC, never with __GFP_NOMEMALLOC.  A page
  *    handed out with no watermarks is marked pfmemalloc.
  *  - Slow path: wake kswapd (hook), retry at min, reserves, direct reclaim
@@ -87,8 +89,8 @@
 #define ALLOC_WMARK_MASK 0x03u
 #define ALLOC_NO_WATERMARKS 0x04u
 #define ALLOC_OOM 0x08u
-#define ALLOC_HARDER 0x10u /* non-blocking (atomic) caller */
-#define ALLOC_HIGH 0x20u /* __GFP_HIGH */
+#define ALLOC_HARDER 0x10u /* non-blocking caller (v6.4+: ALLOC_NON_BLOCK) */
+#define ALLOC_HIGH 0x20u /* __GFP_HIGH (v6.4+: ALLOC_MIN_RESERVE) */
 #define ALLOC_KSWAPD 0x40u
 #define ALLOC_HIGHATOMIC 0x80u
 #define ALLOC_FAST_TRY 0x100u /* never the zone lock, trylock only */
@@ -667,15 +669,25 @@ static inline bool zone_watermark_ok(const struct mmt_zone *z,
 	unsigned int o;
 
 	free_pages -= (1l << order) - 1;
-	if (alloc_flags & ALLOC_HIGH)
-		min -= min / 2;
-	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_OOM))) {
+	/*
+	 * The reserve cuts of v6.4+ (unchanged through 7.0): only __GFP_HIGH
+	 * (ALLOC_HIGH, the kernel's ALLOC_MIN_RESERVE) goes below min, by
+	 * half; a non-blocking caller (ALLOC_HARDER, the kernel's
+	 * ALLOC_NON_BLOCK) takes a further quarter of what is left only on
+	 * top of __GFP_HIGH (GFP_ATOMIC: 62.5% of min usable), never on its
+	 * own (GFP_NOWAIT stops at min).  An OOM victim halves it again.
+	 */
+	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_HIGH | ALLOC_OOM))) {
 		/* Highatomic reserves are not for ordinary callers. */
 		free_pages -= (long)highatomic(z);
-	} else if (alloc_flags & ALLOC_OOM) {
-		min -= min / 2;
 	} else {
-		min -= min / 4;
+		if (alloc_flags & ALLOC_HIGH) {
+			min -= min / 2;
+			if (alloc_flags & ALLOC_HARDER)
+				min -= min / 4;
+		}
+		if (alloc_flags & ALLOC_OOM)
+			min -= min / 2;
 	}
 	if (free_pages <= min + (long)z->lowmem_reserve[highest_zoneidx])
 		return false;
@@ -1196,7 +1208,10 @@ static unsigned int gfp_to_alloc_flags(mmt_gfp_t gfp, unsigned int order)
 	if (gfp & __GFP_KSWAPD_RECLAIM)
 		alloc_flags |= ALLOC_KSWAPD;
 	if (!(gfp & __GFP_DIRECT_RECLAIM) && !(gfp & __GFP_NOMEMALLOC)) {
-		/* Atomic callers cannot reclaim: let them dig a bit deeper. */
+		/*
+		 * Non-blocking callers may use the highatomic blocks; they
+		 * dig below min only with __GFP_HIGH (zone_watermark_ok()).
+		 */
 		alloc_flags |= ALLOC_HARDER;
 		if (order)
 			alloc_flags |= ALLOC_HIGHATOMIC;
@@ -1360,8 +1375,9 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 
 	/*
 	 * __GFP_NOFAIL: the kernel loops forever; the model retries a bounded
-	 * number of times with the harder reserve (never no-watermarks), then
-	 * reports the failure as a finding.
+	 * number of times with __GFP_HIGH's reserve (the kernel's
+	 * ALLOC_MIN_RESERVE fallback, never no-watermarks), then reports the
+	 * failure as a finding.
 	 */
 	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
 		int i;
@@ -1370,8 +1386,7 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 			cpu = _mmt_this_cpu;
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
 			page = get_page_from_freelist(
-				cpu, gfp, order,
-				ALLOC_WMARK_MIN | ALLOC_HARDER | ALLOC_HIGH,
+				cpu, gfp, order, ALLOC_WMARK_MIN | ALLOC_HIGH,
 				ac);
 			if (page)
 				return page;

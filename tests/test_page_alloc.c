@@ -421,12 +421,14 @@ static const struct gfp_case gfp_cases[] = {
 	{ PROC, "GFP_KERNEL", 70, true, false },
 	{ PROC, "GFP_NOWAIT", 70, true, false },
 	/* below min: ordinary sleepers end in the default OOM victim path
-	 * (ALLOC_OOM: min/2 = 32), atomic callers dig min/2 - min/8 = 24 */
+	 * (ALLOC_OOM: min/2 = 32); only __GFP_HIGH digs below min (32), and
+	 * a non-blocking caller with it another quarter (24); GFP_NOWAIT
+	 * gets no margin (v6.4+) */
 	{ PROC, "GFP_KERNEL", 60, true, false },
 	{ PROC, "GFP_KERNEL", 30, false, false },
 	{ PROC, "GFP_KERNEL|__GFP_NORETRY", 60, false, false },
 	{ PROC, "GFP_NOFS", 60, false, false },
-	{ PROC, "GFP_NOWAIT", 60, true, false }, /* harder: min - min/4 = 48 */
+	{ PROC, "GFP_NOWAIT", 60, false, false }, /* no __GFP_HIGH: min */
 	{ PROC, "GFP_NOWAIT", 45, false, false },
 	{ PROC, "GFP_ATOMIC", 30, true, false }, /* high + harder: 24 */
 	{ HARDIRQ, "GFP_ATOMIC", 30, true, false },
@@ -538,6 +540,48 @@ MMT_TEST(
 		MMT_CHECK_MSG(mmt_machine_is_valid(m), "case %zu", i);
 		MMT_CHECK_MSG(mmt_violation_count(m) == 0,
 			      "case %zu: %s: unexpected violation", i, c->gfp);
+		t_machine_done();
+	}
+}
+
+/*
+ * v6.4+ gfp_to_alloc_flags()/__zone_watermark_ok(): a caller that cannot
+ * reclaim (ALLOC_NON_BLOCK) goes below min only with __GFP_HIGH
+ * (ALLOC_MIN_RESERVE).  GFP_NOWAIT, one page below min + 1, must fail;
+ * GFP_ATOMIC (__GFP_HIGH) on the same zone succeeds.
+ */
+MMT_TEST(gfp_nowait_stops_at_the_min_watermark)
+{
+	static const char *const masks[] = { "GFP_NOWAIT",
+					     "GFP_NOWAIT|__GFP_NOWARN",
+					     "__GFP_KSWAPD_RECLAIM",
+					     "GFP_NOWAIT|__GFP_NOMEMALLOC" };
+	long min = T_TIGHT_MIN;
+	size_t i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(masks); i++) {
+		struct mmt_page *held[1024], *p;
+		struct mmt_machine *m = t_tight_machine(NULL);
+		unsigned int n = fill_to(m, min, held, 1024);
+		mmt_gfp_t gfp;
+		char err[128];
+
+		MMT_CHECK_MSG(mmt_gfp_parse(masks[i], &gfp, err, sizeof(err)),
+			      "%s", err);
+		/* free == min: the check wants free > min (+ order - 1). */
+		p = mmt_alloc_pages(gfp | __GFP_NOWARN, 0);
+		MMT_CHECK_MSG(p == NULL, "%s took a page at the min mark",
+			      masks[i]);
+		MMT_CHECK_EQ(t_zone_free(m, 0), min);
+		/* __GFP_HIGH is what grants the margin. */
+		p = mmt_alloc_pages(gfp | __GFP_HIGH | __GFP_NOWARN, 0);
+		MMT_CHECK_MSG(p != NULL, "%s|__GFP_HIGH found no page",
+			      masks[i]);
+		MMT_CHECK(!mmt_page_is_pfmemalloc(p));
+		mmt_free_pages(p, 0);
+		t_give_pages_back(held, n);
+		MMT_CHECK(mmt_machine_is_valid(m));
+		MMT_CHECK_CLEAN(m);
 		t_machine_done();
 	}
 }

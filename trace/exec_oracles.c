@@ -392,10 +392,11 @@ static int page_zone(struct mmt_machine *m, struct mmt_page *page)
 
 /*
  * The free count a zone must keep after a buddy allocation that passed
- * zone_watermark_ok() with these ALLOC_* effects (mm/page_alloc.c's rules:
- * __GFP_HIGH halves min; OOM victims halve it; other non-blocking callers
- * take a quarter off; only callers with neither of the last two must leave
- * the highatomic reserve alone).
+ * zone_watermark_ok() with these ALLOC_* effects (mm/page_alloc.c's rules
+ * of v6.4+: __GFP_HIGH halves min and a non-blocking caller with it takes a
+ * quarter more; a non-blocking caller without __GFP_HIGH gets no cut; OOM
+ * victims halve it; only callers with none of these must leave the
+ * highatomic reserve alone).
  */
 static long keep_after(const struct mmt_zone_info *zi, int highest, bool high,
 		       bool harder, bool oom)
@@ -403,14 +404,15 @@ static long keep_after(const struct mmt_zone_info *zi, int highest, bool high,
 	long min = (long)zi->wmark_min;
 	long ha = 0;
 
-	if (high)
-		min -= min / 2;
-	if (!harder && !oom)
+	if (!high && !harder && !oom)
 		ha = (long)zi->nr_reserved_highatomic;
-	else if (oom)
+	if (high) {
 		min -= min / 2;
-	else
-		min -= min / 4;
+		if (harder)
+			min -= min / 4;
+	}
+	if (oom)
+		min -= min / 2;
 	return min + (long)zi->lowmem_reserve[highest] + ha;
 }
 
@@ -433,9 +435,9 @@ bool _mmt_exec_check_watermark(struct mmt_machine *m,
 		return true;
 	/* The slow path's own flags; the fast path's low mark is higher. */
 	keep = keep_after(&zi, highest, gfp & __GFP_HIGH, harder, false);
-	/* __GFP_NOFAIL's last resort: min with HIGH and HARDER. */
+	/* __GFP_NOFAIL's last resort: min with __GFP_HIGH's cut. */
 	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
-		k = keep_after(&zi, highest, true, true, false);
+		k = keep_after(&zi, highest, true, false, false);
 		keep = k < keep ? k : keep;
 	}
 	/* An OOM victim's retry uses ALLOC_OOM alone. */
@@ -469,7 +471,7 @@ bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)
 		if (!mmt_zone_info(m, z, &zi) || zi.type > highest ||
 		    ((gfp & __GFP_THISNODE) && zi.nid != nid))
 			continue;
-		keep = keep_after(&zi, highest, true, true, false);
+		keep = keep_after(&zi, highest, true, false, false);
 		if ((long)(zi.free + zi.pcp) >
 		    keep + (1l << MMT_PAGE_ALLOC_COSTLY_ORDER))
 			return false;
