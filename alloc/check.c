@@ -80,6 +80,8 @@ static const struct mmt_check_info checks[] = {
 	  "a page handed out from the reserves below the min watermark is marked pfmemalloc" },
 	{ "nofail-failed", "page", MMT_TIER_CHEAP, "-",
 	  "a __GFP_NOFAIL allocation returned NULL" },
+	{ "oom-no-victim", "page", MMT_TIER_CHEAP, "-",
+	  "out of memory and no task maps user pages to kill: the kernel panics (\"System is deadlocked on memory\")" },
 	{ "unknown-check", "machine", MMT_TIER_API, "-",
 	  "the model reported a check missing from this catalogue" },
 	/*

@@ -119,6 +119,7 @@ static const char *const vm_item_names[MMT_NR_VM_ITEMS] = {
 	[MMT_VM_BUDDY_SPLIT] = "buddy_split",
 	[MMT_VM_BUDDY_MERGE] = "buddy_merge",
 	[MMT_VM_WMARK_FAIL] = "wmark_fail",
+	[MMT_VM_OOM_KILL] = "oom_kill",
 };
 
 static const char *const mt_names[MMT_MIGRATE_TYPES] = { "Unmovable", "Movable",
@@ -1281,23 +1282,23 @@ direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
 }
 
 static MMT_NOINLINE bool may_oom(struct mmt_cpu *cpu, mmt_gfp_t gfp,
-				 unsigned int order)
+				 unsigned int order,
+				 const struct alloc_context *ac)
 {
 	struct mmt_machine *m = cpu->m;
 
-	/* The OOM killer does not kill for costly, NOFS or MAYFAIL requests. */
+	/*
+	 * The OOM killer does not kill for costly, NOFS, MAYFAIL or THISNODE
+	 * requests, nor for lowmem (a request that may not use Normal).
+	 */
 	if (order > MMT_PAGE_ALLOC_COSTLY_ORDER ||
 	    (gfp & __GFP_RETRY_MAYFAIL) || !(gfp & __GFP_FS) ||
-	    (gfp & __GFP_THISNODE))
+	    (gfp & __GFP_THISNODE) || ac->highest_zoneidx < MMT_ZONE_NORMAL)
 		return false;
 	mmt_count_event(cpu, MMT_VM_OOM, 1);
 	if (m->hooks.out_of_memory)
 		return m->hooks.out_of_memory(m, gfp, order, m->hooks.arg);
-	/* Default: the allocating task is the victim, once. */
-	if (cpu->curr->oom_victim)
-		return false;
-	cpu->curr->oom_victim = true;
-	return true;
+	return _mmt_oom_kill(cpu, gfp, order);
 }
 
 static MMT_NOINLINE struct mmt_page *
@@ -1365,10 +1366,11 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 					      ac);
 		if (page)
 			return page;
+		/* A victim whose ALLOC_OOM retry failed must not loop. */
 		if (cpu->curr->oom_victim &&
-		    ((alloc_flags & ALLOC_OOM) || (gfp & __GFP_NOMEMALLOC)))
+		    ((reserve_flags & ALLOC_OOM) || (gfp & __GFP_NOMEMALLOC)))
 			break;
-		if (may_oom(cpu, gfp, order))
+		if (may_oom(cpu, gfp, order, ac))
 			continue;
 		break;
 	}
@@ -1391,7 +1393,7 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 			if (page)
 				return page;
 			if (!direct_reclaim(cpu, gfp, order) &&
-			    !may_oom(_mmt_this_cpu, gfp, order))
+			    !may_oom(_mmt_this_cpu, gfp, order, ac))
 				break;
 		}
 	}

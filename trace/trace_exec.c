@@ -84,10 +84,12 @@
  *    back; the model reports "nofail-failed" instead, and when at that
  *    moment every zone the request may use is down to the level NOFAIL may
  *    dig to (on_violation()), nothing but the program could free memory.
- * A third: a "stall" while every zone is at its min watermark and at
- * least half of memory is allocated outside the LRU - the program's own
- * pages, objects and pool reserves hold the machine, and a kernel would be
- * out of memory with nothing to kill (_mmt_exec_program_holds_memory()).
+ * A third: a "stall" or an "oom-no-victim" (the OOM killer found no task
+ * mapping user pages: the kernel would panic) while every zone is at its
+ * min watermark and at least half of memory is allocated outside the LRU -
+ * the program's own pages, objects and pool reserves hold the machine, and
+ * a kernel would be out of memory with nothing to kill
+ * (_mmt_exec_program_holds_memory()).
  * Each ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
  * stall, deadlock or NOFAIL failure is a finding like any violation.  It
  * costs one clock jump, no real time.
@@ -403,9 +405,17 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
 	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "nofail-failed"))
 		x->nofail_exhausted =
 			_mmt_exec_nofail_exhausted(m, x->op_gfp, x->op_node);
+	/*
+	 * The OOM killer runs only once the allocator found every zone the
+	 * request may use below its mark for that order: the zones need not
+	 * be checked again, only who holds the memory.
+	 */
+	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "oom-no-victim"))
+		x->oom_held = _mmt_exec_program_holds_memory(
+			m, &x->oom_pages, &x->oom_managed, true);
 	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "stall"))
-		x->oom_held = _mmt_exec_program_holds_memory(m, &x->oom_pages,
-							     &x->oom_managed);
+		x->oom_held = _mmt_exec_program_holds_memory(
+			m, &x->oom_pages, &x->oom_managed, false);
 }
 
 /*
@@ -1599,6 +1609,12 @@ static void exec_op(struct exec *x, size_t i)
 		_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
 				       info->name);
 	rehome(x);
+	/*
+	 * With nothing entered, the operation returns to user space: a task
+	 * the OOM killer chose exits there (its reserve access ends).
+	 */
+	if (!x->cpus[x->cpu].depth)
+		mmt_oom_exit_current();
 	if (x->o->log) {
 		char text[160];
 

@@ -94,6 +94,7 @@ enum mmt_vm_item {
 	MMT_VM_BUDDY_SPLIT,
 	MMT_VM_BUDDY_MERGE,
 	MMT_VM_WMARK_FAIL, /* watermark checks that failed */
+	MMT_VM_OOM_KILL, /* tasks the OOM killer killed */
 	MMT_NR_VM_ITEMS
 };
 
