@@ -1296,14 +1296,16 @@ static int slub_cache_init(struct mmt_kmem_cache *s)
 	mp = mp < 5 ? 5 : mp > 10 ? 10 : mp;
 	atomic_init(&sl->min_partial, mp);
 	/*
-	 * cpu partial: objects by size as the kernel's set_cpu_partial(),
-	 * then slabs as slub_set_cpu_partial() (v5.16+): twice the objects
-	 * over objects per slab, rounded up.  Debug caches keep none.
+	 * cpu partial: objects by size as the kernel's set_cpu_partial() of
+	 * v5.16+ (raised with the switch to counting slabs: 6, 24, 52, 120
+	 * where v5.15 had 2, 6, 13, 30), then slabs as slub_set_cpu_partial():
+	 * the slabs are assumed half full, so twice the objects over objects
+	 * per slab, rounded up.  Debug caches keep none.
 	 */
-	objs = s->size >= MMT_PAGE_SIZE ? 2 :
-	       s->size >= 1024		? 6 :
-	       s->size >= 256		? 13 :
-					  30;
+	objs = s->size >= MMT_PAGE_SIZE ? 6 :
+	       s->size >= 1024		? 24 :
+	       s->size >= 256		? 52 :
+					  120;
 	sl->cpu_partial_max = (objs * 2 + s->objects - 1) / s->objects;
 	if (s->flags &
 	    (MMT_SLAB_POISON | MMT_SLAB_RED_ZONE | MMT_SLAB_STORE_USER))
