@@ -143,6 +143,8 @@ static void bp_slab_pfmemalloc_active_cleared(struct mmt_program *p)
 static void bp_slab_pfmemalloc_lingers(struct mmt_program *p)
 {
 	prog(p, 1, 64, 0);
+	/* SLUB flushes nothing when the last socket goes: nothing to skip */
+	p->hdr.slab = MMT_SLAB_SLAB;
 	p->hdr.oracle_level = 2;
 	op(p, MMT_OP_SOCK_MEMALLOC);
 	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 4);
