@@ -686,7 +686,8 @@ static struct xhandle *arg_handle(struct exec *x, const struct mmt_op *op,
 		return NULL;
 	}
 	hd = &x->h[kind][s];
-	if (hd->state != HS_LIVE) {
+	/* "misuse": the author meant the dead handle (a double free). */
+	if (hd->state != HS_LIVE && !(op->misuse && hd->state == HS_ENDED)) {
 		bad_trace(x, "%s: %s was ended before", info->name,
 			  hname(kind, s, n, sizeof(n)));
 		return NULL;
@@ -1310,7 +1311,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	case MMT_OP_FREE_PAGES:
 		if (hd->ptr) {
-			drop_pages(x, hd->ptr, hd->a);
+			if (!op->misuse)
+				drop_pages(x, hd->ptr, hd->a);
 			mmt_free_pages(hd->ptr, hd->a);
 		}
 		break;
@@ -1333,7 +1335,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		op_kmalloc(x, a[0], a[1], (int)a[2], res, what);
 		break;
 	case MMT_OP_KFREE:
-		drop_object(x, hd->ptr, hd->a);
+		if (!op->misuse)
+			drop_object(x, hd->ptr, hd->a);
 		mmt_kfree(hd->ptr);
 		break;
 	case MMT_OP_KREALLOC:
@@ -1359,7 +1362,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		if (!ch)
 			return bad_trace(x, "%s: its cache c%u is gone",
 					 info->name, hd->a);
-		drop_object(x, hd->ptr, ch->a);
+		if (!op->misuse)
+			drop_object(x, hd->ptr, ch->a);
 		mmt_kmem_cache_free(ch->ptr, hd->ptr);
 		break;
 	}
@@ -1445,7 +1449,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		if (!mh || !mh->ptr)
 			return bad_trace(x, "%s: its pool m%u is gone",
 					 info->name, hd->a);
-		element_track(x, mh, hd->ptr, false, what);
+		if (!op->misuse)
+			element_track(x, mh, hd->ptr, false, what);
 		mmt_mempool_free(hd->ptr, mh->ptr);
 		break;
 	}
