@@ -255,9 +255,10 @@ struct mmt_task {
 	unsigned int flags; /* MMT_PF_* */
 	/*
 	 * Chosen by the OOM killer (or set by a test): ALLOC_OOM's reserve
-	 * access until the task exits (mmt_oom_exit_current()).
+	 * access until the task exits (mmt_oom_exit_current()).  Atomic: the
+	 * killer on another CPU marks a running task, as TIF_MEMDIE is set.
 	 */
-	bool oom_victim;
+	_Atomic bool oom_victim;
 	bool kthread; /* a kernel thread: no user memory, never killed */
 	struct mmt_mm *mm; /* set at its first user page, under tasks_mu */
 	int cpu; /* CPU it is on, -1 */
