@@ -84,12 +84,15 @@
  *    back; the model reports "nofail-failed" instead, and when at that
  *    moment every zone the request may use is down to the level NOFAIL may
  *    dig to (on_violation()), nothing but the program could free memory.
- * A third: a "stall" or an "oom-no-victim" (the OOM killer found no task
- * mapping user pages: the kernel would panic) while every zone is at its
- * min watermark and at least half of memory is allocated outside the LRU -
- * the program's own pages, objects and pool reserves hold the machine, and
- * a kernel would be out of memory with nothing to kill
- * (_mmt_exec_program_holds_memory()).
+ * A third: a "stall" while every zone is at its min watermark and at
+ * least half of memory is allocated outside the LRU - the program's own
+ * pages, objects and pool reserves hold the machine, and a kernel would be
+ * out of memory with nothing to kill (_mmt_exec_program_holds_memory()).
+ * An "oom-no-victim" (the OOM killer found no task mapping user pages: the
+ * kernel would panic) while the program holds that memory is let pass in a
+ * sequential run: the allocation fails and the program goes on (a fuzzer's
+ * program that used memory up still reaches what follows); in a concurrent
+ * run, or with another report beside it, it ends the execution blocked.
  * Each ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
  * stall, deadlock or NOFAIL failure is a finding like any violation.  It
  * costs one clock jump, no real time.
@@ -454,6 +457,20 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 	v = mmt_violation_get(x->m, 0);
 	if (!v)
 		return false;
+	/*
+	 * The OOM killer found nobody to kill while the program itself holds
+	 * the memory: the kernel would panic, but it is the program's own
+	 * doing.  A sequential run lets that allocation fail and goes on (as
+	 * before the model had an OOM killer), so that a fuzzer's program
+	 * that used memory up still reaches what follows; with anything else
+	 * reported beside it (a NOFAIL failure), it ends blocked below.
+	 */
+	if (!x->mt && x->oom_held && mmt_violation_count(x->m) == 1 &&
+	    !strcmp(v->check, "oom-no-victim")) {
+		x->oom_held = false;
+		mmt_violations_clear(x->m);
+		return false;
+	}
 	x->stop = true;
 	at = x->op_index;
 	if (MMT_UNLIKELY(x->mt))
