@@ -89,10 +89,11 @@
  * pages, objects and pool reserves hold the machine, and a kernel would be
  * out of memory with nothing to kill (_mmt_exec_program_holds_memory()).
  * An "oom-no-victim" (the OOM killer found no task mapping user pages: the
- * kernel would panic) while the program holds that memory is let pass in a
- * sequential run: the allocation fails and the program goes on (a fuzzer's
- * program that used memory up still reaches what follows); in a concurrent
- * run, or with another report beside it, it ends the execution blocked.
+ * kernel would panic) is always the program's own doing and is let pass in
+ * a sequential run: the allocation fails and the program goes on (a
+ * fuzzer's program that used memory up still reaches what follows); in a
+ * concurrent run, or with another report beside it, it ends the execution
+ * blocked.
  * Each ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
  * stall, deadlock or NOFAIL failure is a finding like any violation.  It
  * costs one clock jump, no real time.
@@ -410,12 +411,16 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
 			_mmt_exec_nofail_exhausted(m, x->op_gfp, x->op_node);
 	/*
 	 * The OOM killer runs only once the allocator found every zone the
-	 * request may use below its mark for that order: the zones need not
-	 * be checked again, only who holds the memory.
+	 * request may use below its mark for that order, and a program maps
+	 * no user pages but those of lru_add: nothing to kill is always the
+	 * program's own doing (memory the model itself leaked is still
+	 * teardown-leak's).  The counts are for the message.
 	 */
-	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "oom-no-victim"))
-		x->oom_held = _mmt_exec_program_holds_memory(
-			m, &x->oom_pages, &x->oom_managed, true);
+	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "oom-no-victim")) {
+		_mmt_exec_program_holds_memory(m, &x->oom_pages,
+					       &x->oom_managed, true);
+		x->oom_held = true;
+	}
 	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "stall"))
 		x->oom_held = _mmt_exec_program_holds_memory(
 			m, &x->oom_pages, &x->oom_managed, false);
