@@ -38,7 +38,7 @@ static const struct mmt_bug_info bugs[] = {
 	  "pfmemalloc-isolation" },
 	{ MMT_BUG_SLAB_PFMEMALLOC_LINGERS, "slab-pfmemalloc-lingers", "000",
 	  "slab",
-	  "when the last memalloc socket goes away, pfmemalloc objects stay in per-cpu structures where ordinary callers get them",
+	  "SLAB: when the last memalloc socket goes away, pfmemalloc objects stay in per-cpu array caches where ordinary callers get them",
 	  "pfmemalloc-lingering" },
 	{ MMT_BUG_SLUB_FROZEN_DEAD_CACHE, "slub-frozen-dead-cache", "003",
 	  "slab",

@@ -88,6 +88,8 @@ static const struct mmt_check_info checks[] = {
 	  "at teardown, after the deferred lists were drained, a block freed by free_pages_nolock or kfree_nolock is still waiting on one" },
 	{ "nofail-failed", "page", MMT_TIER_CHEAP, "-",
 	  "a __GFP_NOFAIL allocation returned NULL" },
+	{ "oom-no-victim", "page", MMT_TIER_CHEAP, "-",
+	  "out of memory and no task maps user pages to kill: the kernel panics (\"System is deadlocked on memory\")" },
 	{ "unknown-check", "machine", MMT_TIER_API, "-",
 	  "the model reported a check missing from this catalogue" },
 	/*

@@ -279,11 +279,29 @@ struct mmt_saves {
 	struct mmt_save s[MMT_MAX_SAVES];
 };
 
+/*
+ * A task's user memory (the kernel's mm_struct, reduced to its rss): the
+ * pages it mapped with mmt_lru_add*(), wherever they are (on the LRU,
+ * isolated, under writeback).  Shared by the task and each LRU entry it
+ * owns; freed with the last reference.
+ */
+struct mmt_mm {
+	_Atomic long pages;
+	_Atomic long refs;
+};
+
 struct mmt_task {
 	struct mmt_machine *m;
 	char name[32];
 	unsigned int flags; /* MMT_PF_* */
-	bool oom_victim;
+	/*
+	 * Chosen by the OOM killer (or set by a test): ALLOC_OOM's reserve
+	 * access until the task exits (mmt_oom_exit_current()).  Atomic: the
+	 * killer on another CPU marks a running task, as TIF_MEMDIE is set.
+	 */
+	_Atomic bool oom_victim;
+	bool kthread; /* a kernel thread: no user memory, never killed */
+	struct mmt_mm *mm; /* set at its first user page, under tasks_mu */
 	int cpu; /* CPU it is on, -1 */
 	int nr_held;
 	struct mmt_held_lock held[MMT_MAX_HELD_LOCKS];
@@ -698,11 +716,19 @@ void _mmt_writeback_print(struct mmt_machine *m, FILE *out);
 /* reclaim.c: the slot writeback.c keeps its state in. */
 struct mmt_writeback_state **_mmt_writeback_slot(struct mmt_machine *m);
 /* reclaim.c: a user page of @type filled with @data (may be NULL) on the
- * LRU of @nid (-1: this CPU's node); NULL if the allocation failed. */
+ * LRU of @nid (-1: this CPU's node), mapped by @owner (NULL: page cache no
+ * task maps); NULL if the allocation failed. */
 struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m,
 				   enum mmt_lru_type type,
 				   struct mmt_wb_device *dev, mmt_gfp_t gfp,
-				   int nid, const void *data);
+				   int nid, const void *data,
+				   struct mmt_task *owner);
+/* reclaim.c: the OOM killer (out_of_memory()): kill the task mapping the
+ * most user pages and free them; false when no task can be killed (the
+ * "oom-no-victim" report). */
+bool _mmt_oom_kill(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order);
+/* reclaim.c: drop a reference to a task's user memory (NULL: none). */
+void _mmt_mm_put(struct mmt_mm *mm);
 /* -- end: reclaim.c / writeback.c internals -- */
 
 static inline unsigned long _mmt_pfn(const struct mmt_machine *m,

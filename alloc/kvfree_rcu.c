@@ -29,6 +29,8 @@
  *    GFP_NOWAIT while holding the raw lock; with rt_rules or
  *    prove_raw_lock_nesting lockdep reports "invalid-wait-context" when the
  *    refill takes zone->lock.
+ *  - The one-argument form is might_sleep() in every call, whether or not
+ *    a block has room (the kernel's kvfree_call_rcu() with no head).
  *  - No block: the one-argument form falls back to synchronize_rcu() and
  *    kfree() (after dropping the lock: it sleeps), the two-argument form to
  *    call_rcu() on the embedded head.  The head's callback finds the object
@@ -500,7 +502,15 @@ void mmt_kvfree_rcu(void *ptr)
 	struct mmt_machine *m;
 	size_t size;
 
-	if (!ptr || ptr == ZERO_SIZE_PTR)
+	if (!ptr)
+		return;
+	/*
+	 * kvfree_rcu_mightsleep(): the head-less form may have to wait for a
+	 * grace period, so every call is might_sleep(), block at hand or not
+	 * (kvfree_call_rcu() with no head), the kernel's rule for its users.
+	 */
+	_mmt_might_sleep(MMT_SITE);
+	if (ptr == ZERO_SIZE_PTR)
 		return;
 	m = cur_cpu()->m;
 	if (!kfreeable(m, ptr, &size, "kvfree_rcu"))

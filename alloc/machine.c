@@ -403,6 +403,7 @@ void mmt_machine_destroy(struct mmt_machine *m)
 	_mmt_page_alloc_destroy(m);
 	for (t = m->tasks; t; t = next) {
 		next = t->next_all;
+		_mmt_mm_put(t->mm);
 		free(t);
 	}
 	maps_put(m);
@@ -515,6 +516,8 @@ void mmt_task_destroy(struct mmt_task *t)
 		}
 	}
 	pthread_mutex_unlock(&m->tasks_mu);
+	/* Its pages still on the LRU stay there, nobody's to kill. */
+	_mmt_mm_put(t->mm);
 	free(t);
 }
 

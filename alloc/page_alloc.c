@@ -37,11 +37,12 @@
  *    pages of the highatomic lists (v6.12's nr_free_highatomic; before,
  *    the whole reservation, free or not, was withheld).  The fast path
  *    checks the low watermark; the slow path derives ALLOC_* flags from
- *    the GFP mask and the context (min watermark, __GFP_HIGH halves it,
- *    non-blocking callers take another quarter, OOM victims half), then
- *    no watermarks at all for PF_MEMALLOC outside interrupts or
- *    __GFP_MEMALLOC, never with __GFP_NOMEMALLOC.  A page handed out with
- *    no watermarks is marked pfmemalloc.
+ *    the GFP mask and the context as v6.4+ does (min watermark, __GFP_HIGH
+ *    halves it, a non-blocking caller with __GFP_HIGH takes another
+ *    quarter, one without (GFP_NOWAIT) gets no margin at all, OOM victims
+ *    half), then no watermarks at all for PF_MEMALLOC outside interrupts
+ *    or __GFP_MEMALLOC, never with __GFP_NOMEMALLOC.  A page handed out
+ *    with no watermarks is marked pfmemalloc.
  *  - Slow path: wake kswapd (hook), retry at min, reserves, direct reclaim
  *    (hook, run with PF_MEMALLOC), drain and unreserve highatomic, retry
  *    policy (NORETRY, costly orders, RETRY_MAYFAIL, a bounded number of
@@ -121,8 +122,8 @@
 #define ALLOC_WMARK_MASK 0x03u
 #define ALLOC_NO_WATERMARKS 0x04u
 #define ALLOC_OOM 0x08u
-#define ALLOC_HARDER 0x10u /* non-blocking (atomic) caller */
-#define ALLOC_HIGH 0x20u /* __GFP_HIGH */
+#define ALLOC_HARDER 0x10u /* non-blocking caller (v6.4+: ALLOC_NON_BLOCK) */
+#define ALLOC_HIGH 0x20u /* __GFP_HIGH (v6.4+: ALLOC_MIN_RESERVE) */
 #define ALLOC_KSWAPD 0x40u
 #define ALLOC_HIGHATOMIC 0x80u
 #define ALLOC_FAST_TRY 0x100u /* never the zone lock, trylock only */
@@ -154,6 +155,7 @@ static const char *const vm_item_names[MMT_NR_VM_ITEMS] = {
 	[MMT_VM_WMARK_FAIL] = "wmark_fail",
 	[MMT_VM_NOLOCK_FAIL] = "nolock_fail",
 	[MMT_VM_NOLOCK_DEFERRED] = "nolock_deferred",
+	[MMT_VM_OOM_KILL] = "oom_kill",
 };
 
 static const char *const mt_names[MMT_MIGRATE_TYPES] = { "Unmovable", "Movable",
@@ -887,9 +889,15 @@ static inline bool zone_watermark_ok(const struct mmt_zone *z,
 	unsigned int o;
 
 	free_pages -= (1l << order) - 1;
-	if (alloc_flags & ALLOC_HIGH)
-		min -= min / 2;
-	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_OOM))) {
+	/*
+	 * The reserve cuts of v6.4+ (unchanged through 7.0): only __GFP_HIGH
+	 * (ALLOC_HIGH, the kernel's ALLOC_MIN_RESERVE) goes below min, by
+	 * half; a non-blocking caller (ALLOC_HARDER, the kernel's
+	 * ALLOC_NON_BLOCK) takes a further quarter of what is left only on
+	 * top of __GFP_HIGH (GFP_ATOMIC: 62.5% of min usable), never on its
+	 * own (GFP_NOWAIT stops at min).  An OOM victim halves it again.
+	 */
+	if (!(alloc_flags & (ALLOC_HARDER | ALLOC_HIGH | ALLOC_OOM))) {
 		/*
 		 * Highatomic reserves are not for ordinary callers: the pages
 		 * free on their lists are not theirs (v6.12).  Before, the
@@ -897,10 +905,14 @@ static inline bool zone_watermark_ok(const struct mmt_zone *z,
 		 * over-counts it by what its blocks have handed out.
 		 */
 		free_pages -= zone_free_highatomic(z);
-	} else if (alloc_flags & ALLOC_OOM) {
-		min -= min / 2;
 	} else {
-		min -= min / 4;
+		if (alloc_flags & ALLOC_HIGH) {
+			min -= min / 2;
+			if (alloc_flags & ALLOC_HARDER)
+				min -= min / 4;
+		}
+		if (alloc_flags & ALLOC_OOM)
+			min -= min / 2;
 	}
 	if (free_pages <= min + (long)z->lowmem_reserve[highest_zoneidx])
 		return false;
@@ -1441,7 +1453,10 @@ static unsigned int gfp_to_alloc_flags(mmt_gfp_t gfp, unsigned int order)
 	if (gfp & __GFP_KSWAPD_RECLAIM)
 		alloc_flags |= ALLOC_KSWAPD;
 	if (!(gfp & __GFP_DIRECT_RECLAIM) && !(gfp & __GFP_NOMEMALLOC)) {
-		/* Atomic callers cannot reclaim: let them dig a bit deeper. */
+		/*
+		 * Non-blocking callers may use the highatomic blocks; they
+		 * dig below min only with __GFP_HIGH (zone_watermark_ok()).
+		 */
 		alloc_flags |= ALLOC_HARDER;
 		if (order)
 			alloc_flags |= ALLOC_HIGHATOMIC;
@@ -1511,23 +1526,23 @@ direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
 }
 
 static MMT_NOINLINE bool may_oom(struct mmt_cpu *cpu, mmt_gfp_t gfp,
-				 unsigned int order)
+				 unsigned int order,
+				 const struct alloc_context *ac)
 {
 	struct mmt_machine *m = cpu->m;
 
-	/* The OOM killer does not kill for costly, NOFS or MAYFAIL requests. */
+	/*
+	 * The OOM killer does not kill for costly, NOFS, MAYFAIL or THISNODE
+	 * requests, nor for lowmem (a request that may not use Normal).
+	 */
 	if (order > MMT_PAGE_ALLOC_COSTLY_ORDER ||
 	    (gfp & __GFP_RETRY_MAYFAIL) || !(gfp & __GFP_FS) ||
-	    (gfp & __GFP_THISNODE))
+	    (gfp & __GFP_THISNODE) || ac->highest_zoneidx < MMT_ZONE_NORMAL)
 		return false;
 	mmt_count_event(cpu, MMT_VM_OOM, 1);
 	if (m->hooks.out_of_memory)
 		return m->hooks.out_of_memory(m, gfp, order, m->hooks.arg);
-	/* Default: the allocating task is the victim, once. */
-	if (cpu->curr->oom_victim)
-		return false;
-	cpu->curr->oom_victim = true;
-	return true;
+	return _mmt_oom_kill(cpu, gfp, order);
 }
 
 static MMT_NOINLINE struct mmt_page *
@@ -1595,10 +1610,11 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 					      ac);
 		if (page)
 			return page;
+		/* A victim whose ALLOC_OOM retry failed must not loop. */
 		if (cpu->curr->oom_victim &&
-		    ((alloc_flags & ALLOC_OOM) || (gfp & __GFP_NOMEMALLOC)))
+		    ((reserve_flags & ALLOC_OOM) || (gfp & __GFP_NOMEMALLOC)))
 			break;
-		if (may_oom(cpu, gfp, order))
+		if (may_oom(cpu, gfp, order, ac))
 			continue;
 		break;
 	}
@@ -1622,7 +1638,7 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 			if (page)
 				return page;
 			if (!direct_reclaim(cpu, gfp, order) &&
-			    !may_oom(_mmt_this_cpu, gfp, order))
+			    !may_oom(_mmt_this_cpu, gfp, order, ac))
 				break;
 		}
 	}

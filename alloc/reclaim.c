@@ -33,6 +33,11 @@
  * otherwise it sleeps until woken, so an idle machine has no timer and a
  * real deadlock stays detectable.
  *
+ * The OOM killer (out_of_memory(), global case) lives here because the LRU
+ * knows who maps what: each entry holds a reference to its task's mm, whose
+ * page count is the badness; the largest task is marked a victim and its
+ * pages on the LRU unmapped and freed (the reaper); see _mmt_oom_kill().
+ *
  * Invariants: an entry is on its node's LRU, isolated by exactly one
  * reclaimer, or under writeback (owned by its device request), never two
  * of these; per-node writeback = entries submitted and not ended;
@@ -65,7 +70,50 @@ struct lru_entry {
 	struct mmt_reclaim_state *rs;
 	int nid;
 	enum mmt_lru_type type;
+	struct mmt_mm *mm; /* the memory of the task that maps it, or NULL */
 };
+
+void _mmt_mm_put(struct mmt_mm *mm)
+{
+	if (mm &&
+	    atomic_fetch_sub_explicit(&mm->refs, 1, memory_order_acq_rel) == 1)
+		free(mm);
+}
+
+/* The entry leaves the LRU for good (freed, unmapped, torn down). */
+static void entry_free(struct lru_entry *e)
+{
+	if (e->mm) {
+		atomic_fetch_sub_explicit(&e->mm->pages, 1,
+					  memory_order_relaxed);
+		_mmt_mm_put(e->mm);
+	}
+	free(e);
+}
+
+/*
+ * The user memory of @t, created at its first page.  tasks_mu (a host
+ * mutex, no model lock inside) orders it against the OOM killer's walk.
+ */
+static struct mmt_mm *task_mm_get(struct mmt_task *t)
+{
+	struct mmt_machine *m;
+	struct mmt_mm *mm;
+
+	if (!t)
+		return NULL;
+	m = t->m;
+	pthread_mutex_lock(&m->tasks_mu);
+	if (!t->mm && (t->mm = calloc(1, sizeof(*t->mm))))
+		atomic_init(&t->mm->refs, 1);
+	mm = t->mm;
+	if (mm) {
+		atomic_fetch_add_explicit(&mm->refs, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&mm->pages, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&m->tasks_mu);
+	return mm;
+}
 
 struct lru_node {
 	mmt_spinlock_t lock; /* lru_lock */
@@ -318,7 +366,8 @@ void mmt_reclaim_set_file_device(struct mmt_machine *m,
 struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m,
 				   enum mmt_lru_type type,
 				   struct mmt_wb_device *dev, mmt_gfp_t gfp,
-				   int nid, const void *data)
+				   int nid, const void *data,
+				   struct mmt_task *owner)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	struct lru_entry *e;
@@ -351,6 +400,7 @@ struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m,
 	e->rs = rs;
 	e->nid = mmt_page_to_nid(page);
 	e->type = type;
+	e->mm = task_mm_get(owner);
 	ln = &rs->node[e->nid];
 	mmt_spin_lock(&ln->lock);
 	lru_link_young(ln, e);
@@ -362,7 +412,9 @@ struct mmt_page *_mmt_lru_add_page(struct mmt_machine *m,
 bool mmt_lru_add(struct mmt_machine *m, enum mmt_lru_type type,
 		 struct mmt_wb_device *dev, mmt_gfp_t gfp, int nid)
 {
-	return _mmt_lru_add_page(m, type, dev, gfp, nid, NULL) != NULL;
+	/* The pages a task maps are its own: the OOM killer's badness. */
+	return _mmt_lru_add_page(m, type, dev, gfp, nid, NULL,
+				 mmt_current_task()) != NULL;
 }
 
 bool mmt_lru_add_anon(struct mmt_machine *m)
@@ -412,12 +464,166 @@ unsigned long mmt_lru_unmap(struct mmt_machine *m, enum mmt_lru_type type,
 				break;
 			for (i = 0; i < n; i++) {
 				mmt_free_pages(batch[i]->page, 0);
-				free(batch[i]);
+				entry_free(batch[i]);
 			}
 			done += (unsigned long)n;
 		}
 	}
 	return done;
+}
+
+/* ---- the OOM killer ---- */
+
+/*
+ * Unmap and free every page on the LRU that task @id maps: the OOM
+ * reaper's unmap of a victim (and exit_mm()).  Pages isolated by a
+ * reclaimer or under writeback are not on the list: they leave when their
+ * reclaimer or device is done with them.
+ */
+static unsigned long unmap_owned(struct mmt_reclaim_state *rs,
+				 const struct mmt_mm *mm)
+{
+	struct mmt_machine *m = rs->m;
+	unsigned long done = 0;
+	int nid;
+
+	for (nid = 0; nid < m->nr_nodes; nid++) {
+		struct lru_node *ln = &rs->node[nid];
+
+		for (;;) {
+			struct lru_entry *batch[MMT_SWAP_CLUSTER_MAX], *e,
+				*next;
+			int n = 0, i;
+
+			mmt_spin_lock(&ln->lock);
+			for (e = ln->head.next;
+			     e != &ln->head && n < MMT_SWAP_CLUSTER_MAX;
+			     e = next) {
+				next = e->next;
+				if (e->mm != mm)
+					continue;
+				lru_unlink(e);
+				atomic_fetch_sub_explicit(&ln->nr[e->type], 1,
+							  memory_order_relaxed);
+				batch[n++] = e;
+			}
+			mmt_spin_unlock(&ln->lock);
+			if (!n)
+				break;
+			for (i = 0; i < n; i++) {
+				mmt_free_pages(batch[i]->page, 0);
+				entry_free(batch[i]);
+			}
+			done += (unsigned long)n;
+		}
+	}
+	return done;
+}
+
+unsigned long mmt_task_user_pages(const struct mmt_task *t)
+{
+	struct mmt_machine *m;
+	long n = 0;
+
+	if (!t)
+		return 0;
+	m = t->m;
+	pthread_mutex_lock(&m->tasks_mu);
+	if (t->mm)
+		n = atomic_load_explicit(&t->mm->pages, memory_order_relaxed);
+	pthread_mutex_unlock(&m->tasks_mu);
+	return n > 0 ? (unsigned long)n : 0;
+}
+
+/*
+ * out_of_memory() of v6.x, for the global (not memcg) case.  Candidates:
+ * every task with user memory except kernel threads (oom_unkillable_task).
+ * A victim still holding pages (under writeback: the reaper cannot free
+ * them yet) makes the killer wait for it (oom_evaluate_task()'s abort: no
+ * new kill, but progress); a victim with nothing left is skipped
+ * (MMF_OOM_SKIP).  The badness is the pages the task maps wherever they
+ * are (its rss and swap entries; the model has no page tables to add, nor
+ * oom_score_adj).  The largest is killed: marked a victim (ALLOC_OOM's
+ * reserve access until it exits) and what it maps on the LRU unmapped and
+ * freed at once, as the OOM reaper would.  With no candidate the kernel
+ * prints "Out of memory and no killable processes..." and panics ("System
+ * is deadlocked on memory"): the model reports "oom-no-victim" and the
+ * allocation fails.
+ *
+ * The walk is under tasks_mu (a host mutex: no model lock is taken under
+ * it, as lru_lock may be a scheduling point); the victim's mm is held by a
+ * reference while its pages are unmapped.
+ */
+bool _mmt_oom_kill(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
+{
+	struct mmt_machine *m = cpu->m;
+	struct mmt_task *t, *victim = NULL;
+	struct mmt_mm *mm = NULL;
+	bool waiting = false;
+	long best = 0;
+
+	pthread_mutex_lock(&m->tasks_mu);
+	for (t = m->tasks; t; t = t->next_all) {
+		long pages;
+
+		if (t->kthread || !t->mm)
+			continue;
+		pages = atomic_load_explicit(&t->mm->pages,
+					     memory_order_relaxed);
+		if (t->oom_victim) {
+			waiting |= pages > 0;
+			continue;
+		}
+		/*
+		 * The list is newest first; the kernel walks oldest first and
+		 * a tie replaces its choice: ties go to the newest task.
+		 */
+		if (pages > best) {
+			best = pages;
+			victim = t;
+		}
+	}
+	if (!waiting && victim) {
+		/* mark_oom_victim(): TIF_MEMDIE's reserve access */
+		victim->oom_victim = true;
+		mm = victim->mm;
+		atomic_fetch_add_explicit(&mm->refs, 1, memory_order_relaxed);
+	}
+	pthread_mutex_unlock(&m->tasks_mu);
+	if (waiting)
+		return true;
+	if (!mm) {
+		mmt_violation(
+			m, "oom-no-victim",
+			"out of memory (order-%u allocation, gfp 0x%x) and no killable task: no task maps user pages; the kernel panics (\"System is deadlocked on memory\")",
+			order, (unsigned int)gfp);
+		return false;
+	}
+	mmt_count_event(cpu, MMT_VM_OOM_KILL, 1);
+	/* The reaper: what the victim maps on the LRU goes back now. */
+	if (unmap_owned(RS(m), mm))
+		mmt_sched_progress(m);
+	_mmt_mm_put(mm);
+	return true;
+}
+
+bool mmt_task_is_oom_victim(const struct mmt_task *t)
+{
+	return t && t->oom_victim;
+}
+
+bool mmt_oom_exit_current(void)
+{
+	struct mmt_task *t = mmt_current_task();
+
+	if (!t || !t->oom_victim)
+		return false;
+	/* exit_mm(): what it mapped since the kill goes too. */
+	if (t->mm)
+		unmap_owned(RS(t->m), t->mm);
+	/* exit_oom_victim(): no more ALLOC_OOM. */
+	t->oom_victim = false;
+	return true;
 }
 
 unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid,
@@ -473,7 +679,7 @@ static void lru_end_writeback(struct mmt_page *page, void *ctx, bool ok)
 		atomic_fetch_sub_explicit(&ln->less_backlog, 1,
 					  memory_order_relaxed);
 	mmt_free_pages(page, 0);
-	free(e);
+	entry_free(e);
 	wb = atomic_fetch_sub_explicit(&ln->writeback, 1,
 				       memory_order_relaxed) -
 	     1;
@@ -664,7 +870,7 @@ static void shrink_node_sc(struct mmt_reclaim_state *rs, int nid, int priority,
 				atomic_fetch_sub_explicit(&ln->nr[e->type], 1,
 							  memory_order_relaxed);
 				to_free[nfree++] = e->page;
-				free(e);
+				entry_free(e);
 				sc->freed++;
 				continue;
 			case MMT_LRU_FILE_DIRTY:
@@ -1351,7 +1557,7 @@ void _mmt_reclaim_destroy(struct mmt_machine *m)
 
 		for (; e && e != &ln->head; e = enext) {
 			enext = e->next;
-			free(e);
+			entry_free(e);
 		}
 		mmt_waitqueue_destroy(&ln->congestion);
 		mmt_waitqueue_destroy(&ln->kswapd_wait);

@@ -886,6 +886,7 @@ struct mmt_kthread *mmt_kthread_run(struct mmt_machine *m, const char *name,
 		free(k);
 		return NULL;
 	}
+	k->task->kthread = true; /* oom_unkillable_task(): PF_KTHREAD */
 	pthread_mutex_lock(&S(m)->mu);
 	S(m)->nr_cpu_waiters++;
 	pthread_mutex_unlock(&S(m)->mu);

@@ -29,14 +29,17 @@
  *    do, else a new slab.  An entitled caller tries every normal source
  *    first - partial slabs that are not pfmemalloc, a new slab without the
  *    reserves - and only then pfmemalloc partial slabs and the reserves.
- *  - pfmemalloc: a pfmemalloc slab becomes a cpu slab only for an entitled
- *    caller while memalloc sockets are on (the fast path keeps ordinary
- *    callers off it, the kernel's pfmemalloc_match()); otherwise the caller
- *    gets one object and the slab is deactivated at once ("don't load the
- *    freelist").  Once the reserves are tapped, entitled callers keep using
- *    that cpu slab: its pages are taken already.  A pfmemalloc slab never
- *    goes onto a cpu partial list while no memalloc socket exists, so when
- *    the last socket goes, flushing the CPUs leaves nothing lingering.
+ *  - pfmemalloc: a pfmemalloc slab becomes a cpu slab only for a caller
+ *    entitled to the reserves (the kernel's pfmemalloc_match(), which asks
+ *    gfp_pfmemalloc_allowed() and nothing else: no memalloc-socket gate);
+ *    otherwise the caller gets one object and the slab is deactivated at
+ *    once ("don't load the freelist").  The fast path and the slow path
+ *    keep ordinary callers off a pfmemalloc cpu slab (the model's fast
+ *    path checks the cpu slab's mark, see slab_alloc_fast()), and a
+ *    pfmemalloc cpu partial slab is taken only by an entitled caller.  As
+ *    in the kernel, nothing is flushed when the last memalloc socket goes:
+ *    what stays per cpu serves entitled callers (PF_MEMALLOC reclaim,
+ *    __GFP_MEMALLOC) only.
  *  - Free fast path: the object's slab is this CPU's cpu slab: push it on
  *    the cpu freelist with the tid compare-exchange.  An object that heads
  *    the freelist it would go onto (cpu or slab) already is a double free,
@@ -559,9 +562,8 @@ static void flush_cpu_partial(struct mmt_kmem_cache *s,
 static inline bool cpu_partial_ok(struct mmt_kmem_cache *s,
 				  struct mmt_page *slab)
 {
-	if (!atomic_load_explicit(&SL(s)->cpu_partial, memory_order_relaxed))
-		return false;
-	return !slab_is_pfmemalloc(slab) || _mmt_memalloc_socks(s->m);
+	(void)slab;
+	return atomic_load_explicit(&SL(s)->cpu_partial, memory_order_relaxed);
 }
 
 /*
@@ -598,14 +600,13 @@ static void put_cpu_partial(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		return;
 	/*
 	 * The free decided to freeze while cpu partial was allowed; if the
-	 * cache died (or the last memalloc socket went) since, nobody will
-	 * flush this list again: unfreeze it now, so that an empty slab is
-	 * discarded (min_partial is 0 for a dead cache).  Seed 003.
+	 * cache died since, nobody will flush this list again: unfreeze it
+	 * now, so that an empty slab is discarded (min_partial is 0 for a
+	 * dead cache).  Seed 003.
 	 */
-	if (((!atomic_load_explicit(&sl->cpu_partial, memory_order_relaxed) ||
-	      atomic_load_explicit(&s->dead, memory_order_relaxed)) &&
-	     !mmt_bug_on(s->m, MMT_BUG_SLUB_FROZEN_DEAD_CACHE)) ||
-	    (slab_is_pfmemalloc(slab) && !_mmt_memalloc_socks(s->m)))
+	if ((!atomic_load_explicit(&sl->cpu_partial, memory_order_relaxed) ||
+	     atomic_load_explicit(&s->dead, memory_order_relaxed)) &&
+	    !mmt_bug_on(s->m, MMT_BUG_SLUB_FROZEN_DEAD_CACHE))
 		flush_cpu_partial(s, c, d);
 }
 
@@ -794,7 +795,7 @@ static struct mmt_page *take_cpu_partial_locked(struct mmt_kmem_cache *s,
 			pick = link;
 			break;
 		}
-		if (!pick && pfm_ok && _mmt_memalloc_socks(m))
+		if (!pick && pfm_ok)
 			pick = link;
 	}
 	if (!pick)
@@ -809,15 +810,15 @@ static struct mmt_page *take_cpu_partial_locked(struct mmt_kmem_cache *s,
 	return slab;
 }
 
-static inline bool cpu_slab_mismatch(struct mmt_kmem_cache *s,
-				     struct kmem_cache_cpu *c, int node,
+static inline bool cpu_slab_mismatch(struct kmem_cache_cpu *c, int node,
 				     bool pfm_ok)
 {
 	if (node >= 0 &&
 	    atomic_load_explicit(&c->node, memory_order_relaxed) != node)
 		return true;
+	/* pfmemalloc_match() */
 	return atomic_load_explicit(&c->pfmemalloc, memory_order_relaxed) &&
-	       (!pfm_ok || !_mmt_memalloc_socks(s->m));
+	       !pfm_ok;
 }
 
 /* ___slab_alloc() */
@@ -836,7 +837,7 @@ redo:
 	mmt_spin_lock_irqsave(&c->lock, flags);
 	slab = atomic_load_explicit(&c->slab, memory_order_relaxed);
 	if (slab) {
-		if (cpu_slab_mismatch(s, c, node, pfm_ok)) {
+		if (cpu_slab_mismatch(c, node, pfm_ok)) {
 			freelist = cpu_detach_locked(c);
 			mmt_spin_unlock_irqrestore(&c->lock, flags);
 			deactivate_slab(s, slab, freelist, &d);
@@ -889,8 +890,7 @@ new_slab:
 		discard_all(s, &d);
 		return NULL;
 	}
-	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab)) &&
-	    (!pfm_ok || !_mmt_memalloc_socks(s->m))) {
+	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab)) && !pfm_ok) {
 		/* Don't load the freelist: this caller gets one object. */
 		obj = freelist;
 		deactivate_slab(s, slab, _mmt_get_freepointer(s, obj), &d);
@@ -912,10 +912,6 @@ retry_load:
 	cpu_install_locked(c, slab, NULL);
 	obj = load_freelist_locked(s, c, freelist);
 	mmt_spin_unlock_irqrestore(&c->lock, flags);
-	/* The last memalloc socket went while we installed a reserve slab. */
-	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab)) &&
-	    !_mmt_memalloc_socks(s->m))
-		flush_cpu_to(s, _mmt_this_cpu->id, &d);
 	discard_all(s, &d);
 	return obj;
 }
@@ -1232,7 +1228,7 @@ static void *slub_alloc_nolock(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 	for (;;) {
 		slab = atomic_load_explicit(&c->slab, memory_order_relaxed);
 		if (slab) {
-			if (cpu_slab_mismatch(s, c, node, false))
+			if (cpu_slab_mismatch(c, node, false))
 				goto out;
 			freelist = fw_ptr(atomic_load_explicit(
 				&c->freelist_tid, memory_order_relaxed));
@@ -1383,36 +1379,35 @@ static void slub_shrink(struct mmt_kmem_cache *s)
 	discard_all(s, &d);
 }
 
-static bool cpu_has_pfmemalloc(struct mmt_kmem_cache *s, int cpuid)
+/*
+ * Could an ordinary caller be handed a pfmemalloc object of @cpuid's
+ * per-cpu state?  Only through a cpu slab whose mark disagrees with its
+ * slab (the fast path and pfmemalloc_match() read the mark); a cpu partial
+ * slab that is pfmemalloc is taken by entitled callers only.
+ */
+static bool slub_pfmemalloc_in_percpu(struct mmt_kmem_cache *s, int cpuid)
 {
 	struct kmem_cache_cpu *c = cpu_of(s, cpuid);
+	struct mmt_page *slab;
 	unsigned long flags;
-	uint32_t pfn;
 	bool found;
 
 	mmt_spin_lock_irqsave(&c->lock, flags);
-	found = atomic_load_explicit(&c->pfmemalloc, memory_order_relaxed);
-	for (pfn = c->partial; !found && pfn != MMT_PFN_NONE;
-	     pfn = slab_meta(pfn_page(s->m, pfn))->next)
-		found = slab_is_pfmemalloc(pfn_page(s->m, pfn));
+	slab = atomic_load_explicit(&c->slab, memory_order_relaxed);
+	found = slab && slab_is_pfmemalloc(slab) &&
+		!atomic_load_explicit(&c->pfmemalloc, memory_order_relaxed);
 	mmt_spin_unlock_irqrestore(&c->lock, flags);
 	return found;
 }
 
+/*
+ * The kernel's SLUB does nothing when the last memalloc socket goes: its
+ * pfmemalloc slabs keep serving entitled callers only (pfmemalloc_match()
+ * asks the caller's rights, never the sockets).
+ */
 static void slub_memalloc_socks_off(struct mmt_kmem_cache *s)
 {
-	struct discard d = { MMT_PFN_NONE };
-	int i;
-
-	for (i = 0; i < s->m->nr_cpus; i++)
-		if (cpu_has_pfmemalloc(s, i))
-			flush_cpu_to(s, i, &d);
-	discard_all(s, &d);
-}
-
-static bool slub_pfmemalloc_in_percpu(struct mmt_kmem_cache *s, int cpu)
-{
-	return cpu_has_pfmemalloc(s, cpu);
+	(void)s;
 }
 
 static void slub_mark_dead(struct mmt_kmem_cache *s)
@@ -1463,14 +1458,16 @@ static int slub_cache_init(struct mmt_kmem_cache *s)
 	mp = mp < 5 ? 5 : mp > 10 ? 10 : mp;
 	atomic_init(&sl->min_partial, mp);
 	/*
-	 * cpu partial: objects by size as the kernel's set_cpu_partial(),
-	 * then slabs as slub_set_cpu_partial() (v5.16+): twice the objects
-	 * over objects per slab, rounded up.  Debug caches keep none.
+	 * cpu partial: objects by size as the kernel's set_cpu_partial() of
+	 * v5.16+ (raised with the switch to counting slabs: 6, 24, 52, 120
+	 * where v5.15 had 2, 6, 13, 30), then slabs as slub_set_cpu_partial():
+	 * the slabs are assumed half full, so twice the objects over objects
+	 * per slab, rounded up.  Debug caches keep none.
 	 */
-	objs = s->size >= MMT_PAGE_SIZE ? 2 :
-	       s->size >= 1024		? 6 :
-	       s->size >= 256		? 13 :
-					  30;
+	objs = s->size >= MMT_PAGE_SIZE ? 6 :
+	       s->size >= 1024		? 24 :
+	       s->size >= 256		? 52 :
+					  120;
 	sl->cpu_partial_max = (objs * 2 + s->objects - 1) / s->objects;
 	if (s->flags &
 	    (MMT_SLAB_POISON | MMT_SLAB_RED_ZONE | MMT_SLAB_STORE_USER))

@@ -419,7 +419,8 @@ static void loop_worker(void *arg)
 			continue;
 		/* Write into the backing file's page cache: a new dirty page. */
 		pc = _mmt_lru_add_page(dev->m, MMT_LRU_FILE_DIRTY, dev->lower,
-				       dev->gfp, -1, mmt_page_address(r->page));
+				       dev->gfp, -1, mmt_page_address(r->page),
+				       NULL);
 		if (!pc) {
 			if (!requeue_and_nap(dev, r))
 				return;

@@ -408,53 +408,58 @@ struct gfp_case {
 	long free; /* free pages before the allocation */
 	bool ok; /* expected to succeed */
 	bool pfmemalloc; /* expected mark */
+	const char *violation; /* the one check expected to fire, or none */
 };
 
 /* Watermarks of the table: min 64, low 80, high 96 (1024-page zone). */
 static const struct gfp_case gfp_cases[] = {
 	/* above low: the fast path serves everyone, no mark */
-	{ PROC, "GFP_KERNEL", 100, true, false },
-	{ HARDIRQ, "GFP_ATOMIC", 100, true, false },
-	{ PROC, "GFP_NOWAIT", 100, true, false },
-	{ PROC, "__GFP_FAST_TRY", 100, true, false },
+	{ PROC, "GFP_KERNEL", 100, true, false, NULL },
+	{ HARDIRQ, "GFP_ATOMIC", 100, true, false, NULL },
+	{ PROC, "GFP_NOWAIT", 100, true, false, NULL },
+	{ PROC, "__GFP_FAST_TRY", 100, true, false, NULL },
 	/* between min and low: the slow path at min */
-	{ PROC, "GFP_KERNEL", 70, true, false },
-	{ PROC, "GFP_NOWAIT", 70, true, false },
-	/* below min: ordinary sleepers end in the default OOM victim path
-	 * (ALLOC_OOM: min/2 = 32), atomic callers dig min/2 - min/8 = 24 */
-	{ PROC, "GFP_KERNEL", 60, true, false },
-	{ PROC, "GFP_KERNEL", 30, false, false },
-	{ PROC, "GFP_KERNEL|__GFP_NORETRY", 60, false, false },
-	{ PROC, "GFP_NOFS", 60, false, false },
-	{ PROC, "GFP_NOWAIT", 60, true, false }, /* harder: min - min/4 = 48 */
-	{ PROC, "GFP_NOWAIT", 45, false, false },
-	{ PROC, "GFP_ATOMIC", 30, true, false }, /* high + harder: 24 */
-	{ HARDIRQ, "GFP_ATOMIC", 30, true, false },
-	{ HARDIRQ, "GFP_ATOMIC", 20, false, false },
-	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 34, true,
-	  false }, /* high only: 32 */
-	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 28, false, false },
-	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 40, true,
-	  false }, /* high: 32 */
-	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 30, false, false },
+	{ PROC, "GFP_KERNEL", 70, true, false, NULL },
+	{ PROC, "GFP_NOWAIT", 70, true, false, NULL },
+	/* below min: ordinary sleepers end in the OOM killer, which finds no
+	 * task mapping user pages (the kernel panics); only __GFP_HIGH digs
+	 * below min (32), and a non-blocking caller with it another quarter
+	 * (24); GFP_NOWAIT gets no margin (v6.4+) */
+	{ PROC, "GFP_KERNEL", 60, false, false, "oom-no-victim" },
+	{ PROC, "GFP_KERNEL", 30, false, false, "oom-no-victim" },
+	{ PROC, "GFP_KERNEL|__GFP_NORETRY", 60, false, false, NULL },
+	{ PROC, "GFP_NOFS", 60, false, false, NULL },
+	{ PROC, "GFP_NOWAIT", 60, false, false, NULL }, /* no __GFP_HIGH: min */
+	{ PROC, "GFP_NOWAIT", 45, false, false, NULL },
+	{ PROC, "GFP_ATOMIC", 30, true, false, NULL }, /* high + harder: 24 */
+	{ HARDIRQ, "GFP_ATOMIC", 30, true, false, NULL },
+	{ HARDIRQ, "GFP_ATOMIC", 20, false, false, NULL },
+	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 34, true, false,
+	  NULL }, /* high only: 32 */
+	{ PROC, "GFP_ATOMIC|__GFP_NOMEMALLOC", 28, false, false, NULL },
+	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 40, true, false,
+	  NULL }, /* high: 32 */
+	{ PROC, "GFP_KERNEL|__GFP_HIGH|__GFP_NORETRY", 30, false, false, NULL },
 	/* reserves: PF_MEMALLOC outside interrupts, __GFP_MEMALLOC anywhere */
-	{ PROC_MEMALLOC, "GFP_KERNEL", 70, true, false },
-	{ PROC_MEMALLOC, "GFP_KERNEL", 10, true, true },
-	{ PROC_MEMALLOC, "GFP_NOWAIT", 1, true, true },
-	{ PROC_MEMALLOC, "GFP_KERNEL|__GFP_NOMEMALLOC", 10, false, false },
-	{ SOFTIRQ_MEMALLOC, "GFP_ATOMIC", 10, true, true },
-	{ HARDIRQ_MEMALLOC, "GFP_ATOMIC", 10, false, false },
-	{ HARDIRQ, "GFP_ATOMIC|__GFP_MEMALLOC", 10, true, true },
-	{ PROC, "GFP_NOWAIT|__GFP_MEMALLOC", 5, true, true },
-	{ PROC, "GFP_NOWAIT|__GFP_MEMALLOC|__GFP_NOMEMALLOC", 5, false, false },
-	{ PROC, "GFP_KERNEL|__GFP_MEMALLOC", 0, false,
-	  false }, /* nothing left */
+	{ PROC_MEMALLOC, "GFP_KERNEL", 70, true, false, NULL },
+	{ PROC_MEMALLOC, "GFP_KERNEL", 10, true, true, NULL },
+	{ PROC_MEMALLOC, "GFP_NOWAIT", 1, true, true, NULL },
+	{ PROC_MEMALLOC, "GFP_KERNEL|__GFP_NOMEMALLOC", 10, false, false,
+	  NULL },
+	{ SOFTIRQ_MEMALLOC, "GFP_ATOMIC", 10, true, true, NULL },
+	{ HARDIRQ_MEMALLOC, "GFP_ATOMIC", 10, false, false, NULL },
+	{ HARDIRQ, "GFP_ATOMIC|__GFP_MEMALLOC", 10, true, true, NULL },
+	{ PROC, "GFP_NOWAIT|__GFP_MEMALLOC", 5, true, true, NULL },
+	{ PROC, "GFP_NOWAIT|__GFP_MEMALLOC|__GFP_NOMEMALLOC", 5, false, false,
+	  NULL },
+	{ PROC, "GFP_KERNEL|__GFP_MEMALLOC", 0, false, false,
+	  "oom-no-victim" }, /* nothing left, nobody to kill */
 	/* OOM victims: ALLOC_OOM halves min (32) but no pfmemalloc mark */
-	{ PROC_OOM_VICTIM, "GFP_KERNEL", 40, true, false },
-	{ PROC_OOM_VICTIM, "GFP_KERNEL", 20, false, false },
+	{ PROC_OOM_VICTIM, "GFP_KERNEL", 40, true, false, NULL },
+	{ PROC_OOM_VICTIM, "GFP_KERNEL", 20, false, false, NULL },
 	/* FAST_TRY: min watermark, no reserves */
-	{ PROC, "__GFP_FAST_TRY", 70, true, false },
-	{ PROC_MEMALLOC, "__GFP_FAST_TRY", 30, false, false },
+	{ PROC, "__GFP_FAST_TRY", 70, true, false, NULL },
+	{ PROC_MEMALLOC, "__GFP_FAST_TRY", 30, false, false, NULL },
 };
 
 static void enter_ctx(enum ctx c)
@@ -536,10 +541,227 @@ MMT_TEST(
 		}
 		t_give_pages_back(held, n);
 		MMT_CHECK_MSG(mmt_machine_is_valid(m), "case %zu", i);
+		if (c->violation) {
+			MMT_CHECK_VIOLATED(m, c->violation);
+			mmt_violations_clear(m);
+		}
 		MMT_CHECK_MSG(mmt_violation_count(m) == 0,
 			      "case %zu: %s: unexpected violation", i, c->gfp);
 		t_machine_done();
 	}
+}
+
+/*
+ * v6.4+ gfp_to_alloc_flags()/__zone_watermark_ok(): a caller that cannot
+ * reclaim (ALLOC_NON_BLOCK) goes below min only with __GFP_HIGH
+ * (ALLOC_MIN_RESERVE).  GFP_NOWAIT, one page below min + 1, must fail;
+ * GFP_ATOMIC (__GFP_HIGH) on the same zone succeeds.
+ */
+MMT_TEST(gfp_nowait_stops_at_the_min_watermark)
+{
+	static const char *const masks[] = { "GFP_NOWAIT",
+					     "GFP_NOWAIT|__GFP_NOWARN",
+					     "__GFP_KSWAPD_RECLAIM",
+					     "GFP_NOWAIT|__GFP_NOMEMALLOC" };
+	long min = T_TIGHT_MIN;
+	size_t i;
+
+	for (i = 0; i < MMT_ARRAY_SIZE(masks); i++) {
+		struct mmt_page *held[1024], *p;
+		struct mmt_machine *m = t_tight_machine(NULL);
+		unsigned int n = fill_to(m, min, held, 1024);
+		mmt_gfp_t gfp;
+		char err[128];
+
+		MMT_CHECK_MSG(mmt_gfp_parse(masks[i], &gfp, err, sizeof(err)),
+			      "%s", err);
+		/* free == min: the check wants free > min (+ order - 1). */
+		p = mmt_alloc_pages(gfp | __GFP_NOWARN, 0);
+		MMT_CHECK_MSG(p == NULL, "%s took a page at the min mark",
+			      masks[i]);
+		MMT_CHECK_EQ(t_zone_free(m, 0), min);
+		/* __GFP_HIGH is what grants the margin. */
+		p = mmt_alloc_pages(gfp | __GFP_HIGH | __GFP_NOWARN, 0);
+		MMT_CHECK_MSG(p != NULL, "%s|__GFP_HIGH found no page",
+			      masks[i]);
+		MMT_CHECK(!mmt_page_is_pfmemalloc(p));
+		mmt_free_pages(p, 0);
+		t_give_pages_back(held, n);
+		MMT_CHECK(mmt_machine_is_valid(m));
+		MMT_CHECK_CLEAN(m);
+		t_machine_done();
+	}
+}
+
+/* ---- the OOM killer ---- */
+
+/* A task that maps @nr anonymous pages (added while it ran on this CPU). */
+static struct mmt_task *task_with_user_pages(struct mmt_machine *m,
+					     const char *name, unsigned int nr)
+{
+	struct mmt_task *self = mmt_current_task(), *t;
+	int cpu = mmt_smp_processor_id();
+	unsigned int i;
+
+	t = mmt_task_create(m, name, 0);
+	MMT_CHECK(t != NULL);
+	mmt_cpu_detach();
+	MMT_CHECK(mmt_cpu_attach(m, cpu, t));
+	for (i = 0; i < nr; i++)
+		MMT_CHECK(mmt_lru_add_anon(m));
+	mmt_cpu_detach();
+	MMT_CHECK(mmt_cpu_attach(m, cpu, self));
+	MMT_CHECK_EQ(mmt_task_user_pages(t), nr);
+	return t;
+}
+
+/* Run @t on this CPU until switch_back(). */
+static struct mmt_task *switch_to(struct mmt_machine *m, struct mmt_task *t)
+{
+	struct mmt_task *self = mmt_current_task();
+	int cpu = mmt_smp_processor_id();
+
+	mmt_cpu_detach();
+	MMT_CHECK(mmt_cpu_attach(m, cpu, t));
+	return self;
+}
+
+static void oom_cleanup(struct mmt_machine *m, struct mmt_task **tasks,
+			unsigned int nr)
+{
+	unsigned int i;
+
+	mmt_lru_unmap(m, MMT_LRU_ANON, ~0ul);
+	for (i = 0; i < nr; i++)
+		mmt_task_destroy(tasks[i]);
+	MMT_CHECK(mmt_machine_is_valid(m));
+}
+
+/*
+ * out_of_memory(): the badness is what a task maps (its rss); the largest
+ * task is killed and its memory freed (the OOM reaper), the others keep
+ * theirs, and the allocation that ran out is served on its retry.
+ */
+MMT_TEST(oom_kill_frees_the_largest_task)
+{
+	struct mmt_machine *m = t_tight_machine(NULL);
+	struct mmt_page *held[1024], *p;
+	struct mmt_task *t[3];
+	unsigned int n;
+
+	t[0] = task_with_user_pages(m, "small", 5);
+	t[1] = task_with_user_pages(m, "large", 20);
+	t[2] = task_with_user_pages(m, "middle", 10);
+	n = fill_to(m, T_TIGHT_MIN - 4, held, 1024);
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p != NULL);
+	MMT_CHECK_EQ(mmt_vm_event(m, MMT_VM_OOM_KILL), 1);
+	MMT_CHECK(mmt_task_is_oom_victim(t[1]));
+	MMT_CHECK_EQ(mmt_task_user_pages(t[1]), 0);
+	MMT_CHECK(!mmt_task_is_oom_victim(t[0]) &&
+		  !mmt_task_is_oom_victim(t[2]));
+	MMT_CHECK_EQ(mmt_task_user_pages(t[0]), 5);
+	MMT_CHECK_EQ(mmt_task_user_pages(t[2]), 10);
+	MMT_CHECK_EQ(mmt_lru_pages(m, -1, MMT_LRU_ANON), 15);
+	/* The allocating task was not the victim: no reserve access. */
+	MMT_CHECK(!mmt_current_is_oom_victim());
+	/* 20 pages came back, one went to the caller. */
+	MMT_CHECK_EQ(t_zone_free(m, 0), T_TIGHT_MIN - 4 + 20 - 1);
+	mmt_free_pages(p, 0);
+	t_give_pages_back(held, n);
+	oom_cleanup(m, t, 3);
+	MMT_CHECK_CLEAN(m);
+	t_machine_done();
+}
+
+/*
+ * mark_oom_victim() grants ALLOC_OOM (half the min watermark) to the
+ * victim until exit_oom_victim(): once the killed task exits (returns to
+ * user space) it has no reserve access left, and what it mapped since the
+ * kill is freed with its mm.
+ */
+MMT_TEST(oom_victim_loses_reserve_access_at_exit)
+{
+	struct mmt_machine *m = t_tight_machine(NULL);
+	struct mmt_page *held[1024], *p, *q;
+	struct mmt_task *v = task_with_user_pages(m, "victim", 20), *self;
+	unsigned int n;
+
+	n = fill_to(m, T_TIGHT_MIN - 4, held, 1024);
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p != NULL && mmt_task_is_oom_victim(v));
+	t_give_pages_back(held, n);
+	self = switch_to(m, v);
+	/* The dying task maps a page before it gets to exit. */
+	MMT_CHECK(mmt_lru_add_anon(m));
+	MMT_CHECK_EQ(mmt_task_user_pages(v), 1);
+	/* Between min/2 and min: only ALLOC_OOM gets a page (NORETRY: the
+	 * reserve step, never the OOM killer again). */
+	n = fill_to(m, T_TIGHT_MIN / 2 + 8, held, 1024);
+	q = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
+	MMT_CHECK(q != NULL);
+	MMT_CHECK(!mmt_page_is_pfmemalloc(q));
+	mmt_free_pages(q, 0);
+	/* exit: the access and the pages go */
+	MMT_CHECK(mmt_oom_exit_current());
+	MMT_CHECK(!mmt_task_is_oom_victim(v));
+	MMT_CHECK_EQ(mmt_task_user_pages(v), 0);
+	MMT_CHECK(!mmt_oom_exit_current());
+	t_give_pages_back(held, n);
+	n = fill_to(m, T_TIGHT_MIN / 2 + 8, held, 1024);
+	q = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
+	MMT_CHECK_MSG(q == NULL, "an exited victim still dug below min");
+	switch_to(m, self);
+	mmt_free_pages(p, 0);
+	t_give_pages_back(held, n);
+	oom_cleanup(m, &v, 1);
+	MMT_CHECK_CLEAN(m);
+	t_machine_done();
+}
+
+/*
+ * out_of_memory() with no task to kill - none maps user pages, or the
+ * only one was already killed and reaped (MMF_OOM_SKIP) - prints "Out of
+ * memory and no killable processes" and panics: the model reports it and
+ * the allocation fails.
+ */
+MMT_TEST(oom_with_no_victim_is_reported)
+{
+	struct mmt_machine *m = t_tight_machine(NULL);
+	struct mmt_page *held[1024], *p;
+	struct mmt_task *v;
+	unsigned int n;
+
+	/* Nobody maps anything. */
+	n = fill_to(m, T_TIGHT_MIN - 4, held, 1024);
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p == NULL);
+	MMT_CHECK_VIOLATED(m, "oom-no-victim");
+	MMT_CHECK_EQ(mmt_vm_event(m, MMT_VM_OOM_KILL), 0);
+	mmt_violations_clear(m);
+	/* A request that may not OOM (NORETRY) fails quietly. */
+	p = mmt_alloc_pages(GFP_KERNEL | __GFP_NORETRY, 0);
+	MMT_CHECK(p == NULL);
+	MMT_CHECK_CLEAN(m);
+	t_give_pages_back(held, n);
+
+	/* One victim, killed once; the next OOM has nobody left. */
+	v = task_with_user_pages(m, "victim", 8);
+	n = fill_to(m, T_TIGHT_MIN - 4, held, 1024);
+	p = mmt_alloc_pages(GFP_KERNEL, 0);
+	MMT_CHECK(p != NULL && mmt_task_is_oom_victim(v));
+	MMT_CHECK_CLEAN(m);
+	t_give_pages_back(held, n);
+	n = fill_to(m, T_TIGHT_MIN - 4, held, 1024);
+	MMT_CHECK(mmt_alloc_pages(GFP_KERNEL, 0) == NULL);
+	MMT_CHECK_VIOLATED(m, "oom-no-victim");
+	MMT_CHECK_EQ(mmt_vm_event(m, MMT_VM_OOM_KILL), 1);
+	mmt_violations_clear(m);
+	mmt_free_pages(p, 0);
+	t_give_pages_back(held, n);
+	oom_cleanup(m, &v, 1);
+	MMT_CHECK_CLEAN(m);
+	t_machine_done();
 }
 
 MMT_TEST(gfp_zero_returns_zeroed_pages)

@@ -445,6 +445,42 @@ MMT_KRCP_TEST(kvfree_rcu_keeps_an_object_a_reader_on_another_cpu_holds)
 	}
 }
 
+/*
+ * kvfree_rcu_mightsleep() (the single-argument form) may wait for a grace
+ * period, so every call is might_sleep(): from atomic context it is a bug
+ * even when a block has room and nothing would wait this time.  The
+ * two-argument form, with an rcu_head, never sleeps.
+ */
+MMT_TEST(kvfree_rcu_mightsleep_may_sleep_in_every_call_block_at_hand_or_not)
+{
+	struct mmt_machine *m = kv_machine(1, 0, false);
+	void *a = mmt_kmalloc(64, GFP_KERNEL), *b = mmt_kmalloc(64, GFP_KERNEL);
+	void *c = mmt_kmalloc(64, GFP_KERNEL);
+	unsigned long sp;
+
+	MMT_CHECK(a && b && c);
+	mmt_kvfree_rcu(a); /* opens a block: b has room, nothing will wait */
+	MMT_CHECK_CLEAN(m);
+	sp = mmt_task_sleep_points(mmt_current_task());
+	mmt_preempt_disable();
+	mmt_kvfree_rcu(b);
+	mmt_preempt_enable();
+	MMT_CHECK_EQ(mmt_task_sleep_points(mmt_current_task()), sp + 1);
+	MMT_CHECK_VIOLATED(m, "sleep-in-atomic");
+	MMT_CHECK_EQ(mmt_kvfree_rcu_pending(m), 2); /* into the block */
+	mmt_violations_clear(m);
+	/* with a head: no sleep, from any context */
+	mmt_preempt_disable();
+	mmt_kvfree_rcu_head(c, (struct mmt_rcu_head *)c);
+	mmt_preempt_enable();
+	MMT_CHECK_CLEAN(m);
+	while (mmt_kvfree_rcu_pending(m))
+		mmt_rcu_gp_step(m);
+	MMT_CHECK_EQ(mmt_rcu_barrier(m), 0);
+	MMT_CHECK(mmt_slab_teardown_check(m));
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_KRCP_TEST(kvfree_rcu_blocks_are_pages_and_a_full_block_opens_another)
 {
 	struct mmt_machine *m = kv_machine(2, 0, false);

@@ -340,31 +340,64 @@ MMT_TEST(
 	MMT_CHECK_CLEAN(m);
 }
 
-MMT_TEST(slub_cpu_partial_list_over_its_limit_is_unfrozen_to_the_node)
+/*
+ * One free into each of @L + 1 full slabs on a CPU with no cpu slab of the
+ * cache: the first L are frozen onto its cpu partial list; the one that
+ * finds the list at its limit (L slabs) unfreezes them all to the node.
+ */
+static void check_cpu_partial_limit(unsigned int size, unsigned int nr_objects)
 {
 	struct mmt_machine *m = slub_machine(0);
-	/* 1024-byte objects: 6 objects of cpu partial = one slab of 16. */
 	struct mmt_kmem_cache *s =
-		mmt_kmem_cache_create("test-drain", 1024, 0, 0, NULL);
-	unsigned int n, objs = per_slab(s);
-	void **p = fill_slabs(s, 3, &n);
+		mmt_kmem_cache_create("test-drain", size, 0, 0, NULL);
+	unsigned int objs = per_slab(s), limit, n, i;
+	void **p;
 
-	MMT_CHECK(objs >= 12);
+	/* slub_set_cpu_partial(): DIV_ROUND_UP(nr_objects * 2, objects) */
+	limit = (nr_objects * 2 + objs - 1) / objs;
+	p = fill_slabs(s, limit + 2, &n);
 	MMT_CHECK(mmt_migrate(1));
-	mmt_kmem_cache_free(s, p[0]); /* slab A: frozen, cpu 1 partial */
-	MMT_CHECK(ST_FROZEN(state_of(m, p[0])));
-	mmt_kmem_cache_free(s, p[objs]); /* slab B: the list is at its limit */
-	MMT_CHECK(ST_FROZEN(state_of(m, p[objs])));
-	MMT_CHECK(!ST_FROZEN(state_of(m, p[0]))); /* A went to the node */
-	mmt_kmem_cache_free(s, p[2 * objs]); /* slab C: B goes too */
-	MMT_CHECK(!ST_FROZEN(state_of(m, p[objs])));
-	MMT_CHECK(ST_FROZEN(state_of(m, p[2 * objs])));
+	for (i = 0; i < limit; i++) {
+		mmt_kmem_cache_free(s, p[i * objs]);
+		p[i * objs] = NULL;
+	}
+	for (i = 0; i < limit; i++)
+		MMT_CHECK_MSG(ST_FROZEN(state_of(m, p[i * objs + 1])),
+			      "size %u: slab %u of a limit of %u not frozen",
+			      size, i, limit);
+	/* the list is at its limit: all of it goes to the node */
+	mmt_kmem_cache_free(s, p[limit * objs]);
+	p[limit * objs] = NULL;
+	for (i = 0; i < limit; i++)
+		MMT_CHECK_MSG(
+			!ST_FROZEN(state_of(m, p[i * objs + 1])),
+			"size %u: slab %u still frozen over a limit of %u",
+			size, i, limit);
+	MMT_CHECK(ST_FROZEN(state_of(m, p[limit * objs + 1])));
+	/* the next one finds one slab on the list: it stays */
+	mmt_kmem_cache_free(s, p[(limit + 1) * objs]);
+	p[(limit + 1) * objs] = NULL;
+	MMT_CHECK(limit == 1 || ST_FROZEN(state_of(m, p[limit * objs + 1])));
 	MMT_CHECK(mmt_migrate(0));
 	MMT_CHECK(mmt_slab_is_valid(m));
-	p[0] = p[objs] = p[2 * objs] = NULL;
 	free_all(s, p, n);
 	mmt_kmem_cache_destroy(s);
 	MMT_CHECK_CLEAN(m);
+	t_machine_done();
+}
+
+/*
+ * set_cpu_partial() of v5.16+: 6 objects for size >= PAGE_SIZE, 24 for
+ * >= 1024, 52 for >= 256, 120 below; slub_set_cpu_partial() turns them
+ * into slabs assumed half full: DIV_ROUND_UP(objects * 2, per slab).
+ */
+MMT_TEST(slub_cpu_partial_holds_twice_6_24_52_120_objects_by_size_in_slabs)
+{
+	check_cpu_partial_limit(64, 120);
+	check_cpu_partial_limit(192, 120);
+	check_cpu_partial_limit(256, 52);
+	check_cpu_partial_limit(1024, 24);
+	check_cpu_partial_limit(4096, 6);
 }
 
 MMT_TEST(
@@ -452,11 +485,12 @@ MMT_TEST(
 		MMT_CHECK(mmt_page_is_pfmemalloc(slab_of(m, r[i])));
 	}
 	mmt_current_clear_flags(MMT_PF_MEMALLOC);
-	/* Installed for the entitled (the reserves are tapped already)... */
-	MMT_CHECK(s->ops->pfmemalloc_in_percpu(s, 0));
+	/* Installed (frozen) for the entitled: the reserves are tapped... */
+	MMT_CHECK(ST_FROZEN(state_of(m, r[0])));
 	/* ...but the fast path keeps an ordinary caller off it. */
 	plain = mmt_kmem_cache_alloc(s, GFP_NOWAIT | __GFP_NOWARN);
 	MMT_CHECK(plain == NULL);
+	MMT_CHECK(!ST_FROZEN(state_of(m, r[0]))); /* deactivated */
 	MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, 0));
 	MMT_CHECK(mmt_slab_is_valid(m));
 	for (i = 0; i < 4; i++)
@@ -473,39 +507,52 @@ MMT_TEST(
 	MMT_CHECK_CLEAN(m);
 }
 
-MMT_TEST(slub_memalloc_socks_off_leaves_no_reserve_slab_on_any_cpu)
+/*
+ * pfmemalloc_match() asks gfp_pfmemalloc_allowed() and nothing else: an
+ * entitled caller keeps a pfmemalloc cpu slab whether or not a memalloc
+ * socket exists, and the last socket going flushes nothing; an ordinary
+ * caller never gets a reserve object either way.
+ */
+MMT_TEST(
+	slub_pfmemalloc_match_asks_the_callers_rights_never_the_memalloc_sockets)
 {
 	struct mmt_machine *m = tight_slub_machine();
 	struct mmt_kmem_cache *s =
 		mmt_kmem_cache_create("test-socks", 256, 0, 0, NULL);
 	struct mmt_page *held[1024];
-	void *r[40];
-	unsigned int n, i, c;
+	void *r[8], *plain;
+	unsigned int n, i, round;
 
-	mmt_slab_memalloc_socks_changed(m, true);
 	n = t_take_pages_until(m, 0, 8, held, 1024);
-	mmt_current_set_flags(MMT_PF_MEMALLOC);
-	for (i = 0; i < 40; i++)
-		r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
-	mmt_current_clear_flags(MMT_PF_MEMALLOC);
-	/* Free from cpu 1: full reserve slabs freeze onto its partial list. */
-	MMT_CHECK(mmt_migrate(1));
-	for (i = 0; i < 40; i += 2)
-		mmt_kmem_cache_free(s, r[i]);
-	MMT_CHECK(mmt_migrate(0));
-	MMT_CHECK(s->ops->pfmemalloc_in_percpu(s, 0));
-	MMT_CHECK(s->ops->pfmemalloc_in_percpu(s, 1));
-	mmt_slab_memalloc_socks_changed(m, false);
-	for (c = 0; c < 2; c++)
-		MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, c));
-	MMT_CHECK(mmt_slab_is_valid(m));
-	/* With no socket, a reserve slab gaining a free stays off the cpus. */
-	MMT_CHECK(mmt_migrate(1));
-	for (i = 1; i < 40; i += 2)
-		mmt_kmem_cache_free(s, r[i]);
-	MMT_CHECK(mmt_migrate(0));
-	for (c = 0; c < 2; c++)
-		MMT_CHECK(!s->ops->pfmemalloc_in_percpu(s, c));
+	for (round = 0; round < 2; round++) {
+		/* round 0: no memalloc socket ever; round 1: one, then none */
+		if (round)
+			mmt_slab_memalloc_socks_changed(m, true);
+		mmt_current_set_flags(MMT_PF_MEMALLOC);
+		for (i = 0; i < 4; i++) {
+			r[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+			MMT_CHECK(r[i] != NULL);
+			MMT_CHECK(mmt_page_is_pfmemalloc(slab_of(m, r[i])));
+		}
+		mmt_current_clear_flags(MMT_PF_MEMALLOC);
+		/* the freelist was loaded: the slab is the cpu slab */
+		MMT_CHECK_MSG(
+			ST_FROZEN(state_of(m, r[0])),
+			"round %u: an entitled caller's pfmemalloc slab was deactivated",
+			round);
+		if (round)
+			mmt_slab_memalloc_socks_changed(m, false);
+		MMT_CHECK_MSG(
+			ST_FROZEN(state_of(m, r[0])),
+			"the last memalloc socket flushed a pfmemalloc cpu slab");
+		MMT_CHECK(mmt_slab_is_valid(m));
+		/* an ordinary caller is kept off it */
+		plain = mmt_kmem_cache_alloc(s, GFP_NOWAIT | __GFP_NOWARN);
+		MMT_CHECK(plain == NULL);
+		for (i = 0; i < 4; i++)
+			mmt_kmem_cache_free(s, r[i]);
+		MMT_CHECK_CLEAN(m);
+	}
 	t_give_pages_back(held, n);
 	MMT_CHECK(mmt_slab_is_valid(m));
 	mmt_kmem_cache_destroy(s);

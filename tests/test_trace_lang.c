@@ -457,7 +457,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 		HDR "p0 = alloc_pages GFP_KERNEL order=0\n"
 		    "free_pages p0\n"
 		    "free_pages p0\n",
-		"t.trace:4:12: handle 'p0' is dead (created at line 2, ended at line 3)");
+		"t.trace:4:12: handle 'p0' is dead (created at line 2, ended at line 3; write 'misuse ...' for a deliberate misuse)");
 	/* unknown handle */
 	parse_err(HDR "kfree o4\n",
 		  "t.trace:2:7: unknown handle 'o4' (never created)");
@@ -1596,7 +1596,7 @@ MMT_TEST(trace_schedule_errors_name_file_line_column_and_token)
 	parse_err(
 		M
 		"k0 = kthread_start disk node=0\nkthread_stop k0\nkthread_stop k0\n",
-		"t.trace:4:14: handle 'k0' is dead (created at line 2, ended at line 3)");
+		"t.trace:4:14: handle 'k0' is dead (created at line 2, ended at line 3; write 'misuse ...' for a deliberate misuse)");
 #undef M
 }
 
@@ -1938,4 +1938,50 @@ MMT_TEST(binary_header_picks_kernel_2016_only_when_allowed)
 	/* a refused list changes nothing */
 	MMT_CHECK_EQ(mmt_trace_bin_mempool_policies(),
 		      1u << MMT_MEMPOOL_KERNEL_2016);
+}
+
+/*
+ * "misuse OP": a deliberate API misuse may name a dead handle (a double
+ * free), prints back as written, is refused for an operation that creates
+ * a handle, and has no binary form (a fuzzer never writes one).
+ */
+MMT_TEST(misuse_names_a_dead_handle_prints_back_and_has_no_binary_form)
+{
+	static const char text[] = "mmtorture-trace 1\n"
+				   "machine cpus=1 oracles=0\n"
+				   "p0 = alloc_pages GFP_KERNEL order=0\n"
+				   "free_pages p0\n"
+				   "misuse free_pages p0\n";
+	struct mmt_program p, back;
+	char *out;
+
+	parse_ok(text, &p);
+	MMT_CHECK_EQ(p.nr_ops, 3);
+	MMT_CHECK(!p.ops[1].misuse && p.ops[2].misuse);
+	MMT_CHECK_EQ(p.ops[2].arg[0], p.ops[1].arg[0]);
+	out = print_str(&p);
+	MMT_CHECK_MSG(strstr(out, "\nmisuse free_pages p0\n") != NULL, "%s",
+		      out);
+	free(out);
+	encode_decode(&p, &back);
+	MMT_CHECK_EQ(back.nr_ops, 2);
+	mmt_program_free(&back);
+	mmt_program_free(&p);
+	/* without the word, the dead handle is refused, with a hint */
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"p0 = alloc_pages GFP_KERNEL order=0\nfree_pages p0\n"
+		"free_pages p0\n",
+		"t.trace:5:12: handle 'p0' is dead (created at line 3, ended at line 4; write 'misuse ...' for a deliberate misuse)");
+	/* a handle never made stays an error */
+	parse_err("mmtorture-trace 1\nmachine cpus=1\nmisuse free_pages p0\n",
+		  "t.trace:3:19: unknown handle 'p0' (never created)");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"misuse p0 = alloc_pages GFP_KERNEL order=0\n",
+		"t.trace:3:8: unknown operation 'p0' (see 'mmtorture trace ops')");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"p0 = misuse alloc_pages GFP_KERNEL order=0\n",
+		"t.trace:3:1: misuse alloc_pages: an operation that creates a handle cannot be a misuse");
 }

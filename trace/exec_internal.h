@@ -173,10 +173,13 @@ bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid);
  * model's own structures), or anonymous with no swap device to write them
  * to (the kernel's OOM killer would end their owner).
  * A stall then is the kernel's "out of memory and nothing to kill", not a
- * defect.  @held and @managed (may be NULL) receive the counts.
+ * defect.  @held and @managed (may be NULL) receive the counts.  With
+ * @known_exhausted (the allocator's OOM path found no zone above its mark
+ * for the request) the zones are not checked again.
  */
 bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
-				    unsigned long *managed);
+				    unsigned long *managed,
+				    bool known_exhausted);
 /*
  * "teardown-leak": after everything was released, per zone, free pages
  * plus per-cpu pages must be all the managed pages.

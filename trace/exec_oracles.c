@@ -595,7 +595,8 @@ bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)
 }
 
 bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
-				    unsigned long *managed)
+				    unsigned long *managed,
+				    bool known_exhausted)
 {
 	unsigned long alloc = 0, total = 0, lru;
 	int z, nr = mmt_nr_zones(m), t;
@@ -614,7 +615,7 @@ bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
 		for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
 			if (zi.wmark_min + zi.lowmem_reserve[t] > keep)
 				keep = zi.wmark_min + zi.lowmem_reserve[t];
-		if (zi.free + zi.pcp > keep)
+		if (!known_exhausted && zi.free + zi.pcp > keep)
 			exhausted = false;
 	}
 	/* Reclaimable: page cache, pages under writeback, and anonymous

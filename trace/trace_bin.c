@@ -522,6 +522,9 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, mmt_opset_t opset,
 		struct mmt_op op;
 		size_t pos = 0;
 
+		/* A deliberate misuse is text only: no binary form. */
+		if (p->ops[i].misuse)
+			continue;
 		if (have_state) {
 			n = write_op(&st, &set, &p->ops[i], b);
 		} else {

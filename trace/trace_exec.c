@@ -88,6 +88,12 @@
  * least half of memory is allocated outside the LRU - the program's own
  * pages, objects and pool reserves hold the machine, and a kernel would be
  * out of memory with nothing to kill (_mmt_exec_program_holds_memory()).
+ * An "oom-no-victim" (the OOM killer found no task mapping user pages: the
+ * kernel would panic) is always the program's own doing and is let pass in
+ * a sequential run: the allocation fails and the program goes on (a
+ * fuzzer's program that used memory up still reaches what follows); in a
+ * concurrent run, or with another report beside it, it ends the execution
+ * blocked.
  * Each ends the execution as MMT_EXEC_BLOCKED, not a finding; any other
  * stall, deadlock or NOFAIL failure is a finding like any violation.  It
  * costs one clock jump, no real time.
@@ -433,9 +439,21 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
 	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "nofail-failed"))
 		x->nofail_exhausted =
 			_mmt_exec_nofail_exhausted(m, x->op_gfp, x->op_node);
+	/*
+	 * The OOM killer runs only once the allocator found every zone the
+	 * request may use below its mark for that order, and a program maps
+	 * no user pages but those of lru_add: nothing to kill is always the
+	 * program's own doing (memory the model itself leaked is still
+	 * teardown-leak's).  The counts are for the message.
+	 */
+	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "oom-no-victim")) {
+		_mmt_exec_program_holds_memory(m, &x->oom_pages,
+					       &x->oom_managed, true);
+		x->oom_held = true;
+	}
 	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "stall"))
-		x->oom_held = _mmt_exec_program_holds_memory(m, &x->oom_pages,
-							     &x->oom_managed);
+		x->oom_held = _mmt_exec_program_holds_memory(
+			m, &x->oom_pages, &x->oom_managed, false);
 }
 
 /*
@@ -474,6 +492,20 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 	v = mmt_violation_get(x->m, 0);
 	if (!v)
 		return false;
+	/*
+	 * The OOM killer found nobody to kill while the program itself holds
+	 * the memory: the kernel would panic, but it is the program's own
+	 * doing.  A sequential run lets that allocation fail and goes on (as
+	 * before the model had an OOM killer), so that a fuzzer's program
+	 * that used memory up still reaches what follows; with anything else
+	 * reported beside it (a NOFAIL failure), it ends blocked below.
+	 */
+	if (!x->mt && x->oom_held && mmt_violation_count(x->m) == 1 &&
+	    !strcmp(v->check, "oom-no-victim")) {
+		x->oom_held = false;
+		mmt_violations_clear(x->m);
+		return false;
+	}
 	x->stop = true;
 	at = x->op_index;
 	if (MMT_UNLIKELY(x->mt))
@@ -723,7 +755,8 @@ static struct xhandle *arg_handle(struct exec *x, const struct mmt_op *op,
 		return NULL;
 	}
 	hd = &x->h[kind][s];
-	if (hd->state != HS_LIVE) {
+	/* "misuse": the author meant the dead handle (a double free). */
+	if (hd->state != HS_LIVE && !(op->misuse && hd->state == HS_ENDED)) {
 		bad_trace(x, "%s: %s was ended before", info->name,
 			  hname(kind, s, n, sizeof(n)));
 		return NULL;
@@ -1406,7 +1439,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	case MMT_OP_FREE_PAGES:
 		if (hd->ptr) {
-			drop_pages(x, hd->ptr, hd->a);
+			if (!op->misuse)
+				drop_pages(x, hd->ptr, hd->a);
 			mmt_free_pages(hd->ptr, hd->a);
 		}
 		break;
@@ -1454,7 +1488,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		op_kmalloc(x, a[0], a[1], (int)a[2], res, what);
 		break;
 	case MMT_OP_KFREE:
-		drop_object(x, hd->ptr, hd->a);
+		if (!op->misuse)
+			drop_object(x, hd->ptr, hd->a);
 		mmt_kfree(hd->ptr);
 		break;
 	case MMT_OP_KREALLOC:
@@ -1490,7 +1525,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		if (!ch)
 			return bad_trace(x, "%s: its cache c%u is gone",
 					 info->name, hd->a);
-		drop_object(x, hd->ptr, ch->a);
+		if (!op->misuse)
+			drop_object(x, hd->ptr, ch->a);
 		mmt_kmem_cache_free(ch->ptr, hd->ptr);
 		break;
 	}
@@ -1591,7 +1627,8 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		if (!mh || !mh->ptr)
 			return bad_trace(x, "%s: its pool m%u is gone",
 					 info->name, hd->a);
-		element_track(x, mh, hd->ptr, false, what);
+		if (!op->misuse)
+			element_track(x, mh, hd->ptr, false, what);
 		mmt_mempool_free(hd->ptr, mh->ptr);
 		break;
 	}
@@ -1832,6 +1869,12 @@ static void exec_op(struct exec *x, size_t i)
 		_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),
 				       info->name);
 	rehome(x);
+	/*
+	 * With nothing entered, the operation returns to user space: a task
+	 * the OOM killer chose exits there (its reserve access ends).
+	 */
+	if (!x->cpus[x->cpu].depth)
+		mmt_oom_exit_current();
 	if (x->o->log) {
 		char text[160];
 

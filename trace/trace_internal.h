@@ -118,6 +118,7 @@ struct _mmt_trace_cpu {
 struct _mmt_trace_state {
 	struct mmt_trace_header hdr;
 	bool lax; /* text: the atomic rule set is off */
+	bool misuse; /* text: checking a "misuse" op (dead handles allowed) */
 	int cpu; /* where the next operation runs */
 	int nr_online;
 	unsigned int rcu_readers; /* rcu_read entries on every stack */

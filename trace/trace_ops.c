@@ -400,7 +400,7 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "return a charge (any context)", H(CHARGE, "ch")),
 	/* memory pressure and reclaim */
 	OP(LRU_ADD, "lru_add", NONE, 0, 2,
-	   "map count user pages of a type: anon, clean file or dirty file (may sleep)",
+	   "map count user pages of a type: anon, clean file or dirty file (may sleep); the CPU's task maps them: the OOM killer's badness",
 	   ENUM(LRU, "lru"), COUNT("count")),
 	OP(LRU_UNMAP, "lru_unmap", NONE, 0, 2,
 	   "unmap up to count user pages of a type (may sleep)",

@@ -388,6 +388,9 @@ static bool check_arg(const struct _mmt_trace_state *st,
 
 	switch (a->type) {
 	case MMT_ARG_HANDLE:
+		/* A misuse may name a dead handle, never an unmade one. */
+		if (st->misuse && v < st->h[a->kind].nr)
+			return true;
 		if (!_mmt_trace_live(st, a->kind, v))
 			return refuse(why, i, "%s%u is not a live %s",
 				      mmt_handle_prefix(a->kind), v,

@@ -138,6 +138,8 @@ static size_t format_op(const struct mmt_op *op, uint32_t serial, char *buf,
 	if (info->result)
 		sb_printf(&sb, "%s%u = ", mmt_handle_prefix(info->result),
 			  serial);
+	if (op->misuse)
+		sb_printf(&sb, "misuse ");
 	sb_printf(&sb, "%s", info->name);
 	for (i = 0; i < info->nargs; i++) {
 		sb_printf(&sb, " ");
@@ -710,10 +712,14 @@ static bool parse_handle(struct parser *ps, const struct tok *t,
 		*serial = (uint32_t)s;
 		return true;
 	}
+	if (dead >= 0 && ps->st.misuse) {
+		*serial = (uint32_t)dead; /* the misuse the author meant */
+		return true;
+	}
 	if (dead >= 0)
 		return perr(
 			ps, t->col,
-			"handle '%s' is dead (created at line %u, ended at line %u)",
+			"handle '%s' is dead (created at line %u, ended at line %u; write 'misuse ...' for a deliberate misuse)",
 			b, ps->names[kind].def_line[dead],
 			ps->names[kind].end_line[dead]);
 	return perr(ps, t->col, "unknown handle '%s' (never created)", b);
@@ -933,6 +939,7 @@ static bool parse_op(struct parser *ps, struct tok *first)
 	if (!state_ready(ps))
 		return perr(ps, first->col, "out of memory");
 	memset(&op, 0, sizeof(op));
+	ps->st.misuse = false;
 	/* "NAME = keyword ..." */
 	{
 		const char *save = ps->cur;
@@ -946,6 +953,16 @@ static bool parse_op(struct parser *ps, struct tok *first)
 			ps->cur = save;
 		}
 	}
+	/* "misuse OP ...": a deliberate misuse, dead handles allowed. */
+	if (tok_is(&kw, "misuse")) {
+		unsigned int col = kw.col;
+
+		if (!next_tok(ps, &kw))
+			return perr(ps, col + 6,
+				    "expected an operation after 'misuse'");
+		op.misuse = 1;
+		ps->st.misuse = true;
+	}
 	code = _mmt_trace_op_lookup(kw.s, kw.n);
 	if (code < 0)
 		return perr(
@@ -956,6 +973,11 @@ static bool parse_op(struct parser *ps, struct tok *first)
 	op.code = (uint16_t)code;
 	op.line = ps->line;
 
+	if (op.misuse && info->result)
+		return perr(
+			ps, first->col,
+			"misuse %s: an operation that creates a handle cannot be a misuse",
+			info->name);
 	if (name.s && !info->result)
 		return perr(ps, name.col, "%s creates no handle: drop '%.*s ='",
 			    info->name, (int)(name.n > 40 ? 40 : name.n),
@@ -995,6 +1017,7 @@ static bool parse_op(struct parser *ps, struct tok *first)
 	if (!_mmt_trace_state_check(&ps->st, &op, &why))
 		return perr(ps, why.arg >= 0 ? arg_col[why.arg] : kw.col, "%s",
 			    why.msg);
+	ps->st.misuse = false;
 	if (name.s) {
 		int64_t dead, s = find_name(ps, nkind, nnum, &dead);
 

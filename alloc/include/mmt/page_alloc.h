@@ -122,6 +122,7 @@ enum mmt_vm_item {
 	MMT_VM_WMARK_FAIL, /* watermark checks that failed */
 	MMT_VM_NOLOCK_FAIL, /* alloc_pages_nolock failures */
 	MMT_VM_NOLOCK_DEFERRED, /* blocks free_pages_nolock deferred */
+	MMT_VM_OOM_KILL, /* tasks the OOM killer killed */
 	MMT_NR_VM_ITEMS
 };
 

@@ -182,6 +182,24 @@ unsigned long mmt_lru_pages(const struct mmt_machine *m, int nid,
 /* Pages under writeback on @nid (-1: every node). */
 unsigned long mmt_writeback_pages(const struct mmt_machine *m, int nid);
 
+/*
+ * The OOM killer.  The pages added by mmt_lru_add*() are mapped by the
+ * task that added them (the current task); page cache a device writes is
+ * nobody's.  When an allocation that may OOM (not costly, NOFS, MAYFAIL,
+ * THISNODE or lowmem-only) finds no memory after reclaim and no
+ * out_of_memory hook is set, the task (not a kernel thread, not already a
+ * victim) that maps the most pages on the LRU is killed: it becomes an OOM
+ * victim (ALLOC_OOM: half the min watermark) and its pages are freed at
+ * once (the OOM reaper).  It keeps that reserve access until it exits:
+ * mmt_oom_exit_current() is the current task's return to user space,
+ * where a killed task exits (its remaining pages are freed, its access
+ * ends; returns whether it was a victim).  With no task to kill, the
+ * kernel panics: "oom-no-victim" is reported and the allocation fails.
+ */
+unsigned long mmt_task_user_pages(const struct mmt_task *t);
+bool mmt_task_is_oom_victim(const struct mmt_task *t);
+bool mmt_oom_exit_current(void);
+
 /* ---- reclaim ---- */
 
 /*

@@ -285,6 +285,12 @@ const struct mmt_op_info *mmt_op_info(enum mmt_opcode op);
 
 struct mmt_op {
 	uint16_t code; /* enum mmt_opcode */
+	/*
+	 * Text only ("misuse OP ..."): a deliberate API misuse, whose handle
+	 * arguments may be dead (ended) - a double free, say - so that an
+	 * API check can be shown to fire.  The binary form has none.
+	 */
+	uint8_t misuse;
 	uint32_t arg[MMT_TRACE_MAX_ARGS]; /* handles as serials; GFP as mask */
 	uint32_t line; /* text: source line (0 for binary) */
 };
