@@ -509,8 +509,14 @@ MMT_TEST(dsched_sleeping_tasks_wake_at_their_model_time_deadlines)
  */
 static struct {
 	struct mmt_dsched *ds;
-	int step, waiter_id;
-	bool waiter_away;
+	int waiter_id;
+	/*
+	 * Shared by the two fibers with no model lock between them: atomics,
+	 * as the interpreter's own dependency counters are (under TSan a
+	 * switch is no happens-before edge).
+	 */
+	_Atomic int step;
+	_Atomic bool waiter_away;
 	uint64_t waiter_done_at;
 	enum mmt_wait_result sleep_res;
 } pw;
@@ -521,11 +527,9 @@ static void parked_waiter(void *arg)
 
 	(void)arg;
 	mmt_cpu_detach();
-	while (pw.step < 2) {
-		if (pw.waiter_away) {
-			pw.waiter_away = false;
+	while (atomic_load(&pw.step) < 2) {
+		if (atomic_exchange(&pw.waiter_away, false))
 			mmt_engine_thread_pending(m, -1);
-		}
 		mmt_dsched_wait(pw.ds, "step 2 of the sleeper");
 	}
 	pw.waiter_done_at = mmt_jiffies(m);
@@ -536,12 +540,12 @@ static void step_then_sleep(void *arg)
 	struct mmt_machine *m = mmt_current_machine();
 
 	(void)arg;
-	pw.step = 1;
-	pw.waiter_away = true;
+	atomic_store(&pw.step, 1);
+	atomic_store(&pw.waiter_away, true);
 	mmt_engine_thread_pending(m, 1);
 	mmt_dsched_wake(pw.ds, pw.waiter_id);
 	pw.sleep_res = mmt_schedule_timeout(40);
-	pw.step = 2;
+	atomic_store(&pw.step, 2);
 	mmt_dsched_wake(pw.ds, pw.waiter_id);
 }
 
@@ -565,7 +569,7 @@ MMT_TEST(dsched_when_no_fiber_can_run_model_time_jumps_to_the_earliest_deadline)
 	MMT_CHECK_MSG(!violation_msg(m, "deadlock"), "%s",
 		      violation_msg(m, "deadlock"));
 	MMT_CHECK_EQ(pw.sleep_res, MMT_WAIT_TIMEOUT);
-	MMT_CHECK_EQ(pw.step, 2);
+	MMT_CHECK_EQ(atomic_load(&pw.step), 2);
 	MMT_CHECK_EQ(pw.waiter_done_at - t0, 40);
 	t_dsched_done(m, pw.ds);
 	MMT_CHECK_CLEAN(m);
