@@ -476,13 +476,16 @@ static void obs_take(void *arg, int zone, long free_before, unsigned int order)
 	struct mmt_zone_info zi;
 
 	/*
-	 * Only the first: the watermark was checked right before it; a
-	 * bulk call's later refills take without a new check, as the
-	 * kernel's do.
+	 * Each attempt checks the watermark right before it takes, so the
+	 * last take is the one that served the page: a first attempt may
+	 * find no block, and the retry after reclaim or an OOM kill take at
+	 * another free count.  A bulk call's later refills take without a
+	 * new check, as the kernel's do: its first take is the checked one.
 	 */
-	if (!f || f->took)
+	if (!f || (f->took && f->bulk))
 		return;
 	f->took = true;
+	f->below = false;
 	/*
 	 * The one input that changes inside a call: the OOM killer of the
 	 * model marks the allocating task a victim and retries.
