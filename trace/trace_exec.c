@@ -817,7 +817,8 @@ static void got_pages(struct exec *x, struct mmt_page *page, unsigned int order,
 
 /* ... and of an object of @len bytes. */
 static void got_object(struct exec *x, void *obj, size_t len, mmt_gfp_t gfp,
-		       bool zero_check, const struct _mmt_what *what)
+		       bool zero_check, bool reserves_check,
+		       const struct _mmt_what *what)
 {
 	if (!obj)
 		return;
@@ -826,7 +827,8 @@ static void got_object(struct exec *x, void *obj, size_t len, mmt_gfp_t gfp,
 	if (zero_check && (gfp & __GFP_ZERO) &&
 	    !_mmt_exec_check_zero(x->m, obj, len, what))
 		return;
-	if (!_mmt_exec_check_obj_reserves(x->m, obj, gfp, what))
+	if (reserves_check &&
+	    !_mmt_exec_check_obj_reserves(x->m, obj, gfp, what))
 		return;
 	use(obj, len);
 }
@@ -930,7 +932,7 @@ static void op_kmalloc(struct exec *x, size_t size, mmt_gfp_t gfp, int node,
 
 	hd->ptr = obj;
 	hd->a = (uint32_t)size;
-	got_object(x, obj, size, gfp, true, what);
+	got_object(x, obj, size, gfp, true, true, what);
 }
 
 static void op_krealloc(struct exec *x, struct xhandle *hd, size_t size,
@@ -981,7 +983,7 @@ static void op_cache_alloc(struct exec *x, const struct mmt_op *op,
 		obj = node < 0 ? mmt_kmem_cache_alloc(ch->ptr, gfp) :
 				 mmt_kmem_cache_alloc_node(ch->ptr, gfp, node);
 	hd->ptr = obj;
-	got_object(x, obj, ch->a, gfp, true, what);
+	got_object(x, obj, ch->a, gfp, true, true, what);
 }
 
 static void op_cache_alloc_bulk(struct exec *x, const struct mmt_op *op,
@@ -1005,15 +1007,25 @@ static void op_cache_alloc_bulk(struct exec *x, const struct mmt_op *op,
 	}
 	hd->ptr = arr;
 	for (i = 0; i < count && !mmt_violation_count(x->m); i++)
-		got_object(x, arr[i], ch->a, gfp, true, what);
+		got_object(x, arr[i], ch->a, gfp, true, true, what);
 }
 
 /* sh = kmem_cache_prefill_sheaf c gfp count: a = the cache's serial. */
 static void op_prefill_sheaf(struct exec *x, const struct mmt_op *op,
 			     struct xhandle *ch, struct xhandle *hd)
 {
+	struct _mmt_wmark_caller c;
+
 	(void)x;
 	hd->a = op->arg[0];
+	/*
+	 * The sheaf's objects are allocated now, with this caller's rights
+	 * (an entitled prefill may take pfmemalloc objects, as the kernel's
+	 * oversize and emulated prefills do); kmem_cache_alloc_from_sheaf
+	 * hands them out later whatever its own mask.  b: the right.
+	 */
+	_mmt_exec_wmark_caller(&c, op->arg[1], true);
+	hd->b = c.r.pfmemalloc_allowed;
 	if (ch->ptr)
 		hd->ptr = mmt_kmem_cache_prefill_sheaf(ch->ptr, op->arg[1],
 						       op->arg[2]);
@@ -1032,7 +1044,8 @@ static void op_alloc_from_sheaf(struct exec *x, const struct mmt_op *op,
 	if (sh->ptr && ch && ch->ptr)
 		obj = mmt_kmem_cache_alloc_from_sheaf(ch->ptr, gfp, sh->ptr);
 	hd->ptr = obj;
-	got_object(x, obj, ch ? ch->a : 1, gfp, true, what);
+	/* Judged by the rights of the prefill that allocated it. */
+	got_object(x, obj, ch ? ch->a : 1, gfp, true, !sh->b, what);
 }
 
 static void return_sheaf(struct exec *x, struct xhandle *sh, mmt_gfp_t gfp)
@@ -1499,7 +1512,7 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		res->ptr = mmt_kmalloc_nolock(a[0], 0, (int)a[1]);
 		res->a = a[0];
 		/* kmalloc_nolock zeroes nothing unless asked (__GFP_ZERO). */
-		got_object(x, res->ptr, a[0], 0, false, what);
+		got_object(x, res->ptr, a[0], 0, false, true, what);
 		break;
 	case MMT_OP_KFREE_NOLOCK:
 		drop_object(x, hd->ptr, hd->a);
