@@ -1353,13 +1353,13 @@ static unsigned int sheaf_capacity(const struct mmt_kmem_cache *s)
 				   _mmt_sheaf_default_capacity(s->size);
 }
 
-static MMT_COLD bool report_sheaf_arg(struct mmt_kmem_cache *s,
-				      const char *op,
+static MMT_COLD bool report_sheaf_arg(struct mmt_kmem_cache *s, const char *op,
 				      const struct mmt_slab_sheaf *f,
 				      const char *why)
 {
-	return mmt_violation(cur_cpu()->m, "slab-bad-argument", "%s(%s, %p): %s",
-			     op, s ? s->name : "(null)", (const void *)f, why);
+	return mmt_violation(cur_cpu()->m, "slab-bad-argument",
+			     "%s(%s, %p): %s", op, s ? s->name : "(null)",
+			     (const void *)f, why);
 }
 
 /* Emulation: fill @f with objects allocated through the API up to @count. */
@@ -1367,8 +1367,8 @@ static int emulated_fill(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			 struct mmt_slab_sheaf *f, unsigned int count)
 {
 	while (f->size < count) {
-		void *obj = cache_alloc(s, gfp, -1,
-					__builtin_return_address(0));
+		void *obj =
+			cache_alloc(s, gfp, -1, __builtin_return_address(0));
 
 		if (!obj)
 			return -1;
@@ -1522,6 +1522,12 @@ void mmt_kmem_cache_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		return;
 	}
 	s->ops->return_sheaf(s, gfp, f);
+}
+
+void mmt_slab_sheaf_abandon(struct mmt_slab_sheaf *sheaf)
+{
+	if (sheaf && sheaf->emulated)
+		free(sheaf);
 }
 
 unsigned int mmt_slab_sheaf_size(const struct mmt_slab_sheaf *f)

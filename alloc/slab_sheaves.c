@@ -1193,7 +1193,14 @@ static unsigned int ilog2u(unsigned int x)
 	return 31u - (unsigned int)__builtin_clz(x);
 }
 
-static void free_state(struct mmt_kmem_cache *s)
+/*
+ * @gone: the machine is going away (cache_free_state): the outstanding
+ * prefilled sheaves go too - their holders' runs have ended without
+ * returning them (a finding or a blocked end skips the teardown).  Else
+ * (cache_release: a destroy with one out, reported) the holder still has
+ * it and may give it back.
+ */
+static void free_state(struct mmt_kmem_cache *s, bool gone)
 {
 	struct sheaves *sh = SH(s);
 	int i;
@@ -1223,7 +1230,9 @@ static void free_state(struct mmt_kmem_cache *s)
 		struct mmt_slab_sheaf *f = sh->prefilled;
 
 		sh->prefilled = f->next;
-		f->next = NULL; /* the holder still has it (leaked) */
+		f->next = NULL;
+		if (gone)
+			free(f);
 	}
 	free(sh->cpu);
 	free(sh->node);
@@ -1269,7 +1278,7 @@ static int sh_cache_init(struct mmt_kmem_cache *s)
 	}
 	return 0;
 fail:
-	free_state(s);
+	free_state(s, true);
 	return -1;
 }
 
@@ -1298,13 +1307,13 @@ static void sh_cache_release(struct mmt_kmem_cache *s)
 					   &chain);
 		mmt_spin_unlock_irqrestore(&n->list_lock, flags);
 	}
-	free_state(s);
+	free_state(s, false);
 	discard_chain(s, m, chain);
 }
 
 static void sh_cache_free_state(struct mmt_kmem_cache *s)
 {
-	free_state(s);
+	free_state(s, true);
 }
 
 static long sheaf_objects(const struct mmt_slab_sheaf *f)

@@ -3058,6 +3058,17 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 		}
 	}
 	/*
+	 * Sheaves the program still held (a finding or a blocked end skipped
+	 * the teardown that returns them): their host memory.
+	 */
+	if (x.stop)
+		for (i = 0; i < x.made[MMT_H_SHEAF]; i++)
+			if (x.h[MMT_H_SHEAF][i].state == HS_LIVE &&
+			    x.h[MMT_H_SHEAF][i].ptr) {
+				mmt_slab_sheaf_abandon(x.h[MMT_H_SHEAF][i].ptr);
+				x.h[MMT_H_SHEAF][i].ptr = NULL;
+			}
+	/*
 	 * No detach: after a finding the CPU may be in any state, and leaving
 	 * it would only add reports; destroying the machine takes the thread
 	 * off it.  An abandoned concurrent run keeps the scheduler attached

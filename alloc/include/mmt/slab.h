@@ -101,6 +101,14 @@ int mmt_kmem_cache_refill_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 void mmt_kmem_cache_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 				 struct mmt_slab_sheaf *sheaf);
 unsigned int mmt_slab_sheaf_size(const struct mmt_slab_sheaf *sheaf);
+/*
+ * The holder of @sheaf ends without returning it, and its machine is
+ * about to be destroyed (an interpreter's run that stopped at a finding or
+ * blocked): the host memory of a sheaf the common part emulates is freed
+ * now; an implementation's own sheaf goes with its cache's state.  Its
+ * objects are the machine's memory and go with it.  Never use @sheaf again.
+ */
+void mmt_slab_sheaf_abandon(struct mmt_slab_sheaf *sheaf);
 /* The cache's sheaf capacity (given, or computed from the object size). */
 unsigned int mmt_kmem_cache_sheaf_capacity(const struct mmt_kmem_cache *s);
 
