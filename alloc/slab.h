@@ -249,6 +249,20 @@ enum {
 	MMT_FREE_NOLOCK_DONE = 1,
 };
 
+/*
+ * A node list of slabs (SLAB's and sheaves' full/partial/free lists),
+ * circular by pfn through the slabs' next/prev words; under the node's
+ * list_lock.  tail: append, else push at the head.
+ */
+struct _mmt_slist {
+	uint32_t first; /* MMT_PFN_NONE when empty */
+	uint32_t nr;
+};
+void _mmt_slist_add(struct mmt_machine *m, struct _mmt_slist *l,
+		    struct mmt_page *p, bool tail);
+void _mmt_slist_del(struct mmt_machine *m, struct _mmt_slist *l,
+		    struct mmt_page *p);
+
 extern const struct mmt_slab_ops _mmt_slub_ops; /* slub.c */
 extern const struct mmt_slab_ops _mmt_slab_ops; /* slab_array.c */
 extern const struct mmt_slab_ops _mmt_sheaves_ops; /* slab_sheaves.c */

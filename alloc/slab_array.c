@@ -148,14 +148,9 @@ struct array_cache {
 	void *entry[];
 };
 
-struct slist {
-	uint32_t first; /* circular by pfn; MMT_PFN_NONE when empty */
-	uint32_t nr;
-};
-
 struct kmem_node {
 	mmt_spinlock_t list_lock;
-	struct slist full, partial, free;
+	struct _mmt_slist full, partial, free;
 	_Atomic long free_objects; /* written under list_lock */
 	long free_limit;
 	_Atomic long total_slabs;
@@ -270,49 +265,8 @@ static inline unsigned int st_head(uint64_t st)
 
 /* ---- node lists (list_lock) ---- */
 
-static void slist_add(struct mmt_machine *m, struct slist *l,
-		      struct mmt_page *p, bool tail)
-{
-	uint32_t pfn = (uint32_t)_mmt_pfn(m, p);
-	struct mmt_slab_meta *me = slab_meta(p);
-
-	if (l->first == MMT_PFN_NONE) {
-		me->next = me->prev = pfn;
-		l->first = pfn;
-	} else {
-		struct mmt_slab_meta *first = slab_meta(pfn_page(m, l->first));
-		uint32_t last = first->prev;
-
-		me->next = l->first;
-		me->prev = last;
-		slab_meta(pfn_page(m, last))->next = pfn;
-		first->prev = pfn;
-		if (!tail)
-			l->first = pfn;
-	}
-	l->nr++;
-}
-
-static void slist_del(struct mmt_machine *m, struct slist *l,
-		      struct mmt_page *p)
-{
-	uint32_t pfn = (uint32_t)_mmt_pfn(m, p);
-	struct mmt_slab_meta *me = slab_meta(p);
-
-	if (me->next == pfn) {
-		l->first = MMT_PFN_NONE;
-	} else {
-		slab_meta(pfn_page(m, me->prev))->next = me->next;
-		slab_meta(pfn_page(m, me->next))->prev = me->prev;
-		if (l->first == pfn)
-			l->first = me->next;
-	}
-	me->next = me->prev = MMT_PFN_NONE;
-	l->nr--;
-}
-
-static struct slist *list_for(struct kmem_node *n, unsigned int active,
-			      unsigned int objects)
+static struct _mmt_slist *list_for(struct kmem_node *n, unsigned int active,
+				   unsigned int objects)
 {
 	if (active == 0)
 		return &n->free;
@@ -325,14 +279,14 @@ static void fix_slab_list(struct mmt_machine *m, struct kmem_node *n,
 			  unsigned int objects, bool on_free)
 {
 	unsigned int now = st_active(st_load(slab));
-	struct slist *from = list_for(n, was, objects),
-		     *to = list_for(n, now, objects);
+	struct _mmt_slist *from = list_for(n, was, objects),
+			  *to = list_for(n, now, objects);
 
 	if (from == to)
 		return;
-	slist_del(m, from, slab);
+	_mmt_slist_del(m, from, slab);
 	/* A slab a free left partial goes last: its neighbours get time. */
-	slist_add(m, to, slab, on_free && to == &n->partial);
+	_mmt_slist_add(m, to, slab, on_free && to == &n->partial);
 }
 
 /* ---- slots of one slab (list_lock) ---- */
@@ -422,7 +376,7 @@ static inline bool pfmemalloc_active(const struct mmt_kmem_cache *s,
 
 static bool node_has_pfmemalloc_slab(struct mmt_machine *m, struct kmem_node *n)
 {
-	struct slist *lists[3] = { &n->full, &n->partial, &n->free };
+	struct _mmt_slist *lists[3] = { &n->full, &n->partial, &n->free };
 	unsigned int l, i;
 
 	for (l = 0; l < 3; l++) {
@@ -473,7 +427,7 @@ static struct mmt_page *get_first_slab(struct mmt_kmem_cache *s,
 				       struct slab_cache *sc,
 				       struct kmem_node *n, bool any)
 {
-	struct slist *lists[2] = { &n->partial, &n->free };
+	struct _mmt_slist *lists[2] = { &n->partial, &n->free };
 	struct mmt_machine *m = s->m;
 	unsigned int l, i;
 
@@ -535,10 +489,10 @@ static void *take_one(struct mmt_kmem_cache *s, struct kmem_node *n,
 
 /* Take @slab off the lists onto the chain of slabs to discard. */
 static void chain_slab(struct mmt_kmem_cache *s, struct slab_cache *sc,
-		       struct kmem_node *n, struct slist *l,
+		       struct kmem_node *n, struct _mmt_slist *l,
 		       struct mmt_page *slab, uint32_t *chain)
 {
-	slist_del(s->m, l, slab);
+	_mmt_slist_del(s->m, l, slab);
 	nfree_add(n, -(long)(slab_objects(s, slab) - st_active(st_load(slab))));
 	ntotal_add(n, -1);
 	slab_meta(slab)->next = *chain;
@@ -591,7 +545,7 @@ static void discard_chain(struct mmt_kmem_cache *s, struct mmt_machine *m,
 static unsigned long pfmemalloc_free_objects(struct mmt_kmem_cache *s,
 					     struct kmem_node *n)
 {
-	struct slist *lists[2] = { &n->partial, &n->free };
+	struct _mmt_slist *lists[2] = { &n->partial, &n->free };
 	unsigned long sum = 0;
 	unsigned int l, i;
 
@@ -673,7 +627,7 @@ static void add_new_slab(struct mmt_kmem_cache *s, struct slab_cache *sc,
 	unsigned int objects = slab_objects(s, slab);
 
 	st_store(slab, 0, 1); /* _mmt_slab_new chained the slots from 0 */
-	slist_add(s->m, &n->free, slab, false);
+	_mmt_slist_add(s->m, &n->free, slab, false);
 	ntotal_add(n, 1);
 	nfree_add(n, objects);
 	if (sc->legacy && slab_is_pfmemalloc(slab))
@@ -1368,7 +1322,8 @@ static void slab_cache_release(struct mmt_kmem_cache *s)
 		return;
 	for (nid = 0; nid < m->nr_nodes; nid++) {
 		struct kmem_node *n = &sc->node[nid];
-		struct slist *lists[3] = { &n->full, &n->partial, &n->free };
+		struct _mmt_slist *lists[3] = { &n->full, &n->partial,
+						&n->free };
 		unsigned long flags;
 		int l;
 
@@ -1434,7 +1389,7 @@ static struct vslab *vslab_find(struct vslab *v, size_t nr, uint32_t pfn)
 
 /* Check one node list; collect its slabs into @v. */
 static bool check_list(struct mmt_kmem_cache *s, struct kmem_node *n,
-		       struct slist *l, const char *what, struct vslab *v,
+		       struct _mmt_slist *l, const char *what, struct vslab *v,
 		       size_t *nv, size_t cap, long *free_sum, long *active_sum)
 {
 	struct mmt_machine *m = s->m;

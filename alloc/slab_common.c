@@ -2099,3 +2099,46 @@ void _mmt_slab_destroy(struct mmt_machine *m)
 	free(m->slab);
 	m->slab = NULL;
 }
+
+/* ---- node slab lists of SLAB and sheaves (slab.h) ---- */
+
+void _mmt_slist_add(struct mmt_machine *m, struct _mmt_slist *l,
+		    struct mmt_page *p, bool tail)
+{
+	uint32_t pfn = (uint32_t)_mmt_pfn(m, p);
+	struct mmt_slab_meta *me = slab_meta(p);
+
+	if (l->first == MMT_PFN_NONE) {
+		me->next = me->prev = pfn;
+		l->first = pfn;
+	} else {
+		struct mmt_slab_meta *first = slab_meta(&m->pages[l->first]);
+		uint32_t last = first->prev;
+
+		me->next = l->first;
+		me->prev = last;
+		slab_meta(&m->pages[last])->next = pfn;
+		first->prev = pfn;
+		if (!tail)
+			l->first = pfn;
+	}
+	l->nr++;
+}
+
+void _mmt_slist_del(struct mmt_machine *m, struct _mmt_slist *l,
+		    struct mmt_page *p)
+{
+	uint32_t pfn = (uint32_t)_mmt_pfn(m, p);
+	struct mmt_slab_meta *me = slab_meta(p);
+
+	if (me->next == pfn) {
+		l->first = MMT_PFN_NONE;
+	} else {
+		slab_meta(&m->pages[me->prev])->next = me->next;
+		slab_meta(&m->pages[me->next])->prev = me->prev;
+		if (l->first == pfn)
+			l->first = me->next;
+	}
+	me->next = me->prev = MMT_PFN_NONE;
+	l->nr--;
+}

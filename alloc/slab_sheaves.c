@@ -127,11 +127,6 @@ static MMT_LOCK_CLASS(list_lock_class, "kmem_cache_node->list_lock",
 static MMT_LOCK_CLASS(prefill_lock_class, "kmem_cache->prefilled_lock",
 		      MMT_LOCK_SPIN);
 
-struct slist {
-	uint32_t first; /* circular by pfn; MMT_PFN_NONE when empty */
-	uint32_t nr;
-};
-
 struct pcs {
 	mmt_spinlock_t lock;
 	struct mmt_slab_sheaf *main; /* never NULL */
@@ -148,7 +143,7 @@ struct barn {
 
 struct sh_node {
 	mmt_spinlock_t list_lock;
-	struct slist partial, full;
+	struct _mmt_slist partial, full;
 	struct barn barn;
 	int nid;
 } __attribute__((aligned(64)));
@@ -257,47 +252,6 @@ static inline unsigned int st_head(uint64_t st)
 	return (unsigned int)((st >> 16) & 0xffff);
 }
 
-static void slist_add(struct mmt_machine *m, struct slist *l,
-		      struct mmt_page *p, bool tail)
-{
-	uint32_t pfn = (uint32_t)_mmt_pfn(m, p);
-	struct mmt_slab_meta *me = slab_meta(p);
-
-	if (l->first == MMT_PFN_NONE) {
-		me->next = me->prev = pfn;
-		l->first = pfn;
-	} else {
-		struct mmt_slab_meta *first = slab_meta(pfn_page(m, l->first));
-		uint32_t last = first->prev;
-
-		me->next = l->first;
-		me->prev = last;
-		slab_meta(pfn_page(m, last))->next = pfn;
-		first->prev = pfn;
-		if (!tail)
-			l->first = pfn;
-	}
-	l->nr++;
-}
-
-static void slist_del(struct mmt_machine *m, struct slist *l,
-		      struct mmt_page *p)
-{
-	uint32_t pfn = (uint32_t)_mmt_pfn(m, p);
-	struct mmt_slab_meta *me = slab_meta(p);
-
-	if (me->next == pfn) {
-		l->first = MMT_PFN_NONE;
-	} else {
-		slab_meta(pfn_page(m, me->prev))->next = me->next;
-		slab_meta(pfn_page(m, me->next))->prev = me->prev;
-		if (l->first == pfn)
-			l->first = me->next;
-	}
-	me->next = me->prev = MMT_PFN_NONE;
-	l->nr--;
-}
-
 /* One slot off @slab's freelist; moves a slab that fills to the full list. */
 static void *slab_get_obj(struct mmt_kmem_cache *s, struct sh_node *n,
 			  struct mmt_page *slab)
@@ -315,17 +269,17 @@ static void *slab_get_obj(struct mmt_kmem_cache *s, struct sh_node *n,
 		 next ? slot_index(s, base, next) + 1 : 0);
 	if (!next) {
 		/* Full (or cut at a corruption): on the full list. */
-		slist_del(s->m, &n->partial, slab);
-		slist_add(s->m, &n->full, slab, false);
+		_mmt_slist_del(s->m, &n->partial, slab);
+		_mmt_slist_add(s->m, &n->full, slab, false);
 	}
 	return slot;
 }
 
 /* Take the slab off its list onto the chain of slabs to discard. */
-static void chain_slab(struct mmt_kmem_cache *s, struct slist *l,
+static void chain_slab(struct mmt_kmem_cache *s, struct _mmt_slist *l,
 		       struct mmt_page *slab, uint32_t *chain)
 {
-	slist_del(s->m, l, slab);
+	_mmt_slist_del(s->m, l, slab);
 	atomic_fetch_sub_explicit(&SH(s)->total_objects,
 				  (long)slab_objects(s, slab),
 				  memory_order_relaxed);
@@ -346,8 +300,8 @@ static void slab_put_obj(struct mmt_kmem_cache *s, struct sh_node *n,
 	st_store(slab, inuse - 1, slot_index(s, base, slot) + 1);
 	if (!head) {
 		/* It was full (or cut): back on the partial list, at the end. */
-		slist_del(s->m, &n->full, slab);
-		slist_add(s->m, &n->partial, slab, true);
+		_mmt_slist_del(s->m, &n->full, slab);
+		_mmt_slist_add(s->m, &n->partial, slab, true);
 	}
 	if (inuse == 1 && n->partial.nr > min_partial(SH(s)))
 		chain_slab(s, &n->partial, slab, chain);
@@ -403,7 +357,7 @@ static void add_new_slab(struct mmt_kmem_cache *s, struct sh_node *n,
 			 struct mmt_page *slab)
 {
 	st_store(slab, 0, 1); /* _mmt_slab_new chained the slots from 0 */
-	slist_add(s->m, &n->partial, slab, false);
+	_mmt_slist_add(s->m, &n->partial, slab, false);
 	atomic_fetch_add_explicit(&SH(s)->total_objects,
 				  (long)slab_objects(s, slab),
 				  memory_order_relaxed);
@@ -1295,7 +1249,7 @@ static void sh_cache_release(struct mmt_kmem_cache *s)
 		flush_barn(s, &sh->node[nid], &chain);
 	for (nid = 0; nid < m->nr_nodes; nid++) {
 		struct sh_node *n = &sh->node[nid];
-		struct slist *lists[2] = { &n->partial, &n->full };
+		struct _mmt_slist *lists[2] = { &n->partial, &n->full };
 		unsigned long flags;
 		int l;
 
@@ -1352,8 +1306,8 @@ static int vslab_cmp(const void *a, const void *b)
 }
 
 static bool check_list(struct mmt_kmem_cache *s, struct sh_node *n,
-		       struct slist *l, bool full, struct vslab *v, size_t *nv,
-		       size_t cap, long *inuse_sum)
+		       struct _mmt_slist *l, bool full, struct vslab *v,
+		       size_t *nv, size_t cap, long *inuse_sum)
 {
 	struct mmt_machine *m = s->m;
 	const char *what = full ? "full" : "partial";
