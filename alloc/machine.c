@@ -76,6 +76,7 @@ void mmt_config_default(struct mmt_config *cfg)
 	cfg->slab_debug = false;
 	cfg->kvfree_rcu_fast_try = false;
 	cfg->mempool_policy = MMT_MEMPOOL_NO_RECLAIM;
+	cfg->throttle = MMT_THROTTLE_VM_WRITEOUT;
 	cfg->stall_jiffies = 60 * 100; /* a minute of model time */
 	cfg->wait_real_ms = 20000;
 }
@@ -161,6 +162,11 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 		snprintf(err, errlen,
 			 "slab: %d is not an implementation (0 slub, 1 slab)",
 			 (int)cfg->slab);
+		return false;
+	}
+	if ((unsigned int)cfg->throttle >= MMT_NR_THROTTLE_POLICIES) {
+		snprintf(err, errlen, "throttle: %d is not a throttle policy",
+			 (int)cfg->throttle);
 		return false;
 	}
 	if ((unsigned int)cfg->mempool_policy >= MMT_NR_MEMPOOL_POLICIES) {

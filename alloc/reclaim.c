@@ -127,6 +127,12 @@ struct lru_node {
 	 * them, and they may sit above the less limit (see reclaim.h).
 	 */
 	_Atomic long less_backlog;
+	/*
+	 * Pages a pass left above its limit because its throttle was cut
+	 * short (kthread_stop, or a context that cannot sleep): counted in
+	 * the hard limit until as many writebacks have ended on the node.
+	 */
+	_Atomic long cut_short;
 	_Atomic bool
 		over_hard; /* writeback-limit reported, until back under the limit */
 	struct mmt_waitqueue congestion;
@@ -289,6 +295,8 @@ unsigned long mmt_writeback_hard_limit(const struct mmt_machine *m, int nid)
 					   memory_order_relaxed);
 
 	long backlog = atomic_load_explicit(&RS(m)->node[nid].less_backlog,
+					    memory_order_relaxed) +
+		       atomic_load_explicit(&RS(m)->node[nid].cut_short,
 					    memory_order_relaxed);
 
 	return mmt_writeback_limit(m, nid, true) +
@@ -665,6 +673,17 @@ static unsigned long lru_size(struct lru_node *ln)
 
 /* ---- writeback ---- */
 
+/* One writeback ended on @ln: one page less of a cut-short pass's excess. */
+static void cut_short_end(struct lru_node *ln)
+{
+	long v = atomic_load_explicit(&ln->cut_short, memory_order_relaxed);
+
+	while (v > 0 && !atomic_compare_exchange_weak_explicit(
+				&ln->cut_short, &v, v - 1, memory_order_relaxed,
+				memory_order_relaxed))
+		;
+}
+
 /* end_page_writeback() + the page leaving: called by the device. */
 static void lru_end_writeback(struct mmt_page *page, void *ctx, bool ok)
 {
@@ -678,6 +697,7 @@ static void lru_end_writeback(struct mmt_page *page, void *ctx, bool ok)
 	if (e->dev && _mmt_wb_less_flushed(e->dev))
 		atomic_fetch_sub_explicit(&ln->less_backlog, 1,
 					  memory_order_relaxed);
+	cut_short_end(ln);
 	mmt_free_pages(page, 0);
 	entry_free(e);
 	wb = atomic_fetch_sub_explicit(&ln->writeback, 1,
@@ -727,7 +747,9 @@ static void submit_page(struct mmt_reclaim_state *rs, struct lru_entry *e,
 	 * throttles let everyone through: the bound no longer holds, and the
 	 * finding is already made.
 	 */
-	if (MMT_UNLIKELY((unsigned long)wb > hard) && !mmt_sched_failed(m) &&
+	if (MMT_UNLIKELY((unsigned long)wb > hard) &&
+	    m->cfg.throttle == MMT_THROTTLE_VM_WRITEOUT &&
+	    !mmt_sched_failed(m) &&
 	    !atomic_exchange_explicit(&ln->over_hard, true,
 				      memory_order_relaxed)) {
 		struct mmt_task *t = mmt_current_task();
@@ -942,6 +964,30 @@ void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
 
 /* ---- throttling ---- */
 
+static const char *const throttle_names[MMT_NR_THROTTLE_POLICIES] = {
+	[MMT_THROTTLE_VM_WRITEOUT] = "vm-writeout",
+	[MMT_THROTTLE_RECLAIM] = "reclaim",
+};
+
+const char *mmt_throttle_policy_name(enum mmt_throttle_policy p)
+{
+	return (unsigned int)p < MMT_NR_THROTTLE_POLICIES ? throttle_names[p] :
+							    "?";
+}
+
+bool mmt_throttle_policy_parse(const char *name, enum mmt_throttle_policy *out)
+{
+	int p;
+
+	for (p = 0; name && p < MMT_NR_THROTTLE_POLICIES; p++) {
+		if (!strcmp(name, throttle_names[p])) {
+			*out = (enum mmt_throttle_policy)p;
+			return true;
+		}
+	}
+	return false;
+}
+
 struct throttle_arg {
 	struct lru_node *ln;
 	bool less;
@@ -965,9 +1011,44 @@ static bool under_limit(void *arg)
 }
 
 /*
- * throttle_vm_writeout(): wait while the node's pages under writeback are
- * above the caller's limit.  @reported: the mempool-no-reclaim violation
- * was already reported for this reclaim.
+ * The bound of "writeback-limit" counts a pass in flight until its throttle
+ * ends.  A throttle cut short leaves that pass's submissions above the
+ * limit after it ends: keep them in the bound until as many writebacks have
+ * ended on the node.
+ */
+static void throttle_cut_short(struct lru_node *ln)
+{
+	atomic_fetch_add_explicit(&ln->cut_short, MMT_SWAP_CLUSTER_MAX,
+				  memory_order_relaxed);
+}
+
+/*
+ * reclaim_throttle(VMSCAN_THROTTLE_WRITEBACK) of v5.16+: one wait of at
+ * most HZ/10 while the node's pages under writeback are above the limit,
+ * woken early by writeback completions; kernel threads other than kswapd
+ * are not throttled (they may be what reclaim waits for: the loop and
+ * crypt workers here).  The caller then goes on: its allocation's
+ * no-progress retries reach the OOM killer instead of waiting for
+ * writeback for ever.
+ */
+static void reclaim_throttle(struct lru_node *ln, struct throttle_arg *ta,
+			     unsigned int flags)
+{
+	if (_mmt_this_kthread && !(flags & MMT_PF_KSWAPD))
+		return;
+	if (under_limit(ta))
+		return;
+	stat_add(&ln->rs->throttled, 1);
+	(void)mmt_wait_event_timeout(&ln->congestion, under_limit, ta,
+				     THROTTLE_WAIT, NULL);
+}
+
+/*
+ * Wait while the node's pages under writeback are above the caller's
+ * limit: throttle_vm_writeout() of the 2016 kernel, which loops until they
+ * are not, or reclaim_throttle() (the machine's throttle policy).
+ * @reported: the mempool-no-reclaim violation was already reported for
+ * this reclaim.
  */
 static void throttle(struct mmt_reclaim_state *rs, int nid, bool reported)
 {
@@ -987,28 +1068,42 @@ static void throttle(struct mmt_reclaim_state *rs, int nid, bool reported)
 		if (!reported && _mmt_mempool_in_noreclaim_alloc()) {
 			mmt_violation(
 				m, "mempool-no-reclaim",
-				"task %s is throttled in throttle_vm_writeout (node %d: %ld pages under writeback, limit %ld) inside mempool_alloc under the no-reclaim policy",
-				mmt_task_name(mmt_current_task()), nid,
+				"task %s is throttled in %s (node %d: %ld pages under writeback, limit %ld) inside mempool_alloc under the no-reclaim policy",
+				mmt_task_name(mmt_current_task()),
+				m->cfg.throttle == MMT_THROTTLE_RECLAIM ?
+					"reclaim_throttle" :
+					"throttle_vm_writeout",
+				nid,
 				atomic_load_explicit(&ln->writeback,
 						     memory_order_relaxed),
 				ta.limit);
 			reported = true;
 		}
+		if (m->cfg.throttle == MMT_THROTTLE_RECLAIM) {
+			reclaim_throttle(ln, &ta, flags);
+			return;
+		}
 		stat_add(&rs->throttled, 1);
 		r = mmt_wait_event_timeout(&ln->congestion, under_limit, &ta,
 					   THROTTLE_WAIT, NULL);
-		if (r == MMT_WAIT_DEADLOCK || r == MMT_WAIT_STOPPED)
+		if (r == MMT_WAIT_DEADLOCK)
 			return;
+		if (r == MMT_WAIT_STOPPED) {
+			throttle_cut_short(ln);
+			return;
+		}
 		/* A timeout without model time passing: this context cannot
 		 * sleep (already reported by the wait); do not spin. */
-		if (r == MMT_WAIT_TIMEOUT && mmt_jiffies(m) == before)
+		if (r == MMT_WAIT_TIMEOUT && mmt_jiffies(m) == before) {
+			throttle_cut_short(ln);
 			return;
+		}
 	}
 }
 
 void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp)
 {
-	(void)gfp; /* the model's throttle loops for every caller (see reclaim.h) */
+	(void)gfp; /* both throttles ignore the mask (see reclaim.h) */
 	if (nid < 0 || nid >= m->nr_nodes)
 		nid = mmt_numa_node_id();
 	atomic_fetch_add_explicit(&RS(m)->passes_in_flight, 1,
@@ -1027,7 +1122,8 @@ void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp)
  */
 static unsigned long reclaim_pass(struct mmt_reclaim_state *rs, int first,
 				  bool only_first, mmt_gfp_t gfp,
-				  unsigned long nr, bool reported)
+				  unsigned long nr, bool reported,
+				  unsigned long *freed)
 {
 	struct mmt_machine *m = rs->m;
 	struct scan_control sc = { .gfp = gfp,
@@ -1053,11 +1149,13 @@ done:
 			throttle(rs, i, reported);
 	atomic_fetch_sub_explicit(&rs->passes_in_flight, 1,
 				  memory_order_relaxed);
+	if (freed)
+		*freed = sc.freed;
 	return sc.freed + sc.submitted;
 }
 
-unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp,
-				    unsigned long nr)
+static unsigned long try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp,
+				       unsigned long nr, unsigned long *freed)
 {
 	struct mmt_reclaim_state *rs = RS(m);
 	bool reported = false;
@@ -1076,15 +1174,33 @@ unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp,
 		reported = true;
 	}
 	return reclaim_pass(rs, nid, false, mmt_current_gfp_context(gfp), nr,
-			    reported);
+			    reported, freed);
 }
 
+unsigned long mmt_try_to_free_pages(struct mmt_machine *m, mmt_gfp_t gfp,
+				    unsigned long nr)
+{
+	return try_to_free_pages(m, gfp, nr, NULL);
+}
+
+/*
+ * The allocator's progress.  Under today's reclaim (throttle=reclaim) it
+ * is what the kernel's should_reclaim_retry() counts, the pages reclaimed:
+ * pages only put under writeback are no progress, so an allocation that
+ * waits for writeback nobody completes reaches the OOM killer after
+ * MAX_RECLAIM_RETRIES.  The 2016 world keeps freed + submitted, the
+ * progress its throttle (which waits until writeback drains) was built on.
+ */
 static unsigned long direct_reclaim_hook(struct mmt_machine *m, mmt_gfp_t gfp,
 					 unsigned int order, void *arg)
 {
+	unsigned long freed = 0, progress;
+
 	(void)arg;
-	return mmt_try_to_free_pages(
-		m, gfp, order < 5 ? MMT_SWAP_CLUSTER_MAX : 1ul << order);
+	progress = try_to_free_pages(
+		m, gfp, order < 5 ? MMT_SWAP_CLUSTER_MAX : 1ul << order,
+		&freed);
+	return m->cfg.throttle == MMT_THROTTLE_RECLAIM ? freed : progress;
 }
 
 /* ---- kswapd ---- */
@@ -1139,7 +1255,7 @@ static unsigned long kswapd_balance(struct lru_node *ln)
 	       !node_hopeless(ln)) {
 		unsigned long progress =
 			reclaim_pass(rs, ln->nid, true, GFP_KERNEL,
-				     MMT_SWAP_CLUSTER_MAX, true);
+				     MMT_SWAP_CLUSTER_MAX, true, NULL);
 
 		stat_add(&rs->kswapd_passes, 1);
 		passes++;

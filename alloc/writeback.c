@@ -112,6 +112,11 @@ struct mmt_wb_device {
 	_Atomic unsigned long submitted, completed, failed, inflight;
 	_Atomic unsigned long sent, received, dropped, alloc_failures;
 	_Atomic int active; /* end_req() calls running: destroy waits for them */
+	/*
+	 * The worker's last allocation failed and it naps until it can
+	 * retry; cleared when a write of its ends (mmt_writeback_starved_pages).
+	 */
+	_Atomic bool starved;
 	bool dead; /* destroyed: submissions end failed at once (queue_lock) */
 	/* crypt */
 	struct mmt_kmem_cache *bio_cache;
@@ -238,6 +243,7 @@ static void end_req(struct mmt_wb_device *dev, struct wb_req *r, bool ok)
 	 * raised until this call no longer touches @dev (dev_quiesce()).
 	 */
 	atomic_fetch_add(&dev->active, 1);
+	atomic_store_explicit(&dev->starved, false, memory_order_relaxed);
 	if (r->nr_skb)
 		net_release(dev, r);
 	free(r);
@@ -289,6 +295,7 @@ static bool nap(struct mmt_wb_device *dev, long ticks)
 static bool requeue_and_nap(struct mmt_wb_device *dev, struct wb_req *r)
 {
 	cnt(&dev->alloc_failures, 1);
+	atomic_store_explicit(&dev->starved, true, memory_order_relaxed);
 	mmt_spin_lock(&dev->lock);
 	queue_head(dev, r);
 	mmt_spin_unlock(&dev->lock);
@@ -913,6 +920,22 @@ void mmt_wb_device_stats(const struct mmt_wb_device *dev,
 	out->packets_received = rd(&dev->received);
 	out->packets_dropped = rd(&dev->dropped);
 	out->alloc_failures = rd(&dev->alloc_failures);
+}
+
+unsigned long mmt_writeback_starved_pages(struct mmt_machine *m)
+{
+	struct mmt_writeback_state *ws = WB(m);
+	struct mmt_wb_device *dev;
+	unsigned long n = 0;
+
+	if (!ws)
+		return 0;
+	pthread_mutex_lock(&ws->mu);
+	for (dev = ws->devices; dev; dev = dev->next)
+		if (atomic_load_explicit(&dev->starved, memory_order_relaxed))
+			n += rd(&dev->inflight);
+	pthread_mutex_unlock(&ws->mu);
+	return n;
 }
 
 static bool dev_idle(void *arg)

@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mmt/check.h"
 #include "mutator.h"
 
 #define MAX_INPUT (1u << 20)
@@ -90,6 +91,20 @@ void *afl_custom_init(void *afl, unsigned int seed)
 			MMT_MEMPOOL_POLICIES_ENV, err);
 		free(st);
 		return NULL;
+	}
+	{
+		const char *bugs = getenv("MMT_BUGS");
+		uint64_t mask = 0;
+
+		/* As the target decodes (target_common.c): same header. */
+		if (bugs && *bugs &&
+		    !mmt_bugs_parse(bugs, &mask, err, sizeof(err))) {
+			fprintf(stderr, "libmmt-afl-mutator: MMT_BUGS: %s\n",
+				err);
+			free(st);
+			return NULL;
+		}
+		mmt_trace_bin_set_bugs(mask);
 	}
 	st->rng = seed;
 	return st;

@@ -584,6 +584,10 @@ static bool mutate_header(struct nodes *ns, uint64_t *rng)
 	case 2:
 		ns->hdr.mempool = (enum mmt_mempool_policy)below(
 			rng, MMT_NR_MEMPOOL_POLICIES);
+		/* The 2016 world's two halves, apart or together. */
+		if (below(rng, 2))
+			ns->hdr.throttle = (enum mmt_throttle_policy)below(
+				rng, MMT_NR_THROTTLE_POLICIES);
 		break;
 	default:
 		ns->hdr.rt_rules = !ns->hdr.rt_rules;

@@ -147,6 +147,7 @@ int mmt_target_init(const char *name)
 			err);
 		exit(2);
 	}
+	mmt_trace_bin_set_bugs(tgt.opts.bugs);
 	if (oracles && *oracles) {
 		if (strlen(oracles) != 1 || oracles[0] < '0' ||
 		    oracles[0] > '2') {

@@ -14,13 +14,15 @@
 #define WLOW 80
 #define WHIGH 96
 
-static struct mmt_machine *small_machine(uint64_t bugs,
-					 enum mmt_mempool_policy policy)
+static struct mmt_machine *
+small_machine_throttle(uint64_t bugs, enum mmt_mempool_policy policy,
+		       enum mmt_throttle_policy throttle)
 {
 	struct mmt_config cfg;
 	struct mmt_machine *m;
 
 	mmt_config_default(&cfg);
+	cfg.throttle = throttle;
 	cfg.nr_nodes = 1;
 	cfg.nr_cpus = 4;
 	cfg.dma32_pages = 0;
@@ -33,6 +35,13 @@ static struct mmt_machine *small_machine(uint64_t bugs,
 	m = t_machine(&cfg);
 	mmt_zone_set_watermarks(m, 0, WMIN, WLOW, WHIGH);
 	return m;
+}
+
+/* The 2016 kernel's throttle_vm_writeout(): seed 001's world. */
+static struct mmt_machine *small_machine(uint64_t bugs,
+					 enum mmt_mempool_policy policy)
+{
+	return small_machine_throttle(bugs, policy, MMT_THROTTLE_VM_WRITEOUT);
 }
 
 static long zone_free(struct mmt_machine *m)
@@ -336,6 +345,26 @@ static unsigned long run_crypt_world(struct mmt_machine *m,
 	return mapped;
 }
 
+/*
+ * v5.16+ reclaim_throttle() waits at most HZ/10 (and not at all in kernel
+ * threads other than kswapd): the dm-crypt worker that loops in the 2016
+ * throttle (the test above) gets through even with the 2016 mempool's
+ * full-mask retry.
+ */
+MMT_TEST(
+	reclaim_throttle_of_v5_16_is_bounded_so_the_kernel_2016_mempool_gets_through)
+{
+	struct mmt_machine *m = small_machine_throttle(
+		0, MMT_MEMPOOL_KERNEL_2016, MMT_THROTTLE_RECLAIM);
+	struct mmt_wb_device_stats ds;
+	unsigned long mapped = run_crypt_world(m, 0, PAGES * 3 / 2, &ds);
+
+	MMT_CHECK(!mmt_sched_failed(m));
+	MMT_CHECK_EQ(mapped, PAGES * 3 / 2);
+	MMT_CHECK(ds.completed > PAGES / 2);
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(
 	crypt_device_completes_writes_under_pressure_with_the_no_reclaim_mempool)
 {
@@ -412,6 +441,77 @@ MMT_TEST(less_throttle_never_throttles_bug_is_caught_by_writeback_limit)
 	MMT_CHECK(strstr(v->msg, "submitted by loop0") != NULL);
 	MMT_CHECK(st.writeback_max > mmt_writeback_limit(m, 0, true));
 	mmt_violations_clear(m);
+}
+
+static void throttle_in_kthread(void *arg)
+{
+	mmt_throttle_vm_writeout((struct mmt_machine *)arg, 0, GFP_KERNEL);
+}
+
+/* Pages under writeback above the limit, on a disk that takes 1000 ticks. */
+static struct mmt_wb_device *over_the_writeback_limit(struct mmt_machine *m)
+{
+	struct mmt_reclaim_params rp;
+	struct mmt_wb_device *disk = mmt_disk_create(m, "sdc", 1000);
+
+	MMT_CHECK(disk != NULL);
+	mmt_reclaim_get_params(m, &rp);
+	rp.writeback_ratio = 1;
+	MMT_CHECK(mmt_reclaim_set_params(m, &rp));
+	mmt_reclaim_set_file_device(m, disk);
+	fill_lru(m, MMT_LRU_FILE_DIRTY, NULL, PAGES / 4);
+	/* One pass, without its throttle: submit, do not wait. */
+	mmt_shrink_node(m, 0, GFP_KERNEL, 0, MMT_SWAP_CLUSTER_MAX, NULL, NULL);
+	MMT_CHECK((unsigned long)mmt_writeback_pages(m, 0) >
+		  mmt_writeback_throttle_limit(m, 0, false));
+	return disk;
+}
+
+MMT_TEST(
+	reclaim_throttle_of_v5_16_waits_at_most_hz_over_10_and_never_in_a_kthread)
+{
+	struct mmt_machine *m = small_machine_throttle(
+		0, MMT_MEMPOOL_NO_RECLAIM, MMT_THROTTLE_RECLAIM);
+	struct mmt_wb_device *disk = over_the_writeback_limit(m);
+	struct mmt_reclaim_stats st;
+	struct mmt_kthread *k;
+	uint64_t t0 = mmt_jiffies(m);
+
+	/* A task: one wait, cut at HZ/10 though the disk is far from done. */
+	mmt_throttle_vm_writeout(m, 0, GFP_KERNEL);
+	mmt_reclaim_stats(m, &st);
+	MMT_CHECK_EQ(st.throttled, 1);
+	MMT_CHECK(mmt_jiffies(m) - t0 <= MMT_HZ / 10);
+	MMT_CHECK(mmt_writeback_pages(m, 0) > 0);
+	/* A kernel thread (not kswapd): no wait at all. */
+	k = mmt_kthread_run(m, "kworker", 0, throttle_in_kthread, m);
+	MMT_CHECK(k != NULL);
+	mmt_kthread_stop(k);
+	mmt_reclaim_stats(m, &st);
+	MMT_CHECK_EQ(st.throttled, 1);
+	MMT_CHECK(mmt_wb_device_wait_idle(disk, 60 * MMT_HZ));
+	mmt_reclaim_set_file_device(m, NULL);
+	mmt_wb_device_destroy(disk);
+	MMT_CHECK_CLEAN(m);
+}
+
+MMT_TEST(throttle_vm_writeout_of_2016_waits_until_writeback_is_under_the_limit)
+{
+	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
+	struct mmt_wb_device *disk = over_the_writeback_limit(m);
+	struct mmt_reclaim_stats st;
+	uint64_t t0 = mmt_jiffies(m);
+
+	mmt_throttle_vm_writeout(m, 0, GFP_KERNEL);
+	mmt_reclaim_stats(m, &st);
+	MMT_CHECK(st.throttled > 1);
+	MMT_CHECK(mmt_jiffies(m) - t0 >= 900);
+	MMT_CHECK((unsigned long)mmt_writeback_pages(m, 0) <=
+		  mmt_writeback_throttle_limit(m, 0, false));
+	MMT_CHECK(mmt_wb_device_wait_idle(disk, 60 * MMT_HZ));
+	mmt_reclaim_set_file_device(m, NULL);
+	mmt_wb_device_destroy(disk);
+	MMT_CHECK_CLEAN(m);
 }
 
 MMT_TEST(less_throttle_gets_more_room_not_unlimited_without_the_bug)

@@ -485,7 +485,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 	/* unknown header field */
 	parse_err(
 		HDR "machine cpus=2 flux=9\n",
-		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp)");
+		"t.trace:2:16: unknown machine field 'flux' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp throttle)");
 	/* bad numbers */
 	parse_err(HDR "p0 = alloc_pages GFP_KERNEL order=11\n",
 		  "t.trace:2:35: bad number '11' for order= (expected 0..10)");
@@ -745,7 +745,7 @@ MMT_TEST(trace_decoding_skips_what_the_state_forbids)
 	MMT_CHECK_STR(
 		text,
 		"mmtorture-trace 1\n"
-		"machine nodes=1 cpus=1 normal=256 dma32=64 slab=slub mempool=kernel-2016 rt=off kvfree_rcu=nowait oracles=0\n"
+		"machine nodes=1 cpus=1 normal=256 dma32=64 slab=slub mempool=kernel-2016 rt=off kvfree_rcu=nowait oracles=0 throttle=reclaim\n"
 		"bugs none\n"
 		"enter irq\n"
 		"  p0 = alloc_pages GFP_NOWAIT|__GFP_IO|__GFP_FS order=2\n"
@@ -890,7 +890,7 @@ MMT_TEST(trace_decoding_under_rt_rules_keeps_raw_lock_sections_lock_free)
 	MMT_CHECK_STR(
 		text,
 		"mmtorture-trace 1\n"
-		"machine nodes=1 cpus=1 normal=256 dma32=64 slab=slub mempool=kernel-2016 rt=on kvfree_rcu=fast-try oracles=0\n"
+		"machine nodes=1 cpus=1 normal=256 dma32=64 slab=slub mempool=kernel-2016 rt=on kvfree_rcu=fast-try oracles=0 throttle=reclaim\n"
 		"bugs none\n"
 		"o0 = kmalloc size=64 GFP_KERNEL\n"
 		"enter raw_lock\n"
@@ -1938,6 +1938,56 @@ MMT_TEST(binary_header_picks_kernel_2016_only_when_allowed)
 	/* a refused list changes nothing */
 	MMT_CHECK_EQ(mmt_trace_bin_mempool_policies(),
 		      1u << MMT_MEMPOOL_KERNEL_2016);
+}
+
+/*
+ * b1 bit 7: the 2016 throttle only where the 2016 world is allowed
+ * (kernel-2016 among the policies, or a bug of that throttle on); else
+ * today's reclaim_throttle, whose waits are bounded.
+ */
+MMT_TEST(binary_header_picks_the_2016_throttle_only_when_its_world_is_allowed)
+{
+	static const uint8_t bit7[4] = { 1, 0x80, 0, 0 },
+			     plain[4] = { 1, 0, 0, 0 };
+	struct mmt_program p;
+
+	MMT_CHECK(mmt_trace_bin_set_mempool_policies("no-reclaim", NULL, 0));
+	mmt_trace_bin_set_bugs(0);
+	mmt_trace_decode(bit7, sizeof(bit7), &p);
+	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_RECLAIM);
+	mmt_program_free(&p);
+	/* a bug of the 2016 throttle brings it in reach */
+	mmt_trace_bin_set_bugs(1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES);
+	mmt_trace_decode(bit7, sizeof(bit7), &p);
+	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_VM_WRITEOUT);
+	mmt_program_free(&p);
+	mmt_trace_decode(plain, sizeof(plain), &p);
+	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_RECLAIM);
+	mmt_program_free(&p);
+	/* so does kernel-2016 among the policies */
+	mmt_trace_bin_set_bugs(1ull << MMT_BUG_MEMPOOL_RETRY_RECLAIM);
+	MMT_CHECK(mmt_trace_bin_set_mempool_policies("kernel-2016", NULL, 0));
+	mmt_trace_decode(bit7, sizeof(bit7), &p);
+	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_VM_WRITEOUT);
+	/* and it survives the round trip through text and back */
+	{
+		char *text = print_str(&p);
+		struct mmt_program q;
+		uint8_t buf[64];
+		size_t n;
+
+		MMT_CHECK(strstr(text, "throttle=") == NULL);
+		n = mmt_trace_encode(&p, buf, sizeof(buf));
+		MMT_CHECK(n >= 4 && (buf[1] & 0x80));
+		mmt_program_free(&p);
+		mmt_trace_decode(plain, sizeof(plain), &q);
+		free(text);
+		text = print_str(&q);
+		MMT_CHECK_MSG(strstr(text, " throttle=reclaim") != NULL, "%s",
+			      text);
+		free(text);
+		mmt_program_free(&q);
+	}
 }
 
 /*

@@ -206,6 +206,8 @@ bool cli_replay_load(const struct cli_replay *r, const char *path,
 		*size = len;
 	if (!t || !mmt_trace_target_ops(t, &set))
 		set = 0; /* stack: everything */
+	/* Binary headers: the run's bugs bring their world in reach. */
+	mmt_trace_bin_set_bugs(r->bugs_given ? r->opts.bugs : 0);
 	/* One rule for text and binary (mmt/trace.h, mmt_trace_read()). */
 	ok = mmt_trace_read(strcmp(path, "-") ? path : "<stdin>", buf, len, set,
 			    p, form, err, errlen);

@@ -621,9 +621,23 @@ bool _mmt_exec_program_holds_memory(struct mmt_machine *m, unsigned long *held,
 		if (!known_exhausted && zi.free + zi.pcp > keep)
 			exhausted = false;
 	}
-	/* Reclaimable: page cache, pages under writeback, and anonymous
-	 * pages only if there is a swap device to write them to. */
+	/*
+	 * Reclaimable: page cache, pages under writeback, and anonymous
+	 * pages only if there is a swap device to write them to.  Under
+	 * today's reclaim, whose every __GFP_FS allocation ends in the OOM
+	 * killer rather than a wait, a stall with memory exhausted is the
+	 * program's when the writeback left waits for a worker that cannot
+	 * allocate (the loop worker below min, only NOIO tasks around): not
+	 * reclaimable either.  The 2016 throttle loops its reclaimers instead
+	 * of letting them reach the OOM killer: its stalls stay findings.
+	 */
 	lru = mmt_writeback_pages(m, -1);
+	if (!known_exhausted &&
+	    mmt_machine_config(m)->throttle == MMT_THROTTLE_RECLAIM) {
+		unsigned long starved = mmt_writeback_starved_pages(m);
+
+		lru -= starved < lru ? starved : lru;
+	}
 	for (t = 0; t < MMT_NR_LRU_TYPES; t++)
 		if (t != MMT_LRU_ANON || mmt_reclaim_has_swap(m))
 			lru += mmt_lru_pages(m, -1, (enum mmt_lru_type)t);

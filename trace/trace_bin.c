@@ -16,7 +16,10 @@
  *          b1: bit 0 two nodes, bit 1 SLAB, else bit 6 sheaves, else
  *              SLUB, bit 2 rt_rules, bit 3 kvfree_rcu_fast_try (always on
  *              with rt_rules), bits 4-5 mempool policy % 3, if allowed
- *              (mmt_trace_bin_set_mempool_policies), else no-reclaim
+ *              (mmt_trace_bin_set_mempool_policies), else no-reclaim,
+ *              bit 7 the 2016 throttle (vm-writeout) if kernel-2016 is
+ *              allowed or a bug of that throttle is on
+ *              (mmt_trace_bin_set_bugs), else the v5.16+ one (reclaim)
  *          b2: normal_pages = 256 << (b2 % 4) per node (dma32 is 64)
  *          b3: oracle_level = b3 % 3          (no bugs: targets take MMT_BUGS)
  *   handle 1 byte, an index into the live handles of its kind in serial
@@ -58,6 +61,7 @@
  */
 #include <string.h>
 
+#include "mmt/check.h"
 #include "mmt/mempool.h"
 #include "trace_internal.h"
 
@@ -151,6 +155,21 @@ unsigned int mmt_trace_bin_mempool_policies(void)
 	return policies_allowed;
 }
 
+/* Set with the policies, before any decoding thread: plain bool. */
+static bool throttle_2016_for_bugs;
+
+void mmt_trace_bin_set_bugs(uint64_t bugs)
+{
+	throttle_2016_for_bugs =
+		bugs & (1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES);
+}
+
+static bool throttle_2016_allowed(void)
+{
+	return (policies_allowed & POLICY_BIT(MMT_MEMPOOL_KERNEL_2016)) ||
+	       throttle_2016_for_bugs;
+}
+
 void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 			      struct mmt_trace_header *h)
 {
@@ -179,6 +198,14 @@ void _mmt_trace_header_decode(const uint8_t *data, size_t len,
 	 */
 	if (!(policies_allowed & POLICY_BIT(h->mempool)))
 		h->mempool = MMT_MEMPOOL_NO_RECLAIM;
+	/*
+	 * The 2016 throttle (throttle_vm_writeout) is the other half of the
+	 * 2016 world and comes with its mempool policy: without it the
+	 * reclaimers of today's kernel run, whose waits are bounded.
+	 */
+	h->throttle = (b1 & 128) && throttle_2016_allowed() ?
+			      MMT_THROTTLE_VM_WRITEOUT :
+			      MMT_THROTTLE_RECLAIM;
 	h->normal_pages = 256ul << (b2 % 4);
 	h->dma32_pages = 64;
 	h->oracle_level = b3 % 3;
@@ -198,6 +225,7 @@ void _mmt_trace_header_encode(const struct mmt_trace_header *h,
 	out[1] = (uint8_t)((h->nr_nodes >= 2 ? 1 : 0) |
 			   (h->slab == MMT_SLAB_SLAB ? 2 : 0) |
 			   (h->slab == MMT_SLAB_SHEAVES ? 64 : 0) |
+			   (h->throttle == MMT_THROTTLE_VM_WRITEOUT ? 128 : 0) |
 			   (h->rt_rules ? 4 : 0) |
 			   (h->kvfree_rcu_fast_try ? 8 : 0) |
 			   (((unsigned int)h->mempool % 3) << 4));

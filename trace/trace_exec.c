@@ -451,9 +451,10 @@ static void on_violation(struct mmt_machine *m, const struct mmt_violation *v,
 					       &x->oom_managed, true);
 		x->oom_held = true;
 	}
-	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "stall"))
+	if (mmt_violation_count(m) == 1 && !strcmp(v->check, "stall")) {
 		x->oom_held = _mmt_exec_program_holds_memory(
 			m, &x->oom_pages, &x->oom_managed, false);
+	}
 }
 
 /*
@@ -536,7 +537,7 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 		if (!waits)
 			snprintf(
 				x->f->message, sizeof(x->f->message),
-				"out of memory held by the program (%lu of %lu pages unreclaimable: outside the LRU, or anonymous with no swap; every zone at its min watermark): %.360s",
+				"out of memory held by the program (%lu of %lu pages unreclaimable: outside the LRU, anonymous with no swap, or queued on a writeback worker that cannot allocate; every zone at its min watermark): %.300s",
 				x->oom_pages, x->oom_managed, v->msg);
 		else
 			snprintf(x->f->message, sizeof(x->f->message),

@@ -467,6 +467,7 @@ void mmt_trace_header_default(struct mmt_trace_header *h)
 	h->dma32_pages = 64;
 	h->slab = MMT_SLAB_SLUB;
 	h->mempool = MMT_MEMPOOL_NO_RECLAIM;
+	h->throttle = MMT_THROTTLE_VM_WRITEOUT;
 	h->rt_rules = false;
 	h->up = false;
 	h->kvfree_rcu_fast_try = false;
@@ -484,6 +485,7 @@ void mmt_trace_header_config(const struct mmt_trace_header *h,
 	cfg->dma32_pages = h->dma32_pages;
 	cfg->slab = h->slab;
 	cfg->mempool_policy = h->mempool;
+	cfg->throttle = h->throttle;
 	cfg->rt_rules = h->rt_rules;
 	cfg->up = h->up;
 	cfg->kvfree_rcu_fast_try = h->kvfree_rcu_fast_try;

@@ -193,6 +193,10 @@ static void print_header(const struct mmt_trace_header *h,
 	/* Only a uniprocessor says so: every other header reads as before. */
 	if (h->up)
 		fprintf(out, " smp=off");
+	/* Likewise the v5.16+ throttle: the 2016 one is the default. */
+	if (h->throttle != MMT_THROTTLE_VM_WRITEOUT)
+		fprintf(out, " throttle=%s",
+			mmt_throttle_policy_name(h->throttle));
 	print_sched(s, out);
 	fprintf(out, "\nbugs %s\n", bugs);
 }
@@ -397,13 +401,14 @@ enum {
 	F_PCT_DEPTH,
 	F_PCT_STEPS,
 	F_SMP,
+	F_THROTTLE,
 	NR_FIELDS
 };
 
 static const char *const field_names[NR_FIELDS] = {
 	"nodes",      "cpus",	   "normal",	 "dma32",   "slab",
 	"mempool",    "rt",	   "kvfree_rcu", "oracles", "sched",
-	"sched_seed", "pct_depth", "pct_steps",	 "smp",
+	"sched_seed", "pct_depth", "pct_steps",	 "smp",	    "throttle",
 };
 
 static bool parse_field(struct parser *ps, const struct tok *t)
@@ -427,7 +432,7 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 	if (f == NR_FIELDS)
 		return perr(
 			ps, t->col,
-			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp)",
+			"unknown machine field '%s' (fields: nodes cpus normal dma32 slab mempool rt kvfree_rcu oracles sched sched_seed pct_depth pct_steps smp throttle)",
 			q(&key, b1, sizeof(b1)));
 	if (ps->fields & (1u << f))
 		return perr(ps, t->col, "machine field '%s' given twice",
@@ -488,6 +493,20 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 			return perr(
 				ps, val.col,
 				"mempool='%s': expected kernel-2016, no-reclaim or pool-first",
+				b2);
+		break;
+	}
+	case F_THROTTLE: {
+		char name[32];
+
+		if (val.n >= sizeof(name))
+			val.n = sizeof(name) - 1;
+		memcpy(name, val.s, val.n);
+		name[val.n] = '\0';
+		if (!mmt_throttle_policy_parse(name, &h->throttle))
+			return perr(
+				ps, val.col,
+				"throttle='%s': expected vm-writeout (2016) or reclaim (v5.16+)",
 				b2);
 		break;
 	}

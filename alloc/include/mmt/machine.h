@@ -112,6 +112,23 @@ enum mmt_mempool_policy {
 	MMT_NR_MEMPOOL_POLICIES
 };
 
+/*
+ * How a reclaimer waits for writeback (--throttle=, mmt/reclaim.h).  The
+ * 2016 kernel's throttle_vm_writeout() (removed in v4.8) looped until the
+ * node's pages under writeback fell below the limit: seed 001's world, and
+ * the only one where the "writeback-limit" bound holds.  Since v5.16
+ * reclaim_throttle() waits once, at most HZ/10, and not at all in kernel
+ * threads other than kswapd; the allocator's no-progress retries then
+ * reach the OOM killer.
+ */
+enum mmt_throttle_policy {
+	MMT_THROTTLE_VM_WRITEOUT, /* 2016: loop until under the limit */
+	MMT_THROTTLE_RECLAIM, /* 5.16+: one bounded wait, kthreads exempt */
+	MMT_NR_THROTTLE_POLICIES
+};
+const char *mmt_throttle_policy_name(enum mmt_throttle_policy p);
+bool mmt_throttle_policy_parse(const char *name, enum mmt_throttle_policy *out);
+
 struct mmt_config {
 	int nr_nodes; /* 1..MMT_MAX_NODES */
 	int nr_cpus; /* 1..MMT_MAX_CPUS, spread over nodes */
@@ -137,6 +154,7 @@ struct mmt_config {
 	bool slab_debug; /* red zones, poison, tracking on every cache */
 	bool kvfree_rcu_fast_try; /* kvfree_rcu blocks: FAST_TRY, not NOWAIT */
 	enum mmt_mempool_policy mempool_policy;
+	enum mmt_throttle_policy throttle; /* reclaim's writeback throttle */
 	unsigned long stall_jiffies; /* model time without progress = stall */
 	/*
 	 * A quiet spell is a stall even without memory pressure: for machines

@@ -44,6 +44,13 @@
  * Mikulas' report (seed 001) shows the dm-crypt worker looping there, and
  * the model loops for every caller, which is the case the seed is about.
  * A wait that reports a deadlock or a stop ends the throttle.
+ * That is mmt_config.throttle == MMT_THROTTLE_VM_WRITEOUT (2016, removed
+ * in v4.8).  MMT_THROTTLE_RECLAIM is v5.16+ reclaim_throttle(): one wait
+ * of at most HZ/10 under the same limit, none in kernel threads other
+ * than kswapd; the allocator then counts only pages freed as progress
+ * (should_reclaim_retry's nr_reclaimed), so it reaches the OOM killer
+ * instead of waiting for writeback for ever; "writeback-limit" is not
+ * checked (no bound holds).
  *
  * PF_LESS_THROTTLE: a flusher of others' pages (the loop worker) is not
  * held behind the pages queued on a device that only such a worker cleans
@@ -64,7 +71,10 @@
  * excess above the less limit is made of that backlog and the submissions
  * of passes that have not yet waited.  A pass that skips its throttle leaves
  * its submissions behind after it ends: that is how
- * MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES is caught.
+ * MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES is caught.  A pass whose throttle
+ * was cut short (kthread_stop, a context that cannot sleep) did wait as
+ * far as it could: its MMT_SWAP_CLUSTER_MAX stay in the bound (the node's
+ * cut_short count) until as many writebacks have ended there.
  *
  * Devices (writeback.c), each with a worker kthread and a request queue:
  *   disk     completes each write latency jiffies after its submission;
@@ -350,6 +360,12 @@ struct mmt_wb_device_stats {
 };
 void mmt_wb_device_stats(const struct mmt_wb_device *dev,
 			 struct mmt_wb_device_stats *out);
+/*
+ * Pages queued on devices whose worker's last allocation failed and which
+ * naps until it can retry: under writeback, but not reclaimable while
+ * memory stays exhausted (the interpreter's "memory held by the program").
+ */
+unsigned long mmt_writeback_starved_pages(struct mmt_machine *m);
 /* Wait (model time) until @dev has nothing in flight; false on timeout,
  * deadlock or stall. */
 bool mmt_wb_device_wait_idle(struct mmt_wb_device *dev, long timeout);

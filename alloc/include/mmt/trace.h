@@ -304,6 +304,7 @@ struct mmt_trace_header {
 	unsigned long dma32_pages; /* per node, like mmt_config's (0: none) */
 	enum mmt_slab_impl slab;
 	enum mmt_mempool_policy mempool;
+	enum mmt_throttle_policy throttle; /* text throttle=; binary b1 bit 7 */
 	bool rt_rules;
 	bool up; /* uniprocessor build (SMP=n), nr_cpus 1; text smp=off */
 	bool kvfree_rcu_fast_try;
@@ -462,6 +463,14 @@ bool mmt_trace_bin_set_mempool_policies(const char *list, char *err,
 					size_t errlen);
 /* The mask (1u << enum mmt_mempool_policy) of the policies allowed. */
 unsigned int mmt_trace_bin_mempool_policies(void);
+/*
+ * The bugs the run turns on (targets: MMT_BUGS; replay: --bug).  The 2016
+ * throttle (header b1 bit 7, throttle=vm-writeout) decodes only where
+ * kernel-2016 is allowed or a bug of that throttle is on
+ * (less-throttle-never-throttles): elsewhere a binary header gets the
+ * v5.16+ throttle, whose waits are bounded.
+ */
+void mmt_trace_bin_set_bugs(uint64_t bugs);
 
 /*
  * Text form.  Parsing is strict: false with @err = "FILE:LINE:COL: message"
