@@ -1022,7 +1022,8 @@ static void fuzz_usage(FILE *out)
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
 		"  --mempool-policies P,P  mempool policies a binary header may pick\n"
 		"                    (default no-reclaim,pool-first; kernel-2016 or all add the\n"
-		"                    2016 policy, whose seed-001 stall is then a finding)\n"
+		"                    2016 policy and the 2016 throttle, throttle_vm_writeout,\n"
+		"                    whose seed-001 stalls are then findings)\n"
 		"  --keep-going      don't stop at the first finding\n"
 		"  --slab all        differential runs: every input on every slab\n"
 		"                    implementation, a divergence is a finding\n"
@@ -1046,32 +1047,6 @@ static void fuzz_usage(FILE *out)
 		CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT);
 }
 
-/*
- * Concurrent targets that still report findings with no bug on: the
- * nightly campaign leaves them out unless --targets names them.  What is
- * left is one class: a loop device's worker that cannot get a page below
- * min while every other task loops in the reclaim throttle behind the
- * writeback only that worker can finish (mempool-mt: libFuzzer -seed=1
- * finds it within 2,000 runs; stack-mt and reserves-mt in minutes), and
- * on reserves-mt a writeback-limit bound that does not count a pass whose
- * throttle was cut short by kthread_stop.  pages-mt, slab-mt and rcu-mt
- * ran 15 minutes of libFuzzer each with no finding once the false
- * deadlocks of timed waits and the swap files left on by stopped netswap
- * senders were fixed.  The kernel-2016 mempool policy is no longer a
- * reason: binary headers pick it only when --mempool-policies asks.
- */
-static bool campaign_skips(const char *name)
-{
-	static const char *const unvalidated[] = { "mempool-mt", "reserves-mt",
-						   "stack-mt" };
-	size_t i;
-
-	for (i = 0; i < sizeof(unvalidated) / sizeof(unvalidated[0]); i++)
-		if (!strcmp(name, unvalidated[i]))
-			return true;
-	return false;
-}
-
 static void campaign_usage(FILE *out)
 {
 	fprintf(out,
@@ -1088,7 +1063,8 @@ static void campaign_usage(FILE *out)
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
 		"  --mempool-policies P,P  mempool policies a binary header may pick\n"
 		"                    (default no-reclaim,pool-first; kernel-2016 or all add the\n"
-		"                    2016 policy, whose seed-001 stall is then a finding)\n"
+		"                    2016 policy and the 2016 throttle, throttle_vm_writeout,\n"
+		"                    whose seed-001 stalls are then findings)\n"
 		"  --out DIR         report directory (default reports/STAMP)\n"
 		"  --build DIR       where the engine binaries are (default: found)\n"
 		"  --replay-timeout S  wall-clock seconds the replay of one saved input may\n"
@@ -1470,7 +1446,7 @@ int cmd_campaign(int argc, char **argv)
 		struct fuzz_result r;
 		struct fuzz_opts one = o;
 
-		if (only ? !in_list(only, name) : campaign_skips(name))
+		if (only && !in_list(only, name))
 			continue;
 		one.target = name;
 		snprintf(sub, sizeof(sub), "%s/%s", report_dir, name);
