@@ -1965,7 +1965,10 @@ MMT_TEST(binary_header_picks_the_2016_throttle_only_when_its_world_is_allowed)
 	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_RECLAIM);
 	mmt_program_free(&p);
 	/* so does kernel-2016 among the policies */
-	mmt_trace_bin_set_bugs(1ull << MMT_BUG_MEMPOOL_RETRY_RECLAIM);
+	mmt_trace_bin_set_bugs(1ull << MMT_BUG_PCP_COUNT_DRIFT);
+	mmt_trace_decode(bit7, sizeof(bit7), &p);
+	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_RECLAIM);
+	mmt_program_free(&p);
 	MMT_CHECK(mmt_trace_bin_set_mempool_policies("kernel-2016", NULL, 0));
 	mmt_trace_decode(bit7, sizeof(bit7), &p);
 	MMT_CHECK_EQ((int)p.hdr.throttle, (int)MMT_THROTTLE_VM_WRITEOUT);

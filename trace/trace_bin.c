@@ -18,7 +18,7 @@
  *              with rt_rules), bits 4-5 mempool policy % 3, if allowed
  *              (mmt_trace_bin_set_mempool_policies), else no-reclaim,
  *              bit 7 the 2016 throttle (vm-writeout) if kernel-2016 is
- *              allowed or a bug of that throttle is on
+ *              allowed or a bug of seed 001 is on
  *              (mmt_trace_bin_set_bugs), else the v5.16+ one (reclaim)
  *          b2: normal_pages = 256 << (b2 % 4) per node (dma32 is 64)
  *          b3: oracle_level = b3 % 3          (no bugs: targets take MMT_BUGS)
@@ -160,8 +160,10 @@ static bool throttle_2016_for_bugs;
 
 void mmt_trace_bin_set_bugs(uint64_t bugs)
 {
+	/* Seed 001's bugs: their harm is a wait of the 2016 throttle. */
 	throttle_2016_for_bugs =
-		bugs & (1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES);
+		bugs & ((1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES) |
+			(1ull << MMT_BUG_MEMPOOL_RETRY_RECLAIM));
 }
 
 static bool throttle_2016_allowed(void)

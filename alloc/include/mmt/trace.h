@@ -466,8 +466,9 @@ unsigned int mmt_trace_bin_mempool_policies(void);
 /*
  * The bugs the run turns on (targets: MMT_BUGS; replay: --bug).  The 2016
  * throttle (header b1 bit 7, throttle=vm-writeout) decodes only where
- * kernel-2016 is allowed or a bug of that throttle is on
- * (less-throttle-never-throttles): elsewhere a binary header gets the
+ * kernel-2016 is allowed or a bug of seed 001 is on
+ * (less-throttle-never-throttles, mempool-retry-reclaim: their harm is a
+ * wait of that throttle): elsewhere a binary header gets the
  * v5.16+ throttle, whose waits are bounded.
  */
 void mmt_trace_bin_set_bugs(uint64_t bugs);
