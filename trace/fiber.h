@@ -52,7 +52,7 @@ __attribute__((noreturn)) void mmt_fiber_exit_to(struct mmt_fiber *from,
 						 struct mmt_fiber *to);
 /* Release an ended or never-resumed fiber (not the running one). */
 void mmt_fiber_destroy(struct mmt_fiber *f);
-/* Which switch this build uses: "x86-64 asm" or "ucontext". */
+/* Which switch this build uses: "x86-64 asm", "aarch64 asm" or "ucontext". */
 const char *mmt_fiber_backend(void);
 
 #endif /* MMT_TRACE_FIBER_H */
