@@ -265,6 +265,23 @@ static void bp_reserve_charge_leak(struct mmt_program *p)
 	op(p, MMT_OP_NET_RX, 0, 64);
 }
 
+/*
+ * A reserve-backed packet for an ordinary socket: a memalloc socket exists
+ * (the receive softirq runs with PF_MEMALLOC), the zone is below its min
+ * watermark, and the packet is for a socket without SOCK_MEMALLOC.
+ */
+static void bp_sk_filter_pfmemalloc_kept(struct mmt_program *p)
+{
+	prog(p, 1, 64, 0);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_SOCK_MEMALLOC);
+	op(p, MMT_OP_SOCK_CREATE);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 5);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 4);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 3);
+	op(p, MMT_OP_NET_RX, 1, 64);
+}
+
 static void bp_emergency_wmark_not_lowered(struct mmt_program *p)
 {
 	prog(p, 1, 1024, 64);
@@ -378,6 +395,8 @@ static const struct bug_program bug_programs[] = {
 	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
 	{ "sheaf-return-pfmemalloc", bp_sheaf_return_pfmemalloc, MMT_EXEC_OK },
 	{ "sheaf-refill-fail-leak", bp_sheaf_refill_fail_leak, MMT_EXEC_OK },
+	{ "sk-filter-pfmemalloc-kept", bp_sk_filter_pfmemalloc_kept,
+	  MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -1046,6 +1065,46 @@ MMT_TEST(bug_sheaf_return_pfmemalloc_has_a_program_that_finds_it)
 MMT_TEST(bug_sheaf_refill_fail_leak_has_a_program_that_finds_it)
 {
 	expect_bug_program("sheaf-refill-fail-leak");
+}
+
+MMT_TEST(bug_sk_filter_pfmemalloc_kept_has_a_program_that_finds_it)
+{
+	expect_bug_program("sk-filter-pfmemalloc-kept");
+}
+
+/*
+ * sk_filter_trim_cap(): a packet allocated from the reserves reaches only
+ * a SOCK_MEMALLOC socket.  At an ordinary socket it is dropped (counted,
+ * its memory freed at once); the same packet at the memalloc socket is
+ * delivered and charged to the RX reserve.
+ */
+MMT_TEST(a_reserve_packet_for_an_ordinary_socket_is_dropped_not_delivered)
+{
+	struct mmt_exec_opts o;
+	struct mmt_program p;
+	struct mmt_finding f;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	bp_sk_filter_pfmemalloc_kept(&p);
+	/* The same packet for the memalloc socket sk0. */
+	op(&p, MMT_OP_NET_RX, 0, 64);
+	mmt_exec_opts_default(&o);
+	out = open_memstream(&log, &len);
+	MMT_CHECK(out != NULL);
+	o.log = out;
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
+	fclose(out);
+	MMT_CHECK_MSG(strstr(log, "net_rx sk1 size=64  -> dropped\n") != NULL,
+		      "log:\n%s", log);
+	MMT_CHECK_MSG(strstr(log,
+			     "net_rx sk0 size=64  -> delivered from the reserves\n") !=
+			      NULL,
+		      "log:\n%s", log);
+	free(log);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
 }
 
 /*

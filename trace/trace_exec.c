@@ -260,6 +260,8 @@ struct exec {
 	size_t op_index; /* the operation running, nr_ops in teardown */
 	mmt_gfp_t op_gfp; /* its GFP argument, if it has one */
 	int op_node; /* its node argument, or -1 */
+	/* net_rx: what became of the packet, for the log (NULL: nothing) */
+	const char *rx_note;
 	/* at the first violation, if it was nofail-failed: memory used up */
 	bool nofail_exhausted;
 	bool oom_held; /* at the first violation: the program holds memory */
@@ -1148,6 +1150,7 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 	unsigned long sp = mmt_task_sleep_points(t);
 	unsigned int saved = 0;
 	bool in_softirq;
+	long drops;
 	void *skb;
 
 	if (!sk)
@@ -1158,9 +1161,13 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 		mmt_softirq_enter();
 	if (emergency)
 		saved = mmt_memalloc_noreclaim_save();
+	drops = mmt_sk_drops(sk);
 	skb = mmt_sk_alloc_emergency(sk, rx, size, gfp);
 	if (emergency)
 		mmt_memalloc_noreclaim_restore(saved);
+	x->rx_note = !skb ? (mmt_sk_drops(sk) != drops ? "dropped" : "NULL") :
+		     mmt_obj_is_pfmemalloc(x->m, skb) ? "delivered from the reserves" :
+							"delivered";
 	if (skb)
 		_mmt_xmem_obj_add(&x->mem, skb, size,
 				  &(const struct _mmt_what){ MMT_WHAT_TEXT,
@@ -1675,6 +1682,14 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 			mmt_sk_set_memalloc(res->ptr);
 		break;
 	}
+	case MMT_OP_SOCK_CREATE: {
+		char name[32];
+
+		/* sock_create(): no SOCK_MEMALLOC, no rights to the reserves. */
+		snprintf(name, sizeof(name), "sk%u", x->last_serial);
+		res->ptr = mmt_sock_create(m, name);
+		break;
+	}
 	case MMT_OP_SOCK_CLOSE:
 		if (hd->ptr) {
 			mmt_sk_clear_memalloc(hd->ptr);
@@ -1857,6 +1872,7 @@ static void exec_op(struct exec *x, size_t i)
 	if (has_gfp)
 		sp = mmt_task_sleep_points(t);
 
+	x->rx_note = NULL;
 	if (MMT_UNLIKELY(x->o->op_outcome) && slab_alloc_op(op->code)) {
 		/*
 		 * A nolock (__GFP_FAST_TRY) allocation may fail with any
@@ -1892,8 +1908,11 @@ static void exec_op(struct exec *x, size_t i)
 		char text[160];
 
 		mmt_trace_format_op(x->p, op, text, sizeof(text));
-		fprintf(x->o->log, "%5zu  cpu%d  %s%s\n", i, x->cpu, text,
-			res ? (res->ptr ? "  -> ok" : "  -> NULL") : "");
+		fprintf(x->o->log, "%5zu  cpu%d  %s%s%s%s\n", i, x->cpu, text,
+			res ? (res->ptr ? "  -> ok" : "  -> NULL") : "",
+			op->code == MMT_OP_NET_RX && x->rx_note ? "  -> " : "",
+			op->code == MMT_OP_NET_RX && x->rx_note ? x->rx_note :
+								  "");
 	}
 	how = BLOCK_NEVER;
 	if (op->code == MMT_OP_MEMPOOL_ALLOC && (gfp & __GFP_DIRECT_RECLAIM))

@@ -310,6 +310,7 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_SWAPOFF:
 	case MMT_OP_SOCK_MEMALLOC:
 	case MMT_OP_SOCK_CLOSE:
+	case MMT_OP_SOCK_CREATE:
 	case MMT_OP_NET_RX:
 	case MMT_OP_RESERVE_CREATE:
 	case MMT_OP_RESERVE_KMALLOC:

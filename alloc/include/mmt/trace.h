@@ -83,7 +83,7 @@ enum mmt_handle_kind {
 	MMT_H_ELEMENT, /* e: mempool element; remembers its pool */
 	MMT_H_CGROUP, /* g */
 	MMT_H_SWAPFILE, /* s: a swap file on the machine's network mount */
-	MMT_H_SOCKET, /* sk: a SOCK_MEMALLOC socket */
+	MMT_H_SOCKET, /* sk: a socket (sock_memalloc: with SOCK_MEMALLOC; sock_create: without) */
 	MMT_H_RESERVE, /* r: a mem_reserve node under the root */
 	MMT_H_CHARGE, /* ch: pages charged to a reserve */
 	MMT_H_KTHREAD, /* k: a kernel thread started by kthread_start */
@@ -232,8 +232,8 @@ enum mmt_opcode {
 	MMT_OP_SWAPON, /* s = swapon (a swap file on the network mount) */
 	MMT_OP_SWAPOFF, /* swapoff s */
 	MMT_OP_SOCK_MEMALLOC, /* sk = sock_memalloc (a socket with SOCK_MEMALLOC) */
-	MMT_OP_SOCK_CLOSE, /* sock_close sk */
-	MMT_OP_NET_RX, /* net_rx sk size: a packet arrives (softirq, emergency) */
+	MMT_OP_SOCK_CLOSE, /* sock_close sk (either kind) */
+	MMT_OP_NET_RX, /* net_rx sk size: a packet arrives (softirq, emergency; dropped at an ordinary socket if pfmemalloc) */
 	MMT_OP_RESERVE_CREATE, /* r = reserve_create count (pages) */
 	MMT_OP_RESERVE_KMALLOC, /* reserve_kmalloc r size count */
 	MMT_OP_RESERVE_CONNECT, /* reserve_connect r */
@@ -241,6 +241,7 @@ enum mmt_opcode {
 	MMT_OP_RESERVE_DESTROY, /* reserve_destroy r (no live charges of r) */
 	MMT_OP_RESERVE_CHARGE, /* ch = reserve_charge r count */
 	MMT_OP_RESERVE_UNCHARGE, /* reserve_uncharge ch */
+	MMT_OP_SOCK_CREATE, /* sk = sock_create (an ordinary socket: no SOCK_MEMALLOC) */
 	/* memory pressure and reclaim */
 	MMT_OP_LRU_ADD, /* lru_add lru count: map reclaimable pages */
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
