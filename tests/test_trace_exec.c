@@ -1108,6 +1108,102 @@ MMT_TEST(a_reserve_packet_for_an_ordinary_socket_is_dropped_not_delivered)
 }
 
 /*
+ * A shrinker that takes mutex_a, and a caller that holds mutex_a across a
+ * kmalloc of @gfp (inside a nofs scope if @nofs_scope), then reclaim.
+ */
+static void fs_reclaim_program(struct mmt_program *p, mmt_gfp_t gfp,
+			       bool nofs_scope)
+{
+	prog(p, 1, 256, 0);
+	op(p, MMT_OP_SHRINKER_REGISTER, 0);
+	op(p, MMT_OP_ENTER, MMT_CTX_MUTEX_A);
+	if (nofs_scope)
+		op(p, MMT_OP_ENTER, MMT_CTX_NOFS);
+	op(p, MMT_OP_KMALLOC, 64, gfp);
+	if (nofs_scope)
+		op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_LRU_ADD, 1, 64);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 6);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 6);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 6);
+}
+
+/*
+ * lockdep's fs_reclaim: an allocation that may enter fs reclaim orders
+ * the locks held before fs_reclaim even when no reclaim runs, and reclaim
+ * orders fs_reclaim before what a shrinker takes.  A mutex a shrinker
+ * takes, held across a GFP_KERNEL allocation, is reported; GFP_NOFS or a
+ * memalloc_nofs_save() scope is the fix and is silent.
+ */
+MMT_TEST(a_shrinkers_mutex_held_across_a_gfp_kernel_allocation_is_the_fs_reclaim_inversion)
+{
+	struct mmt_program p;
+	struct mmt_finding f;
+
+	fs_reclaim_program(&p, GFP_KERNEL, false);
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "lock-inversion");
+	MMT_CHECK_MSG(strstr(f.message, "fs_reclaim -> trace mutex_a") &&
+			      strstr(f.message, "trace mutex_a at") &&
+			      strstr(f.message, "then fs_reclaim at"),
+		      "%s", f.message);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+
+	fs_reclaim_program(&p, GFP_NOFS, false);
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+
+	fs_reclaim_program(&p, GFP_KERNEL, true);
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+}
+
+/*
+ * The same inversion as a real deadlock: two CPUs under the deterministic
+ * scheduler, one holding mutex_b inside reclaim whose shrinker waits for
+ * mutex_a, the other holding mutex_a and waiting for mutex_b.  The finding
+ * is the deadlock, with lockdep's report as its cause; GFP_NOFS under
+ * mutex_b runs clean (corpora/oracle-pairs/deadlock-*-fs-reclaim-abba).
+ */
+MMT_TEST(two_cpus_deadlock_through_a_shrinkers_mutex_and_lockdep_names_the_cycle)
+{
+#ifdef MMT_SOURCE_DIR
+	static const char *const pair[] = {
+		MMT_SOURCE_DIR
+		"/corpora/oracle-pairs/deadlock-fires-fs-reclaim-abba.trace",
+		MMT_SOURCE_DIR
+		"/corpora/oracle-pairs/deadlock-silent-fs-reclaim-abba.trace",
+	};
+	struct mmt_program p;
+	struct mmt_finding f;
+	char err[256];
+
+	MMT_CHECK_MSG(mmt_trace_load(pair[0], &p, err, sizeof(err)), "%s",
+		      err);
+	MMT_CHECK_EQ(mmt_trace_execute(&p, NULL, &f), MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "deadlock");
+	MMT_CHECK_MSG(strstr(f.message, "spins on trace mutex_a") &&
+			      strstr(f.message, "spins on trace mutex_b"),
+		      "%s", f.message);
+	MMT_CHECK_MSG(strstr(f.cause, "lock-inversion") &&
+			      strstr(f.cause, "fs_reclaim"),
+		      "cause: %s", f.cause);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+
+	MMT_CHECK_MSG(mmt_trace_load(pair[1], &p, err, sizeof(err)), "%s",
+		      err);
+	MMT_CHECK_EQ(mmt_trace_execute(&p, NULL, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+#endif
+}
+
+/*
  * Bugs a single CPU cannot reach: each needs another thread inside the
  * operation (a preemption point the interpreter never stops at) or a
  * writeback device the interpreter does not run.

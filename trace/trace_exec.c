@@ -42,7 +42,10 @@
  * reports a class taken in hard irq and elsewhere with interrupts on
  * (irq-inversion): with one class every program that takes "a raw lock"
  * in an irq and "a raw lock" in a task would be reported, although a
- * kernel would use two different locks for the two.
+ * kernel would use two different locks for the two.  mutex_a and mutex_b
+ * are the program's two mutexes, one each per machine, shared by every
+ * CPU; shrinker_register's shrinker takes one in reclaim (with __GFP_FS),
+ * so an order through reclaim (fs_reclaim) can be written and deadlock.
  *
  * Handles.  Operations refer to handles by serial (creation index per
  * kind).  A handle is a slot holding what the operation made (NULL if the
@@ -140,6 +143,10 @@ static MMT_LOCK_CLASS(prog_irq_raw_class, "trace raw_lock (hardirq)",
 		      MMT_LOCK_RAW_SPIN);
 static MMT_LOCK_CLASS(prog_irq_spin_class, "trace spin_lock (hardirq)",
 		      MMT_LOCK_SPIN);
+/* The program's mutexes, shared by every CPU (enter mutex_a|mutex_b). */
+static MMT_LOCK_CLASS(prog_mutex_a_class, "trace mutex_a", MMT_LOCK_MUTEX);
+static MMT_LOCK_CLASS(prog_mutex_b_class, "trace mutex_b", MMT_LOCK_MUTEX);
+#define NR_PROG_MUTEXES (MMT_CTX_MUTEX_B - MMT_CTX_MUTEX_A + 1)
 
 enum {
 	HS_NONE,
@@ -284,6 +291,8 @@ struct exec {
 	 * caller's zone count says nothing about it (op_alloc_pages).
 	 */
 	uint64_t irq_runs;
+	/* the program's mutexes (contexts mutex_a, mutex_b; shrinkers) */
+	mmt_mutex_t mutex[NR_PROG_MUTEXES];
 	/* reclaim's swap and file devices, most recent last */
 	struct xkthread *swap_dev[MAX_DEV_STACK], *file_dev[MAX_DEV_STACK];
 	int nr_swap_dev, nr_file_dev;
@@ -677,6 +686,10 @@ static bool enter(struct exec *x, uint32_t ctx)
 	case MMT_CTX_MEMALLOC:
 		e->saved = mmt_memalloc_noreclaim_save();
 		break;
+	case MMT_CTX_MUTEX_A:
+	case MMT_CTX_MUTEX_B:
+		_mmt_mutex_lock(&x->mutex[ctx - MMT_CTX_MUTEX_A], MMT_SITE);
+		break;
 	}
 	return true;
 }
@@ -723,6 +736,11 @@ static bool leave(struct exec *x, struct xcpu *c)
 		break;
 	case MMT_CTX_MEMALLOC:
 		mmt_memalloc_noreclaim_restore((unsigned int)e->saved);
+		break;
+	case MMT_CTX_MUTEX_A:
+	case MMT_CTX_MUTEX_B:
+		_mmt_mutex_unlock(&x->mutex[e->ctx - MMT_CTX_MUTEX_A],
+				  MMT_SITE);
 		break;
 	}
 	return true;
@@ -1185,6 +1203,73 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 		mmt_sk_free_emergency(sk, rx, skb, size);
 	if (!in_softirq)
 		mmt_softirq_exit();
+}
+
+/*
+ * shrinker_register MUTEX: a shrinker as a filesystem registers one (a
+ * superblock's): reclaim calls it on every pass; without __GFP_FS it stops
+ * at once (super_cache_scan()'s rule, which is why GFP_NOFS is the fix for
+ * a lock a shrinker takes), with it its scan takes the program's mutex, as
+ * a shrinker takes a lock of its filesystem, and frees nothing.  Reclaim
+ * holds fs_reclaim meanwhile, so lockdep orders fs_reclaim before the
+ * mutex; a caller that holds the mutex across an allocation that may
+ * enter fs reclaim orders it the other way (docs/trace-language.md,
+ * "Locks and reclaim").
+ */
+struct xshrinker {
+	mmt_mutex_t *mutex;
+	struct mmt_shrinker *s;
+};
+
+static unsigned long xshrinker_count(struct mmt_machine *m, int nid,
+				     mmt_gfp_t gfp, void *arg)
+{
+	(void)m, (void)nid, (void)gfp, (void)arg;
+	return 1; /* always something cached: every pass scans */
+}
+
+static unsigned long xshrinker_scan(struct mmt_machine *m, int nid,
+				    mmt_gfp_t gfp, unsigned long nr, void *arg)
+{
+	struct xshrinker *xs = arg;
+
+	(void)m, (void)nid, (void)nr;
+	if (!(gfp & __GFP_FS))
+		return 0; /* SHRINK_STOP: no filesystem recursion */
+	_mmt_mutex_lock(xs->mutex, MMT_SITE);
+	_mmt_mutex_unlock(xs->mutex, MMT_SITE);
+	return 0;
+}
+
+static void op_shrinker_register(struct exec *x, uint32_t mutex,
+				 struct xhandle *res)
+{
+	struct xshrinker *xs = calloc(1, sizeof(*xs));
+	char name[32];
+
+	if (!xs)
+		return;
+	snprintf(name, sizeof(name), "shrinker-sr%u (%s)", x->last_serial,
+		 mmt_trace_enum_name(MMT_ENUM_MUTEX, mutex));
+	xs->mutex = &x->mutex[mutex];
+	xs->s = mmt_register_shrinker(x->m, name, xshrinker_count,
+				      xshrinker_scan, xs);
+	if (!xs->s) {
+		free(xs);
+		return;
+	}
+	res->ptr = xs;
+}
+
+static void shrinker_release(struct xhandle *hd)
+{
+	struct xshrinker *xs = hd->ptr;
+
+	if (!xs)
+		return;
+	mmt_unregister_shrinker(xs->s);
+	free(xs);
+	hd->ptr = NULL;
 }
 
 static void op_lru_add(struct exec *x, uint32_t lru, uint32_t count)
@@ -1752,6 +1837,15 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_SHRINK_ALL:
 		mmt_kmem_cache_shrink_all(m);
 		break;
+	case MMT_OP_SHRINKER_REGISTER:
+		if (a[0] >= NR_PROG_MUTEXES)
+			return bad_trace(x, "%s: no mutex %u", info->name,
+					 a[0]);
+		op_shrinker_register(x, a[0], res);
+		break;
+	case MMT_OP_SHRINKER_UNREGISTER:
+		shrinker_release(hd);
+		break;
 	case MMT_OP_KTHREAD_START:
 		if (!x->mt)
 			return bad_trace(x,
@@ -2019,6 +2113,9 @@ static void release_kind(struct exec *x, unsigned int kind)
 		case MMT_H_CHARGE:
 			mmt_mem_reserve_uncharge(hd->ptr, hd->b);
 			break;
+		case MMT_H_SHRINKER:
+			shrinker_release(hd);
+			break;
 		}
 		check_findings(x);
 	}
@@ -2028,6 +2125,7 @@ static void teardown(struct exec *x)
 {
 	/* Dependants before what they depend on. */
 	static const unsigned int order[] = {
+		MMT_H_SHRINKER, /* first: reclaim in teardown takes no mutex */
 		MMT_H_CHARGE,	  MMT_H_ELEMENT, MMT_H_CACHE_OBJ,
 		MMT_H_CACHE_BULK, MMT_H_SHEAF,	 MMT_H_KMALLOC, MMT_H_PAGE,
 		MMT_H_PAGE_BULK,  MMT_H_MEMPOOL, MMT_H_CACHE,
@@ -3020,6 +3118,8 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	/* A caller on a CPU of a machine of its own gets it back at the end. */
 	if (caller_m)
 		mmt_cpu_detach();
+	mmt_mutex_init(&x.mutex[0], &prog_mutex_a_class);
+	mmt_mutex_init(&x.mutex[1], &prog_mutex_b_class);
 	x.cpus = calloc((size_t)mmt_nr_cpus(x.m), sizeof(*x.cpus));
 	if (!x.cpus || !alloc_handles(&x) || !_mmt_xmem_init(&x.mem, x.m) ||
 	    !go_to(&x, 0)) {

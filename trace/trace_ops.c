@@ -48,6 +48,7 @@ static const struct {
 	[MMT_H_CHARGE] = { "ch", "reserve charge" },
 	[MMT_H_KTHREAD] = { "k", "kernel thread" },
 	[MMT_H_SHEAF] = { "sh", "prefilled sheaf" },
+	[MMT_H_SHRINKER] = { "sr", "shrinker" },
 };
 
 const char *mmt_handle_prefix(enum mmt_handle_kind kind)
@@ -87,7 +88,13 @@ static const char *const context_names[MMT_NR_TRACE_CONTEXTS] = {
 	[MMT_CTX_NOIO] = "noio",
 	[MMT_CTX_NOFS] = "nofs",
 	[MMT_CTX_MEMALLOC] = "memalloc",
+	[MMT_CTX_MUTEX_A] = "mutex_a",
+	[MMT_CTX_MUTEX_B] = "mutex_b",
 };
+/* The program's mutexes: the same names as their contexts. */
+static const char *const mutex_names[] = { "mutex_a", "mutex_b" };
+_Static_assert(MMT_CTX_MUTEX_B == MMT_CTX_MUTEX_A + 1,
+	       "a mutex's value is its context's minus MMT_CTX_MUTEX_A");
 static const char *const pool_kind_names[] = { "kmalloc", "slab", "page" };
 static const char *const lru_names[] = { "anon", "file", "dirty" };
 static const char *const onoff_names[] = { "off", "on" };
@@ -115,6 +122,7 @@ static const struct {
 	[MMT_ENUM_KTHREAD] = { kthread_names, MMT_NR_TRACE_KTHREADS },
 	[MMT_ENUM_INTERRUPT] = { interrupt_names,
 				 MMT_ARRAY_SIZE(interrupt_names) },
+	[MMT_ENUM_MUTEX] = { mutex_names, MMT_ARRAY_SIZE(mutex_names) },
 };
 
 const char *mmt_trace_enum_name(enum mmt_trace_enum e, unsigned int value)
@@ -257,7 +265,7 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "the next operations run on this CPU (online; the current CPU's context stack empty)",
 	   CPU),
 	OP(ENTER, "enter", NONE, 0, 1,
-	   "push a context on this CPU: irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc",
+	   "push a context on this CPU: irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc mutex_a mutex_b",
 	   ENUM(CONTEXT, "context")),
 	OP(EXIT, "exit", NONE, 0, 0, "pop the innermost context of this CPU"),
 	OP(SCHEDULE, "schedule", NONE, 0, 0,
@@ -413,6 +421,11 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   NODE),
 	OP(SHRINK_ALL, "shrink_all", NONE, 0, 0,
 	   "kmem_cache_shrink every cache (may sleep)"),
+	OP(SHRINKER_REGISTER, "shrinker_register", SHRINKER, 0, 1,
+	   "a filesystem-like shrinker: reclaim with __GFP_FS calls its scan, which takes the program mutex (may sleep)",
+	   ENUM(MUTEX, "mutex")),
+	OP(SHRINKER_UNREGISTER, "shrinker_unregister", NONE, 1, 1,
+	   "unregister the shrinker (may sleep)", H(SHRINKER, "sr")),
 	/* kernel threads */
 	OP(KTHREAD_START, "kthread_start", KTHREAD, 0, 2,
 	   "start a kernel thread on the node: kswapd disk dmcrypt loop netswap gp kvfree_rcu (concurrent programs; may sleep)",

@@ -42,7 +42,8 @@
 	 B(MMT_OP_FREE_PAGES_BULK) | B(MMT_OP_DRAIN_LOCAL) |             \
 	 B(MMT_OP_DRAIN_ALL) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | \
 	 B(MMT_OP_KSWAPD) | B(MMT_OP_ALLOC_PAGES_NOLOCK) |               \
-	 B(MMT_OP_FREE_PAGES_NOLOCK))
+	 B(MMT_OP_FREE_PAGES_NOLOCK) | B(MMT_OP_SHRINKER_REGISTER) |     \
+	 B(MMT_OP_SHRINKER_UNREGISTER))
 #define SLAB_OPS                                                            \
 	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |        \
 	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) | B(MMT_OP_KMALLOC) | \
@@ -86,7 +87,7 @@ static const struct {
 	const char *what;
 } targets[] = {
 	{ "pages", PAGES_OPS,
-	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, alloc_pages_nolock and free_pages_nolock, frees in any order, pcp drains, cpu hotplug, memory pressure and kswapd" },
+	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, alloc_pages_nolock and free_pages_nolock, frees in any order, pcp drains, cpu hotplug, memory pressure, kswapd, shrinkers that take a mutex in reclaim (fs_reclaim)" },
 	{ "slab", SLAB_OPS,
 	  "the slab layer: kmalloc, krealloc, kfree, kmalloc_nolock and kfree_nolock, caches and their flags, bulk, shrink, per-cgroup caches and offline, memalloc sockets (pfmemalloc slabs)" },
 	{ "rcu", RCU_OPS,

@@ -88,6 +88,7 @@ enum mmt_handle_kind {
 	MMT_H_CHARGE, /* ch: pages charged to a reserve */
 	MMT_H_KTHREAD, /* k: a kernel thread started by kthread_start */
 	MMT_H_SHEAF, /* sh: a prefilled sheaf; remembers its cache */
+	MMT_H_SHRINKER, /* sr: a shrinker whose scan takes a program mutex */
 	MMT_NR_HANDLE_KINDS
 };
 
@@ -113,7 +114,7 @@ enum mmt_arg_type {
 
 /* Enumerations that MMT_ARG_ENUM arguments name. */
 enum mmt_trace_enum {
-	MMT_ENUM_CONTEXT, /* irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc */
+	MMT_ENUM_CONTEXT, /* irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc mutex_a mutex_b */
 	MMT_ENUM_POOL_KIND, /* kmalloc slab page */
 	MMT_ENUM_LRU, /* anon file dirty */
 	MMT_ENUM_ONOFF, /* off on */
@@ -123,6 +124,8 @@ enum mmt_trace_enum {
 	 * MMT_CTX_IRQ and MMT_CTX_SOFTIRQ.
 	 */
 	MMT_ENUM_INTERRUPT,
+	/* mutex_a mutex_b: the values are MMT_CTX_MUTEX_A - MMT_CTX_MUTEX_A.. */
+	MMT_ENUM_MUTEX,
 	MMT_NR_TRACE_ENUMS
 };
 
@@ -155,6 +158,13 @@ enum mmt_trace_context {
 	MMT_CTX_NOIO, /* memalloc_noio_save scope (task context only) */
 	MMT_CTX_NOFS, /* memalloc_nofs_save scope (task context only) */
 	MMT_CTX_MEMALLOC, /* memalloc_noreclaim_save: PF_MEMALLOC (task context only) */
+	/*
+	 * mutex_lock of one of the program's two mutexes, shared by every
+	 * CPU (task context only; it may sleep): a caller-owned lock that a
+	 * shrinker (shrinker_register) may take too
+	 */
+	MMT_CTX_MUTEX_A,
+	MMT_CTX_MUTEX_B,
 	MMT_NR_TRACE_CONTEXTS
 };
 
@@ -247,6 +257,8 @@ enum mmt_opcode {
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
 	MMT_OP_KSWAPD, /* kswapd node: one balancing pass, run here */
 	MMT_OP_SHRINK_ALL, /* shrink_all: every cache's kmem_cache_shrink */
+	MMT_OP_SHRINKER_REGISTER, /* sr = shrinker_register mutex: its scan takes the mutex */
+	MMT_OP_SHRINKER_UNREGISTER, /* shrinker_unregister sr */
 	/* kernel threads (concurrent programs only: the -mt targets) */
 	MMT_OP_KTHREAD_START, /* k = kthread_start kind node */
 	MMT_OP_KTHREAD_STOP, /* kthread_stop k */
