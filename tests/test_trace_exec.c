@@ -1204,6 +1204,58 @@ MMT_TEST(two_cpus_deadlock_through_a_shrinkers_mutex_and_lockdep_names_the_cycle
 }
 
 /*
+ * Reserve subtrees: a group's reserves count in the root only while the
+ * group is connected, charges stop at each reserve's own pages, and the
+ * validators (oracles=2: after every operation) check the subtree sums;
+ * disconnecting the group must lower the watermarks by the whole
+ * subtree's pages (emergency-wmark-not-lowered skips that and is caught).
+ */
+MMT_TEST(a_reserve_group_counts_its_subtree_while_connected_and_only_then)
+{
+	struct mmt_exec_opts o;
+	struct mmt_program p;
+	struct mmt_finding f;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	prog(&p, 1, 1024, 64);
+	p.hdr.oracle_level = 2;
+	op(&p, MMT_OP_RESERVE_GROUP);
+	op(&p, MMT_OP_RESERVE_CREATE_IN, 0, 8);
+	op(&p, MMT_OP_RESERVE_CREATE_IN, 0, 16);
+	op(&p, MMT_OP_RESERVE_GROUP_CONNECT, 0);
+	op(&p, MMT_OP_RESERVE_CHARGE, 0, 8); /* ch0: r0 full */
+	op(&p, MMT_OP_RESERVE_CHARGE, 0, 1); /* ch1: past r0's own pages */
+	op(&p, MMT_OP_RESERVE_CHARGE, 1, 16); /* ch2: r1 full */
+	op(&p, MMT_OP_RESERVE_UNCHARGE, 0);
+	op(&p, MMT_OP_RESERVE_UNCHARGE, 2);
+	op(&p, MMT_OP_RESERVE_DISCONNECT, 1);
+	op(&p, MMT_OP_RESERVE_CONNECT, 1); /* back into rg0, not the root */
+	op(&p, MMT_OP_RESERVE_GROUP_DISCONNECT, 0);
+
+	mmt_exec_opts_default(&o);
+	out = open_memstream(&log, &len);
+	MMT_CHECK(out != NULL);
+	o.log = out;
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
+	fclose(out);
+	MMT_CHECK_MSG(strstr(log, "ch0 = reserve_charge r0 pages=8  -> ok\n") &&
+			      strstr(log, "ch1 = reserve_charge r0 pages=1  -> NULL\n") &&
+			      strstr(log, "ch2 = reserve_charge r1 pages=16  -> ok\n"),
+		      "log:\n%s", log);
+	free(log);
+	mmt_finding_free(&f);
+
+	MMT_CHECK_EQ(run(&p, bug_mask("emergency-wmark-not-lowered"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "reserve-watermark");
+	MMT_CHECK_EQ(f.op_index, 9); /* r1 leaves rg0: the root loses 16 */
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+}
+
+/*
  * Bugs a single CPU cannot reach: each needs another thread inside the
  * operation (a preemption point the interpreter never stops at) or a
  * writeback device the interpreter does not run.

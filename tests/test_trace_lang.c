@@ -189,6 +189,12 @@ static const char every_op[] = HDR_BIN
 	"ch0 = reserve_charge r0 pages=4\n"
 	"reserve_uncharge ch0\n"
 	"reserve_destroy r0\n"
+	"rg0 = reserve_group\n"
+	"r1 = reserve_create_in rg0 pages=8\n"
+	"reserve_group_connect rg0\n"
+	"reserve_group_disconnect rg0\n"
+	"reserve_destroy r1\n"
+	"reserve_group_destroy rg0\n"
 	"sk0 = sock_memalloc\n"
 	"s0 = swapon\n"
 	"s1 = swapon\n"
@@ -2068,4 +2074,40 @@ MMT_TEST(trace_binary_rules_keep_the_programs_mutexes_acyclic_and_text_may_write
 		  "t.trace:5:7: enter mutex_a inside irq on cpu 0: a mutex is taken in task context where it may sleep");
 	parse_err(HDR_BIN "enter mutex_a\nenter mutex_a\n",
 		  "t.trace:5:7: enter mutex_a on cpu 0: it holds the mutex already (a second would deadlock on itself)");
+}
+
+/*
+ * Reserve groups: a reserve goes in a group (a reserve where a group is
+ * wanted is a parse error: no reserve under a leaf), and a group with a
+ * live reserve in it cannot be destroyed, in text as in binary.
+ */
+MMT_TEST(trace_reserve_groups_take_reserves_only_and_are_destroyed_empty)
+{
+	struct mmt_program p;
+	char why[200];
+
+	parse_err(HDR_BIN "r0 = reserve_create pages=4\n"
+			  "r1 = reserve_create_in r0 pages=4\n",
+		  "t.trace:5:24: handle 'r0' is a reserve, expected a reserve group (rg...)");
+	parse_err(HDR_BIN "rg0 = reserve_group\n"
+			  "r0 = reserve_create_in rg0 pages=4\n"
+			  "reserve_group_destroy rg0\n",
+		  "t.trace:6:23: reserve_group_destroy rg0: 1 live reserve(s) in it (destroy them first)");
+	/* Emptied, it may go; a reserve of another group does not count. */
+	MMT_CHECK(binary_allows_last(HDR_BIN "rg0 = reserve_group\n"
+					     "rg1 = reserve_group\n"
+					     "r0 = reserve_create_in rg0 pages=4\n"
+					     "r1 = reserve_create_in rg1 pages=4\n"
+					     "reserve_destroy r0\n"
+					     "reserve_group_destroy rg0\n",
+				     false, why, sizeof(why)));
+	parse_ok(HDR_BIN "rg0 = reserve_group\n"
+			 "r0 = reserve_create_in rg0 pages=4\n"
+			 "reserve_group_connect rg0\n"
+			 "reserve_group_disconnect rg0\n"
+			 "reserve_destroy r0\n"
+			 "reserve_group_destroy rg0\n",
+		 &p);
+	check_binary_valid(&p);
+	mmt_program_free(&p);
 }

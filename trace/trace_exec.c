@@ -1272,6 +1272,26 @@ static void shrinker_release(struct xhandle *hd)
 	hd->ptr = NULL;
 }
 
+/*
+ * reserve_group_destroy: the rules leave no live reserve in the group; a
+ * concurrent program's other CPU may still destroy one later, and the
+ * model then has it detached: no reserve handle keeps the group as the
+ * parent it reconnects to.
+ */
+static void reserve_group_release(struct exec *x, struct xhandle *hd)
+{
+	uint32_t s;
+
+	if (!hd->ptr)
+		return;
+	for (s = 0; s < x->made[MMT_H_RESERVE]; s++)
+		if (x->h[MMT_H_RESERVE][s].aux == hd->ptr)
+			x->h[MMT_H_RESERVE][s].aux = NULL;
+	mmt_mem_reserve_disconnect(hd->ptr);
+	mmt_mem_reserve_destroy(hd->ptr);
+	hd->ptr = NULL;
+}
+
 static void op_lru_add(struct exec *x, uint32_t lru, uint32_t count)
 {
 	uint32_t i;
@@ -1799,9 +1819,43 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 			mmt_mem_reserve_kmalloc_set(hd->ptr, a[1], (int)a[2]);
 		break;
 	case MMT_OP_RESERVE_CONNECT:
+		/* Back under its parent: its group, or the root. */
+		if (hd->ptr)
+			mmt_mem_reserve_connect(hd->ptr,
+						hd->aux ? hd->aux :
+							  mmt_mem_reserve_root(m));
+		break;
+	case MMT_OP_RESERVE_GROUP: {
+		char name[32];
+
+		/* An aggregate: no pages of its own, detached until connected. */
+		snprintf(name, sizeof(name), "rg%u", x->last_serial);
+		res->ptr = mmt_mem_reserve_create(m, name, NULL);
+		break;
+	}
+	case MMT_OP_RESERVE_CREATE_IN: {
+		char name[32];
+
+		if (!hd->ptr)
+			break; /* no group, no reserve in it */
+		snprintf(name, sizeof(name), "r%u", x->last_serial);
+		res->ptr = mmt_mem_reserve_create(m, name, hd->ptr);
+		res->aux = hd->ptr;
+		if (res->ptr)
+			mmt_mem_reserve_pages_set(res->ptr, a[1]);
+		break;
+	}
+	case MMT_OP_RESERVE_GROUP_CONNECT:
 		if (hd->ptr)
 			mmt_mem_reserve_connect(hd->ptr,
 						mmt_mem_reserve_root(m));
+		break;
+	case MMT_OP_RESERVE_GROUP_DISCONNECT:
+		if (hd->ptr)
+			mmt_mem_reserve_disconnect(hd->ptr);
+		break;
+	case MMT_OP_RESERVE_GROUP_DESTROY:
+		reserve_group_release(x, hd);
 		break;
 	case MMT_OP_RESERVE_DISCONNECT:
 		if (hd->ptr)
@@ -2110,6 +2164,9 @@ static void release_kind(struct exec *x, unsigned int kind)
 			mmt_mem_reserve_disconnect(hd->ptr);
 			mmt_mem_reserve_destroy(hd->ptr);
 			break;
+		case MMT_H_RESERVE_GROUP:
+			reserve_group_release(x, hd);
+			break;
 		case MMT_H_CHARGE:
 			mmt_mem_reserve_uncharge(hd->ptr, hd->b);
 			break;
@@ -2130,6 +2187,7 @@ static void teardown(struct exec *x)
 		MMT_H_CACHE_BULK, MMT_H_SHEAF,	 MMT_H_KMALLOC, MMT_H_PAGE,
 		MMT_H_PAGE_BULK,  MMT_H_MEMPOOL, MMT_H_CACHE,
 		MMT_H_SWAPFILE,	  MMT_H_SOCKET,	 MMT_H_RESERVE,
+		MMT_H_RESERVE_GROUP, /* after the reserves in it */
 		MMT_H_CGROUP,
 	};
 	struct mmt_machine *m = x->m;

@@ -130,6 +130,11 @@ struct _mmt_trace_state {
 	 * rules keep the two sets apart (trace_state.c).
 	 */
 	uint8_t mutex_entered, mutex_shrunk;
+	/*
+	 * By reserve serial: its group's serial + 1 (reserve_create_in), 0
+	 * for none; a group's fact counts its live reserves.
+	 */
+	uint32_t *reserve_group;
 	int cpu; /* where the next operation runs */
 	int nr_online;
 	unsigned int rcu_readers; /* rcu_read entries on every stack */

@@ -49,6 +49,7 @@ static const struct {
 	[MMT_H_KTHREAD] = { "k", "kernel thread" },
 	[MMT_H_SHEAF] = { "sh", "prefilled sheaf" },
 	[MMT_H_SHRINKER] = { "sr", "shrinker" },
+	[MMT_H_RESERVE_GROUP] = { "rg", "reserve group" },
 };
 
 const char *mmt_handle_prefix(enum mmt_handle_kind kind)
@@ -409,6 +410,20 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "return a charge (any context)", H(CHARGE, "ch")),
 	OP(SOCK_CREATE, "sock_create", SOCKET, 0, 0,
 	   "an ordinary socket, without SOCK_MEMALLOC: no reserve rights (may sleep)"),
+	OP(RESERVE_GROUP, "reserve_group", RESERVE_GROUP, 0, 0,
+	   "an aggregate reserve node (pages: the sum of its connected reserves), detached until reserve_group_connect (may sleep)"),
+	OP(RESERVE_CREATE_IN, "reserve_create_in", RESERVE, 0, 2,
+	   "a reserve of its own pages in the group, connected in it; reserve_connect puts it back there (may sleep)",
+	   H(RESERVE_GROUP, "rg"), COUNT("pages")),
+	OP(RESERVE_GROUP_CONNECT, "reserve_group_connect", NONE, 0, 1,
+	   "connect the group, and so its subtree, under the root (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
+	OP(RESERVE_GROUP_DISCONNECT, "reserve_group_disconnect", NONE, 0, 1,
+	   "disconnect the group's subtree from the root (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
+	OP(RESERVE_GROUP_DESTROY, "reserve_group_destroy", NONE, 1, 1,
+	   "destroy a group with no live reserve in it (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
 	/* memory pressure and reclaim */
 	OP(LRU_ADD, "lru_add", NONE, 0, 2,
 	   "map count user pages of a type: anon, clean file or dirty file (may sleep); the CPU's task maps them: the OOM killer's badness",

@@ -9,7 +9,8 @@
  *
  *  - handles: an argument is a live handle of its kind; an operation that
  *    ends a handle kills it; kmem_cache_destroy, mempool_destroy and
- *    reserve_destroy need no live dependant (objects, elements, charges);
+ *    reserve_destroy need no live dependant (objects, elements, charges),
+ *    reserve_group_destroy no live reserve made in the group;
  *    cgroup_offline moves tasks of the group back to the root.
  *  - CPUs: `cpu N` to an online CPU with the current CPU's stack empty (a
  *    task cannot leave a CPU inside an irq or holding a lock); cpu_offline
@@ -87,6 +88,7 @@ void _mmt_trace_state_free(struct _mmt_trace_state *st)
 		free(st->h[k].live);
 	}
 	free(st->cpus);
+	free(st->reserve_group);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -366,6 +368,11 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_SOCK_MEMALLOC:
 	case MMT_OP_SOCK_CLOSE:
 	case MMT_OP_SOCK_CREATE:
+	case MMT_OP_RESERVE_GROUP:
+	case MMT_OP_RESERVE_CREATE_IN:
+	case MMT_OP_RESERVE_GROUP_CONNECT:
+	case MMT_OP_RESERVE_GROUP_DISCONNECT:
+	case MMT_OP_RESERVE_GROUP_DESTROY:
 	case MMT_OP_NET_RX:
 	case MMT_OP_RESERVE_CREATE:
 	case MMT_OP_RESERVE_KMALLOC:
@@ -662,6 +669,14 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 				      "reserve_destroy r%u: %u live charge(s)",
 				      op->arg[0], n);
 		break;
+	case MMT_OP_RESERVE_GROUP_DESTROY:
+		n = st->h[MMT_H_RESERVE_GROUP].fact[op->arg[0]];
+		if (n)
+			return refuse(
+				why, 0,
+				"reserve_group_destroy rg%u: %u live reserve(s) in it (destroy them first)",
+				op->arg[0], n);
+		break;
 	case MMT_OP_KTHREAD_START: {
 		int64_t twin = kthread_twin(st, op->arg[0], op->arg[1]);
 
@@ -769,6 +784,19 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 	}
 	if (pk)
 		st->h[pk].fact[fact]++;
+	if (kind == MMT_H_RESERVE) {
+		/* Its group (serial + 1, 0: none), whose live count it is in. */
+		uint32_t *g = realloc(st->reserve_group, h->cap * sizeof(*g));
+
+		if (!g)
+			return false;
+		st->reserve_group = g;
+		g[serial] = 0;
+		if (op->code == MMT_OP_RESERVE_CREATE_IN) {
+			g[serial] = op->arg[0] + 1;
+			st->h[MMT_H_RESERVE_GROUP].fact[op->arg[0]]++;
+		}
+	}
 	h->alive[serial] = 1;
 	h->fact[serial] = fact;
 	h->live[h->nr_live++] = serial; /* the largest serial yet */
@@ -786,6 +814,8 @@ static void handle_end(struct _mmt_trace_state *st, unsigned int kind,
 		return;
 	if (pk)
 		st->h[pk].fact[st->h[kind].fact[serial]]--;
+	if (kind == MMT_H_RESERVE && st->reserve_group[serial])
+		st->h[MMT_H_RESERVE_GROUP].fact[st->reserve_group[serial] - 1]--;
 	if (kind == MMT_H_CGROUP)
 		for (c = 0; c < st->hdr.nr_cpus; c++)
 			if (st->cpus[c].cgroup == serial + 1)

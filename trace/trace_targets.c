@@ -79,7 +79,9 @@
 	 B(MMT_OP_RESERVE_KMALLOC) | B(MMT_OP_RESERVE_CONNECT) |              \
 	 B(MMT_OP_RESERVE_DISCONNECT) | B(MMT_OP_RESERVE_DESTROY) |           \
 	 B(MMT_OP_RESERVE_CHARGE) | B(MMT_OP_RESERVE_UNCHARGE) |              \
-	 B(MMT_OP_SOCK_CREATE))
+	 B(MMT_OP_SOCK_CREATE) | B(MMT_OP_RESERVE_GROUP) |                    \
+	 B(MMT_OP_RESERVE_CREATE_IN) | B(MMT_OP_RESERVE_GROUP_CONNECT) |      \
+	 B(MMT_OP_RESERVE_GROUP_DISCONNECT) | B(MMT_OP_RESERVE_GROUP_DESTROY))
 
 static const struct {
 	const char *name;
@@ -95,7 +97,7 @@ static const struct {
 	{ "mempool", MEMPOOL_OPS,
 	  "mempool: kmalloc, slab and page pools created, used, resized and destroyed under each policy, with memory pressure" },
 	{ "reserves", RESERVES_OPS,
-	  "the emergency reserve tree: reserves, charges, connect and disconnect, memalloc and ordinary sockets, received packets, swap files on a network mount" },
+	  "the emergency reserve tree: reserves and groups of them (subtrees), charges, connect and disconnect, memalloc and ordinary sockets, received packets, swap files on a network mount" },
 	{ "stack", MMT_TRACE_OPS_SEQ,
 	  "the whole stack: every operation of the single-CPU language" },
 	/* concurrent: every CPU a thread, kernel threads, a schedule */

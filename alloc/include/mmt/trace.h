@@ -84,11 +84,12 @@ enum mmt_handle_kind {
 	MMT_H_CGROUP, /* g */
 	MMT_H_SWAPFILE, /* s: a swap file on the machine's network mount */
 	MMT_H_SOCKET, /* sk: a socket (sock_memalloc: with SOCK_MEMALLOC; sock_create: without) */
-	MMT_H_RESERVE, /* r: a mem_reserve node under the root */
+	MMT_H_RESERVE, /* r: a mem_reserve leaf under the root or in a group */
 	MMT_H_CHARGE, /* ch: pages charged to a reserve */
 	MMT_H_KTHREAD, /* k: a kernel thread started by kthread_start */
 	MMT_H_SHEAF, /* sh: a prefilled sheaf; remembers its cache */
 	MMT_H_SHRINKER, /* sr: a shrinker whose scan takes a program mutex */
+	MMT_H_RESERVE_GROUP, /* rg: an aggregate mem_reserve node; counts its live reserves */
 	MMT_NR_HANDLE_KINDS
 };
 
@@ -252,6 +253,11 @@ enum mmt_opcode {
 	MMT_OP_RESERVE_CHARGE, /* ch = reserve_charge r count */
 	MMT_OP_RESERVE_UNCHARGE, /* reserve_uncharge ch */
 	MMT_OP_SOCK_CREATE, /* sk = sock_create (an ordinary socket: no SOCK_MEMALLOC) */
+	MMT_OP_RESERVE_GROUP, /* rg = reserve_group (an aggregate node under the root) */
+	MMT_OP_RESERVE_CREATE_IN, /* r = reserve_create_in rg count (a leaf in the group) */
+	MMT_OP_RESERVE_GROUP_CONNECT, /* reserve_group_connect rg (the whole subtree) */
+	MMT_OP_RESERVE_GROUP_DISCONNECT, /* reserve_group_disconnect rg */
+	MMT_OP_RESERVE_GROUP_DESTROY, /* reserve_group_destroy rg (no live reserve in it) */
 	/* memory pressure and reclaim */
 	MMT_OP_LRU_ADD, /* lru_add lru count: map reclaimable pages */
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
