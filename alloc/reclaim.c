@@ -52,6 +52,7 @@
  * not sleep.  No lock of this file is held across a wait.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1404,6 +1405,25 @@ void mmt_kswapd_stop_node(struct mmt_machine *m, int nid)
 
 /* ---- shrinkers ---- */
 
+/*
+ * The write side of the shrinker list, for (un)registering.  A shrinker
+ * may take a mutex and wait for it (a scheduling point) while reclaim
+ * holds the read side, as the kernel's unregister waits for the shrinkers
+ * running: so a writer waits at scheduling points, letting a parked
+ * reader run, instead of blocking the host thread the fibers share.
+ */
+static void shrinker_write_lock(struct mmt_reclaim_state *rs)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+
+	while (pthread_rwlock_trywrlock(&rs->shrinker_lock)) {
+		if (cpu && cpu->m == rs->m)
+			mmt_sched_point(cpu, MMT_SP_LOCK_CONTENDED,
+					&rs->shrinker_lock);
+		sched_yield();
+	}
+}
+
 struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m,
 					   const char *name,
 					   mmt_shrinker_count_fn count,
@@ -1427,7 +1447,7 @@ struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m,
 	s->count = count;
 	s->scan = scan;
 	s->arg = arg;
-	pthread_rwlock_wrlock(&rs->shrinker_lock);
+	shrinker_write_lock(rs);
 	s->next = rs->shrinkers;
 	rs->shrinkers = s;
 	pthread_rwlock_unlock(&rs->shrinker_lock);
@@ -1442,7 +1462,7 @@ void mmt_unregister_shrinker(struct mmt_shrinker *s)
 	if (!s)
 		return;
 	rs = s->rs;
-	pthread_rwlock_wrlock(&rs->shrinker_lock);
+	shrinker_write_lock(rs);
 	for (pp = &rs->shrinkers; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;

@@ -3103,6 +3103,9 @@ static void free_exec(struct exec *x)
 		free(x->h[MMT_H_CACHE_BULK][s].ptr);
 	for (s = 0; s < x->made[MMT_H_KTHREAD]; s++)
 		free(x->h[MMT_H_KTHREAD][s].ptr);
+	/* Shrinkers of a run that stopped: the machine freed their entries. */
+	for (s = 0; s < x->made[MMT_H_SHRINKER]; s++)
+		free(x->h[MMT_H_SHRINKER][s].ptr);
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
 		free(x->h[k]);
 	if (x->thr)
