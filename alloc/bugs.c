@@ -116,6 +116,11 @@ static const struct mmt_bug_info bugs[] = {
 	  "page",
 	  "on a uniprocessor build (smp=off) the pcp spin_trylock never fails and leaves interrupts on: an interrupt inside a per-cpu list operation reenters the same list (fixed by disabling interrupts for the pcp lock on UP)",
 	  "pcp-reentry" },
+	/* Behaviours the language can write since issue 11. */
+	{ MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, "sk-filter-pfmemalloc-kept",
+	  "004", "reserve",
+	  "the receive path keeps a packet allocated from the reserves (pfmemalloc) for a socket without SOCK_MEMALLOC instead of dropping it (sk_filter's skb_pfmemalloc check skipped): reserve memory queued on an ordinary socket",
+	  "emergency-memory" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -131,6 +131,13 @@ const struct mmt_check_info *mmt_checks(size_t *nr)
 static const char *const cause_checks[] = {
 	/* the dm-crypt worker throttled behind its own writeback: seed 001 */
 	"mempool-no-reclaim",
+	/*
+	 * lockdep's possible circular dependency: concurrent threads may go
+	 * on into the deadlock it foretells (the fs_reclaim inversion of a
+	 * shrinker's lock, docs/trace-language.md "Locks and reclaim"), the
+	 * finding then; else the inversion itself is.
+	 */
+	"lock-inversion",
 };
 
 bool mmt_check_is_cause(const struct mmt_check_info *check)

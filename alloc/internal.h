@@ -259,7 +259,19 @@ struct mmt_held_lock {
 	uint8_t irq_context;
 	/* a self-deadlock's inner hold: an outer hold of the lock is below */
 	bool nested;
+	/*
+	 * A mutex or a lockdep map: the task may sleep, and leave its CPU,
+	 * holding it (the kernel's mutex_lock() holder sleeps; a map has no
+	 * lock word).  Spinlocks keep it on the CPU.
+	 */
+	bool sleepable;
 };
+
+/*
+ * Does @t hold a lock it may not sleep or leave its CPU with (anything but
+ * mutexes and lockdep maps)?
+ */
+static inline bool _mmt_task_pinned_by_locks(const struct mmt_task *t);
 
 /*
  * A save of a context primitive not yet restored (the context-restore
@@ -311,6 +323,16 @@ struct mmt_task {
 	struct mmt_saves saves; /* open memalloc scopes (only the task) */
 	struct mmt_task *next_all;
 };
+
+static inline bool _mmt_task_pinned_by_locks(const struct mmt_task *t)
+{
+	int i;
+
+	for (i = 0; i < t->nr_held; i++)
+		if (!t->held[i].sleepable)
+			return true;
+	return false;
+}
 
 /* preempt_count layout (as the kernel's) */
 #define MMT_PREEMPT_OFFSET 0x1
@@ -475,6 +497,12 @@ struct mmt_machine {
 	const char *op_text; /* when set, op's text, copied on a report */
 
 	struct mmt_lockdep lockdep;
+	/*
+	 * lockdep's fs_reclaim map (no lock word: lock.c's map functions):
+	 * held across direct reclaim and kswapd's balancing, and "taken" for
+	 * an instant by every allocation that may enter fs reclaim.
+	 */
+	struct mmt_lock fs_reclaim_map;
 
 	/* upper layers, each owned by its file */
 	struct mmt_slab_state *slab; /* slab_common.c */
@@ -625,6 +653,31 @@ void _mmt_lockdep_before_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 void _mmt_lockdep_after_acquire(struct mmt_cpu *cpu, struct mmt_lock *lock,
 				enum mmt_lock_kind kind, bool trylock,
 				const char *site);
+/*
+ * A lockdep map (the kernel's struct lockdep_map with no lock behind it):
+ * acquiring one records the hold and its order against the held locks,
+ * with no lock word and no context change; any number of tasks may hold
+ * it at once.  Nothing without cfg.lockdep.
+ */
+void _mmt_lock_map_init(struct mmt_lock *map, struct mmt_lock_class *cls);
+void _mmt_lock_map_acquire(struct mmt_cpu *cpu, struct mmt_lock *map,
+			   const char *site);
+void _mmt_lock_map_release(struct mmt_cpu *cpu, struct mmt_lock *map,
+			   const char *site);
+/*
+ * fs_reclaim (reclaim.c): the annotation of every allocation that may
+ * enter direct reclaim with __GFP_FS (might_alloc()'s
+ * fs_reclaim_acquire/release: the order "what I hold -> fs_reclaim" is
+ * recorded even when no reclaim happens), and the hold across a reclaim
+ * that may call into filesystems (direct reclaim with __GFP_FS, kswapd).
+ * @gfp is after current_gfp_context().
+ */
+void _mmt_fs_reclaim_init(struct mmt_machine *m);
+void _mmt_fs_reclaim_might(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+			   const char *site);
+bool _mmt_fs_reclaim_acquire(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+			     const char *site);
+void _mmt_fs_reclaim_release(struct mmt_cpu *cpu, const char *site);
 /* Last two path components of a site ("tests/test_lock.c:57"). */
 const char *_mmt_short_site(const char *site);
 /* -- end: lock.c / lockdep.c internals -- */

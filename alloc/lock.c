@@ -42,6 +42,12 @@
  * reported ("held-lock-overflow"); the extra lock is taken untracked and its
  * unlock is recognized by owner_cpu while the stack is full.
  *
+ * Lockdep maps (_mmt_lock_map_*, lockdep's fs_reclaim): a hold with no
+ * lock word, pushed as nested so that no release touches a word; lockdep
+ * orders it like a lock.  A hold of a mutex or a map is "sleepable": the
+ * task may sleep and leave its CPU with it (sched.c, machine.c), as a
+ * kernel mutex holder sleeps; spinlocks keep it on the CPU.
+ *
  * Invariants: a held-stack entry of a non-nested hold means the word is 1
  * and owner_cpu is this CPU; counted_preempt entries account for exactly the
  * preempt count the locks added.
@@ -86,6 +92,11 @@ void mmt_spin_lock_init(mmt_spinlock_t *lock, struct mmt_lock_class *cls)
 void mmt_mutex_init(mmt_mutex_t *lock, struct mmt_lock_class *cls)
 {
 	lock_init(&lock->l, cls ? cls : &default_mutex_class);
+}
+
+void _mmt_lock_map_init(struct mmt_lock *map, struct mmt_lock_class *cls)
+{
+	lock_init(map, cls);
 }
 
 /* ---- helpers ---- */
@@ -210,6 +221,7 @@ static inline void push_held(struct mmt_cpu *cpu, struct mmt_lock *l,
 	h->counted_preempt = counted;
 	h->irq_context = 0;
 	h->nested = nested;
+	h->sleepable = l->cls->kind == MMT_LOCK_MUTEX;
 	if (MMT_UNLIKELY(cpu->m->cfg.lockdep)) {
 		h->class_id = _mmt_lock_class_id(l->cls, cpu->m);
 		h->irq_context = _mmt_irq_context(cpu->preempt_count);
@@ -357,6 +369,43 @@ MMT_NOINLINE void _mmt_lock_release_slow(struct mmt_cpu *cpu,
 		_mmt_lock_release_word(l);
 	_mmt_lock_leave_context(cpu, kind, counted, flags, site);
 	mmt_sched_point(cpu, MMT_SP_LOCK_RELEASE, l);
+}
+
+/* ---- lockdep maps ---- */
+
+/*
+ * A map is recorded as a nested hold: no word is taken on acquire and
+ * none is released on release, and the held-lock stack, lockdep's order
+ * graph and the reports see it like a lock.  Its kind for the checks is
+ * a raw spinlock's: a map imposes no wait-context rule of its own (the
+ * caller's might_sleep() does that).
+ */
+void _mmt_lock_map_acquire(struct mmt_cpu *cpu, struct mmt_lock *map,
+			   const char *site)
+{
+	if (!cpu->m->cfg.lockdep)
+		return;
+	_mmt_lockdep_before_acquire(cpu, map, MMT_LOCK_RAW_SPIN, false, site);
+	if (MMT_UNLIKELY(cpu->curr->nr_held >= MMT_MAX_HELD_LOCKS))
+		return; /* untracked, as an overflowing lock is */
+	push_held(cpu, map, site, false, false, true);
+}
+
+void _mmt_lock_map_release(struct mmt_cpu *cpu, struct mmt_lock *map,
+			   const char *site)
+{
+	struct mmt_task *t = cpu->curr;
+	int i;
+
+	(void)site;
+	if (!cpu->m->cfg.lockdep)
+		return;
+	i = find_held(t, map);
+	if (i < 0)
+		return; /* untracked (overflow) */
+	memmove(&t->held[i], &t->held[i + 1],
+		(size_t)(t->nr_held - i - 1) * sizeof(t->held[0]));
+	t->nr_held--;
 }
 
 /* ---- the API ---- */

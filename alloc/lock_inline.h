@@ -166,6 +166,7 @@ _mmt_lock_acquire_on(struct mmt_cpu *cpu, struct mmt_lock *l,
 	h->counted_preempt = true;
 	h->irq_context = 0;
 	h->nested = false;
+	h->sleepable = false; /* the fast path takes no mutex */
 	return true;
 }
 

@@ -344,6 +344,7 @@ struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 	pthread_mutex_init(&m->tasks_mu, NULL);
 	pthread_mutex_init(&m->viol_mu, NULL);
 	_mmt_lockdep_init(&m->lockdep);
+	_mmt_fs_reclaim_init(m);
 	m->viol = calloc(cfg->max_violations, sizeof(*m->viol));
 	if (!m->viol || !layout(m))
 		goto nomem;
@@ -608,7 +609,8 @@ bool _mmt_cpu_try_attach(struct mmt_machine *m, int cpuid,
 
 static bool can_leave_cpu(struct mmt_cpu *cpu, const char *what)
 {
-	if (cpu->preempt_count || cpu->irq_disable_depth || cpu->curr->nr_held)
+	if (cpu->preempt_count || cpu->irq_disable_depth ||
+	    _mmt_task_pinned_by_locks(cpu->curr))
 		return mmt_violation(
 			cpu->m, "leave-cpu-in-atomic",
 			"%s on cpu %d with preempt_count 0x%x, irqs disabled %d, %d lock(s) held",

@@ -1511,16 +1511,22 @@ direct_reclaim(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order)
 	struct mmt_machine *m = cpu->m;
 	unsigned long progress = 0;
 	unsigned int saved;
+	bool fs;
 
 	mmt_count_event(cpu, MMT_VM_ALLOCSTALL, 1);
 	/* Reclaim sleeps: the caller must be allowed to. */
 	_mmt_might_sleep(MMT_SITE);
 	if (!m->hooks.direct_reclaim)
 		return 0;
-	/* Reclaim runs with PF_MEMALLOC so its own allocations use reserves. */
+	/* __perform_reclaim(): fs_reclaim, then PF_MEMALLOC, so that reclaim's
+	 * own allocations use reserves and take no fs_reclaim again. */
+	fs = _mmt_fs_reclaim_acquire(cpu, _mmt_gfp_context(cpu, gfp), MMT_SITE);
 	saved = _mmt_memalloc_noreclaim_save_at(MMT_SITE);
 	progress = m->hooks.direct_reclaim(m, gfp, order, m->hooks.arg);
 	_mmt_memalloc_noreclaim_restore_at(saved, MMT_SITE);
+	if (fs)
+		/* The hook may have migrated us: the task is on this CPU now. */
+		_mmt_fs_reclaim_release(_mmt_cpu_or_report(MMT_SITE), MMT_SITE);
 	/* The hook may have migrated us; the CPU is whatever we run on now. */
 	return progress;
 }
@@ -1718,8 +1724,10 @@ alloc_pages_nid_body(struct mmt_cpu *cpu, int nid, mmt_gfp_t gfp,
 		return NULL;
 	}
 	gfp = _mmt_gfp_context(cpu, gfp);
-	if (gfp & __GFP_DIRECT_RECLAIM)
+	if (gfp & __GFP_DIRECT_RECLAIM) {
 		_mmt_might_sleep_on(cpu, MMT_SITE); /* might_alloc() */
+		_mmt_fs_reclaim_might(cpu, gfp, MMT_SITE);
+	}
 
 	ac.preferred_nid = nid;
 	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :

@@ -522,7 +522,8 @@ static void name_the_wait(struct mmt_rcu_state *rs, const struct rcu_wait *w)
 static bool may_sleep(const struct mmt_cpu *cpu)
 {
 	return !cpu->preempt_count && !cpu->irq_disable_depth &&
-	       !cpu->curr->nr_held && !mmt_kthread_should_stop();
+	       !_mmt_task_pinned_by_locks(cpu->curr) &&
+	       !mmt_kthread_should_stop();
 }
 
 /*

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * alloc/reclaim.c - reclaimable memory, the LRU, shrink_node, direct
- * reclaim, kswapd, writeback throttling and slab shrinkers (mmt/reclaim.h).
+ * reclaim, kswapd, writeback throttling and slab shrinkers (mmt/reclaim.h),
+ * and lockdep's fs_reclaim annotation of reclaim (below: direct reclaim
+ * with __GFP_FS and kswapd hold it; might_alloc() takes it for an instant).
  *
  * What it models.  mm/vmscan.c by behaviour, at the size the seeds need:
  * user pages (anonymous, file clean, file dirty) on one LRU per node in
@@ -50,6 +52,7 @@
  * not sleep.  No lock of this file is held across a wait.
  */
 #include <pthread.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -1113,6 +1116,56 @@ void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp)
 				  memory_order_relaxed);
 }
 
+/* ---- fs_reclaim: lockdep's view of reclaim ---- */
+
+/*
+ * lockdep's fs_reclaim annotation.  Reclaim with __GFP_FS may call into
+ * filesystems (writeback, shrinkers) and so take their locks; an
+ * allocation that may enter such reclaim may therefore wait for those
+ * locks.  So every allocation that may enter it "takes" fs_reclaim for an
+ * instant (held locks -> fs_reclaim), and reclaim holds it while it runs
+ * (fs_reclaim -> the locks a shrinker takes): a lock held across a
+ * GFP_KERNEL allocation that a shrinker also takes closes a cycle, reported
+ * whether or not reclaim ever ran while the lock was held.  As the
+ * kernel's __need_reclaim(): only with __GFP_DIRECT_RECLAIM, never for a
+ * PF_MEMALLOC task (reclaim's own allocations), and the hold only with
+ * __GFP_FS (GFP_NOFS and the nofs/noio scopes are the fix).
+ */
+static MMT_LOCK_CLASS(fs_reclaim_class, "fs_reclaim", MMT_LOCK_MUTEX);
+
+void _mmt_fs_reclaim_init(struct mmt_machine *m)
+{
+	_mmt_lock_map_init(&m->fs_reclaim_map, &fs_reclaim_class);
+}
+
+static bool fs_reclaim_needed(const struct mmt_cpu *cpu, mmt_gfp_t gfp)
+{
+	return (gfp & __GFP_DIRECT_RECLAIM) && (gfp & __GFP_FS) &&
+	       !(cpu->curr->flags & MMT_PF_MEMALLOC);
+}
+
+bool _mmt_fs_reclaim_acquire(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+			     const char *site)
+{
+	if (!cpu->m->cfg.lockdep || !fs_reclaim_needed(cpu, gfp))
+		return false;
+	_mmt_lock_map_acquire(cpu, &cpu->m->fs_reclaim_map, site);
+	return true;
+}
+
+void _mmt_fs_reclaim_release(struct mmt_cpu *cpu, const char *site)
+{
+	_mmt_lock_map_release(cpu, &cpu->m->fs_reclaim_map, site);
+}
+
+void _mmt_fs_reclaim_might(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+			   const char *site)
+{
+	if (MMT_UNLIKELY(cpu->m->cfg.lockdep) &&
+	    _mmt_fs_reclaim_acquire(cpu, gfp, site))
+		_mmt_fs_reclaim_release(cpu, site);
+}
+
 /* ---- try_to_free_pages ---- */
 
 /*
@@ -1276,6 +1329,8 @@ static void kswapd_fn(void *arg)
 	struct lru_node *ln = arg;
 	struct mmt_machine *m = ln->rs->m;
 
+	bool fs;
+
 	for (;;) {
 		/*
 		 * A nap while the node is short and not hopeless (the allocator
@@ -1294,7 +1349,12 @@ static void kswapd_fn(void *arg)
 			return;
 		atomic_store_explicit(&ln->kswapd_pending, false,
 				      memory_order_relaxed);
+		fs = _mmt_fs_reclaim_acquire(_mmt_cpu_or_report(MMT_SITE),
+					     GFP_KERNEL, MMT_SITE);
 		kswapd_balance(ln);
+		if (fs)
+			_mmt_fs_reclaim_release(_mmt_cpu_or_report(MMT_SITE),
+						MMT_SITE);
 	}
 }
 
@@ -1321,6 +1381,7 @@ unsigned long mmt_kswapd_balance(struct mmt_machine *m, int nid)
 	struct lru_node *ln;
 	unsigned long passes;
 	unsigned int had;
+	bool fs;
 
 	if (nid < 0 || nid >= m->nr_nodes) {
 		mmt_violation(m, "bad-argument",
@@ -1332,11 +1393,16 @@ unsigned long mmt_kswapd_balance(struct mmt_machine *m, int nid)
 	/* kswapd is a kthread: its passes run in process context. */
 	mmt_might_sleep();
 	had = mmt_current_flags() & kflags;
+	/* balance_pgdat() holds fs_reclaim as a GFP_KERNEL reclaimer. */
+	fs = _mmt_fs_reclaim_acquire(_mmt_cpu_or_report(MMT_SITE), GFP_KERNEL,
+				     MMT_SITE);
 	mmt_current_set_flags(kflags);
 	/* This pass is the wakeup's answer, as in kswapd_fn(). */
 	atomic_store_explicit(&ln->kswapd_pending, false, memory_order_relaxed);
 	passes = kswapd_balance(ln);
 	mmt_current_clear_flags(kflags & ~had);
+	if (fs)
+		_mmt_fs_reclaim_release(_mmt_cpu_or_report(MMT_SITE), MMT_SITE);
 	return passes;
 }
 
@@ -1455,6 +1521,25 @@ void mmt_kswapd_stop_node(struct mmt_machine *m, int nid)
 
 /* ---- shrinkers ---- */
 
+/*
+ * The write side of the shrinker list, for (un)registering.  A shrinker
+ * may take a mutex and wait for it (a scheduling point) while reclaim
+ * holds the read side, as the kernel's unregister waits for the shrinkers
+ * running: so a writer waits at scheduling points, letting a parked
+ * reader run, instead of blocking the host thread the fibers share.
+ */
+static void shrinker_write_lock(struct mmt_reclaim_state *rs)
+{
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+
+	while (pthread_rwlock_trywrlock(&rs->shrinker_lock)) {
+		if (cpu && cpu->m == rs->m)
+			mmt_sched_point(cpu, MMT_SP_LOCK_CONTENDED,
+					&rs->shrinker_lock);
+		sched_yield();
+	}
+}
+
 struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m,
 					   const char *name,
 					   mmt_shrinker_count_fn count,
@@ -1478,7 +1563,7 @@ struct mmt_shrinker *mmt_register_shrinker(struct mmt_machine *m,
 	s->count = count;
 	s->scan = scan;
 	s->arg = arg;
-	pthread_rwlock_wrlock(&rs->shrinker_lock);
+	shrinker_write_lock(rs);
 	s->next = rs->shrinkers;
 	rs->shrinkers = s;
 	pthread_rwlock_unlock(&rs->shrinker_lock);
@@ -1493,7 +1578,7 @@ void mmt_unregister_shrinker(struct mmt_shrinker *s)
 	if (!s)
 		return;
 	rs = s->rs;
-	pthread_rwlock_wrlock(&rs->shrinker_lock);
+	shrinker_write_lock(rs);
 	for (pp = &rs->shrinkers; *pp; pp = &(*pp)->next)
 		if (*pp == s) {
 			*pp = s->next;

@@ -773,8 +773,13 @@ void *mmt_sk_alloc_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res,
 	if (!memalloc) {
 		/* No reserve rights of its own; the context may still have them. */
 		p = mmt_kmalloc(size, gfp);
-		if (p && from_reserves(m, p)) {
-			/* sk_filter(): an emergency packet at an ordinary socket. */
+		if (p && from_reserves(m, p) &&
+		    !mmt_bug_on(m, MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT)) {
+			/*
+			 * sk_filter_trim_cap(): an emergency packet at an
+			 * ordinary socket is dropped, and its memory goes
+			 * back to the reserves at once.
+			 */
 			mmt_kfree(p);
 			add_long(&sk->drops, 1);
 			add_long(&st->drops, 1);

@@ -654,10 +654,10 @@ void mmt_cpu_attach_any(struct mmt_machine *m, struct mmt_task *t)
 static bool can_sleep(struct mmt_cpu *cpu)
 {
 	if (MMT_LIKELY(!cpu->preempt_count && !cpu->irq_disable_depth &&
-		       !cpu->curr->nr_held))
+		       !_mmt_task_pinned_by_locks(cpu->curr)))
 		return true;
 	_mmt_might_sleep(MMT_SITE);
-	if (cpu->curr->nr_held && !cpu->preempt_count &&
+	if (_mmt_task_pinned_by_locks(cpu->curr) && !cpu->preempt_count &&
 	    !cpu->irq_disable_depth)
 		mmt_violation(
 			cpu->m, "sleep-in-atomic",

@@ -975,8 +975,10 @@ static MMT_ALWAYS_INLINE void *cache_alloc(struct mmt_kmem_cache *s,
 	if (MMT_UNLIKELY(gfp & ~MMT_GFP_VALID_MASK))
 		gfp = report_gfp_bits(s, gfp);
 	gfp = _mmt_gfp_context(cpu, gfp);
-	if (gfp & __GFP_DIRECT_RECLAIM)
+	if (gfp & __GFP_DIRECT_RECLAIM) {
 		_mmt_might_sleep_on(cpu, MMT_SITE); /* might_alloc() */
+		_mmt_fs_reclaim_might(cpu, gfp, MMT_SITE);
+	}
 	if (MMT_UNLIKELY((gfp & __GFP_ACCOUNT) ||
 			 (s->flags & MMT_SLAB_ACCOUNT)))
 		s = _mmt_memcg_cache_for(s, gfp);

@@ -265,6 +265,23 @@ static void bp_reserve_charge_leak(struct mmt_program *p)
 	op(p, MMT_OP_NET_RX, 0, 64);
 }
 
+/*
+ * A reserve-backed packet for an ordinary socket: a memalloc socket exists
+ * (the receive softirq runs with PF_MEMALLOC), the zone is below its min
+ * watermark, and the packet is for a socket without SOCK_MEMALLOC.
+ */
+static void bp_sk_filter_pfmemalloc_kept(struct mmt_program *p)
+{
+	prog(p, 1, 64, 0);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_SOCK_MEMALLOC);
+	op(p, MMT_OP_SOCK_CREATE);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 5);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 4);
+	op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 3);
+	op(p, MMT_OP_NET_RX, 1, 64);
+}
+
 static void bp_emergency_wmark_not_lowered(struct mmt_program *p)
 {
 	prog(p, 1, 1024, 64);
@@ -378,6 +395,8 @@ static const struct bug_program bug_programs[] = {
 	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
 	{ "sheaf-return-pfmemalloc", bp_sheaf_return_pfmemalloc, MMT_EXEC_OK },
 	{ "sheaf-refill-fail-leak", bp_sheaf_refill_fail_leak, MMT_EXEC_OK },
+	{ "sk-filter-pfmemalloc-kept", bp_sk_filter_pfmemalloc_kept,
+	  MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -1046,6 +1065,194 @@ MMT_TEST(bug_sheaf_return_pfmemalloc_has_a_program_that_finds_it)
 MMT_TEST(bug_sheaf_refill_fail_leak_has_a_program_that_finds_it)
 {
 	expect_bug_program("sheaf-refill-fail-leak");
+}
+
+MMT_TEST(bug_sk_filter_pfmemalloc_kept_has_a_program_that_finds_it)
+{
+	expect_bug_program("sk-filter-pfmemalloc-kept");
+}
+
+/*
+ * sk_filter_trim_cap(): a packet allocated from the reserves reaches only
+ * a SOCK_MEMALLOC socket.  At an ordinary socket it is dropped (counted,
+ * its memory freed at once); the same packet at the memalloc socket is
+ * delivered and charged to the RX reserve.
+ */
+MMT_TEST(a_reserve_packet_for_an_ordinary_socket_is_dropped_not_delivered)
+{
+	struct mmt_exec_opts o;
+	struct mmt_program p;
+	struct mmt_finding f;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	bp_sk_filter_pfmemalloc_kept(&p);
+	/* The same packet for the memalloc socket sk0. */
+	op(&p, MMT_OP_NET_RX, 0, 64);
+	mmt_exec_opts_default(&o);
+	out = open_memstream(&log, &len);
+	MMT_CHECK(out != NULL);
+	o.log = out;
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
+	fclose(out);
+	MMT_CHECK_MSG(strstr(log, "net_rx sk1 size=64  -> dropped\n") != NULL,
+		      "log:\n%s", log);
+	MMT_CHECK_MSG(strstr(log,
+			     "net_rx sk0 size=64  -> delivered from the reserves\n") !=
+			      NULL,
+		      "log:\n%s", log);
+	free(log);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+}
+
+/*
+ * A shrinker that takes mutex_a, and a caller that holds mutex_a across a
+ * kmalloc of @gfp (inside a nofs scope if @nofs_scope), then reclaim.
+ */
+static void fs_reclaim_program(struct mmt_program *p, mmt_gfp_t gfp,
+			       bool nofs_scope)
+{
+	prog(p, 1, 256, 0);
+	op(p, MMT_OP_SHRINKER_REGISTER, 0);
+	op(p, MMT_OP_ENTER, MMT_CTX_MUTEX_A);
+	if (nofs_scope)
+		op(p, MMT_OP_ENTER, MMT_CTX_NOFS);
+	op(p, MMT_OP_KMALLOC, 64, gfp);
+	if (nofs_scope)
+		op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_EXIT);
+	op(p, MMT_OP_LRU_ADD, 1, 64);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 6);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 6);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 6);
+}
+
+/*
+ * lockdep's fs_reclaim: an allocation that may enter fs reclaim orders
+ * the locks held before fs_reclaim even when no reclaim runs, and reclaim
+ * orders fs_reclaim before what a shrinker takes.  A mutex a shrinker
+ * takes, held across a GFP_KERNEL allocation, is reported; GFP_NOFS or a
+ * memalloc_nofs_save() scope is the fix and is silent.
+ */
+MMT_TEST(a_shrinkers_mutex_held_across_a_gfp_kernel_allocation_is_the_fs_reclaim_inversion)
+{
+	struct mmt_program p;
+	struct mmt_finding f;
+
+	fs_reclaim_program(&p, GFP_KERNEL, false);
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "lock-inversion");
+	MMT_CHECK_MSG(strstr(f.message, "fs_reclaim -> trace mutex_a") &&
+			      strstr(f.message, "trace mutex_a at") &&
+			      strstr(f.message, "then fs_reclaim at"),
+		      "%s", f.message);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+
+	fs_reclaim_program(&p, GFP_NOFS, false);
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+
+	fs_reclaim_program(&p, GFP_KERNEL, true);
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+}
+
+/*
+ * The same inversion as a real deadlock: two CPUs under the deterministic
+ * scheduler, one holding mutex_b inside reclaim whose shrinker waits for
+ * mutex_a, the other holding mutex_a and waiting for mutex_b.  The finding
+ * is the deadlock, with lockdep's report as its cause; GFP_NOFS under
+ * mutex_b runs clean (corpora/oracle-pairs/deadlock-*-fs-reclaim-abba).
+ */
+MMT_TEST(two_cpus_deadlock_through_a_shrinkers_mutex_and_lockdep_names_the_cycle)
+{
+#ifdef MMT_SOURCE_DIR
+	static const char *const pair[] = {
+		MMT_SOURCE_DIR
+		"/corpora/oracle-pairs/deadlock-fires-fs-reclaim-abba.trace",
+		MMT_SOURCE_DIR
+		"/corpora/oracle-pairs/deadlock-silent-fs-reclaim-abba.trace",
+	};
+	struct mmt_program p;
+	struct mmt_finding f;
+	char err[256];
+
+	MMT_CHECK_MSG(mmt_trace_load(pair[0], &p, err, sizeof(err)), "%s",
+		      err);
+	MMT_CHECK_EQ(mmt_trace_execute(&p, NULL, &f), MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "deadlock");
+	MMT_CHECK_MSG(strstr(f.message, "spins on trace mutex_a") &&
+			      strstr(f.message, "spins on trace mutex_b"),
+		      "%s", f.message);
+	MMT_CHECK_MSG(strstr(f.cause, "lock-inversion") &&
+			      strstr(f.cause, "fs_reclaim"),
+		      "cause: %s", f.cause);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+
+	MMT_CHECK_MSG(mmt_trace_load(pair[1], &p, err, sizeof(err)), "%s",
+		      err);
+	MMT_CHECK_EQ(mmt_trace_execute(&p, NULL, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+#endif
+}
+
+/*
+ * Reserve subtrees: a group's reserves count in the root only while the
+ * group is connected, charges stop at each reserve's own pages, and the
+ * validators (oracles=2: after every operation) check the subtree sums;
+ * disconnecting the group must lower the watermarks by the whole
+ * subtree's pages (emergency-wmark-not-lowered skips that and is caught).
+ */
+MMT_TEST(a_reserve_group_counts_its_subtree_while_connected_and_only_then)
+{
+	struct mmt_exec_opts o;
+	struct mmt_program p;
+	struct mmt_finding f;
+	char *log = NULL;
+	size_t len = 0;
+	FILE *out;
+
+	prog(&p, 1, 1024, 64);
+	p.hdr.oracle_level = 2;
+	op(&p, MMT_OP_RESERVE_GROUP);
+	op(&p, MMT_OP_RESERVE_CREATE_IN, 0, 8);
+	op(&p, MMT_OP_RESERVE_CREATE_IN, 0, 16);
+	op(&p, MMT_OP_RESERVE_GROUP_CONNECT, 0);
+	op(&p, MMT_OP_RESERVE_CHARGE, 0, 8); /* ch0: r0 full */
+	op(&p, MMT_OP_RESERVE_CHARGE, 0, 1); /* ch1: past r0's own pages */
+	op(&p, MMT_OP_RESERVE_CHARGE, 1, 16); /* ch2: r1 full */
+	op(&p, MMT_OP_RESERVE_UNCHARGE, 0);
+	op(&p, MMT_OP_RESERVE_UNCHARGE, 2);
+	op(&p, MMT_OP_RESERVE_DISCONNECT, 1);
+	op(&p, MMT_OP_RESERVE_CONNECT, 1); /* back into rg0, not the root */
+	op(&p, MMT_OP_RESERVE_GROUP_DISCONNECT, 0);
+
+	mmt_exec_opts_default(&o);
+	out = open_memstream(&log, &len);
+	MMT_CHECK(out != NULL);
+	o.log = out;
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
+	fclose(out);
+	MMT_CHECK_MSG(strstr(log, "ch0 = reserve_charge r0 pages=8  -> ok\n") &&
+			      strstr(log, "ch1 = reserve_charge r0 pages=1  -> NULL\n") &&
+			      strstr(log, "ch2 = reserve_charge r1 pages=16  -> ok\n"),
+		      "log:\n%s", log);
+	free(log);
+	mmt_finding_free(&f);
+
+	MMT_CHECK_EQ(run(&p, bug_mask("emergency-wmark-not-lowered"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "reserve-watermark");
+	MMT_CHECK_EQ(f.op_index, 9); /* r1 leaves rg0: the root loses 16 */
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
 }
 
 /*

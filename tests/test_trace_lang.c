@@ -189,10 +189,19 @@ static const char every_op[] = HDR_BIN
 	"ch0 = reserve_charge r0 pages=4\n"
 	"reserve_uncharge ch0\n"
 	"reserve_destroy r0\n"
+	"rg0 = reserve_group\n"
+	"r1 = reserve_create_in rg0 pages=8\n"
+	"reserve_group_connect rg0\n"
+	"reserve_group_disconnect rg0\n"
+	"reserve_destroy r1\n"
+	"reserve_group_destroy rg0\n"
 	"sk0 = sock_memalloc\n"
 	"s0 = swapon\n"
 	"s1 = swapon\n"
 	"net_rx sk0 size=1500\n"
+	"sk1 = sock_create\n"
+	"net_rx sk1 size=64\n"
+	"sock_close sk1\n"
 	"swapoff s1\n"
 	"swapoff s0\n"
 	"sock_close sk0\n"
@@ -202,11 +211,17 @@ static const char every_op[] = HDR_BIN
 	"lru_unmap file count=16\n"
 	"kswapd node=1\n"
 	"shrink_all\n"
+	"sr0 = shrinker_register mutex_b\n"
+	"enter mutex_a\n"
+	"  o3 = kmalloc size=64 GFP_KERNEL\n"
+	"  kfree o3\n"
+	"exit\n"
+	"shrinker_unregister sr0\n"
 	"rcu_barrier\n"
 	"enter irq\n"
 	"  p4 = alloc_pages_nolock order=1 node=1\n"
-	"  o3 = kmalloc_nolock size=48 node=0\n"
-	"  kfree_nolock o3\n"
+	"  o4 = kmalloc_nolock size=48 node=0\n"
+	"  kfree_nolock o4\n"
 	"  free_pages_nolock p4\n"
 	"exit\n"
 	"cpu 0\n";
@@ -544,7 +559,7 @@ MMT_TEST(trace_parse_errors_name_file_line_column_and_token)
 		"t.trace:2:13: cpu_offline 0: the operations run there; switch cpu first");
 	parse_err(
 		HDR "enter bogus\n",
-		"t.trace:2:7: unknown context 'bogus' (expected irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc)");
+		"t.trace:2:7: unknown context 'bogus' (expected irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc mutex_a mutex_b)");
 	/* the header */
 	parse_err(
 		"mmtorture-trace 2\n",
@@ -2037,4 +2052,115 @@ MMT_TEST(misuse_names_a_dead_handle_prints_back_and_has_no_binary_form)
 		"mmtorture-trace 1\nmachine cpus=1\n"
 		"p0 = misuse alloc_pages GFP_KERNEL order=0\n",
 		"t.trace:3:1: misuse alloc_pages: an operation that creates a handle cannot be a misuse");
+}
+
+/* @op at the end of @text's program: what the binary rules say of it. */
+static bool binary_allows_last(const char *text, bool mt, char *why_msg,
+			       size_t len)
+{
+	struct _mmt_trace_state st;
+	struct _mmt_trace_why why = { -1, "" };
+	struct mmt_program p;
+	size_t i;
+	bool ok;
+
+	parse_ok(text, &p);
+	MMT_CHECK(p.nr_ops > 0);
+	MMT_CHECK(_mmt_trace_state_init(&st, &p.hdr, false));
+	st.mt = mt;
+	for (i = 0; i + 1 < p.nr_ops; i++) {
+		MMT_CHECK(_mmt_trace_state_check(&st, &p.ops[i], NULL));
+		MMT_CHECK(_mmt_trace_state_apply(&st, &p.ops[i]));
+	}
+	ok = _mmt_trace_state_check(&st, &p.ops[p.nr_ops - 1], &why);
+	snprintf(why_msg, len, "%s", why.msg);
+	_mmt_trace_state_free(&st);
+	mmt_program_free(&p);
+	return ok;
+}
+
+/*
+ * The program's mutexes: text may write every order (the fs_reclaim
+ * inversion, an ABBA), so that lockdep and the deadlock can be shown; a
+ * decoded program closes no cycle of its own: mutex_a before mutex_b, a
+ * mutex is the callers' or the shrinkers', none in a concurrent target's
+ * program, never twice on one CPU (text neither).
+ */
+MMT_TEST(trace_binary_rules_keep_the_programs_mutexes_acyclic_and_text_may_write_any_order)
+{
+	char why[200];
+
+	/* Text: the ABBA and the shrinker's mutex held by a caller parse. */
+	MMT_CHECK(!binary_allows_last(HDR_BIN "enter mutex_b\n"
+					      "enter mutex_a\n",
+				      false, why, sizeof(why)));
+	MMT_CHECK_MSG(strstr(why, "a before b") != NULL, "%s", why);
+	MMT_CHECK(binary_allows_last(HDR_BIN "enter mutex_a\n"
+					     "enter mutex_b\n",
+				     false, why, sizeof(why)));
+	MMT_CHECK(!binary_allows_last(HDR_BIN
+				      "sr0 = shrinker_register mutex_a\n"
+				      "enter mutex_a\n",
+				      false, why, sizeof(why)));
+	MMT_CHECK_MSG(strstr(why, "shrinker") != NULL, "%s", why);
+	MMT_CHECK(!binary_allows_last(HDR_BIN "enter mutex_a\n"
+					      "exit\n"
+					      "sr0 = shrinker_register mutex_a\n",
+				      false, why, sizeof(why)));
+	MMT_CHECK_MSG(strstr(why, "fs_reclaim") != NULL, "%s", why);
+	/* The other mutex stays the callers'. */
+	MMT_CHECK(binary_allows_last(HDR_BIN
+				     "sr0 = shrinker_register mutex_a\n"
+				     "enter mutex_b\n",
+				     false, why, sizeof(why)));
+	/* Concurrent targets: no shared mutex, shrinkers yes. */
+	MMT_CHECK(!binary_allows_last(HDR_BIN "enter mutex_a\n", true, why,
+				      sizeof(why)));
+	MMT_CHECK(binary_allows_last(HDR_BIN
+				     "sr0 = shrinker_register mutex_b\n",
+				     true, why, sizeof(why)));
+	/* A mutex sleeps: not in atomic context (binary), never in irq. */
+	MMT_CHECK(!binary_allows_last(HDR_BIN "enter preempt\n"
+					      "enter mutex_a\n",
+				      false, why, sizeof(why)));
+	parse_err(HDR_BIN "enter irq\nenter mutex_a\n",
+		  "t.trace:5:7: enter mutex_a inside irq on cpu 0: a mutex is taken in task context where it may sleep");
+	parse_err(HDR_BIN "enter mutex_a\nenter mutex_a\n",
+		  "t.trace:5:7: enter mutex_a on cpu 0: it holds the mutex already (a second would deadlock on itself)");
+}
+
+/*
+ * Reserve groups: a reserve goes in a group (a reserve where a group is
+ * wanted is a parse error: no reserve under a leaf), and a group with a
+ * live reserve in it cannot be destroyed, in text as in binary.
+ */
+MMT_TEST(trace_reserve_groups_take_reserves_only_and_are_destroyed_empty)
+{
+	struct mmt_program p;
+	char why[200];
+
+	parse_err(HDR_BIN "r0 = reserve_create pages=4\n"
+			  "r1 = reserve_create_in r0 pages=4\n",
+		  "t.trace:5:24: handle 'r0' is a reserve, expected a reserve group (rg...)");
+	parse_err(HDR_BIN "rg0 = reserve_group\n"
+			  "r0 = reserve_create_in rg0 pages=4\n"
+			  "reserve_group_destroy rg0\n",
+		  "t.trace:6:23: reserve_group_destroy rg0: 1 live reserve(s) in it (destroy them first)");
+	/* Emptied, it may go; a reserve of another group does not count. */
+	MMT_CHECK(binary_allows_last(HDR_BIN "rg0 = reserve_group\n"
+					     "rg1 = reserve_group\n"
+					     "r0 = reserve_create_in rg0 pages=4\n"
+					     "r1 = reserve_create_in rg1 pages=4\n"
+					     "reserve_destroy r0\n"
+					     "reserve_group_destroy rg0\n",
+				     false, why, sizeof(why)));
+	parse_ok(HDR_BIN "rg0 = reserve_group\n"
+			 "r0 = reserve_create_in rg0 pages=4\n"
+			 "reserve_group_connect rg0\n"
+			 "reserve_group_disconnect rg0\n"
+			 "reserve_destroy r0\n"
+			 "reserve_group_destroy rg0\n",
+		 &p);
+	check_binary_valid(&p);
+	mmt_program_free(&p);
 }

@@ -1526,6 +1526,7 @@ static const struct {
 	/* another CPU inside the zone lock; an interrupt on a uniprocessor */
 	{ "nolock-zone-double-trylock", "pages-mt" },
 	{ "pcp-up-trylock-reentry", "pages-mt" },
+	{ "sk-filter-pfmemalloc-kept", "reserves" },
 };
 
 struct seed_filter {

@@ -419,6 +419,7 @@ void mmt_trace_decode_set(const uint8_t *data, size_t len, mmt_opset_t opset,
 	}
 	if (!_mmt_trace_state_init(&st, &out->hdr, false))
 		return; /* no memory: the empty program, still valid */
+	st.mt = (opset & MMT_TRACE_SET_MT) != 0;
 	while (pos < end && out->nr_ops < MMT_TRACE_MAX_OPS) {
 		if (!read_op(&st, &set, data, end, &pos, &op))
 			continue;
@@ -547,6 +548,7 @@ size_t mmt_trace_encode_set(const struct mmt_program *p, mmt_opset_t opset,
 	/* The state the decoder will have: from the header it will read. */
 	_mmt_trace_header_decode(b, _MMT_TRACE_BIN_HEADER, &dh);
 	have_state = _mmt_trace_state_init(&st, &dh, false);
+	st.mt = (opset & MMT_TRACE_SET_MT) != 0;
 
 	for (i = 0; i < p->nr_ops; i++) {
 		struct mmt_op op;

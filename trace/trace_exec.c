@@ -42,7 +42,10 @@
  * reports a class taken in hard irq and elsewhere with interrupts on
  * (irq-inversion): with one class every program that takes "a raw lock"
  * in an irq and "a raw lock" in a task would be reported, although a
- * kernel would use two different locks for the two.
+ * kernel would use two different locks for the two.  mutex_a and mutex_b
+ * are the program's two mutexes, one each per machine, shared by every
+ * CPU; shrinker_register's shrinker takes one in reclaim (with __GFP_FS),
+ * so an order through reclaim (fs_reclaim) can be written and deadlock.
  *
  * Handles.  Operations refer to handles by serial (creation index per
  * kind).  A handle is a slot holding what the operation made (NULL if the
@@ -140,6 +143,10 @@ static MMT_LOCK_CLASS(prog_irq_raw_class, "trace raw_lock (hardirq)",
 		      MMT_LOCK_RAW_SPIN);
 static MMT_LOCK_CLASS(prog_irq_spin_class, "trace spin_lock (hardirq)",
 		      MMT_LOCK_SPIN);
+/* The program's mutexes, shared by every CPU (enter mutex_a|mutex_b). */
+static MMT_LOCK_CLASS(prog_mutex_a_class, "trace mutex_a", MMT_LOCK_MUTEX);
+static MMT_LOCK_CLASS(prog_mutex_b_class, "trace mutex_b", MMT_LOCK_MUTEX);
+#define NR_PROG_MUTEXES (MMT_CTX_MUTEX_B - MMT_CTX_MUTEX_A + 1)
 
 enum {
 	HS_NONE,
@@ -260,6 +267,8 @@ struct exec {
 	size_t op_index; /* the operation running, nr_ops in teardown */
 	mmt_gfp_t op_gfp; /* its GFP argument, if it has one */
 	int op_node; /* its node argument, or -1 */
+	/* net_rx: what became of the packet, for the log (NULL: nothing) */
+	const char *rx_note;
 	/* at the first violation, if it was nofail-failed: memory used up */
 	bool nofail_exhausted;
 	bool oom_held; /* at the first violation: the program holds memory */
@@ -282,6 +291,8 @@ struct exec {
 	 * caller's zone count says nothing about it (op_alloc_pages).
 	 */
 	uint64_t irq_runs;
+	/* the program's mutexes (contexts mutex_a, mutex_b; shrinkers) */
+	mmt_mutex_t mutex[NR_PROG_MUTEXES];
 	/* reclaim's swap and file devices, most recent last */
 	struct xkthread *swap_dev[MAX_DEV_STACK], *file_dev[MAX_DEV_STACK];
 	int nr_swap_dev, nr_file_dev;
@@ -676,6 +687,10 @@ static bool enter(struct exec *x, uint32_t ctx)
 	case MMT_CTX_MEMALLOC:
 		e->saved = mmt_memalloc_noreclaim_save();
 		break;
+	case MMT_CTX_MUTEX_A:
+	case MMT_CTX_MUTEX_B:
+		_mmt_mutex_lock(&x->mutex[ctx - MMT_CTX_MUTEX_A], MMT_SITE);
+		break;
 	}
 	return true;
 }
@@ -722,6 +737,11 @@ static bool leave(struct exec *x, struct xcpu *c)
 		break;
 	case MMT_CTX_MEMALLOC:
 		mmt_memalloc_noreclaim_restore((unsigned int)e->saved);
+		break;
+	case MMT_CTX_MUTEX_A:
+	case MMT_CTX_MUTEX_B:
+		_mmt_mutex_unlock(&x->mutex[e->ctx - MMT_CTX_MUTEX_A],
+				  MMT_SITE);
 		break;
 	}
 	return true;
@@ -1149,6 +1169,7 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 	unsigned long sp = mmt_task_sleep_points(t);
 	unsigned int saved = 0;
 	bool in_softirq;
+	long drops;
 	void *skb;
 
 	if (!sk)
@@ -1159,9 +1180,13 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 		mmt_softirq_enter();
 	if (emergency)
 		saved = mmt_memalloc_noreclaim_save();
+	drops = mmt_sk_drops(sk);
 	skb = mmt_sk_alloc_emergency(sk, rx, size, gfp);
 	if (emergency)
 		mmt_memalloc_noreclaim_restore(saved);
+	x->rx_note = !skb ? (mmt_sk_drops(sk) != drops ? "dropped" : "NULL") :
+		     mmt_obj_is_pfmemalloc(x->m, skb) ? "delivered from the reserves" :
+							"delivered";
 	if (skb)
 		_mmt_xmem_obj_add(&x->mem, skb, size,
 				  &(const struct _mmt_what){ MMT_WHAT_TEXT,
@@ -1179,6 +1204,93 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 		mmt_sk_free_emergency(sk, rx, skb, size);
 	if (!in_softirq)
 		mmt_softirq_exit();
+}
+
+/*
+ * shrinker_register MUTEX: a shrinker as a filesystem registers one (a
+ * superblock's): reclaim calls it on every pass; without __GFP_FS it stops
+ * at once (super_cache_scan()'s rule, which is why GFP_NOFS is the fix for
+ * a lock a shrinker takes), with it its scan takes the program's mutex, as
+ * a shrinker takes a lock of its filesystem, and frees nothing.  Reclaim
+ * holds fs_reclaim meanwhile, so lockdep orders fs_reclaim before the
+ * mutex; a caller that holds the mutex across an allocation that may
+ * enter fs reclaim orders it the other way (docs/trace-language.md,
+ * "Locks and reclaim").
+ */
+struct xshrinker {
+	mmt_mutex_t *mutex;
+	struct mmt_shrinker *s;
+};
+
+static unsigned long xshrinker_count(struct mmt_machine *m, int nid,
+				     mmt_gfp_t gfp, void *arg)
+{
+	(void)m, (void)nid, (void)gfp, (void)arg;
+	return 1; /* always something cached: every pass scans */
+}
+
+static unsigned long xshrinker_scan(struct mmt_machine *m, int nid,
+				    mmt_gfp_t gfp, unsigned long nr, void *arg)
+{
+	struct xshrinker *xs = arg;
+
+	(void)m, (void)nid, (void)nr;
+	if (!(gfp & __GFP_FS))
+		return 0; /* SHRINK_STOP: no filesystem recursion */
+	_mmt_mutex_lock(xs->mutex, MMT_SITE);
+	_mmt_mutex_unlock(xs->mutex, MMT_SITE);
+	return 0;
+}
+
+static void op_shrinker_register(struct exec *x, uint32_t mutex,
+				 struct xhandle *res)
+{
+	struct xshrinker *xs = calloc(1, sizeof(*xs));
+	char name[32];
+
+	if (!xs)
+		return;
+	snprintf(name, sizeof(name), "shrinker-sr%u (%s)", x->last_serial,
+		 mmt_trace_enum_name(MMT_ENUM_MUTEX, mutex));
+	xs->mutex = &x->mutex[mutex];
+	xs->s = mmt_register_shrinker(x->m, name, xshrinker_count,
+				      xshrinker_scan, xs);
+	if (!xs->s) {
+		free(xs);
+		return;
+	}
+	res->ptr = xs;
+}
+
+static void shrinker_release(struct xhandle *hd)
+{
+	struct xshrinker *xs = hd->ptr;
+
+	if (!xs)
+		return;
+	mmt_unregister_shrinker(xs->s);
+	free(xs);
+	hd->ptr = NULL;
+}
+
+/*
+ * reserve_group_destroy: the rules leave no live reserve in the group; a
+ * concurrent program's other CPU may still destroy one later, and the
+ * model then has it detached: no reserve handle keeps the group as the
+ * parent it reconnects to.
+ */
+static void reserve_group_release(struct exec *x, struct xhandle *hd)
+{
+	uint32_t s;
+
+	if (!hd->ptr)
+		return;
+	for (s = 0; s < x->made[MMT_H_RESERVE]; s++)
+		if (x->h[MMT_H_RESERVE][s].aux == hd->ptr)
+			x->h[MMT_H_RESERVE][s].aux = NULL;
+	mmt_mem_reserve_disconnect(hd->ptr);
+	mmt_mem_reserve_destroy(hd->ptr);
+	hd->ptr = NULL;
 }
 
 static void op_lru_add(struct exec *x, uint32_t lru, uint32_t count)
@@ -1676,6 +1788,14 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 			mmt_sk_set_memalloc(res->ptr);
 		break;
 	}
+	case MMT_OP_SOCK_CREATE: {
+		char name[32];
+
+		/* sock_create(): no SOCK_MEMALLOC, no rights to the reserves. */
+		snprintf(name, sizeof(name), "sk%u", x->last_serial);
+		res->ptr = mmt_sock_create(m, name);
+		break;
+	}
 	case MMT_OP_SOCK_CLOSE:
 		if (hd->ptr) {
 			mmt_sk_clear_memalloc(hd->ptr);
@@ -1700,9 +1820,43 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 			mmt_mem_reserve_kmalloc_set(hd->ptr, a[1], (int)a[2]);
 		break;
 	case MMT_OP_RESERVE_CONNECT:
+		/* Back under its parent: its group, or the root. */
+		if (hd->ptr)
+			mmt_mem_reserve_connect(hd->ptr,
+						hd->aux ? hd->aux :
+							  mmt_mem_reserve_root(m));
+		break;
+	case MMT_OP_RESERVE_GROUP: {
+		char name[32];
+
+		/* An aggregate: no pages of its own, detached until connected. */
+		snprintf(name, sizeof(name), "rg%u", x->last_serial);
+		res->ptr = mmt_mem_reserve_create(m, name, NULL);
+		break;
+	}
+	case MMT_OP_RESERVE_CREATE_IN: {
+		char name[32];
+
+		if (!hd->ptr)
+			break; /* no group, no reserve in it */
+		snprintf(name, sizeof(name), "r%u", x->last_serial);
+		res->ptr = mmt_mem_reserve_create(m, name, hd->ptr);
+		res->aux = hd->ptr;
+		if (res->ptr)
+			mmt_mem_reserve_pages_set(res->ptr, a[1]);
+		break;
+	}
+	case MMT_OP_RESERVE_GROUP_CONNECT:
 		if (hd->ptr)
 			mmt_mem_reserve_connect(hd->ptr,
 						mmt_mem_reserve_root(m));
+		break;
+	case MMT_OP_RESERVE_GROUP_DISCONNECT:
+		if (hd->ptr)
+			mmt_mem_reserve_disconnect(hd->ptr);
+		break;
+	case MMT_OP_RESERVE_GROUP_DESTROY:
+		reserve_group_release(x, hd);
 		break;
 	case MMT_OP_RESERVE_DISCONNECT:
 		if (hd->ptr)
@@ -1737,6 +1891,15 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	case MMT_OP_SHRINK_ALL:
 		mmt_kmem_cache_shrink_all(m);
+		break;
+	case MMT_OP_SHRINKER_REGISTER:
+		if (a[0] >= NR_PROG_MUTEXES)
+			return bad_trace(x, "%s: no mutex %u", info->name,
+					 a[0]);
+		op_shrinker_register(x, a[0], res);
+		break;
+	case MMT_OP_SHRINKER_UNREGISTER:
+		shrinker_release(hd);
 		break;
 	case MMT_OP_KTHREAD_START:
 		if (!x->mt)
@@ -1858,6 +2021,7 @@ static void exec_op(struct exec *x, size_t i)
 	if (has_gfp)
 		sp = mmt_task_sleep_points(t);
 
+	x->rx_note = NULL;
 	if (MMT_UNLIKELY(x->o->op_outcome) && slab_alloc_op(op->code)) {
 		/*
 		 * A nolock (__GFP_FAST_TRY) allocation may fail with any
@@ -1893,8 +2057,11 @@ static void exec_op(struct exec *x, size_t i)
 		char text[160];
 
 		mmt_trace_format_op(x->p, op, text, sizeof(text));
-		fprintf(x->o->log, "%5zu  cpu%d  %s%s\n", i, x->cpu, text,
-			res ? (res->ptr ? "  -> ok" : "  -> NULL") : "");
+		fprintf(x->o->log, "%5zu  cpu%d  %s%s%s%s\n", i, x->cpu, text,
+			res ? (res->ptr ? "  -> ok" : "  -> NULL") : "",
+			op->code == MMT_OP_NET_RX && x->rx_note ? "  -> " : "",
+			op->code == MMT_OP_NET_RX && x->rx_note ? x->rx_note :
+								  "");
 	}
 	how = BLOCK_NEVER;
 	if (op->code == MMT_OP_MEMPOOL_ALLOC && (gfp & __GFP_DIRECT_RECLAIM))
@@ -1998,8 +2165,14 @@ static void release_kind(struct exec *x, unsigned int kind)
 			mmt_mem_reserve_disconnect(hd->ptr);
 			mmt_mem_reserve_destroy(hd->ptr);
 			break;
+		case MMT_H_RESERVE_GROUP:
+			reserve_group_release(x, hd);
+			break;
 		case MMT_H_CHARGE:
 			mmt_mem_reserve_uncharge(hd->ptr, hd->b);
+			break;
+		case MMT_H_SHRINKER:
+			shrinker_release(hd);
 			break;
 		}
 		check_findings(x);
@@ -2010,10 +2183,12 @@ static void teardown(struct exec *x)
 {
 	/* Dependants before what they depend on. */
 	static const unsigned int order[] = {
+		MMT_H_SHRINKER, /* first: reclaim in teardown takes no mutex */
 		MMT_H_CHARGE,	  MMT_H_ELEMENT, MMT_H_CACHE_OBJ,
 		MMT_H_CACHE_BULK, MMT_H_SHEAF,	 MMT_H_KMALLOC, MMT_H_PAGE,
 		MMT_H_PAGE_BULK,  MMT_H_MEMPOOL, MMT_H_CACHE,
 		MMT_H_SWAPFILE,	  MMT_H_SOCKET,	 MMT_H_RESERVE,
+		MMT_H_RESERVE_GROUP, /* after the reserves in it */
 		MMT_H_CGROUP,
 	};
 	struct mmt_machine *m = x->m;
@@ -2929,6 +3104,9 @@ static void free_exec(struct exec *x)
 		free(x->h[MMT_H_CACHE_BULK][s].ptr);
 	for (s = 0; s < x->made[MMT_H_KTHREAD]; s++)
 		free(x->h[MMT_H_KTHREAD][s].ptr);
+	/* Shrinkers of a run that stopped: the machine freed their entries. */
+	for (s = 0; s < x->made[MMT_H_SHRINKER]; s++)
+		free(x->h[MMT_H_SHRINKER][s].ptr);
 	for (k = 0; k < MMT_NR_HANDLE_KINDS; k++)
 		free(x->h[k]);
 	if (x->thr)
@@ -3002,6 +3180,8 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	/* A caller on a CPU of a machine of its own gets it back at the end. */
 	if (caller_m)
 		mmt_cpu_detach();
+	mmt_mutex_init(&x.mutex[0], &prog_mutex_a_class);
+	mmt_mutex_init(&x.mutex[1], &prog_mutex_b_class);
 	x.cpus = calloc((size_t)mmt_nr_cpus(x.m), sizeof(*x.cpus));
 	if (!x.cpus || !alloc_handles(&x) || !_mmt_xmem_init(&x.mem, x.m) ||
 	    !go_to(&x, 0)) {

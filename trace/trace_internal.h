@@ -119,6 +119,22 @@ struct _mmt_trace_state {
 	struct mmt_trace_header hdr;
 	bool lax; /* text: the atomic rule set is off */
 	bool misuse; /* text: checking a "misuse" op (dead handles allowed) */
+	/*
+	 * Binary: decoding for a concurrent target (MMT_TRACE_SET_MT), whose
+	 * programs take no shared mutex (the binary rules, trace_state.c).
+	 */
+	bool mt;
+	/*
+	 * The program's mutexes (bit: the mutex's value) entered by a CPU
+	 * so far, and taken by a shrinker registered so far: the binary
+	 * rules keep the two sets apart (trace_state.c).
+	 */
+	uint8_t mutex_entered, mutex_shrunk;
+	/*
+	 * By reserve serial: its group's serial + 1 (reserve_create_in), 0
+	 * for none; a group's fact counts its live reserves.
+	 */
+	uint32_t *reserve_group;
 	int cpu; /* where the next operation runs */
 	int nr_online;
 	unsigned int rcu_readers; /* rcu_read entries on every stack */

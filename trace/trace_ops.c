@@ -48,6 +48,8 @@ static const struct {
 	[MMT_H_CHARGE] = { "ch", "reserve charge" },
 	[MMT_H_KTHREAD] = { "k", "kernel thread" },
 	[MMT_H_SHEAF] = { "sh", "prefilled sheaf" },
+	[MMT_H_SHRINKER] = { "sr", "shrinker" },
+	[MMT_H_RESERVE_GROUP] = { "rg", "reserve group" },
 };
 
 const char *mmt_handle_prefix(enum mmt_handle_kind kind)
@@ -87,7 +89,13 @@ static const char *const context_names[MMT_NR_TRACE_CONTEXTS] = {
 	[MMT_CTX_NOIO] = "noio",
 	[MMT_CTX_NOFS] = "nofs",
 	[MMT_CTX_MEMALLOC] = "memalloc",
+	[MMT_CTX_MUTEX_A] = "mutex_a",
+	[MMT_CTX_MUTEX_B] = "mutex_b",
 };
+/* The program's mutexes: the same names as their contexts. */
+static const char *const mutex_names[] = { "mutex_a", "mutex_b" };
+_Static_assert(MMT_CTX_MUTEX_B == MMT_CTX_MUTEX_A + 1,
+	       "a mutex's value is its context's minus MMT_CTX_MUTEX_A");
 static const char *const pool_kind_names[] = { "kmalloc", "slab", "page" };
 static const char *const lru_names[] = { "anon", "file", "dirty" };
 static const char *const onoff_names[] = { "off", "on" };
@@ -115,6 +123,7 @@ static const struct {
 	[MMT_ENUM_KTHREAD] = { kthread_names, MMT_NR_TRACE_KTHREADS },
 	[MMT_ENUM_INTERRUPT] = { interrupt_names,
 				 MMT_ARRAY_SIZE(interrupt_names) },
+	[MMT_ENUM_MUTEX] = { mutex_names, MMT_ARRAY_SIZE(mutex_names) },
 };
 
 const char *mmt_trace_enum_name(enum mmt_trace_enum e, unsigned int value)
@@ -257,7 +266,7 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "the next operations run on this CPU (online; the current CPU's context stack empty)",
 	   CPU),
 	OP(ENTER, "enter", NONE, 0, 1,
-	   "push a context on this CPU: irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc",
+	   "push a context on this CPU: irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc mutex_a mutex_b",
 	   ENUM(CONTEXT, "context")),
 	OP(EXIT, "exit", NONE, 0, 0, "pop the innermost context of this CPU"),
 	OP(SCHEDULE, "schedule", NONE, 0, 0,
@@ -376,9 +385,10 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	OP(SOCK_MEMALLOC, "sock_memalloc", SOCKET, 0, 0,
 	   "a socket with SOCK_MEMALLOC (may sleep)"),
 	OP(SOCK_CLOSE, "sock_close", NONE, 1, 1,
-	   "clear SOCK_MEMALLOC and close (may sleep)", H(SOCKET, "sk")),
+	   "clear SOCK_MEMALLOC (if set) and close (may sleep)",
+	   H(SOCKET, "sk")),
 	OP(NET_RX, "net_rx", NONE, 0, 2,
-	   "a packet of size bytes arrives for the socket (in a softirq, from the RX reserve)",
+	   "a packet of size bytes arrives for the socket (in a softirq, from the RX reserve); a pfmemalloc packet at a socket without SOCK_MEMALLOC is dropped",
 	   H(SOCKET, "sk"), SIZE),
 	OP(RESERVE_CREATE, "reserve_create", RESERVE, 0, 1,
 	   "a reserve node of its own pages, detached until reserve_connect (may sleep)",
@@ -398,6 +408,22 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   H(RESERVE, "r"), COUNT("pages")),
 	OP(RESERVE_UNCHARGE, "reserve_uncharge", NONE, 1, 1,
 	   "return a charge (any context)", H(CHARGE, "ch")),
+	OP(SOCK_CREATE, "sock_create", SOCKET, 0, 0,
+	   "an ordinary socket, without SOCK_MEMALLOC: no reserve rights (may sleep)"),
+	OP(RESERVE_GROUP, "reserve_group", RESERVE_GROUP, 0, 0,
+	   "an aggregate reserve node (pages: the sum of its connected reserves), detached until reserve_group_connect (may sleep)"),
+	OP(RESERVE_CREATE_IN, "reserve_create_in", RESERVE, 0, 2,
+	   "a reserve of its own pages in the group, connected in it; reserve_connect puts it back there (may sleep)",
+	   H(RESERVE_GROUP, "rg"), COUNT("pages")),
+	OP(RESERVE_GROUP_CONNECT, "reserve_group_connect", NONE, 0, 1,
+	   "connect the group, and so its subtree, under the root (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
+	OP(RESERVE_GROUP_DISCONNECT, "reserve_group_disconnect", NONE, 0, 1,
+	   "disconnect the group's subtree from the root (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
+	OP(RESERVE_GROUP_DESTROY, "reserve_group_destroy", NONE, 1, 1,
+	   "destroy a group with no live reserve in it (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
 	/* memory pressure and reclaim */
 	OP(LRU_ADD, "lru_add", NONE, 0, 2,
 	   "map count user pages of a type: anon, clean file or dirty file (may sleep); the CPU's task maps them: the OOM killer's badness",
@@ -410,6 +436,11 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   NODE),
 	OP(SHRINK_ALL, "shrink_all", NONE, 0, 0,
 	   "kmem_cache_shrink every cache (may sleep)"),
+	OP(SHRINKER_REGISTER, "shrinker_register", SHRINKER, 0, 1,
+	   "a filesystem-like shrinker: reclaim with __GFP_FS calls its scan, which takes the program mutex (may sleep)",
+	   ENUM(MUTEX, "mutex")),
+	OP(SHRINKER_UNREGISTER, "shrinker_unregister", NONE, 1, 1,
+	   "unregister the shrinker (may sleep)", H(SHRINKER, "sr")),
 	/* kernel threads */
 	OP(KTHREAD_START, "kthread_start", KTHREAD, 0, 2,
 	   "start a kernel thread on the node: kswapd disk dmcrypt loop netswap gp kvfree_rcu (concurrent programs; may sleep)",

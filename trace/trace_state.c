@@ -9,7 +9,8 @@
  *
  *  - handles: an argument is a live handle of its kind; an operation that
  *    ends a handle kills it; kmem_cache_destroy, mempool_destroy and
- *    reserve_destroy need no live dependant (objects, elements, charges);
+ *    reserve_destroy need no live dependant (objects, elements, charges),
+ *    reserve_group_destroy no live reserve made in the group;
  *    cgroup_offline moves tasks of the group back to the root.
  *  - CPUs: `cpu N` to an online CPU with the current CPU's stack empty (a
  *    task cannot leave a CPU inside an irq or holding a lock); cpu_offline
@@ -26,7 +27,11 @@
  *    program's own locks always nest spin -> raw, task -> irq: lockdep
  *    can see no cycle among them; stack depth <= MMT_TRACE_MAX_DEPTH;
  *    net_rx serves its packet in a softirq it enters itself, so it needs
- *    a context where one may be entered.
+ *    a context where one may be entered.  mutex_a and mutex_b are task
+ *    context only and never entered twice on one CPU.
+ *  - the program's mutexes (binary only): none in a concurrent target's
+ *    program, mutex_a before mutex_b, and a mutex either the callers' or
+ *    the shrinkers' (check_mutex_enter): no lock cycle of the program's.
  *  - atomic context (binary only): nothing that may sleep; no
  *    drain_local_pages in hard irq (pcp->lock is not irq-safe); no
  *    synchronize_rcu, rcu_barrier or one-argument kvfree_rcu while a CPU
@@ -83,6 +88,7 @@ void _mmt_trace_state_free(struct _mmt_trace_state *st)
 		free(st->h[k].live);
 	}
 	free(st->cpus);
+	free(st->reserve_group);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -210,6 +216,40 @@ static bool in_softirq_handler(const struct _mmt_trace_cpu *cpu)
 		       _MMT_CTX(MMT_CTX_SOFTIRQ);
 }
 
+/*
+ * The binary rules of the program's mutexes, so that a decoded program can
+ * close no lock cycle of its own (a finding is the model's):
+ *  - none in a concurrent target's program: a CPU holding one while it
+ *    waits (a mempool element, a kernel thread, reclaim) for a CPU that
+ *    waits for the mutex is the program's deadlock;
+ *  - taken in one order, mutex_a before mutex_b;
+ *  - a mutex is the callers' or the shrinkers', never both in one
+ *    program: a caller holding a shrinker's mutex across an allocation
+ *    that may enter fs reclaim is the fs_reclaim inversion lockdep
+ *    reports (it stays writable in text).
+ */
+static bool check_mutex_enter(const struct _mmt_trace_state *st,
+			      unsigned int ctx, unsigned int bit,
+			      struct _mmt_trace_why *why)
+{
+	if (st->mt)
+		return refuse(
+			why, 0,
+			"enter %s: a concurrent target's program takes no shared mutex",
+			ctx_name(ctx));
+	if (ctx == MMT_CTX_MUTEX_A &&
+	    (_mmt_trace_cur(st)->mask & _MMT_CTX(MMT_CTX_MUTEX_B)))
+		return refuse(
+			why, 0,
+			"enter mutex_a inside mutex_b: the program's mutexes are taken a before b");
+	if (st->mutex_shrunk & bit)
+		return refuse(
+			why, 0,
+			"enter %s: a shrinker of this program takes it (held across an allocation it is the fs_reclaim inversion)",
+			ctx_name(ctx));
+	return true;
+}
+
 static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 			struct _mmt_trace_why *why)
 {
@@ -243,6 +283,12 @@ static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 		forbid = _MMT_CTX_INTERRUPT;
 		rule = "memalloc scopes are task context only";
 		break;
+	case MMT_CTX_MUTEX_A:
+	case MMT_CTX_MUTEX_B:
+		/* Text may take one in atomic context: sleep-in-atomic. */
+		forbid = _MMT_CTX_INTERRUPT | (st->lax ? 0 : _MMT_CTX_ATOMIC);
+		rule = "a mutex is taken in task context where it may sleep";
+		break;
 	case MMT_CTX_SPIN_LOCK:
 		if (st->hdr.rt_rules) {
 			forbid = _MMT_CTX_RT_ATOMIC;
@@ -275,6 +321,17 @@ static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 			why, 0,
 			"enter %s in a softirq handler on cpu %d: the interrupted task may hold it (the handler's locks are the hard irq's, inside enter irq)",
 			ctx_name(ctx), st->cpu);
+	if (ctx == MMT_CTX_MUTEX_A || ctx == MMT_CTX_MUTEX_B) {
+		unsigned int bit = 1u << (ctx - MMT_CTX_MUTEX_A);
+
+		if (cpu->mask & _MMT_CTX(ctx))
+			return refuse(
+				why, 0,
+				"enter %s on cpu %d: it holds the mutex already (a second would deadlock on itself)",
+				ctx_name(ctx), st->cpu);
+		if (!st->lax && !check_mutex_enter(st, ctx, bit, why))
+			return false;
+	}
 	if ((ctx == MMT_CTX_RAW_LOCK || ctx == MMT_CTX_SPIN_LOCK) &&
 	    held_at_level(cpu, ctx))
 		return refuse(
@@ -310,6 +367,12 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_SWAPOFF:
 	case MMT_OP_SOCK_MEMALLOC:
 	case MMT_OP_SOCK_CLOSE:
+	case MMT_OP_SOCK_CREATE:
+	case MMT_OP_RESERVE_GROUP:
+	case MMT_OP_RESERVE_CREATE_IN:
+	case MMT_OP_RESERVE_GROUP_CONNECT:
+	case MMT_OP_RESERVE_GROUP_DISCONNECT:
+	case MMT_OP_RESERVE_GROUP_DESTROY:
 	case MMT_OP_NET_RX:
 	case MMT_OP_RESERVE_CREATE:
 	case MMT_OP_RESERVE_KMALLOC:
@@ -320,6 +383,8 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_LRU_UNMAP:
 	case MMT_OP_KSWAPD:
 	case MMT_OP_SHRINK_ALL:
+	case MMT_OP_SHRINKER_REGISTER:
+	case MMT_OP_SHRINKER_UNREGISTER:
 	case MMT_OP_KTHREAD_START:
 	case MMT_OP_KTHREAD_STOP:
 		return true;
@@ -475,6 +540,13 @@ static bool check_atomic(const struct _mmt_trace_state *st,
 			why, -1,
 			"%s takes a sleeping spinlock under rt rules: not inside %s",
 			info->name, innermost(cpu, _MMT_CTX_RT_ATOMIC));
+	if (op->code == MMT_OP_SHRINKER_REGISTER &&
+	    op->arg[0] < mmt_trace_enum_size(MMT_ENUM_MUTEX) &&
+	    (st->mutex_entered & (1u << op->arg[0])))
+		return refuse(
+			why, 0,
+			"shrinker_register %s: a CPU of this program has held it (a caller's mutex a shrinker takes is the fs_reclaim inversion)",
+			mmt_trace_enum_name(MMT_ENUM_MUTEX, op->arg[0]));
 	/* Arguments as the decoder would make them, or refused. */
 	canon = *op;
 	_mmt_trace_canon_op(st, &canon);
@@ -597,6 +669,14 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 				      "reserve_destroy r%u: %u live charge(s)",
 				      op->arg[0], n);
 		break;
+	case MMT_OP_RESERVE_GROUP_DESTROY:
+		n = st->h[MMT_H_RESERVE_GROUP].fact[op->arg[0]];
+		if (n)
+			return refuse(
+				why, 0,
+				"reserve_group_destroy rg%u: %u live reserve(s) in it (destroy them first)",
+				op->arg[0], n);
+		break;
 	case MMT_OP_KTHREAD_START: {
 		int64_t twin = kthread_twin(st, op->arg[0], op->arg[1]);
 
@@ -704,6 +784,19 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 	}
 	if (pk)
 		st->h[pk].fact[fact]++;
+	if (kind == MMT_H_RESERVE) {
+		/* Its group (serial + 1, 0: none), whose live count it is in. */
+		uint32_t *g = realloc(st->reserve_group, h->cap * sizeof(*g));
+
+		if (!g)
+			return false;
+		st->reserve_group = g;
+		g[serial] = 0;
+		if (op->code == MMT_OP_RESERVE_CREATE_IN) {
+			g[serial] = op->arg[0] + 1;
+			st->h[MMT_H_RESERVE_GROUP].fact[op->arg[0]]++;
+		}
+	}
 	h->alive[serial] = 1;
 	h->fact[serial] = fact;
 	h->live[h->nr_live++] = serial; /* the largest serial yet */
@@ -721,6 +814,8 @@ static void handle_end(struct _mmt_trace_state *st, unsigned int kind,
 		return;
 	if (pk)
 		st->h[pk].fact[st->h[kind].fact[serial]]--;
+	if (kind == MMT_H_RESERVE && st->reserve_group[serial])
+		st->h[MMT_H_RESERVE_GROUP].fact[st->reserve_group[serial] - 1]--;
 	if (kind == MMT_H_CGROUP)
 		for (c = 0; c < st->hdr.nr_cpus; c++)
 			if (st->cpus[c].cgroup == serial + 1)
@@ -764,6 +859,9 @@ bool _mmt_trace_state_apply(struct _mmt_trace_state *st,
 		cpu->mask |= (uint16_t)_MMT_CTX(ctx);
 		if (ctx == MMT_CTX_RCU_READ)
 			st->rcu_readers++;
+		if (ctx == MMT_CTX_MUTEX_A || ctx == MMT_CTX_MUTEX_B)
+			st->mutex_entered |=
+				(uint8_t)(1u << (ctx - MMT_CTX_MUTEX_A));
 		break;
 	case MMT_OP_EXIT:
 		ctx = cpu->stack[--cpu->depth];
@@ -792,6 +890,9 @@ bool _mmt_trace_state_apply(struct _mmt_trace_state *st,
 		break;
 	case MMT_OP_CGROUP_ENTER:
 		cpu->cgroup = op->arg[0] + 1;
+		break;
+	case MMT_OP_SHRINKER_REGISTER:
+		st->mutex_shrunk |= (uint8_t)(1u << op->arg[0]);
 		break;
 	}
 	return true;

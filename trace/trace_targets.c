@@ -42,7 +42,8 @@
 	 B(MMT_OP_FREE_PAGES_BULK) | B(MMT_OP_DRAIN_LOCAL) |             \
 	 B(MMT_OP_DRAIN_ALL) | B(MMT_OP_LRU_ADD) | B(MMT_OP_LRU_UNMAP) | \
 	 B(MMT_OP_KSWAPD) | B(MMT_OP_ALLOC_PAGES_NOLOCK) |               \
-	 B(MMT_OP_FREE_PAGES_NOLOCK))
+	 B(MMT_OP_FREE_PAGES_NOLOCK) | B(MMT_OP_SHRINKER_REGISTER) |     \
+	 B(MMT_OP_SHRINKER_UNREGISTER))
 #define SLAB_OPS                                                            \
 	(STRUCTURAL | B(MMT_OP_CPU_OFFLINE) | B(MMT_OP_CPU_ONLINE) |        \
 	 B(MMT_OP_ALLOC_PAGES) | B(MMT_OP_FREE_PAGES) | B(MMT_OP_KMALLOC) | \
@@ -77,7 +78,10 @@
 	 B(MMT_OP_NET_RX) | B(MMT_OP_RESERVE_CREATE) |                        \
 	 B(MMT_OP_RESERVE_KMALLOC) | B(MMT_OP_RESERVE_CONNECT) |              \
 	 B(MMT_OP_RESERVE_DISCONNECT) | B(MMT_OP_RESERVE_DESTROY) |           \
-	 B(MMT_OP_RESERVE_CHARGE) | B(MMT_OP_RESERVE_UNCHARGE))
+	 B(MMT_OP_RESERVE_CHARGE) | B(MMT_OP_RESERVE_UNCHARGE) |              \
+	 B(MMT_OP_SOCK_CREATE) | B(MMT_OP_RESERVE_GROUP) |                    \
+	 B(MMT_OP_RESERVE_CREATE_IN) | B(MMT_OP_RESERVE_GROUP_CONNECT) |      \
+	 B(MMT_OP_RESERVE_GROUP_DISCONNECT) | B(MMT_OP_RESERVE_GROUP_DESTROY))
 
 static const struct {
 	const char *name;
@@ -85,7 +89,7 @@ static const struct {
 	const char *what;
 } targets[] = {
 	{ "pages", PAGES_OPS,
-	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, alloc_pages_nolock and free_pages_nolock, frees in any order, pcp drains, cpu hotplug, memory pressure and kswapd" },
+	  "the page allocator: alloc_pages with any GFP mask, order and node, bulk, alloc_pages_nolock and free_pages_nolock, frees in any order, pcp drains, cpu hotplug, memory pressure, kswapd, shrinkers that take a mutex in reclaim (fs_reclaim)" },
 	{ "slab", SLAB_OPS,
 	  "the slab layer: kmalloc, krealloc, kfree, kmalloc_nolock and kfree_nolock, caches and their flags, bulk, shrink, per-cgroup caches and offline, memalloc sockets (pfmemalloc slabs)" },
 	{ "rcu", RCU_OPS,
@@ -93,7 +97,7 @@ static const struct {
 	{ "mempool", MEMPOOL_OPS,
 	  "mempool: kmalloc, slab and page pools created, used, resized and destroyed under each policy, with memory pressure" },
 	{ "reserves", RESERVES_OPS,
-	  "the emergency reserve tree: reserves, charges, connect and disconnect, memalloc sockets, received packets, swap files on a network mount" },
+	  "the emergency reserve tree: reserves and groups of them (subtrees), charges, connect and disconnect, memalloc and ordinary sockets, received packets, swap files on a network mount" },
 	{ "stack", MMT_TRACE_OPS_SEQ,
 	  "the whole stack: every operation of the single-CPU language" },
 	/* concurrent: every CPU a thread, kernel threads, a schedule */

@@ -877,7 +877,7 @@ static bool parse_arg(struct parser *ps, const struct mmt_op_info *info, int i,
 		      uint32_t *out)
 {
 	const struct mmt_arg_info *a = &info->args[i];
-	char b[160], hint[96];
+	char b[160], hint[160];
 	uint64_t lo, hi, v;
 	struct tok t, val;
 	size_t kn;

@@ -186,6 +186,8 @@ enum mmt_bug {
 	/* upstream fixes of 2025-2026 (issue 11) */
 	MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, /* 2025: second trylock of zone->lock */
 	MMT_BUG_PCP_UP_TRYLOCK_REENTRY, /* 2025: UP pcp trylock never fails */
+	/* the language's gaps (issue 11): ordinary sockets */
+	MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, /* seed 004: sk_filter's drop skipped */
 	MMT_NR_BUGS
 };
 

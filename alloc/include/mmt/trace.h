@@ -83,11 +83,13 @@ enum mmt_handle_kind {
 	MMT_H_ELEMENT, /* e: mempool element; remembers its pool */
 	MMT_H_CGROUP, /* g */
 	MMT_H_SWAPFILE, /* s: a swap file on the machine's network mount */
-	MMT_H_SOCKET, /* sk: a SOCK_MEMALLOC socket */
-	MMT_H_RESERVE, /* r: a mem_reserve node under the root */
+	MMT_H_SOCKET, /* sk: a socket (sock_memalloc: with SOCK_MEMALLOC; sock_create: without) */
+	MMT_H_RESERVE, /* r: a mem_reserve leaf under the root or in a group */
 	MMT_H_CHARGE, /* ch: pages charged to a reserve */
 	MMT_H_KTHREAD, /* k: a kernel thread started by kthread_start */
 	MMT_H_SHEAF, /* sh: a prefilled sheaf; remembers its cache */
+	MMT_H_SHRINKER, /* sr: a shrinker whose scan takes a program mutex */
+	MMT_H_RESERVE_GROUP, /* rg: an aggregate mem_reserve node; counts its live reserves */
 	MMT_NR_HANDLE_KINDS
 };
 
@@ -113,7 +115,7 @@ enum mmt_arg_type {
 
 /* Enumerations that MMT_ARG_ENUM arguments name. */
 enum mmt_trace_enum {
-	MMT_ENUM_CONTEXT, /* irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc */
+	MMT_ENUM_CONTEXT, /* irq softirq bh_off preempt irqs_off raw_lock spin_lock rcu_read noio nofs memalloc mutex_a mutex_b */
 	MMT_ENUM_POOL_KIND, /* kmalloc slab page */
 	MMT_ENUM_LRU, /* anon file dirty */
 	MMT_ENUM_ONOFF, /* off on */
@@ -123,6 +125,8 @@ enum mmt_trace_enum {
 	 * MMT_CTX_IRQ and MMT_CTX_SOFTIRQ.
 	 */
 	MMT_ENUM_INTERRUPT,
+	/* mutex_a mutex_b: the values are MMT_CTX_MUTEX_A - MMT_CTX_MUTEX_A.. */
+	MMT_ENUM_MUTEX,
 	MMT_NR_TRACE_ENUMS
 };
 
@@ -155,6 +159,13 @@ enum mmt_trace_context {
 	MMT_CTX_NOIO, /* memalloc_noio_save scope (task context only) */
 	MMT_CTX_NOFS, /* memalloc_nofs_save scope (task context only) */
 	MMT_CTX_MEMALLOC, /* memalloc_noreclaim_save: PF_MEMALLOC (task context only) */
+	/*
+	 * mutex_lock of one of the program's two mutexes, shared by every
+	 * CPU (task context only; it may sleep): a caller-owned lock that a
+	 * shrinker (shrinker_register) may take too
+	 */
+	MMT_CTX_MUTEX_A,
+	MMT_CTX_MUTEX_B,
 	MMT_NR_TRACE_CONTEXTS
 };
 
@@ -232,8 +243,8 @@ enum mmt_opcode {
 	MMT_OP_SWAPON, /* s = swapon (a swap file on the network mount) */
 	MMT_OP_SWAPOFF, /* swapoff s */
 	MMT_OP_SOCK_MEMALLOC, /* sk = sock_memalloc (a socket with SOCK_MEMALLOC) */
-	MMT_OP_SOCK_CLOSE, /* sock_close sk */
-	MMT_OP_NET_RX, /* net_rx sk size: a packet arrives (softirq, emergency) */
+	MMT_OP_SOCK_CLOSE, /* sock_close sk (either kind) */
+	MMT_OP_NET_RX, /* net_rx sk size: a packet arrives (softirq, emergency; dropped at an ordinary socket if pfmemalloc) */
 	MMT_OP_RESERVE_CREATE, /* r = reserve_create count (pages) */
 	MMT_OP_RESERVE_KMALLOC, /* reserve_kmalloc r size count */
 	MMT_OP_RESERVE_CONNECT, /* reserve_connect r */
@@ -241,11 +252,19 @@ enum mmt_opcode {
 	MMT_OP_RESERVE_DESTROY, /* reserve_destroy r (no live charges of r) */
 	MMT_OP_RESERVE_CHARGE, /* ch = reserve_charge r count */
 	MMT_OP_RESERVE_UNCHARGE, /* reserve_uncharge ch */
+	MMT_OP_SOCK_CREATE, /* sk = sock_create (an ordinary socket: no SOCK_MEMALLOC) */
+	MMT_OP_RESERVE_GROUP, /* rg = reserve_group (an aggregate node under the root) */
+	MMT_OP_RESERVE_CREATE_IN, /* r = reserve_create_in rg count (a leaf in the group) */
+	MMT_OP_RESERVE_GROUP_CONNECT, /* reserve_group_connect rg (the whole subtree) */
+	MMT_OP_RESERVE_GROUP_DISCONNECT, /* reserve_group_disconnect rg */
+	MMT_OP_RESERVE_GROUP_DESTROY, /* reserve_group_destroy rg (no live reserve in it) */
 	/* memory pressure and reclaim */
 	MMT_OP_LRU_ADD, /* lru_add lru count: map reclaimable pages */
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
 	MMT_OP_KSWAPD, /* kswapd node: one balancing pass, run here */
 	MMT_OP_SHRINK_ALL, /* shrink_all: every cache's kmem_cache_shrink */
+	MMT_OP_SHRINKER_REGISTER, /* sr = shrinker_register mutex: its scan takes the mutex */
+	MMT_OP_SHRINKER_UNREGISTER, /* shrinker_unregister sr */
 	/* kernel threads (concurrent programs only: the -mt targets) */
 	MMT_OP_KTHREAD_START, /* k = kthread_start kind node */
 	MMT_OP_KTHREAD_STOP, /* kthread_stop k */
