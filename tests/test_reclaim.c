@@ -495,6 +495,47 @@ MMT_TEST(
 	MMT_CHECK_CLEAN(m);
 }
 
+static void reclaim_in_kthread(void *arg)
+{
+	mmt_try_to_free_pages((struct mmt_machine *)arg, GFP_KERNEL,
+			      MMT_SWAP_CLUSTER_MAX);
+}
+
+/*
+ * writeback-limit's bound counts a pass until its throttle ends.  A pass
+ * whose throttle kthread_stop cut short leaves its pages above the limit:
+ * they stay in the bound until as many writebacks have ended, so the next
+ * pass's submissions are no false report.
+ */
+MMT_TEST(writeback_limit_counts_a_pass_whose_throttle_kthread_stop_cut_short)
+{
+	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
+	struct mmt_reclaim_params rp;
+	struct mmt_wb_device *disk = mmt_disk_create(m, "sdd", 1000);
+	struct mmt_kthread *k;
+
+	MMT_CHECK(disk != NULL);
+	mmt_reclaim_get_params(m, &rp);
+	rp.writeback_ratio = 1;
+	MMT_CHECK(mmt_reclaim_set_params(m, &rp));
+	mmt_reclaim_set_file_device(m, disk);
+	fill_lru(m, MMT_LRU_FILE_DIRTY, NULL, PAGES / 4);
+	/* A kthread's pass submits 32 pages and waits in its throttle. */
+	k = mmt_kthread_run(m, "kworker", 0, reclaim_in_kthread, m);
+	MMT_CHECK(k != NULL);
+	while (mmt_writeback_pages(m, 0) < MMT_SWAP_CLUSTER_MAX)
+		mmt_schedule_timeout(1);
+	mmt_kthread_stop(k);
+	MMT_CHECK_EQ(mmt_writeback_pages(m, 0), MMT_SWAP_CLUSTER_MAX);
+	/* The next pass submits 32 more on top of the first 32. */
+	mmt_try_to_free_pages(m, GFP_KERNEL, MMT_SWAP_CLUSTER_MAX);
+	MMT_CHECK_CLEAN(m);
+	MMT_CHECK(mmt_wb_device_wait_idle(disk, 60 * MMT_HZ));
+	mmt_reclaim_set_file_device(m, NULL);
+	mmt_wb_device_destroy(disk);
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(throttle_vm_writeout_of_2016_waits_until_writeback_is_under_the_limit)
 {
 	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
