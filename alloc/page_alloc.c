@@ -1105,34 +1105,41 @@ static inline int gfp_migratetype(mmt_gfp_t gfp)
 
 /*
  * Zonelist order for (node, highest zone): the preferred node's zones from
- * the highest allowed down, then the other nodes in order of distance (the
- * model's distance is |a - b|, ties to the lower node).  Built once per
- * machine, like the kernel's node_zonelists.
+ * the highest allowed down, then the other nodes nearest first by
+ * mmt_node_distance() (the config's matrix from a topology, by default
+ * 10 + 10 * |a - b|), ties to the lower node.  Built once per machine, like
+ * the kernel's node_zonelists.
  */
 static void build_zonelist(struct mmt_machine *m, int nid, int highest,
 			   bool thisnode, struct mmt_zonelist *zl)
 {
-	int d, t;
+	int order[MMT_MAX_NODES], nr = 0, i, j, t;
 
-	zl->nr = 0;
-	for (d = 0; d < m->nr_nodes; d++) {
-		int cand[2] = { nid - d, nid + d };
-		int k;
+	/* Insertion sort by (distance, node): the preferred node is first. */
+	for (i = 0; i < m->nr_nodes; i++) {
+		int di = mmt_node_distance(m, nid, i);
 
-		for (k = 0; k < (d ? 2 : 1); k++) {
-			int n = cand[k];
+		if (i != nid && thisnode)
+			continue;
+		for (j = nr; j > 0; j--) {
+			int dj = mmt_node_distance(m, nid, order[j - 1]);
 
-			if (n < 0 || n >= m->nr_nodes)
-				continue;
-			for (t = highest; t >= 0; t--) {
-				int zid = m->nodes[n].zone_ids[t];
-
-				if (zid >= 0)
-					zl->zones[zl->nr++] = &m->zones[zid];
-			}
+			if (dj < di || (dj == di && order[j - 1] < i) ||
+			    order[j - 1] == nid)
+				break;
+			order[j] = order[j - 1];
 		}
-		if (thisnode)
-			break;
+		order[j] = i;
+		nr++;
+	}
+	zl->nr = 0;
+	for (i = 0; i < nr; i++) {
+		for (t = highest; t >= 0; t--) {
+			int zid = m->nodes[order[i]].zone_ids[t];
+
+			if (zid >= 0)
+				zl->zones[zl->nr++] = &m->zones[zid];
+		}
 	}
 }
 
