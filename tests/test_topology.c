@@ -572,6 +572,41 @@ MMT_TEST(cpu_node_map_places_each_cpu_and_its_local_allocations)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * tests/data/topology-4numa-latency.xml: "package:2 numa:2 core:2 pu:1"
+ * with a NUMA latency matrix added through hwloc_distances_add_*() and
+ * exported: 100 local, 120 within a package, 320 across, except nodes 1
+ * and 2 (160), as on a machine whose middle nodes share a link.
+ */
+MMT_TEST(
+	an_xml_latency_matrix_gives_the_distances_and_the_model_falls_back_by_it)
+{
+	struct mmt_topo *t = topo(
+		MMT_SOURCE_DIR "/tests/data/topology-4numa-latency.xml", 0, 0);
+	const struct mmt_topo_info *in = mmt_topo_info(t);
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+
+	MMT_CHECK(in->distances_from_hwloc);
+	MMT_CHECK_EQ(in->nr_nodes, 4);
+	MMT_CHECK_EQ(in->distance[0][0], 10);
+	MMT_CHECK_EQ(in->distance[0][1], 12);
+	MMT_CHECK_EQ(in->distance[1][2], 16);
+	MMT_CHECK_EQ(in->distance[2][3], 12);
+	MMT_CHECK_EQ(in->distance[3][0], 32);
+	three_node_config(&cfg);
+	cfg.normal_pages = 512;
+	mmt_topo_apply(t, &cfg);
+	m = t_machine(&cfg);
+	/* By node number node 2 would fall back to node 1 (a tie with 3). */
+	MMT_CHECK_EQ(first_fallback_node(m, 2), 3);
+	MMT_CHECK_EQ(first_fallback_node(m, 1), 0);
+	MMT_CHECK_EQ(first_fallback_node(m, 0), 1);
+	MMT_CHECK_CLEAN(m);
+	t_machine_done();
+	mmt_topo_destroy(t);
+}
+
 MMT_TEST(config_validation_names_a_bad_cpu_node_or_distance)
 {
 	struct mmt_config cfg;
