@@ -820,7 +820,6 @@ static bool map_cpus(struct mmt_topo *t, const struct mmt_topo_opts *o,
 	hwloc_obj_t all[TOPO_MAX_DOMAINS], *list = NULL;
 	int nr_dom = 0, n, i, c, total = 0, share[MMT_MAX_NODES];
 	int64_t rem[MMT_MAX_NODES];
-	bool ok = false;
 
 	pick_domains(t, all, &nr_dom);
 	in->nr_domains = nr_dom;
@@ -924,10 +923,9 @@ static bool map_cpus(struct mmt_topo *t, const struct mmt_topo_opts *o,
 				in->max_cpus_per_pu = t->pu_cpus[cpu->pu];
 		}
 	}
-	ok = true;
 	free(list);
 	derive_distances(t);
-	return ok;
+	return true;
 }
 
 /* Host PUs for pinning: this process's allowed PUs, in logical order. */
