@@ -83,13 +83,10 @@ void mmt_config_default(struct mmt_config *cfg)
 
 static bool distances_given(const struct mmt_config *cfg)
 {
-	int a, b;
-
-	for (a = 0; a < MMT_MAX_NODES; a++)
-		for (b = 0; b < MMT_MAX_NODES; b++)
-			if (cfg->node_distance[a][b])
-				return true;
-	return false;
+	/* Every machine creation validates: a word-wide scan. */
+	return _mmt_mem_first_not(cfg->node_distance, 0,
+				  sizeof(cfg->node_distance)) !=
+	       sizeof(cfg->node_distance);
 }
 
 /* The CPU-to-node map and the distance matrix (struct mmt_config). */
@@ -534,10 +531,7 @@ int mmt_node_distance(const struct mmt_machine *m, int a, int b)
 {
 	if (a < 0 || b < 0 || a >= m->nr_nodes || b >= m->nr_nodes)
 		return -1;
-	if (m->cfg.node_distance[a][b])
-		return m->cfg.node_distance[a][b];
-	/* All zero (validated: all or none): the model's own line. */
-	return MMT_LOCAL_DISTANCE + MMT_LOCAL_DISTANCE * abs(a - b);
+	return _mmt_node_distance(m, a, b);
 }
 
 int mmt_cpu_to_node(const struct mmt_machine *m, int cpu)
