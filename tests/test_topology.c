@@ -422,6 +422,29 @@ MMT_TEST(bind_pins_the_calling_thread_to_the_pu_of_its_simulated_cpu)
 	}
 }
 
+MMT_TEST(a_synthetic_topologys_pus_in_use_go_round_robin_onto_the_host_pus)
+{
+	/* Two CPUs on two nodes: PUs L#0 and L#8 of 32. */
+	struct mmt_topo *t = topo("package:2 numa:2 core:4 pu:2", 0, 2);
+	const struct mmt_topo_info *in = mmt_topo_info(t);
+	int c;
+
+	MMT_CHECK_EQ(in->cpu[0].pu, 0);
+	MMT_CHECK_EQ(in->cpu[1].pu, 8);
+	if (in->host_pus >= 2)
+		MMT_CHECK(in->cpu[0].host_pu != in->cpu[1].host_pu);
+	mmt_topo_destroy(t);
+
+	/* Oversubscribed: CPUs on one PU share its host PU. */
+	t = topo("core:2 pu:2", 0, 12);
+	in = mmt_topo_info(t);
+	for (c = 4; c < 12; c++)
+		MMT_CHECK_EQ(in->cpu[c].host_pu, in->cpu[c % 4].host_pu);
+	for (c = 1; c < 4 && c < in->host_pus; c++)
+		MMT_CHECK(in->cpu[c].host_pu != in->cpu[0].host_pu);
+	mmt_topo_destroy(t);
+}
+
 /* Make sched_setaffinity fail with EPERM in this process from now on. */
 static bool forbid_affinity(void)
 {

@@ -124,6 +124,7 @@ struct worker {
 	struct run_ctx *ctx;
 	pthread_t thread;
 	int id, cpu;
+	int pinned_pu; /* host PU the thread is bound to, -1: none yet */
 	uint64_t ops, rng;
 	struct mmt_task *task;
 	struct held held[RUN_HELD_MAX];
@@ -250,15 +251,23 @@ static int claim_any_cpu(struct run_ctx *ctx, int first)
 
 /* ---- pinning (--topology) ---- */
 
-/* Pin the calling thread to the PU of the CPU it is on now. */
+/*
+ * Pin the calling thread to the PU of the CPU it is on now; a system call
+ * only when that is another host PU than the thread's.
+ */
 static void pin(struct worker *w)
 {
 	struct run_ctx *ctx = w->ctx;
 	char err[256];
+	int pu;
 
 	if (!ctx->topo || atomic_load(&ctx->pin_failed))
 		return;
+	pu = mmt_topo_info(ctx->topo)->cpu[w->cpu].host_pu;
+	if (pu == w->pinned_pu)
+		return;
 	if (mmt_topo_bind_cpu(ctx->topo, w->cpu, err, sizeof(err))) {
+		w->pinned_pu = pu;
 		atomic_fetch_add(&ctx->pins, 1);
 		return;
 	}
@@ -1087,6 +1096,7 @@ int cmd_run(int argc, char **argv)
 
 		w->ctx = &ctx;
 		w->id = n;
+		w->pinned_pu = -1;
 		w->ops = o.ops / (uint64_t)o.cpus +
 			 ((uint64_t)n < o.ops % (uint64_t)o.cpus);
 		w->rng = cli_splitmix64(&s);

@@ -34,8 +34,11 @@
  *
  * Pinning: through the host topology always (binding through a synthetic
  * or XML topology is a silent no-op in hwloc).  A real topology's PU is a
- * host PU; a synthetic or XML topology's PU of logical index i is pinned to
- * the host's PU i mod (host PUs), in hwloc's logical order.
+ * host PU; a synthetic or XML topology's PUs in use are folded onto the
+ * host's round robin, in the order the simulated CPUs first use them (the
+ * k-th such PU on the host's PU k mod (host PUs), hwloc's logical order),
+ * so that as many distinct PUs as the host has land on distinct host PUs
+ * whichever nodes they are in.
  *
  * Thread safety: create/destroy/export from one thread; info, bind, print
  * and JSON read an immutable object and may run on any thread.
@@ -933,7 +936,8 @@ static bool map_host(struct mmt_topo *t, char *err, size_t errlen)
 {
 	struct mmt_topo_info *in = &t->info;
 	const struct hwloc_topology_support *sup;
-	int c;
+	hwloc_obj_t h;
+	int c, used = 0;
 
 	in->host_pus = hwloc_get_nbobjs_by_type(t->host, HWLOC_OBJ_PU);
 	if (in->host_pus <= 0)
@@ -947,10 +951,22 @@ static bool map_host(struct mmt_topo *t, char *err, size_t errlen)
 		if (in->source == MMT_TOPO_REAL) {
 			cpu->host_pu = cpu->pu_os;
 		} else {
-			hwloc_obj_t h = hwloc_get_obj_by_type(
-				t->host, HWLOC_OBJ_PU,
-				(unsigned)(cpu->pu % in->host_pus));
+			int k, first = c;
 
+			/* The first CPU on this PU; else its rank. */
+			for (k = 0; k < c; k++) {
+				if (in->cpu[k].pu == cpu->pu) {
+					first = k;
+					break;
+				}
+			}
+			if (first < c) {
+				cpu->host_pu = in->cpu[first].host_pu;
+				continue;
+			}
+			h = hwloc_get_obj_by_type(
+				t->host, HWLOC_OBJ_PU,
+				(unsigned)(used++ % in->host_pus));
 			cpu->host_pu = (int)h->os_index;
 		}
 	}
@@ -1229,7 +1245,7 @@ void mmt_topo_print(const struct mmt_topo *t, FILE *out)
 			"pinning: each simulated CPU's thread to its PU\n");
 	else
 		fprintf(out,
-			"pinning: the %s topology's PU L#i to this machine's PU L#(i mod %d)\n",
+			"pinning: the %s topology's PUs in use, round robin onto this machine's %d PU(s)\n",
 			mmt_topo_source_name(in->source), in->host_pus);
 	fprintf(out, "distances: %s\n",
 		in->distances_from_hwloc ?

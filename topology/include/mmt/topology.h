@@ -23,7 +23,8 @@
  *  - distances: hwloc's NUMA latency matrix when the topology carries one,
  *    else from the tree: 10 local, 20 within a package, 30 across.
  * Pinning always goes through the host's own topology: on a synthetic or
- * XML topology a PU is pinned to host PU (its index mod the host's PUs).
+ * XML topology the PUs in use go round robin onto the host's PUs, in the
+ * order the simulated CPUs first use them.
  */
 #ifndef MMT_TOPOLOGY_H
 #define MMT_TOPOLOGY_H
