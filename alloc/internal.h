@@ -514,6 +514,20 @@ struct mmt_machine {
 	struct mmt_reclaim_state *reclaim; /* reclaim.c */
 };
 
+/*
+ * node_distance(@a, @b) of valid nodes: the config's matrix (validated:
+ * all set or none), else the model's line 10 + 10 * |a - b|.
+ */
+static inline int _mmt_node_distance(const struct mmt_machine *m, int a, int b)
+{
+	int d = m->cfg.node_distance[a][b];
+
+	if (d)
+		return d;
+	return MMT_LOCAL_DISTANCE +
+	       MMT_LOCAL_DISTANCE * (a > b ? a - b : b - a);
+}
+
 /* ---- current CPU ---- */
 
 extern _Thread_local struct mmt_cpu *_mmt_this_cpu;

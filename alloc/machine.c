@@ -4,7 +4,8 @@
  * the execution context of each CPU.
  *
  * What it models: a NUMA machine of 1..8 nodes, each with a small DMA32-like
- * zone and a NORMAL zone, 1..256 CPUs spread in blocks over the nodes, page
+ * zone and a NORMAL zone, 1..256 CPUs spread in blocks over the nodes (or
+ * placed by the config's cpu_node map, from a topology), page
  * frames of 4 KiB backed by one mmap()ed arena, and a descriptor per frame.
  *
  * Layout: zones are laid out node by node, each starting at a pfn aligned to
@@ -79,6 +80,66 @@ void mmt_config_default(struct mmt_config *cfg)
 	cfg->throttle = MMT_THROTTLE_VM_WRITEOUT;
 	cfg->stall_jiffies = 60 * 100; /* a minute of model time */
 	cfg->wait_real_ms = 20000;
+}
+
+static bool distances_given(const struct mmt_config *cfg)
+{
+	/* Every machine creation validates: a word-wide scan. */
+	return _mmt_mem_first_not(cfg->node_distance, 0,
+				  sizeof(cfg->node_distance)) !=
+	       sizeof(cfg->node_distance);
+}
+
+/* The CPU-to-node map and the distance matrix (struct mmt_config). */
+static bool validate_numa(const struct mmt_config *cfg, char *err,
+			  size_t errlen)
+{
+	int a, b;
+
+	if (cfg->cpu_node_map) {
+		for (a = 0; a < cfg->nr_cpus; a++) {
+			if (cfg->cpu_node[a] < cfg->nr_nodes)
+				continue;
+			snprintf(err, errlen,
+				 "cpu_node[%d]: node %u is out of range 0..%d",
+				 a, cfg->cpu_node[a], cfg->nr_nodes - 1);
+			return false;
+		}
+	}
+	if (!distances_given(cfg))
+		return true;
+	for (a = 0; a < MMT_MAX_NODES; a++) {
+		for (b = 0; b < MMT_MAX_NODES; b++) {
+			unsigned int d = cfg->node_distance[a][b];
+
+			if (a >= cfg->nr_nodes || b >= cfg->nr_nodes) {
+				if (!d)
+					continue;
+				snprintf(
+					err, errlen,
+					"node_distance[%d][%d]: %u set beyond the %d node(s)",
+					a, b, d, cfg->nr_nodes);
+				return false;
+			}
+			if (a == b && d != MMT_LOCAL_DISTANCE) {
+				snprintf(
+					err, errlen,
+					"node_distance[%d][%d]: %u, the local distance must be %d",
+					a, b, d, MMT_LOCAL_DISTANCE);
+				return false;
+			}
+			if (a != b &&
+			    (d <= MMT_LOCAL_DISTANCE || d > MMT_MAX_DISTANCE)) {
+				snprintf(
+					err, errlen,
+					"node_distance[%d][%d]: %u is out of range %d..%d for a remote node",
+					a, b, d, MMT_LOCAL_DISTANCE + 1,
+					MMT_MAX_DISTANCE);
+				return false;
+			}
+		}
+	}
+	return true;
 }
 
 #define MMT_MAX_TOTAL_PAGES (4ul << 20) /* 16 GiB simulated */
@@ -185,7 +246,7 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err, size_t errlen)
 			 cfg->max_violations);
 		return false;
 	}
-	return true;
+	return validate_numa(cfg, err, errlen);
 }
 
 /*
@@ -365,8 +426,14 @@ struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 
 		cpu->m = m;
 		cpu->id = i;
-		/* Blocks of CPUs per node, like a BIOS enumerating sockets. */
-		cpu->nid = (int)((long)i * m->nr_nodes / m->nr_cpus);
+		/*
+		 * The topology's map, or blocks of CPUs per node, like a
+		 * BIOS enumerating sockets.
+		 */
+		if (cfg->cpu_node_map)
+			cpu->nid = cfg->cpu_node[i];
+		else
+			cpu->nid = (int)((long)i * m->nr_nodes / m->nr_cpus);
 		atomic_init(&cpu->online, true);
 		atomic_init(&cpu->owner, NULL);
 	}
@@ -465,6 +532,13 @@ int mmt_nr_cpus(const struct mmt_machine *m)
 int mmt_nr_nodes(const struct mmt_machine *m)
 {
 	return m->nr_nodes;
+}
+
+int mmt_node_distance(const struct mmt_machine *m, int a, int b)
+{
+	if (a < 0 || b < 0 || a >= m->nr_nodes || b >= m->nr_nodes)
+		return -1;
+	return _mmt_node_distance(m, a, b);
 }
 
 int mmt_cpu_to_node(const struct mmt_machine *m, int cpu)

@@ -1104,35 +1104,54 @@ static inline int gfp_migratetype(mmt_gfp_t gfp)
 }
 
 /*
- * Zonelist order for (node, highest zone): the preferred node's zones from
- * the highest allowed down, then the other nodes in order of distance (the
- * model's distance is |a - b|, ties to the lower node).  Built once per
- * machine, like the kernel's node_zonelists.
+ * The nodes in fallback order from @nid: @nid first, then the others
+ * nearest first by _mmt_node_distance() (the config's matrix from a
+ * topology, by default 10 + 10 * |a - b|), ties to the lower node.
+ * Returns how many (every node).
  */
-static void build_zonelist(struct mmt_machine *m, int nid, int highest,
-			   bool thisnode, struct mmt_zonelist *zl)
+static int node_order(const struct mmt_machine *m, int nid,
+		      int order[MMT_MAX_NODES])
 {
-	int d, t;
+	int nr = 1, i, j;
+
+	order[0] = nid;
+	/* Insertion sort by (distance, node) behind the preferred node. */
+	for (i = 0; i < m->nr_nodes; i++) {
+		int di = _mmt_node_distance(m, nid, i);
+
+		if (i == nid)
+			continue;
+		for (j = nr; j > 1; j--) {
+			int dj = _mmt_node_distance(m, nid, order[j - 1]);
+
+			if (dj < di || (dj == di && order[j - 1] < i))
+				break;
+			order[j] = order[j - 1];
+		}
+		order[j] = i;
+		nr++;
+	}
+	return nr;
+}
+
+/*
+ * Zonelist for (node, highest zone): the nodes of @order (node_order();
+ * only the first with @thisnode), each one's zones from the highest
+ * allowed down.  Built once per machine, like the kernel's node_zonelists.
+ */
+static void build_zonelist(struct mmt_machine *m, const int *order, int nr,
+			   int highest, bool thisnode, struct mmt_zonelist *zl)
+{
+	int i, t;
 
 	zl->nr = 0;
-	for (d = 0; d < m->nr_nodes; d++) {
-		int cand[2] = { nid - d, nid + d };
-		int k;
+	for (i = 0; i < (thisnode ? 1 : nr); i++) {
+		for (t = highest; t >= 0; t--) {
+			int zid = m->nodes[order[i]].zone_ids[t];
 
-		for (k = 0; k < (d ? 2 : 1); k++) {
-			int n = cand[k];
-
-			if (n < 0 || n >= m->nr_nodes)
-				continue;
-			for (t = highest; t >= 0; t--) {
-				int zid = m->nodes[n].zone_ids[t];
-
-				if (zid >= 0)
-					zl->zones[zl->nr++] = &m->zones[zid];
-			}
+			if (zid >= 0)
+				zl->zones[zl->nr++] = &m->zones[zid];
 		}
-		if (thisnode)
-			break;
 	}
 }
 
@@ -2428,11 +2447,13 @@ int _mmt_page_alloc_init(struct mmt_machine *m, char *err, size_t errlen)
 	}
 	setup_watermarks(m);
 	for (i = 0; i < m->nr_nodes; i++) {
-		int t;
+		int order[MMT_MAX_NODES], nr = node_order(m, i, order), t;
 
 		for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
-			build_zonelist(m, i, t, false, &m->zonelists[i][t][0]);
-			build_zonelist(m, i, t, true, &m->zonelists[i][t][1]);
+			build_zonelist(m, order, nr, t, false,
+				       &m->zonelists[i][t][0]);
+			build_zonelist(m, order, nr, t, true,
+				       &m->zonelists[i][t][1]);
 		}
 	}
 	for (c = 0; c < m->nr_cpus; c++) {

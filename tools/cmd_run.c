@@ -21,6 +21,12 @@
  * thread never attaches to a CPU another thread is on (that would be a
  * cpu-busy violation of the tool, not a finding).
  *
+ * With --topology the machine follows a topology (topology/: its nodes,
+ * its CPU-to-node map and node distances) and each thread is pinned to the
+ * PU of the simulated CPU it is on, again after every migration and
+ * wake-up; where binding is not permitted the run says so once and goes
+ * on unpinned.
+ *
  * Then every thread frees what it holds; the main thread drains every CPU,
  * runs the expensive validators (mmt_machine_is_valid()), checks that no
  * page is left allocated, prints the counters and every violation, and
@@ -44,6 +50,7 @@
 
 #include "cli.h"
 #include "mmt/mmt.h"
+#include "mmt/topology.h"
 
 #define RUN_DEFAULT_OPS 5000000ull
 #define RUN_MAX_OPS 1000000000000ull
@@ -57,7 +64,9 @@ struct run_opts {
 	unsigned long pages, dma32;
 	uint64_t ops, seed, bugs;
 	bool rt, json;
+	bool nodes_set, cpus_set; /* given, not the defaults */
 	enum mmt_slab_impl slab;
+	const char *topology; /* --topology: map and pin; NULL: neither */
 };
 
 struct run_stats {
@@ -92,6 +101,9 @@ struct run_ctx {
 	pthread_mutex_t xmu;
 	void *exchange[RUN_EXCHANGE];
 	_Atomic int *claimed; /* per simulated CPU: a thread is on it */
+	const struct mmt_topo *topo; /* --topology: pin to its PUs */
+	_Atomic bool pin_failed; /* said once; then threads run unpinned */
+	_Atomic unsigned long pins; /* successful pinnings */
 	pthread_mutex_t sig_mu;
 	struct run_sig sigs[RUN_MAX_SIGS];
 	unsigned int nr_sigs;
@@ -112,6 +124,7 @@ struct worker {
 	struct run_ctx *ctx;
 	pthread_t thread;
 	int id, cpu;
+	int pinned_pu; /* host PU the thread is bound to, -1: none yet */
 	uint64_t ops, rng;
 	struct mmt_task *task;
 	struct held held[RUN_HELD_MAX];
@@ -189,12 +202,18 @@ static void usage(FILE *out)
 		"  --slab IMPL  object allocator: slub (default), slab or sheaves\n"
 		"  --rt         PREEMPT_RT rules: spinlocks sleep (no page allocator calls\n"
 		"               with irqs or preemption disabled)\n"
+		"  --topology T follow a topology and pin each thread to its CPU's PU:\n"
+		"               'real' (this machine), an hwloc synthetic description\n"
+		"               ('package:2 numa:2 core:4 pu:2') or an hwloc XML file;\n"
+		"               --nodes and --cpus then default to the topology's\n"
+		"               ('%s topo' shows the mapping)\n"
 		"  --json       one JSON object on stdout (summary line on stderr)\n"
 		"  --help       this text\n"
 		"\n"
 		"Exit status: 0 no violation, 1 violation(s) or a failed run, 2 wrong usage.\n",
 		CLI_PROG, RUN_MAX_ORDER, MMT_MAX_NODES, MMT_MAX_CPUS,
-		RUN_MAX_PAGES, RUN_MAX_PAGES, RUN_DEFAULT_OPS, CLI_PROG);
+		RUN_MAX_PAGES, RUN_MAX_PAGES, RUN_DEFAULT_OPS, CLI_PROG,
+		CLI_PROG);
 }
 
 /* ---- simulated CPUs: claimed before attaching ---- */
@@ -228,6 +247,33 @@ static int claim_any_cpu(struct run_ctx *ctx, int first)
 		}
 		sched_yield();
 	}
+}
+
+/* ---- pinning (--topology) ---- */
+
+/*
+ * Pin the calling thread to the PU of the CPU it is on now; a system call
+ * only when that is another host PU than the thread's.
+ */
+static void pin(struct worker *w)
+{
+	struct run_ctx *ctx = w->ctx;
+	char err[256];
+	int pu;
+
+	if (!ctx->topo || atomic_load(&ctx->pin_failed))
+		return;
+	pu = mmt_topo_info(ctx->topo)->cpu[w->cpu].host_pu;
+	if (pu == w->pinned_pu)
+		return;
+	if (mmt_topo_bind_cpu(ctx->topo, w->cpu, err, sizeof(err))) {
+		w->pinned_pu = pu;
+		atomic_fetch_add(&ctx->pins, 1);
+		return;
+	}
+	if (!atomic_exchange(&ctx->pin_failed, true))
+		fprintf(stderr, "%s run: %s; threads run unpinned\n", CLI_PROG,
+			err);
 }
 
 /* ---- the workload ---- */
@@ -438,6 +484,7 @@ static void migrate(struct worker *w)
 	if (mmt_migrate(target)) {
 		w->cpu = target;
 		unclaim_cpu(ctx, old);
+		pin(w);
 		w->st.migrations++;
 	} else {
 		unclaim_cpu(ctx, target); /* the model reported why */
@@ -456,6 +503,7 @@ static void sleep_and_wake(struct worker *w)
 		ctx, (int)cli_rand_below(&w->rng, (uint64_t)ctx->o->cpus));
 	if (!mmt_cpu_attach(ctx->m, w->cpu, w->task))
 		abort(); /* claimed, so free: a model bug; the violation says more */
+	pin(w);
 	w->st.sleeps++;
 }
 
@@ -604,6 +652,7 @@ static void *worker_main(void *arg)
 	w->cpu = claim_any_cpu(ctx, w->id);
 	if (!mmt_cpu_attach(ctx->m, w->cpu, w->task))
 		abort();
+	pin(w);
 	for (i = 0; i < w->ops; i++)
 		run_op(w);
 	while (w->nheld)
@@ -804,6 +853,7 @@ enum {
 	OPT_RT,
 	OPT_JSON,
 	OPT_SLAB,
+	OPT_TOPOLOGY,
 	OPT_HELP,
 };
 
@@ -820,6 +870,7 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "rt", no_argument, NULL, OPT_RT },
 		{ "slab", required_argument, NULL, OPT_SLAB },
+		{ "topology", required_argument, NULL, OPT_TOPOLOGY },
 		{ "json", no_argument, NULL, OPT_JSON },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
@@ -837,12 +888,14 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 					   MMT_MAX_NODES, &v))
 				return CLI_EXIT_USAGE;
 			o->nodes = (int)v;
+			o->nodes_set = true;
 			break;
 		case OPT_CPUS:
 			if (!cli_parse_u64("run", "--cpus", optarg, 1,
 					   MMT_MAX_CPUS, &v))
 				return CLI_EXIT_USAGE;
 			o->cpus = (int)v;
+			o->cpus_set = true;
 			break;
 		case OPT_PAGES:
 			if (!cli_parse_u64("run", "--pages", optarg, 16,
@@ -893,6 +946,9 @@ static int parse_opts(int argc, char **argv, struct run_opts *o, bool *seeded)
 					"--slab: '%s' is not slub, slab or sheaves",
 					optarg);
 			break;
+		case OPT_TOPOLOGY:
+			o->topology = optarg;
+			break;
 		case OPT_JSON:
 			o->json = true;
 			break;
@@ -934,6 +990,7 @@ int cmd_run(int argc, char **argv)
 	struct run_ctx ctx;
 	struct worker *workers;
 	struct run_stats total = { 0 };
+	struct mmt_topo *topo = NULL;
 	unsigned long nviol, kept, i, left;
 	char err[256], bugs[256], seedbuf[24];
 	double t0, elapsed;
@@ -945,6 +1002,19 @@ int cmd_run(int argc, char **argv)
 		return ret < 0 ? CLI_EXIT_OK : ret;
 	if (!seeded)
 		o.seed = random_seed();
+	if (o.topology) {
+		struct mmt_topo_opts to = {
+			.spec = o.topology,
+			.nodes = o.nodes_set ? o.nodes : 0,
+			.cpus = o.cpus_set ? o.cpus : 0,
+		};
+
+		topo = mmt_topo_create(&to, err, sizeof(err));
+		if (!topo)
+			return cli_usage_error("run", "%s", err);
+		o.nodes = mmt_topo_info(topo)->nr_nodes;
+		o.cpus = mmt_topo_info(topo)->nr_cpus;
+	}
 
 	mmt_config_default(&cfg);
 	cfg.nr_nodes = o.nodes;
@@ -955,10 +1025,14 @@ int cmd_run(int argc, char **argv)
 	cfg.bugs = o.bugs;
 	cfg.slab = o.slab;
 	cfg.max_violations = 64;
+	if (topo)
+		mmt_topo_apply(topo, &cfg);
 	m = mmt_machine_create(&cfg, err, sizeof(err));
-	if (!m)
+	if (!m) {
+		mmt_topo_destroy(topo);
 		return cli_usage_error("run", "cannot build the machine: %s",
 				       err);
+	}
 	mmt_bugs_format(o.bugs, bugs, sizeof(bugs));
 	snprintf(seedbuf, sizeof(seedbuf), "%" PRIu64, o.seed);
 
@@ -967,11 +1041,29 @@ int cmd_run(int argc, char **argv)
 		       "\n",
 		       o.nodes, o.cpus, o.dma32, o.pages, bugs,
 		       o.rt ? ", PREEMPT_RT rules" : "", o.seed);
+	if (!o.json && topo) {
+		const struct mmt_topo_info *ti = mmt_topo_info(topo);
+
+		printf("run: topology %s%s%s%s: %d node(s), %d cpu(s) on %d PU(s)",
+		       mmt_topo_source_name(ti->source),
+		       ti->source == MMT_TOPO_REAL ? "" : " '",
+		       ti->source == MMT_TOPO_REAL ? "" : ti->desc,
+		       ti->source == MMT_TOPO_REAL ? "" : "'", ti->nr_nodes,
+		       ti->nr_cpus, ti->nr_pus_used);
+		if (ti->max_cpus_per_pu > 1)
+			printf(", OVERSUBSCRIBED up to %d per PU (round robin)",
+			       ti->max_cpus_per_pu);
+		printf("; threads pinned to %s\n",
+		       ti->source == MMT_TOPO_REAL ?
+			       "their CPU's PU" :
+			       "their CPU's PU folded onto this machine's PUs");
+	}
 	fflush(stdout);
 
 	memset(&ctx, 0, sizeof(ctx));
 	ctx.m = m;
 	ctx.o = &o;
+	ctx.topo = topo;
 	pthread_mutex_init(&ctx.xmu, NULL);
 	pthread_mutex_init(&ctx.sig_mu, NULL);
 	mmt_machine_set_violation_handler(m, tally_violation, &ctx);
@@ -980,6 +1072,7 @@ int cmd_run(int argc, char **argv)
 	if (!ctx.claimed || !workers) {
 		fprintf(stderr, "%s run: out of memory\n", CLI_PROG);
 		mmt_machine_destroy(m);
+		mmt_topo_destroy(topo);
 		return CLI_EXIT_FAIL;
 	}
 	mmt_machine_set_op(m, 0, "run: workload, %d thread(s), seed %" PRIu64,
@@ -1003,6 +1096,7 @@ int cmd_run(int argc, char **argv)
 
 		w->ctx = &ctx;
 		w->id = n;
+		w->pinned_pu = -1;
 		w->ops = o.ops / (uint64_t)o.cpus +
 			 ((uint64_t)n < o.ops % (uint64_t)o.cpus);
 		w->rng = cli_splitmix64(&s);
@@ -1065,6 +1159,26 @@ int cmd_run(int argc, char **argv)
 				  (json_int_t)o.dma32, "ops", (json_int_t)o.ops,
 				  "seed", seedbuf, strlen(seedbuf), "bugs",
 				  bugs, "rt", (int)o.rt));
+		if (topo) {
+			const struct mmt_topo_info *ti = mmt_topo_info(topo);
+
+			json_object_set_new(
+				root, "topology",
+				json_pack(
+					"{s:s, s:s, s:i, s:i, s:i, s:i, s:b, s:s, s:I}",
+					"source",
+					mmt_topo_source_name(ti->source),
+					"description", ti->desc, "nodes",
+					ti->nr_nodes, "cpus", ti->nr_cpus,
+					"pus_used", ti->nr_pus_used,
+					"max_cpus_per_pu", ti->max_cpus_per_pu,
+					"oversubscribed",
+					ti->max_cpus_per_pu > 1, "pinned",
+					atomic_load(&ctx.pin_failed) ? "no" :
+								       "yes",
+					"pinnings",
+					(json_int_t)atomic_load(&ctx.pins)));
+		}
 		json_object_set_new(root, "elapsed_s", json_real(elapsed));
 		json_object_set_new(root, "workload", stats_to_json(&total));
 		json_object_set_new(root, "objects", obj_stats_to_json(&total));
@@ -1120,6 +1234,12 @@ int cmd_run(int argc, char **argv)
 			       total.not_zeroed);
 		if (!valid)
 			printf("teardown: mmt_machine_is_valid() failed\n");
+		if (topo)
+			printf("pinning: %lu thread pinning(s)%s\n",
+			       atomic_load(&ctx.pins),
+			       atomic_load(&ctx.pin_failed) ?
+				       ", then unpinned: binding failed" :
+				       "");
 		putchar('\n');
 	}
 
@@ -1138,6 +1258,7 @@ int cmd_run(int argc, char **argv)
 		fprintf(o.json ? stderr : stdout, "ok\n");
 
 	mmt_machine_destroy(m);
+	mmt_topo_destroy(topo);
 	pthread_mutex_destroy(&ctx.sig_mu);
 	pthread_mutex_destroy(&ctx.xmu);
 	free(workers);

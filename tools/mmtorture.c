@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * tools/mmtorture.c - the mmtorture command: dispatch to the subcommands
- * (list, run, bench, version; tools/cmd_*.c), the top-level help, and the
+ * (list, run, bench, topo, version; tools/cmd_*.c), the top-level help, and the
  * helpers every subcommand shares (usage errors, number parsing, the build
  * description).
  *
@@ -44,12 +44,14 @@ static const struct cli_cmd cmds[] = {
 	{ "pct",
 	  "run programs under PCT schedules, seed after seed, without a fuzzer",
 	  cmd_pct },
+	{ "topo",
+	  "show how simulated nodes and CPUs map onto a real, synthetic or XML topology",
+	  cmd_topo },
 	{ "version", "print the version and build configuration", cmd_version },
 	/* Coming in later milestones: listed, never pretended. */
 	{ "stress", "topology-aware multi-threaded stress", NULL },
 	{ "minimize", "minimize a failing trace", NULL },
 	{ "report", "write reports of findings", NULL },
-	{ "topo", "show or synthesize CPU topologies", NULL },
 };
 
 static void usage(FILE *out)

@@ -164,7 +164,27 @@ struct mmt_config {
 	bool stall_without_pressure;
 	unsigned int wait_real_ms; /* real-time safety net of one wait */
 	unsigned int max_violations; /* kept in the log; later ones counted */
+	/*
+	 * NUMA layout, for a machine that follows a host or synthetic
+	 * topology (topology/ fills these from hwloc; the model knows no
+	 * hwloc).  The defaults keep the model's own layout:
+	 *  - cpu_node_map false: blocks of CPUs per node (cpu i on node
+	 *    i * nr_nodes / nr_cpus); true: cpu i is on node cpu_node[i]
+	 *    (a node may have no CPU: a memory-only node);
+	 *  - node_distance all zero: 10 + 10 * |a - b|; else a SLIT-like
+	 *    matrix over the first nr_nodes rows and columns: 10 on the
+	 *    diagonal, 11..254 off it.  Zonelists try the other nodes
+	 *    nearest first (ties to the lower node), so it decides where an
+	 *    allocation falls back, hence which frees are remote.
+	 */
+	bool cpu_node_map;
+	uint8_t cpu_node[MMT_MAX_CPUS];
+	uint8_t node_distance[MMT_MAX_NODES][MMT_MAX_NODES];
 };
+
+/* Distances of the SLIT (the kernel's LOCAL_DISTANCE, REMOTE_DISTANCE). */
+#define MMT_LOCAL_DISTANCE 10
+#define MMT_MAX_DISTANCE 254
 
 /* Fill @cfg with the defaults (a small 1-node, 2-CPU machine). */
 void mmt_config_default(struct mmt_config *cfg);
@@ -187,6 +207,8 @@ void mmt_machine_set_sched_hook(struct mmt_machine *m, mmt_sched_hook_fn fn,
 int mmt_nr_cpus(const struct mmt_machine *m);
 int mmt_nr_nodes(const struct mmt_machine *m);
 int mmt_cpu_to_node(const struct mmt_machine *m, int cpu);
+/* node_distance(): the config's matrix, or the default (mmt_config). */
+int mmt_node_distance(const struct mmt_machine *m, int a, int b);
 
 /* Tasks. */
 enum {
