@@ -116,6 +116,10 @@ static const struct mmt_bug_info bugs[] = {
 	  "page",
 	  "on a uniprocessor build (smp=off) the pcp spin_trylock never fails and leaves interrupts on: an interrupt inside a per-cpu list operation reenters the same list (fixed by disabling interrupts for the pcp lock on UP)",
 	  "pcp-reentry" },
+	{ MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED,
+	  "sheaf-barn-exchange-uncounted", "-", "slab",
+	  "sheaves: exchanging an empty main sheaf for a full one of the barn (barn_replace_empty_sheaf) links the empty sheaf on the barn's empty list without counting it: nr_empty falls behind the list, which the limit no longer bounds",
+	  "slab-barn" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -198,6 +198,28 @@ static void bp_sheaf_refill_fail_leak(struct mmt_program *p)
 	op(p, MMT_OP_CACHE_PREFILL_SHEAF, 0, GFP_NOWAIT, 6);
 }
 
+/*
+ * Sheaves, 2048-byte objects (capacity 4): nine frees fill main, make it
+ * the spare, fill main again and trade it to the barn for an empty one;
+ * nine allocations empty main, swap in the spare, empty it, and exchange
+ * the empty main for the barn's full sheaf: the empty one joins the barn.
+ */
+static void bp_sheaf_barn_exchange_uncounted(struct mmt_program *p)
+{
+	unsigned int i;
+
+	prog(p, 1, 64, 0);
+	p->hdr.slab = MMT_SLAB_SHEAVES;
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 2048, 0);
+	for (i = 0; i < 9; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	for (i = 0; i < 9; i++)
+		op(p, MMT_OP_CACHE_FREE, i);
+	for (i = 0; i < 9; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+}
+
 static void bp_kvfree_rcu_nowait_under_raw(struct mmt_program *p)
 {
 	prog(p, 2, 1024, 64);
@@ -378,6 +400,8 @@ static const struct bug_program bug_programs[] = {
 	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
 	{ "sheaf-return-pfmemalloc", bp_sheaf_return_pfmemalloc, MMT_EXEC_OK },
 	{ "sheaf-refill-fail-leak", bp_sheaf_refill_fail_leak, MMT_EXEC_OK },
+	{ "sheaf-barn-exchange-uncounted", bp_sheaf_barn_exchange_uncounted,
+	  MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -1046,6 +1070,11 @@ MMT_TEST(bug_sheaf_return_pfmemalloc_has_a_program_that_finds_it)
 MMT_TEST(bug_sheaf_refill_fail_leak_has_a_program_that_finds_it)
 {
 	expect_bug_program("sheaf-refill-fail-leak");
+}
+
+MMT_TEST(bug_sheaf_barn_exchange_uncounted_has_a_program_that_finds_it)
+{
+	expect_bug_program("sheaf-barn-exchange-uncounted");
 }
 
 /*
