@@ -187,6 +187,7 @@ enum mmt_bug {
 	MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, /* 2025: second trylock of zone->lock */
 	MMT_BUG_PCP_UP_TRYLOCK_REENTRY, /* 2025: UP pcp trylock never fails */
 	MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED, /* model: slab-barn */
+	MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK, /* model: slab-divergence */
 	MMT_NR_BUGS
 };
 
