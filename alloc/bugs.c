@@ -121,6 +121,14 @@ static const struct mmt_bug_info bugs[] = {
 	  "004", "reserve",
 	  "the receive path keeps a packet allocated from the reserves (pfmemalloc) for a socket without SOCK_MEMALLOC instead of dropping it (sk_filter's skb_pfmemalloc check skipped): reserve memory queued on an ordinary socket",
 	  "emergency-memory" },
+	{ MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED,
+	  "sheaf-barn-exchange-uncounted", "-", "slab",
+	  "sheaves: exchanging an empty main sheaf for a full one of the barn (barn_replace_empty_sheaf) links the empty sheaf on the barn's empty list without counting it: nr_empty falls behind the list, which the limit no longer bounds",
+	  "slab-barn" },
+	{ MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK, "slub-no-min-order-fallback", "-",
+	  "slab",
+	  "SLUB: allocate_slab() gives up when the slab of its preferred order cannot be had (fragmentation) instead of retrying at the cache's smallest order: NULL where SLAB and sheaves grow a smaller slab (found by differential runs only)",
+	  "slab-divergence" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

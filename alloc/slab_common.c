@@ -321,6 +321,17 @@ struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 							order) :
 				   mmt_alloc_pages(opportunistic, order);
 	}
+	/*
+	 * SLUB's allocate_slab() retries at s->min when the preferred order
+	 * fails (fragmentation); the injected bug
+	 * (MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK) gives up there, so SLUB alone
+	 * returns NULL where the others grow a slab of the smallest order:
+	 * only the differential runs see it ("slab-divergence").
+	 */
+	if (MMT_UNLIKELY(!page && order != s->min_order &&
+			 s->ops == &_mmt_slub_ops &&
+			 mmt_bug_on(s->m, MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK)))
+		return NULL;
 	if (!page) {
 		order = s->min_order;
 		page = node >= 0 ? mmt_alloc_pages_node(node, base_gfp, order) :

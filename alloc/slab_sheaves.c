@@ -525,6 +525,39 @@ static inline void *sheaf_pop(struct mmt_slab_sheaf *f)
 	return f->objects[--f->size];
 }
 
+/*
+ * barn_replace_empty_sheaf(): @empty for a full sheaf of the barn, in one
+ * hold of its lock; NULL (nothing done) when the barn has none.  @empty
+ * joins the empty list, or is freed when the barn has MAX_EMPTY_SHEAVES.
+ * The injected bug (MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED) links it without
+ * counting it: nr_empty falls behind the list, and the limit, judged by the
+ * count, no longer bounds the list ("slab-barn").
+ */
+static struct mmt_slab_sheaf *barn_exchange_empty(struct mmt_kmem_cache *s,
+						  struct barn *b,
+						  struct mmt_slab_sheaf *empty)
+{
+	struct mmt_slab_sheaf *full;
+	unsigned long flags;
+
+	mmt_spin_lock_irqsave(&b->lock, flags);
+	full = barn_pop(&b->full, &b->nr_full);
+	if (full && barn_nr(&b->nr_empty) < MAX_EMPTY_SHEAVES) {
+		if (MMT_UNLIKELY(mmt_bug_on(
+			    s->m, MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED))) {
+			empty->next = b->empty;
+			b->empty = empty;
+		} else {
+			barn_push(&b->empty, &b->nr_empty, empty);
+		}
+		empty = NULL;
+	}
+	mmt_spin_unlock_irqrestore(&b->lock, flags);
+	if (full)
+		sheaf_free(s, empty);
+	return full;
+}
+
 /* Main is empty (pcs lock held): a spare or barn sheaf with objects. */
 static bool replace_empty_main(struct mmt_kmem_cache *s, struct pcs *pcs,
 			       struct barn *b)
@@ -537,13 +570,15 @@ static bool replace_empty_main(struct mmt_kmem_cache *s, struct pcs *pcs,
 		pcs->main = full;
 		return true;
 	}
-	full = barn_get(b, true);
+	if (pcs->spare) { /* both empty: exchange main with the barn */
+		full = barn_exchange_empty(s, b, pcs->main);
+	} else {
+		full = barn_get(b, true);
+		if (full)
+			pcs->spare = pcs->main;
+	}
 	if (!full)
 		return false;
-	if (!pcs->spare)
-		pcs->spare = pcs->main;
-	else
-		barn_put_empty(s, b, pcs->main);
 	pcs->main = full;
 	return true;
 }

@@ -117,6 +117,69 @@ MMT_TEST(sheaves_free_into_main_spare_and_barn_and_allocate_back_in_that_order)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * Main and spare both empty: main is exchanged for a full sheaf of the
+ * barn and joins the barn's empty list, counted.  With
+ * sheaf-barn-exchange-uncounted the empty sheaf is linked but not counted,
+ * and the slab-barn check (is_valid) reports the count behind the list.
+ */
+static void barn_exchange(bool bug)
+{
+	struct mmt_config cfg;
+	struct mmt_machine *m;
+	struct mmt_kmem_cache_args args = { .sheaf_capacity = 4 };
+	struct mmt_kmem_cache *s;
+	void *o[9];
+	unsigned int i;
+
+	mmt_config_default(&cfg);
+	cfg.slab = MMT_SLAB_SHEAVES;
+	cfg.nr_nodes = 1;
+	cfg.nr_cpus = 1;
+	cfg.bugs = bug ? 1ull << MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED : 0;
+	m = t_machine(&cfg);
+	s = mmt_kmem_cache_create_args("exchange", 64, &args);
+	for (i = 0; i < 9; i++)
+		o[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK_EQ(stat(s, 0, "main"), 3);
+	for (i = 0; i < 9; i++)
+		mmt_kmem_cache_free(s, o[i]);
+	/* main 4 + 1 went to the spare, 4 more: main full to the barn */
+	MMT_CHECK_EQ(stat(s, 0, "barn_full"), 1);
+	MMT_CHECK_EQ(stat(s, 0, "barn_empty"), 0);
+	MMT_CHECK(mmt_slab_is_valid(m));
+	/* main (4), the spare (swap, 4), then both empty: the exchange */
+	for (i = 0; i < 9; i++)
+		o[i] = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	MMT_CHECK_EQ(stat(s, 0, "barn_full"), 0);
+	if (!bug) {
+		MMT_CHECK_EQ(stat(s, 0, "barn_empty"), 1);
+		MMT_CHECK(mmt_slab_is_valid(m));
+		MMT_CHECK_CLEAN(m);
+	} else {
+		/* linked, not counted */
+		MMT_CHECK_EQ(stat(s, 0, "barn_empty"), 0);
+		MMT_CHECK(!mmt_slab_is_valid(m));
+		MMT_CHECK_VIOLATED(m, "slab-barn");
+	}
+	for (i = 0; i < 9; i++)
+		mmt_kmem_cache_free(s, o[i]);
+	if (!bug) {
+		mmt_kmem_cache_destroy(s);
+		MMT_CHECK_CLEAN(m);
+	}
+}
+
+MMT_TEST(sheaves_exchange_of_an_empty_main_with_the_barn_counts_the_empty_sheaf)
+{
+	barn_exchange(false);
+}
+
+MMT_TEST(slab_barn_fires_when_the_barn_count_falls_behind_its_list)
+{
+	barn_exchange(true);
+}
+
 /* The barn keeps at most 10 full sheaves; beyond, main goes to the slabs. */
 MMT_TEST(sheaves_barn_never_holds_more_than_its_limit_of_full_sheaves)
 {

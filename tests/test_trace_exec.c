@@ -198,6 +198,28 @@ static void bp_sheaf_refill_fail_leak(struct mmt_program *p)
 	op(p, MMT_OP_CACHE_PREFILL_SHEAF, 0, GFP_NOWAIT, 6);
 }
 
+/*
+ * Sheaves, 2048-byte objects (capacity 4): nine frees fill main, make it
+ * the spare, fill main again and trade it to the barn for an empty one;
+ * nine allocations empty main, swap in the spare, empty it, and exchange
+ * the empty main for the barn's full sheaf: the empty one joins the barn.
+ */
+static void bp_sheaf_barn_exchange_uncounted(struct mmt_program *p)
+{
+	unsigned int i;
+
+	prog(p, 1, 64, 0);
+	p->hdr.slab = MMT_SLAB_SHEAVES;
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 2048, 0);
+	for (i = 0; i < 9; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	for (i = 0; i < 9; i++)
+		op(p, MMT_OP_CACHE_FREE, i);
+	for (i = 0; i < 9; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+}
+
 static void bp_kvfree_rcu_nowait_under_raw(struct mmt_program *p)
 {
 	prog(p, 2, 1024, 64);
@@ -396,6 +418,8 @@ static const struct bug_program bug_programs[] = {
 	{ "sheaf-return-pfmemalloc", bp_sheaf_return_pfmemalloc, MMT_EXEC_OK },
 	{ "sheaf-refill-fail-leak", bp_sheaf_refill_fail_leak, MMT_EXEC_OK },
 	{ "sk-filter-pfmemalloc-kept", bp_sk_filter_pfmemalloc_kept,
+	  MMT_EXEC_OK },
+	{ "sheaf-barn-exchange-uncounted", bp_sheaf_barn_exchange_uncounted,
 	  MMT_EXEC_OK },
 };
 
@@ -1255,6 +1279,120 @@ MMT_TEST(a_reserve_group_counts_its_subtree_while_connected_and_only_then)
 	mmt_program_free(&p);
 }
 
+MMT_TEST(bug_sheaf_barn_exchange_uncounted_has_a_program_that_finds_it)
+{
+	expect_bug_program("sheaf-barn-exchange-uncounted");
+}
+
+/*
+ * tests/data/slab-diff/slub-no-min-order-fallback.trace: a 10663-byte cache
+ * (order 3, smallest order 2) after memory was fragmented - 128 order-2
+ * blocks taken, every other one given back: 256 pages free in order-2
+ * blocks, none of order 3.
+ */
+static void bp_slub_no_min_order_fallback(struct mmt_program *p)
+{
+	unsigned int i;
+
+	prog(p, 1, 512, 0);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 10663, 0);
+	for (i = 0; i < 128; i++)
+		op(p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 2);
+	for (i = 0; i < 128; i += 2)
+		op(p, MMT_OP_FREE_PAGES, i);
+	op(p, MMT_OP_DRAIN_ALL);
+	op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+}
+
+/*
+ * A bug of one implementation that breaks no invariant: SLUB returns NULL
+ * where SLAB and sheaves grow a slab of the smallest order.  A run on one
+ * implementation is clean with it on; the differential run reports the
+ * NULL with room (slab-divergence) only with it on.
+ */
+MMT_TEST(bug_slub_no_min_order_fallback_is_found_by_differential_runs_only)
+{
+	struct mmt_program p;
+	struct mmt_exec_opts o;
+	struct mmt_slab_diff d;
+	struct mmt_finding f;
+	int on;
+
+	bp_slub_no_min_order_fallback(&p);
+	MMT_CHECK_STR(mmt_bug_find("slub-no-min-order-fallback")->caught_by,
+		      "slab-divergence");
+	MMT_CHECK_EQ(run(&p, bug_mask("slub-no-min-order-fallback"), &f),
+		     MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	for (on = 0; on < 2; on++) {
+		mmt_exec_opts_default(&o);
+		o.override_bugs = true;
+		o.bugs = on ? bug_mask("slub-no-min-order-fallback") : 0;
+		mmt_exec_slab_diff(&p, &o, NULL, &d);
+		MMT_CHECK_EQ(d.nr_run, MMT_NR_SLAB_IMPLS);
+		MMT_CHECK_EQ(d.nr_findings, 0);
+		MMT_CHECK_EQ(d.divergences, on ? 1ul : 0ul);
+		MMT_CHECK_EQ(d.result, on ? MMT_EXEC_FINDING : MMT_EXEC_OK);
+		if (on)
+			MMT_CHECK(
+				d.report &&
+				strstr(d.report,
+				       "NULL on slab=slub while every zone had room"));
+		mmt_slab_diff_free(&d);
+	}
+	mmt_program_free(&p);
+}
+
+/*
+ * The same rule is silent where the implementations legitimately differ:
+ * sheaves keep more objects at hand than SLUB and SLAB, and when memory is
+ * so fragmented that no block of the cache's smallest slab order is left
+ * (256 order-1 blocks taken, every other one back), SLUB and SLAB return
+ * NULL where sheaves hand out objects: no room, no divergence.
+ */
+MMT_TEST(differential_runs_tolerate_a_null_when_no_block_can_hold_a_new_slab)
+{
+	struct mmt_program p;
+	struct mmt_slab_diff d;
+	unsigned int i;
+
+	prog(&p, 1, 512, 0);
+	p.hdr.oracle_level = 2;
+	op(&p, MMT_OP_CACHE_CREATE, 10663, 0);
+	op(&p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	for (i = 0; i < 256; i++)
+		op(&p, MMT_OP_ALLOC_PAGES, RESERVE_GFP, 1);
+	for (i = 0; i < 256; i += 2)
+		op(&p, MMT_OP_FREE_PAGES, i);
+	op(&p, MMT_OP_DRAIN_ALL);
+	for (i = 0; i < 4; i++)
+		op(&p, MMT_OP_CACHE_ALLOC, 0, GFP_NOWAIT);
+	/* The difference is there: the last allocation, NULL on SLUB and
+	 * SLAB, an object on sheaves, judged without room. */
+	for (i = 0; i < MMT_NR_SLAB_IMPLS; i++) {
+		uint8_t out[600] = { 0 };
+		struct mmt_exec_opts o;
+		struct mmt_finding f;
+
+		MMT_CHECK(p.nr_ops <= sizeof(out));
+		mmt_exec_opts_default(&o);
+		o.slab_impl = (int)i;
+		o.op_outcome = out;
+		MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
+		mmt_finding_free(&f);
+		MMT_CHECK_EQ(out[p.nr_ops - 1], i == MMT_SLAB_SHEAVES ?
+							MMT_OUTCOME_MEMORY :
+							MMT_OUTCOME_NULL);
+	}
+	mmt_exec_slab_diff(&p, NULL, NULL, &d);
+	MMT_CHECK_EQ(d.nr_run, MMT_NR_SLAB_IMPLS);
+	MMT_CHECK_EQ(d.divergences, 0ul);
+	MMT_CHECK_EQ(d.result, MMT_EXEC_OK);
+	mmt_slab_diff_free(&d);
+	mmt_program_free(&p);
+}
+
 /*
  * Bugs a single CPU cannot reach: each needs another thread inside the
  * operation (a preemption point the interpreter never stops at) or a
@@ -1270,6 +1408,8 @@ MMT_TEST(every_bug_has_a_program_or_is_known_to_need_more_than_one_cpu)
 		"nolock-zone-double-trylock",
 		/* an interrupt inside a pcp list operation (pages-mt, smp=off) */
 		"pcp-up-trylock-reentry",
+		/* differential runs only: tested below */
+		"slub-no-min-order-fallback",
 	};
 	const struct mmt_bug_info *b;
 	size_t nr, i, j;

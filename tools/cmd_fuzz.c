@@ -1520,6 +1520,7 @@ static const struct {
 	{ "emergency-wmark-not-lowered", "reserves" },
 	{ "sheaf-return-pfmemalloc", "slab" },
 	{ "sheaf-refill-fail-leak", "slab" },
+	{ "sheaf-barn-exchange-uncounted", "slab" },
 	{ "slub-frozen-dead-cache", "slab-mt" },
 	{ "slab-racy-free-objects", "slab-mt" },
 	{ "less-throttle-never-throttles", "mempool-mt" },

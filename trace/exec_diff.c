@@ -10,13 +10,37 @@
  * returned NULL or memory and whether every zone had room when it began
  * (mmt_exec_opts.op_outcome, trace_exec.c); then a finding on some runs
  * only, or a NULL with room where another run got memory, is a
- * divergence.  The tolerance is the implementations' documented
- * difference: their per-cpu and per-node caches hold different amounts,
- * so near the watermarks one may need a new slab (and fail, or block)
- * where another has an object at hand; a nolock (__GFP_FAST_TRY)
- * allocation takes per-cpu pages only, so it may fail with any amount
- * free; and a defect every implementation reports may be noticed by
- * different checks.
+ * divergence (reported as "slab-divergence").
+ *
+ * The table of differences: what the implementations legitimately do
+ * differently, tolerated.
+ *  1. Their per-cpu and per-node caches (SLUB's cpu slab and partial
+ *     lists, SLAB's array caches and free slabs up to free_limit, sheaves'
+ *     main, spare and barn) hold different numbers of objects, so one may
+ *     need a new slab where another has an object at hand.  A NULL (or a
+ *     blocked end) is a divergence only when every zone had room for that
+ *     new slab (trace_exec.c, memory_roomy()): free pages the request may
+ *     use above the high watermark, the largest lowmem reserve, twice
+ *     what is asked and 8 pages, and a free block of at least the order
+ *     of a slab of one object (the smallest any implementation grows).
+ *  2. Free pages of the highatomic reserve are no room: a GFP_KERNEL or
+ *     PF_MEMALLOC request never takes them (the kernel's rmqueue takes
+ *     them for high-order atomic requests, and for ALLOC_OOM or
+ *     ALLOC_NON_BLOCK ones once all else failed), so an implementation
+ *     that must grow fails there - SLAB of v6.7 as the kernel's
+ *     (tests/data/slab-diff/slab-entitled-null-with-free-pages-in-
+ *     highatomic-blocks.trace, once an open finding).
+ *  3. Fragmentation: many free pages but no block of the order a new slab
+ *     needs is no room either (tests/data/slab-diff/fragmented-memory-
+ *     needs-a-new-slab.trace).
+ *  4. A nolock (__GFP_FAST_TRY) allocation takes per-cpu pages only, so
+ *     it may fail with any amount free: never judged.
+ *  5. A defect every implementation reports may be noticed by different
+ *     checks: agreement on a finding is no divergence.
+ * What stays a divergence: a finding on some implementations only, and a
+ * NULL where another implementation returned memory and every zone had
+ * room for the smallest slab (the injected bug slub-no-min-order-fallback
+ * makes one: tests/data/slab-diff/slub-no-min-order-fallback.trace).
  *
  * Locks: none; each run has its machine.
  */

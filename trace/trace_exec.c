@@ -1950,21 +1950,47 @@ static unsigned long op_bytes(const struct mmt_op *op, struct xhandle *ah[])
 	}
 }
 
+/* The bytes of one object (a slab of the smallest order holds one). */
+static unsigned long op_object_bytes(const struct mmt_op *op,
+				     struct xhandle *ah[])
+{
+	switch (op->code) {
+	case MMT_OP_KMALLOC:
+	case MMT_OP_KMALLOC_NODE:
+		return op->arg[0];
+	default:
+		return ah[0] ? ah[0]->a : ~0ul;
+	}
+}
+
 /*
- * Room for any implementation: every zone above its high watermark, the
- * most any higher zone keeps there, twice the pages of what is asked (a
- * slab's slack) and an order-3 slab.  Below that the implementations'
- * different caches (per-cpu arrays, partial slabs, sheaves) may
- * legitimately make one need new slabs where another has objects at hand,
- * so a NULL there is no divergence.
+ * Room for any implementation (trace/exec_diff.c, the table of
+ * differences): in every zone, the free pages the request may use - the
+ * free pages of the highatomic reserve left out, which a GFP_KERNEL or
+ * PF_MEMALLOC request never takes (rmqueue takes them for high-order
+ * atomic requests, or for ALLOC_OOM/ALLOC_NON_BLOCK ones once all else
+ * failed) - above the high watermark, the most any higher zone keeps there,
+ * twice the pages of what is asked (a slab's slack) and 8 pages; and free
+ * blocks outside that reserve of at least the order of a slab that holds
+ * one object (@obj bytes), the smallest slab any implementation grows.
+ * Below that the implementations' different caches (per-cpu arrays,
+ * partial slabs, sheaves) may legitimately make one need a new slab where
+ * another has objects at hand, and the new slab may not be had, so a NULL
+ * there is no divergence.
  */
-static bool memory_roomy(struct mmt_machine *m, unsigned long bytes)
+static bool memory_roomy(struct mmt_machine *m, unsigned long bytes,
+			 unsigned long obj)
 {
 	int z, t, nr = mmt_nr_zones(m);
+	unsigned int k = 0, o;
 
+	if (bytes >= (1ul << 40) || obj >= (1ul << 40))
+		return false;
+	while (k + 1 < MMT_MAX_ORDER && (MMT_PAGE_SIZE << k) < obj)
+		k++;
 	for (z = 0; z < nr; z++) {
 		struct mmt_zone_info zi;
-		unsigned long keep;
+		unsigned long keep, big = 0;
 
 		if (!mmt_zone_info(m, z, &zi) || !zi.managed)
 			continue;
@@ -1972,10 +1998,13 @@ static bool memory_roomy(struct mmt_machine *m, unsigned long bytes)
 		for (t = 0; t < MMT_NR_ZONE_TYPES; t++)
 			if (zi.lowmem_reserve[t] > keep)
 				keep = zi.lowmem_reserve[t];
-		if (bytes >= (1ul << 40) ||
-		    zi.free <= zi.wmark_high + keep + 8 +
+		for (o = k; o < MMT_MAX_ORDER; o++)
+			big += zi.nr_free[o] << o;
+		if (zi.free <= zi.nr_free_highatomic + zi.wmark_high + keep +
+				       8 +
 				       2 * ((bytes + MMT_PAGE_SIZE - 1) /
-					    MMT_PAGE_SIZE))
+					    MMT_PAGE_SIZE) ||
+		    big < zi.nr_free_highatomic + (1ul << k))
 			return false;
 	}
 	return true;
@@ -2029,7 +2058,8 @@ static void exec_op(struct exec *x, size_t i)
 		 * there depends on each implementation's frees.
 		 */
 		bool roomy = !(gfp & __GFP_FAST_TRY) &&
-			     memory_roomy(x->m, op_bytes(op, ah));
+			     memory_roomy(x->m, op_bytes(op, ah),
+					  op_object_bytes(op, ah));
 
 		run_op(x, op, info, ah, res);
 		x->o->op_outcome[i] =

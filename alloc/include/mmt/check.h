@@ -188,6 +188,8 @@ enum mmt_bug {
 	MMT_BUG_PCP_UP_TRYLOCK_REENTRY, /* 2025: UP pcp trylock never fails */
 	/* the language's gaps (issue 11): ordinary sockets */
 	MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, /* seed 004: sk_filter's drop skipped */
+	MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED, /* model: slab-barn */
+	MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK, /* model: slab-divergence */
 	MMT_NR_BUGS
 };
 

@@ -121,9 +121,11 @@ struct mmt_exec_opts {
 	 * When set, [program's nr_ops]: per operation that allocates slab
 	 * objects (kmalloc*, kmem_cache_alloc*, kmem_cache_alloc_bulk)
 	 * MMT_OUTCOME_NULL or MMT_OUTCOME_MEMORY, with MMT_OUTCOME_ROOMY if
-	 * every zone had more free pages than its high watermark, its largest
-	 * lowmem reserve and a slab of order 3 when the operation began; 0
-	 * for other operations and those that did not run.
+	 * every zone had room for a new slab when the operation began: more
+	 * free pages outside the highatomic reserve than its high watermark,
+	 * its largest lowmem reserve, twice what is asked and 8, and a free
+	 * block of a one-object slab's order (trace/exec_diff.c, the table of
+	 * differences); 0 for other operations and those that did not run.
 	 */
 	uint8_t *op_outcome;
 };
