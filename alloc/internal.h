@@ -465,6 +465,8 @@ struct mmt_machine {
 	_Atomic bool nolock_seen;
 	/* cfg.up && !cfg.rt_rules: the uniprocessor pcp lock (page_alloc.c) */
 	bool pcp_up;
+	/* mmt_machine_abandoned(): the run's threads will never run again */
+	bool abandoned;
 	mmt_sched_hook_fn sched_hook;
 	void *sched_arg;
 

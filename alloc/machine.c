@@ -453,6 +453,34 @@ nomem:
 	return NULL;
 }
 
+void mmt_machine_abandoned(struct mmt_machine *m)
+{
+	if (m)
+		m->abandoned = true;
+}
+
+/*
+ * Locks held by the tasks of an abandoned run are dead: release their
+ * words (a nested hold has none) and empty the held stacks.  Release pairs
+ * with the acquire of the next taker's compare-exchange, as an unlock.
+ */
+static void release_dead_locks(struct mmt_machine *m)
+{
+	struct mmt_task *t;
+	int i;
+
+	for (t = m->tasks; t; t = t->next_all) {
+		for (i = 0; i < t->nr_held && i < MMT_MAX_HELD_LOCKS; i++)
+			if (!t->held[i].nested && t->held[i].lock) {
+				atomic_store_explicit(&t->held[i].lock->owner_cpu,
+						      -1, memory_order_relaxed);
+				atomic_store_explicit(&t->held[i].lock->locked,
+						      0, memory_order_release);
+			}
+		t->nr_held = 0;
+	}
+}
+
 void mmt_machine_destroy(struct mmt_machine *m)
 {
 	struct mmt_task *t, *next;
@@ -460,6 +488,8 @@ void mmt_machine_destroy(struct mmt_machine *m)
 
 	if (!m)
 		return;
+	if (m->abandoned)
+		release_dead_locks(m);
 	if (_mmt_this_cpu && _mmt_this_cpu->m == m)
 		MMT_TLS_SET(_mmt_this_cpu, NULL);
 	/* Kernel threads first, as _mmt_reclaim_destroy() stops kswapd. */

@@ -1189,40 +1189,76 @@ static unsigned int ilog2u(unsigned int x)
  * (cache_release: a destroy with one out, reported) the holder still has
  * it and may give it back.
  */
+/* Host pointers in order, for the teardown's one-free-each. */
+static int ptr_cmp(const void *a, const void *b)
+{
+	uintptr_t x = (uintptr_t) * (void *const *)a,
+		  y = (uintptr_t) * (void *const *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+static void collect(struct mmt_slab_sheaf ***v, size_t *n, size_t *cap,
+		    struct mmt_slab_sheaf *f)
+{
+	if (!f)
+		return;
+	if (*n == *cap) {
+		size_t c = *cap ? *cap * 2 : 64;
+		struct mmt_slab_sheaf **nv = realloc(*v, c * sizeof(**v));
+
+		if (!nv)
+			return; /* leak rather than risk a double free */
+		*v = nv;
+		*cap = c;
+	}
+	(*v)[(*n)++] = f;
+}
+
+/*
+ * The sheaves go once each.  A run that stopped (a finding, a blocked end)
+ * abandons its fibers where they stand, which may be between two halves
+ * of a move: a sheaf already pushed on a barn list and still a CPU's main
+ * one (the barn lock's release is a scheduling point).  So every sheaf
+ * reachable from the cpus, the barns and the prefilled list is collected,
+ * sorted and freed once.
+ */
 static void free_state(struct mmt_kmem_cache *s, bool gone)
 {
 	struct sheaves *sh = SH(s);
+	struct mmt_slab_sheaf **v = NULL, *f;
+	size_t n = 0, cap = 0, k;
 	int i;
 
 	if (!sh)
 		return;
 	if (sh->cpu)
 		for (i = 0; i < s->m->nr_cpus; i++) {
-			free(sh->cpu[i].main);
-			free(sh->cpu[i].spare);
-			free(sh->cpu[i].rcu_free); /* its objects leak: reported */
+			collect(&v, &n, &cap, sh->cpu[i].main);
+			collect(&v, &n, &cap, sh->cpu[i].spare);
+			/* its objects leak: reported */
+			collect(&v, &n, &cap, sh->cpu[i].rcu_free);
 		}
 	if (sh->node)
 		for (i = 0; i < s->m->nr_nodes; i++) {
-			struct mmt_slab_sheaf *f,
-				*lists[2] = { sh->node[i].barn.full,
-					      sh->node[i].barn.empty };
-			int l;
-
-			for (l = 0; l < 2; l++)
-				while ((f = lists[l])) {
-					lists[l] = f->next;
-					free(f);
-				}
+			for (f = sh->node[i].barn.full; f; f = f->next)
+				collect(&v, &n, &cap, f);
+			for (f = sh->node[i].barn.empty; f; f = f->next)
+				collect(&v, &n, &cap, f);
 		}
 	while (sh->prefilled) {
-		struct mmt_slab_sheaf *f = sh->prefilled;
-
+		f = sh->prefilled;
 		sh->prefilled = f->next;
 		f->next = NULL;
 		if (gone)
-			free(f);
+			collect(&v, &n, &cap, f);
 	}
+	if (n)
+		qsort(v, n, sizeof(*v), ptr_cmp);
+	for (k = 0; k < n; k++)
+		if (!k || v[k] != v[k - 1])
+			free(v[k]);
+	free(v);
 	free(sh->cpu);
 	free(sh->node);
 	free(sh);

@@ -3285,6 +3285,9 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	 * off it.  An abandoned concurrent run keeps the scheduler attached
 	 * while the machine goes: its kernel threads' joins fail through it.
 	 */
+	/* Fibers stopped where they stood: their locks are dead. */
+	if (x.ds)
+		mmt_machine_abandoned(x.m);
 	mmt_machine_destroy(x.m);
 	if (x.ds) {
 		mmt_dsched_machine_gone(x.ds);

@@ -196,6 +196,14 @@ bool mmt_config_validate(const struct mmt_config *cfg, char *err,
 struct mmt_machine *mmt_machine_create(const struct mmt_config *cfg, char *err,
 				       size_t errlen);
 void mmt_machine_destroy(struct mmt_machine *m);
+/*
+ * The engine stopped a run where it stood (a finding or a blocked end):
+ * the tasks' threads will never run again.  mmt_machine_destroy() then
+ * lets go of the locks they still hold, so its teardown, which frees
+ * through the same paths, never waits for a dead holder.  Only for
+ * engines whose threads are stopped for good (fibers never resumed).
+ */
+void mmt_machine_abandoned(struct mmt_machine *m);
 const struct mmt_config *mmt_machine_config(const struct mmt_machine *m);
 void mmt_machine_set_hooks(struct mmt_machine *m,
 			   const struct mmt_page_hooks *h);
