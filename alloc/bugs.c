@@ -116,6 +116,10 @@ static const struct mmt_bug_info bugs[] = {
 	  "page",
 	  "on a uniprocessor build (smp=off) the pcp spin_trylock never fails and leaves interrupts on: an interrupt inside a per-cpu list operation reenters the same list (fixed by disabling interrupts for the pcp lock on UP)",
 	  "pcp-reentry" },
+	{ MMT_BUG_SHEAF_REFILL_MAY_BLOCK, "sheaf-refill-may-block", "2026",
+	  "slab",
+	  "sheaves: with main, spare and barn empty the sheaf refill tests gfpflags_allow_blocking() where gfpflags_allow_spinning() was meant: a caller that may spin but not block (GFP_NOWAIT, GFP_ATOMIC, mempool_alloc's first attempt) gets no refill and fails while the slabs and the page allocator have memory, so mempools drain their reserved elements",
+	  "slab-gave-up" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -59,6 +59,9 @@
  *    too gives nothing, an entitled caller (_mmt_slab_pfmemalloc_ok) takes
  *    one object from the slabs directly, a pfmemalloc slab or the reserves
  *    included, and an ordinary one that may spin takes one from a new slab.
+ *    "May spin", not "may block": GFP_NOWAIT and GFP_ATOMIC callers refill
+ *    too (MMT_BUG_SHEAF_REFILL_MAY_BLOCK, an upstream fix of 2026, tested
+ *    __GFP_DIRECT_RECLAIM and failed them).
  *  - free: an object of another node's slab or of a pfmemalloc slab goes
  *    straight back to its slab.  Else push on main; main full and the
  *    spare empty: swap; main full, no spare: main becomes the spare and an
@@ -87,6 +90,15 @@
  *    call_rcu whole and after the grace period its objects are freed
  *    through kvfree_rcu.c's oracle; kvfree_rcu_barrier, a CPU flush and a
  *    cache destroy hand a partly filled one to call_rcu.
+ *  - kmalloc_nolock/kfree_nolock (6.18): the per-cpu lock by trylock only
+ *    (busy: the CPU is inside this cache's sheaf section - an interrupt
+ *    reentering it - or a flusher holds it; the common part then tries
+ *    the next size class, or defers the free).  Alloc: main, the spare, a
+ *    full barn sheaf by trylock, else one object of the slabs by trylock
+ *    of list_lock (a new slab of alloc_pages_nolock pages, given straight
+ *    back by free_pages_nolock if its list_lock is busy); never a refill.
+ *    Free: into main, a full main swapped with an empty spare or exchanged
+ *    for an empty barn sheaf by trylock; else deferred.
  *  - mark_dead (memcg offline): sheaves off (alloc and free go to the
  *    slabs), min_partial 0, everything flushed.  shrink: flush every CPU
  *    and every barn, free every empty slab.  memalloc_socks_off: move any
@@ -564,6 +576,15 @@ static MMT_NOINLINE void *alloc_refill(struct mmt_kmem_cache *s,
 	void *obj = NULL;
 
 	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	/*
+	 * The upstream bug (MMT_BUG_SHEAF_REFILL_MAY_BLOCK, fixed 2026)
+	 * tested gfpflags_allow_blocking() here: a caller that may spin but
+	 * not block (GFP_NOWAIT, GFP_ATOMIC, mempool_alloc's first attempt)
+	 * got no refill and the allocation failed with memory to spare.
+	 */
+	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_REFILL_MAY_BLOCK)) &&
+	    may_spin(gfp) && !(gfp & __GFP_DIRECT_RECLAIM))
+		return NULL;
 	if (may_spin(gfp)) {
 		f = barn_get(&sh->node[cpu->nid].barn, false);
 		if (!f)
@@ -700,6 +721,163 @@ static bool sh_free(struct mmt_kmem_cache *s, struct mmt_page *slab, void *slot)
 	if (MMT_UNLIKELY(chain != MMT_PFN_NONE))
 		discard_chain(s, s->m, chain);
 	return true;
+}
+
+/* ---- kmalloc_nolock / kfree_nolock (6.18; 7.0 with sheaves only) ---- */
+
+/*
+ * One slot of node @nid's slabs with list_lock by trylock only: the first
+ * partial slab that is not pfmemalloc, else a new slab of
+ * alloc_pages_nolock pages (_mmt_slab_new under nospin_depth, no lock
+ * held) listed on its node by another trylock.  If that one is busy the
+ * fresh slab goes straight back by free_pages_nolock (the kernel defers
+ * its release: defer_deactivate_slab).  NULL: busy or no pages.
+ */
+static MMT_NOINLINE void *alloc_from_slabs_nolock(struct mmt_kmem_cache *s,
+						  mmt_gfp_t gfp, int nid)
+{
+	struct sh_node *n = &SH(s)->node[nid];
+	struct mmt_page *slab;
+	unsigned long flags;
+	void *obj = NULL, *fl;
+
+	if (mmt_spin_trylock_irqsave(&n->list_lock, flags)) {
+		slab = first_partial(s, n, false);
+		if (slab)
+			obj = slab_get_obj(s, n, slab);
+		mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+		if (obj)
+			return obj;
+	}
+	slab = _mmt_slab_new(s, gfp, nid, &fl);
+	if (!slab)
+		return NULL;
+	/* alloc_pages_nolock never serves from the reserves: not pfmemalloc. */
+	n = &SH(s)->node[slab_meta(slab)->node];
+	if (!mmt_spin_trylock_irqsave(&n->list_lock, flags)) {
+		_mmt_slab_discard_fresh_nolock(s, slab);
+		return NULL;
+	}
+	add_new_slab(s, n, slab);
+	obj = slab_get_obj(s, n, slab);
+	mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+	return obj;
+}
+
+/*
+ * kmalloc_nolock's allocation (kernel 6.18's alloc_from_pcs() for a
+ * caller that may not spin): this CPU's sheaves lock by trylock (the
+ * kernel's local_trylock; busy: *busy, the common part retries in the
+ * next size class) - main, the spare, a full sheaf of the barn by trylock
+ * of the barn lock.  No sheaf is refilled (that is a batch of list_lock
+ * work and maybe a new sheaf): with nothing at hand, one object from the
+ * local slabs by trylock.  Another node asked for, or a dead cache: that
+ * node's slabs the same way.
+ */
+static void *sh_alloc_nolock(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
+			     bool *busy)
+{
+	struct sheaves *sh = SH(s);
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct mmt_slab_sheaf *full = NULL;
+	struct pcs *pcs;
+	struct barn *b;
+	unsigned long flags, bflags;
+	void *obj = NULL;
+
+	*busy = false;
+	if ((node >= 0 && node != cpu->nid) || sheaves_off(sh))
+		return alloc_from_slabs_nolock(s, gfp,
+					       node >= 0 ? node : cpu->nid);
+	pcs = &sh->cpu[cpu->id];
+	if (!mmt_spin_trylock_irqsave(&pcs->lock, flags)) {
+		*busy = true;
+		return NULL;
+	}
+	if (!pcs->main->size && pcs->spare && pcs->spare->size) {
+		full = pcs->spare;
+		pcs->spare = pcs->main;
+		pcs->main = full;
+	} else if (!pcs->main->size) {
+		b = &sh->node[cpu->nid].barn;
+		if (barn_nr(&b->nr_full) &&
+		    mmt_spin_trylock_irqsave(&b->lock, bflags)) {
+			full = barn_pop(&b->full, &b->nr_full);
+			if (full && pcs->spare &&
+			    barn_nr(&b->nr_empty) < MAX_EMPTY_SHEAVES) {
+				barn_push(&b->empty, &b->nr_empty, pcs->main);
+				pcs->main = full;
+			} else if (full && !pcs->spare) {
+				pcs->spare = pcs->main;
+				pcs->main = full;
+			} else if (full) {
+				/* No room for the empty one: leave it be. */
+				barn_push(&b->full, &b->nr_full, full);
+			}
+			mmt_spin_unlock_irqrestore(&b->lock, bflags);
+		}
+	}
+	if (pcs->main->size)
+		obj = sheaf_pop(pcs->main);
+	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	return obj ? obj : alloc_from_slabs_nolock(s, gfp, cpu->nid);
+}
+
+/*
+ * kfree_nolock's free: into this CPU's main sheaf by trylock; a full main
+ * is swapped with an empty spare or exchanged for an empty sheaf of the
+ * barn (trylock); anything else - the lock busy, no room without a new
+ * sheaf or a flush to slabs, an object of another node or of a pfmemalloc
+ * slab, a dead cache - is MMT_FREE_NOLOCK_BUSY: the common part defers it
+ * to the next ordinary free on this CPU (the kernel's irq_work).
+ */
+static int sh_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
+			  void *slot)
+{
+	struct sheaves *sh = SH(s);
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct mmt_slab_sheaf *main, *empty = NULL;
+	struct pcs *pcs;
+	struct barn *b;
+	unsigned long flags, bflags;
+	int ret = MMT_FREE_NOLOCK_DONE;
+
+	if (slab_is_pfmemalloc(slab) ||
+	    (int)slab_meta(slab)->node != cpu->nid || sheaves_off(sh))
+		return MMT_FREE_NOLOCK_BUSY;
+	pcs = &sh->cpu[cpu->id];
+	if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
+		return MMT_FREE_NOLOCK_BUSY;
+	main = pcs->main;
+	if (main->size && main->objects[main->size - 1] == slot) {
+		ret = MMT_FREE_NOLOCK_REFUSED;
+		goto out;
+	}
+	if (main->size == main->capacity) {
+		b = &sh->node[cpu->nid].barn;
+		if (pcs->spare && !pcs->spare->size) {
+			empty = pcs->spare;
+			pcs->spare = main;
+		} else if (barn_nr(&b->nr_empty) &&
+			   barn_nr(&b->nr_full) < MAX_FULL_SHEAVES &&
+			   mmt_spin_trylock_irqsave(&b->lock, bflags)) {
+			/* The racy looks again, under the lock. */
+			if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES)
+				empty = barn_pop(&b->empty, &b->nr_empty);
+			if (empty)
+				barn_push(&b->full, &b->nr_full, main);
+			mmt_spin_unlock_irqrestore(&b->lock, bflags);
+		}
+		if (!empty) {
+			ret = MMT_FREE_NOLOCK_BUSY;
+			goto out;
+		}
+		pcs->main = main = empty;
+	}
+	main->objects[main->size++] = slot;
+out:
+	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	return ret;
 }
 
 /* ---- prefilled sheaves ---- */
@@ -1663,6 +1841,26 @@ long _mmt_sheaves_stat(const struct mmt_kmem_cache *s, int id, const char *what)
 	return -1;
 }
 
+/*
+ * White-box for tests that must hold a lock of @s the way another CPU
+ * would (its word): "pcs" of CPU @id, "barn" or "list" of node @id.
+ */
+struct mmt_lock *_mmt_sheaves_lock(const struct mmt_kmem_cache *s, int id,
+				   const char *what);
+struct mmt_lock *_mmt_sheaves_lock(const struct mmt_kmem_cache *s, int id,
+				   const char *what)
+{
+	struct sheaves *sh = s->impl;
+
+	if (!strcmp(what, "pcs"))
+		return &sh->cpu[id].lock.l;
+	if (!strcmp(what, "barn"))
+		return &sh->node[id].barn.lock.l;
+	if (!strcmp(what, "list"))
+		return &sh->node[id].list_lock.l;
+	return NULL;
+}
+
 const struct mmt_slab_ops _mmt_sheaves_ops = {
 	.name = "sheaves",
 	.desc = "SLUB with sheaves (7.0): per-cpu main/spare sheaves, per-node barns, node partial lists",
@@ -1684,4 +1882,6 @@ const struct mmt_slab_ops _mmt_sheaves_ops = {
 	.return_sheaf = sh_return_sheaf,
 	.kvfree_rcu = sh_kvfree_rcu,
 	.rcu_sheaf_flush = sh_rcu_sheaf_flush,
+	.alloc_nolock = sh_alloc_nolock,
+	.free_nolock = sh_free_nolock,
 };

@@ -198,6 +198,23 @@ static void bp_sheaf_refill_fail_leak(struct mmt_program *p)
 	op(p, MMT_OP_CACHE_PREFILL_SHEAF, 0, GFP_NOWAIT, 6);
 }
 
+/*
+ * The pool's fill takes a refilled sheaf of 4 (2048-byte objects): two in
+ * the pool, two left in main.  Two mempool_allocs empty main; the third's
+ * first attempt (GFP_NOIO without __GFP_DIRECT_RECLAIM: it may spin, not
+ * block) finds main, the spare and the barn empty.
+ */
+static void bp_sheaf_refill_may_block(struct mmt_program *p)
+{
+	prog(p, 1, 256, 0);
+	p->hdr.slab = MMT_SLAB_SHEAVES;
+	p->hdr.mempool = MMT_MEMPOOL_NO_RECLAIM;
+	op(p, MMT_OP_MEMPOOL_CREATE, 1, 2, 2048); /* slab */
+	op(p, MMT_OP_MEMPOOL_ALLOC, 0, GFP_NOIO);
+	op(p, MMT_OP_MEMPOOL_ALLOC, 0, GFP_NOIO);
+	op(p, MMT_OP_MEMPOOL_ALLOC, 0, GFP_NOIO);
+}
+
 static void bp_kvfree_rcu_nowait_under_raw(struct mmt_program *p)
 {
 	prog(p, 2, 1024, 64);
@@ -378,6 +395,7 @@ static const struct bug_program bug_programs[] = {
 	{ "thisnode-fallback", bp_thisnode_fallback, MMT_EXEC_OK },
 	{ "sheaf-return-pfmemalloc", bp_sheaf_return_pfmemalloc, MMT_EXEC_OK },
 	{ "sheaf-refill-fail-leak", bp_sheaf_refill_fail_leak, MMT_EXEC_OK },
+	{ "sheaf-refill-may-block", bp_sheaf_refill_may_block, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -1046,6 +1064,11 @@ MMT_TEST(bug_sheaf_return_pfmemalloc_has_a_program_that_finds_it)
 MMT_TEST(bug_sheaf_refill_fail_leak_has_a_program_that_finds_it)
 {
 	expect_bug_program("sheaf-refill-fail-leak");
+}
+
+MMT_TEST(bug_sheaf_refill_may_block_has_a_program_that_finds_it)
+{
+	expect_bug_program("sheaf-refill-may-block");
 }
 
 /*

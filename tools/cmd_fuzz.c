@@ -1544,6 +1544,7 @@ static const struct {
 	{ "emergency-wmark-not-lowered", "reserves" },
 	{ "sheaf-return-pfmemalloc", "slab" },
 	{ "sheaf-refill-fail-leak", "slab" },
+	{ "sheaf-refill-may-block", "slab" },
 	{ "slub-frozen-dead-cache", "slab-mt" },
 	{ "slab-racy-free-objects", "slab-mt" },
 	{ "less-throttle-never-throttles", "mempool-mt" },
