@@ -100,7 +100,12 @@
  *    Free: into main, a full main swapped with an empty spare or exchanged
  *    for an empty barn sheaf by trylock; else deferred.
  *  - mark_dead (memcg offline): sheaves off (alloc and free go to the
- *    slabs), min_partial 0, everything flushed.  shrink: flush every CPU
+ *    slabs; both look at the flag under the per-cpu lock, a refill that
+ *    ends after it flushes its sheaf, the barn refuses full sheaves of a
+ *    dead cache), min_partial 0, everything flushed; from then on no
+ *    sheaf of the cache holds a free object (dead-cache-leak).  A flush
+ *    of another CPU waits for that CPU's section; under PREEMPT_RT rules
+ *    MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK tries once and gives up silently.  shrink: flush every CPU
  *    and every barn, free every empty slab.  memalloc_socks_off: move any
  *    pfmemalloc object out of every sheaf (none is ever there unless an
  *    injected bug put it there).
@@ -164,6 +169,7 @@ struct sheaves {
 	unsigned int capacity; /* sheaf_capacity */
 	_Atomic unsigned int min_partial;
 	_Atomic bool off; /* dead cache: no sheaves */
+	_Atomic bool dead_flushed; /* ... and mark_dead's flush is over */
 	_Atomic long total_objects; /* slots of the listed slabs */
 	struct pcs *cpu; /* [nr_cpus] */
 	struct sh_node *node; /* [nr_nodes] */
@@ -503,14 +509,19 @@ static void barn_put_empty(struct mmt_kmem_cache *s, struct barn *b,
 	sheaf_free(s, f);
 }
 
-/* A full sheaf to the barn; false (nothing done) when it has enough. */
-static bool barn_put_full(struct barn *b, struct mmt_slab_sheaf *f)
+/*
+ * A full sheaf to the barn; false (nothing done) when it has enough, or
+ * when the cache is dead: mark_dead sets off before it empties the barns
+ * under this lock, so a sheaf put here later would stay for ever.
+ */
+static bool barn_put_full(struct sheaves *sh, struct barn *b,
+			  struct mmt_slab_sheaf *f)
 {
 	unsigned long flags;
 	bool ok = false;
 
 	mmt_spin_lock_irqsave(&b->lock, flags);
-	if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES) {
+	if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES && !sheaves_off(sh)) {
 		barn_push(&b->full, &b->nr_full, f);
 		ok = true;
 	}
@@ -528,6 +539,32 @@ static struct mmt_slab_sheaf *barn_get(struct barn *b, bool full)
 		   barn_pop(&b->empty, &b->nr_empty);
 	mmt_spin_unlock_irqrestore(&b->lock, flags);
 	return f;
+}
+
+/*
+ * The rule of a dead cache (checked where a CPU meets it under its lock,
+ * and by the validator): once mark_dead's flush is over, no sheaf of the
+ * cache holds a free object - every CPU was flushed, and nothing puts one
+ * back (alloc and free go to the slabs, the barn refuses full sheaves).
+ * An object left there keeps its slab in use: the dead cache never goes.
+ */
+static MMT_COLD void report_dead_sheaves(struct mmt_kmem_cache *s, int cpu,
+					 unsigned int main, unsigned int spare)
+{
+	mmt_violation(
+		s->m, "dead-cache-leak",
+		"dead cache %s: cpu %d's sheaves hold %u (main) + %u (spare) free object(s) after the flush of its deactivation: they keep their slabs in use for ever",
+		s->name, cpu, main, spare);
+}
+
+static void dead_sheaves_check(struct mmt_kmem_cache *s, struct pcs *pcs,
+			       int cpu)
+{
+	unsigned int spare = pcs->spare ? pcs->spare->size : 0;
+
+	if (atomic_load_explicit(&SH(s)->dead_flushed, memory_order_relaxed) &&
+	    (pcs->main->size || spare))
+		report_dead_sheaves(s, cpu, pcs->main->size, spare);
 }
 
 /* ---- allocation ---- */
@@ -599,18 +636,24 @@ static MMT_NOINLINE void *alloc_refill(struct mmt_kmem_cache *s,
 		cpu = _mmt_this_cpu; /* reclaim may have moved us */
 		pcs = &sh->cpu[cpu->id];
 		mmt_spin_lock_irqsave(&pcs->lock, flags);
-		if (!pcs->main->size) {
-			if (!pcs->spare)
-				pcs->spare = pcs->main;
-			else
-				barn_put_empty(s, &sh->node[cpu->nid].barn,
-					       pcs->main);
-			pcs->main = f;
-			f = NULL;
+		if (MMT_UNLIKELY(sheaves_off(sh))) {
+			/* Dead meanwhile: f is flushed below, nothing stays. */
+			obj = sheaf_pop(f);
+		} else {
+			if (!pcs->main->size) {
+				if (!pcs->spare)
+					pcs->spare = pcs->main;
+				else
+					barn_put_empty(s,
+						       &sh->node[cpu->nid].barn,
+						       pcs->main);
+				pcs->main = f;
+				f = NULL;
+			}
+			obj = sheaf_pop(pcs->main);
 		}
-		obj = sheaf_pop(pcs->main);
 		if (f && f->size == f->capacity &&
-		    barn_put_full(&sh->node[cpu->nid].barn, f))
+		    barn_put_full(sh, &sh->node[cpu->nid].barn, f))
 			f = NULL;
 		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
 		if (f) {
@@ -636,10 +679,16 @@ static void *sh_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
 	unsigned long flags;
 	void *obj;
 
-	if (MMT_UNLIKELY((node >= 0 && node != cpu->nid) || sheaves_off(sh)))
-		return alloc_from_slabs(s, gfp, node >= 0 ? node : cpu->nid);
+	if (MMT_UNLIKELY(node >= 0 && node != cpu->nid))
+		return alloc_from_slabs(s, gfp, node);
 	pcs = &sh->cpu[cpu->id];
 	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	/* Under the lock: mark_dead's flush of this CPU is before or after. */
+	if (MMT_UNLIKELY(sheaves_off(sh))) {
+		dead_sheaves_check(s, pcs, cpu->id);
+		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+		return alloc_from_slabs(s, gfp, cpu->nid);
+	}
 	if (MMT_LIKELY(pcs->main->size) ||
 	    replace_empty_main(s, pcs, &sh->node[cpu->nid].barn)) {
 		obj = sheaf_pop(pcs->main);
@@ -680,7 +729,7 @@ static MMT_NOINLINE void replace_full_main(struct mmt_kmem_cache *s,
 		pcs->main = empty;
 		return;
 	}
-	if (empty && barn_put_full(b, pcs->main)) {
+	if (empty && barn_put_full(sh, b, pcs->main)) {
 		pcs->main = empty;
 		return;
 	}
@@ -700,13 +749,18 @@ static bool sh_free(struct mmt_kmem_cache *s, struct mmt_page *slab, void *slot)
 	unsigned long flags;
 
 	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab) ||
-			 (int)slab_meta(slab)->node != cpu->nid ||
-			 sheaves_off(sh))) {
+			 (int)slab_meta(slab)->node != cpu->nid)) {
 		free_one_to_slab(s, slot);
 		return true;
 	}
 	pcs = &sh->cpu[cpu->id];
 	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	if (MMT_UNLIKELY(sheaves_off(sh))) {
+		dead_sheaves_check(s, pcs, cpu->id);
+		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+		free_one_to_slab(s, slot);
+		return true;
+	}
 	main = pcs->main;
 	if (MMT_UNLIKELY(main->size && main->objects[main->size - 1] == slot)) {
 		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
@@ -849,6 +903,10 @@ static int sh_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
 		return MMT_FREE_NOLOCK_BUSY;
 	main = pcs->main;
+	if (sheaves_off(sh)) {
+		ret = MMT_FREE_NOLOCK_BUSY; /* died before we got the lock */
+		goto out;
+	}
 	if (main->size && main->objects[main->size - 1] == slot) {
 		ret = MMT_FREE_NOLOCK_REFUSED;
 		goto out;
@@ -1002,7 +1060,7 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		struct pcs *pcs = &sh->cpu[cpu->id];
 
 		mmt_spin_lock_irqsave(&pcs->lock, flags);
-		if (!pcs->spare) {
+		if (!pcs->spare && !sheaves_off(sh)) {
 			pcs->spare = f;
 			f = NULL;
 		}
@@ -1012,7 +1070,7 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES &&
 		    !refill_sheaf(s, return_refill_gfp(s, gfp), cpu->nid, f,
 				  f->capacity) &&
-		    barn_put_full(b, f))
+		    barn_put_full(sh, b, f))
 			return;
 	}
 	sheaf_flush(s, f, &chain);
@@ -1122,7 +1180,24 @@ static void flush_cpu_to(struct mmt_kmem_cache *s, int cpu, uint32_t *chain)
 	struct mmt_slab_sheaf *spare, *rcu;
 	unsigned long flags;
 
-	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	/*
+	 * Under PREEMPT_RT the per-cpu sheaves lock sleeps and its sections
+	 * are preemptible: the flush work on @cpu may find the lock held by
+	 * a task preempted inside its section (here: another CPU flushing
+	 * @cpu finds its owner inside one).  It must wait for it.  The
+	 * upstream bug (MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, fixed 2026) used
+	 * local_trylock and returned silently when it failed, leaving the
+	 * objects behind.  (Without RT the kernel's work cannot run inside
+	 * the owner's section, so its trylock there never fails: the model's
+	 * remote flush, which can, waits.)
+	 */
+	if (MMT_UNLIKELY(s->m->cfg.rt_rules &&
+			 mmt_bug_on(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK))) {
+		if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
+			return;
+	} else {
+		mmt_spin_lock_irqsave(&pcs->lock, flags);
+	}
 	sheaf_flush(s, pcs->main, chain);
 	spare = pcs->spare;
 	pcs->spare = NULL;
@@ -1219,6 +1294,7 @@ static void sh_mark_dead(struct mmt_kmem_cache *s)
 	atomic_store_explicit(&SH(s)->min_partial, 0, memory_order_relaxed);
 	atomic_store_explicit(&SH(s)->off, true, memory_order_relaxed);
 	sh_shrink(s);
+	atomic_store_explicit(&SH(s)->dead_flushed, true, memory_order_relaxed);
 }
 
 static bool sheaf_has_pfmemalloc(struct mmt_machine *m,
@@ -1281,7 +1357,7 @@ static void sh_memalloc_socks_off(struct mmt_kmem_cache *s)
 		while ((f = keep)) {
 			keep = f->next;
 			sheaf_drop_pfmemalloc(s, f, &chain);
-			if (f->size == f->capacity && barn_put_full(b, f))
+			if (f->size == f->capacity && barn_put_full(sh, b, f))
 				continue;
 			f->next = part;
 			part = f;
@@ -1757,6 +1833,27 @@ static bool sh_is_valid(struct mmt_kmem_cache *s)
 			"cache %s: its slabs have %ld object(s) in use (%ld in use, %ld in sheaves) "
 			"but %ld are allocated",
 			s->name, inuse_sum - cached, inuse_sum, cached, live);
+	if (ok && atomic_load_explicit(&sh->dead_flushed, memory_order_relaxed))
+		for (c = 0; c < m->nr_cpus && ok; c++) {
+			unsigned int sp =
+				sh->cpu[c].spare ? sh->cpu[c].spare->size : 0;
+
+			if (sh->cpu[c].main->size || sp) {
+				report_dead_sheaves(s, c, sh->cpu[c].main->size,
+						    sp);
+				ok = false;
+			}
+		}
+	for (nid = 0;
+	     nid < m->nr_nodes && ok &&
+	     atomic_load_explicit(&sh->dead_flushed, memory_order_relaxed);
+	     nid++)
+		if (barn_nr(&sh->node[nid].barn.nr_full))
+			ok = mmt_violation(
+				m, "dead-cache-leak",
+				"dead cache %s: node %d's barn holds %u full sheaves after the flush of its deactivation",
+				s->name, nid,
+				barn_nr(&sh->node[nid].barn.nr_full));
 	if (ok && sheaves_off(sh)) {
 		for (nid = 0; nid < m->nr_nodes && ok; nid++) {
 			struct sh_node *n = &sh->node[nid];

@@ -1086,6 +1086,8 @@ MMT_TEST(every_bug_has_a_program_or_is_known_to_need_more_than_one_cpu)
 		"nolock-zone-double-trylock",
 		/* an interrupt inside a pcp list operation (pages-mt, smp=off) */
 		"pcp-up-trylock-reentry",
+		/* a task inside its sheaf section during a flush (slab-mt, rt) */
+		"sheaf-flush-rt-trylock",
 	};
 	const struct mmt_bug_info *b;
 	size_t nr, i, j;

@@ -1551,6 +1551,8 @@ static const struct {
 	/* another CPU inside the zone lock; an interrupt on a uniprocessor */
 	{ "nolock-zone-double-trylock", "pages-mt" },
 	{ "pcp-up-trylock-reentry", "pages-mt" },
+	/* rt=on: a cgroup offline's flush while a task is inside its sheaf section */
+	{ "sheaf-flush-rt-trylock", "slab-mt" },
 };
 
 struct seed_filter {

@@ -187,6 +187,7 @@ enum mmt_bug {
 	MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, /* 2025: second trylock of zone->lock */
 	MMT_BUG_PCP_UP_TRYLOCK_REENTRY, /* 2025: UP pcp trylock never fails */
 	MMT_BUG_SHEAF_REFILL_MAY_BLOCK, /* 2025-26: "may block" for "may spin" */
+	MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, /* 2025-26: flush trylock fails on RT */
 	MMT_NR_BUGS
 };
 
