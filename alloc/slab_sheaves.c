@@ -105,10 +105,10 @@
  *    dead cache), min_partial 0, everything flushed; from then on no
  *    sheaf of the cache holds a free object (dead-cache-leak).  A flush
  *    of another CPU waits for that CPU's section; under PREEMPT_RT rules
- *    MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK tries once and gives up silently.  shrink: flush every CPU
- *    and every barn, free every empty slab.  memalloc_socks_off: move any
- *    pfmemalloc object out of every sheaf (none is ever there unless an
- *    injected bug put it there).
+ *    MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK tries once and gives up silently.
+ *    shrink: flush every CPU and every barn, free every empty slab.
+ *    memalloc_socks_off: move any pfmemalloc object out of every sheaf
+ *    (none is ever there unless an injected bug put it there).
  *
  * Invariants (slab-sheaf, slab-barn, pfmemalloc-sheaf; slab-inuse,
  * slab-node-partial, slab-leak as SLUB's): a sheaf's objects are distinct
