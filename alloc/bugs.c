@@ -129,6 +129,14 @@ static const struct mmt_bug_info bugs[] = {
 	  "slab",
 	  "SLUB: allocate_slab() gives up when the slab of its preferred order cannot be had (fragmentation) instead of retrying at the cache's smallest order: NULL where SLAB and sheaves grow a smaller slab (found by differential runs only)",
 	  "slab-divergence" },
+	{ MMT_BUG_SHEAF_REFILL_MAY_BLOCK, "sheaf-refill-may-block", "2026",
+	  "slab",
+	  "sheaves: with main, spare and barn empty the sheaf refill tests gfpflags_allow_blocking() where gfpflags_allow_spinning() was meant: a caller that may spin but not block (GFP_NOWAIT, GFP_ATOMIC, mempool_alloc's first attempt) gets no refill and fails while the slabs and the page allocator have memory, so mempools drain their reserved elements",
+	  "slab-gave-up" },
+	{ MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, "sheaf-flush-rt-trylock", "2026",
+	  "slab",
+	  "sheaves: under PREEMPT_RT (rt=on) the flush of a CPU's sheaves takes the per-cpu sheaves lock with local_trylock and returns silently when a task preempted inside its sheaf section holds it: the objects stay behind (a dead cache's never go back)",
+	  "dead-cache-leak" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -111,6 +111,8 @@ static const struct mmt_check_info checks[] = {
 	  "a page served below every watermark its entitled caller's ordinary attempts may use is not marked pfmemalloc, or a pfmemalloc page reaches a caller the kernel's rules do not entitle" },
 	{ "gfp-thisnode", "caller", MMT_TIER_CHEAP, "-",
 	  "a __GFP_THISNODE allocation returned a page of another node than the one asked" },
+	{ "slab-gave-up", "caller", MMT_TIER_CHEAP, "-",
+	  "a slab allocation (or a mempool's inner attempt before it took a reserved element) by a caller that may spin (gfpflags_allow_spinning) returned NULL although the page allocator refused it nothing: the slab allocator fails such a caller only when it cannot get a slab" },
 	{ "teardown-leak", "caller", MMT_TIER_CHEAP, "-",
 	  "after every handle was released, grace periods run out, caches shrunk and per-cpu lists drained, a zone still has allocated pages" },
 #include "lock_checks.inc"

@@ -281,6 +281,13 @@ extern const struct mmt_slab_ops _mmt_sheaves_ops; /* slab_sheaves.c */
 struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 			       int node, void **freelist);
 /* Inside kmalloc_nolock, _mmt_slab_new takes its pages from alloc_pages_nolock. */
+/*
+ * A slab fresh from _mmt_slab_new inside kmalloc_nolock that cannot be
+ * listed (its list_lock is busy) goes back at once by free_pages_nolock:
+ * the kernel defers such a slab's release (defer_deactivate_slab).
+ */
+void _mmt_slab_discard_fresh_nolock(struct mmt_kmem_cache *s,
+				    struct mmt_page *slab);
 /* Return a slab with no object in use to the page allocator (after an
  * RCU grace period for TYPESAFE_BY_RCU); uncharges; may end a dead cache. */
 void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab);

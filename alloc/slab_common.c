@@ -380,7 +380,9 @@ struct rcu_slab {
 	struct rcu_slab *prev, *next;
 };
 
-static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page)
+/* @nolock: by free_pages_nolock (kmalloc_nolock's fresh slab). */
+static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page,
+			    bool nolock)
 {
 	unsigned int order = pg_order(page);
 	bool last;
@@ -390,7 +392,10 @@ static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page)
 	free(slab_meta(page)->impl);
 	meta_reset(slab_meta(page));
 	pg_set_flags(page, pg_flags(page) & ~MMT_PG_SLAB);
-	mmt_free_pages(page, order);
+	if (nolock)
+		mmt_free_pages_nolock(page, order);
+	else
+		mmt_free_pages(page, order);
 	atomic_fetch_sub_explicit(&s->nr_slab_pages, 1l << order,
 				  memory_order_relaxed);
 	if (s->memcg)
@@ -431,7 +436,7 @@ static void rcu_free_slab(struct mmt_rcu_head *head)
 	if (child)
 		_mmt_memcg_free_begin(s); /* memcg.c addition */
 	rcu_pending_link(s->m->slab, r, false);
-	free_slab_pages(s, r->page);
+	free_slab_pages(s, r->page, false);
 	free(r);
 	if (child)
 		_mmt_memcg_free_end(s); /* memcg.c addition */
@@ -452,7 +457,14 @@ void _mmt_slab_discard(struct mmt_kmem_cache *s, struct mmt_page *slab)
 		}
 		mmt_synchronize_rcu();
 	}
-	free_slab_pages(s, slab);
+	free_slab_pages(s, slab, false);
+}
+
+void _mmt_slab_discard_fresh_nolock(struct mmt_kmem_cache *s,
+				    struct mmt_page *slab)
+{
+	/* No object was ever handed out: no RCU reader can look at it. */
+	free_slab_pages(s, slab, true);
 }
 
 /*

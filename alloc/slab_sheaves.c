@@ -59,6 +59,9 @@
  *    too gives nothing, an entitled caller (_mmt_slab_pfmemalloc_ok) takes
  *    one object from the slabs directly, a pfmemalloc slab or the reserves
  *    included, and an ordinary one that may spin takes one from a new slab.
+ *    "May spin", not "may block": GFP_NOWAIT and GFP_ATOMIC callers refill
+ *    too (MMT_BUG_SHEAF_REFILL_MAY_BLOCK, an upstream fix of 2026, tested
+ *    __GFP_DIRECT_RECLAIM and failed them).
  *  - free: an object of another node's slab or of a pfmemalloc slab goes
  *    straight back to its slab.  Else push on main; main full and the
  *    spare empty: swap; main full, no spare: main becomes the spare and an
@@ -87,11 +90,25 @@
  *    call_rcu whole and after the grace period its objects are freed
  *    through kvfree_rcu.c's oracle; kvfree_rcu_barrier, a CPU flush and a
  *    cache destroy hand a partly filled one to call_rcu.
+ *  - kmalloc_nolock/kfree_nolock (6.18): the per-cpu lock by trylock only
+ *    (busy: the CPU is inside this cache's sheaf section - an interrupt
+ *    reentering it - or a flusher holds it; the common part then tries
+ *    the next size class, or defers the free).  Alloc: main, the spare, a
+ *    full barn sheaf by trylock, else one object of the slabs by trylock
+ *    of list_lock (a new slab of alloc_pages_nolock pages, given straight
+ *    back by free_pages_nolock if its list_lock is busy); never a refill.
+ *    Free: into main, a full main swapped with an empty spare or exchanged
+ *    for an empty barn sheaf by trylock; else deferred.
  *  - mark_dead (memcg offline): sheaves off (alloc and free go to the
- *    slabs), min_partial 0, everything flushed.  shrink: flush every CPU
- *    and every barn, free every empty slab.  memalloc_socks_off: move any
- *    pfmemalloc object out of every sheaf (none is ever there unless an
- *    injected bug put it there).
+ *    slabs; both look at the flag under the per-cpu lock, a refill that
+ *    ends after it flushes its sheaf, the barn refuses full sheaves of a
+ *    dead cache), min_partial 0, everything flushed; from then on no
+ *    sheaf of the cache holds a free object (dead-cache-leak).  A flush
+ *    of another CPU waits for that CPU's section; under PREEMPT_RT rules
+ *    MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK tries once and gives up silently.
+ *    shrink: flush every CPU and every barn, free every empty slab.
+ *    memalloc_socks_off: move any pfmemalloc object out of every sheaf
+ *    (none is ever there unless an injected bug put it there).
  *
  * Invariants (slab-sheaf, slab-barn, pfmemalloc-sheaf; slab-inuse,
  * slab-node-partial, slab-leak as SLUB's): a sheaf's objects are distinct
@@ -152,6 +169,7 @@ struct sheaves {
 	unsigned int capacity; /* sheaf_capacity */
 	_Atomic unsigned int min_partial;
 	_Atomic bool off; /* dead cache: no sheaves */
+	_Atomic bool dead_flushed; /* ... and mark_dead's flush is over */
 	_Atomic long total_objects; /* slots of the listed slabs */
 	struct pcs *cpu; /* [nr_cpus] */
 	struct sh_node *node; /* [nr_nodes] */
@@ -491,14 +509,19 @@ static void barn_put_empty(struct mmt_kmem_cache *s, struct barn *b,
 	sheaf_free(s, f);
 }
 
-/* A full sheaf to the barn; false (nothing done) when it has enough. */
-static bool barn_put_full(struct barn *b, struct mmt_slab_sheaf *f)
+/*
+ * A full sheaf to the barn; false (nothing done) when it has enough, or
+ * when the cache is dead: mark_dead sets off before it empties the barns
+ * under this lock, so a sheaf put here later would stay for ever.
+ */
+static bool barn_put_full(struct sheaves *sh, struct barn *b,
+			  struct mmt_slab_sheaf *f)
 {
 	unsigned long flags;
 	bool ok = false;
 
 	mmt_spin_lock_irqsave(&b->lock, flags);
-	if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES) {
+	if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES && !sheaves_off(sh)) {
 		barn_push(&b->full, &b->nr_full, f);
 		ok = true;
 	}
@@ -516,6 +539,32 @@ static struct mmt_slab_sheaf *barn_get(struct barn *b, bool full)
 		   barn_pop(&b->empty, &b->nr_empty);
 	mmt_spin_unlock_irqrestore(&b->lock, flags);
 	return f;
+}
+
+/*
+ * The rule of a dead cache (checked where a CPU meets it under its lock,
+ * and by the validator): once mark_dead's flush is over, no sheaf of the
+ * cache holds a free object - every CPU was flushed, and nothing puts one
+ * back (alloc and free go to the slabs, the barn refuses full sheaves).
+ * An object left there keeps its slab in use: the dead cache never goes.
+ */
+static MMT_COLD void report_dead_sheaves(struct mmt_kmem_cache *s, int cpu,
+					 unsigned int main, unsigned int spare)
+{
+	mmt_violation(
+		s->m, "dead-cache-leak",
+		"dead cache %s: cpu %d's sheaves hold %u (main) + %u (spare) free object(s) after the flush of its deactivation: they keep their slabs in use for ever",
+		s->name, cpu, main, spare);
+}
+
+static void dead_sheaves_check(struct mmt_kmem_cache *s, struct pcs *pcs,
+			       int cpu)
+{
+	unsigned int spare = pcs->spare ? pcs->spare->size : 0;
+
+	if (atomic_load_explicit(&SH(s)->dead_flushed, memory_order_relaxed) &&
+	    (pcs->main->size || spare))
+		report_dead_sheaves(s, cpu, pcs->main->size, spare);
 }
 
 /* ---- allocation ---- */
@@ -599,6 +648,15 @@ static MMT_NOINLINE void *alloc_refill(struct mmt_kmem_cache *s,
 	void *obj = NULL;
 
 	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	/*
+	 * The upstream bug (MMT_BUG_SHEAF_REFILL_MAY_BLOCK, fixed 2026)
+	 * tested gfpflags_allow_blocking() here: a caller that may spin but
+	 * not block (GFP_NOWAIT, GFP_ATOMIC, mempool_alloc's first attempt)
+	 * got no refill and the allocation failed with memory to spare.
+	 */
+	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_REFILL_MAY_BLOCK)) &&
+	    may_spin(gfp) && !(gfp & __GFP_DIRECT_RECLAIM))
+		return NULL;
 	if (may_spin(gfp)) {
 		f = barn_get(&sh->node[cpu->nid].barn, false);
 		if (!f)
@@ -613,18 +671,24 @@ static MMT_NOINLINE void *alloc_refill(struct mmt_kmem_cache *s,
 		cpu = _mmt_this_cpu; /* reclaim may have moved us */
 		pcs = &sh->cpu[cpu->id];
 		mmt_spin_lock_irqsave(&pcs->lock, flags);
-		if (!pcs->main->size) {
-			if (!pcs->spare)
-				pcs->spare = pcs->main;
-			else
-				barn_put_empty(s, &sh->node[cpu->nid].barn,
-					       pcs->main);
-			pcs->main = f;
-			f = NULL;
+		if (MMT_UNLIKELY(sheaves_off(sh))) {
+			/* Dead meanwhile: f is flushed below, nothing stays. */
+			obj = sheaf_pop(f);
+		} else {
+			if (!pcs->main->size) {
+				if (!pcs->spare)
+					pcs->spare = pcs->main;
+				else
+					barn_put_empty(s,
+						       &sh->node[cpu->nid].barn,
+						       pcs->main);
+				pcs->main = f;
+				f = NULL;
+			}
+			obj = sheaf_pop(pcs->main);
 		}
-		obj = sheaf_pop(pcs->main);
 		if (f && f->size == f->capacity &&
-		    barn_put_full(&sh->node[cpu->nid].barn, f))
+		    barn_put_full(sh, &sh->node[cpu->nid].barn, f))
 			f = NULL;
 		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
 		if (f) {
@@ -650,10 +714,16 @@ static void *sh_alloc(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node)
 	unsigned long flags;
 	void *obj;
 
-	if (MMT_UNLIKELY((node >= 0 && node != cpu->nid) || sheaves_off(sh)))
-		return alloc_from_slabs(s, gfp, node >= 0 ? node : cpu->nid);
+	if (MMT_UNLIKELY(node >= 0 && node != cpu->nid))
+		return alloc_from_slabs(s, gfp, node);
 	pcs = &sh->cpu[cpu->id];
 	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	/* Under the lock: mark_dead's flush of this CPU is before or after. */
+	if (MMT_UNLIKELY(sheaves_off(sh))) {
+		dead_sheaves_check(s, pcs, cpu->id);
+		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+		return alloc_from_slabs(s, gfp, cpu->nid);
+	}
 	if (MMT_LIKELY(pcs->main->size) ||
 	    replace_empty_main(s, pcs, &sh->node[cpu->nid].barn)) {
 		obj = sheaf_pop(pcs->main);
@@ -694,7 +764,7 @@ static MMT_NOINLINE void replace_full_main(struct mmt_kmem_cache *s,
 		pcs->main = empty;
 		return;
 	}
-	if (empty && barn_put_full(b, pcs->main)) {
+	if (empty && barn_put_full(sh, b, pcs->main)) {
 		pcs->main = empty;
 		return;
 	}
@@ -714,13 +784,18 @@ static bool sh_free(struct mmt_kmem_cache *s, struct mmt_page *slab, void *slot)
 	unsigned long flags;
 
 	if (MMT_UNLIKELY(slab_is_pfmemalloc(slab) ||
-			 (int)slab_meta(slab)->node != cpu->nid ||
-			 sheaves_off(sh))) {
+			 (int)slab_meta(slab)->node != cpu->nid)) {
 		free_one_to_slab(s, slot);
 		return true;
 	}
 	pcs = &sh->cpu[cpu->id];
 	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	if (MMT_UNLIKELY(sheaves_off(sh))) {
+		dead_sheaves_check(s, pcs, cpu->id);
+		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+		free_one_to_slab(s, slot);
+		return true;
+	}
 	main = pcs->main;
 	if (MMT_UNLIKELY(main->size && main->objects[main->size - 1] == slot)) {
 		mmt_spin_unlock_irqrestore(&pcs->lock, flags);
@@ -735,6 +810,167 @@ static bool sh_free(struct mmt_kmem_cache *s, struct mmt_page *slab, void *slot)
 	if (MMT_UNLIKELY(chain != MMT_PFN_NONE))
 		discard_chain(s, s->m, chain);
 	return true;
+}
+
+/* ---- kmalloc_nolock / kfree_nolock (6.18; 7.0 with sheaves only) ---- */
+
+/*
+ * One slot of node @nid's slabs with list_lock by trylock only: the first
+ * partial slab that is not pfmemalloc, else a new slab of
+ * alloc_pages_nolock pages (_mmt_slab_new under nospin_depth, no lock
+ * held) listed on its node by another trylock.  If that one is busy the
+ * fresh slab goes straight back by free_pages_nolock (the kernel defers
+ * its release: defer_deactivate_slab).  NULL: busy or no pages.
+ */
+static MMT_NOINLINE void *alloc_from_slabs_nolock(struct mmt_kmem_cache *s,
+						  mmt_gfp_t gfp, int nid)
+{
+	struct sh_node *n = &SH(s)->node[nid];
+	struct mmt_page *slab;
+	unsigned long flags;
+	void *obj = NULL, *fl;
+
+	if (mmt_spin_trylock_irqsave(&n->list_lock, flags)) {
+		slab = first_partial(s, n, false);
+		if (slab)
+			obj = slab_get_obj(s, n, slab);
+		mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+		if (obj)
+			return obj;
+	}
+	slab = _mmt_slab_new(s, gfp, nid, &fl);
+	if (!slab)
+		return NULL;
+	/* alloc_pages_nolock never serves from the reserves: not pfmemalloc. */
+	n = &SH(s)->node[slab_meta(slab)->node];
+	if (!mmt_spin_trylock_irqsave(&n->list_lock, flags)) {
+		_mmt_slab_discard_fresh_nolock(s, slab);
+		return NULL;
+	}
+	add_new_slab(s, n, slab);
+	obj = slab_get_obj(s, n, slab);
+	mmt_spin_unlock_irqrestore(&n->list_lock, flags);
+	return obj;
+}
+
+/*
+ * kmalloc_nolock's allocation (kernel 6.18's alloc_from_pcs() for a
+ * caller that may not spin): this CPU's sheaves lock by trylock (the
+ * kernel's local_trylock; busy: *busy, the common part retries in the
+ * next size class) - main, the spare, a full sheaf of the barn by trylock
+ * of the barn lock.  No sheaf is refilled (that is a batch of list_lock
+ * work and maybe a new sheaf): with nothing at hand, one object from the
+ * local slabs by trylock.  Another node asked for, or a dead cache: that
+ * node's slabs the same way.
+ */
+static void *sh_alloc_nolock(struct mmt_kmem_cache *s, mmt_gfp_t gfp, int node,
+			     bool *busy)
+{
+	struct sheaves *sh = SH(s);
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct mmt_slab_sheaf *full = NULL;
+	struct pcs *pcs;
+	struct barn *b;
+	unsigned long flags, bflags;
+	void *obj = NULL;
+
+	*busy = false;
+	if ((node >= 0 && node != cpu->nid) || sheaves_off(sh))
+		return alloc_from_slabs_nolock(s, gfp,
+					       node >= 0 ? node : cpu->nid);
+	pcs = &sh->cpu[cpu->id];
+	if (!mmt_spin_trylock_irqsave(&pcs->lock, flags)) {
+		*busy = true;
+		return NULL;
+	}
+	if (!pcs->main->size && pcs->spare && pcs->spare->size) {
+		full = pcs->spare;
+		pcs->spare = pcs->main;
+		pcs->main = full;
+	} else if (!pcs->main->size) {
+		b = &sh->node[cpu->nid].barn;
+		if (barn_nr(&b->nr_full) &&
+		    mmt_spin_trylock_irqsave(&b->lock, bflags)) {
+			full = barn_pop(&b->full, &b->nr_full);
+			if (full && pcs->spare &&
+			    barn_nr(&b->nr_empty) < MAX_EMPTY_SHEAVES) {
+				barn_push(&b->empty, &b->nr_empty, pcs->main);
+				pcs->main = full;
+			} else if (full && !pcs->spare) {
+				pcs->spare = pcs->main;
+				pcs->main = full;
+			} else if (full) {
+				/* No room for the empty one: leave it be. */
+				barn_push(&b->full, &b->nr_full, full);
+			}
+			mmt_spin_unlock_irqrestore(&b->lock, bflags);
+		}
+	}
+	if (pcs->main->size)
+		obj = sheaf_pop(pcs->main);
+	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	return obj ? obj : alloc_from_slabs_nolock(s, gfp, cpu->nid);
+}
+
+/*
+ * kfree_nolock's free: into this CPU's main sheaf by trylock; a full main
+ * is swapped with an empty spare or exchanged for an empty sheaf of the
+ * barn (trylock); anything else - the lock busy, no room without a new
+ * sheaf or a flush to slabs, an object of another node or of a pfmemalloc
+ * slab, a dead cache - is MMT_FREE_NOLOCK_BUSY: the common part defers it
+ * to the next ordinary free on this CPU (the kernel's irq_work).
+ */
+static int sh_free_nolock(struct mmt_kmem_cache *s, struct mmt_page *slab,
+			  void *slot)
+{
+	struct sheaves *sh = SH(s);
+	struct mmt_cpu *cpu = _mmt_this_cpu;
+	struct mmt_slab_sheaf *main, *empty = NULL;
+	struct pcs *pcs;
+	struct barn *b;
+	unsigned long flags, bflags;
+	int ret = MMT_FREE_NOLOCK_DONE;
+
+	if (slab_is_pfmemalloc(slab) ||
+	    (int)slab_meta(slab)->node != cpu->nid || sheaves_off(sh))
+		return MMT_FREE_NOLOCK_BUSY;
+	pcs = &sh->cpu[cpu->id];
+	if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
+		return MMT_FREE_NOLOCK_BUSY;
+	main = pcs->main;
+	if (sheaves_off(sh)) {
+		ret = MMT_FREE_NOLOCK_BUSY; /* died before we got the lock */
+		goto out;
+	}
+	if (main->size && main->objects[main->size - 1] == slot) {
+		ret = MMT_FREE_NOLOCK_REFUSED;
+		goto out;
+	}
+	if (main->size == main->capacity) {
+		b = &sh->node[cpu->nid].barn;
+		if (pcs->spare && !pcs->spare->size) {
+			empty = pcs->spare;
+			pcs->spare = main;
+		} else if (barn_nr(&b->nr_empty) &&
+			   barn_nr(&b->nr_full) < MAX_FULL_SHEAVES &&
+			   mmt_spin_trylock_irqsave(&b->lock, bflags)) {
+			/* The racy looks again, under the lock. */
+			if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES)
+				empty = barn_pop(&b->empty, &b->nr_empty);
+			if (empty)
+				barn_push(&b->full, &b->nr_full, main);
+			mmt_spin_unlock_irqrestore(&b->lock, bflags);
+		}
+		if (!empty) {
+			ret = MMT_FREE_NOLOCK_BUSY;
+			goto out;
+		}
+		pcs->main = main = empty;
+	}
+	main->objects[main->size++] = slot;
+out:
+	mmt_spin_unlock_irqrestore(&pcs->lock, flags);
+	return ret;
 }
 
 /* ---- prefilled sheaves ---- */
@@ -859,7 +1095,7 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		struct pcs *pcs = &sh->cpu[cpu->id];
 
 		mmt_spin_lock_irqsave(&pcs->lock, flags);
-		if (!pcs->spare) {
+		if (!pcs->spare && !sheaves_off(sh)) {
 			pcs->spare = f;
 			f = NULL;
 		}
@@ -869,7 +1105,7 @@ static void sh_return_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 		if (barn_nr(&b->nr_full) < MAX_FULL_SHEAVES &&
 		    !refill_sheaf(s, return_refill_gfp(s, gfp), cpu->nid, f,
 				  f->capacity) &&
-		    barn_put_full(b, f))
+		    barn_put_full(sh, b, f))
 			return;
 	}
 	sheaf_flush(s, f, &chain);
@@ -979,7 +1215,24 @@ static void flush_cpu_to(struct mmt_kmem_cache *s, int cpu, uint32_t *chain)
 	struct mmt_slab_sheaf *spare, *rcu;
 	unsigned long flags;
 
-	mmt_spin_lock_irqsave(&pcs->lock, flags);
+	/*
+	 * Under PREEMPT_RT the per-cpu sheaves lock sleeps and its sections
+	 * are preemptible: the flush work on @cpu may find the lock held by
+	 * a task preempted inside its section (here: another CPU flushing
+	 * @cpu finds its owner inside one).  It must wait for it.  The
+	 * upstream bug (MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, fixed 2026) used
+	 * local_trylock and returned silently when it failed, leaving the
+	 * objects behind.  (Without RT the kernel's work cannot run inside
+	 * the owner's section, so its trylock there never fails: the model's
+	 * remote flush, which can, waits.)
+	 */
+	if (MMT_UNLIKELY(s->m->cfg.rt_rules &&
+			 mmt_bug_on(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK))) {
+		if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
+			return;
+	} else {
+		mmt_spin_lock_irqsave(&pcs->lock, flags);
+	}
 	sheaf_flush(s, pcs->main, chain);
 	spare = pcs->spare;
 	pcs->spare = NULL;
@@ -1076,6 +1329,7 @@ static void sh_mark_dead(struct mmt_kmem_cache *s)
 	atomic_store_explicit(&SH(s)->min_partial, 0, memory_order_relaxed);
 	atomic_store_explicit(&SH(s)->off, true, memory_order_relaxed);
 	sh_shrink(s);
+	atomic_store_explicit(&SH(s)->dead_flushed, true, memory_order_relaxed);
 }
 
 static bool sheaf_has_pfmemalloc(struct mmt_machine *m,
@@ -1138,7 +1392,7 @@ static void sh_memalloc_socks_off(struct mmt_kmem_cache *s)
 		while ((f = keep)) {
 			keep = f->next;
 			sheaf_drop_pfmemalloc(s, f, &chain);
-			if (f->size == f->capacity && barn_put_full(b, f))
+			if (f->size == f->capacity && barn_put_full(sh, b, f))
 				continue;
 			f->next = part;
 			part = f;
@@ -1650,6 +1904,27 @@ static bool sh_is_valid(struct mmt_kmem_cache *s)
 			"cache %s: its slabs have %ld object(s) in use (%ld in use, %ld in sheaves) "
 			"but %ld are allocated",
 			s->name, inuse_sum - cached, inuse_sum, cached, live);
+	if (ok && atomic_load_explicit(&sh->dead_flushed, memory_order_relaxed))
+		for (c = 0; c < m->nr_cpus && ok; c++) {
+			unsigned int sp =
+				sh->cpu[c].spare ? sh->cpu[c].spare->size : 0;
+
+			if (sh->cpu[c].main->size || sp) {
+				report_dead_sheaves(s, c, sh->cpu[c].main->size,
+						    sp);
+				ok = false;
+			}
+		}
+	for (nid = 0;
+	     nid < m->nr_nodes && ok &&
+	     atomic_load_explicit(&sh->dead_flushed, memory_order_relaxed);
+	     nid++)
+		if (barn_nr(&sh->node[nid].barn.nr_full))
+			ok = mmt_violation(
+				m, "dead-cache-leak",
+				"dead cache %s: node %d's barn holds %u full sheaves after the flush of its deactivation",
+				s->name, nid,
+				barn_nr(&sh->node[nid].barn.nr_full));
 	if (ok && sheaves_off(sh)) {
 		for (nid = 0; nid < m->nr_nodes && ok; nid++) {
 			struct sh_node *n = &sh->node[nid];
@@ -1734,6 +2009,26 @@ long _mmt_sheaves_stat(const struct mmt_kmem_cache *s, int id, const char *what)
 	return -1;
 }
 
+/*
+ * White-box for tests that must hold a lock of @s the way another CPU
+ * would (its word): "pcs" of CPU @id, "barn" or "list" of node @id.
+ */
+struct mmt_lock *_mmt_sheaves_lock(const struct mmt_kmem_cache *s, int id,
+				   const char *what);
+struct mmt_lock *_mmt_sheaves_lock(const struct mmt_kmem_cache *s, int id,
+				   const char *what)
+{
+	struct sheaves *sh = s->impl;
+
+	if (!strcmp(what, "pcs"))
+		return &sh->cpu[id].lock.l;
+	if (!strcmp(what, "barn"))
+		return &sh->node[id].barn.lock.l;
+	if (!strcmp(what, "list"))
+		return &sh->node[id].list_lock.l;
+	return NULL;
+}
+
 const struct mmt_slab_ops _mmt_sheaves_ops = {
 	.name = "sheaves",
 	.desc = "SLUB with sheaves (7.0): per-cpu main/spare sheaves, per-node barns, node partial lists",
@@ -1755,4 +2050,6 @@ const struct mmt_slab_ops _mmt_sheaves_ops = {
 	.return_sheaf = sh_return_sheaf,
 	.kvfree_rcu = sh_kvfree_rcu,
 	.rcu_sheaf_flush = sh_rcu_sheaf_flush,
+	.alloc_nolock = sh_alloc_nolock,
+	.free_nolock = sh_free_nolock,
 };

@@ -59,9 +59,10 @@ struct mmt_test {
 #define MMT_KRCP_TEST(tname) MMT_TEST(tname)
 /*
  * A test of an implementation's own kmalloc_nolock path (its per-cpu lock
- * taken by trylock): SLUB and SLAB.  The sheaves model has no
- * alloc_nolock yet: kmalloc_nolock fails there and kfree_nolock defers
- * every object to the next ordinary free (docs/ARCHITECTURE.md).
+ * taken by trylock, names of its locks): registered on SLUB, SLAB and
+ * sheaves (test-NAME-on-slub, -on-slab, -on-sheaves) like an
+ * MMT_SLAB_TEST; kept apart so that a slab implementation without the
+ * nolock operations could be left out.
  */
 #define MMT_NOLOCK_TEST(tname) MMT_TEST(tname)
 /* The implementation given with --slab=, or -1 when none was. */

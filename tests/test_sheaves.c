@@ -32,6 +32,16 @@ static struct mmt_machine *sheaves_machine(int nodes, int cpus)
 	return t_machine(&cfg);
 }
 
+struct mmt_lock *_mmt_sheaves_lock(const struct mmt_kmem_cache *s, int id,
+				   const char *what);
+
+/* Another CPU holds (or lets go of) @l: its word, as that CPU would set it. */
+static void hold_word(struct mmt_lock *l, bool held)
+{
+	atomic_store(&l->owner_cpu, held ? 1 : -1);
+	atomic_store(&l->locked, held ? 1u : 0u);
+}
+
 static bool is_pfmemalloc_obj(struct mmt_machine *m, void *obj)
 {
 	return slab_is_pfmemalloc(_mmt_virt_to_slab(m, obj));
@@ -335,6 +345,66 @@ MMT_TEST(sheaves_node_specific_allocation_bypasses_the_sheaves)
 }
 
 /* The local node's allocation fills main; a free refuses the top twice. */
+/*
+ * kmalloc_nolock/kfree_nolock on sheaves (6.18): the main sheaf by trylock
+ * of the per-cpu lock.  With the barn's lock and the node's list_lock held
+ * by another CPU an allocation that finds main empty fails (its fresh
+ * slab of alloc_pages_nolock pages goes back) and never spins (no
+ * nolock-spin); with the per-cpu lock held kfree_nolock defers, and the
+ * next ordinary free on the CPU gives the object back.
+ */
+MMT_TEST(
+	kmalloc_nolock_and_kfree_nolock_use_the_main_sheaf_and_never_spin_on_sheaf_locks)
+{
+	struct mmt_machine *m = sheaves_machine(1, 2);
+	void *a = mmt_kmalloc(64, GFP_KERNEL), *o[64];
+	struct mmt_kmem_cache *s;
+	struct mmt_lock *pcs, *barn, *list;
+	long cap;
+	int i, n = 0;
+
+	MMT_CHECK(a != NULL);
+	s = slab_meta(_mmt_virt_to_slab(m, a))->cache;
+	pcs = _mmt_sheaves_lock(s, 0, "pcs");
+	barn = _mmt_sheaves_lock(s, 0, "barn");
+	list = _mmt_sheaves_lock(s, 0, "list");
+	cap = stat(s, 0, "capacity");
+	MMT_CHECK(cap <= 64);
+	MMT_CHECK_EQ(stat(s, 0, "main"), cap - 1); /* a refilled sheaf */
+	mmt_kfree_nolock(a);
+	MMT_CHECK_EQ(stat(s, 0, "main"), cap);
+	MMT_CHECK_EQ(mmt_slab_deferred_objects(m), 0);
+
+	hold_word(barn, true);
+	hold_word(list, true);
+	for (i = 0; i < cap; i++) {
+		o[n] = mmt_kmalloc_nolock(64, 0, -1);
+		MMT_CHECK(o[n] != NULL);
+		n++;
+	}
+	MMT_CHECK_EQ(stat(s, 0, "main"), 0);
+	MMT_CHECK(mmt_kmalloc_nolock(64, 0, -1) == NULL);
+	MMT_CHECK_CLEAN(m);
+
+	hold_word(pcs, true);
+	mmt_kfree_nolock(o[--n]);
+	MMT_CHECK_EQ(mmt_slab_deferred_objects(m), 1);
+	hold_word(pcs, false);
+	for (i = 0; i < n; i++)
+		mmt_kfree_nolock(o[i]);
+	MMT_CHECK_EQ(stat(s, 0, "main"), n);
+	MMT_CHECK_EQ(mmt_slab_deferred_objects(m), 1);
+	MMT_CHECK_CLEAN(m);
+
+	/* (The validator takes the barn's lock: not while "another" has it.) */
+	hold_word(barn, false);
+	hold_word(list, false);
+	mmt_kfree(mmt_kmalloc(64, GFP_KERNEL));
+	MMT_CHECK_EQ(mmt_slab_deferred_objects(m), 0);
+	MMT_CHECK(mmt_machine_is_valid(m));
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(sheaves_refuse_a_double_free_of_the_object_on_top_of_main)
 {
 	struct mmt_machine *m = sheaves_machine(1, 1);

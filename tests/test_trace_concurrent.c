@@ -1135,3 +1135,66 @@ MMT_TEST(random_schedules_find_pcp_up_trylock_reentry_on_a_uniprocessor)
 {
 	nolock_bug_search(true, "pcp-up-trylock-reentry", "pcp-reentry");
 }
+
+/*
+ * sheaf-flush-rt-trylock (slab=sheaves, rt=on): CPU 0 frees objects of a
+ * cgroup's child cache while CPU 1 takes the cgroup offline, whose
+ * flushes of CPU 0's sheaves (mark_dead, then the shrink) may find CPU 0's
+ * task inside its sheaf section (corpora/bug-programs/ holds one such
+ * schedule).  Random schedules find the bug by dead-cache-leak; without
+ * it, and with it but without PREEMPT_RT rules (where the kernel's flush
+ * cannot run inside the owner's section and the model's waits), the
+ * same schedules run clean.
+ */
+static void flush_text(char *buf, size_t len, unsigned int seed,
+		       const char *bug, bool rt)
+{
+	snprintf(buf, len,
+		 "mmtorture-trace 1\n"
+		 "machine cpus=2 dma32=64 slab=sheaves rt=%s oracles=2 "
+		 "sched=random sched_seed=%u\n"
+		 "bugs %s\n"
+		 "c0 = kmem_cache_create size=2048 ACCOUNT\n"
+		 "g0 = cgroup_create\n"
+		 "cgroup_enter g0\n"
+		 "cb0 = kmem_cache_alloc_bulk c0 GFP_KERNEL count=16\n"
+		 "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		 "kmem_cache_free_bulk cb0\n"
+		 "cpu 1\n"
+		 "kmem_cache_free co0\n"
+		 "cgroup_offline g0\n",
+		 rt ? "on" : "off", seed, bug);
+}
+
+MMT_TEST(
+	random_schedules_find_sheaf_flush_rt_trylock_when_a_task_is_inside_its_sheaf_section)
+{
+	unsigned int seed, found = 0;
+	struct mmt_finding f;
+	char text[2048];
+
+	for (seed = 1; seed <= 400 && !found; seed++) {
+		flush_text(text, sizeof(text), seed, "sheaf-flush-rt-trylock",
+			   true);
+		if (run_text(text, &f) == MMT_EXEC_FINDING) {
+			MMT_CHECK_STR(f.oracle, "dead-cache-leak");
+			found = seed;
+		}
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK_MSG(found, "no schedule of 400 seeds found it");
+	fprintf(stderr, "sheaf-flush-rt-trylock: found by seed %u\n", found);
+	for (seed = found > 20 ? found - 20 : 1; seed <= found + 20; seed++) {
+		flush_text(text, sizeof(text), seed, "none", true);
+		MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+			      "seed %u without the bug: %s: %s", seed, f.oracle,
+			      f.message);
+		mmt_finding_free(&f);
+		flush_text(text, sizeof(text), seed, "sheaf-flush-rt-trylock",
+			   false);
+		MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+			      "seed %u with the bug, rt=off: %s: %s", seed,
+			      f.oracle, f.message);
+		mmt_finding_free(&f);
+	}
+}

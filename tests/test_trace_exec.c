@@ -220,6 +220,23 @@ static void bp_sheaf_barn_exchange_uncounted(struct mmt_program *p)
 		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
 }
 
+/*
+ * The pool's fill takes a refilled sheaf of 4 (2048-byte objects): two in
+ * the pool, two left in main.  Two mempool_allocs empty main; the third's
+ * first attempt (GFP_NOIO without __GFP_DIRECT_RECLAIM: it may spin, not
+ * block) finds main, the spare and the barn empty.
+ */
+static void bp_sheaf_refill_may_block(struct mmt_program *p)
+{
+	prog(p, 1, 256, 0);
+	p->hdr.slab = MMT_SLAB_SHEAVES;
+	p->hdr.mempool = MMT_MEMPOOL_NO_RECLAIM;
+	op(p, MMT_OP_MEMPOOL_CREATE, 1, 2, 2048); /* slab */
+	op(p, MMT_OP_MEMPOOL_ALLOC, 0, GFP_NOIO);
+	op(p, MMT_OP_MEMPOOL_ALLOC, 0, GFP_NOIO);
+	op(p, MMT_OP_MEMPOOL_ALLOC, 0, GFP_NOIO);
+}
+
 static void bp_kvfree_rcu_nowait_under_raw(struct mmt_program *p)
 {
 	prog(p, 2, 1024, 64);
@@ -421,6 +438,7 @@ static const struct bug_program bug_programs[] = {
 	  MMT_EXEC_OK },
 	{ "sheaf-barn-exchange-uncounted", bp_sheaf_barn_exchange_uncounted,
 	  MMT_EXEC_OK },
+	{ "sheaf-refill-may-block", bp_sheaf_refill_may_block, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)
@@ -1393,6 +1411,11 @@ MMT_TEST(differential_runs_tolerate_a_null_when_no_block_can_hold_a_new_slab)
 	mmt_program_free(&p);
 }
 
+MMT_TEST(bug_sheaf_refill_may_block_has_a_program_that_finds_it)
+{
+	expect_bug_program("sheaf-refill-may-block");
+}
+
 /*
  * Bugs a single CPU cannot reach: each needs another thread inside the
  * operation (a preemption point the interpreter never stops at) or a
@@ -1410,6 +1433,8 @@ MMT_TEST(every_bug_has_a_program_or_is_known_to_need_more_than_one_cpu)
 		"pcp-up-trylock-reentry",
 		/* differential runs only: tested below */
 		"slub-no-min-order-fallback",
+		/* a task inside its sheaf section during a flush (slab-mt, rt) */
+		"sheaf-flush-rt-trylock",
 	};
 	const struct mmt_bug_info *b;
 	size_t nr, i, j;

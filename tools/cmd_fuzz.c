@@ -1521,6 +1521,7 @@ static const struct {
 	{ "sheaf-return-pfmemalloc", "slab" },
 	{ "sheaf-refill-fail-leak", "slab" },
 	{ "sheaf-barn-exchange-uncounted", "slab" },
+	{ "sheaf-refill-may-block", "slab" },
 	{ "slub-frozen-dead-cache", "slab-mt" },
 	{ "slab-racy-free-objects", "slab-mt" },
 	{ "less-throttle-never-throttles", "mempool-mt" },
@@ -1528,6 +1529,8 @@ static const struct {
 	{ "nolock-zone-double-trylock", "pages-mt" },
 	{ "pcp-up-trylock-reentry", "pages-mt" },
 	{ "sk-filter-pfmemalloc-kept", "reserves" },
+	/* rt=on: a cgroup offline's flush while a task is inside its sheaf section */
+	{ "sheaf-flush-rt-trylock", "slab-mt" },
 };
 
 struct seed_filter {

@@ -145,10 +145,25 @@ struct _mmt_ref_obs {
 	struct mmt_machine *m;
 	bool tolerate_pending; /* !mmt_exec_opts.strict_reference */
 	int depth; /* may exceed MMT_REF_MAX_FRAMES */
+	/* calls (not bulk) that returned no page, at any depth: ever more */
+	unsigned long refused;
 	struct _mmt_ref_frame f[MMT_REF_MAX_FRAMES];
 };
 void _mmt_ref_obs_install(struct _mmt_ref_obs *o, struct mmt_machine *m,
 			  bool tolerate_pending);
+
+/*
+ * "slab-gave-up": the slab allocator fails a caller that may spin
+ * (gfpflags_allow_spinning(), by the reference) only when it cannot get a
+ * slab, that is when the page allocator refused it pages.  Judged after
+ * an allocation the observer watched (a sequential run): @failed - the
+ * allocator returned NULL to a caller with @gfp - while the observer's
+ * refusal count stayed at @refused_before.  @what names the operation;
+ * @how says which call failed (a mempool's inner attempt, ...).
+ */
+bool _mmt_exec_check_gave_up(struct _mmt_ref_obs *o, mmt_gfp_t gfp,
+			     unsigned long refused_before,
+			     const struct _mmt_what *what, const char *how);
 
 /*
  * "gfp-nowait-slept": an allocation with @gfp (no __GFP_DIRECT_RECLAIM)

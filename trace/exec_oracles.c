@@ -535,6 +535,8 @@ static void obs_exit(void *arg, struct mmt_page *page)
 
 	if (o->depth > 0)
 		o->depth--;
+	if (!page && (!f || !f->bulk))
+		o->refused++;
 	if (!f || !page || f->bulk)
 		return;
 	if (mmt_page_is_pfmemalloc(page)) {
@@ -569,6 +571,27 @@ void _mmt_ref_obs_install(struct _mmt_ref_obs *o, struct mmt_machine *m,
 	o->m = m;
 	o->tolerate_pending = tolerate_pending;
 	mmt_machine_set_page_observer(m, &ops);
+}
+
+bool _mmt_exec_check_gave_up(struct _mmt_ref_obs *o, mmt_gfp_t gfp,
+			     unsigned long refused_before,
+			     const struct _mmt_what *what, const char *how)
+{
+	struct _mmt_wmark_caller c;
+	char g[160];
+
+	if (o->refused != refused_before)
+		return true;
+	_mmt_exec_wmark_caller(&c, gfp, true);
+	/* Under PREEMPT_RT a hard irq takes no spinlock_t at all. */
+	if (!c.r.may_spin ||
+	    (mmt_machine_config(o->m)->rt_rules && c.c.ctx == MMT_REF_HARDIRQ))
+		return true;
+	mmt_gfp_format(gfp, g, sizeof(g));
+	return mmt_violation(
+		o->m, "slab-gave-up",
+		"%s: %s with %s (a caller that may spin) returned NULL, but the page allocator refused it nothing: the slab allocator fails such a caller only when it cannot get a slab",
+		MMT_WHAT(what), how, g);
 }
 
 bool _mmt_exec_nofail_exhausted(struct mmt_machine *m, mmt_gfp_t gfp, int nid)

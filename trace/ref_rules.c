@@ -81,6 +81,7 @@ void _mmt_ref_rules(const struct _mmt_ref_caller *c, struct _mmt_ref_rules *r)
 	r->may_fs = blocking && (gfp & __GFP_FS);
 	r->may_io = blocking && (gfp & __GFP_IO);
 	r->may_wake_kswapd = gfp & __GFP_KSWAPD_RECLAIM;
+	r->may_spin = gfp & __GFP_RECLAIM;
 
 	/*
 	 * gfp_pfmemalloc_allowed(): the mask's and the task's right, which
@@ -107,6 +108,7 @@ void _mmt_ref_rules(const struct _mmt_ref_caller *c, struct _mmt_ref_rules *r)
 		r->non_block = r->highatomic = r->no_watermarks = r->oom =
 			r->nofail_min_reserve = false;
 		r->may_sleep = r->may_reclaim = r->may_fs = r->may_io = false;
+		r->may_spin = false;
 		return;
 	}
 

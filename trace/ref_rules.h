@@ -118,6 +118,13 @@ struct _mmt_ref_rules {
 	bool may_reclaim; /* direct reclaim */
 	bool may_fs, may_io; /* reclaim may enter the FS / start IO */
 	bool may_wake_kswapd;
+	/*
+	 * gfpflags_allow_spinning() (6.18+): some __GFP_RECLAIM bit - every
+	 * caller but the trylock-only ones (kmalloc_nolock, nolock pages) may
+	 * spin on a lock.  The slab allocator then fails it only when it
+	 * cannot get a slab: the page allocator refused it pages.
+	 */
+	bool may_spin;
 };
 
 /* The caller on the current CPU, for @gfp. */

@@ -2010,8 +2010,80 @@ static bool memory_roomy(struct mmt_machine *m, unsigned long bytes,
 	return true;
 }
 
+/*
+ * slab-gave-up (exec_oracles.c): the single-object slab allocations and
+ * mempool_alloc, whose inner attempt is one, judged in sequential runs
+ * (the observer counts the page allocator's refusals).
+ */
+struct gave_up_probe {
+	bool on;
+	unsigned long refused;
+	struct mmt_mempool_stats pool;
+};
+
+static void gave_up_begin(struct exec *x, const struct mmt_op *op,
+			  struct xhandle *ah[], struct gave_up_probe *gp)
+{
+	gp->on = false;
+	if (!x->observed)
+		return;
+	switch (op->code) {
+	case MMT_OP_KMALLOC:
+	case MMT_OP_KMALLOC_NODE:
+	case MMT_OP_CACHE_ALLOC:
+	case MMT_OP_CACHE_ALLOC_NODE:
+		break;
+	case MMT_OP_MEMPOOL_ALLOC:
+		/* pool-first takes elements before it asks the allocator */
+		if (!ah[0] || !ah[0]->ptr ||
+		    mmt_machine_config(x->m)->mempool_policy ==
+			    MMT_MEMPOOL_POOL_FIRST)
+			return;
+		mmt_mempool_stats(ah[0]->ptr, &gp->pool);
+		break;
+	default:
+		return;
+	}
+	gp->on = true;
+	gp->refused = x->obs.refused;
+}
+
+static void gave_up_end(struct exec *x, const struct mmt_op *op,
+			const struct mmt_op_info *info, struct xhandle *ah[],
+			struct xhandle *res, mmt_gfp_t gfp,
+			const struct gave_up_probe *gp)
+{
+	const struct _mmt_what what = { x->op_index, info->name };
+	struct mmt_mempool_stats st;
+
+	if (!gp->on || mmt_violation_count(x->m))
+		return;
+	if (op->code != MMT_OP_MEMPOOL_ALLOC) {
+		if (res && !res->ptr)
+			_mmt_exec_check_gave_up(&x->obs, gfp, gp->refused,
+						&what, "the allocation");
+		return;
+	}
+	/*
+	 * A reserved element handed out after an inner attempt failed: that
+	 * attempt ran without __GFP_DIRECT_RECLAIM and __GFP_IO.
+	 */
+	mmt_mempool_stats(ah[0]->ptr, &st);
+	if (st.from_pool > gp->pool.from_pool &&
+	    st.alloc_fn_calls - st.alloc_fn_ok >
+		    gp->pool.alloc_fn_calls - gp->pool.alloc_fn_ok)
+		_mmt_exec_check_gave_up(
+			&x->obs,
+			(gfp | __GFP_NOMEMALLOC | __GFP_NORETRY |
+			 __GFP_NOWARN) &
+				~(__GFP_DIRECT_RECLAIM | __GFP_IO),
+			gp->refused, &what,
+			"the pool's allocator (the attempt before a reserved element was taken)");
+}
+
 static void exec_op(struct exec *x, size_t i)
 {
+	struct gave_up_probe gp;
 	const struct mmt_op *op = &x->p->ops[i];
 	const struct mmt_op_info *info = mmt_op_info(op->code);
 	struct xhandle *ah[MMT_TRACE_MAX_ARGS] = { NULL };
@@ -2051,6 +2123,7 @@ static void exec_op(struct exec *x, size_t i)
 		sp = mmt_task_sleep_points(t);
 
 	x->rx_note = NULL;
+	gave_up_begin(x, op, ah, &gp);
 	if (MMT_UNLIKELY(x->o->op_outcome) && slab_alloc_op(op->code)) {
 		/*
 		 * A nolock (__GFP_FAST_TRY) allocation may fail with any
@@ -2072,6 +2145,7 @@ static void exec_op(struct exec *x, size_t i)
 
 	if (info->ends && ah[info->ends - 1])
 		ah[info->ends - 1]->state = HS_ENDED;
+	gave_up_end(x, op, info, ah, res, gfp, &gp);
 	/* What promised not to sleep must not have come near it. */
 	if (has_gfp && !mmt_violation_count(x->m))
 		_mmt_exec_check_nowait(x->m, gfp, sp, mmt_task_sleep_points(t),

@@ -190,6 +190,8 @@ enum mmt_bug {
 	MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, /* seed 004: sk_filter's drop skipped */
 	MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED, /* model: slab-barn */
 	MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK, /* model: slab-divergence */
+	MMT_BUG_SHEAF_REFILL_MAY_BLOCK, /* 2025-26: "may block" for "may spin" */
+	MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, /* 2025-26: flush trylock fails on RT */
 	MMT_NR_BUGS
 };
 
