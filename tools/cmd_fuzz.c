@@ -825,6 +825,18 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
 						 "heap");
 			heap_explained++;
 		} else if (c.end != CLI_CHILD_DONE) {
+			/*
+			 * The plug-in's, by name: crash|SIGSEGV|ALLOCATOR,
+			 * hang|timeout|ALLOCATOR (the frame, often the
+			 * harness's call into an unsymbolized library, is in
+			 * the report).
+			 */
+			char sig[224];
+
+			snprintf(sig, sizeof(sig), "%s|%s|%s",
+				 c.end == CLI_CHILD_HANG ? "hang" : "crash",
+				 c.end == CLI_CHILD_HANG ? "timeout" : c.kind,
+				 fuzz_heap.name);
 			if (c.end == CLI_CHILD_HANG)
 				r->replay_hangs++;
 			else
@@ -832,7 +844,7 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
 			add_host_finding(r,
 					 c.end == CLI_CHILD_HANG ? "hang" :
 								   "crash",
-					 c.signature, paths[i], findings, err);
+					 sig, paths[i], findings, err);
 			heap_explained++;
 		}
 		cli_child_free(&c);

@@ -11,6 +11,8 @@
  *                        twin aborts on it)
  *   TOY_BUG_USABLE       usable size over-reported by 64 bytes
  *   TOY_BUG_MISALIGN     every block 8 bytes off the alignment it owes
+ *   TOY_BUG_CRASH        the 5th fresh chunk is a write through NULL
+ *   TOY_BUG_HANG         the 5th fresh chunk never comes
  *
  * and exported either as the mmt/plugin.h operations table (default) or
  * as the malloc API (TOY_MALLOC_API); TOY_NO_USABLE leaves the usable
@@ -110,6 +112,17 @@ static void *toy_alloc_aligned(size_t align, size_t size)
 			return NULL;
 		}
 		chunk = bump;
+#if defined(TOY_BUG_CRASH) || defined(TOY_BUG_HANG)
+		if (carved == 4) {
+#ifdef TOY_BUG_CRASH
+			*(volatile uintptr_t *)(uintptr_t)(carved - 4) = chunk;
+#else
+			for (;;)
+				__atomic_add_fetch(&carved, 0,
+						   __ATOMIC_SEQ_CST);
+#endif
+		}
+#endif
 #ifdef TOY_BUG_OVERLAP
 		bump += ++carved % 4 ? step : step / 2;
 #else
