@@ -42,6 +42,7 @@
 #include "cli.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
+#include "plugins/heap.h"
 #include "replay.h"
 
 #ifndef MMT_SOURCE_DIR
@@ -71,6 +72,7 @@ struct fuzz_opts {
 	const char *regress; /* NULL: corpora/T/regress */
 	bool no_sweep; /* no sanitizer replay of the kept inputs (bench fuzz) */
 	unsigned long replay_timeout; /* s a saved input's replay may take */
+	const char *allocator; /* --allocator (target malloc) */
 };
 
 /* One deduplicated finding. */
@@ -691,6 +693,166 @@ static void sanitizer_sweep(const char *build, const struct fuzz_opts *o,
 	add_host_finding(r, oracle, sig, input, findings_dir, NULL);
 }
 
+/* ---- the malloc target (targets/plugins/): a user's allocator ---- */
+
+static struct mmt_heap fuzz_heap; /* --allocator, loaded to check it */
+static struct mmt_harness_opts fuzz_heap_opts;
+static unsigned long heap_explained; /* saved inputs replay explained */
+
+/*
+ * --allocator: only for the malloc target; loaded here, so that a bad
+ * one is refused before any engine starts (exit 2, naming the library
+ * and what it lacks), and exported as MMT_ALLOCATOR for the engine and
+ * its replays (as MMT_BUGS for the model's targets).  The engine gets the
+ * static TLS surplus that libjemalloc.so.2 needs (loader.c).
+ */
+static int open_allocator(const struct fuzz_opts *o)
+{
+	const char *spec = o->allocator ? o->allocator :
+					  getenv(MMT_ALLOCATOR_ENV);
+	const char *misuse = getenv(MMT_MALLOC_MISUSE_ENV);
+	const char *tun = getenv("GLIBC_TUNABLES");
+	char err[1024], t[1024];
+	bool unknown;
+
+	if (strcmp(o->target, "malloc")) {
+		if (o->allocator)
+			return cli_usage_error(
+				"fuzz",
+				"--allocator: only the malloc target takes an allocator (not %s)",
+				o->target);
+		return 0;
+	}
+	if (!spec || !*spec)
+		spec = "glibc";
+	if (!mmt_heap_open(spec, &fuzz_heap, &unknown, err, sizeof(err)))
+		return cli_usage_error("fuzz", "--allocator: %s", err);
+	fuzz_heap_opts.misuse_double_free = misuse &&
+					    !strcmp(misuse, "double-free");
+	fuzz_heap_opts.no_aligned = getenv(MMT_MALLOC_NO_ALIGNED_ENV) &&
+				    !strcmp(getenv(MMT_MALLOC_NO_ALIGNED_ENV), "1");
+	setenv(MMT_ALLOCATOR_ENV, spec, 1);
+	if (!tun || !strstr(tun, "optional_static_tls")) {
+		snprintf(t, sizeof(t), "%s%sglibc.rtld.optional_static_tls=65536",
+			 tun ? tun : "", tun ? ":" : "");
+		setenv("GLIBC_TUNABLES", t, 1);
+	}
+	return 0;
+}
+
+static void heap_child(void *arg, int fd)
+{
+	const char *path = arg;
+	struct mmt_heap_finding f;
+	uint8_t *data = NULL;
+	size_t len = 0, cap = 0, n;
+	FILE *in = fopen(path, "rb");
+
+	if (!in)
+		return;
+	do {
+		if (len == cap) {
+			uint8_t *d = realloc(data, cap = cap ? cap * 2 : 65536);
+
+			if (!d)
+				break;
+			data = d;
+		}
+		n = fread(data + len, 1, cap - len, in);
+		len += n;
+	} while (n);
+	fclose(in);
+	cli_crash_context("input %s on allocator %s", path, fuzz_heap.name);
+	if (mmt_harness_run(&fuzz_heap, &fuzz_heap_opts, data, len, &f)) {
+		fprintf(stderr, "%s [heap] at %s (allocator %s), %s\n  %s\n",
+			f.oracle, fuzz_heap.name, fuzz_heap.path, f.op_text,
+			f.message);
+		fprintf(stderr, "signature: %s\n", f.signature);
+		mmt_harness_print(data, len, stderr);
+		cli_write_all(fd, f.signature, strlen(f.signature));
+	}
+	free(data);
+}
+
+/*
+ * Replay what the engine saved for the malloc target, each input in a
+ * child process (tools/isolate.c): an oracle's finding comes back through
+ * the pipe as its signature ORACLE|heap|ALLOCATOR; a plug-in that crashes
+ * or hangs ends the child only and is a finding of its own (crash|KIND|
+ * FRAME, hang|timeout|...), the input kept as the reproducer and the
+ * child's stderr as the report.
+ */
+static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
+			    const char *capture, const char *findings,
+			    struct fuzz_result *r)
+{
+	char out[PATH_MAX + 16], err[PATH_MAX + 16];
+	struct cli_isolate iso = { o->replay_timeout, out, err, false };
+	size_t nr = 0, i;
+	char **paths = cli_dir_entries(dir, &nr);
+
+	snprintf(out, sizeof(out), "%s/stdout", capture);
+	snprintf(err, sizeof(err), "%s/stderr", capture);
+	for (i = 0; paths && i < nr; i++) {
+		const char *base = strrchr(paths[i], '/');
+		struct cli_child c;
+		struct stat st;
+
+		base = base ? base + 1 : paths[i];
+		if (base[0] == '.' || !strcmp(base, "README.txt") ||
+		    stat(paths[i], &st) || !S_ISREG(st.st_mode)) {
+			free(paths[i]);
+			continue;
+		}
+		if (cli_isolate_run(&iso, heap_child, paths[i], &c) ==
+		    CLI_CHILD_NOT_RUN) {
+			fprintf(stderr, "%s fuzz: %s: %s\n", CLI_PROG,
+				paths[i], c.summary);
+		} else if (c.end == CLI_CHILD_DONE && c.msg_len) {
+			char sig[224], oracle[48];
+			size_t k;
+
+			snprintf(sig, sizeof(sig), "%.*s", (int)c.msg_len,
+				 c.msg);
+			snprintf(oracle, sizeof(oracle), "%.*s",
+				 (int)strcspn(sig, "|"), sig);
+			add_host_finding(r, oracle, sig, paths[i], findings,
+					 err);
+			for (k = 0; k < r->nr_sigs; k++)
+				if (!strcmp(r->sigs[k].signature, sig))
+					snprintf(r->sigs[k].layer,
+						 sizeof(r->sigs[k].layer),
+						 "heap");
+			heap_explained++;
+		} else if (c.end != CLI_CHILD_DONE) {
+			/*
+			 * The plug-in's, by name: crash|SIGSEGV|ALLOCATOR,
+			 * hang|timeout|ALLOCATOR (the frame, often the
+			 * harness's call into an unsymbolized library, is in
+			 * the report).
+			 */
+			char sig[224];
+
+			snprintf(sig, sizeof(sig), "%s|%s|%s",
+				 c.end == CLI_CHILD_HANG ? "hang" : "crash",
+				 c.end == CLI_CHILD_HANG ? "timeout" : c.kind,
+				 fuzz_heap.name);
+			if (c.end == CLI_CHILD_HANG)
+				r->replay_hangs++;
+			else
+				r->replay_crashes++;
+			add_host_finding(r,
+					 c.end == CLI_CHILD_HANG ? "hang" :
+								   "crash",
+					 sig, paths[i], findings, err);
+			heap_explained++;
+		}
+		cli_child_free(&c);
+		free(paths[i]);
+	}
+	free(paths);
+}
+
 /* Run one target; fills @r; returns CLI_EXIT_*. */
 static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 {
@@ -931,14 +1093,23 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			capture, strerror(errno));
 		rp.capture_dir = NULL; /* in this process, as before */
 	}
-	if (r->crashes && rp.out)
-		cli_replay_path(&rp, crashes);
-	if (nr_hangs && rp.out)
-		cli_replay_path(&rp, hangs);
+	if (!strcmp(o->target, "malloc")) {
+		/* Not the operation language: the harness, in a child each. */
+		if (r->crashes)
+			replay_heap_dir(o, crashes, capture, findings, r);
+		if (nr_hangs)
+			replay_heap_dir(o, hangs, capture, findings, r);
+	} else {
+		if (r->crashes && rp.out)
+			cli_replay_path(&rp, crashes);
+		if (nr_hangs && rp.out)
+			cli_replay_path(&rp, hangs);
+	}
 	if (rp.out)
 		fclose(rp.out);
 	{
-		unsigned long explained = rp.findings + rp.crashes + rp.hangs;
+		unsigned long explained = rp.findings + rp.crashes + rp.hangs +
+					  heap_explained;
 
 		r->unexplained =
 			r->crashes > explained ? r->crashes - explained : 0;
@@ -1002,6 +1173,7 @@ enum {
 	OPT_REGRESS,
 	OPT_REPLAY_TIMEOUT,
 	OPT_MEMPOOL_POLICIES,
+	OPT_ALLOCATOR,
 };
 
 static void fuzz_usage(FILE *out)
@@ -1034,6 +1206,9 @@ static void fuzz_usage(FILE *out)
 		"                    traces, checked before the engine starts\n"
 		"  --replay-timeout S  wall-clock seconds the replay of one saved input may\n"
 		"                    take in its child process (default %d; 0: no limit)\n"
+		"  --allocator A     target malloc only: glibc (default), jemalloc, mimalloc or\n"
+		"                    PATH.so, a user's allocator (targets/plugins/README.md);\n"
+		"                    MMT_ALLOCATOR in the engine's environment\n"
 		"  --help            this text\n"
 		"\n"
 		"Each input the engine saved (crash-*, timeout-*, leak-*, oom-*) is replayed\n"
@@ -1130,6 +1305,9 @@ static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
 				   7 * 24 * 3600, &v))
 			return CLI_EXIT_USAGE;
 		o->replay_timeout = v;
+		return 0;
+	case OPT_ALLOCATOR:
+		o->allocator = optarg;
 		return 0;
 	case OPT_MEMPOOL_POLICIES:
 		/*
@@ -1243,11 +1421,13 @@ static int parse_args(const char *cmd, void (*usage)(FILE *out), int argc,
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		if (c == OPT_TARGET) {
-			if (!mmt_trace_target_ops(optarg, &ops))
+			if (!mmt_trace_target_ops(optarg, &ops) &&
+			    strcmp(optarg, "malloc"))
 				return cli_usage_error(
 					cmd,
 					"--target: '%s' is no target (pages, slab, "
-					"rcu, mempool, reserves, stack)",
+					"rcu, mempool, reserves, stack, malloc, ...: "
+					"mmtorture list targets)",
 					optarg);
 			o->target = optarg;
 		} else if (c == OPT_TRIALS) {
@@ -1301,6 +1481,7 @@ int cmd_fuzz(int argc, char **argv)
 		  OPT_REPLAY_TIMEOUT },
 		{ "mempool-policies", required_argument, NULL,
 		  OPT_MEMPOOL_POLICIES },
+		{ "allocator", required_argument, NULL, OPT_ALLOCATOR },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -1323,6 +1504,9 @@ int cmd_fuzz(int argc, char **argv)
 	if (rc)
 		return rc;
 	rc = check_regress("fuzz", &o);
+	if (rc)
+		return rc;
+	rc = open_allocator(&o);
 	if (rc)
 		return rc;
 	rc = fuzz_one(&o, &r);

@@ -16,6 +16,7 @@
 
 #include "cli.h"
 #include "mmt/mmt.h"
+#include "plugins/heap.h"
 
 enum {
 	LIST_LAYERS = 1u << 0,
@@ -165,6 +166,50 @@ static json_t *json_checks(void)
 	return a;
 }
 
+/*
+ * The object-level target malloc (targets/malloc.c): not the operation
+ * language, so not in the model's target table; its allocators and its
+ * shadow oracles (targets/plugins/).
+ */
+#define MALLOC_TARGET_WHAT                                                  \
+	"a user's allocator (--allocator) under shadow oracles: malloc, calloc, " \
+	"free, realloc, aligned alloc across threads"
+
+static void print_allocators(void)
+{
+	const struct mmt_heap_builtin *b = NULL;
+	const struct mmt_heap_oracle *o;
+	size_t nr, i;
+
+	printf("%-11s %-4s %s\n", "malloc", "-", MALLOC_TARGET_WHAT);
+	b = mmt_heap_builtins(&nr);
+	printf("\nallocators: ");
+	for (i = 0; i < nr; i++)
+		printf("%s%s", i ? ", " : "", b[i].name);
+	printf(" or PATH.so (mmt/plugin.h table or the malloc API)\n");
+	for (i = 0; i < nr; i++)
+		printf("  %-9s %-17s %s\n", b[i].name, b[i].soname, b[i].what);
+	o = mmt_heap_oracles(&nr);
+	printf("malloc oracles:");
+	for (i = 0; i < nr; i++)
+		printf("%s%s", i ? ", " : " ", o[i].name);
+	printf("\n");
+}
+
+static json_t *json_allocators(void)
+{
+	const struct mmt_heap_builtin *b;
+	json_t *a = json_array();
+	size_t nr, i;
+
+	b = mmt_heap_builtins(&nr);
+	for (i = 0; i < nr; i++)
+		json_array_append_new(
+			a, json_pack("{s:s, s:s, s:s}", "name", b[i].name,
+				     "library", b[i].soname, "what", b[i].what));
+	return a;
+}
+
 static void print_targets(void)
 {
 	const char *name, *what;
@@ -181,6 +226,7 @@ static void print_targets(void)
 			       __builtin_popcountll((uint64_t)(all >> 64)),
 		       what);
 	}
+	print_allocators();
 }
 
 static json_t *json_targets(void)
@@ -206,6 +252,10 @@ static json_t *json_targets(void)
 				     (int)!!(set & MMT_TRACE_SET_MT),
 				     "operations", ops));
 	}
+	json_array_append_new(a, json_pack("{s:s, s:s, s:b, s:o}", "name",
+					   "malloc", "what", MALLOC_TARGET_WHAT,
+					   "concurrent", 1, "allocators",
+					   json_allocators()));
 	return a;
 }
 
