@@ -318,6 +318,16 @@ static bool next_tok(struct parser *ps, struct tok *t)
 }
 
 /* @t as a printable quoted word (non-printing bytes escaped, cut long). */
+/* @t as a C string in @buf, cut to fit (a name to look up, not to print). */
+static const char *tok_cstr(const struct tok *t, char *buf, size_t len)
+{
+	size_t n = t->n < len ? t->n : len - 1;
+
+	memcpy(buf, t->s, n);
+	buf[n] = '\0';
+	return buf;
+}
+
 static const char *q(const struct tok *t, char *buf, size_t len)
 {
 	size_t i, n = 0;
@@ -485,11 +495,8 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 	case F_MEMPOOL: {
 		char name[32];
 
-		if (val.n >= sizeof(name))
-			val.n = sizeof(name) - 1;
-		memcpy(name, val.s, val.n);
-		name[val.n] = '\0';
-		if (!mmt_mempool_policy_parse(name, &h->mempool))
+		if (!mmt_mempool_policy_parse(
+			    tok_cstr(&val, name, sizeof(name)), &h->mempool))
 			return perr(
 				ps, val.col,
 				"mempool='%s': expected kernel-2016, no-reclaim or pool-first",
@@ -499,11 +506,8 @@ static bool parse_field(struct parser *ps, const struct tok *t)
 	case F_THROTTLE: {
 		char name[32];
 
-		if (val.n >= sizeof(name))
-			val.n = sizeof(name) - 1;
-		memcpy(name, val.s, val.n);
-		name[val.n] = '\0';
-		if (!mmt_throttle_policy_parse(name, &h->throttle))
+		if (!mmt_throttle_policy_parse(
+			    tok_cstr(&val, name, sizeof(name)), &h->throttle))
 			return perr(
 				ps, val.col,
 				"throttle='%s': expected vm-writeout (2016) or reclaim (v5.16+)",

@@ -31,17 +31,16 @@ static unsigned long order_log[NR_FIBERS * 4];
 static int nr_log;
 static int ended;
 
-#define CHECK(c, ...)                                               \
-	do {                                                        \
-		if (c) {                                            \
-			passed++;                                   \
-		} else {                                            \
-			failed++;                                   \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__,   \
-				__LINE__);                          \
-			fprintf(stderr, __VA_ARGS__);               \
-			fputc('\n', stderr);                        \
-		}                                                   \
+#define CHECK(c, ...)                                                        \
+	do {                                                                 \
+		if (c) {                                                     \
+			passed++;                                            \
+		} else {                                                     \
+			failed++;                                            \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fputc('\n', stderr);                                 \
+		}                                                            \
 	} while (0)
 
 /* Not inlined: a real call, so the caller's live values sit in
@@ -60,12 +59,36 @@ __attribute__((noinline)) static int aligned_here(void)
 	return ((uintptr_t)probe & 15) == 0 && (sp & 15) == 0;
 }
 
+/* One round of arithmetic over ten integers and eight doubles. */
+#define STEP(a, b, c, d, e, f, g, h, k, l, x, y, z, w, u, v, s, t) \
+	do {                                                       \
+		a += b;                                            \
+		b ^= c;                                            \
+		c += d * 3;                                        \
+		d += e;                                            \
+		e ^= f;                                            \
+		f += g;                                            \
+		g += h;                                            \
+		h ^= k;                                            \
+		k += l;                                            \
+		l += a;                                            \
+		x = x * 1.000001 + y;                              \
+		y = y * 0.999999 + z;                              \
+		z = z + w * 0.5;                                   \
+		w = w * 0.75 + u;                                  \
+		u = u + v * 0.125;                                 \
+		v = v * 0.5 + s;                                   \
+		s = s + t * 0.25;                                  \
+		t = t * 0.5 + 1.0;                                 \
+	} while (0)
+
 static void worker(void *arg)
 {
 	int i = (int)(intptr_t)arg;
 	/* Many live values: more than the caller-saved registers hold. */
 	unsigned long a = 1 + i, b = 2 + i, c = 3 + i, d = 5 + i, e = 7 + i,
-		      f = 11 + i, g = 13 + i, h = 17 + i, k = 19 + i, l = 23 + i;
+		      f = 11 + i, g = 13 + i, h = 17 + i, k = 19 + i,
+		      l = 23 + i;
 	double x = 0.5 + i, y = 1.25 + i, z = 2.125 + i, w = 3.0625 + i;
 	double u = 4.5 + i, v = 5.75 + i, s = 6.875 + i, t = 7.9375 + i;
 	unsigned long r;
@@ -73,24 +96,7 @@ static void worker(void *arg)
 	CHECK(aligned_here(), "fiber %d: stack not 16-byte aligned", i);
 	order_log[nr_log++] = (unsigned long)i;
 	for (r = 0; r < ROUNDS; r++) {
-		a += b;
-		b ^= c;
-		c += d * 3;
-		d += e;
-		e ^= f;
-		f += g;
-		g += h;
-		h ^= k;
-		k += l;
-		l += a;
-		x = x * 1.000001 + y;
-		y = y * 0.999999 + z;
-		z = z + w * 0.5;
-		w = w * 0.75 + u;
-		u = u + v * 0.125;
-		v = v * 0.5 + s;
-		s = s + t * 0.25;
-		t = t * 0.5 + 1.0;
+		STEP(a, b, c, d, e, f, g, h, k, l, x, y, z, w, u, v, s, t);
 		yield_to_host(i);
 	}
 	/* The same arithmetic in the host, without switches, must agree. */
@@ -103,24 +109,8 @@ static void worker(void *arg)
 				S = 6.875 + i, T = 7.9375 + i;
 
 		for (r = 0; r < ROUNDS; r++) {
-			A += B;
-			B ^= C;
-			C += D * 3;
-			D += E;
-			E ^= F;
-			F += G;
-			G += H;
-			H ^= K;
-			K += L;
-			L += A;
-			X = X * 1.000001 + Y;
-			Y = Y * 0.999999 + Z;
-			Z = Z + W * 0.5;
-			W = W * 0.75 + U;
-			U = U + V * 0.125;
-			V = V * 0.5 + S;
-			S = S + T * 0.25;
-			T = T * 0.5 + 1.0;
+			STEP(A, B, C, D, E, F, G, H, K, L, X, Y, Z, W, U, V, S,
+			     T);
 		}
 		CHECK(a == A && b == B && c == C && d == D && e == E &&
 			      f == F && g == G && h == H && k == K && l == L,
@@ -153,7 +143,8 @@ int main(void)
 		for (i = NR_FIBERS - 1; i >= 0; i--)
 			mmt_fiber_switch(&host, &fib[i]);
 		for (i = 0; i < NR_FIBERS; i++)
-			CHECK(order_log[i] == (unsigned long)(NR_FIBERS - 1 - i),
+			CHECK(order_log[i] ==
+				      (unsigned long)(NR_FIBERS - 1 - i),
 			      "start order: slot %d ran fiber %lu", i,
 			      order_log[i]);
 		for (r = 1; r <= ROUNDS; r++)
