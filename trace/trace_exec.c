@@ -962,23 +962,37 @@ static void op_krealloc(struct exec *x, struct xhandle *hd, size_t size,
 	void *old = hd->ptr, *n;
 	size_t old_usable = old ? mmt_ksize(old) : 0;
 
+	/*
+	 * The old object is freed inside krealloc (after the copy), where an
+	 * interrupt handler may already get its memory back: it stops being
+	 * the program's before the call, and is the program's again if the
+	 * call fails (the kernel keeps it then).
+	 */
+	drop_object(x, old, hd->a);
 	n = mmt_krealloc(old, size, gfp);
-	if (!n)
-		return; /* the old object stays, as in the kernel */
+	if (!n) {
+		if (old)
+			_mmt_xmem_obj_add(&x->mem, old, hd->a, what, true);
+		return;
+	}
 	if (n == old) {
 		/* Same object, new size: nothing new was handed out. */
-		drop_object(x, old, hd->a);
 		_mmt_xmem_obj_add(&x->mem, n, size, what, true);
 		hd->a = (uint32_t)size;
 		return;
 	}
-	/* Checked while the old one still counts: it was live until now. */
+	/* A new object must not overlap the old one it was copied from. */
+	if (old && (char *)n < (char *)old + old_usable &&
+	    (char *)old < (char *)n + size)
+		mmt_violation(
+			x->m, "double-alloc",
+			"%s: krealloc's new object %p (%zu bytes) overlaps the old one %p (%zu bytes)",
+			MMT_WHAT(what), n, size, old, old_usable);
 	if (_mmt_xmem_obj_add(&x->mem, n, size, what, true) &&
 	    (gfp & __GFP_ZERO) && size > old_usable)
 		/* Only the grown part: the rest is the old contents. */
 		_mmt_exec_check_zero(x->m, (char *)n + old_usable,
 				     size - old_usable, what);
-	drop_object(x, old, hd->a);
 	hd->ptr = n;
 	hd->a = (uint32_t)size;
 }
