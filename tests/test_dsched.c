@@ -1035,9 +1035,50 @@ MMT_TEST(dsched_a_livelock_is_ended_by_the_step_limit_and_reported)
 			    NULL);
 	MMT_CHECK_EQ(mmt_dsched_run(ds), MMT_DSCHED_STEP_LIMIT);
 	MMT_CHECK_EQ(mmt_dsched_points(ds), 5001);
+	MMT_CHECK(!mmt_dsched_over_budget(ds));
 	MMT_CHECK_VIOLATED(m, "stall");
 	/* The abandoned tasks keep their CPUs: the host stays off them. */
 	mmt_dsched_destroy(ds);
+}
+
+/* Spins as spin_forever does, but completes an "operation" every 100. */
+static struct mmt_dsched *working_ds;
+
+static void spin_working(void *arg)
+{
+	unsigned long n = 0;
+
+	(void)arg;
+	while (!__atomic_load_n(&spin_flag, __ATOMIC_RELAXED)) {
+		mmt_cond_resched();
+		if (++n % 100 == 0)
+			mmt_dsched_op_done(
+				__atomic_load_n(&working_ds, __ATOMIC_RELAXED));
+	}
+}
+
+/*
+ * The same limit met by threads that still complete operations: the run
+ * was long, not stuck - over budget, which the interpreter ends blocked
+ * (not a finding); the livelock above is not.
+ */
+MMT_TEST(
+	dsched_step_limit_with_operations_completing_is_over_budget_not_a_livelock)
+{
+	struct mmt_machine *m = t_machine(NULL);
+
+	spin_flag = false;
+	__atomic_store_n(&working_ds, t_dsched(m, mmt_sched_source_random(9)),
+			 __ATOMIC_RELAXED);
+	mmt_dsched_set_step_limit(working_ds, 5000);
+	mmt_dsched_add_task(working_ds, 0, mmt_task_create(m, "work0", 0),
+			    spin_working, NULL);
+	mmt_dsched_add_task(working_ds, 1, mmt_task_create(m, "work1", 0),
+			    spin_working, NULL);
+	MMT_CHECK_EQ(mmt_dsched_run(working_ds), MMT_DSCHED_STEP_LIMIT);
+	MMT_CHECK(mmt_dsched_over_budget(working_ds));
+	MMT_CHECK_VIOLATED(m, "stall");
+	mmt_dsched_destroy(working_ds);
 }
 
 /* ---- the model's own kthreads under the scheduler ---- */

@@ -136,6 +136,8 @@ struct mmt_dsched {
 	bool ran, aborted, host_away;
 	enum mmt_dsched_result result;
 	uint64_t points, switches, progress, retry_progress, max_points;
+	uint64_t op_points; /* points at the last completed operation */
+	bool over_budget; /* the step limit met operations still completing */
 	struct mmt_schedule rec;
 	/* interleaving coverage */
 	uint8_t *cov;
@@ -841,15 +843,47 @@ static void cover(struct mmt_dsched *ds, int cpu, enum mmt_sched_kind kind,
 	ds->last_site = site;
 }
 
+/*
+ * The run's budget of scheduling points is spent.  With an operation
+ * completed in the last quarter of it the run was working, only long (a
+ * program that thrashes memory on four CPUs): over budget, which the
+ * interpreter ends blocked; with none, the threads went round without
+ * finishing anything: a livelock, a finding.
+ */
 static void step_limit(struct mmt_dsched *ds)
 {
-	mmt_violation(ds->m, "stall",
-		      "the deterministic scheduler passed %llu scheduling "
-		      "points (limit %llu): a livelock",
-		      (unsigned long long)ds->points,
-		      (unsigned long long)ds->max_points);
+	uint64_t since = ds->points - ds->op_points;
+
+	ds->over_budget = since < ds->max_points / 4;
+	if (ds->over_budget)
+		mmt_violation(ds->m, "stall",
+			      "the deterministic scheduler passed %llu scheduling "
+			      "points (limit %llu) with operations still "
+			      "completing (the last %llu points ago): over the "
+			      "run's budget",
+			      (unsigned long long)ds->points,
+			      (unsigned long long)ds->max_points,
+			      (unsigned long long)since);
+	else
+		mmt_violation(ds->m, "stall",
+			      "the deterministic scheduler passed %llu scheduling "
+			      "points (limit %llu), the last %llu without an "
+			      "operation completing: a livelock",
+			      (unsigned long long)ds->points,
+			      (unsigned long long)ds->max_points,
+			      (unsigned long long)since);
 	ds->aborted = true;
 	ds->result = MMT_DSCHED_STEP_LIMIT;
+}
+
+void mmt_dsched_op_done(struct mmt_dsched *ds)
+{
+	ds->op_points = ds->points;
+}
+
+bool mmt_dsched_over_budget(const struct mmt_dsched *ds)
+{
+	return ds->over_budget;
 }
 
 static void sched_hook(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,

@@ -140,6 +140,13 @@ int mmt_dsched_add_task(struct mmt_dsched *ds, int cpu, struct mmt_task *task,
 			void (*fn)(void *arg), void *arg);
 /* Report and end a run that exceeds @max scheduling points (0: none). */
 void mmt_dsched_set_step_limit(struct mmt_dsched *ds, uint64_t max);
+/*
+ * An operation of the program completed (the interpreter says so).  The
+ * step limit then tells a livelock (nothing completed in the last quarter
+ * of the budget) from a run that was only long: mmt_dsched_over_budget().
+ */
+void mmt_dsched_op_done(struct mmt_dsched *ds);
+bool mmt_dsched_over_budget(const struct mmt_dsched *ds);
 /* Run until every CPU task has ended and no fiber is runnable. */
 enum mmt_dsched_result mmt_dsched_run(struct mmt_dsched *ds);
 

@@ -540,6 +540,17 @@ static bool check_blocked(struct exec *x, enum may_block how, mmt_gfp_t gfp)
 			fill_cause(x, cause);
 		return true;
 	}
+	/* Over the run's budget, still working: too long, not a livelock. */
+	if (MMT_UNLIKELY(x->ds && mmt_dsched_over_budget(x->ds) &&
+			 !strcmp(v->check, "stall"))) {
+		x->result = MMT_EXEC_BLOCKED;
+		x->f->op_index = at;
+		mmt_trace_format_op(x->p, &x->p->ops[at], x->f->op_text,
+				    sizeof(x->f->op_text));
+		snprintf(x->f->message, sizeof(x->f->message), "%.500s",
+			 v->msg);
+		return true;
+	}
 	if (waits || x->oom_held) {
 		x->result = MMT_EXEC_BLOCKED;
 		x->f->op_index = at;
@@ -2181,6 +2192,8 @@ static void exec_op(struct exec *x, size_t i)
 			op->code == MMT_OP_NET_RX && x->rx_note ? x->rx_note :
 								  "");
 	}
+	if (x->ds)
+		mmt_dsched_op_done(x->ds);
 	how = BLOCK_NEVER;
 	if (op->code == MMT_OP_MEMPOOL_ALLOC && (gfp & __GFP_DIRECT_RECLAIM))
 		how = BLOCK_MEMPOOL;
