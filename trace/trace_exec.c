@@ -177,6 +177,7 @@ struct xctx {
 struct xcpu {
 	struct mmt_task *task;
 	uint8_t depth;
+	uint8_t in_handler; /* interrupt handlers of a concurrent run running */
 	struct xctx stack[MMT_TRACE_MAX_DEPTH];
 	bool locks_ready;
 	mmt_raw_spinlock_t raw[2]; /* [0] task/softirq, [1] hard irq */
@@ -2178,9 +2179,11 @@ static void exec_op(struct exec *x, size_t i)
 	rehome(x);
 	/*
 	 * With nothing entered, the operation returns to user space: a task
-	 * the OOM killer chose exits there (its reserve access ends).
+	 * the OOM killer chose exits there (its reserve access ends).  Not
+	 * from an interrupt handler: it returns to what it interrupted (maybe
+	 * a nolock call, which must not meet the reaper's lru_lock).
 	 */
-	if (!x->cpus[x->cpu].depth)
+	if (!x->cpus[x->cpu].depth && !x->cpus[x->cpu].in_handler)
 		mmt_oom_exit_current();
 	if (x->o->log) {
 		char text[160];
@@ -2684,6 +2687,7 @@ static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
 	/* What the handler waited for happens before it (as in wait_deps). */
 	for (i = x->deps.first[h->open]; i < x->deps.first[h->open + 1]; i++)
 		DEP_ACQUIRE(&x->done[x->deps.on[i]]);
+	c->in_handler++;
 	for (i = h->open; i < h->end && !x->stop; i++) {
 		exec_op(x, i);
 		thr_ended_op(x, i);
@@ -2692,6 +2696,7 @@ static void irq_run(struct exec *x, struct xthr *t, struct xirq *h)
 	while (c->depth > depth && !x->stop)
 		if (!leave(x, c) || check_findings(x))
 			break;
+	c->in_handler--;
 	t->in_wait = in_wait;
 	x->op_index = op_index;
 	x->op_gfp = op_gfp;
