@@ -160,10 +160,17 @@ static bool throttle_2016_for_bugs;
 
 void mmt_trace_bin_set_bugs(uint64_t bugs)
 {
-	/* Seed 001's bugs: their harm is a wait of the 2016 throttle. */
-	throttle_2016_for_bugs =
-		bugs & ((1ull << MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES) |
-			(1ull << MMT_BUG_MEMPOOL_RETRY_RECLAIM));
+	const struct mmt_bug_info *b;
+	size_t nr, i;
+
+	/*
+	 * The bugs of seed 001 (the bug table's seed field): their harm is a
+	 * wait of the 2016 throttle.
+	 */
+	throttle_2016_for_bugs = false;
+	for (b = mmt_bugs(&nr), i = 0; i < nr; i++)
+		if ((bugs & (1ull << b[i].bug)) && !strcmp(b[i].seed, "001"))
+			throttle_2016_for_bugs = true;
 }
 
 static bool throttle_2016_allowed(void)
