@@ -689,8 +689,16 @@ void _mmt_lock_map_release(struct mmt_cpu *cpu, struct mmt_lock *map,
  * @gfp is after current_gfp_context().
  */
 void _mmt_fs_reclaim_init(struct mmt_machine *m);
-void _mmt_fs_reclaim_might(struct mmt_cpu *cpu, mmt_gfp_t gfp,
-			   const char *site);
+void _mmt_fs_reclaim_might_slow(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+				const char *site);
+/* Inline: every reclaim-capable allocation passes here; lockdep is off
+ * in the fast builds, so the common case is one predictable branch. */
+static inline void _mmt_fs_reclaim_might(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+					 const char *site)
+{
+	if (MMT_UNLIKELY(cpu->m->cfg.lockdep))
+		_mmt_fs_reclaim_might_slow(cpu, gfp, site);
+}
 bool _mmt_fs_reclaim_acquire(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 			     const char *site);
 void _mmt_fs_reclaim_release(struct mmt_cpu *cpu, const char *site);
