@@ -1158,8 +1158,8 @@ void _mmt_fs_reclaim_release(struct mmt_cpu *cpu, const char *site)
 	_mmt_lock_map_release(cpu, &cpu->m->fs_reclaim_map, site);
 }
 
-MMT_NOINLINE void _mmt_fs_reclaim_might_slow(struct mmt_cpu *cpu,
-					     mmt_gfp_t gfp, const char *site)
+MMT_NOINLINE void _mmt_fs_reclaim_might_slow(struct mmt_cpu *cpu, mmt_gfp_t gfp,
+					     const char *site)
 {
 	if (_mmt_fs_reclaim_acquire(cpu, gfp, site))
 		_mmt_fs_reclaim_release(cpu, site);
