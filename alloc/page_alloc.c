@@ -1458,9 +1458,10 @@ get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 				continue;
 			}
 			/* Passed as if for one page where the order fails. */
-			if (MMT_UNLIKELY(order &&
-					 mmt_bug_enabled(
-						 m, MMT_BUG_WMARK_ORDER_IGNORED)))
+			if (MMT_UNLIKELY(
+				    order &&
+				    mmt_bug_enabled(
+					    m, MMT_BUG_WMARK_ORDER_IGNORED)))
 				mmt_bug_hit(m, MMT_BUG_WMARK_ORDER_IGNORED,
 					    !zone_watermark_ok(
 						    z, order, mark,

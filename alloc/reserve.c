@@ -285,7 +285,8 @@ static void update_emergency(struct mmt_machine *m, bool by_disconnect)
 
 	if (total == _mmt_page_alloc_emergency(m))
 		return;
-	if (by_disconnect && mmt_bug_on(m, MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED)) {
+	if (by_disconnect &&
+	    mmt_bug_on(m, MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED)) {
 		mmt_bug_hit(m, MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED,
 			    total < _mmt_page_alloc_emergency(m));
 		return;

@@ -1237,8 +1237,7 @@ static void flush_cpu_to(struct mmt_kmem_cache *s, int cpu, uint32_t *chain)
 			 mmt_bug_on(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK))) {
 		if (!mmt_spin_trylock_irqsave(&pcs->lock, flags)) {
 			/* The main sheaf's objects left behind. */
-			mmt_bug_hit(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK,
-				    true);
+			mmt_bug_hit(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, true);
 			return;
 		}
 	} else {

@@ -512,8 +512,10 @@ MMT_TEST(a_finding_stops_a_concurrent_run_with_kernel_threads_cleanly)
  * Not inlined: gcc 12 at -O2 then takes the string for the address of
  * this frame's buffer pointer (a false -Wdangling-pointer).
  */
-static __attribute__((noinline)) char *run_logged(const struct mmt_program *p, struct mmt_exec_opts *o,
-			struct mmt_finding *f, enum mmt_exec_result *r)
+static __attribute__((noinline)) char *run_logged(const struct mmt_program *p,
+						  struct mmt_exec_opts *o,
+						  struct mmt_finding *f,
+						  enum mmt_exec_result *r)
 {
 	struct mmt_exec_opts d;
 	char *buf = NULL;
@@ -1015,8 +1017,7 @@ MMT_TEST(a_hard_irq_is_delivered_inside_a_softirq_handler)
 	/* The irq handler's operations complete before the softirq's. */
 	irq_done = log_offset(log, "    7  cpu0  kfree o0");
 	softirq_op = log_offset(log, "    2  cpu0  co0 = kmem_cache_alloc");
-	MMT_CHECK_MSG(irq_done >= 0 && softirq_op >= 0 &&
-			      irq_done < softirq_op,
+	MMT_CHECK_MSG(irq_done >= 0 && softirq_op >= 0 && irq_done < softirq_op,
 		      "%s", log);
 	mmt_finding_free(&f);
 	mmt_program_free(&p);

@@ -384,8 +384,7 @@ static enum mmt_exec_result replay_diff(struct cli_replay *r,
  * find its bug.
  */
 static void print_canaries(struct cli_replay *r, const char *path,
-			   uint64_t bugs,
-			   const struct mmt_bug_canary_counts *c)
+			   uint64_t bugs, const struct mmt_bug_canary_counts *c)
 {
 	const struct mmt_bug_info *info;
 	size_t nr, i;
