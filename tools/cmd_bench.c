@@ -18,17 +18,31 @@
  *                                   volatile sink
  *   malloc_touch_free_4k            the same, writing and reading the first
  *                                   byte, so no compiler can elide the pair
- * bench slab: for each slab implementation (SLUB, then SLAB) on its own
+ *   pcp_order0_nolock_alloc_free    alloc_pages_nolock + free_pages_nolock
+ *                                   (pcp trylock, the list pre-filled)
+ * bench slab: for each slab implementation (SLUB, SLAB, sheaves) on its own
  * 1-CPU machine, kmem_cache_alloc + kmem_cache_free of a 64-byte cache and
- * kmalloc(64) + kfree, freed at once so the fast path serves them; then
- * glibc malloc(64) + free in the same process.
+ * kmalloc(64) + kfree, freed at once so the fast path serves them, and 64
+ * kmallocs then 64 kfrees; then glibc malloc(64) + free and its batch in
+ * the same process, and jemalloc's and mimalloc's, loaded as users'
+ * allocators are (targets/plugins/: an indirect call each).  Batch rows
+ * are compared with glibc's batch row.
+ * bench mempool: mempool_alloc + mempool_free of a kmalloc(64) pool of 16
+ * with GFP_KERNEL (the allocator serves), then with GFP_NOWAIT after the
+ * zones and the slab are exhausted (the pool's reserve serves).
+ * bench speed: every part above and bench sched, each `bench NAME` in a
+ * child process, merged into one JSON (checked: every part, every row
+ * timed) and a Markdown table.
  * bench trace: the interpreter (mmt/exec.h) as the fuzzers call it, on the
  * default header's machine (1 node, 2 CPUs, 1024 + 64 pages): ns per
  * mmt_trace_execute() of the empty program and of a 64-operation program
  * (pages, kmalloc, a cache, krealloc, kvfree_rcu, bulk pages), each at
  * oracle level 0 and 1, and ns per machine create + destroy with 256, 2048
- * and 65536 Normal pages: what one execution costs besides its operations,
- * which must follow what the execution touched, not the memory's size.
+ * 65536 and 1048576 Normal pages (1 MiB to 4 GiB), and per execution of a
+ * program allocating 16, 256 and 4096 order-0 pages on a 1 GiB machine
+ * (freed by the teardown): what one execution costs besides its
+ * operations, which must follow what the execution touched, not the
+ * memory's size.
  * bench sched: the deterministic scheduler's context switch (trace/fiber.h,
  * trace/dsched.h): ns per fiber round trip (two switches) with the
  * project's switch and with glibc swapcontext, and ns per scheduling point
@@ -78,6 +92,7 @@
 
 #include "cli.h"
 #include "dsched.h"
+#include "plugins/heap.h"
 #include "fiber.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
@@ -105,6 +120,9 @@ static bool cg_child;
 
 struct bench_state {
 	struct mmt_machine *m;
+	const struct mmt_heap *heap; /* bench slab: a real allocator's row */
+	struct mmt_mempool *pool; /* bench mempool */
+	unsigned long touch; /* bench trace: pages a reset program touches */
 	uint64_t fast_try_failures; /* NULL returns of __GFP_FAST_TRY */
 	struct mmt_kmem_cache *cache; /* bench slab: a 64-byte cache */
 	/* bench trace */
@@ -131,21 +149,28 @@ static void usage(FILE *out)
 		"\n"
 		"Benchmarks:\n"
 		"  pages    order-0 page alloc+free through the per-cpu lists (GFP_KERNEL,\n"
-		"           __GFP_FAST_TRY, 64-page batches) against glibc malloc(4096)+free,\n"
-		"           on one thread, simulated CPU 0; ns per operation, best of %d\n"
-		"           repetitions after a warm-up\n"
-		"  slab     kmem_cache_alloc+free of a 64-byte cache and kmalloc(64)+kfree\n"
-		"           on the fast path, for SLUB, SLAB and sheaves, against\n"
-		"           glibc malloc(64)+free, on one thread\n"
+		"           __GFP_FAST_TRY, 64-page batches, alloc/free_pages_nolock) against\n"
+		"           glibc malloc(4096)+free, on one thread, simulated CPU 0; ns per\n"
+		"           operation, best of %d repetitions after a warm-up\n"
+		"  slab     kmem_cache_alloc+free of a 64-byte cache, kmalloc(64)+kfree and\n"
+		"           batches of 64 kmallocs then 64 kfrees, for SLUB, SLAB and\n"
+		"           sheaves, against glibc, jemalloc and mimalloc on the same\n"
+		"           patterns, on one thread\n"
+		"  mempool  mempool_alloc+free of a kmalloc(64) pool of 16, served by the\n"
+		"           allocator, then by the pool's reserve with the zones exhausted\n"
 		"  trace    the interpreter: ns per execution of the empty program and of\n"
-		"           a 64-operation program (oracle levels 0 and 1), and per machine\n"
-		"           create+destroy with 256, 2048 and 65536 pages (--iters counts\n"
-		"           executions; default %llu)\n"
+		"           a 64-operation program (oracle levels 0 and 1), per machine\n"
+		"           create+destroy from 1 MiB to 4 GiB (flat: it must not follow\n"
+		"           the memory's size), and per execution touching 16, 256 and 4096\n"
+		"           pages of a 1 GiB machine (--iters counts executions; default\n"
+		"           %llu)\n"
 		"  sched    the deterministic scheduler: ns per fiber round trip (two\n"
 		"           switches) against glibc swapcontext, and per scheduling point\n"
 		"           of two CPU tasks switching at every point\n"
-		"  bugs     the fuzzers: seconds to find each injectable bug a single CPU\n"
-		"           can reach, over trials (`%s bench bugs --help`)\n"
+		"  speed    all of the above but bugs and fuzz, each in a child process,\n"
+		"           one JSON and a Markdown table (`%s bench speed --help`)\n"
+		"  bugs     the fuzzers: seconds to reach, trigger and find each\n"
+		"           injectable bug, per engine, over trials (`%s bench bugs --help`)\n"
 		"  fuzz     the fuzzers: exec/s per target on 64-operation inputs beside an\n"
 		"           empty target (`%s bench fuzz --help`)\n"
 		"\n"
@@ -163,7 +188,7 @@ static void usage(FILE *out)
 		"                   one file per case (callgrind_annotate DIR/cg.out.N)\n"
 		"  --help           this text\n",
 		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG,
-		CLI_PROG, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS,
+		CLI_PROG, CLI_PROG, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS,
 		BENCH_CG_MAX_ITERS);
 }
 
@@ -214,6 +239,21 @@ static void bench_pcp_batch(struct bench_state *bs, uint64_t iters)
 	}
 }
 
+static void bench_pcp_nolock(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		struct mmt_page *p = mmt_alloc_pages_nolock(0, -1, 0);
+
+		if (MMT_UNLIKELY(!p)) {
+			bs->fast_try_failures++;
+			continue;
+		}
+		mmt_free_pages_nolock(p, 0);
+	}
+}
+
 static void bench_malloc_free(struct bench_state *bs, uint64_t iters)
 {
 	uint64_t i;
@@ -249,6 +289,9 @@ static const struct bench pages_benches[] = {
 	{ "pcp_order0_batch64",
 	  "64 x GFP_KERNEL order-0 alloc, then 64 frees (per page)",
 	  bench_pcp_batch },
+	{ "pcp_order0_nolock_alloc_free",
+	  "alloc_pages_nolock + free_pages_nolock, order 0 (pcp trylock)",
+	  bench_pcp_nolock },
 	{ "malloc_free_4k", "glibc malloc(4096) + free", bench_malloc_free },
 	{ "malloc_touch_free_4k",
 	  "glibc malloc(4096) + write/read byte 0 + free",
@@ -293,6 +336,56 @@ static void bench_malloc64(struct bench_state *bs, uint64_t iters)
 	}
 }
 
+static void bench_kmalloc64_batch(struct bench_state *bs, uint64_t iters)
+{
+	void *objs[BENCH_BATCH];
+	uint64_t done = 0;
+	unsigned int i, n;
+
+	(void)bs;
+	while (done < iters) {
+		n = iters - done < BENCH_BATCH ? (unsigned int)(iters - done) :
+						 BENCH_BATCH;
+		for (i = 0; i < n; i++)
+			objs[i] = mmt_kmalloc(64, GFP_KERNEL);
+		for (i = 0; i < n; i++)
+			mmt_kfree(objs[i]);
+		done += n;
+	}
+}
+
+/* A real allocator's malloc(64) + free, through its loaded table. */
+static void bench_heap64(struct bench_state *bs, uint64_t iters)
+{
+	const struct mmt_heap *h = bs->heap;
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		void *p = h->alloc(64);
+
+		ptr_sink = p;
+		h->free(p);
+	}
+}
+
+static void bench_heap64_batch(struct bench_state *bs, uint64_t iters)
+{
+	const struct mmt_heap *h = bs->heap;
+	void *objs[BENCH_BATCH];
+	uint64_t done = 0;
+	unsigned int i, n;
+
+	while (done < iters) {
+		n = iters - done < BENCH_BATCH ? (unsigned int)(iters - done) :
+						 BENCH_BATCH;
+		for (i = 0; i < n; i++)
+			objs[i] = h->alloc(64);
+		for (i = 0; i < n; i++)
+			h->free(objs[i]);
+		done += n;
+	}
+}
+
 /* Per slab implementation (name prefixed with it), then glibc once. */
 static const struct bench slab_benches[] = {
 	{ "kmem_cache_alloc_free",
@@ -300,10 +393,64 @@ static const struct bench slab_benches[] = {
 	  bench_cache_alloc_free },
 	{ "kmalloc64_kfree", "kmalloc(64) + kfree (fast path)",
 	  bench_kmalloc64 },
+	{ "kmalloc64_batch64",
+	  "64 x kmalloc(64), then 64 kfree (per object: one alloc + one free)",
+	  bench_kmalloc64_batch },
+};
+/*
+ * The real allocators on the same patterns, each loaded as the plug-in
+ * loader loads a user's allocator (targets/plugins/, dlopen RTLD_DEEPBIND):
+ * the call goes through a function pointer, one indirect call more than
+ * glibc's direct malloc row.
+ */
+static const char *const real_heaps[] = { "jemalloc", "mimalloc" };
+static const struct bench heap_benches[] = {
+	{ "malloc_free_64", "malloc(64) + free (loaded allocator)",
+	  bench_heap64 },
+	{ "malloc64_batch64",
+	  "64 x malloc(64), then 64 free (loaded allocator)",
+	  bench_heap64_batch },
 };
 static const struct bench malloc64_bench = { "malloc_free_64",
 					     "glibc malloc(64) + free",
 					     bench_malloc64 };
+
+static void bench_mempool(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		void *p = mmt_mempool_alloc(bs->pool, GFP_KERNEL);
+
+		ptr_sink = p;
+		mmt_mempool_free(p, bs->pool);
+	}
+}
+
+/* The pool's reserve in use: the allocator fails, elements come and go. */
+static void bench_mempool_reserve(struct bench_state *bs, uint64_t iters)
+{
+	uint64_t i;
+
+	for (i = 0; i < iters; i++) {
+		void *p = mmt_mempool_alloc(bs->pool, GFP_NOWAIT);
+
+		ptr_sink = p;
+		if (p)
+			mmt_mempool_free(p, bs->pool);
+		else
+			bs->not_ok++;
+	}
+}
+
+static const struct bench mempool_benches[] = {
+	{ "mempool_alloc_free",
+	  "mempool_alloc + mempool_free, kmalloc(64) pool of 16, GFP_KERNEL (the allocator serves)",
+	  bench_mempool },
+	{ "mempool_reserve_alloc_free",
+	  "mempool_alloc(GFP_NOWAIT) + mempool_free with the zones exhausted (the pool's reserve serves)",
+	  bench_mempool_reserve },
+};
 
 static void bench_execute(struct bench_state *bs, uint64_t iters)
 {
@@ -332,6 +479,15 @@ static void bench_create_destroy(struct bench_state *bs, uint64_t iters)
 	}
 }
 
+/*
+ * A program that allocates bs->touch order-0 pages and lets teardown
+ * free them: an execution's cost as the memory it touches grows.
+ */
+static void bench_touch(struct bench_state *bs, uint64_t iters)
+{
+	bench_execute(bs, iters);
+}
+
 static const struct bench trace_benches[] = {
 	{ "execute_empty", "mmt_trace_execute() of the empty program",
 	  bench_execute },
@@ -341,6 +497,9 @@ static const struct bench trace_benches[] = {
 	{ "machine_create_destroy",
 	  "mmt_machine_create() + mmt_machine_destroy() of the header's machine",
 	  bench_create_destroy },
+	{ "execute_touching",
+	  "mmt_trace_execute() of a program allocating N order-0 pages, freed by teardown, on a 1 GiB machine",
+	  bench_touch },
 };
 
 /* ---- timing ---- */
@@ -767,35 +926,49 @@ static int bench_add_instructions(json_t *root, const char *bench,
 	return 0;
 }
 
-/*
- * Beside each model row, its ratio to the glibc row @glibc (ns and, when
- * counted, instructions); rows named malloc* are glibc's own.
- */
-static void bench_vs_glibc(json_t *root, const char *glibc)
+static json_t *bench_row(json_t *results, const char *name)
 {
-	json_t *results = json_object_get(root, "results"), *g = NULL;
-	double gns, gin = 0;
 	size_t i;
 
 	for (i = 0; i < json_array_size(results); i++)
 		if (!strcmp(json_string_value(json_object_get(
 				    json_array_get(results, i), "name")),
-			    glibc))
-			g = json_array_get(results, i);
-	if (!g)
-		return;
-	gns = json_real_value(json_object_get(g, "ns_per_op"));
-	if (json_object_get(g, "instructions_per_op"))
-		gin = json_real_value(
-			json_object_get(g, "instructions_per_op"));
-	for (i = 0; i < json_array_size(results); i++) {
-		json_t *res = json_array_get(results, i), *vs;
-		json_t *in = json_object_get(res, "instructions_per_op");
+			    name))
+			return json_array_get(results, i);
+	return NULL;
+}
 
-		if (!strncmp(json_string_value(json_object_get(res, "name")),
-			     "malloc", 6))
+/*
+ * Beside each row, its ratio to the glibc row @glibc (ns and, when
+ * counted, instructions); a batch row (its name holds "batch64") is
+ * compared with glibc's batch row when there is one.  Rows named malloc*
+ * and glibc_* are glibc's own.
+ */
+static void bench_vs_glibc(json_t *root, const char *glibc)
+{
+	json_t *results = json_object_get(root, "results");
+	json_t *single = bench_row(results, glibc);
+	json_t *batch = bench_row(results, "glibc_malloc64_batch64");
+	size_t i;
+
+	if (!single)
+		return;
+	for (i = 0; i < json_array_size(results); i++) {
+		json_t *res = json_array_get(results, i), *vs, *g;
+		json_t *in = json_object_get(res, "instructions_per_op");
+		const char *name =
+			json_string_value(json_object_get(res, "name"));
+		double gns, gin = 0;
+
+		if (!strncmp(name, "malloc", 6) || !strncmp(name, "glibc_", 6))
 			continue;
-		vs = json_pack("{s:s}", "baseline", glibc);
+		g = strstr(name, "batch64") && batch ? batch : single;
+		gns = json_real_value(json_object_get(g, "ns_per_op"));
+		if (json_object_get(g, "instructions_per_op"))
+			gin = json_real_value(
+				json_object_get(g, "instructions_per_op"));
+		vs = json_pack("{s:s}", "baseline",
+			       json_string_value(json_object_get(g, "name")));
 		if (gns > 0)
 			json_object_set_new(
 				vs, "ns_ratio",
@@ -864,14 +1037,14 @@ static int bench_pages(const struct bench_opts *o)
 		unsigned long fail_ev = 0;
 		json_t *res;
 
-		if (b->fn == bench_pcp_fast_try) {
+		if (b->fn == bench_pcp_fast_try || b->fn == bench_pcp_nolock) {
 			/* Pre-fill this CPU's list: one refill brings a batch. */
 			mmt_free_pages(mmt_alloc_pages(GFP_KERNEL, 0), 0);
 			fail_ev = mmt_vm_event(bs.m, MMT_VM_FAST_TRY_FAIL);
 			bs.fast_try_failures = 0;
 		}
 		res = bench_result(b, &bs, iters, NULL);
-		if (b->fn == bench_pcp_fast_try) {
+		if (b->fn == bench_pcp_fast_try || b->fn == bench_pcp_nolock) {
 			unsigned long ev =
 				mmt_vm_event(bs.m, MMT_VM_FAST_TRY_FAIL) -
 				fail_ev;
@@ -885,11 +1058,12 @@ static int bench_pages(const struct bench_opts *o)
 				json_object_set_new(
 					res, "note",
 					json_string(
-						"__GFP_FAST_TRY failed: the timing includes failed attempts"));
+						"allocations failed: the timing includes failed attempts"));
 				fprintf(stderr,
 					"%s bench: warning: %" PRIu64
-					" __GFP_FAST_TRY allocation(s) failed\n",
-					CLI_PROG, bs.fast_try_failures);
+					" %s allocation(s) failed\n",
+					CLI_PROG, bs.fast_try_failures,
+					b->name);
 			}
 		}
 		json_array_append_new(results, res);
@@ -902,9 +1076,9 @@ static int bench_pages(const struct bench_opts *o)
 static int bench_slab(const struct bench_opts *o)
 {
 	uint64_t iters = o->iters;
-	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = {
-		"slub", "slab", "sheaves"
-	};
+	static const char *const impl_names[MMT_NR_SLAB_IMPLS] = { "slub",
+								   "slab",
+								   "sheaves" };
 	struct mmt_config cfg;
 	struct bench_state bs = { 0 };
 	json_t *root, *results;
@@ -936,8 +1110,107 @@ static int bench_slab(const struct bench_opts *o)
 	}
 	json_array_append_new(results,
 			      bench_result(&malloc64_bench, &bs, iters, NULL));
+	{
+		/* glibc's batch row, as the model's: a direct call. */
+		static const struct bench glibc_batch = {
+			"malloc64_batch64",
+			"64 x glibc malloc(64), then 64 free",
+			bench_heap64_batch
+		};
+		static struct mmt_heap glibc_heap;
+
+		glibc_heap.alloc = malloc;
+		glibc_heap.free = free;
+		bs.heap = &glibc_heap;
+		json_array_append_new(results, bench_result(&glibc_batch, &bs,
+							    iters, "glibc"));
+	}
+	for (impl = 0; impl < (int)MMT_ARRAY_SIZE(real_heaps); impl++) {
+		struct mmt_heap h;
+		char err[512];
+		bool unknown;
+
+		if (!mmt_heap_open(real_heaps[impl], &h, &unknown, err,
+				   sizeof(err))) {
+			/* Not installed: said, not fatal (scripts/install-deps) */
+			if (!cg_child)
+				fprintf(stderr, "%s bench: no %s row: %s\n",
+					CLI_PROG, real_heaps[impl], err);
+			continue;
+		}
+		bs.heap = &h;
+		for (i = 0; i < MMT_ARRAY_SIZE(heap_benches); i++)
+			json_array_append_new(
+				results, bench_result(&heap_benches[i], &bs,
+						      iters, real_heaps[impl]));
+	}
 	return bench_finish(root, "slab", o, iters, BENCH_CG_MAX_ITERS,
 			    "malloc_free_64", ret);
+}
+
+static int bench_mempool_run(const struct bench_opts *o)
+{
+	uint64_t iters = o->iters;
+	struct mmt_config cfg;
+	struct bench_state bs = { 0 };
+	struct mmt_task *task;
+	json_t *root, *results;
+	bool pinned = pin_to_current_cpu();
+	int ret;
+	struct mmt_page *hog[4096];
+	unsigned int nhog = 0, i;
+
+	bench_config(&cfg, o->lockdep);
+	bs.m = bench_machine_up(&cfg, &task);
+	if (!bs.m)
+		return CLI_EXIT_FAIL;
+	root = bench_root("mempool", &cfg, pinned, iters);
+	results = json_array();
+	json_object_set_new(root, "results", results);
+	bs.pool = mmt_mempool_create_kmalloc_pool("bench-pool", 16, 64);
+	if (!bs.pool) {
+		json_decref(root);
+		bench_machine_down(bs.m, task, NULL);
+		return CLI_EXIT_FAIL;
+	}
+	json_array_append_new(results, bench_result(&mempool_benches[0], &bs,
+						    iters, NULL));
+	/*
+	 * Exhaust the zones (and the slab's partial slabs: a fresh kmalloc
+	 * needs a new slab), so that GFP_NOWAIT allocations fail and the
+	 * pool's reserve serves each request.
+	 */
+	{
+		void *objs[1024];
+		unsigned int no = 0;
+
+		while (nhog < MMT_ARRAY_SIZE(hog) &&
+		       (hog[nhog] =
+				mmt_alloc_pages(GFP_NOWAIT | __GFP_NOWARN, 0)))
+			nhog++;
+		while (no < MMT_ARRAY_SIZE(objs) &&
+		       (objs[no] = mmt_kmalloc(64, GFP_NOWAIT | __GFP_NOWARN)))
+			no++;
+		json_array_append_new(results, bench_result(&mempool_benches[1],
+							    &bs, iters, NULL));
+		while (no)
+			mmt_kfree(objs[--no]);
+	}
+	for (i = 0; i < nhog; i++)
+		mmt_free_pages(hog[i], 0);
+	if (bs.not_ok) {
+		fprintf(stderr,
+			"%s bench: %" PRIu64 " mempool allocation(s) failed\n",
+			CLI_PROG, bs.not_ok);
+		json_object_set_new(root, "failed",
+				    json_integer((json_int_t)bs.not_ok));
+	}
+	mmt_mempool_destroy(bs.pool);
+	ret = bench_machine_down(bs.m, task, root);
+	if (bs.not_ok)
+		ret = CLI_EXIT_FAIL;
+	return bench_finish(root, "mempool", o, iters, BENCH_CG_MAX_ITERS, NULL,
+			    ret);
 }
 
 /* Append @code with the arguments in the table's order. */
@@ -980,7 +1253,9 @@ static void trace_program_64(struct mmt_program *p)
 
 static int bench_trace(const struct bench_opts *o, uint64_t iters)
 {
-	static const unsigned long sizes[] = { 256, 2048, 65536 };
+	/* 1 MiB ... 4 GiB of Normal memory: the cost must stay flat. */
+	static const unsigned long sizes[] = { 256, 4096, 65536, 1048576 };
+	static const unsigned long touched[] = { 16, 256, 4096 };
 	struct mmt_program empty, ops64;
 	struct bench_state bs = { 0 };
 	json_t *root, *results, *res;
@@ -1015,6 +1290,29 @@ static int bench_trace(const struct bench_opts *o, uint64_t iters)
 		json_object_set_new(res, "normal_pages",
 				    json_integer((json_int_t)sizes[i]));
 		json_array_append_new(results, res);
+	}
+	/* Reset cost: what an execution touched, on a 1 GiB machine. */
+	for (i = 0; i < MMT_ARRAY_SIZE(touched); i++) {
+		struct mmt_program tp;
+		unsigned long k;
+		struct mmt_op op;
+
+		mmt_program_init(&tp);
+		tp.hdr.normal_pages = 262144;
+		memset(&op, 0, sizeof(op));
+		op.code = MMT_OP_ALLOC_PAGES;
+		op.arg[0] = GFP_KERNEL;
+		for (k = 0; k < touched[i]; k++)
+			mmt_program_append(&tp, &op);
+		bs.prog = &tp;
+		bs.opts.oracle_level = 0;
+		snprintf(prefix, sizeof(prefix), "pages%lu", touched[i]);
+		res = bench_result(&trace_benches[3], &bs,
+				   iters > 200 ? 200 : iters, prefix);
+		json_object_set_new(res, "pages_touched",
+				    json_integer((json_int_t)touched[i]));
+		json_array_append_new(results, res);
+		mmt_program_free(&tp);
 	}
 	if (bs.not_ok) {
 		fprintf(stderr,
@@ -1172,7 +1470,254 @@ static int bench_sched(uint64_t iters, const char *json_out)
 
 /* ---- the command ---- */
 
-static const char *const bench_names[] = { "pages", "slab", "trace", "sched" };
+static const char *const bench_names[] = { "pages", "slab", "mempool", "trace",
+					   "sched" };
+
+/* ---- bench speed: every speed benchmark, one run, one report ---- */
+
+/*
+ * Each part runs as this executable (`bench NAME --json-out FILE`, in a
+ * child process: one part's crash or pinning cannot change another's
+ * figures), one after the other on the same host; then one JSON with
+ * every part and a Markdown table (docs/BENCHMARKS.md).  --quick: few
+ * iterations, for CI (the figures then only prove the benchmarks run).
+ */
+static const struct speed_part {
+	const char *name;
+	uint64_t iters, quick_iters; /* 0: the part's own default */
+} speed_parts[] = {
+	{ "pages", 0, 20000 }, { "slab", 0, 20000 },  { "mempool", 0, 20000 },
+	{ "trace", 0, 30 },    { "sched", 0, 20000 },
+};
+
+static int speed_run_part(const char *self, const struct speed_part *sp,
+			  bool quick, bool instructions, const char *out)
+{
+	char iters[32];
+	char *argv[12];
+	int n = 0, status;
+	pid_t pid;
+
+	argv[n++] = (char *)self;
+	argv[n++] = "bench";
+	argv[n++] = (char *)sp->name;
+	argv[n++] = "--json-out";
+	argv[n++] = (char *)out;
+	if (quick || sp->iters) {
+		snprintf(iters, sizeof(iters), "%" PRIu64,
+			 quick ? sp->quick_iters : sp->iters);
+		argv[n++] = "--iters";
+		argv[n++] = iters;
+	}
+	if (instructions && strcmp(sp->name, "sched"))
+		argv[n++] = "--instructions";
+	argv[n] = NULL;
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		/* the part's table goes to stderr: stdout is the report's */
+		dup2(2, 1);
+		execv(self, argv);
+		_exit(127);
+	}
+	if (pid < 0 || waitpid(pid, &status, 0) < 0)
+		return -1;
+	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* A row's cell: "ns (instr)" and the ratio to glibc where there is one. */
+static void speed_md_rows(FILE *md, const char *part, json_t *results)
+{
+	json_t *res;
+	size_t i;
+
+	json_array_foreach(results, i, res)
+	{
+		json_t *in = json_object_get(res, "instructions_per_op");
+		json_t *vs = json_object_get(res, "vs_glibc");
+		json_t *nr = json_object_get(vs, "ns_ratio");
+		json_t *ir = json_object_get(vs, "instructions_ratio");
+
+		fprintf(md, "| %s | %s | %.1f |", part,
+			json_string_value(json_object_get(res, "name")),
+			json_real_value(json_object_get(res, "ns_per_op")));
+		if (in)
+			fprintf(md, " %.0f |", json_real_value(in));
+		else
+			fprintf(md, " - |");
+		if (nr)
+			fprintf(md, " %.2fx", json_real_value(nr));
+		else
+			fprintf(md, " -");
+		if (ir)
+			fprintf(md, " (%.2fx instr)", json_real_value(ir));
+		fprintf(md, " |\n");
+	}
+}
+
+static int bench_speed(int argc, char **argv)
+{
+	enum {
+		S_QUICK = 1,
+		S_INSTR,
+		S_JSON,
+		S_MD,
+		S_HELP
+	};
+	static const struct option opts[] = {
+		{ "quick", no_argument, NULL, S_QUICK },
+		{ "instructions", no_argument, NULL, S_INSTR },
+		{ "json-out", required_argument, NULL, S_JSON },
+		{ "md-out", required_argument, NULL, S_MD },
+		{ "help", no_argument, NULL, S_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *json_out = NULL, *md_out = NULL;
+	bool quick = false, instructions = false;
+	char self[PATH_MAX], dir[] = "/tmp/mmt-bench-speed-XXXXXX";
+	json_t *root, *parts;
+	ssize_t len;
+	size_t i;
+	int c, ret = CLI_EXIT_OK;
+	FILE *md = NULL;
+
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (c) {
+		case S_QUICK:
+			quick = true;
+			break;
+		case S_INSTR:
+#ifndef MMT_HAVE_CALLGRIND_H
+			return cli_usage_error(
+				"bench speed",
+				"--instructions: this build has no <valgrind/callgrind.h>");
+#endif
+			instructions = true;
+			break;
+		case S_JSON:
+			json_out = optarg;
+			break;
+		case S_MD:
+			md_out = optarg;
+			break;
+		case 'h':
+		case S_HELP:
+			printf("Usage: %s bench speed [--quick] [--instructions] [--json-out F] [--md-out F]\n"
+			       "\n"
+			       "Every speed benchmark of the model, one after the other in this run,\n"
+			       "each in a child process: pages (pcp, FAST_TRY, nolock, batch; glibc),\n"
+			       "slab (kmem_cache and kmalloc(64), single and batches of 64, on SLUB, SLAB\n"
+			       "and sheaves; glibc, jemalloc and mimalloc on the same patterns), mempool\n"
+			       "(allocator-served and reserve-served), trace (an execution, a machine of\n"
+			       "1 MiB to 4 GiB created and destroyed, an execution touching 16 to 4096\n"
+			       "pages) and sched (the fiber switch).  One JSON, and a Markdown table\n"
+			       "with --md-out (docs/BENCHMARKS.md).  Object scaling over threads is\n"
+			       "`bench scaling`, fuzzing speed `bench fuzz`.\n"
+			       "\n"
+			       "  --quick         few iterations (CI: proves the benchmarks run)\n"
+			       "  --instructions  also count instructions under callgrind\n"
+			       "                  (pages, slab, mempool, trace)\n"
+			       "  --json-out F    the JSON there (else on stdout)\n"
+			       "  --md-out F      the Markdown table there\n",
+			       CLI_PROG);
+			return CLI_EXIT_OK;
+		default:
+			return cli_getopt_error("bench speed", c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("bench speed",
+				       "unexpected argument '%s'",
+				       argv[optind]);
+	len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (len <= 0 || !mkdtemp(dir)) {
+		fprintf(stderr, "%s bench speed: cannot run: %s\n", CLI_PROG,
+			strerror(errno));
+		return CLI_EXIT_FAIL;
+	}
+	self[len] = '\0';
+	if (md_out && !(md = fopen(md_out, "w"))) {
+		fprintf(stderr, "%s bench speed: cannot write %s: %s\n",
+			CLI_PROG, md_out, strerror(errno));
+		rmdir(dir);
+		return CLI_EXIT_FAIL;
+	}
+	parts = json_object();
+	if (md)
+		fprintf(md,
+			"| part | benchmark | ns/op | instr/op | vs glibc |\n"
+			"|---|---|---|---|---|\n");
+	for (i = 0; i < MMT_ARRAY_SIZE(speed_parts); i++) {
+		char out[sizeof(dir) + 32];
+		json_error_t jerr;
+		json_t *part;
+		int rc;
+
+		snprintf(out, sizeof(out), "%s/%s.json", dir,
+			 speed_parts[i].name);
+		fprintf(stderr, "%s bench speed: %s\n", CLI_PROG,
+			speed_parts[i].name);
+		rc = speed_run_part(self, &speed_parts[i], quick, instructions,
+				    out);
+		part = json_load_file(out, 0, &jerr);
+		unlink(out);
+		if (rc || !part) {
+			fprintf(stderr,
+				"%s bench speed: %s failed (exit %d)%s%s\n",
+				CLI_PROG, speed_parts[i].name, rc,
+				part ? "" : ": no JSON: ",
+				part ? "" : jerr.text);
+			ret = CLI_EXIT_FAIL;
+		}
+		if (!part)
+			continue;
+		if (md)
+			speed_md_rows(md, speed_parts[i].name,
+				      json_object_get(part, "results"));
+		json_object_set_new(parts, speed_parts[i].name, part);
+	}
+	rmdir(dir);
+	if (md)
+		fclose(md);
+	root = json_pack("{s:s, s:b, s:b, s:o}", "benchmark", "speed", "quick",
+			 quick, "instructions", instructions, "parts", parts);
+	/* Checked by itself: every part there, every row timed. */
+	for (i = 0; i < MMT_ARRAY_SIZE(speed_parts); i++) {
+		json_t *p = json_object_get(parts, speed_parts[i].name), *r;
+		size_t k;
+
+		if (!p || !json_array_size(json_object_get(p, "results"))) {
+			fprintf(stderr, "%s bench speed: no %s results\n",
+				CLI_PROG, speed_parts[i].name);
+			ret = CLI_EXIT_FAIL;
+			continue;
+		}
+		json_array_foreach(
+			json_object_get(p, "results"), k,
+			r) if (!(json_real_value(json_object_get(r,
+								 "ns_per_op")) >
+				 0))
+		{
+			fprintf(stderr,
+				"%s bench speed: %s: a row without a time\n",
+				CLI_PROG, speed_parts[i].name);
+			ret = CLI_EXIT_FAIL;
+		}
+	}
+	if (json_out) {
+		if (json_dump_file(root, json_out, CLI_JSON_FLAGS)) {
+			fprintf(stderr, "%s bench speed: cannot write %s\n",
+				CLI_PROG, json_out);
+			ret = CLI_EXIT_FAIL;
+		}
+	} else {
+		json_dumpf(root, stdout, CLI_JSON_FLAGS);
+		fputc('\n', stdout);
+	}
+	json_decref(root);
+	return ret;
+}
 
 enum {
 	OPT_ITERS = 256,
@@ -1207,6 +1752,8 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_bugs(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "fuzz"))
 		return cmd_bench_fuzz(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "speed"))
+		return bench_speed(argc - 1, argv + 1);
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -1255,9 +1802,9 @@ int cmd_bench(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(
 			"bench",
-			"which benchmark? (known: %s, %s, %s, %s, bugs, fuzz)",
+			"which benchmark? (known: %s, %s, %s, %s, %s, speed, bugs, fuzz)",
 			bench_names[0], bench_names[1], bench_names[2],
-			bench_names[3]);
+			bench_names[3], bench_names[4]);
 	name = argv[optind];
 	if (optind + 1 < argc)
 		return cli_usage_error("bench", "unexpected argument '%s'",
@@ -1269,6 +1816,8 @@ int cmd_bench(int argc, char **argv)
 		return bench_pages(&o);
 	if (!strcmp(name, "slab"))
 		return bench_slab(&o);
+	if (!strcmp(name, "mempool"))
+		return bench_mempool_run(&o);
 	if (!strcmp(name, "sched"))
 		return bench_sched(o.iters, o.json_out);
 	/* Executions, not operations: a smaller default. */
@@ -1277,7 +1826,7 @@ int cmd_bench(int argc, char **argv)
 						     BENCH_TRACE_DEFAULT_ITERS);
 	return cli_usage_error(
 		"bench",
-		"unknown benchmark '%s' (known: %s, %s, %s, %s, bugs, fuzz)",
+		"unknown benchmark '%s' (known: %s, %s, %s, %s, %s, speed, bugs, fuzz)",
 		name, bench_names[0], bench_names[1], bench_names[2],
-		bench_names[3]);
+		bench_names[3], bench_names[4]);
 }
