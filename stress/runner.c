@@ -772,9 +772,12 @@ static uint64_t total_ops(const struct mmt_stress_run *run)
 	return n;
 }
 
+/* This process is the child of a plug-in run: the parent draws progress. */
+static bool in_child;
+
 static void progress(struct mmt_stress_run *run, double t0)
 {
-	if (run->env->progress)
+	if (run->env->progress && !in_child)
 		run->env->progress(run->env->progress_arg, now_s() - t0,
 				   total_ops(run),
 				   atomic_load(&run->nr_findings_seen));
@@ -1187,11 +1190,10 @@ static bool run_in_child(struct mmt_stress_run *run, char *err, size_t errlen)
 		return false;
 	}
 	if (pid == 0) {
-		struct mmt_stress_env quiet = *run->env;
 		char cerr[256] = "";
 
-		quiet.progress = NULL;
-		run->env = &quiet;
+		/* Process-local: run (and run->env) is shared with the parent. */
+		in_child = true;
 		if (!run_body(run, cerr, sizeof(cerr))) {
 			fprintf(stderr, "%s stress: %s\n", STRESS_PROG, cerr);
 			_exit(3);
@@ -1380,10 +1382,13 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	rerun_line(run, rerun, sizeof(rerun));
 	if (!env->quiet) {
 		fprintf(o,
-			"stress %s: %u thread(s) on %d cpu(s), %g s, seed %" PRIu64
+			"stress %s: %u thread(s) on %d cpu(s) in %d node(s), %g s, seed %" PRIu64
 			", heap %s, bugs %s%s%s%s\n",
-			w->name, nthreads, run->nr_cpus, p->time_s, p->seed,
-			run->heap.name, bugs,
+			w->name, nthreads, run->nr_cpus,
+			run->m	  ? mmt_nr_nodes(run->m) :
+			run->topo ? mmt_topo_info(run->topo)->nr_nodes :
+				    1,
+			p->time_s, p->seed, run->heap.name, bugs,
 			p->kcsan_delay_us ? ", kcsan" : "",
 			p->topology ? ", topology " : "",
 			p->topology ? p->topology : "");
