@@ -166,6 +166,7 @@ struct mmt_stress_run {
 	unsigned long leftover_pages;
 	char vmstat[8192]; /* the model's vmstat JSON text */
 	bool child_done; /* the child reached its end normally */
+	bool race_probe; /* MMT_TEST_STRESS_RACE=1 */
 };
 
 /* ---- small helpers ---- */
@@ -678,6 +679,18 @@ static void kcsan_hook(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
 
 /* ---- the workers ---- */
 
+/*
+ * The test hook MMT_TEST_STRESS_RACE=1 (stress/README.md; never set by the
+ * tool): every worker writes this word once, unsynchronised, so that the
+ * tsan build proves a TSan report becomes a finding of the run.
+ */
+static long race_probe;
+
+static MMT_NOINLINE void race_probe_touch(int id)
+{
+	race_probe += id + 1;
+}
+
 /* The last worker to park, on its CPU, while every other one waits. */
 static void quiesce_validate(struct mmt_stress_run *run)
 {
@@ -733,6 +746,8 @@ static void *worker_main(void *arg)
 	}
 	t->node = node_of(run, t->cpu);
 	pin(t);
+	if (MMT_UNLIKELY(run->race_probe))
+		race_probe_touch(t->id);
 	if (run->heap.thread_init)
 		run->heap.thread_init();
 	if (w->thread_init)
@@ -1275,6 +1290,8 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 		run->p.quiesce_s = 0;
 	run->env = env;
 	run->plugin = p->allocator != NULL;
+	run->race_probe = getenv("MMT_TEST_STRESS_RACE") &&
+			  !strcmp(getenv("MMT_TEST_STRESS_RACE"), "1");
 	if (run->plugin && w->kind != MMT_STRESS_OBJECT) {
 		snprintf(
 			err, errlen,
