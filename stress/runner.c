@@ -1269,7 +1269,7 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	struct mmt_stress_run *run;
 	struct mmt_config cfg;
 	char rerun[1024], bugs[256];
-	size_t tsize;
+	size_t tsize = 0;
 	FILE *o = env && env->out ? env->out : stdout;
 	unsigned int i, nthreads = p->threads;
 	int ret = 1;
@@ -1355,6 +1355,15 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 			goto out_topo;
 		}
 		run->nr_cpus = mmt_nr_cpus(run->m);
+		/* Every worker must find a CPU of its own, or it would wait. */
+		if (run->nr_cpus < (int)nthreads) {
+			snprintf(
+				err, errlen,
+				"--threads: %u is more than the %d CPU(s) of %s's machine",
+				nthreads, run->nr_cpus, w->name);
+			ret = 2;
+			goto out_machine;
+		}
 		mmt_machine_set_violation_handler(run->m, on_violation, run);
 		run->main_task = mmt_task_create(run->m, "stress/main", 0);
 		snprintf(run->heap.name, sizeof(run->heap.name), "model-%s",
