@@ -308,7 +308,12 @@ static void add_finding(struct mmt_stress_run *run, const char *check,
 {
 	unsigned int i;
 
-	pthread_mutex_lock(&run->fmu);
+	/*
+	 * Robust: under --allocator the parent adds the crash or hang of a
+	 * child that may have died holding it.
+	 */
+	if (pthread_mutex_lock(&run->fmu) == EOWNERDEAD)
+		pthread_mutex_consistent(&run->fmu);
 	for (i = 0; i < run->nr_findings; i++)
 		if (!strcmp(run->findings[i].signature, signature))
 			break;
@@ -619,6 +624,11 @@ bad:
 			t->run, "cookie-corrupt",
 			"block %p of %zu bytes (%s), stamped by thread %d, freed by thread %d: byte %zu changed while it was live",
 			p, n, t->run->heap.name, owner, t->id, i);
+	else if (n < 8)
+		mmt_stress_finding(
+			t->run, "cookie-corrupt",
+			"block %p of %zu bytes (%s), freed by thread %d: byte %zu changed while it was live",
+			p, n, t->run->heap.name, t->id, i);
 	else
 		mmt_stress_finding(
 			t->run, "cookie-corrupt",
@@ -991,7 +1001,16 @@ static void rerun_line(const struct mmt_stress_run *run, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, " --kcsan=%u",
 				      p->kcsan_delay_us);
 	if (p->quiesce_s != STRESS_DEFAULT_QUIESCE_S && n < len)
-		snprintf(buf + n, len - n, " --quiesce %g", p->quiesce_s);
+		n += (size_t)snprintf(buf + n, len - n, " --quiesce %g",
+				      p->quiesce_s);
+	if (p->size_min && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " --size-min %zu",
+				      p->size_min);
+	if (p->size_max && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " --size-max %zu",
+				      p->size_max);
+	if (p->batch && n < len)
+		snprintf(buf + n, len - n, " --batch %u", p->batch);
 }
 
 static json_t *latency_json(const struct mmt_stress_run *run, uint64_t *p99_out)
@@ -1401,6 +1420,7 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 		pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
 		pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
 		pthread_mutex_init(&run->mu, &ma);
+		pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
 		pthread_mutex_init(&run->fmu, &ma);
 		pthread_cond_init(&run->park_cv, &ca);
 		pthread_cond_init(&run->main_cv, &ca);
