@@ -43,6 +43,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #include "mmt/mmt.h"
 
@@ -52,7 +53,8 @@ struct mmt_stress_thread;
 
 /* What the user asked for (`mmtorture stress` options). */
 struct mmt_stress_params {
-	unsigned int threads; /* worker threads; 0: one per simulated CPU */
+	unsigned int threads; /* worker threads; 0: one per simulated CPU
+			       * (the runner's copy holds the number run) */
 	double time_s; /* run time */
 	uint64_t seed; /* each thread's splitmix64 stream derives from it */
 	uint64_t bugs; /* injectable bugs on (mask of enum mmt_bug) */
@@ -128,7 +130,22 @@ void mmt_stress_finding(struct mmt_stress_run *run, const char *check,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Report @s's slab statistics (mmt_slab_info(): objects live, slabs, free
+ * objects) in the run's JSON, "slab": taken after the workers ended and
+ * before teardown.  In setup; up to 16 caches.
+ */
+void mmt_stress_watch_cache(struct mmt_stress_run *run,
+			    struct mmt_kmem_cache *s);
+
 /* ---- for workloads: the thread ---- */
+
+/*
+ * The main thread's own record, for setup and teardown: verify and free
+ * what the workers left in shared state through the same calls (its id is
+ * the number of worker threads; its CPU is 0 while attached).
+ */
+struct mmt_stress_thread *mmt_stress_main_thread(struct mmt_stress_run *run);
 
 struct mmt_stress_run *mmt_stress_run_of(struct mmt_stress_thread *t);
 int mmt_stress_thread_id(const struct mmt_stress_thread *t);
@@ -155,5 +172,52 @@ void mmt_stress_lat(struct mmt_stress_thread *t, enum mmt_stress_layer l,
 /* Named counters of the workload, summed over threads into the JSON. */
 void mmt_stress_count(struct mmt_stress_thread *t, const char *counter,
 		      uint64_t n);
+
+/* ---- for the command (tools/cmd_stress.c, bench scaling): one run ---- */
+
+struct json_t;
+
+/* What the command lends the runner; every member optional. */
+struct mmt_stress_env {
+	/* ~4 times a second on the main thread (the parent under
+	 * --allocator): elapsed seconds, ops so far, findings so far. */
+	void (*progress)(void *arg, double elapsed_s, uint64_t ops,
+			 unsigned long findings);
+	void *progress_arg;
+	/* TSan's reports as findings (tools/tsan_finding.c): forget what
+	 * was reported, then take the first report since into @sig/@msg. */
+	void (*race_begin)(void);
+	bool (*race_take)(char *sig, size_t siglen, char *msg, size_t msglen);
+	FILE *out; /* findings and the header line; NULL: stdout */
+	bool quiet; /* no header line and no findings printed */
+};
+
+/* What one run gave. */
+struct mmt_stress_outcome {
+	unsigned long findings; /* distinct signatures */
+	uint64_t ops;
+	double active_s; /* running, quiesced pauses left out */
+	double ops_per_s;
+	struct json_t *json; /* the run's JSON object (json_decref it) */
+};
+
+/*
+ * Run @w with @p.  Returns 0 when the run happened (@out filled, its
+ * findings printed with their rerun lines), 2 when it could not start
+ * because of the user's input (a topology, an allocator that is not
+ * there; @err says which and why), 1 on any other failure to start.
+ */
+int mmt_stress_execute(const struct mmt_stress_workload *w,
+		       const struct mmt_stress_params *p,
+		       const struct mmt_stress_env *env,
+		       struct mmt_stress_outcome *out, char *err,
+		       size_t errlen);
+
+/* The latency histograms' buckets: the bucket of @ns and a bucket's
+ * lowest value (log2-linear: exact below 8 ns, then 8 per power of two). */
+uint64_t mmt_stress_lat_bucket_low(unsigned int bucket);
+unsigned int mmt_stress_lat_bucket(uint64_t ns);
+const char *mmt_stress_layer_name(enum mmt_stress_layer l);
+const char *mmt_stress_slab_name(enum mmt_slab_impl s);
 
 #endif /* MMT_STRESS_STRESS_H */

@@ -47,9 +47,11 @@ static const struct cli_cmd cmds[] = {
 	{ "topo",
 	  "show how simulated nodes and CPUs map onto a real, synthetic or XML topology",
 	  cmd_topo },
+	{ "stress",
+	  "topology-aware multi-threaded stressors over the model or an allocator",
+	  cmd_stress },
 	{ "version", "print the version and build configuration", cmd_version },
 	/* Coming in later milestones: listed, never pretended. */
-	{ "stress", "topology-aware multi-threaded stress", NULL },
 	{ "minimize", "minimize a failing trace", NULL },
 	{ "report", "write reports of findings", NULL },
 };
