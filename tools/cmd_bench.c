@@ -1489,8 +1489,12 @@ static const struct speed_part {
 	const char *name;
 	uint64_t iters, quick_iters; /* 0: the part's own default */
 } speed_parts[] = {
-	{ "pages", 0, 20000 }, { "slab", 0, 20000 },  { "mempool", 0, 20000 },
-	{ "trace", 0, 30 },    { "sched", 0, 20000 },
+	{ "pages", 0, 20000 },
+	{ "slab", 0, 20000 },
+	{ "mempool", 0, 20000 },
+	{ "trace", 0, 30 },
+	{ "sched", 0, 20000 },
+	{ "scaling", 0, 0 }, /* bench scaling: options of its own */
 };
 
 static int speed_run_part(const char *self, const struct speed_part *sp,
@@ -1504,15 +1508,27 @@ static int speed_run_part(const char *self, const struct speed_part *sp,
 	argv[n++] = (char *)self;
 	argv[n++] = "bench";
 	argv[n++] = (char *)sp->name;
-	argv[n++] = "--json-out";
-	argv[n++] = (char *)out;
-	if (quick || sp->iters) {
+	if (!strcmp(sp->name, "scaling")) {
+		argv[n++] = "--json";
+		argv[n++] = (char *)out;
+		if (quick) {
+			/* one workload, 0.5 s a cell: 18 cells */
+			argv[n++] = "--quick";
+			argv[n++] = "--workloads";
+			argv[n++] = "larson";
+		}
+	} else {
+		argv[n++] = "--json-out";
+		argv[n++] = (char *)out;
+	}
+	if (strcmp(sp->name, "scaling") && (quick || sp->iters)) {
 		snprintf(iters, sizeof(iters), "%" PRIu64,
 			 quick ? sp->quick_iters : sp->iters);
 		argv[n++] = "--iters";
 		argv[n++] = iters;
 	}
-	if (instructions && strcmp(sp->name, "sched"))
+	if (instructions && strcmp(sp->name, "sched") &&
+	    strcmp(sp->name, "scaling"))
 		argv[n++] = "--instructions";
 	argv[n] = NULL;
 	fflush(NULL);
@@ -1526,6 +1542,28 @@ static int speed_run_part(const char *self, const struct speed_part *sp,
 	if (pid < 0 || waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+/* The scaling part's cells: ops/s per workload, threads and heap. */
+static void speed_md_scaling(FILE *md, json_t *cells)
+{
+	json_t *c;
+	size_t i;
+
+	fprintf(md,
+		"\n| workload | threads | heap | ops/s | p99 alloc ns | p99 free ns | findings |\n"
+		"|---|---|---|---|---|---|---|\n");
+	json_array_foreach(cells, i, c) fprintf(
+		md, "| %s | %lld | %s | %.0f | %lld | %lld | %lld |\n",
+		json_string_value(json_object_get(c, "workload")),
+		(long long)json_integer_value(json_object_get(c, "threads")),
+		json_string_value(json_object_get(c, "heap")),
+		json_number_value(json_object_get(c, "ops_per_s")),
+		(long long)json_integer_value(
+			json_object_get(c, "p99_alloc_ns")),
+		(long long)json_integer_value(
+			json_object_get(c, "p99_free_ns")),
+		(long long)json_integer_value(json_object_get(c, "findings")));
 }
 
 /* A row's cell: "ns (instr)" and the ratio to glibc where there is one. */
@@ -1614,9 +1652,10 @@ static int bench_speed(int argc, char **argv)
 			       "and sheaves; glibc, jemalloc and mimalloc on the same patterns), mempool\n"
 			       "(allocator-served and reserve-served), trace (an execution, a machine of\n"
 			       "1 MiB to 4 GiB created and destroyed, an execution touching 16 to 4096\n"
-			       "pages) and sched (the fiber switch).  One JSON, and a Markdown table\n"
-			       "with --md-out (docs/BENCHMARKS.md).  Object scaling over threads is\n"
-			       "`bench scaling`, fuzzing speed `bench fuzz`.\n"
+			       "pages), sched (the fiber switch) and scaling (the object workloads at\n"
+			       "1, 2 and 4 threads on the model and the real allocators; --quick: larson\n"
+			       "only).  One JSON, and a Markdown table with --md-out\n"
+			       "(docs/BENCHMARKS.md).  Fuzzing speed is `bench fuzz`.\n"
 			       "\n"
 			       "  --quick         few iterations (CI: proves the benchmarks run)\n"
 			       "  --instructions  also count instructions under callgrind\n"
@@ -1675,9 +1714,11 @@ static int bench_speed(int argc, char **argv)
 		}
 		if (!part)
 			continue;
-		if (md)
+		if (md && json_object_get(part, "results"))
 			speed_md_rows(md, speed_parts[i].name,
 				      json_object_get(part, "results"));
+		else if (md)
+			speed_md_scaling(md, json_object_get(part, "cells"));
 		json_object_set_new(parts, speed_parts[i].name, part);
 	}
 	rmdir(dir);
@@ -1690,6 +1731,20 @@ static int bench_speed(int argc, char **argv)
 		json_t *p = json_object_get(parts, speed_parts[i].name), *r;
 		size_t k;
 
+		if (p && json_array_size(json_object_get(p, "cells"))) {
+			json_array_foreach(json_object_get(p, "cells"), k, r) if (
+				!(json_number_value(json_object_get(
+					  r, "ops_per_s")) > 0) ||
+				json_integer_value(
+					json_object_get(r, "findings")))
+			{
+				fprintf(stderr,
+					"%s bench speed: scaling: a cell without ops or with a finding\n",
+					CLI_PROG);
+				ret = CLI_EXIT_FAIL;
+			}
+			continue;
+		}
 		if (!p || !json_array_size(json_object_get(p, "results"))) {
 			fprintf(stderr, "%s bench speed: no %s results\n",
 				CLI_PROG, speed_parts[i].name);
