@@ -50,6 +50,7 @@ int cmd_topo(int argc, char **argv);
 int cmd_bench_bugs(int argc, char **argv); /* bench bugs */
 int cmd_bench_fuzz(int argc, char **argv); /* bench fuzz */
 int cmd_version(int argc, char **argv);
+int cmd_nightly(int argc, char **argv); /* tools/cmd_nightly.c */
 
 /*
  * "mmtorture CMD: <message>" and a hint to --help, on stderr; returns
