@@ -86,7 +86,6 @@ struct fuzz_opts {
 	size_t error_len;
 };
 
-
 struct fuzz_result {
 	double seconds; /* the engine's wall time */
 	double cpu_seconds; /* the engine's CPU time (user + system) */
@@ -992,8 +991,8 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
  * The engine cannot run: say why on stderr and, for the nightly, in
  * o->error.  Returns CLI_EXIT_FAIL.
  */
-static int MMT_PRINTF(2, 3) fuzz_fail(const struct fuzz_opts *o,
-				      const char *fmt, ...)
+static int MMT_PRINTF(2, 3)
+	fuzz_fail(const struct fuzz_opts *o, const char *fmt, ...)
 {
 	char msg[1024];
 	va_list ap;
@@ -1303,7 +1302,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		for (k = 0; k < nr; k++) {
 			memcpy(inst[k], argv, sizeof(argv));
 			if (k) {
-				snprintf(names[k], sizeof(names[k]), "sec%d", k);
+				snprintf(names[k], sizeof(names[k]), "sec%d",
+					 k);
 				inst[k][role] = "-S";
 				inst[k][role + 1] = names[k];
 			}
@@ -1330,7 +1330,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			afl_each_instance(afl_out, afl_keep_queue, corpus);
 	} else {
 		libfuzzer_stats(log, r);
-		snprintf(saved.dir[0], sizeof(saved.dir[0]), "%.4000s", crashes);
+		snprintf(saved.dir[0], sizeof(saved.dir[0]), "%.4000s",
+			 crashes);
 		saved.hang[0] = false;
 		saved.nr = 1;
 	}

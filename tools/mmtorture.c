@@ -48,7 +48,9 @@ static const struct cli_cmd cmds[] = {
 	  "show how simulated nodes and CPUs map onto a real, synthetic or XML topology",
 	  cmd_topo },
 	{ "version", "print the version and build configuration", cmd_version },
-	{ "nightly", "the budgeted nightly run: fuzz, store findings, write the report", cmd_nightly },
+	{ "nightly",
+	  "the budgeted nightly run: fuzz, store findings, write the report",
+	  cmd_nightly },
 	/* Coming in later milestones: listed, never pretended. */
 	{ "stress", "topology-aware multi-threaded stress", NULL },
 	{ "minimize", "minimize a failing trace", NULL },
