@@ -474,7 +474,8 @@ static void nightly_usage(FILE *out)
 		"                    note when the afl preset is not built)\n"
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
 		"  --build DIR       where the fuzz-T binaries are (default: found)\n"
-		"  --reports DIR     the reports directory (default reports/ of the source tree)\n"
+		"  --reports DIR     where earlier nights are (default: the work directory's\n"
+		"                    parent with --workdir, else reports/ of the source tree)\n"
 		"  --replay-timeout S  wall-clock seconds the replay of one input may take\n"
 		"  --help            this text\n"
 		"\n"
@@ -840,8 +841,23 @@ int cmd_nightly(int argc, char **argv)
 	n.tty = isatty(STDOUT_FILENO);
 	n.t0 = now();
 	n.build = o.build;
-	snprintf(n.reports, sizeof(n.reports), "%s",
-		 o.reports ? o.reports : MMT_SOURCE_DIR "/reports");
+	/* The earlier nights are the work directory's siblings. */
+	if (o.reports) {
+		snprintf(n.reports, sizeof(n.reports), "%s", o.reports);
+	} else if (o.workdir) {
+		char *slash;
+
+		snprintf(n.reports, sizeof(n.reports), "%s", o.workdir);
+		slash = strrchr(n.reports, '/');
+		if (slash && slash != n.reports)
+			*slash = '\0';
+		else
+			snprintf(n.reports, sizeof(n.reports), "%s",
+				 slash ? "/" : ".");
+	} else {
+		snprintf(n.reports, sizeof(n.reports), "%s",
+			 MMT_SOURCE_DIR "/reports");
+	}
 
 	/* The work directory: given, the newest unfinished, or new. */
 	if (o.workdir) {

@@ -314,7 +314,10 @@ static json_t *build_summary(const struct nightly_report *r,
 			damaged, json_pack("{s:s, s:s}", "path",
 					   r->store->damage[i].path, "reason",
 					   r->store->damage[i].reason));
-	*status = r->failed ? 2 : r->store->nr || r->regress_failed ? 1 : 0;
+	/* a damaged finding folder may be a finding: it needs a look */
+	*status = r->failed						   ? 2 :
+		  r->store->nr || r->regress_failed || r->store->nr_damage ? 1 :
+									     0;
 	{
 		time_t t = time(NULL);
 		struct tm tm;

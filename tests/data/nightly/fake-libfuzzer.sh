@@ -4,8 +4,8 @@
 # -max_total_time= seconds, one status line a second as libFuzzer's -fork
 # prints them, adds an input to its corpus (the first directory argument)
 # each second, leaves a temporary directory in $TMPDIR as -fork does, and
-# in its first second saves the files named in MMT_FAKE_ENGINE_SAVES where
-# -artifact_prefix= says - only when it runs as fuzz-$MMT_FAKE_SAVES_FOR.
+# in its first second saves the files named in MMT_FAKE_SAVES_T (T the
+# target of its name fuzz-T, '-' as '_') where -artifact_prefix= says.
 dir=
 time=1
 corpus=
@@ -21,13 +21,15 @@ if [ -z "$dir" ] || [ -z "$corpus" ]; then
 	echo "fake-libfuzzer: no -artifact_prefix= or corpus argument" >&2
 	exit 1
 fi
+target=$(basename "$0" | sed 's/^fuzz-//; s/-/_/g')
+eval "saves=\${MMT_FAKE_SAVES_$target:-}"
 tmp="${TMPDIR:-/tmp}/libFuzzerTemp.FuzzWithFork$$.dir"
 mkdir -p "$tmp"
 i=0
 while [ "$i" -lt "$time" ]; do
 	i=$((i + 1))
-	if [ "$i" -eq 1 ] && [ "$(basename "$0")" = "fuzz-$MMT_FAKE_SAVES_FOR" ]; then
-		for f in $MMT_FAKE_ENGINE_SAVES; do
+	if [ "$i" -eq 1 ]; then
+		for f in $saves; do
 			cp "$f" "$dir$(basename "$f")" || exit 1
 		done
 	fi
