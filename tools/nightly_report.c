@@ -326,7 +326,7 @@ static json_t *build_summary(const struct nightly_report *r,
 		strftime(finished, sizeof(finished), "%Y-%m-%dT%H:%M:%SZ", &tm);
 	}
 	root = json_pack(
-		"{s:s, s:i, s:b, s:s, s:s, s:b, s:o, s:{s:I, s:I, s:O, s:O, s:I, s:s, s:s}, s:o,"
+		"{s:s, s:i, s:b, s:s, s:s, s:b, s:o, s:{s:I, s:I, s:O, s:O, s:I, s:s, s:s}, s:O,"
 		" s:s, s:s, s:O, s:f, s:o, s:{s:I, s:I, s:O}, s:o, s:o, s:o, s:i}",
 		"schema", "mmtorture-nightly-summary", "schema_version",
 		NIGHTLY_SUMMARY_SCHEMA_VERSION, "complete", 1, "version",
