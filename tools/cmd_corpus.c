@@ -185,6 +185,19 @@ static void rm_tree(const char *dir)
 	rmdir(dir);
 }
 
+/* The engine's log: a temporary file, kept (and shown) only on failure. */
+static void tool_log(char *log, size_t len)
+{
+	const char *t = getenv("TMPDIR");
+	int fd;
+
+	snprintf(log, len, "%s/mmtorture-corpus-XXXXXX.log",
+		 t && *t ? t : "/tmp");
+	fd = mkstemps(log, 4);
+	if (fd >= 0)
+		close(fd);
+}
+
 /* The tail of @log on stderr, after a failed engine run. */
 static void show_log(const char *log)
 {
@@ -354,7 +367,7 @@ static int corpus_merge(struct corpus_args *a, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	before = count_files(argv[1]);
-	snprintf(log, sizeof(log), "%s.merge.log", argv[1]);
+	tool_log(log, sizeof(log));
 	if (!strcmp(a->engine, "afl")) {
 		/* afl-cmin writes a fresh directory: merge OUT in as well. */
 		char fresh[PATH_MAX + 16];
@@ -392,9 +405,9 @@ static int corpus_merge(struct corpus_args *a, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	after = count_files(argv[1]);
-	printf("corpus merge %s (%s): %s: %lu -> %lu inputs (%lu added); log %s\n",
-	       a->target, a->engine, argv[1], before, after, after - before,
-	       log);
+	unlink(log);
+	printf("corpus merge %s (%s): %s: %lu -> %lu inputs (%lu added)\n",
+	       a->target, a->engine, argv[1], before, after, after - before);
 	return CLI_EXIT_OK;
 }
 
@@ -419,7 +432,7 @@ static int corpus_minimize(struct corpus_args *a, int argc, char **argv)
 	before = count_files(dir);
 	snprintf(fresh, sizeof(fresh), "%s.min", dir);
 	snprintf(old, sizeof(old), "%s.old", dir);
-	snprintf(log, sizeof(log), "%s.minimize.log", dir);
+	tool_log(log, sizeof(log));
 	rm_tree(fresh);
 	if (strcmp(a->engine, "afl") && mkdir(fresh, 0755)) {
 		fprintf(stderr, "%s corpus: cannot create %s: %s\n", CLI_PROG,
@@ -448,9 +461,32 @@ static int corpus_minimize(struct corpus_args *a, int argc, char **argv)
 		return CLI_EXIT_FAIL;
 	}
 	rm_tree(old);
-	printf("corpus minimize %s (%s): %s: %lu -> %lu inputs; log %s\n",
-	       a->target, a->engine, dir, before, after, log);
+	unlink(log);
+	printf("corpus minimize %s (%s): %s: %lu -> %lu inputs\n", a->target,
+	       a->engine, dir, before, after);
 	return CLI_EXIT_OK;
+}
+
+/* The same canonical text (mmt_program_equal() skips the throttle). */
+static bool same_text(const struct mmt_program *a, const struct mmt_program *b)
+{
+	char *ta = NULL, *tb = NULL;
+	size_t na = 0, nb = 0;
+	FILE *fa = open_memstream(&ta, &na), *fb = open_memstream(&tb, &nb);
+	bool same = false;
+
+	if (fa && fb) {
+		mmt_trace_print(a, fa);
+		mmt_trace_print(b, fb);
+	}
+	if (fa)
+		fclose(fa);
+	if (fb)
+		fclose(fb);
+	same = ta && tb && !strcmp(ta, tb);
+	free(ta);
+	free(tb);
+	return same;
 }
 
 /* mkdir -p */
@@ -621,7 +657,7 @@ static int corpus_promote(struct corpus_args *a, int argc, char **argv)
 	mmt_program_init(&back);
 	if (!mmt_trace_parse(text, strlen(text), path, &back, err,
 			     sizeof(err)) ||
-	    !mmt_program_equal(&back, &out)) {
+	    !same_text(&back, &out)) {
 		fprintf(stderr,
 			"%s corpus promote: internal error: the text does not parse back (%s)\n",
 			CLI_PROG, err);

@@ -247,17 +247,37 @@ static bool try_cand(struct mctx *m, struct mmt_program *cand)
 		return false;
 	mmt_program_init(&parsed);
 	ok = mmt_trace_parse(text, len, "candidate", &parsed, err, sizeof(err));
+	if (!ok && getenv("MMT_MINIMIZE_DEBUG"))
+		fprintf(stderr, "minimize: candidate refused: %s\n%s", err,
+			text);
 	free(text);
 	if (!ok) {
 		mmt_program_free(&parsed);
 		return false;
 	}
-	if (mmt_program_equal(&parsed, &m->cur)) {
-		mmt_program_free(&parsed);
-		return false;
+	/*
+	 * No change, by the text (mmt_program_equal() compares neither the
+	 * throttle nor misuse marks).
+	 */
+	{
+		char *a = print_mem(&parsed, NULL),
+		     *b = print_mem(&m->cur, NULL);
+		bool same = !a || !b || !strcmp(a, b);
+
+		free(a);
+		free(b);
+		if (same) {
+			mmt_program_free(&parsed);
+			return false;
+		}
 	}
 	memset(&f, 0, sizeof(f));
 	if (!runs_reproduce(m, &parsed, m->st->signature, &f, NULL)) {
+		if (getenv("MMT_MINIMIZE_DEBUG")) {
+			fprintf(stderr, "minimize: candidate reports %s:\n",
+				f.signature[0] ? f.signature : "no finding");
+			mmt_trace_print(&parsed, stderr);
+		}
 		mmt_finding_free(&f);
 		mmt_program_free(&parsed);
 		return false;
