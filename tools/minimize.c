@@ -676,6 +676,12 @@ static bool pass_schedule(struct mctx *m)
 	 * was recorded (a fuzzer's input carries decisions past the finding),
 	 * and the decisions alone decide (source input).
 	 */
+	/*
+	 * A seeded source with no decisions is short already: spelling its
+	 * run out as decisions would only lengthen the text.
+	 */
+	if (!m->cur.sched.nr_decisions)
+		return progress | ddmin_decisions(m);
 	if (m->nr_exec_dec &&
 	    !same_dec(m->exec_dec, m->nr_exec_dec, m->cur.sched.decisions,
 		      m->cur.sched.nr_decisions)) {

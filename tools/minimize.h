@@ -21,10 +21,12 @@
  *      counts shrunk (the smallest value of a ladder that reproduces),
  *      nodes and CPUs set to 0, CPUs folded together (every `cpu K`
  *      becomes `cpu K-1`);
- *   3. the schedule of a concurrent program: the executed decisions
- *      replace the recorded ones, the source becomes `input` (or `seq`,
- *      `rr`: no decisions at all), ddmin over the decisions, then each
- *      decision set to 0 (no switch away from the first runnable);
+ *   3. the schedule of a concurrent program: `seq` or `rr` (no
+ *      decisions at all) if that reproduces; else the executed decisions
+ *      replace the recorded ones and the source becomes `input`, ddmin
+ *      over the decisions, then each decision set to 0 (no switch away
+ *      from the first runnable); a seeded source without decisions is
+ *      kept (spelt out as decisions it would only be longer);
  *   4. the machine: each header field back to its default (the printed
  *      header names only what differs), CPUs cut to the highest used,
  *      fewer pages, each injected bug turned off in turn.
@@ -46,8 +48,8 @@
  * embeds that text, runs it through the interpreter and exits 0 only if
  * the signature is reported (link it with the model, mmt_alloc).
  *
- * Not thread-safe per call only in that @o->log is shared; each
- * mmt_trace_execute() builds its own machine.
+ * Calls may run in parallel threads (each mmt_trace_execute() builds its
+ * own machine) as long as they do not share @o->log.
  */
 #ifndef MMT_TOOLS_MINIMIZE_H
 #define MMT_TOOLS_MINIMIZE_H
@@ -141,8 +143,8 @@ bool mmt_write_file_atomic(const char *path, const void *data, size_t len,
 			   char *err, size_t errlen);
 
 /*
- * "crash|...": also scrub for people: hex numbers of 5 digits or more
- * become "<addr>", absolute paths their base name.  In place.
+ * Scrub a message for people: hex numbers of 5 digits or more become
+ * "<addr>", absolute paths their base name.  In place.
  */
 void mmt_minimize_scrub(char *s);
 
