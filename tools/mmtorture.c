@@ -47,13 +47,16 @@ static const struct cli_cmd cmds[] = {
 	{ "topo",
 	  "show how simulated nodes and CPUs map onto a real, synthetic or XML topology",
 	  cmd_topo },
+	{ "minimize", "minimize a finding's trace over its structure",
+	  cmd_minimize },
+	{ "corpus", "merge, minimize and grow the corpora (promote a finding)",
+	  cmd_corpus },
 	{ "version", "print the version and build configuration", cmd_version },
 	{ "nightly",
 	  "the budgeted nightly run: fuzz, store findings, write the report",
 	  cmd_nightly },
 	/* Coming in later milestones: listed, never pretended. */
 	{ "stress", "topology-aware multi-threaded stress", NULL },
-	{ "minimize", "minimize a failing trace", NULL },
 };
 
 static void usage(FILE *out)
