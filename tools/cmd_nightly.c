@@ -618,7 +618,13 @@ static json_t *new_state(const struct nightly_opts *o, bool afl_ok,
 		json_array_append_new(engines, json_string("libfuzzer"));
 	if (!o->engines || in_list(o->engines, "afl"))
 		json_array_append_new(engines, json_string("afl"));
-	nr = json_array_size(targets) * json_array_size(engines);
+	/* The budget is shared by the slots that run (AFL++'s may not). */
+	for (k = 0; k < json_array_size(engines); k++)
+		if (afl_ok || strcmp(json_string_value(json_array_get(engines, k)),
+				     "afl"))
+			nr += json_array_size(targets);
+	if (!nr)
+		nr = 1;
 	for (i = 0; i < json_array_size(targets); i++)
 		for (k = 0; k < json_array_size(engines); k++) {
 			const char *t = json_string_value(

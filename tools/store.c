@@ -29,10 +29,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "cli.h"
+#include "minimize.h"
 #include "replay.h"
 #include "store.h"
 
@@ -354,15 +358,100 @@ static bool has_suffix(const char *s, const char *suffix)
 	return n >= m && !strcmp(s + n - m, suffix);
 }
 
+/* Seconds a finding's minimization may take (MMT_NIGHTLY_MINIMIZE_SECONDS). */
+static double minimize_budget(void)
+{
+	const char *env = getenv("MMT_NIGHTLY_MINIMIZE_SECONDS");
+	double v = env && *env ? strtod(env, NULL) : 0;
+
+	return v > 0 ? v : 60;
+}
+
+/*
+ * In the child: minimize the reproducer of @sig (tools/minimize.h) into
+ * @trace_path, and its standalone C regression test beside it.  Exits 0
+ * when both are written.
+ */
+static void __attribute__((noreturn))
+minimize_child(const struct cli_fuzz_sig *sig, const char *target,
+	       const char *trace_path, double budget)
+{
+	struct mmt_minimize_opts mo;
+	struct mmt_minimize_stats st;
+	struct mmt_program in, out;
+	enum mmt_trace_form form;
+	struct cli_replay r;
+	char err[512], c_path[PATH_MAX + 16], *slash;
+	const char *base = strrchr(sig->input, '/');
+	char *text, *cbuf = NULL;
+	size_t size, clen = 0;
+	FILE *f;
+
+	cli_replay_init(&r);
+	r.target = target;
+	mmt_program_init(&in);
+	if (!cli_replay_load(&r, sig->reproducer, &in, &form, &size, err,
+			     sizeof(err)))
+		_exit(1);
+	mmt_minimize_opts_default(&mo);
+	mo.signature = sig->signature;
+	mo.max_seconds = budget;
+	if (!mmt_minimize_trace(&in, &mo, &out, &st, err, sizeof(err)))
+		_exit(1);
+	text = mmt_minimize_format(&out, &st, base ? base + 1 : sig->input,
+				   NULL);
+	if (!text || !store_write_atomic(trace_path, text, strlen(text)))
+		_exit(1);
+	snprintf(c_path, sizeof(c_path), "%s", trace_path);
+	slash = strrchr(c_path, '/');
+	snprintf(slash ? slash + 1 : c_path,
+		 sizeof(c_path) - (size_t)(slash ? slash + 1 - c_path : 0),
+		 "regression.c");
+	f = open_memstream(&cbuf, &clen);
+	if (f && mmt_minimize_write_c(f, "regression.c", text, st.signature,
+				      st.concurrent ? mo.repeats : 1)) {
+		fclose(f);
+		store_write_atomic(c_path, cbuf, clen);
+	} else if (f) {
+		fclose(f);
+	}
+	_exit(0);
+}
+
 bool minimize_finding(const struct cli_fuzz_sig *sig, const char *target,
 		      const char *trace_path, bool *minimized)
 {
-	(void)target;
+	double budget = minimize_budget();
+	int status = -1;
+	pid_t pid;
+
 	*minimized = false;
-	/* The replay's reproducer: the first input as a text trace. */
-	if (sig->reproducer[0] && has_suffix(sig->reproducer, ".trace"))
-		return store_copy_atomic(sig->reproducer, trace_path);
-	return false;
+	/*
+	 * A crash, a hang or a sanitizer's report has no text reproducer:
+	 * its input is kept, the fuzzers' own minimizers are for it.
+	 */
+	if (!sig->reproducer[0] || !has_suffix(sig->reproducer, ".trace"))
+		return false;
+	/*
+	 * In a child: a candidate may crash the model or run away, and the
+	 * nightly must go on (and a rerun must not meet the same crash).
+	 */
+	fflush(NULL);
+	pid = fork();
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		alarm((unsigned int)budget + 30);
+		minimize_child(sig, target, trace_path, budget);
+	}
+	if (pid > 0)
+		while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+			;
+	if (pid > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0) {
+		*minimized = true;
+		return true;
+	}
+	/* Not minimized: the replay's reproducer, the first input whole. */
+	return store_copy_atomic(sig->reproducer, trace_path);
 }
 
 /* Add @name to the JSON array @arr unless it is there. */

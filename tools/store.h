@@ -7,7 +7,8 @@
  *                                    seen, engines, targets (jansson)
  *   WORKDIR/findings/KEY/input.bin   the first input that showed it
  *                                    (or input.trace)
- *   WORKDIR/findings/KEY/trace.trace the finding's trace (minimize_finding())
+ *   WORKDIR/findings/KEY/trace.trace the finding's minimized trace and
+ *   WORKDIR/findings/KEY/regression.c  its C regression test (minimize_finding())
  *   WORKDIR/findings/KEY/report.txt  a crash's or hang's report, if any
  *
  * KEY is ORACLE-HASH, HASH the FNV-1a 64-bit hash of the signature.  Every
@@ -90,12 +91,15 @@ bool store_add(struct store *s, const struct cli_fuzz_sig *sig,
 void store_key(const char *oracle, const char *sig, char *key, size_t len);
 
 /*
- * The finding's trace, the call site of minimization.  TODAY IT DOES NOT
- * MINIMIZE: it copies the reproducer the replay printed (the first input
- * as a text trace, whole) or, for a finding without one (a sanitizer's or
- * a plug-in's), writes nothing.  `mmtorture minimize` (branch minimize) is
- * wired here when the branches merge; meta.json's "minimized" says which
- * one made the trace.  Returns true if @trace_path was written.
+ * The finding's trace: its reproducer minimized over its structure by
+ * mmt_minimize_trace() (tools/minimize.h), in a child process with
+ * MMT_NIGHTLY_MINIMIZE_SECONDS (default 60) of budget, written with its
+ * standalone C regression test (regression.c) beside @trace_path.  When
+ * that fails (a candidate crashed the model, the finding does not
+ * reproduce in process) the replay's reproducer - the first input as a
+ * text trace, whole - is the trace, and @minimized is false.  A finding
+ * without a text reproducer (a crash, a hang, a sanitizer's report) gets
+ * no trace: false, its input is what is kept.
  */
 bool minimize_finding(const struct cli_fuzz_sig *sig, const char *target,
 		      const char *trace_path, bool *minimized);
