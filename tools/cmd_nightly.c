@@ -620,8 +620,9 @@ static json_t *new_state(const struct nightly_opts *o, bool afl_ok,
 		json_array_append_new(engines, json_string("afl"));
 	/* The budget is shared by the slots that run (AFL++'s may not). */
 	for (k = 0; k < json_array_size(engines); k++)
-		if (afl_ok || strcmp(json_string_value(json_array_get(engines, k)),
-				     "afl"))
+		if (afl_ok ||
+		    strcmp(json_string_value(json_array_get(engines, k)),
+			   "afl"))
 			nr += json_array_size(targets);
 	if (!nr)
 		nr = 1;
@@ -805,6 +806,38 @@ static bool run_slot(struct nightly *n, json_t *slot, const char *name,
 	cli_fuzz_outcome_free(&res);
 	store_rmtree(n->tmp);
 	return true;
+}
+
+/*
+ * A slot about to start gets what the budget has left over the slots yet
+ * to start: an engine that overran its share (libFuzzer's -fork ends its
+ * jobs after -max_total_time, the replay follows) is paid for by the
+ * slots after it, and the run keeps to its budget.
+ */
+static void rebalance(json_t *st, json_t *start)
+{
+	double left = num(st, "budget_seconds");
+	size_t pending = 0;
+	const char *k;
+	json_t *s;
+
+	json_object_foreach(json_object_get(st, "slots"), k, s)
+	{
+		left -= num(s, "spent_seconds");
+		if (json_is_true(json_object_get(s, "done")))
+			continue;
+		if (num(s, "spent_seconds") > 0)
+			/* a resumed slot still has the rest of its share */
+			left -= num(s, "budget_seconds") -
+				num(s, "spent_seconds");
+		else
+			pending++;
+	}
+	if (pending)
+		json_object_set_new(start, "budget_seconds",
+				    json_real(left / (double)pending > 1 ?
+						      left / (double)pending :
+						      1));
 }
 
 /* ---- the command ---- */
@@ -1063,6 +1096,9 @@ int cmd_nightly(int argc, char **argv)
 	n.slot_index = 0;
 	json_object_foreach(slots, k, slot)
 	{
+		if (!json_is_true(json_object_get(slot, "done")) &&
+		    num(slot, "spent_seconds") <= 0)
+			rebalance(st, slot);
 		if (!json_is_true(json_object_get(slot, "done")))
 			failed |= !run_slot(
 				&n, slot, k,
