@@ -520,7 +520,7 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 	fprintf(out,
 		"</title>\n<style>body{font-family:sans-serif;margin:1.5em;}"
 		"table{border-collapse:collapse;margin:.5em 0;}td,th{border:1px solid #ccc;padding:2px 6px;text-align:left;vertical-align:top;font-size:13px;}"
-		"pre{max-height:24em;overflow:auto;background:#f4f4f4;padding:4px;font-size:12px;margin:0;}"
+		"pre{max-height:24em;max-width:70em;overflow:auto;white-space:pre-wrap;overflow-wrap:anywhere;background:#f4f4f4;padding:4px;font-size:12px;margin:0;}"
 		".new{color:#b71c1c;font-weight:bold;}.still-there{color:#e65100;}.fixed{color:#2e7d32;}"
 		".plots{display:flex;flex-wrap:wrap;gap:8px;}</style></head><body>\n");
 	fprintf(out, "<h1>mmtorture nightly</h1>\n<p>");
@@ -697,10 +697,18 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 
 			x[j] = sx;
 			cov[j] = json_number_value(json_array_get(s, 2));
-			/* exec/s over the interval since the last sample */
-			rate[j] = sx > px ? (se - pe) / (sx - px) : 0;
-			px = sx;
-			pe = se;
+			/*
+			 * exec/s over the interval since the last sample; the
+			 * slot's closing sample follows the last one by less
+			 * than a second and repeats its rate.
+			 */
+			if (sx - px >= 1 || !j) {
+				rate[j] = sx > px ? (se - pe) / (sx - px) : 0;
+				px = sx;
+				pe = se;
+			} else {
+				rate[j] = rate[j - 1];
+			}
 			nfx = realloc(fx, (fn + 1) * sizeof(double));
 			nfy = nfx ? realloc(fy, (fn + 1) * sizeof(double)) :
 				    NULL;
