@@ -887,6 +887,9 @@ int cmd_nightly(int argc, char **argv)
 		char *slash;
 
 		snprintf(n.reports, sizeof(n.reports), "%s", o.workdir);
+		while (strlen(n.reports) > 1 &&
+		       n.reports[strlen(n.reports) - 1] == '/')
+			n.reports[strlen(n.reports) - 1] = '\0';
 		slash = strrchr(n.reports, '/');
 		if (slash && slash != n.reports)
 			*slash = '\0';
@@ -900,7 +903,13 @@ int cmd_nightly(int argc, char **argv)
 
 	/* The work directory: given, the newest unfinished, or new. */
 	if (o.workdir) {
+		size_t len;
+
 		snprintf(n.workdir, sizeof(n.workdir), "%s", o.workdir);
+		/* "DIR/" is DIR: its parent holds the earlier nights */
+		len = strlen(n.workdir);
+		while (len > 1 && n.workdir[len - 1] == '/')
+			n.workdir[--len] = '\0';
 	} else {
 		size_t nr;
 		char **dirs = work_dirs(n.reports, &nr);
