@@ -250,9 +250,12 @@ static json_t *build_summary(const struct nightly_report *r,
 	first_line(cmd, dirty, sizeof(dirty));
 	json_object_foreach(json_object_get(st, "slots"), k, slot)
 	{
-		double secs = num(slot, "spent_seconds");
+		/* the engines' seconds; the slot's wall time pays the budget */
+		double secs = num(slot, "engine_seconds") > 0 ?
+				      num(slot, "engine_seconds") :
+				      num(slot, "spent_seconds");
 
-		fuzz_seconds += secs;
+		fuzz_seconds += num(slot, "spent_seconds");
 		json_array_append_new(
 			targets,
 			json_pack(
@@ -510,7 +513,8 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 	size_t i, j;
 	double offset = 0;
 	double *fx = NULL, *fy = NULL;
-	size_t fn = 0;
+	size_t fn = 0, skipped = 0;
+	const char *skip_why = "";
 
 	fprintf(out,
 		"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\n"
@@ -650,6 +654,11 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 		"<h2>Targets</h2>\n<table><tr><th>target</th><th>engine</th><th>status</th><th>seconds</th><th>execs</th><th>exec/s (average)</th><th>coverage</th><th>findings</th></tr>\n");
 	json_array_foreach(json_object_get(sum, "targets"), i, t)
 	{
+		if (!strcmp(str(t, "status"), "skipped")) {
+			skipped++;
+			skip_why = str(t, "error");
+			continue;
+		}
 		fprintf(out, "<tr><td>");
 		nightly_html_escape(out, str(t, "target"));
 		fprintf(out, "</td><td>");
@@ -666,7 +675,13 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 			num(t, "execs_per_sec"), (long long)num(t, "coverage"),
 			json_array_size(json_object_get(t, "findings")));
 	}
-	fprintf(out, "</table>\n<h2>Over time</h2>\n<div class=\"plots\">\n");
+	fprintf(out, "</table>\n");
+	if (skipped) {
+		fprintf(out, "<p>%zu slot(s) skipped: ", skipped);
+		nightly_html_escape(out, skip_why);
+		fprintf(out, "</p>\n");
+	}
+	fprintf(out, "<h2>Over time</h2>\n<div class=\"plots\">\n");
 	json_object_foreach(json_object_get(st, "slots"), k, slot)
 	{
 		json_t *samples = json_object_get(slot, "samples"), *s;
@@ -674,7 +689,6 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 		double *x = calloc(n + 1, sizeof(double)),
 		       *cov = calloc(n + 1, sizeof(double)),
 		       *rate = calloc(n + 1, sizeof(double));
-		double px = 0, pe = 0;
 		char id[160], title[200];
 
 		if (!x || !cov || !rate) {
@@ -698,16 +712,22 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 			x[j] = sx;
 			cov[j] = json_number_value(json_array_get(s, 2));
 			/*
-			 * exec/s over the interval since the last sample; the
-			 * slot's closing sample follows the last one by less
-			 * than a second and repeats its rate.
+			 * exec/s over the last few samples (a tenth of the
+			 * slot): libFuzzer's -fork counts a job's executions
+			 * when the job ends, so a rate between two samples is
+			 * a comb of spikes.
 			 */
-			if (sx - px >= 1 || !j) {
-				rate[j] = sx > px ? (se - pe) / (sx - px) : 0;
-				px = sx;
-				pe = se;
-			} else {
-				rate[j] = rate[j - 1];
+			{
+				size_t w = j >= 6 ? j - 6 : 0;
+				json_t *o = json_array_get(samples, w);
+				double ox = json_number_value(
+					       json_array_get(o, 0)),
+				       oe = json_number_value(
+					       json_array_get(o, 1));
+
+				rate[j] = sx - ox >= 1 ? (se - oe) / (sx - ox) :
+					  j	       ? rate[j - 1] :
+							 0;
 			}
 			nfx = realloc(fx, (fn + 1) * sizeof(double));
 			nfy = nfx ? realloc(fy, (fn + 1) * sizeof(double)) :
