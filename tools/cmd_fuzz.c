@@ -262,7 +262,8 @@ static bool find_afl_mutator(char *path, size_t len)
  * engine's own speed.
  *
  * @poll (may be NULL) is called about once a second while they run (the
- * nightly's progress line).  Each engine dies with this process
+ * nightly's progress line); with @poll, engines still running @limit
+ * seconds after the start (0: no limit) get SIGINT, 10 s later SIGKILL.  Each engine dies with this process
  * (PR_SET_PDEATHSIG): a kill -9 of the nightly leaves no engine writing
  * into its work directory behind it.
  */
@@ -278,11 +279,12 @@ static double children_cpu(void)
 
 static int run_engines(char **const argvs[], int n, char *const env[],
 		       const char *log, double *secs, double *cpu,
-		       void (*poll)(void *arg, double elapsed), void *poll_arg)
+		       void (*poll)(void *arg, double elapsed), void *poll_arg,
+		       double limit)
 {
 	/* RUSAGE_CHILDREN is cumulative: the difference is these engines'. */
 	double t0 = now(), last = t0, cpu0 = children_cpu();
-	int status = -1, first_status = -1, fd, i, k, left = 0;
+	int status = -1, first_status = -1, fd, i, k, left = 0, killed = 0;
 	pid_t pids[16];
 
 	if (n > (int)(sizeof(pids) / sizeof(pids[0])))
@@ -337,6 +339,19 @@ static int run_engines(char **const argvs[], int n, char *const env[],
 				last = now();
 				poll(poll_arg, last - t0);
 			}
+			/*
+			 * The nightly's hard end of a slot: an engine past
+			 * its budget (libFuzzer's -fork waits for slow jobs)
+			 * is interrupted (it prints its final statistics),
+			 * then killed.
+			 */
+			if (limit > 0 && now() - t0 > limit + (killed ? 10 : 0)) {
+				for (k = 0; k < n; k++)
+					if (pids[k] > 0)
+						kill(pids[k],
+						     killed ? SIGKILL : SIGINT);
+				killed++;
+			}
 			continue;
 		}
 		for (k = 0; k < n; k++)
@@ -358,7 +373,7 @@ static int run_engine(char *const argv[], char *const env[], const char *log,
 {
 	char **const argvs[1] = { (char **)argv };
 
-	return run_engines(argvs, 1, env, log, secs, cpu, NULL, NULL);
+	return run_engines(argvs, 1, env, log, secs, cpu, NULL, NULL, 0);
 }
 
 /* "cov: N" in a libFuzzer status line, or 0. */
@@ -1109,6 +1124,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	static struct saved_dirs saved;
 	int n = 0, ne = 0, role = -1, k;
 	struct poll_ctx pc = { o, log, afl_out, crashes };
+	double limit;
 	struct cli_replay rp;
 	struct collect col;
 	double start;
@@ -1290,6 +1306,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		       o->seconds, o->bugs ? bugs : "none", r->out);
 	fflush(stdout);
 	start = now();
+	/* the nightly's slots end on time: 10% and 15 s of grace */
+	limit = o->tick ? (double)o->seconds * 1.1 + 15 : 0;
 	if (o->collect_only) {
 		/* what a killed run left in OUT: replayed below */
 		r->engine_status = 0;
@@ -1311,13 +1329,15 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		}
 		r->engine_status = run_engines(argvs, nr, env, log, &r->seconds,
 					       &r->cpu_seconds,
-					       o->tick ? fuzz_poll : NULL, &pc);
+					       o->tick ? fuzz_poll : NULL, &pc,
+					       limit);
 	} else {
 		char **argvs[1] = { argv };
 
 		r->engine_status = run_engines(argvs, 1, env, log, &r->seconds,
 					       &r->cpu_seconds,
-					       o->tick ? fuzz_poll : NULL, &pc);
+					       o->tick ? fuzz_poll : NULL, &pc,
+					       limit);
 	}
 	if (r->engine_status == -1)
 		return fuzz_fail(o, "cannot run %s (see %s)", argv[0], log);
