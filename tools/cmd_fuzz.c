@@ -345,7 +345,8 @@ static int run_engines(char **const argvs[], int n, char *const env[],
 			 * is interrupted (it prints its final statistics),
 			 * then killed.
 			 */
-			if (limit > 0 && now() - t0 > limit + (killed ? 10 : 0)) {
+			if (limit > 0 &&
+			    now() - t0 > limit + (killed ? 10 : 0)) {
 				for (k = 0; k < n; k++)
 					if (pids[k] > 0)
 						kill(pids[k],
