@@ -43,6 +43,7 @@
 
 #include "cli.h"
 #include "fuzzrun.h"
+#include "store.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
 #include "plugins/heap.h"
@@ -1121,7 +1122,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
 	char *argv[ARGV_MAX], *env[16], extra[1024], e_asan[1200];
-	char capture[PATH_MAX + 16], e_tmp[PATH_MAX + 16];
+	char capture[PATH_MAX + 16], e_tmp[PATH_MAX + 16], tmpdir[PATH_MAX];
 	static struct saved_dirs saved;
 	int n = 0, ne = 0, role = -1, k;
 	struct poll_ctx pc = { o, log, afl_out, crashes };
@@ -1175,11 +1176,18 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	if (mkdirs(corpus) || mkdirs(crashes) || mkdirs(findings))
 		return fuzz_fail(o, "cannot create %s: %s", r->out,
 				 strerror(errno));
-	if (o->tmpdir) {
-		/* libFuzzer's -fork and -merge directories and files go there */
-		snprintf(e_tmp, sizeof(e_tmp), "TMPDIR=%s", o->tmpdir);
-		env[ne++] = e_tmp;
-	}
+	/*
+	 * libFuzzer's -fork and -merge directories and files go to TMPDIR:
+	 * the nightly's, or OUT/tmp, removed when the engine is done (a
+	 * killed run leaves them in OUT, never in /tmp).
+	 */
+	if (o->tmpdir)
+		snprintf(tmpdir, sizeof(tmpdir), "%s", o->tmpdir);
+	else
+		snprintf(tmpdir, sizeof(tmpdir), "%.4000s/tmp", r->out);
+	mkdirs(tmpdir);
+	snprintf(e_tmp, sizeof(e_tmp), "TMPDIR=%s", tmpdir);
+	env[ne++] = e_tmp;
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
 	snprintf(e_bugs, sizeof(e_bugs), "MMT_BUGS=%s", o->bugs ? bugs : "");
 	env[ne++] = e_bugs;
@@ -1340,6 +1348,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 					       o->tick ? fuzz_poll : NULL, &pc,
 					       limit);
 	}
+	if (!o->tmpdir)
+		store_rmtree(tmpdir);
 	if (r->engine_status == -1)
 		return fuzz_fail(o, "cannot run %s (see %s)", argv[0], log);
 	/* The crash (and AFL++'s hang) directories, every instance's. */
@@ -2038,7 +2048,11 @@ int cmd_campaign(int argc, char **argv)
 			report_dir, strerror(errno));
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(path, sizeof(path), "%s/summary.txt", report_dir);
+	/*
+	 * summary.txt is written as summary.txt.partial and renamed at the
+	 * end: a killed campaign leaves nothing that reads as a report.
+	 */
+	snprintf(path, sizeof(path), "%s/summary.txt.partial", report_dir);
 	txt = fopen(path, "w");
 	runs = json_array();
 	printf("campaign: %s, %lu s per target, report in %s\n",
@@ -2078,11 +2092,20 @@ int cmd_campaign(int argc, char **argv)
 			 "findings", (json_int_t)total_findings, "runs", runs);
 	snprintf(path, sizeof(path), "%s/summary.json", report_dir);
 	if (root) {
-		json_dump_file(root, path, CLI_JSON_FLAGS);
+		store_write_json(path, root);
 		json_decref(root);
 	}
-	if (txt)
+	if (txt) {
+		char done[PATH_MAX + 32];
+
+		fflush(txt);
+		fsync(fileno(txt));
 		fclose(txt);
+		snprintf(path, sizeof(path), "%s/summary.txt.partial",
+			 report_dir);
+		snprintf(done, sizeof(done), "%s/summary.txt", report_dir);
+		rename(path, done);
+	}
 	printf("campaign: %lu finding(s)%s; summary: %s/summary.txt, %s/summary.json\n",
 	       total_findings, failures ? ", some targets could not run" : "",
 	       report_dir, report_dir);
