@@ -150,6 +150,9 @@ struct earlier {
 	json_t *all; /* signature -> true: any earlier night's */
 	json_t *newest; /* the newest earlier night's summary, or NULL */
 	char newest_dir[PATH_MAX];
+	/* findings per earlier night, oldest first (the last 64) */
+	double night_findings[64];
+	size_t nights;
 };
 
 static int cmp_str(const void *a, const void *b)
@@ -166,6 +169,7 @@ static void load_earlier(const struct nightly_report *r, struct earlier *e)
 	e->all = json_object();
 	e->newest = NULL;
 	e->newest_dir[0] = '\0';
+	e->nights = 0;
 	if (!realpath(r->workdir, self))
 		snprintf(self, sizeof(self), "%s", r->workdir);
 	if (paths)
@@ -200,6 +204,13 @@ static void load_earlier(const struct nightly_report *r, struct earlier *e)
 					    json_true());
 		json_decref(e->newest);
 		e->newest = j;
+		if (e->nights == 64) {
+			memmove(e->night_findings, e->night_findings + 1,
+				63 * sizeof(double));
+			e->nights--;
+		}
+		e->night_findings[e->nights++] =
+			(double)json_array_size(json_object_get(j, "findings"));
 		snprintf(e->newest_dir, sizeof(e->newest_dir), "%s", paths[i]);
 next:
 		free(paths[i]);
@@ -506,7 +517,8 @@ static void svg_plot(FILE *out, const char *id, const char *title,
 	fprintf(out, "</svg>\n");
 }
 
-static void html(FILE *out, const struct nightly_report *r, json_t *sum)
+static void html(FILE *out, const struct nightly_report *r, json_t *sum,
+		 const struct earlier *e)
 {
 	json_t *st = r->state, *slot, *t, *f, *c;
 	const char *k;
@@ -757,6 +769,22 @@ static void html(FILE *out, const struct nightly_report *r, json_t *sum)
 	fprintf(out, "<div>");
 	svg_plot(out, "findings", "findings over the run", fx, fy, fn,
 		 "s of fuzzing", "stored");
+	{
+		/* findings per night: the earlier nights, then this one */
+		double nx[65], ny[65];
+		size_t i2;
+
+		for (i2 = 0; i2 < e->nights; i2++) {
+			nx[i2] = (double)i2;
+			ny[i2] = e->night_findings[i2];
+		}
+		nx[i2] = (double)i2;
+		ny[i2] = (double)json_array_size(
+			json_object_get(sum, "findings"));
+		svg_plot(out, "findings-per-night",
+			 "findings per night (this one last)", nx, ny, i2 + 1,
+			 "nights", "findings");
+	}
 	fprintf(out, "</div>\n</div>\n");
 	free(fx);
 	free(fy);
@@ -819,7 +847,7 @@ int nightly_report(const struct nightly_report *r)
 	len = 0;
 	mem = open_memstream(&buf, &len);
 	if (mem) {
-		html(mem, r, sum);
+		html(mem, r, sum, &e);
 		fclose(mem);
 		snprintf(path, sizeof(path), "%s/index.html", r->workdir);
 		write_text(path, buf, len);
