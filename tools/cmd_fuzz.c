@@ -1655,9 +1655,10 @@ static void campaign_usage(FILE *out)
 	fprintf(out,
 		"Usage: %s campaign [options]\n"
 		"\n"
-		"The nightly job: fuzz every target in turn with libFuzzer, keep going past\n"
-		"findings, then write reports/STAMP/summary.txt and summary.json with every\n"
-		"deduplicated finding and its text reproducer.\n"
+		"Fuzz every target in turn with libFuzzer, keep going past findings, then\n"
+		"write reports/STAMP/summary.txt and summary.json with every deduplicated\n"
+		"finding and its text reproducer.  `%s nightly` is the nightly job (a\n"
+		"budget, a findings store, resume after a kill, an HTML report).\n"
 		"\n"
 		"Options:\n"
 		"  --time D          budget per target (default 30 s: about 6 minutes in all)\n"
@@ -1679,7 +1680,7 @@ static void campaign_usage(FILE *out)
 		"`%s fuzz --help`); the campaign goes on to the next target.\n"
 		"Exit status: 0 no finding, 1 findings (or a target could not run, or a\n"
 		"regression corpus does not parse), 2 usage.\n",
-		CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT, CLI_PROG);
+		CLI_PROG, CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT, CLI_PROG);
 }
 
 static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
