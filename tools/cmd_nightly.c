@@ -965,6 +965,18 @@ int cmd_nightly(int argc, char **argv)
 	n.log = fopen(path, "a");
 	snprintf(n.tmp, sizeof(n.tmp), "%s/tmp", n.workdir);
 	store_rmtree(n.tmp); /* a killed run's engines' temporaries */
+	{
+		/* and a killed write's NAME.tmp-PID (nightly.json's) */
+		size_t nr = 0, k2;
+		char **paths = cli_dir_entries(n.workdir, &nr);
+
+		for (k2 = 0; paths && k2 < nr; k2++) {
+			if (strstr(strrchr(paths[k2], '/'), ".tmp-"))
+				unlink(paths[k2]);
+			free(paths[k2]);
+		}
+		free(paths);
+	}
 	if (!store_open(&n.store, n.workdir)) {
 		fprintf(stderr, "%s nightly: cannot create %s/findings: %s\n",
 			CLI_PROG, n.workdir, strerror(errno));
