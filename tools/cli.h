@@ -52,6 +52,9 @@ int cmd_bench_bugs(int argc, char **argv); /* bench bugs */
 int cmd_bench_fuzz(int argc, char **argv); /* bench fuzz */
 int cmd_bench_scaling(int argc, char **argv); /* bench scaling */
 int cmd_version(int argc, char **argv);
+int cmd_nightly(int argc, char **argv); /* tools/cmd_nightly.c */
+int cmd_minimize(int argc, char **argv); /* tools/cmd_minimize.c */
+int cmd_corpus(int argc, char **argv); /* tools/cmd_corpus.c */
 
 /*
  * "mmtorture CMD: <message>" and a hint to --help, on stderr; returns

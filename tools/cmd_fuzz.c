@@ -31,8 +31,10 @@
 #include <jansson.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -40,6 +42,8 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "fuzzrun.h"
+#include "store.h"
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
 #include "plugins/heap.h"
@@ -73,18 +77,14 @@ struct fuzz_opts {
 	bool no_sweep; /* no sanitizer replay of the kept inputs (bench fuzz) */
 	unsigned long replay_timeout; /* s a saved input's replay may take */
 	const char *allocator; /* --allocator (target malloc) */
-};
-
-/* One deduplicated finding. */
-struct sig {
-	char signature[224];
-	char oracle[48];
-	char layer[16];
-	char input[PATH_MAX];
-	char reproducer[PATH_MAX];
-	char report[PATH_MAX]; /* a crash's or hang's report, or "" */
-	size_t op_index;
-	unsigned long count;
+	/* `nightly` (tools/fuzzrun.h): */
+	const char *corpus_dir; /* working corpus kept across runs */
+	const char *tmpdir; /* TMPDIR of the engine and its children */
+	bool collect_only; /* no engine: replay the crash files OUT holds */
+	void (*tick)(void *arg, const struct cli_fuzz_progress *p);
+	void *tick_arg;
+	char *error; /* NULL, or where to say why the engine cannot run */
+	size_t error_len;
 };
 
 struct fuzz_result {
@@ -93,7 +93,7 @@ struct fuzz_result {
 	double first_finding; /* seconds from start to the first crash, or -1 */
 	unsigned long long execs;
 	double execs_per_sec;
-	struct sig *sigs;
+	struct cli_fuzz_sig *sigs;
 	size_t nr_sigs;
 	/* inputs the engine saved as crashing (AFL++: and hanging) */
 	unsigned long crashes;
@@ -102,6 +102,7 @@ struct fuzz_result {
 	unsigned long replay_crashes, replay_hangs;
 	char out[PATH_MAX];
 	int engine_status;
+	unsigned long cov; /* libFuzzer's last cov:, AFL++'s edges_found */
 };
 
 static double now(void)
@@ -253,53 +254,136 @@ static bool find_afl_mutator(char *path, size_t len)
 }
 
 /*
- * Run @argv with @env added, output to @log; returns the wait status.
+ * Run the @n commands @argvs[] side by side (AFL++'s main and secondaries;
+ * one command otherwise) with @env added, output to @log; returns the wait
+ * status of the first (the main instance), or -1 if it could not start.
  * @secs: wall time; @cpu (may be NULL): the CPU time, user + system, of the
- * engine and every process it waited for.  On a shared machine the wall
+ * engines and every process they waited for.  On a shared machine the wall
  * clock counts the neighbours too: executions per CPU second is the
  * engine's own speed.
+ *
+ * @poll (may be NULL) is called about once a second while they run (the
+ * nightly's progress line); with @poll, engines still running @limit
+ * seconds after the start (0: no limit) get SIGINT, 10 s later SIGKILL.  Each engine dies with this process
+ * (PR_SET_PDEATHSIG): a kill -9 of the nightly leaves no engine writing
+ * into its work directory behind it.
  */
-static int run_engine(char *const argv[], char *const env[], const char *log,
-		      double *secs, double *cpu)
+static double children_cpu(void)
 {
-	double t0 = now();
-	int status = -1, fd, i;
 	struct rusage ru;
-	pid_t pid;
 
-	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	if (getrusage(RUSAGE_CHILDREN, &ru))
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+static int run_engines(char **const argvs[], int n, char *const env[],
+		       const char *log, double *secs, double *cpu,
+		       void (*poll)(void *arg, double elapsed), void *poll_arg,
+		       double limit)
+{
+	/* RUSAGE_CHILDREN is cumulative: the difference is these engines'. */
+	double t0 = now(), last = t0, cpu0 = children_cpu();
+	int status = -1, first_status = -1, fd, i, k, left = 0, killed = 0;
+	pid_t pids[16];
+
+	if (n > (int)(sizeof(pids) / sizeof(pids[0])))
+		n = (int)(sizeof(pids) / sizeof(pids[0]));
+	fd = open(log, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND, 0644);
 	if (fd < 0) {
 		fprintf(stderr, "%s: %s\n", log, strerror(errno));
 		return -1;
 	}
 	fflush(NULL);
-	pid = fork();
-	if (pid == 0) {
-		dup2(fd, 1);
-		dup2(fd, 2);
-		close(fd);
-		for (i = 0; env[i]; i++)
-			putenv(env[i]);
-		execvp(argv[0], argv);
-		fprintf(stderr, "cannot run %s: %s\n", argv[0],
-			strerror(errno));
-		_exit(127);
+	for (k = 0; k < n; k++) {
+		pid_t parent = getpid();
+
+		pids[k] = fork();
+		if (pids[k] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			if (getppid() != parent)
+				_exit(127); /* the parent died before prctl */
+			dup2(fd, 1);
+			dup2(fd, 2);
+			close(fd);
+			for (i = 0; env[i]; i++)
+				putenv(env[i]);
+			execvp(argvs[k][0], argvs[k]);
+			fprintf(stderr, "cannot run %s: %s\n", argvs[k][0],
+				strerror(errno));
+			_exit(127);
+		}
+		if (pids[k] < 0) {
+			fprintf(stderr, "fork: %s\n", strerror(errno));
+			if (!k) {
+				close(fd);
+				return -1;
+			}
+		} else {
+			left++;
+		}
 	}
 	close(fd);
-	if (pid < 0) {
-		fprintf(stderr, "fork: %s\n", strerror(errno));
-		return -1;
+	while (left > 0) {
+		pid_t pid = waitpid(-1, &status, poll ? WNOHANG : 0);
+
+		if (pid < 0 && errno == EINTR)
+			continue;
+		if (pid < 0)
+			break;
+		if (pid == 0) {
+			struct timespec ts = { 0, 200 * 1000 * 1000 };
+
+			nanosleep(&ts, NULL);
+			if (now() - last >= 1.0) {
+				last = now();
+				poll(poll_arg, last - t0);
+			}
+			/*
+			 * The nightly's hard end of a slot: an engine past
+			 * its budget (libFuzzer's -fork waits for slow jobs)
+			 * is interrupted (it prints its final statistics),
+			 * then killed.
+			 */
+			if (limit > 0 &&
+			    now() - t0 > limit + (killed ? 10 : 0)) {
+				for (k = 0; k < n; k++)
+					if (pids[k] > 0)
+						kill(pids[k],
+						     killed ? SIGKILL : SIGINT);
+				killed++;
+			}
+			continue;
+		}
+		for (k = 0; k < n; k++)
+			if (pids[k] == pid) {
+				pids[k] = -1;
+				left--;
+				if (!k)
+					first_status = status;
+			}
 	}
-	memset(&ru, 0, sizeof(ru));
-	while (wait4(pid, &status, 0, &ru) < 0 && errno == EINTR)
-		;
 	*secs = now() - t0;
 	if (cpu)
-		*cpu = (double)ru.ru_utime.tv_sec +
-		       (double)ru.ru_utime.tv_usec / 1e6 +
-		       (double)ru.ru_stime.tv_sec +
-		       (double)ru.ru_stime.tv_usec / 1e6;
-	return status;
+		*cpu = children_cpu() - cpu0;
+	return first_status;
+}
+
+static int run_engine(char *const argv[], char *const env[], const char *log,
+		      double *secs, double *cpu)
+{
+	char **const argvs[1] = { (char **)argv };
+
+	return run_engines(argvs, 1, env, log, secs, cpu, NULL, NULL, 0);
+}
+
+/* "cov: N" in a libFuzzer status line, or 0. */
+static unsigned long libfuzzer_cov(const char *line)
+{
+	const char *c = strstr(line, "cov: ");
+
+	return c ? strtoul(c + 5, NULL, 10) : 0;
 }
 
 /* Parse "stat::number_of_executed_units: N" etc. from a libFuzzer log. */
@@ -327,6 +411,8 @@ static void libfuzzer_stats(const char *log, struct fuzz_result *r)
 			if (rate)
 				fork_rate = strtoull(rate + 7, NULL, 10);
 		}
+		if (line[0] == '#' && libfuzzer_cov(line))
+			r->cov = libfuzzer_cov(line);
 	}
 	fclose(f);
 	if (!r->execs && fork_execs) {
@@ -335,26 +421,91 @@ static void libfuzzer_stats(const char *log, struct fuzz_result *r)
 	}
 }
 
-static void afl_stats(const char *dir, struct fuzz_result *r)
+/*
+ * The progress so far from the end of a libFuzzer log: the last status
+ * line ("#N ... cov: C ..." or, under -fork, "#N: cov: C ...").
+ */
+static void libfuzzer_progress(const char *log, struct cli_fuzz_progress *p)
 {
-	char path[PATH_MAX], line[256];
-	double d;
+	char buf[8192], *line, *save = NULL;
+	FILE *f = fopen(log, "r");
+	size_t n;
+
+	if (!f)
+		return;
+	if (fseek(f, -(long)(sizeof(buf) - 1), SEEK_END))
+		rewind(f);
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	for (line = strtok_r(buf, "\n", &save); line;
+	     line = strtok_r(NULL, "\n", &save)) {
+		unsigned long long v;
+
+		if (line[0] == '#' && sscanf(line, "#%llu", &v) == 1 &&
+		    libfuzzer_cov(line)) {
+			p->execs = v > p->execs ? v : p->execs;
+			p->cov = libfuzzer_cov(line);
+		}
+	}
+}
+
+/*
+ * AFL++'s instances under @dir: "default" alone, or "main" and "secN"
+ * (-M/-S).  Calls @fn for each instance directory.
+ */
+static void afl_each_instance(const char *dir,
+			      void (*fn)(const char *inst, void *arg),
+			      void *arg)
+{
+	size_t nr = 0, i;
+	char **paths = cli_dir_entries(dir, &nr);
+
+	for (i = 0; paths && i < nr; i++) {
+		char stats[PATH_MAX + 32];
+
+		if (snprintf(stats, sizeof(stats), "%s/fuzzer_stats",
+			     paths[i]) < (int)sizeof(stats) &&
+		    is_dir(paths[i]))
+			fn(paths[i], arg);
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+static void afl_instance_stats(const char *inst, void *arg)
+{
+	struct cli_fuzz_progress *p = arg;
+	char path[PATH_MAX + 32], line[256];
 	unsigned long long v;
 	FILE *f;
 
-	if (snprintf(path, sizeof(path), "%s/default/fuzzer_stats", dir) >=
-	    (int)sizeof(path))
-		return; /* a path too long to be AFL++'s */
+	snprintf(path, sizeof(path), "%s/fuzzer_stats", inst);
 	f = fopen(path, "r");
 	if (!f)
 		return;
 	while (fgets(line, sizeof(line), f)) {
 		if (sscanf(line, "execs_done : %llu", &v) == 1)
-			r->execs = v;
-		else if (sscanf(line, "execs_per_sec : %lf", &d) == 1)
-			r->execs_per_sec = d;
+			p->execs += v;
+		else if (sscanf(line, "edges_found : %llu", &v) == 1 &&
+			 v > p->cov)
+			p->cov = (unsigned long)v; /* they sync: the best */
+		else if (sscanf(line, "saved_crashes : %llu", &v) == 1)
+			p->crashes += (unsigned long)v;
 	}
 	fclose(f);
+}
+
+/* Every instance's fuzzer_stats, summed (executions) or best (edges). */
+static void afl_stats(const char *dir, struct fuzz_result *r)
+{
+	struct cli_fuzz_progress p = { 0 };
+
+	afl_each_instance(dir, afl_instance_stats, &p);
+	r->execs = p.execs;
+	r->cov = p.cov;
+	/* The run's average; the instances' own rates add up to it. */
+	r->execs_per_sec = r->seconds > 0 ? (double)p.execs / r->seconds : 0;
 }
 
 /* ---- findings ---- */
@@ -379,7 +530,7 @@ static void on_finding(struct cli_replay *r, const char *path,
 	struct collect *c = r->arg;
 	struct fuzz_result *res = c->res;
 	const char *rest;
-	struct sig *s;
+	struct cli_fuzz_sig *s;
 	size_t i;
 	FILE *out;
 
@@ -566,7 +717,7 @@ static void add_host_finding(struct fuzz_result *r, const char *oracle,
 			     const char *signature, const char *input,
 			     const char *findings_dir, const char *report)
 {
-	struct sig *s;
+	struct cli_fuzz_sig *s;
 	size_t i;
 
 	for (i = 0; i < r->nr_sigs; i++)
@@ -853,6 +1004,110 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
 	free(paths);
 }
 
+/*
+ * The engine cannot run: say why on stderr and, for the nightly, in
+ * o->error.  Returns CLI_EXIT_FAIL.
+ */
+static int MMT_PRINTF(2, 3)
+	fuzz_fail(const struct fuzz_opts *o, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "%s fuzz: %s\n", CLI_PROG, msg);
+	if (o->error)
+		snprintf(o->error, o->error_len, "%s", msg);
+	return CLI_EXIT_FAIL;
+}
+
+/* Content hash of a file (FNV-1a, 64 bits): a stable corpus name. */
+static bool file_hash(const char *path, unsigned long long *h)
+{
+	unsigned char buf[4096];
+	FILE *f = fopen(path, "rb");
+	size_t n, i;
+
+	if (!f)
+		return false;
+	*h = 1469598103934665603ull;
+	while ((n = fread(buf, 1, sizeof(buf), f)) > 0)
+		for (i = 0; i < n; i++)
+			*h = (*h ^ buf[i]) * 1099511628211ull;
+	fclose(f);
+	return true;
+}
+
+/*
+ * The inputs AFL++ kept (each instance's queue/) into the working corpus
+ * kept across runs, named by content so that a rerun adds no twin.
+ */
+static void afl_keep_queue(const char *inst, void *arg)
+{
+	const char *corpus = arg;
+	char queue[PATH_MAX + 16];
+	size_t nr = 0, i;
+	char **paths;
+
+	snprintf(queue, sizeof(queue), "%s/queue", inst);
+	paths = cli_dir_entries(queue, &nr);
+	for (i = 0; paths && i < nr; i++) {
+		char to[PATH_MAX + 64];
+		unsigned long long h;
+		struct stat st;
+
+		if (!stat(paths[i], &st) && S_ISREG(st.st_mode) &&
+		    file_hash(paths[i], &h)) {
+			snprintf(to, sizeof(to), "%s/afl-%016llx", corpus, h);
+			if (access(to, F_OK))
+				cli_copy_file(paths[i], to);
+		}
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+/* Where an engine saved its crashing and hanging inputs. */
+struct saved_dirs {
+	char dir[34][PATH_MAX + 16];
+	bool hang[34];
+	int nr;
+};
+
+static void afl_saved_dirs(const char *inst, void *arg)
+{
+	struct saved_dirs *sd = arg;
+
+	if (sd->nr + 2 > (int)(sizeof(sd->dir) / sizeof(sd->dir[0])))
+		return;
+	snprintf(sd->dir[sd->nr], sizeof(sd->dir[0]), "%.4000s/crashes", inst);
+	sd->hang[sd->nr++] = false;
+	snprintf(sd->dir[sd->nr], sizeof(sd->dir[0]), "%.4000s/hangs", inst);
+	sd->hang[sd->nr++] = true;
+}
+
+struct poll_ctx {
+	const struct fuzz_opts *o;
+	const char *log, *afl_out, *crashes;
+};
+
+/* The nightly's progress hook, about once a second. */
+static void fuzz_poll(void *arg, double elapsed)
+{
+	struct poll_ctx *pc = arg;
+	struct cli_fuzz_progress p = { .elapsed = elapsed };
+
+	if (pc->o->engine == ENGINE_AFL) {
+		afl_each_instance(pc->afl_out, afl_instance_stats, &p);
+	} else {
+		libfuzzer_progress(pc->log, &p);
+		first_mtime(pc->crashes, &p.crashes);
+	}
+	pc->o->tick(pc->o->tick_arg, &p);
+}
+
 /* Run one target; fills @r; returns CLI_EXIT_*. */
 static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 {
@@ -867,26 +1122,26 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
 	char *argv[ARGV_MAX], *env[16], extra[1024], e_asan[1200];
-	char capture[PATH_MAX + 16], hangs[PATH_MAX + 32];
-	unsigned long nr_hangs = 0;
-	int n = 0, ne = 0;
+	char capture[PATH_MAX + 16], e_tmp[PATH_MAX + 16], tmpdir[PATH_MAX];
+	static struct saved_dirs saved;
+	int n = 0, ne = 0, role = -1, k;
+	struct poll_ctx pc = { o, log, afl_out, crashes };
+	double limit;
 	struct cli_replay rp;
 	struct collect col;
 	double start;
 
 	memset(r, 0, sizeof(*r));
 	r->first_finding = -1;
-	if (!find_build(o, build, sizeof(build))) {
-		fprintf(stderr,
-			"%s fuzz: no %s-%s binary in %s: build the %s preset first "
-			"(cmake --preset %s && cmake --build --preset %s)\n",
-			CLI_PROG, o->engine == ENGINE_AFL ? "afl" : "fuzz",
-			o->target, build,
-			o->engine == ENGINE_AFL ? "afl" : "fuzz",
+	if (!find_build(o, build, sizeof(build)))
+		return fuzz_fail(
+			o,
+			"no %s-%s binary in %s: build the %s preset first "
+			"(cmake --preset %s && cmake --build --preset %s)",
+			o->engine == ENGINE_AFL ? "afl" : "fuzz", o->target,
+			build, o->engine == ENGINE_AFL ? "afl" : "fuzz",
 			o->engine == ENGINE_AFL ? "afl" : "fuzz",
 			o->engine == ENGINE_AFL ? "afl" : "fuzz");
-		return CLI_EXIT_FAIL;
-	}
 	snprintf(bin, sizeof(bin), "%s/%s-%s", build,
 		 o->engine == ENGINE_AFL ? "afl" : "fuzz", o->target);
 	snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build, o->target);
@@ -910,16 +1165,29 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			 MMT_SOURCE_DIR, o->target,
 			 o->engine == ENGINE_AFL ? "afl" : "libfuzzer", stamp);
 	}
-	snprintf(corpus, sizeof(corpus), "%s/corpus", r->out);
+	if (o->corpus_dir)
+		snprintf(corpus, sizeof(corpus), "%s", o->corpus_dir);
+	else
+		snprintf(corpus, sizeof(corpus), "%s/corpus", r->out);
 	snprintf(crashes, sizeof(crashes), "%s/crashes", r->out);
 	snprintf(findings, sizeof(findings), "%s/findings", r->out);
 	snprintf(log, sizeof(log), "%s/engine.log", r->out);
 	snprintf(afl_out, sizeof(afl_out), "%s/afl", r->out);
-	if (mkdirs(corpus) || mkdirs(crashes) || mkdirs(findings)) {
-		fprintf(stderr, "%s fuzz: cannot create %s: %s\n", CLI_PROG,
-			r->out, strerror(errno));
-		return CLI_EXIT_FAIL;
-	}
+	if (mkdirs(corpus) || mkdirs(crashes) || mkdirs(findings))
+		return fuzz_fail(o, "cannot create %s: %s", r->out,
+				 strerror(errno));
+	/*
+	 * libFuzzer's -fork and -merge directories and files go to TMPDIR:
+	 * the nightly's, or OUT/tmp, removed when the engine is done (a
+	 * killed run leaves them in OUT, never in /tmp).
+	 */
+	if (o->tmpdir)
+		snprintf(tmpdir, sizeof(tmpdir), "%s", o->tmpdir);
+	else
+		snprintf(tmpdir, sizeof(tmpdir), "%.4000s/tmp", r->out);
+	mkdirs(tmpdir);
+	snprintf(e_tmp, sizeof(e_tmp), "TMPDIR=%s", tmpdir);
+	env[ne++] = e_tmp;
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
 	snprintf(e_bugs, sizeof(e_bugs), "MMT_BUGS=%s", o->bugs ? bugs : "");
 	env[ne++] = e_bugs;
@@ -973,18 +1241,13 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		/* Only operation-language targets have a structure to mutate. */
 		bool oplang = mmt_trace_target_ops(o->target, &ops);
 
-		if (oplang && !find_afl_mutator(mutator, sizeof(mutator))) {
-			fprintf(stderr,
-				"%s fuzz: no libmmt-afl-mutator.so: build the default preset "
-				"(or set MMT_AFL_MUTATOR)\n",
-				CLI_PROG);
-			return CLI_EXIT_FAIL;
-		}
-		if (!o->corpus_in && !is_dir(seeds)) {
-			fprintf(stderr, "%s fuzz: no seeds in %s\n", CLI_PROG,
-				seeds);
-			return CLI_EXIT_FAIL;
-		}
+		if (oplang && !find_afl_mutator(mutator, sizeof(mutator)))
+			return fuzz_fail(
+				o,
+				"no libmmt-afl-mutator.so: build the default preset "
+				"(or set MMT_AFL_MUTATOR)");
+		if (!o->corpus_in && !is_dir(seeds))
+			return fuzz_fail(o, "no seeds in %s", seeds);
 		snprintf(e_mut, sizeof(e_mut), "AFL_CUSTOM_MUTATOR_LIBRARY=%s",
 			 mutator);
 		snprintf(e_target, sizeof(e_target), "MMT_TARGET=%s",
@@ -1000,8 +1263,17 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		env[ne++] = "AFL_SKIP_CRASHES=1";
 		if (!o->keep_going)
 			env[ne++] = "AFL_BENCH_UNTIL_CRASH=1";
+		/* A rerun over the same output directory goes on from it. */
+		if (o->corpus_dir)
+			env[ne++] = "AFL_AUTORESUME=1";
 		snprintf(a_time, sizeof(a_time), "%lu", o->seconds);
 		argv[0] = "afl-fuzz";
+		if (o->jobs > 1) {
+			/* One main, jobs - 1 secondaries syncing through -o. */
+			role = n;
+			argv[n++] = "-M";
+			argv[n++] = "main";
+		}
 		argv[n++] = "-V";
 		argv[n++] = a_time;
 		if (o->seed) {
@@ -1011,14 +1283,15 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		}
 		/* afl-fuzz takes one input directory: the seeds and regress/. */
 		snprintf(afl_in, sizeof(afl_in), "%s/afl-in", r->out);
-		if (mkdirs(afl_in)) {
-			fprintf(stderr, "%s fuzz: cannot create %s: %s\n",
-				CLI_PROG, afl_in, strerror(errno));
-			return CLI_EXIT_FAIL;
-		}
+		if (mkdirs(afl_in))
+			return fuzz_fail(o, "cannot create %s: %s", afl_in,
+					 strerror(errno));
 		copy_dir(o->corpus_in ? o->corpus_in : seeds, afl_in, "");
 		if (!o->no_regress)
 			copy_dir(regress, afl_in, "regress-");
+		/* what earlier runs grew (the nightly's kept corpus) */
+		if (o->corpus_dir)
+			copy_dir(corpus, afl_in, "corpus-");
 		argv[n++] = "-i";
 		argv[n++] = afl_in;
 		if (dict[0]) {
@@ -1042,30 +1315,69 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		       o->seconds, o->bugs ? bugs : "none", r->out);
 	fflush(stdout);
 	start = now();
-	r->engine_status =
-		run_engine(argv, env, log, &r->seconds, &r->cpu_seconds);
+	/* the nightly's slots end on time: 10% and 15 s of grace */
+	limit = o->tick ? (double)o->seconds * 1.1 + 15 : 0;
+	if (o->collect_only) {
+		/* what a killed run left in OUT: replayed below */
+		r->engine_status = 0;
+	} else if (o->engine == ENGINE_AFL && o->jobs > 1) {
+		static char *inst[16][ARGV_MAX];
+		static char names[16][16];
+		char **argvs[16];
+		int nr = o->jobs > 16 ? 16 : (int)o->jobs;
+
+		for (k = 0; k < nr; k++) {
+			memcpy(inst[k], argv, sizeof(argv));
+			if (k) {
+				snprintf(names[k], sizeof(names[k]), "sec%d",
+					 k);
+				inst[k][role] = "-S";
+				inst[k][role + 1] = names[k];
+			}
+			argvs[k] = inst[k];
+		}
+		r->engine_status = run_engines(argvs, nr, env, log, &r->seconds,
+					       &r->cpu_seconds,
+					       o->tick ? fuzz_poll : NULL, &pc,
+					       limit);
+	} else {
+		char **argvs[1] = { argv };
+
+		r->engine_status = run_engines(argvs, 1, env, log, &r->seconds,
+					       &r->cpu_seconds,
+					       o->tick ? fuzz_poll : NULL, &pc,
+					       limit);
+	}
+	if (!o->tmpdir)
+		store_rmtree(tmpdir);
 	if (r->engine_status == -1)
-		return CLI_EXIT_FAIL;
+		return fuzz_fail(o, "cannot run %s (see %s)", argv[0], log);
+	/* The crash (and AFL++'s hang) directories, every instance's. */
+	saved.nr = 0;
 	if (o->engine == ENGINE_AFL) {
-		snprintf(crashes, sizeof(crashes), "%s/default/crashes",
-			 afl_out);
 		afl_stats(afl_out, r);
+		afl_each_instance(afl_out, afl_saved_dirs, &saved);
+		if (o->corpus_dir)
+			afl_each_instance(afl_out, afl_keep_queue, corpus);
 	} else {
 		libfuzzer_stats(log, r);
+		snprintf(saved.dir[0], sizeof(saved.dir[0]), "%.4000s",
+			 crashes);
+		saved.hang[0] = false;
+		saved.nr = 1;
 	}
-	{
-		double first = first_mtime(crashes, &r->crashes);
+	for (k = 0; k < saved.nr; k++) {
+		unsigned long nr;
+		double first = first_mtime(saved.dir[k], &nr);
 
-		if (first >= 0)
+		r->crashes += nr;
+		if (first >= 0 && !saved.hang[k] &&
+		    (r->first_finding < 0 || first - start < r->first_finding))
 			r->first_finding = first - start > 0 ? first - start :
 							       0;
 	}
-	/* AFL++ keeps its timeouts apart: replayed (and counted) too. */
-	if (o->engine == ENGINE_AFL) {
-		snprintf(hangs, sizeof(hangs), "%s/default/hangs", afl_out);
-		first_mtime(hangs, &nr_hangs);
-		r->crashes += nr_hangs;
-	}
+	if (o->collect_only)
+		r->first_finding = -1;
 	/*
 	 * Explain and deduplicate what the engine saved, each input in a
 	 * child process: a crash of the model's (an ASan report) or a hang
@@ -1093,17 +1405,14 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			capture, strerror(errno));
 		rp.capture_dir = NULL; /* in this process, as before */
 	}
-	if (!strcmp(o->target, "malloc")) {
-		/* Not the operation language: the harness, in a child each. */
-		if (r->crashes)
-			replay_heap_dir(o, crashes, capture, findings, r);
-		if (nr_hangs)
-			replay_heap_dir(o, hangs, capture, findings, r);
-	} else {
-		if (r->crashes && rp.out)
-			cli_replay_path(&rp, crashes);
-		if (nr_hangs && rp.out)
-			cli_replay_path(&rp, hangs);
+	for (k = 0; r->crashes && k < saved.nr; k++) {
+		if (!is_dir(saved.dir[k]))
+			continue;
+		/* malloc: not the operation language, the harness */
+		if (!strcmp(o->target, "malloc"))
+			replay_heap_dir(o, saved.dir[k], capture, findings, r);
+		else if (rp.out)
+			cli_replay_path(&rp, saved.dir[k]);
 	}
 	if (rp.out)
 		fclose(rp.out);
@@ -1114,10 +1423,129 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		r->unexplained =
 			r->crashes > explained ? r->crashes - explained : 0;
 	}
-	if (o->engine == ENGINE_LIBFUZZER && !o->no_sweep)
+	if (o->engine == ENGINE_LIBFUZZER && !o->no_sweep && !o->collect_only)
 		sanitizer_sweep(build, o, corpus, e_bugs, findings, r);
+	if (!r->execs_per_sec || o->tick ||
+	    (o->engine == ENGINE_LIBFUZZER && (o->jobs > 1 || o->keep_going)))
+		/* the run's average, not -fork's last status line */
+		r->execs_per_sec =
+			r->seconds > 0 ? (double)r->execs / r->seconds : 0;
 	write_summary(o, r);
 	return r->nr_sigs ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+}
+
+/* ---- the nightly's entry (tools/fuzzrun.h) ---- */
+
+int cli_fuzz_run(const struct cli_fuzz_spec *s, struct cli_fuzz_outcome *res)
+{
+	struct fuzz_opts o = {
+		.target = s->target,
+		.engine = s->afl ? ENGINE_AFL : ENGINE_LIBFUZZER,
+		.seconds = s->seconds ? s->seconds : 1,
+		.jobs = s->jobs ? s->jobs : 1,
+		.bugs = s->bugs,
+		.keep_going = true,
+		.out = s->out,
+		.build = s->build,
+		.quiet = true,
+		.replay_timeout = s->replay_timeout,
+		.corpus_dir = s->corpus,
+		.tmpdir = s->tmpdir,
+		.collect_only = s->collect_only,
+		.tick = s->tick,
+		.tick_arg = s->arg,
+		.error = res->error,
+		.error_len = sizeof(res->error),
+	};
+	struct fuzz_result r;
+
+	memset(res, 0, sizeof(*res));
+	fuzz_one(&o, &r);
+	res->seconds = r.seconds;
+	res->cpu_seconds = r.cpu_seconds;
+	res->execs = r.execs;
+	res->execs_per_sec = r.execs_per_sec;
+	res->cov = r.cov;
+	res->crashes = r.crashes;
+	res->unexplained = r.unexplained;
+	res->sigs = r.sigs;
+	res->nr_sigs = r.nr_sigs;
+	snprintf(res->out, sizeof(res->out), "%s", r.out);
+	return res->error[0] ? -1 : 0;
+}
+
+void cli_fuzz_outcome_free(struct cli_fuzz_outcome *res)
+{
+	free(res->sigs);
+	res->sigs = NULL;
+	res->nr_sigs = 0;
+}
+
+static void remove_files(const char *dir)
+{
+	size_t nr = 0, i;
+	char **paths = cli_dir_entries(dir, &nr);
+
+	for (i = 0; paths && i < nr; i++) {
+		struct stat st;
+		const char *base = strrchr(paths[i], '/');
+
+		if (!lstat(paths[i], &st) && S_ISREG(st.st_mode) &&
+		    strcmp(base ? base + 1 : paths[i], "README.txt"))
+			unlink(paths[i]);
+		free(paths[i]);
+	}
+	free(paths);
+}
+
+void cli_fuzz_consume_saved(const char *out)
+{
+	static struct saved_dirs sd;
+	char dir[PATH_MAX + 16];
+	int k;
+
+	snprintf(dir, sizeof(dir), "%s/crashes", out);
+	remove_files(dir);
+	snprintf(dir, sizeof(dir), "%s/afl", out);
+	sd.nr = 0;
+	afl_each_instance(dir, afl_saved_dirs, &sd);
+	for (k = 0; k < sd.nr; k++)
+		remove_files(sd.dir[k]);
+}
+
+bool cli_fuzz_have_engine(const char *target, bool afl, const char *build,
+			  char *dir, size_t len)
+{
+	struct fuzz_opts o = { .target = target,
+			       .engine = afl ? ENGINE_AFL : ENGINE_LIBFUZZER,
+			       .build = build };
+	char bin[PATH_MAX + 80];
+
+	if (!find_build(&o, dir, len))
+		return false;
+	snprintf(bin, sizeof(bin), "%s/%s-%s", dir, afl ? "afl" : "fuzz",
+		 target);
+	return is_exec(bin);
+}
+
+bool cli_parse_duration(const char *s, unsigned long *out)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *s == '-')
+		return false;
+	if (!strcmp(end, "") || !strcmp(end, "s"))
+		*out = v;
+	else if (!strcmp(end, "m"))
+		*out = v * 60;
+	else if (!strcmp(end, "h"))
+		*out = v * 3600;
+	else
+		return false;
+	return *out >= 1 && *out <= 7 * 24 * 3600;
 }
 
 static void print_result(const struct fuzz_opts *o, const struct fuzz_result *r,
@@ -1227,9 +1655,10 @@ static void campaign_usage(FILE *out)
 	fprintf(out,
 		"Usage: %s campaign [options]\n"
 		"\n"
-		"The nightly job: fuzz every target in turn with libFuzzer, keep going past\n"
-		"findings, then write reports/STAMP/summary.txt and summary.json with every\n"
-		"deduplicated finding and its text reproducer.\n"
+		"Fuzz every target in turn with libFuzzer, keep going past findings, then\n"
+		"write reports/STAMP/summary.txt and summary.json with every deduplicated\n"
+		"finding and its text reproducer.  `%s nightly` is the nightly job (a\n"
+		"budget, a findings store, resume after a kill, an HTML report).\n"
 		"\n"
 		"Options:\n"
 		"  --time D          budget per target (default 30 s: about 6 minutes in all)\n"
@@ -1251,7 +1680,7 @@ static void campaign_usage(FILE *out)
 		"`%s fuzz --help`); the campaign goes on to the next target.\n"
 		"Exit status: 0 no finding, 1 findings (or a target could not run, or a\n"
 		"regression corpus does not parse), 2 usage.\n",
-		CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT, CLI_PROG);
+		CLI_PROG, CLI_PROG, CLI_ISOLATE_DEFAULT_TIMEOUT, CLI_PROG);
 }
 
 static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
@@ -1620,7 +2049,11 @@ int cmd_campaign(int argc, char **argv)
 			report_dir, strerror(errno));
 		return CLI_EXIT_FAIL;
 	}
-	snprintf(path, sizeof(path), "%s/summary.txt", report_dir);
+	/*
+	 * summary.txt is written as summary.txt.partial and renamed at the
+	 * end: a killed campaign leaves nothing that reads as a report.
+	 */
+	snprintf(path, sizeof(path), "%s/summary.txt.partial", report_dir);
 	txt = fopen(path, "w");
 	runs = json_array();
 	printf("campaign: %s, %lu s per target, report in %s\n",
@@ -1660,11 +2093,20 @@ int cmd_campaign(int argc, char **argv)
 			 "findings", (json_int_t)total_findings, "runs", runs);
 	snprintf(path, sizeof(path), "%s/summary.json", report_dir);
 	if (root) {
-		json_dump_file(root, path, CLI_JSON_FLAGS);
+		store_write_json(path, root);
 		json_decref(root);
 	}
-	if (txt)
+	if (txt) {
+		char done[PATH_MAX + 32];
+
+		fflush(txt);
+		fsync(fileno(txt));
 		fclose(txt);
+		snprintf(path, sizeof(path), "%s/summary.txt.partial",
+			 report_dir);
+		snprintf(done, sizeof(done), "%s/summary.txt", report_dir);
+		rename(path, done);
+	}
 	printf("campaign: %lu finding(s)%s; summary: %s/summary.txt, %s/summary.json\n",
 	       total_findings, failures ? ", some targets could not run" : "",
 	       report_dir, report_dir);

@@ -39,7 +39,8 @@ static const struct cli_cmd cmds[] = {
 	{ "fuzz",
 	  "fuzz a target with libFuzzer or AFL++; keep one reproducer per finding",
 	  cmd_fuzz },
-	{ "campaign", "the nightly job: fuzz every target, then write a report",
+	{ "campaign",
+	  "fuzz every target for a fixed time each, then write a summary",
 	  cmd_campaign },
 	{ "pct",
 	  "run programs under PCT schedules, seed after seed, without a fuzzer",
@@ -50,10 +51,14 @@ static const struct cli_cmd cmds[] = {
 	{ "stress",
 	  "topology-aware multi-threaded stressors over the model or an allocator",
 	  cmd_stress },
+	{ "minimize", "minimize a finding's trace over its structure",
+	  cmd_minimize },
+	{ "corpus", "merge, minimize and grow the corpora (promote a finding)",
+	  cmd_corpus },
 	{ "version", "print the version and build configuration", cmd_version },
-	/* Coming in later milestones: listed, never pretended. */
-	{ "minimize", "minimize a failing trace", NULL },
-	{ "report", "write reports of findings", NULL },
+	{ "nightly",
+	  "the budgeted nightly run: fuzz, store findings, write the report",
+	  cmd_nightly },
 };
 
 static void usage(FILE *out)
