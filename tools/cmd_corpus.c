@@ -631,7 +631,7 @@ static int corpus_promote(struct corpus_args *a, int argc, char **argv)
 				a->target, a->target,
 				out.hdr.bugs ?
 					"the finding is not the injected bug's alone" :
-					"it is a bug of the model itself: promote it once it is fixed");
+					"it needs no injected bug (a bug of the model, or the trace's own misuse): promote it once it runs clean");
 			mmt_finding_free(&f);
 			goto out;
 		}

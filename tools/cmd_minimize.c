@@ -28,6 +28,7 @@ enum {
 	OPT_TIME,
 	OPT_RUNS,
 	OPT_REPEATS,
+	OPT_SLAB,
 	OPT_HELP
 };
 
@@ -56,6 +57,8 @@ static void usage(FILE *out)
 		"  --time S       budget in seconds (default 300; 0: none)\n"
 		"  --runs N       budget in executions (default: none)\n"
 		"  --repeats N    runs a concurrent candidate must pass (default 3)\n"
+		"  --slab all     a differential finding (`replay --slab all`): each run\n"
+		"                 compares every slab implementation\n"
 		"  -v             print the progress of each pass on stderr\n"
 		"  -q             print no statistics\n"
 		"  --help         this text\n"
@@ -75,6 +78,7 @@ int cmd_minimize(int argc, char **argv)
 		{ "time", required_argument, NULL, OPT_TIME },
 		{ "runs", required_argument, NULL, OPT_RUNS },
 		{ "repeats", required_argument, NULL, OPT_REPEATS },
+		{ "slab", required_argument, NULL, OPT_SLAB },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -137,6 +141,14 @@ int cmd_minimize(int argc, char **argv)
 					   100, &v))
 				return CLI_EXIT_USAGE;
 			mo.repeats = (unsigned int)v;
+			break;
+		case OPT_SLAB:
+			if (strcmp(optarg, "all"))
+				return cli_usage_error(
+					"minimize",
+					"--slab: only 'all' (a differential finding), not '%s'",
+					optarg);
+			mo.slab_all = true;
 			break;
 		case 'v':
 			mo.log = stderr;

@@ -174,6 +174,51 @@ static bool same_dec(const uint16_t *a, size_t na, const uint16_t *b, size_t nb)
 }
 
 /*
+ * One run of @p: mmt_trace_execute(), or with o->slab_all a differential
+ * run over every slab implementation (mmt_exec_slab_diff()), whose
+ * finding is the first implementation's own, else a divergence:
+ * slab-divergence|slab|null-with-room as `replay --slab all` names it.
+ */
+static enum mmt_exec_result run_once(const struct mmt_minimize_opts *o,
+				     const struct mmt_program *p,
+				     struct mmt_finding *f)
+{
+	struct mmt_exec_opts eo = o->exec;
+	struct mmt_slab_diff d;
+	enum mmt_exec_result res;
+	int s;
+
+	eo.override_bugs = false;
+	eo.log = NULL;
+	if (!o->slab_all)
+		return mmt_trace_execute(p, &eo, f);
+	mmt_exec_slab_diff(p, &eo, NULL, &d);
+	res = d.result;
+	memset(f, 0, sizeof(*f));
+	if (res == MMT_EXEC_FINDING) {
+		for (s = 0; s < MMT_NR_SLAB_IMPLS; s++)
+			if (d.res[s] == MMT_EXEC_FINDING)
+				break;
+		if (s < MMT_NR_SLAB_IMPLS) {
+			*f = d.f[s];
+			f->dump = NULL;
+			f->decisions = NULL;
+			f->nr_decisions = 0;
+		} else {
+			snprintf(f->oracle, sizeof(f->oracle),
+				 "slab-divergence");
+			snprintf(f->layer, sizeof(f->layer), "slab");
+			snprintf(f->signature, sizeof(f->signature),
+				 "slab-divergence|slab|null-with-room");
+			snprintf(f->message, sizeof(f->message), "%s",
+				 d.report ? d.report : "");
+		}
+	}
+	mmt_slab_diff_free(&d);
+	return res;
+}
+
+/*
  * Run @p @n times: true if every run reports @sig (when @sig is NULL:
  * the first run's signature, copied into @sig_out).  @f_out (may be NULL)
  * gets the first run's finding.
@@ -182,18 +227,15 @@ static bool runs_reproduce(struct mctx *m, const struct mmt_program *p,
 			   const char *sig, struct mmt_finding *f_out,
 			   unsigned int *nr_ok)
 {
-	struct mmt_exec_opts eo = m->o->exec;
 	unsigned int n = is_concurrent(p) ? m->repeats : 1, i, ok = 0;
 	bool all = true;
 
-	eo.override_bugs = false;
-	eo.log = NULL;
 	for (i = 0; i < n; i++) {
 		struct mmt_finding f;
 		enum mmt_exec_result res;
 
 		memset(&f, 0, sizeof(f));
-		res = mmt_trace_execute(p, &eo, &f);
+		res = run_once(m->o, p, &f);
 		m->st->runs++;
 		if (res == MMT_EXEC_FINDING && !strcmp(f.signature, sig))
 			ok++;
@@ -853,12 +895,9 @@ bool mmt_minimize_trace(const struct mmt_program *in,
 		snprintf(st->signature, sizeof(st->signature), "%s",
 			 o->signature);
 	} else {
-		struct mmt_exec_opts eo = o->exec;
 		enum mmt_exec_result res;
 
-		eo.override_bugs = false;
-		eo.log = NULL;
-		res = mmt_trace_execute(&m.cur, &eo, &f);
+		res = run_once(o, &m.cur, &f);
 		st->runs++;
 		if (res != MMT_EXEC_FINDING) {
 			snprintf(
@@ -928,14 +967,9 @@ bool mmt_minimize_trace(const struct mmt_program *in,
 	} while (progress && !m.stop && st->rounds < 8);
 
 	/* The result's own finding, for the caller's report. */
-	{
-		struct mmt_exec_opts eo = o->exec;
-
-		eo.override_bugs = false;
-		eo.log = NULL;
-		mmt_trace_execute(&m.cur, &eo, &st->finding);
-		st->runs++;
-	}
+	run_once(o, &m.cur, &st->finding);
+	st->runs++;
+	st->slab_all = o->slab_all;
 	*out = m.cur;
 	st->ops_after = out->nr_ops;
 	st->decisions_after = out->sched.nr_decisions;
@@ -1085,6 +1119,9 @@ char *mmt_minimize_format(const struct mmt_program *p,
 							bugs[b].id,
 							bugs[b].desc);
 			}
+			if (st && st->slab_all)
+				fprintf(f,
+					"# a differential run: `mmtorture replay --slab all FILE` shows it\n");
 			if (note && *note)
 				fprintf(f, "# %s\n", note);
 			if (st && st->ops_before) {

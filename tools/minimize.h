@@ -75,6 +75,11 @@ struct mmt_minimize_opts {
 	/* Budget: seconds (0: none) and executions (0: none). */
 	double max_seconds;
 	unsigned long max_runs;
+	/*
+	 * Differential: each run is `replay --slab all`'s, over every slab
+	 * implementation (a divergence is slab-divergence|slab|null-with-room).
+	 */
+	bool slab_all;
 	/* Passes to skip (ablation, tests): MMT_MINIMIZE_NO_*. */
 	unsigned int skip;
 	/* One line per pass and accepted step when set. */
@@ -92,6 +97,7 @@ struct mmt_minimize_stats {
 	char signature[224]; /* the signature kept */
 	struct mmt_finding finding; /* the minimized program's (free it) */
 	bool concurrent;
+	bool slab_all; /* minimized as a differential finding */
 	size_t ops_before, ops_after;
 	size_t bytes_before, bytes_after; /* mmt_minimize_format()'s text */
 	size_t decisions_before, decisions_after;
