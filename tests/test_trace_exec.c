@@ -1297,6 +1297,40 @@ MMT_TEST(a_reserve_group_counts_its_subtree_while_connected_and_only_then)
 	mmt_program_free(&p);
 }
 
+/*
+ * A group nested in a group (reserve_group_in) is an inner node of its
+ * parent's subtree: reconnected, it goes back under its parent group, not
+ * the root.  Built detached, the inner group leaves and rejoins rg0, then
+ * rg0 joins the root and leaves it: with emergency-wmark-not-lowered the
+ * last disconnect is caught only if rg1's 16 pages left with rg0 (under
+ * the root, rg1 would have stayed and rg0's disconnect changed nothing).
+ * The clean run's validators (oracles=2) check the sums after every step.
+ */
+MMT_TEST(a_nested_reserve_group_reconnects_under_its_parent_group_not_the_root)
+{
+	struct mmt_program p;
+	struct mmt_finding f;
+
+	prog(&p, 1, 1024, 64);
+	p.hdr.oracle_level = 2;
+	op(&p, MMT_OP_RESERVE_GROUP); /* rg0 */
+	op(&p, MMT_OP_RESERVE_GROUP_IN, 0); /* rg1 in rg0 */
+	op(&p, MMT_OP_RESERVE_CREATE_IN, 1, 16); /* r0 in rg1 */
+	op(&p, MMT_OP_RESERVE_GROUP_DISCONNECT, 1);
+	op(&p, MMT_OP_RESERVE_GROUP_CONNECT, 1); /* back into rg0 */
+	op(&p, MMT_OP_RESERVE_GROUP_CONNECT, 0);
+	op(&p, MMT_OP_RESERVE_GROUP_DISCONNECT, 0);
+
+	MMT_CHECK_EQ(run(&p, 0, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	MMT_CHECK_EQ(run(&p, bug_mask("emergency-wmark-not-lowered"), &f),
+		     MMT_EXEC_FINDING);
+	MMT_CHECK_STR(f.oracle, "reserve-watermark");
+	MMT_CHECK_EQ(f.op_index, 6);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+}
+
 MMT_TEST(bug_sheaf_barn_exchange_uncounted_has_a_program_that_finds_it)
 {
 	expect_bug_program("sheaf-barn-exchange-uncounted");

@@ -1314,6 +1314,10 @@ static void reserve_group_release(struct exec *x, struct xhandle *hd)
 	for (s = 0; s < x->made[MMT_H_RESERVE]; s++)
 		if (x->h[MMT_H_RESERVE][s].aux == hd->ptr)
 			x->h[MMT_H_RESERVE][s].aux = NULL;
+	/* Its groups (teardown only: a program destroys them first) go detached. */
+	for (s = 0; s < x->made[MMT_H_RESERVE_GROUP]; s++)
+		if (x->h[MMT_H_RESERVE_GROUP][s].aux == hd->ptr)
+			x->h[MMT_H_RESERVE_GROUP][s].aux = NULL;
 	mmt_mem_reserve_disconnect(hd->ptr);
 	mmt_mem_reserve_destroy(hd->ptr);
 	hd->ptr = NULL;
@@ -2037,10 +2041,22 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	}
 	case MMT_OP_RESERVE_GROUP_CONNECT:
+		/* Back under its parent: its group (reserve_group_in), or the root. */
 		if (hd->ptr)
-			mmt_mem_reserve_connect(hd->ptr,
-						mmt_mem_reserve_root(m));
+			mmt_mem_reserve_connect(
+				hd->ptr,
+				hd->aux ? hd->aux : mmt_mem_reserve_root(m));
 		break;
+	case MMT_OP_RESERVE_GROUP_IN: {
+		char name[32];
+
+		if (!hd->ptr)
+			break; /* no group, no group in it */
+		snprintf(name, sizeof(name), "rg%u", x->last_serial);
+		res->ptr = mmt_mem_reserve_create(m, name, hd->ptr);
+		res->aux = hd->ptr;
+		break;
+	}
 	case MMT_OP_RESERVE_GROUP_DISCONNECT:
 		if (hd->ptr)
 			mmt_mem_reserve_disconnect(hd->ptr);

@@ -89,6 +89,7 @@ void _mmt_trace_state_free(struct _mmt_trace_state *st)
 	}
 	free(st->cpus);
 	free(st->reserve_group);
+	free(st->group_parent);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -374,6 +375,7 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_RESERVE_GROUP_CONNECT:
 	case MMT_OP_RESERVE_GROUP_DISCONNECT:
 	case MMT_OP_RESERVE_GROUP_DESTROY:
+	case MMT_OP_RESERVE_GROUP_IN:
 	case MMT_OP_NET_RX:
 	case MMT_OP_RESERVE_CREATE:
 	case MMT_OP_RESERVE_KMALLOC:
@@ -691,7 +693,7 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 		if (n)
 			return refuse(
 				why, 0,
-				"reserve_group_destroy rg%u: %u live reserve(s) in it (destroy them first)",
+				"reserve_group_destroy rg%u: %u live reserve(s) or group(s) in it (destroy them first)",
 				op->arg[0], n);
 		break;
 	case MMT_OP_KTHREAD_START: {
@@ -872,6 +874,19 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 			st->h[MMT_H_RESERVE_GROUP].fact[op->arg[0]]++;
 		}
 	}
+	if (kind == MMT_H_RESERVE_GROUP) {
+		/* Its parent group (serial + 1, 0: the root's), as above. */
+		uint32_t *g = realloc(st->group_parent, h->cap * sizeof(*g));
+
+		if (!g)
+			return false;
+		st->group_parent = g;
+		g[serial] = 0;
+		if (op->code == MMT_OP_RESERVE_GROUP_IN) {
+			g[serial] = op->arg[0] + 1;
+			h->fact[op->arg[0]]++;
+		}
+	}
 	h->alive[serial] = 1;
 	h->fact[serial] = fact;
 	h->live[h->nr_live++] = serial; /* the largest serial yet */
@@ -891,6 +906,8 @@ static void handle_end(struct _mmt_trace_state *st, unsigned int kind,
 		st->h[pk].fact[st->h[kind].fact[serial]]--;
 	if (kind == MMT_H_RESERVE && st->reserve_group[serial])
 		st->h[MMT_H_RESERVE_GROUP].fact[st->reserve_group[serial] - 1]--;
+	if (kind == MMT_H_RESERVE_GROUP && st->group_parent[serial])
+		st->h[MMT_H_RESERVE_GROUP].fact[st->group_parent[serial] - 1]--;
 	if (kind == MMT_H_CGROUP)
 		for (c = 0; c < st->hdr.nr_cpus; c++)
 			if (st->cpus[c].cgroup == serial + 1)

@@ -266,6 +266,7 @@ enum mmt_opcode {
 	MMT_OP_RESERVE_GROUP_CONNECT, /* reserve_group_connect rg (the whole subtree) */
 	MMT_OP_RESERVE_GROUP_DISCONNECT, /* reserve_group_disconnect rg */
 	MMT_OP_RESERVE_GROUP_DESTROY, /* reserve_group_destroy rg (no live reserve in it) */
+	MMT_OP_RESERVE_GROUP_IN, /* rg = reserve_group_in rg (a group nested in a group) */
 	/* memory pressure and reclaim */
 	MMT_OP_LRU_ADD, /* lru_add lru count: map reclaimable pages */
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
