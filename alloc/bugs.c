@@ -100,8 +100,7 @@ static const struct mmt_bug_info bugs[] = {
 	  "slab",
 	  "sheaves: kmem_cache_return_sheaf refills the sheaf for the barn with the caller's gfp, without __GFP_NOMEMALLOC: an entitled caller's return puts pfmemalloc objects where ordinary callers take them (upstream fix, 2025)",
 	  "pfmemalloc-sheaf" },
-	{ MMT_BUG_SHEAF_REFILL_FAIL_LEAK, "sheaf-refill-fail-leak", "-",
-	  "slab",
+	{ MMT_BUG_SHEAF_REFILL_FAIL_LEAK, "sheaf-refill-fail-leak", "-", "slab",
 	  "sheaves: a sheaf whose refill fails partway is freed as if empty, leaking the objects already in it (upstream fix, 2025)",
 	  "slab-sheaf" },
 	/*
@@ -117,8 +116,8 @@ static const struct mmt_bug_info bugs[] = {
 	  "on a uniprocessor build (smp=off) the pcp spin_trylock never fails and leaves interrupts on: an interrupt inside a per-cpu list operation reenters the same list (fixed by disabling interrupts for the pcp lock on UP)",
 	  "pcp-reentry" },
 	/* Behaviours the language can write since issue 11. */
-	{ MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, "sk-filter-pfmemalloc-kept",
-	  "004", "reserve",
+	{ MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, "sk-filter-pfmemalloc-kept", "004",
+	  "reserve",
 	  "the receive path keeps a packet allocated from the reserves (pfmemalloc) for a socket without SOCK_MEMALLOC instead of dropping it (sk_filter's skb_pfmemalloc check skipped): reserve memory queued on an ordinary socket",
 	  "emergency-memory" },
 	{ MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED,
@@ -137,6 +136,26 @@ static const struct mmt_bug_info bugs[] = {
 	  "slab",
 	  "sheaves: under PREEMPT_RT (rt=on) the flush of a CPU's sheaves takes the per-cpu sheaves lock with local_trylock and returns silently when a task preempted inside its sheaf section holds it: the objects stay behind (a dead cache's never go back)",
 	  "dead-cache-leak" },
+	/*
+	 * Defects of the model's own bookkeeping, each breaking one invariant
+	 * that only its validator states (the oracle pairs of those
+	 * validators turn them on).
+	 */
+	{ MMT_BUG_ZONE_ALLOCATED_PER_BLOCK, "zone-allocated-per-block", "-",
+	  "page",
+	  "freeing a block of order > 0 takes one page, not 2^order, off the zone's allocated count (the per-cpu vmstat the conservation sum reads)",
+	  "zone-conservation" },
+	{ MMT_BUG_DEFERRED_COUNT_PER_BLOCK, "deferred-count-per-block", "-",
+	  "page",
+	  "free_pages_nolock's deferral adds one page per block to the zone's nr_deferred, while the drain takes 2^order off: the count drifts for order > 0",
+	  "deferred-list" },
+	{ MMT_BUG_DEFERRED_DRAIN_DROPS_LAST, "deferred-drain-drops-last", "-",
+	  "page",
+	  "the drain of a zone's deferred list frees blocks while another follows: the last one is taken off the list and never freed (an llist walk off by one)",
+	  "deferred-free-lost" },
+	{ MMT_BUG_PCP_POP_KEEPS_FLAG, "pcp-pop-keeps-flag", "-", "page",
+	  "taking a block off a per-cpu list leaves its on-a-pcp-list mark: the page is handed out in a state that is not free-and-unowned (the kernel's \"bad page state\" of check_new_pages)",
+	  "page-state" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -809,7 +809,12 @@ static void defer_push(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 
 	pg_set_flags(p, MMT_PG_DEFERRED | KEEP(p));
 	pg_set_order(p, (uint8_t)order);
-	atomic_fetch_add_explicit(&z->nr_deferred, 1l << order,
+	/* MMT_BUG_DEFERRED_COUNT_PER_BLOCK: one page a block (deferred-list). */
+	atomic_fetch_add_explicit(&z->nr_deferred,
+				  mmt_bug_on(z->m,
+					     MMT_BUG_DEFERRED_COUNT_PER_BLOCK) ?
+					  1l :
+					  1l << order,
 				  memory_order_relaxed);
 	do {
 		p->next = head;
@@ -838,6 +843,15 @@ static MMT_NOINLINE void defer_drain_locked(struct mmt_cpu *cpu,
 		uint32_t next = p->next;
 		unsigned int order = pg_order(p);
 
+		/*
+		 * MMT_BUG_DEFERRED_DRAIN_DROPS_LAST: the walk frees a block
+		 * only while another follows; the last is off the list,
+		 * still counted and never freed (deferred-free-lost).
+		 */
+		if (MMT_UNLIKELY(next == MMT_PFN_NONE &&
+				 mmt_bug_on(z->m,
+					    MMT_BUG_DEFERRED_DRAIN_DROPS_LAST)))
+			break;
 		pg_set_flags(p, KEEP(p));
 		atomic_fetch_sub_explicit(&z->nr_deferred, 1l << order,
 					  memory_order_relaxed);
@@ -1287,7 +1301,9 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 
 		pcp_list_point(cpu, pcp, up);
 		plist_del(cpu->m, list, pfn);
-		pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
+		/* MMT_BUG_PCP_POP_KEEPS_FLAG leaves the mark (page-state). */
+		if (!mmt_bug_on(cpu->m, MMT_BUG_PCP_POP_KEEPS_FLAG))
+			pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
 		p->pcp_cpu = -1;
 		pcp_count_add(pcp, -(1 << order));
 		mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
@@ -2068,12 +2084,16 @@ static MMT_ALWAYS_INLINE void free_pages_prepare(struct mmt_cpu *cpu,
 		       n << MMT_PAGE_SHIFT);
 	zone_touch(z);
 	pcp = cpu_pcp(cpu, z);
+	/* MMT_BUG_ZONE_ALLOCATED_PER_BLOCK: one page a block (zone-conservation). */
+	if (MMT_UNLIKELY(order &&
+			 mmt_bug_on(m, MMT_BUG_ZONE_ALLOCATED_PER_BLOCK)))
+		n = 1;
 	atomic_store_explicit(&pcp->allocated,
 			      atomic_load_explicit(&pcp->allocated,
 						   memory_order_relaxed) -
 				      (long)n,
 			      memory_order_relaxed);
-	mmt_count_event(cpu, MMT_VM_PGFREE, n);
+	mmt_count_event(cpu, MMT_VM_PGFREE, 1ul << order);
 }
 
 /*

@@ -398,6 +398,50 @@ static void bp_thisnode_fallback(struct mmt_program *p)
 	   GFP_KERNEL | __GFP_THISNODE | __GFP_NORETRY, 4);
 }
 
+/*
+ * The bookkeeping validators' bugs: an order-1 block freed (the zone's
+ * allocated count), a block freed by free_pages_nolock in a hard irq under
+ * RT rules, where it defers (the deferred list and its drain), and the
+ * first allocation from the per-cpu lists (the state it hands out).
+ */
+static void bp_zone_allocated_per_block(struct mmt_program *p)
+{
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 1);
+	op(p, MMT_OP_FREE_PAGES, 0);
+}
+
+static void bp_deferred_nolock_free(struct mmt_program *p, int oracles,
+				    unsigned int order)
+{
+	prog(p, 1, 1024, 64);
+	p->hdr.rt_rules = true;
+	p->hdr.oracle_level = oracles;
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, order);
+	op(p, MMT_OP_ENTER, MMT_CTX_IRQ);
+	op(p, MMT_OP_FREE_PAGES_NOLOCK, 0);
+	op(p, MMT_OP_EXIT);
+}
+
+static void bp_deferred_count_per_block(struct mmt_program *p)
+{
+	bp_deferred_nolock_free(p, 2, 1);
+}
+
+static void bp_deferred_drain_drops_last(struct mmt_program *p)
+{
+	bp_deferred_nolock_free(p, 0, 0);
+}
+
+static void bp_pcp_pop_keeps_flag(struct mmt_program *p)
+{
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 0;
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 0);
+	op(p, MMT_OP_FREE_PAGES, 0);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -439,6 +483,13 @@ static const struct bug_program bug_programs[] = {
 	{ "sheaf-barn-exchange-uncounted", bp_sheaf_barn_exchange_uncounted,
 	  MMT_EXEC_OK },
 	{ "sheaf-refill-may-block", bp_sheaf_refill_may_block, MMT_EXEC_OK },
+	{ "zone-allocated-per-block", bp_zone_allocated_per_block,
+	  MMT_EXEC_OK },
+	{ "deferred-count-per-block", bp_deferred_count_per_block,
+	  MMT_EXEC_OK },
+	{ "deferred-drain-drops-last", bp_deferred_drain_drops_last,
+	  MMT_EXEC_OK },
+	{ "pcp-pop-keeps-flag", bp_pcp_pop_keeps_flag, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)

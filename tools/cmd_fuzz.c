@@ -1715,6 +1715,11 @@ static const struct {
 	{ "sk-filter-pfmemalloc-kept", "reserves" },
 	/* rt=on: a cgroup offline's flush while a task is inside its sheaf section */
 	{ "sheaf-flush-rt-trylock", "slab-mt" },
+	/* the bookkeeping validators' bugs (their oracle pairs) */
+	{ "zone-allocated-per-block", "pages" },
+	{ "deferred-count-per-block", "pages" },
+	{ "deferred-drain-drops-last", "pages" },
+	{ "pcp-pop-keeps-flag", "pages" },
 };
 
 struct seed_filter {

@@ -192,6 +192,11 @@ enum mmt_bug {
 	MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK, /* model: slab-divergence */
 	MMT_BUG_SHEAF_REFILL_MAY_BLOCK, /* 2025-26: "may block" for "may spin" */
 	MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, /* 2025-26: flush trylock fails on RT */
+	/* model defects that only the bookkeeping validators catch (oracle pairs) */
+	MMT_BUG_ZONE_ALLOCATED_PER_BLOCK, /* model: zone-conservation */
+	MMT_BUG_DEFERRED_COUNT_PER_BLOCK, /* model: deferred-list */
+	MMT_BUG_DEFERRED_DRAIN_DROPS_LAST, /* model: deferred-free-lost */
+	MMT_BUG_PCP_POP_KEEPS_FLAG, /* model: page-state */
 	MMT_NR_BUGS
 };
 
