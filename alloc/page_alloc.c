@@ -778,8 +778,12 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z,
 				 uint32_t pfn, unsigned int order)
 {
 	struct mmt_machine *m = z->m;
+	/* MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER: one order short (buddy-consistency). */
+	const unsigned int top =
+		MMT_MAX_ORDER - 1 -
+		(mmt_bug_on(m, MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER) ? 1 : 0);
 
-	while (order < MMT_MAX_ORDER - 1) {
+	while (order < top) {
 		uint32_t buddy = pfn ^ (1u << order);
 		struct mmt_page *bp;
 

@@ -303,8 +303,10 @@ static void add_partial(struct mmt_kmem_cache *s, struct kmem_cache_node *n,
 		if (!tail)
 			n->partial = pfn;
 	}
-	atomic_store_explicit(&n->nr_partial, nr_partial(n) + 1,
-			      memory_order_relaxed);
+	/* MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED: not counted (slab-node-partial). */
+	if (!mmt_bug_on(s->m, MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED))
+		atomic_store_explicit(&n->nr_partial, nr_partial(n) + 1,
+				      memory_order_relaxed);
 }
 
 static void remove_partial(struct mmt_kmem_cache *s, struct kmem_cache_node *n,
@@ -592,7 +594,10 @@ static void put_cpu_partial(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	slab_meta(slab)->next = c->partial;
 	slab_meta(slab)->prev = MMT_PFN_NONE;
 	c->partial = page_pfn(s->m, slab);
-	atomic_store_explicit(&c->nr_partial, nr + 1, memory_order_relaxed);
+	/* MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED: not counted (slab-cpu-partial). */
+	if (!mmt_bug_on(s->m, MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED))
+		nr++;
+	atomic_store_explicit(&c->nr_partial, nr, memory_order_relaxed);
 	mmt_spin_unlock_irqrestore(&c->lock, flags);
 	if (to_unfreeze != MMT_PFN_NONE)
 		unfreeze_partials(s, to_unfreeze, d);

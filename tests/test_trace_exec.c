@@ -442,6 +442,57 @@ static void bp_pcp_pop_keeps_flag(struct mmt_program *p)
 	op(p, MMT_OP_FREE_PAGES, 0);
 }
 
+/* An order-9 block out and back: its buddy is free, they must merge. */
+static void bp_buddy_merge_below_max_order(struct mmt_program *p)
+{
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 9);
+	op(p, MMT_OP_FREE_PAGES, 0);
+}
+
+/*
+ * Three slabs' worth of 512-byte objects, then a free into a full slab
+ * that is not the CPU's (put_cpu_partial), and for the node's list a
+ * shrink (the CPU's partial slabs go to the node).
+ */
+static void bp_slub_partial(struct mmt_program *p, bool shrink)
+{
+	int i;
+
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 512, 0);
+	for (i = 0; i < 40; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	op(p, MMT_OP_CACHE_FREE, 0);
+	if (shrink)
+		op(p, MMT_OP_CACHE_SHRINK, 0);
+}
+
+static void bp_slub_cpu_partial_uncounted(struct mmt_program *p)
+{
+	bp_slub_partial(p, false);
+}
+
+static void bp_slub_node_partial_uncounted(struct mmt_program *p)
+{
+	bp_slub_partial(p, true);
+}
+
+/* A cgroup's task allocates from an accounted cache; the slab goes. */
+static void bp_memcg_slab_uncharge_skipped(struct mmt_program *p)
+{
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CGROUP_CREATE);
+	op(p, MMT_OP_CGROUP_ENTER, 0);
+	op(p, MMT_OP_CACHE_CREATE, 512, MMT_SLAB_ACCOUNT);
+	op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	op(p, MMT_OP_CACHE_FREE, 0);
+	op(p, MMT_OP_CACHE_SHRINK, 0);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -490,6 +541,14 @@ static const struct bug_program bug_programs[] = {
 	{ "deferred-drain-drops-last", bp_deferred_drain_drops_last,
 	  MMT_EXEC_OK },
 	{ "pcp-pop-keeps-flag", bp_pcp_pop_keeps_flag, MMT_EXEC_OK },
+	{ "buddy-merge-below-max-order", bp_buddy_merge_below_max_order,
+	  MMT_EXEC_OK },
+	{ "slub-cpu-partial-uncounted", bp_slub_cpu_partial_uncounted,
+	  MMT_EXEC_OK },
+	{ "slub-node-partial-uncounted", bp_slub_node_partial_uncounted,
+	  MMT_EXEC_OK },
+	{ "memcg-slab-uncharge-skipped", bp_memcg_slab_uncharge_skipped,
+	  MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)

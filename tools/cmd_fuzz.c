@@ -1720,6 +1720,10 @@ static const struct {
 	{ "deferred-count-per-block", "pages" },
 	{ "deferred-drain-drops-last", "pages" },
 	{ "pcp-pop-keeps-flag", "pages" },
+	{ "buddy-merge-below-max-order", "pages" },
+	{ "slub-cpu-partial-uncounted", "slab" },
+	{ "slub-node-partial-uncounted", "slab" },
+	{ "memcg-slab-uncharge-skipped", "slab" },
 };
 
 struct seed_filter {
