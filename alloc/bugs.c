@@ -172,6 +172,10 @@ static const struct mmt_bug_info bugs[] = {
 	  "-", "memcg",
 	  "freeing a slab of a cgroup's cache gives its pages back without uncharging them from the cgroup",
 	  "memcg-charge" },
+	{ MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE,
+	  "slub-deactivate-inuse-off-by-one", "-", "slab",
+	  "SLUB: deactivate_slab() gives the cpu freelist's objects back to the slab but takes one fewer off its inuse count (the count of the walk starts at the second object)",
+	  "slab-inuse" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -424,7 +424,14 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			_mmt_set_freepointer(s, tail,
 					     idx_ptr(s, slab, st.free));
 			st.free = head;
-			st.inuse -= cnt;
+			/* MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE (slab-inuse) */
+			st.inuse -=
+				cnt -
+				(mmt_bug_on(
+					 s->m,
+					 MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE) ?
+					 1 :
+					 0);
 		}
 		st.frozen = false;
 		if (!st.inuse && nr_partial(n) >= min_partial(s))

@@ -493,6 +493,17 @@ static void bp_memcg_slab_uncharge_skipped(struct mmt_program *p)
 	op(p, MMT_OP_CACHE_SHRINK, 0);
 }
 
+/* One object out: the shrink deactivates the cpu slab with its freelist. */
+static void bp_slub_deactivate_inuse_off_by_one(struct mmt_program *p)
+{
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 2;
+	op(p, MMT_OP_CACHE_CREATE, 512, 0);
+	op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	op(p, MMT_OP_CACHE_SHRINK, 0);
+	op(p, MMT_OP_CACHE_FREE, 0);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -549,6 +560,8 @@ static const struct bug_program bug_programs[] = {
 	  MMT_EXEC_OK },
 	{ "memcg-slab-uncharge-skipped", bp_memcg_slab_uncharge_skipped,
 	  MMT_EXEC_OK },
+	{ "slub-deactivate-inuse-off-by-one",
+	  bp_slub_deactivate_inuse_off_by_one, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)

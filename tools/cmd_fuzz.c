@@ -1724,6 +1724,7 @@ static const struct {
 	{ "slub-cpu-partial-uncounted", "slab" },
 	{ "slub-node-partial-uncounted", "slab" },
 	{ "memcg-slab-uncharge-skipped", "slab" },
+	{ "slub-deactivate-inuse-off-by-one", "slab" },
 };
 
 struct seed_filter {

@@ -201,6 +201,7 @@ enum mmt_bug {
 	MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED, /* model: slab-cpu-partial */
 	MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED, /* model: slab-node-partial */
 	MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED, /* model: memcg-charge */
+	MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE, /* model: slab-inuse */
 	MMT_NR_BUGS
 };
 
