@@ -397,6 +397,7 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	unsigned long flags = 0;
 	bool locked = false;
 	void *tail = NULL, *p;
+	unsigned int off_by_one;
 	uint64_t old;
 	struct sstate st;
 
@@ -416,6 +417,9 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			break; /* reported; the rest is lost, not spread */
 	}
 	head = ptr_idx(s, slab, freelist);
+	/* MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE: one short (slab-inuse). */
+	off_by_one = tail &&
+		     mmt_bug_on(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE);
 	old = atomic_load_explicit(slab_state(slab), memory_order_acquire);
 	for (;;) {
 		st = st_unpack(old);
@@ -424,14 +428,7 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			_mmt_set_freepointer(s, tail,
 					     idx_ptr(s, slab, st.free));
 			st.free = head;
-			/* MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE (slab-inuse) */
-			st.inuse -=
-				cnt -
-				(mmt_bug_on(
-					 s->m,
-					 MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE) ?
-					 1 :
-					 0);
+			st.inuse -= cnt - off_by_one;
 		}
 		st.frozen = false;
 		if (!st.inuse && nr_partial(n) >= min_partial(s))
