@@ -176,6 +176,10 @@ static const struct mmt_bug_info bugs[] = {
 	  "slub-deactivate-inuse-off-by-one", "-", "slab",
 	  "SLUB: deactivate_slab() gives the cpu freelist's objects back to the slab but takes one fewer off its inuse count (the count of the walk starts at the second object)",
 	  "slab-inuse" },
+	{ MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST, "slub-acquire-keeps-freelist",
+	  "-", "slab",
+	  "SLUB: acquire_slab() freezes a node partial slab for the CPU and takes its freelist, but leaves the freelist in the slab's state: once the CPU's copy runs out, get_freelist() hands the same objects out again",
+	  "slab-double-alloc" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -659,7 +659,9 @@ static void *acquire_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		MMT_IASSERT(!st.frozen && st.free != FL_NONE);
 		free = st.free;
 		st.frozen = true;
-		if (first) {
+		/* MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST (slab-double-alloc) */
+		if (first &&
+		    !mmt_bug_on(s->m, MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST)) {
 			st.inuse = st.objects;
 			st.free = FL_NONE;
 		}

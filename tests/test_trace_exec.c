@@ -504,6 +504,27 @@ static void bp_slub_deactivate_inuse_off_by_one(struct mmt_program *p)
 	op(p, MMT_OP_CACHE_FREE, 0);
 }
 
+/*
+ * Five slabs' worth of objects, two freed from the first slab, the shrink
+ * moves it to the node's partial list; the allocations after it acquire
+ * that slab and then run through the CPU's copy of its freelist.
+ */
+static void bp_slub_acquire_keeps_freelist(struct mmt_program *p)
+{
+	int i;
+
+	prog(p, 1, 1024, 64);
+	p->hdr.oracle_level = 0;
+	op(p, MMT_OP_CACHE_CREATE, 512, 0);
+	for (i = 0; i < 40; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+	op(p, MMT_OP_CACHE_FREE, 0);
+	op(p, MMT_OP_CACHE_FREE, 1);
+	op(p, MMT_OP_CACHE_SHRINK, 0);
+	for (i = 0; i < 8; i++)
+		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -562,6 +583,8 @@ static const struct bug_program bug_programs[] = {
 	  MMT_EXEC_OK },
 	{ "slub-deactivate-inuse-off-by-one",
 	  bp_slub_deactivate_inuse_off_by_one, MMT_EXEC_OK },
+	{ "slub-acquire-keeps-freelist", bp_slub_acquire_keeps_freelist,
+	  MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)

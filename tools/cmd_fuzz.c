@@ -1725,6 +1725,7 @@ static const struct {
 	{ "slub-node-partial-uncounted", "slab" },
 	{ "memcg-slab-uncharge-skipped", "slab" },
 	{ "slub-deactivate-inuse-off-by-one", "slab" },
+	{ "slub-acquire-keeps-freelist", "slab" },
 };
 
 struct seed_filter {

@@ -202,6 +202,7 @@ enum mmt_bug {
 	MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED, /* model: slab-node-partial */
 	MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED, /* model: memcg-charge */
 	MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE, /* model: slab-inuse */
+	MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST, /* model: slab-double-alloc */
 	MMT_NR_BUGS
 };
 
