@@ -180,6 +180,9 @@ static const struct mmt_bug_info bugs[] = {
 	  "-", "slab",
 	  "SLUB: acquire_slab() freezes a node partial slab for the CPU and takes its freelist, but leaves the freelist in the slab's state: once the CPU's copy runs out, get_freelist() hands the same objects out again",
 	  "slab-double-alloc" },
+	{ MMT_BUG_NOFAIL_NO_MIN_RESERVE, "nofail-no-min-reserve", "-", "page",
+	  "the __GFP_NOFAIL retries ask for the min watermark without ALLOC_MIN_RESERVE (the pre-6.4 harder access, dropped): a NOFAIL request fails while the reserve the kernel grants it has pages",
+	  "nofail-failed" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

@@ -1676,9 +1676,15 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 		for (i = 0; i < MMT_MAX_SLOWPATH_LOOPS; i++) {
 			cpu = _mmt_this_cpu;
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
+			/* MMT_BUG_NOFAIL_NO_MIN_RESERVE: no reserve (nofail-failed). */
 			page = get_page_from_freelist(
 				cpu, gfp, order,
-				ALLOC_WMARK_MIN | ALLOC_HIGH,
+				ALLOC_WMARK_MIN |
+					(mmt_bug_on(
+						 cpu->m,
+						 MMT_BUG_NOFAIL_NO_MIN_RESERVE) ?
+						 0 :
+						 ALLOC_HIGH),
 				ac);
 			if (page)
 				return page;

@@ -525,6 +525,27 @@ static void bp_slub_acquire_keeps_freelist(struct mmt_program *p)
 		op(p, MMT_OP_CACHE_ALLOC, 0, GFP_KERNEL);
 }
 
+/*
+ * Memory taken down to the min watermark by requests that give up
+ * (__GFP_NORETRY: no OOM), then a GFP_NOFS __GFP_NOFAIL page (no OOM
+ * killer without __GFP_FS): only the min reserve the kernel grants NOFAIL
+ * (ALLOC_MIN_RESERVE) has it.
+ */
+static void bp_nofail_no_min_reserve(struct mmt_program *p)
+{
+	int i;
+
+	prog(p, 1, 4096, 0);
+	p->hdr.oracle_level = 0;
+	for (i = 0; i < 7; i++)
+		op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL | __GFP_NORETRY, 9);
+	for (i = 0; i < 64; i++)
+		op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL | __GFP_NORETRY, 3);
+	for (i = 0; i < 64; i++)
+		op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL | __GFP_NORETRY, 0);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_NOFS | __GFP_NOFAIL, 0);
+}
+
 struct bug_program {
 	const char *id;
 	void (*build)(struct mmt_program *p);
@@ -585,6 +606,7 @@ static const struct bug_program bug_programs[] = {
 	  bp_slub_deactivate_inuse_off_by_one, MMT_EXEC_OK },
 	{ "slub-acquire-keeps-freelist", bp_slub_acquire_keeps_freelist,
 	  MMT_EXEC_OK },
+	{ "nofail-no-min-reserve", bp_nofail_no_min_reserve, MMT_EXEC_OK },
 };
 
 static const struct bug_program *bug_program(const char *id)

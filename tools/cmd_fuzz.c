@@ -1726,6 +1726,7 @@ static const struct {
 	{ "memcg-slab-uncharge-skipped", "slab" },
 	{ "slub-deactivate-inuse-off-by-one", "slab" },
 	{ "slub-acquire-keeps-freelist", "slab" },
+	{ "nofail-no-min-reserve", "pages" },
 };
 
 struct seed_filter {

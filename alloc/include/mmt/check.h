@@ -203,6 +203,7 @@ enum mmt_bug {
 	MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED, /* model: memcg-charge */
 	MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE, /* model: slab-inuse */
 	MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST, /* model: slab-double-alloc */
+	MMT_BUG_NOFAIL_NO_MIN_RESERVE, /* model: nofail-failed */
 	MMT_NR_BUGS
 };
 
