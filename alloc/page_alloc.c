@@ -1671,21 +1671,19 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 	 * reports the failure as a finding.
 	 */
 	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
+		/* MMT_BUG_NOFAIL_NO_MIN_RESERVE: no reserve (nofail-failed). */
+		const unsigned int nofail_flags =
+			ALLOC_WMARK_MIN |
+			(mmt_bug_on(cpu->m, MMT_BUG_NOFAIL_NO_MIN_RESERVE) ?
+				 0 :
+				 ALLOC_HIGH);
 		int i;
 
 		for (i = 0; i < MMT_MAX_SLOWPATH_LOOPS; i++) {
 			cpu = _mmt_this_cpu;
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
-			/* MMT_BUG_NOFAIL_NO_MIN_RESERVE: no reserve (nofail-failed). */
-			page = get_page_from_freelist(
-				cpu, gfp, order,
-				ALLOC_WMARK_MIN |
-					(mmt_bug_on(
-						 cpu->m,
-						 MMT_BUG_NOFAIL_NO_MIN_RESERVE) ?
-						 0 :
-						 ALLOC_HIGH),
-				ac);
+			page = get_page_from_freelist(cpu, gfp, order,
+						      nofail_flags, ac);
 			if (page)
 				return page;
 			if (!direct_reclaim(cpu, gfp, order) &&
