@@ -983,6 +983,11 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 			int count, int mt, bool trylock)
 {
 	struct mmt_plist *list = &pcp->lists[pindex(mt, order)];
+	/* MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG: the buddy mark stays (page-state). */
+	const unsigned int kept =
+		mmt_bug_on(z->m, MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG) ?
+			MMT_PG_BUDDY :
+			0;
 	unsigned long flags;
 	int i;
 
@@ -997,7 +1002,7 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 		if (pfn == MMT_PFN_NONE)
 			break;
 		p = pfn_to_page(z->m, pfn);
-		pg_set_flags(p, MMT_PG_PCP | KEEP(p));
+		pg_set_flags(p, MMT_PG_PCP | KEEP(p) | kept);
 		pg_set_order(p, (uint8_t)order);
 		p->migratetype = (uint8_t)mt;
 		p->pcp_cpu = (int16_t)owner;
@@ -1305,9 +1310,7 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 
 		pcp_list_point(cpu, pcp, up);
 		plist_del(cpu->m, list, pfn);
-		/* MMT_BUG_PCP_POP_KEEPS_FLAG leaves the mark (page-state). */
-		if (!mmt_bug_on(cpu->m, MMT_BUG_PCP_POP_KEEPS_FLAG))
-			pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
+		pg_set_flags(p, pg_flags(p) & ~MMT_PG_PCP);
 		p->pcp_cpu = -1;
 		pcp_count_add(pcp, -(1 << order));
 		mmt_count_event(cpu, MMT_VM_PCP_HIT, 1);
@@ -2020,6 +2023,32 @@ single:
 
 /* ---- free ---- */
 
+static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
+			  unsigned int order, bool trylock);
+
+/* A block above the costly order: straight to the buddy lists. */
+static MMT_NOINLINE void free_costly(struct mmt_cpu *cpu, struct mmt_zone *z,
+				     uint32_t pfn, unsigned int order,
+				     bool trylock)
+{
+	/*
+	 * MMT_BUG_ZONE_ALLOCATED_PER_BLOCK: the allocated count loses one
+	 * page for the block, not 2^order (zone-conservation).
+	 */
+	if (MMT_UNLIKELY(
+		    mmt_bug_on(cpu->m, MMT_BUG_ZONE_ALLOCATED_PER_BLOCK))) {
+		struct mmt_pcp *pcp = cpu_pcp(cpu, z);
+
+		atomic_store_explicit(
+			&pcp->allocated,
+			atomic_load_explicit(&pcp->allocated,
+					     memory_order_relaxed) +
+				(1l << order) - 1,
+			memory_order_relaxed);
+	}
+	free_one_page(cpu, z, pfn, order, trylock);
+}
+
 /* API checks of a free; returns false (after reporting) if it must not go on. */
 static MMT_COLD bool report_bad_free(struct mmt_machine *m,
 				     struct mmt_page *page, unsigned int order,
@@ -2092,16 +2121,12 @@ static MMT_ALWAYS_INLINE void free_pages_prepare(struct mmt_cpu *cpu,
 		       n << MMT_PAGE_SHIFT);
 	zone_touch(z);
 	pcp = cpu_pcp(cpu, z);
-	/* MMT_BUG_ZONE_ALLOCATED_PER_BLOCK: one page a block (zone-conservation). */
-	if (MMT_UNLIKELY(order &&
-			 mmt_bug_on(m, MMT_BUG_ZONE_ALLOCATED_PER_BLOCK)))
-		n = 1;
 	atomic_store_explicit(&pcp->allocated,
 			      atomic_load_explicit(&pcp->allocated,
 						   memory_order_relaxed) -
 				      (long)n,
 			      memory_order_relaxed);
-	mmt_count_event(cpu, MMT_VM_PGFREE, 1ul << order);
+	mmt_count_event(cpu, MMT_VM_PGFREE, n);
 }
 
 /*
@@ -2190,7 +2215,7 @@ static MMT_ALWAYS_INLINE void free_pages_op(struct mmt_page *page,
 	else if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER))
 		free_unref_page(cpu, z, pfn, order, trylock);
 	else
-		free_one_page(cpu, z, pfn, order, trylock);
+		free_costly(cpu, z, pfn, order, trylock);
 }
 
 void mmt_free_pages(struct mmt_page *page, unsigned int order)

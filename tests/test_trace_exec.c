@@ -399,8 +399,8 @@ static void bp_thisnode_fallback(struct mmt_program *p)
 }
 
 /*
- * The bookkeeping validators' bugs: an order-1 block freed (the zone's
- * allocated count), a block freed by free_pages_nolock in a hard irq under
+ * The bookkeeping validators' bugs: an order-4 block freed, above the
+ * costly order (the zone's allocated count), a block freed by free_pages_nolock in a hard irq under
  * RT rules, where it defers (the deferred list and its drain), and the
  * first allocation from the per-cpu lists (the state it hands out).
  */
@@ -408,7 +408,7 @@ static void bp_zone_allocated_per_block(struct mmt_program *p)
 {
 	prog(p, 1, 1024, 64);
 	p->hdr.oracle_level = 2;
-	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 1);
+	op(p, MMT_OP_ALLOC_PAGES, GFP_KERNEL, 4);
 	op(p, MMT_OP_FREE_PAGES, 0);
 }
 
@@ -434,7 +434,7 @@ static void bp_deferred_drain_drops_last(struct mmt_program *p)
 	bp_deferred_nolock_free(p, 0, 0);
 }
 
-static void bp_pcp_pop_keeps_flag(struct mmt_program *p)
+static void bp_pcp_refill_keeps_buddy_flag(struct mmt_program *p)
 {
 	prog(p, 1, 1024, 64);
 	p->hdr.oracle_level = 0;
@@ -593,7 +593,8 @@ static const struct bug_program bug_programs[] = {
 	  MMT_EXEC_OK },
 	{ "deferred-drain-drops-last", bp_deferred_drain_drops_last,
 	  MMT_EXEC_OK },
-	{ "pcp-pop-keeps-flag", bp_pcp_pop_keeps_flag, MMT_EXEC_OK },
+	{ "pcp-refill-keeps-buddy-flag", bp_pcp_refill_keeps_buddy_flag,
+	  MMT_EXEC_OK },
 	{ "buddy-merge-below-max-order", bp_buddy_merge_below_max_order,
 	  MMT_EXEC_OK },
 	{ "slub-cpu-partial-uncounted", bp_slub_cpu_partial_uncounted,

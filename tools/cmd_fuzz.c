@@ -1719,7 +1719,7 @@ static const struct {
 	{ "zone-allocated-per-block", "pages" },
 	{ "deferred-count-per-block", "pages" },
 	{ "deferred-drain-drops-last", "pages" },
-	{ "pcp-pop-keeps-flag", "pages" },
+	{ "pcp-refill-keeps-buddy-flag", "pages" },
 	{ "buddy-merge-below-max-order", "pages" },
 	{ "slub-cpu-partial-uncounted", "slab" },
 	{ "slub-node-partial-uncounted", "slab" },

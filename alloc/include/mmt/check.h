@@ -196,7 +196,7 @@ enum mmt_bug {
 	MMT_BUG_ZONE_ALLOCATED_PER_BLOCK, /* model: zone-conservation */
 	MMT_BUG_DEFERRED_COUNT_PER_BLOCK, /* model: deferred-list */
 	MMT_BUG_DEFERRED_DRAIN_DROPS_LAST, /* model: deferred-free-lost */
-	MMT_BUG_PCP_POP_KEEPS_FLAG, /* model: page-state */
+	MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG, /* model: page-state */
 	MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER, /* model: buddy-consistency */
 	MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED, /* model: slab-cpu-partial */
 	MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED, /* model: slab-node-partial */
