@@ -2150,6 +2150,9 @@ MMT_TEST(misuse_operations_need_the_word_have_no_binary_form_and_name_one_misuse
 		"mmtorture-trace 1\nmachine cpus=2\nmisuse cpu_offline_any cpu=1\n",
 		"t.trace:3:24: cpu_offline_any cpu=1: a cpu of the machine (write cpu_offline 1; the misuse is a number past its 2 cpu(s))");
 	parse_err(
+		"mmtorture-trace 1\nmachine cpus=2 sched=rr\nmisuse cpu 1\n",
+		"t.trace:3:1: misuse cpu: in a concurrent program (sched=rr) 'cpu N' starts CPU N's thread and moves no task; leaving a CPU is a misuse of sequential programs");
+	parse_err(
 		"mmtorture-trace 1\nmachine cpus=1\nmisuse exit_context noio\n",
 		"t.trace:3:21: exit_context noio: a scope's restore takes what its save returned; nothing to restore without one");
 	parse_err(

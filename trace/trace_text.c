@@ -1029,6 +1029,16 @@ static bool parse_op(struct parser *ps, struct tok *first)
 			"%s is a deliberate misuse of the API: write 'misuse %s ...' (text only, for oracle pairs and tests)",
 			info->name, info->name);
 
+	/*
+	 * In a concurrent program `cpu N` starts a thread, it moves no task:
+	 * the misuse of leaving a CPU exists in sequential programs only.
+	 */
+	if (op.misuse && code == MMT_OP_CPU &&
+	    ps->out->sched.source != MMT_SCHED_SEQ)
+		return perr(
+			ps, first->col,
+			"misuse cpu: in a concurrent program (sched=%s) 'cpu N' starts CPU N's thread and moves no task; leaving a CPU is a misuse of sequential programs",
+			mmt_sched_source_name(ps->out->sched.source));
 	if (op.misuse && info->result)
 		return perr(
 			ps, first->col,
