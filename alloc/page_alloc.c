@@ -784,8 +784,12 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z,
 				 uint32_t pfn, unsigned int order)
 {
 	struct mmt_machine *m = z->m;
+	/* MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER: one order short (buddy-consistency). */
+	const unsigned int top =
+		MMT_MAX_ORDER - 1 -
+		(mmt_bug_on(m, MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER) ? 1 : 0);
 
-	while (order < MMT_MAX_ORDER - 1) {
+	while (order < top) {
 		uint32_t buddy = pfn ^ (1u << order);
 		struct mmt_page *bp;
 
@@ -800,6 +804,9 @@ static void free_one_page_locked(struct mmt_cpu *cpu, struct mmt_zone *z,
 		order++;
 		mmt_count_event(cpu, MMT_VM_BUDDY_MERGE, 1);
 	}
+	/* Stopped one order short where the correct merge may go on. */
+	if (MMT_UNLIKELY(top < MMT_MAX_ORDER - 1))
+		mmt_bug_hit(m, MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER, order == top);
 	free_list_add(z, pfn, order, pageblock_mt(z, pfn), false);
 }
 
@@ -815,7 +822,16 @@ static void defer_push(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
 
 	pg_set_flags(p, MMT_PG_DEFERRED | KEEP(p));
 	pg_set_order(p, (uint8_t)order);
-	atomic_fetch_add_explicit(&z->nr_deferred, 1l << order,
+	/* MMT_BUG_DEFERRED_COUNT_PER_BLOCK: one page a block (deferred-list). */
+	atomic_fetch_add_explicit(&z->nr_deferred,
+				  mmt_bug_on(z->m,
+					     MMT_BUG_DEFERRED_COUNT_PER_BLOCK) &&
+						  mmt_bug_hit(
+							  z->m,
+							  MMT_BUG_DEFERRED_COUNT_PER_BLOCK,
+							  order > 0) ?
+					  1l :
+					  1l << order,
 				  memory_order_relaxed);
 	do {
 		p->next = head;
@@ -844,6 +860,18 @@ static MMT_NOINLINE void defer_drain_locked(struct mmt_cpu *cpu,
 		uint32_t next = p->next;
 		unsigned int order = pg_order(p);
 
+		/*
+		 * MMT_BUG_DEFERRED_DRAIN_DROPS_LAST: the walk frees a block
+		 * only while another follows; the last is off the list,
+		 * still counted and never freed (deferred-free-lost).
+		 */
+		if (MMT_UNLIKELY(next == MMT_PFN_NONE &&
+				 mmt_bug_on(z->m,
+					    MMT_BUG_DEFERRED_DRAIN_DROPS_LAST) &&
+				 mmt_bug_hit(z->m,
+					     MMT_BUG_DEFERRED_DRAIN_DROPS_LAST,
+					     true)))
+			break;
 		pg_set_flags(p, KEEP(p));
 		atomic_fetch_sub_explicit(&z->nr_deferred, 1l << order,
 					  memory_order_relaxed);
@@ -971,6 +999,14 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 			int count, int mt, bool trylock)
 {
 	struct mmt_plist *list = &pcp->lists[pindex(mt, order)];
+	/* MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG: the buddy mark stays (page-state). */
+	const unsigned int kept =
+		mmt_bug_on(z->m, MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG) &&
+				mmt_bug_hit(z->m,
+					    MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG,
+					    count > 0) ?
+			MMT_PG_BUDDY :
+			0;
 	unsigned long flags;
 	int i;
 
@@ -985,7 +1021,7 @@ static int rmqueue_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 		if (pfn == MMT_PFN_NONE)
 			break;
 		p = pfn_to_page(z->m, pfn);
-		pg_set_flags(p, MMT_PG_PCP | KEEP(p));
+		pg_set_flags(p, MMT_PG_PCP | KEEP(p) | kept);
 		pg_set_order(p, (uint8_t)order);
 		p->migratetype = (uint8_t)mt;
 		p->pcp_cpu = (int16_t)owner;
@@ -1685,15 +1721,22 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 	 * reports the failure as a finding.
 	 */
 	if ((gfp & __GFP_NOFAIL) && can_reclaim) {
+		/* MMT_BUG_NOFAIL_NO_MIN_RESERVE: no reserve (nofail-failed). */
+		const unsigned int nofail_flags =
+			ALLOC_WMARK_MIN |
+			(mmt_bug_on(cpu->m, MMT_BUG_NOFAIL_NO_MIN_RESERVE) &&
+					 mmt_bug_hit(cpu->m,
+						     MMT_BUG_NOFAIL_NO_MIN_RESERVE,
+						     true) ?
+				 0 :
+				 ALLOC_HIGH);
 		int i;
 
 		for (i = 0; i < MMT_MAX_SLOWPATH_LOOPS; i++) {
 			cpu = _mmt_this_cpu;
 			mmt_count_event(cpu, MMT_VM_NOFAIL_RETRY, 1);
-			page = get_page_from_freelist(
-				cpu, gfp, order,
-				ALLOC_WMARK_MIN | ALLOC_HIGH,
-				ac);
+			page = get_page_from_freelist(cpu, gfp, order,
+						      nofail_flags, ac);
 			if (page)
 				return page;
 			if (!direct_reclaim(cpu, gfp, order) &&
@@ -2036,6 +2079,34 @@ single:
 
 /* ---- free ---- */
 
+static void free_one_page(struct mmt_cpu *cpu, struct mmt_zone *z, uint32_t pfn,
+			  unsigned int order, bool trylock);
+
+/* A block above the costly order: straight to the buddy lists. */
+static MMT_NOINLINE void free_costly(struct mmt_cpu *cpu, struct mmt_zone *z,
+				     uint32_t pfn, unsigned int order,
+				     bool trylock)
+{
+	/*
+	 * MMT_BUG_ZONE_ALLOCATED_PER_BLOCK: the allocated count loses one
+	 * page for the block, not 2^order (zone-conservation).
+	 */
+	if (MMT_UNLIKELY(
+		    mmt_bug_on(cpu->m, MMT_BUG_ZONE_ALLOCATED_PER_BLOCK))) {
+		struct mmt_pcp *pcp = cpu_pcp(cpu, z);
+
+		mmt_bug_hit(cpu->m, MMT_BUG_ZONE_ALLOCATED_PER_BLOCK, true);
+
+		atomic_store_explicit(
+			&pcp->allocated,
+			atomic_load_explicit(&pcp->allocated,
+					     memory_order_relaxed) +
+				(1l << order) - 1,
+			memory_order_relaxed);
+	}
+	free_one_page(cpu, z, pfn, order, trylock);
+}
+
 /* API checks of a free; returns false (after reporting) if it must not go on. */
 static MMT_COLD bool report_bad_free(struct mmt_machine *m,
 				     struct mmt_page *page, unsigned int order,
@@ -2202,7 +2273,7 @@ static MMT_ALWAYS_INLINE void free_pages_op(struct mmt_page *page,
 	else if (MMT_LIKELY(order <= MMT_PAGE_ALLOC_COSTLY_ORDER))
 		free_unref_page(cpu, z, pfn, order, trylock);
 	else
-		free_one_page(cpu, z, pfn, order, trylock);
+		free_costly(cpu, z, pfn, order, trylock);
 }
 
 void mmt_free_pages(struct mmt_page *page, unsigned int order)

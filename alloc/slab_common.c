@@ -400,8 +400,11 @@ static void free_slab_pages(struct mmt_kmem_cache *s, struct mmt_page *page,
 		mmt_free_pages(page, order);
 	atomic_fetch_sub_explicit(&s->nr_slab_pages, 1l << order,
 				  memory_order_relaxed);
-	if (s->memcg)
+	/* MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED keeps the charge (memcg-charge). */
+	if (s->memcg && !mmt_bug_on(s->m, MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED))
 		_mmt_memcg_charge(s->memcg, -(1l << order));
+	else if (s->memcg)
+		mmt_bug_hit(s->m, MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED, true);
 	last = atomic_fetch_sub_explicit(&s->nr_slabs, 1,
 					 memory_order_acq_rel) == 1;
 	if (last && atomic_load_explicit(&s->dead, memory_order_acquire))

@@ -303,8 +303,12 @@ static void add_partial(struct mmt_kmem_cache *s, struct kmem_cache_node *n,
 		if (!tail)
 			n->partial = pfn;
 	}
-	atomic_store_explicit(&n->nr_partial, nr_partial(n) + 1,
-			      memory_order_relaxed);
+	/* MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED: not counted (slab-node-partial). */
+	if (!mmt_bug_on(s->m, MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED))
+		atomic_store_explicit(&n->nr_partial, nr_partial(n) + 1,
+				      memory_order_relaxed);
+	else
+		mmt_bug_hit(s->m, MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED, true);
 }
 
 static void remove_partial(struct mmt_kmem_cache *s, struct kmem_cache_node *n,
@@ -395,6 +399,7 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	unsigned long flags = 0;
 	bool locked = false;
 	void *tail = NULL, *p;
+	unsigned int off_by_one;
 	uint64_t old;
 	struct sstate st;
 
@@ -414,6 +419,11 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			break; /* reported; the rest is lost, not spread */
 	}
 	head = ptr_idx(s, slab, freelist);
+	/* MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE: one short (slab-inuse). */
+	off_by_one = tail &&
+		     mmt_bug_on(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE) &&
+		     mmt_bug_hit(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE,
+				 true);
 	old = atomic_load_explicit(slab_state(slab), memory_order_acquire);
 	for (;;) {
 		st = st_unpack(old);
@@ -422,7 +432,7 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 			_mmt_set_freepointer(s, tail,
 					     idx_ptr(s, slab, st.free));
 			st.free = head;
-			st.inuse -= cnt;
+			st.inuse -= cnt - off_by_one;
 		}
 		st.frozen = false;
 		if (!st.inuse && nr_partial(n) >= min_partial(s))
@@ -592,7 +602,12 @@ static void put_cpu_partial(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	slab_meta(slab)->next = c->partial;
 	slab_meta(slab)->prev = MMT_PFN_NONE;
 	c->partial = page_pfn(s->m, slab);
-	atomic_store_explicit(&c->nr_partial, nr + 1, memory_order_relaxed);
+	/* MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED: not counted (slab-cpu-partial). */
+	if (!mmt_bug_on(s->m, MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED))
+		nr++;
+	else
+		mmt_bug_hit(s->m, MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED, true);
+	atomic_store_explicit(&c->nr_partial, nr, memory_order_relaxed);
 	mmt_spin_unlock_irqrestore(&c->lock, flags);
 	if (to_unfreeze != MMT_PFN_NONE)
 		unfreeze_partials(s, to_unfreeze, d);
@@ -655,7 +670,11 @@ static void *acquire_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 		MMT_IASSERT(!st.frozen && st.free != FL_NONE);
 		free = st.free;
 		st.frozen = true;
-		if (first) {
+		/* MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST (slab-double-alloc) */
+		if (first &&
+		    (!mmt_bug_on(s->m, MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST) ||
+		     !mmt_bug_hit(s->m, MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST,
+				  true))) {
 			st.inuse = st.objects;
 			st.free = FL_NONE;
 		}

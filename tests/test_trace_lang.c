@@ -194,6 +194,8 @@ static const char every_op[] = HDR_BIN
 	"reserve_group_connect rg0\n"
 	"reserve_group_disconnect rg0\n"
 	"reserve_destroy r1\n"
+	"rg1 = reserve_group_in rg0\n"
+	"reserve_group_destroy rg1\n"
 	"reserve_group_destroy rg0\n"
 	"sk0 = sock_memalloc\n"
 	"s0 = swapon\n"
@@ -250,6 +252,41 @@ static const char lax_misuse[] =
 	"exit\n"
 	"cpu 7\n"
 	"free_pages p0\n";
+
+/*
+ * Canonical text of every operation of the misuse group (each written
+ * `misuse OP`), and the misuse forms of cpu and enter.
+ */
+static const char every_misuse[] =
+	"mmtorture-trace 1\n"
+	"machine nodes=1 cpus=2 normal=1024 dma32=64 slab=slub mempool=pool-first rt=off kvfree_rcu=nowait oracles=1\n"
+	"bugs none\n"
+	"p0 = alloc_pages GFP_KERNEL order=1\n"
+	"misuse free_pages_tail p0 pages=1\n"
+	"misuse write_pages p0 off=4095 count=2\n"
+	"misuse free_pages_order p0 order=0\n"
+	"misuse alloc_free_pages node=4 GFP_KERNEL|0x80000000 order=11\n"
+	"misuse kmem_cache_create_destroy size=0 POISON\n"
+	"c0 = kmem_cache_create size=64 RED_ZONE\n"
+	"c1 = kmem_cache_create size=64 0\n"
+	"co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+	"misuse kmem_cache_free_to c1 co0\n"
+	"misuse write_cache_object co0 off=64 count=1\n"
+	"o0 = kmalloc size=64 GFP_KERNEL\n"
+	"misuse kfree_at o0 off=8\n"
+	"misuse kvfree_rcu_at o0 off=63\n"
+	"m0 = mempool_create kmalloc min=2 size=64\n"
+	"e0 = mempool_alloc m0 GFP_KERNEL\n"
+	"mempool_free e0\n"
+	"misuse write_element e0 off=0 count=64\n"
+	"enter mutex_a\n"
+	"  misuse exit_context rcu_read\n"
+	"  misuse enter mutex_a\n"
+	"  exit\n"
+	"  misuse cpu 1\n"
+	"misuse cpu_offline_any cpu=2\n"
+	"misuse lock_uninitialized\n"
+	"misuse kswapd_any node=1\n";
 
 /*
  * Canonical text of a concurrent program (binary-valid, a header the
@@ -380,7 +417,8 @@ MMT_TEST(trace_table_has_a_sane_row_for_every_opcode)
 
 MMT_TEST(trace_canonical_text_parses_and_prints_identically)
 {
-	const char *texts[] = { every_op, lax_misuse, every_op_mt };
+	const char *texts[] = { every_op, lax_misuse, every_op_mt,
+				every_misuse };
 	bool used[MMT_NR_OPCODES] = { false };
 	struct mmt_program p;
 	size_t t, i;
@@ -2054,6 +2092,99 @@ MMT_TEST(misuse_names_a_dead_handle_prints_back_and_has_no_binary_form)
 		"t.trace:3:1: misuse alloc_pages: an operation that creates a handle cannot be a misuse");
 }
 
+/*
+ * The misuse group (mmt/trace.h): only after the word, text only (no
+ * binary form: encoding drops it, and no target's set holds it), each
+ * refused where it would be no misuse or another one.
+ */
+MMT_TEST(misuse_operations_need_the_word_have_no_binary_form_and_name_one_misuse)
+{
+	struct mmt_program p, back;
+	const char *t;
+	unsigned int code, i;
+
+	parse_ok(every_misuse, &p);
+	encode_decode(&p, &back);
+	for (i = 0; i < back.nr_ops; i++)
+		MMT_CHECK_MSG(!back.ops[i].misuse &&
+				      !MMT_OP_IS_MISUSE(back.ops[i].code),
+			      "op %u: %s survived encoding", i,
+			      mmt_op_info(back.ops[i].code)->name);
+	mmt_program_free(&back);
+	mmt_program_free(&p);
+	for (code = MMT_OP_FIRST_MISUSE; code < MMT_NR_OPCODES; code++) {
+		const char *target;
+		mmt_opset_t set;
+
+		for (i = 0; (target = mmt_trace_target_name(i, NULL)); i++) {
+			MMT_CHECK(mmt_trace_target_ops(target, &set));
+			MMT_CHECK_MSG(!((set >> code) & 1), "%s is in %s",
+				      mmt_op_info(code)->name, target);
+		}
+	}
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\nlock_uninitialized\n",
+		"t.trace:3:1: lock_uninitialized is a deliberate misuse of the API: write 'misuse lock_uninitialized ...' (text only, for oracle pairs and tests)");
+	/* unknown GFP bits only in a misuse */
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"p0 = alloc_pages GFP_KERNEL|0x80000000 order=0\n",
+		"t.trace:3:29: bad GFP mask literal '0x80000000' (expected 0 or 0x<hex> with known bits)");
+	t = "mmtorture-trace 1\nmachine cpus=1\n"
+	    "p0 = alloc_pages GFP_KERNEL order=1\n"
+	    "misuse free_pages_tail p0 pages=2\n";
+	parse_err(
+		t,
+		"t.trace:4:27: free_pages_tail p0 pages=2: the block has 2 page(s) (the misuse frees a page inside it)");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"o0 = kmalloc size=64 GFP_KERNEL\nmisuse kfree_at o0 off=0\n",
+		"t.trace:4:20: kfree_at o0 off=0: a pointer inside the 64-byte object, off=1..63");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"c0 = kmem_cache_create size=64 0\n"
+		"co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		"misuse kmem_cache_free_to c0 co0\n",
+		"t.trace:5:30: kmem_cache_free_to c0 co0: the object is of c0 (the misuse frees it to another cache)");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=2\nmisuse cpu_offline_any cpu=1\n",
+		"t.trace:3:24: cpu_offline_any cpu=1: a cpu of the machine (write cpu_offline 1; the misuse is a number past its 2 cpu(s))");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=2 sched=rr\nmisuse cpu 1\n",
+		"t.trace:3:1: misuse cpu: in a concurrent program (sched=rr) 'cpu N' starts CPU N's thread and moves no task; leaving a CPU is a misuse of sequential programs");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\nmisuse exit_context noio\n",
+		"t.trace:3:21: exit_context noio: a scope's restore takes what its save returned; nothing to restore without one");
+	parse_err(
+		"mmtorture-trace 1\nmachine cpus=1\n"
+		"p0 = alloc_pages GFP_KERNEL order=0\n"
+		"misuse write_pages p0 off=4096 count=1\n",
+		"t.trace:4:23: write_pages p0 off=4096 count=1: past the block's 4096 bytes");
+}
+
+/*
+ * A group nested in a group counts in its parent's live members: the
+ * parent cannot be destroyed before it, as before its reserves.
+ */
+MMT_TEST(a_reserve_group_with_a_live_group_in_it_cannot_be_destroyed)
+{
+	struct mmt_program p;
+	static const char head[] = "mmtorture-trace 1\nmachine cpus=1\n"
+				   "rg0 = reserve_group\n"
+				   "rg1 = reserve_group_in rg0\n";
+	char text[256];
+
+	snprintf(text, sizeof(text), "%sreserve_group_destroy rg0\n", head);
+	parse_err(
+		text,
+		"t.trace:5:23: reserve_group_destroy rg0: 1 live reserve(s) or group(s) in it (destroy them first)");
+	snprintf(text, sizeof(text),
+		 "%sreserve_group_destroy rg1\nreserve_group_destroy rg0\n",
+		 head);
+	parse_ok(text, &p);
+	mmt_program_free(&p);
+}
+
 /* @op at the end of @text's program: what the binary rules say of it. */
 static bool binary_allows_last(const char *text, bool mt, char *why_msg,
 			       size_t len)
@@ -2142,10 +2273,11 @@ MMT_TEST(trace_reserve_groups_take_reserves_only_and_are_destroyed_empty)
 	parse_err(HDR_BIN "r0 = reserve_create pages=4\n"
 			  "r1 = reserve_create_in r0 pages=4\n",
 		  "t.trace:5:24: handle 'r0' is a reserve, expected a reserve group (rg...)");
-	parse_err(HDR_BIN "rg0 = reserve_group\n"
-			  "r0 = reserve_create_in rg0 pages=4\n"
-			  "reserve_group_destroy rg0\n",
-		  "t.trace:6:23: reserve_group_destroy rg0: 1 live reserve(s) in it (destroy them first)");
+	parse_err(
+		HDR_BIN "rg0 = reserve_group\n"
+			"r0 = reserve_create_in rg0 pages=4\n"
+			"reserve_group_destroy rg0\n",
+		"t.trace:6:23: reserve_group_destroy rg0: 1 live reserve(s) or group(s) in it (destroy them first)");
 	/* Emptied, it may go; a reserve of another group does not count. */
 	MMT_CHECK(binary_allows_last(HDR_BIN "rg0 = reserve_group\n"
 					     "rg1 = reserve_group\n"

@@ -2157,6 +2157,18 @@ static const struct {
 	{ "sk-filter-pfmemalloc-kept", "reserves" },
 	/* rt=on: a cgroup offline's flush while a task is inside its sheaf section */
 	{ "sheaf-flush-rt-trylock", "slab-mt" },
+	/* the bookkeeping validators' bugs (their oracle pairs) */
+	{ "zone-allocated-per-block", "pages" },
+	{ "deferred-count-per-block", "pages" },
+	{ "deferred-drain-drops-last", "pages" },
+	{ "pcp-refill-keeps-buddy-flag", "pages" },
+	{ "buddy-merge-below-max-order", "pages" },
+	{ "slub-cpu-partial-uncounted", "slab" },
+	{ "slub-node-partial-uncounted", "slab" },
+	{ "memcg-slab-uncharge-skipped", "slab" },
+	{ "slub-deactivate-inuse-off-by-one", "slab" },
+	{ "slub-acquire-keeps-freelist", "slab" },
+	{ "nofail-no-min-reserve", "pages" },
 };
 
 struct seed_filter {

@@ -312,14 +312,16 @@ static const char *type_name(unsigned int type)
 		[MMT_ARG_COUNT] = "count",
 		[MMT_ARG_SLAB_FLAGS] = "slab_flags",
 		[MMT_ARG_ENUM] = "enum",
+		[MMT_ARG_NUM] = "number",
 	};
 
 	return type < MMT_NR_ARG_TYPES ? names[type] : "?";
 }
 
-/* "p = alloc_pages GFP order=N" */
-static void synopsis(const struct mmt_op_info *info, char *buf, size_t len)
+/* "p = alloc_pages GFP order=N"; "misuse kfree_at o off=N" */
+static void synopsis(unsigned int code, char *buf, size_t len)
 {
+	const struct mmt_op_info *info = mmt_op_info(code);
 	size_t n = 0;
 	int i;
 
@@ -332,6 +334,8 @@ static void synopsis(const struct mmt_op_info *info, char *buf, size_t len)
 	} while (0)
 	if (info->result)
 		PUT("%s = ", mmt_handle_prefix(info->result));
+	if (MMT_OP_IS_MISUSE(code))
+		PUT("misuse ");
 	PUT("%s", info->name);
 	for (i = 0; i < info->nargs; i++) {
 		const struct mmt_arg_info *a = &info->args[i];
@@ -407,6 +411,10 @@ static json_t *ops_json(void)
 							      .name) :
 					  json_null(),
 				  "args", args, "help", info->help));
+		/* Text only, written `misuse OP`: in no target's set. */
+		if (MMT_OP_IS_MISUSE(c))
+			json_object_set_new(json_array_get(arr, c), "misuse",
+					    json_true());
 	}
 	return arr;
 }
@@ -448,13 +456,13 @@ static int cmd_ops(int argc, char **argv)
 		return CLI_EXIT_OK;
 	}
 	for (op = 0; op < MMT_NR_OPCODES; op++) {
-		synopsis(mmt_op_info(op), syn, sizeof(syn));
+		synopsis(op, syn, sizeof(syn));
 		if ((int)strlen(syn) > w)
 			w = (int)strlen(syn);
 	}
 	printf("%-4s %-*s  %s\n", "CODE", w, "OPERATION", "WHAT");
 	for (op = 0; op < MMT_NR_OPCODES; op++) {
-		synopsis(mmt_op_info(op), syn, sizeof(syn));
+		synopsis(op, syn, sizeof(syn));
 		printf("%-4u %-*s  %s\n", op, w, syn, mmt_op_info(op)->help);
 	}
 	return CLI_EXIT_OK;

@@ -1314,6 +1314,10 @@ static void reserve_group_release(struct exec *x, struct xhandle *hd)
 	for (s = 0; s < x->made[MMT_H_RESERVE]; s++)
 		if (x->h[MMT_H_RESERVE][s].aux == hd->ptr)
 			x->h[MMT_H_RESERVE][s].aux = NULL;
+	/* Its groups (teardown only: a program destroys them first) go detached. */
+	for (s = 0; s < x->made[MMT_H_RESERVE_GROUP]; s++)
+		if (x->h[MMT_H_RESERVE_GROUP][s].aux == hd->ptr)
+			x->h[MMT_H_RESERVE_GROUP][s].aux = NULL;
 	mmt_mem_reserve_disconnect(hd->ptr);
 	mmt_mem_reserve_destroy(hd->ptr);
 	hd->ptr = NULL;
@@ -1526,6 +1530,170 @@ static enum may_block op_may_block(const struct mmt_op *op, mmt_gfp_t *gfp)
 	if (*gfp & __GFP_NOFAIL)
 		return BLOCK_NOFAIL;
 	return BLOCK_NEVER;
+}
+
+/* ---- deliberate misuse (the misuse group of mmt/trace.h) ---- */
+
+/* The byte a misuse writes: no poison or red-zone pattern of the model. */
+#define MISUSE_BYTE 0xa5
+
+/*
+ * Write @count misuse bytes at @off of the memory at @base, if every byte
+ * is the machine's memory (a misuse corrupts the model, never the host).
+ */
+static bool misuse_write(struct exec *x, const struct mmt_op_info *info,
+			 char *base, uint32_t off, uint32_t count)
+{
+	char *at = base + off;
+
+	if (!mmt_virt_to_page(x->m, at) ||
+	    !mmt_virt_to_page(x->m, at + count - 1))
+		return bad_trace(
+			x, "%s: off=%u count=%u leaves the machine's memory",
+			info->name, off, count);
+	memset(at, MISUSE_BYTE, count);
+	return true;
+}
+
+/* The exit primitive of context @ctx, which this CPU did not enter. */
+static bool exit_unentered(struct exec *x, uint32_t ctx)
+{
+	struct xcpu *c = &x->cpus[x->cpu];
+
+	switch (ctx) {
+	case MMT_CTX_IRQ:
+		mmt_irq_exit();
+		break;
+	case MMT_CTX_SOFTIRQ:
+		mmt_softirq_exit();
+		break;
+	case MMT_CTX_BH_OFF:
+		mmt_local_bh_enable();
+		break;
+	case MMT_CTX_PREEMPT:
+		mmt_preempt_enable();
+		break;
+	case MMT_CTX_IRQS_OFF:
+		mmt_local_irq_enable();
+		break;
+	case MMT_CTX_RAW_LOCK:
+		locks_ready(c);
+		_mmt_raw_spin_unlock(&c->raw[mmt_in_hardirq()], MMT_SITE);
+		break;
+	case MMT_CTX_SPIN_LOCK:
+		locks_ready(c);
+		_mmt_spin_unlock(&c->spin[mmt_in_hardirq()], MMT_SITE);
+		break;
+	case MMT_CTX_RCU_READ:
+		mmt_rcu_read_unlock();
+		break;
+	case MMT_CTX_MUTEX_A:
+	case MMT_CTX_MUTEX_B:
+		_mmt_mutex_unlock(&x->mutex[ctx - MMT_CTX_MUTEX_A], MMT_SITE);
+		break;
+	default: /* the scopes: a restore needs its save (the text refuses) */
+		return bad_trace(x, "exit_context: no exit primitive for %u",
+				 ctx);
+	}
+	return true;
+}
+
+/*
+ * A misuse operation: the API call a correct program never makes, so that
+ * the model's own check reports it.  Handles may be dead (a freed block's
+ * stale pointer); the interpreter's shadow of the program's memory is
+ * updated only where memory really changes hands.
+ */
+static MMT_COLD bool run_misuse(struct exec *x, const struct mmt_op *op,
+				const struct mmt_op_info *info,
+				struct xhandle **ah)
+{
+	struct mmt_machine *m = x->m;
+	const uint32_t *a = op->arg;
+	struct xhandle *hd = ah[0], *ch;
+	struct mmt_page *page;
+	char name[32];
+	void *p;
+
+	switch ((enum mmt_opcode)op->code) {
+	case MMT_OP_FREE_PAGES_ORDER:
+		if (!hd->ptr)
+			break;
+		/* The model frees the block with its own order after the
+		 * report (bad-order: not at all). */
+		if (hd->state == HS_LIVE && a[1] < MMT_MAX_ORDER)
+			drop_pages(x, hd->ptr, hd->a);
+		mmt_free_pages(hd->ptr, a[1]);
+		break;
+	case MMT_OP_FREE_PAGES_TAIL:
+		if (!hd->ptr)
+			break;
+		page = mmt_pfn_to_page(m, mmt_page_to_pfn(hd->ptr) + a[1]);
+		if (!page)
+			return bad_trace(
+				x, "%s: no page %u after the block's first",
+				info->name, a[1]);
+		mmt_free_pages(page, 0);
+		break;
+	case MMT_OP_ALLOC_FREE_PAGES:
+		page = mmt_alloc_pages_node((int)a[0], a[1], a[2]);
+		if (page)
+			mmt_free_pages(page, a[2]);
+		break;
+	case MMT_OP_CACHE_CREATE_DESTROY:
+		snprintf(name, sizeof(name), "misuse%zu", x->op_index);
+		p = mmt_kmem_cache_create(name, a[0], 0, a[1], NULL);
+		if (p)
+			mmt_kmem_cache_destroy(p);
+		break;
+	case MMT_OP_CACHE_FREE_TO:
+		/* Refused by the model: the object stays allocated. */
+		if (hd->ptr && ah[1]->ptr)
+			mmt_kmem_cache_free(hd->ptr, ah[1]->ptr);
+		break;
+	case MMT_OP_KFREE_AT:
+		if (hd->ptr)
+			mmt_kfree((char *)hd->ptr + a[1]);
+		break;
+	case MMT_OP_KVFREE_RCU_AT:
+		if (hd->ptr)
+			mmt_kvfree_rcu((char *)hd->ptr + a[1]);
+		break;
+	case MMT_OP_WRITE_PAGES:
+		if (hd->ptr)
+			return misuse_write(x, info, mmt_page_address(hd->ptr),
+					    a[1], a[2]);
+		break;
+	case MMT_OP_WRITE_CACHE_OBJ:
+		if (hd->ptr)
+			return misuse_write(x, info, hd->ptr, a[1], a[2]);
+		break;
+	case MMT_OP_WRITE_ELEMENT:
+		ch = &x->h[MMT_H_MEMPOOL][hd->a];
+		if (!hd->ptr)
+			break;
+		p = ch->a == 2 ? mmt_page_address(hd->ptr) : hd->ptr;
+		return misuse_write(x, info, p, a[1], a[2]);
+	case MMT_OP_EXIT_CONTEXT:
+		return exit_unentered(x, a[0]);
+	case MMT_OP_CPU_OFFLINE_ANY:
+		mmt_cpu_offline(m, (int)a[0]);
+		break;
+	case MMT_OP_LOCK_UNINITIALIZED: {
+		mmt_spinlock_t l;
+
+		memset(&l, 0, sizeof(l));
+		_mmt_spin_lock(&l, MMT_SITE);
+		_mmt_spin_unlock(&l, MMT_SITE);
+		break;
+	}
+	case MMT_OP_KSWAPD_ANY:
+		mmt_kswapd_balance(m, (int)a[0]);
+		break;
+	default:
+		return bad_trace(x, "%s: not a misuse operation", info->name);
+	}
+	return true;
 }
 
 /*
@@ -1873,10 +2041,22 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		break;
 	}
 	case MMT_OP_RESERVE_GROUP_CONNECT:
+		/* Back under its parent: its group (reserve_group_in), or the root. */
 		if (hd->ptr)
-			mmt_mem_reserve_connect(hd->ptr,
-						mmt_mem_reserve_root(m));
+			mmt_mem_reserve_connect(
+				hd->ptr,
+				hd->aux ? hd->aux : mmt_mem_reserve_root(m));
 		break;
+	case MMT_OP_RESERVE_GROUP_IN: {
+		char name[32];
+
+		if (!hd->ptr)
+			break; /* no group, no group in it */
+		snprintf(name, sizeof(name), "rg%u", x->last_serial);
+		res->ptr = mmt_mem_reserve_create(m, name, hd->ptr);
+		res->aux = hd->ptr;
+		break;
+	}
 	case MMT_OP_RESERVE_GROUP_DISCONNECT:
 		if (hd->ptr)
 			mmt_mem_reserve_disconnect(hd->ptr);
@@ -1938,6 +2118,21 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 		if (hd->ptr)
 			kthread_stop(x, hd->ptr);
 		break;
+	case MMT_OP_FREE_PAGES_ORDER:
+	case MMT_OP_FREE_PAGES_TAIL:
+	case MMT_OP_ALLOC_FREE_PAGES:
+	case MMT_OP_CACHE_CREATE_DESTROY:
+	case MMT_OP_CACHE_FREE_TO:
+	case MMT_OP_KFREE_AT:
+	case MMT_OP_KVFREE_RCU_AT:
+	case MMT_OP_WRITE_PAGES:
+	case MMT_OP_WRITE_CACHE_OBJ:
+	case MMT_OP_WRITE_ELEMENT:
+	case MMT_OP_EXIT_CONTEXT:
+	case MMT_OP_CPU_OFFLINE_ANY:
+	case MMT_OP_LOCK_UNINITIALIZED:
+	case MMT_OP_KSWAPD_ANY:
+		return run_misuse(x, op, info, ah);
 	case MMT_NR_OPCODES:
 		break;
 	}

@@ -135,6 +135,11 @@ struct _mmt_trace_state {
 	 * for none; a group's fact counts its live reserves.
 	 */
 	uint32_t *reserve_group;
+	/*
+	 * By group serial: its parent group's serial + 1 (reserve_group_in),
+	 * 0 under the root; a group's fact counts its live groups too.
+	 */
+	uint32_t *group_parent;
 	int cpu; /* where the next operation runs */
 	int nr_online;
 	unsigned int rcu_readers; /* rcu_read entries on every stack */

@@ -251,6 +251,10 @@ const char *mmt_trace_slab_impl_name(enum mmt_slab_impl impl)
 	{                                     \
 		MMT_ARG_ENUM, MMT_ENUM_##e, n \
 	}
+#define NUM(n)                    \
+	{                         \
+		MMT_ARG_NUM, 0, n \
+	}
 
 #define OP(code, kw, res, end, n, hlp, ...)          \
 	[MMT_OP_##code] = { .name = kw,              \
@@ -416,13 +420,16 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	   "a reserve of its own pages in the group, connected in it; reserve_connect puts it back there (may sleep)",
 	   H(RESERVE_GROUP, "rg"), COUNT("pages")),
 	OP(RESERVE_GROUP_CONNECT, "reserve_group_connect", NONE, 0, 1,
-	   "connect the group, and so its subtree, under the root (may sleep)",
+	   "connect the group, and so its subtree, under its parent: the root, or the group it was made in (may sleep)",
 	   H(RESERVE_GROUP, "rg")),
 	OP(RESERVE_GROUP_DISCONNECT, "reserve_group_disconnect", NONE, 0, 1,
-	   "disconnect the group's subtree from the root (may sleep)",
+	   "disconnect the group's subtree from its parent (may sleep)",
 	   H(RESERVE_GROUP, "rg")),
 	OP(RESERVE_GROUP_DESTROY, "reserve_group_destroy", NONE, 1, 1,
-	   "destroy a group with no live reserve in it (may sleep)",
+	   "destroy a group with no live reserve or group in it (may sleep)",
+	   H(RESERVE_GROUP, "rg")),
+	OP(RESERVE_GROUP_IN, "reserve_group_in", RESERVE_GROUP, 0, 1,
+	   "a reserve group nested in a group (an inner node of its subtree), connected in it; reserve_group_connect puts it back there (may sleep)",
 	   H(RESERVE_GROUP, "rg")),
 	/* memory pressure and reclaim */
 	OP(LRU_ADD, "lru_add", NONE, 0, 2,
@@ -452,6 +459,50 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 	OP(INTERRUPT, "interrupt", NONE, 0, 1,
 	   "an interrupt handler up to its exit: irq softirq; pending on this CPU from here, run when the schedule delivers it where interrupts are on (concurrent programs; nothing in it may sleep)",
 	   ENUM(INTERRUPT, "context")),
+	/*
+	 * deliberate misuse: text only, written `misuse OP ...` (mmt/trace.h);
+	 * each makes the API call a correct program never makes
+	 */
+	OP(FREE_PAGES_ORDER, "free_pages_order", NONE, 1, 2,
+	   "free the pages with the order as written, not the one they were allocated with (free-wrong-order; at 11 or above bad-order)",
+	   H(PAGE, "p"), NUM("order")),
+	OP(FREE_PAGES_TAIL, "free_pages_tail", NONE, 0, 2,
+	   "free_pages(page + pages, 0): a page inside the block, not its first (bad-page)",
+	   H(PAGE, "p"), COUNT("pages")),
+	OP(ALLOC_FREE_PAGES, "alloc_free_pages", NONE, 0, 3,
+	   "alloc_pages_node with the node and order as written and a GFP mask that may carry unknown bits (bad-node, bad-order, gfp-unknown-bit); what it returns is freed",
+	   NUM("node"), GFP, NUM("order")),
+	OP(CACHE_CREATE_DESTROY, "kmem_cache_create_destroy", NONE, 0, 2,
+	   "kmem_cache_create with the size as written, 0 or above 16384 too (slab-bad-argument); a cache it returns is destroyed",
+	   NUM("size"), FLAGS),
+	OP(CACHE_FREE_TO, "kmem_cache_free_to", NONE, 0, 2,
+	   "kmem_cache_free(c, object of another cache) (slab-wrong-cache; the object stays allocated)",
+	   H(CACHE, "c"), H(CACHE_OBJ, "co")),
+	OP(KFREE_AT, "kfree_at", NONE, 0, 2,
+	   "kfree(object + off), a pointer inside the object (slab-bad-pointer; the object stays allocated)",
+	   H(KMALLOC, "o"), NUM("off")),
+	OP(KVFREE_RCU_AT, "kvfree_rcu_at", NONE, 0, 2,
+	   "kvfree_rcu(object + off), a pointer inside the object (kvfree-rcu-bad-pointer; the object stays allocated)",
+	   H(KMALLOC, "o"), NUM("off")),
+	OP(WRITE_PAGES, "write_pages", NONE, 0, 3,
+	   "write count bytes at offset off of the block, allocated or freed (a write after free: page-poison)",
+	   H(PAGE, "p"), NUM("off"), COUNT("count")),
+	OP(WRITE_CACHE_OBJ, "write_cache_object", NONE, 0, 3,
+	   "write count bytes at offset off of the object, allocated or freed, past its end too (slab-poison, slab-redzone, slab-freeptr)",
+	   H(CACHE_OBJ, "co"), NUM("off"), COUNT("count")),
+	OP(WRITE_ELEMENT, "write_element", NONE, 0, 3,
+	   "write count bytes at offset off of a mempool element, given back to its pool too (mempool-poison)",
+	   H(ELEMENT, "e"), NUM("off"), COUNT("count")),
+	OP(EXIT_CONTEXT, "exit_context", NONE, 0, 1,
+	   "the exit primitive of a context this CPU did not enter: preempt_enable, rcu_read_unlock, spin_unlock, mutex_unlock, ... (context-imbalance, rcu-imbalance, unlock-not-held)",
+	   ENUM(CONTEXT, "context")),
+	OP(CPU_OFFLINE_ANY, "cpu_offline_any", NONE, 0, 1,
+	   "cpu_offline with the CPU number as written (bad-cpu)", NUM("cpu")),
+	OP(LOCK_UNINITIALIZED, "lock_uninitialized", NONE, 0, 0,
+	   "spin_lock and spin_unlock of a spinlock never initialized (lock-misuse)"),
+	OP(KSWAPD_ANY, "kswapd_any", NONE, 0, 1,
+	   "kswapd's balancing pass with the node number as written (bad-argument)",
+	   NUM("node")),
 };
 
 #undef H
@@ -463,6 +514,7 @@ static const struct mmt_op_info ops[MMT_NR_OPCODES] = {
 #undef COUNT
 #undef FLAGS
 #undef ENUM
+#undef NUM
 #undef OP
 
 const struct mmt_op_info *mmt_op_info(enum mmt_opcode op)

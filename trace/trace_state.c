@@ -89,6 +89,7 @@ void _mmt_trace_state_free(struct _mmt_trace_state *st)
 	}
 	free(st->cpus);
 	free(st->reserve_group);
+	free(st->group_parent);
 	memset(st, 0, sizeof(*st));
 }
 
@@ -324,7 +325,7 @@ static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 	if (ctx == MMT_CTX_MUTEX_A || ctx == MMT_CTX_MUTEX_B) {
 		unsigned int bit = 1u << (ctx - MMT_CTX_MUTEX_A);
 
-		if (cpu->mask & _MMT_CTX(ctx))
+		if ((cpu->mask & _MMT_CTX(ctx)) && !st->misuse)
 			return refuse(
 				why, 0,
 				"enter %s on cpu %d: it holds the mutex already (a second would deadlock on itself)",
@@ -332,8 +333,9 @@ static bool check_enter(const struct _mmt_trace_state *st, unsigned int ctx,
 		if (!st->lax && !check_mutex_enter(st, ctx, bit, why))
 			return false;
 	}
+	/* "misuse enter": the self-deadlock on purpose (lock-recursion). */
 	if ((ctx == MMT_CTX_RAW_LOCK || ctx == MMT_CTX_SPIN_LOCK) &&
-	    held_at_level(cpu, ctx))
+	    held_at_level(cpu, ctx) && !st->misuse)
 		return refuse(
 			why, 0,
 			"enter %s on cpu %d: its %s of %s context is held already (one a level: a second would deadlock on itself)",
@@ -373,6 +375,7 @@ static bool may_sleep(unsigned int code)
 	case MMT_OP_RESERVE_GROUP_CONNECT:
 	case MMT_OP_RESERVE_GROUP_DISCONNECT:
 	case MMT_OP_RESERVE_GROUP_DESTROY:
+	case MMT_OP_RESERVE_GROUP_IN:
 	case MMT_OP_NET_RX:
 	case MMT_OP_RESERVE_CREATE:
 	case MMT_OP_RESERVE_KMALLOC:
@@ -479,7 +482,8 @@ static bool check_arg(const struct _mmt_trace_state *st,
 				      MMT_MAX_ORDER);
 		return true;
 	case MMT_ARG_GFP:
-		if (v & ~MMT_GFP_VALID_MASK)
+		/* A misuse may pass bits the model does not know. */
+		if ((v & ~MMT_GFP_VALID_MASK) && !st->misuse)
 			return refuse(why, i, "GFP mask 0x%x has unknown bits",
 				      v);
 		return true;
@@ -501,6 +505,12 @@ static bool check_arg(const struct _mmt_trace_state *st,
 		if (v >= mmt_trace_enum_size(a->kind))
 			return refuse(why, i, "%s %u: out of range", a->name,
 				      v);
+		return true;
+	case MMT_ARG_NUM:
+		/* As written: the misuse passes it to the API unchecked. */
+		if (!st->misuse)
+			return refuse(why, i, "%s: a misuse's argument",
+				      a->name);
 		return true;
 	}
 	return refuse(why, i, "argument %d has no type", i);
@@ -566,6 +576,8 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 
 	if (!info)
 		return refuse(why, -1, "no such operation %u", op->code);
+	if (MMT_OP_IS_MISUSE(op->code) && !st->misuse)
+		return refuse(why, -1, "%s: a misuse, text only", info->name);
 	for (i = 0; i < info->nargs; i++)
 		if (!check_arg(st, info, i, op->arg[i], why))
 			return false;
@@ -573,6 +585,13 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 	switch (op->code) {
 	case MMT_OP_CPU:
 		n = op->arg[0];
+		/*
+		 * "misuse cpu N": the task goes to an offline CPU
+		 * (cpu-offline) or leaves its CPU inside a context
+		 * (leave-cpu-in-atomic); the contexts stay on the CPU left.
+		 */
+		if (st->misuse)
+			break;
 		if (!st->cpus[n].online)
 			return refuse(why, 0, "cpu %u is offline", n);
 		if (cpu->depth)
@@ -674,7 +693,7 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 		if (n)
 			return refuse(
 				why, 0,
-				"reserve_group_destroy rg%u: %u live reserve(s) in it (destroy them first)",
+				"reserve_group_destroy rg%u: %u live reserve(s) or group(s) in it (destroy them first)",
 				op->arg[0], n);
 		break;
 	case MMT_OP_KTHREAD_START: {
@@ -704,6 +723,64 @@ bool _mmt_trace_state_check(const struct _mmt_trace_state *st,
 				op->arg[0], (long long)twin);
 		break;
 	}
+	/* The misuse group: the misuse it names, and no other. */
+	case MMT_OP_FREE_PAGES_TAIL:
+		n = st->h[MMT_H_PAGE].fact[op->arg[0]];
+		if (op->arg[1] >= (1u << n))
+			return refuse(
+				why, 1,
+				"free_pages_tail p%u pages=%u: the block has %u page(s) (the misuse frees a page inside it)",
+				op->arg[0], op->arg[1], 1u << n);
+		break;
+	case MMT_OP_CACHE_FREE_TO:
+		if (st->h[MMT_H_CACHE_OBJ].fact[op->arg[1]] == op->arg[0])
+			return refuse(
+				why, 1,
+				"kmem_cache_free_to c%u co%u: the object is of c%u (the misuse frees it to another cache)",
+				op->arg[0], op->arg[1], op->arg[0]);
+		break;
+	case MMT_OP_KFREE_AT:
+	case MMT_OP_KVFREE_RCU_AT:
+		n = st->h[MMT_H_KMALLOC].fact[op->arg[0]];
+		if (op->arg[1] < 1 || op->arg[1] >= n)
+			return refuse(
+				why, 1,
+				"%s o%u off=%u: a pointer inside the %u-byte object, off=1..%u",
+				info->name, op->arg[0], op->arg[1], n,
+				n ? n - 1 : 0);
+		break;
+	case MMT_OP_WRITE_PAGES:
+		n = st->h[MMT_H_PAGE].fact[op->arg[0]];
+		if ((uint64_t)op->arg[1] + op->arg[2] > (uint64_t)MMT_PAGE_SIZE
+								<< n)
+			return refuse(
+				why, 1,
+				"write_pages p%u off=%u count=%u: past the block's %lu bytes",
+				op->arg[0], op->arg[1], op->arg[2],
+				(unsigned long)MMT_PAGE_SIZE << n);
+		break;
+	case MMT_OP_EXIT_CONTEXT:
+		if (op->arg[0] == MMT_CTX_NOIO || op->arg[0] == MMT_CTX_NOFS ||
+		    op->arg[0] == MMT_CTX_MEMALLOC)
+			return refuse(
+				why, 0,
+				"exit_context %s: a scope's restore takes what its save returned; nothing to restore without one",
+				ctx_name(op->arg[0]));
+		break;
+	case MMT_OP_CPU_OFFLINE_ANY:
+		if (op->arg[0] < (uint32_t)st->hdr.nr_cpus)
+			return refuse(
+				why, 0,
+				"cpu_offline_any cpu=%u: a cpu of the machine (write cpu_offline %u; the misuse is a number past its %d cpu(s))",
+				op->arg[0], op->arg[0], st->hdr.nr_cpus);
+		break;
+	case MMT_OP_KSWAPD_ANY:
+		if (op->arg[0] < (uint32_t)st->hdr.nr_nodes)
+			return refuse(
+				why, 0,
+				"kswapd_any node=%u: a node of the machine (write kswapd node=%u; the misuse is a number past its %d node(s))",
+				op->arg[0], op->arg[0], st->hdr.nr_nodes);
+		break;
 	case MMT_OP_KVFREE_RCU_HEAD:
 		n = st->h[MMT_H_KMALLOC].fact[op->arg[0]];
 		if (n < _MMT_TRACE_RCU_HEAD_SIZE)
@@ -797,6 +874,19 @@ static bool handle_create(struct _mmt_trace_state *st, const struct mmt_op *op,
 			st->h[MMT_H_RESERVE_GROUP].fact[op->arg[0]]++;
 		}
 	}
+	if (kind == MMT_H_RESERVE_GROUP) {
+		/* Its parent group (serial + 1, 0: the root's), as above. */
+		uint32_t *g = realloc(st->group_parent, h->cap * sizeof(*g));
+
+		if (!g)
+			return false;
+		st->group_parent = g;
+		g[serial] = 0;
+		if (op->code == MMT_OP_RESERVE_GROUP_IN) {
+			g[serial] = op->arg[0] + 1;
+			h->fact[op->arg[0]]++;
+		}
+	}
 	h->alive[serial] = 1;
 	h->fact[serial] = fact;
 	h->live[h->nr_live++] = serial; /* the largest serial yet */
@@ -816,6 +906,8 @@ static void handle_end(struct _mmt_trace_state *st, unsigned int kind,
 		st->h[pk].fact[st->h[kind].fact[serial]]--;
 	if (kind == MMT_H_RESERVE && st->reserve_group[serial])
 		st->h[MMT_H_RESERVE_GROUP].fact[st->reserve_group[serial] - 1]--;
+	if (kind == MMT_H_RESERVE_GROUP && st->group_parent[serial])
+		st->h[MMT_H_RESERVE_GROUP].fact[st->group_parent[serial] - 1]--;
 	if (kind == MMT_H_CGROUP)
 		for (c = 0; c < st->hdr.nr_cpus; c++)
 			if (st->cpus[c].cgroup == serial + 1)

@@ -228,8 +228,8 @@ static void print_decisions(const struct mmt_trace_schedule *s, FILE *out)
 void mmt_trace_print(const struct mmt_program *p, FILE *out)
 {
 	uint32_t serial[MMT_NR_HANDLE_KINDS] = { 0 };
+	uint8_t depths[MMT_MAX_CPUS] = { 0 }, *depth = &depths[0];
 	char line[1024];
-	int depth = 0;
 	size_t i;
 
 	print_header(&p->hdr, &p->sched, out);
@@ -239,20 +239,22 @@ void mmt_trace_print(const struct mmt_program *p, FILE *out)
 		uint32_t s = 0;
 
 		/*
-		 * Indentation shows the context stack: only the current CPU
-		 * may have one (leaving a CPU needs it empty), so one depth
-		 * counter is the whole picture.
+		 * Indentation shows the current CPU's context stack.  Only
+		 * the current CPU has one, since leaving a CPU needs it empty
+		 * - except after a `misuse cpu N`, which leaves it inside.
 		 */
-		if (op->code == MMT_OP_EXIT && depth > 0)
-			depth--;
+		if (op->code == MMT_OP_EXIT && *depth > 0)
+			(*depth)--;
 		if (info && info->result)
 			s = serial[info->result]++;
 		format_op(op, s, line, sizeof(line));
-		fprintf(out, "%*s%s\n", 2 * depth, "", line);
+		fprintf(out, "%*s%s\n", 2 * *depth, "", line);
 		if ((op->code == MMT_OP_ENTER ||
 		     op->code == MMT_OP_INTERRUPT) &&
-		    depth < MMT_TRACE_MAX_DEPTH)
-			depth++;
+		    *depth < MMT_TRACE_MAX_DEPTH)
+			(*depth)++;
+		if (op->code == MMT_OP_CPU && op->arg[0] < MMT_MAX_CPUS)
+			depth = &depths[op->arg[0]];
 	}
 	print_decisions(&p->sched, out);
 }
@@ -778,6 +780,27 @@ static const char *type_hint(const struct mmt_arg_info *a, char *buf,
 	return buf;
 }
 
+/*
+ * A misuse operation's GFP mask may carry bits the model does not know
+ * (gfp-unknown-bit): a hex literal, as mmt_gfp_format() prints them.
+ */
+static bool misuse_gfp_bits(const struct parser *ps, const char *piece,
+			    mmt_gfp_t *m)
+{
+	unsigned long long v;
+	char *end;
+
+	if (!ps->st.misuse || piece[0] != '0' ||
+	    (piece[1] != 'x' && piece[1] != 'X') || !piece[2])
+		return false;
+	errno = 0;
+	v = strtoull(piece + 2, &end, 16);
+	if (errno || *end || v > UINT32_MAX)
+		return false;
+	*m = (mmt_gfp_t)v;
+	return true;
+}
+
 static bool parse_gfp(struct parser *ps, const struct tok *t, uint32_t *out)
 {
 	const char *p = t->s, *end = t->s + t->n;
@@ -798,7 +821,8 @@ static bool parse_gfp(struct parser *ps, const struct tok *t, uint32_t *out)
 				    q(&pt, b, sizeof(b)));
 		memcpy(piece, pt.s, pt.n);
 		piece[pt.n] = '\0';
-		if (!mmt_gfp_parse(piece, &m, why, sizeof(why))) {
+		if (!mmt_gfp_parse(piece, &m, why, sizeof(why)) &&
+		    !misuse_gfp_bits(ps, piece, &m)) {
 			if (piece[0] >= '0' && piece[0] <= '9')
 				return perr(
 					ps, pt.col,
@@ -869,6 +893,9 @@ static void num_range(const struct parser *ps, const struct mmt_arg_info *a,
 	case MMT_ARG_SIZE:
 		*lo = 1;
 		*hi = MMT_TRACE_MAX_SIZE;
+		break;
+	case MMT_ARG_NUM: /* misuse: as written */
+		*hi = UINT32_MAX;
 		break;
 	default: /* MMT_ARG_COUNT */
 		*lo = 1;
@@ -996,6 +1023,22 @@ static bool parse_op(struct parser *ps, struct tok *first)
 	op.code = (uint16_t)code;
 	op.line = ps->line;
 
+	if (MMT_OP_IS_MISUSE(code) && !op.misuse)
+		return perr(
+			ps, kw.col,
+			"%s is a deliberate misuse of the API: write 'misuse %s ...' (text only, for oracle pairs and tests)",
+			info->name, info->name);
+
+	/*
+	 * In a concurrent program `cpu N` starts a thread, it moves no task:
+	 * the misuse of leaving a CPU exists in sequential programs only.
+	 */
+	if (op.misuse && code == MMT_OP_CPU &&
+	    ps->out->sched.source != MMT_SCHED_SEQ)
+		return perr(
+			ps, first->col,
+			"misuse cpu: in a concurrent program (sched=%s) 'cpu N' starts CPU N's thread and moves no task; leaving a CPU is a misuse of sequential programs",
+			mmt_sched_source_name(ps->out->sched.source));
 	if (op.misuse && info->result)
 		return perr(
 			ps, first->col,

@@ -192,6 +192,18 @@ enum mmt_bug {
 	MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK, /* model: slab-divergence */
 	MMT_BUG_SHEAF_REFILL_MAY_BLOCK, /* 2025-26: "may block" for "may spin" */
 	MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, /* 2025-26: flush trylock fails on RT */
+	/* model defects that only the bookkeeping validators catch (oracle pairs) */
+	MMT_BUG_ZONE_ALLOCATED_PER_BLOCK, /* model: zone-conservation */
+	MMT_BUG_DEFERRED_COUNT_PER_BLOCK, /* model: deferred-list */
+	MMT_BUG_DEFERRED_DRAIN_DROPS_LAST, /* model: deferred-free-lost */
+	MMT_BUG_PCP_REFILL_KEEPS_BUDDY_FLAG, /* model: page-state */
+	MMT_BUG_BUDDY_MERGE_BELOW_MAX_ORDER, /* model: buddy-consistency */
+	MMT_BUG_SLUB_CPU_PARTIAL_UNCOUNTED, /* model: slab-cpu-partial */
+	MMT_BUG_SLUB_NODE_PARTIAL_UNCOUNTED, /* model: slab-node-partial */
+	MMT_BUG_MEMCG_SLAB_UNCHARGE_SKIPPED, /* model: memcg-charge */
+	MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE, /* model: slab-inuse */
+	MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST, /* model: slab-double-alloc */
+	MMT_BUG_NOFAIL_NO_MIN_RESERVE, /* model: nofail-failed */
 	MMT_NR_BUGS
 };
 

@@ -30,9 +30,10 @@
  *
  * Text form (people): strict.  One operation a line, `#` comments; an
  * error names file:line:column, the token and what was expected.  Text
- * may express misuse on purpose (GFP_KERNEL in an irq, a double free is
- * NOT expressible: a dead handle is a parse error) so that hand-written
- * traces can show each API check firing.
+ * may express misuse on purpose (GFP_KERNEL in an irq; a double free only
+ * when written `misuse free_pages p0`, a dead handle being otherwise a
+ * parse error; the misuse group of operations below) so that hand-written
+ * traces can show each API check firing.  The binary form has no misuse.
  *
  * Round trips: text -> binary -> text is identical for canonical text (as
  * mmt_trace_print() writes it); binary -> text -> binary executes
@@ -108,6 +109,13 @@ enum mmt_arg_type {
 	MMT_ARG_COUNT, /* 1 byte: 1 + v % 64 */
 	MMT_ARG_SLAB_FLAGS, /* 1 byte: subset of the cache flags; text: HWCACHE_ALIGN|POISON */
 	MMT_ARG_ENUM, /* 1 byte: modulo the enum's size; text: its name */
+	/*
+	 * Any number 0..2^32-1, as written, unchecked: the argument a
+	 * misuse operation passes to an API that must refuse it (an order,
+	 * node or CPU out of range, an offset into an object).  Misuse
+	 * operations only: no binary form (they are in no target's set).
+	 */
+	MMT_ARG_NUM,
 	MMT_NR_ARG_TYPES
 };
 
@@ -258,6 +266,7 @@ enum mmt_opcode {
 	MMT_OP_RESERVE_GROUP_CONNECT, /* reserve_group_connect rg (the whole subtree) */
 	MMT_OP_RESERVE_GROUP_DISCONNECT, /* reserve_group_disconnect rg */
 	MMT_OP_RESERVE_GROUP_DESTROY, /* reserve_group_destroy rg (no live reserve in it) */
+	MMT_OP_RESERVE_GROUP_IN, /* rg = reserve_group_in rg (a group nested in a group) */
 	/* memory pressure and reclaim */
 	MMT_OP_LRU_ADD, /* lru_add lru count: map reclaimable pages */
 	MMT_OP_LRU_UNMAP, /* lru_unmap lru count */
@@ -274,8 +283,36 @@ enum mmt_opcode {
 	 * programs only: the -mt targets that name it)
 	 */
 	MMT_OP_INTERRUPT,
+	/*
+	 * Deliberate misuse (text only, each written `misuse OP ...`): API
+	 * calls a correct program never makes, so that every API check can
+	 * be shown to fire (corpora/oracle-pairs/).  They are in no target's
+	 * operation set, so no decoder or mutator ever produces one and a
+	 * fuzz finding is always the model's fault; adding them renumbered
+	 * no binary opcode.  New ordinary operations go before this group
+	 * (and renumber it: it has no binary form to keep stable).
+	 */
+	MMT_OP_FREE_PAGES_ORDER, /* free_pages_order p order: the order as written */
+	MMT_OP_FREE_PAGES_TAIL, /* free_pages_tail p pages: a page inside the block */
+	MMT_OP_ALLOC_FREE_PAGES, /* alloc_free_pages node gfp order: unchecked, result freed */
+	MMT_OP_CACHE_CREATE_DESTROY, /* kmem_cache_create_destroy size flags: unchecked */
+	MMT_OP_CACHE_FREE_TO, /* kmem_cache_free_to c co: to another cache */
+	MMT_OP_KFREE_AT, /* kfree_at o off: a pointer inside the object */
+	MMT_OP_KVFREE_RCU_AT, /* kvfree_rcu_at o off: a pointer inside the object */
+	MMT_OP_WRITE_PAGES, /* write_pages p off count: bytes of the block, live or freed */
+	MMT_OP_WRITE_CACHE_OBJ, /* write_cache_object co off count: past its end too */
+	MMT_OP_WRITE_ELEMENT, /* write_element e off count: a freed element in its pool */
+	MMT_OP_EXIT_CONTEXT, /* exit_context CONTEXT: the exit primitive, nothing entered */
+	MMT_OP_CPU_OFFLINE_ANY, /* cpu_offline_any cpu: any CPU number */
+	MMT_OP_LOCK_UNINITIALIZED, /* lock_uninitialized: spin_lock of a lock never initialized */
+	MMT_OP_KSWAPD_ANY, /* kswapd_any node: a balancing pass of any node number */
 	MMT_NR_OPCODES
 };
+#define MMT_OP_FIRST_MISUSE MMT_OP_FREE_PAGES_ORDER
+/* Is @code a misuse-only operation (written `misuse OP`, text only)? */
+#define MMT_OP_IS_MISUSE(code)                          \
+	((unsigned int)(code) >= MMT_OP_FIRST_MISUSE && \
+	 (unsigned int)(code) < MMT_NR_OPCODES)
 
 /*
  * Operation sets (MMT_OP_BIT(opcode)), as the fuzz targets and the binary
@@ -289,7 +326,8 @@ typedef unsigned __int128 mmt_opset_t;
 #define MMT_OP_BIT(op) ((mmt_opset_t)1 << (op))
 #define MMT_TRACE_SET_MT MMT_OP_BIT(127)
 #define MMT_TRACE_OPS_SEQ (MMT_OP_BIT(MMT_OP_KTHREAD_START) - 1)
-#define MMT_TRACE_OPS_ALL (MMT_OP_BIT(MMT_NR_OPCODES) - 1)
+/* Every operation a binary input may hold: the misuse group is in none. */
+#define MMT_TRACE_OPS_ALL (MMT_OP_BIT(MMT_OP_FIRST_MISUSE) - 1)
 
 struct mmt_op_info {
 	const char *name; /* the text's keyword */
