@@ -1307,18 +1307,25 @@ static void cg_op(struct mmt_stress_thread *t)
 
 	if (c->n == HELD_MAX && r < 500)
 		r = 500;
-	if (r < 480)
+	if (r < 490) {
 		cg_alloc(t, c, s);
-	else if (r < 960)
+	} else if (r < 970) {
 		cg_free_one(t, c, s);
-	else if (r < 975)
+	} else if (r < 975) {
+		/* A burst: many frees in a row, as a task's exit does. */
+		unsigned int k = p_batch(t);
+
+		while (k-- && c->n)
+			cg_free_one(t, c, s);
+	} else if (r < 980) {
 		cg_offline(t, s);
-	else if (r < 990)
+	} else if (r < 990) {
 		cg_reap(t, s);
-	else if (r < 995)
+	} else if (r < 995) {
 		mmt_kmem_cache_shrink(s->cache);
-	else
+	} else {
 		mmt_stress_migrate(t);
+	}
 }
 
 static void cg_thread_exit(struct mmt_stress_thread *t)
