@@ -2291,6 +2291,7 @@ static void pr_teardown(struct mmt_stress_run *run)
 struct hp_shared {
 	struct churn_shared churn;
 	_Atomic bool *offline; /* by the controller, per CPU */
+	unsigned int nr_offline; /* the controller's only */
 };
 
 struct hp_thread {
@@ -2341,29 +2342,47 @@ static void hp_check_offline(struct mmt_stress_thread *t, int cpu)
 	}
 }
 
+/*
+ * Bring an offline CPU back (always when the spare CPUs are all offline,
+ * else half the time) or take a free one offline.  At most the spare CPUs
+ * are offline at a time: the threads' own CPUs must stay (a thread still
+ * starting waits for a free one, and the runner's quiesce waits for it).
+ */
 static void hp_control(struct mmt_stress_thread *t, struct hp_shared *s)
 {
 	struct mmt_stress_run *run = mmt_stress_run_of(t);
 	struct mmt_machine *m = machine_of(t);
-	int cpu = (int)mmt_stress_rand(t, (uint64_t)mmt_nr_cpus(m));
+	int n = mmt_nr_cpus(m), first = (int)mmt_stress_rand(t, (uint64_t)n);
+	bool online = s->nr_offline &&
+		      (s->nr_offline >= HP_SPARE_CPUS || chance(t, 50));
+	int i;
 
-	if (atomic_load(&s->offline[cpu])) {
-		if (mmt_cpu_online(m, cpu)) {
+	for (i = 0; i < n; i++) {
+		int cpu = (first + i) % n;
+
+		if (online) {
+			if (!atomic_load(&s->offline[cpu]) ||
+			    !mmt_cpu_online(m, cpu))
+				continue;
 			atomic_store(&s->offline[cpu], false);
+			s->nr_offline--;
 			mmt_stress_release_cpu(run, cpu);
 			mmt_stress_count(t, "onlines", 1);
+			return;
 		}
+		if (!mmt_stress_claim_cpu(run, cpu))
+			continue; /* a thread is on it, or it is offline */
+		if (!mmt_cpu_offline(m, cpu)) {
+			mmt_stress_release_cpu(run,
+					       cpu); /* the model said why */
+			return;
+		}
+		atomic_store(&s->offline[cpu], true);
+		s->nr_offline++;
+		mmt_stress_count(t, "offlines", 1);
+		hp_check_offline(t, cpu);
 		return;
 	}
-	if (!mmt_stress_claim_cpu(run, cpu))
-		return; /* a thread is on it */
-	if (!mmt_cpu_offline(m, cpu)) {
-		mmt_stress_release_cpu(run, cpu); /* the model said why */
-		return;
-	}
-	atomic_store(&s->offline[cpu], true);
-	mmt_stress_count(t, "offlines", 1);
-	hp_check_offline(t, cpu);
 }
 
 static void hp_obj(struct mmt_stress_thread *t, struct hp_thread *c)
@@ -2440,6 +2459,7 @@ static void hp_thread_exit(struct mmt_stress_thread *t)
 			if (atomic_load(&s->offline[cpu]) &&
 			    mmt_cpu_online(m, cpu)) {
 				atomic_store(&s->offline[cpu], false);
+				s->nr_offline--;
 				mmt_stress_release_cpu(mmt_stress_run_of(t),
 						       cpu);
 			}
