@@ -166,6 +166,7 @@ struct mmt_stress_run {
 	unsigned long leftover_pages;
 	char vmstat[8192]; /* the model's vmstat JSON text */
 	bool child_done; /* the child reached its end normally */
+	bool race_probe; /* MMT_TEST_STRESS_RACE=1 */
 };
 
 /* ---- small helpers ---- */
@@ -612,8 +613,12 @@ bool mmt_stress_verify(struct mmt_stress_thread *t, const void *p, size_t n)
 		c |= (uint64_t)owner;
 	for (i = 0; i + 8 <= n; i += 8) {
 		memcpy(&w, b + i, 8);
-		if (w != c)
-			goto bad;
+		if (w == c)
+			continue;
+		/* The first byte that changed (little-endian, as stamped). */
+		while (b[i] == (unsigned char)(c >> (8 * (i & 7))))
+			i++;
+		goto bad;
 	}
 	for (; i < n; i++)
 		if (b[i] != (unsigned char)(c >> (8 * (i & 7))))
@@ -685,6 +690,18 @@ static void kcsan_hook(struct mmt_machine *m, int cpu, enum mmt_sched_kind kind,
 
 /* ---- the workers ---- */
 
+/*
+ * The test hook MMT_TEST_STRESS_RACE=1 (stress/README.md; never set by the
+ * tool): every worker writes this word once, unsynchronised, so that the
+ * tsan build proves a TSan report becomes a finding of the run.
+ */
+static long race_probe;
+
+static MMT_NOINLINE void race_probe_touch(int id)
+{
+	race_probe += id + 1;
+}
+
 /* The last worker to park, on its CPU, while every other one waits. */
 static void quiesce_validate(struct mmt_stress_run *run)
 {
@@ -740,6 +757,8 @@ static void *worker_main(void *arg)
 	}
 	t->node = node_of(run, t->cpu);
 	pin(t);
+	if (MMT_UNLIKELY(run->race_probe))
+		race_probe_touch(t->id);
 	if (run->heap.thread_init)
 		run->heap.thread_init();
 	if (w->thread_init)
@@ -783,9 +802,12 @@ static uint64_t total_ops(const struct mmt_stress_run *run)
 	return n;
 }
 
+/* This process is the child of a plug-in run: the parent draws progress. */
+static bool in_child;
+
 static void progress(struct mmt_stress_run *run, double t0)
 {
-	if (run->env->progress)
+	if (run->env->progress && !in_child)
 		run->env->progress(run->env->progress_arg, now_s() - t0,
 				   total_ops(run),
 				   atomic_load(&run->nr_findings_seen));
@@ -1198,11 +1220,10 @@ static bool run_in_child(struct mmt_stress_run *run, char *err, size_t errlen)
 		return false;
 	}
 	if (pid == 0) {
-		struct mmt_stress_env quiet = *run->env;
 		char cerr[256] = "";
 
-		quiet.progress = NULL;
-		run->env = &quiet;
+		/* Process-local: run (and run->env) is shared with the parent. */
+		in_child = true;
 		if (!run_body(run, cerr, sizeof(cerr))) {
 			fprintf(stderr, "%s stress: %s\n", STRESS_PROG, cerr);
 			_exit(3);
@@ -1259,7 +1280,7 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	struct mmt_stress_run *run;
 	struct mmt_config cfg;
 	char rerun[1024], bugs[256];
-	size_t tsize;
+	size_t tsize = 0;
 	FILE *o = env && env->out ? env->out : stdout;
 	unsigned int i, nthreads = p->threads;
 	int ret = 1;
@@ -1280,6 +1301,8 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 		run->p.quiesce_s = 0;
 	run->env = env;
 	run->plugin = p->allocator != NULL;
+	run->race_probe = getenv("MMT_TEST_STRESS_RACE") &&
+			  !strcmp(getenv("MMT_TEST_STRESS_RACE"), "1");
 	if (run->plugin && w->kind != MMT_STRESS_OBJECT) {
 		snprintf(
 			err, errlen,
@@ -1355,6 +1378,15 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 			goto out_topo;
 		}
 		run->nr_cpus = mmt_nr_cpus(run->m);
+		/* Every worker must find a CPU of its own, or it would wait. */
+		if (run->nr_cpus < (int)nthreads) {
+			snprintf(
+				err, errlen,
+				"--threads: %u is more than the %d CPU(s) of %s's machine",
+				nthreads, run->nr_cpus, w->name);
+			ret = 2;
+			goto out_machine;
+		}
 		mmt_machine_set_violation_handler(run->m, on_violation, run);
 		run->main_task = mmt_task_create(run->m, "stress/main", 0);
 		snprintf(run->heap.name, sizeof(run->heap.name), "model-%s",
@@ -1403,10 +1435,13 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	rerun_line(run, rerun, sizeof(rerun));
 	if (!env->quiet) {
 		fprintf(o,
-			"stress %s: %u thread(s) on %d cpu(s), %g s, seed %" PRIu64
+			"stress %s: %u thread(s) on %d cpu(s) in %d node(s), %g s, seed %" PRIu64
 			", heap %s, bugs %s%s%s%s\n",
-			w->name, nthreads, run->nr_cpus, p->time_s, p->seed,
-			run->heap.name, bugs,
+			w->name, nthreads, run->nr_cpus,
+			run->m	  ? mmt_nr_nodes(run->m) :
+			run->topo ? mmt_topo_info(run->topo)->nr_nodes :
+				    1,
+			p->time_s, p->seed, run->heap.name, bugs,
 			p->kcsan_delay_us ? ", kcsan" : "",
 			p->topology ? ", topology " : "",
 			p->topology ? p->topology : "");

@@ -50,6 +50,7 @@ int cmd_topo(int argc, char **argv);
 int cmd_stress(int argc, char **argv);
 int cmd_bench_bugs(int argc, char **argv); /* bench bugs */
 int cmd_bench_fuzz(int argc, char **argv); /* bench fuzz */
+int cmd_bench_scaling(int argc, char **argv); /* bench scaling */
 int cmd_version(int argc, char **argv);
 
 /*

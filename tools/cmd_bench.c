@@ -148,6 +148,9 @@ static void usage(FILE *out)
 		"           can reach, over trials (`%s bench bugs --help`)\n"
 		"  fuzz     the fuzzers: exec/s per target on 64-operation inputs beside an\n"
 		"           empty target (`%s bench fuzz --help`)\n"
+		"  scaling  the object workloads' ops/s and p99 latency at 1, 2, 4 threads\n"
+		"           on the model's SLUB, SLAB, sheaves and on glibc, jemalloc,\n"
+		"           mimalloc (`%s bench scaling --help`)\n"
 		"\n"
 		"Options (pages, slab, trace):\n"
 		"  --iters N        iterations per repetition, 1..%llu (default %llu)\n"
@@ -163,7 +166,7 @@ static void usage(FILE *out)
 		"                   one file per case (callgrind_annotate DIR/cg.out.N)\n"
 		"  --help           this text\n",
 		CLI_PROG, BENCH_REPS, BENCH_TRACE_DEFAULT_ITERS, CLI_PROG,
-		CLI_PROG, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS,
+		CLI_PROG, CLI_PROG, BENCH_MAX_ITERS, BENCH_DEFAULT_ITERS,
 		BENCH_CG_MAX_ITERS);
 }
 
@@ -1207,6 +1210,8 @@ int cmd_bench(int argc, char **argv)
 		return cmd_bench_bugs(argc - 1, argv + 1);
 	if (argc > 1 && !strcmp(argv[1], "fuzz"))
 		return cmd_bench_fuzz(argc - 1, argv + 1);
+	if (argc > 1 && !strcmp(argv[1], "scaling"))
+		return cmd_bench_scaling(argc - 1, argv + 1);
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
 		switch (c) {
@@ -1255,7 +1260,7 @@ int cmd_bench(int argc, char **argv)
 	if (optind >= argc)
 		return cli_usage_error(
 			"bench",
-			"which benchmark? (known: %s, %s, %s, %s, bugs, fuzz)",
+			"which benchmark? (known: %s, %s, %s, %s, bugs, fuzz, scaling)",
 			bench_names[0], bench_names[1], bench_names[2],
 			bench_names[3]);
 	name = argv[optind];
@@ -1277,7 +1282,7 @@ int cmd_bench(int argc, char **argv)
 						     BENCH_TRACE_DEFAULT_ITERS);
 	return cli_usage_error(
 		"bench",
-		"unknown benchmark '%s' (known: %s, %s, %s, %s, bugs, fuzz)",
+		"unknown benchmark '%s' (known: %s, %s, %s, %s, bugs, fuzz, scaling)",
 		name, bench_names[0], bench_names[1], bench_names[2],
 		bench_names[3]);
 }

@@ -453,9 +453,17 @@ int cmd_stress(int argc, char **argv)
 			continue;
 		}
 		printf("stress %s: %s, %" PRIu64
-		       " ops in %.1f s (%.0f ops/s), %lu finding(s)\n",
+		       " ops in %.1f s (%.0f ops/s), %" JSON_INTEGER_FORMAT
+		       " quiesced validation(s)",
 		       todo[i]->name, out.findings ? "FINDINGS" : "ok", out.ops,
-		       out.active_s, out.ops_per_s, out.findings);
+		       out.active_s, out.ops_per_s,
+		       json_integer_value(
+			       json_object_get(out.json, "quiesces")));
+		if (o.p.kcsan_delay_us)
+			printf(", %" JSON_INTEGER_FORMAT " kcsan delay(s)",
+			       json_integer_value(json_object_get(
+				       out.json, "kcsan_delays")));
+		printf(", %lu finding(s)\n", out.findings);
 		fflush(stdout);
 		findings += out.findings;
 		json_array_append_new(runs, out.json);
@@ -474,7 +482,9 @@ int cmd_stress(int argc, char **argv)
 				 findings ? "fail" :
 				 failed	  ? "error" :
 					    "ok");
-		if (!root || !write_json_atomically(root, o.json))
+		if (root && write_json_atomically(root, o.json))
+			printf("stress: metrics written to %s\n", o.json);
+		else
 			failed++;
 		json_decref(root);
 	} else {

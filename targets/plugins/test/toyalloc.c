@@ -10,6 +10,8 @@
  *                        block goes on the free list twice (the clean
  *                        twin aborts on it)
  *   TOY_BUG_USABLE       usable size over-reported by 64 bytes
+ *   TOY_BUG_USABLE_SHORT usable size under-reported: 8 bytes, whatever
+ *                        was asked
  *   TOY_BUG_MISALIGN     every block 8 bytes off the alignment it owes
  *   TOY_BUG_CRASH        the 5th fresh chunk is a write through NULL
  *   TOY_BUG_HANG         the 5th fresh chunk never comes
@@ -182,6 +184,9 @@ static __attribute__((unused)) size_t toy_usable_size(void *p)
 
 #ifdef TOY_BUG_USABLE
 	us += 64;
+#endif
+#ifdef TOY_BUG_USABLE_SHORT
+	us = 8;
 #endif
 	return us;
 }
