@@ -1168,6 +1168,14 @@ static void cg_free_obj(struct mmt_stress_thread *t, struct cg_shared *s,
 	mmt_stress_count(t, "frees", 1);
 }
 
+static bool cg_sizes_given(struct mmt_stress_thread *t)
+{
+	const struct mmt_stress_params *p =
+		mmt_stress_params(mmt_stress_run_of(t));
+
+	return p->size_min || p->size_max;
+}
+
 /* Join a cgroup of a slot (it may go offline right after) and allocate. */
 static void cg_alloc(struct mmt_stress_thread *t, struct cg_thread *c,
 		     struct cg_shared *s)
@@ -1184,7 +1192,13 @@ static void cg_alloc(struct mmt_stress_thread *t, struct cg_thread *c,
 	o.kmalloc = chance(t, 40);
 	t0 = mmt_stress_clock();
 	if (o.kmalloc) {
-		size_t size = p_size(t);
+		/*
+		 * Two kmalloc classes by default: each class is a child
+		 * cache per group, which the validators walk on every CPU.
+		 */
+		size_t size = cg_sizes_given(t) ? p_size(t) :
+			      chance(t, 50)	? 96 :
+						  512;
 
 		o.p = mmt_kmalloc(size, chance(t, 80) ?
 						GFP_KERNEL_ACCOUNT :
