@@ -80,6 +80,7 @@
 #define STRESS_PROG "mmtorture"
 #define STRESS_MAX_FINDINGS 64
 #define STRESS_MAX_COUNTERS 16
+#define STRESS_MAX_WATCHED 16
 #define STRESS_LAT_SUB_BITS 3
 #define STRESS_LAT_SUB (1u << STRESS_LAT_SUB_BITS)
 /* Values below LAT_SUB are exact; then LAT_SUB buckets per power of two. */
@@ -167,6 +168,14 @@ struct mmt_stress_run {
 	char vmstat[8192]; /* the model's vmstat JSON text */
 	bool child_done; /* the child reached its end normally */
 	bool race_probe; /* MMT_TEST_STRESS_RACE=1 */
+
+	/* mmt_stress_watch_cache(): the caches, then their end snapshot. */
+	struct mmt_kmem_cache *watched[STRESS_MAX_WATCHED];
+	unsigned int nr_watched;
+	struct {
+		char name[48];
+		struct mmt_slab_info info;
+	} slab_end[STRESS_MAX_WATCHED];
 };
 
 /* ---- small helpers ---- */
@@ -308,7 +317,12 @@ static void add_finding(struct mmt_stress_run *run, const char *check,
 {
 	unsigned int i;
 
-	pthread_mutex_lock(&run->fmu);
+	/*
+	 * Robust: under --allocator the parent adds the crash or hang of a
+	 * child that may have died holding it.
+	 */
+	if (pthread_mutex_lock(&run->fmu) == EOWNERDEAD)
+		pthread_mutex_consistent(&run->fmu);
 	for (i = 0; i < run->nr_findings; i++)
 		if (!strcmp(run->findings[i].signature, signature))
 			break;
@@ -539,6 +553,29 @@ void mmt_stress_release_cpu(struct mmt_stress_run *run, int cpu)
 		unclaim_cpu(run, cpu);
 }
 
+void mmt_stress_watch_cache(struct mmt_stress_run *run,
+			    struct mmt_kmem_cache *s)
+{
+	if (s && run->nr_watched < STRESS_MAX_WATCHED)
+		run->watched[run->nr_watched++] = s;
+}
+
+/* The watched caches as the workers left them (before teardown). */
+static void snapshot_caches(struct mmt_stress_run *run)
+{
+	unsigned int i;
+
+	for (i = 0; i < run->nr_watched; i++) {
+		struct mmt_slab_info *si = &run->slab_end[i].info;
+
+		if (!mmt_slab_info(run->watched[i], si))
+			memset(si, 0, sizeof(*si));
+		snprintf(run->slab_end[i].name, sizeof(run->slab_end[i].name),
+			 "%s", si->name ? si->name : "?");
+		si->name = NULL; /* the cache's string dies with it */
+	}
+}
+
 struct mmt_stress_thread *mmt_stress_main_thread(struct mmt_stress_run *run)
 {
 	return &run->threads[run->nr_threads];
@@ -630,6 +667,11 @@ bad:
 			t->run, "cookie-corrupt",
 			"block %p of %zu bytes (%s), stamped by thread %d, freed by thread %d: byte %zu changed while it was live",
 			p, n, t->run->heap.name, owner, t->id, i);
+	else if (n < 8)
+		mmt_stress_finding(
+			t->run, "cookie-corrupt",
+			"block %p of %zu bytes (%s), freed by thread %d: byte %zu changed while it was live",
+			p, n, t->run->heap.name, t->id, i);
 	else
 		mmt_stress_finding(
 			t->run, "cookie-corrupt",
@@ -969,6 +1011,7 @@ static bool run_body(struct mmt_stress_run *run, char *err, size_t errlen)
 	if (run->m)
 		mmt_machine_set_op(run->m, 2, "stress %s: teardown",
 				   run->w->name);
+	snapshot_caches(run);
 	final_validation(run);
 	take_races(run);
 	return true;
@@ -1002,7 +1045,16 @@ static void rerun_line(const struct mmt_stress_run *run, char *buf, size_t len)
 		n += (size_t)snprintf(buf + n, len - n, " --kcsan=%u",
 				      p->kcsan_delay_us);
 	if (p->quiesce_s != STRESS_DEFAULT_QUIESCE_S && n < len)
-		snprintf(buf + n, len - n, " --quiesce %g", p->quiesce_s);
+		n += (size_t)snprintf(buf + n, len - n, " --quiesce %g",
+				      p->quiesce_s);
+	if (p->size_min && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " --size-min %zu",
+				      p->size_min);
+	if (p->size_max && n < len)
+		n += (size_t)snprintf(buf + n, len - n, " --size-max %zu",
+				      p->size_max);
+	if (p->batch && n < len)
+		snprintf(buf + n, len - n, " --batch %u", p->batch);
 }
 
 static json_t *latency_json(const struct mmt_stress_run *run, uint64_t *p99_out)
@@ -1132,6 +1184,28 @@ static json_t *result_json(struct mmt_stress_run *run, const char *rerun)
 		json_object_set_new(
 			o, "leftover_pages",
 			json_integer((json_int_t)run->leftover_pages));
+	}
+	if (run->nr_watched) {
+		a = json_array();
+		for (i = 0; i < run->nr_watched; i++) {
+			const struct mmt_slab_info *si = &run->slab_end[i].info;
+
+			json_array_append_new(
+				a,
+				json_pack(
+					"{s:s, s:I, s:I, s:i, s:i, s:I, s:I, s:I, s:b}",
+					"name", run->slab_end[i].name,
+					"object_size",
+					(json_int_t)si->object_size, "size",
+					(json_int_t)si->size, "order",
+					(int)si->order, "objects_per_slab",
+					(int)si->objects_per_slab, "live",
+					(json_int_t)si->live, "slabs",
+					(json_int_t)si->slabs, "free_objects",
+					(json_int_t)si->free_objects, "dead",
+					si->dead));
+		}
+		json_object_set_new(o, "slab", a);
 	}
 	a = json_array();
 	for (i = 0; i < run->nr_findings; i++) {
@@ -1424,6 +1498,7 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 		pthread_mutexattr_setpshared(&ma, PTHREAD_PROCESS_SHARED);
 		pthread_condattr_setpshared(&ca, PTHREAD_PROCESS_SHARED);
 		pthread_mutex_init(&run->mu, &ma);
+		pthread_mutexattr_setrobust(&ma, PTHREAD_MUTEX_ROBUST);
 		pthread_mutex_init(&run->fmu, &ma);
 		pthread_cond_init(&run->park_cv, &ca);
 		pthread_cond_init(&run->main_cv, &ca);

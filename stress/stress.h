@@ -136,6 +136,14 @@ void mmt_stress_finding(struct mmt_stress_run *run, const char *check,
 			const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
+/*
+ * Report @s's slab statistics (mmt_slab_info(): objects live, slabs, free
+ * objects) in the run's JSON, "slab": taken after the workers ended and
+ * before teardown.  In setup; up to 16 caches.
+ */
+void mmt_stress_watch_cache(struct mmt_stress_run *run,
+			    struct mmt_kmem_cache *s);
+
 /* ---- for workloads: the thread ---- */
 
 /*

@@ -33,12 +33,11 @@
  * under pressure, and a plug-in's NULL for a small size shows as a
  * counter in the JSON.
  *
- * Blocks cross threads only through mutex- or atomic-protected handoffs,
+ * Blocks cross threads only through mutex-protected handoffs,
  * so that the cookie a thread wrote is visible to the one that verifies it
  * (and ThreadSanitizer sees the same happens-before).
  */
 #include <pthread.h>
-#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -148,30 +147,27 @@ static void sizes_of(struct mmt_stress_thread *t, size_t dlo, size_t dhi,
 
 #define LARSON_SLOTS 1024
 
+/*
+ * A mutex per slot, not a spinlock: with more threads than PUs (a
+ * synthetic topology folded onto this machine) a preempted holder would
+ * leave the others spinning for whole time slices.
+ */
 struct larson_slot {
-	_Atomic int lock;
+	pthread_mutex_t mu;
 	struct blk b;
 };
-
-static void slot_lock(struct larson_slot *s)
-{
-	while (atomic_exchange_explicit(&s->lock, 1, memory_order_acquire))
-		;
-}
-
-static void slot_unlock(struct larson_slot *s)
-{
-	atomic_store_explicit(&s->lock, 0, memory_order_release);
-}
 
 static bool larson_setup(struct mmt_stress_run *run, char *err, size_t errlen)
 {
 	struct larson_slot *slots = calloc(LARSON_SLOTS, sizeof(*slots));
+	unsigned int i;
 
 	if (!slots) {
 		snprintf(err, errlen, "larson: out of memory");
 		return false;
 	}
+	for (i = 0; i < LARSON_SLOTS; i++)
+		pthread_mutex_init(&slots[i].mu, NULL);
 	mmt_stress_set_shared(run, slots);
 	return true;
 }
@@ -186,10 +182,10 @@ static void larson_op(struct mmt_stress_thread *t)
 	if (!obj_alloc(t, size_between(t, lo, hi), &nb))
 		return;
 	s += mmt_stress_rand(t, LARSON_SLOTS);
-	slot_lock(s);
+	pthread_mutex_lock(&s->mu);
 	old = s->b;
 	s->b = nb;
-	slot_unlock(s);
+	pthread_mutex_unlock(&s->mu);
 	if (old.p)
 		obj_free(t, &old);
 }
@@ -203,9 +199,11 @@ static void larson_teardown(struct mmt_stress_run *run)
 
 	if (!slots)
 		return;
-	for (i = 0; i < LARSON_SLOTS; i++)
+	for (i = 0; i < LARSON_SLOTS; i++) {
 		if (slots[i].b.p)
 			obj_free(t, &slots[i].b);
+		pthread_mutex_destroy(&slots[i].mu);
+	}
 	free(slots);
 }
 

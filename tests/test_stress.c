@@ -205,3 +205,59 @@ MMT_TEST(stress_a_model_violation_is_a_finding_by_check_layer_and_function)
 		      "signature %s", sig ? sig : "(none)");
 	json_decref(run);
 }
+
+/* A cache of the workload's own, watched: its statistics in the JSON. */
+static struct mmt_kmem_cache *watched_cache;
+
+static bool watch_setup(struct mmt_stress_run *run, char *err, size_t errlen)
+{
+	mmt_stress_main_attach(run);
+	watched_cache = mmt_kmem_cache_create("stress-test-72", 72, 0, 0, NULL);
+	mmt_stress_main_detach(run);
+	if (!watched_cache) {
+		snprintf(err, errlen, "no cache");
+		return false;
+	}
+	mmt_stress_watch_cache(run, watched_cache);
+	return true;
+}
+
+static void watch_op(struct mmt_stress_thread *t)
+{
+	void *p = mmt_kmem_cache_alloc(watched_cache, GFP_KERNEL);
+
+	(void)t;
+	if (p)
+		mmt_kmem_cache_free(watched_cache, p);
+}
+
+static void watch_teardown(struct mmt_stress_run *run)
+{
+	(void)run;
+	mmt_kmem_cache_destroy(watched_cache);
+	watched_cache = NULL;
+}
+
+static const struct mmt_stress_workload watch_workload = {
+	.name = "test-watch",
+	.kind = MMT_STRESS_MODEL,
+	.setup = watch_setup,
+	.op = watch_op,
+	.teardown = watch_teardown,
+};
+
+MMT_SLAB_TEST(stress_a_watched_cache_reports_its_slab_statistics_at_the_end)
+{
+	unsigned long findings;
+	json_t *run = run_workload(&watch_workload, 0.2, 0, 2, &findings);
+	json_t *c = json_array_get(json_object_get(run, "slab"), 0);
+
+	MMT_CHECK_EQ(findings, 0);
+	MMT_CHECK(c);
+	MMT_CHECK(!strcmp(json_string_value(json_object_get(c, "name")),
+			  "stress-test-72"));
+	MMT_CHECK_EQ(json_integer_value(json_object_get(c, "object_size")), 72);
+	MMT_CHECK_EQ(json_integer_value(json_object_get(c, "live")), 0);
+	MMT_CHECK(json_integer_value(json_object_get(c, "slabs")) >= 1);
+	json_decref(run);
+}

@@ -77,6 +77,7 @@ static void usage(FILE *out)
 		"  --time D     seconds per cell (default 2; --quick: 0.5)\n"
 		"  --quick      0.5 s per cell\n"
 		"  --seed S     the runs' seed (default 1)\n"
+		"  --workloads W,W  only these object workloads (default: all)\n"
 		"  --json FILE  every cell as JSON (written whole: tmp + rename)\n"
 		"  --help       this text\n"
 		"\n"
@@ -121,8 +122,37 @@ enum {
 	OPT_QUICK,
 	OPT_SEED,
 	OPT_JSON,
+	OPT_WORKLOADS,
 	OPT_HELP
 };
+
+#define SCALING_MAX_WORKLOADS 64
+
+/* --workloads a,b: mark each; false (usage error printed) on a bad name. */
+static bool parse_workloads(const char *arg, bool *wanted)
+{
+	char buf[512], *tok, *save = NULL;
+	size_t i;
+
+	snprintf(buf, sizeof(buf), "%s", arg);
+	memset(wanted, 0, SCALING_MAX_WORKLOADS * sizeof(*wanted));
+	for (tok = strtok_r(buf, ",", &save); tok;
+	     tok = strtok_r(NULL, ",", &save)) {
+		for (i = 0; i < mmt_stress_nr_object_workloads; i++)
+			if (!strcmp(mmt_stress_object_workloads[i].name, tok))
+				break;
+		if (i == mmt_stress_nr_object_workloads ||
+		    i >= SCALING_MAX_WORKLOADS) {
+			cli_usage_error(
+				"bench scaling",
+				"--workloads: '%s' is no object workload ('%s stress --list')",
+				tok, CLI_PROG);
+			return false;
+		}
+		wanted[i] = true;
+	}
+	return true;
+}
 
 int cmd_bench_scaling(int argc, char **argv)
 {
@@ -131,6 +161,7 @@ int cmd_bench_scaling(int argc, char **argv)
 		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "seed", required_argument, NULL, OPT_SEED },
 		{ "json", required_argument, NULL, OPT_JSON },
+		{ "workloads", required_argument, NULL, OPT_WORKLOADS },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -144,8 +175,12 @@ int cmd_bench_scaling(int argc, char **argv)
 	const char *json_out = NULL;
 	json_t *jcells = json_array(), *root;
 	unsigned long bad = 0;
-	size_t w, t, c;
+	bool wanted[SCALING_MAX_WORKLOADS];
+	size_t w, t, c, nr_wanted = 0;
 	int opt;
+
+	for (w = 0; w < SCALING_MAX_WORKLOADS; w++)
+		wanted[w] = true;
 
 	cli_getopt_reset();
 	while ((opt = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
@@ -173,6 +208,12 @@ int cmd_bench_scaling(int argc, char **argv)
 			break;
 		case OPT_JSON:
 			json_out = optarg;
+			break;
+		case OPT_WORKLOADS:
+			if (!parse_workloads(optarg, wanted)) {
+				json_decref(jcells);
+				return CLI_EXIT_USAGE;
+			}
 			break;
 		case 'h':
 		case OPT_HELP:
@@ -216,12 +257,16 @@ int cmd_bench_scaling(int argc, char **argv)
 		json_decref(jcells);
 		return CLI_EXIT_FAIL;
 	}
+	for (w = 0; w < nw; w++)
+		nr_wanted += wanted[w];
 	printf("bench scaling: %zu workload(s) x %zu thread count(s) x %zu heap(s), %g s per cell, seed %" PRIu64
 	       ", %s build\n",
-	       nw, nt, NR_COLS, time_s, seed,
+	       nr_wanted, nt, NR_COLS, time_s, seed,
 	       MMT_DEBUG ? "DEBUG (not for figures)" : "release");
 	fflush(stdout);
 	for (w = 0; w < nw; w++) {
+		if (!wanted[w])
+			continue;
 		for (t = 0; t < nt; t++) {
 			for (c = 0; c < NR_COLS; c++) {
 				struct cell *ce =
@@ -283,6 +328,8 @@ int cmd_bench_scaling(int argc, char **argv)
 		printf(" %15s", cols[c].name);
 	putchar('\n');
 	for (w = 0; w < nw; w++) {
+		if (!wanted[w])
+			continue;
 		for (t = 0; t < nt; t++) {
 			const struct cell *row = &cells[(w * nt + t) * NR_COLS];
 
@@ -317,6 +364,8 @@ int cmd_bench_scaling(int argc, char **argv)
 		printf(" %15s", cols[c].name);
 	putchar('\n');
 	for (w = 0; w < nw; w++) {
+		if (!wanted[w])
+			continue;
 		for (t = 0; t < nt; t++) {
 			const struct cell *row = &cells[(w * nt + t) * NR_COLS];
 
