@@ -542,6 +542,17 @@ void mmt_stress_migrate(struct mmt_stress_thread *t)
 	t->migrations++;
 }
 
+bool mmt_stress_claim_cpu(struct mmt_stress_run *run, int cpu)
+{
+	return cpu >= 0 && cpu < run->nr_cpus && claim_cpu(run, cpu);
+}
+
+void mmt_stress_release_cpu(struct mmt_stress_run *run, int cpu)
+{
+	if (cpu >= 0 && cpu < run->nr_cpus)
+		unclaim_cpu(run, cpu);
+}
+
 void mmt_stress_watch_cache(struct mmt_stress_run *run,
 			    struct mmt_kmem_cache *s)
 {
@@ -1375,17 +1386,29 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 		goto out_unmap;
 	}
 	if (p->topology) {
-		struct mmt_topo_opts to = { .spec = p->topology,
-					    .cpus = (int)nthreads };
+		struct mmt_topo_opts to = {
+			.spec = p->topology,
+			.cpus = nthreads ? (int)(nthreads + w->spare_cpus) : 0
+		};
 
 		run->topo = mmt_topo_create(&to, err, errlen);
+		if (run->topo && !nthreads) {
+			int n = mmt_topo_info(run->topo)->nr_cpus;
+
+			/* The workload's spare CPUs come out of the PUs'. */
+			nthreads = n > (int)w->spare_cpus + 1 ?
+					   (unsigned int)n - w->spare_cpus :
+					   1;
+			if (n < (int)(nthreads + w->spare_cpus)) {
+				mmt_topo_destroy(run->topo);
+				to.cpus = (int)(nthreads + w->spare_cpus);
+				run->topo = mmt_topo_create(&to, err, errlen);
+			}
+		}
 		if (!run->topo) {
 			ret = 2;
 			goto out_unmap;
 		}
-		if (!nthreads)
-			nthreads =
-				(unsigned int)mmt_topo_info(run->topo)->nr_cpus;
 	}
 	if (!nthreads)
 		nthreads = STRESS_DEFAULT_THREADS;
@@ -1399,7 +1422,7 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	run->nr_threads = nthreads;
 	run->p.threads = nthreads;
 	run->nr_cpus = run->topo ? mmt_topo_info(run->topo)->nr_cpus :
-				   (int)nthreads;
+				   (int)(nthreads + w->spare_cpus);
 	if (run->nr_cpus < (int)nthreads)
 		run->nr_cpus = (int)nthreads;
 	s = p->seed ^ 0xc2b2ae3d27d4eb4full;

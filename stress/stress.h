@@ -105,6 +105,12 @@ struct mmt_stress_workload {
 	void (*thread_exit)(struct mmt_stress_thread *t);
 	/* Optional: free the shared state, on the main thread. */
 	void (*teardown)(struct mmt_stress_run *run);
+	/*
+	 * CPUs the machine has beyond the worker threads, for the workload
+	 * to claim (mmt_stress_claim_cpu(), e.g. to take them offline): the
+	 * default thread count leaves them free (cpu-hotplug).
+	 */
+	unsigned int spare_cpus;
 };
 
 /* The registered workloads: stress/workloads_*.c each export one array. */
@@ -157,6 +163,13 @@ void mmt_stress_set_priv(struct mmt_stress_thread *t, void *priv);
 uint64_t mmt_stress_rand(struct mmt_stress_thread *t, uint64_t below);
 /* Leave this CPU and attach to another free one (re-pinned). */
 void mmt_stress_migrate(struct mmt_stress_thread *t);
+/*
+ * Claim simulated CPU @cpu in the runner's table for the workload's own
+ * use (no thread is on it; none attaches or migrates there until it is
+ * released): false if a thread is on it or it is claimed already.
+ */
+bool mmt_stress_claim_cpu(struct mmt_stress_run *run, int cpu);
+void mmt_stress_release_cpu(struct mmt_stress_run *run, int cpu);
 /* The object heap of an MMT_STRESS_OBJECT workload. */
 const struct mmt_heap *mmt_stress_heap(struct mmt_stress_thread *t);
 
