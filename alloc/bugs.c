@@ -100,8 +100,7 @@ static const struct mmt_bug_info bugs[] = {
 	  "slab",
 	  "sheaves: kmem_cache_return_sheaf refills the sheaf for the barn with the caller's gfp, without __GFP_NOMEMALLOC: an entitled caller's return puts pfmemalloc objects where ordinary callers take them (upstream fix, 2025)",
 	  "pfmemalloc-sheaf" },
-	{ MMT_BUG_SHEAF_REFILL_FAIL_LEAK, "sheaf-refill-fail-leak", "-",
-	  "slab",
+	{ MMT_BUG_SHEAF_REFILL_FAIL_LEAK, "sheaf-refill-fail-leak", "-", "slab",
 	  "sheaves: a sheaf whose refill fails partway is freed as if empty, leaking the objects already in it (upstream fix, 2025)",
 	  "slab-sheaf" },
 	/*
@@ -117,8 +116,8 @@ static const struct mmt_bug_info bugs[] = {
 	  "on a uniprocessor build (smp=off) the pcp spin_trylock never fails and leaves interrupts on: an interrupt inside a per-cpu list operation reenters the same list (fixed by disabling interrupts for the pcp lock on UP)",
 	  "pcp-reentry" },
 	/* Behaviours the language can write since issue 11. */
-	{ MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, "sk-filter-pfmemalloc-kept",
-	  "004", "reserve",
+	{ MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT, "sk-filter-pfmemalloc-kept", "004",
+	  "reserve",
 	  "the receive path keeps a packet allocated from the reserves (pfmemalloc) for a socket without SOCK_MEMALLOC instead of dropping it (sk_filter's skb_pfmemalloc check skipped): reserve memory queued on an ordinary socket",
 	  "emergency-memory" },
 	{ MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED,
@@ -226,5 +225,48 @@ size_t mmt_bugs_format(uint64_t mask, char *buf, size_t len)
 
 bool mmt_bug_enabled(const struct mmt_machine *m, enum mmt_bug bug)
 {
-	return mmt_bug_on(m, bug);
+	return MMT_UNLIKELY(m->bugs & (1ull << bug));
+}
+
+/*
+ * The canaries.  The machine is never const where it lives (the
+ * constness is the bug sites' read-only view of it), and the counters are
+ * relaxed atomics because the free-running engines call from real threads.
+ */
+void _mmt_bug_reached(const struct mmt_machine *m, enum mmt_bug bug)
+{
+	struct mmt_machine *w = (struct mmt_machine *)m;
+
+	atomic_fetch_add_explicit(&w->bug_reached[bug], 1,
+				  memory_order_relaxed);
+}
+
+void _mmt_bug_triggered(const struct mmt_machine *m, enum mmt_bug bug)
+{
+	struct mmt_machine *w = (struct mmt_machine *)m;
+
+	atomic_fetch_add_explicit(&w->bug_triggered[bug], 1,
+				  memory_order_relaxed);
+}
+
+void mmt_bug_canaries_add(const struct mmt_machine *m,
+			  struct mmt_bug_canary_counts *sum)
+{
+	uint64_t r, t;
+	int b;
+
+	for (b = 0; b < MMT_NR_BUGS; b++) {
+		mmt_bug_canaries(m, (enum mmt_bug)b, &r, &t);
+		sum->reached[b] += r;
+		sum->triggered[b] += t;
+	}
+}
+
+void mmt_bug_canaries(const struct mmt_machine *m, enum mmt_bug bug,
+		      uint64_t *reached, uint64_t *triggered)
+{
+	*reached = atomic_load_explicit(&m->bug_reached[bug],
+					memory_order_relaxed);
+	*triggered = atomic_load_explicit(&m->bug_triggered[bug],
+					  memory_order_relaxed);
 }

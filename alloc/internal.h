@@ -438,6 +438,15 @@ struct mmt_node {
 struct mmt_machine {
 	struct mmt_config cfg;
 	uint64_t bugs;
+	/*
+	 * Bug canaries (Magma's "reached" and "triggered"), counted only for
+	 * bugs that are on, out of line and outside coverage instrumentation
+	 * (targets/coverage-ignorelist.txt), so they add no coverage edge:
+	 * reached when a bug's site asks whether the bug is on, triggered
+	 * when the buggy code does what the correct code would not.
+	 */
+	_Atomic uint64_t bug_reached[MMT_NR_BUGS];
+	_Atomic uint64_t bug_triggered[MMT_NR_BUGS];
 
 	void *arena;
 	size_t arena_size; /* the machine's frames */
@@ -600,9 +609,37 @@ static inline void mmt_count_event(struct mmt_cpu *cpu, enum mmt_vm_item item,
 #endif
 }
 
+void _mmt_bug_reached(const struct mmt_machine *m, enum mmt_bug bug)
+	__attribute__((cold, noinline));
+void _mmt_bug_triggered(const struct mmt_machine *m, enum mmt_bug bug)
+	__attribute__((cold, noinline));
+
+/*
+ * Is @bug on?  The one question every bug site asks, so it is also the
+ * bug's "reached" canary: counted on the bug-on side only, which is the
+ * cold side of a branch the site has anyway.  Bugs off, the fast path
+ * is the test and branch it always was.
+ */
 static inline bool mmt_bug_on(const struct mmt_machine *m, enum mmt_bug bug)
 {
-	return MMT_UNLIKELY(m->bugs & (1ull << bug));
+	if (MMT_LIKELY(!(m->bugs & (1ull << bug))))
+		return false;
+	_mmt_bug_reached(m, bug);
+	return true;
+}
+
+/*
+ * The bug's "triggered" canary: call where the buggy code has just done
+ * what the correct code would not (the divergence, not the site).  For
+ * a site whose bug changes a value, @cond says whether the value
+ * differs; returns @cond so the call can sit inside the expression.
+ */
+static inline bool mmt_bug_hit(const struct mmt_machine *m, enum mmt_bug bug,
+			       bool cond)
+{
+	if (MMT_UNLIKELY(cond) && (m->bugs & (1ull << bug)))
+		_mmt_bug_triggered(m, bug);
+	return cond;
 }
 
 /* ---- cross-file internals ---- */

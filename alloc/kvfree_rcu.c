@@ -296,6 +296,7 @@ static struct mmt_kv_block *block_page(struct mmt_machine *m, struct krc **krcp,
 
 	if (mmt_bug_on(m, MMT_BUG_KVFREE_RCU_NOWAIT_UNDER_RAW)) {
 		/* The seed's problem: zone->lock (spinlock_t) under a raw lock. */
+		mmt_bug_hit(m, MMT_BUG_KVFREE_RCU_NOWAIT_UNDER_RAW, true);
 		page = mmt_alloc_pages(GFP_NOWAIT | __GFP_NOWARN, 0);
 	} else if (m->cfg.kvfree_rcu_fast_try) {
 		/* The seed's fix: never the zone lock, legal under raw locks. */
@@ -355,6 +356,8 @@ static void free_block(struct mmt_machine *m, struct krc *krcp,
 	/* The injected leak keeps the page: only a teardown count sees it. */
 	if (!mmt_bug_on(m, MMT_BUG_KVFREE_RCU_BLOCK_LEAK))
 		mmt_free_pages(mmt_virt_to_page(m, b), 0);
+	else
+		mmt_bug_hit(m, MMT_BUG_KVFREE_RCU_BLOCK_LEAK, true);
 	/* After the frees: rcu_barrier() waits until they are done. */
 	atomic_fetch_sub_explicit(&krcp->nr_ptrs, (long)nr,
 				  memory_order_relaxed);
@@ -382,7 +385,9 @@ unsigned long _mmt_kvfree_rcu_step(struct mmt_machine *m, bool gp_ended)
 			continue;
 		mmt_raw_spin_lock_irqsave(&krcp->lock, flags);
 		for (pp = &krcp->head; (b = *pp);) {
-			if (early || b->gp_seq <= done) {
+			if (b->gp_seq <= done ||
+			    mmt_bug_hit(m, MMT_BUG_KVFREE_RCU_EARLY_FREE,
+					early)) {
 				*pp = b->next;
 				b->next = ready;
 				ready = b;

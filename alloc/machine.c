@@ -1108,9 +1108,13 @@ static void scope_restore(unsigned int kind, unsigned int flag,
 	 * The injected defect: the pre-4.11 direct reclaim pattern,
 	 * "current->flags &= ~PF_MEMALLOC", which ends an outer scope too.
 	 */
-	if (MMT_UNLIKELY(flag == MMT_PF_MEMALLOC &&
-			 mmt_bug_on(cpu->m, MMT_BUG_NORECLAIM_RESTORE_CLEARS)))
+	if (MMT_UNLIKELY(
+		    flag == MMT_PF_MEMALLOC &&
+		    mmt_bug_on(cpu->m, MMT_BUG_NORECLAIM_RESTORE_CLEARS))) {
+		mmt_bug_hit(cpu->m, MMT_BUG_NORECLAIM_RESTORE_CLEARS,
+			    saved & flag);
 		saved = 0;
+	}
 	t->flags = (t->flags & ~flag) | (saved & flag);
 	save_pop(&t->saves, cpu->m, kind, t->flags & flag, site);
 }

@@ -525,6 +525,8 @@ void *mmt_mempool_alloc(struct mmt_mempool *pool, mmt_gfp_t gfp_mask)
 			break;
 		if (full_retry && gfp_temp != gfp_mask) {
 			/* Seed 001: may reclaim and be throttled. */
+			mmt_bug_hit(m, MMT_BUG_MEMPOOL_RETRY_RECLAIM,
+				    policy != MMT_MEMPOOL_KERNEL_2016);
 			gfp_temp = gfp_mask;
 			continue;
 		}

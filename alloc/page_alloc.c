@@ -404,6 +404,10 @@ static MMT_NOINLINE bool pcp_lock_up(struct mmt_cpu *cpu, struct mmt_pcp *pcp,
 	if (!mmt_bug_on(cpu->m, MMT_BUG_PCP_UP_TRYLOCK_REENTRY)) {
 		pcp->up_irqs = cpu->irq_disable_depth;
 		cpu->irq_disable_depth = 1;
+	} else {
+		/* Interrupts stay enabled where the trylock would hold them. */
+		mmt_bug_hit(cpu->m, MMT_BUG_PCP_UP_TRYLOCK_REENTRY,
+			    !cpu->irq_disable_depth);
 	}
 	if (MMT_UNLIKELY(pcp->up_busy))
 		_mmt_violation(
@@ -529,6 +533,8 @@ static inline bool zone_lock_for(struct mmt_cpu *cpu, struct mmt_zone *z,
 	}
 	if (trylock && !mmt_bug_on(cpu->m, MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK))
 		return false;
+	/* A trylock-only caller about to spin on the zone lock. */
+	mmt_bug_hit(cpu->m, MMT_BUG_NOLOCK_ZONE_DOUBLE_TRYLOCK, trylock);
 	zone_lock(cpu, z, flags);
 	return true;
 }
@@ -1022,10 +1028,14 @@ static void free_pcppages_bulk(struct mmt_cpu *cpu, struct mmt_zone *z,
 			p->pcp_cpu = -1;
 			free_one_page_locked(cpu, z, pfn, order);
 			/* The injected drift counts blocks, not pages. */
-			pcp_count_add(pcp, mmt_bug_on(z->m,
-						      MMT_BUG_PCP_COUNT_DRIFT) ?
-						   -1 :
-						   -(1 << order));
+			if (MMT_UNLIKELY(mmt_bug_on(z->m,
+						    MMT_BUG_PCP_COUNT_DRIFT))) {
+				mmt_bug_hit(z->m, MMT_BUG_PCP_COUNT_DRIFT,
+					    order > 0);
+				pcp_count_add(pcp, -1);
+			} else {
+				pcp_count_add(pcp, -(1 << order));
+			}
 			pages -= 1 << order;
 		}
 	}
@@ -1235,10 +1245,13 @@ static MMT_ALWAYS_INLINE void prep_new_page(struct mmt_cpu *cpu,
 			pg_set_head(m, t, pfn);
 		}
 	}
-	if ((alloc_flags & ALLOC_NO_WATERMARKS) &&
-	    !mmt_bug_on(m, MMT_BUG_PFMEMALLOC_UNMARKED)) {
-		pg_set_flags(p, pg_flags(p) | MMT_PG_PFMEMALLOC);
-		mmt_count_event(cpu, MMT_VM_PGALLOC_PFMEMALLOC, 1);
+	if (alloc_flags & ALLOC_NO_WATERMARKS) {
+		if (!mmt_bug_on(m, MMT_BUG_PFMEMALLOC_UNMARKED)) {
+			pg_set_flags(p, pg_flags(p) | MMT_PG_PFMEMALLOC);
+			mmt_count_event(cpu, MMT_VM_PGALLOC_PFMEMALLOC, 1);
+		} else {
+			mmt_bug_hit(m, MMT_BUG_PFMEMALLOC_UNMARKED, true);
+		}
 	}
 	/*
 	 * Seed 004: reserve pages must be recognisable by the slab layer.
@@ -1266,7 +1279,11 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 	struct mmt_pcp *pcp = cpu_pcp(cpu, z);
 	/* The injected defect forgets the order in the list index. */
 	struct mmt_plist *list = &pcp->lists[pindex(
-		mt, mmt_bug_on(cpu->m, MMT_BUG_PCP_ORDER_INDEX) ? 0 : order)];
+		mt, mmt_bug_on(cpu->m, MMT_BUG_PCP_ORDER_INDEX) &&
+				    mmt_bug_hit(cpu->m, MMT_BUG_PCP_ORDER_INDEX,
+						order > 0) ?
+			    0 :
+			    order)];
 	const bool up = pcp_up(cpu->m);
 	uint32_t pfn;
 
@@ -1275,7 +1292,8 @@ static MMT_ALWAYS_INLINE uint32_t rmqueue_pcplist(struct mmt_cpu *cpu,
 		return MMT_PFN_NONE;
 	if (list->first == MMT_PFN_NONE &&
 	    (!(alloc_flags & ALLOC_FAST_TRY) ||
-	     mmt_bug_on(cpu->m, MMT_BUG_FAST_TRY_BULK_REFILL))) {
+	     (mmt_bug_on(cpu->m, MMT_BUG_FAST_TRY_BULK_REFILL) &&
+	      mmt_bug_hit(cpu->m, MMT_BUG_FAST_TRY_BULK_REFILL, true)))) {
 		int batch = pcp->batch >> order;
 
 		rmqueue_bulk(cpu, z, pcp, cpu->id, order, batch ? batch : 1, mt,
@@ -1439,6 +1457,16 @@ get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 				mmt_count_event(cpu, MMT_VM_WMARK_FAIL, 1);
 				continue;
 			}
+			/* Passed as if for one page where the order fails. */
+			if (MMT_UNLIKELY(
+				    order &&
+				    mmt_bug_enabled(
+					    m, MMT_BUG_WMARK_ORDER_IGNORED)))
+				mmt_bug_hit(m, MMT_BUG_WMARK_ORDER_IGNORED,
+					    !zone_watermark_ok(
+						    z, order, mark,
+						    ac->highest_zoneidx,
+						    alloc_flags, zone_free(z)));
 		}
 		pfn = zone_rmqueue(cpu, z, order, ac->migratetype, alloc_flags,
 				   &from_pcp);
@@ -1446,8 +1474,11 @@ get_page_inline(struct mmt_cpu *cpu, mmt_gfp_t gfp, unsigned int order,
 			continue;
 		/* The injected defect: the per-cpu fast path forgets to clear. */
 		if (MMT_UNLIKELY(from_pcp &&
-				 mmt_bug_on(m, MMT_BUG_PCP_ZERO_SKIPPED)))
+				 mmt_bug_on(m, MMT_BUG_PCP_ZERO_SKIPPED))) {
+			mmt_bug_hit(m, MMT_BUG_PCP_ZERO_SKIPPED,
+				    gfp & __GFP_ZERO);
 			gfp &= ~__GFP_ZERO;
+		}
 		prep_new_page(cpu, z, pfn, order, gfp, alloc_flags);
 		if (MMT_UNLIKELY(order && (alloc_flags & ALLOC_HARDER)))
 			reserve_highatomic_pageblock(cpu, z, pfn);
@@ -1579,6 +1610,9 @@ alloc_slowpath(mmt_gfp_t gfp, unsigned int order, struct alloc_context *ac)
 			   (mmt_bug_on(cpu->m, MMT_BUG_NOWAIT_DIRECT_RECLAIM) ?
 				    __GFP_RECLAIM :
 				    __GFP_DIRECT_RECLAIM);
+
+	mmt_bug_hit(cpu->m, MMT_BUG_NOWAIT_DIRECT_RECLAIM,
+		    can_reclaim && !(gfp & __GFP_DIRECT_RECLAIM));
 	bool costly = order > MMT_PAGE_ALLOC_COSTLY_ORDER;
 	unsigned int alloc_flags, reserve_flags;
 	int loops = 0, no_progress = 0;
@@ -1752,9 +1786,13 @@ alloc_pages_nid_body(struct mmt_cpu *cpu, int nid, mmt_gfp_t gfp,
 	ac.highest_zoneidx = (gfp & __GFP_DMA32) ? MMT_ZONE_DMA32 :
 						   MMT_ZONE_NORMAL;
 	ac.migratetype = gfp_migratetype(gfp);
-	/* The injected defect falls back to other nodes all the same. */
+	/*
+	 * The injected defect falls back to other nodes all the same: the
+	 * spread zonelist of a __GFP_THISNODE request is its trigger.
+	 */
 	ac.thisnode = (gfp & __GFP_THISNODE) &&
-		      !mmt_bug_on(cpu->m, MMT_BUG_THISNODE_FALLBACK);
+		      !(mmt_bug_on(cpu->m, MMT_BUG_THISNODE_FALLBACK) &&
+			mmt_bug_hit(cpu->m, MMT_BUG_THISNODE_FALLBACK, true));
 	ac.spread = !ac.thisnode;
 
 	if (MMT_UNLIKELY(gfp & __GFP_FAST_TRY)) {
@@ -1951,7 +1989,9 @@ static unsigned int alloc_pages_bulk(struct mmt_cpu *cpu, mmt_gfp_t gfp,
 				continue;
 			if (list->first == MMT_PFN_NONE &&
 			    (!(gfp & __GFP_FAST_TRY) ||
-			     mmt_bug_on(m, MMT_BUG_FAST_TRY_BULK_REFILL)))
+			     (mmt_bug_on(m, MMT_BUG_FAST_TRY_BULK_REFILL) &&
+			      mmt_bug_hit(m, MMT_BUG_FAST_TRY_BULK_REFILL,
+					  true))))
 				rmqueue_bulk(cpu, zone, pcp, cpu->id, 0,
 					     pcp->batch, ac.migratetype, false);
 			pfn = list->first;

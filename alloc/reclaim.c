@@ -1062,8 +1062,11 @@ static void throttle(struct mmt_reclaim_state *rs, int nid, bool reported)
 	struct throttle_arg ta = { .ln = ln, .less = less };
 
 	/* Seed 001's bug: "LESS" read as "NO". */
-	if (less && mmt_bug_on(m, MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES))
+	if (less && mmt_bug_on(m, MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES)) {
+		mmt_bug_hit(m, MMT_BUG_LESS_THROTTLE_NEVER_THROTTLES,
+			    !under_limit(&ta));
 		return;
+	}
 	while (!under_limit(&ta)) {
 		uint64_t before = mmt_jiffies(m);
 		enum mmt_wait_result r;

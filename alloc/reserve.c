@@ -285,8 +285,12 @@ static void update_emergency(struct mmt_machine *m, bool by_disconnect)
 
 	if (total == _mmt_page_alloc_emergency(m))
 		return;
-	if (by_disconnect && mmt_bug_on(m, MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED))
+	if (by_disconnect &&
+	    mmt_bug_on(m, MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED)) {
+		mmt_bug_hit(m, MMT_BUG_EMERGENCY_WMARK_NOT_LOWERED,
+			    total < _mmt_page_alloc_emergency(m));
 		return;
+	}
 	_mmt_page_alloc_set_emergency(m, total);
 }
 
@@ -774,7 +778,9 @@ void *mmt_sk_alloc_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res,
 		/* No reserve rights of its own; the context may still have them. */
 		p = mmt_kmalloc(size, gfp);
 		if (p && from_reserves(m, p) &&
-		    !mmt_bug_on(m, MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT)) {
+		    (!mmt_bug_on(m, MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT) ||
+		     !mmt_bug_hit(m, MMT_BUG_SK_FILTER_PFMEMALLOC_KEPT,
+				  true))) {
 			/*
 			 * sk_filter_trim_cap(): an emergency packet at an
 			 * ordinary socket is dropped, and its memory goes
@@ -808,6 +814,8 @@ void *mmt_sk_alloc_emergency(struct mmt_sock *sk, struct mmt_mem_reserve *res,
 		/* The error path: the charge has no owner; give it back. */
 		if (!mmt_bug_on(m, MMT_BUG_RESERVE_CHARGE_LEAK))
 			usage_uncharge(res, pages);
+		else
+			mmt_bug_hit(m, MMT_BUG_RESERVE_CHARGE_LEAK, true);
 		return NULL;
 	}
 	add_long(&res->live, pages);
@@ -896,6 +904,9 @@ static void set_memalloc_locked(struct mmt_sock *sk)
 	int new = mmt_bug_on(sk->m, MMT_BUG_SWAP_SINGLE_BIT_MEMALLOC) ? 1 :
 									old + 1;
 
+	/* A second user not counted. */
+	mmt_bug_hit(sk->m, MMT_BUG_SWAP_SINGLE_BIT_MEMALLOC, new != old + 1);
+
 	atomic_store_explicit(&sk->memalloc, new, memory_order_relaxed);
 	if (!old)
 		socks_inc(sk->m);
@@ -909,6 +920,8 @@ static void clear_memalloc_locked(struct mmt_sock *sk)
 	if (!old)
 		return;
 	new = mmt_bug_on(sk->m, MMT_BUG_SWAP_SINGLE_BIT_MEMALLOC) ? 0 : old - 1;
+	/* The first of two users gone clears the bit of both. */
+	mmt_bug_hit(sk->m, MMT_BUG_SWAP_SINGLE_BIT_MEMALLOC, new != old - 1);
 	atomic_store_explicit(&sk->memalloc, new, memory_order_relaxed);
 	if (!new)
 		socks_dec(sk->m);

@@ -403,9 +403,14 @@ static void legacy_pfm_slab_gone(struct mmt_kmem_cache *s,
 	 * this cache's node, yet clears the flag of every cache (problem 1).
 	 */
 	if (mmt_bug_on(s->m, MMT_BUG_SLAB_PFMEMALLOC_ACTIVE_CLEARED) &&
-	    !node_has_pfmemalloc_slab(s->m, n))
+	    !node_has_pfmemalloc_slab(s->m, n)) {
+		/* Cleared while pfmemalloc slabs remain elsewhere. */
+		mmt_bug_hit(s->m, MMT_BUG_SLAB_PFMEMALLOC_ACTIVE_CLEARED,
+			    atomic_load_explicit(&sc->pfm->nr_slabs,
+						 memory_order_relaxed) > 0);
 		atomic_store_explicit(&sc->pfm->active, false,
 				      memory_order_relaxed);
+	}
 }
 
 static void legacy_pfm_slab_new(struct slab_cache *sc)
@@ -598,6 +603,9 @@ static MMT_NOINLINE void *cache_alloc_pfmemalloc(struct mmt_kmem_cache *s,
 		mmt_sched_point(cpu, MMT_SP_PREEMPT, n);
 		if (!seen) {
 			mmt_spin_lock_irqsave(&n->list_lock, flags);
+			/* The zero it gave up on was stale. */
+			mmt_bug_hit(s->m, MMT_BUG_SLAB_RACY_FREE_OBJECTS,
+				    nfree(n) > 0);
 			forward_progress_check(s, n);
 			mmt_spin_unlock_irqrestore(&n->list_lock, flags);
 			return NULL;
@@ -928,6 +936,8 @@ static bool slab_free(struct mmt_kmem_cache *s, struct mmt_page *slab,
 
 	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SLAB_PFMEMALLOC_FREE_LEAK)) &&
 	    _mmt_memalloc_socks(s->m)) {
+		/* The handler drops objects of ordinary slabs. */
+		mmt_bug_hit(s->m, MMT_BUG_SLAB_PFMEMALLOC_FREE_LEAK, !pfm);
 		buggy_free_pfmemalloc(s, sc, slab, slot);
 		return true;
 	}

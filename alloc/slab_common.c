@@ -330,7 +330,9 @@ struct mmt_page *_mmt_slab_new(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
 	 */
 	if (MMT_UNLIKELY(!page && order != s->min_order &&
 			 s->ops == &_mmt_slub_ops &&
-			 mmt_bug_on(s->m, MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK)))
+			 mmt_bug_on(s->m, MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK) &&
+			 mmt_bug_hit(s->m, MMT_BUG_SLUB_NO_MIN_ORDER_FALLBACK,
+				     true)))
 		return NULL;
 	if (!page) {
 		order = s->min_order;
@@ -1902,6 +1904,8 @@ void mmt_slab_memalloc_socks_changed(struct mmt_machine *m, bool active)
 		return;
 	if (!mmt_bug_on(m, MMT_BUG_SLAB_PFMEMALLOC_LINGERS))
 		_mmt_for_each_cache(m, socks_off, NULL);
+	else
+		mmt_bug_hit(m, MMT_BUG_SLAB_PFMEMALLOC_LINGERS, true);
 	_mmt_for_each_cache(m, check_lingering, &ok);
 }
 

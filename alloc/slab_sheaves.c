@@ -594,6 +594,8 @@ static struct mmt_slab_sheaf *barn_exchange_empty(struct mmt_kmem_cache *s,
 	if (full && barn_nr(&b->nr_empty) < MAX_EMPTY_SHEAVES) {
 		if (MMT_UNLIKELY(mmt_bug_on(
 			    s->m, MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED))) {
+			mmt_bug_hit(s->m, MMT_BUG_SHEAF_BARN_EXCHANGE_UNCOUNTED,
+				    true);
 			empty->next = b->empty;
 			b->empty = empty;
 		} else {
@@ -655,7 +657,8 @@ static MMT_NOINLINE void *alloc_refill(struct mmt_kmem_cache *s,
 	 * got no refill and the allocation failed with memory to spare.
 	 */
 	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_REFILL_MAY_BLOCK)) &&
-	    may_spin(gfp) && !(gfp & __GFP_DIRECT_RECLAIM))
+	    mmt_bug_hit(s->m, MMT_BUG_SHEAF_REFILL_MAY_BLOCK,
+			may_spin(gfp) && !(gfp & __GFP_DIRECT_RECLAIM)))
 		return NULL;
 	if (may_spin(gfp)) {
 		f = barn_get(&sh->node[cpu->nid].barn, false);
@@ -1012,6 +1015,7 @@ static void drop_partial_sheaf(struct mmt_kmem_cache *s,
 	uint32_t chain = MMT_PFN_NONE;
 
 	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_REFILL_FAIL_LEAK))) {
+		mmt_bug_hit(s->m, MMT_BUG_SHEAF_REFILL_FAIL_LEAK, f->size > 0);
 		sheaf_free(s, f);
 		return;
 	}
@@ -1075,8 +1079,11 @@ static int sh_refill_sheaf(struct mmt_kmem_cache *s, mmt_gfp_t gfp,
  */
 static mmt_gfp_t return_refill_gfp(struct mmt_kmem_cache *s, mmt_gfp_t gfp)
 {
-	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_RETURN_PFMEMALLOC)))
+	if (MMT_UNLIKELY(mmt_bug_on(s->m, MMT_BUG_SHEAF_RETURN_PFMEMALLOC))) {
+		mmt_bug_hit(s->m, MMT_BUG_SHEAF_RETURN_PFMEMALLOC,
+			    !(gfp & __GFP_NOMEMALLOC));
 		return gfp;
+	}
 	return gfp | __GFP_NOMEMALLOC;
 }
 
@@ -1228,8 +1235,11 @@ static void flush_cpu_to(struct mmt_kmem_cache *s, int cpu, uint32_t *chain)
 	 */
 	if (MMT_UNLIKELY(s->m->cfg.rt_rules &&
 			 mmt_bug_on(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK))) {
-		if (!mmt_spin_trylock_irqsave(&pcs->lock, flags))
+		if (!mmt_spin_trylock_irqsave(&pcs->lock, flags)) {
+			/* The main sheaf's objects left behind. */
+			mmt_bug_hit(s->m, MMT_BUG_SHEAF_FLUSH_RT_TRYLOCK, true);
 			return;
+		}
 	} else {
 		mmt_spin_lock_irqsave(&pcs->lock, flags);
 	}

@@ -604,10 +604,15 @@ static void put_cpu_partial(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	 * now, so that an empty slab is discarded (min_partial is 0 for a
 	 * dead cache).  Seed 003.
 	 */
-	if ((!atomic_load_explicit(&sl->cpu_partial, memory_order_relaxed) ||
-	     atomic_load_explicit(&s->dead, memory_order_relaxed)) &&
-	    !mmt_bug_on(s->m, MMT_BUG_SLUB_FROZEN_DEAD_CACHE))
-		flush_cpu_partial(s, c, d);
+	if (!atomic_load_explicit(&sl->cpu_partial, memory_order_relaxed) ||
+	    atomic_load_explicit(&s->dead, memory_order_relaxed)) {
+		if (!mmt_bug_on(s->m, MMT_BUG_SLUB_FROZEN_DEAD_CACHE))
+			flush_cpu_partial(s, c, d);
+		else
+			mmt_bug_hit(s->m, MMT_BUG_SLUB_FROZEN_DEAD_CACHE,
+				    atomic_load_explicit(&s->dead,
+							 memory_order_relaxed));
+	}
 }
 
 /* ---- allocation ---- */

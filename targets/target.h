@@ -13,12 +13,16 @@
  * Environment: MMT_BUGS=id,id (bugs to turn on; the binary form carries
  * none), MMT_ORACLES=0|1|2 (override the input's oracle level),
  * MMT_INTERLEAVE=0 (a concurrent target gives the engine no interleaving
- * coverage: to measure what that feedback adds).
+ * coverage: to measure what that feedback adds), MMT_CANARY_FILE=PATH
+ * (append the first time each bug that is on is reached and triggered:
+ * `bench bugs`).
  * A finding prints the finding and the input as a text trace on stderr and
  * abort()s, which every engine records as a crash.
  */
 #ifndef MMT_TARGETS_TARGET_H
 #define MMT_TARGETS_TARGET_H
+
+#define MMT_CANARY_FILE_ENV "MMT_CANARY_FILE"
 
 #include <stdbool.h>
 #include <stddef.h>

@@ -33,11 +33,22 @@
  * coverage map (__afl_coverage_interesting(), __afl_map_size entries) at
  * hashed slots.
  *
+ * Bug canaries (MMT_CANARY_FILE=PATH, set by `bench bugs`): the first
+ * time in this process that an input reaches or triggers a bug that is
+ * on (mmt_bug_canaries(): the site ran; the buggy code did harm), one
+ * line "reached|triggered BUG-ID UNIX-MS" is appended to PATH - a single
+ * write() to a file opened O_APPEND, so the lines of libFuzzer's fork-mode
+ * children and AFL++'s instances interleave whole.  The canaries live
+ * outside coverage instrumentation and add no edge.
+ *
  * Not thread-safe (the engines call one input at a time per process).
  */
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "mmt/exec.h"
 #include "mmt/mmt.h"
@@ -113,6 +124,57 @@ static struct {
 	bool slab_diff; /* MMT_SLAB_DIFF=1: every input on every slab implementation */
 } tgt;
 
+/* MMT_CANARY_FILE: the canaries' file, and what this process said. */
+static struct {
+	int fd;
+	struct mmt_bug_canary_counts c;
+	uint64_t said_reached, said_triggered;
+} canary = { .fd = -1 };
+
+static void canary_say(const char *what, enum mmt_bug bug)
+{
+	const struct mmt_bug_info *info;
+	struct timespec ts;
+	char line[128];
+	size_t nr, i;
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	info = mmt_bugs(&nr);
+	for (i = 0; i < nr && info[i].bug != bug; i++)
+		;
+	if (i == nr)
+		return;
+	n = snprintf(line, sizeof(line), "%s %s %lld\n", what, info[i].id,
+		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (n > 0 && write(canary.fd, line, (size_t)n) != n)
+		fprintf(stderr, "%s: cannot write the bug canaries: %m\n",
+			MMT_CANARY_FILE_ENV);
+}
+
+/* After each input (and before the abort of a finding). */
+static void canary_report(void)
+{
+	uint64_t bit;
+	int b;
+
+	if (canary.fd < 0)
+		return;
+	for (b = 0; b < MMT_NR_BUGS; b++) {
+		bit = 1ull << b;
+		if (!(tgt.opts.bugs & bit))
+			continue;
+		if (canary.c.reached[b] && !(canary.said_reached & bit)) {
+			canary.said_reached |= bit;
+			canary_say("reached", (enum mmt_bug)b);
+		}
+		if (canary.c.triggered[b] && !(canary.said_triggered & bit)) {
+			canary.said_triggered |= bit;
+			canary_say("triggered", (enum mmt_bug)b);
+		}
+	}
+}
+
 int mmt_target_init(const char *name)
 {
 	const char *bugs = getenv("MMT_BUGS"), *oracles = getenv("MMT_ORACLES");
@@ -157,6 +219,18 @@ int mmt_target_init(const char *name)
 			exit(2);
 		}
 		tgt.opts.oracle_level = oracles[0] - '0';
+	}
+	if (getenv(MMT_CANARY_FILE_ENV) && *getenv(MMT_CANARY_FILE_ENV)) {
+		canary.fd = open(getenv(MMT_CANARY_FILE_ENV),
+				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				 0644);
+		if (canary.fd < 0) {
+			fprintf(stderr, "%s: %s=%s: %m\n", name,
+				MMT_CANARY_FILE_ENV,
+				getenv(MMT_CANARY_FILE_ENV));
+			exit(2);
+		}
+		tgt.opts.canaries = &canary.c;
 	}
 	tgt.slab_diff = getenv("MMT_SLAB_DIFF") &&
 			!strcmp(getenv("MMT_SLAB_DIFF"), "1");
@@ -206,8 +280,10 @@ static int one_input_diff(const char *name, struct mmt_program *p)
 	int s;
 
 	mmt_exec_slab_diff(p, &tgt.opts, mmt_race_execute, &d);
+	canary_report();
 	if (d.result == MMT_EXEC_FINDING) {
-		fprintf(stderr, "\n==== mmtorture finding in target %s (--slab all) ====\n",
+		fprintf(stderr,
+			"\n==== mmtorture finding in target %s (--slab all) ====\n",
 			name);
 		if (d.divergences)
 			fprintf(stderr,
@@ -220,7 +296,8 @@ static int one_input_diff(const char *name, struct mmt_program *p)
 						(enum mmt_slab_impl)s));
 				mmt_finding_print(&d.f[s], stderr);
 			}
-		fprintf(stderr, "---- reproducer (mmtorture trace; replay --slab all) ----\n");
+		fprintf(stderr,
+			"---- reproducer (mmtorture trace; replay --slab all) ----\n");
 		p->hdr.bugs = tgt.opts.bugs;
 		mmt_trace_print(p, stderr);
 		fprintf(stderr, "---- end ----\n");
@@ -252,6 +329,7 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 		return one_input_diff(name, &p);
 	/* The tsan build: a data race between fibers is a finding too. */
 	r = mmt_race_execute(&p, &tgt.opts, &f);
+	canary_report();
 #if MMT_FUZZ_AFL
 	if (tgt.opts.interleave_counters)
 		afl_add_interleavings();

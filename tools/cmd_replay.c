@@ -43,6 +43,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -376,9 +377,32 @@ static enum mmt_exec_result replay_diff(struct cli_replay *r,
 	return d.result;
 }
 
+/*
+ * The canaries of the bugs the run had on (Magma's reached and
+ * triggered): whether the program went where the bug is and made it do
+ * harm, found or not - what a person checks when a bug program does not
+ * find its bug.
+ */
+static void print_canaries(struct cli_replay *r, const char *path,
+			   uint64_t bugs, const struct mmt_bug_canary_counts *c)
+{
+	const struct mmt_bug_info *info;
+	size_t nr, i;
+
+	info = mmt_bugs(&nr);
+	for (i = 0; i < nr; i++)
+		if (bugs & (1ull << info[i].bug))
+			fprintf(r->out,
+				"%s: canary %s: reached %" PRIu64
+				", triggered %" PRIu64 "\n",
+				path, info[i].id, c->reached[info[i].bug],
+				c->triggered[info[i].bug]);
+}
+
 /* In this process: the input's result. */
 static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 {
+	struct mmt_bug_canary_counts canaries = { { 0 }, { 0 } };
 	struct mmt_exec_opts opts = r->opts;
 	struct mmt_program p;
 	struct mmt_finding f;
@@ -422,6 +446,7 @@ static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 		return res;
 	}
 	/* The tsan build: a data race between fibers is a finding too. */
+	opts.canaries = &canaries;
 	res = mmt_race_execute(&p, &opts, &f);
 	r->runs++;
 	switch (res) {
@@ -473,6 +498,11 @@ static enum mmt_exec_result replay_here(struct cli_replay *r, const char *path)
 			path);
 		break;
 	}
+	if (!r->quiet && res != MMT_EXEC_SETUP_FAILED)
+		print_canaries(r, path,
+			       opts.override_bugs ? opts.bugs : p.hdr.bugs,
+			       &canaries);
+	opts.canaries = NULL;
 	if (r->repeat > 1 && res != MMT_EXEC_SETUP_FAILED)
 		repeat_runs(r, path, &p, &opts, res, &f);
 	cli_crash_context(NULL);

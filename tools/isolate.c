@@ -355,7 +355,8 @@ static bool resolve_frames(const char *log, char *where, size_t len)
 			continue;
 		*plus = '\0';
 		if (!obj[0])
-			snprintf(obj, sizeof(obj), "%s", line + 17);
+			snprintf(obj, sizeof(obj), "%.*s", (int)sizeof(obj) - 1,
+				 line + 17);
 		if (!strcmp(obj, line + 17))
 			fprintf(mem, " %.*s", (int)strcspn(plus + 1, "\n"),
 				plus + 1);
@@ -388,7 +389,7 @@ static bool resolve_frames(const char *log, char *where, size_t len)
 			fprintf(out, "    #%d %s %s\n", k++, line, file);
 		file[strcspn(file, ":")] = '\0';
 		if (!found && in_tree(file, line)) {
-			snprintf(where, len, "%s", line);
+			snprintf(where, len, "%.*s", (int)len - 1, line);
 			found = true;
 		}
 	}

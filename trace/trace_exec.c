@@ -3394,6 +3394,8 @@ enum mmt_exec_result mmt_trace_execute(const struct mmt_program *p,
 	/* Fibers stopped where they stood: their locks are dead. */
 	if (x.ds)
 		mmt_machine_abandoned(x.m);
+	if (o->canaries)
+		mmt_bug_canaries_add(x.m, o->canaries);
 	mmt_machine_destroy(x.m);
 	if (x.ds) {
 		mmt_dsched_machine_gone(x.ds);

@@ -214,5 +214,19 @@ bool mmt_bugs_parse(const char *list, uint64_t *mask, char *err, size_t errlen);
 /* Format a mask as "id,id" ("none" when empty). */
 size_t mmt_bugs_format(uint64_t mask, char *buf, size_t len);
 bool mmt_bug_enabled(const struct mmt_machine *m, enum mmt_bug bug);
+/*
+ * A bug's canaries on @m (in the manner of Magma): how often its site
+ * ran with it on (*reached) and how often the buggy code did what the
+ * correct code would not (*triggered).  Both stay 0 for a bug that is off.
+ */
+void mmt_bug_canaries(const struct mmt_machine *m, enum mmt_bug bug,
+		      uint64_t *reached, uint64_t *triggered);
+/* Every bug's canaries, summed over machines (an execution's, a run's). */
+struct mmt_bug_canary_counts {
+	uint64_t reached[MMT_NR_BUGS];
+	uint64_t triggered[MMT_NR_BUGS];
+};
+void mmt_bug_canaries_add(const struct mmt_machine *m,
+			  struct mmt_bug_canary_counts *sum);
 
 #endif /* MMT_CHECK_H */

@@ -128,6 +128,13 @@ struct mmt_exec_opts {
 	 * differences); 0 for other operations and those that did not run.
 	 */
 	uint8_t *op_outcome;
+	/*
+	 * When set, the run's bug canaries (mmt_bug_canaries()) are added
+	 * to it before the machine goes: `replay` prints them, and the
+	 * fuzz targets report the first time each bug is reached and
+	 * triggered (`bench bugs`).
+	 */
+	struct mmt_bug_canary_counts *canaries;
 };
 
 enum {
