@@ -38,8 +38,17 @@
  * on (mmt_bug_canaries(): the site ran; the buggy code did harm), one
  * line "reached|triggered BUG-ID UNIX-MS" is appended to PATH - a single
  * write() to a file opened O_APPEND, so the lines of libFuzzer's fork-mode
- * children and AFL++'s instances interleave whole.  The canaries live
- * outside coverage instrumentation and add no edge.
+ * children and AFL++'s instances interleave whole - and a finding appends
+ * "found ORACLE UNIX-MS" before its abort: `bench bugs` times "found" by
+ * the bug's own oracle, not by whatever fired first.  A process starting
+ * reads the file and stays quiet about bugs already said (AFL++'s
+ * forkserver starts a process per input).  The canaries live outside
+ * coverage instrumentation and add no edge.
+ *
+ * MMT_MUTATOR=bytes: the custom mutator hands every mutation to
+ * libFuzzer's own byte mutator and declines cross-over, so libFuzzer
+ * fuzzes the binary form as plain bytes (`bench bugs`' baseline engine
+ * for what the structure-aware mutator is worth).
  *
  * Not thread-safe (the engines call one input at a time per process).
  */
@@ -122,6 +131,7 @@ static struct {
 	char name[32];
 	bool ready;
 	bool slab_diff; /* MMT_SLAB_DIFF=1: every input on every slab implementation */
+	bool bytes_only; /* MMT_MUTATOR=bytes: libFuzzer's byte mutator only */
 } tgt;
 
 /* MMT_CANARY_FILE: the canaries' file, and what this process said. */
@@ -150,6 +160,45 @@ static void canary_say(const char *what, enum mmt_bug bug)
 	if (n > 0 && write(canary.fd, line, (size_t)n) != n)
 		fprintf(stderr, "%s: cannot write the bug canaries: %m\n",
 			MMT_CANARY_FILE_ENV);
+}
+
+/* A finding by @oracle, before the abort. */
+static void canary_found(const char *oracle)
+{
+	struct timespec ts;
+	char line[128];
+	int n;
+
+	if (canary.fd < 0)
+		return;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof(line), "found %s %lld\n", oracle,
+		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (n > 0 && n < (int)sizeof(line) &&
+	    write(canary.fd, line, (size_t)n) != n)
+		fprintf(stderr, "%s: cannot write the bug canaries: %m\n",
+			MMT_CANARY_FILE_ENV);
+}
+
+/* What the file says already: another process's lines. */
+static void canary_read_said(const char *path)
+{
+	char line[160], what[16], id[96];
+	const struct mmt_bug_info *b;
+	FILE *f = fopen(path, "r");
+
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%15s %95s", what, id) != 2 ||
+		    !(b = mmt_bug_find(id)))
+			continue;
+		if (!strcmp(what, "reached"))
+			canary.said_reached |= 1ull << b->bug;
+		else if (!strcmp(what, "triggered"))
+			canary.said_triggered |= 1ull << b->bug;
+	}
+	fclose(f);
 }
 
 /* After each input (and before the abort of a finding). */
@@ -231,7 +280,10 @@ int mmt_target_init(const char *name)
 			exit(2);
 		}
 		tgt.opts.canaries = &canary.c;
+		canary_read_said(getenv(MMT_CANARY_FILE_ENV));
 	}
+	tgt.bytes_only = getenv("MMT_MUTATOR") &&
+			 !strcmp(getenv("MMT_MUTATOR"), "bytes");
 	tgt.slab_diff = getenv("MMT_SLAB_DIFF") &&
 			!strcmp(getenv("MMT_SLAB_DIFF"), "1");
 	/* MMT_INTERLEAVE=0: no interleaving feedback (to measure what it adds). */
@@ -282,6 +334,8 @@ static int one_input_diff(const char *name, struct mmt_program *p)
 	mmt_exec_slab_diff(p, &tgt.opts, mmt_race_execute, &d);
 	canary_report();
 	if (d.result == MMT_EXEC_FINDING) {
+		canary_found(d.divergences ? "slab-divergence" :
+					     "slab-diff-finding");
 		fprintf(stderr,
 			"\n==== mmtorture finding in target %s (--slab all) ====\n",
 			name);
@@ -335,6 +389,7 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 		afl_add_interleavings();
 #endif
 	if (r == MMT_EXEC_FINDING) {
+		canary_found(f.oracle);
 		fprintf(stderr, "\n==== mmtorture finding in target %s ====\n",
 			name);
 		mmt_finding_print(&f, stderr);
@@ -370,7 +425,7 @@ size_t mmt_target_mutate(const char *name, uint8_t *data, size_t size,
 	 * seen, dictionary words, bit flips) - the decoder makes anything
 	 * valid, and it finds values no operation-level mutation would.
 	 */
-	if (LLVMFuzzerMutate && seed % 8 == 7 && size)
+	if (LLVMFuzzerMutate && ((seed % 8 == 7 && size) || tgt.bytes_only))
 		return LLVMFuzzerMutate(data, size, max_size);
 	return mmt_mutate(tgt.set, data, size, max_size, seed);
 }
@@ -381,6 +436,8 @@ size_t mmt_target_crossover(const char *name, const uint8_t *a, size_t a_size,
 {
 	if (!tgt.ready)
 		mmt_target_init(name);
+	if (tgt.bytes_only)
+		return 0; /* declined: libFuzzer mutates instead */
 	return mmt_crossover(tgt.set, a, a_size, b, b_size, out, max_size,
 			     seed);
 }

@@ -42,6 +42,7 @@
 #include <unistd.h>
 
 #include "cli.h"
+#include "stats.h"
 #include "fuzzrun.h"
 #include "store.h"
 #include "mmt/exec.h"
@@ -85,6 +86,12 @@ struct fuzz_opts {
 	void *tick_arg;
 	char *error; /* NULL, or where to say why the engine cannot run */
 	size_t error_len;
+	/* `bench bugs`: */
+	const char *canary_file; /* MMT_CANARY_FILE of the target */
+	bool plain_mutator; /* no structure-aware mutator: bytes only */
+	/* Asked about once a second: true stops the engine (its group). */
+	bool (*stop)(void *arg);
+	void *stop_arg;
 };
 
 struct fuzz_result {
@@ -278,10 +285,16 @@ static double children_cpu(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/*
+ * Run @n engines to their end, or until @poll (about once a second)
+ * returns true: then each engine's process group is killed (an engine
+ * runs in a group of its own only when it can be stopped so, since a
+ * group of its own also leaves the terminal's Ctrl-C to us).
+ */
 static int run_engines(char **const argvs[], int n, char *const env[],
 		       const char *log, double *secs, double *cpu,
-		       void (*poll)(void *arg, double elapsed), void *poll_arg,
-		       double limit)
+		       bool (*poll)(void *arg, double elapsed), void *poll_arg,
+		       double limit, bool stoppable)
 {
 	/* RUSAGE_CHILDREN is cumulative: the difference is these engines'. */
 	double t0 = now(), last = t0, cpu0 = children_cpu();
@@ -304,6 +317,8 @@ static int run_engines(char **const argvs[], int n, char *const env[],
 			prctl(PR_SET_PDEATHSIG, SIGKILL);
 			if (getppid() != parent)
 				_exit(127); /* the parent died before prctl */
+			if (stoppable)
+				setpgid(0, 0);
 			dup2(fd, 1);
 			dup2(fd, 2);
 			close(fd);
@@ -338,7 +353,10 @@ static int run_engines(char **const argvs[], int n, char *const env[],
 			nanosleep(&ts, NULL);
 			if (now() - last >= 1.0) {
 				last = now();
-				poll(poll_arg, last - t0);
+				if (poll(poll_arg, last - t0) && stoppable)
+					for (k = 0; k < n; k++)
+						if (pids[k] > 0)
+							kill(-pids[k], SIGKILL);
 			}
 			/*
 			 * The nightly's hard end of a slot: an engine past
@@ -375,7 +393,7 @@ static int run_engine(char *const argv[], char *const env[], const char *log,
 {
 	char **const argvs[1] = { (char **)argv };
 
-	return run_engines(argvs, 1, env, log, secs, cpu, NULL, NULL, 0);
+	return run_engines(argvs, 1, env, log, secs, cpu, NULL, NULL, 0, false);
 }
 
 /* "cov: N" in a libFuzzer status line, or 0. */
@@ -880,11 +898,13 @@ static int open_allocator(const struct fuzz_opts *o)
 		return cli_usage_error("fuzz", "--allocator: %s", err);
 	fuzz_heap_opts.misuse_double_free = misuse &&
 					    !strcmp(misuse, "double-free");
-	fuzz_heap_opts.no_aligned = getenv(MMT_MALLOC_NO_ALIGNED_ENV) &&
-				    !strcmp(getenv(MMT_MALLOC_NO_ALIGNED_ENV), "1");
+	fuzz_heap_opts.no_aligned =
+		getenv(MMT_MALLOC_NO_ALIGNED_ENV) &&
+		!strcmp(getenv(MMT_MALLOC_NO_ALIGNED_ENV), "1");
 	setenv(MMT_ALLOCATOR_ENV, spec, 1);
 	if (!tun || !strstr(tun, "optional_static_tls")) {
-		snprintf(t, sizeof(t), "%s%sglibc.rtld.optional_static_tls=65536",
+		snprintf(t, sizeof(t),
+			 "%s%sglibc.rtld.optional_static_tls=65536",
 			 tun ? tun : "", tun ? ":" : "");
 		setenv("GLIBC_TUNABLES", t, 1);
 	}
@@ -957,8 +977,8 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
 		}
 		if (cli_isolate_run(&iso, heap_child, paths[i], &c) ==
 		    CLI_CHILD_NOT_RUN) {
-			fprintf(stderr, "%s fuzz: %s: %s\n", CLI_PROG,
-				paths[i], c.summary);
+			fprintf(stderr, "%s fuzz: %s: %s\n", CLI_PROG, paths[i],
+				c.summary);
 		} else if (c.end == CLI_CHILD_DONE && c.msg_len) {
 			char sig[224], oracle[48];
 			size_t k;
@@ -992,10 +1012,9 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
 				r->replay_hangs++;
 			else
 				r->replay_crashes++;
-			add_host_finding(r,
-					 c.end == CLI_CHILD_HANG ? "hang" :
-								   "crash",
-					 sig, paths[i], findings, err);
+			add_host_finding(
+				r, c.end == CLI_CHILD_HANG ? "hang" : "crash",
+				sig, paths[i], findings, err);
 			heap_explained++;
 		}
 		cli_child_free(&c);
@@ -1093,19 +1112,22 @@ struct poll_ctx {
 	const char *log, *afl_out, *crashes;
 };
 
-/* The nightly's progress hook, about once a second. */
-static void fuzz_poll(void *arg, double elapsed)
+/* The nightly's progress hook and bench bugs' stop, about once a second. */
+static bool fuzz_poll(void *arg, double elapsed)
 {
 	struct poll_ctx *pc = arg;
 	struct cli_fuzz_progress p = { .elapsed = elapsed };
 
-	if (pc->o->engine == ENGINE_AFL) {
-		afl_each_instance(pc->afl_out, afl_instance_stats, &p);
-	} else {
-		libfuzzer_progress(pc->log, &p);
-		first_mtime(pc->crashes, &p.crashes);
+	if (pc->o->tick) {
+		if (pc->o->engine == ENGINE_AFL) {
+			afl_each_instance(pc->afl_out, afl_instance_stats, &p);
+		} else {
+			libfuzzer_progress(pc->log, &p);
+			first_mtime(pc->crashes, &p.crashes);
+		}
+		pc->o->tick(pc->o->tick_arg, &p);
 	}
-	pc->o->tick(pc->o->tick_arg, &p);
+	return pc->o->stop && pc->o->stop(pc->o->stop_arg);
 }
 
 /* Run one target; fills @r; returns CLI_EXIT_*. */
@@ -1121,7 +1143,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	char a_time[64], a_art[PATH_MAX + 64], a_fork[32], a_seed[32],
 		a_len[32], e_bugs[600], e_mut[PATH_MAX + 40], e_target[64],
 		bugs[512];
-	char *argv[ARGV_MAX], *env[16], extra[1024], e_asan[1200];
+	char *argv[ARGV_MAX], *env[20], extra[1024], e_asan[1200];
+	char e_canary[PATH_MAX + 32];
 	char capture[PATH_MAX + 16], e_tmp[PATH_MAX + 16], tmpdir[PATH_MAX];
 	static struct saved_dirs saved;
 	int n = 0, ne = 0, role = -1, k;
@@ -1191,6 +1214,13 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
 	snprintf(e_bugs, sizeof(e_bugs), "MMT_BUGS=%s", o->bugs ? bugs : "");
 	env[ne++] = e_bugs;
+	if (o->canary_file) {
+		snprintf(e_canary, sizeof(e_canary), "MMT_CANARY_FILE=%.4000s",
+			 o->canary_file);
+		env[ne++] = e_canary;
+	}
+	if (o->plain_mutator && o->engine == ENGINE_LIBFUZZER)
+		env[ne++] = "MMT_MUTATOR=bytes";
 	if (o->slab_all)
 		env[ne++] = "MMT_SLAB_DIFF=1";
 	argv[n++] = bin;
@@ -1252,7 +1282,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			 mutator);
 		snprintf(e_target, sizeof(e_target), "MMT_TARGET=%s",
 			 o->target);
-		if (oplang) {
+		if (oplang && !o->plain_mutator) {
 			env[ne++] = e_mut;
 			env[ne++] = e_target;
 		}
@@ -1336,17 +1366,17 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 			}
 			argvs[k] = inst[k];
 		}
-		r->engine_status = run_engines(argvs, nr, env, log, &r->seconds,
-					       &r->cpu_seconds,
-					       o->tick ? fuzz_poll : NULL, &pc,
-					       limit);
+		r->engine_status = run_engines(
+			argvs, nr, env, log, &r->seconds, &r->cpu_seconds,
+			o->tick || o->stop ? fuzz_poll : NULL, &pc, limit,
+			!!o->stop);
 	} else {
 		char **argvs[1] = { argv };
 
-		r->engine_status = run_engines(argvs, 1, env, log, &r->seconds,
-					       &r->cpu_seconds,
-					       o->tick ? fuzz_poll : NULL, &pc,
-					       limit);
+		r->engine_status = run_engines(
+			argvs, 1, env, log, &r->seconds, &r->cpu_seconds,
+			o->tick || o->stop ? fuzz_poll : NULL, &pc, limit,
+			!!o->stop);
 	}
 	if (!o->tmpdir)
 		store_rmtree(tmpdir);
@@ -1417,8 +1447,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	if (rp.out)
 		fclose(rp.out);
 	{
-		unsigned long explained = rp.findings + rp.crashes + rp.hangs +
-					  heap_explained;
+		unsigned long explained =
+			rp.findings + rp.crashes + rp.hangs + heap_explained;
 
 		r->unexplained =
 			r->crashes > explained ? r->crashes - explained : 0;
@@ -1724,9 +1754,10 @@ static int parse_common(const char *cmd, int c, struct fuzz_opts *o)
 		return 0;
 	case OPT_SLAB_ALL:
 		if (strcmp(optarg, "all"))
-			return cli_usage_error(cmd,
-					       "--slab: '%s': only 'all' (differential runs)",
-					       optarg);
+			return cli_usage_error(
+				cmd,
+				"--slab: '%s': only 'all' (differential runs)",
+				optarg);
 		o->slab_all = true;
 		return 0;
 	case OPT_REPLAY_TIMEOUT:
@@ -2253,12 +2284,10 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 	return true;
 }
 
-static int dbl_cmp(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
+/* bench bugs' CI set and limits (the engine is below, cmd_bench_bugs()). */
+#define BB_MAX_TRIALS 100
+#define BB_QUICK_BUGS "pcp-order-index,pcp-zero-skipped"
+#define BB_QUICK_ENGINES "libfuzzer,libfuzzer-bytes"
 
 static void bench_usage(FILE *out, bool bugs)
 {
@@ -2266,23 +2295,36 @@ static void bench_usage(FILE *out, bool bugs)
 		fprintf(out,
 			"Usage: %s bench bugs [options]\n"
 			"\n"
-			"For each injectable bug: fuzz its target (a -mt one for races and kernel\n"
-			"threads) from the seed corpus with the bug on, TRIALS times (engine seeds\n"
-			"1..TRIALS), and report the time to the first finding of the bug's check:\n"
-			"median, min, max.\n"
+			"For each injectable bug and each engine: TRIALS runs (engine seeds 1..N) of\n"
+			"its target with the bug on, from the seeds that do not expose it alone,\n"
+			"timing from the target's canaries when the bug's site is reached, when its\n"
+			"buggy code is triggered, and when the bug's own oracle finds it (other\n"
+			"oracles' findings are listed and the engine goes on; a trial ends when the\n"
+			"bug is found).  Misses are censored at the budget; engines are compared per\n"
+			"bug with the Mann-Whitney U test and the Vargha-Delaney A12.  Then every\n"
+			"engine runs each target used with no bug on: any finding is a false\n"
+			"positive.  The JSON checks itself (reached <= triggered <= found).\n"
 			"\n"
 			"Options:\n"
-			"  --trials N      trials per bug (default 3)\n"
-			"  --time D        budget per trial (default 120 s)\n"
-			"  --engine E      libfuzzer (default) or afl\n"
+			"  --engines E,E   libfuzzer (structure-aware), libfuzzer-bytes (byte\n"
+			"                  mutations only), afl (custom mutator), afl-plain, or all\n"
+			"                  (default libfuzzer,libfuzzer-bytes)\n"
+			"  --trials N      trials per bug and engine (default 10)\n"
+			"  --time D        budget per trial (default 5m)\n"
+			"  --fp-time D     budget of each no-bug run (default: --time)\n"
 			"  --bugs ID,ID    only these bugs\n"
+			"  --quick         CI: bugs " BB_QUICK_BUGS
+			", 2 trials of 10 s,\n"
+			"                  5 s no-bug runs (options given still apply)\n"
 			"  --mempool-policies P,P  mempool policies a binary header may pick\n"
 			"                  (as for fuzz)\n"
 			"  --build DIR     where the engine binaries are (default: found)\n"
 			"  --json-out F    write the JSON there too (- for stdout only)\n"
+			"  --md-out F      write the Markdown table there (docs/BENCHMARKS.md)\n"
 			"  --help          this text\n"
 			"\n"
-			"Exit status: 0 the benchmark ran, 1 it could not, 2 usage.\n",
+			"Exit status: 0 the benchmark ran, 1 it could not (or its JSON does not\n"
+			"hold together), 2 usage.\n",
 			CLI_PROG);
 	else
 		fprintf(out,
@@ -2330,54 +2372,508 @@ static int dump_json(json_t *root, const char *json_out)
 	return CLI_EXIT_OK;
 }
 
+/*
+ * ---- bench bugs ----
+ *
+ * In the manner of Magma (Hazimeh et al., 2021) with the statistics of
+ * Klees et al. (CCS 2018): for each bug and each engine, TRIALS runs of
+ * the budget from the seeds that do not expose the bug alone, each timing
+ * three events from the target's canary file (MMT_CANARY_FILE, see
+ * targets/target_common.c): the bug's site *reached*, its buggy code
+ * *triggered*, and the bug *found* - a finding of the bug's own oracle
+ * (caught_by), not whatever fired first: findings of other oracles are
+ * listed, and the engine keeps going past them (libFuzzer -fork=1
+ * -ignore_crashes=1; AFL++ does).  A trial stops as soon as the bug is
+ * found (its engine's process group is killed), so a found bug costs its
+ * time, a miss the budget.
+ *
+ * A miss is censored at the budget: medians are of the censored times
+ * (a median at the budget is "not found" at that budget), and engines
+ * are compared pairwise per bug with the Mann-Whitney U test and the
+ * Vargha-Delaney A12 (tools/stats.c).  Every engine also runs with no bug
+ * on, on every target used: any finding there is a false positive.
+ */
+enum bb_engine {
+	BB_LIBFUZZER, /* libFuzzer, structure-aware mutator */
+	BB_LIBFUZZER_BYTES, /* libFuzzer, its byte mutations only */
+	BB_AFL, /* AFL++ with the custom mutator */
+	BB_AFL_PLAIN, /* AFL++ without it */
+	BB_NR_ENGINES,
+};
+
+static const char *const bb_engine_names[BB_NR_ENGINES] = {
+	"libfuzzer",
+	"libfuzzer-bytes",
+	"afl",
+	"afl-plain",
+};
+
+struct bb_trial {
+	double reached, triggered, found; /* s from the start; -1: never */
+	double found_any; /* the first finding of any oracle, or -1 */
+	double seconds; /* the engine's wall time */
+	unsigned long long execs;
+};
+
+struct bb_stop {
+	const char *canary_file;
+	const char *oracle;
+};
+
+/* Whether @path has a "found @oracle" line. */
+static bool bb_found_line(const char *path, const char *oracle)
+{
+	char line[256], what[16], name[96];
+	FILE *f = fopen(path, "r");
+	bool found = false;
+
+	if (!f)
+		return false;
+	while (!found && fgets(line, sizeof(line), f))
+		found = sscanf(line, "%15s %95s", what, name) == 2 &&
+			!strcmp(what, "found") && !strcmp(name, oracle);
+	fclose(f);
+	return found;
+}
+
+static bool bb_stop_found(void *arg)
+{
+	const struct bb_stop *s = arg;
+
+	return bb_found_line(s->canary_file, s->oracle);
+}
+
+/*
+ * The trial's three times from its canary file (@t0 ms: its start), and
+ * the other oracles that fired into @others (a JSON array of names).
+ */
+static void bb_read_canaries(const char *path, const char *bug,
+			     const char *oracle, long long t0,
+			     struct bb_trial *t, json_t *others)
+{
+	char line[256], what[16], name[96];
+	long long ms;
+	FILE *f = fopen(path, "r");
+
+	t->reached = t->triggered = t->found = t->found_any = -1;
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		double s, *slot = NULL;
+		size_t i;
+
+		if (sscanf(line, "%15s %95s %lld", what, name, &ms) != 3)
+			continue;
+		s = ms > t0 ? (double)(ms - t0) / 1e3 : 0;
+		if (!strcmp(what, "found") &&
+		    (t->found_any < 0 || s < t->found_any))
+			t->found_any = s;
+		if (!strcmp(what, "reached") && !strcmp(name, bug))
+			slot = &t->reached;
+		else if (!strcmp(what, "triggered") && !strcmp(name, bug))
+			slot = &t->triggered;
+		else if (!strcmp(what, "found") && !strcmp(name, oracle))
+			slot = &t->found;
+		if (slot) {
+			if (*slot < 0 || s < *slot)
+				*slot = s;
+			continue;
+		}
+		if (strcmp(what, "found"))
+			continue;
+		for (i = 0; i < json_array_size(others); i++)
+			if (!strcmp(json_string_value(json_array_get(others, i)),
+				    name))
+				break;
+		if (i == json_array_size(others))
+			json_array_append_new(others, json_string(name));
+	}
+	fclose(f);
+	/* A bug found was reached and triggered, if not before. */
+	if (t->found >= 0 && (t->triggered < 0 || t->triggered > t->found))
+		t->triggered = t->found;
+	if (t->triggered >= 0 && (t->reached < 0 || t->reached > t->triggered))
+		t->reached = t->triggered;
+}
+
+static json_t *bb_time(double s)
+{
+	return s >= 0 ? json_real(s) : json_null();
+}
+
+/* Censored median of one event over the trials: null if at the budget. */
+static json_t *bb_median(const struct bb_trial *tr, size_t n, int which,
+			 double budget)
+{
+	double v[BB_MAX_TRIALS], m;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		double x = which == 0 ? tr[i].reached :
+			   which == 1 ? tr[i].triggered :
+			   which == 2 ? tr[i].found :
+					tr[i].found_any;
+
+		v[i] = x >= 0 ? x : budget;
+	}
+	m = mmt_stats_median(v, n);
+	return m < budget ? json_real(m) : json_null();
+}
+
+static bool bb_engine_set(const char *list, bool on[BB_NR_ENGINES],
+			  const char **bad)
+{
+	int e;
+
+	memset(on, 0, sizeof(bool) * BB_NR_ENGINES);
+	if (!strcmp(list, "all")) {
+		for (e = 0; e < BB_NR_ENGINES; e++)
+			on[e] = true;
+		return true;
+	}
+	while (*list) {
+		size_t n = strcspn(list, ",");
+
+		for (e = 0; e < BB_NR_ENGINES; e++)
+			if (strlen(bb_engine_names[e]) == n &&
+			    !strncmp(list, bb_engine_names[e], n))
+				break;
+		if (e == BB_NR_ENGINES) {
+			*bad = list;
+			return false;
+		}
+		on[e] = true;
+		list += n + (list[n] == ',');
+	}
+	return true;
+}
+
+/* One trial (or, with @bug NULL, a false-positive run) of @engine. */
+static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
+		   uint64_t bugs, const char *seeds_dir, const char *out,
+		   unsigned long seed, const char *bug, const char *oracle,
+		   struct bb_trial *t, json_t *others, struct fuzz_result *r)
+{
+	struct fuzz_opts o = *base;
+	char canary[PATH_MAX + 16];
+	struct bb_stop stop;
+	long long t0;
+
+	o.target = target;
+	o.bugs = bugs;
+	o.seed = seed;
+	o.corpus_in = seeds_dir;
+	o.no_regress = true;
+	o.no_sweep = true;
+	o.keep_going = true; /* past other oracles' findings */
+	o.jobs = 1;
+	o.engine = engine >= BB_AFL ? ENGINE_AFL : ENGINE_LIBFUZZER;
+	o.plain_mutator = engine == BB_LIBFUZZER_BYTES ||
+			  engine == BB_AFL_PLAIN;
+	o.out = out;
+	mkdirs(out);
+	snprintf(canary, sizeof(canary), "%.4000s/canaries", out);
+	unlink(canary);
+	o.canary_file = canary;
+	stop.canary_file = canary;
+	stop.oracle = oracle;
+	if (bug) {
+		o.stop = bb_stop_found;
+		o.stop_arg = &stop;
+	}
+	t0 = (long long)(now() * 1e3);
+	fuzz_one(&o, r);
+	t->seconds = r->seconds;
+	t->execs = r->execs;
+	bb_read_canaries(canary, bug ? bug : "", oracle ? oracle : "", t0, t,
+			 others);
+}
+
+/* The JSON checks itself: what CI runs of it must hold together. */
+static bool bb_check(json_t *root, uint64_t trials, char *why, size_t len)
+{
+	json_t *bugs = json_object_get(root, "bugs"), *bug;
+	size_t i;
+
+	if (!json_is_array(bugs) || !json_array_size(bugs)) {
+		snprintf(why, len, "no bugs measured");
+		return false;
+	}
+	json_array_foreach(bugs, i, bug)
+	{
+		json_t *engines = json_object_get(bug, "engines"), *e;
+		const char *name;
+
+		json_object_foreach(engines, name, e)
+		{
+			json_t *runs = json_object_get(e, "runs"), *run;
+			json_int_t found = 0;
+			size_t k;
+
+			if (json_array_size(runs) != trials) {
+				snprintf(why, len, "%s/%s: %zu runs, not %llu",
+					 json_string_value(
+						 json_object_get(bug, "bug")),
+					 name, json_array_size(runs),
+					 (unsigned long long)trials);
+				return false;
+			}
+			json_array_foreach(runs, k, run)
+			{
+				json_t *r = json_object_get(run, "reached"),
+				       *tg = json_object_get(run, "triggered"),
+				       *f = json_object_get(run, "found"),
+				       *fa = json_object_get(
+					       run, "found_any_oracle");
+
+				if (json_is_real(f))
+					found++;
+				if ((json_is_real(f) && !json_is_real(tg)) ||
+				    (json_is_real(tg) && !json_is_real(r)) ||
+				    (json_is_real(f) &&
+				     json_real_value(tg) >
+					     json_real_value(f)) ||
+				    (json_is_real(tg) &&
+				     json_real_value(r) >
+					     json_real_value(tg)) ||
+				    (json_is_real(f) &&
+				     (!json_is_real(fa) ||
+				      json_real_value(fa) >
+					      json_real_value(f)))) {
+					snprintf(
+						why, len,
+						"%s/%s trial %zu: reached <= triggered <= found and any-oracle <= found do not hold",
+						json_string_value(
+							json_object_get(bug,
+									"bug")),
+						name, k + 1);
+					return false;
+				}
+			}
+			if (json_integer_value(json_object_get(e, "found")) !=
+			    found) {
+				snprintf(why, len, "%s/%s: found count wrong",
+					 json_string_value(
+						 json_object_get(bug, "bug")),
+					 name);
+				return false;
+			}
+		}
+	}
+	return true;
+}
+
+/* docs/BENCHMARKS.md's table: per bug, each engine's median and hits. */
+static void bb_markdown(json_t *root, const bool on[BB_NR_ENGINES], FILE *out)
+{
+	json_t *bugs = json_object_get(root, "bugs"), *bug, *fp;
+	size_t i;
+	int e;
+
+	fprintf(out,
+		"Budget %lld s per trial, %lld trial(s). Each cell: median seconds to "
+		"*found* by the bug's own oracle (censored at the budget: '-' = not "
+		"found at the median), found/trials; then the median seconds to "
+		"reached / triggered / the first finding of any oracle (with one bug "
+		"on and no false positive, a consequence of the bug).\n\n",
+		(long long)json_integer_value(
+			json_object_get(root, "budget_seconds")),
+		(long long)json_integer_value(json_object_get(root, "trials")));
+	fprintf(out, "| bug | target |");
+	for (e = 0; e < BB_NR_ENGINES; e++)
+		if (on[e])
+			fprintf(out, " %s |", bb_engine_names[e]);
+	fprintf(out, "\n|---|---|");
+	for (e = 0; e < BB_NR_ENGINES; e++)
+		if (on[e])
+			fprintf(out, "---|");
+	fprintf(out, "\n");
+	json_array_foreach(json_object_get(root, "bugs"), i, bug)
+	{
+		fprintf(out, "| %s | %s |",
+			json_string_value(json_object_get(bug, "bug")),
+			json_string_value(json_object_get(bug, "target")));
+		for (e = 0; e < BB_NR_ENGINES; e++) {
+			json_t *en;
+			json_t *mf, *mr, *mt;
+
+			if (!on[e])
+				continue;
+			en = json_object_get(json_object_get(bug, "engines"),
+					     bb_engine_names[e]);
+			mf = json_object_get(en, "median_found");
+			mr = json_object_get(en, "median_reached");
+			mt = json_object_get(en, "median_triggered");
+			if (json_is_real(mf))
+				fprintf(out, " %.1f", json_real_value(mf));
+			else
+				fprintf(out, " -");
+			fprintf(out, " (%lld/%lld; ",
+				(long long)json_integer_value(
+					json_object_get(en, "found")),
+				(long long)json_array_size(
+					json_object_get(en, "runs")));
+			if (json_is_real(mr))
+				fprintf(out, "%.1f", json_real_value(mr));
+			else
+				fprintf(out, "-");
+			if (json_is_real(mt))
+				fprintf(out, " / %.1f", json_real_value(mt));
+			else
+				fprintf(out, " / -");
+			mt = json_object_get(en, "median_found_any_oracle");
+			if (json_is_real(mt))
+				fprintf(out, " / %.1f) |", json_real_value(mt));
+			else
+				fprintf(out, " / -) |");
+		}
+		fprintf(out, "\n");
+	}
+	(void)bugs;
+	fp = json_object_get(root, "false_positives");
+	fprintf(out,
+		"\nFalse positives (no bug on, every engine and target): %lld\n",
+		(long long)json_integer_value(json_object_get(fp, "count")));
+	{
+		json_t *sp = json_object_get(root, "structure_vs_bytes");
+
+		if (json_is_real(json_object_get(sp, "median_speedup")))
+			fprintf(out,
+				"\nStructure-aware vs byte mutation (libFuzzer): median speed-up %.1fx over %lld bug(s) found by either.\n",
+				json_real_value(
+					json_object_get(sp, "median_speedup")),
+				(long long)json_integer_value(
+					json_object_get(sp, "bugs")));
+	}
+}
+
 int cmd_bench_bugs(int argc, char **argv)
 {
+	enum {
+		OPT_ENGINES = 512,
+		OPT_MD_OUT,
+		OPT_QUICK,
+		OPT_FP_TIME,
+	};
 	static const struct option opts[] = {
 		{ "trials", required_argument, NULL, OPT_TRIALS },
 		{ "time", required_argument, NULL, OPT_TIME },
-		{ "engine", required_argument, NULL, OPT_ENGINE },
+		{ "engines", required_argument, NULL, OPT_ENGINES },
 		{ "bugs", required_argument, NULL, OPT_BUGS },
 		{ "build", required_argument, NULL, OPT_BUILD },
 		{ "json-out", required_argument, NULL, OPT_JSON_OUT },
+		{ "md-out", required_argument, NULL, OPT_MD_OUT },
+		{ "fp-time", required_argument, NULL, OPT_FP_TIME },
+		{ "quick", no_argument, NULL, OPT_QUICK },
 		{ "mempool-policies", required_argument, NULL,
 		  OPT_MEMPOOL_POLICIES },
 		{ "help", no_argument, NULL, OPT_HELP },
 		{ NULL, 0, NULL, 0 },
 	};
-	struct fuzz_opts base = { .seconds = 120,
+	struct fuzz_opts base = { .seconds = 300,
 				  .jobs = 1,
 				  .quiet = true,
 				  .replay_timeout =
 					  CLI_ISOLATE_DEFAULT_TIMEOUT };
-	const char *only = NULL, *json_out = NULL;
-	uint64_t trials = 3;
-	json_t *arr, *root;
-	char err[256], stamp[32];
+	const char *only = NULL, *json_out = NULL, *md_out = NULL,
+		   *engines = "libfuzzer,libfuzzer-bytes", *bad;
+	bool on[BB_NR_ENGINES], quick = false, time_set = false,
+				trials_set = false;
+	unsigned long fp_time = 0;
+	uint64_t trials = 10, mask;
+	json_t *arr, *root, *fp_runs, *speedups;
+	char err[256], stamp[32], why[256];
+	char used_targets[512] = "";
+	double sp[64];
+	size_t nsp = 0;
+	json_int_t fp_count = 0;
 	time_t now_t = time(NULL);
 	size_t b;
-	int rc;
+	int c, rc, e;
 
-	rc = parse_args("bench bugs", bench_bugs_usage, argc, argv, opts, &base,
-			&only, &json_out, &trials);
-	if (rc >= 0)
-		return rc;
+	cli_getopt_reset();
+	while ((c = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		if (c == OPT_TRIALS) {
+			if (!cli_parse_u64("bench bugs", "--trials", optarg, 1,
+					   BB_MAX_TRIALS, &trials))
+				return CLI_EXIT_USAGE;
+			trials_set = true;
+		} else if (c == OPT_BUGS) {
+			if (!mmt_bugs_parse(optarg, &mask, err, sizeof(err)))
+				return cli_usage_error("bench bugs",
+						       "--bugs: %s", err);
+			only = optarg;
+		} else if (c == OPT_ENGINES) {
+			engines = optarg;
+		} else if (c == OPT_JSON_OUT) {
+			json_out = optarg;
+		} else if (c == OPT_MD_OUT) {
+			md_out = optarg;
+		} else if (c == OPT_FP_TIME) {
+			if (!cli_parse_duration(optarg, &fp_time))
+				return cli_usage_error(
+					"bench bugs",
+					"--fp-time: '%s' is no duration (90, 90s, 5m, 2h)",
+					optarg);
+		} else if (c == OPT_QUICK) {
+			quick = true;
+		} else if (c == 'h' || c == OPT_HELP) {
+			bench_bugs_usage(stdout);
+			return CLI_EXIT_OK;
+		} else {
+			if (c == OPT_TIME)
+				time_set = true;
+			rc = parse_common("bench bugs", c, &base);
+			if (rc > 0)
+				return rc;
+			if (rc < 0)
+				return cli_getopt_error("bench bugs", c, argv);
+		}
+	}
+	if (optind < argc)
+		return cli_usage_error("bench bugs", "unexpected argument '%s'",
+				       argv[optind]);
+	if (quick) {
+		/* CI: two quick bugs, the two libFuzzer engines, seconds. */
+		if (!only)
+			only = BB_QUICK_BUGS;
+		if (!strcmp(engines, "libfuzzer,libfuzzer-bytes"))
+			engines = BB_QUICK_ENGINES;
+		if (!time_set)
+			base.seconds = 10;
+		if (!trials_set)
+			trials = 2;
+		if (!fp_time)
+			fp_time = 5;
+	}
+	if (!fp_time)
+		fp_time = base.seconds;
+	if (!bb_engine_set(engines, on, &bad))
+		return cli_usage_error(
+			"bench bugs",
+			"--engines: '%s' names no engine (libfuzzer, libfuzzer-bytes, afl, afl-plain, all)",
+			bad);
 	/* Allocated after the options: --help and usage errors leak nothing. */
 	arr = json_array();
+	fp_runs = json_array();
+	speedups = json_object();
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now_t));
 	for (b = 0; b < sizeof(bug_targets) / sizeof(bug_targets[0]); b++) {
 		const struct mmt_bug_info *info =
 			mmt_bug_find(bug_targets[b].bug);
-		double times[100];
-		json_t *tr, *excluded;
+		json_t *excluded, *bug_engines, *cmp;
 		char seeds_dir[PATH_MAX];
 		struct fuzz_opts fo = base;
-		int found = 0;
+		static struct bb_trial tr[BB_NR_ENGINES][BB_MAX_TRIALS];
+		double found_s[BB_NR_ENGINES][BB_MAX_TRIALS];
+		int e2;
 		uint64_t t;
 
 		if (!info || (only && !in_list(only, bug_targets[b].bug)))
 			continue;
-		tr = json_array();
 		excluded = json_array();
+		bug_engines = json_object();
+		cmp = json_array();
 		fo.target = bug_targets[b].target;
 		mmt_bugs_parse(bug_targets[b].bug, &fo.bugs, err, sizeof(err));
 		snprintf(seeds_dir, sizeof(seeds_dir),
@@ -2385,89 +2881,254 @@ int cmd_bench_bugs(int argc, char **argv)
 			 stamp, bug_targets[b].bug);
 		if (!filter_seeds(&fo, seeds_dir, excluded)) {
 			fprintf(stderr,
-				"bench bugs: no seeds for target %s (build the %s preset)\n",
-				fo.target,
-				base.engine == ENGINE_AFL ? "afl" : "fuzz");
-			json_decref(tr);
+				"bench bugs: no seeds for target %s (build the fuzz preset)\n",
+				fo.target);
 			json_decref(excluded);
+			json_decref(bug_engines);
+			json_decref(cmp);
+			json_decref(arr);
+			json_decref(fp_runs);
+			json_decref(speedups);
 			return CLI_EXIT_FAIL;
 		}
-		for (t = 0; t < trials; t++) {
-			struct fuzz_opts o = base;
-			struct fuzz_result r;
-			char out[PATH_MAX];
-			const char *hit = NULL;
-			size_t i;
-
-			o.target = fo.target;
-			o.bugs = fo.bugs;
-			o.seed = t + 1;
-			o.corpus_in =
-				seeds_dir; /* the seeds that don't expose it */
-			o.no_regress = true;
-			snprintf(out, sizeof(out),
-				 "%s/build/bench-bugs/%s/%s-%s-%llu",
-				 MMT_SOURCE_DIR, stamp, bug_targets[b].bug,
-				 o.engine == ENGINE_AFL ? "afl" : "libfuzzer",
-				 (unsigned long long)t);
-			o.out = out;
-			fuzz_one(&o, &r);
-			for (i = 0; i < r.nr_sigs; i++)
-				if (!strcmp(r.sigs[i].oracle, info->caught_by))
-					hit = r.sigs[i].signature;
-			if (!hit && r.nr_sigs)
-				hit = r.sigs[0].signature; /* another check caught it first */
-			if (hit && r.first_finding >= 0)
-				times[found++] = r.first_finding;
-			if (hit)
-				fprintf(stderr,
-					"bench bugs: %s trial %llu: found after %.1f s: %s\n",
-					bug_targets[b].bug,
-					(unsigned long long)t + 1,
-					r.first_finding, hit);
-			else
-				fprintf(stderr,
-					"bench bugs: %s trial %llu: not found in %lu s\n",
-					bug_targets[b].bug,
-					(unsigned long long)t + 1, o.seconds);
-			json_array_append_new(
-				tr, json_pack("{s:I, s:o, s:s?, s:f, s:I}",
-					      "seed", (json_int_t)o.seed,
-					      "seconds_to_finding",
-					      hit ? json_real(r.first_finding) :
-						    json_null(),
-					      "signature", hit, "seconds",
-					      r.seconds, "execs",
-					      (json_int_t)r.execs));
-			free(r.sigs);
+		if (!in_list(used_targets, fo.target) &&
+		    strlen(used_targets) + strlen(fo.target) + 2 <
+			    sizeof(used_targets)) {
+			if (used_targets[0])
+				strcat(used_targets, ",");
+			strcat(used_targets, fo.target);
 		}
-		qsort(times, (size_t)found, sizeof(times[0]), dbl_cmp);
+		for (e = 0; e < BB_NR_ENGINES; e++) {
+			json_t *runs, *others, *row;
+			int found = 0;
+
+			if (!on[e])
+				continue;
+			runs = json_array();
+			for (t = 0; t < trials; t++) {
+				struct fuzz_result r;
+				char out[PATH_MAX];
+
+				others = json_array();
+				snprintf(out, sizeof(out),
+					 "%s/build/bench-bugs/%s/%s-%s-%llu",
+					 MMT_SOURCE_DIR, stamp,
+					 bug_targets[b].bug, bb_engine_names[e],
+					 (unsigned long long)t);
+				bb_run(&base, e, fo.target, fo.bugs, seeds_dir,
+				       out, (unsigned long)t + 1,
+				       bug_targets[b].bug, info->caught_by,
+				       &tr[e][t], others, &r);
+				if (tr[e][t].found >= 0)
+					found++;
+				found_s[e][t] = tr[e][t].found >= 0 ?
+							tr[e][t].found :
+							(double)base.seconds;
+				fprintf(stderr,
+					"bench bugs: %s %s trial %llu: %s%.1f s (reached %.1f, triggered %.1f)%s\n",
+					bug_targets[b].bug, bb_engine_names[e],
+					(unsigned long long)t + 1,
+					tr[e][t].found >= 0 ? "found after " :
+							      "not found in ",
+					tr[e][t].found >= 0 ? tr[e][t].found :
+							      r.seconds,
+					tr[e][t].reached, tr[e][t].triggered,
+					json_array_size(others) ?
+						" (other oracles fired)" :
+						"");
+				json_array_append_new(
+					runs,
+					json_pack(
+						"{s:I, s:o, s:o, s:o, s:o, s:f, s:I, s:o}",
+						"seed", (json_int_t)t + 1,
+						"reached",
+						bb_time(tr[e][t].reached),
+						"triggered",
+						bb_time(tr[e][t].triggered),
+						"found",
+						bb_time(tr[e][t].found),
+						"found_any_oracle",
+						bb_time(tr[e][t].found_any),
+						"seconds", r.seconds, "execs",
+						(json_int_t)r.execs,
+						"other_oracles", others));
+				free(r.sigs);
+			}
+			row = json_pack(
+				"{s:I, s:o, s:o, s:o, s:o, s:o, s:o, s:o}",
+				"found", (json_int_t)found, "median_reached",
+				bb_median(tr[e], trials, 0,
+					  (double)base.seconds),
+				"median_triggered",
+				bb_median(tr[e], trials, 1,
+					  (double)base.seconds),
+				"median_found",
+				bb_median(tr[e], trials, 2,
+					  (double)base.seconds),
+				"median_found_any_oracle",
+				bb_median(tr[e], trials, 3,
+					  (double)base.seconds),
+				"min_found", json_null(), "max_found",
+				json_null(), "runs", runs);
+			/* min and max over the found trials */
+			if (found) {
+				double lo = -1, hi = -1;
+
+				for (t = 0; t < trials; t++)
+					if (tr[e][t].found >= 0) {
+						if (lo < 0 ||
+						    tr[e][t].found < lo)
+							lo = tr[e][t].found;
+						if (tr[e][t].found > hi)
+							hi = tr[e][t].found;
+					}
+				json_object_set_new(row, "min_found",
+						    json_real(lo));
+				json_object_set_new(row, "max_found",
+						    json_real(hi));
+			}
+			json_object_set_new(bug_engines, bb_engine_names[e],
+					    row);
+		}
+		/* Pairwise: A12 is P(the first engine takes longer). */
+		for (e = 0; e < BB_NR_ENGINES; e++)
+			for (e2 = e + 1; e2 < BB_NR_ENGINES; e2++) {
+				struct mmt_mwu m;
+
+				if (!on[e] || !on[e2] ||
+				    !mmt_stats_mwu(found_s[e], trials,
+						   found_s[e2], trials, &m))
+					continue;
+				json_array_append_new(
+					cmp,
+					json_pack(
+						"{s:s, s:s, s:f, s:f, s:f, s:b}",
+						"a", bb_engine_names[e], "b",
+						bb_engine_names[e2], "u", m.u1,
+						"a12_a_slower", m.a12, "p", m.p,
+						"exact", m.exact));
+			}
+		/* Structure-aware vs bytes: the ratio of censored medians. */
+		if (on[BB_LIBFUZZER] && on[BB_LIBFUZZER_BYTES] &&
+		    nsp < sizeof(sp) / sizeof(sp[0])) {
+			double ms = mmt_stats_median(found_s[BB_LIBFUZZER],
+						     trials),
+			       mb = mmt_stats_median(
+				       found_s[BB_LIBFUZZER_BYTES], trials);
+
+			if (ms < (double)base.seconds ||
+			    mb < (double)base.seconds)
+				sp[nsp++] = mb / (ms > 0.1 ? ms : 0.1);
+		}
 		json_array_append_new(
 			arr,
-			json_pack(
-				"{s:s, s:s, s:s, s:s, s:o, s:I, s:I, s:o, s:o, s:o, s:o}",
-				"bug", bug_targets[b].bug, "seed", info->seed,
-				"target", bug_targets[b].target, "caught_by",
-				info->caught_by, "seeds_that_expose_it_alone",
-				excluded, "trials", (json_int_t)trials, "found",
-				(json_int_t)found, "median_seconds",
-				found == (int)trials ?
-					json_real(times[found / 2]) :
-					json_null(),
-				"min_seconds",
-				found ? json_real(times[0]) : json_null(),
-				"max_seconds",
-				found == (int)trials ?
-					json_real(times[found - 1]) :
-					json_null(),
-				"runs", tr));
+			json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "bug",
+				  bug_targets[b].bug, "seed", info->seed,
+				  "target", bug_targets[b].target, "caught_by",
+				  info->caught_by, "seeds_that_expose_it_alone",
+				  excluded, "engines", bug_engines,
+				  "comparisons", cmp));
 	}
-	root = json_pack("{s:s, s:s, s:I, s:I, s:o}", "benchmark", "bugs",
-			 "engine",
-			 base.engine == ENGINE_AFL ? "afl" : "libfuzzer",
-			 "budget_seconds", (json_int_t)base.seconds, "trials",
-			 (json_int_t)trials, "bugs", arr);
+	/* False positives: every engine on every target used, no bug on. */
+	for (e = 0; e < BB_NR_ENGINES; e++) {
+		const char *tl = used_targets;
+
+		if (!on[e])
+			continue;
+		while (*tl) {
+			size_t n = strcspn(tl, ",");
+			char target[64], out[PATH_MAX], seeds_dir[PATH_MAX];
+			struct fuzz_opts fo = base;
+			struct bb_trial t;
+			struct fuzz_result r;
+			json_t *others = json_array(), *ex = json_array();
+			size_t k;
+
+			snprintf(target, sizeof(target), "%.*s", (int)n, tl);
+			tl += n + (tl[n] == ',');
+			fo.target = target;
+			fo.bugs = 0;
+			fo.seconds = fp_time;
+			snprintf(seeds_dir, sizeof(seeds_dir),
+				 "%s/build/bench-bugs/%s/nobug-%s-seeds",
+				 MMT_SOURCE_DIR, stamp, target);
+			filter_seeds(&fo, seeds_dir, ex);
+			json_decref(ex);
+			snprintf(out, sizeof(out),
+				 "%s/build/bench-bugs/%s/nobug-%s-%s",
+				 MMT_SOURCE_DIR, stamp, target,
+				 bb_engine_names[e]);
+			bb_run(&fo, e, target, 0, seeds_dir, out, 1, NULL, NULL,
+			       &t, others, &r);
+			/* Crashes of the model's (ASan) count as well. */
+			for (k = 0; k < r.nr_sigs; k++) {
+				size_t i;
+
+				for (i = 0; i < json_array_size(others); i++)
+					if (!strcmp(json_string_value(
+							    json_array_get(
+								    others, i)),
+						    r.sigs[k].oracle))
+						break;
+				if (i == json_array_size(others))
+					json_array_append_new(
+						others,
+						json_string(r.sigs[k].oracle));
+			}
+			fp_count += (json_int_t)json_array_size(others);
+			if (json_array_size(others))
+				fprintf(stderr,
+					"bench bugs: FALSE POSITIVE: %s on %s with no bug on (%s)\n",
+					bb_engine_names[e], target,
+					r.nr_sigs ? r.sigs[0].signature : "");
+			json_array_append_new(
+				fp_runs,
+				json_pack("{s:s, s:s, s:f, s:I, s:o}", "engine",
+					  bb_engine_names[e], "target", target,
+					  "seconds", r.seconds, "execs",
+					  (json_int_t)r.execs, "findings",
+					  others));
+			free(r.sigs);
+		}
+	}
+	json_object_set_new(speedups, "bugs", json_integer((json_int_t)nsp));
+	json_object_set_new(speedups, "median_speedup",
+			    nsp ? json_real(mmt_stats_median(sp, nsp)) :
+				  json_null());
+	{
+		json_t *en = json_array();
+
+		for (e = 0; e < BB_NR_ENGINES; e++)
+			if (on[e])
+				json_array_append_new(
+					en, json_string(bb_engine_names[e]));
+		root = json_pack(
+			"{s:s, s:i, s:o, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:o}}",
+			"benchmark", "bugs", "version", 2, "engines", en,
+			"budget_seconds", (json_int_t)base.seconds, "trials",
+			(json_int_t)trials, "fp_seconds", (json_int_t)fp_time,
+			"bugs", arr, "structure_vs_bytes", speedups,
+			"false_positives", "count", fp_count, "runs", fp_runs);
+	}
 	rc = dump_json(root, json_out);
+	if (md_out) {
+		FILE *f = fopen(md_out, "w");
+
+		if (!f) {
+			fprintf(stderr, "%s bench bugs: cannot write %s: %s\n",
+				CLI_PROG, md_out, strerror(errno));
+			rc = CLI_EXIT_FAIL;
+		} else {
+			bb_markdown(root, on, f);
+			fclose(f);
+		}
+	}
+	if (!bb_check(root, trials, why, sizeof(why))) {
+		fprintf(stderr,
+			"%s bench bugs: the results do not hold together: %s\n",
+			CLI_PROG, why);
+		rc = CLI_EXIT_FAIL;
+	}
 	json_decref(root);
 	return rc;
 }
