@@ -233,4 +233,17 @@ unsigned int mmt_stress_lat_bucket(uint64_t ns);
 const char *mmt_stress_layer_name(enum mmt_stress_layer l);
 const char *mmt_stress_slab_name(enum mmt_slab_impl s);
 
+/*
+ * The GFP mixes the workloads and `mmtorture run` draw from (gfp_mix.c):
+ * a mask of @mix chosen by the random number @r, leaving out the masks
+ * that need a DMA32 zone unless @dma32.
+ */
+enum mmt_stress_gfp_mix {
+	MMT_STRESS_GFP_PROCESS, /* may sleep */
+	MMT_STRESS_GFP_ATOMIC, /* never sleeps */
+	MMT_STRESS_GFP_BULK, /* alloc_pages_bulk */
+};
+mmt_gfp_t mmt_stress_pick_gfp(enum mmt_stress_gfp_mix mix, uint64_t r,
+			      bool dma32);
+
 #endif /* MMT_STRESS_STRESS_H */

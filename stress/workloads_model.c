@@ -271,53 +271,13 @@ static void xchg_destroy(struct xchg *x)
 	pthread_mutex_destroy(&x->mu);
 }
 
-/* ---- GFP masks ---- */
-
-struct gfp_choice {
-	mmt_gfp_t gfp;
-	bool dma32; /* needs a DMA32 zone */
-};
-
-/* Process context (may sleep). */
-static const struct gfp_choice process_gfps[] = {
-	{ GFP_KERNEL, false },
-	{ GFP_KERNEL, false },
-	{ GFP_KERNEL | __GFP_ZERO, false },
-	{ GFP_KERNEL | __GFP_COMP, false },
-	{ GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY, false },
-	{ GFP_NOFS, false },
-	{ GFP_NOIO, false },
-	{ GFP_HIGHUSER_MOVABLE, false },
-	{ GFP_HIGHUSER_MOVABLE | __GFP_ZERO, false },
-	{ GFP_KERNEL | __GFP_RECLAIMABLE, false },
-	{ GFP_ATOMIC, false },
-	{ GFP_NOWAIT | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_ZERO, false },
-	{ GFP_KERNEL | __GFP_DMA32, true },
-};
-
-/* Never sleep: interrupts, preempt- or irq-disabled sections. */
-static const struct gfp_choice atomic_gfps[] = {
-	{ GFP_ATOMIC, false },
-	{ GFP_ATOMIC | __GFP_ZERO, false },
-	{ GFP_ATOMIC | __GFP_COMP, false },
-	{ GFP_NOWAIT | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_ZERO, false },
-	{ GFP_ATOMIC | __GFP_DMA32, true },
-};
+/* ---- GFP masks (stress/gfp_mix.c) ---- */
 
 static mmt_gfp_t rand_gfp(struct mmt_stress_thread *t,
-			  const struct gfp_choice *tab, size_t n)
+			  enum mmt_stress_gfp_mix mix)
 {
-	bool dma32 = cfg_of(t)->dma32_pages > 0;
-	const struct gfp_choice *c;
-
-	do
-		c = &tab[mmt_stress_rand(t, n)];
-	while (c->dma32 && !dma32);
-	return c->gfp;
+	return mmt_stress_pick_gfp(mix, mmt_stress_rand(t, UINT64_MAX),
+				   cfg_of(t)->dma32_pages > 0);
 }
 
 /* Allocate, check zeroing, stamp and hold one block; false if it failed. */
@@ -432,7 +392,7 @@ static void churn_free_one(struct mmt_stress_thread *t, struct churn_thread *c,
 
 static void churn_alloc(struct mmt_stress_thread *t, struct churn_thread *c)
 {
-	mmt_gfp_t gfp = rand_gfp(t, process_gfps, MMT_ARRAY_SIZE(process_gfps));
+	mmt_gfp_t gfp = rand_gfp(t, MMT_STRESS_GFP_PROCESS);
 	unsigned int order = rand_order(t, p_order_max(t)), saved = 0;
 	unsigned int scope = (unsigned int)mmt_stress_rand(t, 100);
 
@@ -461,8 +421,7 @@ static void churn_atomic_ops(struct mmt_stress_thread *t,
 	while (k--) {
 		if (chance(t, 50))
 			alloc_block(t, &c->held,
-				    rand_gfp(t, atomic_gfps,
-					     MMT_ARRAY_SIZE(atomic_gfps)),
+				    rand_gfp(t, MMT_STRESS_GFP_ATOMIC),
 				    rand_order(t, p_order_max(t) < 1 ?
 							  p_order_max(t) :
 							  1));
@@ -562,15 +521,6 @@ static void churn_op(struct mmt_stress_thread *t)
 
 /* ---- bulk-pages ---- */
 
-static const mmt_gfp_t bulk_gfps[] = {
-	GFP_KERNEL,
-	GFP_KERNEL,
-	GFP_HIGHUSER_MOVABLE,
-	GFP_ATOMIC,
-	GFP_NOWAIT | __GFP_NOWARN,
-	__GFP_FAST_TRY | __GFP_NOWARN,
-};
-
 /*
  * One alloc_pages_bulk call into an array where some slots already hold
  * pages of ours: those must stay where they are, the count must cover
@@ -581,8 +531,7 @@ static void bulk_alloc(struct mmt_stress_thread *t, struct churn_thread *c)
 	struct mmt_page *array[BATCH_MAX], *pre[BATCH_MAX];
 	unsigned int nr = 1 + (unsigned int)mmt_stress_rand(t, p_batch(t));
 	unsigned int room = HELD_MAX - c->held.n, i, got, populated = 0;
-	mmt_gfp_t gfp =
-		bulk_gfps[mmt_stress_rand(t, MMT_ARRAY_SIZE(bulk_gfps))];
+	mmt_gfp_t gfp = rand_gfp(t, MMT_STRESS_GFP_BULK);
 	bool atomic = !(gfp & __GFP_DIRECT_RECLAIM) && chance(t, 50);
 	uint64_t t0;
 

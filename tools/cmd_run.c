@@ -51,6 +51,7 @@
 #include "cli.h"
 #include "mmt/mmt.h"
 #include "mmt/topology.h"
+#include "stress.h"
 
 #define RUN_DEFAULT_OPS 5000000ull
 #define RUN_MAX_OPS 1000000000000ull
@@ -132,49 +133,6 @@ struct worker {
 	struct held_obj objs[RUN_HELD_MAX];
 	unsigned int nobjs;
 	struct run_stats st;
-};
-
-struct gfp_choice {
-	mmt_gfp_t gfp;
-	bool dma32; /* needs a DMA32 zone */
-};
-
-/* Masks for process context (may sleep). */
-static const struct gfp_choice process_gfps[] = {
-	{ GFP_KERNEL, false },
-	{ GFP_KERNEL, false },
-	{ GFP_KERNEL | __GFP_ZERO, false },
-	{ GFP_KERNEL | __GFP_COMP, false },
-	{ GFP_KERNEL | __GFP_NOWARN | __GFP_NORETRY, false },
-	{ GFP_NOFS, false },
-	{ GFP_NOIO, false },
-	{ GFP_HIGHUSER_MOVABLE, false },
-	{ GFP_HIGHUSER_MOVABLE | __GFP_ZERO, false },
-	{ GFP_ATOMIC, false },
-	{ GFP_NOWAIT | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_ZERO, false },
-	{ GFP_KERNEL | __GFP_DMA32, true },
-};
-
-/* Masks that never sleep: interrupts, preempt/irq-disabled sections. */
-static const struct gfp_choice atomic_gfps[] = {
-	{ GFP_ATOMIC, false },
-	{ GFP_ATOMIC | __GFP_ZERO, false },
-	{ GFP_ATOMIC | __GFP_COMP, false },
-	{ GFP_NOWAIT | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_NOWARN, false },
-	{ __GFP_FAST_TRY | __GFP_ZERO, false },
-	{ GFP_ATOMIC | __GFP_DMA32, true },
-};
-
-/* Masks for alloc_pages_bulk in process context. */
-static const mmt_gfp_t bulk_gfps[] = {
-	GFP_KERNEL,
-	GFP_HIGHUSER_MOVABLE,
-	GFP_ATOMIC,
-	GFP_NOWAIT | __GFP_NOWARN,
-	__GFP_FAST_TRY | __GFP_NOWARN,
 };
 
 static void usage(FILE *out)
@@ -291,15 +249,11 @@ static unsigned int rand_order(struct worker *w)
 	return 3;
 }
 
-static mmt_gfp_t rand_gfp(struct worker *w, const struct gfp_choice *tab,
-			  size_t n)
+/* A mask of @mix (stress/gfp_mix.c: the stressors' mix). */
+static mmt_gfp_t rand_gfp(struct worker *w, enum mmt_stress_gfp_mix mix)
 {
-	const struct gfp_choice *c;
-
-	do
-		c = &tab[cli_rand_below(&w->rng, n)];
-	while (c->dma32 && !w->ctx->o->dma32);
-	return c->gfp;
+	return mmt_stress_pick_gfp(mix, cli_splitmix64(&w->rng),
+				   w->ctx->o->dma32 > 0);
 }
 
 /* Write to the new pages (so __GFP_ZERO means something), check zeroing. */
@@ -358,7 +312,7 @@ static void free_one(struct worker *w)
 
 static void alloc_process(struct worker *w)
 {
-	mmt_gfp_t gfp = rand_gfp(w, process_gfps, MMT_ARRAY_SIZE(process_gfps));
+	mmt_gfp_t gfp = rand_gfp(w, MMT_STRESS_GFP_PROCESS);
 	unsigned int order = rand_order(w), flags = 0;
 	bool memalloc = cli_rand_below(&w->rng, 100) < 3;
 	bool nofs = cli_rand_below(&w->rng, 100) < 3;
@@ -379,8 +333,7 @@ static void alloc_bulk(struct worker *w)
 {
 	struct mmt_page *array[RUN_BULK_MAX];
 	unsigned int room = RUN_HELD_MAX - w->nheld, nr, got, i;
-	mmt_gfp_t gfp =
-		bulk_gfps[cli_rand_below(&w->rng, MMT_ARRAY_SIZE(bulk_gfps))];
+	mmt_gfp_t gfp = rand_gfp(w, MMT_STRESS_GFP_BULK);
 
 	if (room == 0)
 		return;
@@ -407,9 +360,7 @@ static void atomic_ops(struct worker *w, bool may_alloc)
 
 	while (k--) {
 		if (may_alloc && cli_rand_below(&w->rng, 2))
-			alloc_one(w,
-				  rand_gfp(w, atomic_gfps,
-					   MMT_ARRAY_SIZE(atomic_gfps)),
+			alloc_one(w, rand_gfp(w, MMT_STRESS_GFP_ATOMIC),
 				  rand_order(w) & 1);
 		else
 			free_one(w);
