@@ -1490,6 +1490,14 @@ int cli_fuzz_run(const struct cli_fuzz_spec *s, struct cli_fuzz_outcome *res)
 	struct fuzz_result r;
 
 	memset(res, 0, sizeof(*res));
+	/* The malloc target: its allocator loaded (and named to the engine). */
+	o.allocator = s->allocator;
+	if (!strcmp(s->target, "malloc") && open_allocator(&o)) {
+		snprintf(res->error, sizeof(res->error),
+			 "allocator %s cannot be loaded",
+			 s->allocator ? s->allocator : "glibc");
+		return -1;
+	}
 	fuzz_one(&o, &r);
 	res->seconds = r.seconds;
 	res->cpu_seconds = r.cpu_seconds;

@@ -58,6 +58,7 @@
 #include "fuzzrun.h"
 #include "mmt/mmt.h"
 #include "nightly.h"
+#include "plugins/heap.h"
 #include "replay.h"
 #include "store.h"
 
@@ -76,6 +77,7 @@ enum {
 	OPT_JOBS,
 	OPT_TARGETS,
 	OPT_ENGINES,
+	OPT_ALLOCATOR,
 	OPT_BUG,
 	OPT_BUILD,
 	OPT_REPORTS,
@@ -88,6 +90,7 @@ struct nightly {
 	char reports[PATH_MAX];
 	char tmp[PATH_MAX + 8];
 	const char *build;
+	const char *allocator; /* the malloc target's (NULL: glibc) */
 	json_t *state; /* nightly.json */
 	struct store store;
 	unsigned long replay_timeout;
@@ -437,6 +440,7 @@ static json_t *replay_regressions(struct nightly *n, json_t *targets,
 struct nightly_opts {
 	unsigned long budget, jobs, replay_timeout;
 	const char *workdir, *targets, *engines, *build, *reports;
+	const char *allocator; /* the malloc target's: glibc by default */
 	uint64_t bugs;
 	bool budget_given;
 };
@@ -473,7 +477,9 @@ static void nightly_usage(FILE *out)
 		"  --workdir DIR     work directory (default: resume the newest unfinished\n"
 		"                    one under the reports directory, else a new REPORTS/STAMP)\n"
 		"  --jobs N          engine processes at a time (default: the online CPUs)\n"
-		"  --targets T,T     only these targets (default all)\n"
+		"  --targets T,T     only these targets (default all, malloc included)\n"
+		"  --allocator A     the malloc target's allocator: glibc (default),\n"
+		"                    jemalloc, mimalloc or PATH.so\n"
 		"  --engines E,E     libfuzzer, afl (default both; AFL++ is skipped with a\n"
 		"                    note when the afl preset is not built)\n"
 		"  --bug ID          turn on an injectable bug (repeatable, or ID,ID)\n"
@@ -499,6 +505,7 @@ static int parse_opts(int argc, char **argv, struct nightly_opts *o)
 		{ "workdir", required_argument, NULL, OPT_WORKDIR },
 		{ "jobs", required_argument, NULL, OPT_JOBS },
 		{ "targets", required_argument, NULL, OPT_TARGETS },
+		{ "allocator", required_argument, NULL, OPT_ALLOCATOR },
 		{ "engines", required_argument, NULL, OPT_ENGINES },
 		{ "bug", required_argument, NULL, OPT_BUG },
 		{ "build", required_argument, NULL, OPT_BUILD },
@@ -542,7 +549,8 @@ static int parse_opts(int argc, char **argv, struct nightly_opts *o)
 
 				snprintf(name, sizeof(name), "%.*s", (int)k, p);
 				if (!k || k >= sizeof(name) ||
-				    !mmt_trace_target_ops(name, &ops))
+				    (!mmt_trace_target_ops(name, &ops) &&
+				     strcmp(name, "malloc")))
 					return cli_usage_error(
 						"nightly",
 						"--targets: '%.*s' is no target (see `%s list targets`)",
@@ -552,6 +560,19 @@ static int parse_opts(int argc, char **argv, struct nightly_opts *o)
 				p += k + 1;
 			}
 			o->targets = optarg;
+			break;
+		}
+		case OPT_ALLOCATOR: {
+			struct mmt_heap h;
+			char err[512];
+			bool unknown;
+
+			/* Refused now, by name and reason, not slots later. */
+			if (!mmt_heap_open(optarg, &h, &unknown, err,
+					   sizeof(err)))
+				return cli_usage_error("nightly",
+						       "--allocator: %s", err);
+			o->allocator = optarg;
 			break;
 		}
 		case OPT_ENGINES: {
@@ -618,6 +639,9 @@ static json_t *new_state(const struct nightly_opts *o, bool afl_ok,
 	for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++)
 		if (!o->targets || in_list(o->targets, name))
 			json_array_append_new(targets, json_string(name));
+	/* A user's allocator under the object-level harness (--allocator). */
+	if (!o->targets || in_list(o->targets, "malloc"))
+		json_array_append_new(targets, json_string("malloc"));
 	if (!o->engines || in_list(o->engines, "libfuzzer"))
 		json_array_append_new(engines, json_string("libfuzzer"));
 	if (!o->engines || in_list(o->engines, "afl"))
@@ -715,6 +739,7 @@ static bool run_slot(struct nightly *n, json_t *slot, const char *name,
 	mkdirs(corpus);
 	mkdirs(n->tmp);
 	spec.target = target;
+	spec.allocator = n->allocator;
 	spec.afl = !strcmp(engine, "afl");
 	spec.seconds = left >= 1 ? (unsigned long)(left + 0.5) : 0;
 	spec.collect_only = left < 1;
@@ -895,6 +920,7 @@ int cmd_nightly(int argc, char **argv)
 	n.tty = isatty(STDOUT_FILENO);
 	n.t0 = now();
 	n.build = o.build;
+	n.allocator = o.allocator;
 	/* The earlier nights are the work directory's siblings. */
 	if (o.reports) {
 		snprintf(n.reports, sizeof(n.reports), "%s", o.reports);
@@ -1024,6 +1050,8 @@ int cmd_nightly(int argc, char **argv)
 				first = name;
 				break;
 			}
+		if (!first && in_list(o.targets, "malloc"))
+			first = "malloc";
 	}
 	if (!first) {
 		fprintf(stderr, "%s nightly: no target to fuzz\n", CLI_PROG);

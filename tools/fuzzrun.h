@@ -38,6 +38,7 @@ struct cli_fuzz_progress {
 
 struct cli_fuzz_spec {
 	const char *target;
+	const char *allocator; /* target malloc: glibc (NULL), jemalloc, ... */
 	bool afl; /* AFL++ (else libFuzzer) */
 	unsigned long seconds; /* the engine's budget */
 	/* libFuzzer: -fork=N; AFL++: one main and N-1 secondaries */
