@@ -486,16 +486,6 @@ static void dict_usage(FILE *out)
 		CLI_PROG, CLI_PROG);
 }
 
-static void dict_bytes(FILE *out, const char *name, const uint8_t *b, size_t n)
-{
-	size_t i;
-
-	fprintf(out, "%s=\"", name);
-	for (i = 0; i < n; i++)
-		fprintf(out, "\\x%02x", b[i]);
-	fprintf(out, "\"\n");
-}
-
 static int cmd_dict(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -504,16 +494,10 @@ static int cmd_dict(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	static const unsigned int sizes[] = { 8,    16,	  32,  64,  96,
-					      128,  192,  256, 512, 1024,
-					      2048, 4096, 8192 };
 	const char *target = "stack", *outpath = NULL;
-	const struct mmt_gfp_name *g;
 	FILE *out = stdout;
 	mmt_opset_t set = 0;
-	unsigned int idx;
-	size_t nr, i;
-	int c, op;
+	int c;
 
 	cli_getopt_reset();
 	while ((c = getopt_long(argc, argv, ":ho:", opts, NULL)) != -1) {
@@ -542,38 +526,7 @@ static int cmd_dict(int argc, char **argv)
 			strerror(errno));
 		return CLI_EXIT_FAIL;
 	}
-	fprintf(out,
-		"# mmtorture fuzzing dictionary for target %s (%s trace dict)\n",
-		target, CLI_PROG);
-	g = mmt_gfp_names(&nr);
-	for (i = 0; i < nr; i++) {
-		uint8_t b[4] = { (uint8_t)g[i].mask, (uint8_t)(g[i].mask >> 8),
-				 (uint8_t)(g[i].mask >> 16),
-				 (uint8_t)(g[i].mask >> 24) };
-
-		dict_bytes(out, g[i].name, b, 4);
-	}
-	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
-		char name[32];
-		/* a size argument holds size - 1 (trace_bin.c) */
-		uint8_t b[2] = { (uint8_t)(sizes[i] - 1),
-				 (uint8_t)((sizes[i] - 1) >> 8) };
-
-		snprintf(name, sizeof(name), "size_%u", sizes[i]);
-		dict_bytes(out, name, b, 2);
-	}
-	/* Each operation's opcode byte (its index in the set) and a zero. */
-	for (op = 0, idx = 0; op < MMT_NR_OPCODES; op++) {
-		char name[64];
-		uint8_t b[2];
-
-		if (!((set >> op) & 1))
-			continue;
-		b[0] = (uint8_t)idx++;
-		b[1] = 0;
-		snprintf(name, sizeof(name), "op_%s", mmt_op_info(op)->name);
-		dict_bytes(out, name, b, 2);
-	}
+	mmt_trace_write_dict(out, target, set);
 	if (out != stdout && fclose(out)) {
 		fprintf(stderr, "%s trace dict: %s: %s\n", CLI_PROG, outpath,
 			strerror(errno));

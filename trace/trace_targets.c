@@ -21,8 +21,10 @@
  * single-CPU sets never hold the kernel-thread operations (they stop at
  * MMT_TRACE_OPS_SEQ), so their binary inputs decode as they always did.
  */
+#include <stdio.h>
 #include <string.h>
 
+#include "mmt/gfp.h"
 #include "mmt/trace.h"
 
 /* The structural operations every target keeps. */
@@ -141,4 +143,58 @@ const char *mmt_trace_target_name(size_t i, const char **what)
 	if (what)
 		*what = targets[i].what;
 	return targets[i].name;
+}
+
+static void dict_bytes(FILE *out, const char *name, const uint8_t *b, size_t n)
+{
+	size_t i;
+
+	fprintf(out, "%s=\"", name);
+	for (i = 0; i < n; i++)
+		fprintf(out, "\\x%02x", b[i]);
+	fprintf(out, "\"\n");
+}
+
+void mmt_trace_write_dict(FILE *out, const char *target, mmt_opset_t set)
+{
+	static const unsigned int sizes[] = { 8,    16,	  32,  64,  96,
+					      128,  192,  256, 512, 1024,
+					      2048, 4096, 8192 };
+	const struct mmt_gfp_name *g;
+	unsigned int idx;
+	size_t nr, i;
+	int op;
+
+	fprintf(out,
+		"# mmtorture fuzzing dictionary for target %s (mmtorture trace dict)\n",
+		target);
+	g = mmt_gfp_names(&nr);
+	for (i = 0; i < nr; i++) {
+		uint8_t b[4] = { (uint8_t)g[i].mask, (uint8_t)(g[i].mask >> 8),
+				 (uint8_t)(g[i].mask >> 16),
+				 (uint8_t)(g[i].mask >> 24) };
+
+		dict_bytes(out, g[i].name, b, 4);
+	}
+	for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+		char name[32];
+		/* a size argument holds size - 1 (trace_bin.c) */
+		uint8_t b[2] = { (uint8_t)(sizes[i] - 1),
+				 (uint8_t)((sizes[i] - 1) >> 8) };
+
+		snprintf(name, sizeof(name), "size_%u", sizes[i]);
+		dict_bytes(out, name, b, 2);
+	}
+	/* Each operation's opcode byte (its index in the set) and a zero. */
+	for (op = 0, idx = 0; op < MMT_NR_OPCODES; op++) {
+		char name[64];
+		uint8_t b[2];
+
+		if (!((set >> op) & 1))
+			continue;
+		b[0] = (uint8_t)idx++;
+		b[1] = 0;
+		snprintf(name, sizeof(name), "op_%s", mmt_op_info(op)->name);
+		dict_bytes(out, name, b, 2);
+	}
 }

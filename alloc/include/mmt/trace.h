@@ -553,6 +553,15 @@ size_t mmt_trace_format_op(const struct mmt_program *p, const struct mmt_op *op,
 bool mmt_trace_target_ops(const char *name, mmt_opset_t *ops);
 /* The i-th target's name (and what it covers), NULL past the last. */
 const char *mmt_trace_target_name(size_t i, const char **what);
+/*
+ * A fuzzing dictionary (libFuzzer -dict=, AFL++ -x) for the binary form
+ * over @set, the operations of target @target (named in its first line):
+ * every named GFP mask and bit as the 4 bytes an operation carries, the
+ * kmalloc size classes as the 2 bytes a size argument carries, and each
+ * operation's opcode byte with a zero first argument.  One writer for
+ * `mmtorture trace dict` and build.sh's seed compiler (targets/oss_seeds.c).
+ */
+void mmt_trace_write_dict(FILE *out, const char *target, mmt_opset_t set);
 
 /*
  * Which spelling a byte string is meant in.  Fuzzers write binary inputs
