@@ -51,7 +51,7 @@ for ((i = 0; i < 600; i++)); do
 	done_slots=$(grep -c '"status": "done"' "$st")
 	running=$(grep -c '"status": "running"' "$st")
 	if ((done_slots >= 1 && running == 1)); then
-		sleep 3 # the running slot samples, and saves what it finds
+		sleep 2 # the running slot samples, and saves what it finds
 		kill -9 -- -"$pid"
 		killed=1
 		break
