@@ -8,9 +8,11 @@
 #define MMT_TOOLS_CLI_H
 
 #include <stdbool.h>
+
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "mmt/config.h"
 
@@ -100,6 +102,21 @@ const char *cli_fuzz_engine(void); /* "none", "libfuzzer", "afl" */
 /* Flags for every JSON dump: reals with 6 significant digits. */
 #define CLI_JSON_FLAGS \
 	(JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(6))
+
+/* @name is one of the comma-separated @list ("a,b,c"). */
+static inline bool cli_in_list(const char *list, const char *name)
+{
+	size_t len = strlen(name);
+
+	while (*list) {
+		size_t n = strcspn(list, ",");
+
+		if (n == len && !strncmp(list, name, n))
+			return true;
+		list += n + (list[n] == ',');
+	}
+	return false;
+}
 
 /* ---- seeded randomness ---- */
 

@@ -2016,21 +2016,6 @@ static const char *paired_target_name(size_t k)
 	return NULL;
 }
 
-/* @name is one of the comma-separated @list. */
-static bool in_list(const char *list, const char *name)
-{
-	size_t len = strlen(name);
-
-	while (*list) {
-		size_t n = strcspn(list, ",");
-
-		if (n == len && !strncmp(list, name, n))
-			return true;
-		list += n + (list[n] == ',');
-	}
-	return false;
-}
-
 int cmd_campaign(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -2072,7 +2057,7 @@ int cmd_campaign(int argc, char **argv)
 		struct fuzz_opts one = o;
 
 		one.target = name;
-		if ((!only || in_list(only, name)) &&
+		if ((!only || cli_in_list(only, name)) &&
 		    (rc = check_regress("campaign", &one)))
 			return rc;
 	}
@@ -2102,7 +2087,7 @@ int cmd_campaign(int argc, char **argv)
 		struct fuzz_result r;
 		struct fuzz_opts one = o;
 
-		if (only && !in_list(only, name))
+		if (only && !cli_in_list(only, name))
 			continue;
 		one.target = name;
 		snprintf(sub, sizeof(sub), "%s/%s", report_dir, name);
@@ -2877,7 +2862,7 @@ int cmd_bench_bugs(int argc, char **argv)
 		int e2;
 		uint64_t t;
 
-		if (!info || (only && !in_list(only, bug_targets[b].bug)))
+		if (!info || (only && !cli_in_list(only, bug_targets[b].bug)))
 			continue;
 		excluded = json_array();
 		bug_engines = json_object();
@@ -2899,7 +2884,7 @@ int cmd_bench_bugs(int argc, char **argv)
 			json_decref(speedups);
 			return CLI_EXIT_FAIL;
 		}
-		if (!in_list(used_targets, fo.target) &&
+		if (!cli_in_list(used_targets, fo.target) &&
 		    strlen(used_targets) + strlen(fo.target) + 2 <
 			    sizeof(used_targets)) {
 			if (used_targets[0])
@@ -3438,7 +3423,7 @@ int cmd_bench_fuzz(int argc, char **argv)
 		name = i == 0 ? "empty" : paired_target_name(i - 1);
 		if (!name)
 			break;
-		if (i && only && !in_list(only, name))
+		if (i && only && !cli_in_list(only, name))
 			continue;
 		snprintf(out, sizeof(out), "%s/build/bench-fuzz/%s/%s",
 			 MMT_SOURCE_DIR, stamp, name);

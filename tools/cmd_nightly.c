@@ -445,20 +445,6 @@ struct nightly_opts {
 	bool budget_given;
 };
 
-static bool in_list(const char *list, const char *name)
-{
-	size_t len = strlen(name);
-
-	while (*list) {
-		size_t k = strcspn(list, ",");
-
-		if (k == len && !strncmp(list, name, k))
-			return true;
-		list += k + (list[k] == ',');
-	}
-	return false;
-}
-
 static void nightly_usage(FILE *out)
 {
 	fprintf(out,
@@ -637,14 +623,14 @@ static json_t *new_state(const struct nightly_opts *o, bool afl_ok,
 	char bugs[512], started[32];
 
 	for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++)
-		if (!o->targets || in_list(o->targets, name))
+		if (!o->targets || cli_in_list(o->targets, name))
 			json_array_append_new(targets, json_string(name));
 	/* A user's allocator under the object-level harness (--allocator). */
-	if (!o->targets || in_list(o->targets, "malloc"))
+	if (!o->targets || cli_in_list(o->targets, "malloc"))
 		json_array_append_new(targets, json_string("malloc"));
-	if (!o->engines || in_list(o->engines, "libfuzzer"))
+	if (!o->engines || cli_in_list(o->engines, "libfuzzer"))
 		json_array_append_new(engines, json_string("libfuzzer"));
-	if (!o->engines || in_list(o->engines, "afl"))
+	if (!o->engines || cli_in_list(o->engines, "afl"))
 		json_array_append_new(engines, json_string("afl"));
 	/* The budget is shared by the slots that run (AFL++'s may not). */
 	for (k = 0; k < json_array_size(engines); k++)
@@ -1046,18 +1032,18 @@ int cmd_nightly(int argc, char **argv)
 			json_array_get(json_object_get(st, "targets"), 0));
 	} else {
 		for (i = 0; (name = mmt_trace_target_name(i, NULL)); i++)
-			if (!o.targets || in_list(o.targets, name)) {
+			if (!o.targets || cli_in_list(o.targets, name)) {
 				first = name;
 				break;
 			}
-		if (!first && in_list(o.targets, "malloc"))
+		if (!first && cli_in_list(o.targets, "malloc"))
 			first = "malloc";
 	}
 	if (!first) {
 		fprintf(stderr, "%s nightly: no target to fuzz\n", CLI_PROG);
 		return CLI_EXIT_USAGE;
 	}
-	if ((!o.engines || in_list(o.engines, "libfuzzer")) &&
+	if ((!o.engines || cli_in_list(o.engines, "libfuzzer")) &&
 	    !cli_fuzz_have_engine(first, false, o.build, build_dir,
 				  sizeof(build_dir))) {
 		fprintf(stderr,
@@ -1067,7 +1053,7 @@ int cmd_nightly(int argc, char **argv)
 			CLI_PROG, first, build_dir);
 		return CLI_EXIT_USAGE;
 	}
-	if ((!o.engines || in_list(o.engines, "afl")) &&
+	if ((!o.engines || cli_in_list(o.engines, "afl")) &&
 	    !cli_fuzz_have_engine(first, true, NULL, afl_dir,
 				  sizeof(afl_dir))) {
 		afl_ok = false;
