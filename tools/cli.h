@@ -8,7 +8,6 @@
 #define MMT_TOOLS_CLI_H
 
 #include <stdbool.h>
-
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
