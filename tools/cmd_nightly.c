@@ -646,9 +646,24 @@ static json_t *new_state(const struct nightly_opts *o, bool afl_ok,
 					   json_array_get(targets, i)),
 				   *e = json_string_value(
 					   json_array_get(engines, k));
-			char key[128];
+			char key[128], dir[PATH_MAX], why[PATH_MAX + 96];
 			bool skip = !strcmp(e, "afl") && !afl_ok;
 
+			snprintf(why, sizeof(why), "%s", afl_why);
+			/*
+			 * An afl build without this target's binary (older
+			 * than the target): that slot is skipped with a note,
+			 * as AFL++ is when the afl preset is not built.
+			 */
+			if (!skip && !strcmp(e, "afl") &&
+			    !cli_fuzz_have_engine(t, true, NULL, dir,
+						  sizeof(dir))) {
+				skip = true;
+				snprintf(
+					why, sizeof(why),
+					"no afl-%s in %s: rebuild the afl preset",
+					t, dir);
+			}
 			snprintf(key, sizeof(key), "%s/%s", t, e);
 			json_object_set_new(
 				slots, key,
@@ -662,7 +677,7 @@ static json_t *new_state(const struct nightly_opts *o, bool afl_ok,
 					(json_int_t)0, "crashes", (json_int_t)0,
 					"done", skip, "status",
 					skip ? "skipped" : "pending", "error",
-					skip ? afl_why : "", "findings",
+					skip ? why : "", "findings",
 					"samples"));
 		}
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
