@@ -111,8 +111,9 @@ static bool find_engine(const char *engine, const char *build,
 	if (n > 0) {
 		self[n] = '\0';
 		*strrchr(self, '/') = '\0';
-		snprintf(bin, len, "%s/%s-%s", self, prefix, target);
-		if (is_exec(bin))
+		if (snprintf(bin, len, "%s/%s-%s", self, prefix, target) <
+			    (int)len &&
+		    is_exec(bin))
 			return true;
 	}
 	snprintf(bin, len, "%s/build/%s/%s-%s", MMT_SOURCE_DIR, prefix, prefix,
@@ -524,11 +525,15 @@ static bool create_new(const char *path, const char *text, char *err,
 {
 	char tmp[PATH_MAX + 32];
 
-	snprintf(tmp, sizeof(tmp), "%s.promote-tmp", path);
+	if (snprintf(tmp, sizeof(tmp), "%s.promote-tmp", path) >=
+	    (int)sizeof(tmp)) {
+		snprintf(err, errlen, "%.600s...: the path is too long", path);
+		return false;
+	}
 	if (!mmt_write_file_atomic(tmp, text, strlen(text), err, errlen))
 		return false;
 	if (link(tmp, path)) {
-		snprintf(err, errlen, "%s: %s", path,
+		snprintf(err, errlen, "%.600s: %s", path,
 			 errno == EEXIST ? "exists: choose another --name" :
 					   strerror(errno));
 		unlink(tmp);

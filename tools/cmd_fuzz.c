@@ -962,8 +962,8 @@ static void replay_heap_dir(const struct fuzz_opts *o, const char *dir,
 	size_t nr = 0, i;
 	char **paths = cli_dir_entries(dir, &nr);
 
-	snprintf(out, sizeof(out), "%s/stdout", capture);
-	snprintf(err, sizeof(err), "%s/stderr", capture);
+	snprintf(out, sizeof(out), "%.*s/stdout", PATH_MAX, capture);
+	snprintf(err, sizeof(err), "%.*s/stderr", PATH_MAX, capture);
 	for (i = 0; paths && i < nr; i++) {
 		const char *base = strrchr(paths[i], '/');
 		struct cli_child c;

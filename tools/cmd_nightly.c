@@ -321,8 +321,9 @@ static unsigned long copy_missing(const char *from, const char *to)
 		char dst[PATH_MAX + 64];
 		struct stat st;
 
-		snprintf(dst, sizeof(dst), "%s/%s", to,
-			 strrchr(paths[i], '/') + 1);
+		if (snprintf(dst, sizeof(dst), "%s/%s", to,
+			     strrchr(paths[i], '/') + 1) >= (int)sizeof(dst))
+			continue; /* no such path on this system */
 		if (!lstat(paths[i], &st) && S_ISREG(st.st_mode) &&
 		    access(dst, F_OK) && cli_copy_file(paths[i], dst))
 			copied++;

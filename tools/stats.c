@@ -121,14 +121,17 @@ bool mmt_stats_mwu(const double *x, size_t nx, const double *y, size_t ny,
 		 * Two-sided: twice the smaller tail.  U here counts x > y
 		 * pairs; the distribution is symmetric about nx*ny/2.
 		 */
-		double total, lo, hi_u = (double)(nx * ny) - u1, p;
+		double total = 0, lo, hi_u = (double)(nx * ny) - u1, p;
 		size_t small = (size_t)(u1 < hi_u ? u1 : hi_u);
 
 		lo = exact_cdf_count(nx, ny, small, &total);
-		p = 2 * lo / total;
-		out->p = p > 1 ? 1 : p;
-		out->exact = true;
-		return true;
+		/* Out of memory for the table: the approximation below. */
+		if (!isnan(lo) && total > 0) {
+			p = 2 * lo / total;
+			out->p = p > 1 ? 1 : p;
+			out->exact = true;
+			return true;
+		}
 	}
 	mu = (double)nx * (double)ny / 2;
 	sigma = sqrt((double)nx * (double)ny / 12 *
