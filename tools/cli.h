@@ -71,6 +71,8 @@ int cli_getopt_error(const char *cmd, int c, char **argv);
 
 /* Reset getopt for a new parse of @argv (glibc: optind = 0 reinitialises). */
 void cli_getopt_reset(void);
+/* mkdir -p @path (0777, umask applies); -1 with errno on failure. */
+int cli_mkdirs(const char *path);
 
 /*
  * Parse @arg, the value of option @opt, as an unsigned integer in

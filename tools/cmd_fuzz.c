@@ -132,21 +132,6 @@ static bool is_exec(const char *p)
 	return !access(p, X_OK);
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* Copy file @from to @to (binary, whole): false on any error. */
 bool cli_copy_file(const char *from, const char *to)
 {
@@ -1196,7 +1181,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	snprintf(findings, sizeof(findings), "%s/findings", r->out);
 	snprintf(log, sizeof(log), "%s/engine.log", r->out);
 	snprintf(afl_out, sizeof(afl_out), "%s/afl", r->out);
-	if (mkdirs(corpus) || mkdirs(crashes) || mkdirs(findings))
+	if (cli_mkdirs(corpus) || cli_mkdirs(crashes) || cli_mkdirs(findings))
 		return fuzz_fail(o, "cannot create %s: %s", r->out,
 				 strerror(errno));
 	/*
@@ -1208,7 +1193,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		snprintf(tmpdir, sizeof(tmpdir), "%s", o->tmpdir);
 	else
 		snprintf(tmpdir, sizeof(tmpdir), "%.4000s/tmp", r->out);
-	mkdirs(tmpdir);
+	cli_mkdirs(tmpdir);
 	snprintf(e_tmp, sizeof(e_tmp), "TMPDIR=%s", tmpdir);
 	env[ne++] = e_tmp;
 	mmt_bugs_format(o->bugs, bugs, sizeof(bugs));
@@ -1313,7 +1298,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		}
 		/* afl-fuzz takes one input directory: the seeds and regress/. */
 		snprintf(afl_in, sizeof(afl_in), "%s/afl-in", r->out);
-		if (mkdirs(afl_in))
+		if (cli_mkdirs(afl_in))
 			return fuzz_fail(o, "cannot create %s: %s", afl_in,
 					 strerror(errno));
 		copy_dir(o->corpus_in ? o->corpus_in : seeds, afl_in, "");
@@ -1430,7 +1415,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	snprintf(capture, sizeof(capture), "%s/replay", r->out);
 	rp.capture_dir = capture;
 	rp.timeout = o->replay_timeout;
-	if (r->crashes && (mkdirs(capture) || !rp.out)) {
+	if (r->crashes && (cli_mkdirs(capture) || !rp.out)) {
 		fprintf(stderr, "%s fuzz: cannot create %s: %s\n", CLI_PROG,
 			capture, strerror(errno));
 		rp.capture_dir = NULL; /* in this process, as before */
@@ -2068,7 +2053,7 @@ int cmd_campaign(int argc, char **argv)
 			 stamp);
 		report_dir = dir;
 	}
-	if (mkdirs(report_dir)) {
+	if (cli_mkdirs(report_dir)) {
 		fprintf(stderr, "%s campaign: cannot create %s: %s\n", CLI_PROG,
 			report_dir, strerror(errno));
 		return CLI_EXIT_FAIL;
@@ -2227,7 +2212,7 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 	struct dirent *de;
 	DIR *d;
 
-	if (!find_build(o, build, sizeof(build)) || mkdirs(dir))
+	if (!find_build(o, build, sizeof(build)) || cli_mkdirs(dir))
 		return false;
 	snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build, o->target);
 	d = opendir(seeds);
@@ -2564,7 +2549,7 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 	o.plain_mutator = engine == BB_LIBFUZZER_BYTES ||
 			  engine == BB_AFL_PLAIN;
 	o.out = out;
-	mkdirs(out);
+	cli_mkdirs(out);
 	snprintf(canary, sizeof(canary), "%.4000s/canaries", out);
 	unlink(canary);
 	o.canary_file = canary;
@@ -3134,7 +3119,7 @@ static bool make_inputs(const char *target, const char *dir, int n,
 	uint64_t rng = 0x6d6d74u;
 	int i;
 
-	if (!mmt_trace_target_ops(target, &ops) || mkdirs(dir))
+	if (!mmt_trace_target_ops(target, &ops) || cli_mkdirs(dir))
 		return false;
 	for (i = 0; i < n; i++) {
 		struct mmt_program p;

@@ -130,21 +130,6 @@ static bool is_dir(const char *p)
 	return !stat(p, &st) && S_ISDIR(st.st_mode);
 }
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX], *p;
-
-	snprintf(tmp, sizeof(tmp), "%s", path);
-	for (p = tmp + 1; *p; p++)
-		if (*p == '/') {
-			*p = '\0';
-			if (mkdir(tmp, 0755) && errno != EEXIST)
-				return -1;
-			*p = '/';
-		}
-	return mkdir(tmp, 0755) && errno != EEXIST ? -1 : 0;
-}
-
 /* A line for the log file and, off a terminal, for stdout. */
 static void MMT_PRINTF(2, 3) say(struct nightly *n, const char *fmt, ...)
 {
@@ -373,7 +358,7 @@ static json_t *replay_regressions(struct nightly *n, json_t *targets,
 
 	*failed = 0;
 	snprintf(capture, sizeof(capture), "%s/regress", n->tmp);
-	mkdirs(capture);
+	cli_mkdirs(capture);
 	json_array_foreach(targets, i, t)
 	{
 		char dir[PATH_MAX];
@@ -738,8 +723,8 @@ static bool run_slot(struct nightly *n, json_t *slot, const char *name,
 	snprintf(out, sizeof(out), "%s/engines/%s-%s", n->workdir, target,
 		 engine);
 	snprintf(corpus, sizeof(corpus), "%s/corpus/%s", n->workdir, target);
-	mkdirs(corpus);
-	mkdirs(n->tmp);
+	cli_mkdirs(corpus);
+	cli_mkdirs(n->tmp);
 	spec.target = target;
 	spec.allocator = n->allocator;
 	spec.afl = !strcmp(engine, "afl");
@@ -977,7 +962,7 @@ int cmd_nightly(int argc, char **argv)
 		       n.workdir, n.workdir);
 		return status;
 	}
-	if (mkdirs(n.workdir)) {
+	if (cli_mkdirs(n.workdir)) {
 		fprintf(stderr, "%s nightly: cannot create %s: %s\n", CLI_PROG,
 			n.workdir, strerror(errno));
 		return CLI_EXIT_USAGE;
@@ -1138,7 +1123,7 @@ int cmd_nightly(int argc, char **argv)
 
 			snprintf(a, sizeof(a), "%s/corpus/%s", from, tn);
 			snprintf(b, sizeof(b), "%s/corpus/%s", n.workdir, tn);
-			if (is_dir(a) && !mkdirs(b))
+			if (is_dir(a) && !cli_mkdirs(b))
 				copied += copy_missing(a, b);
 		}
 		say(&n, "new run in %s%s%s (%lu corpus input(s) carried over)",

@@ -158,23 +158,6 @@ struct pct {
 	json_t *progs;
 };
 
-static int mkdirs(const char *path)
-{
-	char tmp[PATH_MAX], *p;
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -1;
-	for (p = tmp + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(tmp, 0777) && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
-}
-
 static unsigned long sig_hash(const char *s)
 {
 	unsigned long h = 5381;
@@ -819,7 +802,7 @@ int cmd_pct(int argc, char **argv)
 		snprintf(c.out, sizeof(c.out), "%s/build/pct-out/%s-%s",
 			 MMT_SOURCE_DIR, c.target, stamp);
 	snprintf(c.findings, sizeof(c.findings), "%s/findings", c.out);
-	if (mkdirs(c.findings)) {
+	if (cli_mkdirs(c.findings)) {
 		fprintf(stderr, "%s pct: cannot create %s: %s\n", CLI_PROG,
 			c.findings, strerror(errno));
 		return CLI_EXIT_FAIL;
@@ -838,7 +821,7 @@ int cmd_pct(int argc, char **argv)
 	if (c.isolate) {
 		snprintf(c.capture_dir, sizeof(c.capture_dir), "%.4000s/run",
 			 c.out);
-		if (mkdirs(c.capture_dir)) {
+		if (cli_mkdirs(c.capture_dir)) {
 			fprintf(stderr, "%s pct: cannot create %s: %s\n",
 				CLI_PROG, c.capture_dir, strerror(errno));
 			return CLI_EXIT_FAIL;

@@ -13,9 +13,11 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "cli.h"
 #include "mmt/mmt.h"
@@ -141,6 +143,25 @@ void cli_getopt_reset(void)
 	optind = 0;
 	opterr = 0;
 	optopt = 0;
+}
+
+int cli_mkdirs(const char *path)
+{
+	char tmp[PATH_MAX], *p;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (p = tmp + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(tmp, 0777) && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(tmp, 0777) && errno != EEXIST ? -1 : 0;
 }
 
 bool cli_parse_u64(const char *cmd, const char *opt, const char *arg,
