@@ -509,6 +509,18 @@ static bool try_arg(struct mctx *m, size_t i, unsigned int a, uint32_t v)
 	return try_cand(m, &cand);
 }
 
+/* The first of @tab's values below @v (ascending) that still reproduces. */
+static bool try_smaller(struct mctx *m, size_t i, unsigned int a, uint32_t v,
+			const uint32_t *tab, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n && tab[k] < v && !m->stop; k++)
+		if (try_arg(m, i, a, tab[k]))
+			return true;
+	return false;
+}
+
 static size_t mask_tokens(uint32_t gfp)
 {
 	char buf[512];
@@ -528,7 +540,6 @@ static bool simplify_op(struct mctx *m, size_t i)
 	const struct mmt_op_info *info = mmt_op_info(m->cur.ops[i].code);
 	bool progress = false;
 	unsigned int a;
-	size_t k;
 
 	for (a = 0; info && a < info->nargs && !m->stop; a++) {
 		uint32_t v = m->cur.ops[i].arg[a], b;
@@ -562,22 +573,12 @@ static bool simplify_op(struct mctx *m, size_t i)
 				}
 			break;
 		case MMT_ARG_SIZE:
-			for (k = 0; k < sizeof(sizes) / sizeof(sizes[0]) &&
-				    sizes[k] < v && !m->stop;
-			     k++)
-				if (try_arg(m, i, a, sizes[k])) {
-					progress = true;
-					break;
-				}
+			progress |= try_smaller(m, i, a, v, sizes,
+						MMT_ARRAY_SIZE(sizes));
 			break;
 		case MMT_ARG_COUNT:
-			for (k = 0; k < sizeof(counts) / sizeof(counts[0]) &&
-				    counts[k] < v && !m->stop;
-			     k++)
-				if (try_arg(m, i, a, counts[k])) {
-					progress = true;
-					break;
-				}
+			progress |= try_smaller(m, i, a, v, counts,
+						MMT_ARRAY_SIZE(counts));
 			break;
 		case MMT_ARG_NODE:
 			if (v)
