@@ -178,9 +178,10 @@ static bool parse_threads(const char *arg, unsigned int *counts, size_t *n)
 			return false;
 		}
 		if (*n == SCALING_MAX_COUNTS) {
-			cli_usage_error("bench scaling",
-					"--threads: more than %d counts in '%s'",
-					SCALING_MAX_COUNTS, arg);
+			cli_usage_error(
+				"bench scaling",
+				"--threads: more than %d counts in '%s'",
+				SCALING_MAX_COUNTS, arg);
 			return false;
 		}
 		counts[(*n)++] = (unsigned int)v;
