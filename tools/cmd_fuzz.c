@@ -43,6 +43,7 @@
 
 #include "cli.h"
 #include "stats.h"
+#include "bench_journal.h"
 #include "fuzzrun.h"
 #include "store.h"
 #include "mmt/exec.h"
@@ -2299,6 +2300,10 @@ static void bench_usage(FILE *out, bool bugs)
 			"  --build DIR     where the engine binaries are (default: found)\n"
 			"  --json-out F    write the JSON there too (- for stdout only)\n"
 			"  --md-out F      write the Markdown table there (docs/BENCHMARKS.md)\n"
+			"  --journal F     every finished trial as a line of F (fsync'd); a rerun\n"
+			"                  of the same command reads those back instead of\n"
+			"                  running them: a long run stopped, killed or spread\n"
+			"                  over nights and machines ends in the same table\n"
 			"  --help          this text\n"
 			"\n"
 			"Exit status: 0 the benchmark ran, 1 it could not (or its JSON does not\n"
@@ -2567,6 +2572,67 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 			 others);
 }
 
+static double bb_jnum(json_t *rec, const char *key)
+{
+	json_t *v = json_object_get(rec, key);
+
+	return json_is_number(v) ? json_number_value(v) : -1;
+}
+
+/*
+ * A trial the journal already holds (--journal): its times, execs and
+ * other oracles as if it had just run.  False if it holds none.
+ */
+static bool bb_from_journal(struct bb_journal *jr, const char *kind,
+			    const char *what, int engine, unsigned long seed,
+			    unsigned long budget, struct bb_trial *t,
+			    json_t *others, struct fuzz_result *r)
+{
+	json_t *rec, *o;
+	size_t i;
+
+	if (!jr ||
+	    !(rec = bb_journal_find(jr, kind, what, bb_engine_names[engine],
+				    seed, budget)))
+		return false;
+	memset(r, 0, sizeof(*r));
+	t->reached = bb_jnum(rec, "reached");
+	t->triggered = bb_jnum(rec, "triggered");
+	t->found = bb_jnum(rec, "found");
+	t->found_any = bb_jnum(rec, "found_any_oracle");
+	t->seconds = r->seconds = bb_jnum(rec, "seconds");
+	t->execs = r->execs = (unsigned long long)json_integer_value(
+		json_object_get(rec, "execs"));
+	json_array_foreach(json_object_get(rec, "other_oracles"), i,
+			   o) if (json_is_string(o))
+		json_array_append(others, o);
+	return true;
+}
+
+/* Write a finished trial to the journal; false (reported) if it failed. */
+static bool bb_to_journal(struct bb_journal *jr, const char *kind,
+			  const char *what, int engine, unsigned long seed,
+			  unsigned long budget, const struct bb_trial *t,
+			  json_t *others, const struct fuzz_result *r)
+{
+	char err[512];
+
+	if (!jr)
+		return true;
+	if (bb_journal_append(
+		    jr, kind, what, bb_engine_names[engine], seed, budget,
+		    json_pack("{s:o, s:o, s:o, s:o, s:f, s:I, s:O}", "reached",
+			      bb_time(t->reached), "triggered",
+			      bb_time(t->triggered), "found", bb_time(t->found),
+			      "found_any_oracle", bb_time(t->found_any),
+			      "seconds", r->seconds, "execs",
+			      (json_int_t)r->execs, "other_oracles", others),
+		    err, sizeof(err)))
+		return true;
+	fprintf(stderr, "%s bench bugs: %s\n", CLI_PROG, err);
+	return false;
+}
+
 /* The JSON checks itself: what CI runs of it must hold together. */
 static bool bb_check(json_t *root, uint64_t trials, char *why, size_t len)
 {
@@ -2732,6 +2798,7 @@ int cmd_bench_bugs(int argc, char **argv)
 		OPT_MD_OUT,
 		OPT_QUICK,
 		OPT_FP_TIME,
+		OPT_JOURNAL,
 	};
 	static const struct option opts[] = {
 		{ "trials", required_argument, NULL, OPT_TRIALS },
@@ -2743,6 +2810,7 @@ int cmd_bench_bugs(int argc, char **argv)
 		{ "md-out", required_argument, NULL, OPT_MD_OUT },
 		{ "fp-time", required_argument, NULL, OPT_FP_TIME },
 		{ "quick", no_argument, NULL, OPT_QUICK },
+		{ "journal", required_argument, NULL, OPT_JOURNAL },
 		{ "mempool-policies", required_argument, NULL,
 		  OPT_MEMPOOL_POLICIES },
 		{ "help", no_argument, NULL, OPT_HELP },
@@ -2754,7 +2822,10 @@ int cmd_bench_bugs(int argc, char **argv)
 				  .replay_timeout =
 					  CLI_ISOLATE_DEFAULT_TIMEOUT };
 	const char *only = NULL, *json_out = NULL, *md_out = NULL,
-		   *engines = "libfuzzer,libfuzzer-bytes", *bad;
+		   *engines = "libfuzzer,libfuzzer-bytes", *bad,
+		   *journal_path = NULL;
+	struct bb_journal *jr = NULL;
+	bool journal_ok = true;
 	bool on[BB_NR_ENGINES], quick = false, time_set = false,
 				trials_set = false;
 	unsigned long fp_time = 0;
@@ -2795,6 +2866,8 @@ int cmd_bench_bugs(int argc, char **argv)
 					optarg);
 		} else if (c == OPT_QUICK) {
 			quick = true;
+		} else if (c == OPT_JOURNAL) {
+			journal_path = optarg;
 		} else if (c == 'h' || c == OPT_HELP) {
 			bench_bugs_usage(stdout);
 			return CLI_EXIT_OK;
@@ -2831,6 +2904,23 @@ int cmd_bench_bugs(int argc, char **argv)
 			"bench bugs",
 			"--engines: '%s' names no engine (libfuzzer, libfuzzer-bytes, afl, afl-plain, all)",
 			bad);
+	if (journal_path) {
+		char note[PATH_MAX + 128];
+
+		jr = bb_journal_open(journal_path, err, sizeof(err), note,
+				     sizeof(note));
+		if (!jr) {
+			fprintf(stderr, "%s bench bugs: --journal: %s\n",
+				CLI_PROG, err);
+			return CLI_EXIT_FAIL;
+		}
+		if (note[0])
+			fprintf(stderr, "%s bench bugs: --journal: %s\n",
+				CLI_PROG, note);
+		fprintf(stderr,
+			"%s bench bugs: --journal %s: %zu finished trial(s) on record\n",
+			CLI_PROG, journal_path, bb_journal_records(jr));
+	}
 	/* Allocated after the options: --help and usage errors leak nothing. */
 	arr = json_array();
 	fp_runs = json_array();
@@ -2893,10 +2983,22 @@ int cmd_bench_bugs(int argc, char **argv)
 					 MMT_SOURCE_DIR, stamp,
 					 bug_targets[b].bug, bb_engine_names[e],
 					 (unsigned long long)t);
-				bb_run(&base, e, fo.target, fo.bugs, seeds_dir,
-				       out, (unsigned long)t + 1,
-				       bug_targets[b].bug, info->caught_by,
-				       &tr[e][t], others, &r);
+				if (!bb_from_journal(
+					    jr, "trial", bug_targets[b].bug, e,
+					    (unsigned long)t + 1, base.seconds,
+					    &tr[e][t], others, &r)) {
+					bb_run(&base, e, fo.target, fo.bugs,
+					       seeds_dir, out,
+					       (unsigned long)t + 1,
+					       bug_targets[b].bug,
+					       info->caught_by, &tr[e][t],
+					       others, &r);
+					journal_ok &= bb_to_journal(
+						jr, "trial", bug_targets[b].bug,
+						e, (unsigned long)t + 1,
+						base.seconds, &tr[e][t], others,
+						&r);
+				}
 				if (tr[e][t].found >= 0)
 					found++;
 				found_s[e][t] = tr[e][t].found >= 0 ?
@@ -3036,6 +3138,9 @@ int cmd_bench_bugs(int argc, char **argv)
 				 "%s/build/bench-bugs/%s/nobug-%s-%s",
 				 MMT_SOURCE_DIR, stamp, target,
 				 bb_engine_names[e]);
+			if (bb_from_journal(jr, "nobug", target, e, 1, fp_time,
+					    &t, others, &r))
+				goto counted;
 			bb_run(&fo, e, target, 0, seeds_dir, out, 1, NULL, NULL,
 			       &t, others, &r);
 			/* Crashes of the model's (ASan) count as well. */
@@ -3053,6 +3158,9 @@ int cmd_bench_bugs(int argc, char **argv)
 						others,
 						json_string(r.sigs[k].oracle));
 			}
+			journal_ok &= bb_to_journal(jr, "nobug", target, e, 1,
+						    fp_time, &t, others, &r);
+counted:
 			fp_count += (json_int_t)json_array_size(others);
 			if (json_array_size(others))
 				fprintf(stderr,
@@ -3106,6 +3214,14 @@ int cmd_bench_bugs(int argc, char **argv)
 			"%s bench bugs: the results do not hold together: %s\n",
 			CLI_PROG, why);
 		rc = CLI_EXIT_FAIL;
+	}
+	if (jr) {
+		fprintf(stderr,
+			"%s bench bugs: --journal %s: %zu trial(s) read back, the others run and written\n",
+			CLI_PROG, journal_path, bb_journal_reused(jr));
+		if (!journal_ok)
+			rc = CLI_EXIT_FAIL;
+		bb_journal_close(jr);
 	}
 	json_decref(root);
 	return rc;
