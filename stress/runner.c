@@ -50,12 +50,22 @@
  * (mmt_stress_finding(): "check|stress|workload"), TSan's data races and
  * the plug-in's crash or hang.  The first message of each is kept.
  *
+ * Bug canaries (MMT_CANARY_FILE=PATH, set by `bench bugs`' tsan-stress
+ * engine; the fuzz targets' format, targets/target_common.c): the first
+ * time this process sees a bug that is on reached or triggered - read off
+ * the machine at each quiesce and at the end - it appends "reached|
+ * triggered BUG-ID UNIX-MS" to PATH, and each new finding signature
+ * appends "found CHECK UNIX-MS" as it is added (one write() to a file
+ * opened O_APPEND: whole lines).  So the canaries' resolution is the
+ * --quiesce interval; a finding's time is exact.
+ *
  * Lock order: run->mu (quiesce barrier) and run->fmu (findings) are never
  * held together; fmu may be taken inside the model's locks (violation
  * handler), so nothing holding fmu calls the model.
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
@@ -310,6 +320,54 @@ static uint64_t lat_quantile(const uint64_t *h, uint64_t total, double q)
 	return lo + (hi - lo) / 2;
 }
 
+/* ---- bug canaries (MMT_CANARY_FILE) ---- */
+
+static struct {
+	int fd; /* -1: off */
+	uint64_t said_reached, said_triggered;
+} canary = { .fd = -1 };
+
+static void canary_line(const char *what, const char *name)
+{
+	struct timespec ts;
+	char line[160];
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof(line), "%s %s %lld\n", what, name,
+		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (n > 0 && n < (int)sizeof(line) &&
+	    write(canary.fd, line, (size_t)n) != n)
+		fprintf(stderr, "MMT_CANARY_FILE: cannot write: %s\n",
+			strerror(errno));
+}
+
+/* The bugs that are on and newly reached or triggered on the machine. */
+static void canary_report(struct mmt_stress_run *run)
+{
+	const struct mmt_bug_info *info;
+	size_t nr, i;
+
+	if (canary.fd < 0 || !run->m)
+		return;
+	info = mmt_bugs(&nr);
+	for (i = 0; i < nr; i++) {
+		uint64_t bit = 1ull << info[i].bug, reached, triggered;
+
+		if (!(run->p.bugs & bit))
+			continue;
+		mmt_bug_canaries(run->m, info[i].bug, &reached, &triggered);
+		if (reached && !(canary.said_reached & bit)) {
+			canary.said_reached |= bit;
+			canary_line("reached", info[i].id);
+		}
+		if (triggered && !(canary.said_triggered & bit)) {
+			canary.said_triggered |= bit;
+			canary_line("triggered", info[i].id);
+		}
+	}
+}
+
 /* ---- findings ---- */
 
 static void add_finding(struct mmt_stress_run *run, const char *check,
@@ -337,6 +395,8 @@ static void add_finding(struct mmt_stress_run *run, const char *check,
 		f->count = 1;
 		run->nr_findings++;
 		atomic_fetch_add(&run->nr_findings_seen, 1);
+		if (canary.fd >= 0)
+			canary_line("found", check);
 	} else {
 		run->findings_dropped++;
 	}
@@ -751,6 +811,7 @@ static void quiesce_validate(struct mmt_stress_run *run)
 	if (run->m && !mmt_machine_is_valid(run->m))
 		run->quiesce_failures++;
 	take_races(run);
+	canary_report(run);
 }
 
 static void park(struct mmt_stress_thread *t)
@@ -1014,6 +1075,7 @@ static bool run_body(struct mmt_stress_run *run, char *err, size_t errlen)
 	snapshot_caches(run);
 	final_validation(run);
 	take_races(run);
+	canary_report(run);
 	return true;
 }
 
@@ -1364,6 +1426,17 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	memset(out, 0, sizeof(*out));
 	if (!env)
 		env = &no_env;
+	if (canary.fd < 0 && getenv("MMT_CANARY_FILE") &&
+	    *getenv("MMT_CANARY_FILE")) {
+		canary.fd = open(getenv("MMT_CANARY_FILE"),
+				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				 0644);
+		if (canary.fd < 0) {
+			snprintf(err, errlen, "MMT_CANARY_FILE=%s: %s",
+				 getenv("MMT_CANARY_FILE"), strerror(errno));
+			return 1;
+		}
+	}
 	run = shared_alloc(sizeof(*run));
 	if (!run) {
 		snprintf(err, errlen, "out of memory");

@@ -37,6 +37,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -2181,6 +2182,20 @@ static const struct {
 	{ "nofail-no-min-reserve", "pages" },
 };
 
+/* The directory of this binary (bench bugs' engines without a fuzzer). */
+static bool bb_self_dir(char *dir, size_t len)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	*strrchr(self, '/') = '\0';
+	snprintf(dir, len, "%s", self);
+	return true;
+}
+
 struct seed_filter {
 	json_t *excluded;
 	const char *keep_dir;
@@ -2205,7 +2220,7 @@ static void seed_hit(struct cli_replay *r, const char *path,
  * itself a reproducer measures nothing but the engine's start-up.
  */
 static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
-			 json_t *excluded)
+			 json_t *excluded, bool any_build)
 {
 	char build[PATH_MAX], seeds[PATH_MAX + 64];
 	struct seed_filter sf = { excluded, dir, false };
@@ -2213,10 +2228,22 @@ static bool filter_seeds(const struct fuzz_opts *o, const char *dir,
 	struct dirent *de;
 	DIR *d;
 
-	if (!find_build(o, build, sizeof(build)) || cli_mkdirs(dir))
+	/*
+	 * @any_build (no fuzzer among the engines): the compiled seeds of
+	 * this binary's build do as well as the fuzz build's.
+	 */
+	if (!find_build(o, build, sizeof(build)) &&
+	    (!any_build || !bb_self_dir(build, sizeof(build))))
+		return false;
+	if (cli_mkdirs(dir))
 		return false;
 	snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build, o->target);
 	d = opendir(seeds);
+	if (!d && any_build && bb_self_dir(build, sizeof(build))) {
+		snprintf(seeds, sizeof(seeds), "%s/corpora/%s/seeds", build,
+			 o->target);
+		d = opendir(seeds);
+	}
 	if (!d)
 		return false;
 	cli_replay_init(&rp);
@@ -2284,10 +2311,17 @@ static void bench_usage(FILE *out, bool bugs)
 			"engine runs each target used with no bug on: any finding is a false\n"
 			"positive.  The JSON checks itself (reached <= triggered <= found).\n"
 			"\n"
+			"An engine runs only the bugs it can express (else \"n/a\"): pct and\n"
+			"tsan-stress the concurrent ones (their target is a concurrent one),\n"
+			"tsan-stress those a stress workload reaches.\n"
+			"\n"
 			"Options:\n"
 			"  --engines E,E   libfuzzer (structure-aware), libfuzzer-bytes (byte\n"
-			"                  mutations only), afl (custom mutator), afl-plain, or all\n"
-			"                  (default libfuzzer,libfuzzer-bytes)\n"
+			"                  mutations only), afl (custom mutator), afl-plain, pct\n"
+			"                  (`pct` over the seeds, no fuzzer), tsan-stress (`stress`\n"
+			"                  of the tsan build: build/tsan, MMT_TSAN_BUILD=DIR), or\n"
+			"                  all (without tsan-stress when there is no tsan build;\n"
+			"                  default libfuzzer,libfuzzer-bytes)\n"
 			"  --trials N      trials per bug and engine (default 10)\n"
 			"  --time D        budget per trial (default 5m)\n"
 			"  --fp-time D     budget of each no-bug run (default: --time)\n"
@@ -2381,15 +2415,132 @@ enum bb_engine {
 	BB_LIBFUZZER_BYTES, /* libFuzzer, its byte mutations only */
 	BB_AFL, /* AFL++ with the custom mutator */
 	BB_AFL_PLAIN, /* AFL++ without it */
+	BB_PCT, /* `mmtorture pct` over the seeds, no fuzzer */
+	BB_TSAN_STRESS, /* `mmtorture stress` of the tsan build */
 	BB_NR_ENGINES,
 };
 
 static const char *const bb_engine_names[BB_NR_ENGINES] = {
-	"libfuzzer",
-	"libfuzzer-bytes",
-	"afl",
-	"afl-plain",
+	"libfuzzer", "libfuzzer-bytes", "afl", "afl-plain",
+	"pct",	     "tsan-stress",
 };
+
+/*
+ * The engines without a fuzzer apply to the concurrent bugs only: those
+ * whose target above is a concurrent one (MMT_TRACE_SET_MT: another CPU,
+ * an interrupt or a kernel thread must act inside an operation).  The
+ * fuzzers on those targets are the deterministic concurrent targets: the
+ * schedule is part of the input, which they mutate with the operations.
+ *
+ * pct: `mmtorture pct` (tools/cmd_pct.c, this very binary) over the
+ * target's seeds that do not expose the bug alone, round after round of
+ * BB_PCT_RUNS runs a program (PCT seeds moving on), until the bug's own
+ * oracle finds it or the budget is spent: the schedules PCT explores,
+ * with the programs held fixed.
+ *
+ * tsan-stress: `mmtorture stress W --bug B` of the tsan build (under
+ * setarch -R), round after round of BB_STRESS_ROUND_S seconds over the
+ * workloads whose operations pass the bug's site (measured with the
+ * canaries: bb_stress[]), seeds moving on, every other pass over them with
+ * --kcsan's random delays (they widen a race window, and slow everything
+ * else down: slab-racy-free-objects wants them, slub-frozen-dead-cache is
+ * reached far less often with them).  A bug none of them reaches -
+ * one that needs a uniprocessor or PREEMPT_RT machine, or a PF_LESS_THROTTLE
+ * writeback task, none of which the stressors build - is not theirs.  No
+ * bug has ThreadSanitizer for its oracle, so *found* is the bug's own
+ * oracle here too; a data race is another oracle's finding (and with no
+ * bug on, a false positive).
+ */
+#define BB_PCT_RUNS 200
+#define BB_STRESS_ROUND_S 10
+
+static const struct {
+	const char *bug, *workloads, *slab;
+} bb_stress[] = {
+	{ "nolock-zone-double-trylock", "nolock-storm", NULL },
+	{ "slub-frozen-dead-cache", "memcg-offline", NULL },
+	{ "slab-racy-free-objects", "pressure-memalloc-sockets", "slab" },
+};
+
+static bool bb_concurrent_target(const char *target)
+{
+	mmt_opset_t set;
+
+	return mmt_trace_target_ops(target, &set) && (set & MMT_TRACE_SET_MT);
+}
+
+/* bb_stress[]'s entry of @bug, or -1. */
+static int bb_stress_of(const char *bug)
+{
+	size_t i;
+
+	for (i = 0; i < sizeof(bb_stress) / sizeof(bb_stress[0]); i++)
+		if (!strcmp(bb_stress[i].bug, bug))
+			return (int)i;
+	return -1;
+}
+
+/*
+ * What a no-bug run of tsan-stress is labelled by (its "target"): the
+ * workloads of bb_stress[@i], and @slab when it names one.
+ */
+static void bb_stress_label(size_t i, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s%s%s", bb_stress[i].workloads,
+		 bb_stress[i].slab ? " --slab " : "",
+		 bb_stress[i].slab ? bb_stress[i].slab : "");
+}
+
+static int bb_stress_by_label(const char *label)
+{
+	char buf[128];
+	size_t i;
+
+	for (i = 0; i < sizeof(bb_stress) / sizeof(bb_stress[0]); i++) {
+		bb_stress_label(i, buf, sizeof(buf));
+		if (!strcmp(buf, label))
+			return (int)i;
+	}
+	return -1;
+}
+
+/* Whether @engine can express @bug (of @target); if not, why in @why. */
+static bool bb_applies(int engine, const char *bug, const char *target,
+		       const char **why)
+{
+	if (engine != BB_PCT && engine != BB_TSAN_STRESS)
+		return true;
+	if (!bb_concurrent_target(target)) {
+		*why = "not a concurrent bug (its target is single-CPU)";
+		return false;
+	}
+	if (engine == BB_TSAN_STRESS && bb_stress_of(bug) < 0) {
+		*why = "no stress workload reaches its site";
+		return false;
+	}
+	return true;
+}
+
+/*
+ * The tsan build's mmtorture, as find_build() finds the fuzzers': this
+ * one when it is the tsan build, else MMT_TSAN_BUILD/mmtorture, else
+ * build/tsan/mmtorture of the source tree.
+ */
+static bool bb_tsan_cli(char *path, size_t len)
+{
+	const char *env = getenv("MMT_TSAN_BUILD");
+	char dir[PATH_MAX];
+
+	if (!strcmp(cli_sanitizer(), "tsan") && bb_self_dir(dir, sizeof(dir))) {
+		snprintf(path, len, "%s/mmtorture", dir);
+		return is_exec(path);
+	}
+	if (env && *env)
+		snprintf(path, len, "%s/mmtorture", env);
+	else
+		snprintf(path, len, "%s/build/tsan/mmtorture", MMT_SOURCE_DIR);
+	return is_exec(path);
+}
 
 struct bb_trial {
 	double reached, triggered, found; /* s from the start; -1: never */
@@ -2531,6 +2682,223 @@ static bool bb_engine_set(const char *list, bool on[BB_NR_ENGINES],
 	return true;
 }
 
+/* A round of pct or tsan-stress: killed once found or the budget is spent. */
+struct bb_round_poll {
+	const char *canary_file;
+	const char *oracle; /* NULL: a no-bug run, never stopped early */
+	double t0, budget;
+	double grace; /* s a round may outlive the budget (its own end) */
+};
+
+static bool bb_round_poll(void *arg, double elapsed)
+{
+	const struct bb_round_poll *p = arg;
+
+	(void)elapsed;
+	return now() - p->t0 >= p->budget + p->grace ||
+	       (p->oracle && bb_found_line(p->canary_file, p->oracle));
+}
+
+/* Add @name to the JSON array of names @others, once. */
+static void bb_add_other(json_t *others, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < json_array_size(others); i++)
+		if (!strcmp(json_string_value(json_array_get(others, i)), name))
+			return;
+	json_array_append_new(others, json_string(name));
+}
+
+/*
+ * A round's own account (its JSON file): the PCT runs or stress ops it
+ * made into @execs; the crashes and hangs pct's isolated children saw, a
+ * stress run that could not run, into @others.
+ */
+static bool bb_round_account(int engine, const char *json_path,
+			     unsigned long long *execs, json_t *others)
+{
+	json_t *root = json_load_file(json_path, 0, NULL), *run;
+	size_t i;
+
+	if (!root)
+		return false;
+	if (engine == BB_PCT) {
+		*execs += (unsigned long long)json_integer_value(
+			json_object_get(root, "runs"));
+		if (json_integer_value(json_object_get(root, "crashes")))
+			bb_add_other(others, "crash");
+		if (json_integer_value(json_object_get(root, "hangs")))
+			bb_add_other(others, "hang");
+	} else {
+		const char *result =
+			json_string_value(json_object_get(root, "result"));
+
+		json_array_foreach(json_object_get(root, "runs"), i, run)
+		{
+			*execs += (unsigned long long)json_integer_value(
+				json_object_get(run, "ops"));
+		}
+		if (result && !strcmp(result, "error"))
+			bb_add_other(others, "stress-error");
+	}
+	json_decref(root);
+	return true;
+}
+
+/*
+ * One trial of pct or tsan-stress (@bug NULL: a no-bug run): rounds of
+ * the command until the bug's own oracle is in the canary file or the
+ * budget is spent.  @what is the target (pct) or the bb_stress[] index
+ * (tsan-stress) as text.
+ */
+static void bb_run_rounds(const struct fuzz_opts *o, int engine,
+			  const char *what, const char *seeds_dir,
+			  const char *out, const char *canary, const char *bug,
+			  const char *oracle, json_t *others,
+			  struct fuzz_result *r)
+{
+	char self[PATH_MAX], cli[PATH_MAX + 16], arch[72] = "x86_64";
+	char env_canary[PATH_MAX + 32], log[PATH_MAX + 32];
+	/*
+	 * A pct round is cut at the budget (its runs then go uncounted); a
+	 * stress round is given the time left and ends by itself (its
+	 * teardown and final validation run), killed only 10 s past it.
+	 */
+	struct bb_round_poll poll = { canary, oracle, now(), (double)o->seconds,
+				      engine == BB_TSAN_STRESS ? 10 : 0 };
+	struct utsname un;
+	unsigned long k, nw = 1; /* tsan-stress: the bug's workloads */
+	int si = engine == BB_TSAN_STRESS ? atoi(what) : -1;
+
+	memset(r, 0, sizeof(*r));
+	if (!uname(&un))
+		snprintf(arch, sizeof(arch), "%s", un.machine);
+	snprintf(env_canary, sizeof(env_canary), "MMT_CANARY_FILE=%s", canary);
+	if (engine == BB_PCT) {
+		if (!bb_self_dir(self, sizeof(self)))
+			return;
+		snprintf(cli, sizeof(cli), "%s/mmtorture", self);
+	} else if (!bb_tsan_cli(cli, sizeof(cli))) {
+		return;
+	} else {
+		const char *c;
+
+		for (c = bb_stress[si].workloads; *c; c++)
+			nw += *c == ',';
+	}
+	for (k = 0; now() - poll.t0 < poll.budget; k++) {
+		char *argv[ARGV_MAX], *env[2] = { env_canary, NULL };
+		char runs[24], seed[24], secs[24], rdir[PATH_MAX + 32],
+			json[PATH_MAX + 48];
+		const char *w = NULL;
+		double left = poll.budget - (now() - poll.t0), secs_run;
+		int n = 0, status;
+
+		snprintf(rdir, sizeof(rdir), "%.4000s/round-%lu", out, k);
+		snprintf(log, sizeof(log), "%.4000s/round-%lu.log", out, k);
+		if (engine == BB_TSAN_STRESS && left < 1)
+			break;
+		if (engine == BB_PCT) {
+			/* PCT seeds of trial s: s * 10^7 + k * runs + 1. */
+			snprintf(runs, sizeof(runs), "%d", BB_PCT_RUNS);
+			snprintf(seed, sizeof(seed), "%lu",
+				 o->seed * 10000000ul + k * BB_PCT_RUNS + 1);
+			snprintf(json, sizeof(json), "%s/summary.json", rdir);
+			argv[n++] = cli;
+			argv[n++] = "pct";
+			argv[n++] = "--target";
+			argv[n++] = (char *)what;
+			argv[n++] = "--runs";
+			argv[n++] = runs;
+			argv[n++] = "--seed";
+			argv[n++] = seed;
+			argv[n++] = "--keep-going";
+			argv[n++] = "-q";
+			argv[n++] = "--out";
+			argv[n++] = rdir;
+			if (bug) {
+				argv[n++] = "--bug";
+				argv[n++] = (char *)bug;
+			}
+			argv[n++] = (char *)seeds_dir;
+		} else {
+			/* The bug's workloads in turn, a round each. */
+			const char *wl = bb_stress[si].workloads;
+			size_t i, len;
+			static char wname[64];
+
+			for (i = k % nw; i; i--)
+				wl = strchr(wl, ',') + 1;
+			len = strcspn(wl, ",");
+			snprintf(wname, sizeof(wname), "%.*s", (int)len, wl);
+			w = wname;
+			snprintf(secs, sizeof(secs), "%d",
+				 left < BB_STRESS_ROUND_S ? (int)left :
+							    BB_STRESS_ROUND_S);
+			snprintf(seed, sizeof(seed), "%lu",
+				 o->seed * 100000ul + k + 1);
+			snprintf(json, sizeof(json), "%.4000s/round-%lu.json",
+				 out, k);
+			argv[n++] = "setarch";
+			argv[n++] = arch;
+			argv[n++] = "-R";
+			argv[n++] = cli;
+			argv[n++] = "stress";
+			argv[n++] = (char *)w;
+			argv[n++] = "--time";
+			argv[n++] = secs;
+			argv[n++] = "--seed";
+			argv[n++] = seed;
+			argv[n++] = "--quiesce";
+			argv[n++] = "0.5";
+			if ((k / nw) % 2)
+				argv[n++] = "--kcsan";
+			argv[n++] = "--json";
+			argv[n++] = json;
+			if (bb_stress[si].slab) {
+				argv[n++] = "--slab";
+				argv[n++] = (char *)bb_stress[si].slab;
+			}
+			if (bug) {
+				argv[n++] = "--bug";
+				argv[n++] = (char *)bug;
+			}
+		}
+		argv[n] = NULL;
+		{
+			char **const argvs[1] = { argv };
+
+			status = run_engines(argvs, 1, env, log, &secs_run,
+					     NULL, bb_round_poll, &poll, 0,
+					     true);
+		}
+		/*
+		 * Killed by us: found, or out of time; else its own end,
+		 * whatever its status (TSan's 66 after a report), with its
+		 * JSON - or it could not run at all (exit 2, no setarch).
+		 */
+		if (status != -1 && WIFSIGNALED(status) &&
+		    WTERMSIG(status) != SIGKILL)
+			bb_add_other(others, "crash");
+		if (status == -1 ||
+		    (WIFEXITED(status) &&
+		     !bb_round_account(engine, json, &r->execs, others))) {
+			/* It cannot run: say so once, don't spin. */
+			fprintf(stderr,
+				"bench bugs: %s could not run (exit %d), see %s\n",
+				bb_engine_names[engine],
+				status == -1 ? -1 : WEXITSTATUS(status), log);
+			bb_add_other(others, "engine-error");
+			break;
+		}
+		if (oracle && bb_found_line(canary, oracle))
+			break;
+	}
+	r->seconds = now() - poll.t0;
+	r->first_finding = -1;
+}
+
 /* One trial (or, with @bug NULL, a false-positive run) of @engine. */
 static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 		   uint64_t bugs, const char *seeds_dir, const char *out,
@@ -2541,6 +2909,15 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 	char canary[PATH_MAX + 16];
 	struct bb_stop stop;
 	long long t0;
+	/* tsan-stress: the bb_stress[] entry (of @bug, or a no-bug run's). */
+	const char *stress_or_target = target;
+	char si[16];
+
+	if (engine == BB_TSAN_STRESS) {
+		snprintf(si, sizeof(si), "%d",
+			 bug ? bb_stress_of(bug) : bb_stress_by_label(target));
+		stress_or_target = si;
+	}
 
 	o.target = target;
 	o.bugs = bugs;
@@ -2550,7 +2927,9 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 	o.no_sweep = true;
 	o.keep_going = true; /* past other oracles' findings */
 	o.jobs = 1;
-	o.engine = engine >= BB_AFL ? ENGINE_AFL : ENGINE_LIBFUZZER;
+	o.engine = engine == BB_AFL || engine == BB_AFL_PLAIN ?
+			   ENGINE_AFL :
+			   ENGINE_LIBFUZZER;
 	o.plain_mutator = engine == BB_LIBFUZZER_BYTES ||
 			  engine == BB_AFL_PLAIN;
 	o.out = out;
@@ -2565,11 +2944,27 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 		o.stop_arg = &stop;
 	}
 	t0 = (long long)(now() * 1e3);
-	fuzz_one(&o, r);
+	if (engine == BB_PCT || engine == BB_TSAN_STRESS)
+		bb_run_rounds(&o, engine, stress_or_target, seeds_dir, out,
+			      canary, bug, oracle, others, r);
+	else
+		fuzz_one(&o, r);
 	t->seconds = r->seconds;
 	t->execs = r->execs;
 	bb_read_canaries(canary, bug ? bug : "", oracle ? oracle : "", t0, t,
 			 others);
+	/*
+	 * Censored at the budget: an event past it (a stress round's own
+	 * end, an engine slow to stop) is a miss like any other.
+	 */
+	if (t->reached > (double)o.seconds)
+		t->reached = -1;
+	if (t->triggered > (double)o.seconds)
+		t->triggered = -1;
+	if (t->found > (double)o.seconds)
+		t->found = -1;
+	if (t->found_any > (double)o.seconds)
+		t->found_any = -1;
 }
 
 static double bb_jnum(json_t *rec, const char *key)
@@ -2654,6 +3049,10 @@ static bool bb_check(json_t *root, uint64_t trials, char *why, size_t len)
 			json_int_t found = 0;
 			size_t k;
 
+			/* An engine that does not apply to the bug: "n/a". */
+			if (json_is_string(e) &&
+			    !strcmp(json_string_value(e), "n/a"))
+				continue;
 			if (json_array_size(runs) != trials) {
 				snprintf(why, len, "%s/%s: %zu runs, not %llu",
 					 json_string_value(
@@ -2745,6 +3144,10 @@ static void bb_markdown(json_t *root, const bool on[BB_NR_ENGINES], FILE *out)
 				continue;
 			en = json_object_get(json_object_get(bug, "engines"),
 					     bb_engine_names[e]);
+			if (json_is_string(en)) {
+				fprintf(out, " %s |", json_string_value(en));
+				continue;
+			}
 			mf = json_object_get(en, "median_found");
 			mr = json_object_get(en, "median_reached");
 			mt = json_object_get(en, "median_triggered");
@@ -2827,7 +3230,10 @@ int cmd_bench_bugs(int argc, char **argv)
 	struct bb_journal *jr = NULL;
 	bool journal_ok = true;
 	bool on[BB_NR_ENGINES], quick = false, time_set = false,
-				trials_set = false;
+				trials_set = false, fuzzers_on;
+	char tsan_cli[PATH_MAX + 16];
+	/* tsan-stress's no-bug runs: the bb_stress[] entries benchmarked */
+	bool stress_used[sizeof(bb_stress) / sizeof(bb_stress[0])] = { false };
 	unsigned long fp_time = 0;
 	uint64_t trials = 10, mask;
 	json_t *arr, *root, *fp_runs, *speedups;
@@ -2902,8 +3308,30 @@ int cmd_bench_bugs(int argc, char **argv)
 	if (!bb_engine_set(engines, on, &bad))
 		return cli_usage_error(
 			"bench bugs",
-			"--engines: '%s' names no engine (libfuzzer, libfuzzer-bytes, afl, afl-plain, all)",
+			"--engines: '%s' names no engine (libfuzzer, libfuzzer-bytes, afl, afl-plain, pct, tsan-stress, all)",
 			bad);
+	for (e = 0; e < BB_NR_ENGINES && !on[e]; e++)
+		;
+	if (e == BB_NR_ENGINES)
+		return cli_usage_error("bench bugs",
+				       "--engines: '%s' names no engine",
+				       engines);
+	fuzzers_on = on[BB_LIBFUZZER] || on[BB_LIBFUZZER_BYTES] || on[BB_AFL] ||
+		     on[BB_AFL_PLAIN];
+	if (on[BB_TSAN_STRESS] && !bb_tsan_cli(tsan_cli, sizeof(tsan_cli)) &&
+	    !strcmp(engines, "all")) {
+		/* all: the engines this host has (a named one must run) */
+		fprintf(stderr,
+			"%s bench bugs: no tsan build (%s): tsan-stress left out of all\n",
+			CLI_PROG, tsan_cli);
+		on[BB_TSAN_STRESS] = false;
+	} else if (on[BB_TSAN_STRESS] &&
+		   !bb_tsan_cli(tsan_cli, sizeof(tsan_cli))) {
+		fprintf(stderr,
+			"%s bench bugs: tsan-stress needs the tsan build's mmtorture, not at %s (cmake --preset tsan && cmake --build --preset tsan --target mmtorture, or MMT_TSAN_BUILD=DIR)\n",
+			CLI_PROG, tsan_cli);
+		return CLI_EXIT_FAIL;
+	}
 	if (journal_path) {
 		char note[PATH_MAX + 128];
 
@@ -2929,11 +3357,12 @@ int cmd_bench_bugs(int argc, char **argv)
 	for (b = 0; b < sizeof(bug_targets) / sizeof(bug_targets[0]); b++) {
 		const struct mmt_bug_info *info =
 			mmt_bug_find(bug_targets[b].bug);
-		json_t *excluded, *bug_engines, *cmp;
+		json_t *excluded, *bug_engines, *cmp, *na;
 		char seeds_dir[PATH_MAX];
 		struct fuzz_opts fo = base;
 		static struct bb_trial tr[BB_NR_ENGINES][BB_MAX_TRIALS];
 		double found_s[BB_NR_ENGINES][BB_MAX_TRIALS];
+		bool applies[BB_NR_ENGINES];
 		int e2;
 		uint64_t t;
 
@@ -2942,18 +3371,20 @@ int cmd_bench_bugs(int argc, char **argv)
 		excluded = json_array();
 		bug_engines = json_object();
 		cmp = json_array();
+		na = json_object();
 		fo.target = bug_targets[b].target;
 		mmt_bugs_parse(bug_targets[b].bug, &fo.bugs, err, sizeof(err));
 		snprintf(seeds_dir, sizeof(seeds_dir),
 			 "%s/build/bench-bugs/%s/%s-seeds", MMT_SOURCE_DIR,
 			 stamp, bug_targets[b].bug);
-		if (!filter_seeds(&fo, seeds_dir, excluded)) {
+		if (!filter_seeds(&fo, seeds_dir, excluded, !fuzzers_on)) {
 			fprintf(stderr,
 				"bench bugs: no seeds for target %s (build the fuzz preset)\n",
 				fo.target);
 			json_decref(excluded);
 			json_decref(bug_engines);
 			json_decref(cmp);
+			json_decref(na);
 			json_decref(arr);
 			json_decref(fp_runs);
 			json_decref(speedups);
@@ -2968,10 +3399,24 @@ int cmd_bench_bugs(int argc, char **argv)
 		}
 		for (e = 0; e < BB_NR_ENGINES; e++) {
 			json_t *runs, *others, *row;
+			const char *why = NULL;
 			int found = 0;
 
+			applies[e] = on[e] && bb_applies(e, bug_targets[b].bug,
+							 fo.target, &why);
+			if (on[e] && !applies[e]) {
+				json_object_set_new(bug_engines,
+						    bb_engine_names[e],
+						    json_string("n/a"));
+				json_object_set_new(na, bb_engine_names[e],
+						    json_string(why));
+				continue;
+			}
 			if (!on[e])
 				continue;
+			if (e == BB_TSAN_STRESS)
+				stress_used[bb_stress_of(bug_targets[b].bug)] =
+					true;
 			runs = json_array();
 			for (t = 0; t < trials; t++) {
 				struct fuzz_result r;
@@ -3075,7 +3520,7 @@ int cmd_bench_bugs(int argc, char **argv)
 			for (e2 = e + 1; e2 < BB_NR_ENGINES; e2++) {
 				struct mmt_mwu m;
 
-				if (!on[e] || !on[e2] ||
+				if (!applies[e] || !applies[e2] ||
 				    !mmt_stats_mwu(found_s[e], trials,
 						   found_s[e2], trials, &m))
 					continue;
@@ -3102,22 +3547,65 @@ int cmd_bench_bugs(int argc, char **argv)
 		}
 		json_array_append_new(
 			arr,
-			json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o}", "bug",
-				  bug_targets[b].bug, "seed", info->seed,
+			json_pack("{s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o}",
+				  "bug", bug_targets[b].bug, "seed", info->seed,
 				  "target", bug_targets[b].target, "caught_by",
 				  info->caught_by, "seeds_that_expose_it_alone",
 				  excluded, "engines", bug_engines,
-				  "comparisons", cmp));
+				  "not_applicable", na, "comparisons", cmp));
 	}
-	/* False positives: every engine on every target used, no bug on. */
+	/*
+	 * False positives: every engine on every target used that it applies
+	 * to (pct: the concurrent ones), no bug on; tsan-stress on the
+	 * workloads (and slab) of each bug it ran for.
+	 */
 	for (e = 0; e < BB_NR_ENGINES; e++) {
-		const char *tl = used_targets;
+		char list[2048] = "";
+		const char *tl = list;
+		size_t i;
 
 		if (!on[e])
 			continue;
+		if (e == BB_TSAN_STRESS) {
+			for (i = 0;
+			     i < sizeof(bb_stress) / sizeof(bb_stress[0]);
+			     i++) {
+				char label[128];
+
+				if (!stress_used[i])
+					continue;
+				bb_stress_label(i, label, sizeof(label));
+				if (strlen(list) + strlen(label) + 2 <
+				    sizeof(list))
+					snprintf(list + strlen(list),
+						 sizeof(list) - strlen(list),
+						 "%s%s", list[0] ? ";" : "",
+						 label);
+			}
+		} else {
+			const char *u = used_targets;
+
+			while (*u) {
+				size_t n = strcspn(u, ",");
+				char target[64];
+
+				snprintf(target, sizeof(target), "%.*s", (int)n,
+					 u);
+				u += n + (u[n] == ',');
+				if (e == BB_PCT &&
+				    !bb_concurrent_target(target))
+					continue;
+				if (strlen(list) + n + 2 < sizeof(list))
+					snprintf(list + strlen(list),
+						 sizeof(list) - strlen(list),
+						 "%s%s", list[0] ? ";" : "",
+						 target);
+			}
+		}
 		while (*tl) {
-			size_t n = strcspn(tl, ",");
-			char target[64], out[PATH_MAX], seeds_dir[PATH_MAX];
+			size_t n = strcspn(tl, ";");
+			char target[128], pathname[128], out[PATH_MAX],
+				seeds_dir[PATH_MAX];
 			struct fuzz_opts fo = base;
 			struct bb_trial t;
 			struct fuzz_result r;
@@ -3125,18 +3613,24 @@ int cmd_bench_bugs(int argc, char **argv)
 			size_t k;
 
 			snprintf(target, sizeof(target), "%.*s", (int)n, tl);
-			tl += n + (tl[n] == ',');
+			tl += n + (tl[n] == ';');
+			/* a label's spaces are no path's */
+			snprintf(pathname, sizeof(pathname), "%s", target);
+			for (k = 0; pathname[k]; k++)
+				if (pathname[k] == ' ')
+					pathname[k] = '_';
 			fo.target = target;
 			fo.bugs = 0;
 			fo.seconds = fp_time;
 			snprintf(seeds_dir, sizeof(seeds_dir),
 				 "%s/build/bench-bugs/%s/nobug-%s-seeds",
-				 MMT_SOURCE_DIR, stamp, target);
-			filter_seeds(&fo, seeds_dir, ex);
+				 MMT_SOURCE_DIR, stamp, pathname);
+			if (e != BB_TSAN_STRESS)
+				filter_seeds(&fo, seeds_dir, ex, !fuzzers_on);
 			json_decref(ex);
 			snprintf(out, sizeof(out),
 				 "%s/build/bench-bugs/%s/nobug-%s-%s",
-				 MMT_SOURCE_DIR, stamp, target,
+				 MMT_SOURCE_DIR, stamp, pathname,
 				 bb_engine_names[e]);
 			if (bb_from_journal(jr, "nobug", target, e, 1, fp_time,
 					    &t, others, &r))
@@ -3188,9 +3682,10 @@ counted:
 			if (on[e])
 				json_array_append_new(
 					en, json_string(bb_engine_names[e]));
+		/* 3: an engine that does not apply to a bug is "n/a" */
 		root = json_pack(
 			"{s:s, s:i, s:o, s:I, s:I, s:I, s:o, s:o, s:{s:I, s:o}}",
-			"benchmark", "bugs", "version", 2, "engines", en,
+			"benchmark", "bugs", "version", 3, "engines", en,
 			"budget_seconds", (json_int_t)base.seconds, "trials",
 			(json_int_t)trials, "fp_seconds", (json_int_t)fp_time,
 			"bugs", arr, "structure_vs_bytes", speedups,

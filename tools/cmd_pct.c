@@ -22,6 +22,14 @@
  * A program stops at its first finding unless --keep-going (which counts
  * every run: how often PCT hits, and that nothing fires with no bug on).
  *
+ * Bug canaries (MMT_CANARY_FILE=PATH, set by `bench bugs`' pct engine;
+ * the fuzz targets' format, targets/target_common.c): after each run of
+ * the search the bugs that are on and were reached or triggered for the
+ * first time in this process append "reached|triggered BUG-ID UNIX-MS"
+ * to PATH, and a finding appends "found ORACLE UNIX-MS" (one write() to
+ * a file opened O_APPEND: the isolated children's lines stay whole).  The
+ * calibration runs count for neither: they are no runs of the search.
+ *
  * Options are parsed before anything is allocated: --help and usage
  * errors leak nothing (the asan and fuzz flavours run them under
  * LeakSanitizer).  Exit status: 0 no finding, 1 a finding or an input
@@ -30,6 +38,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <limits.h>
@@ -37,6 +46,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cli.h"
 #include "mmt/exec.h"
@@ -130,6 +140,57 @@ struct pct_sig {
 	uint32_t seed;
 	unsigned long count;
 };
+
+/* MMT_CANARY_FILE: the file, and what this process said. */
+static struct {
+	int fd; /* -1: off */
+	struct mmt_bug_canary_counts c;
+	uint64_t said_reached, said_triggered;
+} canary = { .fd = -1 };
+
+static void canary_line(const char *what, const char *name)
+{
+	struct timespec ts;
+	char line[160];
+	int n;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	n = snprintf(line, sizeof(line), "%s %s %lld\n", what, name,
+		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
+	if (n > 0 && n < (int)sizeof(line) &&
+	    write(canary.fd, line, (size_t)n) != n)
+		fprintf(stderr, "%s pct: MMT_CANARY_FILE: cannot write: %s\n",
+			CLI_PROG, strerror(errno));
+}
+
+/* After a run of the search: what it reached, triggered or found. */
+static void canary_report(uint64_t bugs, const struct mmt_finding *f)
+{
+	const struct mmt_bug_info *info;
+	size_t nr, i;
+
+	if (canary.fd < 0)
+		return;
+	info = mmt_bugs(&nr);
+	for (i = 0; i < nr; i++) {
+		uint64_t bit = 1ull << info[i].bug;
+
+		if (!(bugs & bit))
+			continue;
+		if (canary.c.reached[info[i].bug] &&
+		    !(canary.said_reached & bit)) {
+			canary.said_reached |= bit;
+			canary_line("reached", info[i].id);
+		}
+		if (canary.c.triggered[info[i].bug] &&
+		    !(canary.said_triggered & bit)) {
+			canary.said_triggered |= bit;
+			canary_line("triggered", info[i].id);
+		}
+	}
+	if (f)
+		canary_line("found", f->oracle);
+}
 
 struct pct {
 	/* options */
@@ -536,6 +597,8 @@ static void pct_program_here(struct pct *c, const char *path)
 	}
 	o.sched_source = MMT_SCHED_PCT;
 	o.pct_depth = c->depth;
+	if (canary.fd >= 0)
+		o.canaries = &canary.c;
 	for (run = 0; run < c->runs; run++) {
 		struct mmt_finding f;
 		enum mmt_exec_result r;
@@ -554,6 +617,8 @@ static void pct_program_here(struct pct *c, const char *path)
 		/* The tsan build: a data race between fibers is a finding. */
 		r = mmt_race_execute(&p, &o, &f);
 		c->total_runs++;
+		canary_report(o.override_bugs ? o.bugs : p.hdr.bugs,
+			      r == MMT_EXEC_FINDING ? &f : NULL);
 		if (r == MMT_EXEC_OK) {
 			ok++;
 		} else if (r == MMT_EXEC_BLOCKED) {
@@ -794,6 +859,17 @@ int cmd_pct(int argc, char **argv)
 	rc = parse(&c, argc, argv);
 	if (rc >= 0)
 		return rc;
+	if (getenv("MMT_CANARY_FILE") && *getenv("MMT_CANARY_FILE")) {
+		canary.fd = open(getenv("MMT_CANARY_FILE"),
+				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
+				 0644);
+		if (canary.fd < 0) {
+			fprintf(stderr, "%s pct: MMT_CANARY_FILE=%s: %s\n",
+				CLI_PROG, getenv("MMT_CANARY_FILE"),
+				strerror(errno));
+			return CLI_EXIT_FAIL;
+		}
+	}
 	/* Allocated after the options: --help and usage errors leak nothing. */
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));
 	if (c.out_arg)
