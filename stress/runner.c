@@ -322,50 +322,18 @@ static uint64_t lat_quantile(const uint64_t *h, uint64_t total, double q)
 
 /* ---- bug canaries (MMT_CANARY_FILE) ---- */
 
-static struct {
-	int fd; /* -1: off */
-	uint64_t said_reached, said_triggered;
-} canary = { .fd = -1 };
-
-static void canary_line(const char *what, const char *name)
-{
-	struct timespec ts;
-	char line[160];
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(line, sizeof(line), "%s %s %lld\n", what, name,
-		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	if (n > 0 && n < (int)sizeof(line) &&
-	    write(canary.fd, line, (size_t)n) != n)
-		fprintf(stderr, "MMT_CANARY_FILE: cannot write: %s\n",
-			strerror(errno));
-}
+static struct mmt_canary_file canary = { .fd = -1 };
 
 /* The bugs that are on and newly reached or triggered on the machine. */
 static void canary_report(struct mmt_stress_run *run)
 {
-	const struct mmt_bug_info *info;
-	size_t nr, i;
+	struct mmt_bug_canary_counts c;
 
 	if (canary.fd < 0 || !run->m)
 		return;
-	info = mmt_bugs(&nr);
-	for (i = 0; i < nr; i++) {
-		uint64_t bit = 1ull << info[i].bug, reached, triggered;
-
-		if (!(run->p.bugs & bit))
-			continue;
-		mmt_bug_canaries(run->m, info[i].bug, &reached, &triggered);
-		if (reached && !(canary.said_reached & bit)) {
-			canary.said_reached |= bit;
-			canary_line("reached", info[i].id);
-		}
-		if (triggered && !(canary.said_triggered & bit)) {
-			canary.said_triggered |= bit;
-			canary_line("triggered", info[i].id);
-		}
-	}
+	memset(&c, 0, sizeof(c));
+	mmt_bug_canaries_add(run->m, &c);
+	mmt_canary_file_report(&canary, run->p.bugs, &c);
 }
 
 /* ---- findings ---- */
@@ -395,8 +363,7 @@ static void add_finding(struct mmt_stress_run *run, const char *check,
 		f->count = 1;
 		run->nr_findings++;
 		atomic_fetch_add(&run->nr_findings_seen, 1);
-		if (canary.fd >= 0)
-			canary_line("found", check);
+		mmt_canary_file_line(&canary, "found", check);
 	} else {
 		run->findings_dropped++;
 	}
@@ -1426,16 +1393,10 @@ int mmt_stress_execute(const struct mmt_stress_workload *w,
 	memset(out, 0, sizeof(*out));
 	if (!env)
 		env = &no_env;
-	if (canary.fd < 0 && getenv("MMT_CANARY_FILE") &&
-	    *getenv("MMT_CANARY_FILE")) {
-		canary.fd = open(getenv("MMT_CANARY_FILE"),
-				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-				 0644);
-		if (canary.fd < 0) {
-			snprintf(err, errlen, "MMT_CANARY_FILE=%s: %s",
-				 getenv("MMT_CANARY_FILE"), strerror(errno));
-			return 1;
-		}
+	if (canary.fd < 0 && mmt_canary_file_open(&canary) < 0) {
+		snprintf(err, errlen, "%s=%s: %s", MMT_CANARY_FILE_ENV,
+			 getenv(MMT_CANARY_FILE_ENV), strerror(errno));
+		return 1;
 	}
 	run = shared_alloc(sizeof(*run));
 	if (!run) {

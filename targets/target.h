@@ -22,8 +22,6 @@
 #ifndef MMT_TARGETS_TARGET_H
 #define MMT_TARGETS_TARGET_H
 
-#define MMT_CANARY_FILE_ENV "MMT_CANARY_FILE"
-
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>

@@ -134,94 +134,16 @@ static struct {
 	bool bytes_only; /* MMT_MUTATOR=bytes: libFuzzer's byte mutator only */
 } tgt;
 
-/* MMT_CANARY_FILE: the canaries' file, and what this process said. */
+/* MMT_CANARY_FILE: the canaries' file (trace/canary_file.c) and counts. */
 static struct {
-	int fd;
+	struct mmt_canary_file f;
 	struct mmt_bug_canary_counts c;
-	uint64_t said_reached, said_triggered;
-} canary = { .fd = -1 };
-
-static void canary_say(const char *what, enum mmt_bug bug)
-{
-	const struct mmt_bug_info *info;
-	struct timespec ts;
-	char line[128];
-	size_t nr, i;
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	info = mmt_bugs(&nr);
-	for (i = 0; i < nr && info[i].bug != bug; i++)
-		;
-	if (i == nr)
-		return;
-	n = snprintf(line, sizeof(line), "%s %s %lld\n", what, info[i].id,
-		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	if (n > 0 && write(canary.fd, line, (size_t)n) != n)
-		fprintf(stderr, "%s: cannot write the bug canaries: %m\n",
-			MMT_CANARY_FILE_ENV);
-}
-
-/* A finding by @oracle, before the abort. */
-static void canary_found(const char *oracle)
-{
-	struct timespec ts;
-	char line[128];
-	int n;
-
-	if (canary.fd < 0)
-		return;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(line, sizeof(line), "found %s %lld\n", oracle,
-		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	if (n > 0 && n < (int)sizeof(line) &&
-	    write(canary.fd, line, (size_t)n) != n)
-		fprintf(stderr, "%s: cannot write the bug canaries: %m\n",
-			MMT_CANARY_FILE_ENV);
-}
-
-/* What the file says already: another process's lines. */
-static void canary_read_said(const char *path)
-{
-	char line[160], what[16], id[96];
-	const struct mmt_bug_info *b;
-	FILE *f = fopen(path, "r");
-
-	if (!f)
-		return;
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "%15s %95s", what, id) != 2 ||
-		    !(b = mmt_bug_find(id)))
-			continue;
-		if (!strcmp(what, "reached"))
-			canary.said_reached |= 1ull << b->bug;
-		else if (!strcmp(what, "triggered"))
-			canary.said_triggered |= 1ull << b->bug;
-	}
-	fclose(f);
-}
+} canary = { .f = { .fd = -1 } };
 
 /* After each input (and before the abort of a finding). */
 static void canary_report(void)
 {
-	uint64_t bit;
-	int b;
-
-	if (canary.fd < 0)
-		return;
-	for (b = 0; b < MMT_NR_BUGS; b++) {
-		bit = 1ull << b;
-		if (!(tgt.opts.bugs & bit))
-			continue;
-		if (canary.c.reached[b] && !(canary.said_reached & bit)) {
-			canary.said_reached |= bit;
-			canary_say("reached", (enum mmt_bug)b);
-		}
-		if (canary.c.triggered[b] && !(canary.said_triggered & bit)) {
-			canary.said_triggered |= bit;
-			canary_say("triggered", (enum mmt_bug)b);
-		}
-	}
+	mmt_canary_file_report(&canary.f, tgt.opts.bugs, &canary.c);
 }
 
 int mmt_target_init(const char *name)
@@ -269,18 +191,14 @@ int mmt_target_init(const char *name)
 		}
 		tgt.opts.oracle_level = oracles[0] - '0';
 	}
-	if (getenv(MMT_CANARY_FILE_ENV) && *getenv(MMT_CANARY_FILE_ENV)) {
-		canary.fd = open(getenv(MMT_CANARY_FILE_ENV),
-				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-				 0644);
-		if (canary.fd < 0) {
-			fprintf(stderr, "%s: %s=%s: %m\n", name,
-				MMT_CANARY_FILE_ENV,
-				getenv(MMT_CANARY_FILE_ENV));
-			exit(2);
-		}
+	switch (mmt_canary_file_open(&canary.f)) {
+	case -1:
+		fprintf(stderr, "%s: %s=%s: %m\n", name, MMT_CANARY_FILE_ENV,
+			getenv(MMT_CANARY_FILE_ENV));
+		exit(2);
+	case 1:
 		tgt.opts.canaries = &canary.c;
-		canary_read_said(getenv(MMT_CANARY_FILE_ENV));
+		break;
 	}
 	tgt.bytes_only = getenv("MMT_MUTATOR") &&
 			 !strcmp(getenv("MMT_MUTATOR"), "bytes");
@@ -334,8 +252,9 @@ static int one_input_diff(const char *name, struct mmt_program *p)
 	mmt_exec_slab_diff(p, &tgt.opts, mmt_race_execute, &d);
 	canary_report();
 	if (d.result == MMT_EXEC_FINDING) {
-		canary_found(d.divergences ? "slab-divergence" :
-					     "slab-diff-finding");
+		mmt_canary_file_line(&canary.f, "found",
+				     d.divergences ? "slab-divergence" :
+						     "slab-diff-finding");
 		fprintf(stderr,
 			"\n==== mmtorture finding in target %s (--slab all) ====\n",
 			name);
@@ -389,7 +308,7 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 		afl_add_interleavings();
 #endif
 	if (r == MMT_EXEC_FINDING) {
-		canary_found(f.oracle);
+		mmt_canary_file_line(&canary.f, "found", f.oracle);
 		fprintf(stderr, "\n==== mmtorture finding in target %s ====\n",
 			name);
 		mmt_finding_print(&f, stderr);

@@ -141,55 +141,17 @@ struct pct_sig {
 	unsigned long count;
 };
 
-/* MMT_CANARY_FILE: the file, and what this process said. */
+/* MMT_CANARY_FILE: the file (trace/canary_file.c) and the counts. */
 static struct {
-	int fd; /* -1: off */
+	struct mmt_canary_file f;
 	struct mmt_bug_canary_counts c;
-	uint64_t said_reached, said_triggered;
-} canary = { .fd = -1 };
+} canary = { .f = { .fd = -1 } };
 
-static void canary_line(const char *what, const char *name)
-{
-	struct timespec ts;
-	char line[160];
-	int n;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	n = snprintf(line, sizeof(line), "%s %s %lld\n", what, name,
-		     (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000);
-	if (n > 0 && n < (int)sizeof(line) &&
-	    write(canary.fd, line, (size_t)n) != n)
-		fprintf(stderr, "%s pct: MMT_CANARY_FILE: cannot write: %s\n",
-			CLI_PROG, strerror(errno));
-}
-
-/* After a run of the search: what it reached, triggered or found. */
 static void canary_report(uint64_t bugs, const struct mmt_finding *f)
 {
-	const struct mmt_bug_info *info;
-	size_t nr, i;
-
-	if (canary.fd < 0)
-		return;
-	info = mmt_bugs(&nr);
-	for (i = 0; i < nr; i++) {
-		uint64_t bit = 1ull << info[i].bug;
-
-		if (!(bugs & bit))
-			continue;
-		if (canary.c.reached[info[i].bug] &&
-		    !(canary.said_reached & bit)) {
-			canary.said_reached |= bit;
-			canary_line("reached", info[i].id);
-		}
-		if (canary.c.triggered[info[i].bug] &&
-		    !(canary.said_triggered & bit)) {
-			canary.said_triggered |= bit;
-			canary_line("triggered", info[i].id);
-		}
-	}
+	mmt_canary_file_report(&canary.f, bugs, &canary.c);
 	if (f)
-		canary_line("found", f->oracle);
+		mmt_canary_file_line(&canary.f, "found", f->oracle);
 }
 
 struct pct {
@@ -597,7 +559,7 @@ static void pct_program_here(struct pct *c, const char *path)
 	}
 	o.sched_source = MMT_SCHED_PCT;
 	o.pct_depth = c->depth;
-	if (canary.fd >= 0)
+	if (canary.f.fd >= 0)
 		o.canaries = &canary.c;
 	for (run = 0; run < c->runs; run++) {
 		struct mmt_finding f;
@@ -859,16 +821,11 @@ int cmd_pct(int argc, char **argv)
 	rc = parse(&c, argc, argv);
 	if (rc >= 0)
 		return rc;
-	if (getenv("MMT_CANARY_FILE") && *getenv("MMT_CANARY_FILE")) {
-		canary.fd = open(getenv("MMT_CANARY_FILE"),
-				 O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC,
-				 0644);
-		if (canary.fd < 0) {
-			fprintf(stderr, "%s pct: MMT_CANARY_FILE=%s: %s\n",
-				CLI_PROG, getenv("MMT_CANARY_FILE"),
-				strerror(errno));
-			return CLI_EXIT_FAIL;
-		}
+	if (mmt_canary_file_open(&canary.f) < 0) {
+		fprintf(stderr, "%s pct: %s=%s: %s\n", CLI_PROG,
+			MMT_CANARY_FILE_ENV, getenv(MMT_CANARY_FILE_ENV),
+			strerror(errno));
+		return CLI_EXIT_FAIL;
 	}
 	/* Allocated after the options: --help and usage errors leak nothing. */
 	strftime(stamp, sizeof(stamp), "%Y%m%d-%H%M%S", localtime(&now));

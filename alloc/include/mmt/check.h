@@ -241,4 +241,32 @@ struct mmt_bug_canary_counts {
 void mmt_bug_canaries_add(const struct mmt_machine *m,
 			  struct mmt_bug_canary_counts *sum);
 
+/*
+ * The canary file (trace/canary_file.c): `bench bugs` sets
+ * MMT_CANARY_FILE=PATH for the engine it runs, and whatever runs the
+ * model there (a fuzz target, `mmtorture pct`, a stressor) appends
+ * "reached BUG MS", "triggered BUG MS" the first time a bug that is on
+ * is reached or triggered, and "found ORACLE MS" at each finding (MS:
+ * Unix time in ms).  Each line is one write() on an O_APPEND descriptor,
+ * so processes sharing the file (libFuzzer's -fork jobs) never tear one.
+ */
+#define MMT_CANARY_FILE_ENV "MMT_CANARY_FILE"
+struct mmt_canary_file {
+	int fd; /* -1: off */
+	uint64_t said_reached, said_triggered; /* bits: already in the file */
+};
+/*
+ * Open $MMT_CANARY_FILE if it is set and not empty, learning what earlier
+ * processes wrote to it: 1 open, 0 not asked for (cf->fd is -1), -1 it
+ * cannot be opened (errno set; cf->fd is -1).
+ */
+int mmt_canary_file_open(struct mmt_canary_file *cf);
+void mmt_canary_file_close(struct mmt_canary_file *cf);
+/* One line "@what @name MS" (reached, triggered, found). */
+void mmt_canary_file_line(struct mmt_canary_file *cf, const char *what,
+			  const char *name);
+/* The bugs of @bugs that @c shows reached or triggered for the first time. */
+void mmt_canary_file_report(struct mmt_canary_file *cf, uint64_t bugs,
+			    const struct mmt_bug_canary_counts *c);
+
 #endif /* MMT_CHECK_H */
