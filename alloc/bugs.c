@@ -184,6 +184,14 @@ static const struct mmt_bug_info bugs[] = {
 	{ MMT_BUG_NOFAIL_NO_MIN_RESERVE, "nofail-no-min-reserve", "-", "page",
 	  "the __GFP_NOFAIL retries ask for the min watermark without ALLOC_MIN_RESERVE (the pre-6.4 harder access, dropped): a NOFAIL request fails while the reserve the kernel grants it has pages",
 	  "nofail-failed" },
+	/*
+	 * A missed wake-up: the waker's half of the prepare_to_wait pairing
+	 * broken (mempool-forward-progress's pair, issue 11).
+	 */
+	{ MMT_BUG_MEMPOOL_FREE_LOST_WAKEUP, "mempool-free-lost-wakeup", "-",
+	  "mempool",
+	  "mempool_free() skips wake_up() when waitqueue_active() shows no waiter, but reads the queue in its lockless look at curr_nr, before the element is back in the pool (no smp_mb() orders that load after the refill, the pairing include/linux/wait.h asks of such a waker): a waiter that queues itself in between sees the pool empty, sleeps, and is never woken for the element: it waits out the whole io_schedule_timeout(5 * HZ)",
+	  "mempool-forward-progress" },
 };
 
 _Static_assert(MMT_ARRAY_SIZE(bugs) == MMT_NR_BUGS,

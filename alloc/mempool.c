@@ -28,7 +28,11 @@
  * ends because the machine is deadlocked or stalled (or the kthread is
  * being stopped) makes mempool_alloc() return NULL so the caller unwinds.
  * mempool_free() puts the element back while the pool is below min_nr
- * (poisoned) and wakes the waiters; otherwise it goes to the free function.
+ * (poisoned) and then wakes the waiters; otherwise it goes to the free
+ * function.  The order is the pairing that loses no wake-up: a waiter
+ * queues itself and then checks curr_nr, a freer raises curr_nr and then
+ * wakes the queue (MMT_BUG_MEMPOOL_FREE_LOST_WAKEUP looks at the queue
+ * before the refill and skips the wake-up when it was empty).
  *
  * Oracles, each independent of the policy code it watches:
  *  - mempool-no-reclaim: every call into a pool's alloc function goes
@@ -43,7 +47,9 @@
  *    itself only when nothing can run, and a woken waiter counts as
  *    runnable, so a woken waiter is never late; an explicit
  *    mmt_advance_time() past its deadline while it waits for a CPU is
- *    reported too (the test of the oracle does exactly that);
+ *    reported too (the test of the oracle does exactly that), and a
+ *    freer that skips the wake-up (MMT_BUG_MEMPOOL_FREE_LOST_WAKEUP)
+ *    leaves its waiter to the full timeout;
  *  - mempool-poison: pooled elements are filled with MMT_POISON_RESERVED
  *    (elem_size bytes; a page pool's page contents) and checked whenever
  *    they leave the pool;
@@ -539,7 +545,7 @@ void *mmt_mempool_alloc(struct mmt_mempool *pool, mmt_gfp_t gfp_mask)
 
 void mmt_mempool_free(void *element, struct mmt_mempool *pool)
 {
-	bool ours;
+	bool ours, wake = true;
 
 	if (MMT_UNLIKELY(!element))
 		return;
@@ -560,10 +566,24 @@ void mmt_mempool_free(void *element, struct mmt_mempool *pool)
 	 * costs no lock and no poisoning; add_element decides under the lock.
 	 */
 	if (curr_nr(pool) < min_nr(pool)) {
+		/*
+		 * The wake-up pairs with the waiter's queueing before it
+		 * re-checks curr_nr (wait_for_element): the element must be
+		 * in the pool before the waker looks for waiters.  The bug
+		 * looks first, here, and so skips the wake-up of a waiter
+		 * that queues itself between this look and add_element().
+		 */
+		if (mmt_bug_on(pool->m, MMT_BUG_MEMPOOL_FREE_LOST_WAKEUP))
+			wake = mmt_waitqueue_active(&pool->wait);
 		poison_element(pool, element);
 		if (add_element(pool, element)) {
 			count(&pool->st.refills);
-			mmt_wake_up(&pool->wait);
+			if (MMT_LIKELY(wake))
+				mmt_wake_up(&pool->wait);
+			else
+				mmt_bug_hit(pool->m,
+					    MMT_BUG_MEMPOOL_FREE_LOST_WAKEUP,
+					    mmt_waitqueue_active(&pool->wait));
 			return;
 		}
 	}

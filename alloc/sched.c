@@ -818,6 +818,19 @@ void mmt_wake_up(struct mmt_waitqueue *wq)
 	pthread_mutex_unlock(&s->mu);
 }
 
+bool mmt_waitqueue_active(struct mmt_waitqueue *wq)
+{
+	struct mmt_sched_state *s = S(_mmt_cpu_or_report(MMT_SITE)->m);
+	struct mmt_waiter *w;
+	bool active = false;
+
+	pthread_mutex_lock(&s->mu);
+	for (w = wq->waiters; w && !active; w = w->next)
+		active = !w->woken;
+	pthread_mutex_unlock(&s->mu);
+	return active;
+}
+
 static enum mmt_wait_result sleep_for(long timeout, bool io)
 {
 	struct mmt_waitqueue q;

@@ -118,6 +118,35 @@ MMT_TEST(wake_up_after_the_condition_changes_ends_the_wait)
 	MMT_CHECK_CLEAN(m);
 }
 
+/*
+ * waitqueue_active(): true while a task is queued that no wake-up has
+ * reached (what a waker that skips the wake-up on false relies on), false
+ * once the wake-up has.
+ */
+MMT_TEST(waitqueue_active_sees_a_queued_waiter_until_a_wake_up_reaches_it)
+{
+	struct mmt_machine *m = t_machine(NULL);
+	struct waker_ctx w = { .result = -1 };
+	struct mmt_kthread *k;
+	int i;
+
+	mmt_waitqueue_init(&w.wq, "test-event");
+	MMT_CHECK(!mmt_waitqueue_active(&w.wq));
+	k = mmt_kthread_run(m, "waiter", 0, waiter_fn, &w);
+	MMT_CHECK(k != NULL);
+	for (i = 0; i < 1000 && !mmt_waitqueue_active(&w.wq); i++)
+		mmt_schedule_timeout(1);
+	MMT_CHECK(mmt_waitqueue_active(&w.wq));
+	atomic_store(&w.flag, true);
+	mmt_wake_up(&w.wq);
+	MMT_CHECK(!mmt_waitqueue_active(&w.wq));
+	mmt_kthread_stop(k);
+	MMT_CHECK_EQ(atomic_load(&w.result), MMT_WAIT_DONE);
+	MMT_CHECK(!mmt_waitqueue_active(&w.wq));
+	mmt_waitqueue_destroy(&w.wq);
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(kthread_stop_wakes_a_thread_blocked_forever)
 {
 	struct mmt_machine *m = t_machine(NULL);

@@ -1215,3 +1215,67 @@ MMT_TEST(
 		mmt_finding_free(&f);
 	}
 }
+
+/*
+ * mempool-free-lost-wakeup: CPU 0 asks an empty pool for an element with
+ * memory used up while CPU 1 frees the pool's one element
+ * (corpora/bug-programs/ holds one schedule of it).  A schedule that
+ * stops CPU 1's free between its look at the wait queue and its refill,
+ * and lets CPU 0 queue itself there, leaves CPU 0 asleep with the element
+ * in the pool: mempool-forward-progress.  Every other schedule of the bug,
+ * and every schedule without it, runs clean.  The idle gp kernel thread
+ * lets the clock run the 5 s wait out.
+ */
+static void wakeup_text(char *buf, size_t len, unsigned int seed,
+			const char *bug)
+{
+	snprintf(buf, len,
+		 "mmtorture-trace 1\n"
+		 "machine cpus=2 normal=64 dma32=0 mempool=no-reclaim "
+		 "oracles=1 sched=random sched_seed=%u\n"
+		 "bugs %s\n"
+		 "k0 = kthread_start gp node=0\n"
+		 "m0 = mempool_create page min=1 size=4096\n"
+		 "p0 = alloc_pages GFP_KERNEL|__GFP_MEMALLOC order=5\n"
+		 "p1 = alloc_pages GFP_KERNEL|__GFP_MEMALLOC order=4\n"
+		 "p2 = alloc_pages GFP_KERNEL|__GFP_MEMALLOC order=3\n"
+		 "p3 = alloc_pages GFP_KERNEL|__GFP_MEMALLOC order=2\n"
+		 "p4 = alloc_pages GFP_KERNEL|__GFP_MEMALLOC order=1\n"
+		 "p5 = alloc_pages GFP_KERNEL|__GFP_MEMALLOC order=0\n"
+		 "e0 = mempool_alloc m0 GFP_NOIO\n"
+		 "cpu 1\n"
+		 "mempool_free e0\n"
+		 "cpu 0\n"
+		 "e1 = mempool_alloc m0 GFP_NOIO\n"
+		 "mempool_free e1\n"
+		 "mempool_destroy m0\n",
+		 seed, bug);
+}
+
+MMT_TEST(
+	random_schedules_find_mempool_free_lost_wakeup_when_a_waiter_queues_before_the_refill)
+{
+	unsigned int seed, found = 0;
+	struct mmt_finding f;
+	char text[2048];
+
+	for (seed = 1; seed <= 100; seed++) {
+		wakeup_text(text, sizeof(text), seed,
+			    "mempool-free-lost-wakeup");
+		if (run_text(text, &f) == MMT_EXEC_FINDING) {
+			MMT_CHECK_STR(f.oracle, "mempool-forward-progress");
+			found++;
+		}
+		mmt_finding_free(&f);
+		wakeup_text(text, sizeof(text), seed, "none");
+		MMT_CHECK_MSG(run_text(text, &f) == MMT_EXEC_OK,
+			      "seed %u without the bug: %s: %s", seed, f.oracle,
+			      f.message);
+		mmt_finding_free(&f);
+	}
+	MMT_CHECK_MSG(found, "no schedule of 100 seeds found it");
+	/* Not every schedule: the free must be stopped inside its window. */
+	MMT_CHECK(found < 100);
+	fprintf(stderr, "mempool-free-lost-wakeup: found by %u of 100 seeds\n",
+		found);
+}

@@ -1648,6 +1648,8 @@ MMT_TEST(every_bug_has_a_program_or_is_known_to_need_more_than_one_cpu)
 		"slub-no-min-order-fallback",
 		/* a task inside its sheaf section during a flush (slab-mt, rt) */
 		"sheaf-flush-rt-trylock",
+		/* a waiter queued between a free's look and its refill */
+		"mempool-free-lost-wakeup",
 	};
 	const struct mmt_bug_info *b;
 	size_t nr, i, j;

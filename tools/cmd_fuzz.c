@@ -2180,6 +2180,8 @@ static const struct {
 	{ "slub-deactivate-inuse-off-by-one", "slab" },
 	{ "slub-acquire-keeps-freelist", "slab" },
 	{ "nofail-no-min-reserve", "pages" },
+	/* a waiter queued between another CPU's look and its refill */
+	{ "mempool-free-lost-wakeup", "mempool-mt" },
 };
 
 /* The directory of this binary (bench bugs' engines without a fuzzer). */

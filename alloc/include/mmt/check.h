@@ -204,6 +204,8 @@ enum mmt_bug {
 	MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE, /* model: slab-inuse */
 	MMT_BUG_SLUB_ACQUIRE_KEEPS_FREELIST, /* model: slab-double-alloc */
 	MMT_BUG_NOFAIL_NO_MIN_RESERVE, /* model: nofail-failed */
+	/* a missed wake-up (issue 11): mempool-forward-progress's pair */
+	MMT_BUG_MEMPOOL_FREE_LOST_WAKEUP, /* waitqueue_active() before refill */
 	MMT_NR_BUGS
 };
 

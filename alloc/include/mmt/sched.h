@@ -75,6 +75,14 @@ enum mmt_wait_result mmt_wait_event_timeout(struct mmt_waitqueue *wq,
 					    long timeout, long *remaining);
 /* Wake every waiter of @wq (they re-check their conditions). */
 void mmt_wake_up(struct mmt_waitqueue *wq);
+/*
+ * waitqueue_active(): is a task queued on @wq that no wake-up has reached
+ * yet (the kernel's autoremove wake takes a woken waiter off the queue)?
+ * A snapshot: a waker that skips mmt_wake_up() on false must have made its
+ * condition true before it asked, or it loses the wake-up of a waiter
+ * queued in between.
+ */
+bool mmt_waitqueue_active(struct mmt_waitqueue *wq);
 /* Sleep @timeout jiffies (schedule_timeout_uninterruptible). */
 enum mmt_wait_result mmt_schedule_timeout(long timeout);
 /* io_schedule_timeout(): the same, counted as waiting for I/O. */
