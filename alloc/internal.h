@@ -320,6 +320,8 @@ struct mmt_task {
 	struct mmt_memcg *memcg; /* NULL: the root cgroup (no accounting) */
 	/* might_sleep()s, mutexes and waits (only the task writes it) */
 	unsigned long sleep_points;
+	/* pages dirtied since its last balance_dirty_pages (only the task) */
+	unsigned int nr_dirtied;
 	struct mmt_saves saves; /* open memalloc scopes (only the task) */
 	struct mmt_task *next_all;
 };

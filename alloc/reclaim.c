@@ -63,6 +63,7 @@
 #define SHRINK_BATCH 128
 #define THROTTLE_WAIT (MMT_HZ / 10) /* congestion_wait(BLK_RW_ASYNC, HZ/10) */
 #define KSWAPD_NAP (MMT_HZ / 10)
+#define DIRTY_MAX_PAUSE (MMT_HZ / 5) /* balance_dirty_pages' MAX_PAUSE */
 
 static MMT_LOCK_CLASS(lru_lock_class, "lru_lock", MMT_LOCK_SPIN);
 
@@ -1117,6 +1118,154 @@ void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp)
 	throttle(RS(m), nid, false);
 	atomic_fetch_sub_explicit(&RS(m)->passes_in_flight, 1,
 				  memory_order_relaxed);
+}
+
+/* ---- balance_dirty_pages ---- */
+
+/*
+ * The dirty limit: vm.dirty_ratio (MMT_DIRTY_RATIO %) of the dirtyable
+ * memory, as global_dirtyable_memory() counts it: free pages above the
+ * high watermarks plus the page cache, where the kernel's file LRU still
+ * holds the pages under writeback (the model's leave it: they are added
+ * back).  PF_LESS_THROTTLE gets a quarter more (domain_dirty_limits()):
+ * the room to dirty a page of its backing file while cleaning another.
+ */
+unsigned long mmt_dirty_limit(const struct mmt_machine *m, int nid,
+			      bool less_throttle)
+{
+	const struct mmt_reclaim_state *rs = RS(m);
+	const struct lru_node *ln;
+	long dirtyable = 0, wb;
+	unsigned long limit;
+	int t;
+
+	if (nid < 0 || nid >= m->nr_nodes)
+		return 0;
+	ln = &rs->node[nid];
+	for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
+		int z = m->nodes[nid].zone_ids[t];
+		const struct mmt_zone *zone;
+
+		if (z < 0)
+			continue;
+		zone = &m->zones[z];
+		dirtyable += atomic_load_explicit(&zone->nr_free_pages,
+						  memory_order_relaxed) -
+			     (long)zone->watermark[MMT_WMARK_HIGH];
+	}
+	if (dirtyable < 0)
+		dirtyable = 0;
+	wb = atomic_load_explicit(&ln->writeback, memory_order_relaxed);
+	dirtyable += (long)atomic_load_explicit(&ln->nr[MMT_LRU_FILE_CLEAN],
+						memory_order_relaxed) +
+		     (long)atomic_load_explicit(&ln->nr[MMT_LRU_FILE_DIRTY],
+						memory_order_relaxed) +
+		     (wb > 0 ? wb : 0);
+	limit = (unsigned long)dirtyable * MMT_DIRTY_RATIO / 100;
+	if (less_throttle)
+		limit += limit / 4;
+	return limit;
+}
+
+/* NR_FILE_DIRTY + NR_WRITEBACK of node @ln: what the dirty limit bounds. */
+static unsigned long node_dirty(const struct lru_node *ln)
+{
+	long wb = atomic_load_explicit(&ln->writeback, memory_order_relaxed);
+
+	return atomic_load_explicit(&ln->nr[MMT_LRU_FILE_DIRTY],
+				    memory_order_relaxed) +
+	       (unsigned long)(wb > 0 ? wb : 0);
+}
+
+struct dirty_arg {
+	struct lru_node *ln;
+	bool less;
+};
+
+static bool dirty_under_limit(void *arg)
+{
+	struct dirty_arg *da = arg;
+
+	return node_dirty(da->ln) <=
+	       mmt_dirty_limit(da->ln->rs->m, da->ln->nid, da->less);
+}
+
+/*
+ * The flusher's work on behalf of a writer over its limit (the model has
+ * no flusher thread: wb_start_background_writeback() is done here): submit
+ * up to MMT_SWAP_CLUSTER_MAX of node @nid's oldest dirty file pages that
+ * have a device.  A pass for the "writeback-limit" bound: it is in flight
+ * until its throttle ends, as a reclaim pass.  Returns the pages submitted.
+ */
+static unsigned long flush_dirty(struct mmt_reclaim_state *rs, int nid)
+{
+	struct lru_node *ln = &rs->node[nid];
+	struct mmt_wb_device *file =
+		atomic_load_explicit(&rs->file_dev, memory_order_acquire);
+	struct lru_entry *batch[MMT_SWAP_CLUSTER_MAX], *e, *prev;
+	int n = 0, i;
+
+	atomic_fetch_add_explicit(&rs->passes_in_flight, 1,
+				  memory_order_relaxed);
+	mmt_spin_lock(&ln->lock);
+	for (e = ln->head.prev; e != &ln->head && n < MMT_SWAP_CLUSTER_MAX;
+	     e = prev) {
+		prev = e->prev;
+		if (e->type != MMT_LRU_FILE_DIRTY || !(e->dev ? e->dev : file))
+			continue;
+		lru_unlink(e);
+		batch[n++] = e;
+	}
+	mmt_spin_unlock(&ln->lock);
+	for (i = 0; i < n; i++)
+		submit_page(rs, batch[i], batch[i]->dev ? batch[i]->dev : file);
+	if (n)
+		throttle(rs, nid, true);
+	atomic_fetch_sub_explicit(&rs->passes_in_flight, 1,
+				  memory_order_relaxed);
+	return (unsigned long)n;
+}
+
+void mmt_balance_dirty_pages(struct mmt_machine *m)
+{
+	struct mmt_reclaim_state *rs = RS(m);
+	int nid = mmt_numa_node_id();
+	struct dirty_arg da;
+
+	if (nid < 0 || nid >= m->nr_nodes)
+		nid = 0;
+	da.ln = &rs->node[nid];
+	da.less = mmt_current_flags() & MMT_PF_LESS_THROTTLE;
+	while (!mmt_sched_failed(m) && !dirty_under_limit(&da)) {
+		uint64_t before = mmt_jiffies(m);
+		enum mmt_wait_result r;
+
+		/* Nothing to write and nothing being written: no one cleans. */
+		if (!flush_dirty(rs, nid) &&
+		    atomic_load_explicit(&da.ln->writeback,
+					 memory_order_relaxed) <= 0)
+			return;
+		/* The pause (at most MAX_PAUSE), cut short by completions. */
+		r = mmt_wait_event_timeout(&da.ln->congestion,
+					   dirty_under_limit, &da,
+					   DIRTY_MAX_PAUSE, NULL);
+		if (r == MMT_WAIT_DEADLOCK || r == MMT_WAIT_STOPPED)
+			return;
+		/* A context that cannot sleep (reported by the wait). */
+		if (r == MMT_WAIT_TIMEOUT && mmt_jiffies(m) == before)
+			return;
+	}
+}
+
+void mmt_balance_dirty_pages_ratelimited(struct mmt_machine *m)
+{
+	struct mmt_task *t = mmt_current_task();
+
+	if (t && ++t->nr_dirtied < MMT_DIRTY_RATELIMIT)
+		return;
+	if (t)
+		t->nr_dirtied = 0;
+	mmt_balance_dirty_pages(m);
 }
 
 /* ---- fs_reclaim: lockdep's view of reclaim ---- */

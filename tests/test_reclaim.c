@@ -566,3 +566,95 @@ MMT_TEST(less_throttle_gets_more_room_not_unlimited_without_the_bug)
 	MMT_CHECK(st.written > PAGES / 2);
 	MMT_CHECK_CLEAN(m);
 }
+
+/* Dirty page cache: NR_FILE_DIRTY + NR_WRITEBACK on node 0. */
+static unsigned long node0_dirty(struct mmt_machine *m)
+{
+	return mmt_lru_pages(m, 0, MMT_LRU_FILE_DIRTY) +
+	       mmt_writeback_pages(m, 0);
+}
+
+/*
+ * balance_dirty_pages: a writer that dirties page cache past vm.dirty_ratio
+ * of the dirtyable memory starts writeback and pauses until dirty +
+ * writeback is back under the limit - so memory never fills with dirty
+ * pages (without it, half of memory would be dirty here).
+ */
+MMT_TEST(
+	balance_dirty_pages_holds_a_writer_at_the_dirty_limit_and_starts_writeback)
+{
+	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
+	struct mmt_wb_device *disk = mmt_disk_create(m, "sdd", 50);
+	struct mmt_reclaim_stats st;
+	unsigned long i, worst = 0;
+	uint64_t t0 = mmt_jiffies(m);
+
+	MMT_CHECK(disk != NULL);
+	mmt_reclaim_set_file_device(m, disk);
+	for (i = 0; i < PAGES / 2 && !mmt_sched_failed(m); i++) {
+		unsigned long dirty, limit;
+
+		MMT_CHECK(mmt_lru_add_file(m, true, NULL));
+		mmt_balance_dirty_pages(m);
+		dirty = node0_dirty(m);
+		limit = mmt_dirty_limit(m, 0, false);
+		MMT_CHECK_MSG(dirty <= limit,
+			      "page %lu: %lu dirty + writeback, limit %lu", i,
+			      dirty, limit);
+		if (dirty > worst)
+			worst = dirty;
+	}
+	mmt_reclaim_stats(m, &st);
+	/* Held: the limit stayed far below what the writer dirtied... */
+	MMT_CHECK(worst < PAGES / 4);
+	/* ...because it wrote pages out and waited for the disk. */
+	MMT_CHECK(st.written > PAGES / 4);
+	MMT_CHECK(mmt_jiffies(m) - t0 >= 50);
+	MMT_CHECK(mmt_wb_device_wait_idle(disk, 60 * MMT_HZ));
+	mmt_reclaim_set_file_device(m, NULL);
+	mmt_wb_device_destroy(disk);
+	MMT_CHECK_CLEAN(m);
+}
+
+/*
+ * A task with PF_LESS_THROTTLE (the loop worker dirtying its backing file
+ * to clean another page) gets a quarter more room; with no device to write
+ * them, dirty pages are nothing to wait for; and the ratelimited form
+ * (balance_dirty_pages_ratelimited) acts once every MMT_DIRTY_RATELIMIT
+ * pages a task dirties.
+ */
+MMT_TEST(
+	balance_dirty_pages_gives_less_throttle_a_quarter_more_and_is_ratelimited)
+{
+	struct mmt_machine *m = small_machine(0, MMT_MEMPOOL_NO_RECLAIM);
+	unsigned long limit = mmt_dirty_limit(m, 0, false), i;
+	struct mmt_wb_device *disk;
+	struct mmt_reclaim_stats st;
+	uint64_t t0 = mmt_jiffies(m);
+
+	MMT_CHECK(limit > 0);
+	MMT_CHECK_EQ(mmt_dirty_limit(m, 0, true), limit + limit / 4);
+	for (i = 0; i <= limit; i++)
+		MMT_CHECK(mmt_lru_add_file(m, true, NULL));
+	MMT_CHECK(node0_dirty(m) > mmt_dirty_limit(m, 0, false));
+	/* No file device: nothing can clean them, nothing to wait for. */
+	mmt_balance_dirty_pages(m);
+	MMT_CHECK_EQ(mmt_jiffies(m), t0);
+	MMT_CHECK_EQ(mmt_writeback_pages(m, 0), 0ul);
+
+	disk = mmt_disk_create(m, "sde", 10);
+	MMT_CHECK(disk != NULL);
+	mmt_reclaim_set_file_device(m, disk);
+	for (i = 0; i + 1 < MMT_DIRTY_RATELIMIT; i++)
+		mmt_balance_dirty_pages_ratelimited(m);
+	mmt_reclaim_stats(m, &st);
+	MMT_CHECK_EQ(st.submitted, 0ul);
+	mmt_balance_dirty_pages_ratelimited(m);
+	mmt_reclaim_stats(m, &st);
+	MMT_CHECK(st.submitted > 0);
+	MMT_CHECK(node0_dirty(m) <= mmt_dirty_limit(m, 0, false));
+	MMT_CHECK(mmt_wb_device_wait_idle(disk, 60 * MMT_HZ));
+	mmt_reclaim_set_file_device(m, NULL);
+	mmt_wb_device_destroy(disk);
+	MMT_CHECK_CLEAN(m);
+}

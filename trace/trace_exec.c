@@ -1338,6 +1338,9 @@ static void op_lru_add(struct exec *x, uint32_t lru, uint32_t count)
 			break;
 		default: /* dirty, no device to write it: unreclaimable */
 			ok = mmt_lru_add_file(x->m, true, NULL);
+			/* write(2) dirtying page cache: held to the dirty limit */
+			if (ok)
+				mmt_balance_dirty_pages_ratelimited(x->m);
 			break;
 		}
 	}

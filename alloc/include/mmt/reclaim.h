@@ -242,6 +242,40 @@ void mmt_shrink_node(struct mmt_machine *m, int nid, mmt_gfp_t gfp,
 /* throttle_vm_writeout() for node @nid on behalf of the current task. */
 void mmt_throttle_vm_writeout(struct mmt_machine *m, int nid, mmt_gfp_t gfp);
 
+/*
+ * Dirty throttling: balance_dirty_pages(), which a task calls after it
+ * dirties page cache.  The kernel never lets dirty page cache (dirty and
+ * under writeback) grow past vm.dirty_ratio of the dirtyable memory (free
+ * pages above the high watermarks plus the page cache): a writer over
+ * that limit kicks the flusher and pauses until writeback brings the count
+ * under it.  That is what keeps clean or free memory for a thread that
+ * must allocate to clean a page (the loop worker: seed 001's "dirty a
+ * page-cache page as part of cleaning another").  The model has no flusher
+ * thread: the writer submits up to MMT_SWAP_CLUSTER_MAX of its node's
+ * oldest dirty file pages itself (a pass, throttled after as a reclaim
+ * pass is, so the "writeback-limit" bound holds), then pauses on the
+ * node's congestion queue (at most HZ/5, woken by completions), until
+ * dirty + writeback <= mmt_dirty_limit().  PF_LESS_THROTTLE gets a quarter
+ * more room.  It returns at once when nothing can clean (no dirty page
+ * with a device and nothing under writeback), after a deadlock or stall
+ * report, or when stopped.  Process context, on a CPU, no model lock held.
+ * The interpreter's `lru_add dirty` calls the ratelimited form after every
+ * page; the C API mmt_lru_add*() does not (tests build states with it).
+ */
+#define MMT_DIRTY_RATIO 20 /* vm.dirty_ratio, % of dirtyable memory */
+unsigned long mmt_dirty_limit(const struct mmt_machine *m, int nid,
+			      bool less_throttle);
+void mmt_balance_dirty_pages(struct mmt_machine *m);
+/*
+ * balance_dirty_pages_ratelimited(): a task calls it after each page it
+ * dirties; it runs mmt_balance_dirty_pages() once every
+ * MMT_DIRTY_RATELIMIT pages of that task (the kernel's first
+ * nr_dirtied_pause, 128 KiB), so a writer may overshoot the limit by that
+ * much before it is held.
+ */
+#define MMT_DIRTY_RATELIMIT 32
+void mmt_balance_dirty_pages_ratelimited(struct mmt_machine *m);
+
 /* kswapd: one kthread per node (PF_KSWAPD | PF_MEMALLOC); idempotent. */
 bool mmt_kswapd_start(struct mmt_machine *m);
 void mmt_kswapd_stop(struct mmt_machine *m);
