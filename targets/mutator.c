@@ -668,8 +668,8 @@ static bool seeded_source(const struct mmt_trace_schedule *s)
  *
  * A seeded source (PCT, random) decides every point past the decisions:
  * its seed is where most of the schedule's variety lives, so it gets the
- * parameter branch one time in three (else one in eight), and there a new
- * seed half the time.  A late preemption - a task stopped inside its
+ * parameter branch every other time (else one time in eight), and there a
+ * new seed five times in eight.  A late preemption - a task stopped inside its
  * per-cpu section while another CPU's flush runs - is out of reach of an
  * edit of the first decisions (each decision before it would have to keep
  * the running task) and within reach of a new PCT seed whose k covers the
@@ -682,8 +682,8 @@ static bool mutate_schedule(struct nodes *ns, uint64_t *rng)
 	uint16_t d;
 
 	if (s->source == MMT_SCHED_SEQ ||
-	    below(rng, seeded_source(s) ? 3 : 8) == 0) {
-		unsigned int c = below(rng, seeded_source(s) ? 6 : 4);
+	    below(rng, seeded_source(s) ? 2 : 8) == 0) {
+		unsigned int c = below(rng, seeded_source(s) ? 8 : 4);
 
 		/* Random has no PCT parameters: a new seed instead. */
 		if (s->source == MMT_SCHED_RANDOM && (c == 2 || c == 3))
@@ -702,7 +702,7 @@ static bool mutate_schedule(struct nodes *ns, uint64_t *rng)
 		case 3:
 			s->pct_steps = random_pct_steps(ns, rng);
 			break;
-		default: /* 1, and 4 and 5 for a seeded source */
+		default: /* 1, and 4 to 7 for a seeded source */
 			s->seed = (uint32_t)next(rng);
 			break;
 		}

@@ -571,9 +571,8 @@ MMT_TEST(mutator_gives_pct_a_k_log_uniform_on_the_scale_of_the_program)
 /*
  * A seeded schedule (PCT, random) decides every point past its decisions:
  * a new seed is a new schedule, and the mutator draws one for at least
- * one mutant in twenty (one in seventy before: the parameter branch one
- * time in eight, the seed a quarter of that).  A schedule given by its
- * decisions alone (sched=input) keeps its seed.
+ * one mutant in twelve (one in forty-five before: the parameter branch one
+ * schedule mutation in eight, the seed a quarter of that).
  */
 MMT_TEST(mutator_reseeds_pct_and_random_schedules_often)
 {
@@ -615,7 +614,7 @@ MMT_TEST(mutator_reseeds_pct_and_random_schedules_often)
 			mmt_program_free(&p0);
 			mmt_program_free(&q);
 		}
-		MMT_CHECK_MSG(reseeded > same_source / 20,
+		MMT_CHECK_MSG(reseeded > same_source / 12,
 			      "%s: reseeded %u of %u", srcs[s], reseeded,
 			      same_source);
 	}
@@ -686,7 +685,7 @@ MMT_TEST(pct_mutants_of_a_cgroup_offline_race_find_sheaf_flush_rt_trylock)
 		mmt_finding_free(&f);
 		mmt_program_free(&p);
 	}
-	MMT_CHECK_MSG(mutants >= 3, "%u of 3000 mutants found it", mutants);
+	MMT_CHECK_MSG(mutants >= 5, "%u of 3000 mutants found it", mutants);
 	fprintf(stderr, "sheaf-flush-rt-trylock: %u of 3000 mutants\n",
 		mutants);
 }
