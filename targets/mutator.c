@@ -631,10 +631,49 @@ static uint16_t random_decision(const struct nodes *ns, uint64_t *rng)
 }
 
 /*
+ * PCT's k (pct_steps): the decision points its depth - 1 change points
+ * are spread over.  0 leaves it to the interpreter's estimate, two points
+ * per operation, which a bulk allocation, a flush of every CPU or a
+ * cgroup offline exceeds tenfold (corpora/slab-mt's seeds: 1 to 40
+ * decision points per operation; a 9-operation cgroup-offline race has
+ * 30 to 150): change points then all fall before the late operations and
+ * PCT never preempts one of them.  So 0 a quarter of the time, else k
+ * from 2 to 512 points per operation, log-uniform (the right scale
+ * matters, not the exact value; PCT's odds fall only linearly with an
+ * overestimate).
+ */
+static uint16_t random_pct_steps(const struct nodes *ns, uint64_t *rng)
+{
+	uint64_t per_op, k;
+
+	if (below(rng, 4) == 0)
+		return 0;
+	per_op = 2ull << below(rng, 8);
+	per_op += below(rng, (uint32_t)per_op);
+	k = per_op * (ns->n + 4);
+	return (uint16_t)(k > UINT16_MAX ? UINT16_MAX : k);
+}
+
+/* PCT and random: a seeded source, where a new seed is a new schedule. */
+static bool seeded_source(const struct mmt_trace_schedule *s)
+{
+	return s->source == MMT_SCHED_PCT || s->source == MMT_SCHED_RANDOM;
+}
+
+/*
  * The schedule: one decision changed, inserted (a preemption added: the
  * later decisions each move one point on), removed or moved; or the
  * source and its parameters.  A schedule without decisions gets one, and
  * one whose source is seq (which takes none) a concurrent source.
+ *
+ * A seeded source (PCT, random) decides every point past the decisions:
+ * its seed is where most of the schedule's variety lives, so it gets the
+ * parameter branch every other time (else one time in eight), and there a
+ * new seed five times in eight.  A late preemption - a task stopped inside its
+ * per-cpu section while another CPU's flush runs - is out of reach of an
+ * edit of the first decisions (each decision before it would have to keep
+ * the running task) and within reach of a new PCT seed whose k covers the
+ * run (random_pct_steps()).
  */
 static bool mutate_schedule(struct nodes *ns, uint64_t *rng)
 {
@@ -642,25 +681,29 @@ static bool mutate_schedule(struct nodes *ns, uint64_t *rng)
 	uint32_t i, j, n = s->nr_decisions;
 	uint16_t d;
 
-	if (s->source == MMT_SCHED_SEQ || below(rng, 8) == 0) {
-		switch (below(rng, 4)) {
+	if (s->source == MMT_SCHED_SEQ ||
+	    below(rng, seeded_source(s) ? 2 : 8) == 0) {
+		unsigned int c = below(rng, seeded_source(s) ? 8 : 4);
+
+		/* Random has no PCT parameters: a new seed instead. */
+		if (s->source == MMT_SCHED_RANDOM && (c == 2 || c == 3))
+			c = 1;
+		switch (c) {
 		case 0:
 			s->source =
 				(uint8_t)(1 +
 					  below(rng, MMT_NR_SCHED_SOURCES - 1));
-			break;
-		case 1:
-			s->seed = (uint32_t)next(rng);
 			break;
 		case 2:
 			s->pct_depth =
 				(uint8_t)(1 +
 					  below(rng, MMT_TRACE_PCT_MAX_DEPTH));
 			break;
-		default:
-			s->pct_steps = (uint16_t)(below(rng, 2) ?
-							  0 :
-							  1 + below(rng, 4096));
+		case 3:
+			s->pct_steps = random_pct_steps(ns, rng);
+			break;
+		default: /* 1, and 4 to 7 for a seeded source */
+			s->seed = (uint32_t)next(rng);
 			break;
 		}
 		if (s->source == MMT_SCHED_SEQ)

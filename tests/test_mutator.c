@@ -7,6 +7,7 @@
  * reorder frees, which a byte mutator would rarely do intact.
  */
 #include "mmt_test.h"
+#include "mmt/exec.h"
 #include "mutator.h"
 
 #define MAX_IN 4096
@@ -484,4 +485,207 @@ MMT_TEST(mutator_adds_moves_and_removes_interrupt_handlers_and_keeps_them_valid)
 		mmt_program_free(&q);
 	}
 	mmt_program_free(&p0);
+}
+
+/*
+ * A cgroup-offline race over slab=sheaves under PREEMPT_RT rules (the
+ * shape of corpora/slab-mt/seeds/sheaves-rt-cgroup-offline-racing-frees):
+ * CPU 0 frees objects of the cgroup's child cache, CPU 1 takes the cgroup
+ * offline.  Its PCT k (pct_steps) is @steps; 0 leaves it to the
+ * interpreter's estimate of two decision points per operation.
+ */
+static void rt_offline_text(char *buf, size_t len, unsigned int steps)
+{
+	snprintf(buf, len,
+		 "mmtorture-trace 1\n"
+		 "machine cpus=2 dma32=64 slab=sheaves rt=on oracles=2 "
+		 "sched=pct sched_seed=1 pct_depth=2 pct_steps=%u\n"
+		 "c0 = kmem_cache_create size=2048 ACCOUNT\n"
+		 "g0 = cgroup_create\n"
+		 "cgroup_enter g0\n"
+		 "cb0 = kmem_cache_alloc_bulk c0 GFP_KERNEL count=16\n"
+		 "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+		 "kmem_cache_free_bulk cb0\n"
+		 "cpu 1\n"
+		 "kmem_cache_free co0\n"
+		 "cgroup_offline g0\n",
+		 steps);
+}
+
+/*
+ * The PCT k the mutator gives a concurrent input is on the scale of the
+ * program, log-uniform from 2 to 512 decision points per operation: the
+ * interpreter's estimate (two per operation) is ten times too small for a
+ * bulk allocation or a cgroup offline, and a k uniform up to 4096 almost
+ * never fell below 8 per operation.  Every scale gets its share; a
+ * quarter of the changes go back to the estimate (0).
+ */
+MMT_TEST(mutator_gives_pct_a_k_log_uniform_on_the_scale_of_the_program)
+{
+	mmt_opset_t set = target_set("slab-mt");
+	unsigned int band[3] = { 0 }, zero = 0, set_k = 0, i;
+	uint8_t in[MAX_IN];
+	char text[1024];
+	size_t len0;
+
+	rt_offline_text(text, sizeof(text), 100);
+	len0 = mt_input(set, text, in, sizeof(in));
+	for (i = 0; i < 20000; i++) {
+		uint8_t buf[MAX_IN];
+		struct mmt_program q;
+		size_t len;
+		double per_op;
+
+		memcpy(buf, in, len0);
+		len = mmt_mutate(set, buf, len0, sizeof(buf),
+				 (unsigned int)t_rand());
+		decode(set, buf, len, &q);
+		if (q.sched.source == MMT_SCHED_PCT &&
+		    q.sched.pct_steps != 100) {
+			set_k++;
+			/* stacked mutations may have added or removed a few */
+			per_op = q.sched.pct_steps / (double)(q.nr_ops + 4);
+			if (!q.sched.pct_steps)
+				zero++;
+			else if (per_op < 8)
+				band[0]++;
+			else if (per_op < 64)
+				band[1]++;
+			else
+				band[2]++;
+			MMT_CHECK_MSG(!q.sched.pct_steps ||
+					      (per_op >= 1 && per_op <= 1024),
+				      "k %u for %zu operations",
+				      q.sched.pct_steps, q.nr_ops);
+		}
+		mmt_program_free(&q);
+	}
+	MMT_CHECK_MSG(set_k > 100, "k changed %u times", set_k);
+	MMT_CHECK_MSG(zero > set_k / 8 && zero < set_k / 2 &&
+			      band[0] > set_k / 8 && band[1] > set_k / 5 &&
+			      band[2] > set_k / 5,
+		      "k: estimate %u, <8/op %u, 8-64/op %u, >=64/op %u of %u",
+		      zero, band[0], band[1], band[2], set_k);
+}
+
+/*
+ * A seeded schedule (PCT, random) decides every point past its decisions:
+ * a new seed is a new schedule, and the mutator draws one for at least
+ * one mutant in twelve (one in forty-five before: the parameter branch one
+ * schedule mutation in eight, the seed a quarter of that).
+ */
+MMT_TEST(mutator_reseeds_pct_and_random_schedules_often)
+{
+	static const char *const srcs[] = { "pct sched_seed=1 pct_depth=2",
+					    "random sched_seed=1" };
+	mmt_opset_t set = target_set("slab-mt");
+	unsigned int s, i;
+
+	for (s = 0; s < 2; s++) {
+		unsigned int reseeded = 0, same_source = 0;
+		uint8_t in[MAX_IN];
+		char text[1024];
+		size_t len0;
+
+		snprintf(text, sizeof(text),
+			 "mmtorture-trace 1\n"
+			 "machine cpus=2 slab=sheaves rt=on sched=%s\n"
+			 "c0 = kmem_cache_create size=2048 ACCOUNT\n"
+			 "co0 = kmem_cache_alloc c0 GFP_KERNEL\n"
+			 "cpu 1\n"
+			 "kmem_cache_free co0\n",
+			 srcs[s]);
+		len0 = mt_input(set, text, in, sizeof(in));
+		for (i = 0; i < 4000; i++) {
+			uint8_t buf[MAX_IN];
+			struct mmt_program p0, q;
+			size_t len;
+
+			memcpy(buf, in, len0);
+			len = mmt_mutate(set, buf, len0, sizeof(buf),
+					 (unsigned int)t_rand());
+			check_canonical(set, buf, len);
+			decode(set, in, len0, &p0);
+			decode(set, buf, len, &q);
+			if (q.sched.source == p0.sched.source) {
+				same_source++;
+				reseeded += q.sched.seed != p0.sched.seed;
+			}
+			mmt_program_free(&p0);
+			mmt_program_free(&q);
+		}
+		MMT_CHECK_MSG(reseeded > same_source / 12,
+			      "%s: reseeded %u of %u", srcs[s], reseeded,
+			      same_source);
+	}
+}
+
+/*
+ * Why the fuzzers found sheaf-flush-rt-trylock so rarely, and that the
+ * mutator now reaches it.  The bug needs CPU 0 stopped inside its sheaf
+ * section (at the barn's lock, in the ninth free or later) while CPU 1's
+ * offline flushes its sheaves: a preemption about a hundred decision
+ * points in.  PCT with the interpreter's estimate (k = 2 per operation:
+ * 26) puts its change point in the first 26 points and never gets there,
+ * whatever its seed; with k on the run's scale (147, what `mmtorture pct`
+ * measures) some seeds do.  Mutants of the program with that k - most
+ * mutations keep the program and change its PCT seed or other details -
+ * find it by dead-cache-leak; the program's own schedule does not.
+ */
+MMT_TEST(pct_mutants_of_a_cgroup_offline_race_find_sheaf_flush_rt_trylock)
+{
+	mmt_opset_t set = target_set("slab-mt");
+	const struct mmt_bug_info *bug = mmt_bug_find("sheaf-flush-rt-trylock");
+	struct mmt_exec_opts o;
+	struct mmt_finding f;
+	struct mmt_program p;
+	unsigned int seed, i, estimate = 0, scaled = 0, mutants = 0;
+	uint8_t in[MAX_IN];
+	char text[1024];
+	size_t len0;
+
+	MMT_CHECK(bug != NULL);
+	mmt_exec_opts_default(&o);
+	o.override_bugs = true;
+	o.bugs = 1ull << bug->bug;
+	for (seed = 1; seed <= 200; seed++) {
+		rt_offline_text(text, sizeof(text), 0);
+		mmt_program_init(&p);
+		MMT_CHECK(
+			mmt_trace_parse(text, strlen(text), "t", &p, NULL, 0));
+		p.sched.seed = seed;
+		estimate += mmt_trace_execute(&p, &o, &f) == MMT_EXEC_FINDING;
+		mmt_finding_free(&f);
+		p.sched.pct_steps = 147;
+		scaled += mmt_trace_execute(&p, &o, &f) == MMT_EXEC_FINDING;
+		mmt_finding_free(&f);
+		mmt_program_free(&p);
+	}
+	MMT_CHECK_MSG(estimate == 0 && scaled >= 2,
+		      "PCT seeds 1..200 finding it: k estimated %u, k 147 %u",
+		      estimate, scaled);
+	rt_offline_text(text, sizeof(text), 147);
+	len0 = mt_input(set, text, in, sizeof(in));
+	decode(set, in, len0, &p);
+	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
+	mmt_finding_free(&f);
+	mmt_program_free(&p);
+	for (i = 0; i < 3000; i++) {
+		uint8_t buf[MAX_IN];
+		size_t len;
+
+		memcpy(buf, in, len0);
+		len = mmt_mutate(set, buf, len0, sizeof(buf),
+				 (unsigned int)t_rand());
+		decode(set, buf, len, &p);
+		if (mmt_trace_execute(&p, &o, &f) == MMT_EXEC_FINDING) {
+			MMT_CHECK_STR(f.oracle, "dead-cache-leak");
+			mutants++;
+		}
+		mmt_finding_free(&f);
+		mmt_program_free(&p);
+	}
+	MMT_CHECK_MSG(mutants >= 5, "%u of 3000 mutants found it", mutants);
+	fprintf(stderr, "sheaf-flush-rt-trylock: %u of 3000 mutants\n",
+		mutants);
 }
