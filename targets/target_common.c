@@ -132,6 +132,7 @@ static struct {
 	bool ready;
 	bool slab_diff; /* MMT_SLAB_DIFF=1: every input on every slab implementation */
 	bool bytes_only; /* MMT_MUTATOR=bytes: libFuzzer's byte mutator only */
+	const char *stop_oracle; /* MMT_STOP_ORACLE: abort on this one only */
 } tgt;
 
 /* MMT_CANARY_FILE: the canaries' file (trace/canary_file.c) and counts. */
@@ -200,6 +201,16 @@ int mmt_target_init(const char *name)
 		tgt.opts.canaries = &canary.c;
 		break;
 	}
+	/*
+	 * MMT_STOP_ORACLE=NAME (bench bugs): a finding of another oracle is
+	 * written to the canary file and the engine goes on with the next
+	 * input, in this one process - libFuzzer's -fork=1 -ignore_crashes,
+	 * the other way to go past findings, hands each job a small sample of
+	 * the corpus and starves the seeds a bug needs.
+	 */
+	tgt.stop_oracle = getenv("MMT_STOP_ORACLE");
+	if (tgt.stop_oracle && !*tgt.stop_oracle)
+		tgt.stop_oracle = NULL;
 	tgt.bytes_only = getenv("MMT_MUTATOR") &&
 			 !strcmp(getenv("MMT_MUTATOR"), "bytes");
 	tgt.slab_diff = getenv("MMT_SLAB_DIFF") &&
@@ -307,7 +318,11 @@ int mmt_target_one_input(const char *name, const uint8_t *data, size_t size)
 	if (tgt.opts.interleave_counters)
 		afl_add_interleavings();
 #endif
-	if (r == MMT_EXEC_FINDING) {
+	if (r == MMT_EXEC_FINDING && tgt.stop_oracle &&
+	    strcmp(f.oracle, tgt.stop_oracle)) {
+		mmt_canary_file_line(&canary.f, "found", f.oracle);
+		r = MMT_EXEC_OK; /* not the one we stop on: next input */
+	} else if (r == MMT_EXEC_FINDING) {
 		mmt_canary_file_line(&canary.f, "found", f.oracle);
 		fprintf(stderr, "\n==== mmtorture finding in target %s ====\n",
 			name);

@@ -90,6 +90,11 @@ struct fuzz_opts {
 	size_t error_len;
 	/* `bench bugs`: */
 	const char *canary_file; /* MMT_CANARY_FILE of the target */
+	/*
+	 * libFuzzer: MMT_STOP_ORACLE of the target, which then goes past the
+	 * findings of every other oracle in one process (no -fork).
+	 */
+	const char *stop_oracle;
 	bool plain_mutator; /* no structure-aware mutator: bytes only */
 	/* Asked about once a second: true stops the engine (its group). */
 	bool (*stop)(void *arg);
@@ -1132,6 +1137,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		bugs[512];
 	char *argv[ARGV_MAX], *env[20], extra[1024], e_asan[1200];
 	char e_canary[PATH_MAX + 32];
+	char e_stop[128];
 	char capture[PATH_MAX + 16], e_tmp[PATH_MAX + 16], tmpdir[PATH_MAX];
 	static struct saved_dirs saved;
 	int n = 0, ne = 0, role = -1, k;
@@ -1208,6 +1214,11 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	}
 	if (o->plain_mutator && o->engine == ENGINE_LIBFUZZER)
 		env[ne++] = "MMT_MUTATOR=bytes";
+	if (o->stop_oracle && o->engine == ENGINE_LIBFUZZER) {
+		snprintf(e_stop, sizeof(e_stop), "MMT_STOP_ORACLE=%.100s",
+			 o->stop_oracle);
+		env[ne++] = e_stop;
+	}
 	if (o->slab_all)
 		env[ne++] = "MMT_SLAB_DIFF=1";
 	argv[n++] = bin;
@@ -1229,7 +1240,7 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 		}
 		argv[n++] = "-timeout=10";
 		argv[n++] = "-rss_limit_mb=4096";
-		if (o->jobs > 1 || o->keep_going) {
+		if (o->jobs > 1 || (o->keep_going && !o->stop_oracle)) {
 			snprintf(a_fork, sizeof(a_fork), "-fork=%lu", o->jobs);
 			argv[n++] = a_fork;
 			argv[n++] = "-ignore_crashes=1";
@@ -1443,7 +1454,8 @@ static int fuzz_one(const struct fuzz_opts *o, struct fuzz_result *r)
 	if (o->engine == ENGINE_LIBFUZZER && !o->no_sweep && !o->collect_only)
 		sanitizer_sweep(build, o, corpus, e_bugs, findings, r);
 	if (!r->execs_per_sec || o->tick ||
-	    (o->engine == ENGINE_LIBFUZZER && (o->jobs > 1 || o->keep_going)))
+	    (o->engine == ENGINE_LIBFUZZER &&
+	     (o->jobs > 1 || (o->keep_going && !o->stop_oracle))))
 		/* the run's average, not -fork's last status line */
 		r->execs_per_sec =
 			r->seconds > 0 ? (double)r->execs / r->seconds : 0;
@@ -2944,6 +2956,8 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 	if (bug) {
 		o.stop = bb_stop_found;
 		o.stop_arg = &stop;
+		/* one libFuzzer process that goes past other oracles */
+		o.stop_oracle = oracle;
 	}
 	t0 = (long long)(now() * 1e3);
 	if (engine == BB_PCT || engine == BB_TSAN_STRESS)
@@ -2951,6 +2965,29 @@ static void bb_run(const struct fuzz_opts *base, int engine, const char *target,
 			      canary, bug, oracle, others, r);
 	else
 		fuzz_one(&o, r);
+	/*
+	 * libFuzzer in one process (o.stop_oracle) goes past other oracles'
+	 * findings, but a crash that is none (an internal assertion the
+	 * bug's damage trips, a hang, an OOM) ends it: start it again, from
+	 * the corpus it grew, for what is left of the budget.
+	 */
+	while (o.stop_oracle && o.engine == ENGINE_LIBFUZZER &&
+	       !bb_found_line(canary, oracle)) {
+		double used = now() - (double)t0 / 1e3;
+		struct fuzz_opts again = o;
+		struct fuzz_result part;
+
+		if (used + 1 >= (double)o.seconds)
+			break;
+		again.seconds = (unsigned long)((double)o.seconds - used);
+		again.seed = o.seed + 1000003ul * (r->execs % 97 + 1);
+		fuzz_one(&again, &part);
+		r->execs += part.execs;
+		r->seconds = now() - (double)t0 / 1e3;
+		free(part.sigs);
+		if (!part.execs)
+			break; /* it no longer runs at all */
+	}
 	t->seconds = r->seconds;
 	t->execs = r->execs;
 	bb_read_canaries(canary, bug ? bug : "", oracle ? oracle : "", t0, t,
