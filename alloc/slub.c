@@ -25,7 +25,10 @@
  *  - Alloc slow path (___slab_alloc): the cpu slab's own freelist (remote
  *    frees, taken with get_freelist), else a cpu partial slab, else the
  *    node partial list (freezing the first slab as cpu slab and filling the
- *    cpu partial list up to half its limit), other nodes when any node will
+ *    cpu partial list up to half its limit, never past the limit: the
+ *    kernel counts only the slabs it adds, so after an interrupt froze
+ *    slabs onto the list its list may run past cpu_partial_slabs until
+ *    the next freeing put_cpu_partial drains it), other nodes when any node will
  *    do, else a new slab.  An entitled caller tries every normal source
  *    first - partial slabs that are not pfmemalloc, a new slab without the
  *    reserves - and only then pfmemalloc partial slabs and the reserves.
@@ -702,18 +705,27 @@ static struct mmt_page *get_partial_node(struct mmt_kmem_cache *s,
 	if (!nr_partial(n))
 		return NULL;
 	limit = atomic_load_explicit(&SL(s)->cpu_partial, memory_order_relaxed);
+	mmt_spin_lock_irqsave(&n->list_lock, flags);
 	/*
 	 * The cpu partial list may not be empty here: slabs a caller may not
 	 * use (pfmemalloc ones, for a caller without the right to reserves)
-	 * stay on it.  Fill only up to the limit, which the validator and
-	 * put_cpu_partial(drain) rely on.  Only this CPU adds to its list;
-	 * a remote flush only empties it, so the count read here is an upper
-	 * bound.  Found by the slab fuzz target (slab-cpu-partial).
+	 * stay on it, and an interrupt on this CPU between the caller's look
+	 * at the list and list_lock may have frozen slabs onto it (a free
+	 * that found a full slab: put_cpu_partial).  The kernel's refill
+	 * counts only the slabs it adds (up to half the limit, plus one),
+	 * so there the list may exceed cpu_partial_slabs until the next
+	 * freeing put_cpu_partial drains it.  The model fills only up to the
+	 * limit, which the validator and put_cpu_partial(drain) rely on
+	 * (a stricter bound, documented in the header).  The count is read
+	 * with interrupts off: no interrupt, and no other task, adds to this
+	 * CPU's list until list_lock is released, and a remote flush only
+	 * empties it, so it is an upper bound.  Read before list_lock, an
+	 * interrupt delivered at the lock's scheduling point made it stale
+	 * (slab-cpu-partial "count 5, limit 3", found by PCT on slab-mt).
 	 */
 	cur = atomic_load_explicit(&cpu_of(s, _mmt_this_cpu->id)->nr_partial,
 				   memory_order_relaxed);
 	room = limit > cur ? limit - cur : 0;
-	mmt_spin_lock_irqsave(&n->list_lock, flags);
 	nr = nr_partial(n);
 	pfn = n->partial;
 	for (i = 0; i < nr; i++) {

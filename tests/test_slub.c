@@ -400,6 +400,97 @@ MMT_TEST(slub_cpu_partial_holds_twice_6_24_52_120_objects_by_size_in_slabs)
 	check_cpu_partial_limit(4096, 6);
 }
 
+/*
+ * An interrupt between the slow path's look at the cpu partial list and
+ * list_lock: its frees freeze full slabs onto this CPU's list (the
+ * kernel's put_cpu_partial), and the refill of get_partial_node() that
+ * resumes must see them.  The kernel's refill counts only what it adds,
+ * so its list may run past cpu_partial_slabs until the next freeing
+ * put_cpu_partial drains it; the model's refill keeps within the limit,
+ * counting with interrupts off under list_lock.
+ */
+struct irq_fill {
+	struct mmt_kmem_cache *s;
+	void **victims;
+	unsigned int nr;
+	_Atomic int armed, fired;
+};
+
+static void irq_fill_hook(struct mmt_machine *m, int cpu,
+			  enum mmt_sched_kind kind, const void *obj, void *arg)
+{
+	struct irq_fill *f = arg;
+	const struct mmt_lock *l = obj;
+	int one = 1;
+	unsigned int i;
+
+	(void)m;
+	if (kind != MMT_SP_LOCK_ACQUIRE || cpu != 0 ||
+	    strcmp(l->cls->name, "kmem_cache_node->list_lock") ||
+	    !atomic_compare_exchange_strong(&f->armed, &one, 0))
+		return;
+	/* A softirq delivered before list_lock disables interrupts. */
+	mmt_softirq_enter();
+	for (i = 0; i < f->nr; i++)
+		mmt_kmem_cache_free(f->s, f->victims[i]);
+	mmt_softirq_exit();
+	atomic_store(&f->fired, 1);
+}
+
+MMT_TEST(
+	slub_refill_counts_the_cpu_partial_slabs_an_interrupt_froze_before_list_lock)
+{
+	struct mmt_machine *m = slub_machine(0);
+	struct mmt_kmem_cache *s =
+		mmt_kmem_cache_create("test-irqfill", 2048, 0, 0, NULL);
+	unsigned int objs = per_slab(s), limit, n, i;
+	struct irq_fill f = { .s = s };
+	void **p, *victims[16], *obj;
+
+	/* 24 objects for sizes 1024..PAGE_SIZE-1, in slabs half full. */
+	limit = (24 * 2 + objs - 1) / objs;
+	MMT_CHECK(limit >= 2 && limit <= 16);
+	p = fill_slabs(s, 2 * limit + 1, &n);
+	/* cpu 0: no cpu slab, an empty cpu partial list. */
+	mmt_kmem_cache_shrink(s);
+	/*
+	 * On cpu 1 one free into each of limit + 1 full slabs: the last
+	 * drains the first limit to the node partial list (refill material).
+	 */
+	MMT_CHECK(mmt_migrate(1));
+	for (i = 0; i <= limit; i++) {
+		mmt_kmem_cache_free(s, p[i * objs]);
+		p[i * objs] = NULL;
+	}
+	MMT_CHECK(mmt_migrate(0));
+	/* The interrupt's frees: limit full slabs, frozen onto cpu 0's list. */
+	for (i = 0; i < limit; i++) {
+		victims[i] = p[(limit + 1 + i) * objs];
+		p[(limit + 1 + i) * objs] = NULL;
+	}
+	f.victims = victims;
+	f.nr = limit;
+	atomic_init(&f.armed, 1);
+	atomic_init(&f.fired, 0);
+	mmt_machine_set_sched_hook(m, irq_fill_hook, &f);
+	obj = mmt_kmem_cache_alloc(s, GFP_KERNEL);
+	mmt_machine_set_sched_hook(m, NULL, NULL);
+	MMT_CHECK(obj != NULL);
+	MMT_CHECK(atomic_load(&f.fired));
+	for (i = 0; i < limit; i++)
+		MMT_CHECK_MSG(
+			ST_FROZEN(state_of(m, p[(limit + 1 + i) * objs + 1])),
+			"the interrupt's slab %u is not on the list", i);
+	/* limit slabs from the interrupt; the refill adds none past it. */
+	MMT_CHECK_MSG(mmt_slab_is_valid(m),
+		      "the refill took the cpu partial list past its limit %u",
+		      limit);
+	mmt_kmem_cache_free(s, obj);
+	free_all(s, p, n);
+	mmt_kmem_cache_destroy(s);
+	MMT_CHECK_CLEAN(m);
+}
+
 MMT_TEST(
 	slub_empty_slabs_beyond_min_partial_are_discarded_and_shrink_takes_the_rest)
 {
