@@ -240,6 +240,27 @@ unsigned long mmt_writeback_limit(const struct mmt_machine *m, int nid,
 }
 
 /*
+ * The free pages of node @nid above its zones' high watermarks (0 if
+ * below): the free part of global_dirtyable_memory().
+ */
+static long free_above_high(const struct mmt_machine *m, int nid)
+{
+	long free = 0;
+	int t;
+
+	for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
+		int z = m->nodes[nid].zone_ids[t];
+
+		if (z < 0)
+			continue;
+		free += atomic_load_explicit(&m->zones[z].nr_free_pages,
+					     memory_order_relaxed) -
+			(long)m->zones[z].watermark[MMT_WMARK_HIGH];
+	}
+	return free > 0 ? free : 0;
+}
+
+/*
  * The limit the throttle applies now: the kernel's dirty threshold is a
  * share of the *dirtyable* memory (free pages above the high watermarks
  * plus page cache, global_dirtyable_memory()), not of the node, so when
@@ -255,8 +276,7 @@ unsigned long mmt_writeback_throttle_limit(const struct mmt_machine *m, int nid,
 	const struct mmt_reclaim_state *rs = RS(m);
 	unsigned long ceiling = mmt_writeback_limit(m, nid, less_throttle),
 		      limit;
-	long dirtyable = 0;
-	int t;
+	long dirtyable;
 
 	/*
 	 * PF_LESS_THROTTLE: a flusher of others' pages (loop, nfsd) gets the
@@ -267,19 +287,7 @@ unsigned long mmt_writeback_throttle_limit(const struct mmt_machine *m, int nid,
 	if (less_throttle)
 		return ceiling;
 
-	for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
-		int z = m->nodes[nid].zone_ids[t];
-		const struct mmt_zone *zone;
-
-		if (z < 0)
-			continue;
-		zone = &m->zones[z];
-		dirtyable += atomic_load_explicit(&zone->nr_free_pages,
-						  memory_order_relaxed) -
-			     (long)zone->watermark[MMT_WMARK_HIGH];
-	}
-	if (dirtyable < 0)
-		dirtyable = 0;
+	dirtyable = free_above_high(m, nid);
 	dirtyable += (long)atomic_load_explicit(
 			     &rs->node[nid].nr[MMT_LRU_FILE_CLEAN],
 			     memory_order_relaxed) +
@@ -1135,26 +1143,13 @@ unsigned long mmt_dirty_limit(const struct mmt_machine *m, int nid,
 {
 	const struct mmt_reclaim_state *rs = RS(m);
 	const struct lru_node *ln;
-	long dirtyable = 0, wb;
+	long dirtyable, wb;
 	unsigned long limit;
-	int t;
 
 	if (nid < 0 || nid >= m->nr_nodes)
 		return 0;
 	ln = &rs->node[nid];
-	for (t = 0; t < MMT_NR_ZONE_TYPES; t++) {
-		int z = m->nodes[nid].zone_ids[t];
-		const struct mmt_zone *zone;
-
-		if (z < 0)
-			continue;
-		zone = &m->zones[z];
-		dirtyable += atomic_load_explicit(&zone->nr_free_pages,
-						  memory_order_relaxed) -
-			     (long)zone->watermark[MMT_WMARK_HIGH];
-	}
-	if (dirtyable < 0)
-		dirtyable = 0;
+	dirtyable = free_above_high(m, nid);
 	wb = atomic_load_explicit(&ln->writeback, memory_order_relaxed);
 	dirtyable += (long)atomic_load_explicit(&ln->nr[MMT_LRU_FILE_CLEAN],
 						memory_order_relaxed) +
