@@ -278,7 +278,12 @@ static inline bool _mmt_task_pinned_by_locks(const struct mmt_task *t);
  * oracle, machine.c): what it was before, who saved it.  Per task for the
  * memalloc scopes, per CPU for local_irq_save().
  */
-enum { MMT_SAVE_NOIO, MMT_SAVE_NOFS, MMT_SAVE_MEMALLOC, MMT_SAVE_IRQ };
+enum {
+	MMT_SAVE_NOIO,
+	MMT_SAVE_NOFS,
+	MMT_SAVE_MEMALLOC,
+	MMT_SAVE_IRQ
+};
 #define MMT_MAX_SAVES 16
 struct mmt_save {
 	uint8_t kind;

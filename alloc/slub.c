@@ -423,10 +423,11 @@ static void deactivate_slab(struct mmt_kmem_cache *s, struct mmt_page *slab,
 	}
 	head = ptr_idx(s, slab, freelist);
 	/* MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE: one short (slab-inuse). */
-	off_by_one = tail &&
-		     mmt_bug_on(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE) &&
-		     mmt_bug_hit(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE,
-				 true);
+	off_by_one =
+		tail &&
+		mmt_bug_on(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE) &&
+		mmt_bug_hit(s->m, MMT_BUG_SLUB_DEACTIVATE_INUSE_OFF_BY_ONE,
+			    true);
 	old = atomic_load_explicit(slab_state(slab), memory_order_acquire);
 	for (;;) {
 		st = st_unpack(old);

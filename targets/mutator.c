@@ -577,9 +577,8 @@ static bool mutate_header(struct nodes *ns, uint64_t *rng)
 		ns->hdr.up = ns->hdr.nr_cpus == 1 && below(rng, 2);
 		break;
 	case 1:
-		ns->hdr.slab = (enum mmt_slab_impl)((ns->hdr.slab + 1 +
-						     below(rng, 2)) %
-						    MMT_NR_SLAB_IMPLS);
+		ns->hdr.slab = (enum mmt_slab_impl)(
+			(ns->hdr.slab + 1 + below(rng, 2)) % MMT_NR_SLAB_IMPLS);
 		break;
 	case 2:
 		ns->hdr.mempool = (enum mmt_mempool_policy)below(

@@ -240,7 +240,8 @@ static mmt_opset_t target_set(const char *name)
 }
 
 /* A concurrent input: ops on three CPUs, a schedule with decisions. */
-static size_t mt_input(mmt_opset_t set, const char *text, uint8_t *buf, size_t cap)
+static size_t mt_input(mmt_opset_t set, const char *text, uint8_t *buf,
+		       size_t cap)
 {
 	struct mmt_program p;
 	char err[256];

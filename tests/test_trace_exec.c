@@ -1319,10 +1319,11 @@ MMT_TEST(a_reserve_packet_for_an_ordinary_socket_is_dropped_not_delivered)
 	fclose(out);
 	MMT_CHECK_MSG(strstr(log, "net_rx sk1 size=64  -> dropped\n") != NULL,
 		      "log:\n%s", log);
-	MMT_CHECK_MSG(strstr(log,
-			     "net_rx sk0 size=64  -> delivered from the reserves\n") !=
-			      NULL,
-		      "log:\n%s", log);
+	MMT_CHECK_MSG(
+		strstr(log,
+		       "net_rx sk0 size=64  -> delivered from the reserves\n") !=
+			NULL,
+		"log:\n%s", log);
 	free(log);
 	mmt_finding_free(&f);
 	mmt_program_free(&p);
@@ -1357,7 +1358,8 @@ static void fs_reclaim_program(struct mmt_program *p, mmt_gfp_t gfp,
  * takes, held across a GFP_KERNEL allocation, is reported; GFP_NOFS or a
  * memalloc_nofs_save() scope is the fix and is silent.
  */
-MMT_TEST(a_shrinkers_mutex_held_across_a_gfp_kernel_allocation_is_the_fs_reclaim_inversion)
+MMT_TEST(
+	a_shrinkers_mutex_held_across_a_gfp_kernel_allocation_is_the_fs_reclaim_inversion)
 {
 	struct mmt_program p;
 	struct mmt_finding f;
@@ -1403,8 +1405,7 @@ MMT_TEST(two_cpus_deadlock_through_a_shrinkers_mutex_and_lockdep_names_the_cycle
 	struct mmt_finding f;
 	char err[256];
 
-	MMT_CHECK_MSG(mmt_trace_load(pair[0], &p, err, sizeof(err)), "%s",
-		      err);
+	MMT_CHECK_MSG(mmt_trace_load(pair[0], &p, err, sizeof(err)), "%s", err);
 	MMT_CHECK_EQ(mmt_trace_execute(&p, NULL, &f), MMT_EXEC_FINDING);
 	MMT_CHECK_STR(f.oracle, "deadlock");
 	MMT_CHECK_MSG(strstr(f.message, "spins on trace mutex_a") &&
@@ -1416,8 +1417,7 @@ MMT_TEST(two_cpus_deadlock_through_a_shrinkers_mutex_and_lockdep_names_the_cycle
 	mmt_finding_free(&f);
 	mmt_program_free(&p);
 
-	MMT_CHECK_MSG(mmt_trace_load(pair[1], &p, err, sizeof(err)), "%s",
-		      err);
+	MMT_CHECK_MSG(mmt_trace_load(pair[1], &p, err, sizeof(err)), "%s", err);
 	MMT_CHECK_EQ(mmt_trace_execute(&p, NULL, &f), MMT_EXEC_OK);
 	mmt_finding_free(&f);
 	mmt_program_free(&p);
@@ -1461,10 +1461,13 @@ MMT_TEST(a_reserve_group_counts_its_subtree_while_connected_and_only_then)
 	o.log = out;
 	MMT_CHECK_EQ(mmt_trace_execute(&p, &o, &f), MMT_EXEC_OK);
 	fclose(out);
-	MMT_CHECK_MSG(strstr(log, "ch0 = reserve_charge r0 pages=8  -> ok\n") &&
-			      strstr(log, "ch1 = reserve_charge r0 pages=1  -> NULL\n") &&
-			      strstr(log, "ch2 = reserve_charge r1 pages=16  -> ok\n"),
-		      "log:\n%s", log);
+	MMT_CHECK_MSG(
+		strstr(log, "ch0 = reserve_charge r0 pages=8  -> ok\n") &&
+			strstr(log,
+			       "ch1 = reserve_charge r0 pages=1  -> NULL\n") &&
+			strstr(log,
+			       "ch2 = reserve_charge r1 pages=16  -> ok\n"),
+		"log:\n%s", log);
 	free(log);
 	mmt_finding_free(&f);
 

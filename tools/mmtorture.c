@@ -306,8 +306,7 @@ int main(int argc, char **argv)
 		char err[160];
 
 		if (!mmt_trace_bin_set_mempool_policies(
-			    getenv(MMT_MEMPOOL_POLICIES_ENV), err,
-			    sizeof(err)))
+			    getenv(MMT_MEMPOOL_POLICIES_ENV), err, sizeof(err)))
 			return cli_usage_error(NULL, "%s: %s",
 					       MMT_MEMPOOL_POLICIES_ENV, err);
 	}

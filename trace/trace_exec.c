@@ -920,8 +920,7 @@ static void op_alloc_pages(struct exec *x, int node, mmt_gfp_t gfp,
 	 * the zone's count then says nothing about this caller.  A
 	 * sequential run's observer saw the count at the very check.
 	 */
-	if (x->observed ||
-	    (x->ds && mmt_dsched_switches(x->ds) != switches) ||
+	if (x->observed || (x->ds && mmt_dsched_switches(x->ds) != switches) ||
 	    x->irq_runs != irq_runs)
 		wcp = NULL;
 	if (page && order < MMT_MAX_ORDER)
@@ -1211,8 +1210,9 @@ static void op_net_rx(struct exec *x, struct mmt_sock *sk, size_t size)
 	if (emergency)
 		mmt_memalloc_noreclaim_restore(saved);
 	x->rx_note = !skb ? (mmt_sk_drops(sk) != drops ? "dropped" : "NULL") :
-		     mmt_obj_is_pfmemalloc(x->m, skb) ? "delivered from the reserves" :
-							"delivered";
+		     mmt_obj_is_pfmemalloc(x->m, skb) ?
+			    "delivered from the reserves" :
+			    "delivered";
 	if (skb)
 		_mmt_xmem_obj_add(&x->mem, skb, size,
 				  &(const struct _mmt_what){ MMT_WHAT_TEXT,
@@ -2019,9 +2019,9 @@ static bool run_op(struct exec *x, const struct mmt_op *op,
 	case MMT_OP_RESERVE_CONNECT:
 		/* Back under its parent: its group, or the root. */
 		if (hd->ptr)
-			mmt_mem_reserve_connect(hd->ptr,
-						hd->aux ? hd->aux :
-							  mmt_mem_reserve_root(m));
+			mmt_mem_reserve_connect(
+				hd->ptr,
+				hd->aux ? hd->aux : mmt_mem_reserve_root(m));
 		break;
 	case MMT_OP_RESERVE_GROUP: {
 		char name[32];
@@ -2516,11 +2516,11 @@ static void teardown(struct exec *x)
 	/* Dependants before what they depend on. */
 	static const unsigned int order[] = {
 		MMT_H_SHRINKER, /* first: reclaim in teardown takes no mutex */
-		MMT_H_CHARGE,	  MMT_H_ELEMENT, MMT_H_CACHE_OBJ,
-		MMT_H_CACHE_BULK, MMT_H_SHEAF,	 MMT_H_KMALLOC, MMT_H_PAGE,
-		MMT_H_PAGE_BULK,  MMT_H_MEMPOOL, MMT_H_CACHE,
-		MMT_H_SWAPFILE,	  MMT_H_SOCKET,	 MMT_H_RESERVE,
-		MMT_H_RESERVE_GROUP, /* after the reserves in it */
+		MMT_H_CHARGE,	  MMT_H_ELEMENT,       MMT_H_CACHE_OBJ,
+		MMT_H_CACHE_BULK, MMT_H_SHEAF,	       MMT_H_KMALLOC,
+		MMT_H_PAGE,	  MMT_H_PAGE_BULK,     MMT_H_MEMPOOL,
+		MMT_H_CACHE,	  MMT_H_SWAPFILE,      MMT_H_SOCKET,
+		MMT_H_RESERVE,	  MMT_H_RESERVE_GROUP, /* after the reserves in it */
 		MMT_H_CGROUP,
 	};
 	struct mmt_machine *m = x->m;
