@@ -33,6 +33,14 @@ static void decode(mmt_opset_t set, const uint8_t *buf, size_t len,
 }
 
 /* print(decode(bytes)) parses back to the same operations. */
+/* One mutation of a copy of @in (@len0 bytes) into @buf (MAX_IN bytes). */
+static size_t mutate_copy(mmt_opset_t set, const uint8_t *in, size_t len0,
+			  uint8_t *buf)
+{
+	memcpy(buf, in, len0);
+	return mmt_mutate(set, buf, len0, MAX_IN, (unsigned int)t_rand());
+}
+
 static void check_canonical(mmt_opset_t set, const uint8_t *buf, size_t len)
 {
 	struct mmt_program p, q;
@@ -290,9 +298,7 @@ MMT_TEST(mutator_mutates_the_schedule_of_concurrent_inputs_and_keeps_it_valid)
 		struct mmt_program q;
 		size_t len;
 
-		memcpy(buf, in, len0);
-		len = mmt_mutate(set, buf, len0, sizeof(buf),
-				 (unsigned int)t_rand());
+		len = mutate_copy(set, in, len0, buf);
 		check_canonical(set, buf, len);
 		decode(set, buf, len, &q);
 		MMT_CHECK(q.sched.source < MMT_NR_SCHED_SOURCES);
@@ -458,9 +464,7 @@ MMT_TEST(mutator_adds_moves_and_removes_interrupt_handlers_and_keeps_them_valid)
 		unsigned int n;
 		size_t len;
 
-		memcpy(buf, in, len0);
-		len = mmt_mutate(set, buf, len0, sizeof(buf),
-				 (unsigned int)t_rand());
+		len = mutate_copy(set, in, len0, buf);
 		check_canonical(set, buf, len);
 		decode(set, buf, len, &q);
 		n = handlers(&q, &where);
@@ -537,9 +541,7 @@ MMT_TEST(mutator_gives_pct_a_k_log_uniform_on_the_scale_of_the_program)
 		size_t len;
 		double per_op;
 
-		memcpy(buf, in, len0);
-		len = mmt_mutate(set, buf, len0, sizeof(buf),
-				 (unsigned int)t_rand());
+		len = mutate_copy(set, in, len0, buf);
 		decode(set, buf, len, &q);
 		if (q.sched.source == MMT_SCHED_PCT &&
 		    q.sched.pct_steps != 100) {
@@ -602,9 +604,7 @@ MMT_TEST(mutator_reseeds_pct_and_random_schedules_often)
 			struct mmt_program p0, q;
 			size_t len;
 
-			memcpy(buf, in, len0);
-			len = mmt_mutate(set, buf, len0, sizeof(buf),
-					 (unsigned int)t_rand());
+			len = mutate_copy(set, in, len0, buf);
 			check_canonical(set, buf, len);
 			decode(set, in, len0, &p0);
 			decode(set, buf, len, &q);
@@ -675,9 +675,7 @@ MMT_TEST(pct_mutants_of_a_cgroup_offline_race_find_sheaf_flush_rt_trylock)
 		uint8_t buf[MAX_IN];
 		size_t len;
 
-		memcpy(buf, in, len0);
-		len = mmt_mutate(set, buf, len0, sizeof(buf),
-				 (unsigned int)t_rand());
+		len = mutate_copy(set, in, len0, buf);
 		decode(set, buf, len, &p);
 		if (mmt_trace_execute(&p, &o, &f) == MMT_EXEC_FINDING) {
 			MMT_CHECK_STR(f.oracle, "dead-cache-leak");
